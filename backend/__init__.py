@@ -1,0 +1,1 @@
+"""Toezicht BW: supervision and enforcement of the special laws for a Dutch municipality."""

@@ -1,0 +1,136 @@
+"""create_app(settings) -> Litestar: wiring only. Rules live in the feature folders."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from backend import __doc__ as about
+from backend.audit.routes import AuditController
+from backend.core import db, idempotency
+from backend.core.auth import BearerAuthMiddleware
+from backend.core.config import Settings, load_settings
+from backend.core.errors import EXCEPTION_HANDLERS
+from backend.core.logging import RequestContextMiddleware, configure_logging
+from backend.core.tokens import build_verifier
+from backend.health.routes import HealthController
+from backend.users.routes import MeController, UserController
+from backend.users.service import PrincipalDirectory
+
+API_VERSION = "1.0.0"
+PURGE_INTERVAL_S = 3600
+log = structlog.get_logger("toezicht.app")
+
+ROUTE_HANDLERS = [HealthController, MeController, UserController, AuditController]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    middleware = [DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"])]
+    if settings.rate_limit_per_minute:
+        middleware.insert(0, RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute)).middleware)
+    app = Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[_lifespan],
+        openapi_config=_openapi_config(),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        request_max_body_size=settings.max_request_body_bytes,
+        signature_namespace={"asyncpg": asyncpg},
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    # Litestar middleware wraps routes only; the request id and access log must also cover 404/405.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for the ASGI server (`toezicht serve` with several workers imports this)."""
+    return create_app()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.token_verifier = build_verifier(settings)
+    pool = await db.create_pool(settings)
+    directory = PrincipalDirectory(pool, settings.user_cache_s)
+    app.state.db_pool = pool
+    app.state.principal_directory = directory
+    app.state.resolve_principal = directory.resolve
+    listener = None if settings.db_pgbouncer else await _listen_for_user_changes(settings, directory)
+    purge = asyncio.create_task(_purge_expired_idempotency_keys(pool))
+    try:
+        yield
+    finally:
+        purge.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purge
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close()
+        await pool.close()
+
+
+async def _listen_for_user_changes(settings: Settings, directory: PrincipalDirectory) -> asyncpg.Connection | None:
+    """(De)activation in any process evicts the user from every process's cache at once. Without this
+    connection (e.g. behind a transaction pooler) the cache still expires after TOEZICHT_USER_CACHE_S."""
+    assert settings.database_url
+    try:
+        conn = await db.connect(settings.database_url)
+        await conn.add_listener("app_user_changed", lambda _c, _pid, _ch, payload: directory.forget(payload))
+        return conn
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("user_change_listener_unavailable", error=type(exc).__name__)
+        return None
+
+
+async def _purge_expired_idempotency_keys(pool: asyncpg.Pool) -> None:
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                removed = await idempotency.purge_expired(conn)
+            if removed:
+                log.info("idempotency_keys_purged", count=removed)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("idempotency_purge_failed", error=type(exc).__name__)
+        await asyncio.sleep(PURGE_INTERVAL_S)
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Toezicht BW API",
+        version=API_VERSION,
+        description=about,
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT",
+                    description="An access token from the municipality's identity provider (or `toezicht token` in development).",
+                )
+            }
+        ),
+        security=[{"BearerToken": []}],
+        use_handler_docstrings=False,
+        create_examples=False,
+    )

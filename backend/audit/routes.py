@@ -1,0 +1,31 @@
+"""HTTP for auditors: the audit trail of one object ("wie heeft wat gedaan of ingezien")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from backend.audit import service
+from backend.audit.models import AuditEventPage
+from backend.core.auth import requires_role
+from backend.core.db import Db
+from backend.core.pagination import DEFAULT_LIMIT, Limit
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit-events"
+    tags = ["Audit"]
+    guards = [requires_role("auditor", "admin")]
+
+    @get(operation_id="ListAuditEvents", summary="Audit events of one object, oldest first")
+    async def list_events(
+        self,
+        db: Db,
+        object_type: Annotated[str, QueryParameter(min_length=1, max_length=64)],
+        object_id: Annotated[str, QueryParameter(min_length=1, max_length=128)],
+        cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
+        limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+    ) -> AuditEventPage:
+        return await service.list_events(db, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit)

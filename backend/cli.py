@@ -1,0 +1,230 @@
+"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from backend.core.config import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.run(args, settings) or 0)
+    except SettingsError as exc:
+        print(f"toezicht: bad setting: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toezicht", description="Toezicht BW backend")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API (applies migrations first)")
+    serve.add_argument("--host", help="listen address (default TOEZICHT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default TOEZICHT_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default TOEZICHT_WORKERS or 1)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data before serving (idempotent)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply pending migrations and report them")
+    migrate.set_defaults(run=_migrate)
+
+    token = commands.add_parser("token", help="print a signed development token (dev auth mode only)")
+    token.add_argument("--sub", required=True, help="subject (user id at the identity provider)")
+    token.add_argument("--role", required=True, action="append", help="role; repeat for more")
+    token.add_argument("--regime", action="append", default=[], help="regime scope; repeat for more")
+    token.add_argument("--team", action="append", default=[], help="team id; repeat for more")
+    token.add_argument("--name", help="display name")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until the token expires (default 3600)")
+    token.set_defaults(run=_token)
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", help="file to write (default: standard output)")
+    openapi.set_defaults(run=_openapi)
+
+    demo = commands.add_parser("demo", help="load the demo data (idempotent)")
+    demo.set_defaults(run=_demo)
+
+    audit = commands.add_parser("audit", help="audit trail tools")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
+    verify.set_defaults(run=_audit_verify)
+    return parser
+
+
+# --- database helpers --------------------------------------------------------------------------------
+
+
+def _with_database(settings: Settings) -> Settings:
+    """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now)."""
+    if settings.database_url:
+        return settings
+    from backend.core import embedded
+
+    _server, url = embedded.start(settings.embedded_pgdata)
+    print(f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}", file=sys.stderr)
+    os.environ["DATABASE_URL"] = url  # worker processes read their settings from the environment
+    return load_settings()
+
+
+def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from backend.core import db
+
+    async def run() -> Any:
+        assert settings.database_url
+        conn = await db.connect(settings.database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _apply_migrations(settings: Settings) -> int:
+    from backend.core.migrations import MigrationError, migrate
+
+    try:
+        applied = _on_connection(settings, lambda conn: migrate(conn, Path(settings.migrations_dir)))
+    except MigrationError as exc:
+        print(f"toezicht: migration error: {exc}", file=sys.stderr)
+        return 1
+    for name in applied:
+        print(f"applied {name}", file=sys.stderr)
+    if not applied:
+        print("migrations: up to date", file=sys.stderr)
+    return 0
+
+
+def _load_demo(settings: Settings) -> None:
+    from backend.demo import load_demo_data
+
+    added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
+    print(f"demo data: {added} rows added" if added else "demo data: already present", file=sys.stderr)
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
+    for field, value in overrides.items():
+        os.environ[f"TOEZICHT_{field.upper()}"] = str(value)
+    settings = _with_database(load_settings())
+    if settings.migrate_on_start and _apply_migrations(settings):
+        return 1
+    if args.demo:
+        _load_demo(settings)
+    _print_banner(settings)
+    uvicorn.run(
+        "backend.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _print_banner(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"Toezicht BW API on {base}", f"  API docs:  {base}/schema", f"  OpenAPI:   {base}/schema/openapi.json"]
+    if settings.auth_mode == "dev":
+        lines += [
+            "  Get a token (in another terminal):",
+            "    .venv/bin/toezicht token --sub coord-dirk --role coordinator --regime alcohol --team team-centrum",
+            f"    curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/me",
+        ]
+    lines.append("  Stop with Ctrl-C.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    return _apply_migrations(_with_database(settings))
+
+
+def _demo(_args: argparse.Namespace, settings: Settings) -> int:
+    settings = _with_database(settings)
+    if _apply_migrations(settings):
+        return 1
+    _load_demo(settings)
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.core.tokens import REGIMES, ROLES, load_or_create_dev_key, mint_dev_token
+
+    if settings.auth_mode != "dev":
+        print("toezicht: refusing to mint tokens: the service uses an external identity provider (oidc)", file=sys.stderr)
+        return EXIT_USAGE
+    unknown = [r for r in args.role if r not in ROLES] + [r for r in args.regime if r not in REGIMES]
+    if unknown:
+        print(f"toezicht: unknown role or regime: {', '.join(unknown)}", file=sys.stderr)
+        print(f"  roles: {', '.join(ROLES)}; regimes: {', '.join(REGIMES)}", file=sys.stderr)
+        return EXIT_USAGE
+    if not 1 <= args.ttl <= 7 * 24 * 3600:
+        print("toezicht: --ttl must be between 1 second and 7 days", file=sys.stderr)
+        return EXIT_USAGE
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": args.sub,
+        "iat": now, "nbf": now, "exp": now + args.ttl,
+        "roles": args.role, "regimes": args.regime, "teams": args.team,
+    }
+    if args.name:
+        claims["name"] = args.name
+    print(mint_dev_token(load_or_create_dev_key(settings.dev_signing_key_path), claims))
+    return 0
+
+
+def _openapi(args: argparse.Namespace, settings: Settings) -> int:
+    document = openapi_document(settings)
+    if args.output:
+        Path(args.output).write_text(document, encoding="utf-8")
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
+def openapi_document(settings: Settings) -> str:
+    """The OpenAPI document as committed in openapi/openapi.json (stable key order, trailing newline)."""
+    from backend.app import create_app
+
+    schema = create_app(settings).openapi_schema.to_schema()
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
+    from backend.core.audit import verify_chain
+
+    report = _on_connection(_with_database(settings), verify_chain)
+    if report.ok:
+        print(f"audit chain intact: {report.events} events, head {report.head_hash}")
+        return 0
+    print(f"audit chain BROKEN at event seq {report.broken_at_seq}: {report.problem} "
+          f"({report.events} events before it verify)")
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

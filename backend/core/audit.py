@@ -1,0 +1,120 @@
+"""The audit trail: append-only, hash-chained, written in the same transaction as the change.
+
+Each event's `row_hash` is SHA-256 over the previous event's hash and this event's canonical content, so
+altering, removing or reordering any row breaks every link after it. Writers serialise on an advisory
+transaction lock to extend the chain one at a time; write audit events as the last step of a
+transaction to keep that lock short. Database triggers refuse UPDATE, DELETE and TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+AUDIT_CHAIN_LOCK_KEY = 0x61756469745F6368  # "audit_ch"
+GENESIS_HASH = "0" * 64
+
+_INSERT = """
+INSERT INTO audit_event (seq, id, occurred_at, actor_id, actor_label, action, object_type, object_id,
+                         request_id, reason, before, after, prev_hash, row_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+"""
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who did it: a user (id and subject), or the system itself (`user_id` None, label e.g. 'cli')."""
+
+    label: str
+    user_id: UUID | None = None
+
+
+SYSTEM = Actor(label="system")
+
+
+def content_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    canonical = msgspec.json.encode(
+        {
+            "seq": row["seq"],
+            "id": str(row["id"]),
+            "occurred_at": row["occurred_at"].astimezone(UTC).isoformat(),
+            "actor_id": str(row["actor_id"]) if row["actor_id"] else None,
+            "actor_label": row["actor_label"],
+            "action": row["action"],
+            "object_type": row["object_type"],
+            "object_id": row["object_id"],
+            "request_id": row["request_id"],
+            "reason": row["reason"],
+            "before": row["before"],
+            "after": row["after"],
+        },
+        order="sorted",
+    )
+    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+
+
+async def record(
+    conn: asyncpg.Connection,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | UUID,
+    request_id: str | None = None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> str:
+    """Append one event to the chain; returns its hash. Must run inside the caller's transaction."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit events are written in the transaction of the change they record")
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_CHAIN_LOCK_KEY)
+    last = await conn.fetchrow("SELECT row_hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+    prev_hash = last["row_hash"] if last else GENESIS_HASH
+    row = {
+        "seq": await conn.fetchval("SELECT nextval('audit_event_seq_seq')"),
+        "id": uuid4(),
+        "occurred_at": datetime.now(UTC),
+        "actor_id": actor.user_id,
+        "actor_label": actor.label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "request_id": request_id,
+        "reason": reason,
+        "before": before,
+        "after": after,
+    }
+    row_hash = content_hash(prev_hash, row)
+    await conn.execute(_INSERT, *row.values(), prev_hash, row_hash)
+    return row_hash
+
+
+class ChainReport(msgspec.Struct):
+    events: int
+    head_hash: str
+    broken_at_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at_seq is None
+
+
+async def verify_chain(conn: asyncpg.Connection, batch: int = 1000) -> ChainReport:
+    """Recompute every link in order; report the first event whose link does not hold."""
+    prev_hash = GENESIS_HASH
+    count = 0
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for row in conn.cursor("SELECT * FROM audit_event ORDER BY seq", prefetch=batch):
+            count += 1
+            if row["prev_hash"] != prev_hash:
+                return ChainReport(count - 1, prev_hash, row["seq"], "previous-hash link does not match the event before it")
+            if content_hash(prev_hash, dict(row)) != row["row_hash"]:
+                return ChainReport(count - 1, prev_hash, row["seq"], "content does not match its hash (altered)")
+            prev_hash = row["row_hash"]
+    return ChainReport(count, prev_hash)

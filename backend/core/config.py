@@ -1,0 +1,118 @@
+"""Settings: read once from environment variables into a validated, immutable Struct.
+
+Every setting has a default that suits `make run`; production overrides them through the environment.
+The README lists them all; `ENV_VARS` below is the single mapping from variable to field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+AuthMode = Literal["dev", "oidc"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+AsymmetricAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+
+Port = Annotated[int, Meta(ge=1, le=65535)]
+PositiveInt = Annotated[int, Meta(ge=1)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: str = str(PROJECT_ROOT / "var")
+    migrations_dir: str = str(PROJECT_ROOT / "migrations")
+    migrate_on_start: bool = True
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    workers: PositiveInt = 1
+    log_level: LogLevel = "info"
+
+    db_pool_min: NonNegativeInt = 2
+    db_pool_max: PositiveInt = 10
+    db_statement_timeout_ms: PositiveInt = 15_000
+    db_acquire_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
+    # PgBouncer in transaction mode cannot keep asyncpg's named prepared statements between transactions.
+    db_pgbouncer: bool = False
+
+    auth_mode: AuthMode = "dev"
+    jwt_issuer: str = "toezicht-dev"
+    jwt_audience: str = "toezicht-api"
+    jwt_leeway_s: Annotated[int, Meta(ge=0, le=60)] = 30
+    oidc_jwks_url: str | None = None
+    oidc_jwks_file: str | None = None
+    oidc_algorithms: tuple[AsymmetricAlgorithm, ...] = ("RS256", "ES256")
+    user_cache_s: NonNegativeInt = 30
+
+    idempotency_ttl_hours: PositiveInt = 7 * 24
+    max_request_body_bytes: PositiveInt = 1_048_576
+    rate_limit_per_minute: NonNegativeInt = 0
+    cors_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.db_pool_min > self.db_pool_max:
+            raise SettingsError("TOEZICHT_DB_POOL_MIN must not exceed TOEZICHT_DB_POOL_MAX")
+        if self.auth_mode == "oidc":
+            if self.jwt_issuer == "toezicht-dev":
+                raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_JWT_ISSUER (your identity provider)")
+            if not (self.oidc_jwks_url or self.oidc_jwks_file):
+                raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_OIDC_JWKS_URL or TOEZICHT_OIDC_JWKS_FILE")
+            if not self.oidc_algorithms:
+                raise SettingsError("TOEZICHT_OIDC_ALGORITHMS must name at least one algorithm")
+        if self.oidc_jwks_url and not self.oidc_jwks_url.startswith("https://"):
+            if not self.oidc_jwks_url.startswith(("http://127.0.0.1", "http://localhost")):
+                raise SettingsError("TOEZICHT_OIDC_JWKS_URL must use https")
+
+    @property
+    def dev_signing_key_path(self) -> Path:
+        return Path(self.data_dir) / "dev-signing-key.pem"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return Path(self.data_dir) / "pgdata"
+
+
+# Environment variable -> Settings field. Lists are comma-separated.
+ENV_VARS: dict[str, str] = {
+    "DATABASE_URL": "database_url",
+    **{f"TOEZICHT_{field.upper()}": field for field in Settings.__struct_fields__ if field != "database_url"},
+}
+_LIST_FIELDS = {"oidc_algorithms", "cors_origins"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from the environment; raise SettingsError naming the variable on a bad value."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for var, field in ENV_VARS.items():
+        value = environ.get(var)
+        if value is None or value == "":
+            continue
+        raw[field] = [part.strip() for part in value.split(",") if part.strip()] if field in _LIST_FIELDS else value
+    raw.update(overrides)
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_name_the_variable(str(exc))) from None
+
+
+def _name_the_variable(message: str) -> str:
+    # msgspec says e.g. "Expected `int`, got `str` - at `$.port`": name the variable, not the field.
+    if " - at `$." in message:
+        problem, _, where = message.partition(" - at `$.")
+        field = where.split("`")[0].split("[")[0]
+        var = next((v for v, f in ENV_VARS.items() if f == field), field)
+        return f"{var}: {problem}"
+    return message

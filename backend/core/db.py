@@ -1,0 +1,79 @@
+"""The connection pool, owned by the app's lifespan, and the per-request connection.
+
+A request gets one connection; handlers that write ask for `tx` and get that connection inside one
+transaction, committed when the handler returns and rolled back when it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request
+from litestar.di import NamedDependency
+
+from backend.core.config import Settings
+
+Connection = asyncpg.Connection
+
+
+def _encode_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns travel as Python values; msgspec does the (de)serialisation.
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set")
+    return await asyncpg.create_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        init=_init_connection,
+        # Behind PgBouncer (transaction mode) named prepared statements do not survive; see README.
+        statement_cache_size=0 if settings.db_pgbouncer else 100,
+        server_settings={
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "application_name": "toezicht",
+            "timezone": "UTC",
+        },
+    )
+
+
+async def connect(database_url: str, **kwargs: Any) -> asyncpg.Connection:
+    """One direct connection (CLI, migrations): same codecs as the pool."""
+    conn = await asyncpg.connect(database_url, server_settings={"timezone": "UTC"}, **kwargs)
+    await _init_connection(conn)
+    return conn
+
+
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for a read-only handler (autocommit, no explicit transaction)."""
+    settings: Settings = request.app.state.settings
+    async with request.app.state.db_pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
+        yield conn
+
+
+async def provide_tx(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection inside one transaction, for handlers that write.
+
+    Litestar throws the handler's exception into this generator, so an error rolls everything back.
+    """
+    settings: Settings = request.app.state.settings
+    async with request.app.state.db_pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
+        async with conn.transaction():
+            yield conn
+
+
+# Handler parameter types: `db: Db` for reads, `tx: Tx` for writes (the parameter name picks the dependency).
+Db = NamedDependency[asyncpg.Connection]
+Tx = NamedDependency[asyncpg.Connection]

@@ -1,0 +1,242 @@
+"""Errors as RFC 9457 problem+json, with a stable `code` clients can switch on.
+
+Our code raises `ApiError` subclasses; the framework raises `HTTPException`s; the database raises
+asyncpg errors; anything else is a bug. Each path ends in `problem_response`, and no response ever
+carries a stack trace, SQL text, or token.
+"""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = structlog.get_logger("toezicht.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://toezicht.example/problems/"
+
+
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One bad input: `pointer` (RFC 6901) into the JSON body, or the name of a parameter."""
+
+    detail: str
+    pointer: str | None = None
+    parameter: str | None = None
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ApiError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    headers: dict[str, str] = {}
+
+    def __init__(self, detail: str, *, code: str | None = None, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.code
+        self.errors = errors
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="toezicht"'}
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PreconditionFailed(ApiError):
+    status, code = 412, "precondition_failed"
+
+
+class Unprocessable(ApiError):
+    status, code = 422, "validation_failed"
+
+
+class PreconditionRequired(ApiError):
+    status, code = 428, "precondition_required"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "service_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+# Framework status -> our stable code.
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    request_id = request.scope.get("state", {}).get("request_id")
+    body = Problem(
+        type=PROBLEM_TYPE_BASE + code,
+        title=HTTPStatus(status).phrase,
+        status=status,
+        code=code,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request_id,
+        errors=errors,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
+    return problem_response(request, exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers or None)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    if isinstance(exc, ValidationException):
+        return _validation_problem(request, exc)
+    status = exc.status_code
+    if status >= 500:
+        return handle_unexpected(request, exc)
+    code = _CODE_BY_STATUS.get(status, "error")
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after", "ratelimit-policy", "ratelimit"}}
+    return problem_response(request, status, code, _public_detail(exc), headers=headers or None)
+
+
+def _public_detail(exc: HTTPException) -> str:
+    # Framework details are short, fixed phrases; we pass them on, but never an exception's repr.
+    detail = str(exc.detail) if exc.detail else HTTPStatus(exc.status_code).phrase
+    return detail[:300]
+
+
+_MSGSPEC_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def _validation_problem(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    """Litestar reports bad bodies and parameters as 400 ValidationException; we answer 422 with pointers,
+    except for a body that is not JSON at all (400)."""
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        source, key = item.get("source"), item.get("key")
+        if source == "body" or source is None and key is None:
+            errors.append(_body_field_error(message, key))
+        else:
+            errors.append(FieldError(detail=message[:300], parameter=str(key)))
+    detail = str(exc.detail or "")
+    if not errors and "malformed" in detail.lower():
+        return problem_response(request, 400, "malformed_body", "The request body is not valid JSON.")
+    if not errors:
+        errors.append(_body_field_error(detail, None))
+    return problem_response(request, 422, "validation_failed", "The request has invalid fields.", errors=errors)
+
+
+def _body_field_error(message: str, key: Any) -> FieldError:
+    match = _MSGSPEC_PATH.search(message)
+    if match:
+        message = message[: match.start()]
+        pointer = json_pointer(match.group("path"))
+    else:
+        pointer = "/" + str(key) if key else ""
+    return FieldError(detail=message[:300], pointer=pointer)
+
+
+def json_pointer(msgspec_path: str) -> str:
+    """msgspec's `$.a[0].b` path (without the `$`) as an RFC 6901 pointer `/a/0/b`."""
+    parts = re.findall(r"\.([^.\[]+)|\[(\d+)\]", msgspec_path)
+    escaped = [(name or index).replace("~", "~0").replace("/", "~1") for name, index in parts]
+    return "".join("/" + part for part in escaped)
+
+
+_DB_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        log.warning("database_timeout", error=type(exc).__name__)
+        return problem_response(
+            request, 503, "database_timeout", "The database took too long; try again.", headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, asyncpg.exceptions.SerializationError | asyncpg.exceptions.DeadlockDetectedError):
+        log.warning("database_conflict", error=type(exc).__name__)
+        return problem_response(request, 409, "concurrent_update", "A concurrent change interfered; try again.")
+    if isinstance(exc, _DB_UNAVAILABLE):
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return problem_response(
+            request, 503, "database_unavailable", "The database is not reachable; try again.", headers={"Retry-After": "5"}
+        )
+    return handle_unexpected(request, exc)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    # The traceback goes to our log (no locals, no request body); the client gets the correlation id only.
+    log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+    return problem_response(
+        request, 500, "internal_error", "An unexpected error occurred; quote the request_id when reporting it."
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    asyncpg.PostgresError: handle_database_error,
+    asyncpg.exceptions.InterfaceError: handle_database_error,
+    OSError: handle_database_error,
+    TimeoutError: handle_database_error,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,37 @@
+"""Liveness and readiness for the orchestrator: no authentication, no personal data."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+
+from backend.core.errors import ServiceUnavailable
+
+READY_TIMEOUT_S = 2.0
+
+
+class HealthStatus(msgspec.Struct, frozen=True):
+    status: str
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["Health"]
+    opt = {"exclude_from_auth": True}
+
+    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}])
+    async def live(self) -> HealthStatus:
+        return HealthStatus(status="ok")
+
+    @get("/ready", operation_id="GetReadiness", summary="The service can reach its database", security=[{}])
+    async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                async with request.app.state.db_pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception as exc:  # any failure to answer in time means not ready
+            raise ServiceUnavailable("The database does not answer.", code="not_ready") from exc
+        return HealthStatus(status="ok")

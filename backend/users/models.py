@@ -1,0 +1,48 @@
+"""API shapes for users and the caller's own identity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+Role = Literal["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
+Regime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
+TeamId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class Me(msgspec.Struct, frozen=True):
+    id: UUID
+    subject: str
+    display_name: str | None
+    roles: list[Role]
+    regimes: list[Regime]
+    teams: list[str]
+
+
+class User(msgspec.Struct, frozen=True):
+    id: UUID
+    issuer: str
+    subject: str
+    display_name: str | None
+    roles: list[Role]
+    regimes: list[Regime]
+    teams: list[str]
+    active: bool
+    version: int
+    created_at: datetime
+    last_seen_at: datetime | None
+
+
+class UserPage(msgspec.Struct, frozen=True):
+    items: list[User]
+    next_cursor: str | None
+
+
+class ActivationChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Why an admin (de)activates a user: recorded in the audit trail."""
+
+    reason: Annotated[str, Meta(min_length=3, max_length=1000)]

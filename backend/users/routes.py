@@ -1,0 +1,97 @@
+"""HTTP for users: the caller's identity, user lists for planners, (de)activation by admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import etag, required_version
+from backend.core.db import Db, Tx
+from backend.core.idempotency import run_once
+from backend.core.pagination import DEFAULT_LIMIT, Limit
+from backend.users import service
+from backend.users.models import ActivationChange, Me, Role, User, UserPage
+
+TeamFilter = Annotated[str | None, QueryParameter(max_length=64, description="Only members of this team")]
+RoleFilter = Annotated[Role | None, QueryParameter(description="Only users with this role")]
+ActiveFilter = Annotated[bool | None, QueryParameter(description="Only active (true) or deactivated (false) users")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="next_cursor of the previous page")]
+PageLimit = Annotated[Limit, QueryParameter(description="Items per page")]
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["Users"]
+
+    @get(operation_id="GetMe", summary="The caller's id, roles, regimes and teams")
+    async def get_me(self, request: Request[Principal, Any, Any]) -> Me:
+        return service.me(request.user)
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["Users"]
+    guards = [requires_role("coordinator", "admin")]
+
+    @get(operation_id="ListUsers", summary="Users known to the service, e.g. the inspectors of a team")
+    async def list_users(
+        self,
+        db: Db,
+        team: TeamFilter = None,
+        role: RoleFilter = None,
+        active: ActiveFilter = None,
+        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> UserPage:
+        return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
+
+    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag")
+    async def get_user(self, db: Db, user_id: FromPath[UUID]) -> Response[User]:
+        user = await service.get_user(db, user_id)
+        return Response(user, headers={"ETag": etag(user.version)})
+
+    @post(
+        "/{user_id:uuid}/deactivate",
+        operation_id="DeactivateUser",
+        summary="Deactivate a user: their tokens are refused from now on",
+        guards=[requires_role("admin")],
+        status_code=200,
+    )
+    async def deactivate(
+        self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
+        data: JSONBody[ActivationChange],
+    ) -> Response[User]:
+        return await self._set_active(request, tx, user_id, data, active=False)
+
+    @post(
+        "/{user_id:uuid}/activate",
+        operation_id="ActivateUser",
+        summary="Activate a deactivated user again",
+        guards=[requires_role("admin")],
+        status_code=200,
+    )
+    async def activate(
+        self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
+        data: JSONBody[ActivationChange],
+    ) -> Response[User]:
+        return await self._set_active(request, tx, user_id, data, active=True)
+
+    async def _set_active(
+        self, request: Request[Principal, Any, Any], tx: Tx, user_id: UUID, data: ActivationChange,
+        *, active: bool,
+    ) -> Response[User]:
+        version = required_version(request)
+
+        async def command() -> Response[User]:
+            user = await service.set_active(
+                tx, request.user, user_id=user_id, version=version, active=active, reason=data.reason,
+                request_id=request.scope["state"].get("request_id"),
+            )
+            request.app.state.principal_directory.forget(str(user_id))
+            return Response(user, headers={"ETag": etag(user.version)})
+
+        return await run_once(request, tx, request.user, command, ttl=request.app.state.idempotency_ttl)

@@ -1,0 +1,151 @@
+"""Users: kept in step with verified tokens, listed for planners, deactivated by admins.
+
+`PrincipalDirectory` turns verified claims into a Principal. It caches per (issuer, subject) so a
+request with a known token costs no database round trip; the cache entry is refreshed when the token's
+claims differ, after `user_cache_s`, or at once when another process (de)activates the user (NOTIFY on
+`app_user_changed`).
+"""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+from backend.core import audit
+from backend.core.auth import Principal
+from backend.core.concurrency import stale
+from backend.core.errors import NotFound, Unauthorized
+from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.tokens import Claims
+from backend.users import queries
+from backend.users.models import Me, User, UserPage
+
+_CLAIM_FIELDS = ("display_name", "roles", "regimes", "teams")
+
+
+def actor_of(principal: Principal) -> audit.Actor:
+    return audit.Actor(label="user", user_id=principal.user_id)
+
+
+class _Entry(msgspec.Struct):
+    principal: Principal
+    active: bool
+    claims: Claims
+    fetched_at: float
+
+
+class PrincipalDirectory:
+    def __init__(self, pool: asyncpg.Pool, ttl_s: float) -> None:
+        self.pool = pool
+        self.ttl_s = ttl_s
+        self._entries: dict[tuple[str, str], _Entry] = {}
+
+    async def resolve(self, claims: Claims) -> Principal:
+        key = (claims.iss, claims.sub)
+        entry = self._entries.get(key)
+        if entry is None or entry.claims != claims or time.monotonic() - entry.fetched_at > self.ttl_s:
+            entry = await self._refresh(claims)
+            self._entries[key] = entry
+        if not entry.active:
+            raise Unauthorized("This user has been deactivated.", code="user_deactivated")
+        return entry.principal
+
+    def forget(self, user_id: str) -> None:
+        """Drop a user's cache entry (called when another process changed the user)."""
+        for key, entry in list(self._entries.items()):
+            if str(entry.principal.user_id) == user_id:
+                del self._entries[key]
+
+    async def _refresh(self, claims: Claims) -> _Entry:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await sync_user_from_claims(conn, claims)
+        return _Entry(_principal(row), row["active"], claims, time.monotonic())
+
+
+async def sync_user_from_claims(conn: asyncpg.Connection, claims: Claims) -> asyncpg.Record:
+    """Create or refresh the user record from a verified token; audit registration and claim changes."""
+    row = await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
+    # A token without a name keeps the name we know (development tokens usually carry none).
+    name = claims.name if claims.name is not None or row is None else row["display_name"]
+    wanted = {"display_name": name, "roles": list(claims.roles), "regimes": list(claims.regimes), "teams": list(claims.teams)}
+    if row is None:
+        row = await conn.fetchrow(queries.INSERT_FROM_TOKEN, uuid4(), claims.iss, claims.sub, *wanted.values())
+        if row is None:  # a concurrent first request registered the same user
+            return await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
+        await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.registered",
+                           object_type="user", object_id=row["id"], after=wanted)
+        return row
+    before = {field: row[field] for field in _CLAIM_FIELDS}
+    if before == wanted:
+        await conn.execute(queries.TOUCH, row["id"])
+        return row
+    row = await conn.fetchrow(queries.REFRESH_FROM_TOKEN, row["id"], *wanted.values())
+    await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.claims_changed",
+                       object_type="user", object_id=row["id"], before=before, after=wanted)
+    return row
+
+
+def _principal(row: asyncpg.Record) -> Principal:
+    return Principal(
+        user_id=row["id"],
+        subject=row["subject"],
+        issuer=row["issuer"],
+        roles=frozenset(row["roles"]),
+        regimes=frozenset(row["regimes"]),
+        teams=frozenset(row["teams"]),
+        display_name=row["display_name"],
+    )
+
+
+def me(principal: Principal) -> Me:
+    return Me(
+        id=principal.user_id,
+        subject=principal.subject,
+        display_name=principal.display_name,
+        roles=sorted(principal.roles),  # type: ignore[arg-type]
+        regimes=sorted(principal.regimes),  # type: ignore[arg-type]
+        teams=sorted(principal.teams),
+    )
+
+
+def _user(row: asyncpg.Record) -> User:
+    return msgspec.convert(dict(row), User)
+
+
+async def list_users(
+    conn: asyncpg.Connection, *, team: str | None, role: str | None, active: bool | None, cursor: str | None, limit: int
+) -> UserPage:
+    after = decode_cursor(cursor, 2)
+    after_subject, after_id = (after[0], UUID(after[1])) if after else (None, None)
+    rows = await conn.fetch(queries.LIST, team, role, active, after_subject, after_id, limit + 1)
+    items = [_user(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].subject, str(items[-1].id)) if len(rows) > limit else None
+    return UserPage(items=items, next_cursor=next_cursor)
+
+
+async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User:
+    row = await conn.fetchrow(queries.GET, user_id)
+    if row is None:
+        raise NotFound("No such user.")
+    return _user(row)
+
+
+async def set_active(
+    tx: asyncpg.Connection, principal: Principal, *, user_id: UUID, version: int, active: bool, reason: str,
+    request_id: str | None,
+) -> User:
+    current = await get_user(tx, user_id)
+    row = await tx.fetchrow(queries.SET_ACTIVE, user_id, version, active)
+    if row is None:
+        raise stale(current.version)
+    await tx.execute(queries.NOTIFY_CHANGED, str(user_id))
+    await audit.record(
+        tx, actor=actor_of(principal), action="user.activated" if active else "user.deactivated",
+        object_type="user", object_id=user_id, request_id=request_id, reason=reason,
+        before={"active": current.active}, after={"active": active},
+    )
+    return _user(row)
+
