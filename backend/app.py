@@ -23,6 +23,7 @@ from backend.audit.routes import AuditController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.config import Settings, load_settings
+from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.tokens import build_verifier
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,

@@ -11,7 +11,8 @@ from backend.audit import service
 from backend.audit.models import AuditEventPage
 from backend.core.auth import requires_role
 from backend.core.db import Db
-from backend.core.pagination import DEFAULT_LIMIT, Limit
+from backend.core.openapi import LIST, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 
 
 class AuditController(Controller):
@@ -19,13 +20,15 @@ class AuditController(Controller):
     tags = ["Audit"]
     guards = [requires_role("auditor", "admin")]
 
-    @get(operation_id="ListAuditEvents", summary="Audit events of one object, oldest first")
+    @get(
+        operation_id="ListAuditEvents", summary="Audit events of one object, oldest first", responses=problem_responses(*LIST)
+    )
     async def list_events(
         self,
         db: Db,
         object_type: Annotated[str, QueryParameter(min_length=1, max_length=64)],
         object_id: Annotated[str, QueryParameter(min_length=1, max_length=128)],
-        cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
-        limit: Annotated[Limit, QueryParameter()] = DEFAULT_LIMIT,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> AuditEventPage:
         return await service.list_events(db, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit)

@@ -8,10 +8,6 @@ version = $2`), so the check and the write are one atomic step.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from litestar import Request
-
 from backend.core.errors import PreconditionFailed, PreconditionRequired
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
@@ -21,9 +17,8 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def required_version(request: Request[Any, Any, Any]) -> int:
-    """The version the client says it is changing, from If-Match."""
-    header = request.headers.get("if-match")
+def required_version(header: str | None) -> int:
+    """The version the client says it is changing, from its If-Match header."""
     if header is None:
         raise PreconditionRequired("Send If-Match with the ETag you read; this resource may have changed.")
     match = _ETAG.match(header.strip())

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 log = structlog.get_logger("toezicht.errors")
 
@@ -141,6 +141,8 @@ def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     if isinstance(exc, ValidationException):
         return _validation_problem(request, exc)
+    if isinstance(exc.__cause__, SerializationException):
+        return problem_response(request, 400, "malformed_body", "The request body is not valid JSON.")
     status = exc.status_code
     if status >= 500:
         return handle_unexpected(request, exc)
@@ -155,6 +157,7 @@ def _public_detail(exc: HTTPException) -> str:
     return detail[:300]
 
 
+_MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']{1,100})'")
 _MSGSPEC_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
@@ -174,9 +177,16 @@ def _validation_problem(request: Request[Any, Any, Any], exc: ValidationExceptio
     detail = str(exc.detail or "")
     if not errors and "malformed" in detail.lower():
         return problem_response(request, 400, "malformed_body", "The request body is not valid JSON.")
+    missing = _MISSING_PARAMETER.match(detail)
+    if not errors and missing:
+        kind, name = missing.groups()
+        errors.append(FieldError(detail=f"Missing required {kind} parameter.", parameter=name))
     if not errors:
         errors.append(_body_field_error(detail, None))
     return problem_response(request, 422, "validation_failed", "The request has invalid fields.", errors=errors)
+
+
+_NAMED_MEMBER = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 def _body_field_error(message: str, key: Any) -> FieldError:
@@ -185,7 +195,12 @@ def _body_field_error(message: str, key: Any) -> FieldError:
         message = message[: match.start()]
         pointer = json_pointer(match.group("path"))
     else:
-        pointer = "/" + str(key) if key else ""
+        # Litestar calls the body parameter itself `data`: that is the document root, not a member of it.
+        pointer = "/" + str(key) if key and key != "data" else ""
+    named = _NAMED_MEMBER.search(message)
+    if named:
+        # msgspec points at the object; the client needs the member that is missing or not allowed.
+        pointer += "/" + named.group("name").replace("~", "~0").replace("/", "~1")
     return FieldError(detail=message[:300], pointer=pointer)
 
 
@@ -215,6 +230,11 @@ def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Re
     if isinstance(exc, asyncpg.exceptions.SerializationError | asyncpg.exceptions.DeadlockDetectedError):
         log.warning("database_conflict", error=type(exc).__name__)
         return problem_response(request, 409, "concurrent_update", "A concurrent change interfered; try again.")
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        # A value the database cannot store (e.g. NUL in text, a number out of range) that input checks
+        # let through: the client's input is at fault, not the server.
+        log.warning("database_rejected_value", error=type(exc).__name__)
+        return problem_response(request, 422, "invalid_value", "A value in the request cannot be stored.")
     if isinstance(exc, _DB_UNAVAILABLE):
         log.warning("database_unavailable", error=type(exc).__name__)
         return problem_response(

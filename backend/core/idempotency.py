@@ -21,7 +21,6 @@ from litestar import Request, Response
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, Conflict, Unprocessable
 
-HEADER = "idempotency-key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r'^"?([\x21\x23-\x7e]{1,255})"?$')
 _KEPT_HEADERS = ("etag", "location")
@@ -42,8 +41,8 @@ SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code, resp
 Command = Callable[[], Awaitable[Response[Any]]]
 
 
-def key_from(request: Request[Any, Any, Any]) -> str | None:
-    raw = request.headers.get(HEADER)
+def parse_key(raw: str | None) -> str | None:
+    """The key from an Idempotency-Key header (a bare token or an RFC 8941 string); None when absent."""
     if raw is None:
         return None
     match = _KEY.match(raw.strip())
@@ -58,10 +57,11 @@ async def run_once(
     principal: Principal,
     command: Command,
     *,
+    raw_key: str | None,
     ttl: timedelta,
 ) -> Response[Any]:
     """Run `command` at most once per (principal, Idempotency-Key); without a key, just run it."""
-    key = key_from(request)
+    key = parse_key(raw_key)
     if key is None:
         return await command()
     fingerprint = hashlib.sha256(
@@ -80,9 +80,11 @@ async def run_once(
         return Response(stored["response_body"], status_code=stored["status_code"], headers=headers, media_type="application/json")
     response = await command()
     body = response.render(response.content, "application/json")
+    # A Response without an explicit status gets the route's default only later; store the one the client sees.
+    status = response.status_code or request.route_handler.status_code
     kept = {name: value for name, value in response.headers.items() if name.lower() in _KEPT_HEADERS}
-    await tx.execute(_STORE, principal.user_id, key, fingerprint, response.status_code, body, kept, ttl)
-    return Response(body, status_code=response.status_code, headers=kept, media_type="application/json")
+    await tx.execute(_STORE, principal.user_id, key, fingerprint, status, body, kept, ttl)
+    return Response(body, status_code=status, headers=kept, media_type="application/json")
 
 
 async def purge_expired(conn: asyncpg.Connection) -> int:

@@ -8,32 +8,40 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
-from msgspec import Meta
+from litestar.params import QueryParameter
 
 from backend.core.errors import BadRequest
 
-Limit = Annotated[int, Meta(ge=1, le=200)]
-DEFAULT_LIMIT = 50
 _MAX_CURSOR_LENGTH = 512
+T = TypeVar("T")
+# A bigint sort key (e.g. a sequence number) as it may appear in a cursor.
+BigintKey = Annotated[int, msgspec.Meta(gt=0, le=2**63 - 1)]
+DEFAULT_LIMIT = 50
+# Query parameters every list endpoint takes.
+PageLimit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (1-200)")]
+PageCursor = Annotated[
+    str | None, QueryParameter(max_length=_MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")
+]
 
 
 def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(list(values))).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    """The values a cursor encodes, or None for the first page; a cursor we did not make is a 400."""
+def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:
+    """The sort key a cursor encodes, as `shape` (a tuple type such as `tuple[str, UUID]`), or None for the
+    first page. Anything we did not hand out, including well-formed JSON of the wrong types, is a 400."""
     if cursor is None:
         return None
     try:
         if len(cursor) > _MAX_CURSOR_LENGTH:
             raise ValueError
         values = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(values, list) or len(values) != arity:
-            raise ValueError
-        return values
-    except (ValueError, binascii.Error, msgspec.DecodeError):
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise ValueError  # PostgreSQL text cannot hold NUL
+        return msgspec.convert(values, shape)
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, msgspec.ValidationError):
         raise BadRequest("The cursor is not one this API handed out.", code="invalid_cursor") from None

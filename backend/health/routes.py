@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Request, get
 
 from backend.core.errors import ServiceUnavailable
+from backend.core.openapi import problem_responses
 
 READY_TIMEOUT_S = 2.0
 
@@ -22,11 +23,17 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}])
+    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}], responses=problem_responses(500))
     async def live(self) -> HealthStatus:
         return HealthStatus(status="ok")
 
-    @get("/ready", operation_id="GetReadiness", summary="The service can reach its database", security=[{}])
+    @get(
+        "/ready",
+        operation_id="GetReadiness",
+        summary="The service can reach its database",
+        security=[{}],
+        responses=problem_responses(500, 503),
+    )
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):

@@ -12,22 +12,21 @@ from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
-from backend.core.pagination import DEFAULT_LIMIT, Limit
+from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.users import service
 from backend.users.models import ActivationChange, Me, Role, User, UserPage
 
 TeamFilter = Annotated[str | None, QueryParameter(max_length=64, description="Only members of this team")]
 RoleFilter = Annotated[Role | None, QueryParameter(description="Only users with this role")]
 ActiveFilter = Annotated[bool | None, QueryParameter(description="Only active (true) or deactivated (false) users")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="next_cursor of the previous page")]
-PageLimit = Annotated[Limit, QueryParameter(description="Items per page")]
 
 
 class MeController(Controller):
     path = "/api/v1/me"
     tags = ["Users"]
 
-    @get(operation_id="GetMe", summary="The caller's id, roles, regimes and teams")
+    @get(operation_id="GetMe", summary="The caller's id, roles, regimes and teams", responses=problem_responses(*AUTHENTICATED))
     async def get_me(self, request: Request[Principal, Any, Any]) -> Me:
         return service.me(request.user)
 
@@ -37,19 +36,23 @@ class UserController(Controller):
     tags = ["Users"]
     guards = [requires_role("coordinator", "admin")]
 
-    @get(operation_id="ListUsers", summary="Users known to the service, e.g. the inspectors of a team")
+    @get(
+        operation_id="ListUsers",
+        summary="Users known to the service, e.g. the inspectors of a team",
+        responses=problem_responses(*LIST),
+    )
     async def list_users(
         self,
         db: Db,
         team: TeamFilter = None,
         role: RoleFilter = None,
         active: ActiveFilter = None,
-        cursor: Cursor = None,
+        cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> UserPage:
         return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
 
-    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag")
+    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag", responses=problem_responses(*READ_ONE))
     async def get_user(self, db: Db, user_id: FromPath[UUID]) -> Response[User]:
         user = await service.get_user(db, user_id)
         return Response(user, headers={"ETag": etag(user.version)})
@@ -60,12 +63,15 @@ class UserController(Controller):
         summary="Deactivate a user: their tokens are refused from now on",
         guards=[requires_role("admin")],
         status_code=200,
+        responses=problem_responses(*COMMAND),
     )
     async def deactivate(
         self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
         data: JSONBody[ActivationChange],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[User]:
-        return await self._set_active(request, tx, user_id, data, active=False)
+        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=False)
 
     @post(
         "/{user_id:uuid}/activate",
@@ -73,18 +79,21 @@ class UserController(Controller):
         summary="Activate a deactivated user again",
         guards=[requires_role("admin")],
         status_code=200,
+        responses=problem_responses(*COMMAND),
     )
     async def activate(
         self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
         data: JSONBody[ActivationChange],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[User]:
-        return await self._set_active(request, tx, user_id, data, active=True)
+        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=True)
 
     async def _set_active(
         self, request: Request[Principal, Any, Any], tx: Tx, user_id: UUID, data: ActivationChange,
-        *, active: bool,
+        if_match: str | None, idempotency_key: str | None, *, active: bool,
     ) -> Response[User]:
-        version = required_version(request)
+        version = required_version(if_match)
 
         async def command() -> Response[User]:
             user = await service.set_active(
@@ -94,4 +103,6 @@ class UserController(Controller):
             request.app.state.principal_directory.forget(str(user_id))
             return Response(user, headers={"ETag": etag(user.version)})
 
-        return await run_once(request, tx, request.user, command, ttl=request.app.state.idempotency_ttl)
+        return await run_once(
+            request, tx, request.user, command, raw_key=idempotency_key, ttl=request.app.state.idempotency_ttl
+        )

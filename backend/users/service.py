@@ -17,7 +17,7 @@ import msgspec
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
-from backend.core.errors import NotFound, Unauthorized
+from backend.core.errors import Conflict, NotFound, Unauthorized
 from backend.core.pagination import decode_cursor, encode_cursor
 from backend.core.tokens import Claims
 from backend.users import queries
@@ -43,11 +43,11 @@ class PrincipalDirectory:
         self.ttl_s = ttl_s
         self._entries: dict[tuple[str, str], _Entry] = {}
 
-    async def resolve(self, claims: Claims) -> Principal:
+    async def resolve(self, claims: Claims, request_id: str | None = None) -> Principal:
         key = (claims.iss, claims.sub)
         entry = self._entries.get(key)
         if entry is None or entry.claims != claims or time.monotonic() - entry.fetched_at > self.ttl_s:
-            entry = await self._refresh(claims)
+            entry = await self._refresh(claims, request_id)
             self._entries[key] = entry
         if not entry.active:
             raise Unauthorized("This user has been deactivated.", code="user_deactivated")
@@ -59,13 +59,15 @@ class PrincipalDirectory:
             if str(entry.principal.user_id) == user_id:
                 del self._entries[key]
 
-    async def _refresh(self, claims: Claims) -> _Entry:
+    async def _refresh(self, claims: Claims, request_id: str | None) -> _Entry:
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await sync_user_from_claims(conn, claims)
+            row = await sync_user_from_claims(conn, claims, request_id)
         return _Entry(_principal(row), row["active"], claims, time.monotonic())
 
 
-async def sync_user_from_claims(conn: asyncpg.Connection, claims: Claims) -> asyncpg.Record:
+async def sync_user_from_claims(
+    conn: asyncpg.Connection, claims: Claims, request_id: str | None = None
+) -> asyncpg.Record:
     """Create or refresh the user record from a verified token; audit registration and claim changes."""
     row = await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
     # A token without a name keeps the name we know (development tokens usually carry none).
@@ -76,7 +78,7 @@ async def sync_user_from_claims(conn: asyncpg.Connection, claims: Claims) -> asy
         if row is None:  # a concurrent first request registered the same user
             return await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
         await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.registered",
-                           object_type="user", object_id=row["id"], after=wanted)
+                           object_type="user", object_id=row["id"], request_id=request_id, after=wanted)
         return row
     before = {field: row[field] for field in _CLAIM_FIELDS}
     if before == wanted:
@@ -84,7 +86,8 @@ async def sync_user_from_claims(conn: asyncpg.Connection, claims: Claims) -> asy
         return row
     row = await conn.fetchrow(queries.REFRESH_FROM_TOKEN, row["id"], *wanted.values())
     await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.claims_changed",
-                       object_type="user", object_id=row["id"], before=before, after=wanted)
+                       object_type="user", object_id=row["id"], request_id=request_id,
+                       before=before, after=wanted)
     return row
 
 
@@ -118,8 +121,7 @@ def _user(row: asyncpg.Record) -> User:
 async def list_users(
     conn: asyncpg.Connection, *, team: str | None, role: str | None, active: bool | None, cursor: str | None, limit: int
 ) -> UserPage:
-    after = decode_cursor(cursor, 2)
-    after_subject, after_id = (after[0], UUID(after[1])) if after else (None, None)
+    after_subject, after_id = decode_cursor(cursor, tuple[str, UUID]) or (None, None)
     rows = await conn.fetch(queries.LIST, team, role, active, after_subject, after_id, limit + 1)
     items = [_user(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].subject, str(items[-1].id)) if len(rows) > limit else None
@@ -137,6 +139,8 @@ async def set_active(
     tx: asyncpg.Connection, principal: Principal, *, user_id: UUID, version: int, active: bool, reason: str,
     request_id: str | None,
 ) -> User:
+    if not active and user_id == principal.user_id:
+        raise Conflict("You cannot deactivate yourself; ask another admin.", code="cannot_deactivate_self")
     current = await get_user(tx, user_id)
     row = await tx.fetchrow(queries.SET_ACTIVE, user_id, version, active)
     if row is None:

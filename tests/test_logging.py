@@ -1,0 +1,43 @@
+"""One JSON log line per request, with what operations need and nothing they must not see."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import app_client, make_settings
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def test_access_log_line_has_request_facts_but_no_token_query_or_body(database_url, data_dir, make_token, capfd):
+    token = make_token("log-admin", roles=["admin", "coordinator"], name="Jan Jansen")
+    settings = make_settings(database_url, data_dir, log_level="info")
+    async with app_client(settings) as http:
+        me = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-abcdef123"})
+        await http.get("/api/v1/users?team=Pietersen-Straat-12", headers={"Authorization": f"Bearer {token}"})
+        await http.post(
+            f"/api/v1/users/{me.json()['id']}/deactivate",
+            headers={"Authorization": f"Bearer {token}", "If-Match": '"1"'},
+            json={"reason": "Geheime reden over Jan Jansen"},
+        )
+    output = capfd.readouterr().out
+    requests = [line for line in _json_lines(output) if line.get("event") == "request"]
+    assert len(requests) == 3
+    first = requests[0]
+    assert first["request_id"] == "req-abcdef123"
+    assert first["method"] == "GET" and first["path"] == "/api/v1/me" and first["status"] == 200
+    assert first["user_id"] == me.json()["id"]
+    assert isinstance(first["duration_ms"], float)
+    assert requests[1]["path"] == "/api/v1/users"  # the query string (searches hold names) is not logged
+    assert requests[2]["status"] == 409  # an admin may not deactivate themselves
+    for secret in (token, token.split(".")[2], "Pietersen", "Jan Jansen", "Geheime reden"):
+        assert secret not in output
+
+
+async def test_log_level_setting_silences_info(database_url, data_dir, make_token, capfd):
+    settings = make_settings(database_url, data_dir, log_level="warning")
+    async with app_client(settings) as http:
+        assert (await http.get("/health/live")).status_code == 200
+    assert not [line for line in _json_lines(capfd.readouterr().out) if line.get("event") == "request"]
