@@ -8,20 +8,7 @@ import pytest
 from litestar import get
 
 from tests.conftest import app_client, make_settings
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith("/" + code)
-    assert body["title"] and body["detail"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
+from tests.helpers import PROBLEM, assert_problem
 
 
 async def test_404_unknown_route(client):

@@ -7,25 +7,9 @@ import uuid
 import pytest
 
 from backend.core.pagination import encode_cursor
+from tests.helpers import assert_problem, register
 
-PROBLEM = "application/problem+json"
 REASON = {"reason": "left the municipality"}
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["code"] == code
-    assert body["type"].endswith("/" + code) and body["detail"]
-    return body
-
-
-async def register(client, headers) -> uuid.UUID:
-    """Users exist from their first authenticated request."""
-    response = await client.get("/api/v1/me", headers=headers)
-    assert response.status_code == 200, response.text
-    return uuid.UUID(response.json()["id"])
 
 
 async def snapshot(db, user_id: uuid.UUID) -> dict:
