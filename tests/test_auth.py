@@ -11,8 +11,10 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.server
 import json
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -534,3 +536,50 @@ async def test_token_command_mints_a_token_the_app_accepts(client, db, data_dir)
         "cli-user", ["coordinator"], ["nix18"], ["team-centrum"], "Cli User"
     )
     assert await db.fetchval("SELECT count(*) FROM app_user WHERE subject = 'cli-user'") == 1
+
+
+class _JwksServer:
+    """The identity provider's JWKS endpoint on loopback, counting the fetches it serves."""
+
+    def __init__(self, jwks_path: Path) -> None:
+        served = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                served.fetches += 1
+                body = jwks_path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.fetches = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/realms/utrecht/certs"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _JwksServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_oidc_fetches_the_jwks_from_its_url(database_url, data_dir, tmp_path, db, idp_keys):
+    jwks_path = tmp_path / "jwks.json"
+    write_jwks(jwks_path, idp_keys[0])
+    with _JwksServer(jwks_path) as idp:
+        settings = make_settings(database_url, data_dir, auth_mode="oidc", jwt_issuer=OIDC_ISSUER, oidc_jwks_url=idp.url)
+        async with app_client(settings) as client:
+            response = await client.get(ME, headers=bearer(idp_keys[0].token("url-user")))
+            assert response.status_code == 200, response.text
+            await assert_refused(
+                client, db, bearer(idp_keys[1].token("stranger")), "token_unknown_key", "stranger", users_before=1
+            )
+    assert idp.fetches == 1  # an unknown kid right after the first fetch does not make us fetch again
