@@ -12,8 +12,6 @@ import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -26,6 +24,7 @@ from backend.core.config import Settings, load_settings
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
+from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
 from backend.health.routes import HealthController
 from backend.users.routes import MeController, UserController
@@ -41,13 +40,9 @@ ROUTE_HANDLERS = [HealthController, MeController, UserController, AuditControlle
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    middleware = [DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"])]
-    if settings.rate_limit_per_minute:
-        middleware.insert(0, RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute)).middleware)
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
-        middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         lifespan=[_lifespan],
@@ -59,8 +54,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id and access log must also cover 404/405.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    # Litestar middleware wraps routes only; the request id, access log, rate limit and authentication wrap
+    # the whole app, so they also cover 404/405. Outermost first.
+    handler = BearerAuthMiddleware(app.asgi_handler)
+    if settings.rate_limit_per_minute:
+        handler = RateLimit(handler, settings.rate_limit_per_minute)
+    app.asgi_handler = RequestContextMiddleware(handler)
     return app
 
 

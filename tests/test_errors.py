@@ -11,8 +11,8 @@ from tests.conftest import app_client, make_settings
 from tests.helpers import PROBLEM, assert_problem
 
 
-async def test_404_unknown_route(client):
-    body = assert_problem(await client.get("/api/v1/nothing-here"), 404, "not_found")
+async def test_404_unknown_route(client, auth):
+    body = assert_problem(await client.get("/api/v1/nothing-here", headers=auth("someone")), 404, "not_found")
     assert body["instance"] == "/api/v1/nothing-here"
 
 
@@ -149,3 +149,7 @@ async def test_422_value_the_database_cannot_store(client, auth, db):
     )
     assert_problem(response, 422, "invalid_value")
     assert await db.fetchval("SELECT active FROM app_user WHERE id = $1", uuid.UUID(target["id"]))
+
+
+async def test_unknown_api_path_without_token_is_401_not_a_route_map(client):
+    assert_problem(await client.get("/api/v1/nothing-here"), 401, "token_missing")

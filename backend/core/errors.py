@@ -195,8 +195,9 @@ def _body_field_error(message: str, key: Any) -> FieldError:
         message = message[: match.start()]
         pointer = json_pointer(match.group("path"))
     else:
-        # Litestar calls the body parameter itself `data`: that is the document root, not a member of it.
-        pointer = "/" + str(key) if key and key != "data" else ""
+        # Litestar strips msgspec's path from the message and passes it as the key (`conditions.days[0]`);
+        # it calls the body parameter itself `data`: that is the document root, not a member of it.
+        pointer = json_pointer("." + str(key)) if key and key != "data" else ""
     named = _NAMED_MEMBER.search(message)
     if named:
         # msgspec points at the object; the client needs the member that is missing or not allowed.
@@ -249,6 +250,14 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem_response(
         request, 500, "internal_error", "An unexpected error occurred; quote the request_id when reporting it."
     )
+
+
+def error_response(scope: Any, exc: Exception) -> Any:
+    """The ASGI response our exception handlers give for `exc`, for code that runs outside the router
+    (an app-wide middleware)."""
+    request: Request[Any, Any, Any] = Request(scope)
+    handler = next(EXCEPTION_HANDLERS[cls] for cls in type(exc).__mro__ if cls in EXCEPTION_HANDLERS)
+    return handler(request, exc).to_asgi_response(app=None, request=request)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

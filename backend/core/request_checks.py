@@ -28,7 +28,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
 
 
 def _refuse_nul_in_query(request: Request[Any, Any, Any]) -> None:
-    if b"%00" not in request.scope["query_string"] and "\x00" not in request.url.path:
+    if b"%00" not in request.scope["query_string"] and "\x00" not in request.scope["path"]:
         return
     errors = [
         FieldError(detail="must not contain NUL characters", parameter=name)
