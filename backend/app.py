@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __doc__ as about
 from backend.audit.routes import AuditController
+from backend.checklists.routes import ChecklistController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.config import Settings, load_settings
@@ -27,6 +28,7 @@ from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
 from backend.health.routes import HealthController
+from backend.registry.routes import LocationController, ObjectController, PermitController
 from backend.users.routes import MeController, UserController
 from backend.users.service import PrincipalDirectory
 
@@ -34,7 +36,10 @@ API_VERSION = "1.0.0"
 PURGE_INTERVAL_S = 3600
 log = structlog.get_logger("toezicht.app")
 
-ROUTE_HANDLERS = [HealthController, MeController, UserController, AuditController]
+ROUTE_HANDLERS = [
+    HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
+    LocationController, ChecklistController,
+]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

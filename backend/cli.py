@@ -1,4 +1,4 @@
-"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify."""
+"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects | checklists publish."""
 
 from __future__ import annotations
 
@@ -63,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
     verify.set_defaults(run=_audit_verify)
+
+    checklists = commands.add_parser("checklists", help="checklist templates")
+    checklist_commands = checklists.add_subparsers(dest="checklists_command", required=True, metavar="ACTION")
+    publish = checklist_commands.add_parser(
+        "publish", help="publish the template files in DIR as new versions where their content changed"
+    )
+    publish.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: schemas/checklists")
+    publish.set_defaults(run=_checklists_publish)
+
+    imports = commands.add_parser("import", help="bulk imports")
+    import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    import_objects = import_commands.add_parser(
+        "objects", help="import establishments from a register export (CSV, columns in the README)"
+    )
+    import_objects.add_argument("file", type=Path, help="UTF-8, semicolon-separated CSV with a header row")
+    import_objects.add_argument("--partial", action="store_true", help="store the good rows even if some are bad")
+    import_objects.set_defaults(run=_import_objects)
     return parser
 
 
@@ -115,6 +132,20 @@ def _load_demo(settings: Settings) -> None:
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
     print(f"demo data: {added} rows added" if added else "demo data: already present", file=sys.stderr)
+    _publish_shipped_checklists(settings)
+
+
+def _publish_shipped_checklists(settings: Settings) -> None:
+    """The demo's phones need checklists: publish schemas/checklists (unchanged files add nothing)."""
+    from backend.checklists.service import publish_directory
+    from backend.checklists.templates import DEFAULT_DIRECTORY
+
+    reports = _on_connection(settings, lambda conn: publish_directory(conn, DEFAULT_DIRECTORY))
+    published = sum(report.outcome == "published" for report in reports)
+    print(f"checklists: {published} of {len(reports)} templates published, the rest unchanged or refused", file=sys.stderr)
+    for report in reports:
+        if report.outcome == "refused":
+            print("\n".join(report.lines()), file=sys.stderr)
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -224,6 +255,61 @@ def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
     print(f"audit chain BROKEN at event seq {report.broken_at_seq}: {report.problem} "
           f"({report.events} events before it verify)")
     return 1
+
+
+def _import_objects(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the file was imported (with --partial: its good rows), 1 when nothing was stored."""
+    from backend.core import audit
+    from backend.core.errors import ApiError
+    from backend.registry.importer import ImportRejected, import_objects
+
+    try:
+        content = args.file.read_bytes()
+    except OSError as exc:
+        print(f"toezicht: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _with_database(settings)
+    if _apply_migrations(settings):
+        return 1
+
+    async def work(conn: Any) -> Any:
+        async with conn.transaction():
+            return await import_objects(conn, content, partial=args.partial, actor=audit.Actor(label="cli"))
+
+    try:
+        report = _on_connection(settings, work)
+    except ImportRejected as exc:
+        report = exc.report
+        print(f"toezicht: {exc.detail}", file=sys.stderr)
+    except ApiError as exc:
+        print(f"toezicht: {exc.detail}", file=sys.stderr)
+        return 1
+    for issue in report.issues:
+        column = f", column {issue.column}" if issue.column else ""
+        print(f"row {issue.row}{column}: {issue.reason}")
+    print(f"{report.rows} rows: {report.imported} imported, {report.rejected} rejected", file=sys.stderr)
+    return 0 if report.stored else 1
+
+
+def _checklists_publish(args: argparse.Namespace, settings: Settings) -> int:
+    """Report per file: published vN / unchanged / refused with reasons; exit 1 when any file was refused."""
+    from backend.checklists.service import publish_directory
+    from backend.checklists.templates import DEFAULT_DIRECTORY
+
+    directory = args.directory or DEFAULT_DIRECTORY
+    if not directory.is_dir():
+        print(f"toezicht: not a directory: {directory}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _with_database(settings)
+    if _apply_migrations(settings):
+        return 1
+    reports = _on_connection(settings, lambda conn: publish_directory(conn, directory))
+    if not reports:
+        print(f"toezicht: no *.json template files in {directory}", file=sys.stderr)
+        return 1
+    for report in reports:
+        print("\n".join(report.lines()))
+    return 1 if any(report.outcome == "refused" for report in reports) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Demo data for `make run`: a few Utrecht-like establishments and one user per role.
+"""Demo data for `make run`: a few Utrecht-like establishments with permits, and one user per role.
 
 Idempotent: rows have fixed ids and are inserted only when absent, so a second load changes nothing
 (and never overwrites what someone edited in the demo).
@@ -6,9 +6,12 @@ Idempotent: rows have fixed ids and are inserted only when absent, so a second l
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 import asyncpg
+
+from backend.registry.service import permit_state
 
 DEMO_USERS = [
     # id, subject, display name, roles, regimes, teams
@@ -24,15 +27,25 @@ DEMO_USERS = [
 ]
 
 DEMO_ESTABLISHMENTS = [
-    # id, name, trade name, street, number, postcode, wijk, kind, regimes, lat, lon
-    ("10000000-0000-4000-8000-000000000001", "Café De Domtoren", "De Domtoren", "Domplein", 12, "3512JC", "binnenstad", "horeca_laagdrempelig", ["alcohol", "nix18", "gambling"], 52.0907, 5.1214),
-    ("10000000-0000-4000-8000-000000000002", "Club Oudegracht", "Oudegracht Club", "Oudegracht", 245, "3511NK", "binnenstad", "horeca_hoogdrempelig", ["alcohol", "nix18"], 52.0888, 5.1202),
-    ("10000000-0000-4000-8000-000000000003", "Slijterij Lombok", None, "Kanaalstraat", 88, "3531CL", "west", "slijterij", ["alcohol", "nix18"], 52.0930, 5.1015),
-    ("10000000-0000-4000-8000-000000000004", "Supermarkt Overvecht", None, "Zamenhofdreef", 30, "3562JT", "overvecht", "supermarkt", ["alcohol", "nix18"], 52.1163, 5.1106),
-    ("10000000-0000-4000-8000-000000000005", "Coffeeshop De Kade", "De Kade", "Bemuurde Weerd Oostzijde", 5, "3514AN", "binnenstad", "coffeeshop", ["coffeeshop"], 52.0972, 5.1173),
-    ("10000000-0000-4000-8000-000000000006", "Sportkantine VV Leidsche Rijn", None, "Vleutenseweg", 400, "3532HN", "west", "paracommercie", ["alcohol", "nix18"], 52.0940, 5.0880),
-    ("10000000-0000-4000-8000-000000000007", "Speelhal Amsterdamsestraatweg", None, "Amsterdamsestraatweg", 150, "3513AE", "noordwest", "speelautomatenhal", ["gambling"], 52.1010, 5.1090),
-    ("10000000-0000-4000-8000-000000000008", "Privéhuis Zandpad", None, "Zandpad", 7, "3601NA", "noordwest", "seks_prive_huis", ["sexwork"], 52.1120, 5.0980),
+    # id, name, trade name, street, number, postcode, wijk, kind, employee class, supervision, regimes, lat, lon
+    ("10000000-0000-4000-8000-000000000001", "Café De Domtoren", "De Domtoren", "Domplein", 12, "3512JC", "binnenstad", "horeca_hoogdrempelig", "under_50", "regular", ["alcohol", "gambling", "nix18"], 52.0907, 5.1214),
+    ("10000000-0000-4000-8000-000000000002", "Club Oudegracht", "Oudegracht Club", "Oudegracht", 245, "3511NK", "binnenstad", "horeca_hoogdrempelig", "under_50", "verscherpt", ["alcohol", "nix18"], 52.0888, 5.1202),
+    ("10000000-0000-4000-8000-000000000003", "Slijterij Lombok", None, "Kanaalstraat", 88, "3531CL", "west", "slijterij", "under_50", "regular", ["alcohol", "nix18"], 52.0930, 5.1015),
+    ("10000000-0000-4000-8000-000000000004", "Supermarkt Overvecht", None, "Zamenhofdreef", 30, "3562JT", "overvecht", "supermarkt", "50_or_more", "regular", ["alcohol", "nix18"], 52.1163, 5.1106),
+    ("10000000-0000-4000-8000-000000000005", "Coffeeshop De Kade", "De Kade", "Bemuurde Weerd Oostzijde", 5, "3514AN", "binnenstad", "coffeeshop", "under_50", "regular", ["coffeeshop"], 52.0972, 5.1173),
+    ("10000000-0000-4000-8000-000000000006", "Sportkantine VV Leidsche Rijn", None, "Vleutenseweg", 400, "3532HN", "west", "paracommercie", "under_50", "regular", ["alcohol", "nix18"], 52.0940, 5.0880),
+    ("10000000-0000-4000-8000-000000000007", "Speelhal Amsterdamsestraatweg", None, "Amsterdamsestraatweg", 150, "3513AE", "noordwest", "speelautomatenhal", "under_50", "regular", ["gambling"], 52.1010, 5.1090),
+    ("10000000-0000-4000-8000-000000000008", "Privéhuis Zandpad", None, "Zandpad", 7, "3601NA", "noordwest", "seks_prive_huis", "under_50", "regular", ["sexwork"], 52.1120, 5.0980),
+    ("10000000-0000-4000-8000-000000000009", "Cafetaria Kanaalstraat", None, "Kanaalstraat", 12, "3531CE", "west", "horeca_laagdrempelig", "under_50", "regular", ["nix18"], 52.0925, 5.1050),
+]
+
+DEMO_PERMITS = [
+    # id, establishment id, type, number, holder, valid from, valid to, conditions
+    ("20000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000001", "alcoholvergunning", "AW-2022-0153", "Domtoren Horeca B.V.", date(2022, 3, 1), None, {"leidinggevenden": ["Johan de Wit", "Meryem Yilmaz"]}),
+    ("20000000-0000-4000-8000-000000000002", "10000000-0000-4000-8000-000000000001", "horeca_exploitatievergunning", "HE-2022-0088", "Domtoren Horeca B.V.", date(2022, 3, 1), None, {"opening_hours": [{"days": ["sun", "mon", "tue", "wed", "thu"], "opens": "10:00", "closes": "01:00"}, {"days": ["fri", "sat"], "opens": "10:00", "closes": "03:00"}]}),
+    ("20000000-0000-4000-8000-000000000003", "10000000-0000-4000-8000-000000000001", "aanwezigheidsvergunning_kansspelautomaten", "KSA-2023-0012", "Domtoren Horeca B.V.", date(2023, 1, 1), date(2027, 12, 31), {"machines": 2}),
+    ("20000000-0000-4000-8000-000000000004", "10000000-0000-4000-8000-000000000005", "coffeeshop_gedoogverklaring", "GV-2019-0004", "De Kade V.O.F.", date(2019, 7, 1), None, {"opening_hours": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}], "handelsvoorraad_gram": 500}),
+    ("20000000-0000-4000-8000-000000000005", "10000000-0000-4000-8000-000000000008", "exploitatievergunning_seksinrichting", "SX-2021-0002", "Zandpad Exploitatie B.V.", date(2021, 9, 1), date(2026, 8, 31), {"business_type": "seks_prive_huis"}),
 ]
 
 _INSERT_USER = """
@@ -41,9 +54,19 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT DO NOTHING
 """
 _INSERT_ESTABLISHMENT = """
-INSERT INTO establishment (id, name, trade_name, street, house_number, postcode, wijk, kind, regimes, latitude, longitude)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+INSERT INTO establishment (id, name, trade_name, street, house_number, postcode, city, wijk, kind, employee_class,
+                           supervision_level, regimes, latitude, longitude)
+VALUES ($1, $2, $3, $4, $5, $6, 'Utrecht', $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT DO NOTHING
+"""
+_INSERT_PERMIT = """
+INSERT INTO permit AS p (id, establishment_id, type, number, holder, valid_from, valid_to, conditions)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING
+RETURNING p.*
+"""
+_INSERT_PERMIT_HISTORY = """
+INSERT INTO permit_history (permit_id, version, action, reason, state) VALUES ($1, 1, 'granted', 'demo data', $2)
 """
 
 
@@ -55,6 +78,11 @@ async def load_demo_data(conn: asyncpg.Connection, issuer: str) -> int:
             added += _count(await conn.execute(_INSERT_USER, UUID(user_id), issuer, *rest))
         for establishment_id, *rest in DEMO_ESTABLISHMENTS:
             added += _count(await conn.execute(_INSERT_ESTABLISHMENT, UUID(establishment_id), *rest))
+        for permit_id, establishment_id, *rest in DEMO_PERMITS:
+            row = await conn.fetchrow(_INSERT_PERMIT, UUID(permit_id), UUID(establishment_id), *rest)
+            if row is not None:
+                await conn.execute(_INSERT_PERMIT_HISTORY, row["id"], permit_state(row))
+                added += 1
     return added
 
 

@@ -8,6 +8,9 @@ version = $2`), so the check and the write are one atomic step.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from litestar import Response
 from backend.core.errors import PreconditionFailed, PreconditionRequired
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
@@ -32,3 +35,19 @@ def stale(current_version: int) -> PreconditionFailed:
         f"The resource changed since you read it (now at version {current_version}); read it again.",
         code="stale_version",
     )
+
+
+def not_modified(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110 If-None-Match: '*' or a list of (possibly weak) entity tags, compared weakly."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or any(tag.removeprefix("W/") == current for tag in tags)
+
+
+def conditional_response(body: Any, etag_value: str, if_none_match: str | None, cache_control: str) -> Response[Any]:
+    """The body with its ETag, or 304 without a body when the client's copy is current (conditional GET)."""
+    headers = {"ETag": etag_value, "Cache-Control": cache_control}
+    if not_modified(if_none_match, etag_value):
+        return Response(content=None, status_code=304, headers=headers)
+    return Response(body, headers=headers)

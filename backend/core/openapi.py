@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated
 
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 
@@ -44,4 +45,14 @@ IdempotencyKey = Annotated[
         description="1-255 visible ASCII characters. Makes a retry safe: the same key and request give the stored "
         "response (kept 7 days by default)",
     ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-None-Match", description="The ETag of your copy: 304 without a body when it is still current"),
+]
+NOT_MODIFIED = {
+    304: ResponseSpec(data_container=None, description="Not Modified: the copy named in If-None-Match is current")
+}
+ETAG_HEADER = [
+    ResponseHeader(name="ETag", documentation_only=True, description="Strong validator; send it back in If-None-Match")
 ]

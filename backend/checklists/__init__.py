@@ -1,0 +1,1 @@
+"""Checklists: versioned templates (schemas/checklists), publishing, and the answer validator."""

@@ -1,0 +1,96 @@
+"""HTTP for checklists: phones fetch the current templates (ETag, 304); admins publish new versions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+
+from backend.checklists import service
+from backend.checklists.models import ChecklistList, ChecklistVersion
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import conditional_response
+from backend.core.db import Db, Tx
+from backend.core.idempotency import run_once
+from backend.core.openapi import (
+    AUTHENTICATED,
+    ETAG_HEADER,
+    NOT_MODIFIED,
+    READ_ONE,
+    IdempotencyKey,
+    IfNoneMatch,
+    problem_responses,
+)
+from backend.users.service import actor_of
+
+# The list depends on the caller's regimes; a published version never changes, so a phone may keep it.
+LIST_CACHE = "private, no-cache"
+VERSION_CACHE = "private, max-age=31536000, immutable"
+
+
+class ChecklistController(Controller):
+    path = "/api/v1/checklists"
+    tags = ["Checklists"]
+
+    @get(
+        operation_id="ListChecklists",
+        summary="The current version of every checklist template the caller's regimes allow",
+        description="One entry per template (its latest version); no pagination: there is one row per template. "
+        "Revalidate with If-None-Match.",
+        responses={**problem_responses(*AUTHENTICATED), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
+    async def list_checklists(
+        self, request: Request[Principal, Any, Any], db: Db, if_none_match: IfNoneMatch = None
+    ) -> Response[ChecklistList]:
+        checklists, etag = await service.list_current(db, request.user)
+        return conditional_response(checklists, etag, if_none_match, LIST_CACHE)
+
+    @get(
+        "/{version_id:uuid}",
+        operation_id="GetChecklistVersion",
+        summary="One published checklist version with its full content",
+        description="The ETag is the SHA-256 of the content; a version never changes. A version of a regime the "
+        "caller is not scoped for answers 404.",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
+    async def get_checklist_version(
+        self, request: Request[Principal, Any, Any], db: Db, version_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+    ) -> Response[ChecklistVersion]:
+        version = await service.get_version(db, request.user, version_id)
+        return conditional_response(version, f'"{version.content_sha256}"', if_none_match, VERSION_CACHE)
+
+    @post(
+        operation_id="PublishChecklist",
+        summary="Publish a checklist template (schemas/checklist.schema.json) as its next version",
+        description="201 with the new version; 200 with the latest version when the content is unchanged; 422 with a "
+        "JSON pointer per problem when the template is invalid or changes the answer type of an existing question.",
+        guards=[requires_role("admin")],
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=ChecklistVersion, description="Unchanged: the latest version already has this content"
+            ),
+            **problem_responses(*AUTHENTICATED, 400, 409, 413, 415, 422),
+        },
+        response_headers=ETAG_HEADER,
+    )
+    async def publish_checklist(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[dict[str, Any]],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ChecklistVersion]:
+        async def command() -> Response[ChecklistVersion]:
+            result = await service.publish(
+                tx, data, actor=actor_of(request.user), published_by=request.user.user_id,
+                request_id=request.scope["state"].get("request_id"),
+            )
+            version = result.version
+            headers = {"ETag": f'"{version.content_sha256}"', "Location": f"{self.path}/{version.id}"}
+            return Response(version, status_code=201 if result.outcome == "published" else 200, headers=headers)
+
+        return await run_once(request, tx, request.user, command, raw_key=idempotency_key,
+                              ttl=request.app.state.idempotency_ttl)

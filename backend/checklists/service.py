@@ -1,0 +1,164 @@
+"""Checklists: publishing template versions, and serving the current ones to phones.
+
+Publishing is one transaction per template: check the document (templates.check_template), lock the
+template's row, compare with the latest version, refuse a question whose answer type differs from an
+earlier version, insert the new version, write the audit event. A refusal raises before anything is
+written, and the caller's transaction rolls back whatever it had begun, so nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+from backend.checklists import queries, templates, validator
+from backend.checklists.models import ChecklistList, ChecklistSummary, ChecklistVersion, Publication
+from backend.core import audit
+from backend.core.auth import Principal
+from backend.core.errors import FieldError, NotFound, Unprocessable
+
+ANY_REGIME = "any"
+
+
+def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
+    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
+
+
+async def publish(
+    tx: asyncpg.Connection, document: Any, *, actor: audit.Actor, published_by: UUID | None, request_id: str | None
+) -> Publication:
+    """Publish a template document as its next version, or report it unchanged; raises Unprocessable."""
+    if not tx.is_in_transaction():
+        raise RuntimeError("publish runs inside the caller's transaction, so a refusal can roll back what it began")
+    try:
+        content = templates.check_template(document)
+    except templates.TemplateInvalid as exc:
+        raise refused("The checklist template is invalid.", "checklist_invalid",
+                      [(p.pointer, p.detail) for p in exc.problems]) from None
+    key, sha = content["key"], templates.content_sha256(content)
+    await tx.execute(queries.INSERT_TEMPLATE, key, content["regime"], content["title"])
+    template = await tx.fetchrow(queries.LOCK_TEMPLATE, key)
+    if template["regime"] != content["regime"]:
+        raise refused(f"Template {key} belongs to regime {template['regime']}; a version cannot move it to "
+                      f"{content['regime']}.", "regime_changed", [("/regime", f"must stay {template['regime']}")])
+    latest = await tx.fetchrow(queries.LATEST_VERSION, key)
+    if latest is not None and latest["content_sha256"] == sha:
+        return Publication("unchanged", _version(await tx.fetchrow(queries.GET_VERSION_BY_NUMBER, key, latest["version"])))
+    types = templates.question_types(content)
+    changed = _type_changes(content, types, await tx.fetch(queries.QUESTION_TYPES_HISTORY, key))
+    if changed:
+        raise refused(f"Template {key}: a question key keeps its answer type in every version; use a new key for "
+                      "a question of another type.", "question_type_changed", changed)
+    number = latest["version"] + 1 if latest is not None else 1
+    version_id = uuid4()
+    await tx.execute(queries.INSERT_VERSION, version_id, key, number, content["kind"], content["title"],
+                     date.fromisoformat(content["valid_from"]), content, sha, types, published_by)
+    await tx.execute(queries.SET_TEMPLATE_TITLE, key, content["title"])
+    version = _version(await tx.fetchrow(queries.GET_VERSION, version_id))
+    await audit.record(tx, actor=actor, action="checklist.published", object_type="checklist_template", object_id=key,
+                       request_id=request_id,
+                       after={"version_id": str(version_id), "version": number, "content_sha256": sha})
+    return Publication("published", version)
+
+
+def _type_changes(
+    content: Mapping[str, Any], types: Mapping[str, str], history: list[asyncpg.Record]
+) -> list[tuple[str, str]]:
+    """Questions whose answer type differs from the latest earlier version that had the same key."""
+    known: dict[str, tuple[str, int]] = {}
+    for row in history:
+        for key, type_ in row["question_types"].items():
+            known[key] = (type_, row["version"])
+    changes = []
+    for at, item in validator.iter_items(content):
+        key = item["key"]
+        if key in known and known[key][0] != types[key]:
+            old, version = known[key]
+            changes.append((f"{at}/answer/type",
+                            f"question {key} has type {old} in version {version}; it cannot become {types[key]}"))
+    return changes
+
+
+def _version(row: asyncpg.Record) -> ChecklistVersion:
+    return msgspec.convert(dict(row), ChecklistVersion)
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def _sees(principal: Principal, regime: str) -> bool:
+    return regime == ANY_REGIME or principal.sees_regime(regime)
+
+
+async def list_current(conn: asyncpg.Connection, principal: Principal) -> tuple[ChecklistList, str]:
+    """The latest version of every template the caller may see, and an ETag over that list."""
+    rows = await conn.fetch(queries.LIST_CURRENT, sorted(principal.regimes))
+    items = [msgspec.convert(dict(row), ChecklistSummary) for row in rows]
+    digest = hashlib.sha256("".join(f"{item.id}:{item.content_sha256}\n" for item in items).encode()).hexdigest()
+    return ChecklistList(items=items), f'"{digest}"'
+
+
+async def get_version(conn: asyncpg.Connection, principal: Principal, version_id: UUID) -> ChecklistVersion:
+    """One version; a version of a regime the caller does not see does not exist for them (404)."""
+    row = await conn.fetchrow(queries.GET_VERSION, version_id)
+    if row is None or not _sees(principal, row["regime"]):
+        raise NotFound("No such checklist version.")
+    return _version(row)
+
+
+# --- publishing a directory (the CLI) ------------------------------------------------------------------
+
+
+@dataclass
+class FileReport:
+    """What publishing one file did, for the CLI to print."""
+
+    file: str
+    outcome: Literal["published", "unchanged", "refused"]
+    key: str | None = None
+    version: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        name = self.key or self.file
+        if self.outcome == "refused":
+            return [f"{name} ({self.file}): refused"] + [f"  {problem}" for problem in self.problems]
+        verb = "published" if self.outcome == "published" else "unchanged, latest is"
+        return [f"{name} ({self.file}): {verb} v{self.version}"]
+
+
+async def publish_directory(conn: asyncpg.Connection, directory: Path) -> list[FileReport]:
+    """Publish every *.json template in `directory`, each in its own transaction: a refused file stores
+    nothing and does not stop the others."""
+    reports: list[FileReport] = []
+    defined_in: dict[str, str] = {}
+    for path in sorted(directory.glob("*.json")):
+        reports.append(await _publish_file(conn, path, defined_in))
+    return reports
+
+
+async def _publish_file(conn: asyncpg.Connection, path: Path, defined_in: dict[str, str]) -> FileReport:
+    try:
+        document = templates.load_file(path)
+    except templates.TemplateInvalid as exc:
+        return FileReport(path.name, "refused", problems=[f"{p.pointer or '/'}: {p.detail}" for p in exc.problems])
+    key = document.get("key") if isinstance(document, dict) and isinstance(document.get("key"), str) else None
+    if key is not None and key in defined_in:
+        return FileReport(path.name, "refused", key, problems=[f"/key: template {key} is also defined in {defined_in[key]}"])
+    if key is not None:
+        defined_in[key] = path.name
+    try:
+        async with conn.transaction():
+            result = await publish(conn, document, actor=audit.Actor(label="cli"), published_by=None, request_id=None)
+    except Unprocessable as exc:
+        problems = [f"{error.pointer or '/'}: {error.detail}" for error in exc.errors or []]
+        return FileReport(path.name, "refused", key, problems=[exc.detail, *problems])
+    return FileReport(path.name, result.outcome, key, result.version.version)

@@ -1,0 +1,184 @@
+"""SQL for the registry. Every value is a bind parameter; the search statement is assembled from the fixed
+fragments below, one per filter the caller gives, so each combination gets a plan that can use its index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
+latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes, version,
+created_at, updated_at"""
+
+# Who may see a row with `regimes`: $1 the caller's regimes, $2 whether the caller is scoped for sex work.
+# A row with the sexwork regime is hidden from everyone else even when another regime matches.
+def _visible(alias: str = "") -> str:
+    return f"{alias}regimes && $1::text[] AND ($2::boolean OR NOT ('sexwork' = ANY ({alias}regimes)))"
+
+
+VISIBLE = _visible()
+
+GET_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = $3 AND {VISIBLE}"
+
+INSERT_OBJECT = f"""
+INSERT INTO establishment (id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
+                           latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+RETURNING {OBJECT_COLUMNS}
+"""
+
+UPDATE_OBJECT = f"""
+UPDATE establishment
+SET name = $3, trade_name = $4, street = $5, house_number = $6, house_number_addition = $7, postcode = $8,
+    city = $9, wijk = $10, latitude = $11, longitude = $12, kvk_number = $13, kind = $14, employee_class = $15,
+    supervision_level = $16, status = $17, regimes = $18, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {OBJECT_COLUMNS}
+"""
+
+# Columns a COPY of new establishments fills, in INSERT_OBJECT order (the rest take their defaults).
+COPY_COLUMNS = (
+    "id", "name", "trade_name", "street", "house_number", "house_number_addition", "postcode", "city", "wijk",
+    "latitude", "longitude", "kvk_number", "kind", "employee_class", "supervision_level", "status", "regimes",
+)
+
+# Which of these (postcode, house number, addition, lower(name)) keys an active establishment already has.
+EXISTING_ACTIVE_KEYS = """
+SELECT k.postcode, k.house_number, k.addition, k.name
+FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[]) AS k (postcode, house_number, addition, name)
+WHERE EXISTS (
+    SELECT 1 FROM establishment e
+    WHERE e.status = 'active' AND e.postcode = k.postcode AND e.house_number = k.house_number
+      AND coalesce(e.house_number_addition, '') = k.addition AND lower(e.name) = k.name
+)
+"""
+
+# --- search ------------------------------------------------------------------------------------------
+
+# Filter name -> condition on the next bind parameter.
+_SEARCH_FILTERS = {
+    "q": "search_text ILIKE {}",
+    "postcode": "postcode LIKE {}",
+    "street": "lower(street) LIKE {}",
+    "house_number": "house_number = {}",
+    "wijk": "wijk = {}",
+    "kind": "kind = {}",
+    "regime": "regimes @> ARRAY[{}::text]",
+    "status": "status = {}",
+}
+
+
+def search_objects(
+    filters: dict[str, Any], *, regimes: list[str], sees_sexwork: bool, after: tuple[str, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page ordered by (name, id). `filters` maps names of _SEARCH_FILTERS to (prepared) values;
+    None values are left out."""
+    args: list[Any] = [regimes, sees_sexwork]
+    conditions = [VISIBLE]
+    for name, value in filters.items():
+        if value is not None:
+            args.append(value)
+            conditions.append(_SEARCH_FILTERS[name].format(f"${len(args)}"))
+    if after is not None:
+        args.extend(after)
+        conditions.append(f"(name, id) > (${len(args) - 1}, ${len(args)}::uuid)")
+    args.append(limit)
+    sql = (
+        f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE {' AND '.join(conditions)} "
+        f"ORDER BY name, id LIMIT ${len(args)}"
+    )
+    return sql, args
+
+
+# --- locations ---------------------------------------------------------------------------------------
+
+LOCATION_COLUMNS = """id, establishment_id AS object_id, street, house_number, house_number_addition, postcode, city,
+wijk, latitude, longitude, description, regimes, created_by, created_at"""
+
+# Active establishments at an address (at most two: a link is made only when exactly one matches).
+ACTIVE_OBJECTS_AT = """
+SELECT id FROM establishment
+WHERE status = 'active' AND postcode = $1 AND house_number = $2 AND coalesce(house_number_addition, '') = $3
+LIMIT 2
+"""
+
+INSERT_LOCATION = f"""
+INSERT INTO location (id, establishment_id, street, house_number, house_number_addition, postcode, city, wijk,
+                      latitude, longitude, description, regimes, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING {LOCATION_COLUMNS}
+"""
+
+GET_LOCATION = f"SELECT {LOCATION_COLUMNS} FROM location WHERE id = $3 AND {VISIBLE}"
+
+OBJECT_VISIBLE = f"SELECT EXISTS (SELECT 1 FROM establishment WHERE id = $3 AND {VISIBLE})"
+
+# --- permits -----------------------------------------------------------------------------------------
+
+PERMIT_COLUMNS = """p.id, p.establishment_id AS object_id, p.type, p.number, p.holder, p.valid_from, p.valid_to,
+p.conditions, p.suspensions, p.withdrawn_on, p.version, p.created_at, p.updated_at"""
+
+INSERT_PERMIT = f"""
+INSERT INTO permit AS p (id, establishment_id, type, number, holder, valid_from, valid_to, conditions)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING {PERMIT_COLUMNS}
+"""
+
+# A permit, if the caller may see its establishment.
+GET_PERMIT = f"""
+SELECT {PERMIT_COLUMNS} FROM permit p JOIN establishment e ON e.id = p.establishment_id
+WHERE p.id = $3 AND {_visible("e.")}
+"""
+
+LIST_PERMITS = f"""
+SELECT {PERMIT_COLUMNS} FROM permit p WHERE p.establishment_id = $1 ORDER BY p.type, p.valid_from, p.id
+"""
+
+# In force on $2: within its granted period (validity cut short by a withdrawal) and not suspended that day.
+PERMITS_IN_FORCE = f"""
+SELECT {PERMIT_COLUMNS} FROM permit p
+WHERE p.establishment_id = $1 AND p.granted_period @> $2::date AND NOT p.suspensions @> $2::date
+ORDER BY p.type, p.valid_from, p.id
+"""
+
+UPDATE_PERMIT = f"""
+UPDATE permit AS p SET number = $3, holder = $4, valid_from = $5, valid_to = $6, conditions = $7,
+    version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {PERMIT_COLUMNS}
+"""
+
+SUSPEND_PERMIT = f"""
+UPDATE permit AS p SET suspensions = suspensions + datemultirange(daterange($3, $4, '[]')),
+    version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {PERMIT_COLUMNS}
+"""
+
+WITHDRAW_PERMIT = f"""
+UPDATE permit AS p SET withdrawn_on = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {PERMIT_COLUMNS}
+"""
+
+# From $3 on the permit is in force again. A withdrawal is undone; the days it already ran (withdrawn_on up
+# to $3) become a suspension. Otherwise the suspension days from $3 on are lifted.
+REINSTATE_PERMIT = f"""
+UPDATE permit AS p SET
+    suspensions = CASE
+        WHEN withdrawn_on IS NULL THEN suspensions - datemultirange(daterange($3, NULL))
+        WHEN $3 > withdrawn_on THEN suspensions + datemultirange(daterange(withdrawn_on, $3))
+        ELSE suspensions END,
+    withdrawn_on = NULL, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {PERMIT_COLUMNS}
+"""
+
+INSERT_HISTORY = """
+INSERT INTO permit_history (permit_id, version, action, actor_id, reason, state)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+LIST_HISTORY = """
+SELECT version, action, occurred_at, actor_id, reason, state FROM permit_history
+WHERE permit_id = $1 ORDER BY version
+"""

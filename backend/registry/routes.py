@@ -1,0 +1,296 @@
+"""HTTP for the registry: establishments (/objects), their permits, locations, and the CSV import.
+
+Establishments are never deleted: inspections, permits and sanctions refer to them, and reports count them
+per period. Closing one is a PUT with status "closed".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import etag, required_version
+from backend.core.db import Db, Tx
+from backend.core.errors import PROBLEM_JSON, Problem, problem_response
+from backend.core.idempotency import run_once
+from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.registry import importer, service
+from backend.registry.models import (
+    Establishment,
+    EstablishmentPage,
+    ImportReport,
+    Kind,
+    Location,
+    LocationCreate,
+    ObjectStatus,
+    ObjectWrite,
+    Permit,
+    PermitList,
+    PermitWrite,
+    ReinstatePermit,
+    SuspendPermit,
+    WithdrawPermit,
+)
+from backend.users.models import Regime
+from backend.users.service import actor_of
+
+WRITERS = ("coordinator", "admin")
+IMPORT_MAX_BYTES = 50 * 1024 * 1024
+
+Query = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=100, description="Part of the name or trade name (case-insensitive)"
+)]
+PostcodeFilter = Annotated[str | None, QueryParameter(
+    pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode (1234 AB) or its four digits"
+)]
+StreetFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=200, description="Start of the street name (case-insensitive)"
+)]
+HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999)]
+WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+KindFilter = Annotated[Kind | None, QueryParameter()]
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]
+OnDate = Annotated[date | None, QueryParameter(description="Only the permits in force on this date (inclusive bounds)")]
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope["state"].get("request_id")
+
+
+def _with_etag(value: Any, version: int, status: int = 200, location: str | None = None) -> Response[Any]:
+    headers = {"ETag": etag(version)}
+    if location:
+        headers["Location"] = location
+    return Response(value, status_code=status, headers=headers)
+
+
+async def _once(request: Request[Principal, Any, Any], tx: Tx, key: str | None, command: Any) -> Response[Any]:
+    return await run_once(request, tx, request.user, command, raw_key=key, ttl=request.app.state.idempotency_ttl)
+
+
+# --- the CSV import: a text/csv body and a problem that carries the report ----------------------------------
+
+
+class ImportProblem(Problem):
+    report: ImportReport | None = None
+
+
+@dataclass
+class _CsvOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+            required=True,
+            description="UTF-8, semicolon-separated, with a header row; the columns are listed in the README",
+        )
+
+
+def _import_rejected(request: Request[Any, Any, Any], exc: importer.ImportRejected) -> Response[ImportProblem]:
+    plain = problem_response(request, exc.status, exc.code, exc.detail)
+    body = ImportProblem(**{f: getattr(plain.content, f) for f in plain.content.__struct_fields__}, report=exc.report)
+    return Response(body, status_code=exc.status, media_type=PROBLEM_JSON)
+
+
+_IMPORT_RESPONSES = {
+    **problem_responses(*COMMAND),
+    422: ResponseSpec(data_container=ImportProblem, media_type=PROBLEM_JSON, generate_examples=False,
+                      description="Nothing stored; `report` lists every bad row (row, column, reason)"),
+}
+
+
+# --- controllers ------------------------------------------------------------------------------------------
+
+
+class ObjectController(Controller):
+    path = "/api/v1/objects"
+    tags = ["Registry"]
+
+    @post(
+        operation_id="CreateObject", summary="Register an establishment", guards=[requires_role(*WRITERS)],
+        status_code=201, responses=problem_responses(*COMMAND),
+    )
+    async def create(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ObjectWrite],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Establishment]:
+        async def command() -> Response[Establishment]:
+            created = await service.create_object(tx, request.user, data, request_id=_request_id(request))
+            return _with_etag(created, created.version, 201, f"{self.path}/{created.id}")
+
+        return await _once(request, tx, idempotency_key, command)
+
+    @get(operation_id="SearchObjects", summary="Search establishments you may see, ordered by name",
+         responses=problem_responses(*LIST))
+    async def search(
+        self, request: Request[Principal, Any, Any], db: Db,
+        q: Query = None, postcode: PostcodeFilter = None, street: StreetFilter = None,
+        house_number: HouseNumberFilter = None, wijk: WijkFilter = None, kind: KindFilter = None,
+        regime: RegimeFilter = None, status: StatusFilter = None,
+        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> EstablishmentPage:
+        filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number, "wijk": wijk,
+                   "kind": kind, "regime": regime, "status": status}
+        return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
+
+    @get("/{object_id:uuid}", operation_id="GetObject", summary="One establishment, with its ETag",
+         responses=problem_responses(*READ_ONE))
+    async def get_one(
+        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
+    ) -> Response[Establishment]:
+        found = await service.get_object(db, request.user, object_id)
+        return _with_etag(found, found.version)
+
+    @put(
+        "/{object_id:uuid}", operation_id="ReplaceObject",
+        summary="Replace an establishment (close it with status closed); If-Match", guards=[requires_role(*WRITERS)],
+        responses=problem_responses(*COMMAND),
+    )
+    async def replace(
+        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[ObjectWrite],
+        if_match: IfMatch = None,
+    ) -> Response[Establishment]:
+        version = required_version(if_match)
+        updated = await service.replace_object(tx, request.user, object_id, data, version=version,
+                                               request_id=_request_id(request))
+        return _with_etag(updated, updated.version)
+
+    @get("/{object_id:uuid}/permits", operation_id="ListObjectPermits",
+         summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",
+         responses=problem_responses(*READ_ONE))
+    async def permits(
+        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], on: OnDate = None,
+    ) -> PermitList:
+        return await service.list_permits(db, request.user, object_id, on)
+
+    @post(
+        "/{object_id:uuid}/permits", operation_id="CreatePermit", summary="Record a permit of an establishment",
+        guards=[requires_role(*WRITERS)], status_code=201, responses=problem_responses(*COMMAND),
+    )
+    async def create_permit(
+        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[PermitWrite],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Permit]:
+        async def command() -> Response[Permit]:
+            permit = await service.create_permit(tx, request.user, object_id, data, request_id=_request_id(request))
+            return _with_etag(permit, permit.version, 201, f"/api/v1/permits/{permit.id}")
+
+        return await _once(request, tx, idempotency_key, command)
+
+    @post(
+        "/import", operation_id="ImportObjects",
+        summary="Import establishments from a register export (CSV); all-or-nothing unless partial=true",
+        guards=[requires_role(*WRITERS)], status_code=200, responses=_IMPORT_RESPONSES,
+        operation_class=_CsvOperation, opt={"accepts": ["text/csv"]}, request_max_body_size=IMPORT_MAX_BYTES,
+        exception_handlers={importer.ImportRejected: _import_rejected},
+    )
+    async def import_csv(
+        self, request: Request[Principal, Any, Any], tx: Tx,
+        partial: Annotated[bool, QueryParameter(description="Store the good rows and report the bad ones")] = False,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportReport]:
+        async def command() -> Response[ImportReport]:
+            report = await importer.import_objects(
+                tx, await request.body(), partial=partial, actor=actor_of(request.user),
+                request_id=_request_id(request),
+            )
+            return Response(report, status_code=200)
+
+        return await _once(request, tx, idempotency_key, command)
+
+
+class PermitController(Controller):
+    path = "/api/v1/permits"
+    tags = ["Registry"]
+
+    @get("/{permit_id:uuid}", operation_id="GetPermit", summary="One permit with its history and ETag",
+         responses=problem_responses(*READ_ONE))
+    async def get_one(
+        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID]
+    ) -> Response[Permit]:
+        permit = await service.get_permit(db, request.user, permit_id)
+        return _with_etag(permit, permit.version)
+
+    @put("/{permit_id:uuid}", operation_id="ReplacePermit",
+         summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
+         guards=[requires_role(*WRITERS)], responses=problem_responses(*COMMAND))
+    async def replace(
+        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID], data: JSONBody[PermitWrite],
+        if_match: IfMatch = None,
+    ) -> Response[Permit]:
+        version = required_version(if_match)
+        permit = await service.replace_permit(tx, request.user, permit_id, data, version=version,
+                                              request_id=_request_id(request))
+        return _with_etag(permit, permit.version)
+
+    @post("/{permit_id:uuid}/suspend", operation_id="SuspendPermit", summary="Suspend a permit for a period; If-Match",
+          guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def suspend(
+        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
+        data: JSONBody[SuspendPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Permit]:
+        return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
+
+    @post("/{permit_id:uuid}/withdraw", operation_id="WithdrawPermit",
+          summary="Withdraw a permit from a date; If-Match", guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def withdraw(
+        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
+        data: JSONBody[WithdrawPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Permit]:
+        return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
+
+    @post("/{permit_id:uuid}/reinstate", operation_id="ReinstatePermit",
+          summary="Lift a suspension or withdrawal from a date; If-Match",
+          guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def reinstate(
+        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
+        data: JSONBody[ReinstatePermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Permit]:
+        return await self._change(request, tx, if_match, idempotency_key, service.reinstate_permit, permit_id, data)
+
+    async def _change(
+        self, request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
+        change: Any, permit_id: UUID, data: Any,
+    ) -> Response[Permit]:
+        version = required_version(if_match)
+
+        async def command() -> Response[Permit]:
+            permit = await change(tx, request.user, permit_id, data, version=version, request_id=_request_id(request))
+            return _with_etag(permit, permit.version)
+
+        return await _once(request, tx, idempotency_key, command)
+
+
+class LocationController(Controller):
+    path = "/api/v1/locations"
+    tags = ["Registry"]
+
+    @post(
+        operation_id="CreateLocation",
+        summary="Record an address to inspect (e.g. from an advertisement or a complaint)",
+        guards=[requires_role("inspector", "coordinator", "complaints_officer", "admin")],
+        status_code=201, responses=problem_responses(*COMMAND),
+    )
+    async def create(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[LocationCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Location]:
+        async def command() -> Response[Location]:
+            location = await service.create_location(tx, request.user, data, request_id=_request_id(request))
+            return Response(location, status_code=201, headers={"Location": f"{self.path}/{location.id}"})
+
+        return await _once(request, tx, idempotency_key, command)
+
+    @get("/{location_id:uuid}", operation_id="GetLocation",
+         summary="One location (reads of sex-work locations are audited)", responses=problem_responses(*READ_ONE))
+    async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
+        return await service.get_location(tx, request.user, location_id, request_id=_request_id(request))

@@ -1,0 +1,453 @@
+"""The registry's rules: who may see and change establishments, locations and permits, and what is valid.
+
+Visibility: a caller sees a record (establishment, location; a permit through its establishment) when its
+regimes share one with the caller's; a record with the sexwork regime only when the caller has sexwork too.
+Sex businesses always carry the sexwork regime (checked here and in the database). A record the caller may
+not see answers 404, like one that does not exist. Writes must leave a record the writer can still see.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import msgspec
+
+from backend.core import audit
+from backend.core.auth import Principal
+from backend.core.concurrency import stale
+from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from backend.core.pagination import decode_cursor, encode_cursor
+from backend.registry import queries
+from backend.registry.models import (
+    SEX_KINDS,
+    Establishment,
+    EstablishmentPage,
+    Location,
+    LocationCreate,
+    ObjectWrite,
+    Permit,
+    PermitHistoryEntry,
+    PermitList,
+    PermitWrite,
+    ReinstatePermit,
+    SuspendPermit,
+    WithdrawPermit,
+)
+from backend.users.service import actor_of
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def today() -> date:
+    """Permits are granted per calendar day in the Netherlands."""
+    return datetime.now(AMSTERDAM).date()
+
+
+def _scope(principal: Principal) -> tuple[list[str], bool]:
+    return sorted(principal.regimes), principal.sees_regime("sexwork")
+
+
+def _visible_to(principal: Principal, regimes: list[str]) -> bool:
+    return principal.sees_any_regime(regimes) and ("sexwork" not in regimes or principal.sees_regime("sexwork"))
+
+
+def _invalid(pointer: str, detail: str, code: str = "validation_failed") -> Unprocessable:
+    errors = [FieldError(detail=detail, pointer=pointer)]
+    return Unprocessable("The request has invalid fields.", code=code, errors=errors)
+
+
+# --- addresses -----------------------------------------------------------------------------------------
+
+
+def normalise_postcode(raw: str) -> str:
+    """'1234 ab' -> '1234AB' (the format is checked where the value enters)."""
+    return raw.replace(" ", "").upper()
+
+
+def normalise_addition(raw: str | None) -> str | None:
+    """' bis' -> 'BIS'; blank -> None."""
+    if raw is None:
+        return None
+    return raw.strip().upper() or None
+
+
+async def wijk_codes(conn: asyncpg.Connection) -> frozenset[str]:
+    return frozenset(row["code"] for row in await conn.fetch("SELECT code FROM wijk"))
+
+
+def object_problems(data: ObjectWrite, wijken: frozenset[str]) -> list[FieldError]:
+    """Rules across fields and against reference data, for the API and the CSV import alike."""
+    problems = []
+    if data.wijk not in wijken:
+        problems.append(FieldError(detail=f"unknown wijk; one of: {', '.join(sorted(wijken))}", pointer="/wijk"))
+    if (data.latitude is None) != (data.longitude is None):
+        problems.append(FieldError(detail="give latitude and longitude together, or neither", pointer="/longitude"))
+    if data.kind in SEX_KINDS and "sexwork" not in data.regimes:
+        problems.append(FieldError(detail="a sex business carries the sexwork regime", pointer="/regimes"))
+    return problems
+
+
+def object_row(data: ObjectWrite) -> tuple[Any, ...]:
+    """The column values of an establishment (after id), normalised, in queries.INSERT_OBJECT order."""
+    return (
+        data.name.strip(), data.trade_name.strip() if data.trade_name else None, data.street.strip(),
+        data.house_number, normalise_addition(data.house_number_addition), normalise_postcode(data.postcode),
+        data.city.strip(), data.wijk, data.latitude, data.longitude, data.kvk_number, data.kind,
+        data.employee_class, data.supervision_level, data.status, sorted(set(data.regimes)),
+    )
+
+
+# --- establishments -------------------------------------------------------------------------------------
+
+
+def _establishment(row: asyncpg.Record) -> Establishment:
+    return msgspec.convert(dict(row), Establishment)
+
+
+def _audit_fields(value: Establishment) -> dict[str, Any]:
+    fields = msgspec.to_builtins(value)
+    for key in ("id", "version", "created_at", "updated_at"):
+        fields.pop(key)
+    return fields
+
+
+async def get_object(conn: asyncpg.Connection, principal: Principal, object_id: UUID) -> Establishment:
+    """The establishment, if the caller may see it (other features call this too)."""
+    row = await conn.fetchrow(queries.GET_OBJECT, *_scope(principal), object_id)
+    if row is None:
+        raise NotFound("No such object.")
+    return _establishment(row)
+
+
+async def search_objects(
+    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> EstablishmentPage:
+    after = decode_cursor(cursor, tuple[str, UUID])
+    regimes, sees_sexwork = _scope(principal)
+    sql, args = queries.search_objects(
+        _prepared_filters(filters), regimes=regimes, sees_sexwork=sees_sexwork, after=after, limit=limit + 1
+    )
+    async with conn.transaction(readonly=True):
+        # A cached generic plan cannot use the search values: for `q` it took 10 ms where a plan for the values
+        # takes 1-2 ms (tests/bench/bench_registry.py). Plan each search for its own values.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(sql, *args)
+    items = [_establishment(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].name, str(items[-1].id)) if len(rows) > limit else None
+    return EstablishmentPage(items=items, next_cursor=next_cursor)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prepared_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Filter values as the search SQL compares them: substrings and prefixes as LIKE patterns."""
+    prepared = dict(filters)
+    if filters.get("q") is not None:
+        prepared["q"] = f"%{_like_escape(filters['q'].strip())}%"
+    if filters.get("postcode") is not None:
+        prepared["postcode"] = normalise_postcode(filters["postcode"]) + "%"
+    if filters.get("street") is not None:
+        prepared["street"] = _like_escape(filters["street"].strip().lower()) + "%"
+    return prepared
+
+
+async def create_object(
+    tx: asyncpg.Connection, principal: Principal, data: ObjectWrite, *, request_id: str | None
+) -> Establishment:
+    await _check_object(tx, principal, data)
+    row = await _write_object(tx, queries.INSERT_OBJECT, uuid4(), *object_row(data))
+    created = _establishment(row)
+    await audit.record(tx, actor=actor_of(principal), action="establishment.created", object_type="establishment",
+                       object_id=created.id, request_id=request_id, after=_audit_fields(created))
+    return created
+
+
+async def replace_object(
+    tx: asyncpg.Connection, principal: Principal, object_id: UUID, data: ObjectWrite, *, version: int,
+    request_id: str | None,
+) -> Establishment:
+    current = await get_object(tx, principal, object_id)
+    await _check_object(tx, principal, data)
+    row = await _write_object(tx, queries.UPDATE_OBJECT, object_id, version, *object_row(data))
+    if row is None:
+        raise stale(current.version)
+    updated = _establishment(row)
+    before, after = _audit_fields(current), _audit_fields(updated)
+    changed = [key for key in after if before[key] != after[key]]
+    await audit.record(tx, actor=actor_of(principal), action="establishment.updated", object_type="establishment",
+                       object_id=object_id, request_id=request_id,
+                       before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return updated
+
+
+async def _check_object(tx: asyncpg.Connection, principal: Principal, data: ObjectWrite) -> None:
+    problems = object_problems(data, await wijk_codes(tx))
+    if not problems and not _visible_to(principal, data.regimes):
+        problems.append(FieldError(detail="include a regime you are scoped for (sexwork needs the sexwork scope)",
+                                   pointer="/regimes"))
+    if problems:
+        raise Unprocessable("The request has invalid fields.", errors=problems)
+
+
+async def _write_object(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record | None:
+    try:
+        return await tx.fetchrow(sql, *args)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("An active object with this name is already registered at this address.",
+                       code="duplicate_object") from None
+
+
+# --- locations -------------------------------------------------------------------------------------------
+
+
+async def create_location(
+    tx: asyncpg.Connection, principal: Principal, data: LocationCreate, *, request_id: str | None
+) -> Location:
+    problems = []
+    if data.wijk not in await wijk_codes(tx):
+        problems.append(FieldError(detail="unknown wijk", pointer="/wijk"))
+    if (data.latitude is None) != (data.longitude is None):
+        problems.append(FieldError(detail="give latitude and longitude together, or neither", pointer="/longitude"))
+    if not set(data.regimes) <= principal.regimes:
+        problems.append(FieldError(detail="a location is created for regimes you are scoped for", pointer="/regimes"))
+    if problems:
+        raise Unprocessable("The request has invalid fields.", errors=problems)
+    postcode, addition = normalise_postcode(data.postcode), normalise_addition(data.house_number_addition)
+    matches = await tx.fetch(queries.ACTIVE_OBJECTS_AT, postcode, data.house_number, addition or "")
+    object_id = matches[0]["id"] if len(matches) == 1 else None  # several businesses at one address: no guess
+    row = await tx.fetchrow(
+        queries.INSERT_LOCATION, uuid4(), object_id, data.street.strip(), data.house_number, addition, postcode,
+        data.city.strip(), data.wijk, data.latitude, data.longitude, data.description, sorted(set(data.regimes)),
+        principal.user_id,
+    )
+    location = await _shown_location(tx, principal, row)
+    await audit.record(tx, actor=actor_of(principal), action="location.created", object_type="location",
+                       object_id=location.id, request_id=request_id,
+                       after={"object_id": str(object_id) if object_id else None, "regimes": location.regimes})
+    return location
+
+
+async def get_location(
+    tx: asyncpg.Connection, principal: Principal, location_id: UUID, *, request_id: str | None
+) -> Location:
+    row = await tx.fetchrow(queries.GET_LOCATION, *_scope(principal), location_id)
+    if row is None:
+        raise NotFound("No such location.")
+    location = await _shown_location(tx, principal, row)
+    if "sexwork" in location.regimes:
+        # A sex-work address may be someone's home: who looked at it is logged (DOMAIN.md, sensitive data).
+        await audit.record(tx, actor=actor_of(principal), action="location.read", object_type="location",
+                           object_id=location_id, request_id=request_id)
+    return location
+
+
+async def _shown_location(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Location:
+    """The location as this caller may see it: the linked establishment only if they may see that too."""
+    fields = dict(row)
+    if fields["object_id"] is not None and not await conn.fetchval(
+        queries.OBJECT_VISIBLE, *_scope(principal), fields["object_id"]
+    ):
+        fields["object_id"] = None
+    return msgspec.convert(fields, Location)
+
+
+# --- permits -------------------------------------------------------------------------------------------
+
+
+def _permit_type(data: PermitWrite) -> str:
+    return data.__struct_config__.tag  # type: ignore[return-value]
+
+
+def permit_state(row: asyncpg.Record) -> dict[str, Any]:
+    """A permit's fields as its history records them."""
+    return msgspec.to_builtins({
+        "number": row["number"], "holder": row["holder"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
+        "conditions": row["conditions"], "withdrawn_on": row["withdrawn_on"],
+        "suspensions": [[s["starts_on"], s["ends_on"]] for s in _suspensions(row)],
+    })
+
+
+def _suspensions(row: asyncpg.Record) -> list[dict[str, date]]:
+    # A daterange comes back half-open: [start, day after the last day).
+    return [{"starts_on": r.lower, "ends_on": r.upper - timedelta(days=1)} for r in row["suspensions"]]
+
+
+def _masked(permit_type: str, conditions: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """The aanhangsel names people: only users with the alcohol regime see them."""
+    if permit_type == "alcoholvergunning" and not principal.sees_regime("alcohol"):
+        return {k: v for k, v in conditions.items() if k != "leidinggevenden"}
+    return conditions
+
+
+def _permit(row: asyncpg.Record, principal: Principal, history: list[PermitHistoryEntry] | None = None) -> Permit:
+    fields = dict(row)
+    suspensions = _suspensions(row)
+    on = today()
+    if fields["withdrawn_on"] is not None:
+        status = "withdrawn"
+    elif any(s["ends_on"] >= on for s in suspensions):
+        status = "suspended"
+    else:
+        status = "granted"
+    fields.update(status=status, suspensions=suspensions,
+                  conditions=_masked(fields["type"], fields["conditions"], principal))
+    permit = msgspec.convert(fields, Permit)  # type: ignore[arg-type]
+    return permit if history is None else msgspec.structs.replace(permit, history=history)
+
+
+async def _visible_permit(conn: asyncpg.Connection, principal: Principal, permit_id: UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(queries.GET_PERMIT, *_scope(principal), permit_id)
+    if row is None:
+        raise NotFound("No such permit.")
+    return row
+
+
+async def list_permits(conn: asyncpg.Connection, principal: Principal, object_id: UUID, on: date | None) -> PermitList:
+    await get_object(conn, principal, object_id)
+    if on is None:
+        rows = await conn.fetch(queries.LIST_PERMITS, object_id)
+    else:
+        rows = await conn.fetch(queries.PERMITS_IN_FORCE, object_id, on)
+    return PermitList(on=on, items=[_permit(row, principal) for row in rows])
+
+
+async def get_permit(conn: asyncpg.Connection, principal: Principal, permit_id: UUID) -> Permit:
+    row = await _visible_permit(conn, principal, permit_id)
+    history = [
+        PermitHistoryEntry(
+            version=h["version"], action=h["action"], occurred_at=h["occurred_at"], actor_id=h["actor_id"],
+            reason=h["reason"],
+            state={**h["state"], "conditions": _masked(row["type"], h["state"]["conditions"], principal)},
+        )
+        for h in await conn.fetch(queries.LIST_HISTORY, permit_id)
+    ]
+    return _permit(row, principal, history)
+
+
+def _check_validity(data: PermitWrite) -> None:
+    if data.valid_to is not None and data.valid_to < data.valid_from:
+        raise _invalid("/valid_to", "valid_to is before valid_from")
+
+
+def _check_fits_object(data: PermitWrite, establishment: Establishment) -> None:
+    if _permit_type(data) == "exploitatievergunning_seksinrichting" and "sexwork" not in establishment.regimes:
+        raise _invalid("/type", "a seksinrichting permit belongs to an object with the sexwork regime",
+                       code="permit_type_not_applicable")
+
+
+async def _write_permit(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record | None:
+    try:
+        return await tx.fetchrow(sql, *args)
+    except asyncpg.ExclusionViolationError:
+        raise Conflict(
+            "Another permit of this type is granted to this object for an overlapping period; end or withdraw "
+            "that one first.", code="permit_overlap",
+        ) from None
+
+
+async def _record_change(
+    tx: asyncpg.Connection, principal: Principal, row: asyncpg.Record, action: str, *, reason: str | None,
+    request_id: str | None, before: dict[str, Any] | None = None,
+) -> None:
+    state = permit_state(row)
+    await tx.execute(queries.INSERT_HISTORY, row["id"], row["version"], action, principal.user_id, reason, state)
+    await audit.record(tx, actor=actor_of(principal), action=f"permit.{action}", object_type="permit",
+                       object_id=row["id"], request_id=request_id, reason=reason, before=before, after=state)
+
+
+async def create_permit(
+    tx: asyncpg.Connection, principal: Principal, object_id: UUID, data: PermitWrite, *, request_id: str | None
+) -> Permit:
+    establishment = await get_object(tx, principal, object_id)
+    _check_validity(data)
+    _check_fits_object(data, establishment)
+    row = await _write_permit(
+        tx, queries.INSERT_PERMIT, uuid4(), object_id, _permit_type(data), data.number.strip(), data.holder.strip(),
+        data.valid_from, data.valid_to, msgspec.to_builtins(data.conditions),
+    )
+    await _record_change(tx, principal, row, "granted", reason=None, request_id=request_id)
+    return _permit(row, principal)
+
+
+async def replace_permit(
+    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: PermitWrite, *, version: int,
+    request_id: str | None,
+) -> Permit:
+    current = await _visible_permit(tx, principal, permit_id)
+    if _permit_type(data) != current["type"]:
+        raise _invalid("/type", f"a permit's type cannot change (this one is {current['type']})",
+                       code="permit_type_immutable")
+    _check_validity(data)
+    if current["withdrawn_on"] is not None and current["withdrawn_on"] < data.valid_from:
+        raise _invalid("/valid_from", "the permit was withdrawn before this valid_from")
+    row = await _write_permit(
+        tx, queries.UPDATE_PERMIT, permit_id, version, data.number.strip(), data.holder.strip(), data.valid_from,
+        data.valid_to, msgspec.to_builtins(data.conditions),
+    )
+    if row is None:
+        raise stale(current["version"])
+    await _record_change(tx, principal, row, "updated", reason=None, request_id=request_id,
+                         before=permit_state(current))
+    return _permit(row, principal)
+
+
+async def suspend_permit(
+    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: SuspendPermit, *, version: int,
+    request_id: str | None,
+) -> Permit:
+    current = await _visible_permit(tx, principal, permit_id)
+    if current["withdrawn_on"] is not None:
+        raise Conflict("The permit is withdrawn; a withdrawn permit cannot be suspended.", code="permit_withdrawn")
+    if data.ends_on < data.starts_on:
+        raise _invalid("/ends_on", "ends_on is before starts_on")
+    if data.starts_on < current["valid_from"]:
+        raise _invalid("/starts_on", "the suspension starts before the permit is valid")
+    if current["valid_to"] is not None and data.ends_on > current["valid_to"]:
+        raise _invalid("/ends_on", "the suspension ends after the permit's valid_to")
+    return await _change_status(tx, principal, current, "suspended", data.reason, request_id,
+                                queries.SUSPEND_PERMIT, version, data.starts_on, data.ends_on)
+
+
+async def withdraw_permit(
+    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: WithdrawPermit, *, version: int,
+    request_id: str | None,
+) -> Permit:
+    current = await _visible_permit(tx, principal, permit_id)
+    if current["withdrawn_on"] is not None:
+        raise Conflict("The permit is already withdrawn.", code="permit_withdrawn")
+    if data.effective_on < current["valid_from"]:
+        raise _invalid("/effective_on", "the withdrawal takes effect before the permit is valid")
+    if current["valid_to"] is not None and data.effective_on > current["valid_to"]:
+        raise _invalid("/effective_on", "the permit has expired by then")
+    return await _change_status(tx, principal, current, "withdrawn", data.reason, request_id,
+                                queries.WITHDRAW_PERMIT, version, data.effective_on)
+
+
+async def reinstate_permit(
+    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: ReinstatePermit, *, version: int,
+    request_id: str | None,
+) -> Permit:
+    current = await _visible_permit(tx, principal, permit_id)
+    effective_on = data.effective_on or today()
+    lifts_suspension = any(s["ends_on"] >= effective_on for s in _suspensions(current))
+    if current["withdrawn_on"] is None and not lifts_suspension:
+        raise Conflict("The permit is neither withdrawn nor suspended from that day on.", code="nothing_to_reinstate")
+    return await _change_status(tx, principal, current, "reinstated", data.reason, request_id,
+                                queries.REINSTATE_PERMIT, version, effective_on)
+
+
+async def _change_status(
+    tx: asyncpg.Connection, principal: Principal, current: asyncpg.Record, action: str, reason: str,
+    request_id: str | None, sql: str, version: int, *args: Any,
+) -> Permit:
+    row = await _write_permit(tx, sql, current["id"], version, *args)
+    if row is None:
+        raise stale(current["version"])
+    await _record_change(tx, principal, row, action, reason=reason, request_id=request_id, before=permit_state(current))
+    return _permit(row, principal)
