@@ -97,7 +97,8 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or os.urandom(16).hex()  # 128 random bits, as hex
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.clear_contextvars()
+        # Each request runs in its own task with a copy of the server's (empty) context, so nothing bound
+        # by an earlier request can leak in; binding overwrites the one key we set.
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
