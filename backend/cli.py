@@ -141,8 +141,8 @@ def _publish_shipped_checklists(settings: Settings) -> None:
     from backend.checklists.templates import DEFAULT_DIRECTORY
 
     reports = _on_connection(settings, lambda conn: publish_directory(conn, DEFAULT_DIRECTORY))
-    published = sum(report.outcome == "published" for report in reports)
-    print(f"checklists: {published} of {len(reports)} templates published, the rest unchanged or refused", file=sys.stderr)
+    counts = {outcome: sum(report.outcome == outcome for report in reports) for outcome in ("published", "unchanged", "refused")}
+    print("checklists: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()), file=sys.stderr)
     for report in reports:
         if report.outcome == "refused":
             print("\n".join(report.lines()), file=sys.stderr)
