@@ -27,7 +27,7 @@ openapi: $(STAMP)
 	$(BIN)/toezicht openapi --output openapi/openapi.json
 
 lock: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
 	{ echo "# Pinned versions of every runtime and test dependency (pip constraints)."; \
 	  echo "# Regenerate after changing pyproject.toml: make lock"; \
 	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^-e' -e '^pip=='; } > requirements.lock

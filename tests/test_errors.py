@@ -7,6 +7,7 @@ import uuid
 import pytest
 from litestar import get
 
+from backend.core.db import Db
 from tests.conftest import app_client, make_settings
 from tests.helpers import PROBLEM, assert_problem
 
@@ -153,3 +154,17 @@ async def test_422_value_the_database_cannot_store(client, auth, db):
 
 async def test_unknown_api_path_without_token_is_401_not_a_route_map(client):
     assert_problem(await client.get("/api/v1/nothing-here"), 401, "token_missing")
+
+
+async def test_503_when_a_query_exceeds_the_statement_timeout(database_url, data_dir):
+    @get("/slow", operation_id="Slow", opt={"exclude_from_auth": True})
+    async def slow(db: Db) -> None:
+        await db.execute("SELECT pg_sleep(5)")
+
+    client = app_client(make_settings(database_url, data_dir, db_statement_timeout_ms=50))
+    client.app.register(slow)
+    async with client as http:
+        response = await http.get("/slow")
+    body = assert_problem(response, 503, "database_timeout")
+    assert response.headers["retry-after"]
+    assert "pg_sleep" not in body["detail"]
