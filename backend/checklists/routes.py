@@ -15,6 +15,7 @@ from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import conditional_response
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED,
     ETAG_HEADER,
@@ -86,11 +87,10 @@ class ChecklistController(Controller):
         async def command() -> Response[ChecklistVersion]:
             result = await service.publish(
                 tx, data, actor=actor_of(request.user), published_by=request.user.user_id,
-                request_id=request.scope["state"].get("request_id"),
+                request_id=request_id_of(request),
             )
             version = result.version
             headers = {"ETag": f'"{version.content_sha256}"', "Location": f"{self.path}/{version.id}"}
             return Response(version, status_code=201 if result.outcome == "published" else 200, headers=headers)
 
-        return await run_once(request, tx, request.user, command, raw_key=idempotency_key,
-                              ttl=request.app.state.idempotency_ttl)
+        return await run_once(request, tx, command, raw_key=idempotency_key)

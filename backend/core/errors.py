@@ -17,6 +17,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
+from backend.core.logging import request_id_of
+
 log = structlog.get_logger("toezicht.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -120,7 +122,7 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
-    request_id = request.scope.get("state", {}).get("request_id")
+    request_id = request_id_of(request)
     body = Problem(
         type=PROBLEM_TYPE_BASE + code,
         title=HTTPStatus(status).phrase,

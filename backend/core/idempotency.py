@@ -52,15 +52,12 @@ def parse_key(raw: str | None) -> str | None:
 
 
 async def run_once(
-    request: Request[Any, Any, Any],
-    tx: asyncpg.Connection,
-    principal: Principal,
-    command: Command,
-    *,
-    raw_key: str | None,
-    ttl: timedelta,
+    request: Request[Principal, Any, Any], tx: asyncpg.Connection, command: Command, *, raw_key: str | None
 ) -> Response[Any]:
-    """Run `command` at most once per (principal, Idempotency-Key); without a key, just run it."""
+    """Run `command` at most once per (caller, Idempotency-Key); without a key, just run it. Keys are kept
+    for the app's `idempotency_ttl`."""
+    principal: Principal = request.user
+    ttl: timedelta = request.app.state.idempotency_ttl
     key = parse_key(raw_key)
     if key is None:
         return await command()

@@ -123,6 +123,11 @@ class RequestContextMiddleware:
             )
 
 
+def request_id_of(request: Any) -> str | None:
+    """The id RequestContextMiddleware gave this request (for audit events and problem bodies)."""
+    return request.scope.get("state", {}).get("request_id")
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER:

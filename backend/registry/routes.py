@@ -21,6 +21,7 @@ from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
 from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.registry import importer, service
@@ -63,19 +64,11 @@ StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]
 OnDate = Annotated[date | None, QueryParameter(description="Only the permits in force on this date (inclusive bounds)")]
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    return request.scope["state"].get("request_id")
-
-
 def _with_etag(value: Any, version: int, status: int = 200, location: str | None = None) -> Response[Any]:
     headers = {"ETag": etag(version)}
     if location:
         headers["Location"] = location
     return Response(value, status_code=status, headers=headers)
-
-
-async def _once(request: Request[Principal, Any, Any], tx: Tx, key: str | None, command: Any) -> Response[Any]:
-    return await run_once(request, tx, request.user, command, raw_key=key, ttl=request.app.state.idempotency_ttl)
 
 
 # --- the CSV import: a text/csv body and a problem that carries the report ----------------------------------
@@ -124,10 +117,10 @@ class ObjectController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Establishment]:
         async def command() -> Response[Establishment]:
-            created = await service.create_object(tx, request.user, data, request_id=_request_id(request))
+            created = await service.create_object(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, created.version, 201, f"{self.path}/{created.id}")
 
-        return await _once(request, tx, idempotency_key, command)
+        return await run_once(request, tx, command, raw_key=idempotency_key)
 
     @get(operation_id="SearchObjects", summary="Search establishments you may see, ordered by name",
          responses=problem_responses(*LIST))
@@ -161,7 +154,7 @@ class ObjectController(Controller):
     ) -> Response[Establishment]:
         version = required_version(if_match)
         updated = await service.replace_object(tx, request.user, object_id, data, version=version,
-                                               request_id=_request_id(request))
+                                               request_id=request_id_of(request))
         return _with_etag(updated, updated.version)
 
     @get("/{object_id:uuid}/permits", operation_id="ListObjectPermits",
@@ -181,10 +174,10 @@ class ObjectController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
         async def command() -> Response[Permit]:
-            permit = await service.create_permit(tx, request.user, object_id, data, request_id=_request_id(request))
+            permit = await service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request))
             return _with_etag(permit, permit.version, 201, f"/api/v1/permits/{permit.id}")
 
-        return await _once(request, tx, idempotency_key, command)
+        return await run_once(request, tx, command, raw_key=idempotency_key)
 
     @post(
         "/import", operation_id="ImportObjects",
@@ -201,11 +194,11 @@ class ObjectController(Controller):
         async def command() -> Response[ImportReport]:
             report = await importer.import_objects(
                 tx, await request.body(), partial=partial, actor=actor_of(request.user),
-                request_id=_request_id(request),
+                request_id=request_id_of(request),
             )
             return Response(report, status_code=200)
 
-        return await _once(request, tx, idempotency_key, command)
+        return await run_once(request, tx, command, raw_key=idempotency_key)
 
 
 class PermitController(Controller):
@@ -229,7 +222,7 @@ class PermitController(Controller):
     ) -> Response[Permit]:
         version = required_version(if_match)
         permit = await service.replace_permit(tx, request.user, permit_id, data, version=version,
-                                              request_id=_request_id(request))
+                                              request_id=request_id_of(request))
         return _with_etag(permit, permit.version)
 
     @post("/{permit_id:uuid}/suspend", operation_id="SuspendPermit", summary="Suspend a permit for a period; If-Match",
@@ -264,10 +257,10 @@ class PermitController(Controller):
         version = required_version(if_match)
 
         async def command() -> Response[Permit]:
-            permit = await change(tx, request.user, permit_id, data, version=version, request_id=_request_id(request))
+            permit = await change(tx, request.user, permit_id, data, version=version, request_id=request_id_of(request))
             return _with_etag(permit, permit.version)
 
-        return await _once(request, tx, idempotency_key, command)
+        return await run_once(request, tx, command, raw_key=idempotency_key)
 
 
 class LocationController(Controller):
@@ -285,12 +278,12 @@ class LocationController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Location]:
         async def command() -> Response[Location]:
-            location = await service.create_location(tx, request.user, data, request_id=_request_id(request))
+            location = await service.create_location(tx, request.user, data, request_id=request_id_of(request))
             return Response(location, status_code=201, headers={"Location": f"{self.path}/{location.id}"})
 
-        return await _once(request, tx, idempotency_key, command)
+        return await run_once(request, tx, command, raw_key=idempotency_key)
 
     @get("/{location_id:uuid}", operation_id="GetLocation",
          summary="One location (reads of sex-work locations are audited)", responses=problem_responses(*READ_ONE))
     async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
-        return await service.get_location(tx, request.user, location_id, request_id=_request_id(request))
+        return await service.get_location(tx, request.user, location_id, request_id=request_id_of(request))

@@ -12,6 +12,7 @@ from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.users import service
@@ -98,11 +99,9 @@ class UserController(Controller):
         async def command() -> Response[User]:
             user = await service.set_active(
                 tx, request.user, user_id=user_id, version=version, active=active, reason=data.reason,
-                request_id=request.scope["state"].get("request_id"),
+                request_id=request_id_of(request),
             )
             request.app.state.principal_directory.forget(str(user_id))
             return Response(user, headers={"ETag": etag(user.version)})
 
-        return await run_once(
-            request, tx, request.user, command, raw_key=idempotency_key, ttl=request.app.state.idempotency_ttl
-        )
+        return await run_once(request, tx, command, raw_key=idempotency_key)
