@@ -273,3 +273,13 @@ async def test_deactivate_with_body_that_is_not_json_is_400(client, db, admin, t
     )
     assert_problem(response, 400, "malformed_body")
     assert await snapshot(db, target) == before
+
+
+async def test_overlong_if_match_is_412_not_a_validation_error(client, auth):
+    admin = auth("admin-long", roles=["admin"])
+    await register(client, admin)
+    target = await register(client, auth("target-long", roles=["inspector"]))
+    response = await client.post(
+        f"/api/v1/users/{target}/deactivate", headers={**admin, "If-Match": '"' + "9" * 100 + '"'}, json=REASON
+    )
+    assert_problem(response, 412, "precondition_failed")

@@ -34,7 +34,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
-        name="If-Match", max_length=64, description="The ETag you read; required (428 without it, 412 when stale)"
+        name="If-Match", description="The ETag you read; required (428 without it, 412 when stale or malformed)"
     ),
 ]
 IdempotencyKey = Annotated[
