@@ -45,3 +45,35 @@ def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:
         return msgspec.convert(values, shape)
     except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, msgspec.ValidationError):
         raise BadRequest("The cursor is not one this API handed out.", code="invalid_cursor") from None
+
+
+def keyset_page_sql(
+    select: str,
+    *,
+    visible: str,
+    scope_args: list[Any],
+    filter_sql: dict[str, str],
+    filters: dict[str, Any],
+    order_by: tuple[tuple[str, str], tuple[str, str]],
+    after: tuple[Any, Any] | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """SQL and arguments for one keyset page: `select` (e.g. "SELECT cols FROM t") restricted to what the
+    caller may see (`visible`, using `scope_args` as $1..$n), to each non-None filter (`filter_sql[name]`
+    with a `{}` placeholder for its parameter), and to rows after the cursor's key.
+
+    `order_by` names the two key columns with their SQL types, e.g. (("name", "text"), ("id", "uuid")); only
+    fixed SQL fragments are joined, every value is a bind parameter."""
+    args = list(scope_args)
+    conditions = [visible]
+    for name, value in filters.items():
+        if value is not None:
+            args.append(value)
+            conditions.append(filter_sql[name].format(f"${len(args)}"))
+    (first, first_type), (second, second_type) = order_by
+    if after is not None:
+        args.extend(after)
+        conditions.append(f"({first}, {second}) > (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
+    args.append(limit)
+    where = " AND ".join(f"({condition})" for condition in conditions)
+    return f"{select} WHERE {where} ORDER BY {first}, {second} LIMIT ${len(args)}", args

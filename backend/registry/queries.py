@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.core.pagination import keyset_page_sql
+
 OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
 latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes, version,
 created_at, updated_at"""
@@ -72,21 +74,10 @@ def search_objects(
 ) -> tuple[str, list[Any]]:
     """One keyset page ordered by (name, id). `filters` maps names of _SEARCH_FILTERS to (prepared) values;
     None values are left out."""
-    args: list[Any] = [regimes, sees_sexwork]
-    conditions = [VISIBLE]
-    for name, value in filters.items():
-        if value is not None:
-            args.append(value)
-            conditions.append(_SEARCH_FILTERS[name].format(f"${len(args)}"))
-    if after is not None:
-        args.extend(after)
-        conditions.append(f"(name, id) > (${len(args) - 1}, ${len(args)}::uuid)")
-    args.append(limit)
-    sql = (
-        f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE {' AND '.join(conditions)} "
-        f"ORDER BY name, id LIMIT ${len(args)}"
+    return keyset_page_sql(
+        f"SELECT {OBJECT_COLUMNS} FROM establishment", visible=VISIBLE, scope_args=[regimes, sees_sexwork],
+        filter_sql=_SEARCH_FILTERS, filters=filters, order_by=(("name", "text"), ("id", "uuid")), after=after, limit=limit,
     )
-    return sql, args
 
 
 # --- locations ---------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""SQL for planning. Every value is a bind parameter; the list statement is assembled from fixed fragments,
+one per filter the caller gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.core.pagination import keyset_page_sql
+
+COLUMNS = """id, establishment_id AS object_id, location_id, team_id, wijk, regimes, checklist_version_ids,
+planned_from, planned_to, inspector_ids, reason, partners, notes, status, cancel_reason, created_by, version,
+created_at, updated_at"""
+
+# Who may see an assignment. $1 the caller's regimes, $2 whether they are scoped for sex work: the regimes
+# must share one and a sex-work assignment needs sexwork (as in the registry). Then $3 (admins, enforcement
+# officers) sees all of those; otherwise $4 the teams whose assignments the caller's role shows (inspectors,
+# coordinators), or $5 is one of the assigned inspectors.
+VISIBLE = """regimes && $1::text[] AND ($2::boolean OR NOT ('sexwork' = ANY (regimes)))
+AND ($3::boolean OR team_id = ANY ($4::text[]) OR $5::uuid = ANY (inspector_ids))"""
+
+GET = f"SELECT {COLUMNS} FROM assignment WHERE id = $6 AND {VISIBLE}"
+
+INSERT = f"""
+INSERT INTO assignment (id, establishment_id, location_id, team_id, wijk, regimes, checklist_version_ids,
+                        planned_from, planned_to, inspector_ids, reason, partners, notes, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+RETURNING {COLUMNS}
+"""
+
+# Each change checks the version and that the assignment is still planned, in the UPDATE itself.
+REASSIGN = f"""
+UPDATE assignment SET inspector_ids = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2 AND status = 'planned'
+RETURNING {COLUMNS}
+"""
+
+RESCHEDULE = f"""
+UPDATE assignment SET planned_from = $3, planned_to = $4, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2 AND status = 'planned'
+RETURNING {COLUMNS}
+"""
+
+CANCEL = f"""
+UPDATE assignment SET status = 'cancelled', cancel_reason = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2 AND status = 'planned'
+RETURNING {COLUMNS}
+"""
+
+# Filter name -> condition on the next bind parameter.
+_FILTERS = {
+    "team": "team_id = {}",
+    "status": "status = {}",
+    "overdue_before": "status = 'planned' AND planned_to < {}",
+    "not_overdue_before": "NOT (status = 'planned' AND planned_to < {})",
+    "regime": "regimes @> ARRAY[{}::text]",
+    "wijk": "wijk = {}",
+    "inspector": "inspector_ids @> ARRAY[{}::uuid]",
+    # from/to select the assignments whose window overlaps [from, to].
+    "from": "planned_to >= {}",
+    "to": "planned_from <= {}",
+}
+
+
+def list_assignments(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page ordered by (planned_from, id); None filter values are left out."""
+    return keyset_page_sql(
+        f"SELECT {COLUMNS} FROM assignment", visible=VISIBLE, scope_args=list(scope), filter_sql=_FILTERS,
+        filters=filters, order_by=(("planned_from", "date"), ("id", "uuid")), after=after, limit=limit,
+    )

@@ -1,0 +1,125 @@
+"""HTTP for planning: assignments (planned inspections) under /api/v1/assignments.
+
+Assignments are never deleted: a cancellation keeps its reason, and done is set by the submission.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import etag, required_version
+from backend.core.db import Db, Tx
+from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
+from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.planning import service
+from backend.planning.models import (
+    Assignment, AssignmentCreate, AssignmentPage, AssignmentStatus, Cancel, Reassign, Reschedule,
+)
+from backend.users.models import Regime
+
+PLANNERS = ("coordinator", "admin")
+
+TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
+StatusFilter = Annotated[AssignmentStatus | None, QueryParameter()]
+OverdueFilter = Annotated[bool | None, QueryParameter(
+    description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
+)]
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+InspectorFilter = Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")]
+FromFilter = Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")]
+ToFilter = Annotated[date | None, QueryParameter(description="Windows starting on or before this date")]
+
+
+def _with_etag(value: Assignment, status: int = 200, location: str | None = None) -> Response[Assignment]:
+    headers = {"ETag": etag(value.version)}
+    if location:
+        headers["Location"] = location
+    return Response(value, status_code=status, headers=headers)
+
+
+class AssignmentController(Controller):
+    path = "/api/v1/assignments"
+    tags = ["Planning"]
+
+    @post(operation_id="CreateAssignment", summary="Plan an inspection of an object or location for a team",
+          guards=[requires_role(*PLANNERS)], status_code=201, responses=problem_responses(*COMMAND))
+    async def create(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[AssignmentCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Assignment]:
+        async def command() -> Response[Assignment]:
+            created = await service.create_assignment(tx, request.user, data, request_id=request_id_of(request))
+            return _with_etag(created, 201, f"{self.path}/{created.id}")
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @get(operation_id="ListAssignments", summary="Assignments you may see, ordered by planned_from (keyset)",
+         responses=problem_responses(*LIST))
+    async def list_(
+        self, request: Request[Principal, Any, Any], db: Db,
+        team: TeamFilter = None, status: StatusFilter = None, overdue: OverdueFilter = None,
+        regime: RegimeFilter = None, wijk: WijkFilter = None, inspector: InspectorFilter = None,
+        from_: FromFilter = None,
+        to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> AssignmentPage:
+        filters = {"team": team, "status": status, "regime": regime, "wijk": wijk, "inspector": inspector,
+                   "from": from_, "to": to}
+        return await service.list_assignments(db, request.user, filters=filters, overdue=overdue, cursor=cursor,
+                                              limit=limit)
+
+    @get("/{assignment_id:uuid}", operation_id="GetAssignment", summary="One assignment, with its ETag",
+         responses=problem_responses(*READ_ONE))
+    async def get_one(
+        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID]
+    ) -> Response[Assignment]:
+        return _with_etag(await service.get_assignment(db, request.user, assignment_id))
+
+    @post("/{assignment_id:uuid}/reassign", operation_id="ReassignAssignment",
+          summary="Assign other inspectors; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def reassign(
+        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
+        data: JSONBody[Reassign], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Assignment]:
+        return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
+
+    @post("/{assignment_id:uuid}/reschedule", operation_id="RescheduleAssignment",
+          summary="Move the planned window; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def reschedule(
+        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
+        data: JSONBody[Reschedule], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Assignment]:
+        return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
+
+    @post("/{assignment_id:uuid}/cancel", operation_id="CancelAssignment",
+          summary="Cancel with a reason; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def cancel(
+        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
+        data: JSONBody[Cancel], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Assignment]:
+        return await _change(request, tx, if_match, idempotency_key, service.cancel, assignment_id, data)
+
+
+async def _change(
+    request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
+    change: Any, assignment_id: UUID, data: Any,
+) -> Response[Assignment]:
+    version = required_version(if_match)
+
+    async def command() -> Response[Assignment]:
+        changed = await change(tx, request.user, assignment_id, data, version=version,
+                               request_id=request_id_of(request))
+        return _with_etag(changed)
+
+    return await run_once(request, tx, command, raw_key=idempotency_key)

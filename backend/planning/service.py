@@ -1,0 +1,268 @@
+"""Planning's rules: who may plan, see and change assignments (planned inspections), and what is valid.
+
+Visibility (queries.VISIBLE): an assignment's regimes decide first, as for registry records: they must share
+one with the caller's, and a sex-work assignment needs the sexwork regime. Within that, admins and
+enforcement officers see every assignment; inspectors and coordinators see their teams' assignments, and
+inspectors the ones they are assigned to. Anything else answers 404, like a missing assignment.
+
+Coordinators plan and change the assignments of their own teams; admins those of any team. The target,
+checklists and inspectors are checked through the registry, checklists and users services, so their own
+visibility rules apply: a target or checklist the planner may not see is refused like one that is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import msgspec
+
+from backend.checklists import service as checklists
+from backend.core import audit
+from backend.core.auth import Principal
+from backend.core.concurrency import stale
+from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from backend.core.pagination import decode_cursor, encode_cursor
+from backend.planning import queries
+from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
+from backend.registry import service as registry
+from backend.users import service as users
+from backend.users.service import actor_of
+
+_AUDITED = ("object_id", "location_id", "team_id", "wijk", "regimes", "checklist_version_ids", "planned_from",
+            "planned_to", "inspector_ids", "reason", "partners", "notes", "status", "cancel_reason")
+
+
+def _scope(principal: Principal) -> tuple[Any, ...]:
+    """The bind values of queries.VISIBLE for this caller."""
+    teams = sorted(principal.teams) if principal.has_role("inspector", "coordinator") else []
+    return (sorted(principal.regimes), principal.sees_regime("sexwork"),
+            principal.has_role("admin", "enforcement_officer"), teams, principal.user_id)
+
+
+def _sees_regimes(regimes: set[str] | frozenset[str] | list[str], theirs: frozenset[str] | set[str]) -> bool:
+    return not set(theirs).isdisjoint(regimes) and ("sexwork" not in regimes or "sexwork" in theirs)
+
+
+def _assignment(row: asyncpg.Record) -> Assignment:
+    fields = dict(row)
+    fields["overdue"] = fields["status"] == "planned" and fields["planned_to"] < registry.today()
+    return msgspec.convert(fields, Assignment)
+
+
+def _audit_state(value: Assignment) -> dict[str, Any]:
+    fields = msgspec.to_builtins(value)
+    return {key: fields[key] for key in _AUDITED}
+
+
+def _refused(problems: list[FieldError]) -> None:
+    if problems:
+        raise Unprocessable("The request has invalid fields.", errors=problems)
+
+
+def _may_plan_for(principal: Principal, team_id: str) -> bool:
+    return principal.has_role("admin") or (principal.has_role("coordinator") and team_id in principal.teams)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def get_assignment(conn: asyncpg.Connection, principal: Principal, assignment_id: UUID) -> Assignment:
+    row = await conn.fetchrow(queries.GET, *_scope(principal), assignment_id)
+    if row is None:
+        raise NotFound("No such assignment.")
+    return _assignment(row)
+
+
+async def list_assignments(
+    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], overdue: bool | None,
+    cursor: str | None, limit: int,
+) -> AssignmentPage:
+    if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
+        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
+    after = decode_cursor(cursor, tuple[date, UUID])
+    today = registry.today()
+    prepared = {**filters, "overdue_before": today if overdue else None,
+                "not_overdue_before": today if overdue is False else None}
+    sql, args = queries.list_assignments(prepared, scope=_scope(principal), after=after, limit=limit + 1)
+    rows = await conn.fetch(sql, *args)
+    items = [_assignment(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].planned_from.isoformat(), str(items[-1].id)) if len(rows) > limit else None
+    return AssignmentPage(items=items, next_cursor=next_cursor)
+
+
+# --- checks shared by create and the changes ------------------------------------------------------------
+
+
+def _check_window(planned_from: date, planned_to: date) -> list[FieldError]:
+    if planned_to < planned_from:
+        return [FieldError(detail="planned_to is before planned_from", pointer="/planned_to")]
+    if planned_to < registry.today():
+        return [FieldError(detail="the window has already passed", pointer="/planned_to")]
+    return []
+
+
+async def _check_inspectors(
+    conn: asyncpg.Connection, inspector_ids: list[UUID], team_id: str, regimes: list[str]
+) -> list[FieldError]:
+    """Each must be an active user with the inspector role in the team, who may see the assignment."""
+    problems = []
+    if len(set(inspector_ids)) != len(inspector_ids):
+        problems.append(FieldError(detail="an inspector is listed twice", pointer="/inspector_ids"))
+    for index, user_id in enumerate(inspector_ids):
+        pointer = f"/inspector_ids/{index}"
+        try:
+            user = await users.get_user(conn, user_id)
+        except NotFound:
+            problems.append(FieldError(detail="no such user", pointer=pointer))
+            continue
+        if not user.active:
+            problems.append(FieldError(detail="this user is deactivated", pointer=pointer))
+        elif "inspector" not in user.roles:
+            problems.append(FieldError(detail="this user is not an inspector", pointer=pointer))
+        elif team_id not in user.teams:
+            problems.append(FieldError(detail=f"this inspector is not in team {team_id}", pointer=pointer))
+        elif not _sees_regimes(regimes, set(user.regimes)):
+            problems.append(FieldError(detail="this inspector is not scoped for the assignment's regimes",
+                                       pointer=pointer))
+    return problems
+
+
+async def _target(
+    conn: asyncpg.Connection, principal: Principal, data: AssignmentCreate, request_id: str | None
+) -> tuple[list[str], str, list[FieldError]]:
+    """The target's regimes and wijk, or the problem with it (one the caller may not see counts as missing)."""
+    if (data.object_id is None) == (data.location_id is None):
+        return [], "", [FieldError(detail="give exactly one of object_id and location_id", pointer="/object_id")]
+    if data.object_id is not None:
+        try:
+            found = await registry.get_object(conn, principal, data.object_id)
+        except NotFound:
+            return [], "", [FieldError(detail="no such object", pointer="/object_id")]
+        if found.status != "active":
+            return [], "", [FieldError(detail="the object is closed", pointer="/object_id")]
+        return list(found.regimes), found.wijk, []
+    assert data.location_id is not None
+    try:
+        location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
+    except NotFound:
+        return [], "", [FieldError(detail="no such location", pointer="/location_id")]
+    return list(location.regimes), location.wijk, []
+
+
+def _check_regimes(principal: Principal, regimes: list[str], target_regimes: list[str]) -> list[FieldError]:
+    problems = []
+    if len(set(regimes)) != len(regimes):
+        problems.append(FieldError(detail="a regime is listed twice", pointer="/regimes"))
+    if not set(regimes) <= set(target_regimes):
+        problems.append(FieldError(detail="plan only regimes of the object or location", pointer="/regimes"))
+    if not set(regimes) <= principal.regimes:
+        problems.append(FieldError(detail="plan only regimes you are scoped for", pointer="/regimes"))
+    if "sexwork" in target_regimes and "sexwork" not in regimes:
+        # Otherwise users without the sexwork scope would learn of a sex-work target through the assignment.
+        problems.append(FieldError(detail="a sex-work target is planned with the sexwork regime", pointer="/regimes"))
+    return problems
+
+
+async def _check_checklists(
+    conn: asyncpg.Connection, principal: Principal, version_ids: list[UUID], regimes: list[str]
+) -> list[FieldError]:
+    problems = []
+    if len(set(version_ids)) != len(version_ids):
+        problems.append(FieldError(detail="a checklist version is listed twice", pointer="/checklist_version_ids"))
+    for index, version_id in enumerate(version_ids):
+        pointer = f"/checklist_version_ids/{index}"
+        try:
+            version = await checklists.get_version(conn, principal, version_id)
+        except NotFound:
+            problems.append(FieldError(detail="no such checklist version", pointer=pointer))
+            continue
+        if version.regime != checklists.ANY_REGIME and version.regime not in regimes:
+            problems.append(FieldError(detail=f"a checklist of regime {version.regime}, not planned here",
+                                       pointer=pointer))
+    return problems
+
+
+# --- commands ---------------------------------------------------------------------------------------------
+
+
+async def create_assignment(
+    tx: asyncpg.Connection, principal: Principal, data: AssignmentCreate, *, request_id: str | None
+) -> Assignment:
+    if not _may_plan_for(principal, data.team_id):
+        raise Forbidden("You plan only for your own teams.", code="not_your_team")
+    target_regimes, wijk, problems = await _target(tx, principal, data, request_id)
+    if not problems:
+        problems += _check_regimes(principal, data.regimes, target_regimes)
+    problems += _check_window(data.planned_from, data.planned_to)
+    problems += await _check_checklists(tx, principal, data.checklist_version_ids, data.regimes)
+    problems += await _check_inspectors(tx, data.inspector_ids, data.team_id, data.regimes)
+    if len(set(data.partners)) != len(data.partners):
+        problems.append(FieldError(detail="a partner is listed twice", pointer="/partners"))
+    _refused(problems)
+    row = await tx.fetchrow(
+        queries.INSERT, uuid4(), data.object_id, data.location_id, data.team_id, wijk, sorted(data.regimes),
+        data.checklist_version_ids, data.planned_from, data.planned_to, data.inspector_ids, data.reason,
+        sorted(data.partners), data.notes or None, principal.user_id,
+    )
+    created = _assignment(row)
+    await audit.record(tx, actor=actor_of(principal), action="assignment.created", object_type="assignment",
+                       object_id=created.id, request_id=request_id, after=_audit_state(created))
+    return created
+
+
+async def _changeable(tx: asyncpg.Connection, principal: Principal, assignment_id: UUID) -> Assignment:
+    current = await get_assignment(tx, principal, assignment_id)
+    if not _may_plan_for(principal, current.team_id):
+        raise Forbidden("You change only your own teams' assignments.", code="not_your_team")
+    if current.status != "planned":
+        raise Conflict(f"The assignment is {current.status}; it can no longer change.", code="assignment_closed")
+    return current
+
+
+async def _apply(
+    tx: asyncpg.Connection, principal: Principal, current: Assignment, action: str, sql: str, version: int,
+    *args: Any, reason: str | None = None, request_id: str | None,
+) -> Assignment:
+    row = await tx.fetchrow(sql, current.id, version, *args)
+    if row is None:
+        raise stale(current.version)
+    updated = _assignment(row)
+    before, after = _audit_state(current), _audit_state(updated)
+    changed = [key for key in after if before[key] != after[key]]
+    await audit.record(tx, actor=actor_of(principal), action=f"assignment.{action}", object_type="assignment",
+                       object_id=current.id, request_id=request_id, reason=reason,
+                       before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    return updated
+
+
+async def reassign(
+    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Reassign, *, version: int,
+    request_id: str | None,
+) -> Assignment:
+    current = await _changeable(tx, principal, assignment_id)
+    _refused(await _check_inspectors(tx, data.inspector_ids, current.team_id, list(current.regimes)))
+    return await _apply(tx, principal, current, "reassigned", queries.REASSIGN, version, data.inspector_ids,
+                        request_id=request_id)
+
+
+async def reschedule(
+    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Reschedule, *, version: int,
+    request_id: str | None,
+) -> Assignment:
+    current = await _changeable(tx, principal, assignment_id)
+    _refused(_check_window(data.planned_from, data.planned_to))
+    return await _apply(tx, principal, current, "rescheduled", queries.RESCHEDULE, version, data.planned_from,
+                        data.planned_to, request_id=request_id)
+
+
+async def cancel(
+    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Cancel, *, version: int,
+    request_id: str | None,
+) -> Assignment:
+    current = await _changeable(tx, principal, assignment_id)
+    reason = data.reason.strip()
+    return await _apply(tx, principal, current, "cancelled", queries.CANCEL, version, reason, reason=reason,
+                        request_id=request_id)
