@@ -439,3 +439,10 @@ async def test_only_the_teams_coordinators_and_admins_change_assignments(client,
     assert await db.fetchval("SELECT version FROM assignment") == 1
     response = await client.post(url, headers={**world.h["admin"], "If-Match": '"1"'}, json=body)
     assert response.status_code == 200, response.text
+
+
+async def test_list_on_an_unknown_wijk_is_422(client, auth):
+    coordinator = auth("coord-wijk", roles=["coordinator"], regimes=ALL_REGIMES, teams=["team-a"])
+    response = await client.get("/api/v1/assignments?wijk=atlantis", headers=coordinator)
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"] == [{"detail": "unknown wijk", "parameter": "wijk"}]

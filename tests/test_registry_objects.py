@@ -355,3 +355,11 @@ async def test_who_may_record_a_location(client, auth, db):
         response = await client.post("/api/v1/locations", headers=headers, json=location_body())
         assert response.status_code == status, (roles, response.text)
     assert await count(db, "location") == 2
+
+
+async def test_search_on_an_unknown_wijk_is_422_not_an_empty_page(client, coordinator):
+    await create_object(client, coordinator)
+    response = await client.get("/api/v1/objects?wijk=atlantis", headers=coordinator)
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"] == [{"detail": "unknown wijk", "parameter": "wijk"}]
+    assert (await client.get("/api/v1/objects?wijk=binnenstad", headers=coordinator)).status_code == 200

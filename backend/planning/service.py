@@ -83,6 +83,7 @@ async def list_assignments(
     if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
     after = decode_cursor(cursor, tuple[date, UUID])
+    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     today = registry.today()
     prepared = {**filters, "overdue_before": today if overdue else None,
                 "not_overdue_before": today if overdue is False else None}

@@ -173,3 +173,5 @@ LIST_HISTORY = """
 SELECT version, action, occurred_at, actor_id, reason, state FROM permit_history
 WHERE permit_id = $1 ORDER BY version
 """
+
+WIJK_CODES = "SELECT code FROM wijk"

@@ -76,7 +76,13 @@ def normalise_addition(raw: str | None) -> str | None:
 
 
 async def wijk_codes(conn: asyncpg.Connection) -> frozenset[str]:
-    return frozenset(row["code"] for row in await conn.fetch("SELECT code FROM wijk"))
+    return frozenset(row["code"] for row in await conn.fetch(queries.WIJK_CODES))
+
+
+async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:
+    """A filter on a wijk that does not exist is a mistake to report (422), not a search with no results."""
+    if wijk is not None and wijk not in await wijk_codes(conn):
+        raise Unprocessable("The request has invalid fields.", errors=[FieldError(detail="unknown wijk", parameter="wijk")])
 
 
 def object_problems(data: ObjectWrite, wijken: frozenset[str]) -> list[FieldError]:
@@ -127,6 +133,7 @@ async def search_objects(
     conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> EstablishmentPage:
     after = decode_cursor(cursor, tuple[str, UUID])
+    await ensure_known_wijk_filter(conn, filters.get("wijk"))
     regimes, sees_sexwork = _scope(principal)
     sql, args = queries.search_objects(
         _prepared_filters(filters), regimes=regimes, sees_sexwork=sees_sexwork, after=after, limit=limit + 1
