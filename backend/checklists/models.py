@@ -36,19 +36,10 @@ class ChecklistList(msgspec.Struct, frozen=True):
     items: list[ChecklistSummary]
 
 
-class ChecklistVersion(msgspec.Struct, frozen=True):
+class ChecklistVersion(ChecklistSummary, frozen=True):
     """One published version: immutable; inspections refer to it by `id`."""
 
-    id: UUID
-    key: str
-    regime: TemplateRegime
-    kind: TemplateKind
-    version: int
-    title: str
-    valid_from: date
-    published_at: datetime
     published_by: UUID | None
-    content_sha256: str
     content: dict[str, Any]
 
 
