@@ -39,6 +39,13 @@ FROM checklist_version v JOIN checklist_template t ON t.key = v.template_key
 WHERE v.id = $1
 """
 
+# Several versions at once (phone sync).
+GET_VERSIONS = f"""
+SELECT {VERSION_COLUMNS}, v.content
+FROM checklist_version v JOIN checklist_template t ON t.key = v.template_key
+WHERE v.id = ANY ($1::uuid[])
+"""
+
 GET_VERSION_BY_NUMBER = f"""
 SELECT {VERSION_COLUMNS}, v.content
 FROM checklist_version v JOIN checklist_template t ON t.key = v.template_key

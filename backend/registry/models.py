@@ -321,6 +321,12 @@ Permit = (
 )
 
 
+class ObjectWithPermits(Establishment, frozen=True, kw_only=True):
+    """An establishment with all its permits (in force or not), as phones keep it for offline work."""
+
+    permits: list[Permit]
+
+
 class PermitList(msgspec.Struct, frozen=True):
     on: Annotated[date | None, Meta(description="The date asked about; null: every permit, in force or not")]
     items: list[Permit]

@@ -54,6 +54,9 @@ WHERE EXISTS (
 )
 """
 
+# Several establishments at once (phone sync): the ones of $3 the caller may see.
+GET_OBJECTS = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($3::uuid[]) AND {VISIBLE}"
+
 # --- search ------------------------------------------------------------------------------------------
 
 # Filter name -> condition on the next bind parameter.
@@ -101,6 +104,16 @@ RETURNING {LOCATION_COLUMNS}
 
 GET_LOCATION = f"SELECT {LOCATION_COLUMNS} FROM location WHERE id = $3 AND {VISIBLE}"
 
+# Several locations at once (phone sync): the ones of $3 the caller may see, each with its establishment's
+# id only when the caller may see that establishment too (as _shown_location does for one).
+GET_LOCATIONS = f"""
+SELECT l.id, CASE WHEN e.id IS NOT NULL THEN l.establishment_id END AS object_id, l.street, l.house_number,
+       l.house_number_addition, l.postcode, l.city, l.wijk, l.latitude, l.longitude, l.description, l.regimes,
+       l.created_by, l.created_at
+FROM location l LEFT JOIN establishment e ON e.id = l.establishment_id AND {_visible("e.")}
+WHERE l.id = ANY ($3::uuid[]) AND {_visible("l.")}
+"""
+
 OBJECT_VISIBLE = f"SELECT EXISTS (SELECT 1 FROM establishment WHERE id = $3 AND {VISIBLE})"
 
 # --- permits -----------------------------------------------------------------------------------------
@@ -122,6 +135,12 @@ WHERE p.id = $3 AND {_visible("e.")}
 
 LIST_PERMITS = f"""
 SELECT {PERMIT_COLUMNS} FROM permit p WHERE p.establishment_id = $1 ORDER BY p.type, p.valid_from, p.id
+"""
+
+# Every permit of several establishments (phone sync).
+PERMITS_OF_OBJECTS = f"""
+SELECT {PERMIT_COLUMNS} FROM permit p WHERE p.establishment_id = ANY ($1::uuid[])
+ORDER BY p.establishment_id, p.type, p.valid_from, p.id
 """
 
 # In force on $2: within its granted period (validity cut short by a withdrawal) and not suspended that day.

@@ -28,6 +28,7 @@ from backend.registry.models import (
     EstablishmentPage,
     Location,
     LocationCreate,
+    ObjectWithPermits,
     ObjectWrite,
     Permit,
     PermitHistoryEntry,
@@ -458,3 +459,40 @@ async def _change_status(
         raise stale(current["version"])
     await _record_change(tx, principal, row, action, reason=reason, request_id=request_id, before=permit_state(current))
     return _permit(row, principal)
+
+
+# --- batch reads (phone sync) ----------------------------------------------------------------------------
+
+
+async def objects_with_permits(
+    conn: asyncpg.Connection, principal: Principal, object_ids: list[UUID]
+) -> list[ObjectWithPermits]:
+    """The establishments of `object_ids` the caller may see, each with all its permits; two queries for any
+    number of them."""
+    if not object_ids:
+        return []
+    rows = await conn.fetch(queries.GET_OBJECTS, *_scope(principal), object_ids)
+    permits: dict[UUID, list[Permit]] = {row["id"]: [] for row in rows}
+    for permit_row in await conn.fetch(queries.PERMITS_OF_OBJECTS, list(permits)):
+        permits[permit_row["object_id"]].append(_permit(permit_row, principal))
+    return [ObjectWithPermits(**msgspec.structs.asdict(_establishment(row)), permits=permits[row["id"]])
+            for row in rows]
+
+
+async def get_locations(conn: asyncpg.Connection, principal: Principal, location_ids: list[UUID]) -> list[Location]:
+    """The locations of `location_ids` the caller may see, in one query. Reading sex-work locations must be
+    audited: callers pass what they show to record_location_reads."""
+    if not location_ids:
+        return []
+    rows = await conn.fetch(queries.GET_LOCATIONS, *_scope(principal), location_ids)
+    return [msgspec.convert(dict(row), Location) for row in rows]
+
+
+async def record_location_reads(
+    tx: asyncpg.Connection, principal: Principal, locations: list[Location], *, request_id: str | None
+) -> None:
+    """The location.read audit events get_location writes, for locations read with get_locations."""
+    for location in locations:
+        if "sexwork" in location.regimes:
+            await audit.record(tx, actor=actor_of(principal), action="location.read", object_type="location",
+                               object_id=location.id, request_id=request_id)
