@@ -28,8 +28,10 @@ from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
 from backend.health.routes import HealthController
+from backend.inspections.routes import InspectionController, ViolationController
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
+from backend.sync.routes import SyncController
 from backend.users.routes import MeController, UserController
 from backend.users.service import PrincipalDirectory
 
@@ -39,7 +41,8 @@ log = structlog.get_logger("toezicht.app")
 
 ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
-    LocationController, ChecklistController, AssignmentController,
+    LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
+    ViolationController,
 ]
 
 

@@ -114,6 +114,34 @@ async def get_version(conn: asyncpg.Connection, principal: Principal, version_id
     return _version(row)
 
 
+async def get_versions(
+    conn: asyncpg.Connection, principal: Principal, version_ids: list[UUID]
+) -> list[ChecklistVersion]:
+    """The versions of `version_ids` the caller may see, in one query (the others are left out)."""
+    if not version_ids:
+        return []
+    rows = await conn.fetch(queries.GET_VERSIONS, version_ids)
+    return [_version(row) for row in rows if _sees(principal, row["regime"])]
+
+
+# Published versions never change (the database refuses it), so their content may be kept in process.
+_VERSION_CACHE: dict[UUID, ChecklistVersion] = {}
+_VERSION_CACHE_SIZE = 1024
+
+
+async def get_version_cached(conn: asyncpg.Connection, principal: Principal, version_id: UUID) -> ChecklistVersion:
+    """get_version without a database round trip for a version read before; visibility is checked each time."""
+    version = _VERSION_CACHE.get(version_id)
+    if version is None:
+        version = await get_version(conn, principal, version_id)
+        if len(_VERSION_CACHE) >= _VERSION_CACHE_SIZE:
+            _VERSION_CACHE.clear()
+        _VERSION_CACHE[version_id] = version
+    elif not _sees(principal, version.regime):
+        raise NotFound("No such checklist version.")
+    return version
+
+
 # --- publishing a directory (the CLI) ------------------------------------------------------------------
 
 

@@ -20,6 +20,25 @@ AND ($3::boolean OR team_id = ANY ($4::text[]) OR $5::uuid = ANY (inspector_ids)
 
 GET = f"SELECT {COLUMNS} FROM assignment WHERE id = $6 AND {VISIBLE}"
 
+# --- phone sync: the caller's own planned work, in batches -----------------------------------------------
+
+# Several assignments at once: the ones of $6 the caller may see, in any status.
+GET_MANY = f"SELECT {COLUMNS} FROM assignment WHERE id = ANY ($6::uuid[]) AND {VISIBLE}"
+
+# The caller's ($5) planned assignments they may see, by id after $6 (the nil UUID for the first page).
+PLANNED_OF_CALLER = f"""
+SELECT {COLUMNS} FROM assignment
+WHERE status = 'planned' AND inspector_ids @> ARRAY[$5::uuid] AND id > $6 AND {VISIBLE}
+ORDER BY id LIMIT $7
+"""
+
+# Which of the objects $6 and locations $7 a planned assignment of the caller ($5), that they may see, targets.
+PLANNED_TARGETS_OF_CALLER = f"""
+SELECT DISTINCT coalesce(establishment_id, location_id) AS target_id FROM assignment
+WHERE status = 'planned' AND inspector_ids @> ARRAY[$5::uuid]
+  AND (establishment_id = ANY ($6::uuid[]) OR location_id = ANY ($7::uuid[])) AND {VISIBLE}
+"""
+
 INSERT = f"""
 INSERT INTO assignment (id, establishment_id, location_id, team_id, wijk, regimes, checklist_version_ids,
                         planned_from, planned_to, inspector_ids, reason, partners, notes, created_by)
@@ -43,6 +62,14 @@ RETURNING {COLUMNS}
 CANCEL = f"""
 UPDATE assignment SET status = 'cancelled', cancel_reason = $3, version = version + 1, updated_at = now()
 WHERE id = $1 AND version = $2 AND status = 'planned'
+RETURNING {COLUMNS}
+"""
+
+# The submission of its inspection closes a planned assignment; the version and updated_at move so the
+# phones' sync sees the change.
+MARK_DONE = f"""
+UPDATE assignment SET status = 'done', version = version + 1, updated_at = now()
+WHERE id = $1 AND status = 'planned'
 RETURNING {COLUMNS}
 """
 

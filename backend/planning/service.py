@@ -94,6 +94,38 @@ async def list_assignments(
     return AssignmentPage(items=items, next_cursor=next_cursor)
 
 
+# --- phone sync: batch reads ------------------------------------------------------------------------------
+
+_BEFORE_EVERY_ID = UUID(int=0)  # no assignment has the nil UUID (ids are uuid4)
+
+
+async def get_assignments(conn: asyncpg.Connection, principal: Principal, ids: list[UUID]) -> list[Assignment]:
+    """The assignments of `ids` the caller may see, in any status, in one query (the others are left out)."""
+    if not ids:
+        return []
+    return [_assignment(row) for row in await conn.fetch(queries.GET_MANY, *_scope(principal), ids)]
+
+
+async def planned_assignments_of_caller(
+    conn: asyncpg.Connection, principal: Principal, *, after: UUID | None, limit: int
+) -> list[Assignment]:
+    """The caller's own planned assignments (they are among the inspectors) that they may see, ordered by id,
+    the first `limit` after `after`."""
+    rows = await conn.fetch(queries.PLANNED_OF_CALLER, *_scope(principal), after or _BEFORE_EVERY_ID, limit)
+    return [_assignment(row) for row in rows]
+
+
+async def targets_planned_for_caller(
+    conn: asyncpg.Connection, principal: Principal, *, object_ids: list[UUID], location_ids: list[UUID]
+) -> set[UUID]:
+    """Which of these objects and locations a planned assignment of the caller's own (that they may see)
+    targets."""
+    if not object_ids and not location_ids:
+        return set()
+    rows = await conn.fetch(queries.PLANNED_TARGETS_OF_CALLER, *_scope(principal), object_ids, location_ids)
+    return {row["target_id"] for row in rows}
+
+
 # --- checks shared by create and the changes ------------------------------------------------------------
 
 
@@ -267,3 +299,18 @@ async def cancel(
     reason = data.reason.strip()
     return await _apply(tx, principal, current, "cancelled", queries.CANCEL, version, reason, reason=reason,
                         request_id=request_id)
+
+
+async def mark_done(
+    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, *, inspection_id: UUID, request_id: str | None
+) -> bool:
+    """The inspection of a planned assignment was submitted: the assignment is done (called by the
+    inspections feature in its transaction). A cancelled or done assignment stays as it is; returns whether
+    it changed."""
+    row = await tx.fetchrow(queries.MARK_DONE, assignment_id)
+    if row is None:
+        return False
+    await audit.record(tx, actor=actor_of(principal), action="assignment.done", object_type="assignment",
+                       object_id=assignment_id, request_id=request_id,
+                       before={"status": "planned"}, after={"status": "done", "inspection_id": str(inspection_id)})
+    return True

@@ -1,0 +1,203 @@
+"""API shapes for inspections: what a phone submits, what the API answers, and violations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from backend.checklists.models import LegalRef, Severity
+from backend.planning.models import Partner
+from backend.users.models import Regime, TeamId
+
+InspectionState = Annotated[
+    Literal["submitted", "complete", "returned", "corrected", "reviewed"],
+    Meta(description="submitted (photos still expected) -> complete -> reviewed, or returned -> corrected -> reviewed"),
+]
+DeviceTime = Annotated[datetime, Meta(tz=True, description="The phone's clock, RFC 3339 with an offset")]
+QuestionKey = Annotated[str, Meta(min_length=1, max_length=64)]
+Sha256Hex = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="SHA-256 of the photo bytes, lowercase hex")]
+PhotoSize = Annotated[int, Meta(ge=1, le=26_214_400, description="Bytes, at most 25 MiB")]
+# PostgreSQL text cannot hold NUL; refusing it here gives a pointer instead of a database error.
+Observations = Annotated[str, Meta(max_length=10_000, pattern="^[^\x00]*$")]
+Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern="^[^\x00]*\\S[^\x00]*$")]
+
+
+class ChecklistEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """One filled-in checklist: a NIX18 control has one entry of nix18-purchase-attempt per attempt."""
+
+    checklist_version_id: UUID
+    answers: Annotated[dict[QuestionKey, Any], Meta(max_length=300, description="Answers keyed by question key")]
+
+
+class Position(msgspec.Struct, forbid_unknown_fields=True):
+    latitude: Annotated[float, Meta(ge=-90, le=90)]
+    longitude: Annotated[float, Meta(ge=-180, le=180)]
+    accuracy_m: Annotated[float, Meta(ge=0, le=100_000)] | None = None
+
+
+class PhotoManifestEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """A photo the phone will upload: its id, hash and size, and the answer it is evidence for."""
+
+    id: UUID
+    sha256: Sha256Hex
+    size: PhotoSize
+    checklist: Annotated[int, Meta(ge=0, le=49, description="Index into `checklists`")]
+    question: Annotated[str, Meta(min_length=1, max_length=64, description="The question it is evidence for; null: a general photo")] | None = None
+
+
+class InspectionSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """PUT to the phone's own inspection id. Give exactly one of object_id and location_id. Sending the same
+    body again is safe. A correction of a returned inspection sends `base_revision` (the revision it
+    corrects)."""
+
+    assignment_id: Annotated[UUID | None, Meta(description="The planned assignment; null for an unplanned inspection")] = None
+    object_id: UUID | None = None
+    location_id: UUID | None = None
+    team_id: Annotated[TeamId | None, Meta(
+        description="Planned: the assignment's team. Unplanned: one of your teams (may be left out if you have one)"
+    )] = None
+    checklists: Annotated[list[ChecklistEntry], Meta(min_length=1, max_length=50)]
+    started_at: DeviceTime
+    finished_at: DeviceTime
+    position: Position | None = None
+    inspector_ids: Annotated[list[UUID], Meta(min_length=1, max_length=6, description="Inspectors present, you included")]
+    partners: Annotated[list[Partner], Meta(max_length=7, description="Partners present")] = []
+    observations: Observations | None = None
+    photos: Annotated[list[PhotoManifestEntry], Meta(max_length=200)] = []
+    base_revision: Annotated[int, Meta(ge=1, le=1_000_000, description="Corrections only: the revision corrected")] | None = None
+
+
+class ReturnRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason
+
+
+# --- responses --------------------------------------------------------------------------------------------
+
+
+class Violation(msgspec.Struct, frozen=True, kw_only=True):
+    """A violation an inspection's answers establish: first-class, listed per object with its history."""
+
+    id: UUID
+    inspection_id: UUID
+    revision: Annotated[int, Meta(description="The inspection revision that established it")]
+    object_id: UUID | None
+    location_id: UUID | None
+    checklist_version_id: UUID
+    checklist: Annotated[int, Meta(description="Index of the checklist entry in the inspection")]
+    question: str
+    code: str
+    article: LegalRef
+    severity: Severity
+    observed_on: Annotated[date, Meta(description="The inspection date (Europe/Amsterdam)")]
+    evidence_photo_ids: list[UUID]
+    withdrawn_at: Annotated[datetime | None, Meta(description="Set when a correction no longer establishes it")]
+    created_at: datetime
+
+
+class StoredChecklist(msgspec.Struct, frozen=True):
+    checklist_version_id: UUID
+    template_key: str
+    regime: str
+    answers: dict[str, Any]
+
+
+class StoredPhoto(msgspec.Struct, frozen=True):
+    id: UUID
+    sha256: str
+    size: int
+    checklist: int
+    question: str | None
+    received: bool
+
+
+class Inspection(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    revision: int
+    state: InspectionState
+    assignment_id: UUID | None
+    object_id: UUID | None
+    location_id: UUID | None
+    team_id: str
+    wijk: str
+    regimes: list[Regime]
+    submitted_by: UUID
+    inspector_ids: list[UUID]
+    partners: list[Partner]
+    observations: str | None
+    started_at: datetime
+    finished_at: datetime
+    received_at: Annotated[datetime, Meta(description="When the server first received it")]
+    clock_skew_seconds: Annotated[int | None, Meta(
+        description="The phone's clock minus the server's, from the Date header; null when not sent"
+    )]
+    clock_suspect: Annotated[bool, Meta(description="The device times are not trusted for deadlines")]
+    inspected_at: Annotated[datetime, Meta(description="The time deadlines count from")]
+    position: Position | None
+    return_reason: str | None
+    reviewed_by: UUID | None
+    reviewed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    checklists: list[StoredChecklist]
+    photos: list[StoredPhoto]
+    expected_photos: Annotated[list[UUID], Meta(description="Photos of the manifest not received yet")]
+    violations: Annotated[list[Violation], Meta(description="Current violations (not withdrawn)")]
+
+
+class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    revision: int
+    state: InspectionState
+    assignment_id: UUID | None
+    object_id: UUID | None
+    location_id: UUID | None
+    team_id: str
+    wijk: str
+    regimes: list[Regime]
+    submitted_by: UUID
+    inspector_ids: list[UUID]
+    started_at: datetime
+    finished_at: datetime
+    received_at: datetime
+    clock_suspect: bool
+    inspected_at: datetime
+    reviewed_by: UUID | None
+    reviewed_at: datetime | None
+    version: int
+    updated_at: datetime
+
+
+class InspectionPage(msgspec.Struct, frozen=True):
+    items: list[InspectionSummary]
+    next_cursor: str | None
+
+
+class Revision(msgspec.Struct, frozen=True):
+    revision: int
+    base_revision: int | None
+    body: Annotated[dict[str, Any], Meta(description="The submission as received (canonical form)")]
+    body_sha256: str
+    submitted_by: UUID
+    received_at: datetime
+
+
+class RevisionList(msgspec.Struct, frozen=True):
+    items: list[Revision]
+
+
+class ViolationPage(msgspec.Struct, frozen=True):
+    items: list[Violation]
+    next_cursor: str | None
+
+
+class PhotoReceipt(msgspec.Struct, frozen=True):
+    """What photo_received did: the inspection the photo belongs to and its state afterwards."""
+
+    inspection_id: UUID
+    state: InspectionState
+    already_received: bool

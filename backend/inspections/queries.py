@@ -1,0 +1,283 @@
+"""SQL for inspections and violations. Every value is a bind parameter; list statements are assembled from
+fixed fragments, one per filter the caller gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def visible(alias: str = "") -> str:
+    """Who may see an inspection. $1 the caller's regimes, $2 whether they are scoped for sex work: the
+    regimes must share one and a sex-work inspection needs sexwork. Then $3 (admins, enforcement officers)
+    sees all of those; $4 the teams a coordinator sees all inspections of; $5 the teams an inspector sees
+    the planned inspections of; $6 an inspector sees the inspections they submitted or were present at."""
+    a = alias
+    return f"""{a}regimes && $1::text[] AND ($2::boolean OR NOT ('sexwork' = ANY ({a}regimes)))
+AND ($3::boolean OR {a}team_id = ANY ($4::text[])
+     OR ({a}assignment_id IS NOT NULL AND {a}team_id = ANY ($5::text[]))
+     OR $6::uuid = ANY ({a}inspector_ids) OR {a}submitted_by = $6::uuid)"""
+
+
+SCOPE_ARGS = 6
+
+# The existing inspection a PUT meets: whether the caller may see it, and the hash of every revision.
+EXISTING = f"""
+SELECT i.revision, i.state, i.submitted_by, i.inspector_ids, i.received_at, i.clock_skew_seconds,
+       ({visible("i.")}) AS visible,
+       ARRAY(SELECT r.body_sha256 FROM inspection_revision r WHERE r.inspection_id = i.id) AS hashes
+FROM inspection i WHERE i.id = $7
+"""
+
+VIOLATION_COLUMNS = """v.id, v.inspection_id, v.revision, v.establishment_id AS object_id, v.location_id,
+v.checklist_version_id, v.checklist_position AS checklist, v.question_key AS question, v.code, v.article,
+v.severity, v.observed_on, v.evidence_photo_ids, v.withdrawn_at, v.created_at"""
+
+INSPECTION_COLUMNS = """i.id, i.revision, i.state, i.assignment_id, i.establishment_id AS object_id, i.location_id,
+i.team_id, i.wijk, i.regimes, i.submitted_by, i.inspector_ids, i.partners, i.observations, i.started_at,
+i.finished_at, i.received_at, i.clock_skew_seconds, i.clock_suspect, i.inspected_at, i.latitude, i.longitude,
+i.position_accuracy_m, i.return_reason, i.reviewed_by, i.reviewed_at, i.version, i.created_at, i.updated_at"""
+
+
+def _view(checklists: str, photos: str, violations: str) -> str:
+    """The full view of an inspection `i`: its columns and its checklists, photos and current violations
+    as JSON arrays, read from the given row sources (the tables, or the rows an INSERT just returned)."""
+    return f"""SELECT {INSPECTION_COLUMNS},
+  COALESCE((SELECT jsonb_agg(jsonb_build_object(
+      'checklist_version_id', c.checklist_version_id, 'template_key', c.template_key, 'regime', c.regime,
+      'answers', c.answers) ORDER BY c.position)
+    FROM {checklists} c WHERE c.inspection_id = i.id), '[]'::jsonb) AS checklists,
+  COALESCE((SELECT jsonb_agg(jsonb_build_object(
+      'id', p.id, 'sha256', p.sha256, 'size', p.size_bytes, 'checklist', p.checklist_position,
+      'question', p.question_key, 'received', p.received_at IS NOT NULL) ORDER BY p.position)
+    FROM {photos} p WHERE p.inspection_id = i.id), '[]'::jsonb) AS photos,
+  COALESCE((SELECT jsonb_agg(to_jsonb(cv) ORDER BY cv.checklist, cv.question, cv.code)
+    FROM (SELECT {VIOLATION_COLUMNS} FROM {violations} v
+          WHERE v.inspection_id = i.id AND v.withdrawn_at IS NULL) cv), '[]'::jsonb) AS violations"""
+
+
+_STORED_VIEW = _view("inspection_checklist", "inspection_photo", "violation") + " FROM inspection i"
+
+# The full view of one inspection: for a caller ($1-$6, $7 the id), or by id alone after a write.
+GET_VISIBLE = f"{_STORED_VIEW} WHERE i.id = $7 AND {visible('i.')}"
+GET_BY_ID = f"{_STORED_VIEW} WHERE i.id = $1"
+
+# The inspection, its first revision, checklists, violations and photos in one statement, answering the
+# view of what it inserted (the same as GET_BY_ID reads afterwards). Nothing is inserted when the id exists
+# (a concurrent duplicate committed first): then no row comes back.
+INSERT = f"""
+WITH ins AS (
+    INSERT INTO inspection (id, state, assignment_id, establishment_id, location_id, team_id, wijk, regimes,
+                            submitted_by, inspector_ids, partners, observations, started_at, finished_at,
+                            received_at, clock_skew_seconds, clock_suspect, inspected_at, latitude, longitude,
+                            position_accuracy_m)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING *
+), rev AS (
+    INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by,
+                                     received_at)
+    SELECT id, 1, NULL, $22, $23, $9, $15 FROM ins
+), cl AS (
+    INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime, answers)
+    SELECT ins.id, c.position, c.checklist_version_id, c.template_key, c.regime, c.answers
+    FROM ins, jsonb_to_recordset($24::jsonb)
+         AS c(position smallint, checklist_version_id uuid, template_key text, regime text, answers jsonb)
+    RETURNING *
+), vi AS (
+    INSERT INTO violation (inspection_id, revision, establishment_id, location_id, checklist_version_id,
+                           checklist_position, question_key, code, article, severity, observed_on,
+                           evidence_photo_ids)
+    SELECT ins.id, 1, $4, $5, v.checklist_version_id, v.checklist_position, v.question_key, v.code, v.article,
+           v.severity, $26, v.evidence_photo_ids
+    FROM ins, jsonb_to_recordset($25::jsonb)
+         AS v(checklist_version_id uuid, checklist_position smallint, question_key text, code text, article jsonb,
+              severity text, evidence_photo_ids uuid[])
+    RETURNING *
+), ph AS (
+    INSERT INTO inspection_photo (id, inspection_id, position, checklist_position, question_key, sha256, size_bytes)
+    SELECT p.id, ins.id, p.position, p.checklist_position, p.question_key, p.sha256, p.size_bytes
+    FROM ins, jsonb_to_recordset($27::jsonb)
+         AS p(id uuid, position smallint, checklist_position smallint, question_key text, sha256 text,
+              size_bytes integer)
+    RETURNING *
+)
+{_view("cl", "ph", "vi")} FROM ins i
+"""
+
+# --- corrections -------------------------------------------------------------------------------------------
+
+# The new revision replaces the current one only if it still is the revision corrected and still returned.
+CORRECT = """
+UPDATE inspection SET revision = revision + 1, state = 'corrected', assignment_id = $3, establishment_id = $4,
+    location_id = $5, team_id = $6, wijk = $7, regimes = $8, inspector_ids = $9, partners = $10,
+    observations = $11, started_at = $12, finished_at = $13, clock_skew_seconds = $14, clock_suspect = $15,
+    inspected_at = $16, latitude = $17, longitude = $18, position_accuracy_m = $19, version = version + 1,
+    updated_at = now()
+WHERE id = $1 AND revision = $2 AND state = 'returned'
+RETURNING revision
+"""
+
+INSERT_REVISION = """
+INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+# A correction replaces the checklist rows: delete, then insert (two statements, as the keys are reused).
+DELETE_CHECKLISTS = "DELETE FROM inspection_checklist WHERE inspection_id = $1"
+
+INSERT_CHECKLISTS = """
+INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime, answers)
+SELECT $1, c.position, c.checklist_version_id, c.template_key, c.regime, c.answers
+FROM jsonb_to_recordset($2::jsonb)
+     AS c(position smallint, checklist_version_id uuid, template_key text, regime text, answers jsonb)
+"""
+
+CURRENT_VIOLATIONS = """
+SELECT id, checklist_version_id, checklist_position, question_key, code FROM violation
+WHERE inspection_id = $1 AND withdrawn_at IS NULL
+"""
+
+WITHDRAW_VIOLATIONS = "UPDATE violation SET withdrawn_at = now() WHERE id = ANY ($1::uuid[])"
+
+# Violations a correction establishes again: target, date and evidence follow the new revision.
+REFRESH_VIOLATIONS = """
+UPDATE violation v SET establishment_id = $2, location_id = $3, observed_on = $4,
+    evidence_photo_ids = u.evidence_photo_ids
+FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, evidence_photo_ids uuid[])
+WHERE v.id = u.id
+"""
+
+INSERT_VIOLATIONS = """
+INSERT INTO violation (inspection_id, revision, establishment_id, location_id, checklist_version_id,
+                       checklist_position, question_key, code, article, severity, observed_on, evidence_photo_ids)
+SELECT $1, $2, $3, $4, v.checklist_version_id, v.checklist_position, v.question_key, v.code, v.article,
+       v.severity, $5, v.evidence_photo_ids
+FROM jsonb_to_recordset($6::jsonb)
+     AS v(checklist_version_id uuid, checklist_position smallint, question_key text, code text, article jsonb,
+          severity text, evidence_photo_ids uuid[])
+"""
+
+# Photos already registered under these ids: for this inspection (a correction keeps them) or another.
+PHOTOS_BY_ID = """
+SELECT id, inspection_id, sha256, size_bytes, received_at FROM inspection_photo WHERE id = ANY ($1::uuid[])
+"""
+
+RECEIVED_PHOTOS = "SELECT id FROM inspection_photo WHERE inspection_id = $1 AND received_at IS NOT NULL"
+
+# A correction's manifest: photos not received and no longer listed go; listed ones are added or moved.
+REPLACE_PHOTOS = """
+WITH gone AS (
+    DELETE FROM inspection_photo
+    WHERE inspection_id = $1 AND received_at IS NULL
+      AND id NOT IN (SELECT p.id FROM jsonb_to_recordset($2::jsonb) AS p(id uuid))
+)
+INSERT INTO inspection_photo (id, inspection_id, position, checklist_position, question_key, sha256, size_bytes)
+SELECT p.id, $1, p.position, p.checklist_position, p.question_key, p.sha256, p.size_bytes
+FROM jsonb_to_recordset($2::jsonb)
+     AS p(id uuid, position smallint, checklist_position smallint, question_key text, sha256 text,
+          size_bytes integer)
+ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, checklist_position = EXCLUDED.checklist_position,
+    question_key = EXCLUDED.question_key
+WHERE inspection_photo.inspection_id = EXCLUDED.inspection_id
+"""
+
+# --- review, return, photos ---------------------------------------------------------------------------------
+
+REVIEW = """
+UPDATE inspection SET state = 'reviewed', reviewed_by = $3, reviewed_at = now(), version = version + 1,
+    updated_at = now()
+WHERE id = $1 AND version = $2 AND state IN ('complete', 'corrected')
+  AND NOT EXISTS (SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL)
+RETURNING id
+"""
+
+RETURN = """
+UPDATE inspection SET state = 'returned', return_reason = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2 AND state IN ('submitted', 'complete', 'corrected')
+RETURNING id
+"""
+
+PHOTO = "SELECT inspection_id, sha256, size_bytes FROM inspection_photo WHERE id = $1"
+
+LOCK_INSPECTION = "SELECT state FROM inspection WHERE id = $1 FOR UPDATE"
+
+MARK_PHOTO_RECEIVED = "UPDATE inspection_photo SET received_at = now() WHERE id = $1 AND received_at IS NULL RETURNING id"
+
+# submitted -> complete once no photo of the manifest is missing.
+COMPLETE_IF_ALL_PHOTOS = """
+UPDATE inspection SET state = 'complete', version = version + 1, updated_at = now()
+WHERE id = $1 AND state = 'submitted'
+  AND NOT EXISTS (SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL)
+RETURNING state
+"""
+
+IS_VISIBLE = f"SELECT EXISTS (SELECT 1 FROM inspection i WHERE i.id = $7 AND {visible('i.')})"
+
+REVISIONS = """
+SELECT revision, base_revision, body, body_sha256, submitted_by, received_at
+FROM inspection_revision WHERE inspection_id = $1 ORDER BY revision
+"""
+
+# --- lists ---------------------------------------------------------------------------------------------------
+
+SUMMARY_COLUMNS = """i.id, i.revision, i.state, i.assignment_id, i.establishment_id AS object_id, i.location_id,
+i.team_id, i.wijk, i.regimes, i.submitted_by, i.inspector_ids, i.started_at, i.finished_at, i.received_at,
+i.clock_suspect, i.inspected_at, i.reviewed_by, i.reviewed_at, i.version, i.updated_at"""
+
+# Filter name -> condition on the next bind parameter. from/to are dates in Europe/Amsterdam.
+_INSPECTION_FILTERS = {
+    "object_id": "i.establishment_id = {}",
+    "location_id": "i.location_id = {}",
+    "assignment_id": "i.assignment_id = {}",
+    "state": "i.state = {}",
+    "team_id": "i.team_id = {}",
+    "regime": "i.regimes @> ARRAY[{}::text]",
+    "wijk": "i.wijk = {}",
+    "from": "i.inspected_at >= ({}::date::timestamp AT TIME ZONE 'Europe/Amsterdam')",
+    "to": "i.inspected_at < (({}::date + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')",
+}
+
+_VIOLATION_FILTERS = {
+    "object_id": "v.establishment_id = {}",
+    "location_id": "v.location_id = {}",
+    "inspection_id": "v.inspection_id = {}",
+    "active_only": "(v.withdrawn_at IS NULL) = {}",
+}
+
+
+def _newest_first_page(
+    select: str, conditions: list[str], args: list[Any], filter_sql: dict[str, str], filters: dict[str, Any],
+    key: tuple[tuple[str, str], tuple[str, str]], after: tuple[Any, Any] | None, limit: int,
+) -> tuple[str, list[Any]]:
+    """One keyset page ordered by two key columns, newest first; None filter values are left out."""
+    for name, value in filters.items():
+        if value is not None:
+            args.append(value)
+            conditions.append(filter_sql[name].format(f"${len(args)}"))
+    (first, first_type), (second, second_type) = key
+    if after is not None:
+        args.extend(after)
+        conditions.append(f"({first}, {second}) < (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
+    args.append(limit)
+    where = " AND ".join(f"({condition})" for condition in conditions)
+    return f"{select} WHERE {where} ORDER BY {first} DESC, {second} DESC LIMIT ${len(args)}", args
+
+
+def list_inspections(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    return _newest_first_page(
+        f"SELECT {SUMMARY_COLUMNS} FROM inspection i", [visible("i.")], list(scope), _INSPECTION_FILTERS, filters,
+        (("i.inspected_at", "timestamptz"), ("i.id", "uuid")), after, limit,
+    )
+
+
+def list_violations(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """Violations of inspections the caller may see (the inspection's visibility decides)."""
+    return _newest_first_page(
+        f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
+        [visible("i.")], list(scope), _VIOLATION_FILTERS, filters,
+        (("v.observed_on", "date"), ("v.id", "uuid")), after, limit,
+    )

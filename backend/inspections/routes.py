@@ -1,0 +1,185 @@
+"""HTTP for inspections (/api/v1/inspections) and violations (/api/v1/violations).
+
+Phones PUT an inspection to its own UUID (same body again: same answer; the HTTP Date header tells us the
+phone's clock); coordinators review or return it with If-Match; violations are listed per object, location
+or inspection.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import conditional_response, etag, required_version
+from backend.core.db import Db, Tx
+from backend.core.errors import PROBLEM_JSON, problem_response
+from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
+from backend.core.openapi import (
+    AUTHENTICATED,
+    COMMAND,
+    ETAG_HEADER,
+    LIST,
+    NOT_MODIFIED,
+    READ_ONE,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    problem_responses,
+)
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.inspections import service
+from backend.inspections.models import (
+    Inspection,
+    InspectionPage,
+    InspectionState,
+    InspectionSubmission,
+    ReturnRequest,
+    RevisionList,
+    ViolationPage,
+)
+from backend.users.models import Regime
+
+READ_CACHE = "private, no-cache"
+
+DeviceDate = Annotated[str | None, HeaderParameter(
+    name="Date", description="The phone's clock when sending (HTTP-date). Not part of the body, so a resend stays "
+    "identical; it lets the server measure the phone's clock skew",
+)]
+ObjectFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this establishment")]
+LocationFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this location")]
+AssignmentFilter = Annotated[UUID | None, QueryParameter(description="The inspection of this assignment")]
+StateFilter = Annotated[InspectionState | None, QueryParameter(name="state")]  # `state` is reserved by Litestar
+TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+FromFilter = Annotated[date | None, QueryParameter(
+    name="from", description="Inspected on or after this date (Europe/Amsterdam)")]
+ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]
+
+
+def _stale_revision(request: Request[Any, Any, Any], exc: service.StaleRevision) -> Response[Any]:
+    """409 with the current revision as an extension member (RFC 9457), so the phone can rebase."""
+    problem = problem_response(request, exc.status, exc.code, exc.detail).content
+    body = {**msgspec.to_builtins(problem), "current_revision": exc.current_revision}
+    return Response(body, status_code=exc.status, media_type=PROBLEM_JSON)
+
+
+def _with_etag(value: Inspection) -> Response[Inspection]:
+    return Response(value, status_code=200, headers={"ETag": etag(value.version)})
+
+
+class InspectionController(Controller):
+    path = "/api/v1/inspections"
+    tags = ["Inspections"]
+    exception_handlers = {service.StaleRevision: _stale_revision}
+
+    @put(
+        "/{inspection_id:uuid}", operation_id="SubmitInspection",
+        summary="Submit (or resend, or correct) an inspection under the phone's own UUID",
+        description="Every success is 200 with the stored inspection, its violations and the photos it still "
+        "expects; the same body again gives the same answer and stores nothing. Another body for an existing id is "
+        "409 `inspection_conflict`, unless it corrects a returned inspection: then `base_revision` must be the "
+        "current revision (409 `stale_revision` with `current_revision` otherwise). A photo id of another "
+        "inspection is 409 `photo_id_in_use`. Answers are checked against the checklist versions: 422 lists every "
+        "problem with a pointer.",
+        guards=[requires_role("inspector")], status_code=200,
+        responses=problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422), response_headers=ETAG_HEADER,
+    )
+    async def submit(
+        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID],
+        data: JSONBody[InspectionSubmission], date_: DeviceDate = None,
+    ) -> Response[Inspection]:
+        submitted = await service.submit(tx, request.user, inspection_id, data, date_header=date_,
+                                         request_id=request_id_of(request))
+        return _with_etag(submitted)
+
+    @get(operation_id="ListInspections", summary="Inspections you may see, newest first (keyset)",
+         responses=problem_responses(*LIST))
+    async def list_(
+        self, request: Request[Principal, Any, Any], db: Db, object_id: ObjectFilter = None,
+        location_id: LocationFilter = None, assignment_id: AssignmentFilter = None, state_: StateFilter = None,
+        team_id: TeamFilter = None, regime: RegimeFilter = None, wijk: WijkFilter = None, from_: FromFilter = None,
+        to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> InspectionPage:
+        filters = {"object_id": object_id, "location_id": location_id, "assignment_id": assignment_id,
+                   "state": state_, "team_id": team_id, "regime": regime, "wijk": wijk, "from": from_, "to": to}
+        return await service.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
+
+    @get("/{inspection_id:uuid}", operation_id="GetInspection",
+         summary="One inspection with its checklists, photos and violations; ETag = version",
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    async def get_one(
+        self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[Inspection]:
+        found = await service.get_inspection(db, request.user, inspection_id)
+        return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
+
+    @get("/{inspection_id:uuid}/revisions", operation_id="ListInspectionRevisions",
+         summary="Every revision of an inspection as the phone sent it", responses=problem_responses(*READ_ONE))
+    async def revisions(
+        self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID]
+    ) -> RevisionList:
+        return await service.list_revisions(db, request.user, inspection_id)
+
+    @post("/{inspection_id:uuid}/review", operation_id="ReviewInspection",
+          summary="Accept a complete or corrected inspection (coordinator of its team, not present there); If-Match",
+          guards=[requires_role(*service.REVIEWERS)], status_code=200, responses=problem_responses(*COMMAND),
+          response_headers=ETAG_HEADER)
+    async def review(
+        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID], if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Inspection]:
+        version = required_version(if_match)
+
+        async def command() -> Response[Inspection]:
+            return _with_etag(await service.review(tx, request.user, inspection_id, version=version,
+                                                   request_id=request_id_of(request)))
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @post("/{inspection_id:uuid}/return", operation_id="ReturnInspection",
+          summary="Send an inspection back to its inspectors with a reason; If-Match",
+          guards=[requires_role(*service.REVIEWERS)], status_code=200, responses=problem_responses(*COMMAND),
+          response_headers=ETAG_HEADER)
+    async def return_(
+        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID],
+        data: JSONBody[ReturnRequest], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Inspection]:
+        version = required_version(if_match)
+
+        async def command() -> Response[Inspection]:
+            return _with_etag(await service.return_(tx, request.user, inspection_id, data.reason, version=version,
+                                                    request_id=request_id_of(request)))
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+
+class ViolationController(Controller):
+    path = "/api/v1/violations"
+    tags = ["Inspections"]
+
+    @get(operation_id="ListViolations",
+         summary="Violations of an object, location or inspection, newest first (keyset)",
+         description="Give at least one of object_id, location_id, inspection_id (422 otherwise). Withdrawn "
+         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
+         responses=problem_responses(*LIST))
+    async def list_(
+        self, request: Request[Principal, Any, Any], db: Db,
+        object_id: Annotated[UUID | None, QueryParameter(description="Violations at this establishment")] = None,
+        location_id: Annotated[UUID | None, QueryParameter(description="Violations at this location")] = None,
+        inspection_id: Annotated[UUID | None, QueryParameter(description="Violations of this inspection")] = None,
+        include_withdrawn: Annotated[bool, QueryParameter(description="Also those a correction withdrew")] = False,
+        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ViolationPage:
+        return await service.list_violations(
+            db, request.user, object_id=object_id, location_id=location_id, inspection_id=inspection_id,
+            include_withdrawn=include_withdrawn, cursor=cursor, limit=limit,
+        )
