@@ -72,11 +72,11 @@ async def record(
     """Append one event to the chain; returns its hash. Must run inside the caller's transaction."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit events are written in the transaction of the change they record")
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_CHAIN_LOCK_KEY)
-    last = await conn.fetchrow("SELECT row_hash FROM audit_event ORDER BY seq DESC LIMIT 1")
-    prev_hash = last["row_hash"] if last else GENESIS_HASH
+    # Lock, next seq and chain head in one round trip (migrations/0007_audit_chain_next.sql).
+    head = await conn.fetchrow("SELECT next_seq, head_hash FROM audit_chain_next($1)", AUDIT_CHAIN_LOCK_KEY)
+    prev_hash = head["head_hash"]
     row = {
-        "seq": await conn.fetchval("SELECT nextval('audit_event_seq_seq')"),
+        "seq": head["next_seq"],
         "id": uuid4(),
         "occurred_at": datetime.now(UTC),
         "actor_id": actor.user_id,
