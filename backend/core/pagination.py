@@ -57,10 +57,12 @@ def keyset_page_sql(
     order_by: tuple[tuple[str, str], tuple[str, str]],
     after: tuple[Any, Any] | None,
     limit: int,
+    newest_first: bool = False,
 ) -> tuple[str, list[Any]]:
     """SQL and arguments for one keyset page: `select` (e.g. "SELECT cols FROM t") restricted to what the
     caller may see (`visible`, using `scope_args` as $1..$n), to each non-None filter (`filter_sql[name]`
-    with a `{}` placeholder for its parameter), and to rows after the cursor's key.
+    with a `{}` placeholder for its parameter), and to rows after the cursor's key (ascending, or descending
+    when `newest_first`).
 
     `order_by` names the two key columns with their SQL types, e.g. (("name", "text"), ("id", "uuid")); only
     fixed SQL fragments are joined, every value is a bind parameter."""
@@ -73,7 +75,10 @@ def keyset_page_sql(
     (first, first_type), (second, second_type) = order_by
     if after is not None:
         args.extend(after)
-        conditions.append(f"({first}, {second}) > (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
+        beyond = "<" if newest_first else ">"
+        conditions.append(
+            f"({first}, {second}) {beyond} (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
     args.append(limit)
     where = " AND ".join(f"({condition})" for condition in conditions)
-    return f"{select} WHERE {where} ORDER BY {first}, {second} LIMIT ${len(args)}", args
+    direction = " DESC" if newest_first else ""
+    return f"{select} WHERE {where} ORDER BY {first}{direction}, {second}{direction} LIMIT ${len(args)}", args

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.core.pagination import keyset_page_sql
+
 
 def visible(alias: str = "") -> str:
     """Who may see an inspection. $1 the caller's regimes, $2 whether they are scoped for sex work: the
@@ -245,30 +247,13 @@ _VIOLATION_FILTERS = {
 }
 
 
-def _newest_first_page(
-    select: str, conditions: list[str], args: list[Any], filter_sql: dict[str, str], filters: dict[str, Any],
-    key: tuple[tuple[str, str], tuple[str, str]], after: tuple[Any, Any] | None, limit: int,
-) -> tuple[str, list[Any]]:
-    """One keyset page ordered by two key columns, newest first; None filter values are left out."""
-    for name, value in filters.items():
-        if value is not None:
-            args.append(value)
-            conditions.append(filter_sql[name].format(f"${len(args)}"))
-    (first, first_type), (second, second_type) = key
-    if after is not None:
-        args.extend(after)
-        conditions.append(f"({first}, {second}) < (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
-    args.append(limit)
-    where = " AND ".join(f"({condition})" for condition in conditions)
-    return f"{select} WHERE {where} ORDER BY {first} DESC, {second} DESC LIMIT ${len(args)}", args
-
-
 def list_inspections(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
-    return _newest_first_page(
-        f"SELECT {SUMMARY_COLUMNS} FROM inspection i", [visible("i.")], list(scope), _INSPECTION_FILTERS, filters,
-        (("i.inspected_at", "timestamptz"), ("i.id", "uuid")), after, limit,
+    return keyset_page_sql(
+        f"SELECT {SUMMARY_COLUMNS} FROM inspection i", visible=visible("i."), scope_args=list(scope),
+        filter_sql=_INSPECTION_FILTERS, filters=filters, order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
+        after=after, limit=limit, newest_first=True,
     )
 
 
@@ -276,8 +261,8 @@ def list_violations(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """Violations of inspections the caller may see (the inspection's visibility decides)."""
-    return _newest_first_page(
+    return keyset_page_sql(
         f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
-        [visible("i.")], list(scope), _VIOLATION_FILTERS, filters,
-        (("v.observed_on", "date"), ("v.id", "uuid")), after, limit,
+        visible=visible("i."), scope_args=list(scope), filter_sql=_VIOLATION_FILTERS, filters=filters,
+        order_by=(("v.observed_on", "date"), ("v.id", "uuid")), after=after, limit=limit, newest_first=True,
     )

@@ -382,16 +382,9 @@ async def _inspector_problems(conn: asyncpg.Connection, principal: Principal, in
     for index, user_id in enumerate(inspector_ids):
         if user_id == principal.user_id:
             continue
-        pointer = f"/inspector_ids/{index}"
-        try:
-            user = await users.get_user(conn, user_id)
-        except NotFound:
-            problems.append(FieldError(detail="no such user", pointer=pointer))
-            continue
-        if not user.active:
-            problems.append(FieldError(detail="this user is deactivated", pointer=pointer))
-        elif "inspector" not in user.roles:
-            problems.append(FieldError(detail="this user is not an inspector", pointer=pointer))
+        _user, problem = await users.as_inspector(conn, user_id)
+        if problem is not None:
+            problems.append(FieldError(detail=problem, pointer=f"/inspector_ids/{index}"))
     return problems
 
 

@@ -146,15 +146,9 @@ async def _check_inspectors(
         problems.append(FieldError(detail="an inspector is listed twice", pointer="/inspector_ids"))
     for index, user_id in enumerate(inspector_ids):
         pointer = f"/inspector_ids/{index}"
-        try:
-            user = await users.get_user(conn, user_id)
-        except NotFound:
-            problems.append(FieldError(detail="no such user", pointer=pointer))
-            continue
-        if not user.active:
-            problems.append(FieldError(detail="this user is deactivated", pointer=pointer))
-        elif "inspector" not in user.roles:
-            problems.append(FieldError(detail="this user is not an inspector", pointer=pointer))
+        user, problem = await users.as_inspector(conn, user_id)
+        if problem is not None or user is None:
+            problems.append(FieldError(detail=problem or "no such user", pointer=pointer))
         elif team_id not in user.teams:
             problems.append(FieldError(detail=f"this inspector is not in team {team_id}", pointer=pointer))
         elif not _sees_regimes(regimes, set(user.regimes)):

@@ -135,6 +135,19 @@ async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User:
     return _user(row)
 
 
+async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | None, str | None]:
+    """The user behind an inspector id, or why they cannot be one: missing, deactivated, not an inspector."""
+    try:
+        user = await get_user(conn, user_id)
+    except NotFound:
+        return None, "no such user"
+    if not user.active:
+        return user, "this user is deactivated"
+    if "inspector" not in user.roles:
+        return user, "this user is not an inspector"
+    return user, None
+
+
 async def set_active(
     tx: asyncpg.Connection, principal: Principal, *, user_id: UUID, version: int, active: bool, reason: str,
     request_id: str | None,
