@@ -1,0 +1,555 @@
+"""Inspection submissions benchmark: phones that retry, throughput at concurrency 20, and the same with 250,000
+inspections stored.
+
+    .venv/bin/python tests/bench/bench_inspections.py [--submissions 6000] [--stored 250000] [--workers 1] [--json out.json]
+
+One run, on an embedded PostgreSQL in a temporary directory (production settings, fsync on), with `toezicht
+serve` (--workers processes, default 1; uvicorn, uvloop, httptools, access log on) on loopback and a light
+HTTP client (raw_http.py):
+
+1. phones: 200 simulated phones on their own connections each submit 20 inspections (40 answers each). A share
+   of the sends is repeated while the first is still running (a second connection), and a share loses its
+   answer (the connection closes right after the request is written) and is sent again. Afterwards exactly
+   4,000 inspections must exist, and every answer to the same body must be the same success (status and body);
+2. throughput: 20 connections send different 40-answer inspections as fast as they are answered; reported as
+   submissions/s with p50 and p99 latency. Baseline, in the same run: plain asyncpg with 20 connections doing
+   the same inserts per submission (inspection, revision, checklist answers, violations, photo manifest and the
+   hash-chained audit event) without HTTP, validation or JSON;
+3. the same throughput and baseline again after 250,000 more inspections were stored (copied in SQL).
+Targets: at least 600 submissions/s; at least 0.5 of the baseline; with 250,000 stored at least 0.8 of the
+rate on the (nearly) empty database. Figures are printed; --check turns a missed target into exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH_DIR))
+
+import asyncpg  # noqa: E402
+import msgspec  # noqa: E402
+
+import bench_http  # noqa: E402
+from backend.checklists import service as checklists  # noqa: E402
+from backend.checklists import templates, validator  # noqa: E402
+from backend.core import db as core_db  # noqa: E402
+from backend.core import embedded  # noqa: E402
+from backend.core.config import Settings  # noqa: E402
+from backend.core.migrations import migrate  # noqa: E402
+from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
+from backend.registry import queries as registry_queries  # noqa: E402
+from bench_registry import generated_objects  # noqa: E402
+from raw_http import Connection  # noqa: E402
+from tests.checklist_answers import answer_set  # noqa: E402
+
+PHONES, PER_PHONE = 200, 20
+CONCURRENCY = 20
+ANSWERS = 40
+OBJECTS = 2_000
+TEAM = "team-bench"
+REGIMES = ["alcohol", "nix18"]
+# One inspection: the horeca checklist, the ondermijning add-on and NIX18 purchase attempts until 40 answers.
+TEMPLATES = ("alcohol-horeca", "ondermijning-signals", "nix18-purchase-attempt")
+DUPLICATE_SHARE = 0.1  # sends repeated while the first is still running
+LOST_ANSWER_SHARE = 0.1  # sends whose answer never reaches the phone, so it sends again
+TARGET_RATE = 600.0
+TARGET_BASELINE_RATIO = 0.5
+TARGET_STORED_RATIO = 0.8
+SETTINGS = {"issuer": Settings().jwt_issuer, "audience": Settings().jwt_audience}  # the server's defaults
+
+
+# --- the data ----------------------------------------------------------------------------------------
+
+
+class World(msgspec.Struct):
+    url: str
+    data_dir: Path
+    versions: dict[str, dict[str, Any]]  # template key -> {"id": ..., "content": ...}
+    objects: list[str]
+    variants: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
+
+
+def sha256_hex(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+VARIANTS = 100  # different answer sets; each submission takes one with new ids, object and times
+
+
+def submission(world: World, rng: random.Random, inspector_id: str) -> tuple[str, dict[str, Any]]:
+    """A new inspection id and a valid body with exactly ANSWERS answers over the TEMPLATES."""
+    if not world.variants:
+        world.variants = [answer_variant(world, rng) for _ in range(VARIANTS)]
+    checklists_, photos = rng.choice(world.variants)
+    # Photo ids are unique across inspections: give this one its own, in the manifest and in photo answers.
+    renamed = {photo["id"]: str(uuid.uuid4()) for photo in photos}
+    checklists_ = [{**entry, "answers": {key: [renamed.get(v, v) for v in value] if isinstance(value, list) else value
+                                         for key, value in entry["answers"].items()}} for entry in checklists_]
+    photos = [{**photo, "id": renamed[photo["id"]], "sha256": sha256_hex(renamed[photo["id"]])} for photo in photos]
+    now = datetime.now(UTC)
+    body = {
+        "object_id": rng.choice(world.objects), "team_id": TEAM, "checklists": checklists_,
+        "started_at": (now - timedelta(minutes=40)).isoformat(), "finished_at": now.isoformat(),
+        "position": {"latitude": 52.09, "longitude": 5.12, "accuracy_m": 8.0},
+        "inspector_ids": [inspector_id], "partners": ["politie"], "observations": "Controle verliep rustig.",
+        "photos": photos,
+    }
+    return str(uuid.uuid4()), body
+
+
+def answer_variant(world: World, rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Checklist entries and photo manifest with exactly ANSWERS answers."""
+    while True:
+        checklists_: list[dict[str, Any]] = []
+        photos: list[dict[str, Any]] = []
+        total = 0
+        for key in TEMPLATES[:2]:
+            total += _add(world, rng, key, checklists_, photos)
+        while total < ANSWERS:
+            total += _add(world, rng, TEMPLATES[2], checklists_, photos)
+        if total == ANSWERS:
+            return checklists_, photos
+
+
+def _add(world: World, rng: random.Random, key: str, into: list[dict[str, Any]], photos: list[dict[str, Any]]) -> int:
+    answers, evidence = answer_set(world.versions[key]["content"], rng, flip_share=0.05)
+    index = len(into)
+    into.append({"checklist_version_id": world.versions[key]["id"], "answers": answers})
+    content = world.versions[key]["content"]
+    photo_answers = {q: v for q, v in answers.items() if validator.items_by_key(content)[q]["answer"]["type"] == "photo"}
+    for question, ids in {**evidence, **photo_answers}.items():
+        for photo_id in ids:
+            photos.append({"id": photo_id, "sha256": sha256_hex(photo_id), "size": 2_500_000 + rng.randint(0, 10**6),
+                           "checklist": index, "question": question})
+    return len(answers)
+
+
+async def prepare(url: str, rng: random.Random) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    conn = await core_db.connect(url)
+    try:
+        await migrate(conn, ROOT / "migrations")
+        await checklists.publish_directory(conn, templates.DEFAULT_DIRECTORY)
+        rows = await conn.fetch("SELECT DISTINCT ON (template_key) id, template_key, content FROM checklist_version "
+                                "ORDER BY template_key, version DESC")
+        versions = {row["template_key"]: {"id": str(row["id"]), "content": row["content"]} for row in rows}
+        objects = [row for row in generated_objects(OBJECTS, 0, rng)]
+        # Every object is horeca that sells alcohol (kind is column 12, regimes the last).
+        objects = [row[:12] + ("horeca_hoogdrempelig",) + row[13:-1] + (REGIMES,) for row in objects]
+        await conn.copy_records_to_table("establishment", records=objects, columns=registry_queries.COPY_COLUMNS)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return versions, [str(row[0]) for row in objects]
+
+
+# --- the server and its callers ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[str, int]]:
+    """`toezicht serve` the production way, on the benchmark's database."""
+    port = bench_http.free_port()
+    env = bench_http.ours_env(data_dir)
+    env.update(DATABASE_URL=url, TOEZICHT_WORKERS=str(workers))
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(bench_http.TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )
+        try:
+            bench_http.wait_ready(process, f"http://127.0.0.1:{port}", log)
+            yield "127.0.0.1", port
+        finally:
+            bench_http.stop(process)
+
+
+def token(data_dir: Path, sub: str) -> str:
+    now = int(time.time())
+    claims = {"iss": SETTINGS["issuer"], "aud": SETTINGS["audience"], "sub": sub, "iat": now, "exp": now + 4 * 3600,
+              "roles": ["inspector"], "regimes": REGIMES, "teams": [TEAM]}
+    return mint_dev_token(load_or_create_dev_key(data_dir / "dev-signing-key.pem"), claims)
+
+
+class Phone(msgspec.Struct):
+    headers: dict[str, str]
+    user_id: str
+
+
+async def phones(host: str, port: int, data_dir: Path, count: int, prefix: str) -> list[Phone]:
+    """Inspectors, known to the server from their first request."""
+    result = []
+    conn = await Connection(host, port).open()
+    try:
+        for i in range(count):
+            headers = {"Authorization": f"Bearer {token(data_dir, f'{prefix}-{i}')}"}
+            status, body = await conn.request("GET", "/api/v1/me", headers)
+            assert status == 200, body
+            result.append(Phone({**headers, "Content-Type": "application/json"}, json.loads(body)["id"]))
+    finally:
+        await conn.close()
+    return result
+
+
+def put(inspection_id: str) -> str:
+    return f"/api/v1/inspections/{inspection_id}"
+
+
+# --- 1. phones that retry ------------------------------------------------------------------------------
+
+
+async def one_phone(host: str, port: int, phone: Phone, work: list[tuple[str, bytes]], rng: random.Random,
+                    answers: dict[str, list[tuple[int, bytes]]]) -> dict[str, int]:
+    """Send each inspection until an answer arrives; some twice at once, some with the first answer lost."""
+    counts = {"sends": 0, "duplicates": 0, "lost": 0}
+    conn = await Connection(host, port).open()
+    try:
+        for inspection_id, body in work:
+            roll = rng.random()
+            if roll < LOST_ANSWER_SHARE:
+                await conn.send("PUT", put(inspection_id), phone.headers, body)
+                await conn.close()  # the answer is lost on the way; the phone sends again
+                counts["lost"] += 1
+                counts["sends"] += 1
+                conn = await Connection(host, port).open()
+            if roll > 1 - DUPLICATE_SHARE:
+                second = await Connection(host, port).open()
+                results = await asyncio.gather(conn.request("PUT", put(inspection_id), phone.headers, body),
+                                               second.request("PUT", put(inspection_id), phone.headers, body))
+                await second.close()
+                counts["duplicates"] += 1
+                counts["sends"] += 2
+            else:
+                results = [await conn.request("PUT", put(inspection_id), phone.headers, body)]
+                counts["sends"] += 1
+            answers[inspection_id].extend(results)
+    finally:
+        await conn.close()
+    return counts
+
+
+async def run_phones(world: World, host: str, port: int, rng: random.Random) -> dict[str, Any]:
+    crew = await phones(host, port, world.data_dir, PHONES, "phone")
+    work = [[(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(PER_PHONE))]
+            for p in crew]
+    answers: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
+    conn = await asyncpg.connect(world.url)
+    try:
+        before = await conn.fetchval("SELECT count(*) FROM inspection")
+        started = time.perf_counter()
+        counts = await asyncio.gather(*(one_phone(host, port, p, w, random.Random(rng.random()), answers)
+                                        for p, w in zip(crew, work, strict=True)))
+        elapsed = time.perf_counter() - started
+        stored = await conn.fetchval("SELECT count(*) FROM inspection") - before
+    finally:
+        await conn.close()
+    mismatched = [i for i, got in answers.items() if len({(s, b) for s, b in got}) != 1 or got[0][0] != 200]
+    return {
+        "inspections_sent": PHONES * PER_PHONE, "inspections_stored": stored,
+        "sends": sum(c["sends"] for c in counts), "duplicate_pairs": sum(c["duplicates"] for c in counts),
+        "lost_answers": sum(c["lost"] for c in counts), "inspections_with_differing_answers": len(mismatched),
+        "seconds": round(elapsed, 2), "ok": stored == PHONES * PER_PHONE and not mismatched,
+    }
+
+
+# --- 2. throughput at concurrency 20 --------------------------------------------------------------------
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {"p50_ms": round(cuts[49], 2), "p99_ms": round(cuts[98], 2)}
+
+
+async def sender(host: str, port: int, phone: Phone, work: list[tuple[str, bytes]], latencies: list[float]) -> None:
+    conn = await Connection(host, port).open()
+    try:
+        for inspection_id, body in work:
+            started = time.perf_counter()
+            status, answer = await conn.request("PUT", put(inspection_id), phone.headers, body)
+            latencies.append((time.perf_counter() - started) * 1000)
+            assert status == 200, answer[:500]
+    finally:
+        await conn.close()
+
+
+async def run_throughput(world: World, host: str, port: int, rng: random.Random, total: int,
+                         crew: list[Phone]) -> dict[str, Any]:
+    per_sender = total // CONCURRENCY
+    work = [[(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(per_sender))]
+            for p in crew]
+    warm = [w[: max(1, per_sender // 10)] for w in work]
+    rest = [w[len(v):] for w, v in zip(work, warm, strict=True)]
+    await asyncio.gather(*(sender(host, port, p, w, []) for p, w in zip(crew, warm, strict=True)))
+    latencies: list[float] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(host, port, p, w, latencies) for p, w in zip(crew, rest, strict=True)))
+    elapsed = time.perf_counter() - started
+    return {"submissions": len(latencies), "per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}
+
+
+# --- the plain-asyncpg baseline -------------------------------------------------------------------------
+
+
+def baseline_rows(world: World, body: dict[str, Any]) -> dict[str, Any]:
+    """What the service stores for a body, worked out before the clock starts (no validation is timed)."""
+    contents = {v["id"]: (key, v["content"]) for key, v in world.versions.items()}
+    checklist_rows, violation_rows = [], []
+    for index, entry in enumerate(body["checklists"]):
+        key, content = contents[entry["checklist_version_id"]]
+        evidence: dict[str, list[str]] = defaultdict(list)
+        for photo in body["photos"]:
+            if photo["checklist"] == index and photo["question"]:
+                evidence[photo["question"]].append(photo["id"])
+        checklist_rows.append({"position": index, "checklist_version_id": entry["checklist_version_id"],
+                               "template_key": key, "regime": content["regime"], "answers": entry["answers"]})
+        for violation in validator.validate(content, entry["answers"], evidence).violations:
+            violation_rows.append({
+                "checklist_version_id": entry["checklist_version_id"], "checklist_position": index,
+                "question_key": violation.key, "code": violation.code,
+                "article": msgspec.to_builtins(violation.article), "severity": violation.severity,
+                "evidence_photo_ids": evidence.get(violation.key, []),
+            })
+    photo_rows = [{"id": p["id"], "position": i, "checklist_position": p["checklist"], "question_key": p["question"],
+                   "sha256": p["sha256"], "size_bytes": p["size"]} for i, p in enumerate(body["photos"])]
+    return {"checklists": checklist_rows, "violations": violation_rows, "photos": photo_rows,
+            "codes": sorted({v["code"] for v in violation_rows})}
+
+
+async def baseline_insert(conn: asyncpg.Connection, world: World, user_id: str, inspection_id: str,
+                          body: dict[str, Any], rows: dict[str, Any]) -> None:
+    """The service's own insert statement and audit event, in one transaction, as a hand-written caller would."""
+    from backend.core import audit
+    from backend.inspections import queries as inspection_queries
+
+    now = datetime.now(UTC)
+    digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+    started, finished = datetime.fromisoformat(body["started_at"]), datetime.fromisoformat(body["finished_at"])
+    async with conn.transaction():
+        await conn.fetchrow(
+            inspection_queries.INSERT, uuid.UUID(inspection_id), "submitted" if rows["photos"] else "complete", None,
+            uuid.UUID(body["object_id"]), None, TEAM, "west", REGIMES, uuid.UUID(user_id), [uuid.UUID(user_id)],
+            body["partners"], body["observations"], started, finished, now, None, False, finished, 52.09, 5.12, 8.0,
+            body, digest, rows["checklists"], rows["violations"], finished.date(), rows["photos"],
+        )
+        await audit.record(conn, actor=audit.Actor(label="bench", user_id=uuid.UUID(user_id)),
+                           action="inspection.submitted", object_type="inspection", object_id=inspection_id,
+                           after={"revision": 1, "state": "submitted", "body_sha256": digest,
+                                  "violation_codes": rows["codes"], "clock_suspect": False})
+
+
+async def run_baseline(world: World, rng: random.Random, total: int, crew: list[Phone]) -> dict[str, Any]:
+    per_worker = total // CONCURRENCY
+    work = []
+    for phone in crew:
+        items = [submission(world, rng, phone.user_id) for _ in range(per_worker)]
+        work.append([(i, b, baseline_rows(world, b)) for i, b in items])
+    connections = [await core_db.connect(world.url) for _ in range(CONCURRENCY)]
+    latencies: list[float] = []
+
+    async def worker(conn: asyncpg.Connection, phone: Phone, items: list[tuple[str, dict, dict]], timed: bool) -> None:
+        for inspection_id, body, rows in items:
+            started = time.perf_counter()
+            await baseline_insert(conn, world, phone.user_id, inspection_id, body, rows)
+            if timed:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    try:
+        warm = max(1, per_worker // 10)
+        await asyncio.gather(*(worker(c, p, w[:warm], False) for c, p, w in zip(connections, crew, work, strict=True)))
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c, p, w[warm:], True) for c, p, w in zip(connections, crew, work, strict=True)))
+        elapsed = time.perf_counter() - started
+    finally:
+        for conn in connections:
+            await conn.close()
+    return {"submissions": len(latencies), "per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}
+
+
+# --- 3. 250,000 stored ------------------------------------------------------------------------------------
+
+# Copies of the inspections stored so far, with new ids, in batches: every table an inspection writes to grows.
+COPY_BATCH = """
+WITH source AS (
+    SELECT i.id AS old_id, gen_random_uuid() AS new_id FROM inspection i
+    ORDER BY i.id LIMIT $1
+), ins AS (
+    INSERT INTO inspection (id, revision, state, assignment_id, establishment_id, location_id, team_id, wijk, regimes,
+                            submitted_by, inspector_ids, partners, observations, started_at, finished_at, received_at,
+                            clock_skew_seconds, clock_suspect, inspected_at, latitude, longitude, position_accuracy_m)
+    SELECT s.new_id, i.revision, i.state, NULL, i.establishment_id, i.location_id, i.team_id, i.wijk, i.regimes,
+           i.submitted_by, i.inspector_ids, i.partners, i.observations, i.started_at - interval '1 day' * $2::integer,
+           i.finished_at - interval '1 day' * $2::integer, i.received_at - interval '1 day' * $2::integer, i.clock_skew_seconds,
+           i.clock_suspect, i.inspected_at - interval '1 day' * $2::integer, i.latitude, i.longitude, i.position_accuracy_m
+    FROM source s JOIN inspection i ON i.id = s.old_id
+), rev AS (
+    INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by, received_at)
+    SELECT s.new_id, r.revision, r.base_revision, r.body, encode(sha256((r.body_sha256 || s.new_id)::bytea), 'hex'),
+           r.submitted_by, r.received_at
+    FROM source s JOIN inspection_revision r ON r.inspection_id = s.old_id
+), cl AS (
+    INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime, answers)
+    SELECT s.new_id, c.position, c.checklist_version_id, c.template_key, c.regime, c.answers
+    FROM source s JOIN inspection_checklist c ON c.inspection_id = s.old_id
+), vi AS (
+    INSERT INTO violation (inspection_id, revision, establishment_id, location_id, checklist_version_id,
+                           checklist_position, question_key, code, article, severity, observed_on, evidence_photo_ids)
+    SELECT s.new_id, v.revision, v.establishment_id, v.location_id, v.checklist_version_id, v.checklist_position,
+           v.question_key, v.code, v.article, v.severity, v.observed_on - $2::integer, v.evidence_photo_ids
+    FROM source s JOIN violation v ON v.inspection_id = s.old_id
+)
+INSERT INTO inspection_photo (id, inspection_id, position, checklist_position, question_key, sha256, size_bytes)
+SELECT gen_random_uuid(), s.new_id, p.position, p.checklist_position, p.question_key, p.sha256, p.size_bytes
+FROM source s JOIN inspection_photo p ON p.inspection_id = s.old_id
+"""
+
+
+async def store_more(world: World, count: int) -> dict[str, Any]:
+    """Grow the inspection tables (and the audit trail, one event per copy) by `count` inspections."""
+    from backend.core import audit
+
+    started = time.perf_counter()
+    conn = await core_db.connect(world.url)
+    try:
+        stored = await conn.fetchval("SELECT count(*) FROM inspection")
+        done, days = 0, 1
+        while done < count:
+            batch = min(stored, count - done, 20_000)
+            await conn.execute(COPY_BATCH, batch, days)
+            done, days = done + batch, days + 1
+        last = await conn.fetchrow("SELECT seq, row_hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+        events, prev = [], last["row_hash"]
+        now = datetime.now(UTC)
+        for seq in range(last["seq"] + 1, last["seq"] + 1 + count):
+            row = {"seq": seq, "id": uuid.uuid4(), "occurred_at": now, "actor_id": None, "actor_label": "bench",
+                   "action": "inspection.submitted", "object_type": "inspection", "object_id": str(uuid.uuid4()),
+                   "request_id": None, "reason": None, "before": None, "after": None}
+            row_hash = audit.content_hash(prev, row)
+            events.append((*row.values(), prev, row_hash))
+            prev = row_hash
+        await conn.copy_records_to_table("audit_event", records=events, columns=[
+            "seq", "id", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id", "request_id",
+            "reason", "before", "after", "prev_hash", "row_hash"])
+        await conn.execute("SELECT setval('audit_event_seq_seq', $1)", last["seq"] + count)
+        await conn.execute("VACUUM ANALYZE")
+        total = await conn.fetchval("SELECT count(*) FROM inspection")
+    finally:
+        await conn.close()
+    return {"added": count, "inspections_stored": total, "seconds": round(time.perf_counter() - started, 1)}
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+
+
+async def measure_pair(world: World, host: str, port: int, rng: random.Random, total: int,
+                       crew: list[Phone]) -> dict[str, Any]:
+    ours = await run_throughput(world, host, port, rng, total, crew)
+    baseline = await run_baseline(world, rng, total, crew)
+    return {"ours": ours, "baseline": baseline, "ratio": round(ours["per_s"] / baseline["per_s"], 2)}
+
+
+async def scenarios(world: World, host: str, port: int, args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(20261124)
+    crew = await phones(host, port, world.data_dir, CONCURRENCY, "sender")
+    empty = await measure_pair(world, host, port, rng, args.submissions, crew)
+    progress("empty database", empty)
+    retrying = await run_phones(world, host, port, rng)
+    progress("phones", retrying)
+    grown = await store_more(world, args.stored)
+    progress("stored", grown)
+    stored = await measure_pair(world, host, port, rng, args.submissions, crew)
+    return {"empty": empty, "phones": retrying, "store": grown, "stored": stored,
+            "stored_ratio": round(stored["ours"]["per_s"] / empty["ours"]["per_s"], 2)}
+
+
+def progress(step: str, figures: dict[str, Any]) -> None:
+    print(f"... {step}: {json.dumps(figures)}", file=sys.stderr, flush=True)
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    """Print the figures; return the targets missed."""
+    phones_ = results["phones"]
+    print(f"phones: {phones_['inspections_sent']} inspections in {phones_['sends']} sends "
+          f"({phones_['duplicate_pairs']} concurrent duplicate pairs, {phones_['lost_answers']} lost answers) "
+          f"-> {phones_['inspections_stored']} stored, {phones_['inspections_with_differing_answers']} with differing "
+          f"answers, {phones_['seconds']} s")
+    print(f"{'':22} {'ours/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'base/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+    for name in ("empty", "stored"):
+        o, b = results[name]["ours"], results[name]["baseline"]
+        print(f"{name:22} {o['per_s']:8.0f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {b['per_s']:8.0f} "
+              f"{b['p50_ms']:8.2f} {b['p99_ms']:8.2f} {results[name]['ratio']:6.2f}")
+    print(f"stored: {results['store']['inspections_stored']} inspections (copied {results['store']['added']} in "
+          f"{results['store']['seconds']} s); rate with them / empty: {results['stored_ratio']:.2f}")
+    missed = []
+    if not phones_["ok"]:
+        missed.append("phones: not exactly one inspection per id with one answer per body")
+    if results["empty"]["ours"]["per_s"] < TARGET_RATE:
+        missed.append(f"rate below {TARGET_RATE:.0f}/s")
+    if results["empty"]["ratio"] < TARGET_BASELINE_RATIO:
+        missed.append(f"below {TARGET_BASELINE_RATIO} of the baseline")
+    if results["stored_ratio"] < TARGET_STORED_RATIO:
+        missed.append(f"with {results['store']['inspections_stored']} stored below {TARGET_STORED_RATIO} of empty")
+    return missed
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory(prefix="toezicht-bench-inspections-") as tmp:
+        data_dir = Path(tmp)
+        server, admin_url = embedded.start(data_dir / "pgdata", cleanup_mode="delete", database="postgres")
+        try:
+            url = asyncio.run(_create_database(admin_url, server))
+            versions, objects = asyncio.run(prepare(url, rng))
+            world = World(url=url, data_dir=data_dir, versions=versions, objects=objects)
+            with serve(url, data_dir, data_dir / "server.log", args.workers) as (host, port):
+                return asyncio.run(scenarios(world, host, port, args))
+        finally:
+            with contextlib.suppress(Exception):
+                server.cleanup()  # type: ignore[attr-defined]
+
+
+async def _create_database(admin_url: str, server: Any) -> str:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute('CREATE DATABASE "bench_inspections"')
+    finally:
+        await admin.close()
+    return server.get_uri("bench_inspections")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--submissions", type=int, default=6000, help="per throughput measurement")
+    parser.add_argument("--stored", type=int, default=250_000, help="inspections stored before the second")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (the machine has os.cpu_count())")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    results = run(args)
+    missed = report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    for line in missed:
+        print(f"target missed: {line}")
+    return 1 if missed and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
