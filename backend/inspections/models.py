@@ -114,7 +114,9 @@ class StoredPhoto(msgspec.Struct, frozen=True):
     received: bool
 
 
-class Inspection(msgspec.Struct, frozen=True, kw_only=True):
+class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """An inspection as lists show it."""
+
     id: UUID
     revision: int
     state: InspectionState
@@ -126,50 +128,32 @@ class Inspection(msgspec.Struct, frozen=True, kw_only=True):
     regimes: list[Regime]
     submitted_by: UUID
     inspector_ids: list[UUID]
-    partners: list[Partner]
-    observations: str | None
     started_at: datetime
     finished_at: datetime
     received_at: Annotated[datetime, Meta(description="When the server first received it")]
-    clock_skew_seconds: Annotated[int | None, Meta(
-        description="The phone's clock minus the server's, from the Date header; null when not sent"
-    )]
     clock_suspect: Annotated[bool, Meta(description="The device times are not trusted for deadlines")]
     inspected_at: Annotated[datetime, Meta(description="The time deadlines count from")]
-    position: Position | None
-    return_reason: str | None
     reviewed_by: UUID | None
     reviewed_at: datetime | None
     version: int
-    created_at: datetime
     updated_at: datetime
+
+
+class Inspection(InspectionSummary, frozen=True, kw_only=True):
+    """One inspection in full: the summary plus what was observed, its answers, photos and violations."""
+
+    partners: list[Partner]
+    observations: str | None
+    clock_skew_seconds: Annotated[int | None, Meta(
+        description="The phone's clock minus the server's, from the Date header; null when not sent"
+    )]
+    position: Position | None
+    return_reason: str | None
+    created_at: datetime
     checklists: list[StoredChecklist]
     photos: list[StoredPhoto]
     expected_photos: Annotated[list[UUID], Meta(description="Photos of the manifest not received yet")]
     violations: Annotated[list[Violation], Meta(description="Current violations (not withdrawn)")]
-
-
-class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    revision: int
-    state: InspectionState
-    assignment_id: UUID | None
-    object_id: UUID | None
-    location_id: UUID | None
-    team_id: str
-    wijk: str
-    regimes: list[Regime]
-    submitted_by: UUID
-    inspector_ids: list[UUID]
-    started_at: datetime
-    finished_at: datetime
-    received_at: datetime
-    clock_suspect: bool
-    inspected_at: datetime
-    reviewed_by: UUID | None
-    reviewed_at: datetime | None
-    version: int
-    updated_at: datetime
 
 
 class InspectionPage(msgspec.Struct, frozen=True):
