@@ -31,6 +31,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL).
+
+    The app never changes session state: settings are SET LOCAL, locks are transaction-scoped, there are no
+    LISTENs or cursors outside a transaction. asyncpg still rolls back a transaction left open before this
+    runs. Skipping the reset saves a round trip per request and keeps the server's cached plans valid.
+    """
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set")
@@ -39,6 +48,7 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=_init_connection,
+        reset=_keep_session,
         # Behind PgBouncer (transaction mode) named prepared statements do not survive; see README.
         statement_cache_size=0 if settings.db_pgbouncer else 100,
         server_settings={
