@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -188,6 +190,46 @@ async def test_removed_event_is_detected_at_the_next_one(trail, db, database_url
     code, out = await run_verify(database_url, tmp_path)
     assert code == 1, out
     assert f"BROKEN at event seq {rows[2]['seq']}:" in out
+
+
+async def _append_version_1_event(db) -> asyncpg.Record:
+    """An event as written before migration 0011 (seq inside the hashed content), appended at the head."""
+    head = await db.fetchrow("SELECT seq, row_hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+    row = {"seq": head["seq"] + 1, "id": uuid4(), "occurred_at": datetime.now(UTC), "actor_id": None,
+           "actor_label": "cli", "action": "test.v1", "object_type": "test", "object_id": "x", "request_id": None,
+           "reason": None, "before": None, "after": {"n": 1}, "hash_version": 1}
+    row_hash = audit.row_hash_of(head["row_hash"], row)
+    await db.execute(
+        "INSERT INTO audit_event (seq, id, occurred_at, actor_id, actor_label, action, object_type, object_id, "
+        "request_id, reason, before, after, hash_version, prev_hash, row_hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        *row.values(), head["row_hash"], row_hash)
+    await db.execute("SELECT setval('audit_event_seq_seq', $1)", row["seq"])
+    return await db.fetchrow("SELECT * FROM audit_event WHERE seq = $1", row["seq"])
+
+
+async def test_events_of_both_link_versions_verify_in_one_chain(trail, db):
+    old = await _append_version_1_event(db)
+    async with db.transaction():
+        await audit.record(db, actor=audit.SYSTEM, action="test.v2", object_type="test", object_id="x")
+    newest = (await events(db))[-1]
+    assert (old["hash_version"], newest["hash_version"]) == (1, 2)
+    assert newest["prev_hash"] == old["row_hash"]
+    report = await verify_chain(db)
+    assert report.ok, report
+    assert report.head_hash == newest["row_hash"]
+
+
+async def test_a_changed_link_version_is_detected(trail, db):
+    old = await _append_version_1_event(db)
+    await tamper(db, "UPDATE audit_event SET hash_version = 2 WHERE seq = $1", old["seq"])
+    assert (await verify_chain(db)).broken_at_seq == old["seq"]
+
+
+async def test_a_renumbered_event_is_detected(trail, db):
+    rows = await events(db)
+    await tamper(db, "UPDATE audit_event SET seq = seq + 1000 WHERE seq = $1", rows[-1]["seq"])
+    assert (await verify_chain(db)).broken_at_seq == rows[-1]["seq"] + 1000
 
 
 async def test_audit_table_refuses_update_delete_truncate(trail, db):

@@ -1,9 +1,10 @@
 """The audit trail: append-only, hash-chained, written in the same transaction as the change.
 
-Each event's `row_hash` is SHA-256 over the previous event's hash and this event's canonical content, so
-altering, removing or reordering any row breaks every link after it. Writers serialise on an advisory
-transaction lock to extend the chain one at a time; write audit events as the last step of a
-transaction to keep that lock short. Database triggers refuse UPDATE, DELETE and TRUNCATE.
+Each event's `row_hash` is SHA-256 over the previous event's hash, its sequence number and the SHA-256 of its
+canonical content, so altering, removing or reordering any row breaks every link after it. Writers serialise on
+an advisory transaction lock to extend the chain one at a time (migrations/0011_audit_append.sql takes it, links
+and inserts in one statement); write audit events as the last step of a transaction to keep that lock short.
+Database triggers refuse UPDATE, DELETE and TRUNCATE.
 """
 
 from __future__ import annotations
@@ -19,11 +20,7 @@ import msgspec
 AUDIT_CHAIN_LOCK_KEY = 0x61756469745F6368  # "audit_ch"
 GENESIS_HASH = "0" * 64
 
-_INSERT = """
-INSERT INTO audit_event (seq, id, occurred_at, actor_id, actor_label, action, object_type, object_id,
-                         request_id, reason, before, after, prev_hash, row_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-"""
+_APPEND = "SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -36,25 +33,40 @@ class Actor(msgspec.Struct, frozen=True):
 SYSTEM = Actor(label="system")
 
 
-def content_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    canonical = msgspec.json.encode(
-        {
-            "seq": row["seq"],
-            "id": str(row["id"]),
-            "occurred_at": row["occurred_at"].astimezone(UTC).isoformat(),
-            "actor_id": str(row["actor_id"]) if row["actor_id"] else None,
-            "actor_label": row["actor_label"],
-            "action": row["action"],
-            "object_type": row["object_type"],
-            "object_id": row["object_id"],
-            "request_id": row["request_id"],
-            "reason": row["reason"],
-            "before": row["before"],
-            "after": row["after"],
-        },
-        order="sorted",
-    )
-    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
+def _canonical(row: dict[str, Any], *, with_seq: bool) -> bytes:
+    content = {
+        "id": str(row["id"]),
+        "occurred_at": row["occurred_at"].astimezone(UTC).isoformat(),
+        "actor_id": str(row["actor_id"]) if row["actor_id"] else None,
+        "actor_label": row["actor_label"],
+        "action": row["action"],
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "request_id": row["request_id"],
+        "reason": row["reason"],
+        "before": row["before"],
+        "after": row["after"],
+    }
+    if with_seq:
+        content["seq"] = row["seq"]
+    return msgspec.json.encode(content, order="sorted")
+
+
+def content_sha256(row: dict[str, Any]) -> str:
+    """SHA-256 of an event's canonical content: every field but its sequence number and hashes."""
+    return hashlib.sha256(_canonical(row, with_seq=False)).hexdigest()
+
+
+def link_hash(prev_hash: str, seq: int, content_digest: str) -> str:
+    """A version 2 link, as audit_append computes it in SQL."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{content_digest}".encode()).hexdigest()
+
+
+def row_hash_of(prev_hash: str, row: dict[str, Any]) -> str:
+    """The hash an event must carry after `prev_hash`, by the version it was written with."""
+    if row.get("hash_version", 2) == 1:
+        return hashlib.sha256(prev_hash.encode() + _canonical(row, with_seq=True)).hexdigest()
+    return link_hash(prev_hash, row["seq"], content_sha256(row))
 
 
 async def record(
@@ -72,11 +84,7 @@ async def record(
     """Append one event to the chain; returns its hash. Must run inside the caller's transaction."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit events are written in the transaction of the change they record")
-    # Lock, next seq and chain head in one round trip (migrations/0007_audit_chain_next.sql).
-    head = await conn.fetchrow("SELECT next_seq, head_hash FROM audit_chain_next($1)", AUDIT_CHAIN_LOCK_KEY)
-    prev_hash = head["head_hash"]
     row = {
-        "seq": head["next_seq"],
         "id": uuid4(),
         "occurred_at": datetime.now(UTC),
         "actor_id": actor.user_id,
@@ -89,9 +97,7 @@ async def record(
         "before": before,
         "after": after,
     }
-    row_hash = content_hash(prev_hash, row)
-    await conn.execute(_INSERT, *row.values(), prev_hash, row_hash)
-    return row_hash
+    return await conn.fetchval(_APPEND, AUDIT_CHAIN_LOCK_KEY, *row.values(), content_sha256(row))
 
 
 class ChainReport(msgspec.Struct):
@@ -114,7 +120,7 @@ async def verify_chain(conn: asyncpg.Connection, batch: int = 1000) -> ChainRepo
             count += 1
             if row["prev_hash"] != prev_hash:
                 return ChainReport(count - 1, prev_hash, row["seq"], "previous-hash link does not match the event before it")
-            if content_hash(prev_hash, dict(row)) != row["row_hash"]:
+            if row_hash_of(prev_hash, dict(row)) != row["row_hash"]:
                 return ChainReport(count - 1, prev_hash, row["seq"], "content does not match its hash (altered)")
             prev_hash = row["row_hash"]
     return ChainReport(count, prev_hash)

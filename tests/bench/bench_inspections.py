@@ -441,13 +441,13 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
             row = {"seq": seq, "id": uuid.uuid4(), "occurred_at": now, "actor_id": None, "actor_label": "bench",
                    "action": "inspection.submitted", "object_type": "inspection", "object_id": str(uuid.uuid4()),
                    "request_id": None, "reason": None, "before": None, "after": None}
-            row_hash = audit.content_hash(prev, row)
+            row_hash = audit.row_hash_of(prev, row)
             # before/after stay NULL (asyncpg's COPY has no binary jsonb encoder); the hash covers them as null.
-            events.append((*(v for k, v in row.items() if k not in ("before", "after")), prev, row_hash))
+            events.append((*(v for k, v in row.items() if k not in ("before", "after")), prev, row_hash, 2))
             prev = row_hash
         await conn.copy_records_to_table("audit_event", records=events, columns=[
             "seq", "id", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id", "request_id",
-            "reason", "prev_hash", "row_hash"])
+            "reason", "prev_hash", "row_hash", "hash_version"])
         await conn.execute("SELECT setval('audit_event_seq_seq', $1)", last["seq"] + count)
         await conn.execute("VACUUM ANALYZE")
         total = await conn.fetchval("SELECT count(*) FROM inspection")
