@@ -1,0 +1,62 @@
+"""SQL for evidence photos. Every value is a bind parameter."""
+
+from __future__ import annotations
+
+# Uploads for one inspection id, and that inspection's arrival, take turns: a photo is either seen by the
+# arriving inspection or sees it (held until commit).
+LOCK_INSPECTION = "SELECT pg_advisory_xact_lock(hashtextextended('photos:inspection:' || $1::uuid::text, 0))"
+
+# Storing a blob and removing it (when no photo references it) take turns per blob.
+LOCK_BLOB = "SELECT pg_advisory_xact_lock(hashtextextended('photos:blob:' || $1 || ':' || $2, 0))"
+
+COLUMNS = """id, inspection_id, uploaded_by, sha256, size_bytes, media_type, width, height, captured_at, latitude,
+longitude, received_at, attached_at, display_sha256, display_size, thumbnail_sha256, thumbnail_size"""
+
+GET = f"SELECT {COLUMNS} FROM photo WHERE id = $1"
+
+INSERT = f"""
+INSERT INTO photo (id, inspection_id, uploaded_by, sha256, size_bytes, media_type, width, height, captured_at,
+                   latitude, longitude, received_at, display_sha256, display_size, thumbnail_sha256, thumbnail_size)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (id) DO NOTHING
+RETURNING {COLUMNS}
+"""
+
+ATTACH = f"UPDATE photo SET attached_at = now() WHERE id = $1 AND attached_at IS NULL RETURNING {COLUMNS}"
+
+PENDING_FOR = f"SELECT {COLUMNS} FROM photo WHERE inspection_id = $1 AND attached_at IS NULL ORDER BY id FOR UPDATE"
+
+# A photo as served: attached to this inspection.
+ATTACHED = f"SELECT {COLUMNS} FROM photo WHERE id = $1 AND inspection_id = $2 AND attached_at IS NOT NULL"
+
+EVIDENCE = """
+SELECT id, media_type, width, height, captured_at, received_at, latitude, longitude
+FROM photo WHERE id = ANY ($1::uuid[]) AND attached_at IS NOT NULL
+"""
+
+# Blobs to look at later (see migrations/0008_photos.sql): a later ready_at wins.
+RELEASE = """
+INSERT INTO photo_blob_release (kind, sha256, ready_at)
+SELECT * FROM unnest($1::text[], $2::text[]) AS b(kind, sha256), (SELECT $3::timestamptz) AS t(ready_at)
+ON CONFLICT (kind, sha256) DO UPDATE SET ready_at = GREATEST(photo_blob_release.ready_at, EXCLUDED.ready_at)
+"""
+
+DELETE_PENDING = f"DELETE FROM photo WHERE id = $1 AND attached_at IS NULL RETURNING {COLUMNS}"
+
+EXPIRED = """
+SELECT id FROM photo WHERE attached_at IS NULL AND received_at < $1 ORDER BY received_at LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+READY_BLOBS = """
+SELECT kind, sha256 FROM photo_blob_release WHERE ready_at <= now() ORDER BY ready_at LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+
+BLOB_REFERENCED = """
+SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = $1 AND $2 = 'original')
+    OR EXISTS (SELECT 1 FROM photo WHERE display_sha256 = $1 AND $2 = 'derivative')
+    OR EXISTS (SELECT 1 FROM photo WHERE thumbnail_sha256 = $1 AND $2 = 'derivative')
+"""
+
+FORGET_BLOB = "DELETE FROM photo_blob_release WHERE kind = $1 AND sha256 = $2"

@@ -1,0 +1,218 @@
+"""HTTP for evidence photos (/api/v1/inspections/{inspection_id}/photos/{photo_id}).
+
+The phone PUTs the raw image (image/jpeg, image/png or image/webp) with its SHA-256 in Repr-Digest or
+Content-Digest (RFC 9530). The body is streamed (the app-wide 1 MiB body limit does not apply here; the
+service enforces TOEZICHT_PHOTO_MAX_BYTES on the announced and on the streamed size). Derivatives are
+served with strong ETags; the original only as a download, audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, put
+from litestar.exceptions import InternalServerException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, HeaderParameter
+from litestar.response import Stream
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import not_modified
+from backend.core.errors import BadRequest
+from backend.core.logging import request_id_of
+from backend.core.openapi import AUTHENTICATED, NOT_MODIFIED, READ_ONE, IfNoneMatch, problem_responses
+from backend.core.request_checks import UnsupportedMediaType
+from backend.photos import service
+from backend.photos.models import Photo, Variant
+
+DERIVATIVE_CACHE = "private, no-cache"  # kept by the client, revalidated (cheaply, 304) so access stays checked
+EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+Digest = Annotated[str | None, HeaderParameter(
+    name="Repr-Digest", description="RFC 9530: `sha-256=:<base64 of the SHA-256>:`. Required when the inspection "
+    "has not arrived yet; otherwise the manifest's hash is used when it is left out",
+)]
+ContentDigest = Annotated[str | None, HeaderParameter(
+    name="Content-Digest", description="RFC 9530, the same as Repr-Digest for an unencoded body; either may be sent",
+)]
+ContentEncoding = Annotated[str | None, HeaderParameter(
+    name="Content-Encoding", description="Not supported: send the image bytes as they are",
+)]
+
+_BINARY = Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream")
+
+
+@dataclass
+class _UploadOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={media_type: OpenAPIMediaType(schema=_BINARY) for media_type in service.ACCEPTED_TYPES},
+            required=True, description="The photo's bytes exactly as taken (at most 25 MiB by default)",
+        )
+
+
+def _image_response(media_types: tuple[str, ...], description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(description=description,
+                           content={media_type: OpenAPIMediaType(schema=_BINARY) for media_type in media_types})
+
+
+@dataclass
+class _DerivativeOperation(Operation):
+    def __post_init__(self) -> None:
+        assert self.responses is not None
+        self.responses["200"] = _image_response(("image/jpeg",), "JPEG without any metadata; ETag = its SHA-256")
+
+
+@dataclass
+class _OriginalOperation(Operation):
+    def __post_init__(self) -> None:
+        assert self.responses is not None
+        self.responses["200"] = _image_response(
+            service.ACCEPTED_TYPES, "The original bytes as a download (Content-Disposition: attachment), with "
+            "Repr-Digest; the read is audited")
+
+
+def parse_digest(header: str | None) -> str | None:
+    """The SHA-256 (hex) from an RFC 9530 Repr-Digest/Content-Digest field; None when not given. Other
+    algorithms in the field are ignored; a field without sha-256, or a malformed one, is 400."""
+    if header is None:
+        return None
+    for member in header.split(","):
+        name, _, value = member.strip().partition("=")
+        if name.strip().lower() != "sha-256":
+            continue
+        value = value.strip().split(";")[0]
+        if len(value) < 2 or not (value.startswith(":") and value.endswith(":")):
+            break
+        try:
+            raw = base64.b64decode(value[1:-1], validate=True)
+        except (binascii.Error, ValueError):
+            break
+        if len(raw) == 32:
+            return raw.hex()
+        break
+    raise BadRequest("Repr-Digest/Content-Digest must hold sha-256=:<base64 of 32 bytes>:.", code="digest_invalid")
+
+
+def _declared_sha256(repr_digest: str | None, content_digest: str | None) -> str | None:
+    declared = {value for value in (parse_digest(repr_digest), parse_digest(content_digest)) if value}
+    if len(declared) > 1:
+        raise BadRequest("Repr-Digest and Content-Digest name different hashes.", code="digest_invalid")
+    return declared.pop() if declared else None
+
+
+async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except (InternalServerException, OSError):  # Litestar's signal of a disconnect; a broken transport
+        raise service.UploadInterrupted("The upload was interrupted; send the photo again.") from None
+
+
+def _evidence(request: Request[Any, Any, Any]) -> service.Evidence:
+    return request.app.state.photo_evidence
+
+
+class PhotoController(Controller):
+    path = "/api/v1/inspections/{inspection_id:uuid}/photos"
+    tags = ["Photos"]
+
+    @put(
+        "/{photo_id:uuid}", operation_id="UploadPhoto", summary="Upload a photo of an inspection (raw image body)",
+        description="The body is the image as taken: image/jpeg, image/png or image/webp (415 otherwise), at most "
+        "25 MiB (413). Its SHA-256 is checked against Repr-Digest/Content-Digest or the manifest's (422 "
+        "`digest_mismatch`); the bytes must be an image of the declared type (422 `unsupported_image`, "
+        "`type_mismatch`), of at most 50 megapixels (422 `image_too_large`), complete (422 `image_corrupt`), not "
+        "empty (422 `empty_body`). For an inspection that has arrived, its manifest must list the photo (422 "
+        "`photo_not_in_manifest`) with this hash and size (422 `photo_mismatch`); before it arrives only inspectors "
+        "upload, with Repr-Digest (422 `digest_required`), and the photo waits for it (`attached`: false). The same "
+        "bytes again answer the same; other bytes for a stored photo id are 409 `photo_conflict`.",
+        status_code=200, opt={"accepts": list(service.ACCEPTED_TYPES)}, request_max_body_size=None,
+        operation_class=_UploadOperation,
+        responses=problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422),
+    )
+    async def upload(
+        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        repr_digest: Digest = None, content_digest: ContentDigest = None, content_encoding: ContentEncoding = None,
+    ) -> Photo:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in service.ACCEPTED_TYPES:
+            raise UnsupportedMediaType(f"Send the photo as {', '.join(service.ACCEPTED_TYPES)}.")
+        if content_encoding not in (None, "", "identity"):
+            raise UnsupportedMediaType("Send the photo's bytes without a Content-Encoding.",
+                                       code="unsupported_content_encoding")
+        declared = _declared_sha256(repr_digest, content_digest)
+        upload = service.Upload(inspection_id=inspection_id, photo_id=photo_id, declared_type=media_type,
+                                declared_sha256=declared, content_length=_content_length(request))
+        return await service.upload(_evidence(request), request.user, upload, _body(request),
+                                    request_id=request_id_of(request))
+
+    @get("/{photo_id:uuid}/display", operation_id="GetPhotoDisplay",
+         summary="The photo for viewing: longest side at most 2048 px, upright, no metadata",
+         operation_class=_DerivativeOperation, media_type="image/jpeg",
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED})
+    async def display(
+        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[Any]:
+        return await _derivative(request, inspection_id, photo_id, "display", if_none_match)
+
+    @get("/{photo_id:uuid}/thumbnail", operation_id="GetPhotoThumbnail",
+         summary="The photo as a thumbnail: at most 320 px, upright, no metadata",
+         operation_class=_DerivativeOperation, media_type="image/jpeg",
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED})
+    async def thumbnail(
+        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[Any]:
+        return await _derivative(request, inspection_id, photo_id, "thumbnail", if_none_match)
+
+    @get("/{photo_id:uuid}/original", operation_id="DownloadPhotoOriginal",
+         summary="The original bytes as received (enforcement officers and auditors); every read is audited",
+         guards=[requires_role(*service.EVIDENCE_ROLES)], operation_class=_OriginalOperation,
+         responses=problem_responses(*READ_ONE))
+    async def original(
+        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+    ) -> Stream:
+        download = await service.original(_evidence(request), request.user, inspection_id, photo_id,
+                                          request_id=request_id_of(request))
+        blob = await download.open()
+        digest = base64.b64encode(bytes.fromhex(download.sha256)).decode()
+        return Stream(blob.chunks, media_type=download.media_type, headers={
+            "Content-Length": str(blob.size),
+            "Content-Disposition": f'attachment; filename="{photo_id}.{EXTENSION[download.media_type]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Repr-Digest": f"sha-256=:{digest}:",
+            "Cache-Control": "no-store",
+        })
+
+
+async def _derivative(
+    request: Request[Principal, Any, Any], inspection_id: UUID, photo_id: UUID, variant: Variant,
+    if_none_match: str | None,
+) -> Response[Any]:
+    download = await service.derivative(_evidence(request), request.user, inspection_id, photo_id, variant)
+    headers = {"ETag": f'"{download.sha256}"', "Cache-Control": DERIVATIVE_CACHE, "X-Content-Type-Options": "nosniff"}
+    if not_modified(if_none_match, headers["ETag"]):
+        return Response(content=b"", status_code=304, headers=headers)
+    blob = await download.open()
+    headers["Content-Length"] = str(blob.size)
+    headers["Content-Disposition"] = f'inline; filename="{photo_id}-{variant}.jpg"'
+    return Stream(blob.chunks, media_type=download.media_type, headers=headers)
+
+
+def _content_length(request: Request[Any, Any, Any]) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest("Content-Length must be a number.") from None
