@@ -1,0 +1,186 @@
+"""The proposed next step for a case, with its reasons: which rule, which earlier violations of the same
+article in the last twelve months (the ladder position), recidive (+50% when a boete for the same article
+was sent in the window), the three-strikes count for art. 20 lid 1, the employee class and the amount.
+
+Counting reads enforcement_case_violation by (target, article, date) through its indexes, so an object
+with hundreds of earlier violations costs about the same as one with none (tests/bench/bench_enforcement.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from backend.enforcement import queries
+from backend.enforcement.models import (
+    EarlierViolation,
+    FineExplanation,
+    NextAction,
+    Proposal,
+    ProposalItem,
+    StrikeCount,
+)
+from backend.enforcement.rules import LadderStep, RuleBook
+
+# Decisions that need a voornemen with a zienswijze term first (Awb 4:8; for boetes above EUR 340 also 5:53).
+VOORNEMEN_REQUIRED = frozenset({"boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing", "intrekking",
+                                "ontzegging_19a", "sluiting_13b"})
+# How heavy an intervention is: the heaviest of a case's items is proposed first.
+WEIGHT = {"warning": 0, "last_onder_dwangsom": 1, "boete": 2, "last_onder_bestuursdwang": 3, "schorsing": 4,
+          "ontzegging_19a": 5, "sluiting_13b": 5, "intrekking": 6}
+DEFAULT_WINDOW_MONTHS = 12
+_NO_RULE = LadderStep("warning", note="No sanction rule for this code: the officer decides (LHSO).")
+
+
+@dataclass
+class Target:
+    column: str  # 'establishment_id' or 'location_id'
+    id: UUID
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` months earlier (the month's last day when it has no such day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+async def build(
+    conn: asyncpg.Connection, book: RuleBook, *, case: dict[str, Any], violations: list[dict[str, Any]],
+    steps: list[dict[str, Any]], employee_class: str, class_assumed: bool,
+) -> Proposal:
+    target = (Target("establishment_id", case["object_id"]) if case["object_id"] is not None
+              else Target("location_id", case["location_id"]))
+    open_ = [v for v in violations if v["violation_id"] not in _dealt_with(steps)]
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for violation in open_:
+        by_code.setdefault(violation["code"], []).append(violation)
+    items = [await _item(conn, book, case["regime"], code, group, target, employee_class)
+             for code, group in sorted(by_code.items())]
+    return Proposal(case_id=case["id"], regime=case["regime"], employee_class=employee_class,
+                    employee_class_assumed=class_assumed, items=items, next=_next(items, steps))
+
+
+def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
+    """Violations a sent warning or a besluit (in any state) covers: the proposal is about the others."""
+    return {violation_id for step in steps
+            if (step["type"] == "warning" and step["status"] == "sent") or step["type"] == "besluit"
+            for violation_id in step["violation_ids"]}
+
+
+async def _item(
+    conn: asyncpg.Connection, book: RuleBook, regime: str, code: str, group: list[dict[str, Any]], target: Target,
+    employee_class: str,
+) -> ProposalItem:
+    rule = book.rule(regime, code)
+    article = rule.article if rule else group[0]["article_key"]
+    reference = max(v["observed_on"] for v in group)
+    inspections = sorted({v["inspection_id"] for v in group})
+    window_start = months_before(reference, DEFAULT_WINDOW_MONTHS)
+    args = (target.id, article, window_start, reference, inspections)
+    earlier_rows = await conn.fetch(queries.earlier_violations(target.column), *args)
+    occasions = await conn.fetchval(queries.earlier_occasions(target.column), *args)
+    strikes = await _strikes(conn, book, article, target, reference, inspections, occasions)
+    ladder = rule.ladder if rule else (_NO_RULE,)
+    position = min(occasions, len(ladder) - 1)
+    chosen = ladder[position]
+    step, weeks, months = chosen.step, chosen.weeks, chosen.months
+    if strikes is not None and strikes.triggered:
+        step, weeks, months = "ontzegging_19a", book.strikes[article].weeks_proposed, None
+    fine = await _fine(conn, book, rule, target, article, reference, employee_class, len(group)) if rule else None
+    verify = [text for text in (rule.verify if rule else None,) if text]
+    if fine is not None and rule is not None and rule.fine_table is not None:
+        table = book.table(rule.fine_table, reference)
+        verify += [text for text in (table.verify, table.category_verify.get(fine.category)) if text]
+    return ProposalItem(
+        code=code, article=article, rule_found=rule is not None,
+        rules_version=f"{rule.regime} v{rule.file_version}" if rule else None,
+        violation_ids=[v["violation_id"] for v in group], observed_on=reference, earlier_occasions=occasions,
+        earlier_violations=[EarlierViolation(r["violation_id"], r["inspection_id"], r["code"], r["observed_on"])
+                            for r in earlier_rows],
+        ladder_position=position, step=step, weeks=weeks, months=months, also=list(chosen.also), note=chosen.note,
+        verify=verify, fine=fine, three_strikes=strikes,
+    )
+
+
+async def _strikes(
+    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, reference: date, inspections: list[UUID],
+    earlier_in_year: int,
+) -> StrikeCount | None:
+    rule = book.strikes.get(article)
+    if rule is None:
+        return None
+    earlier = earlier_in_year
+    if rule.window_months != DEFAULT_WINDOW_MONTHS:
+        earlier = await conn.fetchval(queries.earlier_occasions(target.column), target.id, article,
+                                      months_before(reference, rule.window_months), reference, inspections)
+    count = earlier + len(inspections)
+    return StrikeCount(article=article, count=count, strikes=rule.strikes, window_months=rule.window_months,
+                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max)
+
+
+async def _fine(
+    conn: asyncpg.Connection, book: RuleBook, rule: Any, target: Target, article: str, reference: date,
+    employee_class: str, violations: int,
+) -> FineExplanation | None:
+    if rule.fine_table is None or rule.fine_category is None:
+        return None
+    table = book.table(rule.fine_table, reference)
+    base = table.amounts[rule.fine_category][employee_class]
+    fines = await conn.fetch(queries.earlier_fines(target.column), target.id, article,
+                             months_before(reference, table.window_months), reference)
+    recidive = bool(fines)
+    per_violation = base * (100 + table.surcharge_percent) // 100 if recidive else base
+    return FineExplanation(
+        table=table.key, table_title=table.title, table_valid_from=table.valid_from, source=table.source,
+        category=rule.fine_category, employee_class=employee_class, base_cents=base, recidive=recidive,
+        recidive_fine_step_ids=sorted(row["id"] for row in fines), surcharge_percent=table.surcharge_percent,
+        amount_per_violation_cents=per_violation, amount_cents=per_violation * violations,
+    )
+
+
+def _next(items: list[ProposalItem], steps: list[dict[str, Any]]) -> NextAction:
+    if not items:
+        return NextAction(type="none", decision=None, violation_ids=[], amount_cents=None, weeks=None, months=None,
+                          explanation="Every violation of the case has been dealt with by a warning or a decision.")
+    heaviest = max(items, key=lambda item: WEIGHT[item.step])
+    chosen = [item for item in items if item.step == heaviest.step]
+    violation_ids = [v for item in chosen for v in item.violation_ids]
+    why = "; ".join(f"{item.code} ({item.article}): {item.earlier_occasions} earlier occasion(s) in 12 months -> "
+                    f"ladder step {item.ladder_position + 1}: {item.step}"
+                    + (" (three strikes)" if item.three_strikes and item.three_strikes.triggered else "")
+                    for item in chosen)
+    if heaviest.step == "warning":
+        return NextAction(type="warning", decision=None, violation_ids=violation_ids, amount_cents=None, weeks=None,
+                          months=None, explanation=why)
+    amount = sum(item.fine.amount_cents for item in chosen if item.fine) if heaviest.step == "boete" else None
+    voornemen_sent = any(s["type"] == "voornemen" and s["decision"] == heaviest.step and s["status"] == "sent"
+                         for s in steps)
+    needs_voornemen = heaviest.step in VOORNEMEN_REQUIRED and not voornemen_sent
+    return NextAction(
+        type="voornemen" if needs_voornemen else "besluit", decision=heaviest.step, violation_ids=violation_ids,
+        amount_cents=amount, weeks=heaviest.weeks, months=heaviest.months,
+        explanation=why + ("; a voornemen with a zienswijze term comes first (Awb 4:8)" if needs_voornemen else ""),
+    )
+
+
+def proposed_fine_cents(proposal: Proposal, violation_ids: list[UUID]) -> int | None:
+    """The amount the rules give for fining exactly these violations (None when a code has no fine)."""
+    chosen = set(violation_ids)
+    total = 0
+    for item in proposal.items:
+        count = len(chosen & set(item.violation_ids))
+        if count:
+            if item.fine is None:
+                return None
+            total += item.fine.amount_per_violation_cents * count
+    return total

@@ -1,0 +1,224 @@
+"""SQL for enforcement. Every value is a bind parameter; the list statement is assembled from fixed fragments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.core.pagination import keyset_page_sql
+
+# Who may see a case: $1 the caller's regimes (a sex-work case needs the sexwork regime, like any other).
+VISIBLE = "c.regime = ANY ($1::text[])"
+
+CASE_COLUMNS = """c.id, c.establishment_id AS object_id, c.location_id, c.regime, c.wijk, c.team_id, c.status, c.result,
+c.merged_into, c.opened_by, c.opened_at, c.closed_at, c.version, c.updated_at,
+(SELECT count(*) FROM enforcement_case_violation cv WHERE cv.case_id = c.id) AS violation_count"""
+
+GET_CASE = f"SELECT {CASE_COLUMNS} FROM enforcement_case c WHERE c.id = $2 AND {VISIBLE}"
+
+CASE_VIOLATIONS = """
+SELECT cv.violation_id, cv.inspection_id, cv.establishment_id AS object_id, cv.location_id, cv.code, cv.article_key,
+       cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id,
+       EXISTS (SELECT 1 FROM enforcement_fined_violation f WHERE f.violation_id = cv.violation_id) AS fined
+FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on, cv.violation_id
+"""
+
+STEP_COLUMNS = """s.id, s.seq, s.type, s.decision, s.status, s.related_step_id, s.violation_ids, s.document_text,
+s.amount_cents, s.weeks, s.months, s.order_text, s.begunstiging_days, s.dwangsom_cents, s.dwangsom_unit,
+s.dwangsom_max_cents, s.zienswijze_weeks, s.zienswijze, s.zienswijze_summary, s.proposal, s.deviation_reason,
+s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.late, s.outcome,
+s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.created_at, s.updated_at,
+COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
+                           ORDER BY d.due_on, d.kind)
+          FROM enforcement_deadline d WHERE d.step_id = s.id), '[]'::jsonb) AS deadlines"""
+
+CASE_STEPS = f"SELECT {STEP_COLUMNS} FROM enforcement_step s WHERE s.case_id = $1 ORDER BY s.seq"
+
+CASE_HISTORY = """
+SELECT seq, status, result, reason, actor_id, occurred_at FROM enforcement_case_status WHERE case_id = $1 ORDER BY seq
+"""
+
+# --- opening and adding ----------------------------------------------------------------------------------
+
+# Nothing is inserted when the target already has an open case of the regime (the partial unique index);
+# a concurrent insert that has not committed yet makes this wait for it, then do nothing.
+INSERT_CASE_IF_NONE_OPEN = """
+INSERT INTO enforcement_case (id, establishment_id, location_id, regime, wijk, team_id, opened_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT ((coalesce(establishment_id, location_id)), regime) WHERE status <> 'closed' DO NOTHING
+RETURNING id
+"""
+
+LOCK_OPEN_CASE = """
+SELECT id FROM enforcement_case WHERE coalesce(establishment_id, location_id) = $1 AND regime = $2 AND status <> 'closed'
+FOR UPDATE
+"""
+
+INSERT_HISTORY = """
+INSERT INTO enforcement_case_status (case_id, seq, status, result, reason, actor_id)
+SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM enforcement_case_status WHERE case_id = $1
+"""
+
+ADD_VIOLATIONS = """
+INSERT INTO enforcement_case_violation (violation_id, case_id, inspection_id, establishment_id, location_id, code,
+                                        article_key, observed_on, inspector_ids, checklist_version_id)
+SELECT v.violation_id, $1, v.inspection_id, v.establishment_id, v.location_id, v.code, v.article_key, v.observed_on,
+       v.inspector_ids, v.checklist_version_id
+FROM jsonb_to_recordset($2::jsonb) AS v(violation_id uuid, inspection_id uuid, establishment_id uuid, location_id uuid,
+     code text, article_key text, observed_on date, inspector_ids uuid[], checklist_version_id uuid)
+ON CONFLICT (violation_id) DO NOTHING
+RETURNING violation_id
+"""
+
+# Every change of a case or its steps moves the case's version: one ETag guards the whole case. With $2
+# NULL (the review hook, no client version) the row is simply locked and moved on.
+BUMP = """
+UPDATE enforcement_case SET version = version + 1, updated_at = now(), status = coalesce($3, status),
+    team_id = coalesce($4, team_id)
+WHERE id = $1 AND ($2::integer IS NULL OR version = $2) AND status <> 'closed'
+RETURNING version
+"""
+
+# A status that follows a step, inside a change whose version move (BUMP) already locked the case.
+SET_STATUS = "UPDATE enforcement_case SET status = $2 WHERE id = $1 AND status <> 'closed'"
+
+CLOSE = """
+UPDATE enforcement_case SET status = 'closed', result = $2, merged_into = $3, closed_at = now(),
+    version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $4 AND status <> 'closed'
+RETURNING version
+"""
+
+MOVE_VIOLATIONS = "UPDATE enforcement_case_violation SET case_id = $2 WHERE case_id = $1"
+
+HAS_STEPS = "SELECT EXISTS (SELECT 1 FROM enforcement_step WHERE case_id = $1)"
+
+# --- steps ----------------------------------------------------------------------------------------------
+
+INSERT_STEP = """
+INSERT INTO enforcement_step (id, case_id, seq, type, decision, status, related_step_id, violation_ids, document_text,
+    amount_cents, weeks, months, order_text, begunstiging_days, dwangsom_cents, dwangsom_unit, dwangsom_max_cents,
+    zienswijze_weeks, proposal, deviation_reason, behaviour, assignment_id, due_on, received_on, late, drafted_by)
+SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+       $20, $21, $22, $23, $24, $25
+FROM enforcement_step WHERE case_id = $2
+RETURNING id
+"""
+
+GET_STEP = "SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2"
+
+FINE_VIOLATIONS = """
+INSERT INTO enforcement_fined_violation (violation_id, step_id) SELECT unnest($1::uuid[]), $2
+"""
+
+ALREADY_FINED = "SELECT violation_id FROM enforcement_fined_violation WHERE violation_id = ANY ($1::uuid[])"
+
+APPROVE = """
+UPDATE enforcement_step SET status = 'approved', approved_by = $2, approved_at = now(), updated_at = now()
+WHERE id = $1 AND status = 'draft'
+"""
+
+SEND = """
+UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated_at = now(),
+    zienswijze = CASE WHEN type = 'voornemen' THEN 'pending' ELSE zienswijze END
+WHERE id = $1 AND status = $4
+"""
+
+RECORD_ZIENSWIJZE = """
+UPDATE enforcement_step SET zienswijze = $2, zienswijze_summary = $3, updated_at = now()
+WHERE id = $1 AND zienswijze = 'pending'
+"""
+
+HERCONTROLE_OUTCOME = """
+UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, updated_at = now()
+WHERE id = $1 AND status = 'planned'
+"""
+
+BEZWAAR_OUTCOME = """
+UPDATE enforcement_step SET status = 'decided', outcome = $2, updated_at = now() WHERE id = $1 AND status = 'registered'
+"""
+
+# Sums forfeited under one decision so far (its hercontroles).
+FORFEITED_UNDER = """
+SELECT coalesce(sum(forfeited_cents), 0) FROM enforcement_step WHERE related_step_id = $1 AND type = 'hercontrole'
+"""
+
+INVORDERING_OF = """
+SELECT id FROM enforcement_step WHERE related_step_id = $1 AND type = 'invordering' LIMIT 1
+"""
+
+INSERT_DEADLINE = "INSERT INTO enforcement_deadline (case_id, step_id, kind, due_on) VALUES ($1, $2, $3, $4)"
+
+DEADLINE_OF = "SELECT due_on, resolved_at FROM enforcement_deadline WHERE step_id = $1 AND kind = $2"
+
+RESOLVE_DEADLINE = """
+UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
+"""
+
+# --- proposal: recidive and strikes (indexed by target, article and date) ---------------------------------
+
+# Earlier violations of article $2 at the target $1 (an establishment or a location: `target` is one of two
+# fixed column names) in the window ($3, $4], from inspections other than $5.
+def earlier_violations(target: str) -> str:
+    return f"""
+SELECT violation_id, inspection_id, code, observed_on FROM enforcement_case_violation
+WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND observed_on <= $4
+  AND NOT (inspection_id = ANY ($5::uuid[]))
+ORDER BY observed_on DESC, violation_id
+LIMIT 20
+"""
+
+
+def earlier_occasions(target: str) -> str:
+    return f"""
+SELECT count(DISTINCT inspection_id) FROM enforcement_case_violation
+WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND observed_on <= $4
+  AND NOT (inspection_id = ANY ($5::uuid[]))
+"""
+
+
+# Boetes sent for article $2 at the target $1 in the window ($3, $4] (recidive).
+def earlier_fines(target: str) -> str:
+    return f"""
+SELECT DISTINCT s.id FROM enforcement_case_violation cv
+JOIN enforcement_fined_violation f ON f.violation_id = cv.violation_id
+JOIN enforcement_step s ON s.id = f.step_id
+WHERE cv.{_target(target)} = $1 AND cv.article_key = $2 AND s.status = 'sent' AND s.sent_on > $3 AND s.sent_on <= $4
+"""
+
+
+def _target(target: str) -> str:
+    if target not in ("establishment_id", "location_id"):
+        raise ValueError(target)
+    return target
+
+
+# --- deadlines view ----------------------------------------------------------------------------------------
+
+DEADLINES = """
+SELECT d.case_id, d.step_id, c.regime, c.establishment_id AS object_id, c.location_id, d.kind, d.due_on,
+       d.due_on < $2 AS overdue
+FROM enforcement_deadline d JOIN enforcement_case c ON c.id = d.case_id
+WHERE d.resolved_at IS NULL AND d.due_on <= $3 AND {VISIBLE}
+  AND (d.due_on >= $2 OR d.kind <> 'bezwaar_term')
+ORDER BY d.due_on, d.kind, d.step_id
+LIMIT $4
+""".replace("{VISIBLE}", VISIBLE)
+
+_CASE_FILTERS = {
+    "regime": "c.regime = {}",
+    "status": "c.status = {}",
+    "open": "(c.status <> 'closed') = {}",
+    "object_id": "c.establishment_id = {}",
+    "location_id": "c.location_id = {}",
+}
+
+
+def list_cases(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page, newest first by (opened_at, id)."""
+    return keyset_page_sql(
+        f"SELECT {CASE_COLUMNS} FROM enforcement_case c", visible=VISIBLE, scope_args=list(scope),
+        filter_sql=_CASE_FILTERS, filters=filters, order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
+        after=after, limit=limit, newest_first=True,
+    )

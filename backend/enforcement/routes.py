@@ -1,0 +1,191 @@
+"""HTTP for enforcement (/api/v1/enforcement): cases, their proposal and steps, and the deadlines view.
+
+Every change answers the whole case with its new ETag; one ETag (the case's version) guards the case and
+its steps, so If-Match always carries the version last read of the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import etag, required_version
+from backend.core.db import Db, Tx
+from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
+from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.enforcement import service
+from backend.enforcement.models import (
+    Case,
+    CaseClose,
+    CaseMerge,
+    CaseOpen,
+    CasePage,
+    CaseStatus,
+    DeadlineView,
+    Proposal,
+    StepCreate,
+    StepOutcome,
+    ZienswijzeRecord,
+)
+from backend.users.models import Regime
+
+READERS = ("enforcement_officer", "admin")
+OFFICERS = ("enforcement_officer",)
+BASE = "/api/v1/enforcement"
+
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+StatusFilter = Annotated[CaseStatus | None, QueryParameter()]
+OpenFilter = Annotated[bool | None, QueryParameter(name="open", description="true: cases not closed; false: closed")]
+ObjectFilter = Annotated[UUID | None, QueryParameter(description="Cases of this establishment")]
+LocationFilter = Annotated[UUID | None, QueryParameter(description="Cases of this location")]
+UntilFilter = Annotated[date | None, QueryParameter(
+    description="Last day of the period (default: seven days from today, Europe/Amsterdam; at most a year ahead)")]
+DeadlineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many deadlines (1-500)")]
+
+
+def _with_etag(value: Case, status: int = 200) -> Response[Case]:
+    headers = {"ETag": etag(value.version)}
+    if status == 201:
+        headers["Location"] = f"{BASE}/cases/{value.id}"
+    return Response(value, status_code=status, headers=headers)
+
+
+Change = Callable[[int], Awaitable[Case]]
+
+
+async def _command(
+    request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None, change: Change,
+    status: int = 200,
+) -> Response[Case]:
+    version = required_version(if_match)
+
+    async def command() -> Response[Case]:
+        return _with_etag(await change(version), status)
+
+    return await run_once(request, tx, command, raw_key=idempotency_key)
+
+
+class EnforcementController(Controller):
+    path = BASE
+    tags = ["Enforcement"]
+
+    @get("/cases", operation_id="ListEnforcementCases", summary="Cases of your regimes, newest first (keyset)",
+         guards=[requires_role(*READERS)], responses=problem_responses(*LIST))
+    async def list_cases(
+        self, request: Request[Principal, Any, Any], db: Db, regime: RegimeFilter = None, status: StatusFilter = None, open_: OpenFilter = None,
+        object_id: ObjectFilter = None, location_id: LocationFilter = None, cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> CasePage:
+        filters = {"regime": regime, "status": status, "open": open_, "object_id": object_id,
+                   "location_id": location_id}
+        return await service.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
+
+    @post("/cases", operation_id="OpenEnforcementCase", summary="Open a case by hand, with a reason",
+          guards=[requires_role(*OFFICERS)], status_code=201, responses=problem_responses(*COMMAND))
+    async def open_case(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[CaseOpen],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        async def command() -> Response[Case]:
+            return _with_etag(await service.open_case(tx, request.user, data, request_id=request_id_of(request)), 201)
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @get("/cases/{case_id:uuid}", operation_id="GetEnforcementCase",
+         summary="One case with its violations, steps, deadlines and status history; its ETag",
+         guards=[requires_role(*READERS)], responses=problem_responses(*READ_ONE))
+    async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
+        return _with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
+
+    @get("/cases/{case_id:uuid}/proposal", operation_id="ProposeEnforcementStep",
+         summary="The next step the sanction rules propose, and why", guards=[requires_role(*READERS)],
+         responses=problem_responses(*READ_ONE))
+    async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
+        return await service.get_proposal(db, request.user, case_id)
+
+    @post("/cases/{case_id:uuid}/close", operation_id="CloseEnforcementCase",
+          summary="Close the case with a result and a reason; If-Match", guards=[requires_role(*OFFICERS)],
+          status_code=200, responses=problem_responses(*COMMAND))
+    async def close(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseClose],
+        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.close_case(
+            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/merge", operation_id="MergeEnforcementCases",
+          summary="Merge another open case of the regime into this one; If-Match", guards=[requires_role(*OFFICERS)],
+          status_code=200, responses=problem_responses(*COMMAND))
+    async def merge(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseMerge],
+        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.merge_cases(
+            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps", operation_id="DraftEnforcementStep",
+          summary="Draft a step (warning, voornemen, besluit, invordering) or register a bezwaar; If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=201, responses=problem_responses(*COMMAND))
+    async def draft_step(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[StepCreate],
+        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.create_step(
+            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)), 201)
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/approve", operation_id="ApproveEnforcementStep",
+          summary="Approve a drafted decision as the second officer; If-Match", guards=[requires_role(*OFFICERS)],
+          status_code=200, responses=problem_responses(*COMMAND))
+    async def approve(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
+            tx, request.user, case_id, step_id, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/send", operation_id="SendEnforcementStep",
+          summary="Send a step (a decision only once approved); it is final then; If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def send(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        terms = request.app.state.settings.atw_authority_terms
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
+            tx, request.user, case_id, step_id, version=version, atw_terms=terms, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze", operation_id="RecordZienswijze",
+          summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def zienswijze(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[ZienswijzeRecord], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_zienswijze(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome", operation_id="RecordEnforcementOutcome",
+          summary="Record a hercontrole's outcome (complied / forfeited) or a bezwaar's decision; If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def outcome(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[StepOutcome], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+
+    @get("/deadlines", operation_id="ListEnforcementDeadlines",
+         summary="Deadlines expiring from today up to `until`, and those overdue", guards=[requires_role(*READERS)],
+         responses=problem_responses(*LIST))
+    async def deadlines(
+        self, request: Request[Principal, Any, Any], db: Db, until: UntilFilter = None, limit: DeadlineLimit = 200,
+    ) -> DeadlineView:
+        return await service.deadlines(db, request.user, until=until, limit=limit)

@@ -1,0 +1,123 @@
+"""The world the enforcement tests share: the inspection world plus enforcement officers, reviewed inspections
+with violations, and short steps through a case."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.helpers import register
+from tests.inspection_helpers import HORECA_OK, NIX18_SOLD_NO_ID, World, build_world, sha, submitted
+
+BASE = "/api/v1/enforcement"
+CASES = f"{BASE}/cases"
+
+# alcohol-horeca with one violation each, none needing a photo.
+NO_MANAGER = {**{k: v for k, v in HORECA_OK.items() if k not in ("AW-04", "AW-05")}, "AW-03": "no"}
+AGE_NOT_ESTABLISHED = {**HORECA_OK, "AW-07a": "yes", "AW-07": "no"}
+
+OFFICERS: dict[str, dict[str, Any]] = {
+    "officer_a": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
+    "officer_b": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
+    "officer_sw": dict(roles=["enforcement_officer"], regimes=["alcohol", "sexwork"]),
+}
+
+
+# The inspection world's users these tests act as (fewer users, a faster world).
+USERS = ("admin", "coord_a", "coord_b", "insp_a1", "insp_a2", "insp_enforcer_b", "enforcer_coffee")
+
+
+async def enforcement_world(client, auth) -> World:
+    world = await build_world(client, auth, USERS)
+    for name, claims in OFFICERS.items():
+        world.h[name] = auth(name, **claims)
+        world.ids[name] = str(await register(client, world.h[name]))
+    return world
+
+
+def with_version(world: World, who: str, version: int, **extra: str) -> dict[str, str]:
+    return {**world.h[who], "If-Match": f'"{version}"', **extra}
+
+
+async def reviewed(client, world: World, answers: dict[str, Any], *, who: str = "insp_a1", reviewer: str = "coord_a",
+                   object_key: str = "cafe", body: dict[str, Any] | None = None, db=None) -> dict[str, Any]:
+    """An inspection of the object with these alcohol-horeca answers (or this body), submitted and reviewed.
+    A body with photos needs `db`: the photos are marked received there (the photos feature's part)."""
+    body = body or world.body(who, object_id=world.ids[object_key], checklists=[
+        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}])
+    stored = await submitted(client, world, body, who)
+    if body.get("photos"):
+        await db.execute("UPDATE inspection_photo SET received_at = now() WHERE inspection_id = $1::uuid", stored["id"])
+        stored["version"] = await db.fetchval(
+            "UPDATE inspection SET state = 'complete', version = version + 1 WHERE id = $1::uuid RETURNING version",
+            stored["id"])
+    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
+                                 headers=with_version(world, reviewer, stored["version"]))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def nix18_body(world: World, who: str = "insp_a1") -> dict[str, Any]:
+    """A NIX18 purchase attempt that sold without asking ID (art. 20 lid 1), with its evidence photo."""
+    photo_id = str(uuid.uuid4())
+    return world.body(who, checklists=[
+        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": dict(NIX18_SOLD_NO_ID)}],
+        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 1000, "checklist": 0, "question": "NX-04"}])
+
+
+async def only_case(client, world: World, who: str = "officer_a", **params: Any) -> dict[str, Any]:
+    response = await client.get(CASES, headers=world.h[who], params=params)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert len(items) == 1, items
+    return await case(client, world, items[0]["id"], who)
+
+
+async def case(client, world: World, case_id: str, who: str = "officer_a") -> dict[str, Any]:
+    response = await client.get(f"{CASES}/{case_id}", headers=world.h[who])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def proposal(client, world: World, case_id: str, who: str = "officer_a") -> dict[str, Any]:
+    response = await client.get(f"{CASES}/{case_id}/proposal", headers=world.h[who])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def step(client, world: World, current: dict[str, Any], body: dict[str, Any], who: str = "officer_a"):
+    return await client.post(f"{CASES}/{current['id']}/steps", json=body,
+                             headers=with_version(world, who, current["version"]))
+
+
+async def drafted(client, world: World, current: dict[str, Any], body: dict[str, Any],
+                  who: str = "officer_a") -> dict[str, Any]:
+    response = await step(client, world, current, body, who)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def act(client, world: World, current: dict[str, Any], step_id: str, action: str, who: str = "officer_a",
+              body: dict[str, Any] | None = None):
+    return await client.post(f"{CASES}/{current['id']}/steps/{step_id}/{action}", json=body,
+                             headers=with_version(world, who, current["version"]))
+
+
+async def done(client, world: World, current: dict[str, Any], step_id: str, action: str, who: str = "officer_a",
+               body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await act(client, world, current, step_id, action, who, body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def last_step(current: dict[str, Any]) -> dict[str, Any]:
+    return current["steps"][-1]
+
+
+async def table_counts(db) -> dict[str, int]:
+    counts = {}
+    for table in ("enforcement_case", "enforcement_case_status", "enforcement_case_violation", "enforcement_step",
+                  "enforcement_fined_violation", "enforcement_deadline", "assignment"):
+        counts[table] = await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
+    counts["audit"] = await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'enforcement_case'")
+    return counts
