@@ -1,0 +1,1 @@
+"""Complaints (klachtmeldingen): intake, lifecycle, deadlines and the reporter's privacy."""

@@ -1,0 +1,136 @@
+"""SQL for complaints. Every value is a bind parameter; list statements are assembled from the fixed fragments
+below, one per filter the caller gives. No statement here but REPORTER reads complaint_reporter: lists and
+every other read cannot carry the reporter's identity or contact details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.core.pagination import keyset_page_sql
+
+# Who may see a complaint: $1 the caller's regimes; $2 whether the caller handles complaints (or is an admin):
+# they alone see complaints without a regime. A sex-work complaint has regime sexwork, so only users scoped for
+# sexwork see it.
+VISIBLE = "(c.regime = ANY ($1::text[]) OR (c.regime IS NULL AND $2::boolean))"
+
+OPEN_STATES = "('received', 'in_progress', 'inspection_planned', 'reopened')"
+
+SUMMARY_COLUMNS = """c.id, c.category, c.regime, c.channel, c.description, c.state, c.street, c.house_number,
+c.house_number_addition, c.postcode, c.city, c.latitude, c.longitude, c.wijk, c.wijk_source,
+c.establishment_id AS object_id, c.handler_id, c.wants_feedback, c.received_at, c.acknowledgement_due_on,
+c.resolution_due_on, c.version"""
+
+COLUMNS = f"""{SUMMARY_COLUMNS}, c.incident_at, c.external_reference, c.has_contact, c.acknowledged_at, c.outcome,
+c.answer, c.answered_at, c.forwarded_to, c.closed_at, c.created_by, c.created_at, c.updated_at"""
+
+INSERT = f"""
+INSERT INTO complaint AS c (id, category, regime, channel, external_reference, description, incident_at, street,
+    house_number, house_number_addition, postcode, city, latitude, longitude, wijk, wijk_source, establishment_id,
+    wants_feedback, has_contact, received_at, acknowledgement_due_on, resolution_due_on, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+RETURNING {COLUMNS}
+"""
+
+INSERT_REPORTER = "INSERT INTO complaint_reporter (complaint_id, name, email, phone) VALUES ($1, $2, $3, $4)"
+
+# The next history entry; the complaint row is written (so locked) earlier in the same transaction.
+INSERT_TRANSITION = """
+INSERT INTO complaint_transition (complaint_id, seq, from_state, to_state, actor_id, reason, outcome, answer,
+                                  forwarded_to, assignment_id)
+SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM complaint_transition WHERE complaint_id = $1
+"""
+
+GET = f"SELECT {COLUMNS} FROM complaint c WHERE c.id = $3 AND {VISIBLE}"
+
+REPORTER = "SELECT name, email, phone FROM complaint_reporter WHERE complaint_id = $1"
+
+HISTORY = """
+SELECT seq, from_state, to_state, actor_id, occurred_at, reason, outcome, answer, forwarded_to, assignment_id
+FROM complaint_transition WHERE complaint_id = $1 ORDER BY seq
+"""
+
+# Other complaints the caller may see about the same object ($4) or address ($5, $6, $7), newest first.
+RELATED = f"""
+SELECT c.id, c.category, c.state, c.received_at FROM complaint c
+WHERE c.id <> $3 AND {VISIBLE}
+  AND ((c.establishment_id = $4::uuid)
+       OR (c.postcode = $5::text AND c.house_number = $6::integer
+           AND coalesce(c.house_number_addition, '') = coalesce($7::text, '')))
+ORDER BY c.received_at DESC, c.id DESC LIMIT 20
+"""
+
+# A state change checks the version and the state it leaves in the UPDATE itself. Resolving sets the outcome
+# and answer, rejecting the partner, reopening clears them and moves the resolution date ($9).
+TRANSITION = f"""
+UPDATE complaint AS c SET state = $4, outcome = $5, answer = $6,
+    answered_at = CASE WHEN $6::text IS NULL THEN NULL ELSE now() END, forwarded_to = $7,
+    closed_at = CASE WHEN $8::boolean THEN now() END, resolution_due_on = coalesce($9::date, resolution_due_on),
+    acknowledged_at = coalesce(acknowledged_at, now()), version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2 AND state = $3
+RETURNING {COLUMNS}
+"""
+
+SET_HANDLER = f"""
+UPDATE complaint AS c SET handler_id = $3, version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {COLUMNS}
+"""
+
+# --- lists --------------------------------------------------------------------------------------------------
+
+_FILTERS = {
+    "state": "c.state = {}",
+    "category": "c.category = {}",
+    "wijk": "c.wijk = {}",
+    "object_id": "c.establishment_id = {}",
+    "postcode": "c.postcode = {}",
+    "house_number": "c.house_number = {}",
+    "handler": "c.handler_id = {}",
+    "regime": "c.regime = {}",
+}
+
+
+def list_complaints(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page, newest first by (received_at, id); None filter values are left out."""
+    return keyset_page_sql(
+        f"SELECT {SUMMARY_COLUMNS} FROM complaint c", visible=VISIBLE, scope_args=list(scope), filter_sql=_FILTERS,
+        filters=filters, order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")), after=after, limit=limit,
+        newest_first=True,
+    )
+
+
+# Per deadline: the complaints it still runs for (the partial index's condition, word for word) and its column.
+_DEADLINES = {
+    "resolution": (f"c.state IN {OPEN_STATES}", "c.resolution_due_on"),
+    "acknowledgement": ("c.state = 'received'", "c.acknowledgement_due_on"),
+}
+
+
+def list_due(
+    deadline: str, filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page of open complaints by (due date, id), the earliest first: `before` (overdue: due before
+    today), `from` and `by` bound the due date."""
+    running, column = _DEADLINES[deadline]
+    filter_sql = {**_FILTERS, "before": f"{column} < {{}}", "from": f"{column} >= {{}}", "by": f"{column} <= {{}}"}
+    return keyset_page_sql(
+        f"SELECT {SUMMARY_COLUMNS} FROM complaint c", visible=f"{running} AND {VISIBLE}", scope_args=list(scope),
+        filter_sql=filter_sql, filters=filters, order_by=((column, "date"), ("c.id", "uuid")), after=after,
+        limit=limit,
+    )
+
+
+# Objects with the most complaints the caller may see received since $3 (at least $4), optionally in wijk $5 or
+# for one object $6; at most $7.
+HOTSPOTS = f"""
+SELECT c.establishment_id AS object_id, count(*) AS complaints, max(c.received_at) AS last_received_at
+FROM complaint c
+WHERE c.establishment_id IS NOT NULL AND c.received_at >= $3 AND {VISIBLE}
+  AND ($5::text IS NULL OR c.wijk = $5) AND ($6::uuid IS NULL OR c.establishment_id = $6)
+GROUP BY c.establishment_id
+HAVING count(*) >= $4
+ORDER BY complaints DESC, last_received_at DESC, object_id
+LIMIT $7
+"""

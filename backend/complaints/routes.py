@@ -1,0 +1,190 @@
+"""HTTP for complaints (klachtmeldingen) under /api/v1/complaints.
+
+Complaints are never deleted: a complaint that is not ours is rejected (forwarded to a named partner).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from backend.complaints import service
+from backend.complaints.models import (
+    AssignHandler, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList, PlanInspection,
+    PlannedInspection, State, Transition,
+)
+from backend.core.auth import Principal, requires_role
+from backend.core.concurrency import etag, required_version
+from backend.core.config import Settings
+from backend.core.db import Db, Tx
+from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
+from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.registry.models import EstablishmentPage
+from backend.users.models import Regime
+
+HANDLERS = service.HANDLERS
+PLANNERS = service.PLANNERS
+
+StateFilter = Annotated[State | None, QueryParameter(name="state")]
+CategoryFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
+WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
+PostcodeFilter = Annotated[str | None, QueryParameter(
+    pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)")]
+HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999, description="With postcode: the address")]
+HandlerFilter = Annotated[UUID | None, QueryParameter(description="Complaints assigned to this handler")]
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+
+
+def _with_etag(value: Complaint, status: int = 200, location: str | None = None) -> Response[Complaint]:
+    headers = {"ETag": etag(value.version)}
+    if location:
+        headers["Location"] = location
+    return Response(value, status_code=status, headers=headers)
+
+
+class ComplaintController(Controller):
+    path = "/api/v1/complaints"
+    tags = ["Complaints"]
+
+    @get("/categories", operation_id="ListComplaintCategories",
+         summary="Complaint categories with their regime and deadlines in working days",
+         responses=problem_responses(*AUTHENTICATED))
+    async def categories(self) -> CategoryList:
+        return service.categories()
+
+    @post(operation_id="CreateComplaint",
+          summary="Register a complaint (handlers, or an external intake system with an Idempotency-Key)",
+          guards=[requires_role(*HANDLERS)], status_code=201, responses=problem_responses(*COMMAND))
+    async def create(
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Complaint]:
+        async def command() -> Response[Complaint]:
+            created = await service.create_complaint(tx, request.user, data, request_id=request_id_of(request))
+            return _with_etag(created, 201, f"{self.path}/{created.id}")
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @get(operation_id="ListComplaints",
+         summary="Complaints you may see, newest first (keyset); never the reporter's details",
+         responses=problem_responses(*LIST))
+    async def list_(
+        self, request: Request[Principal, Any, Any], db: Db, state_: StateFilter = None,
+        category: CategoryFilter = None, wijk: WijkFilter = None, object_id: ObjectFilter = None,
+        postcode: PostcodeFilter = None, house_number: HouseNumberFilter = None, handler: HandlerFilter = None,
+        regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ComplaintPage:
+        filters = {"state": state_, "category": category, "wijk": wijk, "object_id": object_id, "postcode": postcode,
+                   "house_number": house_number, "handler": handler, "regime": regime}
+        return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
+
+    @get("/deadlines", operation_id="ListComplaintDeadlines",
+         summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
+         responses=problem_responses(*LIST))
+    async def deadlines(
+        self, request: Request[Principal, Any, Any], db: Db,
+        deadline: Annotated[Deadline, QueryParameter(
+            description="resolution (open complaints) or acknowledgement (still received)")] = "resolution",
+        overdue: Annotated[bool | None, QueryParameter(
+            description="true: due before today (Europe/Amsterdam); false: due today or later; leave out: both")] = None,
+        due_by: Annotated[date | None, QueryParameter(description="Only those due on or before this day")] = None,
+        category: CategoryFilter = None, wijk: WijkFilter = None, handler: HandlerFilter = None,
+        regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ComplaintPage:
+        filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
+        return await service.list_due(db, request.user, deadline=deadline, overdue=overdue, due_by=due_by,
+                                      filters=filters, cursor=cursor, limit=limit)
+
+    @get("/hotspots", operation_id="ListComplaintHotSpots",
+         summary="Objects by their number of complaints in the last days (default 90), most first",
+         guards=[requires_role(*PLANNERS, *HANDLERS)], responses=problem_responses(*LIST))
+    async def hotspots(
+        self, request: Request[Principal, Any, Any], db: Db,
+        days: Annotated[int | None, QueryParameter(ge=1, le=3660, description="The window (default: the setting, 90)")] = None,
+        wijk: WijkFilter = None,
+        object_id: Annotated[UUID | None, QueryParameter(description="One object's count")] = None,
+        min_count: Annotated[int, QueryParameter(ge=1, le=10_000, description="At least this many complaints")] = 1,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
+    ) -> HotSpotList:
+        settings: Settings = request.app.state.settings
+        return await service.hotspots(db, request.user, days=days or settings.complaint_hotspot_days, wijk=wijk,
+                                      object_id=object_id, min_count=min_count, limit=limit)
+
+    @get("/object-suggestions", operation_id="SuggestComplaintObjects",
+         summary="Active objects you may see matching a name and/or address, to link a complaint to",
+         guards=[requires_role(*HANDLERS)], responses=problem_responses(*LIST))
+    async def suggestions(
+        self, request: Request[Principal, Any, Any], db: Db,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")] = None,
+        postcode: Annotated[str | None, QueryParameter(
+            pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode or its four digits")] = None,
+        street: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street")] = None,
+        house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
+    ) -> EstablishmentPage:
+        filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
+        return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
+
+    @get("/{complaint_id:uuid}", operation_id="GetComplaint",
+         summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
+                 "(audited)", responses=problem_responses(*READ_ONE))
+    async def get_one(
+        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
+    ) -> Response[Complaint]:
+        return _with_etag(await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request)))
+
+    @post("/{complaint_id:uuid}/transitions", operation_id="TransitionComplaint",
+          summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
+          guards=[requires_role(*HANDLERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def transition(
+        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
+        data: JSONBody[Transition], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Complaint]:
+        version = required_version(if_match)
+
+        async def command() -> Response[Complaint]:
+            return _with_etag(await service.transition(tx, request.user, complaint_id, data, version=version,
+                                                       request_id=request_id_of(request)))
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @post("/{complaint_id:uuid}/handler", operation_id="AssignComplaintHandler",
+          summary="Assign a complaint handler; If-Match", guards=[requires_role(*HANDLERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def assign(
+        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
+        data: JSONBody[AssignHandler], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Complaint]:
+        version = required_version(if_match)
+
+        async def command() -> Response[Complaint]:
+            return _with_etag(await service.assign_handler(tx, request.user, complaint_id, data, version=version,
+                                                           request_id=request_id_of(request)))
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
+
+    @post("/{complaint_id:uuid}/inspections", operation_id="PlanComplaintInspection",
+          summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
+          guards=[requires_role(*PLANNERS)], status_code=201, responses=problem_responses(*COMMAND))
+    async def plan(
+        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
+        data: JSONBody[PlanInspection], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[PlannedInspection]:
+        version = required_version(if_match)
+
+        async def command() -> Response[PlannedInspection]:
+            planned = await service.plan_inspection(tx, request.user, complaint_id, data, version=version,
+                                                    request_id=request_id_of(request))
+            return Response(planned, status_code=201, headers={
+                "ETag": etag(planned.complaint.version),
+                "Location": f"/api/v1/assignments/{planned.assignment.id}",
+            })
+
+        return await run_once(request, tx, command, raw_key=idempotency_key)
