@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from backend import __doc__ as about
 from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
+from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.config import Settings, load_settings
@@ -27,8 +28,12 @@ from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
+from backend.enforcement import rules as sanction_rules
+from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.inspections.routes import InspectionController, ViolationController
+from backend.photos import service as photos
+from backend.photos.routes import PhotoController
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
 from backend.sync.routes import SyncController
@@ -42,13 +47,14 @@ log = structlog.get_logger("toezicht.app")
 ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
-    ViolationController,
+    ViolationController, ComplaintController, EnforcementController, PhotoController,
 ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
@@ -88,12 +94,16 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.resolve_principal = directory.resolve
     listener = None if settings.db_pgbouncer else await _listen_for_user_changes(settings, directory)
     purge = asyncio.create_task(_purge_expired_idempotency_keys(pool))
+    app.state.photo_evidence = evidence = photos.evidence_for(pool, settings)
+    await asyncio.to_thread(evidence.spool.sweep)  # uploads a killed server left half-written
+    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S))
     try:
         yield
     finally:
-        purge.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purge
+        for task in (purge, photo_purge):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if listener is not None:
             with contextlib.suppress(Exception):
                 await listener.close()

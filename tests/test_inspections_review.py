@@ -162,7 +162,7 @@ async def test_return_then_correct_then_review(client, db, world):
     assert review.status_code == 200 and review.json()["state"] == "reviewed"
     assert await events(db, inspection_id) == [
         ("inspection.submitted", None), ("inspection.returned", "AW-06: foto onscherp"),
-        ("inspection.corrected", None), ("inspection.reviewed", None)]
+        ("inspection.corrected", None), ("inspection.photo_received", None), ("inspection.reviewed", None)]
 
 
 async def _receive(db, photo: dict) -> None:

@@ -20,6 +20,8 @@ AuthMode = Literal["dev", "oidc"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 AsymmetricAlgorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
 
+AuthorityTerm = Literal["zienswijze", "begunstigingstermijn"]
+
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PositiveInt = Annotated[int, Meta(ge=1)]
 NonNegativeInt = Annotated[int, Meta(ge=0)]
@@ -60,6 +62,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_body_bytes: PositiveInt = 1_048_576
     rate_limit_per_minute: NonNegativeInt = 0
     cors_origins: tuple[str, ...] = ()
+    # Complaints: the window of the hot-spot list (an object's complaints in the last N days) when none is asked.
+    complaint_hotspot_days: Annotated[int, Meta(ge=1, le=3660)] = 90
+    # Terms the authority sets itself that follow the Algemene termijnenwet (art. 1 and 2) by policy, as the
+    # statutory terms (bezwaar, payment under 5:33) do by law. Leave a type out to count it by the plain date.
+    atw_authority_terms: tuple[AuthorityTerm, ...] = ("zienswijze", "begunstigingstermijn")
+
+    # Evidence photos (backend/photos/). One upload at most this many bytes (25 MiB, the manifest's limit too).
+    photo_max_bytes: PositiveInt = 26_214_400
+    # Images with more pixels are refused before decoding (decompression bombs); phones take at most ~50 MP.
+    photo_max_pixels: PositiveInt = 50_000_000
+    # A photo uploaded before its inspection waits this long for it, then it is removed.
+    photo_pending_hours: PositiveInt = 30 * 24
 
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
@@ -89,7 +103,7 @@ ENV_VARS: dict[str, str] = {
     "DATABASE_URL": "database_url",
     **{f"TOEZICHT_{field.upper()}": field for field in Settings.__struct_fields__ if field != "database_url"},
 }
-_LIST_FIELDS = {"oidc_algorithms", "cors_origins"}
+_LIST_FIELDS = {"oidc_algorithms", "cors_origins", "atw_authority_terms"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

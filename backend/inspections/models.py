@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from backend.checklists.models import LegalRef, Severity
+from backend.photos.models import PhotoEvidence
 from backend.planning.models import Partner
 from backend.users.models import Regime, TeamId
 
@@ -105,13 +106,16 @@ class StoredChecklist(msgspec.Struct, frozen=True):
     answers: dict[str, Any]
 
 
-class StoredPhoto(msgspec.Struct, frozen=True):
+class StoredPhoto(msgspec.Struct, frozen=True, omit_defaults=True):
     id: UUID
     sha256: str
     size: int
     checklist: int
     question: str | None
     received: bool
+    evidence: Annotated[PhotoEvidence | None, Meta(
+        description="The received photo: type, size, capture and receipt time, position; absent until it arrives"
+    )] = None
 
 
 class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,9 +183,25 @@ class ViolationPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+class ExpectedPhoto(msgspec.Struct, frozen=True):
+    """A manifest entry an upload must match."""
+
+    sha256: str
+    size: int
+
+
 class PhotoReceipt(msgspec.Struct, frozen=True):
     """What photo_received did: the inspection the photo belongs to and its state afterwards."""
 
     inspection_id: UUID
     state: InspectionState
     already_received: bool
+
+
+class AssignmentOutcome(msgspec.Struct, frozen=True):
+    """The latest inspection of an assignment: its state and the violation codes it (still) establishes."""
+
+    assignment_id: UUID
+    inspection_id: UUID
+    state: InspectionState
+    violation_codes: list[str]

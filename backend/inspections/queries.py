@@ -205,6 +205,13 @@ LOCK_INSPECTION = "SELECT state FROM inspection WHERE id = $1 FOR UPDATE"
 
 MARK_PHOTO_RECEIVED = "UPDATE inspection_photo SET received_at = now() WHERE id = $1 AND received_at IS NULL RETURNING id"
 
+# Where an uploaded photo goes: whether the caller sees the inspection, and its manifest entry.
+PHOTO_SLOT = f"""
+SELECT ({visible("i.")}) AS visible, p.sha256, p.size_bytes
+FROM inspection i LEFT JOIN inspection_photo p ON p.id = $8 AND p.inspection_id = i.id
+WHERE i.id = $7
+"""
+
 # submitted -> complete once no photo of the manifest is missing.
 COMPLETE_IF_ALL_PHOTOS = """
 UPDATE inspection SET state = 'complete', version = version + 1, updated_at = now()
@@ -266,3 +273,14 @@ def list_violations(
         visible=visible("i."), scope_args=list(scope), filter_sql=_VIOLATION_FILTERS, filters=filters,
         order_by=(("v.observed_on", "date"), ("v.id", "uuid")), after=after, limit=limit, newest_first=True,
     )
+
+
+# The latest inspection of each assignment in $1 with the codes of its violations that are not withdrawn.
+OUTCOMES_OF_ASSIGNMENTS = """
+SELECT DISTINCT ON (i.assignment_id) i.assignment_id, i.id AS inspection_id, i.state,
+       coalesce((SELECT array_agg(DISTINCT v.code ORDER BY v.code) FROM violation v
+                 WHERE v.inspection_id = i.id AND v.withdrawn_at IS NULL), '{}') AS violation_codes
+FROM inspection i
+WHERE i.assignment_id = ANY ($1::uuid[])
+ORDER BY i.assignment_id, i.inspected_at DESC, i.id DESC
+"""

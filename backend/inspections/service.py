@@ -37,8 +37,11 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, encode_cursor
+from backend.enforcement import service as enforcement
 from backend.inspections import queries
 from backend.inspections.models import (
+    AssignmentOutcome,
+    ExpectedPhoto,
     Inspection,
     InspectionPage,
     InspectionSubmission,
@@ -50,6 +53,7 @@ from backend.inspections.models import (
     Violation,
     ViolationPage,
 )
+from backend.photos import service as photos
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
@@ -450,14 +454,17 @@ async def submit(
         view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data)
         if view is not None:
             await _after_write(tx, principal, inspection_id, prepared, "submitted", 1, digest, request_id)
-            return view
+            # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
+            if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
+                view = await _view(tx, inspection_id)
+            return await _with_evidence(tx, principal, view)
         # A concurrent duplicate committed first: answer as for any existing inspection.
         existing = await tx.fetchrow(queries.EXISTING, *_scope(principal), inspection_id)
     for _attempt in range(2):
         result = await _on_existing(tx, principal, inspection_id, data, existing, body, digest, received_at, skew,
                                     request_id)
         if result is not None:
-            return result
+            return await _with_evidence(tx, principal, result)
         # A concurrent correction moved the inspection on meanwhile: decide again on what is stored now.
         existing = await tx.fetchrow(queries.EXISTING, *_scope(principal), inspection_id)
     raise Conflict("The inspection changed while you corrected it; read it again.", code="inspection_conflict")
@@ -630,7 +637,28 @@ async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspect
     row = await conn.fetchrow(queries.GET_VISIBLE, *_scope(principal), inspection_id)
     if row is None:
         raise NotFound("No such inspection.")
-    return _inspection(row)
+    return await _with_evidence(conn, principal, _inspection(row))
+
+
+async def _with_evidence(conn: asyncpg.Connection, principal: Principal, view: Inspection) -> Inspection:
+    """The view with what the photos feature knows of each received photo (for this caller)."""
+    received = [photo.id for photo in view.photos if photo.received]
+    if not received:
+        return view
+    evidence = await photos.evidence_of(conn, principal, received)
+    shown = [msgspec.structs.replace(photo, evidence=evidence.get(photo.id)) for photo in view.photos]
+    return msgspec.structs.replace(view, photos=shown)
+
+
+async def visible_to(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, whole_regimes: bool = False
+) -> bool:
+    """Whether the caller sees the inspection. `whole_regimes`: judged as for enforcement officers, on the
+    regimes alone (every inspection of the caller's regimes; sex work only with the sexwork scope)."""
+    scope = _scope(principal)
+    if whole_regimes:
+        scope = (scope[0], scope[1], True, [], [], None)
+    return bool(await conn.fetchval(queries.IS_VISIBLE, *scope, inspection_id))
 
 
 async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> RevisionList:
@@ -676,6 +704,15 @@ async def list_violations(
     return ViolationPage(items=items, next_cursor=next_cursor)
 
 
+async def outcomes_of_assignments(conn: asyncpg.Connection, assignment_ids: list[UUID]) -> dict[UUID, AssignmentOutcome]:
+    """The latest inspection of each assignment, with its active violation codes (for the complaints feature,
+    which shows it as a follow-up summary to callers who may see the complaint). No visibility check here."""
+    if not assignment_ids:
+        return {}
+    rows = await conn.fetch(queries.OUTCOMES_OF_ASSIGNMENTS, assignment_ids)
+    return {row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome) for row in rows}
+
+
 # --- review and return ---------------------------------------------------------------------------------------
 
 
@@ -699,10 +736,13 @@ async def review(
         raise Conflict(f"The inspection is {current.state}{waiting}; it cannot be reviewed now.", code="not_reviewable")
     if await tx.fetchrow(queries.REVIEW, inspection_id, version, principal.user_id) is None:
         raise stale(current.version)
-    view = await _view(tx, inspection_id)
+    view = await _with_evidence(tx, principal, await _view(tx, inspection_id))
     await audit.record(tx, actor=actor_of(principal), action="inspection.reviewed", object_type="inspection",
                        object_id=inspection_id, request_id=request_id,
                        before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
+    if view.violations:
+        # Reviewed violations are established: they open or join an enforcement case, in this transaction.
+        await enforcement.violations_reviewed(tx, principal, view, request_id=request_id)
     return view
 
 
@@ -717,7 +757,7 @@ async def return_(
     reason = reason.strip()
     if await tx.fetchrow(queries.RETURN, inspection_id, version, reason) is None:
         raise stale(current.version)
-    view = await _view(tx, inspection_id)
+    view = await _with_evidence(tx, principal, await _view(tx, inspection_id))
     await audit.record(tx, actor=actor_of(principal), action="inspection.returned", object_type="inspection",
                        object_id=inspection_id, request_id=request_id, reason=reason,
                        before={"state": current.state}, after={"state": "returned", "revision": current.revision})
@@ -727,9 +767,13 @@ async def return_(
 # --- photos ----------------------------------------------------------------------------------------------------
 
 
-async def photo_received(tx: asyncpg.Connection, photo_id: UUID, sha256: str, size: int) -> PhotoReceipt:
+async def photo_received(
+    tx: asyncpg.Connection, photo_id: UUID, sha256: str, size: int, *, actor: audit.Actor = audit.SYSTEM,
+    request_id: str | None = None,
+) -> PhotoReceipt:
     """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received
-    and move a submitted inspection to complete when no photo is missing. Receiving it again changes nothing."""
+    and move a submitted inspection to complete when no photo is missing; audited as
+    inspection.photo_received. Receiving it again changes nothing."""
     photo = await tx.fetchrow(queries.PHOTO, photo_id)
     if photo is None:
         raise NotFound("No inspection expects this photo.")
@@ -744,4 +788,27 @@ async def photo_received(tx: asyncpg.Connection, photo_id: UUID, sha256: str, si
             raise NotFound("No inspection expects this photo.")
         return PhotoReceipt(inspection_id=inspection_id, state=state, already_received=True)
     completed = await tx.fetchval(queries.COMPLETE_IF_ALL_PHOTOS, inspection_id)
+    await audit.record(tx, actor=actor, action="inspection.photo_received", object_type="inspection",
+                       object_id=inspection_id, request_id=request_id, before={"state": state},
+                       after={"state": completed or state, "photo_id": str(photo_id), "sha256": sha256})
     return PhotoReceipt(inspection_id=inspection_id, state=completed or state, already_received=False)
+
+
+async def photo_slot(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, photo_id: UUID
+) -> ExpectedPhoto | None:
+    """Where an uploaded photo goes: its manifest entry in the inspection, or None when no inspection with
+    this id has arrived yet (the photo waits for it). NotFound when the caller may not see the inspection;
+    422 photo_not_in_manifest when its manifest does not list the photo; 409 photo_id_in_use when the
+    inspection has not arrived but another one lists this photo id."""
+    row = await conn.fetchrow(queries.PHOTO_SLOT, *_scope(principal), inspection_id, photo_id)
+    if row is None:
+        if await conn.fetchrow(queries.PHOTO, photo_id) is not None:
+            raise Conflict("Another inspection lists this photo id; give each photo its own id.",
+                           code="photo_id_in_use")
+        return None
+    if not row["visible"]:
+        raise NotFound("No such inspection.")
+    if row["sha256"] is None:
+        raise Unprocessable("The inspection's photo list does not contain this photo.", code="photo_not_in_manifest")
+    return ExpectedPhoto(sha256=row["sha256"], size=row["size_bytes"])

@@ -66,6 +66,7 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     planned_to: date
     inspector_ids: list[UUID]
     reason: PlanReason
+    complaint_id: Annotated[UUID | None, Meta(description="The complaint this inspection follows up (reason complaint)")]
     partners: list[Partner]
     notes: str | None
     status: AssignmentStatus

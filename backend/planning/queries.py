@@ -8,8 +8,8 @@ from typing import Any
 from backend.core.pagination import keyset_page_sql
 
 COLUMNS = """id, establishment_id AS object_id, location_id, team_id, wijk, regimes, checklist_version_ids,
-planned_from, planned_to, inspector_ids, reason, partners, notes, status, cancel_reason, created_by, version,
-created_at, updated_at"""
+planned_from, planned_to, inspector_ids, reason, complaint_id, partners, notes, status, cancel_reason, created_by,
+version, created_at, updated_at"""
 
 # Who may see an assignment. $1 the caller's regimes, $2 whether they are scoped for sex work: the regimes
 # must share one and a sex-work assignment needs sexwork (as in the registry). Then $3 (admins, enforcement
@@ -41,10 +41,14 @@ WHERE status = 'planned' AND inspector_ids @> ARRAY[$5::uuid]
 
 INSERT = f"""
 INSERT INTO assignment (id, establishment_id, location_id, team_id, wijk, regimes, checklist_version_ids,
-                        planned_from, planned_to, inspector_ids, reason, partners, notes, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                        planned_from, planned_to, inspector_ids, reason, partners, notes, created_by, complaint_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING {COLUMNS}
 """
+
+# The assignments that follow up complaint $1, in planning order (the complaints feature checked who may see
+# the complaint; what it shows of them is a summary).
+OF_COMPLAINT = f"SELECT {COLUMNS} FROM assignment WHERE complaint_id = $1 ORDER BY created_at, id"
 
 # Each change checks the version and that the assignment is still planned, in the UPDATE itself.
 REASSIGN = f"""

@@ -216,8 +216,11 @@ async def _check_checklists(
 
 
 async def create_assignment(
-    tx: asyncpg.Connection, principal: Principal, data: AssignmentCreate, *, request_id: str | None
+    tx: asyncpg.Connection, principal: Principal, data: AssignmentCreate, *, request_id: str | None,
+    complaint_id: UUID | None = None,
 ) -> Assignment:
+    """Plan an inspection. `complaint_id`: the complaint it follows up (the complaints feature passes it, with
+    reason complaint, after checking the complaint)."""
     if not _may_plan_for(principal, data.team_id):
         raise Forbidden("You plan only for your own teams.", code="not_your_team")
     target_regimes, wijk, problems = await _target(tx, principal, data, request_id)
@@ -232,12 +235,39 @@ async def create_assignment(
     row = await tx.fetchrow(
         queries.INSERT, uuid4(), data.object_id, data.location_id, data.team_id, wijk, sorted(data.regimes),
         data.checklist_version_ids, data.planned_from, data.planned_to, data.inspector_ids, data.reason,
-        sorted(data.partners), data.notes or None, principal.user_id,
+        sorted(data.partners), data.notes or None, principal.user_id, complaint_id,
+    )
+    created = _assignment(row)
+    after = _audit_state(created)
+    if complaint_id is not None:
+        after["complaint_id"] = str(complaint_id)
+    await audit.record(tx, actor=actor_of(principal), action="assignment.created", object_type="assignment",
+                       object_id=created.id, request_id=request_id, after=after)
+    return created
+
+
+async def plan_hercontrole(
+    tx: asyncpg.Connection, principal: Principal, *, object_id: UUID | None, location_id: UUID | None, team_id: str,
+    wijk: str, regimes: list[str], checklist_version_ids: list[UUID], inspector_ids: list[UUID], planned_from: date,
+    planned_to: date, notes: str, request_id: str | None,
+) -> Assignment:
+    """A hercontrole the enforcement feature plans (in its transaction) when a last onder dwangsom is sent, at
+    the end of its begunstigingstermijn: the decision orders it, so no planner's team check applies; the team,
+    checklists and inspectors are those of the inspections the decision rests on."""
+    row = await tx.fetchrow(
+        queries.INSERT, uuid4(), object_id, location_id, team_id, wijk, sorted(regimes), checklist_version_ids,
+        planned_from, planned_to, inspector_ids, "hercontrole", [], notes, principal.user_id, None,
     )
     created = _assignment(row)
     await audit.record(tx, actor=actor_of(principal), action="assignment.created", object_type="assignment",
-                       object_id=created.id, request_id=request_id, after=_audit_state(created))
+                       object_id=created.id, request_id=request_id, reason="hercontrole", after=_audit_state(created))
     return created
+
+
+async def assignments_of_complaint(conn: asyncpg.Connection, complaint_id: UUID) -> list[Assignment]:
+    """Every assignment planned from a complaint, in planning order. No visibility check here: the complaints
+    feature shows them only to callers who may see the complaint, and only as a follow-up summary."""
+    return [_assignment(row) for row in await conn.fetch(queries.OF_COMPLAINT, complaint_id)]
 
 
 async def _changeable(tx: asyncpg.Connection, principal: Principal, assignment_id: UUID) -> Assignment:
