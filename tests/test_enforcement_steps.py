@@ -124,6 +124,18 @@ async def test_the_amount_follows_the_employee_class(client, db, world):
     assert advice["items"][0]["fine"]["amount_cents"] == 204_000
 
 
+async def test_the_employee_class_is_the_one_of_the_day_of_the_violation(client, db, world):
+    big = await create_object(client, world.h["admin"], name="Grand Café", house_number=7, employee_class="50_or_more")
+    await reviewed(client, world, NO_MANAGER, body=world.body(object_id=big["id"], checklists=[
+        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}]))
+    current = await only_case(client, world)
+    # The business shrinks after the violation: the fine keeps the column of the day it happened.
+    await db.execute("UPDATE establishment SET employee_class = 'under_50' WHERE id = $1::uuid", big["id"])
+    advice = await proposal(client, world, current["id"])
+    assert (advice["employee_class"], advice["employee_class_assumed"]) == ("50_or_more", False)
+    assert advice["items"][0]["fine"]["amount_cents"] == 204_000
+
+
 async def test_recidive_adds_fifty_percent_after_a_boete_for_the_same_article(client, db, world):
     current = await fined(client, world)
     boete = last_step(current)
@@ -335,6 +347,35 @@ async def test_the_deadlines_view_shows_what_expires_this_week_and_what_is_overd
     assert_problem(await client.get(f"{BASE}/deadlines", headers=world.h["officer_a"],
                                     params={"until": (today() - timedelta(days=1)).isoformat()}),
                    400, "invalid_date_range")
+
+
+async def close(client, world: World, current: dict) -> dict:
+    response = await client.post(f"{CASES}/{current['id']}/close", json={"result": "no_action", "reason": "Gestopt"},
+                                 headers=with_version(world, "officer_a", current["version"]))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_closing_a_case_ends_its_own_terms_but_not_the_bezwaar_term(client, db, world):
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete", "amount_cents": 102_000,
+                                                     "zienswijze_weeks": 1, "deviation_reason": "Calculerend"})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    until = {"until": last_step(current)["deadlines"][0]["due_on"]}
+    assert [d["kind"] for d in (await client.get(f"{BASE}/deadlines", headers=world.h["officer_a"],
+                                                 params=until)).json()["expiring"]] == ["zienswijze"]
+    await close(client, world, current)
+    assert (await client.get(f"{BASE}/deadlines", headers=world.h["officer_a"], params=until)).json()["expiring"] == []
+
+
+async def test_a_sent_decision_keeps_its_bezwaar_term_after_the_case_closes(client, db, world):
+    current = await fined(client, world)
+    besluit = last_step(current)
+    until = {"until": besluit["deadlines"][0]["due_on"]}
+    await close(client, world, current)
+    view = (await client.get(f"{BASE}/deadlines", headers=world.h["officer_a"], params=until)).json()
+    assert [(d["kind"], d["step_id"]) for d in view["expiring"]] == [("bezwaar_term", besluit["id"])]
 
 
 async def test_authority_set_terms_follow_the_atw_calendar_by_a_setting(database_url, data_dir, auth):

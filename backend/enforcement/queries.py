@@ -60,13 +60,20 @@ SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM enforcement_case_statu
 
 ADD_VIOLATIONS = """
 INSERT INTO enforcement_case_violation (violation_id, case_id, inspection_id, establishment_id, location_id, code,
-                                        article_key, observed_on, inspector_ids, checklist_version_id)
+                                        article_key, observed_on, inspector_ids, checklist_version_id, employee_class)
 SELECT v.violation_id, $1, v.inspection_id, v.establishment_id, v.location_id, v.code, v.article_key, v.observed_on,
-       v.inspector_ids, v.checklist_version_id
+       v.inspector_ids, v.checklist_version_id, v.employee_class
 FROM jsonb_to_recordset($2::jsonb) AS v(violation_id uuid, inspection_id uuid, establishment_id uuid, location_id uuid,
-     code text, article_key text, observed_on date, inspector_ids uuid[], checklist_version_id uuid)
+     code text, article_key text, observed_on date, inspector_ids uuid[], checklist_version_id uuid,
+     employee_class text)
 ON CONFLICT (violation_id) DO NOTHING
 RETURNING violation_id
+"""
+
+# The fine column recorded with the case's newest violation that has one (migrations/0013).
+RECORDED_EMPLOYEE_CLASS = """
+SELECT employee_class FROM enforcement_case_violation
+WHERE case_id = $1 AND employee_class IS NOT NULL ORDER BY observed_on DESC, added_at DESC LIMIT 1
 """
 
 # Every change of a case or its steps moves the case's version: one ETag guards the whole case. With $2
@@ -149,6 +156,13 @@ SELECT id FROM enforcement_step WHERE related_step_id = $1 AND type = 'invorderi
 INSERT_DEADLINE = "INSERT INTO enforcement_deadline (case_id, step_id, kind, due_on) VALUES ($1, $2, $3, $4)"
 
 DEADLINE_OF = "SELECT due_on, resolved_at FROM enforcement_deadline WHERE step_id = $1 AND kind = $2"
+
+# Closing a case ends the terms that wait for its own next step; statutory terms of sent decisions (bezwaar,
+# payment, collection limit) keep running for the offender and the authority alike.
+END_PROCEDURE_DEADLINES = """
+UPDATE enforcement_deadline SET resolved_at = now()
+WHERE case_id = $1 AND resolved_at IS NULL AND kind IN ('zienswijze', 'begunstigingstermijn')
+"""
 
 RESOLVE_DEADLINE = """
 UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL

@@ -200,6 +200,7 @@ async def violations_reviewed(
     book = rules.rulebook()
     by_regime: dict[str, list[dict[str, Any]]] = {}
     present = sorted({*inspection.inspector_ids, inspection.submitted_by})
+    employee_class = await _current_employee_class(tx, principal, inspection.object_id)
     for violation in inspection.violations:
         regime = inspection.checklists[violation.checklist].regime
         rule = book.rule(regime, violation.code)
@@ -210,7 +211,7 @@ async def violations_reviewed(
             "location_id": str(violation.location_id) if violation.location_id else None,
             "code": violation.code, "article_key": article, "observed_on": violation.observed_on.isoformat(),
             "inspector_ids": [str(user_id) for user_id in present],
-            "checklist_version_id": str(violation.checklist_version_id),
+            "checklist_version_id": str(violation.checklist_version_id), "employee_class": employee_class,
         })
     cases = []
     for regime, rows in sorted(by_regime.items()):
@@ -275,6 +276,7 @@ async def close_case(
         raise Conflict("The case is closed already.", code="case_closed")
     if await tx.fetchval(queries.CLOSE, case_id, data.result, None, version) is None:
         raise stale(case["version"])
+    await tx.execute(queries.END_PROCEDURE_DEADLINES, case_id)
     reason = data.reason.strip()
     await _history(tx, case_id, "closed", principal, result=data.result, reason=reason)
     await _audit(tx, principal, case_id, "closed", request_id, reason=reason,
@@ -316,16 +318,22 @@ async def merge_cases(
 # --- the proposal --------------------------------------------------------------------------------------------
 
 
-async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, bool]:
-    """The offender's column of the fine table (the registry holds the current class; DOMAIN: on the day of
-    the violation). A location without a registered object: fewer than 50 assumed."""
-    if case["object_id"] is None:
-        return "under_50", True
+async def _current_employee_class(conn: asyncpg.Connection, principal: Principal, object_id: UUID | None) -> str | None:
+    if object_id is None:
+        return None
     try:
-        found = await registry.get_object(conn, principal, case["object_id"])
+        return (await registry.get_object(conn, principal, object_id)).employee_class
     except NotFound:
-        return "under_50", True
-    return found.employee_class, False
+        return None
+
+
+async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, bool]:
+    """The offender's column of the fine table on the day of the violation: the class recorded when the case's
+    newest violation entered it; else the registry's current class. A location without a registered object:
+    fewer than 50 assumed (and said so)."""
+    recorded = await conn.fetchval(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
+    current = recorded or await _current_employee_class(conn, principal, case["object_id"])
+    return (current, False) if current else ("under_50", True)
 
 
 async def get_proposal(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Proposal:
