@@ -36,6 +36,7 @@ from backend.photos import service as photos
 from backend.photos.routes import PhotoController
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
+from backend.reports.routes import ReportController
 from backend.sync.routes import SyncController
 from backend.users.routes import MeController, UserController
 from backend.users.service import PrincipalDirectory
@@ -47,7 +48,7 @@ log = structlog.get_logger("toezicht.app")
 ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
-    ViolationController, ComplaintController, EnforcementController, PhotoController,
+    ViolationController, ComplaintController, EnforcementController, PhotoController, ReportController,
 ]
 
 

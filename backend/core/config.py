@@ -75,6 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A photo uploaded before its inspection waits this long for it, then it is removed.
     photo_pending_hours: PositiveInt = 30 * 24
 
+    # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
+    # inspections takes seconds; the default request timeout is shorter).
+    report_statement_timeout_ms: PositiveInt = 120_000
+
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
             raise SettingsError("TOEZICHT_DB_POOL_MIN must not exceed TOEZICHT_DB_POOL_MAX")

@@ -1,0 +1,151 @@
+"""HTTP for the performance indicators under /api/v1/reports: JSON, CSV (Accept: text/csv) and PNG charts.
+
+Readers: coordinators (who steer on the figures), admins, auditors and enforcement officers. Inspectors and
+complaint handlers work on single records and do not read the municipality's indicators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import QueryParameter
+
+from backend.core.auth import Principal, requires_role
+from backend.core.config import Settings
+from backend.core.db import Db
+from backend.core.openapi import LIST, problem_responses
+from backend.reports import charts, export, service
+from backend.reports.models import Filters, IndicatorReport, ObjectKind, TrendReport
+from backend.users.models import Regime
+
+READERS = ("coordinator", "admin", "auditor", "enforcement_officer")
+CSV = "text/csv"
+JSON = "application/json"
+
+FromDate = Annotated[date | None, QueryParameter(
+    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`")]
+ToDate = Annotated[date | None, QueryParameter(
+    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today")]
+RegimeFilter = Annotated[Regime | None, QueryParameter(description="Only this regime (one of yours)")]
+WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+KindFilter = Annotated[ObjectKind | None, QueryParameter(
+    description="Only objects of this kind; `location` for addresses that are not registered objects")]
+TeamFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description="Only this team's controls and cases (complaints and objects have no team)")]
+YearFilter = Annotated[int | None, QueryParameter(ge=2000, le=2100, description="A calendar year instead of from/to")]
+
+
+def _text_schema(description: str, media_type: str, json_schema: Any) -> OpenAPIResponse:
+    content = {media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+    if json_schema is not None:
+        content = {JSON: OpenAPIMediaType(schema=json_schema), **content}
+    return OpenAPIResponse(description=description, content=content)
+
+
+@dataclass
+class _CsvOrJsonOperation(Operation):
+    """200 is JSON, or CSV when the client asks for text/csv."""
+
+    def __post_init__(self) -> None:
+        assert self.responses is not None
+        ok = self.responses["200"]
+        assert isinstance(ok, OpenAPIResponse) and ok.content
+        self.responses["200"] = _text_schema(
+            "The figures as JSON, or with `Accept: text/csv` as CSV (semicolon-separated, Dutch headers, one row "
+            "per figure)", CSV, ok.content[JSON].schema)
+
+
+@dataclass
+class _PngOperation(Operation):
+    def __post_init__(self) -> None:
+        assert self.responses is not None
+        self.responses["200"] = OpenAPIResponse(
+            description="A PNG chart", content={"image/png": OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, content_media_type="image/png"))})
+
+
+def _wants_csv(request: Request[Any, Any, Any]) -> bool:
+    return request.accept.best_match([JSON, CSV], default=JSON) == CSV
+
+
+def _timeout(request: Request[Any, Any, Any]) -> int:
+    settings: Settings = request.app.state.settings
+    return settings.report_statement_timeout_ms
+
+
+def _csv(text: str, name: str, period: Any) -> Response[Any]:
+    filename = f"{name}-{period.from_.isoformat()}-{period.to.isoformat()}.csv"
+    return Response(text, media_type=f"{CSV}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _subtitle(req: service.Request) -> str:
+    parts = [f"{req.period.from_.isoformat()} t/m {req.period.to.isoformat()}"]
+    f = req.filters
+    parts += [f"{name} {value}" for name, value in (("regime", f.regime), ("wijk", f.wijk), ("soort", f.object_kind),
+                                                    ("team", f.team)) if value is not None]
+    return ", ".join(parts)
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["Reports"]
+    guards = [requires_role(*READERS)]
+
+    @get("/indicators", operation_id="GetIndicators", operation_class=_CsvOrJsonOperation,
+         summary="Performance indicators for a period, each with its numerator and denominator",
+         responses=problem_responses(*LIST))
+    async def indicators(
+        self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
+        regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
+    ) -> Response[IndicatorReport]:
+        req = service.Request(service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind,
+                                                                   team=team))
+        report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
+        if _wants_csv(request):
+            return _csv(export.indicators_csv(report), "indicatoren", report.period)
+        return Response(report)
+
+    @get("/indicators/trend", operation_id="GetIndicatorTrend", operation_class=_CsvOrJsonOperation,
+         summary="The indicators per month over a year (or from/to, at most 36 months)",
+         responses=problem_responses(*LIST))
+    async def trend(
+        self, request: Request[Principal, Any, Any], db: Db, year: YearFilter = None, from_: FromDate = None,
+        to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
+        team: TeamFilter = None,
+    ) -> Response[TrendReport]:
+        req = service.Request(service.year_period(year, from_, to),
+                              Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
+        report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
+        if _wants_csv(request):
+            return _csv(export.trend_csv(report), "indicatoren-per-maand", report.period)
+        return Response(report)
+
+    @get("/charts/compliance-per-wijk.png", operation_id="GetComplianceChart", operation_class=_PngOperation,
+         summary="Chart: compliance per wijk for a period", media_type="image/png",
+         responses=problem_responses(*LIST))
+    async def compliance_chart(
+        self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
+        regime: RegimeFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
+    ) -> Response[bytes]:
+        req = service.Request(service.period_of(from_, to),
+                              Filters(regime=regime, object_kind=object_kind, team=team))
+        groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
+        return Response(charts.compliance_per_wijk(groups, _subtitle(req)), media_type="image/png")
+
+    @get("/charts/trend.png", operation_id="GetTrendChart", operation_class=_PngOperation,
+         summary="Chart: controls and compliance per month", media_type="image/png",
+         responses=problem_responses(*LIST))
+    async def trend_chart(
+        self, request: Request[Principal, Any, Any], db: Db, year: YearFilter = None, from_: FromDate = None,
+        to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
+        team: TeamFilter = None,
+    ) -> Response[bytes]:
+        req = service.Request(service.year_period(year, from_, to),
+                              Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
+        report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
+        return Response(charts.trend(report.months, _subtitle(req)), media_type="image/png")

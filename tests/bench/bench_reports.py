@@ -1,0 +1,304 @@
+"""Reports benchmark: the performance indicators for one year and for one month over 1,000,000 inspections and
+200,000 complaints.
+
+    .venv/bin/python tests/bench/bench_reports.py [--inspections 1000000] [--complaints 200000] [--runs 3] [--check]
+
+One run, on an embedded PostgreSQL in a temporary directory (production settings, fsync on):
+1. publish the checklists through the API, then COPY (CSV) 20,000 establishments (5% verscherpt), the inspections
+   spread evenly over 2025 (95% reviewed; 65% horeca, 15% NIX18 with 1-3 purchase attempts, 10% horeca + NIX18,
+   5% coffeeshop, 5% sex work; 30% planned with a reason, a quarter of those after a complaint), their checklist
+   answers, violations in 30% of them, and the complaints of 2025 (some followed by a planned inspection);
+2. GET /api/v1/reports/indicators through the app in-process (httpx ASGITransport, lifespan running) as a
+   coordinator scoped for every regime but sex work, for 2025 and for June 2025, alternately, `--runs` times
+   after one warm-up each; also the monthly trend of 2025.
+Target: the month costs at most 0.2 x the year (the statements read the period's rows through indexes, so the
+cost follows the period). Figures are printed; --check turns a missed target into exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import logging
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+
+from backend.core import calendar, embedded  # noqa: E402
+from backend.core.config import load_settings  # noqa: E402
+from backend.core.migrations import migrate  # noqa: E402
+from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
+from backend.registry.service import AMSTERDAM  # noqa: E402
+from tests.conftest import app_client  # noqa: E402
+
+TARGET_RATIO = 0.2
+OBJECTS = 20_000
+CHUNK = 100_000
+YEAR = 2025
+WIJKEN = ["binnenstad", "oost", "leidsche_rijn", "west", "overvecht", "zuid", "noordoost", "zuidwest", "noordwest",
+          "vleuten_de_meern"]
+SCOPE = ["alcohol", "nix18", "coffeeshop", "gambling"]  # the caller: every regime but sexwork
+TEMPLATES = ["alcohol-horeca", "nix18-purchase-attempt", "coffeeshop", "sexwork-establishment"]
+HORECA = {"AW-01": "yes", "AW-02": "yes", "AW-02a": "yes", "AW-16": "yes", "AW-03": "yes", "AW-04": "yes",
+          "AW-05": "yes", "AW-06": "yes", "AW-07a": "no", "AW-08": "no", "AW-09": "no", "AW-10": "no", "AW-11": "no"}
+ATTEMPT = {"NX-01": "supermarkt", "NX-01a": "2025-03-01T21:30:00+01:00", "NX-05": "yes", "NX-05a": "age_16_17",
+           "NX-05b": "yes", "NX-02": "no", "NX-03": "no", "NX-04": "no"}
+CHANNELS = ["horeca", "supermarkt", "slijterij", "cafetaria", "sportkantine", "flitsbezorger"]
+# (checklists, regimes, object kinds, weight)
+PROFILES = [
+    (["alcohol-horeca"], ["alcohol"], ["horeca_hoogdrempelig", "horeca_laagdrempelig"], 65),
+    (["nix18-purchase-attempt"], ["nix18"], ["supermarkt", "slijterij", "horeca_laagdrempelig"], 15),
+    (["alcohol-horeca", "nix18-purchase-attempt"], ["alcohol", "nix18"], ["horeca_laagdrempelig"], 10),
+    (["coffeeshop"], ["coffeeshop"], ["coffeeshop"], 5),
+    (["sexwork-establishment"], ["sexwork", "alcohol"], ["seks_club"], 5),
+]
+REASONS = ["regular_cycle", "complaint", "hercontrole", "verscherpt_toezicht", "project"]
+
+
+def _csv(rows: list[list[Any]]) -> io.BytesIO:
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        if isinstance(value, (list, tuple)):
+            value = "{" + ",".join(str(v) for v in value) + "}"
+        elif isinstance(value, dict):
+            value = json.dumps(value, separators=(",", ":"))
+        text = str(value)
+        return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n{') else text
+
+    return io.BytesIO("\n".join(",".join(cell(v) for v in row) for row in rows).encode())
+
+
+async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], rows: list[list[Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await conn.copy_to_table(table, source=_csv(rows[start:start + CHUNK]), columns=columns, format="csv")
+
+
+def _moment(rng: random.Random) -> datetime:
+    start = datetime(YEAR, 1, 1, tzinfo=AMSTERDAM).astimezone(UTC)
+    return start + timedelta(seconds=rng.uniform(0, 365 * 86_400 - 7_200))
+
+
+async def generate(url: str, versions: dict[str, UUID], users: dict[str, UUID], inspections: int,
+                   complaints: int, rng: random.Random) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await _generate(conn, versions, users, inspections, complaints, rng)
+        for table in ("establishment", "assignment", "inspection", "inspection_checklist", "violation", "complaint"):
+            await conn.execute(f"ANALYZE {table}")  # constant table names
+    finally:
+        await conn.close()
+
+
+async def _generate(conn: asyncpg.Connection, versions: dict[str, UUID], users: dict[str, UUID], count: int,
+                    complaint_count: int, rng: random.Random) -> None:
+    created = datetime(2020, 1, 1, tzinfo=UTC)
+    by_kind: dict[str, list[tuple[UUID, str]]] = {}
+    objects = []
+    for n in range(OBJECTS):
+        _, regimes, kinds, _ = rng.choices(PROFILES, weights=[p[3] for p in PROFILES])[0]
+        kind, wijk = rng.choice(kinds), rng.choice(WIJKEN)
+        object_id = uuid4()
+        regimes = ["alcohol", "nix18"] if kind.startswith("horeca") or kind in ("supermarkt", "slijterij") else regimes
+        objects.append([object_id, f"Object {n}", "Straat", n % 9999 + 1, "3511AB", "Utrecht", wijk, kind, "under_50",
+                        "verscherpt" if rng.random() < 0.05 else "regular", regimes, created])
+        by_kind.setdefault(kind, []).append((object_id, wijk))
+    await _copy(conn, "establishment", ["id", "name", "street", "house_number", "postcode", "city", "wijk", "kind",
+                                        "employee_class", "supervision_level", "regimes", "created_at"], objects)
+    complaint_rows, complaint_ids = _complaints(complaint_count, users["intake"], rng)
+    await _copy(conn, "complaint", COMPLAINT_COLUMNS, complaint_rows)
+    assignments, inspections, checklists, violations = [], [], [], []
+    for _ in range(count):
+        templates, regimes, kinds, _ = rng.choices(PROFILES, weights=[p[3] for p in PROFILES])[0]
+        object_id, wijk = rng.choice(by_kind[rng.choice(kinds)])
+        inspection_id, moment = uuid4(), _moment(rng)
+        assignment_id = None
+        if rng.random() < 0.3:
+            assignment_id, reason = uuid4(), rng.choices(REASONS, weights=[50, 25, 15, 5, 5])[0]
+            complaint = rng.choice(complaint_ids) if reason == "complaint" else None
+            assignments.append([assignment_id, object_id, "team-a", wijk, regimes, [versions[t] for t in templates],
+                                "2025-01-01", "2025-12-31", [users["inspector"]], reason, "done", users["coordinator"],
+                                complaint])
+        reviewed = rng.random() < 0.95
+        inspections.append([inspection_id, "reviewed" if reviewed else "complete", assignment_id, object_id, "team-a",
+                            wijk, regimes, users["inspector"], [users["inspector"]], moment - timedelta(hours=1),
+                            moment, moment, False, moment, users["coordinator"] if reviewed else None,
+                            moment if reviewed else None])
+        entries = [t for t in templates for _ in range(rng.randint(1, 3) if t == "nix18-purchase-attempt" else 1)]
+        for position, template in enumerate(entries):
+            answers = ({**ATTEMPT, "NX-01": rng.choice(CHANNELS), "NX-04": rng.choice(["yes", "no"])}
+                       if template == "nix18-purchase-attempt" else HORECA if template == "alcohol-horeca"
+                       else {"CS-01": "yes"} if template == "coffeeshop" else {"SX-01": "yes"})
+            regime = {"alcohol-horeca": "alcohol", "nix18-purchase-attempt": "nix18"}.get(template, template.split("-")[0])
+            checklists.append([inspection_id, position, versions[template], template,
+                               "sexwork" if template.startswith("sexwork") else regime, answers])
+            if rng.random() < 0.3 / len(entries):
+                violations.append([inspection_id, 1, object_id, versions[template], position, "Q",
+                                   rng.choice(["AW-3-NO-PERMIT", "AW-24-1-NO-MANAGER-PRESENT", "AW-20-1-AGE-NOT-ESTABLISHED"]),
+                                   {"law": "Alcoholwet", "article": "20", "lid": "1"}, "serious",
+                                   moment.astimezone(AMSTERDAM).date()])
+    await _copy(conn, "assignment", ["id", "establishment_id", "team_id", "wijk", "regimes", "checklist_version_ids",
+                                     "planned_from", "planned_to", "inspector_ids", "reason", "status", "created_by",
+                                     "complaint_id"], assignments)
+    await _copy(conn, "inspection", ["id", "state", "assignment_id", "establishment_id", "team_id", "wijk", "regimes",
+                                     "submitted_by", "inspector_ids", "started_at", "finished_at", "received_at",
+                                     "clock_suspect", "inspected_at", "reviewed_by", "reviewed_at"], inspections)
+    await _copy(conn, "inspection_checklist", ["inspection_id", "position", "checklist_version_id", "template_key",
+                                               "regime", "answers"], checklists)
+    await _copy(conn, "violation", ["inspection_id", "revision", "establishment_id", "checklist_version_id",
+                                    "checklist_position", "question_key", "code", "article", "severity",
+                                    "observed_on"], violations)
+
+
+COMPLAINT_COLUMNS = ["id", "category", "regime", "channel", "description", "street", "house_number", "postcode", "city",
+                     "wijk", "wijk_source", "wants_feedback", "has_contact", "state", "received_at",
+                     "acknowledgement_due_on", "resolution_due_on", "outcome", "closed_at", "created_by"]
+
+
+def _complaints(count: int, creator: UUID, rng: random.Random) -> tuple[list[list[Any]], list[UUID]]:
+    rows, ids = [], []
+    for _ in range(count):
+        received = _moment(rng)
+        received_on = received.astimezone(AMSTERDAM).date()
+        resolved = rng.random() < 0.9
+        complaint_id = uuid4()
+        ids.append(complaint_id)
+        rows.append([complaint_id, "geluidsoverlast_horeca", rng.choice(["alcohol", "nix18", "coffeeshop", None]),
+                     "phone", "Overlast (gegenereerd).", "Oudegracht", rng.randint(1, 400), "3511AB", "Utrecht",
+                     rng.choice(WIJKEN), "postcode", False, False, "resolved" if resolved else "in_progress", received,
+                     received_on + timedelta(days=2), calendar.add_working_days(received_on, 10),
+                     "nuisance_stopped" if resolved else None,
+                     received + timedelta(days=rng.randint(1, 20)) if resolved else None, creator])
+    return rows, ids
+
+
+async def setup(settings: Any, token_for: Any) -> tuple[dict[str, UUID], dict[str, UUID]]:
+    """Users and published checklists through the API (so their rows are exactly what the app writes)."""
+    async with app_client(settings) as http:
+        users = {}
+        for name, roles in (("admin", ["admin"]), ("coordinator", ["coordinator"]), ("inspector", ["inspector"]),
+                            ("intake", ["complaints_officer"])):
+            response = await http.get("/api/v1/me", headers=token_for(name, roles))
+            users[name] = UUID(response.json()["id"])
+        versions = {}
+        for key in TEMPLATES:
+            content = json.loads((ROOT / "schemas" / "checklists" / f"{key}.json").read_text(encoding="utf-8"))
+            response = await http.post("/api/v1/checklists", json=content, headers=token_for("admin", ["admin"]))
+            assert response.status_code == 201, response.text
+            versions[key] = UUID(response.json()["id"])
+    return versions, users
+
+
+async def measure(settings: Any, headers: dict[str, str], runs: int) -> dict[str, Any]:
+    periods = {"year": {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}, "month": {"from": f"{YEAR}-06-01",
+                                                                                     "to": f"{YEAR}-06-30"}}
+    samples: dict[str, list[float]] = {name: [] for name in (*periods, "trend")}
+    done: dict[str, int] = {}
+    async with app_client(settings) as http:
+        for i in range(runs + 1):
+            for name, params in periods.items():
+                started = time.perf_counter()
+                response = await http.get("/api/v1/reports/indicators", params=params, headers=headers)
+                elapsed = time.perf_counter() - started
+                assert response.status_code == 200, response.text
+                done[name] = response.json()["controls"]["done"]["numerator"]
+                if i:
+                    samples[name].append(elapsed)
+            started = time.perf_counter()
+            response = await http.get("/api/v1/reports/indicators/trend", params={"year": YEAR}, headers=headers)
+            assert response.status_code == 200, response.text
+            if i:
+                samples["trend"].append(time.perf_counter() - started)
+    return {"median_s": {name: statistics.median(values) for name, values in samples.items()}, "controls_done": done}
+
+
+def run(inspections: int, complaints: int, runs: int) -> dict[str, Any]:
+    rng = random.Random(20251125)
+    with tempfile.TemporaryDirectory(prefix="toezicht-bench-reports-") as tmp:
+        server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
+        try:
+            url = asyncio.run(_database(admin_url, server))
+            settings = load_settings({}, database_url=url, data_dir=tmp, log_level="warning", jwt_issuer="bench",
+                                     jwt_audience="toezicht-api")
+            key = load_or_create_dev_key(settings.dev_signing_key_path)
+
+            def token_for(sub: str, roles: list[str], regimes: list[str] | None = None) -> dict[str, str]:
+                now = int(time.time())
+                token = mint_dev_token(key, {"iss": "bench", "aud": "toezicht-api", "sub": sub, "iat": now, "nbf": now,
+                                             "exp": now + 7200, "roles": roles, "regimes": regimes or [*SCOPE, "sexwork"],
+                                             "teams": ["team-a"]})
+                return {"Authorization": f"Bearer {token}"}
+
+            versions, users = asyncio.run(setup(settings, token_for))
+            started = time.perf_counter()
+            asyncio.run(generate(url, versions, users, inspections, complaints, rng))
+            loaded_s = time.perf_counter() - started
+            figures = asyncio.run(measure(settings, token_for("coordinator", ["coordinator"], SCOPE), runs))
+        finally:
+            server.cleanup()  # type: ignore[attr-defined]
+    return {"inspections": inspections, "complaints": complaints, "runs": runs, "load_s": loaded_s, **figures}
+
+
+async def _database(admin_url: str, server: Any) -> str:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute('CREATE DATABASE "bench_reports"')
+    finally:
+        await admin.close()
+    url = server.get_uri("bench_reports")
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn, ROOT / "migrations")
+    finally:
+        await conn.close()
+    return url
+
+
+def report(result: dict[str, Any]) -> bool:
+    median = result["median_s"]
+    ratio = median["month"] / median["year"]
+    print(f"Performance indicators over {result['inspections']:,} inspections and {result['complaints']:,} complaints "
+          f"of {YEAR} (loaded in {result['load_s']:.0f} s), median of {result['runs']} runs, in-process ASGI:")
+    print(f"  one year  (GET /api/v1/reports/indicators?from={YEAR}-01-01&to={YEAR}-12-31): {median['year']:.2f} s, "
+          f"{result['controls_done']['year']:,} controls done in scope")
+    print(f"  one month (June):                                                     {median['month']:.2f} s, "
+          f"{result['controls_done']['month']:,} controls done in scope")
+    print(f"  monthly trend of the year (GET /api/v1/reports/indicators/trend?year={YEAR}): {median['trend']:.2f} s")
+    ok = ratio <= TARGET_RATIO
+    print(f"  month / year = {ratio:.3f} (target <= {TARGET_RATIO}): {'ok' if ok else 'MISSED'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inspections", type=int, default=1_000_000)
+    parser.add_argument("--complaints", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per period (default 3)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    result = run(args.inspections, args.complaints, args.runs)
+    ok = report(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    return 1 if args.check and not ok else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
