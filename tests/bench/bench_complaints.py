@@ -37,9 +37,9 @@ import asyncpg  # noqa: E402
 
 from backend.core import calendar, embedded  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
-from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry.service import AMSTERDAM, today  # noqa: E402
+from tests.bench.bench_registry import prepare_database  # noqa: E402
 from tests.conftest import app_client  # noqa: E402
 
 SMALL, LARGE = 20_000, 200_000
@@ -143,21 +143,6 @@ async def measure(settings: dict[int, Any], token: str, requests: int) -> dict[i
     return results
 
 
-async def prepare_database(admin_url: str, server: Any, name: str) -> str:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')  # a constant of this script
-    finally:
-        await admin.close()
-    url = server.get_uri(name)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, ROOT / "migrations")
-    finally:
-        await conn.close()
-    return url
-
-
 async def overdue_counts(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -174,7 +159,7 @@ def run(requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-complaints-") as tmp:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            urls = {size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}")) for size in (SMALL, LARGE)}
+            urls = {size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}", ROOT / "migrations")) for size in (SMALL, LARGE)}
             first = generated_complaints(SMALL, rng, creator)
             asyncio.run(add_complaints(urls[SMALL], first, creator))
             asyncio.run(add_complaints(urls[LARGE], first + generated_complaints(LARGE - SMALL, rng, creator), creator))

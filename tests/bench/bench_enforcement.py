@@ -38,8 +38,8 @@ import httpx  # noqa: E402
 from backend.app import create_app  # noqa: E402
 from backend.core import embedded  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
-from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
+from tests.bench.bench_registry import prepare_database  # noqa: E402
 from tests.inspection_helpers import HORECA_OK, checklist_file  # noqa: E402
 from tests.registry_helpers import object_body  # noqa: E402
 
@@ -190,21 +190,6 @@ async def run(url: str, data_dir: Path, args: argparse.Namespace) -> float:
     return ratio
 
 
-async def _migrated(admin_url: str, server: Any) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute("CREATE DATABASE bench_enforcement")
-    finally:
-        await conn.close()
-    url = server.get_uri("bench_enforcement")
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, ROOT / "migrations")
-    finally:
-        await conn.close()
-    return url
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--earlier", type=int, default=200, help="earlier violations of the first object")
@@ -217,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = Path(tmp)
         server, admin_url = embedded.start(data_dir / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            url = asyncio.run(_migrated(admin_url, server))
+            url = asyncio.run(prepare_database(admin_url, server, "bench_enforcement", ROOT / "migrations"))
             ratio = asyncio.run(run(url, data_dir, args))
         finally:
             server.cleanup()  # type: ignore[attr-defined]

@@ -39,9 +39,9 @@ import asyncpg  # noqa: E402
 
 from backend.core import calendar, embedded  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
-from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry.service import AMSTERDAM  # noqa: E402
+from tests.bench.bench_registry import prepare_database  # noqa: E402
 from tests.conftest import app_client  # noqa: E402
 
 TARGET_RATIO = 0.2
@@ -232,7 +232,7 @@ def run(inspections: int, complaints: int, runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-reports-") as tmp:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            url = asyncio.run(_database(admin_url, server))
+            url = asyncio.run(prepare_database(admin_url, server, "bench_reports", ROOT / "migrations"))
             settings = load_settings({}, database_url=url, data_dir=tmp, log_level="warning", jwt_issuer="bench",
                                      jwt_audience="toezicht-api")
             key = load_or_create_dev_key(settings.dev_signing_key_path)
@@ -252,21 +252,6 @@ def run(inspections: int, complaints: int, runs: int) -> dict[str, Any]:
         finally:
             server.cleanup()  # type: ignore[attr-defined]
     return {"inspections": inspections, "complaints": complaints, "runs": runs, "load_s": loaded_s, **figures}
-
-
-async def _database(admin_url: str, server: Any) -> str:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute('CREATE DATABASE "bench_reports"')
-    finally:
-        await admin.close()
-    url = server.get_uri("bench_reports")
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn, ROOT / "migrations")
-    finally:
-        await conn.close()
-    return url
 
 
 def report(result: dict[str, Any]) -> bool:
