@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from backend.core import audit
+from backend.core import db as core_db
 from backend.core.audit import verify_chain
 from backend.core.config import PROJECT_ROOT
 from backend.core.pagination import encode_cursor
@@ -244,6 +245,64 @@ async def test_audit_table_refuses_update_delete_truncate(trail, db):
             await db.execute(statement, *args)
         assert await events(db) == rows, statement
     assert (await verify_chain(db)).ok
+
+
+async def test_events_are_linked_when_their_transaction_commits_in_the_order_written(db):
+    async with db.transaction():
+        for n in range(3):
+            await audit.record(db, actor=audit.SYSTEM, action=f"test.{n}", object_type="test", object_id="x")
+        # Inside the transaction the events wait for their link; nothing is numbered yet.
+        assert await db.fetchval("SELECT count(*) FROM audit_event WHERE seq IS NULL") == 3
+    rows = await events(db)
+    assert [r["action"] for r in rows] == ["test.0", "test.1", "test.2"]
+    assert [r["seq"] for r in rows] == [rows[0]["seq"], rows[0]["seq"] + 1, rows[0]["seq"] + 2]
+    assert [r["prev_hash"] for r in rows] == [audit.GENESIS_HASH, rows[0]["row_hash"], rows[1]["row_hash"]]
+    assert all(r["pending_content_sha256"] is None for r in rows)
+    assert (await verify_chain(db)).ok
+
+
+async def test_concurrent_writers_extend_one_unbroken_chain(database_url, db):
+    writers = [await core_db.connect(database_url) for _ in range(8)]
+
+    async def write(conn: asyncpg.Connection, n: int) -> None:
+        for round_ in range(5):
+            async with conn.transaction():
+                await audit.record(conn, actor=audit.SYSTEM, action="test.concurrent", object_type="test",
+                                   object_id=f"{n}-{round_}", after={"n": n})
+                await audit.record(conn, actor=audit.SYSTEM, action="test.concurrent", object_type="test",
+                                   object_id=f"{n}-{round_}-b")
+
+    try:
+        await asyncio.gather(*(write(conn, n) for n, conn in enumerate(writers)))
+    finally:
+        for conn in writers:
+            await conn.close()
+    report = await verify_chain(db)
+    assert report.ok, report
+    assert report.events == 8 * 5 * 2
+    seqs = [r["seq"] for r in await events(db)]
+    assert seqs == list(range(seqs[0], seqs[0] + 80))
+
+
+async def test_an_unlinked_event_cannot_be_changed_or_linked_by_hand(db):
+    for statement in (
+        "UPDATE audit_event SET reason = 'rewritten' WHERE seq IS NULL",
+        "UPDATE audit_event SET seq = 1, prev_hash = repeat('0', 64), row_hash = repeat('1', 64), "
+        "pending_content_sha256 = NULL, hash_version = 2 WHERE seq IS NULL",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            async with db.transaction():
+                await audit.record(db, actor=audit.SYSTEM, action="test.pending", object_type="test", object_id="x")
+                await db.execute(statement)
+    assert await events(db) == []
+
+
+async def test_an_event_in_a_repeatable_read_transaction_is_refused_at_commit(db):
+    # Its snapshot could predate the chain head; the link would fork the chain.
+    with pytest.raises(asyncpg.FeatureNotSupportedError, match="READ COMMITTED"):
+        async with db.transaction(isolation="repeatable_read"):
+            await audit.record(db, actor=audit.SYSTEM, action="test.rr", object_type="test", object_id="x")
+    assert await events(db) == []
 
 
 # --- the auditor's view -----------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """The audit trail: append-only, hash-chained, written in the same transaction as the change.
 
 Each event's `row_hash` is SHA-256 over the previous event's hash, its sequence number and the SHA-256 of its
-canonical content, so altering, removing or reordering any row breaks every link after it. Writers serialise on
-an advisory transaction lock to extend the chain one at a time (migrations/0011_audit_append.sql takes it, links
-and inserts in one statement); write audit events as the last step of a transaction to keep that lock short.
-Database triggers refuse UPDATE, DELETE and TRUNCATE.
+canonical content, so altering, removing or reordering any row breaks every link after it. The application
+inserts an event with the SHA-256 of its content; the database links it while the transaction commits
+(migrations/0014_audit_link_at_commit.sql): it takes an advisory lock, so writers extend the chain one at a time,
+numbers the event and links it to the head. The lock is held only for the commit itself, wherever in the
+transaction the event was written. Database triggers refuse UPDATE, DELETE and TRUNCATE (but that link).
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
-AUDIT_CHAIN_LOCK_KEY = 0x61756469745F6368  # "audit_ch"
 GENESIS_HASH = "0" * 64
 
-_APPEND = "SELECT audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+# Unlinked: seq and the hashes are set at commit (migrations/0014_audit_link_at_commit.sql, which has the lock key).
+_INSERT = """
+INSERT INTO audit_event (id, occurred_at, actor_id, actor_label, action, object_type, object_id, request_id, reason,
+                         before, after, pending_content_sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+"""
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -58,7 +63,7 @@ def content_sha256(row: dict[str, Any]) -> str:
 
 
 def link_hash(prev_hash: str, seq: int, content_digest: str) -> str:
-    """A version 2 link, as audit_append computes it in SQL."""
+    """A version 2 link, as the database computes it when the event's transaction commits."""
     return hashlib.sha256(f"{prev_hash}:{seq}:{content_digest}".encode()).hexdigest()
 
 
@@ -80,8 +85,8 @@ async def record(
     reason: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> str:
-    """Append one event to the chain; returns its hash. Must run inside the caller's transaction."""
+) -> None:
+    """Append one event to the chain when the caller's transaction commits (it must run inside one)."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit events are written in the transaction of the change they record")
     row = {
@@ -97,7 +102,7 @@ async def record(
         "before": before,
         "after": after,
     }
-    return await conn.fetchval(_APPEND, AUDIT_CHAIN_LOCK_KEY, *row.values(), content_sha256(row))
+    await conn.execute(_INSERT, *row.values(), content_sha256(row))
 
 
 class ChainReport(msgspec.Struct):
