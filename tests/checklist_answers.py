@@ -49,11 +49,12 @@ def answer_set(
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(answers, evidence): answers keyed by question, evidence = photo ids per question."""
     when = when or datetime.now(AMSTERDAM_WINTER)
-    items = validator.items_by_key(content)
+    template = validator.questions(content)
+    items = template.items
     answers: dict[str, Any] = {}
     evidence: dict[str, list[str]] = {}
     for _ in range(MAX_ROUNDS):
-        shown = validator.visible(items, answers)
+        shown = validator.visible(template, answers)
         for key, item in items.items():
             if not shown[key] or item.get("answer", {}).get("pattern"):
                 answers.pop(key, None)

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -62,6 +62,33 @@ def iter_items(content: Mapping[str, Any]) -> Iterator[tuple[str, Item]]:
 
 def items_by_key(content: Mapping[str, Any]) -> dict[str, Item]:
     return {item["key"]: item for _, item in iter_items(content)}
+
+
+class Questions(NamedTuple):
+    """A template version's questions by key (template order), and the order their visibility is decided in."""
+
+    items: dict[str, Item]
+    order: list[str]
+
+
+# Published versions never change and the checklists service keeps each one's content as one object, so what
+# validation derives from a content is kept per object. The entry holds the content, so its id is not reused
+# while cached; the bound keeps contents validated only once (template checks) from piling up.
+_QUESTIONS: dict[int, tuple[Mapping[str, Any], Questions]] = {}
+_QUESTIONS_CACHE_SIZE = 256
+
+
+def questions(content: Mapping[str, Any]) -> Questions:
+    """The questions of a template content, derived once per content object."""
+    cached = _QUESTIONS.get(id(content))
+    if cached is not None and cached[0] is content:
+        return cached[1]
+    items = items_by_key(content)
+    derived = Questions(items, evaluation_order(dependencies(items)))
+    if len(_QUESTIONS) >= _QUESTIONS_CACHE_SIZE:
+        _QUESTIONS.clear()
+    _QUESTIONS[id(content)] = (content, derived)
+    return derived
 
 
 def condition_keys(condition: Mapping[str, Any] | None) -> list[str]:
@@ -300,11 +327,12 @@ def _reader(answers: Mapping[str, Any], shown: Mapping[str, bool]) -> Callable[[
     return lambda key: answers.get(key) if shown.get(key, False) else None
 
 
-def visible(items: Mapping[str, Item], answers: Mapping[str, Any]) -> dict[str, bool]:
+def visible(template: Questions, answers: Mapping[str, Any]) -> dict[str, bool]:
     """Which questions are shown for these answers."""
+    items = template.items
     shown: dict[str, bool] = {}
     value_of = _reader(answers, shown)
-    for key in evaluation_order(dependencies(items)):
+    for key in template.order:
         condition = items[key].get("shown_when")
         shown[key] = condition is None or holds(condition, value_of)
     return shown
@@ -314,8 +342,9 @@ def validate(
     content: Mapping[str, Any], answers: Mapping[str, Any], evidence: Mapping[str, Any] | None = None
 ) -> AnswersAccepted | AnswersRejected:
     """Check a set of answers (and their photos) against a template version's content."""
-    items = items_by_key(content)
-    shown = visible(items, answers)
+    template = questions(content)
+    items = template.items
+    shown = visible(template, answers)
     evidence = evidence or {}
     value_of = _reader(answers, shown)
     problems: list[AnswerProblem] = []

@@ -344,7 +344,7 @@ def _evidence_problem(index: int, problem: AnswerProblem, photos: list[PhotoMani
 def _photo_answer_problems(index: int, version: ChecklistVersion, answers: dict[str, Any], manifest: set[str]) -> list[FieldError]:
     """A photo-type answer lists photo ids: each must be in the manifest, or it would never be uploaded."""
     problems = []
-    for key, item in validator.items_by_key(version.content).items():
+    for key, item in validator.questions(version.content).items.items():
         value = answers.get(key)
         if item["answer"]["type"] == "photo" and isinstance(value, list):
             missing = [v for v in value if isinstance(v, str) and v.lower() not in manifest]
