@@ -132,6 +132,30 @@ async def test_the_same_body_again_gets_the_same_answer_and_stores_nothing(clien
     assert await stored_counts(db) == before
 
 
+async def test_a_resend_that_no_longer_passes_the_checks_still_gets_its_stored_answer(client, db, world):
+    # The phone lost the answer; before it sends again, the colleague it listed left the service.
+    inspection_id = str(uuid.uuid4())
+    body = world.body(inspector_ids=[world.ids["insp_a1"], world.ids["insp_a2"]])
+    first = await put(client, world, body, inspection_id=inspection_id)
+    assert first.status_code == 200, first.text
+    colleague = await client.get(f"/api/v1/users/{world.ids['insp_a2']}", headers=world.h["admin"])
+    deactivated = await client.post(
+        f"/api/v1/users/{world.ids['insp_a2']}/deactivate", json={"reason": "uit dienst"},
+        headers={**world.h["admin"], "If-Match": colleague.headers["etag"]})
+    assert deactivated.status_code == 200, deactivated.text
+    before = await stored_counts(db)
+    again = await put(client, world, body, inspection_id=inspection_id)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert await stored_counts(db) == before
+    # A new inspection with that colleague is refused, and so is another body under the stored id.
+    problem = assert_problem(await put(client, world, body), 422, "validation_failed")
+    assert problem["errors"] == [{"detail": "this user is deactivated", "pointer": "/inspector_ids/1"}]
+    assert_problem(await put(client, world, {**body, "observations": "Anders."}, inspection_id=inspection_id),
+                   409, "inspection_conflict")
+    assert await stored_counts(db) == before
+
+
 async def test_another_body_for_the_same_id_is_a_conflict(client, db, world):
     inspection_id = str(uuid.uuid4())
     await put(client, world, world.body(), inspection_id=inspection_id)

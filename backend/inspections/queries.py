@@ -30,6 +30,9 @@ SELECT i.revision, i.state, i.submitted_by, i.inspector_ids, i.received_at, i.cl
 FROM inspection i WHERE i.id = $7
 """
 
+# Whether the id is taken, whoever may see the inspection (a refused submission may be a resend).
+ID_TAKEN = "SELECT EXISTS (SELECT 1 FROM inspection WHERE id = $1)"
+
 VIOLATION_COLUMNS = """v.id, v.inspection_id, v.revision, v.establishment_id AS object_id, v.location_id,
 v.checklist_version_id, v.checklist_position AS checklist, v.question_key AS question, v.code, v.article,
 v.severity, v.observed_on, v.evidence_photo_ids, v.withdrawn_at, v.created_at"""

@@ -8,8 +8,9 @@ users service. Then one statement stores the inspection, its first revision, che
 photo manifest, and the audit event follows in the same transaction.
 
 Idempotency: the canonical body (sorted keys) is hashed. Sending a body whose hash equals any stored
-revision's answers the current stored inspection and writes nothing. A concurrent duplicate loses the
-INSERT ... ON CONFLICT DO NOTHING and then takes the same path. Another body for an existing id is 409,
+revision's answers the current stored inspection and writes nothing. A submission without base_revision is
+checked and inserted with INSERT ... ON CONFLICT DO NOTHING first (nearly every PUT is new); when the id
+exists (a resend, or a concurrent duplicate that committed first) it takes the path of an existing id. Another body for an existing id is 409,
 unless it corrects a returned inspection (`base_revision` = the current revision).
 
 Visibility (queries.visible): the inspection's regimes decide first (sex work only for the sexwork scope);
@@ -446,20 +447,13 @@ async def submit(
     received_at = datetime.now(UTC)
     skew = clock_skew(date_header, received_at)
     body, digest = canonical(data)
+    if data.base_revision is None:
+        stored = await _submit_new(tx, principal, inspection_id, data, body, digest, received_at, skew, request_id)
+        if stored is not None:
+            return stored
     existing = await tx.fetchrow(queries.EXISTING, *_scope(principal), inspection_id)
-    if existing is None:
-        if data.base_revision is not None:
-            _refused([FieldError(detail="there is no inspection with this id to correct", pointer="/base_revision")])
-        prepared = await _prepare(tx, principal, data, reference=received_at, skew=skew, request_id=request_id)
-        view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data)
-        if view is not None:
-            await _after_write(tx, principal, inspection_id, prepared, "submitted", 1, digest, request_id)
-            # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
-            if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
-                view = await _view(tx, inspection_id)
-            return await _with_evidence(tx, principal, view)
-        # A concurrent duplicate committed first: answer as for any existing inspection.
-        existing = await tx.fetchrow(queries.EXISTING, *_scope(principal), inspection_id)
+    if existing is None:  # only a correction gets here without a stored inspection
+        _refused([FieldError(detail="there is no inspection with this id to correct", pointer="/base_revision")])
     for _attempt in range(2):
         result = await _on_existing(tx, principal, inspection_id, data, existing, body, digest, received_at, skew,
                                     request_id)
@@ -468,6 +462,29 @@ async def submit(
         # A concurrent correction moved the inspection on meanwhile: decide again on what is stored now.
         existing = await tx.fetchrow(queries.EXISTING, *_scope(principal), inspection_id)
     raise Conflict("The inspection changed while you corrected it; read it again.", code="inspection_conflict")
+
+
+async def _submit_new(
+    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission,
+    body: dict[str, Any], digest: str, received_at: datetime, skew: int | None, request_id: str | None,
+) -> Inspection | None:
+    """Store the first submission under this id; None when the id exists (nothing stored). Nearly every PUT
+    is new, so it is checked and inserted before asking whether the id exists; a resend that no longer passes
+    the checks (say the object was closed since) still gets the answer stored for it."""
+    try:
+        prepared = await _prepare(tx, principal, data, reference=received_at, skew=skew, request_id=request_id)
+    except (Unprocessable, Forbidden):
+        if await tx.fetchval(queries.ID_TAKEN, inspection_id):
+            return None
+        raise
+    view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data)
+    if view is None:
+        return None  # a resend, a concurrent duplicate that committed first, or another body under this id
+    await _after_write(tx, principal, inspection_id, prepared, "submitted", 1, digest, request_id)
+    # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
+    if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
+        view = await _view(tx, inspection_id)
+    return await _with_evidence(tx, principal, view)
 
 
 async def _insert(
