@@ -14,7 +14,9 @@ HTTP client (raw_http.py):
 2. throughput: 20 connections send different 40-answer inspections as fast as they are answered; reported as
    submissions/s with p50 and p99 latency. Baseline, in the same run: plain asyncpg with 20 connections doing
    the same inserts per submission (inspection, revision, checklist answers, violations, photo manifest and the
-   hash-chained audit event) without HTTP, validation or JSON;
+   hash-chained audit event) without HTTP, validation or JSON. Ours and the baseline alternate in three rounds
+   (the median round counts): this shared machine's speed drifts, and a fixed Python loop timed before each
+   round shows by how much;
 3. the same throughput and baseline again after 250,000 more inspections were stored (copied in SQL).
 Targets: at least 600 submissions/s; at least 0.5 of the baseline; with 250,000 stored at least 0.8 of the
 rate on the (nearly) empty database. Figures are printed; --check turns a missed target into exit code 1.
@@ -38,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = Path(__file__).resolve().parent
@@ -63,6 +65,7 @@ from tests.checklist_answers import answer_set  # noqa: E402
 
 PHONES, PER_PHONE = 200, 20
 CONCURRENCY = 20
+ROUNDS = 3  # of ours and the baseline, alternating
 ANSWERS = 40
 OBJECTS = 2_000
 TEAM = "team-bench"
@@ -301,8 +304,33 @@ async def sender(host: str, port: int, phone: Phone, work: list[tuple[str, bytes
         await conn.close()
 
 
+class Run(NamedTuple):
+    """One timed run: every request's latency and the wall time of the whole run."""
+
+    latencies_ms: list[float]
+    seconds: float
+
+
+def summary(runs: list[Run]) -> dict[str, Any]:
+    """Rounds of one side: the median round's rate (the machine's speed drifts between rounds), and p50/p99
+    over every request of every round."""
+    latencies = [ms for run in runs for ms in run.latencies_ms]
+    rates = [round(len(run.latencies_ms) / run.seconds, 1) for run in runs]
+    return {"submissions": len(latencies), "per_s": statistics.median(rates), "rounds_per_s": rates,
+            **percentiles(latencies)}
+
+
+def machine_speed_ms() -> float:
+    """A fixed piece of pure-Python work, timed: shows how fast the (shared) machine runs at the moment."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(2_000_000):
+        total += n * n
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 async def run_throughput(world: World, host: str, port: int, rng: random.Random, total: int,
-                         crew: list[Phone]) -> dict[str, Any]:
+                         crew: list[Phone]) -> Run:
     per_sender = total // CONCURRENCY
     work = [[(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(per_sender))]
             for p in crew]
@@ -313,8 +341,7 @@ async def run_throughput(world: World, host: str, port: int, rng: random.Random,
     latencies: list[float] = []
     started = time.perf_counter()
     await asyncio.gather(*(sender(host, port, p, w, latencies) for p, w in zip(crew, rest, strict=True)))
-    elapsed = time.perf_counter() - started
-    return {"submissions": len(latencies), "per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}
+    return Run(latencies, time.perf_counter() - started)
 
 
 # --- the plain-asyncpg baseline -------------------------------------------------------------------------
@@ -367,7 +394,7 @@ async def baseline_insert(conn: asyncpg.Connection, world: World, user_id: str, 
                                   "violation_codes": rows["codes"], "clock_suspect": False})
 
 
-async def run_baseline(world: World, rng: random.Random, total: int, crew: list[Phone]) -> dict[str, Any]:
+async def run_baseline(world: World, rng: random.Random, total: int, crew: list[Phone]) -> Run:
     per_worker = total // CONCURRENCY
     work = []
     for phone in crew:
@@ -393,7 +420,7 @@ async def run_baseline(world: World, rng: random.Random, total: int, crew: list[
     finally:
         for conn in connections:
             await conn.close()
-    return {"submissions": len(latencies), "per_s": round(len(latencies) / elapsed, 1), **percentiles(latencies)}
+    return Run(latencies, elapsed)
 
 
 # --- 3. 250,000 stored ------------------------------------------------------------------------------------
@@ -474,9 +501,14 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
 
 async def measure_pair(world: World, host: str, port: int, rng: random.Random, total: int,
                        crew: list[Phone]) -> dict[str, Any]:
-    ours = await run_throughput(world, host, port, rng, total, crew)
-    baseline = await run_baseline(world, rng, total, crew)
-    return {"ours": ours, "baseline": baseline, "ratio": round(ours["per_s"] / baseline["per_s"], 2)}
+    """Ours and the baseline in alternating rounds, so a change in the machine's speed hits both alike."""
+    ours, baseline, speed = [], [], []
+    for _ in range(ROUNDS):
+        speed.append(machine_speed_ms())
+        ours.append(await run_throughput(world, host, port, rng, total // ROUNDS, crew))
+        baseline.append(await run_baseline(world, rng, total // ROUNDS, crew))
+    pair = {"ours": summary(ours), "baseline": summary(baseline), "machine_loop_ms": speed}
+    return {**pair, "ratio": round(pair["ours"]["per_s"] / pair["baseline"]["per_s"], 2)}
 
 
 async def scenarios(world: World, host: str, port: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -509,6 +541,10 @@ def report(results: dict[str, Any]) -> list[str]:
         o, b = results[name]["ours"], results[name]["baseline"]
         print(f"{name:22} {o['per_s']:8.0f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {b['per_s']:8.0f} "
               f"{b['p50_ms']:8.2f} {b['p99_ms']:8.2f} {results[name]['ratio']:6.2f}")
+    for name in ("empty", "stored"):
+        pair = results[name]
+        print(f"  {name} rounds: ours {pair['ours']['rounds_per_s']}/s, baseline {pair['baseline']['rounds_per_s']}/s; "
+              f"machine speed (fixed Python loop before each round, lower is faster): {pair['machine_loop_ms']} ms")
     print(f"stored: {results['store']['inspections_stored']} inspections (copied {results['store']['added']} in "
           f"{results['store']['seconds']} s); rate with them / empty: {results['stored_ratio']:.2f}")
     missed = []
