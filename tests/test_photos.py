@@ -14,6 +14,8 @@ import asyncpg
 import pytest
 from PIL import Image
 
+from backend.core import db as core_db
+from backend.photos import queries as photo_queries
 from tests.helpers import assert_problem
 from tests.inspection_helpers import URL, World, build_world
 from tests.photo_helpers import (
@@ -168,6 +170,47 @@ async def test_a_photo_sent_before_its_inspection_is_attached_when_it_arrives(cl
     assert again.status_code == 200 and again.json()["attached"] is True
     events = await photo_events(db, "inspection.photo_received")
     assert [e["after"]["photo_id"] for e in events] == [photo_id]
+
+
+async def test_an_inspection_arriving_during_an_early_upload_waits_its_turn_and_takes_the_photo(
+    client, db, world, database_url
+):
+    # An upload holds the inspection id's turn and has stored its photo, not yet committed, when the
+    # inspection arrives: the inspection waits, then sees the photo and takes it.
+    data = jpeg()
+    earlier = await upload(client, world.h["insp_a1"], str(uuid.uuid4()), str(uuid.uuid4()), data)
+    assert earlier.status_code == 200, earlier.text
+    photo_id, inspection_id = str(uuid.uuid4()), str(uuid.uuid4())
+    uploader = await core_db.connect(database_url)
+    try:
+        turn = uploader.transaction()
+        await turn.start()
+        await uploader.execute(photo_queries.LOCK_INSPECTION, inspection_id)
+        await uploader.execute(
+            "INSERT INTO photo SELECT $1, $2, uploaded_by, sha256, size_bytes, media_type, width, height, captured_at, "
+            "latitude, longitude, received_at, NULL, display_sha256, display_size, thumbnail_sha256, thumbnail_size "
+            "FROM photo WHERE id = $3", uuid.UUID(photo_id), uuid.UUID(inspection_id), uuid.UUID(earlier.json()["id"]))
+        body = world.violating_body(photos=[entry(photo_id, data)])
+        arriving = asyncio.create_task(client.put(f"{URL}/{inspection_id}", json=body, headers=world.h["insp_a1"]))
+        assert await waits_for_advisory_lock(db, arriving), "the arriving inspection did not wait for the upload"
+        await turn.commit()
+    finally:
+        await uploader.close()
+    arrived = await arriving
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["state"] == "complete" and arrived.json()["expected_photos"] == []
+    assert await db.fetchval("SELECT attached_at IS NOT NULL FROM photo WHERE id = $1", uuid.UUID(photo_id))
+
+
+async def waits_for_advisory_lock(db, task: asyncio.Task, attempts: int = 5000) -> bool:
+    """Whether some session comes to wait for an advisory lock while `task` runs (each check yields to it)."""
+    for _ in range(attempts):
+        if task.done():
+            return False
+        if await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                             "AND wait_event = 'advisory'"):
+            return True
+    return False
 
 
 async def test_an_early_photo_that_is_not_the_listed_one_is_discarded_and_can_be_sent_again(client, db, world, data_dir):

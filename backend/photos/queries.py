@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Uploads for one inspection id, and that inspection's arrival, take turns: a photo is either seen by the
-# arriving inspection or sees it (held until commit).
+# arriving inspection or sees it (held until commit). photo_pending_after_turn (migration 0015) takes the
+# same lock for the arriving inspection.
 LOCK_INSPECTION = "SELECT pg_advisory_xact_lock(hashtextextended('photos:inspection:' || $1::uuid::text, 0))"
 
 # Storing a blob and removing it (when no photo references it) take turns per blob.
@@ -24,7 +25,8 @@ RETURNING {COLUMNS}
 
 ATTACH = f"UPDATE photo SET attached_at = now() WHERE id = $1 AND attached_at IS NULL RETURNING {COLUMNS}"
 
-PENDING_FOR = f"SELECT {COLUMNS} FROM photo WHERE inspection_id = $1 AND attached_at IS NULL ORDER BY id FOR UPDATE"
+# The arriving inspection's turn, then the photos uploaded for it that wait (locked), oldest id first.
+PENDING_AFTER_TURN = f"SELECT {COLUMNS} FROM photo_pending_after_turn($1)"
 
 # A photo as served: attached to this inspection.
 ATTACHED = f"SELECT {COLUMNS} FROM photo WHERE id = $1 AND inspection_id = $2 AND attached_at IS NOT NULL"

@@ -292,9 +292,8 @@ async def attach_pending(
 ) -> int:
     """The inspection arrived (the inspections feature calls this in its transaction): attach the photos
     uploaded for it before (see the module docstring); how many were attached."""
-    await tx.execute(queries.LOCK_INSPECTION, inspection_id)
     attached = 0
-    for row in await tx.fetch(queries.PENDING_FOR, inspection_id):
+    for row in await tx.fetch(queries.PENDING_AFTER_TURN, inspection_id):
         uploader = principal if row["uploaded_by"] == principal.user_id else await _principal_of(tx, row["uploaded_by"])
         try:
             expected = await inspections.photo_slot(tx, uploader, inspection_id, row["id"])
