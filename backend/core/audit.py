@@ -20,14 +20,6 @@ import msgspec
 
 GENESIS_HASH = "0" * 64
 
-# Unlinked: seq and the hashes are set at commit (migrations/0014_audit_link_at_commit.sql, which has the lock key).
-_INSERT = """
-INSERT INTO audit_event (id, occurred_at, actor_id, actor_label, action, object_type, object_id, request_id, reason,
-                         before, after, pending_content_sha256)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-"""
-
-
 class Actor(msgspec.Struct, frozen=True):
     """Who did it: a user (id and subject), or the system itself (`user_id` None, label e.g. 'cli')."""
 
@@ -74,8 +66,24 @@ def row_hash_of(prev_hash: str, row: dict[str, Any]) -> str:
     return link_hash(prev_hash, row["seq"], content_sha256(row))
 
 
-async def record(
-    conn: asyncpg.Connection,
+class Event(msgspec.Struct, frozen=True):
+    """An event ready to be written: its content and the SHA-256 of that content (see content_sha256)."""
+
+    id: UUID
+    occurred_at: datetime
+    actor_id: UUID | None
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    request_id: str | None
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    pending_content_sha256: str
+
+
+def event(
     *,
     actor: Actor,
     action: str,
@@ -85,10 +93,7 @@ async def record(
     reason: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> None:
-    """Append one event to the chain when the caller's transaction commits (it must run inside one)."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("audit events are written in the transaction of the change they record")
+) -> Event:
     row = {
         "id": uuid4(),
         "occurred_at": datetime.now(UTC),
@@ -102,7 +107,47 @@ async def record(
         "before": before,
         "after": after,
     }
-    await conn.execute(_INSERT, *row.values(), content_sha256(row))
+    return Event(**row, pending_content_sha256=content_sha256(row))
+
+
+_EVENT_COLUMNS = ", ".join(Event.__struct_fields__)
+
+
+def insert_events(events: str, *, only_if: str | None = None) -> str:
+    """SQL inserting the events of a jsonb array (`events`, a bind parameter holding a list of Event), unlinked:
+    the database links them at commit. A statement that makes a change may embed it as a CTE to write the
+    change's events in the same round trip (and so in its transaction); `only_if` is an SQL condition, e.g. that
+    the change inserted a row."""
+    condition = f" WHERE {only_if}" if only_if else ""
+    return (f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} "
+            f"FROM jsonb_populate_recordset(NULL::audit_event, {events}::jsonb){condition}")
+
+
+_INSERT = insert_events("$1")
+
+
+async def write(conn: asyncpg.Connection, *events: Event) -> None:
+    """Append events to the chain when the caller's transaction commits (it must run inside one)."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("audit events are written in the transaction of the change they record")
+    await conn.execute(_INSERT, list(events))
+
+
+async def record(
+    conn: asyncpg.Connection,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | UUID,
+    request_id: str | None = None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to the chain when the caller's transaction commits (it must run inside one)."""
+    await write(conn, event(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                            request_id=request_id, reason=reason, before=before, after=after))
 
 
 class ChainReport(msgspec.Struct):

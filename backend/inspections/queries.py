@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.core import audit
 from backend.core.pagination import keyset_page_sql
 
 
@@ -66,9 +67,9 @@ _STORED_VIEW = _view("inspection_checklist", "inspection_photo", "violation") + 
 GET_VISIBLE = f"{_STORED_VIEW} WHERE i.id = $7 AND {visible('i.')}"
 GET_BY_ID = f"{_STORED_VIEW} WHERE i.id = $1"
 
-# The inspection, its first revision, checklists, violations and photos in one statement, answering the
-# view of what it inserted (the same as GET_BY_ID reads afterwards). Nothing is inserted when the id exists
-# (a concurrent duplicate committed first): then no row comes back.
+# The inspection, its first revision, checklists, violations, photos and audit event ($28) in one statement,
+# answering the view of what it inserted (the same as GET_BY_ID reads afterwards). Nothing is inserted when
+# the id exists (a concurrent duplicate committed first): then no row comes back.
 INSERT = f"""
 WITH ins AS (
     INSERT INTO inspection (id, state, assignment_id, establishment_id, location_id, team_id, wijk, regimes,
@@ -105,6 +106,8 @@ WITH ins AS (
          AS p(id uuid, position smallint, checklist_position smallint, question_key text, sha256 text,
               size_bytes integer)
     RETURNING *
+), ev AS (
+    {audit.insert_events("$28", only_if="EXISTS (SELECT 1 FROM ins)")}
 )
 {_view("cl", "ph", "vi")} FROM ins i
 """

@@ -4,8 +4,8 @@ return by coordinators, photos arriving, and who sees which inspection and viola
 A submission is checked whole before anything is written (every problem in one 422): its target and
 assignment through the registry and planning services (what the caller may not see counts as missing), its
 checklist versions and answers through the checklists service and validator, its inspectors through the
-users service. Then one statement stores the inspection, its first revision, checklists, violations and
-photo manifest, and the audit event follows in the same transaction.
+users service. Then one statement stores the inspection, its first revision, checklists, violations,
+photo manifest and audit event.
 
 Idempotency: the canonical body (sorted keys) is hashed. Sending a body whose hash equals any stored
 revision's answers the current stored inspection and writes nothing. A submission without base_revision is
@@ -477,10 +477,11 @@ async def _submit_new(
         if await tx.fetchval(queries.ID_TAKEN, inspection_id):
             return None
         raise
-    view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data)
+    submitted = _audit_event(principal, inspection_id, prepared, "submitted", 1, digest, request_id)
+    view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data, submitted)
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
-    await _after_write(tx, principal, inspection_id, prepared, "submitted", 1, digest, request_id)
+    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
     # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
     if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
         view = await _view(tx, inspection_id)
@@ -489,10 +490,10 @@ async def _submit_new(
 
 async def _insert(
     tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, body: dict[str, Any],
-    digest: str, received_at: datetime, data: InspectionSubmission,
+    digest: str, received_at: datetime, data: InspectionSubmission, event: audit.Event,
 ) -> Inspection | None:
-    """One statement for every row, answering the stored view; None when the id exists already (nothing
-    inserted)."""
+    """One statement for every row and the audit event, answering the stored view; None when the id exists
+    already (nothing inserted)."""
     position = data.position
     try:
         row = await tx.fetchrow(
@@ -503,6 +504,7 @@ async def _insert(
             prepared.clock.suspect, prepared.clock.inspected_at, position.latitude if position else None,
             position.longitude if position else None, position.accuracy_m if position else None,
             body, digest, prepared.checklist_rows, prepared.violation_rows, prepared.observed_on, prepared.photo_rows,
+            [event],
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "inspection_photo_pkey":
@@ -516,19 +518,24 @@ def _photo_in_use() -> Conflict:
                     code="photo_id_in_use")
 
 
-async def _after_write(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, action: str,
-    revision: int, digest: str, request_id: str | None,
-) -> None:
-    """Close a planned assignment, and audit the submission (never answers or observations: personal data)."""
-    if prepared.assignment is not None:
-        await planning.mark_done(tx, principal, prepared.assignment.id, inspection_id=inspection_id,
-                                 request_id=request_id)
+def _audit_event(
+    principal: Principal, inspection_id: UUID, prepared: Prepared, action: str, revision: int, digest: str,
+    request_id: str | None,
+) -> audit.Event:
+    """The submission's audit event (never answers or observations: personal data)."""
     state = "corrected" if action == "corrected" else ("submitted" if prepared.photo_rows else "complete")
-    await audit.record(tx, actor=actor_of(principal), action=f"inspection.{action}", object_type="inspection",
+    return audit.event(actor=actor_of(principal), action=f"inspection.{action}", object_type="inspection",
                        object_id=inspection_id, request_id=request_id,
                        after={"revision": revision, "state": state, "body_sha256": digest,
                               "violation_codes": prepared.codes, "clock_suspect": prepared.clock.suspect})
+
+
+async def _close_assignment(
+    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, request_id: str | None
+) -> None:
+    if prepared.assignment is not None:
+        await planning.mark_done(tx, principal, prepared.assignment.id, inspection_id=inspection_id,
+                                 request_id=request_id)
 
 
 async def _on_existing(
@@ -586,7 +593,8 @@ async def _correct(
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photo_rows)
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await _view(tx, inspection_id)
-    await _after_write(tx, principal, inspection_id, prepared, "corrected", revision, digest, request_id)
+    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
+    await audit.write(tx, _audit_event(principal, inspection_id, prepared, "corrected", revision, digest, request_id))
     return view
 
 

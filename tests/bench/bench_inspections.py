@@ -374,24 +374,24 @@ def baseline_rows(world: World, body: dict[str, Any]) -> dict[str, Any]:
 
 async def baseline_insert(conn: asyncpg.Connection, world: World, user_id: str, inspection_id: str,
                           body: dict[str, Any], rows: dict[str, Any]) -> None:
-    """The service's own insert statement and audit event, in one transaction, as a hand-written caller would."""
+    """The service's own insert statement with its audit event, in one transaction, as a hand-written caller would."""
     from backend.core import audit
     from backend.inspections import queries as inspection_queries
 
     now = datetime.now(UTC)
     digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
     started, finished = datetime.fromisoformat(body["started_at"]), datetime.fromisoformat(body["finished_at"])
+    event = audit.event(actor=audit.Actor(label="bench", user_id=uuid.UUID(user_id)), action="inspection.submitted",
+                        object_type="inspection", object_id=inspection_id,
+                        after={"revision": 1, "state": "submitted", "body_sha256": digest,
+                               "violation_codes": rows["codes"], "clock_suspect": False})
     async with conn.transaction():
         await conn.fetchrow(
             inspection_queries.INSERT, uuid.UUID(inspection_id), "submitted" if rows["photos"] else "complete", None,
             uuid.UUID(body["object_id"]), None, TEAM, "west", REGIMES, uuid.UUID(user_id), [uuid.UUID(user_id)],
             body["partners"], body["observations"], started, finished, now, None, False, finished, 52.09, 5.12, 8.0,
-            body, digest, rows["checklists"], rows["violations"], finished.date(), rows["photos"],
+            body, digest, rows["checklists"], rows["violations"], finished.date(), rows["photos"], [event],
         )
-        await audit.record(conn, actor=audit.Actor(label="bench", user_id=uuid.UUID(user_id)),
-                           action="inspection.submitted", object_type="inspection", object_id=inspection_id,
-                           after={"revision": 1, "state": "submitted", "body_sha256": digest,
-                                  "violation_codes": rows["codes"], "clock_suspect": False})
 
 
 async def run_baseline(world: World, rng: random.Random, total: int, crew: list[Phone]) -> Run:
