@@ -133,21 +133,10 @@ async def write(conn: asyncpg.Connection, *events: Event) -> None:
     await conn.execute(_INSERT, list(events))
 
 
-async def record(
-    conn: asyncpg.Connection,
-    *,
-    actor: Actor,
-    action: str,
-    object_type: str,
-    object_id: str | UUID,
-    request_id: str | None = None,
-    reason: str | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """Append one event to the chain when the caller's transaction commits (it must run inside one)."""
-    await write(conn, event(actor=actor, action=action, object_type=object_type, object_id=object_id,
-                            request_id=request_id, reason=reason, before=before, after=after))
+async def record(conn: asyncpg.Connection, **fields: Any) -> None:
+    """Append one event (the keyword arguments of event()) to the chain when the caller's transaction commits
+    (it must run inside one)."""
+    await write(conn, event(**fields))
 
 
 class ChainReport(msgspec.Struct):
