@@ -1,25 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-from uuid import UUID
-
 import msgspec
 
+from backend.core.audit import EventContent
 
-class AuditEvent(msgspec.Struct, frozen=True):
+
+class AuditEvent(EventContent, frozen=True):
+    """A stored event with its place in the chain."""
+
     seq: int
-    id: UUID
-    occurred_at: datetime
-    actor_id: UUID | None
-    actor_label: str
-    action: str
-    object_type: str
-    object_id: str
-    request_id: str | None
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
     row_hash: str
 
 

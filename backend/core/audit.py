@@ -66,8 +66,8 @@ def row_hash_of(prev_hash: str, row: dict[str, Any]) -> str:
     return link_hash(prev_hash, row["seq"], content_sha256(row))
 
 
-class Event(msgspec.Struct, frozen=True):
-    """An event ready to be written: its content and the SHA-256 of that content (see content_sha256)."""
+class EventContent(msgspec.Struct, frozen=True):
+    """What an event says (everything its content hash covers)."""
 
     id: UUID
     occurred_at: datetime
@@ -80,6 +80,11 @@ class Event(msgspec.Struct, frozen=True):
     reason: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class Event(EventContent, frozen=True):
+    """An event ready to be written: its content and the SHA-256 of that content (see content_sha256)."""
+
     pending_content_sha256: str
 
 
