@@ -7,7 +7,7 @@ import msgspec
 
 from backend.audit import queries
 from backend.audit.models import AuditEvent, AuditEventPage
-from backend.core.pagination import BigintKey, decode_cursor, encode_cursor
+from backend.core.pagination import BigintKey, decode_cursor, keyset_page
 
 
 async def list_events(
@@ -15,7 +15,7 @@ async def list_events(
 ) -> AuditEventPage:
     (after_seq,) = decode_cursor(cursor, tuple[BigintKey]) or (0,)
     rows = await conn.fetch(queries.LIST_FOR_OBJECT, object_type, object_id, after_seq, limit + 1)
-    items = [msgspec.convert(dict(row), AuditEvent) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].seq) if len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), AuditEvent),
+                                     lambda last: (last.seq,))
     return AuditEventPage(items=items, next_cursor=next_cursor)
 

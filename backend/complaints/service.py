@@ -67,7 +67,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
 from backend.inspections import service as inspections
 from backend.planning import service as planning
 from backend.planning.models import AssignmentCreate
@@ -369,9 +369,8 @@ async def list_complaints(
         prepared["postcode"] = registry.normalise_postcode(prepared["postcode"])
     sql, args = queries.list_complaints(prepared, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items = [_summary(row) for row in rows[:limit]]
-    last = items[-1] if items and len(rows) > limit else None
-    return ComplaintPage(items=items, next_cursor=encode_cursor(last.received_at.isoformat(), str(last.id)) if last else None)
+    items, next_cursor = keyset_page(rows, limit, _summary, lambda last: (last.received_at.isoformat(), str(last.id)))
+    return ComplaintPage(items=items, next_cursor=next_cursor)
 
 
 async def list_due(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -29,6 +30,15 @@ PageCursor = Annotated[
 
 def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(list(values))).decode().rstrip("=")
+
+
+def keyset_page(
+    rows: Sequence[Any], limit: int, item: Callable[[Any], T], key: Callable[[T], tuple[Any, ...]]
+) -> tuple[list[T], str | None]:
+    """A page from the `limit + 1` rows its query asked for: the first `limit` rows as items, and the cursor
+    after the last of them (its sort key, `key`) when the extra row shows there is more."""
+    items = [item(row) for row in rows[:limit]]
+    return items, encode_cursor(*key(items[-1])) if items and len(rows) > limit else None
 
 
 def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:

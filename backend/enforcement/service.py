@@ -35,7 +35,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import proposal as proposals
 from backend.enforcement import queries, rules
 from backend.enforcement.models import (
@@ -152,9 +152,8 @@ async def list_cases(
     after = decode_cursor(cursor, tuple[datetime, UUID])
     sql, args = queries.list_cases(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items = [msgspec.convert(dict(row), CaseSummary) for row in rows[:limit]]
-    last = items[-1] if items else None
-    next_cursor = encode_cursor(last.opened_at.isoformat(), str(last.id)) if last and len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), CaseSummary),
+                                     lambda last: (last.opened_at.isoformat(), str(last.id)))
     return CasePage(items=items, next_cursor=next_cursor)
 
 

@@ -37,7 +37,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import service as enforcement
 from backend.inspections import queries
 from backend.inspections.models import (
@@ -702,9 +702,8 @@ async def list_inspections(
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     sql, args = queries.list_inspections(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items = [msgspec.convert(dict(row), InspectionSummary) for row in rows[:limit]]
-    last = items[-1] if items else None
-    next_cursor = encode_cursor(last.inspected_at.isoformat(), str(last.id)) if last and len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), InspectionSummary),
+                                     lambda last: (last.inspected_at.isoformat(), str(last.id)))
     return InspectionPage(items=items, next_cursor=next_cursor)
 
 
@@ -723,9 +722,8 @@ async def list_violations(
                "active_only": None if include_withdrawn else True}
     sql, args = queries.list_violations(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items = [msgspec.convert(dict(row), Violation) for row in rows[:limit]]
-    last = items[-1] if items else None
-    next_cursor = encode_cursor(last.observed_on.isoformat(), str(last.id)) if last and len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), Violation),
+                                     lambda last: (last.observed_on.isoformat(), str(last.id)))
     return ViolationPage(items=items, next_cursor=next_cursor)
 
 

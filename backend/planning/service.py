@@ -24,7 +24,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, keyset_page
 from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
 from backend.registry import service as registry
@@ -89,8 +89,8 @@ async def list_assignments(
                 "not_overdue_before": today if overdue is False else None}
     sql, args = queries.list_assignments(prepared, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items = [_assignment(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].planned_from.isoformat(), str(items[-1].id)) if len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, _assignment,
+                                     lambda last: (last.planned_from.isoformat(), str(last.id)))
     return AssignmentPage(items=items, next_cursor=next_cursor)
 
 

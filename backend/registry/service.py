@@ -20,7 +20,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, keyset_page
 from backend.registry import queries
 from backend.registry.models import (
     SEX_KINDS,
@@ -144,8 +144,7 @@ async def search_objects(
         # takes 1-2 ms (tests/bench/bench_registry.py). Plan each search for its own values.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(sql, *args)
-    items = [_establishment(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].name, str(items[-1].id)) if len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, _establishment, lambda last: (last.name, str(last.id)))
     return EstablishmentPage(items=items, next_cursor=next_cursor)
 
 

@@ -18,7 +18,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound, Unauthorized
-from backend.core.pagination import decode_cursor, encode_cursor
+from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.tokens import Claims
 from backend.users import queries
 from backend.users.models import Me, User, UserPage
@@ -123,8 +123,7 @@ async def list_users(
 ) -> UserPage:
     after_subject, after_id = decode_cursor(cursor, tuple[str, UUID]) or (None, None)
     rows = await conn.fetch(queries.LIST, team, role, active, after_subject, after_id, limit + 1)
-    items = [_user(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].subject, str(items[-1].id)) if len(rows) > limit else None
+    items, next_cursor = keyset_page(rows, limit, _user, lambda last: (last.subject, str(last.id)))
     return UserPage(items=items, next_cursor=next_cursor)
 
 
