@@ -50,6 +50,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 
+import bench_cli  # noqa: E402
 import bench_http  # noqa: E402
 from backend.checklists import service as checklists  # noqa: E402
 from backend.checklists import templates, validator  # noqa: E402
@@ -589,20 +590,16 @@ async def _create_database(admin_url: str, server: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = bench_cli.arguments(__doc__)
     parser.add_argument("--submissions", type=int, default=6000, help="per throughput measurement")
     parser.add_argument("--stored", type=int, default=250_000, help="inspections stored before the second")
     parser.add_argument("--workers", type=int, default=1, help="server processes (the machine has os.cpu_count())")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     results = run(args)
     missed = report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
     for line in missed:
         print(f"target missed: {line}")
-    return 1 if missed and args.check else 0
+    return bench_cli.finish(args, results, ok=not missed)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,10 @@ Figures are printed; --check turns a missed target into exit code 1.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import hashlib
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -38,6 +36,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import httpx  # noqa: E402
 from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
+import bench_cli  # noqa: E402
 import bench_http  # noqa: E402
 from backend.core.config import Settings  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
@@ -176,12 +175,10 @@ def memory(uploads: int, mib: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = bench_cli.arguments(__doc__)
     parser.add_argument("--photos", type=int, default=30, help="photos per pipeline in the processing run")
     parser.add_argument("--uploads", type=int, default=20, help="concurrent uploads in the memory run")
     parser.add_argument("--upload-mib", type=int, default=20, help="size of each upload")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
 
     results = {"processing": processing(args.photos)}
@@ -198,11 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         missed.append(f"processing ratio {p['ratio']} below {TARGET_RATIO}")
     if m["peak_above_idle_mb"] >= TARGET_MEMORY_MB or m["statuses"] != [200]:
         missed.append("memory above target or uploads failed")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
     for line in missed:
         print(f"target missed: {line}")
-    return 1 if missed and args.check else 0
+    return bench_cli.finish(args, results, ok=not missed)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ Exit codes: 0 measured (with --check: and every target met), 1 a target missed (
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
 import random
 import statistics
@@ -40,6 +38,7 @@ from backend.core.migrations import migrate  # noqa: E402
 from backend.core.pagination import encode_cursor  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry import importer, queries  # noqa: E402
+from tests.bench import bench_cli  # noqa: E402
 from tests.conftest import app_client  # noqa: E402
 
 SMALL, LARGE = 10_000, 100_000
@@ -239,17 +238,12 @@ def report(result: dict[str, Any]) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_cli.arguments(__doc__, check_help="exit 1 when a target is missed")
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per scenario and size (default 1000)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     result = run(args.requests)
-    ok = report(result)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    return 1 if args.check and not ok else 0
+    return bench_cli.finish(args, result, ok=report(result))
 
 
 if __name__ == "__main__":

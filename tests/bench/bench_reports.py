@@ -17,7 +17,6 @@ cost follows the period). Figures are printed; --check turns a missed target int
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -41,6 +40,7 @@ from backend.core import calendar, embedded  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry.service import AMSTERDAM  # noqa: E402
+from tests.bench import bench_cli  # noqa: E402
 from tests.bench.bench_registry import prepare_database  # noqa: E402
 from tests.conftest import app_client  # noqa: E402
 
@@ -270,19 +270,14 @@ def report(result: dict[str, Any]) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_cli.arguments(__doc__, check_help="exit 1 when the target is missed")
     parser.add_argument("--inspections", type=int, default=1_000_000)
     parser.add_argument("--complaints", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3, help="measured runs per period (default 3)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     result = run(args.inspections, args.complaints, args.runs)
-    ok = report(result)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    return 1 if args.check and not ok else 0
+    return bench_cli.finish(args, result, ok=report(result))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ Exit codes: 0 measured (with --check: and the target met), 1 the target missed (
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
 import random
 import statistics
@@ -46,6 +44,7 @@ from backend.core import db as core_db  # noqa: E402
 from backend.core import embedded  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
+from tests.bench import bench_cli  # noqa: E402
 from tests.bench.bench_registry import add_objects, generated_objects, prepare_database  # noqa: E402
 from tests.conftest import app_client  # noqa: E402
 
@@ -268,18 +267,13 @@ def report(result: dict[str, Any]) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_cli.arguments(__doc__, check_help="exit 1 when the target is missed")
     parser.add_argument("--repeat", type=int, default=30,
                         help="measured first syncs per size (default 30; incremental syncs: 10 x as many)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     result = run(args.repeat)
-    ok = report(result)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    return 1 if args.check and not ok else 0
+    return bench_cli.finish(args, result, ok=report(result))
 
 
 if __name__ == "__main__":
