@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
+        logging_config=None,  # configure_logging owns the log format; Litestar's would replace it with text lines
         debug=False,
     )
     app.state.settings = settings
