@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __doc__ as about
@@ -23,6 +23,7 @@ from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.config import Settings, load_settings
+from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
@@ -143,7 +144,7 @@ def _openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description=about,
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        render_plugins=[OfflineSwaggerPlugin(path="/"), JsonRenderPlugin()],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
