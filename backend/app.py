@@ -28,6 +28,7 @@ from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
+from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
 from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
@@ -72,12 +73,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, rate limit and authentication wrap
-    # the whole app, so they also cover 404/405. Outermost first.
+    # Litestar middleware wraps routes only; the request id, access log, response headers, rate limit and
+    # authentication wrap the whole app, so they also cover 404/405. Outermost first.
     handler = BearerAuthMiddleware(app.asgi_handler)
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
-    app.asgi_handler = RequestContextMiddleware(handler)
+    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
     return app
 
 
