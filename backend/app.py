@@ -22,6 +22,7 @@ from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
+from backend.core.compression import CompressionMiddleware
 from backend.core.config import Settings, load_settings
 from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
 from backend.core.request_checks import check_request
@@ -73,11 +74,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, response headers, rate limit and
-    # authentication wrap the whole app, so they also cover 404/405. Outermost first.
+    # Litestar middleware wraps routes only; the request id, access log, response headers, compression, rate
+    # limit and authentication wrap the whole app, so they also cover 404/405. Outermost first.
     handler = BearerAuthMiddleware(app.asgi_handler)
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
+    if settings.compression:
+        handler = CompressionMiddleware(handler, settings.compression_min_bytes)
     app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
     return app
 
