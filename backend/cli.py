@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -181,9 +182,12 @@ def _print_banner(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Toezicht BW API on {base}", f"  API docs:  {base}/schema", f"  OpenAPI:   {base}/schema/openapi.json"]
     if settings.auth_mode == "dev":
+        from backend.demo import DEMO_TOKEN_USER, token_arguments
+
+        # Pasted as they are, these work: the token goes into $TOKEN, and it carries the demo user's own claims.
         lines += [
-            "  Get a token (in another terminal):",
-            "    .venv/bin/toezicht token --sub coord-dirk --role coordinator --regime alcohol --team team-centrum",
+            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md), in another terminal:",
+            f"    TOKEN=$({shlex.join(['.venv/bin/toezicht', *token_arguments(DEMO_TOKEN_USER)])})",
             f"    curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/me",
         ]
     lines.append("  Stop with Ctrl-C.")

@@ -49,7 +49,7 @@ async def sexwork(client, world) -> dict[str, str]:
         checklists=[{"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
                     {"checklist_version_id": world.ids["alcohol-horeca"], "answers": HORECA_OK}]), "insp_sw")
     location = await client.post("/api/v1/locations", headers=world.h["insp_sw"], json={
-        "street": "Zandpad", "house_number": 9, "postcode": "3601 NA", "wijk": "west", "regimes": ["sexwork"]})
+        "street": "Zandpad", "house_number": 9, "postcode": "3552 AB", "wijk": "noordwest", "regimes": ["sexwork"]})
     assert location.status_code == 201, location.text
     read = await client.get(f"/api/v1/locations/{location.json()['id']}", headers=world.h["insp_sw"])
     assert read.status_code == 200, read.text
