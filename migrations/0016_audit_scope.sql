@@ -60,7 +60,8 @@ BEGIN
 END;
 $$;
 
--- As in 0014, and the scope is looked up before the chain lock is taken (it is no part of the link).
+-- As in 0014, and it sets the scope, looked up before the chain lock is taken (it is no part of the link). The
+-- append-only rule lets the link's UPDATE through: the scope is not among the content it compares.
 CREATE OR REPLACE FUNCTION audit_link() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     next_seq bigint;
@@ -82,23 +83,6 @@ BEGIN
                                             'UTF8')), 'hex')
     WHERE id = NEW.id;
     RETURN NULL;
-END;
-$$;
-
--- The link may set the scope of an unlinked event; nothing else changes (the rest as in 0014).
-CREATE OR REPLACE FUNCTION audit_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND TG_LEVEL = 'ROW' AND pg_trigger_depth() > 1 AND OLD.seq IS NULL AND NEW.seq IS NOT NULL
-       AND NEW.pending_content_sha256 IS NULL AND NEW.hash_version = 2 AND OLD.scope_regime IS NULL
-       AND (NEW.id, NEW.occurred_at, NEW.actor_id, NEW.actor_label, NEW.action, NEW.object_type, NEW.object_id,
-            NEW.request_id, NEW.reason, NEW.before, NEW.after)
-           IS NOT DISTINCT FROM
-           (OLD.id, OLD.occurred_at, OLD.actor_id, OLD.actor_label, OLD.action, OLD.object_type, OLD.object_id,
-            OLD.request_id, OLD.reason, OLD.before, OLD.after) THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'audit_event is append-only: % is not allowed', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
 END;
 $$;
 
