@@ -6,22 +6,31 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from backend.audit import service as audit_service
+from backend.core import db as core_db
+from backend.core.audit import verify_chain
 from backend.core.auth import Principal
+from backend.core.config import PROJECT_ROOT
+from backend.core.migrations import migrate
 from backend.registry.service import today
 from tests.complaint_helpers import complaint_world, create_complaint
 from tests.helpers import assert_problem, register
 from tests.inspection_helpers import HORECA_OK, SEXWORK_OK, World, submitted
-from tests.registry_helpers import ALL_REGIMES
+from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
+from tests.registry_helpers import ALL_REGIMES, create_object
 
 EVENTS = "/api/v1/audit-events"
 READS = f"{EVENTS}/reads"
+SCOPE_MIGRATION = "0016_audit_scope.sql"
 NOT_SEXWORK = [regime for regime in ALL_REGIMES if regime != "sexwork"]
 
 
@@ -201,3 +210,44 @@ async def test_the_scope_of_an_event_cannot_be_changed_afterwards(db, world, sex
     assert labelled > 0
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await db.execute("UPDATE audit_event SET scope_regime = NULL WHERE scope_regime IS NOT NULL")
+
+
+# --- events written before the scope existed -----------------------------------------------------------------
+
+
+@pytest.fixture
+async def database_before_the_scope(pg_server_url, tmp_path) -> AsyncIterator[tuple[str, Path]]:
+    """A database migrated up to the migration before 0016_audit_scope.sql, and a directory holding those."""
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    for path in sorted((PROJECT_ROOT / "migrations").glob("*.sql")):
+        if path.name < SCOPE_MIGRATION:
+            shutil.copy(path, directory / path.name)
+    name = await create_database(pg_server_url, template=None)
+    url = with_database(pg_server_url, name)
+    conn = await core_db.connect(url)
+    try:
+        await migrate(conn, directory)
+    finally:
+        await conn.close()
+    yield url, directory
+    await drop_database(pg_server_url, name)
+
+
+async def test_events_written_before_the_scope_existed_get_it_from_the_migration(
+        database_before_the_scope, data_dir, auth):
+    url, directory = database_before_the_scope
+    admin = auth("admin-old", roles=["admin"], regimes=ALL_REGIMES)
+    async with app_client(make_settings(url, data_dir)) as client:
+        club = await create_object(client, admin, name="Club Rood", kind="seks_club", regimes=["sexwork", "alcohol"])
+        cafe = await create_object(client, admin)
+    shutil.copy(PROJECT_ROOT / "migrations" / SCOPE_MIGRATION, directory / SCOPE_MIGRATION)
+    conn = await core_db.connect(url)
+    try:
+        assert await migrate(conn, directory) == [SCOPE_MIGRATION]
+        scopes = {str(row["object_id"]): row["scope_regime"] for row in await conn.fetch(
+            "SELECT object_id, scope_regime FROM audit_event WHERE object_type = 'establishment'")}
+        assert (await verify_chain(conn)).ok
+    finally:
+        await conn.close()
+    assert scopes == {club["id"]: "sexwork", cafe["id"]: None}
