@@ -12,6 +12,7 @@ import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware._internal.cors import CORSMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -22,9 +23,11 @@ from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
+from backend.core.concurrency import NotModified
 from backend.core.config import Settings, load_settings
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
+from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
@@ -43,6 +46,13 @@ from backend.users.service import PrincipalDirectory
 
 API_VERSION = "1.0.0"
 PURGE_INTERVAL_S = 3600
+# Response headers a browser client may read over CORS, beyond the always-readable Content-Type and the like:
+# validators for If-Match/If-None-Match, where a create put its resource, correlation, when to retry,
+# replays, downloads, the methods of a path, the token challenge and the rate-limit state.
+CORS_EXPOSED_HEADERS = [
+    "ETag", "Location", "X-Request-ID", "Retry-After", "Idempotent-Replayed", "Content-Disposition", "Allow",
+    "WWW-Authenticate", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+]
 log = structlog.get_logger("toezicht.app")
 
 ROUTE_HANDLERS = [
@@ -63,18 +73,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
         debug=False,
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, rate limit and authentication wrap
-    # the whole app, so they also cover 404/405. Outermost first.
-    handler = BearerAuthMiddleware(app.asgi_handler)
+    # Litestar middleware wraps routes only; the request id, access log, CORS, rate limit, authentication and
+    # the methods and conditional reads every path answers wrap the whole app, so they also cover 404/405. CORS is outside the rate
+    # limit and authentication, so a browser can read their 429 and 401 too. Outermost first.
+    handler = BearerAuthMiddleware(HttpMethods(NotModified(app.asgi_handler), app.asgi_router))
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
+    if settings.cors_origins:
+        handler = CORSMiddleware(handler, CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=CORS_EXPOSED_HEADERS))
     app.asgi_handler = RequestContextMiddleware(handler)
     return app
 
