@@ -79,14 +79,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, CORS, rate limit, authentication and
-    # the methods and conditional reads every path answers wrap the whole app, so they also cover 404/405. CORS is outside the rate
-    # limit and authentication, so a browser can read their 429 and 401 too. Outermost first.
-    handler = BearerAuthMiddleware(HttpMethods(NotModified(app.asgi_handler), app.asgi_router))
+    # Litestar middleware wraps routes only; the request id, access log, CORS, the methods every path answers,
+    # rate limit, authentication and conditional reads wrap the whole app, so they also cover 404/405.
+    # Outermost first: CORS is outside the rest, so a browser can read a 429 or 401 too; HEAD is answered
+    # outside the rate limit and authentication, so their answers to it lose their body as well.
+    handler = BearerAuthMiddleware(NotModified(app.asgi_handler))
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
+    handler = HttpMethods(handler, app.asgi_router)
     if settings.cors_origins:
-        handler = CORSMiddleware(handler, CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=CORS_EXPOSED_HEADERS))
+        cors = CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=CORS_EXPOSED_HEADERS)
+        handler = CORSMiddleware(handler, cors)
     app.asgi_handler = RequestContextMiddleware(handler)
     return app
 

@@ -172,10 +172,38 @@ def _comparable(headers: Any) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name not in {"x-request-id", "date"}}
 
 
-async def test_head_without_token_is_401_like_get(client):
-    assert_problem(await client.get("/api/v1/me"), 401, "token_missing")
-    head = await client.head("/api/v1/me")
-    assert head.status_code == 401 and head.content == b""
+async def test_head_sends_headers_and_no_body_for_answers_and_errors(settings, make_token):
+    # Straight through ASGI: an HTTP client drops whatever body a HEAD answer carries, a test must not.
+    async with app_client(make_settings(settings.database_url, settings.data_dir, rate_limit_per_minute=2)) as http:
+        app = http._transport.app  # type: ignore[attr-defined]
+        answers = {
+            "found": await _asgi_head(app, "/api/v1/me", {"authorization": f"Bearer {make_token('head-user')}"}),
+            "no token": await _asgi_head(app, "/api/v1/me", {}),
+            "rate limited": await _asgi_head(app, "/api/v1/me", {}),
+        }
+    for answer, (status, headers, body) in answers.items():
+        assert status == {"found": 200, "no token": 401, "rate limited": 429}[answer]
+        assert int(headers[b"content-length"]) > 0, answer  # the length the GET would have had
+        assert body == b"", answer
+
+
+async def _asgi_head(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[bytes, bytes], bytes]:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "HEAD", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80), "headers": [(b"host", b"testserver")] + [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
 async def test_no_method_on_any_path_gives_a_server_error_for_any_role(client, auth):
