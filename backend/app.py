@@ -10,9 +10,7 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.middleware._internal.cors import CORSMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -25,6 +23,7 @@ from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.concurrency import NotModified
 from backend.core.config import Settings, load_settings
+from backend.core.cors import Cors
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http_methods import HttpMethods
@@ -46,13 +45,6 @@ from backend.users.service import PrincipalDirectory
 
 API_VERSION = "1.0.0"
 PURGE_INTERVAL_S = 3600
-# Response headers a browser client may read over CORS, beyond the always-readable Content-Type and the like:
-# validators for If-Match/If-None-Match, where a create put its resource, correlation, when to retry,
-# replays, downloads, the methods of a path, the token challenge and the rate-limit state.
-CORS_EXPOSED_HEADERS = [
-    "ETag", "Location", "X-Request-ID", "Retry-After", "Idempotent-Replayed", "Content-Disposition", "Allow",
-    "WWW-Authenticate", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-]
 log = structlog.get_logger("toezicht.app")
 
 ROUTE_HANDLERS = [
@@ -88,8 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
     handler = HttpMethods(handler, app.asgi_router)
     if settings.cors_origins:
-        cors = CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=CORS_EXPOSED_HEADERS)
-        handler = CORSMiddleware(handler, cors)
+        handler = Cors(handler, settings.cors_origins)
     app.asgi_handler = RequestContextMiddleware(handler)
     return app
 

@@ -290,3 +290,11 @@ async def test_cors_preflight_needs_no_token(cors_client):
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == CORS_ORIGIN
     assert {"authorization", "if-match"} <= {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+
+
+async def test_a_refused_preflight_is_a_problem(cors_client):
+    refused = await cors_client.options("/api/v1/objects", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+    })
+    assert_problem(refused, 400, "cors_refused")
+    assert "access-control-allow-origin" not in refused.headers
