@@ -181,8 +181,13 @@ async def test_head_sends_headers_and_no_body_for_answers_and_errors(settings, m
             "no token": await _asgi_head(app, "/api/v1/me", {}),
             "rate limited": await _asgi_head(app, "/api/v1/me", {}),
         }
+    async with app_client(settings) as http:
+        app = http._transport.app  # type: ignore[attr-defined]
+        answers["no such path"] = await _asgi_head(app, "/health/nothing-here", {})
+        answers["no GET"] = await _asgi_head(app, "/api/v1/locations", {"authorization": f"Bearer {make_token('h')}"})
+    expected = {"found": 200, "no token": 401, "rate limited": 429, "no such path": 404, "no GET": 405}
     for answer, (status, headers, body) in answers.items():
-        assert status == {"found": 200, "no token": 401, "rate limited": 429}[answer]
+        assert status == expected[answer], answer
         assert int(headers[b"content-length"]) > 0, answer  # the length the GET would have had
         assert body == b"", answer
 

@@ -48,16 +48,16 @@ class HttpMethods:
             await self.app(scope, receive, send)
             return
         methods = self.methods_of(scope["path"])
-        if methods is None:  # no such path: the router answers 404
+        if method == "HEAD":
+            # Any answer to HEAD goes without its body (a 404 or 405 too). A copy of the scope: the access
+            # log (outside) still records the request as HEAD.
+            as_get = methods is not None and "GET" in methods and "HEAD" not in methods
+            await self.app({**scope, "method": "GET"} if as_get else scope, receive, _without_body(send))
+        elif methods is None:  # no such path: the router answers 404
             await self.app(scope, receive, send)
-        elif method == "OPTIONS":
+        else:
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow_header(methods).encode())]})
             await send({"type": "http.response.body", "body": b""})
-        elif "GET" in methods and "HEAD" not in methods:
-            # A copy of the scope: the access log (outside) still records the request as HEAD.
-            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
-        else:
-            await self.app(scope, receive, send)
 
     def methods_of(self, path: str) -> list[str] | None:
         """The methods the router has for `path`, or None when it has no such path."""
