@@ -36,7 +36,7 @@ def allow_header(methods: Iterable[str]) -> str:
 
 
 class HttpMethods:
-    """Wraps the router: answers OPTIONS, runs HEAD as GET without the body."""
+    """In front of the rate limit, authentication and router: answers OPTIONS, runs HEAD as GET without the body."""
 
     def __init__(self, app: ASGIApp, router: ASGIRouter) -> None:
         self.app = app
