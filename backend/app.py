@@ -12,7 +12,6 @@ import structlog
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -26,6 +25,7 @@ from backend.core.config import Settings, load_settings
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
+from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
 from backend.enforcement import rules as sanction_rules
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
+        plugins=[StructSchema()],
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
@@ -136,8 +137,8 @@ async def _purge_expired_idempotency_keys(pool: asyncpg.Pool) -> None:
         await asyncio.sleep(PURGE_INTERVAL_S)
 
 
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def _openapi_config() -> DocumentConfig:
+    return DocumentConfig(
         title="Toezicht BW API",
         version=API_VERSION,
         description=about,

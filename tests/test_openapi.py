@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
 import schemathesis
+from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -15,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from backend.app import create_app
 from backend.cli import openapi_document
 from backend.core.config import PROJECT_ROOT
+from backend.core.errors import PROBLEM_JSON
 from tests.conftest import bearer, create_database, make_settings, with_database
 
 ALL_ROLES = ["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
@@ -36,6 +39,92 @@ def test_openapi_declares_bearer_auth_and_operation_ids(settings):
     ]
     assert len(operation_ids) == len(set(operation_ids))
     assert all(op[0].isupper() for op in operation_ids), "operation ids are explicit PascalCase names"
+
+
+def _document() -> dict:
+    return json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
+
+
+def _operations(document: dict) -> list[tuple[str, str, dict]]:
+    return [(method.upper(), path, operation) for path, item in document["paths"].items()
+            for method, operation in item.items()]
+
+
+def test_the_document_is_valid_openapi_3_1():
+    errors = [f"{list(error.absolute_path)}: {error.message[:200]}"
+              for error in OpenAPIV31SpecValidator(_document()).iter_errors()]
+    assert errors == []
+
+
+def test_schema_names_are_the_struct_names():
+    """Two structs of one name would be renamed after their modules (`registry_models_Location`), which client
+    generators choke on; every component is named after its struct alone."""
+    names = list(_document()["components"]["schemas"])
+    assert [name for name in names if not name.isidentifier() or "_models_" in name or "_" in name] == []
+
+
+def test_every_error_response_is_the_problem_the_server_sends():
+    document = _document()
+    wrong = [(method, path, status) for method, path, operation in _operations(document)
+             for status, response in operation["responses"].items()
+             if int(status) >= 400 and not _is_problem(response.get("content", {}))]
+    assert wrong == []
+    assert all("400" in operation["responses"] for _, _, operation in _operations(document)), \
+        "every operation can answer 400 (a malformed request)"
+
+
+def _is_problem(content: dict) -> bool:
+    """Only problem+json, with the Problem schema (or one that extends it, like the import's report)."""
+    return list(content) == [PROBLEM_JSON] and content[PROBLEM_JSON]["schema"].get("$ref", "").endswith("Problem")
+
+
+def test_if_match_is_required_wherever_it_is_accepted():
+    headers = [(path, parameter) for _, path, operation in _operations(_document())
+               for parameter in operation.get("parameters", []) if parameter["name"] == "If-Match"]
+    assert len(headers) > 20
+    assert [path for path, parameter in headers if parameter["required"] is not True] == []
+    for _, parameter in headers:
+        pattern = re.compile(parameter["schema"]["pattern"])
+        assert pattern.search('"12"') and pattern.search('W/"12"') and not pattern.search("12")
+
+
+def test_idempotency_key_states_its_length_and_characters():
+    keys = [parameter["schema"] for _, _, operation in _operations(_document())
+            for parameter in operation.get("parameters", []) if parameter["name"] == "Idempotency-Key"]
+    assert keys and all(schema == keys[0] for schema in keys)
+    pattern = re.compile(keys[0]["pattern"])
+    assert pattern.fullmatch("k" * 255) and pattern.fullmatch("phone-7/retry:1")
+    assert not pattern.fullmatch("k" * 256) and not pattern.fullmatch("") and not pattern.fullmatch("with space")
+
+
+def test_every_201_names_the_created_resource_in_location():
+    created = [(path, operation["responses"]["201"]) for _, path, operation in _operations(_document())
+               if "201" in operation["responses"]]
+    assert len(created) == 9
+    assert [path for path, response in created if "Location" not in response.get("headers", {})] == []
+
+
+def test_every_response_header_has_a_schema():
+    missing = [(path, status, name) for _, path, operation in _operations(_document())
+               for status, response in operation["responses"].items()
+               for name, header in response.get("headers", {}).items() if "schema" not in header]
+    assert missing == []
+
+
+def test_json_request_bodies_refuse_unknown_fields_in_the_schema():
+    """The server refuses unknown members (forbid_unknown_fields); the schema says so with additionalProperties."""
+    document = _document()
+    components = document["components"]["schemas"]
+    open_bodies = []
+    for method, path, operation in _operations(document):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        schema = content["application/json"]["schema"]
+        for ref in [schema.get("$ref")] + [arm.get("$ref") for arm in schema.get("oneOf", [])]:
+            if ref and components[ref.rsplit("/", 1)[1]].get("additionalProperties") is not False:
+                open_bodies.append((method, path, ref))
+    assert open_bodies == []
 
 
 @pytest.fixture(scope="module")

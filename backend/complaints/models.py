@@ -146,7 +146,9 @@ class PlanInspection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 # --- responses ------------------------------------------------------------------------------------------------
 
 
-class Location(msgspec.Struct, frozen=True, kw_only=True):
+class ComplaintLocation(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the complaint is about, and where its wijk came from."""
+
     street: str | None
     house_number: int | None
     house_number_addition: str | None
@@ -208,7 +210,7 @@ class ComplaintSummary(msgspec.Struct, frozen=True, kw_only=True):
     channel: Channel
     description: str
     state: State
-    location: Location
+    location: ComplaintLocation
     object_id: UUID | None
     handler_id: UUID | None
     wants_feedback: bool
