@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from backend.app import create_app
 from backend.cli import openapi_document
+from backend.complaints import reference as complaint_reference
 from backend.core.config import PROJECT_ROOT
 from backend.core.errors import PROBLEM_JSON
 from tests.conftest import bearer, create_database, make_settings, with_database
@@ -125,6 +126,26 @@ def test_json_request_bodies_refuse_unknown_fields_in_the_schema():
             if ref and components[ref.rsplit("/", 1)[1]].get("additionalProperties") is not False:
                 open_bodies.append((method, path, ref))
     assert open_bodies == []
+
+
+def _enumerations(document: dict, name: str) -> list[list]:
+    """The enum of every property and parameter called `name`, null left out."""
+    found = [schema for component in document["components"]["schemas"].values()
+             for key, schema in component.get("properties", {}).items() if key == name]
+    found += [parameter["schema"] for _, _, operation in _operations(document)
+              for parameter in operation.get("parameters", []) if parameter["name"] == name]
+    return [[value for value in schema.get("enum", []) if value is not None] for schema in found]
+
+
+async def test_wijk_and_category_fields_enumerate_the_reference_data_the_server_checks(db):
+    document = _document()
+    wijken = sorted(row["code"] for row in await db.fetch("SELECT code FROM wijk"))
+    wijk_fields = _enumerations(document, "wijk")
+    input_fields = [values for values in wijk_fields if values]
+    assert len(input_fields) >= 12 and all(sorted(values) == wijken for values in input_fields)
+    categories = sorted(complaint_reference.categories())
+    category_fields = [values for values in _enumerations(document, "category") if values]
+    assert len(category_fields) >= 3 and all(sorted(values) == categories for values in category_fields)
 
 
 @pytest.fixture(scope="module")

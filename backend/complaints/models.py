@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
+from backend.complaints import reference
 from backend.planning.models import Assignment, InspectorIds, Notes, Partner
+from backend.registry.models import WIJK_CODES
 from backend.users.models import Regime, TeamId
 
 DESCRIPTION_MAX = 5000
@@ -38,14 +41,21 @@ WijkSource = Annotated[Literal["object", "postcode", "override"], Meta(
 
 _NO_NUL = "^[^\x00]*$"
 _NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
-CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, description="A key of schemas/complaints/categories.json")]
+CATEGORY_KEYS = list(reference.categories())
+_CATEGORY_DESCRIPTION = "A complaint category (schemas/complaints/categories.json; GET /api/v1/complaints/categories)"
+CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, extra_json_schema={
+    "description": _CATEGORY_DESCRIPTION, "extra": {"enum": CATEGORY_KEYS}})]
+CategoryFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS})]
+# null is in the enumeration because the field may be null: the enumeration applies to the whole field.
+WijkOverride = Annotated[str, Meta(min_length=1, max_length=64, extra_json_schema={
+    "description": "Override of the wijk (the handler's choice)", "extra": {"enum": [*WIJK_CODES, None]}})]
 Description = Annotated[str, Meta(min_length=1, max_length=DESCRIPTION_MAX, pattern=_NOT_BLANK,
                                   description=f"Plain text, at most {DESCRIPTION_MAX} characters")]
 Answer = Annotated[str, Meta(min_length=1, max_length=ANSWER_MAX, pattern=_NOT_BLANK,
                              description="The answer sent to the reporter (plain text)")]
 Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=_NOT_BLANK)]
 Line = Annotated[str, Meta(min_length=1, max_length=200, pattern=_NOT_BLANK)]
-WijkCode = Annotated[str, Meta(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 
 
 class Address(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -85,7 +95,7 @@ class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         "The intake system's own id: a second complaint with the same channel and reference is refused (409)"))] | None = None
     address: Address | None = None
     coordinates: Coordinates | None = None
-    wijk: Annotated[WijkCode, Meta(description="Override of the wijk (the handler's choice)")] | None = None
+    wijk: WijkOverride | None = None
     object_id: Annotated[UUID, Meta(description="The object it concerns, if known (see object-suggestions)")] | None = None
     reporter: ReporterContact | None = None
     wants_feedback: Annotated[bool, Meta(description="Whether the reporter wants to hear the outcome")] = False

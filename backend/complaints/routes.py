@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
 from backend.complaints.models import (
-    AssignHandler, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList, PlanInspection,
+    AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList, PlanInspection,
     PlannedInspection, State, Transition,
 )
 from backend.core.auth import Principal, requires_role
@@ -25,15 +25,13 @@ from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from backend.registry.models import EstablishmentPage
+from backend.registry.models import EstablishmentPage, WijkFilter
 from backend.users.models import Regime
 
 HANDLERS = service.HANDLERS
 PLANNERS = service.PLANNERS
 
 StateFilter = Annotated[State | None, QueryParameter(name="state")]
-CategoryFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
 PostcodeFilter = Annotated[str | None, QueryParameter(
     pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)")]

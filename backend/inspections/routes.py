@@ -44,6 +44,7 @@ from backend.inspections.models import (
     RevisionList,
     ViolationPage,
 )
+from backend.registry.models import WijkFilter
 from backend.users.models import Regime
 
 READ_CACHE = "private, no-cache"
@@ -58,7 +59,6 @@ AssignmentFilter = Annotated[UUID | None, QueryParameter(description="The inspec
 StateFilter = Annotated[InspectionState | None, QueryParameter(name="state")]  # `state` is reserved by Litestar
 TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 FromFilter = Annotated[date | None, QueryParameter(
     name="from", description="Inspected on or after this date (Europe/Amsterdam)")]
 ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]

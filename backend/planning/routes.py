@@ -23,6 +23,7 @@ from backend.planning import service
 from backend.planning.models import (
     Assignment, AssignmentCreate, AssignmentPage, AssignmentStatus, Cancel, Reassign, Reschedule,
 )
+from backend.registry.models import WijkFilter
 from backend.users.models import Regime
 
 PLANNERS = ("coordinator", "admin")
@@ -33,7 +34,6 @@ OverdueFilter = Annotated[bool | None, QueryParameter(
     description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
 )]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 InspectorFilter = Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")]
 FromFilter = Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")]
 ToFilter = Annotated[date | None, QueryParameter(description="Windows starting on or before this date")]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
+from backend.core.config import PROJECT_ROOT
 from backend.users.models import Regime
 
 # --- values ------------------------------------------------------------------------------------------
@@ -48,10 +51,16 @@ PostcodeInput = Annotated[str, Meta(
     description="Dutch postcode 1234 AB; a space and lower case are accepted, stored as 1234AB",
 )]
 Postcode = Annotated[str, Meta(pattern=r"^[1-9][0-9]{3}[A-Z]{2}$")]
+# The wijk codes are reference data (schemas/wijken.json, equal to the wijk table); the service checks input
+# against the table, the document lists them as an enumeration.
+WIJK_CODES = [wijk["code"] for wijk in json.loads((PROJECT_ROOT / "schemas" / "wijken.json").read_bytes())["wijken"]]
+_WIJK_DESCRIPTION = "One of Utrecht's ten wijken"
 WijkCode = Annotated[str, Meta(
     min_length=1, max_length=64,
-    description="One of Utrecht's ten wijken: binnenstad, oost, leidsche_rijn, west, overvecht, zuid, noordoost, "
-                "zuidwest, noordwest, vleuten_de_meern",
+    extra_json_schema={"description": _WIJK_DESCRIPTION, "extra": {"enum": WIJK_CODES}},
+)]
+WijkFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description=_WIJK_DESCRIPTION, schema_extra={"enum": WIJK_CODES},
 )]
 # The Netherlands' bounding box: catches swapped or zeroed coordinates.
 Latitude = Annotated[float, Meta(ge=50.7, le=53.6)]

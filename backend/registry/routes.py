@@ -39,6 +39,7 @@ from backend.registry.models import (
     PermitWrite,
     ReinstatePermit,
     SuspendPermit,
+    WijkFilter,
     WithdrawPermit,
 )
 from backend.users.models import Regime
@@ -57,7 +58,6 @@ StreetFilter = Annotated[str | None, QueryParameter(
     min_length=1, max_length=200, description="Start of the street name (case-insensitive)"
 )]
 HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999)]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 KindFilter = Annotated[Kind | None, QueryParameter()]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
 StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]

@@ -18,6 +18,7 @@ from backend.core.auth import Principal, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
 from backend.core.openapi import LIST, problem_responses
+from backend.registry.models import WijkFilter
 from backend.reports import charts, export, service
 from backend.reports.models import Filters, IndicatorReport, ObjectKind, TrendReport
 from backend.users.models import Regime
@@ -31,7 +32,6 @@ FromDate = Annotated[date | None, QueryParameter(
 ToDate = Annotated[date | None, QueryParameter(
     description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today")]
 RegimeFilter = Annotated[Regime | None, QueryParameter(description="Only this regime (one of yours)")]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 KindFilter = Annotated[ObjectKind | None, QueryParameter(
     description="Only objects of this kind; `location` for addresses that are not registered objects")]
 TeamFilter = Annotated[str | None, QueryParameter(
