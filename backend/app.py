@@ -153,6 +153,6 @@ def _openapi_config() -> DocumentConfig:
             }
         ),
         security=[{"BearerToken": []}],
-        use_handler_docstrings=False,
+        use_handler_docstrings=True,
         create_examples=False,
     )

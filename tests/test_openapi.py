@@ -128,6 +128,12 @@ def test_json_request_bodies_refuse_unknown_fields_in_the_schema():
     assert open_bodies == []
 
 
+def test_every_operation_says_who_may_call_it_and_what_it_does():
+    undescribed = [operation["operationId"] for _, _, operation in _operations(_document())
+                   if len(operation.get("description", "")) < 60]
+    assert undescribed == []
+
+
 def _enumerations(document: dict, name: str) -> list[list]:
     """The enum of every property and parameter called `name`, null left out."""
     found = [schema for component in document["components"]["schemas"].values()

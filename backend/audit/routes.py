@@ -31,4 +31,7 @@ class AuditController(Controller):
         cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> AuditEventPage:
+        """Auditors and admins. The audit trail of one object (e.g. object_type `inspection` and its id), oldest
+        first, in pages: who did or read what, when, and why. Each event carries the hash that chains it to the one
+        before."""
         return await service.list_events(db, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit)

@@ -56,6 +56,9 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[AssignmentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators (for their own teams) and admins. Plans an inspection of an establishment or location for a
+        team in a window of days, with the checklists to use and optionally the inspectors (members of the team).
+        201 with Location and ETag; the inspectors' phones receive it at their next sync."""
         async def command() -> Response[Assignment]:
             created = await service.create_assignment(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, 201, f"{self.path}/{created.id}")
@@ -71,6 +74,9 @@ class AssignmentController(Controller):
         from_: FromFilter = None,
         to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> AssignmentPage:
+        """Any authenticated user, for the assignments of their regimes: admins and enforcement officers see all,
+        coordinators and inspectors their teams' (and inspectors those they are assigned to). Ordered by
+        planned_from, in pages (keyset `cursor`); filters by team, status, regime, wijk, inspector, dates, overdue."""
         filters = {"team": team, "status": status, "regime": regime, "wijk": wijk, "inspector": inspector,
                    "from": from_, "to": to}
         return await service.list_assignments(db, request.user, filters=filters, overdue=overdue, cursor=cursor,
@@ -81,6 +87,8 @@ class AssignmentController(Controller):
     async def get_one(
         self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID]
     ) -> Response[Assignment]:
+        """Anyone who may see the assignment (see ListAssignments); 404 otherwise. The ETag is what the assignment
+        commands need in If-Match."""
         return _with_etag(await service.get_assignment(db, request.user, assignment_id))
 
     @post("/{assignment_id:uuid}/reassign", operation_id="ReassignAssignment",
@@ -90,6 +98,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Reassign], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Replaces the inspectors of a planned assignment (members of its team). If-Match
+        is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
 
     @post("/{assignment_id:uuid}/reschedule", operation_id="RescheduleAssignment",
@@ -99,6 +109,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Reschedule], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Moves the planned window of a planned assignment. If-Match is required: 428
+        without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
 
     @post("/{assignment_id:uuid}/cancel", operation_id="CancelAssignment",
@@ -108,6 +120,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Cancel], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Cancels a planned assignment with a reason; phones remove it at their next sync.
+        If-Match is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.cancel, assignment_id, data)
 
 

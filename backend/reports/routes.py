@@ -103,6 +103,10 @@ class ReportController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
         regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
     ) -> Response[IndicatorReport]:
+        """Coordinators, admins, auditors and enforcement officers, over the inspections, complaints and sanctions
+        of their regimes. The municipality's performance indicators for a period (default: this year so far), each
+        with its numerator and denominator, filtered by regime, wijk, object kind and team; `Accept: text/csv` gives
+        a spreadsheet. 503 `database_timeout` when the aggregate takes too long."""
         req = service.Request(service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind,
                                                                    team=team))
         report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
@@ -118,6 +122,8 @@ class ReportController(Controller):
         to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[TrendReport]:
+        """Coordinators, admins, auditors and enforcement officers. The indicators per month over a year, or from/to
+        (at most 36 months), with the same filters as GetIndicators; `Accept: text/csv` gives a spreadsheet."""
         req = service.Request(service.year_period(year, from_, to),
                               Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
@@ -132,6 +138,8 @@ class ReportController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
         regime: RegimeFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
     ) -> Response[bytes]:
+        """Coordinators, admins, auditors and enforcement officers. A PNG bar chart of the compliance per wijk for a
+        period, with the same filters as GetIndicators (except wijk)."""
         req = service.Request(service.period_of(from_, to),
                               Filters(regime=regime, object_kind=object_kind, team=team))
         groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
@@ -145,6 +153,8 @@ class ReportController(Controller):
         to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[bytes]:
+        """Coordinators, admins, auditors and enforcement officers. A PNG chart of the number of controls and the
+        compliance per month, with the same filters as GetIndicatorTrend."""
         req = service.Request(service.year_period(year, from_, to),
                               Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
