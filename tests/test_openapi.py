@@ -7,8 +7,10 @@ import json
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 import schemathesis
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given
@@ -19,6 +21,11 @@ from backend.cli import openapi_document
 from backend.complaints import reference as complaint_reference
 from backend.core.config import PROJECT_ROOT
 from backend.core.errors import PROBLEM_JSON
+from backend.complaints.models import ComplaintCreate
+from backend.enforcement.models import CaseOpen
+from backend.inspections.models import InspectionSubmission
+from backend.planning.models import AssignmentCreate
+from backend.registry.models import AlcoholPermitWrite, LocationCreate, ObjectWrite, SuspendPermit
 from tests.conftest import bearer, create_database, make_settings, with_database
 
 ALL_ROLES = ["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
@@ -132,6 +139,19 @@ def test_every_operation_says_who_may_call_it_and_what_it_does():
     undescribed = [operation["operationId"] for _, _, operation in _operations(_document())
                    if len(operation.get("description", "")) < 60]
     assert undescribed == []
+
+
+EXAMPLED = [ObjectWrite, LocationCreate, AlcoholPermitWrite, SuspendPermit, AssignmentCreate, InspectionSubmission,
+            ComplaintCreate, CaseOpen]
+
+
+@pytest.mark.parametrize("struct", EXAMPLED, ids=lambda struct: struct.__name__)
+def test_main_request_bodies_show_an_example_the_server_accepts(struct):
+    msgspec.convert(struct.example, struct)  # raises when the example breaks a constraint
+    document = _document()
+    assert document["components"]["schemas"][struct.__name__]["examples"] == [struct.example]
+    schema = {"$ref": f"#/components/schemas/{struct.__name__}", "components": document["components"]}
+    assert [error.message for error in OAS31Validator(schema).iter_errors(struct.example)] == []
 
 
 def _enumerations(document: dict, name: str) -> list[list]:

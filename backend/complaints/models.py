@@ -8,7 +8,7 @@ string), never interpreted or rewritten. PostgreSQL text cannot hold NUL, so NUL
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -99,6 +99,13 @@ class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     object_id: Annotated[UUID, Meta(description="The object it concerns, if known (see object-suggestions)")] | None = None
     reporter: ReporterContact | None = None
     wants_feedback: Annotated[bool, Meta(description="Whether the reporter wants to hear the outcome")] = False
+
+    example: ClassVar[dict[str, Any]] = {
+        "category": "geluidsoverlast_horeca", "description": "Harde muziek tot na sluitingstijd, elk weekend.",
+        "channel": "phone", "incident_at": "2025-05-31T01:30:00+02:00",
+        "address": {"street": "Oudegracht", "house_number": 245, "postcode": "3511 NK"},
+        "reporter": {"name": "M. Jansen", "email": "m.jansen@example.nl"}, "wants_feedback": True,
+    }
 
 
 # --- state changes ------------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class StructSchema(StructSchemaPlugin):
         struct = field_definition.type_
         if struct.__struct_config__.forbid_unknown_fields:
             schema.additional_properties = False
-        example = getattr(struct, "example", None)
+        example = vars(struct).get("example")  # the struct's own, not one a subclass inherits
         if isinstance(example, dict):
             schema.examples = [example]
         return schema

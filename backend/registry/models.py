@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -96,6 +96,12 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     status: ObjectStatus = "active"
     regimes: Regimes
 
+    example: ClassVar[dict[str, Any]] = {
+        "name": "Café De Domtoren", "trade_name": "De Domtoren", "street": "Domplein", "house_number": 12,
+        "postcode": "3512 JC", "wijk": "binnenstad", "latitude": 52.0907, "longitude": 5.1214, "kvk_number": "12345678",
+        "kind": "horeca_hoogdrempelig", "employee_class": "under_50", "regimes": ["alcohol", "nix18"],
+    }
+
 
 class Establishment(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
@@ -142,6 +148,11 @@ class LocationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     longitude: Longitude | None = None
     description: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
     regimes: Regimes
+
+    example: ClassVar[dict[str, Any]] = {
+        "street": "Vleutenseweg", "house_number": 301, "postcode": "3532 HN", "wijk": "west",
+        "description": "Adres uit een advertentie; geen vergunning bekend", "regimes": ["sexwork"],
+    }
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):
@@ -232,6 +243,11 @@ class _PermitWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag
 
 class AlcoholPermitWrite(_PermitWrite, tag="alcoholvergunning"):
     conditions: AlcoholConditions
+
+    example: ClassVar[dict[str, Any]] = {
+        "type": "alcoholvergunning", "number": "AV-2024-0137", "holder": "Domtoren Horeca B.V.",
+        "valid_from": "2024-03-01", "conditions": {"leidinggevenden": ["J. de Vries", "A. Bakker"]},
+    }
 
 
 class HorecaPermitWrite(_PermitWrite, tag="horeca_exploitatievergunning"):
@@ -348,6 +364,10 @@ class SuspendPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     starts_on: date
     ends_on: Annotated[date, Meta(description="Last day of the suspension (inclusive)")]
     reason: Reason
+
+    example: ClassVar[dict[str, Any]] = {
+        "starts_on": "2025-06-02", "ends_on": "2025-06-29", "reason": "Schorsing na herhaalde overtreding art. 20 lid 1",
+    }
 
 
 class WithdrawPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
