@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from http import HTTPStatus
 from typing import Annotated, Any
 
+import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.datastructures import ResponseHeader
 from litestar.openapi import OpenAPIConfig
@@ -29,8 +30,10 @@ LIST = (*AUTHENTICATED, 422)
 READ_ONE = (*AUTHENTICATED, 404, 422)
 COMMAND = (*AUTHENTICATED, 404, 409, 412, 413, 415, 422, 428)
 
+COMPONENT_REF = "#/components/schemas/{name}"
 # The forms core.concurrency and core.idempotency accept; the document states them so a client can see them.
 ETAG_PATTERN = r'^(W/)?"[0-9]{1,18}"$'
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 IDEMPOTENCY_KEY_PATTERN = r'^"?[!#-~]{1,255}"?$'
 
 
@@ -77,13 +80,19 @@ ETAG_HEADER = [
 
 
 class StructSchema(StructSchemaPlugin):
-    """msgspec Structs as the framework documents them, plus two things msgspec knows: a struct that forbids
-    unknown fields is a closed object (`additionalProperties: false`), and a struct's `example` class variable
-    is its example."""
+    """msgspec Structs with the properties msgspec itself describes, so the document states every constraint
+    msgspec enforces: the framework's own rendering drops constraints inside optional fields, list items and
+    dict keys, and a bound of 0. A struct that forbids unknown fields is a closed object, and a struct's
+    `example` class variable is its example."""
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        # The framework's rendering registers the nested structs as components; their properties are msgspec's.
         schema = super().to_openapi_schema(field_definition, schema_creator)
         struct = field_definition.type_
+        (_,), components = msgspec.json.schema_components([struct], ref_template=COMPONENT_REF)
+        own = components[struct.__name__]
+        schema.properties = own.get("properties", {})
+        schema.required = own.get("required") or None
         if struct.__struct_config__.forbid_unknown_fields:
             schema.additional_properties = False
         example = vars(struct).get("example")  # the struct's own, not one a subclass inherits
@@ -98,6 +107,7 @@ class _Document(OpenAPI):
         document = super().to_schema()
         for operation in _operations(document):
             _parameters_are_never_null(operation)
+            _query_text_has_no_nul(operation)
             _require_if_match(operation)
             _document_location(operation)
             _give_headers_a_schema(operation)
@@ -126,7 +136,21 @@ def _parameters_are_never_null(operation: dict[str, Any]) -> None:
         values = [arm for arm in arms if arm != {"type": "null"}]
         if len(arms) == 2 and len(values) == 1:
             del schema["oneOf"]
-            parameter["schema"] = {**values[0], **schema}
+            schema = parameter["schema"] = {**values[0], **schema}
+        if isinstance(schema.get("type"), list) and "null" in schema["type"]:
+            types = [kind for kind in schema["type"] if kind != "null"]
+            schema["type"] = types[0] if len(types) == 1 else types
+            if "enum" in schema:
+                schema["enum"] = [value for value in schema["enum"] if value is not None]
+
+
+def _query_text_has_no_nul(operation: dict[str, Any]) -> None:
+    """core.request_checks refuses NUL in query strings (PostgreSQL text cannot hold it); free-text parameters
+    say so. Those with an enumeration, a format or a pattern of their own exclude NUL already."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if parameter["in"] == "query" and schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+            schema["pattern"] = NO_NUL_PATTERN
 
 
 def _require_if_match(operation: dict[str, Any]) -> None:

@@ -40,9 +40,12 @@ PermitStatus = Annotated[
                      "otherwise granted (also after valid_to: ask /objects/{id}/permits?on= what was in force)"),
 ]
 
-# A visible character somewhere: names made only of spaces are as good as missing.
-Text200 = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
-City = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+# PostgreSQL text cannot hold NUL; NOT_BLANK also wants a visible character somewhere: names made only of spaces
+# are as good as missing.
+NO_NUL = "^[^\x00]*$"
+NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
+Text200 = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+City = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
 HouseNumber = Annotated[int, Meta(ge=1, le=99999)]
 Addition = Annotated[str, Meta(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)*$",
                                description="huisletter/toevoeging, e.g. A, bis, 2hg; stored upper-case")]
@@ -57,7 +60,7 @@ WIJK_CODES = [wijk["code"] for wijk in json.loads((PROJECT_ROOT / "schemas" / "w
 _WIJK_DESCRIPTION = "One of Utrecht's ten wijken"
 WijkCode = Annotated[str, Meta(
     min_length=1, max_length=64,
-    extra_json_schema={"description": _WIJK_DESCRIPTION, "extra": {"enum": WIJK_CODES}},
+    description=_WIJK_DESCRIPTION, extra_json_schema={"enum": WIJK_CODES},
 )]
 WijkFilter = Annotated[str | None, QueryParameter(
     min_length=1, max_length=64, description=_WIJK_DESCRIPTION, schema_extra={"enum": WIJK_CODES},
@@ -67,8 +70,8 @@ Latitude = Annotated[float, Meta(ge=50.7, le=53.6)]
 Longitude = Annotated[float, Meta(ge=3.3, le=7.3)]
 KvkNumber = Annotated[str, Meta(pattern=r"^[0-9]{8}$", description="Kamer van Koophandel number, 8 digits")]
 Regimes = Annotated[list[Regime], Meta(min_length=1, max_length=5)]
-Reason = Annotated[str, Meta(min_length=3, max_length=1000)]
-PersonName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=NO_NUL)]
+PersonName = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -146,7 +149,7 @@ class LocationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wijk: WijkCode
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    description: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
+    description: Annotated[str, Meta(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
     regimes: Regimes
 
     example: ClassVar[dict[str, Any]] = {
@@ -227,7 +230,7 @@ class ArcadeConditions(Conditions):
 
 
 class EventConditions(Conditions):
-    event: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="The event it is for")]
+    event: Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK, description="The event it is for")]
     opening_hours: OpeningHours = []
 
 
@@ -235,7 +238,7 @@ class EventConditions(Conditions):
 
 
 class _PermitWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
-    number: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"\S")]
+    number: Annotated[str, Meta(min_length=1, max_length=64, pattern=NOT_BLANK)]
     holder: Text200
     valid_from: date
     valid_to: Annotated[date | None, Meta(description="Last day of validity; null: open-ended")] = None

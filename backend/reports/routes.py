@@ -27,10 +27,14 @@ READERS = ("coordinator", "admin", "auditor", "enforcement_officer")
 CSV = "text/csv"
 JSON = "application/json"
 
+# service.FIRST_DAY to service.LAST_DAY, as a pattern a client can check (JSON Schema has no date bounds).
+REPORTED_DAY = {"pattern": "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
 FromDate = Annotated[date | None, QueryParameter(
-    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`")]
+    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`",
+    schema_extra=REPORTED_DAY)]
 ToDate = Annotated[date | None, QueryParameter(
-    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today")]
+    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today",
+    schema_extra=REPORTED_DAY)]
 RegimeFilter = Annotated[Regime | None, QueryParameter(description="Only this regime (one of yours)")]
 KindFilter = Annotated[ObjectKind | None, QueryParameter(
     description="Only objects of this kind; `location` for addresses that are not registered objects")]
