@@ -45,8 +45,9 @@ CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, description=_CATE
                                   extra_json_schema={"enum": CATEGORY_KEYS})]
 CategoryFilter = Annotated[str | None, QueryParameter(
     min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS})]
-WijkOverride = Annotated[str, Meta(min_length=1, max_length=64, description="Override of the wijk (the handler's choice)",
-                                   extra_json_schema={"enum": WIJK_CODES})]
+WijkOverride = Annotated[str, Meta(
+    min_length=1, max_length=64, description="Override of the wijk (the handler's choice)",
+    extra_json_schema={"enum": WIJK_CODES})]
 Description = Annotated[str, Meta(min_length=1, max_length=DESCRIPTION_MAX, pattern=NOT_BLANK,
                                   description=f"Plain text, at most {DESCRIPTION_MAX} characters")]
 Answer = Annotated[str, Meta(min_length=1, max_length=ANSWER_MAX, pattern=NOT_BLANK,

@@ -14,8 +14,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
 from backend.complaints.models import (
-    AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList, PlanInspection,
-    PlannedInspection, State, Transition,
+    AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList,
+    PlanInspection, PlannedInspection, State, Transition,
 )
 from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import etag, required_version

@@ -4,7 +4,8 @@ leaves out of the generated document that the server enforces.
 Handlers list the error statuses they can answer with, so clients (and the schemathesis test) know every
 response an endpoint may give. What holds for every operation alike is added here, in one place, when the
 document is built (`DocumentConfig`): If-Match is required wherever it is accepted, every 201 names the new
-resource in `Location`, and a struct that refuses unknown fields is a closed object.
+resource in `Location`, parameters are never null. Structs are described by msgspec itself (`StructSchema`),
+so the document states each constraint msgspec checks, and a struct that refuses unknown fields is closed.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def _query_text_has_no_nul(operation: dict[str, Any]) -> None:
     say so. Those with an enumeration, a format or a pattern of their own exclude NUL already."""
     for parameter in operation.get("parameters", []):
         schema = parameter.get("schema", {})
-        if parameter["in"] == "query" and schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        free_text = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+        if parameter["in"] == "query" and free_text:
             schema["pattern"] = NO_NUL_PATTERN
 
 

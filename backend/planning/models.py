@@ -43,7 +43,8 @@ class AssignmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     example: ClassVar[dict[str, Any]] = {
         "object_id": "10000000-0000-4000-8000-000000000001", "team_id": "team-centrum", "regimes": ["alcohol"],
         "checklist_version_ids": ["20000000-0000-4000-8000-000000000001"], "planned_from": "2025-06-02",
-        "planned_to": "2025-06-06", "inspector_ids": ["30000000-0000-4000-8000-000000000001"], "reason": "regular_cycle",
+        "planned_to": "2025-06-06", "inspector_ids": ["30000000-0000-4000-8000-000000000001"],
+        "reason": "regular_cycle",
     }
 
 

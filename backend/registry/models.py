@@ -369,7 +369,8 @@ class SuspendPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Reason
 
     example: ClassVar[dict[str, Any]] = {
-        "starts_on": "2025-06-02", "ends_on": "2025-06-29", "reason": "Schorsing na herhaalde overtreding art. 20 lid 1",
+        "starts_on": "2025-06-02", "ends_on": "2025-06-29",
+        "reason": "Schorsing na herhaalde overtreding art. 20 lid 1",
     }
 
 
