@@ -200,7 +200,7 @@ def _committed_operations() -> list[tuple[str, str]]:
 
 
 # Examples per operation and caller: the caller with every role gets the most, as it gets past the guards.
-EXAMPLES = {EVERY_ROLE: 30, **dict.fromkeys(ALL_ROLES, 5)}
+EXAMPLES = {EVERY_ROLE: 30, **dict.fromkeys(ALL_ROLES, 3)}
 
 
 @pytest.mark.parametrize("caller", [EVERY_ROLE, *ALL_ROLES])
