@@ -30,6 +30,7 @@ from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
+from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
 from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
+        plugins=[StructSchema()],
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
         logging_config=None,  # configure_logging owns the log format; Litestar's would replace it with text lines
@@ -148,8 +150,8 @@ async def _purge_expired_idempotency_keys(pool: asyncpg.Pool) -> None:
         await asyncio.sleep(PURGE_INTERVAL_S)
 
 
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def _openapi_config() -> DocumentConfig:
+    return DocumentConfig(
         title="Toezicht BW API",
         version=API_VERSION,
         description=about,
@@ -164,6 +166,6 @@ def _openapi_config() -> OpenAPIConfig:
             }
         ),
         security=[{"BearerToken": []}],
-        use_handler_docstrings=False,
+        use_handler_docstrings=True,
         create_examples=False,
     )
