@@ -32,8 +32,9 @@ from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.inspections.routes import InspectionController, ViolationController
+from backend.photos import resumable
 from backend.photos import service as photos
-from backend.photos.routes import PhotoController
+from backend.photos.routes import PhotoController, PhotoUploadController
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
 from backend.reports.routes import ReportController
@@ -48,7 +49,8 @@ log = structlog.get_logger("toezicht.app")
 ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
-    ViolationController, ComplaintController, EnforcementController, PhotoController, ReportController,
+    ViolationController, ComplaintController, EnforcementController, PhotoController, PhotoUploadController,
+    ReportController,
 ]
 
 
@@ -97,7 +99,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     purge = asyncio.create_task(_purge_expired_idempotency_keys(pool))
     app.state.photo_evidence = evidence = photos.evidence_for(pool, settings)
     await asyncio.to_thread(evidence.spool.sweep)  # uploads a killed server left half-written
-    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S))
+    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S, resumable.purge))
     try:
         yield
     finally:
