@@ -237,7 +237,18 @@ FROM inspection_revision WHERE inspection_id = $1 ORDER BY revision
 
 SUMMARY_COLUMNS = """i.id, i.revision, i.state, i.assignment_id, i.establishment_id AS object_id, i.location_id,
 i.team_id, i.wijk, i.regimes, i.submitted_by, i.inspector_ids, i.started_at, i.finished_at, i.received_at,
-i.clock_suspect, i.inspected_at, i.reviewed_by, i.reviewed_at, i.version, i.updated_at"""
+i.clock_suspect, i.inspected_at, i.reviewed_by, i.reviewed_at, i.return_reason, i.version, i.updated_at"""
+
+# The caller's returned inspections (those they may correct: submitted by them or with them present),
+# all of them or those in $7.
+RETURNED_TO = f"""
+SELECT i.id, i.revision, i.return_reason, i.assignment_id, i.establishment_id AS object_id, i.location_id,
+       i.version, i.updated_at
+FROM inspection i
+WHERE i.state = 'returned' AND ($7::uuid[] IS NULL OR i.id = ANY ($7::uuid[]))
+  AND ($6::uuid = ANY (i.inspector_ids) OR i.submitted_by = $6::uuid) AND {visible("i.")}
+ORDER BY i.updated_at, i.id
+"""
 
 # Filter name -> condition on the next bind parameter. from/to are dates in Europe/Amsterdam.
 _INSPECTION_FILTERS = {

@@ -49,6 +49,7 @@ from backend.inspections.models import (
     InspectionSummary,
     PhotoManifestEntry,
     PhotoReceipt,
+    ReturnedInspection,
     Revision,
     RevisionList,
     Violation,
@@ -684,6 +685,14 @@ async def visible_to(
     if whole_regimes:
         scope = (scope[0], scope[1], True, [], [], None)
     return bool(await conn.fetchval(queries.IS_VISIBLE, *scope, inspection_id))
+
+
+async def returned_to(
+    conn: asyncpg.Connection, principal: Principal, inspection_ids: list[UUID] | None = None
+) -> list[ReturnedInspection]:
+    """The caller's returned inspections (those they may correct), all of them or those among the ids."""
+    rows = await conn.fetch(queries.RETURNED_TO, *_scope(principal), inspection_ids)
+    return [msgspec.convert(dict(row), ReturnedInspection) for row in rows]
 
 
 async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> RevisionList:

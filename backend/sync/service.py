@@ -1,7 +1,9 @@
 """Phone sync (GET /api/v1/sync): what an inspector's phone needs offline, and what changed since its cursor.
 
 What a phone holds: the caller's planned assignments (they are among its inspectors and may see it), the
-objects (each with its permits) and locations those assignments target, and the checklist versions they use.
+objects (each with its permits) and locations those assignments target, the checklist versions they use,
+and the caller's returned inspections (submitted by them or with them present) with the reason and the
+revision to correct, until they are corrected.
 
 A sync without a cursor is a full sync: the working set in pages of `limit` assignments, ordered by id, with
 their targets and checklist versions. Page 1 takes the watermark W (the horizon, below) in the snapshot it
@@ -14,7 +16,7 @@ change that concerns a user (migrations/0005_sync.sql). A row says "look at this
 reads every entity's current state with the caller's rights (one query per kind, through the owning
 features' services) and delivers it, or a tombstone when the phone should drop it: an assignment cancelled,
 done, reassigned away or no longer visible; an object or location that no planned assignment of the caller
-targets any more, or that the caller may no longer see.
+targets any more, or that the caller may no longer see; an inspection that is returned no more.
 
 Never missing a change. A transaction gets its id (xid) when it first writes, but transactions commit in
 another order: a reader that kept "the highest row seen" would skip the row of an older transaction that
@@ -49,6 +51,7 @@ from backend.checklists import service as checklists
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest
 from backend.core.pagination import decode_cursor, encode_cursor
+from backend.inspections import service as inspections
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
@@ -141,11 +144,13 @@ async def _full_page(conn: asyncpg.Connection, principal: Principal, position: _
         versions = await checklists.get_versions(
             conn, principal, _unique(v for a in assignments for v in a.checklist_version_ids)
         )
+        returned = await inspections.returned_to(conn, principal) if position is None else []
     more = len(rows) > limit
     next_position = _Full(watermark, assignments[-1].id) if more else _Feed(watermark, 0)
     return SyncPage(
         reset=position is None, assignments=assignments, objects=objects, locations=locations,
-        checklist_versions=versions, removed=[], cursor=_cursor(principal, next_position), has_more=more,
+        checklist_versions=versions, returned_inspections=returned, removed=[],
+        cursor=_cursor(principal, next_position), has_more=more,
     )
 
 
@@ -163,7 +168,7 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         more = len(entries) > limit
         entries = entries[:limit]
         wanted = {entity: _unique(row["entity_id"] for row in entries if row["entity"] == entity)
-                  for entity in ("assignment", "object", "location", "checklist_version")}
+                  for entity in ("assignment", "object", "location", "checklist_version", "inspection")}
         assignments, removed = _assignment_states(
             principal, wanted["assignment"], await planning.get_assignments(conn, principal, wanted["assignment"])
         )
@@ -173,9 +178,12 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         objects = await registry.objects_with_permits(conn, principal, [i for i in wanted["object"] if i in planned])
         locations = await registry.get_locations(conn, principal, [i for i in wanted["location"] if i in planned])
         versions = await checklists.get_versions(conn, principal, wanted["checklist_version"])
+        returned = await inspections.returned_to(conn, principal, wanted["inspection"]) if wanted["inspection"] else []
     removed += _gone("object", wanted["object"], {o.id for o in objects}, planned)
     removed += _gone("location", wanted["location"], {location.id for location in locations}, planned)
     removed += _gone("checklist_version", wanted["checklist_version"], {v.id for v in versions}, None)
+    removed += [Removed("inspection", inspection_id, "corrected") for inspection_id in wanted["inspection"]
+                if inspection_id not in {r.id for r in returned}]
     if more:
         next_position = _Feed(int(entries[-1]["xid"]), entries[-1]["seq"])
     else:
@@ -183,7 +191,7 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         next_position = max(position, _Feed(horizon, 0))
     return SyncPage(
         reset=False, assignments=assignments, objects=objects, locations=locations, checklist_versions=versions,
-        removed=removed, cursor=_cursor(principal, next_position), has_more=more,
+        returned_inspections=returned, removed=removed, cursor=_cursor(principal, next_position), has_more=more,
     )
 
 
