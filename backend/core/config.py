@@ -77,6 +77,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A resumable photo upload not completed within this long of its last append is removed with its bytes.
     photo_upload_expiry_hours: PositiveInt = 24
 
+    # Phone sync (backend/sync/): feed rows older than this are removed; a phone whose cursor is older gets a
+    # full sync.
+    sync_feed_retention_days: PositiveInt = 30
+
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).
     report_statement_timeout_ms: PositiveInt = 120_000

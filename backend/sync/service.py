@@ -26,6 +26,11 @@ that has not (or starts later) has an xid at or above it. The cursor is the last
 the page is full, else (horizon, 0). A long-running transaction thus only delays delivery (of changes
 committed after it began, until it ends); it never loses one.
 
+Checklist versions are immutable: a phone names those it holds (`have_checklists`) and an incremental page
+leaves them out. The feed is purged after `sync_feed_retention_days` (purge_feed); the highest position ever
+purged is kept, and a cursor below it (whose phone may have missed a purged row) starts a full sync with
+`reset`, never a page with a silent gap.
+
 A cursor also carries a fingerprint of its user and their regimes. A cursor of another user, or from before
 the caller's regimes changed, starts a full sync with `reset`, so a phone never keeps what its user may no
 longer see. A feed position beyond the horizon cannot come from this database's history (say, after a
@@ -41,6 +46,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -60,6 +66,7 @@ from backend.sync.models import Removed, SyncPage
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
+PURGE_BATCH = 10_000
 
 _Number = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 # (kind, fingerprint, then for "feed": xid and seq; for "full": the watermark and the last assignment id)
@@ -113,10 +120,12 @@ def _snapshot(conn: asyncpg.Connection) -> asyncpg.transaction.Transaction:
 
 
 async def sync(
-    conn: asyncpg.Connection, principal: Principal, *, cursor: str | None, limit: int, request_id: str | None
+    conn: asyncpg.Connection, principal: Principal, *, cursor: str | None, limit: int, request_id: str | None,
+    have_checklists: frozenset[UUID] = frozenset(),
 ) -> SyncPage:
     position = _position(cursor, principal)
-    page = await _feed_page(conn, principal, position, limit) if isinstance(position, _Feed) else None
+    page = (await _feed_page(conn, principal, position, limit, have_checklists)
+            if isinstance(position, _Feed) else None)
     if page is None:
         page = await _full_page(conn, principal, position if isinstance(position, _Full) else None, limit)
     if any("sexwork" in location.regimes for location in page.locations):
@@ -157,12 +166,16 @@ async def _full_page(conn: asyncpg.Connection, principal: Principal, position: _
 # --- incremental sync: the change feed ------------------------------------------------------------------------
 
 
-async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _Feed, limit: int) -> SyncPage | None:
-    """The next page of the caller's feed, or None when the position is not one of this database."""
+async def _feed_page(
+    conn: asyncpg.Connection, principal: Principal, position: _Feed, limit: int, have_checklists: frozenset[UUID]
+) -> SyncPage | None:
+    """The next page of the caller's feed, or None when the position is not one of this database or is
+    older than the purge (a full sync then)."""
     async with _snapshot(conn):
         rows = await conn.fetch(queries.FEED_PAGE, principal.user_id, str(position.xid), position.seq, limit + 1)
         horizon = int(rows[0]["horizon"])
-        if position.xid > horizon:
+        purged = await conn.fetchrow(queries.PURGED)
+        if position.xid > horizon or (purged is not None and position < _Feed(int(purged["xid"]), purged["seq"])):
             return None
         entries = [row for row in rows if row["seq"] is not None]
         more = len(entries) > limit
@@ -177,6 +190,7 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         )
         objects = await registry.objects_with_permits(conn, principal, [i for i in wanted["object"] if i in planned])
         locations = await registry.get_locations(conn, principal, [i for i in wanted["location"] if i in planned])
+        wanted["checklist_version"] = [v for v in wanted["checklist_version"] if v not in have_checklists]
         versions = await checklists.get_versions(conn, principal, wanted["checklist_version"])
         returned = await inspections.returned_to(conn, principal, wanted["inspection"]) if wanted["inspection"] else []
     removed += _gone("object", wanted["object"], {o.id for o in objects}, planned)
@@ -193,6 +207,17 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         reset=False, assignments=assignments, objects=objects, locations=locations, checklist_versions=versions,
         returned_inspections=returned, removed=removed, cursor=_cursor(principal, next_position), has_more=more,
     )
+
+
+async def purge_feed(conn: asyncpg.Connection, retention: timedelta) -> int:
+    """Remove feed rows written more than `retention` ago, in batches; how many were removed."""
+    cutoff = datetime.now(UTC) - retention
+    removed = 0
+    while True:
+        batch = await conn.fetchval(queries.PURGE_FEED, cutoff, PURGE_BATCH)
+        removed += batch
+        if batch < PURGE_BATCH:
+            return removed
 
 
 def _assignment_states(
