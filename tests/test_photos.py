@@ -73,6 +73,20 @@ async def test_an_upload_keeps_the_original_write_once_and_completes_the_inspect
     assert spooled(data_dir) == []
 
 
+async def test_every_arriving_photo_changes_the_inspections_etag(client, world):
+    first, second = jpeg(), jpeg()
+    inspection, (first_id, second_id) = await inspection_with_photos(client, world, first, second)
+    url, phone = f"{URL}/{inspection['id']}", world.h["insp_a1"]
+    etag = (await client.get(url, headers=phone)).headers["etag"]
+    assert (await upload(client, phone, inspection["id"], first_id, first)).status_code == 200
+
+    # One of two photos: still submitted, but a conditional GET must not answer 304 with the old photo list.
+    response = await client.get(url, headers={**phone, "If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["etag"] != etag
+    assert response.json()["state"] == "submitted" and response.json()["expected_photos"] == [second_id]
+    assert (await client.get(url, headers={**phone, "If-None-Match": response.headers["etag"]})).status_code == 304
+
+
 async def test_without_a_digest_header_the_manifest_hash_is_checked(client, db, world):
     data = jpeg()
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)

@@ -218,11 +218,14 @@ FROM inspection i LEFT JOIN inspection_photo p ON p.id = $8 AND p.inspection_id 
 WHERE i.id = $7
 """
 
-# submitted -> complete once no photo of the manifest is missing.
-COMPLETE_IF_ALL_PHOTOS = """
-UPDATE inspection SET state = 'complete', version = version + 1, updated_at = now()
-WHERE id = $1 AND state = 'submitted'
-  AND NOT EXISTS (SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL)
+# A photo arrived: a new version (the photo list changed, so must the ETag), and submitted -> complete once no
+# photo of the manifest is missing.
+PHOTO_ARRIVED = """
+UPDATE inspection SET version = version + 1, updated_at = now(),
+    state = CASE WHEN state = 'submitted' AND NOT EXISTS (
+        SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL) THEN 'complete'
+    ELSE state END
+WHERE id = $1
 RETURNING state
 """
 

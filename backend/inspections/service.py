@@ -803,9 +803,10 @@ async def photo_received(
     tx: asyncpg.Connection, photo_id: UUID, sha256: str, size: int, *, actor: audit.Actor = audit.SYSTEM,
     request_id: str | None = None,
 ) -> PhotoReceipt:
-    """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received
-    and move a submitted inspection to complete when no photo is missing; audited as
-    inspection.photo_received. Receiving it again changes nothing."""
+    """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received,
+    give the inspection a new version (its ETag: the photo list changed) and move a submitted inspection to
+    complete when no photo is missing; audited as inspection.photo_received. Receiving it again changes
+    nothing."""
     photo = await tx.fetchrow(queries.PHOTO, photo_id)
     if photo is None:
         raise NotFound("No inspection expects this photo.")
@@ -819,11 +820,11 @@ async def photo_received(
         if await tx.fetchrow(queries.PHOTO, photo_id) is None:  # a correction dropped it meanwhile
             raise NotFound("No inspection expects this photo.")
         return PhotoReceipt(inspection_id=inspection_id, state=state, already_received=True)
-    completed = await tx.fetchval(queries.COMPLETE_IF_ALL_PHOTOS, inspection_id)
+    after = await tx.fetchval(queries.PHOTO_ARRIVED, inspection_id)
     await audit.record(tx, actor=actor, action="inspection.photo_received", object_type="inspection",
                        object_id=inspection_id, request_id=request_id, before={"state": state},
-                       after={"state": completed or state, "photo_id": str(photo_id), "sha256": sha256})
-    return PhotoReceipt(inspection_id=inspection_id, state=completed or state, already_received=False)
+                       after={"state": after, "photo_id": str(photo_id), "sha256": sha256})
+    return PhotoReceipt(inspection_id=inspection_id, state=after, already_received=False)
 
 
 async def photo_slot(
