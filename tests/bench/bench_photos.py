@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import statistics
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +162,9 @@ async def upload_all(base: str, token: str, body: bytes, count: int, pid: int) -
     return {"statuses": sorted(set(statuses)), "elapsed_s": round(elapsed, 2), "peak_rss_polled_mb": round(peak_rss, 1)}
 
 
-def memory(uploads: int, mib: int) -> dict[str, Any]:
-    body = padded_photo(mib)
+@contextlib.contextmanager
+def phone_and_server() -> Iterator[tuple[str, int, str]]:
+    """`toezicht serve` in a temporary data directory, and a phone's token it accepts: (base URL, pid, token)."""
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-photos-serve-") as tmp:
         data_dir = Path(tmp)
         with bench_http.serve_ours(bench_http.free_port(), data_dir, data_dir / "server.log") as (base, pid):
@@ -171,9 +174,15 @@ def memory(uploads: int, mib: int) -> dict[str, Any]:
                 "iss": defaults.jwt_issuer, "aud": defaults.jwt_audience, "sub": "bench-phone", "iat": now,
                 "exp": now + 3600, "roles": ["inspector"], "regimes": ["alcohol"], "teams": ["team-bench"]})
             assert bench_http.http_get(base + "/api/v1/me", token)[0] == 200
-            idle = proc_status(pid)
-            figures = asyncio.run(upload_all(base, token, body, uploads, pid))
-            after = proc_status(pid)
+            yield base, pid, token
+
+
+def memory(uploads: int, mib: int) -> dict[str, Any]:
+    body = padded_photo(mib)
+    with phone_and_server() as (base, pid, token):
+        idle = proc_status(pid)
+        figures = asyncio.run(upload_all(base, token, body, uploads, pid))
+        after = proc_status(pid)
     peak = max(after["VmHWM"], figures["peak_rss_polled_mb"])
     return {"uploads": uploads, "upload_mib": mib, **figures, "idle_rss_mb": round(idle["VmRSS"], 1),
             "idle_hwm_mb": round(idle["VmHWM"], 1), "hwm_after_mb": round(after["VmHWM"], 1),
@@ -245,16 +254,8 @@ async def bad_network(base: str, token: str, body: bytes, share: float) -> dict[
 
 def bad_networks(mib: int) -> list[dict[str, Any]]:
     body = padded_photo(mib)
-    with tempfile.TemporaryDirectory(prefix="toezicht-bench-photos-resume-") as tmp:
-        data_dir = Path(tmp)
-        with bench_http.serve_ours(bench_http.free_port(), data_dir, data_dir / "server.log") as (base, _pid):
-            defaults = Settings()
-            now = int(time.time())
-            token = mint_dev_token(load_or_create_dev_key(data_dir / "dev-signing-key.pem"), {
-                "iss": defaults.jwt_issuer, "aud": defaults.jwt_audience, "sub": "bench-phone", "iat": now,
-                "exp": now + 3600, "roles": ["inspector"], "regimes": ["alcohol"], "teams": ["team-bench"]})
-            assert bench_http.http_get(base + "/api/v1/me", token)[0] == 200
-            return [asyncio.run(bad_network(base, token, body, share)) for share in (0.5, 0.9)]
+    with phone_and_server() as (base, _pid, token):
+        return [asyncio.run(bad_network(base, token, body, share)) for share in (0.5, 0.9)]
 
 
 def main(argv: list[str] | None = None) -> int:
