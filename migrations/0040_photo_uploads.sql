@@ -20,3 +20,5 @@ CREATE TABLE photo_upload (
     CONSTRAINT photo_upload_within_length CHECK (upload_length IS NULL OR upload_offset <= upload_length)
 );
 CREATE INDEX photo_upload_expires_idx ON photo_upload (expires_at);
+-- A user's open uploads, counted against their limit at each creation.
+CREATE INDEX photo_upload_open_idx ON photo_upload (created_by) WHERE completed_at IS NULL;

@@ -318,3 +318,16 @@ async def test_an_unfinished_upload_expires_with_its_bytes(client, db, world, da
         await pool.close()
     assert not parts_dir(data_dir, location).exists() and not orphan.exists()
     assert parts_dir(data_dir, kept).exists() and await upload_rows(db) == 1
+
+
+async def test_a_user_holds_a_bounded_number_of_open_uploads(client, db, world, monkeypatch):
+    monkeypatch.setattr(resumable, "MAX_OPEN_UPLOADS", 2)
+    data = big_photo()
+    inspection, (photo_id,) = await inspection_with_photos(client, world, data)
+    phone = world.h["insp_a1"]
+    first = path_of(await create(client, phone, inspection["id"], photo_id, data))
+    assert (await create(client, phone, inspection["id"], photo_id, data)).status_code == 201
+    assert_problem(await create(client, phone, inspection["id"], photo_id, data), 429, "too_many_uploads")
+    assert await upload_rows(db) == 2
+    assert (await client.delete(first, headers=phone)).status_code == 204
+    assert (await create(client, phone, inspection["id"], photo_id, data)).status_code == 201

@@ -69,9 +69,12 @@ FORGET_BLOB = "DELETE FROM photo_blob_release WHERE kind = $1 AND sha256 = $2"
 UPLOAD_COLUMNS = """id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, upload_offset, parts,
 completed_at, expires_at"""
 
+# A new upload, unless its creator has $9 open (not completed, not expired) already.
 INSERT_UPLOAD = f"""
 INSERT INTO photo_upload (id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+WHERE (SELECT count(*) FROM photo_upload
+       WHERE created_by = $4 AND completed_at IS NULL AND expires_at > now()) < $9
 RETURNING {UPLOAD_COLUMNS}
 """
 

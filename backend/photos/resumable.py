@@ -24,8 +24,9 @@ creation). Success answers as a whole upload would; an answer from those checks 
 Limits: the size limit of a whole upload (`Upload-Limit: max-size`), announced by `Upload-Length` (413 at
 creation) or reached while appending (413, and the upload is removed); an append past the announced length
 is refused and removes the upload too (the draft's "invalid"). An upload not completed within
-`photo_upload_expiry_hours` of its last append expires (`max-age`); `purge` removes it and its bytes.
-Only its creator sees an upload resource (404 for anyone else).
+`photo_upload_expiry_hours` of its last append expires (`max-age`); `purge` removes it and its bytes. A user
+has at most MAX_OPEN_UPLOADS open at once (429 beyond: the draft's advice against clients that hold many
+uploads open). Only its creator sees an upload resource (404 for anyone else).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from backend.photos.service import Evidence, Upload, UploadInterrupted
 
 PROBLEM_TYPES = "https://iana.org/assignments/http-problem-types#"
 PURGE_BATCH = 100
+# Open uploads per user: far more than a phone's photos of a day, far fewer than would fill a disk.
+MAX_OPEN_UPLOADS = 100
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class OffsetMismatch(Conflict):
         super().__init__(f"The upload is at offset {expected}, not {provided}; continue from {expected}.")
         self.members = {"expected-offset": expected, "provided-offset": provided}
         self.headers = {"Upload-Offset": str(expected), "Upload-Complete": "?0"}
+
+
+class TooManyUploads(ApiError):
+    status, code = 429, "too_many_uploads"
 
 
 class InconsistentLength(BadRequest):
@@ -105,8 +112,10 @@ async def create(
     async with ev.connection() as conn:
         row = await conn.fetchrow(
             queries.INSERT_UPLOAD, uuid.uuid4(), up.inspection_id, up.photo_id, principal.user_id, up.declared_type,
-            admission.sha256, length, _expiry(ev),
+            admission.sha256, length, _expiry(ev), MAX_OPEN_UPLOADS,
         )
+    if row is None:
+        raise TooManyUploads(f"You have {MAX_OPEN_UPLOADS} unfinished uploads; complete or cancel some first.")
     outcome = await _append(ev, principal, row, Append(0, False, None, up.content_length), body,
                             request_id=request_id)
     assert isinstance(outcome, UploadState)
