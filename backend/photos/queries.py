@@ -90,6 +90,8 @@ WHERE id = $1 AND upload_offset = $2 AND completed_at IS NULL
 RETURNING {UPLOAD_COLUMNS}
 """
 
+UPLOAD_OFFSET = "SELECT upload_offset FROM photo_upload WHERE id = $1"
+
 COMPLETE_UPLOAD = "UPDATE photo_upload SET completed_at = now(), parts = '{}' WHERE id = $1 AND completed_at IS NULL"
 
 DELETE_UPLOAD = "DELETE FROM photo_upload WHERE id = $1 RETURNING id"

@@ -157,6 +157,19 @@ async def _append(
     if request.offset != row["upload_offset"]:
         raise OffsetMismatch(row["upload_offset"], request.offset)
     length = await _length(ev, row, request)
+    counted, interrupted = await _append_part(ev, row, request, length, body)
+    if interrupted:
+        raise UploadInterrupted("The append was interrupted; ask the upload's offset (HEAD) and continue.")
+    if request.complete:
+        return await _complete(ev, principal, counted, request_id=request_id)
+    return _state(ev, counted)
+
+
+async def _append_part(
+    ev: Evidence, row: asyncpg.Record, request: Append, length: int | None, body: AsyncIterator[bytes]
+) -> tuple[asyncpg.Record, bool]:
+    """Stream the content into a new part and count it; the upload's new row, and whether the client went
+    away (what arrived counts). 409 when another append counted first."""
     room = (length if length is not None else ev.settings.photo_max_bytes) - request.offset
     with ev.parts.new_part(row["id"]) as (token, part):
         try:
@@ -168,20 +181,15 @@ async def _append(
                                          "removed.") from None
             raise _too_large(ev) from None
         counted = await _commit(ev, row, token if received else None, part, received, length)
-    if counted is None:
+    if counted is None or not received:
         ev.parts.discard(row["id"], token)
+    if counted is None:
         async with ev.connection() as conn:
-            current = await conn.fetchval("SELECT upload_offset FROM photo_upload WHERE id = $1", row["id"])
+            current = await conn.fetchval(queries.UPLOAD_OFFSET, row["id"])
         if current is None:
             raise NotFound("No such upload (cancelled, expired or refused).")
         raise OffsetMismatch(current, request.offset)
-    if not received:
-        ev.parts.discard(row["id"], token)
-    if interrupted:
-        raise UploadInterrupted("The append was interrupted; ask the upload's offset (HEAD) and continue.")
-    if request.complete:
-        return await _complete(ev, principal, counted, request_id=request_id)
-    return _state(ev, counted)
+    return counted, interrupted
 
 
 class _Overflow(Exception):
