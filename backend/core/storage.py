@@ -10,6 +10,10 @@ conditional PUT (`If-None-Match: *`) of the spooled file, `open` as a streamed G
 directory, each locked (flock) by the process writing it. The lock goes with the process, so at start-up
 `sweep()` removes exactly the files no living process is writing (left by a killed server), even when
 other workers are uploading at that moment.
+
+`PartStore` keeps the bytes of resumable uploads, which must outlive the request and the process: one
+directory per upload, one file per append (`<token>.part`). A part is fsynced, with its directory, before
+the caller records it as received; which parts count is the database's business, not the file system's.
 """
 
 from __future__ import annotations
@@ -206,3 +210,75 @@ class Spool:
             finally:
                 os.close(fd)
         return removed
+
+
+# --- parts of resumable uploads ------------------------------------------------------------------------------
+
+
+class PartStore:
+    """Part files of resumable uploads under `root/<upload id>/` (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def directory(self, upload_id: uuid.UUID) -> Path:
+        return self.root / upload_id.hex
+
+    @contextlib.contextmanager
+    def new_part(self, upload_id: uuid.UUID) -> Iterator[tuple[str, SpoolFile]]:
+        """A new empty part file and its token; the caller removes it (`discard`) unless it keeps it."""
+        directory = self.directory(upload_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        fd = os.open(directory / f"{token}.part", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            yield token, SpoolFile(directory / f"{token}.part", fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def seal(part: SpoolFile) -> None:
+        """Make the part durable: its content and its name survive a crash once this returns."""
+        os.fsync(part.fd)
+        _fsync_directory(part.path.parent)
+
+    def discard(self, upload_id: uuid.UUID, token: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.directory(upload_id) / f"{token}.part")
+
+    def open_parts(self, upload_id: uuid.UUID, tokens: list[str]) -> list[BinaryIO]:
+        """The parts, opened in order (they stay readable if the upload is removed meanwhile);
+        FileNotFoundError when one is gone."""
+        handles: list[BinaryIO] = []
+        try:
+            for token in tokens:
+                handles.append(open(self.directory(upload_id) / f"{token}.part", "rb"))  # noqa: SIM115
+        except BaseException:
+            for handle in handles:
+                handle.close()
+            raise
+        return handles
+
+    def remove(self, upload_id: uuid.UUID) -> None:
+        shutil.rmtree(self.directory(upload_id), ignore_errors=True)
+
+    def upload_ids(self) -> list[uuid.UUID]:
+        """The uploads that have a directory here."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for entry in self.root.iterdir():
+            with contextlib.suppress(ValueError):
+                found.append(uuid.UUID(hex=entry.name))
+        return found
+
+
+async def read_parts(handles: list[BinaryIO]) -> AsyncIterator[bytes]:
+    """The parts' content in order, as one stream; closes them."""
+    try:
+        for handle in handles:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES * 4):
+                yield chunk
+    finally:
+        for handle in handles:
+            handle.close()

@@ -153,6 +153,24 @@ class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     inspected_at: Annotated[datetime, Meta(description="The time deadlines count from")]
     reviewed_by: UUID | None
     reviewed_at: datetime | None
+    return_reason: Annotated[str | None, Meta(
+        description="Why a coordinator returned it (kept after the correction); null when it was never returned"
+    )]
+    version: int
+    updated_at: datetime
+
+
+class ReturnedInspection(msgspec.Struct, frozen=True, kw_only=True):
+    """An inspection a coordinator sent back to its inspectors, as their phones hear of it."""
+
+    id: UUID
+    revision: Annotated[int, Meta(
+        description="The revision to correct: send the whole inspection again with `base_revision` = this"
+    )]
+    return_reason: str
+    assignment_id: UUID | None
+    object_id: UUID | None
+    location_id: UUID | None
     version: int
     updated_at: datetime
 
@@ -166,7 +184,6 @@ class Inspection(InspectionSummary, frozen=True, kw_only=True):
         description="The phone's clock minus the server's, from the Date header; null when not sent"
     )]
     position: Position | None
-    return_reason: str | None
     created_at: datetime
     checklists: list[StoredChecklist]
     photos: list[StoredPhoto]

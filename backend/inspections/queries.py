@@ -218,11 +218,14 @@ FROM inspection i LEFT JOIN inspection_photo p ON p.id = $8 AND p.inspection_id 
 WHERE i.id = $7
 """
 
-# submitted -> complete once no photo of the manifest is missing.
-COMPLETE_IF_ALL_PHOTOS = """
-UPDATE inspection SET state = 'complete', version = version + 1, updated_at = now()
-WHERE id = $1 AND state = 'submitted'
-  AND NOT EXISTS (SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL)
+# A photo arrived: a new version (the photo list changed, so must the ETag), and submitted -> complete once no
+# photo of the manifest is missing.
+PHOTO_ARRIVED = """
+UPDATE inspection SET version = version + 1, updated_at = now(),
+    state = CASE WHEN state = 'submitted' AND NOT EXISTS (
+        SELECT 1 FROM inspection_photo p WHERE p.inspection_id = $1 AND p.received_at IS NULL) THEN 'complete'
+    ELSE state END
+WHERE id = $1
 RETURNING state
 """
 
@@ -237,7 +240,18 @@ FROM inspection_revision WHERE inspection_id = $1 ORDER BY revision
 
 SUMMARY_COLUMNS = """i.id, i.revision, i.state, i.assignment_id, i.establishment_id AS object_id, i.location_id,
 i.team_id, i.wijk, i.regimes, i.submitted_by, i.inspector_ids, i.started_at, i.finished_at, i.received_at,
-i.clock_suspect, i.inspected_at, i.reviewed_by, i.reviewed_at, i.version, i.updated_at"""
+i.clock_suspect, i.inspected_at, i.reviewed_by, i.reviewed_at, i.return_reason, i.version, i.updated_at"""
+
+# The caller's returned inspections (those they may correct: submitted by them or with them present),
+# all of them or those in $7.
+RETURNED_TO = f"""
+SELECT i.id, i.revision, i.return_reason, i.assignment_id, i.establishment_id AS object_id, i.location_id,
+       i.version, i.updated_at
+FROM inspection i
+WHERE i.state = 'returned' AND ($7::uuid[] IS NULL OR i.id = ANY ($7::uuid[]))
+  AND ($6::uuid = ANY (i.inspector_ids) OR i.submitted_by = $6::uuid) AND {visible("i.")}
+ORDER BY i.updated_at, i.id
+"""
 
 # Filter name -> condition on the next bind parameter. from/to are dates in Europe/Amsterdam.
 _INSPECTION_FILTERS = {

@@ -49,6 +49,7 @@ from backend.inspections.models import (
     InspectionSummary,
     PhotoManifestEntry,
     PhotoReceipt,
+    ReturnedInspection,
     Revision,
     RevisionList,
     Violation,
@@ -708,6 +709,14 @@ async def visible_to(
     return bool(await conn.fetchval(queries.IS_VISIBLE, *scope, inspection_id))
 
 
+async def returned_to(
+    conn: asyncpg.Connection, principal: Principal, inspection_ids: list[UUID] | None = None
+) -> list[ReturnedInspection]:
+    """The caller's returned inspections (those they may correct), all of them or those among the ids."""
+    rows = await conn.fetch(queries.RETURNED_TO, *_scope(principal), inspection_ids)
+    return [msgspec.convert(dict(row), ReturnedInspection) for row in rows]
+
+
 async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> RevisionList:
     if not await conn.fetchval(queries.IS_VISIBLE, *_scope(principal), inspection_id):
         raise NotFound("No such inspection.")
@@ -816,9 +825,10 @@ async def photo_received(
     tx: asyncpg.Connection, photo_id: UUID, sha256: str, size: int, *, actor: audit.Actor = audit.SYSTEM,
     request_id: str | None = None,
 ) -> PhotoReceipt:
-    """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received
-    and move a submitted inspection to complete when no photo is missing; audited as
-    inspection.photo_received. Receiving it again changes nothing."""
+    """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received,
+    give the inspection a new version (its ETag: the photo list changed) and move a submitted inspection to
+    complete when no photo is missing; audited as inspection.photo_received. Receiving it again changes
+    nothing."""
     photo = await tx.fetchrow(queries.PHOTO, photo_id)
     if photo is None:
         raise NotFound("No inspection expects this photo.")
@@ -832,11 +842,11 @@ async def photo_received(
         if await tx.fetchrow(queries.PHOTO, photo_id) is None:  # a correction dropped it meanwhile
             raise NotFound("No inspection expects this photo.")
         return PhotoReceipt(inspection_id=inspection_id, state=state, already_received=True)
-    completed = await tx.fetchval(queries.COMPLETE_IF_ALL_PHOTOS, inspection_id)
+    after = await tx.fetchval(queries.PHOTO_ARRIVED, inspection_id)
     await audit.record(tx, actor=actor, action="inspection.photo_received", object_type="inspection",
                        object_id=inspection_id, request_id=request_id, before={"state": state},
-                       after={"state": completed or state, "photo_id": str(photo_id), "sha256": sha256})
-    return PhotoReceipt(inspection_id=inspection_id, state=completed or state, already_received=False)
+                       after={"state": after, "photo_id": str(photo_id), "sha256": sha256})
+    return PhotoReceipt(inspection_id=inspection_id, state=after, already_received=False)
 
 
 async def photo_slot(

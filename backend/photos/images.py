@@ -8,14 +8,17 @@
    never set). A JPEG decodes in draft mode at the DCT scale (1/2, 1/4, 1/8) nearest the display size,
    which skips most of the work on a 12-megapixel phone photo;
 4. the display image (longest side at most 2048 px) and the thumbnail (at most 320 px) are made from that
-   decode, turned upright (EXIF orientation) and re-encoded as JPEG with no EXIF, GPS, ICC, XMP or
-   comment: only pixels leave the evidence store;
+   decode, converted to sRGB from the photo's embedded ICC profile (a phone's Display P3, say; without one,
+   or with one LittleCMS cannot use, the pixels are taken as sRGB), turned upright (EXIF orientation) and
+   re-encoded as JPEG with no EXIF, GPS, ICC, XMP or comment: only pixels leave the evidence store, and they
+   look as they did on the phone in any viewer (which assumes sRGB for an image without a profile);
 5. the capture time and GPS position are read from the EXIF as values for the database.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 DISPLAY_PX = 2048
 THUMBNAIL_PX = 320
@@ -118,7 +121,24 @@ def _decode_upright(im: Image.ImageFile.ImageFile) -> Image.Image:
             im.draft("RGB", (max(1, math.ceil(im.width * factor)), max(1, math.ceil(im.height * factor))))
     im.load()
     upright = ImageOps.exif_transpose(im) or im
-    return _rgb(upright)
+    return _rgb(_in_srgb(upright, im.info.get("icc_profile")))
+
+
+SRGB = ImageCms.createProfile("sRGB")
+# Modes LittleCMS converts to sRGB, and the mode each becomes (an alpha channel is kept for _rgb).
+_CONVERTIBLE = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB"}
+
+
+def _in_srgb(im: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """The pixels converted from the embedded ICC profile to sRGB; as they are without a usable profile."""
+    if not icc_profile or im.mode not in _CONVERTIBLE:
+        return im
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        converted = ImageCms.profileToProfile(im, source, SRGB, outputMode=_CONVERTIBLE[im.mode])
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im  # the profile is client data: a broken or unsuitable one counts as absent
+    return converted or im
 
 
 def _rgb(im: Image.Image) -> Image.Image:

@@ -62,3 +62,44 @@ SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = $1 AND $2 = 'original')
 """
 
 FORGET_BLOB = "DELETE FROM photo_blob_release WHERE kind = $1 AND sha256 = $2"
+
+
+# --- resumable uploads (migrations/0040_photo_uploads.sql) -------------------------------------------------------
+
+UPLOAD_COLUMNS = """id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, upload_offset, parts,
+completed_at, expires_at"""
+
+# A new upload, unless its creator has $9 open (not completed, not expired) already.
+INSERT_UPLOAD = f"""
+INSERT INTO photo_upload (id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, expires_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+WHERE (SELECT count(*) FROM photo_upload
+       WHERE created_by = $4 AND completed_at IS NULL AND expires_at > now()) < $9
+RETURNING {UPLOAD_COLUMNS}
+"""
+
+# An upload as its creator sees it; an expired one is gone, whether or not the purge has run yet.
+GET_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM photo_upload WHERE id = $1 AND created_by = $2 AND expires_at > now()"
+
+# Compare and set: the append counts only if the upload is still where it started ($2).
+APPEND_UPLOAD = f"""
+UPDATE photo_upload
+SET upload_offset = upload_offset + $3, parts = CASE WHEN $4::text IS NULL THEN parts ELSE parts || $4::text END,
+    upload_length = coalesce(upload_length, $5), expires_at = greatest(expires_at, $6)
+WHERE id = $1 AND upload_offset = $2 AND completed_at IS NULL
+RETURNING {UPLOAD_COLUMNS}
+"""
+
+UPLOAD_OFFSET = "SELECT upload_offset FROM photo_upload WHERE id = $1"
+
+COMPLETE_UPLOAD = "UPDATE photo_upload SET completed_at = now(), parts = '{}' WHERE id = $1 AND completed_at IS NULL"
+
+DELETE_UPLOAD = "DELETE FROM photo_upload WHERE id = $1 RETURNING id"
+
+EXPIRED_UPLOADS = """
+DELETE FROM photo_upload WHERE id IN (
+    SELECT id FROM photo_upload WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+) RETURNING id
+"""
+
+KNOWN_UPLOADS = "SELECT id FROM photo_upload WHERE id = ANY ($1::uuid[])"

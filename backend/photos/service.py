@@ -53,7 +53,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.core.errors import ApiError, BadRequest, Conflict, NotFound, Unprocessable
-from backend.core.storage import Blob, BlobStore, FileSystemStore, Kind, Spool, SpoolFile
+from backend.core.storage import Blob, BlobStore, FileSystemStore, Kind, PartStore, Spool, SpoolFile
 from backend.inspections import service as inspections
 from backend.inspections.models import ExpectedPhoto
 from backend.photos import images, queries
@@ -107,6 +107,7 @@ class Evidence:
     pool: asyncpg.Pool
     store: BlobStore
     spool: Spool
+    parts: PartStore
     settings: Settings
     # Pillow work is CPU-bound: more images at once than cores only adds memory (decoded pixels), not speed.
     processing: asyncio.Semaphore
@@ -122,9 +123,25 @@ class Evidence:
 async def upload(
     ev: Evidence, principal: Principal, up: Upload, body: AsyncIterator[bytes], *, request_id: str | None
 ) -> Photo:
+    """One upload, whole: admitted, then received and accepted (see the module docstring)."""
+    return await accept(ev, principal, up, await admit(ev, principal, up), body, request_id=request_id)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What an upload is checked against once its bytes are in: the manifest entry (None before the
+    inspection arrives), the photo already stored under its id, and the SHA-256 it must have."""
+
+    expected: ExpectedPhoto | None
+    existing: asyncpg.Record | None
+    sha256: str
+
+
+async def admit(ev: Evidence, principal: Principal, up: Upload) -> Admission:
+    """The checks before a byte is read: who may upload, the announced size, a digest to check against."""
     limit = ev.settings.photo_max_bytes
     if up.content_length is not None and up.content_length > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     async with ev.connection() as conn:
         expected = await _slot(conn, principal, up)
         existing = await conn.fetchrow(queries.GET, up.photo_id)
@@ -132,11 +149,20 @@ async def upload(
     if declared is None:
         raise Unprocessable("Send the photo's SHA-256 in Repr-Digest (sha-256=:<base64>:); its inspection has not "
                             "arrived, so there is no manifest to check it against.", code="digest_required")
+    return Admission(expected, existing, declared)
+
+
+async def accept(
+    ev: Evidence, principal: Principal, up: Upload, admission: Admission, body: AsyncIterator[bytes], *,
+    request_id: str | None,
+) -> Photo:
+    """Receive the bytes and keep the photo if they pass every check; nothing is kept otherwise."""
+    expected, existing = admission.expected, admission.existing
     with ev.spool.file() as original:
-        sha256, size = await _receive(body, original, limit)
+        sha256, size = await _receive(body, original, ev.settings.photo_max_bytes)
         if size == 0:
             raise Unprocessable("The body is empty; send the photo's bytes.", code="empty_body")
-        if sha256 != declared:
+        if sha256 != admission.sha256:
             raise Unprocessable("The body's SHA-256 is not the one declared; nothing was stored. Send the photo "
                                 "again.", code="digest_mismatch")
         if existing is not None:
@@ -156,6 +182,16 @@ async def upload(
                     return await _store(conn, ev.store, principal, up, sha256, size, processed, blobs, request_id)
 
 
+async def stored(ev: Evidence, photo_id: UUID, inspection_id: UUID, sha256: str) -> Photo | None:
+    """The photo stored under this id for this inspection with these bytes, if any (to answer again an
+    upload whose answer was lost)."""
+    async with ev.connection() as conn:
+        row = await conn.fetchrow(queries.GET, photo_id)
+    if row is None or (row["inspection_id"], row["sha256"]) != (inspection_id, sha256):
+        return None
+    return _photo(row)
+
+
 async def _slot(conn: asyncpg.Connection, principal: Principal, up: Upload) -> ExpectedPhoto | None:
     """The manifest entry the upload must match, or None: the inspection has not arrived (inspectors only)."""
     expected = await inspections.photo_slot(conn, principal, up.inspection_id, up.photo_id)
@@ -170,7 +206,7 @@ def _check_manifest(expected: ExpectedPhoto | None, sha256: str, size: int) -> N
                             code="photo_mismatch")
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
+def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"A photo may have at most {limit:,} bytes; nothing was stored.")
 
 
@@ -182,7 +218,7 @@ async def _receive(body: AsyncIterator[bytes], target: SpoolFile, limit: int) ->
     async for chunk in body:
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         buffer += chunk
         if len(buffer) >= FLUSH_BYTES:
             full, buffer = buffer, bytearray()
@@ -421,20 +457,26 @@ async def _remove_if_unreferenced(conn: asyncpg.Connection, store: BlobStore, ki
     return removed
 
 
-async def purge_forever(ev: Evidence, interval_s: float) -> None:
-    """The app's background loop: purge now, then every `interval_s`."""
+async def purge_forever(
+    ev: Evidence, interval_s: float, purge_uploads: Callable[[Evidence], Awaitable[int]]
+) -> None:
+    """The app's background loop: purge now, then every `interval_s`; also the expired resumable uploads
+    (`purge_uploads`, photos.resumable.purge)."""
     while True:
         try:
+            uploads = await purge_uploads(ev)
             removed = await purge(ev)
-            if any(removed):
-                log.info("photos_purged", photos=removed[0], blobs=removed[1])
+            if any(removed) or uploads:
+                log.info("photos_purged", photos=removed[0], blobs=removed[1], uploads=uploads)
         except Exception as exc:  # noqa: BLE001 - the loop must outlive one bad round (next try in an hour)
             log.warning("photo_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(interval_s)
 
 
 def evidence_for(pool: asyncpg.Pool, settings: Settings) -> Evidence:
-    """The default wiring: blobs under <data_dir>/evidence, uploads spooled in <data_dir>/tmp/uploads."""
+    """The default wiring: blobs under <data_dir>/evidence, uploads spooled in <data_dir>/tmp/uploads, the
+    parts of resumable uploads in <data_dir>/resumable."""
     data = Path(settings.data_dir)
     return Evidence(pool=pool, store=FileSystemStore(data / "evidence"), spool=Spool(data / "tmp" / "uploads"),
-                    settings=settings, processing=asyncio.Semaphore(os.cpu_count() or 1))
+                    parts=PartStore(data / "resumable"), settings=settings,
+                    processing=asyncio.Semaphore(os.cpu_count() or 1))

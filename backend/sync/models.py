@@ -9,15 +9,17 @@ import msgspec
 from msgspec import Meta
 
 from backend.checklists.models import ChecklistVersion
+from backend.inspections.models import ReturnedInspection
 from backend.planning.models import Assignment
 from backend.registry.models import Location, ObjectWithPermits
 
-SyncEntity = Literal["assignment", "object", "location", "checklist_version"]
+SyncEntity = Literal["assignment", "object", "location", "checklist_version", "inspection"]
 RemovedReason = Annotated[
-    Literal["cancelled", "done", "reassigned", "unassigned", "not_visible"],
+    Literal["cancelled", "done", "reassigned", "unassigned", "not_visible", "corrected"],
     Meta(description="cancelled, done: the assignment closed; reassigned: you are no longer one of its inspectors; "
                      "unassigned: no planned assignment of yours targets this object or location any more; "
-                     "not_visible: your regimes no longer let you see it"),
+                     "not_visible: your regimes no longer let you see it; corrected: the returned inspection is "
+                     "returned no more (corrected, by you or another inspector present)"),
 ]
 
 
@@ -42,6 +44,10 @@ class SyncPage(msgspec.Struct, frozen=True, kw_only=True):
     locations: Annotated[list[Location], Meta(description="Upserts: locations your planned assignments target")]
     checklist_versions: Annotated[list[ChecklistVersion], Meta(description="Upserts: checklist versions your "
                                                                            "assignments use (immutable)")]
+    returned_inspections: Annotated[list[ReturnedInspection], Meta(
+        description="Upserts: inspections of yours a coordinator returned, with the reason and the revision to "
+                    "correct; a tombstone (`inspection`, `corrected`) removes one once it is corrected"
+    )]
     removed: list[Removed]
     cursor: Annotated[str, Meta(description="Opaque; send it with the next sync (also when has_more is false)")]
     has_more: Annotated[bool, Meta(description="More is waiting now: sync again with `cursor` at once")]

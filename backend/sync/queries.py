@@ -8,6 +8,25 @@ from __future__ import annotations
 # it has finished (committed or rolled back), and every transaction not finished has an id at or above it.
 HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
 
+# The highest feed position ever purged (none: nothing was).
+PURGED = "SELECT purged_xid::text AS xid, purged_seq AS seq FROM sync_feed_purge"
+
+# Remove a batch of rows written before $1 (at most $2) and remember the highest position removed.
+PURGE_FEED = """
+WITH gone AS (
+    DELETE FROM sync_feed WHERE seq IN (
+        SELECT seq FROM sync_feed WHERE written_at < $1 ORDER BY written_at LIMIT $2
+    ) RETURNING xid, seq
+), highest AS (
+    SELECT xid, seq FROM gone ORDER BY xid DESC, seq DESC LIMIT 1
+), recorded AS (
+    INSERT INTO sync_feed_purge (purged_xid, purged_seq) SELECT xid, seq FROM highest
+    ON CONFLICT (only_row) DO UPDATE SET (purged_xid, purged_seq) = (EXCLUDED.purged_xid, EXCLUDED.purged_seq)
+    WHERE (sync_feed_purge.purged_xid, sync_feed_purge.purged_seq) < (EXCLUDED.purged_xid, EXCLUDED.purged_seq)
+)
+SELECT count(*) FROM gone
+"""
+
 # One page of the caller's ($1) feed after the cursor ($2 xid, $3 seq), only rows of finished transactions,
 # with the horizon itself (the LEFT JOIN returns it on one row with NULLs when the page is empty).
 FEED_PAGE = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
@@ -18,6 +19,11 @@ SyncLimit = Annotated[int, QueryParameter(
     ge=1, le=service.MAX_LIMIT,
     description=f"At most this many changes (or, in a full sync, assignments) per page (1-{service.MAX_LIMIT})",
 )]
+HaveChecklists = Annotated[list[UUID] | None, QueryParameter(
+    max_items=service.MAX_LIMIT,
+    description="Checklist versions your phone holds (repeat the parameter): they are immutable, so an incremental "
+    "sync leaves them out",
+)]
 SyncCursor = Annotated[str | None, QueryParameter(
     max_length=512, description="The `cursor` of your previous sync; without it, a full sync of your working set",
 )]
@@ -25,7 +31,9 @@ SyncCursor = Annotated[str | None, QueryParameter(
 DESCRIPTION = """Everything your phone needs offline that changed since `cursor`: your planned assignments, the
 objects (with permits) and locations they target, the checklist versions they use, and tombstones (`removed`)
 for what to drop. Without a cursor: the full working set in pages (`reset` on the first). Keep the last
-`cursor` and sync again with it; while `has_more` is true, sync again at once. No change is ever skipped,
+`cursor` and sync again with it; while `has_more` is true, sync again at once. Name the checklist versions you
+hold in `have_checklists`: an incremental sync does not send them again. A cursor older than the feed's
+retention starts a full sync (`reset`). No change is ever skipped,
 also when changes commit while you sync; a change may arrive twice (apply upserts and tombstones as
 idempotent)."""
 
@@ -38,8 +46,9 @@ class SyncController(Controller):
          description=DESCRIPTION, guards=[requires_role("inspector")], responses=problem_responses(*LIST))
     async def sync(
         self, request: Request[Principal, Any, Any], db: Db, cursor: SyncCursor = None,
-        limit: SyncLimit = service.DEFAULT_LIMIT,
+        limit: SyncLimit = service.DEFAULT_LIMIT, have_checklists: HaveChecklists = None,
     ) -> Response[SyncPage]:
-        page = await service.sync(db, request.user, cursor=cursor, limit=limit, request_id=request_id_of(request))
+        page = await service.sync(db, request.user, cursor=cursor, limit=limit, request_id=request_id_of(request),
+                                  have_checklists=frozenset(have_checklists or ()))
         # Personal and sensitive data, different per user and per moment: no cache may keep it.
         return Response(page, headers={"Cache-Control": "no-store"})

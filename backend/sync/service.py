@@ -1,7 +1,9 @@
 """Phone sync (GET /api/v1/sync): what an inspector's phone needs offline, and what changed since its cursor.
 
 What a phone holds: the caller's planned assignments (they are among its inspectors and may see it), the
-objects (each with its permits) and locations those assignments target, and the checklist versions they use.
+objects (each with its permits) and locations those assignments target, the checklist versions they use,
+and the caller's returned inspections (submitted by them or with them present) with the reason and the
+revision to correct, until they are corrected.
 
 A sync without a cursor is a full sync: the working set in pages of `limit` assignments, ordered by id, with
 their targets and checklist versions. Page 1 takes the watermark W (the horizon, below) in the snapshot it
@@ -14,7 +16,7 @@ change that concerns a user (migrations/0005_sync.sql). A row says "look at this
 reads every entity's current state with the caller's rights (one query per kind, through the owning
 features' services) and delivers it, or a tombstone when the phone should drop it: an assignment cancelled,
 done, reassigned away or no longer visible; an object or location that no planned assignment of the caller
-targets any more, or that the caller may no longer see.
+targets any more, or that the caller may no longer see; an inspection that is returned no more.
 
 Never missing a change. A transaction gets its id (xid) when it first writes, but transactions commit in
 another order: a reader that kept "the highest row seen" would skip the row of an older transaction that
@@ -23,6 +25,11 @@ pg_snapshot_xmin of the page's own snapshot: every transaction below it has fini
 that has not (or starts later) has an xid at or above it. The cursor is the last delivered (xid, seq) when
 the page is full, else (horizon, 0). A long-running transaction thus only delays delivery (of changes
 committed after it began, until it ends); it never loses one.
+
+Checklist versions are immutable: a phone names those it holds (`have_checklists`) and an incremental page
+leaves them out. The feed is purged after `sync_feed_retention_days` (purge_feed); the highest position ever
+purged is kept, and a cursor below it (whose phone may have missed a purged row) starts a full sync with
+`reset`, never a page with a silent gap.
 
 A cursor also carries a fingerprint of its user and their regimes. A cursor of another user, or from before
 the caller's regimes changed, starts a full sync with `reset`, so a phone never keeps what its user may no
@@ -39,6 +46,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -49,6 +57,7 @@ from backend.checklists import service as checklists
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest
 from backend.core.pagination import decode_cursor, encode_cursor
+from backend.inspections import service as inspections
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
@@ -57,6 +66,7 @@ from backend.sync.models import Removed, SyncPage
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
+PURGE_BATCH = 10_000
 
 _Number = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 # (kind, fingerprint, then for "feed": xid and seq; for "full": the watermark and the last assignment id)
@@ -110,10 +120,12 @@ def _snapshot(conn: asyncpg.Connection) -> asyncpg.transaction.Transaction:
 
 
 async def sync(
-    conn: asyncpg.Connection, principal: Principal, *, cursor: str | None, limit: int, request_id: str | None
+    conn: asyncpg.Connection, principal: Principal, *, cursor: str | None, limit: int, request_id: str | None,
+    have_checklists: frozenset[UUID] = frozenset(),
 ) -> SyncPage:
     position = _position(cursor, principal)
-    page = await _feed_page(conn, principal, position, limit) if isinstance(position, _Feed) else None
+    page = (await _feed_page(conn, principal, position, limit, have_checklists)
+            if isinstance(position, _Feed) else None)
     if page is None:
         page = await _full_page(conn, principal, position if isinstance(position, _Full) else None, limit)
     if any("sexwork" in location.regimes for location in page.locations):
@@ -141,29 +153,35 @@ async def _full_page(conn: asyncpg.Connection, principal: Principal, position: _
         versions = await checklists.get_versions(
             conn, principal, _unique(v for a in assignments for v in a.checklist_version_ids)
         )
+        returned = await inspections.returned_to(conn, principal) if position is None else []
     more = len(rows) > limit
     next_position = _Full(watermark, assignments[-1].id) if more else _Feed(watermark, 0)
     return SyncPage(
         reset=position is None, assignments=assignments, objects=objects, locations=locations,
-        checklist_versions=versions, removed=[], cursor=_cursor(principal, next_position), has_more=more,
+        checklist_versions=versions, returned_inspections=returned, removed=[],
+        cursor=_cursor(principal, next_position), has_more=more,
     )
 
 
 # --- incremental sync: the change feed ------------------------------------------------------------------------
 
 
-async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _Feed, limit: int) -> SyncPage | None:
-    """The next page of the caller's feed, or None when the position is not one of this database."""
+async def _feed_page(
+    conn: asyncpg.Connection, principal: Principal, position: _Feed, limit: int, have_checklists: frozenset[UUID]
+) -> SyncPage | None:
+    """The next page of the caller's feed, or None when the position is not one of this database or is
+    older than the purge (a full sync then)."""
     async with _snapshot(conn):
         rows = await conn.fetch(queries.FEED_PAGE, principal.user_id, str(position.xid), position.seq, limit + 1)
         horizon = int(rows[0]["horizon"])
-        if position.xid > horizon:
+        purged = await conn.fetchrow(queries.PURGED)
+        if position.xid > horizon or (purged is not None and position < _Feed(int(purged["xid"]), purged["seq"])):
             return None
         entries = [row for row in rows if row["seq"] is not None]
         more = len(entries) > limit
         entries = entries[:limit]
         wanted = {entity: _unique(row["entity_id"] for row in entries if row["entity"] == entity)
-                  for entity in ("assignment", "object", "location", "checklist_version")}
+                  for entity in ("assignment", "object", "location", "checklist_version", "inspection")}
         assignments, removed = _assignment_states(
             principal, wanted["assignment"], await planning.get_assignments(conn, principal, wanted["assignment"])
         )
@@ -172,10 +190,14 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         )
         objects = await registry.objects_with_permits(conn, principal, [i for i in wanted["object"] if i in planned])
         locations = await registry.get_locations(conn, principal, [i for i in wanted["location"] if i in planned])
+        wanted["checklist_version"] = [v for v in wanted["checklist_version"] if v not in have_checklists]
         versions = await checklists.get_versions(conn, principal, wanted["checklist_version"])
+        returned = await inspections.returned_to(conn, principal, wanted["inspection"]) if wanted["inspection"] else []
     removed += _gone("object", wanted["object"], {o.id for o in objects}, planned)
     removed += _gone("location", wanted["location"], {location.id for location in locations}, planned)
     removed += _gone("checklist_version", wanted["checklist_version"], {v.id for v in versions}, None)
+    removed += [Removed("inspection", inspection_id, "corrected") for inspection_id in wanted["inspection"]
+                if inspection_id not in {r.id for r in returned}]
     if more:
         next_position = _Feed(int(entries[-1]["xid"]), entries[-1]["seq"])
     else:
@@ -183,8 +205,19 @@ async def _feed_page(conn: asyncpg.Connection, principal: Principal, position: _
         next_position = max(position, _Feed(horizon, 0))
     return SyncPage(
         reset=False, assignments=assignments, objects=objects, locations=locations, checklist_versions=versions,
-        removed=removed, cursor=_cursor(principal, next_position), has_more=more,
+        returned_inspections=returned, removed=removed, cursor=_cursor(principal, next_position), has_more=more,
     )
+
+
+async def purge_feed(conn: asyncpg.Connection, retention: timedelta) -> int:
+    """Remove feed rows written more than `retention` ago, in batches; how many were removed."""
+    cutoff = datetime.now(UTC) - retention
+    removed = 0
+    while True:
+        batch = await conn.fetchval(queries.PURGE_FEED, cutoff, PURGE_BATCH)
+        removed += batch
+        if batch < PURGE_BATCH:
+            return removed
 
 
 def _assignment_states(

@@ -11,6 +11,12 @@
    --uploads concurrent uploads of a --upload-mib MiB photo (a 12 MP JPEG padded after its end marker) to
    inspections that have not arrived yet. The server process's VmRSS is read from /proc while idle, polled
    during the uploads, and its VmHWM after them. Target: the peak stays below idle + 300 MB.
+3. bad networks: a phone sends a --upload-mib MiB photo to that server and loses the connection after 50% and
+   after 90% of it (the socket closes mid-body). Whole: it sends the photo again from the start. Resumable: it
+   created an upload (PUT with Upload-Complete: ?0), asks the server's offset (HEAD) and sends only the rest
+   (PATCH). Reported: the bytes the phone sent (request lines, headers and bodies) both ways, and their ratio.
+   Target: fewer bytes than re-sending whole (ideally the photo once plus headers), and the stored photo's
+   SHA-256 is the photo's.
 Figures are printed; --check turns a missed target into exit code 1.
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import statistics
@@ -25,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +162,9 @@ async def upload_all(base: str, token: str, body: bytes, count: int, pid: int) -
     return {"statuses": sorted(set(statuses)), "elapsed_s": round(elapsed, 2), "peak_rss_polled_mb": round(peak_rss, 1)}
 
 
-def memory(uploads: int, mib: int) -> dict[str, Any]:
-    body = padded_photo(mib)
+@contextlib.contextmanager
+def phone_and_server() -> Iterator[tuple[str, int, str]]:
+    """`toezicht serve` in a temporary data directory, and a phone's token it accepts: (base URL, pid, token)."""
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-photos-serve-") as tmp:
         data_dir = Path(tmp)
         with bench_http.serve_ours(bench_http.free_port(), data_dir, data_dir / "server.log") as (base, pid):
@@ -165,13 +174,88 @@ def memory(uploads: int, mib: int) -> dict[str, Any]:
                 "iss": defaults.jwt_issuer, "aud": defaults.jwt_audience, "sub": "bench-phone", "iat": now,
                 "exp": now + 3600, "roles": ["inspector"], "regimes": ["alcohol"], "teams": ["team-bench"]})
             assert bench_http.http_get(base + "/api/v1/me", token)[0] == 200
-            idle = proc_status(pid)
-            figures = asyncio.run(upload_all(base, token, body, uploads, pid))
-            after = proc_status(pid)
+            yield base, pid, token
+
+
+def memory(uploads: int, mib: int) -> dict[str, Any]:
+    body = padded_photo(mib)
+    with phone_and_server() as (base, pid, token):
+        idle = proc_status(pid)
+        figures = asyncio.run(upload_all(base, token, body, uploads, pid))
+        after = proc_status(pid)
     peak = max(after["VmHWM"], figures["peak_rss_polled_mb"])
     return {"uploads": uploads, "upload_mib": mib, **figures, "idle_rss_mb": round(idle["VmRSS"], 1),
             "idle_hwm_mb": round(idle["VmHWM"], 1), "hwm_after_mb": round(after["VmHWM"], 1),
             "peak_above_idle_mb": round(peak - idle["VmRSS"], 1)}
+
+
+# --- bytes a phone sends on a bad network --------------------------------------------------------------------
+
+
+def request_head(method: str, path: str, headers: dict[str, str], length: int) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def cut_request(base: str, method: str, path: str, headers: dict[str, str], body: bytes, share: float) -> int:
+    """Send the request with only `share` of its body, then lose the connection; bytes sent."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = request_head(method, path, headers, len(body))
+    sent = head + body[:int(len(body) * share)]
+    writer.write(sent)
+    await writer.drain()
+    writer.transport.abort()  # the network is gone: no FIN handshake, no answer read
+    return len(sent)
+
+
+async def whole_request(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],
+                        body: bytes) -> tuple[httpx.Response, int]:
+    response = await client.request(method, path, content=body, headers=headers)
+    return response, len(request_head(method, path, headers, len(body))) + len(body)
+
+
+async def bad_network(base: str, token: str, body: bytes, share: float) -> dict[str, Any]:
+    digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+    auth = {"Authorization": f"Bearer {token}"}
+    photo = {**auth, "Content-Type": "image/jpeg", "Repr-Digest": digest}
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        # Whole: the cut attempt, then everything again.
+        path = f"/api/v1/inspections/{uuid.uuid4()}/photos/{uuid.uuid4()}"
+        whole = await cut_request(base, "PUT", path, photo, body, share)
+        response, sent = await whole_request(client, "PUT", path, photo, body)
+        assert response.status_code == 200, response.text
+        whole += sent
+        # Resumable: create, the cut append, the offset, the rest.
+        path = f"/api/v1/inspections/{uuid.uuid4()}/photos/{uuid.uuid4()}"
+        create = {**photo, "Upload-Complete": "?0", "Upload-Length": str(len(body))}
+        response, resumable = await whole_request(client, "PUT", path, create, b"")
+        assert response.status_code == 201, response.text
+        location = response.headers["location"].removeprefix(base)
+        append = {**auth, "Content-Type": "application/partial-upload", "Upload-Offset": "0", "Upload-Complete": "?1"}
+        resumable += await cut_request(base, "PATCH", location, append, body, share)
+        offset = 0
+        for _ in range(500):  # the server counts what arrived once it notices the lost connection
+            response, sent = await whole_request(client, "HEAD", location, auth, b"")
+            resumable += sent
+            offset = int(response.headers["upload-offset"])
+            if offset:
+                break
+            await asyncio.sleep(0.01)
+        rest = {**append, "Upload-Offset": str(offset)}
+        response, sent = await whole_request(client, "PATCH", location, rest, body[offset:])
+        assert response.status_code == 200, response.text
+        assert response.json()["sha256"] == hashlib.sha256(body).hexdigest()
+        resumable += sent
+    return {"cut_at": share, "whole_bytes": whole, "resumable_bytes": resumable, "server_offset": offset,
+            "ratio": round(resumable / whole, 3)}
+
+
+def bad_networks(mib: int) -> list[dict[str, Any]]:
+    body = padded_photo(mib)
+    with phone_and_server() as (base, _pid, token):
+        return [asyncio.run(bad_network(base, token, body, share)) for share in (0.5, 0.9)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +274,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory: {m['uploads']} concurrent {m['upload_mib']} MiB uploads in {m['elapsed_s']} s (statuses "
           f"{m['statuses']}): server idle RSS {m['idle_rss_mb']} MB, peak {m['peak_above_idle_mb']} MB above idle "
           f"(VmHWM after {m['hwm_after_mb']} MB; target < {TARGET_MEMORY_MB:.0f} MB above idle)")
+    results["bad_network"] = bad_networks(args.upload_mib)
+    for run in results["bad_network"]:
+        print(f"connection lost at {run['cut_at']:.0%} of a {args.upload_mib} MiB photo: whole again "
+              f"{run['whole_bytes'] / 1e6:.2f} MB sent, resumable {run['resumable_bytes'] / 1e6:.2f} MB sent "
+              f"(server kept {run['server_offset'] / 1e6:.2f} MB), ratio {run['ratio']}")
     missed = []
+    if any(run["resumable_bytes"] >= run["whole_bytes"] for run in results["bad_network"]):
+        missed.append("resumable uploads sent no fewer bytes than whole ones")
     if p["ratio"] < TARGET_RATIO:
         missed.append(f"processing ratio {p['ratio']} below {TARGET_RATIO}")
     if m["peak_above_idle_mb"] >= TARGET_MEMORY_MB or m["statuses"] != [200]:

@@ -12,9 +12,12 @@ One run, on an embedded PostgreSQL in a temporary directory (production settings
 2. the first sync (no cursor, pages of the default 200 assignments, until has_more is false) through the app
    in-process (httpx ASGITransport, lifespan running, a real inspector token), the two sizes in turn;
 3. 10 changes (4 reschedules, 1 reassignment away, 1 cancellation, 2 object changes, 2 new permits), then the
-   incremental sync from the first sync's cursor, repeated (it reads only), the two sizes in turn.
-Target: the incremental sync's p50 at 100,000 at most 1.3 x the same at 10,000 (it must not scale with the
-registry). The first sync is reported with the same ratio.
+   incremental sync from the first sync's cursor, repeated (it reads only), the two sizes in turn;
+4. bytes: 10 new assignments for the inspector with the checklist versions its phone already holds, then the
+   incremental sync as before (the phone names nothing) and with `have_checklists` naming what it holds.
+Targets: the incremental sync's p50 at 100,000 at most 1.3 x the same at 10,000 (it must not scale with the
+registry); the phone that names its checklist versions gets no checklist bytes. The first sync is reported
+with the same ratio.
 
 Exit codes: 0 measured (with --check: and the target met), 1 the target missed (--check) or a failure.
 """
@@ -22,6 +25,7 @@ Exit codes: 0 measured (with --check: and the target met), 1 the target missed (
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import statistics
@@ -101,7 +105,7 @@ async def add_work(url: str, inspector: UUID, work: dict[str, Any]) -> dict[str,
         ])
         await conn.execute("ANALYZE")
         return {"assignments": [row[0] for row in rows[:MINE]], "objects": [obj[0] for obj in work["mine"]],
-                "other_user": work["other_users"][0]}
+                "other_user": work["other_users"][0], "inspector": inspector}
     finally:
         await conn.close()
 
@@ -128,6 +132,32 @@ async def make_changes(url: str, ids: dict[str, Any]) -> None:
                 uuid4(), object_id, f"ONT-{i}")
     finally:
         await conn.close()
+
+
+async def new_work(url: str, ids: dict[str, Any]) -> None:
+    """Ten new assignments for the inspector, with the checklist versions it already holds."""
+    conn = await core_db.connect(url)
+    try:
+        versions = [await conn.fetchval("SELECT id FROM checklist_version WHERE template_key = $1", key)
+                    for key in CHECKLISTS]
+        start = date.today() + timedelta(days=40)
+        for object_id in ids["objects"][30:30 + CHANGES]:
+            wijk = await conn.fetchval("SELECT wijk FROM establishment WHERE id = $1", object_id)
+            await conn.execute(INSERT_ASSIGNMENT, uuid4(), object_id, TEAM, wijk, versions, start,
+                               start + timedelta(days=30), [ids["inspector"]], ids["inspector"])
+        ids["versions"] = [str(version) for version in versions]
+    finally:
+        await conn.close()
+
+
+async def sync_bytes(http: Any, headers: dict[str, str], cursor: str, have: list[str]) -> dict[str, int]:
+    """The incremental page's size, and how much of it is checklist versions."""
+    response = await http.get("/api/v1/sync", headers=headers, params={"cursor": cursor, "have_checklists": have})
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert not page["reset"] and len(page["assignments"]) == CHANGES, page
+    return {"bytes": len(response.content), "checklist_bytes": len(json.dumps(page["checklist_versions"])) - 2,
+            "checklist_versions": len(page["checklist_versions"])}
 
 
 async def first_sync(http: Any, headers: dict[str, str]) -> tuple[float, str, dict[str, int]]:
@@ -190,6 +220,11 @@ async def measure(settings: dict[int, Any], urls: dict[int, str], ids: dict[int,
                 result["delivered"][f"incremental/{size}"] = delivered
         for size in clients:
             result["incremental"][size] = summary(samples[size])
+        # The phone is up to date, then 10 new assignments arrive that use the checklist versions it holds.
+        page = (await small.get("/api/v1/sync", headers=headers, params={"cursor": cursors[SMALL]})).json()
+        await new_work(urls[SMALL], ids[SMALL])
+        result["bytes"] = {"before": await sync_bytes(small, headers, page["cursor"], []),
+                           "after": await sync_bytes(small, headers, page["cursor"], ids[SMALL]["versions"])}
     return result
 
 
@@ -263,6 +298,14 @@ def report(result: dict[str, Any]) -> bool:
               f"p99 {small['p99_ms']:8.2f} / {large['p99_ms']:8.2f} ms   p50 ratio 100k/10k {ratio:.2f}"
               + (f"  (target <= {TARGET_RATIO}: {'ok' if ratio <= TARGET_RATIO else 'MISSED'})"
                  if phase == "incremental" else ""))
+    before, after = result["bytes"]["before"], result["bytes"]["after"]
+    print(f"  bytes of the incremental sync after {CHANGES} new assignments using checklist versions the phone holds:")
+    for name, figures in (("naming nothing (before)", before), ("have_checklists (after)", after)):
+        print(f"    {name:26} {figures['bytes']:>9,} bytes, of which checklist versions {figures['checklist_bytes']:>9,} "
+              f"({figures['checklist_versions']} versions)")
+    print(f"    ratio after/before {after['bytes'] / before['bytes']:.3f}  (target: no checklist bytes: "
+          f"{'ok' if after['checklist_bytes'] == 0 else 'MISSED'})")
+    ok &= after["checklist_bytes"] == 0
     return ok
 
 
