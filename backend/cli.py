@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import contextlib
 import os
+import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +88,51 @@ def _parser() -> argparse.ArgumentParser:
 # --- database helpers --------------------------------------------------------------------------------
 
 
+_embedded_server: object | None = None
+
+
 def _with_database(settings: Settings) -> Settings:
-    """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now)."""
+    """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now), whose
+    superuser runs the migrations while the service connects as a role of its own."""
+    global _embedded_server
     if settings.database_url:
         return settings
     from backend.core import embedded
 
-    _server, url = embedded.start(settings.embedded_pgdata)
+    _embedded_server, owner_url = embedded.start(settings.embedded_pgdata)
     print(f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}", file=sys.stderr)
-    os.environ["DATABASE_URL"] = url  # worker processes read their settings from the environment
+    # Worker processes read their settings from the environment.
+    os.environ["MIGRATION_DATABASE_URL"] = owner_url
+    os.environ["DATABASE_URL"] = embedded.runtime_url(owner_url)
     return load_settings()
+
+
+def _stop_embedded_database() -> None:
+    if _embedded_server is not None:
+        from backend.core import embedded
+
+        embedded.stop(_embedded_server)
+
+
+class _StopRequested(Exception):
+    """SIGTERM or SIGINT: finish what is running, then stop."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM (systemd, Docker, Kubernetes) and SIGINT (Ctrl-C) end the command by an exception, so cleanup
+    runs for both. The server (uvicorn) catches them while it serves, drains, and then raises the signal
+    again; with the default handlers that would kill the process on SIGTERM without cleanup."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _StopRequested
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -113,11 +150,27 @@ def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) ->
 
 
 def _apply_migrations(settings: Settings) -> int:
+    """As the schema owner; then grants the service's role (DATABASE_URL) its privileges, when it is another."""
+    from backend.core import db
     from backend.core.migrations import MigrationError, migrate
+    from backend.core.roles import RoleError, user_of
+
+    assert settings.database_url and settings.owner_database_url
+    runtime_role = user_of(settings.database_url)
+    if runtime_role == user_of(settings.owner_database_url):
+        runtime_role = None  # one role for both: nothing to grant (see README)
+
+    async def run() -> list[str]:
+        assert settings.owner_database_url
+        conn = await db.connect(settings.owner_database_url)
+        try:
+            return await migrate(conn, Path(settings.migrations_dir), runtime_role=runtime_role)
+        finally:
+            await conn.close()
 
     try:
-        applied = _on_connection(settings, lambda conn: migrate(conn, Path(settings.migrations_dir)))
-    except MigrationError as exc:
+        applied = asyncio.run(run())
+    except (MigrationError, RoleError) as exc:
         print(f"toezicht: migration error: {exc}", file=sys.stderr)
         return 1
     for name in applied:
@@ -157,23 +210,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
     for field, value in overrides.items():
         os.environ[f"TOEZICHT_{field.upper()}"] = str(value)
-    settings = _with_database(load_settings())
-    if settings.migrate_on_start and _apply_migrations(settings):
-        return 1
-    if args.demo:
-        _load_demo(settings)
-    _print_banner(settings)
-    uvicorn.run(
-        "backend.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
+    try:
+        with _stop_on_signals():
+            settings = _with_database(load_settings())
+            if settings.migrate_on_start and _apply_migrations(settings):
+                return 1
+            if args.demo:
+                _load_demo(settings)
+            _print_banner(settings)
+            uvicorn.run(
+                "backend.app:create_app_from_env",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=False,
+                # On SIGTERM/SIGINT: stop accepting, let requests in flight finish for at most this long.
+                timeout_graceful_shutdown=settings.shutdown_timeout_s,
+            )
+    except _StopRequested:
+        pass
+    finally:
+        _stop_embedded_database()
+    print("toezicht: stopped", file=sys.stderr, flush=True)
     return 0
 
 
