@@ -151,6 +151,8 @@ def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) ->
 
 def _apply_migrations(settings: Settings) -> int:
     """As the schema owner; then grants the service's role (DATABASE_URL) its privileges, when it is another."""
+    import asyncpg
+
     from backend.core import db
     from backend.core.migrations import MigrationError, migrate
     from backend.core.roles import RoleError, user_of
@@ -172,6 +174,10 @@ def _apply_migrations(settings: Settings) -> int:
         applied = asyncio.run(run())
     except (MigrationError, RoleError) as exc:
         print(f"toezicht: migration error: {exc}", file=sys.stderr)
+        return 1
+    except asyncpg.InsufficientPrivilegeError:
+        print("toezicht: migration error: this role may not apply migrations; set MIGRATION_DATABASE_URL to the"
+              " schema owner's URL (see README)", file=sys.stderr)
         return 1
     for name in applied:
         print(f"applied {name}", file=sys.stderr)
