@@ -5,12 +5,17 @@ The app connects as the service's role; everything here runs as that role, as a 
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import asyncpg
 import pytest
 
 from backend.core import db as core_db
+from backend.core.config import PROJECT_ROOT
 from backend.core.roles import user_of
-from tests.conftest import RUNTIME_ROLE
+from tests.conftest import RUNTIME_ROLE, create_database, drop_database, with_database
+from tests.test_migrations import run_cli
 
 
 @pytest.fixture
@@ -73,3 +78,37 @@ async def test_the_app_connects_as_the_service_role_and_still_links_its_audit_ev
     # Linked at commit by the owner's function: no event is left unlinked.
     assert await db.fetchval("SELECT count(*) FROM audit_event WHERE seq IS NULL") == 0
     assert await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'user'") >= 1
+
+
+async def test_migrate_grants_the_service_role_on_every_run_also_for_new_tables(
+    pg_server_url, runtime_server_url, tmp_path
+):
+    """`toezicht migrate` as the owner (MIGRATION_DATABASE_URL) grants the role in DATABASE_URL; a table a
+    later migration adds is granted too, and a second run changes nothing."""
+    name = await create_database(pg_server_url, template=None)
+    owner_url, service_url = with_database(pg_server_url, name), with_database(runtime_server_url, name)
+    migrations = tmp_path / "migrations"
+    shutil.copytree(PROJECT_ROOT / "migrations", migrations)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_")}
+    env.update(DATABASE_URL=service_url, MIGRATION_DATABASE_URL=owner_url, TOEZICHT_MIGRATIONS_DIR=str(migrations),
+               TOEZICHT_DATA_DIR=str(tmp_path))
+    service = None
+    try:
+        assert (await run_cli("migrate", env=env))[0] == 0
+        (migrations / "9999_later_table.sql").write_text("CREATE TABLE later_table (id integer PRIMARY KEY);")
+        code, out = await run_cli("migrate", env=env)
+        assert code == 0 and "applied 9999_later_table.sql" in out
+        assert (await run_cli("migrate", env=env)) == (0, "migrations: up to date\n")
+        service = await core_db.connect(service_url)
+        await service.execute("INSERT INTO later_table (id) VALUES (1)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await service.execute("TRUNCATE later_table")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await service.execute("DELETE FROM audit_event")
+        # The service's role alone may run the migrator while nothing is pending (serve does at start).
+        env.pop("MIGRATION_DATABASE_URL")
+        assert (await run_cli("migrate", env=env)) == (0, "migrations: up to date\n")
+    finally:
+        if service is not None:
+            await service.close()
+        await drop_database(pg_server_url, name)
