@@ -88,21 +88,23 @@ def runtime_server_url(pg_server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def template_url(pg_server_url: str, runtime_server_url: str) -> str:
-    async def build() -> None:
-        admin = await asyncpg.connect(pg_server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-        finally:
-            await admin.close()
-        conn = await asyncpg.connect(with_database(pg_server_url, TEMPLATE_DB))
-        try:
-            await migrate(conn, PROJECT_ROOT / "migrations", runtime_role=RUNTIME_ROLE)
-        finally:
-            await conn.close()
-
-    asyncio.run(build())
+    asyncio.run(build_template(pg_server_url, TEMPLATE_DB))
     return with_database(pg_server_url, TEMPLATE_DB)
+
+
+async def build_template(server_url: str, name: str) -> None:
+    """(Re)create database `name` and migrate it as the owner, granting the service's role (which exists)."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(with_database(server_url, name))
+    try:
+        await migrate(conn, PROJECT_ROOT / "migrations", runtime_role=RUNTIME_ROLE)
+    finally:
+        await conn.close()
 
 
 async def create_database(server_url: str, template: str | None = TEMPLATE_DB) -> str:

@@ -20,10 +20,8 @@ import psutil
 import pytest
 
 from backend.core import embedded
-from backend.core.config import PROJECT_ROOT
-from backend.core.migrations import migrate
 from backend.core.roles import ensure_login_role, with_user
-from tests.conftest import RUNTIME_ROLE, with_database
+from tests.conftest import RUNTIME_ROLE, build_template, wait_until, with_database
 
 TEMPLATE = "fault_template"
 
@@ -89,14 +87,20 @@ async def _prepare(admin_url: str, password: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
         await ensure_login_role(admin, RUNTIME_ROLE, password)
-        await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
     finally:
         await admin.close()
-    conn = await asyncpg.connect(with_database(admin_url, TEMPLATE))
-    try:
-        await migrate(conn, PROJECT_ROOT / "migrations", runtime_role=RUNTIME_ROLE)
-    finally:
-        await conn.close()
+    await build_template(admin_url, TEMPLATE)
+
+
+async def requests_waiting_on_a_lock(owner: asyncpg.Connection, count: int) -> None:
+    """Wait until `count` of the app's sessions wait on a lock (one the test holds): requests in flight."""
+
+    async def waiting() -> bool:
+        return await owner.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'toezicht' AND wait_event_type = 'Lock'"
+        ) >= count
+
+    await wait_until(waiting, timeout_s=30)
 
 
 @pytest.fixture(scope="module")

@@ -13,26 +13,16 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
 from backend.core import db as core_db
 from tests.conftest import app_client, make_settings, wait_until
-from tests.fault_postgres import FaultDatabase, fault_db, faulty_pg  # noqa: F401 - fixtures
+from tests.fault_postgres import FaultDatabase, fault_db, faulty_pg, requests_waiting_on_a_lock  # noqa: F401 - fixtures
 from tests.helpers import assert_problem
 from tests.registry_helpers import object_body
 
 # A test that the old behaviour would hang forever fails after this instead.
 BOUND_S = 20.0
 IN_FLIGHT = 4
-
-
-async def _requests_waiting_on_a_lock(owner: asyncpg.Connection, count: int) -> None:
-    async def waiting() -> bool:
-        return await owner.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'toezicht' AND wait_event_type = 'Lock'"
-        ) >= count
-
-    await wait_until(waiting)
 
 
 async def _until_answered(http: httpx.AsyncClient, path: str, headers: dict[str, str], status: int) -> httpx.Response:
@@ -61,7 +51,7 @@ async def test_writes_mid_query_when_postgresql_stops_get_503_and_the_service_re
         await owner.execute("LOCK TABLE establishment IN ACCESS EXCLUSIVE MODE")
         writes = [asyncio.create_task(http.post("/api/v1/objects", json=object_body(name=f"Café {i}"), headers=coordinator))
                   for i in range(IN_FLIGHT)]
-        await _requests_waiting_on_a_lock(owner, IN_FLIGHT)
+        await requests_waiting_on_a_lock(owner, IN_FLIGHT)
 
         await asyncio.to_thread(fault_db.server.stop, "immediate")
         async with asyncio.timeout(BOUND_S):
@@ -90,11 +80,13 @@ async def test_requests_holding_a_connection_to_a_frozen_postgresql_get_503_afte
     coordinator = auth("coord-frozen", roles=["coordinator"], regimes=["alcohol", "nix18"])
     settings = make_settings(fault_db.runtime_url, data_dir, db_pool_min=3, db_pool_max=3,
                              db_statement_timeout_ms=500, db_query_timeout_s=1.0)
-    async with app_client(settings) as http:
+    app = app_client(settings)
+    async with app as http:
         assert (await http.get("/api/v1/objects", headers=coordinator)).status_code == 200
+        pool: asyncpg.Pool = app.app.state.db_pool
 
         async def pool_is_open() -> bool:
-            return http_app_pool(http).get_size() == 3 and http_app_pool(http).get_idle_size() == 3
+            return pool.get_size() == 3 and pool.get_idle_size() == 3
 
         await wait_until(pool_is_open)
         fault_db.server.freeze()
@@ -109,11 +101,6 @@ async def test_requests_holding_a_connection_to_a_frozen_postgresql_get_503_afte
         finally:
             fault_db.server.thaw()
         await _until_answered(http, "/api/v1/objects", coordinator, 200)
-
-
-def http_app_pool(http: httpx.AsyncClient) -> asyncpg.Pool:
-    transport = http._transport  # the ASGI transport of app_client: the app in this process
-    return transport.app.state.db_pool  # type: ignore[attr-defined]
 
 
 async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(fault_db: FaultDatabase, data_dir: Path, auth):
