@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __doc__ as about
@@ -22,11 +22,14 @@ from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency, roles
 from backend.core.auth import BearerAuthMiddleware
+from backend.core.compression import CompressionMiddleware
 from backend.core.config import Settings, load_settings
+from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
+from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
 from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
@@ -62,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
@@ -71,16 +74,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
+        logging_config=None,  # configure_logging owns the log format; Litestar's would replace it with text lines
         debug=False,
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, rate limit and authentication wrap
-    # the whole app, so they also cover 404/405. Outermost first.
+    # Litestar middleware wraps routes only; the request id, access log, response headers, compression, rate
+    # limit and authentication wrap the whole app, so they also cover 404/405. Outermost first.
     handler = BearerAuthMiddleware(app.asgi_handler)
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
-    app.asgi_handler = RequestContextMiddleware(handler)
+    if settings.compression:
+        handler = CompressionMiddleware(handler, settings.compression_min_bytes)
+    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
     return app
 
 
@@ -156,7 +162,7 @@ def _openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description=about,
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        render_plugins=[OfflineSwaggerPlugin(path="/"), JsonRenderPlugin()],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(

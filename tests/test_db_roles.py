@@ -1,4 +1,4 @@
-"""The service's database role cannot rewrite the audit trail (backend/core/roles.py, migration 0016).
+"""The service's database role cannot rewrite the audit trail (backend/core/roles.py, migration 0017).
 
 The app connects as the service's role; everything here runs as that role, as a compromised service would.
 """

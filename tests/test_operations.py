@@ -20,6 +20,7 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token
 from tests.conftest import app_client, make_settings, wait_until
 from tests.fault_postgres import requests_waiting_on_a_lock
+from tests.server_helpers import free_port
 from tests.registry_helpers import object_body
 
 TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
@@ -82,12 +83,6 @@ async def test_a_client_that_disconnects_mid_body_is_logged_as_a_client_abort(da
 # --- a clean stop ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _refuses_connections(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -112,14 +107,14 @@ def _postmaster(pgdata: Path) -> tuple[int, str]:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(tmp_path, stop_signal):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
-    env.update(TOEZICHT_DATA_DIR=str(tmp_path), TOEZICHT_PORT=str(port), TOEZICHT_LOG_LEVEL="warning",
+    env.update(TOEZICHT_DATA_DIR=str(tmp_path), TOEZICHT_PORT=str(port), TOEZICHT_LOG_LEVEL="info",
                TOEZICHT_SHUTDOWN_TIMEOUT_S=str(SHUTDOWN_TIMEOUT_S))
-    server = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), "serve", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = await asyncio.create_subprocess_exec(str(TOEZICHT), "serve", env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -157,8 +152,11 @@ async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(
             assert await server.wait() == 0
         assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
         assert not _running(postmaster_pid)
-        log = (await server.stderr.read()).decode()  # type: ignore[union-attr]
-        assert "Traceback" not in log
+        output = log_path.read_text()
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        assert not [line for line in lines if line["level"] in ("error", "critical") or "exception" in line]
+        assert "Traceback" not in output
+        assert lines[-1]["event"] == "stopped"
     finally:
         if server.returncode is None:
             server.kill()

@@ -2,7 +2,7 @@
 
 The service's role may read and write the tables it works with, but only INSERT and SELECT the audit trail,
 and it can neither TRUNCATE nor ALTER anything (so it cannot disable the audit trail's triggers either). The
-link of an audit event at commit is done by a SECURITY DEFINER function owned by the owner (migration 0016).
+link of an audit event at commit is done by a SECURITY DEFINER function owned by the owner (migration 0017).
 Grants are given again after every migration run, so tables added later are covered too.
 """
 
