@@ -105,12 +105,18 @@ def _postmaster(pgdata: Path) -> tuple[int, str]:
     return int(lines[0]), lines[4]
 
 
+@pytest.fixture(scope="module")
+def serve_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for both signals: the second start reuses the stopped database, as `make run` does."""
+    return tmp_path_factory.mktemp("serve-data")
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(tmp_path, stop_signal):
+async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(serve_data_dir, tmp_path, stop_signal):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
-    env.update(TOEZICHT_DATA_DIR=str(tmp_path), TOEZICHT_PORT=str(port), TOEZICHT_LOG_LEVEL="info",
+    env.update(TOEZICHT_DATA_DIR=str(serve_data_dir), TOEZICHT_PORT=str(port), TOEZICHT_LOG_LEVEL="info",
                TOEZICHT_SHUTDOWN_TIMEOUT_S=str(SHUTDOWN_TIMEOUT_S))
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
@@ -120,15 +126,17 @@ async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
 
             async def ready() -> bool:
+                if server.returncode is not None:
+                    raise AssertionError(f"serve exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
                 try:
                     return (await http.get("/health/ready")).status_code == 200
                 except httpx.TransportError:
                     return False
 
             await wait_until(ready, timeout_s=START_TIMEOUT_S)
-            postmaster_pid, socket_dir = _postmaster(tmp_path / "pgdata")
+            postmaster_pid, socket_dir = _postmaster(serve_data_dir / "pgdata")
             owner = await asyncpg.connect(f"postgresql://postgres@/toezicht?host={socket_dir}")
-            token = mint_dev_token(load_or_create_dev_key(tmp_path / "dev-signing-key.pem"), {
+            token = mint_dev_token(load_or_create_dev_key(serve_data_dir / "dev-signing-key.pem"), {
                 "iss": "toezicht-dev", "aud": "toezicht-api", "sub": "coord-stop", "iat": int(time.time()),
                 "exp": int(time.time()) + 600, "roles": ["coordinator"], "regimes": ["alcohol"], "teams": [],
             })
@@ -150,7 +158,7 @@ async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(
 
         async with asyncio.timeout(SHUTDOWN_TIMEOUT_S + 30):  # drain bound + pool close + database stop
             assert await server.wait() == 0
-        assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+        assert not (serve_data_dir / "pgdata" / "postmaster.pid").exists()
         assert not _running(postmaster_pid)
         output = log_path.read_text()
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
