@@ -92,12 +92,15 @@ async def test_requests_holding_a_connection_to_a_frozen_postgresql_get_503_afte
         fault_db.server.freeze()
         try:
             async with asyncio.timeout(BOUND_S):
-                read, write = await asyncio.gather(
+                read, write, newcomer = await asyncio.gather(
                     http.get("/api/v1/objects", headers=coordinator),
                     http.post("/api/v1/objects", json=object_body(), headers=coordinator),
+                    # A user not yet cached: the token's user record is looked up first.
+                    http.get("/api/v1/me", headers=auth("insp-newcomer", roles=["inspector"])),
                 )
             assert_problem(read, 503, "database_unavailable")
             assert_problem(write, 503, "database_unavailable")
+            assert_problem(newcomer, 503, "database_unavailable")
         finally:
             fault_db.server.thaw()
         await _until_answered(http, "/api/v1/objects", coordinator, 200)
