@@ -20,8 +20,10 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}], responses=problem_responses(500))
+    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}],
+         responses=problem_responses(400, 429, 500))
     async def live(self) -> HealthStatus:
+        """No token needed. Answers 200 while the process runs; for the orchestrator's liveness probe."""
         return HealthStatus(status="ok")
 
     @get(
@@ -29,9 +31,12 @@ class HealthController(Controller):
         operation_id="GetReadiness",
         summary="The service can reach its database (asked on a connection of its own, not the pool)",
         security=[{}],
-        responses=problem_responses(500, 503),
+        responses=problem_responses(400, 429, 500, 503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
+        """No token needed. Answers 200 when the database answers within two seconds, else 503 `not_ready`; for the
+        orchestrator's readiness probe. Asked on a connection of its own, not the pool: a busy instance (every pooled
+        connection in use) stays ready."""
         if not await request.app.state.database_probe.ready():
             raise ServiceUnavailable("The database does not answer.", code="not_ready")
         return HealthStatus(status="ok")
