@@ -19,7 +19,7 @@ from backend import __doc__ as about
 from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
-from backend.core import db, idempotency
+from backend.core import db, idempotency, roles
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
 from backend.core.concurrency import NotModified
@@ -37,6 +37,7 @@ from backend.core.tokens import build_verifier
 from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
+from backend.health.service import DatabaseProbe
 from backend.inspections.routes import InspectionController, ViolationController
 from backend.photos import resumable
 from backend.photos import service as photos
@@ -47,10 +48,14 @@ from backend.reports.routes import ReportController
 from backend.sync import service as sync
 from backend.sync.routes import SyncController
 from backend.users.routes import MeController, UserController
+from backend.users.listener import UserChangeListener
 from backend.users.service import PrincipalDirectory
 
 API_VERSION = "1.0.0"
 PURGE_INTERVAL_S = 3600
+READY_TIMEOUT_S = 2.0
+# At shutdown, after requests in flight have finished or been cut off (TOEZICHT_SHUTDOWN_TIMEOUT_S).
+POOL_CLOSE_TIMEOUT_S = 5.0
 log = structlog.get_logger("toezicht.app")
 
 ROUTE_HANDLERS = [
@@ -104,43 +109,54 @@ def create_app_from_env() -> Litestar:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    assert settings.database_url
     app.state.token_verifier = build_verifier(settings)
     pool = await db.create_pool(settings)
+    await _warn_if_privileged(pool, settings)
     directory = PrincipalDirectory(pool, settings.user_cache_s)
     app.state.db_pool = pool
+    app.state.database_probe = probe = DatabaseProbe(settings.database_url, READY_TIMEOUT_S)
     app.state.principal_directory = directory
     app.state.resolve_principal = directory.resolve
-    listener = None if settings.db_pgbouncer else await _listen_for_user_changes(settings, directory)
-    purge = asyncio.create_task(_purge_forever("idempotency_keys", idempotency.purge_expired, pool))
-    feed_purge = asyncio.create_task(_purge_forever(
-        "sync_feed", lambda conn: sync.purge_feed(conn, timedelta(days=settings.sync_feed_retention_days)), pool))
+    tasks = [
+        asyncio.create_task(_purge_forever("idempotency_keys", idempotency.purge_expired, pool)),
+        asyncio.create_task(_purge_forever(
+            "sync_feed", lambda conn: sync.purge_feed(conn, timedelta(days=settings.sync_feed_retention_days)), pool)),
+    ]
+    if not settings.db_pgbouncer:  # a LISTEN needs a session of its own; see README
+        tasks.append(asyncio.create_task(UserChangeListener(settings.database_url, directory).run()))
     app.state.photo_evidence = evidence = photos.evidence_for(pool, settings)
     await asyncio.to_thread(evidence.spool.sweep)  # uploads a killed server left half-written
-    photo_purge = asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S, resumable.purge))
+    tasks.append(asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S, resumable.purge)))
     try:
         yield
     finally:
-        for task in (purge, feed_purge, photo_purge):
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if listener is not None:
-            with contextlib.suppress(Exception):
-                await listener.close()
-        await pool.close()
+        await probe.close()
+        await _close_pool(pool)
 
 
-async def _listen_for_user_changes(settings: Settings, directory: PrincipalDirectory) -> asyncpg.Connection | None:
-    """(De)activation in any process evicts the user from every process's cache at once. Without this
-    connection (e.g. behind a transaction pooler) the cache still expires after TOEZICHT_USER_CACHE_S."""
-    assert settings.database_url
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    """Close politely; a database that does not answer (frozen, unreachable) must not hold up the stop."""
     try:
-        conn = await db.connect(settings.database_url)
-        await conn.add_listener("app_user_changed", lambda _c, _pid, _ch, payload: directory.forget(payload))
-        return conn
-    except (OSError, asyncpg.PostgresError) as exc:
-        log.warning("user_change_listener_unavailable", error=type(exc).__name__)
-        return None
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("database_pool_terminated")
+        pool.terminate()
+
+
+async def _warn_if_privileged(pool: asyncpg.Pool, settings: Settings) -> None:
+    """A service role that is a superuser or owns the audit trail could rewrite it: say so at start."""
+    try:
+        async with pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
+            privileged = await roles.is_privileged(conn)
+    except (*db.CONNECTION_LOST, asyncpg.PostgresError):
+        return  # not reachable now: requests answer 503 until it is
+    if privileged:
+        log.warning("database_role_privileged", detail="DATABASE_URL's role could change the audit trail; see README")
 
 
 async def _purge_forever(what: str, purge: Callable[[asyncpg.Connection], Awaitable[int]], pool: asyncpg.Pool) -> None:

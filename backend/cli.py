@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shlex
+import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,17 +106,52 @@ def _parser() -> argparse.ArgumentParser:
 # --- database helpers --------------------------------------------------------------------------------
 
 
+_embedded_server: object | None = None
+
+
 def _with_database(settings: Settings, report: Report = _to_terminal) -> Settings:
-    """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now)."""
+    """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now), whose
+    superuser runs the migrations while the service connects as a role of its own."""
+    global _embedded_server
     if settings.database_url:
         return settings
     from backend.core import embedded
 
-    _server, url = embedded.start(settings.embedded_pgdata)
+    _embedded_server, owner_url = embedded.start(settings.embedded_pgdata)
     report("embedded_postgresql_started", f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}",
            data_dir=str(settings.embedded_pgdata))
-    os.environ["DATABASE_URL"] = url  # worker processes read their settings from the environment
+    # Worker processes read their settings from the environment.
+    os.environ["MIGRATION_DATABASE_URL"] = owner_url
+    os.environ["DATABASE_URL"] = embedded.runtime_url(owner_url)
     return load_settings()
+
+
+def _stop_embedded_database() -> None:
+    if _embedded_server is not None:
+        from backend.core import embedded
+
+        embedded.stop(_embedded_server)
+
+
+class _StopRequested(Exception):
+    """SIGTERM or SIGINT: finish what is running, then stop."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM (systemd, Docker, Kubernetes) and SIGINT (Ctrl-C) end the command by an exception, so cleanup
+    runs for both. The server (uvicorn) catches them while it serves, drains, and then raises the signal
+    again; with the default handlers that would kill the process on SIGTERM without cleanup."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _StopRequested
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -132,12 +169,35 @@ def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) ->
 
 
 def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
+    """As the schema owner; then grants the service's role (DATABASE_URL) its privileges, when it is another."""
+    import asyncpg
+
+    from backend.core import db
     from backend.core.migrations import MigrationError, migrate
+    from backend.core.roles import RoleError, user_of
+
+    assert settings.database_url and settings.owner_database_url
+    runtime_role = user_of(settings.database_url)
+    if runtime_role == user_of(settings.owner_database_url):
+        runtime_role = None  # one role for both: nothing to grant (see README)
+
+    async def run() -> list[str]:
+        assert settings.owner_database_url
+        conn = await db.connect(settings.owner_database_url)
+        try:
+            return await migrate(conn, Path(settings.migrations_dir), runtime_role=runtime_role)
+        finally:
+            await conn.close()
 
     try:
-        applied = _on_connection(settings, lambda conn: migrate(conn, Path(settings.migrations_dir)))
-    except MigrationError as exc:
+        applied = asyncio.run(run())
+    except (MigrationError, RoleError) as exc:
         report("migration_failed", f"toezicht: migration error: {exc}", level="error", error=str(exc))
+        return 1
+    except asyncpg.InsufficientPrivilegeError:
+        problem = ("this role may not apply migrations; set MIGRATION_DATABASE_URL to the schema owner's URL"
+                   " (see README)")
+        report("migration_failed", f"toezicht: migration error: {problem}", level="error", error=problem)
         return 1
     for name in applied:
         report("migration_applied", f"applied {name}", migration=name)
@@ -181,23 +241,32 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ[f"TOEZICHT_{field.upper()}"] = str(value)
     settings = load_settings()
     configure_logging(settings.log_level)  # in this process too: it reports the start and runs uvicorn's supervisor
-    settings = _with_database(settings, _to_log)
-    if settings.migrate_on_start and _apply_migrations(settings, _to_log):
-        return 1
-    if args.demo:
-        _load_demo(settings, _to_log)
-    _log_banner(settings)
-    uvicorn.run(
-        "backend.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
+    try:
+        with _stop_on_signals():
+            settings = _with_database(settings, _to_log)
+            if settings.migrate_on_start and _apply_migrations(settings, _to_log):
+                return 1
+            if args.demo:
+                _load_demo(settings, _to_log)
+            _log_banner(settings)
+            uvicorn.run(
+                "backend.app:create_app_from_env",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                proxy_headers=False,
+                # On SIGTERM/SIGINT: stop accepting, let requests in flight finish for at most this long.
+                timeout_graceful_shutdown=settings.shutdown_timeout_s,
+            )
+    except _StopRequested:
+        pass
+    finally:
+        _stop_embedded_database()
+    _to_log("stopped", "")
     return 0
 
 

@@ -1,8 +1,12 @@
 """Test fixtures: a real PostgreSQL, the app over HTTP, and real signed tokens.
 
-PostgreSQL is the server in TEST_DATABASE_URL (its user needs CREATEDB) or an embedded one started for
-the run. Migrations run once into a template database; every test gets its own clone of it, so tests
-cannot see each other's rows and the app commits for real.
+PostgreSQL is the server in TEST_DATABASE_URL (its user needs CREATEDB and CREATEROLE) or an embedded one
+started for the run. Migrations run once into a template database; every test gets its own clone of it, so
+tests cannot see each other's rows and the app commits for real.
+
+Database roles, as in production (backend/core/roles.py): the app, and `database_url`, connect as the
+service's role, which may not change the audit trail or any table's definition; `db` and
+`owner_database_url` connect as the owner, for arranging and checking state.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from backend.app import create_app
 from backend.core import db as core_db
 from backend.core.config import PROJECT_ROOT, Settings, load_settings
 from backend.core.migrations import migrate
+from backend.core.roles import ensure_login_role, with_user
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token
 
 TEMPLATE_DB = "toezicht_test_template"
+RUNTIME_ROLE = "toezicht_test_app"
 ISSUER = "toezicht-test"
 AUDIENCE = "toezicht-api"
 
@@ -65,22 +71,40 @@ async def _speed_up(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_url(pg_server_url: str) -> str:
-    async def build() -> None:
+def runtime_server_url(pg_server_url: str) -> str:
+    """The server URL as the service's role (created for the run, with a fresh password)."""
+    password = uuid.uuid4().hex
+
+    async def create() -> None:
         admin = await asyncpg.connect(pg_server_url)
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
+            await ensure_login_role(admin, RUNTIME_ROLE, password)
         finally:
             await admin.close()
-        conn = await asyncpg.connect(with_database(pg_server_url, TEMPLATE_DB))
-        try:
-            await migrate(conn, PROJECT_ROOT / "migrations")
-        finally:
-            await conn.close()
 
-    asyncio.run(build())
+    asyncio.run(create())
+    return with_user(pg_server_url, RUNTIME_ROLE, password)
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_server_url: str, runtime_server_url: str) -> str:
+    asyncio.run(build_template(pg_server_url, TEMPLATE_DB))
     return with_database(pg_server_url, TEMPLATE_DB)
+
+
+async def build_template(server_url: str, name: str) -> None:
+    """(Re)create database `name` and migrate it as the owner, granting the service's role (which exists)."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(with_database(server_url, name))
+    try:
+        await migrate(conn, PROJECT_ROOT / "migrations", runtime_role=RUNTIME_ROLE)
+    finally:
+        await conn.close()
 
 
 async def create_database(server_url: str, template: str | None = TEMPLATE_DB) -> str:
@@ -103,10 +127,23 @@ async def drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture
-async def database_url(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
+async def test_database(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
+    """The name of this test's own clone of the migrated template."""
     name = await create_database(pg_server_url)
-    yield with_database(pg_server_url, name)
+    yield name
     await drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def database_url(runtime_server_url: str, test_database: str) -> str:
+    """This test's database as the service's role: what the app connects with."""
+    return with_database(runtime_server_url, test_database)
+
+
+@pytest.fixture
+def owner_database_url(pg_server_url: str, test_database: str) -> str:
+    """This test's database as its owner: for setup and checks the service's role may not do."""
+    return with_database(pg_server_url, test_database)
 
 
 @pytest.fixture(scope="session")
@@ -175,9 +212,9 @@ class app_client:  # noqa: N801 - used like a function: `async with app_client(s
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection for arranging and checking database state."""
-    conn = await core_db.connect(database_url)
+async def db(owner_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection (as the owner) for arranging and checking database state."""
+    conn = await core_db.connect(owner_database_url)
     yield conn
     await conn.close()
 

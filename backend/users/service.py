@@ -59,6 +59,10 @@ class PrincipalDirectory:
             if str(entry.principal.user_id) == user_id:
                 del self._entries[key]
 
+    def forget_all(self) -> None:
+        """Drop every cache entry (changes may have been missed while no one listened)."""
+        self._entries.clear()
+
     async def _refresh(self, claims: Claims, request_id: str | None) -> _Entry:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await sync_user_from_claims(conn, claims, request_id)

@@ -158,7 +158,8 @@ def stop_leftover_postgres(pgdata: Path) -> None:
 def ours_env(data_dir: Path) -> dict[str, str]:
     """Production defaults: no TOEZICHT_* overrides from the caller's shell, no DATABASE_URL (so an
     embedded PostgreSQL starts with its data in `data_dir`), log level info."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
     env.update(TOEZICHT_DATA_DIR=str(data_dir), TOEZICHT_LOG_LEVEL="info", TOEZICHT_WORKERS="1")
     return env
 
