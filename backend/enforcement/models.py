@@ -234,8 +234,11 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
 
 class StrikeCount(msgspec.Struct, frozen=True, kw_only=True):
     article: str
-    count: Annotated[int, Meta(description="Occasions (inspections) with a violation of the article in the window, "
-                                           "this one included")]
+    count: Annotated[int, Meta(description="Occasions (inspections) with a violation of the article in the window "
+                                           "before the violation measured, its own included")]
+    violation_id: Annotated[UUID, Meta(description="The open violation measured: the one with the most occasions "
+                                                   "in the window before its date")]
+    observed_on: date
     strikes: int
     window_months: int
     triggered: bool

@@ -89,7 +89,7 @@ async def _item(
     args = (target.id, article, window_start, reference, inspections)
     earlier_rows = await conn.fetch(queries.earlier_violations(target.column), *args)
     occasions = await conn.fetchval(queries.earlier_occasions(target.column), *args)
-    strikes = await _strikes(conn, book, article, target, reference, inspections, occasions)
+    strikes = await _strikes(conn, book, article, target, group)
     ladder = rule.ladder if rule else (_NO_RULE,)
     position = min(occasions, len(ladder) - 1)
     chosen = ladder[position]
@@ -113,19 +113,24 @@ async def _item(
 
 
 async def _strikes(
-    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, reference: date, inspections: list[UUID],
-    earlier_in_year: int,
+    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, group: list[dict[str, Any]],
 ) -> StrikeCount | None:
+    """Art. 19a counts, for a violation being sanctioned, the occasions with a violation of the article in the
+    window before its date (that day included). Each open violation is measured against its own window, so the
+    count does not depend on which violations are handled together; the item shows the one with the most."""
     rule = book.strikes.get(article)
     if rule is None:
         return None
-    earlier = earlier_in_year
-    if rule.window_months != DEFAULT_WINDOW_MONTHS:
-        earlier = await conn.fetchval(queries.earlier_occasions(target.column), target.id, article,
-                                      months_before(reference, rule.window_months), reference, inspections)
-    count = earlier + len(inspections)
+    counted: list[tuple[int, date, UUID]] = []
+    for day in sorted({v["observed_on"] for v in group}):
+        count = await conn.fetchval(queries.occasions_in_window(target.column), target.id, article,
+                                    months_before(day, rule.window_months), day)
+        violation_id = min(v["violation_id"] for v in group if v["observed_on"] == day)
+        counted.append((count, day, violation_id))
+    count, day, violation_id = max(counted)
     return StrikeCount(article=article, count=count, strikes=rule.strikes, window_months=rule.window_months,
-                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max)
+                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max,
+                       violation_id=violation_id, observed_on=day)
 
 
 async def _fine(

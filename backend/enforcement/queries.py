@@ -190,6 +190,14 @@ WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND obser
 """
 
 
+# Occasions (inspections) with a violation of article $2 at the target $1 in the window ($3, $4], any case.
+def occasions_in_window(target: str) -> str:
+    return f"""
+SELECT count(DISTINCT inspection_id) FROM enforcement_case_violation
+WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND observed_on <= $4
+"""
+
+
 # Boetes sent for article $2 at the target $1 in the window ($3, $4] (recidive).
 def earlier_fines(target: str) -> str:
     return f"""

@@ -1,0 +1,120 @@
+"""Enforcement against the law as a jurist reads it: three strikes measured per violation (Alcoholwet art. 19a),
+recidive only from fines that stand, violation dates never after the day of receipt, the real date of sending,
+a voornemen before a fine above EUR 340 (Awb 5:53), and one offence history per law."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backend.enforcement.proposal import months_before
+from backend.registry.service import AMSTERDAM, today
+from tests.enforcement_helpers import (
+    AGE_NOT_ESTABLISHED,
+    CASES,
+    NO_MANAGER,
+    case,
+    enforcement_world,
+    proposal,
+    with_version,
+)
+from tests.inspection_helpers import HORECA_OK, World, put
+from tests.registry_helpers import create_object
+
+_houses = itertools.count(200)
+
+
+@pytest.fixture
+async def world(client, auth) -> World:
+    return await enforcement_world(client, auth)
+
+
+def on_day(day: date) -> tuple[str, str]:
+    """started_at and finished_at of a visit at noon (Amsterdam) on `day`."""
+    noon = datetime.combine(day, time(12), AMSTERDAM)
+    return (noon - timedelta(minutes=40)).isoformat(), noon.isoformat()
+
+
+async def reviewed_on(client, world: World, object_id: str, day: date, answers=AGE_NOT_ESTABLISHED,
+                      checklist: str = "alcohol-horeca") -> dict:
+    """An inspection of `object_id` done on `day`, sent today by a phone whose clock is right (it was offline
+    since), and reviewed."""
+    started, finished = on_day(day)
+    body = world.body(object_id=object_id, started_at=started, finished_at=finished,
+                      checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}])
+    response = await put(client, world, body, headers={"Date": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
+                                 headers=with_version(world, "coord_a", stored["version"]))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def cases_of(client, world: World, object_id: str) -> list[dict]:
+    response = await client.get(CASES, headers=world.h["officer_a"], params={"object_id": object_id, "open": "true"})
+    assert response.status_code == 200, response.text
+    return [await case(client, world, item["id"]) for item in response.json()["items"]]
+
+
+async def close(client, world: World, current: dict) -> None:
+    response = await client.post(f"{CASES}/{current['id']}/close", json={"result": "no_action", "reason": "Afgedaan"},
+                                 headers=with_version(world, "officer_a", current["version"]))
+    assert response.status_code == 200, response.text
+
+
+def strikes_by_law(days: list[date]) -> int:
+    """The most occasions any of these violations has in the twelve months before its date, its own included."""
+    return max(sum(1 for other in days if months_before(day, 12) < other <= day) for day in days)
+
+
+async def new_cafe(client, world: World) -> str:
+    return (await create_object(client, world.h["admin"], name="Café De Toets", house_number=next(_houses)))["id"]
+
+
+# --- 1. three strikes counts the twelve months before the violation -------------------------------------------------
+
+
+async def test_three_strikes_ignores_open_violations_older_than_twelve_months(client, world):
+    cafe = await new_cafe(client, world)
+    now = today()
+    for age in (900, 500, 5):  # three in one case, no two of them within a year of each other
+        await reviewed_on(client, world, cafe, now - timedelta(days=age))
+    [current] = await cases_of(client, world, cafe)
+    [item] = (await proposal(client, world, current["id"]))["items"]
+    strikes = item["three_strikes"]
+    assert (strikes["count"], strikes["triggered"]) == (1, False)
+    assert item["step"] != "ontzegging_19a"
+
+
+days_back = st.lists(st.integers(min_value=0, max_value=800), min_size=1, max_size=5)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ages=days_back, seed=st.integers(min_value=0, max_value=1000))
+async def test_three_strikes_is_the_same_handled_together_or_one_at_a_time(client, world, ages, seed):
+    """For any dates: all violations open in one case (reviewed in any order) propose the same art. 19a count as
+    handling each on arrival, in a case of its own."""
+    days = [today() - timedelta(days=age) for age in ages]
+    together = await new_cafe(client, world)
+    for day in random.Random(seed).sample(days, len(days)):
+        await reviewed_on(client, world, together, day)
+    [current] = await cases_of(client, world, together)
+    [item] = (await proposal(client, world, current["id"]))["items"]
+    one_at_a_time = await new_cafe(client, world)
+    counts = []
+    for day in sorted(days):
+        await reviewed_on(client, world, one_at_a_time, day)
+        [alone] = await cases_of(client, world, one_at_a_time)
+        [single] = (await proposal(client, world, alone["id"]))["items"]
+        counts.append(single["three_strikes"]["count"])
+        await close(client, world, alone)
+    expected = strikes_by_law(days)
+    assert item["three_strikes"]["count"] == max(counts) == expected
+    assert item["three_strikes"]["triggered"] == (expected >= 3) == any(count >= 3 for count in counts)
+    assert (item["step"] == "ontzegging_19a") == (expected >= 3)
