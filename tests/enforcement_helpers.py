@@ -114,6 +114,33 @@ def last_step(current: dict[str, Any]) -> dict[str, Any]:
     return current["steps"][-1]
 
 
+async def warned_once(client, world: World) -> dict:
+    """A case whose first no-manager violation got a warning; a second one has been reviewed since."""
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    await reviewed(client, world, NO_MANAGER)
+    return await case(client, world, current["id"])
+
+
+async def voornemen_answered(client, world: World, current: dict, decision: str, **fields) -> dict:
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": decision, **fields})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    return await done(client, world, current, last_step(current)["id"], "zienswijze",
+                      body={"received": True, "summary": "Exploitant erkent de overtreding"})
+
+
+async def fined(client, world: World) -> dict:
+    """warned_once, then the full boete procedure: voornemen, zienswijze, besluit, approval, sending."""
+    current = await warned_once(client, world)
+    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
+    current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
+    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
+    return await done(client, world, current, last_step(current)["id"], "send")
+
+
 async def table_counts(db) -> dict[str, int]:
     counts = {}
     for table in ("enforcement_case", "enforcement_case_status", "enforcement_case_violation", "enforcement_step",

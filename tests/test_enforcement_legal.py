@@ -18,12 +18,20 @@ from tests.enforcement_helpers import (
     AGE_NOT_ESTABLISHED,
     CASES,
     NO_MANAGER,
+    act,
     case,
+    done,
+    drafted,
     enforcement_world,
+    fined,
+    last_step,
     proposal,
+    reviewed,
+    table_counts,
     with_version,
 )
-from tests.inspection_helpers import HORECA_OK, World, put
+from tests.helpers import assert_problem
+from tests.inspection_helpers import World, put
 from tests.registry_helpers import create_object
 
 _houses = itertools.count(200)
@@ -118,3 +126,42 @@ async def test_three_strikes_is_the_same_handled_together_or_one_at_a_time(clien
     assert item["three_strikes"]["count"] == max(counts) == expected
     assert item["three_strikes"]["triggered"] == (expected >= 3) == any(count >= 3 for count in counts)
     assert (item["step"] == "ontzegging_19a") == (expected >= 3)
+
+
+# --- 2. only fines that stand count as recidive ----------------------------------------------------------------------
+
+
+async def test_a_boete_annulled_on_bezwaar_does_not_count_as_recidive(client, world):
+    current = await fined(client, world)
+    boete = last_step(current)
+    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": boete["id"],
+                                                     "received_on": today().isoformat()})
+    await reviewed(client, world, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    [item] = (await proposal(client, world, current["id"]))["items"]
+    assert item["fine"]["recidive"]  # while the bezwaar runs the fine stands
+    current = await done(client, world, current, last_step(current)["id"], "outcome", body={"result": "gegrond"})
+    [item] = (await proposal(client, world, current["id"]))["items"]
+    assert (item["fine"]["recidive"], item["fine"]["recidive_fine_step_ids"]) == (False, [])
+    assert item["fine"]["amount_cents"] == 102_000
+
+
+async def test_a_withdrawn_boete_does_not_count_as_recidive(client, db, world):
+    current = await fined(client, world)
+    boete = last_step(current)
+    before = await table_counts(db)
+    refused = await act(client, world, current, boete["id"], "withdraw", body={"reason": ""})
+    assert assert_problem(refused, 422, "validation_failed")["errors"][0]["pointer"] == "/reason"
+    assert await table_counts(db) == before
+    current = await done(client, world, current, boete["id"], "withdraw",
+                         body={"reason": "Overtreding niet bewezen: getuige trok verklaring in"})
+    withdrawn = next(s for s in current["steps"] if s["id"] == boete["id"])
+    assert withdrawn["withdrawn_on"] == today().isoformat() and withdrawn["status"] == "sent"
+    assert all(d["resolved"] for d in withdrawn["deadlines"])
+    assert_problem(await act(client, world, current, boete["id"], "withdraw", body={"reason": "Nogmaals"}),
+                   409, "already_withdrawn")
+    await reviewed(client, world, NO_MANAGER)
+    [item] = (await proposal(client, world, current["id"]))["items"]
+    assert not item["fine"]["recidive"] and item["fine"]["amount_cents"] == 102_000
+    event = await db.fetchrow("SELECT reason FROM audit_event WHERE action = 'enforcement_case.step_withdrawn'")
+    assert event["reason"].startswith("Overtreding niet bewezen")

@@ -25,6 +25,7 @@ from tests.enforcement_helpers import (
     done,
     drafted,
     enforcement_world,
+    fined,
     last_step,
     nix18_body,
     only_case,
@@ -32,6 +33,8 @@ from tests.enforcement_helpers import (
     reviewed,
     step,
     table_counts,
+    voornemen_answered,
+    warned_once,
     with_version,
 )
 from tests.helpers import assert_problem
@@ -46,33 +49,6 @@ DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "order_text": 
 @pytest.fixture
 async def world(client, auth) -> World:
     return await enforcement_world(client, auth)
-
-
-async def warned_once(client, world: World) -> dict:
-    """A case whose first no-manager violation got a warning; a second one has been reviewed since."""
-    await reviewed(client, world, NO_MANAGER)
-    current = await only_case(client, world)
-    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
-    current = await done(client, world, current, last_step(current)["id"], "send")
-    await reviewed(client, world, NO_MANAGER)
-    return await case(client, world, current["id"])
-
-
-async def voornemen_answered(client, world: World, current: dict, decision: str, **fields) -> dict:
-    current = await drafted(client, world, current, {"type": "voornemen", "decision": decision, **fields})
-    current = await done(client, world, current, last_step(current)["id"], "send")
-    return await done(client, world, current, last_step(current)["id"], "zienswijze",
-                      body={"received": True, "summary": "Exploitant erkent de overtreding"})
-
-
-async def fined(client, world: World) -> dict:
-    """warned_once, then the full boete procedure: voornemen, zienswijze, besluit, approval, sending."""
-    current = await warned_once(client, world)
-    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
-    current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
-    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
-    return await done(client, world, current, last_step(current)["id"], "send")
 
 
 async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:

@@ -101,6 +101,12 @@ class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
     summary: ShortText | None = None
 
 
+class StepWithdraw(msgspec.Struct, forbid_unknown_fields=True):
+    """Withdraw a sent decision (intrekking door het bestuursorgaan); it stays on record as sent."""
+
+    reason: Reason
+
+
 class StepOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """hercontrole: complied or forfeited (with the sum forfeited); bezwaar: the decision on it."""
 
@@ -153,6 +159,8 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     approved_at: datetime | None
     sent_by: UUID | None
     sent_on: date | None
+    withdrawn_on: Annotated[date | None, Meta(description="A sent decision withdrawn by the authority")]
+    withdrawn_reason: str | None
     created_at: datetime
     updated_at: datetime
     deadlines: list[Deadline]

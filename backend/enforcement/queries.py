@@ -26,7 +26,8 @@ STEP_COLUMNS = """s.id, s.seq, s.type, s.decision, s.status, s.related_step_id, 
 s.amount_cents, s.weeks, s.months, s.order_text, s.begunstiging_days, s.dwangsom_cents, s.dwangsom_unit,
 s.dwangsom_max_cents, s.zienswijze_weeks, s.zienswijze, s.zienswijze_summary, s.proposal, s.deviation_reason,
 s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.late, s.outcome,
-s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.created_at, s.updated_at,
+s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
+s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
           FROM enforcement_deadline d WHERE d.step_id = s.id), '[]'::jsonb) AS deadlines"""
@@ -130,6 +131,16 @@ UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated
 WHERE id = $1 AND status = $4
 """
 
+WITHDRAW = """
+UPDATE enforcement_step SET withdrawn_on = $2, withdrawn_reason = $3, updated_at = now()
+WHERE id = $1 AND status = 'sent' AND withdrawn_on IS NULL
+"""
+
+# A withdrawn decision leaves nothing to wait for: its own terms (the bezwaar term) end.
+RESOLVE_STEP_DEADLINES = """
+UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND resolved_at IS NULL
+"""
+
 RECORD_ZIENSWIJZE = """
 UPDATE enforcement_step SET zienswijze = $2, zienswijze_summary = $3, updated_at = now()
 WHERE id = $1 AND zienswijze = 'pending'
@@ -198,13 +209,17 @@ WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND obser
 """
 
 
-# Boetes sent for article $2 at the target $1 in the window ($3, $4] (recidive).
+# Boetes sent for article $2 at the target $1 in the window ($3, $4] that stand (recidive): not withdrawn and
+# not annulled on bezwaar (a bezwaar against them decided gegrond).
 def earlier_fines(target: str) -> str:
     return f"""
 SELECT DISTINCT s.id FROM enforcement_case_violation cv
 JOIN enforcement_fined_violation f ON f.violation_id = cv.violation_id
 JOIN enforcement_step s ON s.id = f.step_id
 WHERE cv.{_target(target)} = $1 AND cv.article_key = $2 AND s.status = 'sent' AND s.sent_on > $3 AND s.sent_on <= $4
+  AND s.withdrawn_on IS NULL
+  AND NOT EXISTS (SELECT 1 FROM enforcement_step b
+                  WHERE b.related_step_id = s.id AND b.type = 'bezwaar' AND b.outcome = 'gegrond')
 """
 
 

@@ -33,6 +33,7 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepWithdraw,
     ZienswijzeRecord,
 )
 from backend.users.models import Regime
@@ -161,6 +162,16 @@ class EnforcementController(Controller):
         terms = request.app.state.settings.atw_authority_terms
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
             tx, request.user, case_id, step_id, version=version, atw_terms=terms, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw", operation_id="WithdrawEnforcementDecision",
+          summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def withdraw(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[StepWithdraw], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze", operation_id="RecordZienswijze",
           summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",

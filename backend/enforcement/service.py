@@ -50,6 +50,7 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepWithdraw,
     ZienswijzeRecord,
 )
 from backend.planning import service as planning
@@ -692,6 +693,27 @@ async def _plan_hercontrole(
         "status": "planned", "related_step_id": besluit["id"], "violation_ids": besluit["violation_ids"],
         "assignment_id": assignment.id, "due_on": end}, principal)
     await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "begunstigingstermijn", end)
+
+
+async def withdraw_step(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepWithdraw, *,
+    version: int, request_id: str | None,
+) -> Case:
+    """The authority withdraws a sent decision: it stays on record, and a withdrawn boete no longer counts for
+    recidive."""
+    case = await _case_row(tx, principal, case_id)
+    await _bump(tx, case, version)
+    step = await _step(tx, case_id, step_id)
+    if step["type"] not in ("besluit", "invordering") or step["status"] != "sent":
+        raise Conflict("Only a sent decision is withdrawn.", code="not_a_sent_decision")
+    if step["withdrawn_on"] is not None:
+        raise Conflict(f"The decision was withdrawn on {step['withdrawn_on']}.", code="already_withdrawn")
+    reason = data.reason.strip()
+    await tx.execute(queries.WITHDRAW, step_id, registry.today(), reason)
+    await tx.execute(queries.RESOLVE_STEP_DEADLINES, step_id)
+    await _audit(tx, principal, case_id, "step_withdrawn", request_id, reason=reason,
+                 after={"step_id": str(step_id), "withdrawn_on": registry.today().isoformat()})
+    return await _view(tx, principal, case_id)
 
 
 async def record_zienswijze(
