@@ -42,6 +42,10 @@ async def world(client, auth) -> World:
     return await enforcement_world(client, auth)
 
 
+def http_date(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
 def on_day(day: date) -> tuple[str, str]:
     """started_at and finished_at of a visit at noon (Amsterdam) on `day`."""
     noon = datetime.combine(day, time(12), AMSTERDAM)
@@ -55,7 +59,7 @@ async def reviewed_on(client, world: World, object_id: str, day: date, answers=A
     started, finished = on_day(day)
     body = world.body(object_id=object_id, started_at=started, finished_at=finished,
                       checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}])
-    response = await put(client, world, body, headers={"Date": datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    response = await put(client, world, body, headers={"Date": http_date(datetime.now(UTC))})
     assert response.status_code == 200, response.text
     stored = response.json()
     response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
@@ -165,3 +169,23 @@ async def test_a_withdrawn_boete_does_not_count_as_recidive(client, db, world):
     assert not item["fine"]["recidive"] and item["fine"]["amount_cents"] == 102_000
     event = await db.fetchrow("SELECT reason FROM audit_event WHERE action = 'enforcement_case.step_withdrawn'")
     assert event["reason"].startswith("Overtreding niet bewezen")
+
+
+# --- 4. no violation date after the day of receipt ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phone_behind", [timedelta(days=20), timedelta(days=1)])
+async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is_refused(client, db, world,
+                                                                                        phone_behind):
+    """The Date header says the phone runs behind; correcting its finish time by that skew would date the
+    inspection (and its violations) after the day it arrived."""
+    finished = datetime.now(UTC) - timedelta(minutes=10)
+    body = world.body(started_at=(finished - timedelta(minutes=30)).isoformat(), finished_at=finished.isoformat(),
+                      checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}])
+    before = await db.fetchval("SELECT count(*) FROM inspection")
+    response = await put(client, world, body, headers={"Date": http_date(datetime.now(UTC) - phone_behind)})
+    problem = assert_problem(response, 422, "validation_failed")
+    assert [e["pointer"] for e in problem["errors"]] == ["/finished_at"]
+    assert "after the day it was received" in problem["errors"][0]["detail"]
+    assert await db.fetchval("SELECT count(*) FROM inspection") == before
+    assert await db.fetchval("SELECT count(*) FROM violation") == 0

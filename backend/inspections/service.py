@@ -158,7 +158,15 @@ def assess_clock(started: datetime, finished: datetime, reference: datetime, ske
         inspected_at = _shifted(finished, -skew) or reference
     else:
         inspected_at = reference if suspect else (_shifted(finished, 0) or reference)
+    if not problems and _day(inspected_at) > _day(reference):
+        # The inspection date is the violation date: a fact cannot lie after the day we received it.
+        problems.append(FieldError(detail=f"with the phone's clock correction the inspection ends on "
+                                          f"{_day(inspected_at)}, after the day it was received", pointer="/finished_at"))
     return Clock(skew, suspect, inspected_at, problems)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(registry.AMSTERDAM).date()
 
 
 def _time_problems(data: InspectionSubmission) -> list[FieldError]:
