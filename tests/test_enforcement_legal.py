@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.core import calendar
 from backend.enforcement.proposal import months_before
 from backend.registry.service import AMSTERDAM, today
 from tests.enforcement_helpers import (
@@ -28,6 +29,8 @@ from tests.enforcement_helpers import (
     proposal,
     reviewed,
     table_counts,
+    voornemen_answered,
+    warned_once,
     with_version,
 )
 from tests.helpers import assert_problem
@@ -189,3 +192,60 @@ async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is
     assert "after the day it was received" in problem["errors"][0]["detail"]
     assert await db.fetchval("SELECT count(*) FROM inspection") == before
     assert await db.fetchval("SELECT count(*) FROM violation") == 0
+
+
+# --- 5. the day of sending ---------------------------------------------------------------------------------------------
+
+
+async def approved_boete(client, db, world: World, approved_days_ago: int) -> dict:
+    """A boete decision approved `approved_days_ago` days ago (arranged: the step is not sent yet), not sent."""
+    current = await warned_once(client, world)
+    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
+    current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
+    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
+    await db.execute("UPDATE enforcement_step SET approved_at = now() - make_interval(days => $2), "
+                     "created_at = now() - make_interval(days => $2) WHERE id = $1::uuid",
+                     last_step(current)["id"], approved_days_ago)
+    return current
+
+
+async def test_a_decision_is_sent_on_the_day_given_and_its_bezwaar_term_counts_from_it(client, db, world):
+    current = await approved_boete(client, db, world, approved_days_ago=5)
+    besluit = last_step(current)
+    sent_on = today() - timedelta(days=3)  # approved and signed on one day, posted later
+    current = await done(client, world, current, besluit["id"], "send", body={"sent_on": sent_on.isoformat()})
+    sent = last_step(current)
+    assert sent["sent_on"] == sent_on.isoformat()
+    assert sent["deadlines"] == [{"kind": "bezwaar_term", "resolved": False,
+                                  "due_on": calendar.term_end(sent_on, weeks=6).isoformat()}]
+
+
+@pytest.mark.parametrize("days", [1, -6])  # tomorrow; the day before the approval
+async def test_a_sending_day_in_the_future_or_before_the_approval_is_refused(client, db, world, days):
+    current = await approved_boete(client, db, world, approved_days_ago=5)
+    besluit = last_step(current)
+    before = await table_counts(db)
+    day = today() + timedelta(days=days)
+    refused = await act(client, world, current, besluit["id"], "send", body={"sent_on": day.isoformat()})
+    problem = assert_problem(refused, 422, "validation_failed")
+    assert [e["pointer"] for e in problem["errors"]] == ["/sent_on"]
+    assert await table_counts(db) == before
+    assert await db.fetchval("SELECT sent_on FROM enforcement_step WHERE id = $1::uuid", besluit["id"]) is None
+
+
+async def test_without_a_day_a_step_is_sent_today_and_a_voornemen_term_counts_from_the_day_given(client, db, world):
+    await reviewed(client, world, NO_MANAGER)
+    [current] = await cases_of(client, world, world.ids["cafe"])
+    current = await drafted(client, world, current, {"type": "warning"})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    assert last_step(current)["sent_on"] == today().isoformat()
+    await reviewed(client, world, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete", "amount_cents": 102_000})
+    voornemen = last_step(current)
+    await db.execute("UPDATE enforcement_step SET created_at = now() - interval '4 days' WHERE id = $1::uuid",
+                     voornemen["id"])
+    sent_on = today() - timedelta(days=2)
+    current = await done(client, world, current, voornemen["id"], "send", body={"sent_on": sent_on.isoformat()})
+    assert last_step(current)["deadlines"][0]["due_on"] == calendar.term_end(sent_on, weeks=2).isoformat()

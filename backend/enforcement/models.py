@@ -101,6 +101,13 @@ class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
     summary: ShortText | None = None
 
 
+class StepSend(msgspec.Struct, forbid_unknown_fields=True):
+    """The day the letter went out (bekendmaking, Awb 3:41): not before the approval (or the drafting of a step
+    that needs none), not after today. Every term the step starts counts from it."""
+
+    sent_on: Annotated[date | None, Meta(description="Default: today (Europe/Amsterdam)")] = None
+
+
 class StepWithdraw(msgspec.Struct, forbid_unknown_fields=True):
     """Withdraw a sent decision (intrekking door het bestuursorgaan); it stays on record as sent."""
 

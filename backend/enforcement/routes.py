@@ -33,6 +33,7 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepSend,
     StepWithdraw,
     ZienswijzeRecord,
 )
@@ -153,15 +154,17 @@ class EnforcementController(Controller):
             tx, request.user, case_id, step_id, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/send", operation_id="SendEnforcementStep",
-          summary="Send a step (a decision only once approved); it is final then; If-Match",
+          summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
+                  "If-Match",
           guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
     async def send(
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        data: JSONBody[StepSend | None] = None, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         terms = request.app.state.settings.atw_authority_terms
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
-            tx, request.user, case_id, step_id, version=version, atw_terms=terms, request_id=request_id_of(request)))
+            tx, request.user, case_id, step_id, data or StepSend(), version=version, atw_terms=terms,
+            request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw", operation_id="WithdrawEnforcementDecision",
           summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",

@@ -50,6 +50,7 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepSend,
     StepWithdraw,
     ZienswijzeRecord,
 )
@@ -630,11 +631,27 @@ async def approve_step(
 _SENT_STATUS = {"warning": "warned", "voornemen": "voornemen", "besluit": "besluit", "invordering": "invordering"}
 
 
+def _sending_day(data: StepSend, step: dict[str, Any]) -> date:
+    """The day of sending as given (default today): not after today, not before the approval of a decision or
+    the drafting of another step."""
+    today = registry.today()
+    sent_on = data.sent_on or today
+    if sent_on > today:
+        raise _invalid("/sent_on", "is in the future")
+    ready = step["approved_at"] or step["created_at"]
+    ready_on = ready.astimezone(registry.AMSTERDAM).date()
+    if sent_on < ready_on:
+        what = "approved" if step["approved_at"] else "drafted"
+        raise _invalid("/sent_on", f"is before the step was {what} ({ready_on})")
+    return sent_on
+
+
 async def send_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, *, version: int,
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepSend, *, version: int,
     atw_terms: tuple[str, ...], request_id: str | None,
 ) -> Case:
-    """Send a step to the offender; a decision only once approved. Sent, it never changes."""
+    """Send a step to the offender; a decision only once approved. Sent, it never changes. Its terms count from
+    the day of sending."""
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
     step = await _step(tx, case_id, step_id)
@@ -645,19 +662,19 @@ async def send_step(
     needs_approval = step["type"] in ("besluit", "invordering")
     if needs_approval and step["status"] != "approved":
         raise Conflict("A decision is sent only after a second officer approved it.", code="not_approved")
-    today = registry.today()
-    await tx.execute(queries.SEND, step_id, principal.user_id, today, "approved" if needs_approval else "draft")
+    sent_on = _sending_day(data, step)
+    await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, "approved" if needs_approval else "draft")
     new_status = _SENT_STATUS[step["type"]]
     if step["type"] == "voornemen":
-        end = calendar.term_end(today, weeks=step["zienswijze_weeks"], atw="zienswijze" in atw_terms)
+        end = calendar.term_end(sent_on, weeks=step["zienswijze_weeks"], atw="zienswijze" in atw_terms)
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "zienswijze", end)
     elif step["type"] == "besluit":
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "bezwaar_term",
-                         calendar.term_end(today, weeks=BEZWAAR_WEEKS))
+                         calendar.term_end(sent_on, weeks=BEZWAAR_WEEKS))
         if step["related_step_id"] is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], "zienswijze")
         if step["decision"] == "last_onder_dwangsom":
-            await _plan_hercontrole(tx, principal, case, step, today, atw_terms, request_id)
+            await _plan_hercontrole(tx, principal, case, step, sent_on, atw_terms, request_id)
             new_status = "hercontrole"
     elif step["type"] == "invordering":
         # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
@@ -667,7 +684,7 @@ async def send_step(
     await _history(tx, case_id, new_status, principal, reason=f"step {step['seq']} ({step['type']}) sent")
     await _audit(tx, principal, case_id, "step_sent", request_id,
                  after={"step_id": str(step_id), "type": step["type"], "decision": step["decision"],
-                        "sent_on": today.isoformat()})
+                        "sent_on": sent_on.isoformat()})
     return await _view(tx, principal, case_id)
 
 
