@@ -28,6 +28,7 @@ from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
+from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
+    awb_procedure.awb()  # likewise schemas/procedure/awb.json
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},

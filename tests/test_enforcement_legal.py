@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.core import calendar
+from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
 from backend.registry.service import AMSTERDAM, today
 from tests.enforcement_helpers import (
@@ -28,6 +29,7 @@ from tests.enforcement_helpers import (
     last_step,
     proposal,
     reviewed,
+    step,
     table_counts,
     voornemen_answered,
     warned_once,
@@ -249,3 +251,46 @@ async def test_without_a_day_a_step_is_sent_today_and_a_voornemen_term_counts_fr
     sent_on = today() - timedelta(days=2)
     current = await done(client, world, current, voornemen["id"], "send", body={"sent_on": sent_on.isoformat()})
     assert last_step(current)["deadlines"][0]["due_on"] == calendar.term_end(sent_on, weeks=2).isoformat()
+
+
+# --- 11. a boete above EUR 340 needs a voornemen on the same violations (Awb 5:53) ------------------------------------
+
+
+async def test_a_boete_above_340_euro_on_violations_no_voornemen_named_is_refused(client, db, world):
+    current = await warned_once(client, world)
+    current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
+    heard = last_step(current)["violation_ids"]
+    await reviewed(client, world, NO_MANAGER)  # a new violation, after the voornemen
+    current = await case(client, world, current["id"])
+    unheard = [v["violation_id"] for v in current["violations"] if v["violation_id"] not in heard
+               and v["violation_id"] not in current["steps"][0]["violation_ids"]]
+    before = await table_counts(db)
+    for violation_ids in (heard + unheard, unheard):
+        refused = await step(client, world, current, {
+            "type": "besluit", "decision": "boete", "amount_cents": 102_000 * len(violation_ids),
+            "violation_ids": violation_ids, "deviation_reason": "Beide overtredingen in een besluit"})
+        problem = assert_problem(refused, 409, "voornemen_required")
+        assert "5:53" in problem["detail"] and unheard[0] in problem["detail"]
+    assert await table_counts(db) == before
+    # At most EUR 340 the Awb does not require the hearing on each violation (5:53 lid 1).
+    current = await drafted(client, world, current, {
+        "type": "besluit", "decision": "boete", "amount_cents": 34_000, "violation_ids": heard + unheard,
+        "deviation_reason": "Lage boete"})
+    assert last_step(current)["amount_cents"] == 34_000
+
+
+async def test_a_boete_on_the_violations_of_the_voornemen_is_drafted(client, db, world):
+    current = await warned_once(client, world)
+    current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
+    heard = last_step(current)["violation_ids"]
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000,
+                                                     "violation_ids": heard})
+    assert last_step(current)["violation_ids"] == heard
+
+
+def test_the_awb_values_are_data_and_a_broken_file_is_an_error(tmp_path):
+    assert awb()["boete_voornemen_above_cents"] == 34_000 and awb()["bezwaar_term_weeks"] == 6
+    broken = tmp_path / "awb.json"
+    broken.write_text('{"values": {"bezwaar_term_weeks": {"value": 0}}}', encoding="utf-8")
+    with pytest.raises(ProcedureInvalid):
+        load_awb(broken)

@@ -37,6 +37,7 @@ from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import proposal as proposals
+from backend.enforcement.procedure import awb
 from backend.enforcement import queries, rules
 from backend.enforcement.models import (
     Case,
@@ -59,9 +60,6 @@ from backend.registry import service as registry
 from backend.users.service import actor_of
 
 OBJECT_TYPE = "enforcement_case"
-BEZWAAR_WEEKS = 6  # Awb 6:7
-BEZWAAR_DECISION_WEEKS = 6  # Awb 7:10, after the bezwaar term ends
-PAYMENT_WEEKS = 6  # Awb 5:33
 DEFAULT_ZIENSWIJZE_WEEKS = 2
 HERCONTROLE_WINDOW_DAYS = 14
 MAX_HERCONTROLE_INSPECTORS = 4  # an assignment takes 1-4 inspectors
@@ -442,13 +440,27 @@ async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, steps: list[d
     if not sent:
         raise Conflict(f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
                        code="voornemen_required")
-    voornemen = sent[-1]
+    wanted = set(data.violation_ids)
+    # The latest voornemen on these violations (any, when none is named or none covers them all).
+    voornemen = next((s for s in reversed(sent) if wanted <= set(s["violation_ids"])), sent[-1])
     if voornemen["zienswijze"] == "pending":
         term = await tx.fetchrow(queries.DEADLINE_OF, voornemen["id"], "zienswijze")
         if term is not None and term["due_on"] >= registry.today():
             raise Conflict(f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
                            "or wait for the term to end.", code="zienswijze_term_running")
     return voornemen
+
+
+def _heard_on_these(data: StepCreate, voornemen: dict[str, Any] | None, chosen: list[UUID]) -> None:
+    """Awb 5:53: a boete above the threshold rests on a voornemen on the same violations, whose zienswijze term
+    ended or was answered (_voornemen_for checks the term)."""
+    threshold = awb()["boete_voornemen_above_cents"]
+    if data.type != "besluit" or data.decision != "boete" or (data.amount_cents or 0) <= threshold:
+        return
+    unheard = sorted(set(chosen) - set(voornemen["violation_ids"] if voornemen else ()))
+    if unheard:
+        raise Conflict(f"A boete above {threshold // 100} euro needs a voornemen on the same violations first "
+                       f"(Awb 5:53); not in it: {', '.join(map(str, unheard))}.", code="voornemen_required")
 
 
 def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) -> str | None:
@@ -506,6 +518,7 @@ async def _prepare_sanction(
 ) -> None:
     voornemen = await _voornemen_for(tx, data, steps)
     chosen = _chosen_violations(data, violations, steps, voornemen)
+    _heard_on_these(data, voornemen, chosen)
     if data.type == "besluit" and data.decision == "boete":
         fined = [row["violation_id"] for row in await tx.fetch(queries.ALREADY_FINED, chosen)]
         if fined:
@@ -552,7 +565,7 @@ async def _prepare_bezwaar(
     if any(s["type"] == "bezwaar" and s["related_step_id"] == decision["id"] for s in steps):
         raise Conflict("A bezwaar against this decision is registered already.", code="bezwaar_exists")
     assert data.received_on is not None
-    term_end = calendar.term_end(decision["sent_on"], weeks=BEZWAAR_WEEKS)
+    term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
     columns.update(status="registered", related_step_id=decision["id"], violation_ids=decision["violation_ids"],
                    late=data.received_on > term_end)
     return "bezwaar"
@@ -580,9 +593,9 @@ async def _bezwaar_registered(
     status: str,
 ) -> None:
     decision = await tx.fetchrow(queries.GET_STEP, columns["related_step_id"], case["id"])
-    term_end = calendar.term_end(decision["sent_on"], weeks=BEZWAAR_WEEKS)
+    term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
     await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "bezwaar_decision",
-                     calendar.term_end(term_end, weeks=BEZWAAR_DECISION_WEEKS))
+                     calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks"]))
     await tx.execute(queries.RESOLVE_DEADLINE, decision["id"], "bezwaar_term")
     await tx.execute(queries.SET_STATUS, case["id"], status)
     await _history(tx, case["id"], status, principal, reason=f"bezwaar against step {decision['seq']}"
@@ -670,7 +683,7 @@ async def send_step(
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "zienswijze", end)
     elif step["type"] == "besluit":
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "bezwaar_term",
-                         calendar.term_end(sent_on, weeks=BEZWAAR_WEEKS))
+                         calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"]))
         if step["related_step_id"] is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], "zienswijze")
         if step["decision"] == "last_onder_dwangsom":
@@ -806,9 +819,9 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
                                                f"{besluit['dwangsom_max_cents']} cents (Awb 5:32b)",
                            code="above_maximum")
         await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "payment",
-                         calendar.term_end(data.observed_on, weeks=PAYMENT_WEEKS))
+                         calendar.term_end(data.observed_on, weeks=awb()["payment_weeks"]))
         await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "invordering_limit",
-                         add_years(data.observed_on, 1))
+                         add_years(data.observed_on, awb()["collection_limit_years"]))
     await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], data.result, data.observed_on, data.forfeited_cents)
     await tx.execute(queries.RESOLVE_DEADLINE, step["id"], "begunstigingstermijn")
 
