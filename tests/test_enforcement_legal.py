@@ -27,6 +27,7 @@ from tests.enforcement_helpers import (
     enforcement_world,
     fined,
     last_step,
+    nix18_body,
     proposal,
     reviewed,
     step,
@@ -294,3 +295,48 @@ def test_the_awb_values_are_data_and_a_broken_file_is_an_error(tmp_path):
     broken.write_text('{"values": {"bezwaar_term_weeks": {"value": 0}}}', encoding="utf-8")
     with pytest.raises(ProcedureInvalid):
         load_awb(broken)
+
+
+# --- 6. one offence history per law ------------------------------------------------------------------------------
+
+
+async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_case(client, db, world):
+    body = nix18_body(world)
+    body["checklists"].insert(0, {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(NO_MANAGER)})
+    body["photos"][0]["checklist"] = 1
+    await reviewed(client, world, {}, body=body, db=db)
+    [current] = await cases_of(client, world, world.ids["cafe"])
+    assert current["regime"] == "alcohol"
+    assert sorted(v["code"] for v in current["violations"]) == ["AW-20-1-AGE-NOT-ESTABLISHED",
+                                                                "AW-24-1-NO-MANAGER-PRESENT"]
+    # A NIX18 sale and two alcohol inspections: the third strike under one law, in that one case.
+    await reviewed(client, world, AGE_NOT_ESTABLISHED)
+    await reviewed(client, world, AGE_NOT_ESTABLISHED)
+    advice = await proposal(client, world, current["id"])
+    age = next(item for item in advice["items"] if item["article"] == "Alcoholwet art. 20 lid 1")
+    assert (age["three_strikes"]["count"], age["three_strikes"]["triggered"]) == (3, True)
+
+
+async def test_a_case_opened_by_hand_under_nix18_is_the_alcoholwet_case(client, db, world):
+    response = await client.post(CASES, json={"object_id": world.ids["cafe"], "regime": "nix18",
+                                              "reason": "Melding verkoop aan minderjarige"}, headers=world.h["officer_a"])
+    assert response.status_code == 201, response.text
+    assert response.json()["regime"] == "alcohol"
+    await reviewed(client, world, {}, body=nix18_body(world), db=db)
+    [current] = await cases_of(client, world, world.ids["cafe"])
+    assert current["id"] == response.json()["id"] and len(current["violations"]) == 1
+
+
+async def test_an_earlier_nix18_case_merges_into_the_alcoholwet_case(client, db, world):
+    await reviewed(client, world, NO_MANAGER)
+    [target] = await cases_of(client, world, world.ids["cafe"])
+    # A nix18 case of the object opened when cases were kept per checklist (arranged as stored data).
+    source_id = await db.fetchval(
+        "INSERT INTO enforcement_case (id, establishment_id, regime, wijk) "
+        "SELECT gen_random_uuid(), id, 'nix18', wijk FROM establishment WHERE id = $1::uuid RETURNING id",
+        world.ids["cafe"])
+    response = await client.post(f"{CASES}/{target['id']}/merge",
+                                 json={"source_case_id": str(source_id), "source_version": 1, "reason": "Eén wet"},
+                                 headers=with_version(world, "officer_a", target["version"]))
+    assert response.status_code == 200, response.text
+    assert (await case(client, world, str(source_id)))["merged_into"] == target["id"]

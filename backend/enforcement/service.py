@@ -1,7 +1,8 @@
 """Enforcement's rules: cases, the steps taken in them, approvals, the deadlines those steps start.
 
-A reviewed inspection with violations opens a case per regime of its checklists, or adds to the open case
-of its target and regime (violations_reviewed, called by the inspections feature in the review's
+A reviewed inspection with violations opens a case per law (the regime of its checklists, or the regime the
+sanction rules file it under: NIX18 violations are Alcoholwet offences and go to the alcohol case), or adds to
+the open case of its target and regime (violations_reviewed, called by the inspections feature in the review's
 transaction; the partial unique index keeps one open case per target and regime under concurrency).
 Officers open, merge and close cases by hand with a reason.
 
@@ -195,14 +196,16 @@ async def violations_reviewed(
     tx: asyncpg.Connection, principal: Principal, inspection: Any, *, request_id: str | None
 ) -> list[UUID]:
     """A coordinator reviewed `inspection` (the inspections feature's full view, in its transaction): its
-    violations open a case per regime, or join the open case of the target and regime. Returns the cases."""
+    violations open a case per law (the regime the sanction rules file them under), or join the open case of
+    the target and that regime. Returns the cases."""
     book = rules.rulebook()
     by_regime: dict[str, list[dict[str, Any]]] = {}
     present = sorted({*inspection.inspector_ids, inspection.submitted_by})
     employee_class = await _current_employee_class(tx, principal, inspection.object_id)
     for violation in inspection.violations:
-        regime = inspection.checklists[violation.checklist].regime
-        rule = book.rule(regime, violation.code)
+        found_under = inspection.checklists[violation.checklist].regime
+        regime = book.case_regime(found_under)
+        rule = book.rule(found_under, violation.code)
         article = rule.article if rule else rules.article_key(msgspec.to_builtins(violation.article))
         by_regime.setdefault(regime, []).append({
             "violation_id": str(violation.id), "inspection_id": str(inspection.id),
@@ -254,14 +257,15 @@ async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen
     if data.regime not in target.regimes:
         raise _invalid("/regime", f"the target is not supervised under {data.regime}")
     reason = data.reason.strip()
+    regime = rules.rulebook().case_regime(data.regime)
     case_id = await tx.fetchval(queries.INSERT_CASE_IF_NONE_OPEN, uuid4(), data.object_id, data.location_id,
-                                data.regime, target.wijk, None, principal.user_id)
+                                regime, target.wijk, None, principal.user_id)
     if case_id is None:
         raise Conflict("The target has an open case of this regime already; add to that one.",
                        code="case_already_open")
     await _history(tx, case_id, "open", principal, reason=reason)
     await _audit(tx, principal, case_id, "opened", request_id, reason=reason,
-                 after={"regime": data.regime, "object_id": str(data.object_id) if data.object_id else None,
+                 after={"regime": regime, "object_id": str(data.object_id) if data.object_id else None,
                         "location_id": str(data.location_id) if data.location_id else None})
     return await _view(tx, principal, case_id)
 
@@ -295,8 +299,9 @@ async def merge_cases(
         source = await _case_row(tx, principal, data.source_case_id)
     except NotFound:
         raise _invalid("/source_case_id", "no such case") from None
-    if source["regime"] != case["regime"]:
-        raise _invalid("/source_case_id", f"a {source['regime']} case; this case is {case['regime']}")
+    book = rules.rulebook()
+    if book.case_regime(source["regime"]) != book.case_regime(case["regime"]):
+        raise _invalid("/source_case_id", f"a {source['regime']} case; this case is {case['regime']} (another law)")
     await _bump(tx, case, version)
     if source["status"] == "closed":
         raise Conflict("The source case is closed; it cannot be merged.", code="case_closed")
