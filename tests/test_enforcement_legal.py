@@ -38,7 +38,7 @@ from tests.enforcement_helpers import (
 )
 from tests.helpers import assert_problem
 from tests.inspection_helpers import World, put
-from tests.registry_helpers import create_object
+from tests.registry_helpers import create_object, object_body
 
 _houses = itertools.count(200)
 
@@ -340,3 +340,47 @@ async def test_an_earlier_nix18_case_merges_into_the_alcoholwet_case(client, db,
                                  headers=with_version(world, "officer_a", target["version"]))
     assert response.status_code == 200, response.text
     assert (await case(client, world, str(source_id)))["merged_into"] == target["id"]
+
+
+# --- 3. the employee class of the day of the violation -------------------------------------------------------------
+
+
+async def test_the_fine_column_is_the_registry_class_on_the_violation_date(client, db, world):
+    big = await create_object(client, world.h["admin"], name="Grand Café", house_number=next(_houses),
+                              employee_class="50_or_more")
+    # Registered a year ago (arranged: the history's first period starts then).
+    await db.execute("UPDATE establishment_employee_class SET valid_from = $2 WHERE establishment_id = $1::uuid",
+                     big["id"], today() - timedelta(days=365))
+    # The business shrank today; the registry is updated before the review of last month's visit.
+    response = await client.put(f"/api/v1/objects/{big['id']}", json=object_body(
+        name="Grand Café", house_number=big["house_number"], employee_class="under_50"),
+        headers={**world.h["admin"], "If-Match": f'"{big["version"]}"'})
+    assert response.status_code == 200, response.text
+    await reviewed_on(client, world, big["id"], today() - timedelta(days=30), answers=NO_MANAGER)
+    [current] = await cases_of(client, world, big["id"])
+    advice = await proposal(client, world, current["id"])
+    assert (advice["employee_class"], advice["employee_class_source"]) == ("50_or_more", "registry")
+    fine = advice["items"][0]["fine"]
+    assert (fine["employee_class"], fine["employee_class_source"], fine["amount_cents"]) == (
+        "50_or_more", "registry", 204_000)
+    # A violation of today takes today's class.
+    await reviewed_on(client, world, big["id"], today(), answers=NO_MANAGER)
+    advice = await proposal(client, world, current["id"])
+    assert (advice["employee_class"], advice["items"][0]["fine"]["employee_class"]) == ("under_50", "under_50")
+
+
+async def test_the_inspectors_answer_on_the_day_wins_over_the_registry(client, db, world):
+    await reviewed(client, world, {**NO_MANAGER, "BB-01": "ge50"})  # the café is registered with fewer than 50
+    [current] = await cases_of(client, world, world.ids["cafe"])
+    advice = await proposal(client, world, current["id"])
+    fine = advice["items"][0]["fine"]
+    assert (fine["employee_class"], fine["employee_class_source"], fine["amount_cents"]) == (
+        "50_or_more", "inspection", 204_000)
+    assert advice["employee_class_source"] == "inspection"
+
+
+async def test_an_unknown_answer_leaves_the_registry_class(client, db, world):
+    await reviewed(client, world, {**NO_MANAGER, "BB-01": "unknown"})
+    [current] = await cases_of(client, world, world.ids["cafe"])
+    fine = (await proposal(client, world, current["id"]))["items"][0]["fine"]
+    assert (fine["employee_class"], fine["employee_class_source"]) == ("under_50", "registry")

@@ -35,6 +35,11 @@ Behaviour = Annotated[
 ]
 DeadlineKind = Literal["zienswijze", "begunstigingstermijn", "bezwaar_term", "bezwaar_decision", "payment",
                        "invordering_limit"]
+EmployeeClassSource = Annotated[
+    Literal["inspection", "registry", "assumed"],
+    Meta(description="Where the fine column comes from: the inspector's answer on the day (BB-01), the registry's "
+                     "history on the day of the violation, or assumed (< 50) for a location without an object"),
+]
 Reason = Annotated[str, Meta(min_length=3, max_length=2000, pattern="^[^\x00]*\\S[^\x00]*$")]
 Text = Annotated[str, Meta(max_length=20_000, pattern="^[^\x00]*$")]
 ShortText = Annotated[str, Meta(max_length=4000, pattern="^[^\x00]*$")]
@@ -239,6 +244,7 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     category: str
     employee_class: Literal["under_50", "50_or_more"]
+    employee_class_source: EmployeeClassSource
     base_cents: int
     recidive: Annotated[bool, Meta(description="A boete for the same article was sent in the window before")]
     recidive_fine_step_ids: list[UUID]
@@ -297,7 +303,9 @@ class NextAction(msgspec.Struct, frozen=True, kw_only=True):
 class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     regime: Regime
-    employee_class: Literal["under_50", "50_or_more"]
+    employee_class: Annotated[Literal["under_50", "50_or_more"], Meta(
+        description="The column of the case's newest violation; each item's fine names its own")]
+    employee_class_source: EmployeeClassSource
     employee_class_assumed: Annotated[bool, Meta(description="No registered object: kolom I (< 50) assumed")]
     items: list[ProposalItem]
     next: NextAction

@@ -56,7 +56,7 @@ def months_before(day: date, months: int) -> date:
 
 async def build(
     conn: asyncpg.Connection, book: RuleBook, *, case: dict[str, Any], violations: list[dict[str, Any]],
-    steps: list[dict[str, Any]], employee_class: str, class_assumed: bool,
+    steps: list[dict[str, Any]], employee_class: str, class_source: str,
 ) -> Proposal:
     target = (Target("establishment_id", case["object_id"]) if case["object_id"] is not None
               else Target("location_id", case["location_id"]))
@@ -64,10 +64,21 @@ async def build(
     by_code: dict[str, list[dict[str, Any]]] = {}
     for violation in open_:
         by_code.setdefault(violation["code"], []).append(violation)
-    items = [await _item(conn, book, case["regime"], code, group, target, employee_class)
+    items = [await _item(conn, book, case["regime"], code, group, target, _class_of(group, employee_class, class_source))
              for code, group in sorted(by_code.items())]
     return Proposal(case_id=case["id"], regime=case["regime"], employee_class=employee_class,
-                    employee_class_assumed=class_assumed, items=items, next=_next(items, steps))
+                    employee_class_source=class_source, employee_class_assumed=class_source == "assumed", items=items,
+                    next=_next(items, steps))
+
+
+def _class_of(group: list[dict[str, Any]], fallback: str, fallback_source: str) -> tuple[str, str]:
+    """The fine column of a group of violations: the class recorded with its newest violation (the inspection's
+    answer or the registry on that day), else the case's."""
+    recorded = [v for v in group if v.get("employee_class")]
+    if not recorded:
+        return fallback, fallback_source
+    newest = max(recorded, key=lambda v: (v["observed_on"], v["added_at"]))
+    return newest["employee_class"], newest["employee_class_source"] or "registry"
 
 
 def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
@@ -79,7 +90,7 @@ def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
 
 async def _item(
     conn: asyncpg.Connection, book: RuleBook, regime: str, code: str, group: list[dict[str, Any]], target: Target,
-    employee_class: str,
+    employee_class: tuple[str, str],
 ) -> ProposalItem:
     rule = book.rule(regime, code)
     article = rule.article if rule else group[0]["article_key"]
@@ -135,19 +146,20 @@ async def _strikes(
 
 async def _fine(
     conn: asyncpg.Connection, book: RuleBook, rule: Any, target: Target, article: str, reference: date,
-    employee_class: str, violations: int,
+    employee_class: tuple[str, str], violations: int,
 ) -> FineExplanation | None:
     if rule.fine_table is None or rule.fine_category is None:
         return None
     table = book.table(rule.fine_table, reference)
-    base = table.amounts[rule.fine_category][employee_class]
+    column, column_source = employee_class
+    base = table.amounts[rule.fine_category][column]
     fines = await conn.fetch(queries.earlier_fines(target.column), target.id, article,
                              months_before(reference, table.window_months), reference)
     recidive = bool(fines)
     per_violation = base * (100 + table.surcharge_percent) // 100 if recidive else base
     return FineExplanation(
         table=table.key, table_title=table.title, table_valid_from=table.valid_from, source=table.source,
-        category=rule.fine_category, employee_class=employee_class, base_cents=base, recidive=recidive,
+        category=rule.fine_category, employee_class=column, employee_class_source=column_source, base_cents=base, recidive=recidive,
         recidive_fine_step_ids=sorted(row["id"] for row in fines), surcharge_percent=table.surcharge_percent,
         amount_per_violation_cents=per_violation, amount_cents=per_violation * violations,
     )

@@ -17,7 +17,8 @@ GET_CASE = f"SELECT {CASE_COLUMNS} FROM enforcement_case c WHERE c.id = $2 AND {
 
 CASE_VIOLATIONS = """
 SELECT cv.violation_id, cv.inspection_id, cv.establishment_id AS object_id, cv.location_id, cv.code, cv.article_key,
-       cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id,
+       cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id, cv.employee_class,
+       cv.employee_class_source,
        EXISTS (SELECT 1 FROM enforcement_fined_violation f WHERE f.violation_id = cv.violation_id) AS fined
 FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on, cv.violation_id
 """
@@ -61,19 +62,20 @@ SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM enforcement_case_statu
 
 ADD_VIOLATIONS = """
 INSERT INTO enforcement_case_violation (violation_id, case_id, inspection_id, establishment_id, location_id, code,
-                                        article_key, observed_on, inspector_ids, checklist_version_id, employee_class)
+                                        article_key, observed_on, inspector_ids, checklist_version_id, employee_class,
+                                        employee_class_source)
 SELECT v.violation_id, $1, v.inspection_id, v.establishment_id, v.location_id, v.code, v.article_key, v.observed_on,
-       v.inspector_ids, v.checklist_version_id, v.employee_class
+       v.inspector_ids, v.checklist_version_id, v.employee_class, v.employee_class_source
 FROM jsonb_to_recordset($2::jsonb) AS v(violation_id uuid, inspection_id uuid, establishment_id uuid, location_id uuid,
      code text, article_key text, observed_on date, inspector_ids uuid[], checklist_version_id uuid,
-     employee_class text)
+     employee_class text, employee_class_source text)
 ON CONFLICT (violation_id) DO NOTHING
 RETURNING violation_id
 """
 
-# The fine column recorded with the case's newest violation that has one (migrations/0013).
+# The fine column recorded with the case's newest violation that has one, and its source (migrations/0031).
 RECORDED_EMPLOYEE_CLASS = """
-SELECT employee_class FROM enforcement_case_violation
+SELECT employee_class, employee_class_source FROM enforcement_case_violation
 WHERE case_id = $1 AND employee_class IS NOT NULL ORDER BY observed_on DESC, added_at DESC LIMIT 1
 """
 

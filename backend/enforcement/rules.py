@@ -87,6 +87,8 @@ class RuleBook:
     strikes: dict[str, ThreeStrikes] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     cases_under: dict[str, str] = field(default_factory=dict)  # regime -> the regime whose case holds its violations
+    # question key -> answer -> employee class: where an inspection records the offender's size itself
+    employee_class_answers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rule(self, regime: str, code: str) -> Rule | None:
         """The regime's rule for a code; a code the regime has no rule for falls back to another regime's."""
@@ -140,6 +142,9 @@ def load_rules(directory: Path = DEFAULT_DIRECTORY) -> RuleBook:
         book.versions[document["regime"]] = document["version"]
         if "cases_under" in document:
             book.cases_under[document["regime"]] = document["cases_under"]
+        if "employee_class_answer" in document:
+            answer = document["employee_class_answer"]
+            book.employee_class_answers[answer["question"]] = dict(answer["answers"])
         documents.append((path.name, document))
         for table in document.get("fine_tables", ()):
             problems += _add_table(book, path.name, table)

@@ -201,8 +201,12 @@ async def violations_reviewed(
     book = rules.rulebook()
     by_regime: dict[str, list[dict[str, Any]]] = {}
     present = sorted({*inspection.inspector_ids, inspection.submitted_by})
-    employee_class = await _current_employee_class(tx, principal, inspection.object_id)
+    answered = _answered_employee_class(book, inspection)
     for violation in inspection.violations:
+        employee_class, source = answered, "inspection"
+        if answered is None:
+            employee_class = await _registered_employee_class(tx, principal, violation.object_id, violation.observed_on)
+            source = "registry" if employee_class else None
         found_under = inspection.checklists[violation.checklist].regime
         regime = book.case_regime(found_under)
         rule = book.rule(found_under, violation.code)
@@ -214,6 +218,7 @@ async def violations_reviewed(
             "code": violation.code, "article_key": article, "observed_on": violation.observed_on.isoformat(),
             "inspector_ids": [str(user_id) for user_id in present],
             "checklist_version_id": str(violation.checklist_version_id), "employee_class": employee_class,
+            "employee_class_source": source,
         })
     cases = []
     for regime, rows in sorted(by_regime.items()):
@@ -322,22 +327,36 @@ async def merge_cases(
 # --- the proposal --------------------------------------------------------------------------------------------
 
 
-async def _current_employee_class(conn: asyncpg.Connection, principal: Principal, object_id: UUID | None) -> str | None:
+def _answered_employee_class(book: rules.RuleBook, inspection: Any) -> str | None:
+    """The offender's size as the inspector recorded it on the day (BB-01, per the sanction rules), if answered."""
+    for checklist in inspection.checklists:
+        for question, classes in book.employee_class_answers.items():
+            if checklist.answers.get(question) in classes:
+                return classes[checklist.answers[question]]
+    return None
+
+
+async def _registered_employee_class(
+    conn: asyncpg.Connection, principal: Principal, object_id: UUID | None, day: date
+) -> str | None:
+    """The registry's employee class of the object on `day` (its history); None for a location."""
     if object_id is None:
         return None
     try:
-        return (await registry.get_object(conn, principal, object_id)).employee_class
+        return await registry.employee_class_on(conn, principal, object_id, day)
     except NotFound:
         return None
 
 
-async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, bool]:
-    """The offender's column of the fine table on the day of the violation: the class recorded when the case's
-    newest violation entered it; else the registry's current class. A location without a registered object:
-    fewer than 50 assumed (and said so)."""
-    recorded = await conn.fetchval(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
-    current = recorded or await _current_employee_class(conn, principal, case["object_id"])
-    return (current, False) if current else ("under_50", True)
+async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, str]:
+    """The offender's column of the fine table and where it came from, for the case's newest violation: the
+    class recorded when it entered the case (the inspection's answer, else the registry on its date); else the
+    registry's class today. A location without a registered object: fewer than 50 assumed (and said so)."""
+    recorded = await conn.fetchrow(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
+    if recorded is not None:
+        return recorded["employee_class"], recorded["employee_class_source"] or "registry"
+    current = await _registered_employee_class(conn, principal, case["object_id"], registry.today())
+    return (current, "registry") if current else ("under_50", "assumed")
 
 
 async def get_proposal(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Proposal:
@@ -349,9 +368,9 @@ async def _proposal(
     conn: asyncpg.Connection, principal: Principal, case: dict[str, Any], violations: list[dict[str, Any]],
     steps: list[dict[str, Any]],
 ) -> Proposal:
-    employee_class, assumed = await _employee_class(conn, principal, case)
+    employee_class, source = await _employee_class(conn, principal, case)
     return await proposals.build(conn, rules.rulebook(), case=case, violations=violations, steps=steps,
-                                 employee_class=employee_class, class_assumed=assumed)
+                                 employee_class=employee_class, class_source=source)
 
 
 # --- steps: drafting -----------------------------------------------------------------------------------------
