@@ -30,6 +30,7 @@ from backend.core.rate_limit import RateLimit
 from backend.core.tokens import build_verifier
 from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
+from backend.planning import service as planning_service
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.inspections.routes import InspectionController, ViolationController
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     awb_procedure.awb()  # likewise schemas/procedure/awb.json
+    planning_service.checklist_kinds()  # and schemas/planning/checklist-object-kinds.json
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},

@@ -37,7 +37,7 @@ from tests.enforcement_helpers import (
     with_version,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import World, put
+from tests.inspection_helpers import World, checklist_file, put
 from tests.registry_helpers import create_object, object_body
 
 _houses = itertools.count(200)
@@ -384,3 +384,34 @@ async def test_an_unknown_answer_leaves_the_registry_class(client, db, world):
     [current] = await cases_of(client, world, world.ids["cafe"])
     fine = (await proposal(client, world, current["id"]))["items"][0]["fine"]
     assert (fine["employee_class"], fine["employee_class_source"]) == ("under_50", "registry")
+
+
+# --- 7. plans that can be carried out ---------------------------------------------------------------------------
+
+
+def assignment(world: World, **overrides) -> dict:
+    start = today() + timedelta(days=1)
+    return {"object_id": world.ids["cafe"], "team_id": "team-a", "regimes": ["alcohol"],
+            "checklist_version_ids": [world.ids["alcohol-horeca"]], "planned_from": start.isoformat(),
+            "planned_to": (start + timedelta(days=5)).isoformat(), "inspector_ids": [world.ids["insp_a1"]],
+            "reason": "regular_cycle", **overrides}
+
+
+async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_checklist_is_refused(client, db, world):
+    shop = await client.post("/api/v1/checklists", headers=world.h["admin"], json=checklist_file("alcohol-shop"))
+    assert shop.status_code == 201, shop.text
+    refused = [
+        # A café (horeca) planned with the shop checklist.
+        (assignment(world, checklist_version_ids=[shop.json()["id"]]), "/checklist_version_ids/0", "kind"),
+        # The nix18 regime planned without a NIX18 form.
+        (assignment(world, regimes=["alcohol", "nix18"]), "/checklist_version_ids", "nix18"),
+    ]
+    for body, pointer, word in refused:
+        response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=body)
+        problem = assert_problem(response, 422, "validation_failed")
+        assert [(e["pointer"], word in e["detail"]) for e in problem["errors"]] == [(pointer, True)]
+    assert await db.fetchval("SELECT count(*) FROM assignment") == 0
+    fitting = assignment(world, regimes=["alcohol", "nix18"],
+                         checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["nix18-purchase-attempt"]])
+    response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=fitting)
+    assert response.status_code == 201, response.text
