@@ -415,3 +415,101 @@ async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_ch
                          checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["nix18-purchase-attempt"]])
     response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=fitting)
     assert response.status_code == 201, response.text
+
+
+# --- 10. bezwaar: lateness (Awb 6:9, 6:11) and the decision term (7:10) ------------------------------------------------
+
+
+async def sent_long_ago(client, db, world: World, days_ago: int = 60) -> tuple[dict, dict]:
+    """A boete sent `days_ago` days ago (approved earlier still), so its bezwaar term has ended."""
+    current = await approved_boete(client, db, world, approved_days_ago=days_ago + 1)
+    sent_on = today() - timedelta(days=days_ago)
+    current = await done(client, world, current, last_step(current)["id"], "send", body={"sent_on": sent_on.isoformat()})
+    return current, last_step(current)
+
+
+@pytest.mark.parametrize(("posted", "received", "late"), [
+    (0, 3, False),    # posted on the last day, received three days later: on time (6:9)
+    (None, 3, True),  # handed in three days after the term
+    (1, 3, True),     # posted after the term
+    (0, 8, True),     # posted in time but received more than a week after the term
+    (None, 0, False),  # received on the last day
+])
+async def test_a_bezwaar_by_post_is_on_time_when_posted_within_the_term(client, db, world, posted, received, late):
+    current, besluit = await sent_long_ago(client, db, world)
+    term_end = calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
+    body = {"type": "bezwaar", "related_step_id": besluit["id"],
+            "received_on": (term_end + timedelta(days=received)).isoformat()}
+    if posted is not None:
+        body["posted_on"] = (term_end + timedelta(days=posted)).isoformat()
+    current = await drafted(client, world, current, body)
+    assert (last_step(current)["late"], last_step(current)["posted_on"]) == (late, body.get("posted_on"))
+
+
+async def bezwaar_change(client, world: World, current: dict, body: dict):
+    return await act(client, world, current, last_step(current)["id"], "bezwaar-changes", body=body)
+
+
+async def test_lateness_is_excused_with_a_reason_once(client, db, world):
+    current, besluit = await sent_long_ago(client, db, world)
+    term_end = calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
+    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": besluit["id"],
+                                                     "received_on": (term_end + timedelta(days=4)).isoformat()})
+    assert last_step(current)["late"] and last_step(current)["late_excused"] is None
+    reason = "Bezwaarmaker lag in het ziekenhuis (6:11)"
+    response = await bezwaar_change(client, world, current, {"change": "lateness_excused", "reason": reason})
+    assert response.status_code == 200, response.text
+    current = response.json()
+    bezwaar = last_step(current)
+    assert bezwaar["late_excused"] is True
+    assert [(c["change"], c["reason"]) for c in bezwaar["bezwaar_changes"]] == [("lateness_excused", reason)]
+    assert_problem(await bezwaar_change(client, world, current, {"change": "lateness_excused", "reason": "Nogmaals"}),
+                   409, "not_late")
+
+
+async def registered_bezwaar(client, world: World) -> tuple[dict, date]:
+    current = await fined(client, world)
+    besluit = last_step(current)
+    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": besluit["id"],
+                                                     "received_on": today().isoformat()})
+    return current, calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
+
+
+async def due_in_deadlines_view(client, world: World, step_id: str, until: date) -> list[str]:
+    response = await client.get("/api/v1/enforcement/deadlines", headers=world.h["officer_a"],
+                                params={"until": until.isoformat()})
+    assert response.status_code == 200, response.text
+    return [d["due_on"] for d in response.json()["expiring"] if d["step_id"] == step_id]
+
+
+async def test_the_decision_term_with_a_committee_an_extension_and_a_postponement(client, db, world):
+    current, term_end = await registered_bezwaar(client, world)
+    bezwaar_id = last_step(current)["id"]
+    six = calendar.term_end(term_end, weeks=6)
+    assert last_step(current)["deadlines"][0]["due_on"] == six.isoformat()
+    current = (await bezwaar_change(client, world, current, {"change": "advisory_committee",
+                                                             "reason": "Adviescommissie bezwaarschriften"})).json()
+    twelve = calendar.term_end(term_end, weeks=12)
+    extended = calendar.term_end(twelve, weeks=6)
+    response = await bezwaar_change(client, world, current, {"change": "extension", "reason": "Hoorzitting later"})
+    assert response.status_code == 200, response.text
+    current = response.json()
+    refused = await bezwaar_change(client, world, current, {"change": "extension", "reason": "Nog eens"})
+    assert_problem(refused, 409, "already_extended")
+    no_consent = await bezwaar_change(client, world, current, {"change": "postponement", "reason": "Overleg",
+                                                               "weeks": 4, "consent": False})
+    assert assert_problem(no_consent, 422, "validation_failed")["errors"][0]["pointer"] == "/consent"
+    response = await bezwaar_change(client, world, current, {"change": "postponement", "reason": "Mediation loopt",
+                                                             "weeks": 4, "consent": True})
+    assert response.status_code == 200, response.text
+    bezwaar = last_step(response.json())
+    postponed = calendar.term_end(extended, weeks=4)
+    assert [(c["change"], c["due_before"], c["due_after"]) for c in bezwaar["bezwaar_changes"]] == [
+        ("advisory_committee", six.isoformat(), twelve.isoformat()),
+        ("extension", twelve.isoformat(), extended.isoformat()),
+        ("postponement", extended.isoformat(), postponed.isoformat())]
+    assert bezwaar["deadlines"][0]["due_on"] == postponed.isoformat()
+    # The deadlines list shows the current date, not the first one.
+    assert await due_in_deadlines_view(client, world, bezwaar_id, postponed) == [postponed.isoformat()]
+    events = await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.bezwaar_changed'")
+    assert events == 3

@@ -80,7 +80,7 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     `order_text`, `begunstiging_days`, `dwangsom_cents`, `dwangsom_unit`, `dwangsom_max_cents`; schorsing and
     ontzegging_19a: `weeks` (1-12); sluiting_13b: `months`. invordering: `related_step_id` (a forfeited
     hercontrole), `amount_cents` (default: the sum forfeited). bezwaar: `related_step_id` (a sent decision),
-    `received_on`. A step other than the proposal's needs `deviation_reason`."""
+    `received_on`, and for one sent by post `posted_on`. A step other than the proposal's needs `deviation_reason`."""
 
     type: Literal["warning", "voornemen", "besluit", "invordering", "bezwaar"]
     decision: Decision | None = None
@@ -97,6 +97,7 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     zienswijze_weeks: Annotated[int, Meta(ge=1, le=12)] | None = None
     related_step_id: UUID | None = None
     received_on: date | None = None
+    posted_on: Annotated[date | None, Meta(description="bezwaar by post: the day it was posted (Awb 6:9)")] = None
     deviation_reason: Reason | None = None
     behaviour: Behaviour | None = None
 
@@ -104,6 +105,23 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
     received: Annotated[bool, Meta(description="false: the term passed without a response")]
     summary: ShortText | None = None
+
+
+BezwaarChangeKind = Annotated[
+    Literal["lateness_excused", "advisory_committee", "extension", "postponement"],
+    Meta(description="lateness_excused: Awb 6:11; advisory_committee: decision term 12 weeks (7:10 lid 1); "
+                     "extension: once, by the configured weeks (7:10 lid 3); postponement: further, with the "
+                     "objector's consent (7:10 lid 4)"),
+]
+
+
+class BezwaarChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A recorded change of a registered bezwaar's lateness or decision term, with its reason."""
+
+    change: BezwaarChangeKind
+    reason: Reason
+    weeks: Annotated[int, Meta(ge=1, le=52, description="postponement only: by how many weeks")] | None = None
+    consent: Annotated[bool, Meta(description="postponement only: the objector consented (must be true)")] | None = None
 
 
 class StepSend(msgspec.Struct, forbid_unknown_fields=True):
@@ -136,6 +154,16 @@ class Deadline(msgspec.Struct, frozen=True):
     resolved: bool
 
 
+class BezwaarChangeEntry(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    change: BezwaarChangeKind
+    reason: str
+    due_before: Annotated[date | None, Meta(description="The decision deadline before the change")]
+    due_after: Annotated[date | None, Meta(description="The decision deadline after it")]
+    actor_id: UUID
+    occurred_at: datetime
+
+
 class Step(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     seq: int
@@ -164,7 +192,10 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     observed_on: date | None
     forfeited_cents: int | None
     received_on: date | None
-    late: bool | None
+    posted_on: date | None
+    late: Annotated[bool | None, Meta(description="bezwaar: after the term (Awb 6:7-6:9)")]
+    late_excused: Annotated[bool | None, Meta(description="bezwaar: lateness excused (Awb 6:11)")]
+    bezwaar_changes: list[BezwaarChangeEntry]
     outcome: Literal["gegrond", "ongegrond", "niet_ontvankelijk"] | None
     drafted_by: UUID
     approved_by: UUID | None

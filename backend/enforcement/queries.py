@@ -26,7 +26,12 @@ FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on
 STEP_COLUMNS = """s.id, s.seq, s.type, s.decision, s.status, s.related_step_id, s.violation_ids, s.document_text,
 s.amount_cents, s.weeks, s.months, s.order_text, s.begunstiging_days, s.dwangsom_cents, s.dwangsom_unit,
 s.dwangsom_max_cents, s.zienswijze_weeks, s.zienswijze, s.zienswijze_summary, s.proposal, s.deviation_reason,
-s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.late, s.outcome,
+s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.posted_on, s.late,
+s.late_excused, s.outcome,
+COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 'reason', b.reason,
+                                              'due_before', b.due_before, 'due_after', b.due_after,
+                                              'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
+          FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
 s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
 s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
@@ -107,9 +112,10 @@ HAS_STEPS = "SELECT EXISTS (SELECT 1 FROM enforcement_step WHERE case_id = $1)"
 INSERT_STEP = """
 INSERT INTO enforcement_step (id, case_id, seq, type, decision, status, related_step_id, violation_ids, document_text,
     amount_cents, weeks, months, order_text, begunstiging_days, dwangsom_cents, dwangsom_unit, dwangsom_max_cents,
-    zienswijze_weeks, proposal, deviation_reason, behaviour, assignment_id, due_on, received_on, late, drafted_by)
+    zienswijze_weeks, proposal, deviation_reason, behaviour, assignment_id, due_on, received_on, late, drafted_by,
+    posted_on)
 SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-       $20, $21, $22, $23, $24, $25
+       $20, $21, $22, $23, $24, $25, $26
 FROM enforcement_step WHERE case_id = $2
 RETURNING id
 """
@@ -151,6 +157,19 @@ WHERE id = $1 AND zienswijze = 'pending'
 HERCONTROLE_OUTCOME = """
 UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, updated_at = now()
 WHERE id = $1 AND status = 'planned'
+"""
+
+INSERT_BEZWAAR_CHANGE = """
+INSERT INTO enforcement_bezwaar_change (step_id, seq, change, reason, due_before, due_after, actor_id)
+SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM enforcement_bezwaar_change WHERE step_id = $1
+"""
+
+BEZWAAR_CHANGES = "SELECT change FROM enforcement_bezwaar_change WHERE step_id = $1 ORDER BY seq"
+
+EXCUSE_LATENESS = "UPDATE enforcement_step SET late_excused = true, updated_at = now() WHERE id = $1"
+
+MOVE_DEADLINE = """
+UPDATE enforcement_deadline SET due_on = $3 WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
 """
 
 BEZWAAR_OUTCOME = """

@@ -23,6 +23,7 @@ from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatc
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.enforcement import service
 from backend.enforcement.models import (
+    BezwaarChange,
     Case,
     CaseClose,
     CaseMerge,
@@ -194,6 +195,17 @@ class EnforcementController(Controller):
         data: JSONBody[StepOutcome], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes", operation_id="ChangeBezwaar",
+          summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
+                  "consent), with a reason; If-Match", guards=[requires_role(*OFFICERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def bezwaar_change(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[BezwaarChange], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @get("/deadlines", operation_id="ListEnforcementDeadlines",

@@ -41,6 +41,7 @@ from backend.enforcement import proposal as proposals
 from backend.enforcement.procedure import awb
 from backend.enforcement import queries, rules
 from backend.enforcement.models import (
+    BezwaarChange,
     Case,
     CaseClose,
     CaseMerge,
@@ -86,7 +87,7 @@ _REQUIRED_IN_BESLUIT = {
 _OPTIONAL_FIELDS = ("type", "document_text", "deviation_reason", "behaviour")
 _STEP_FIELDS = ("decision", "violation_ids", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
                 "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "related_step_id",
-                "received_on")
+                "received_on", "posted_on")
 SCHORSING_MAX_WEEKS = 12  # Alcoholwet art. 32
 
 
@@ -388,7 +389,7 @@ def _allowed_fields(data: StepCreate) -> set[str]:
         return {"decision", "violation_ids", *_DECISION_FIELDS.get(data.decision or "", ()), *extra}
     if data.type == "invordering":
         return {"related_step_id", "amount_cents"}
-    return {"related_step_id", "received_on"}
+    return {"related_step_id", "received_on", "posted_on"}
 
 
 def _field_problems(data: StepCreate) -> list[FieldError]:
@@ -429,6 +430,8 @@ def _range_problems(data: StepCreate, book: rules.RuleBook) -> list[FieldError]:
         problems.append(FieldError(detail="the maximum is below the dwangsom itself", pointer="/dwangsom_max_cents"))
     if data.received_on is not None and data.received_on > registry.today():
         problems.append(FieldError(detail="is in the future", pointer="/received_on"))
+    if data.posted_on is not None and data.received_on is not None and data.posted_on > data.received_on:
+        problems.append(FieldError(detail="is after the day it was received", pointer="/posted_on"))
     return problems
 
 
@@ -514,7 +517,7 @@ async def create_step(
     columns: dict[str, Any] = {name: getattr(data, name) for name in (
         "decision", "document_text", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
         "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "deviation_reason", "behaviour",
-        "received_on")}
+        "received_on", "posted_on")}
     columns.update(status="draft", related_step_id=None, violation_ids=[], proposal=None, late=None)
     new_status = ""
     if data.type in ("warning", "voornemen", "besluit"):
@@ -591,8 +594,17 @@ async def _prepare_bezwaar(
     assert data.received_on is not None
     term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
     columns.update(status="registered", related_step_id=decision["id"], violation_ids=decision["violation_ids"],
-                   late=data.received_on > term_end)
+                   late=bezwaar_late(term_end, data.received_on, data.posted_on))
     return "bezwaar"
+
+
+def bezwaar_late(term_end: date, received_on: date, posted_on: date | None) -> bool:
+    """Received after the term: late, unless posted within it and received no later than a week after it
+    (Awb 6:9 lid 2)."""
+    if received_on <= term_end:
+        return False
+    grace = timedelta(days=awb()["bezwaar_post_grace_days"])
+    return not (posted_on is not None and posted_on <= term_end and received_on <= term_end + grace)
 
 
 async def _insert_step(
@@ -607,7 +619,7 @@ async def _insert_step(
         c.get("order_text"), c.get("begunstiging_days"), c.get("dwangsom_cents"), c.get("dwangsom_unit"),
         c.get("dwangsom_max_cents"), c.get("zienswijze_weeks"), c.get("proposal"), c.get("deviation_reason"),
         c.get("behaviour"), c.get("assignment_id"), c.get("due_on"), c.get("received_on"), c.get("late"),
-        principal.user_id,
+        principal.user_id, c.get("posted_on"),
     )
     return step_id
 
@@ -848,6 +860,68 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
                          add_years(data.observed_on, awb()["collection_limit_years"]))
     await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], data.result, data.observed_on, data.forfeited_cents)
     await tx.execute(queries.RESOLVE_DEADLINE, step["id"], "begunstigingstermijn")
+
+
+async def change_bezwaar(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: BezwaarChange, *,
+    version: int, request_id: str | None,
+) -> Case:
+    """Record a change of a registered bezwaar with its reason: lateness excused (Awb 6:11), the advisory
+    committee's decision term, the one extension, or a postponement the objector consented to (7:10). The
+    decision deadline moves; the change keeps what it was."""
+    if data.change != "postponement" and (data.weeks is not None or data.consent is not None):
+        raise _invalid("/weeks" if data.weeks is not None else "/consent", "applies to a postponement only")
+    if data.change == "postponement" and data.consent is not True:
+        raise _invalid("/consent", "a further postponement needs the objector's consent (Awb 7:10 lid 4)")
+    if data.change == "postponement" and data.weeks is None:
+        raise _invalid("/weeks", "by how many weeks the decision is postponed")
+    case = await _case_row(tx, principal, case_id)
+    await _bump(tx, case, version)
+    step = await _step(tx, case_id, step_id)
+    if step["type"] != "bezwaar" or step["status"] != "registered":
+        raise Conflict("Only a bezwaar not decided yet changes.", code="not_a_pending_bezwaar")
+    earlier = [row["change"] for row in await tx.fetch(queries.BEZWAAR_CHANGES, step_id)]
+    term = await tx.fetchrow(queries.DEADLINE_OF, step_id, "bezwaar_decision")
+    due_before = term["due_on"] if term is not None else None
+    due_after = due_before
+    if data.change == "lateness_excused":
+        if not step["late"] or step["late_excused"]:
+            raise Conflict("The bezwaar is not late, or its lateness was excused already.", code="not_late")
+        await tx.execute(queries.EXCUSE_LATENESS, step_id)
+    else:
+        due_after = await _moved_decision_term(tx, step, data, earlier, due_before)
+        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_decision", due_after)
+    reason = data.reason.strip()
+    await tx.execute(queries.INSERT_BEZWAAR_CHANGE, step_id, data.change, reason, due_before, due_after,
+                     principal.user_id)
+    await _audit(tx, principal, case_id, "bezwaar_changed", request_id, reason=reason,
+                 before={"step_id": str(step_id), "due_on": due_before.isoformat() if due_before else None},
+                 after={"step_id": str(step_id), "change": data.change,
+                        "due_on": due_after.isoformat() if due_after else None})
+    return await _view(tx, principal, case_id)
+
+
+async def _moved_decision_term(
+    tx: asyncpg.Connection, step: dict[str, Any], data: BezwaarChange, earlier: list[str], due: date | None,
+) -> date:
+    """The decision deadline after the change (Awb 7:10): 12 weeks after the bezwaar term with an advisory
+    committee (decided before any extension), one extension, then postponements with consent."""
+    if due is None:
+        raise Conflict("The decision term of this bezwaar has ended.", code="not_a_pending_bezwaar")
+    if data.change == "advisory_committee":
+        if earlier and set(earlier) != {"lateness_excused"}:
+            raise Conflict("The advisory committee's term is set before the term is extended or postponed.",
+                           code="bezwaar_term_changed")
+        decision = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], step["case_id"])
+        term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
+        return calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks_with_committee"])
+    if data.change == "extension":
+        if "extension" in earlier or "postponement" in earlier:
+            raise Conflict("The decision term is extended only once (Awb 7:10 lid 3); postpone it further with "
+                           "the objector's consent.", code="already_extended")
+        return calendar.term_end(due, weeks=awb()["bezwaar_extension_weeks"])
+    assert data.weeks is not None
+    return calendar.term_end(due, weeks=data.weeks)
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------
