@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.core import calendar
+from backend.enforcement.dwangsom import forfeiture
 from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
 from backend.registry.service import AMSTERDAM, today
@@ -34,6 +35,7 @@ from tests.enforcement_helpers import (
     table_counts,
     voornemen_answered,
     warned_once,
+    with_dwangsom,
     with_version,
 )
 from tests.helpers import assert_problem
@@ -513,3 +515,90 @@ async def test_the_decision_term_with_a_committee_an_extension_and_a_postponemen
     assert await due_in_deadlines_view(client, world, bezwaar_id, postponed) == [postponed.isoformat()]
     events = await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.bezwaar_changed'")
     assert events == 3
+
+
+# --- 8. dwangsom arithmetic (Awb 5:32b, 5:33, 5:35) --------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit=st.sampled_from(["per_day", "per_week", "per_violation", "ineens"]),
+       sum_cents=st.integers(min_value=1, max_value=10**7), extra=st.integers(min_value=0, max_value=10**8),
+       so_far=st.integers(min_value=0, max_value=10**8), days=st.integers(min_value=1, max_value=800),
+       later=st.integers(min_value=0, max_value=100), violations=st.integers(min_value=1, max_value=50))
+def test_forfeiture_is_units_times_the_sum_capped_at_the_maximum(unit, sum_cents, extra, so_far, days, later,
+                                                                 violations):
+    maximum = sum_cents + extra
+    last_day = date(2026, 3, 31)
+    found = forfeiture(unit=unit, sum_cents=sum_cents, max_cents=maximum, so_far_cents=so_far, term_last_day=last_day,
+                       observed_on=last_day + timedelta(days=days), violations_observed=violations)
+    expected_units = {"per_day": days, "per_week": (days + 6) // 7, "per_violation": violations, "ineens": 1}[unit]
+    assert found.units == expected_units
+    assert found.cents == min(expected_units * sum_cents, max(maximum - so_far, 0))
+    assert so_far + found.cents <= max(maximum, so_far)
+    assert found.forfeited_on == (last_day + timedelta(days=days) if unit == "per_violation"
+                                  else last_day + timedelta(days=1))
+    # Observed later, never less forfeited (the sum does not shrink while the violation continues).
+    later_found = forfeiture(unit=unit, sum_cents=sum_cents, max_cents=maximum, so_far_cents=so_far,
+                             term_last_day=last_day, observed_on=last_day + timedelta(days=days + later),
+                             violations_observed=violations)
+    assert later_found.cents >= found.cents
+
+
+async def hercontrole_ended(client, db, world: World, days_ago: int, **dwangsom_fields) -> tuple[dict, dict]:
+    """A sent last onder dwangsom whose begunstigingstermijn ended `days_ago` days ago (arranged on the
+    hercontrole, which is not a sent step)."""
+    current, besluit = await with_dwangsom(client, world, **dwangsom_fields)
+    current = await done(client, world, current, besluit["id"], "send")
+    hercontrole = last_step(current)
+    await db.execute("UPDATE enforcement_step SET due_on = $2 WHERE id = $1::uuid", hercontrole["id"],
+                     today() - timedelta(days=days_ago))
+    return current, hercontrole
+
+
+@pytest.mark.parametrize(("fields", "days_ago", "units", "cents"), [
+    ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 150_000}, 5, 5, 50_000),
+    ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 30_000}, 5, 5, 30_000),
+    ({"dwangsom_unit": "per_week", "dwangsom_cents": 25_000, "dwangsom_max_cents": 150_000}, 9, 2, 50_000),
+    ({"dwangsom_unit": "ineens", "dwangsom_cents": 80_000, "dwangsom_max_cents": 80_000}, 3, 1, 80_000),
+])
+async def test_the_forfeited_sum_and_its_terms_follow_from_the_decision(client, db, world, fields, days_ago, units,
+                                                                        cents):
+    current, hercontrole = await hercontrole_ended(client, db, world, days_ago, **fields)
+    current = await done(client, world, current, hercontrole["id"], "outcome",
+                         body={"result": "forfeited", "observed_on": today().isoformat()})
+    forfeited = last_step(current)
+    assert (forfeited["forfeited_units"], forfeited["forfeited_cents"]) == (units, cents)
+    first_day = today() - timedelta(days=days_ago - 1)  # the day after the term
+    assert forfeited["forfeited_on"] == first_day.isoformat()
+    kinds = {d["kind"]: d["due_on"] for d in forfeited["deadlines"]}
+    assert kinds["payment"] == calendar.term_end(first_day, weeks=6).isoformat()
+    assert kinds["invordering_limit"] == first_day.replace(year=first_day.year + 1).isoformat()
+
+
+async def test_another_sum_than_the_law_forfeits_needs_a_reason(client, db, world):
+    current, hercontrole = await hercontrole_ended(client, db, world, 2)  # 50_000 per violation
+    before = await table_counts(db)
+    refused = await act(client, world, current, hercontrole["id"], "outcome",
+                        body={"result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 40_000})
+    assert assert_problem(refused, 422, "reason_required")["errors"][0]["pointer"] == "/forfeited_cents"
+    assert await table_counts(db) == before
+    current = await done(client, world, current, hercontrole["id"], "outcome", body={
+        "result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 40_000,
+        "reason": "Overtreding duurde slechts een deel van de dag"})
+    assert (last_step(current)["forfeited_cents"], last_step(current)["outcome_source"]) == (40_000, "officer")
+
+
+async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db, world):
+    current, hercontrole = await hercontrole_ended(client, db, world, 2)
+    current = await done(client, world, current, hercontrole["id"], "outcome",
+                         body={"result": "forfeited", "observed_on": today().isoformat()})
+    current = await drafted(client, world, current, {"type": "invordering", "related_step_id": hercontrole["id"]})
+    invordering = last_step(current)
+    current = await done(client, world, current, invordering["id"], "approve", who="officer_b")
+    # Drafted and approved in time, but the year runs out before it goes out (arranged on the deadline row).
+    await db.execute("UPDATE enforcement_deadline SET due_on = $2 WHERE step_id = $1::uuid AND kind = 'invordering_limit'",
+                     hercontrole["id"], today() - timedelta(days=1))
+    before = await table_counts(db)
+    assert_problem(await act(client, world, current, invordering["id"], "send"), 409, "collection_time_barred")
+    assert await table_counts(db) == before
+    assert await db.fetchval("SELECT sent_on FROM enforcement_step WHERE id = $1::uuid", invordering["id"]) is None

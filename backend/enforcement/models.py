@@ -28,7 +28,10 @@ Decision = Annotated[
 Intervention = Literal["warning", "boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing",
                        "intrekking", "ontzegging_19a", "sluiting_13b"]
 StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
-DwangsomUnit = Literal["per_violation", "per_day", "per_week"]
+DwangsomUnit = Annotated[
+    Literal["per_violation", "per_day", "per_week", "ineens"],
+    Meta(description="per day or week after the begunstigingstermijn, per violation observed, or at once (ineens)"),
+]
 Behaviour = Annotated[
     Literal["goedwillend", "onverschillig", "calculerend", "crimineel"],
     Meta(description="LHSO interventiematrix: the offender's behaviour"),
@@ -138,11 +141,17 @@ class StepWithdraw(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StepOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """hercontrole: complied or forfeited (with the sum forfeited); bezwaar: the decision on it."""
+    """hercontrole: complied or forfeited (the sum follows from the decision: units passed times the dwangsom, capped
+    at the maximum; `violations_observed` for a dwangsom per violation); bezwaar: the decision on it."""
 
     result: Literal["complied", "forfeited", "gegrond", "ongegrond", "niet_ontvankelijk"]
     observed_on: Annotated[date | None, Meta(description="hercontrole: the day of the follow-up inspection")] = None
-    forfeited_cents: Cents | None = None
+    forfeited_cents: Annotated[Cents | None, Meta(
+        description="hercontrole: default the sum the law forfeits; another sum needs `reason`")] = None
+    violations_observed: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    reason: Annotated[Reason | None, Meta(
+        description="hercontrole: why the sum differs from the law's, or why an outcome already recorded (from the "
+                    "follow-up inspection) is corrected")] = None
 
 
 # --- responses --------------------------------------------------------------------------------------------
@@ -191,6 +200,11 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     due_on: Annotated[date | None, Meta(description="hercontrole: end of the begunstigingstermijn")]
     observed_on: date | None
     forfeited_cents: int | None
+    forfeited_units: int | None
+    forfeited_on: Annotated[date | None, Meta(description="The day of forfeiture: 5:33 and 5:35 count from it")]
+    outcome_source: Literal["inspection", "officer"] | None
+    outcome_reason: str | None
+    outcome_inspection_id: UUID | None
     received_on: date | None
     posted_on: date | None
     late: Annotated[bool | None, Meta(description="bezwaar: after the term (Awb 6:7-6:9)")]

@@ -26,7 +26,8 @@ FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on
 STEP_COLUMNS = """s.id, s.seq, s.type, s.decision, s.status, s.related_step_id, s.violation_ids, s.document_text,
 s.amount_cents, s.weeks, s.months, s.order_text, s.begunstiging_days, s.dwangsom_cents, s.dwangsom_unit,
 s.dwangsom_max_cents, s.zienswijze_weeks, s.zienswijze, s.zienswijze_summary, s.proposal, s.deviation_reason,
-s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.posted_on, s.late,
+s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.forfeited_units, s.forfeited_on,
+s.outcome_source, s.outcome_reason, s.outcome_inspection_id, s.received_on, s.posted_on, s.late,
 s.late_excused, s.outcome,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 'reason', b.reason,
                                               'due_before', b.due_before, 'due_after', b.due_after,
@@ -155,8 +156,19 @@ WHERE id = $1 AND zienswijze = 'pending'
 """
 
 HERCONTROLE_OUTCOME = """
-UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, updated_at = now()
-WHERE id = $1 AND status = 'planned'
+UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, forfeited_units = $5,
+    forfeited_on = $6, outcome_source = $7, outcome_reason = $8, outcome_inspection_id = $9, updated_at = now()
+WHERE id = $1 AND type = 'hercontrole'
+"""
+
+# A hercontrole planned by this assignment, whose outcome is still open.
+PLANNED_HERCONTROLE = """
+SELECT * FROM enforcement_step WHERE assignment_id = $1 AND type = 'hercontrole' AND status = 'planned' FOR UPDATE
+"""
+
+SET_DEADLINE = """
+INSERT INTO enforcement_deadline (case_id, step_id, kind, due_on) VALUES ($1, $2, $3, $4)
+ON CONFLICT (step_id, kind) DO UPDATE SET due_on = EXCLUDED.due_on, resolved_at = NULL
 """
 
 INSERT_BEZWAAR_CHANGE = """
@@ -176,9 +188,10 @@ BEZWAAR_OUTCOME = """
 UPDATE enforcement_step SET status = 'decided', outcome = $2, updated_at = now() WHERE id = $1 AND status = 'registered'
 """
 
-# Sums forfeited under one decision so far (its hercontroles).
+# Sums forfeited under one decision so far (its hercontroles other than $2).
 FORFEITED_UNDER = """
-SELECT coalesce(sum(forfeited_cents), 0) FROM enforcement_step WHERE related_step_id = $1 AND type = 'hercontrole'
+SELECT coalesce(sum(forfeited_cents), 0) FROM enforcement_step
+WHERE related_step_id = $1 AND type = 'hercontrole' AND id <> $2
 """
 
 INVORDERING_OF = """

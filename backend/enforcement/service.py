@@ -37,6 +37,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.enforcement import dwangsom
 from backend.enforcement import proposal as proposals
 from backend.enforcement.procedure import awb
 from backend.enforcement import queries, rules
@@ -726,6 +727,10 @@ async def send_step(
             await _plan_hercontrole(tx, principal, case, step, sent_on, atw_terms, request_id)
             new_status = "hercontrole"
     elif step["type"] == "invordering":
+        limit = await tx.fetchrow(queries.DEADLINE_OF, step["related_step_id"], "invordering_limit")
+        if limit is not None and sent_on > limit["due_on"]:
+            raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
+                           code="collection_time_barred")
         # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
         for kind in ("payment", "invordering_limit"):
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], kind)
@@ -819,6 +824,9 @@ async def record_outcome(
             raise _invalid("/result", "a bezwaar is decided gegrond, ongegrond or niet_ontvankelijk")
         if data.observed_on is not None or data.forfeited_cents is not None:
             raise _invalid("/observed_on", "applies to a hercontrole only")
+        if data.violations_observed is not None or data.reason is not None:
+            raise _invalid("/violations_observed" if data.violations_observed else "/reason",
+                           "applies to a hercontrole only")
         if step["status"] != "registered":
             raise Conflict("The bezwaar was decided already.", code="outcome_recorded")
         await tx.execute(queries.BEZWAAR_OUTCOME, step_id, data.result)
@@ -826,7 +834,8 @@ async def record_outcome(
     else:
         raise Conflict(f"A {step['type']} has no outcome to record.", code="no_outcome")
     await _audit(tx, principal, case_id, "outcome_recorded", request_id,
-                 after={"step_id": str(step_id), "result": data.result, "forfeited_cents": data.forfeited_cents})
+                 reason=data.reason, after={"step_id": str(step_id), "result": data.result,
+                                            "forfeited_cents": data.forfeited_cents})
     return await _view(tx, principal, case_id)
 
 
@@ -839,26 +848,59 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
         raise _invalid("/observed_on", "is in the future")
     if data.result == "complied" and data.forfeited_cents is not None:
         raise _invalid("/forfeited_cents", "nothing is forfeited when the offender complied")
-    if data.result == "forfeited" and data.forfeited_cents is None:
-        raise _invalid("/forfeited_cents", "state the sum forfeited")
+    if data.result == "complied" and data.violations_observed is not None:
+        raise _invalid("/violations_observed", "nothing is forfeited when the offender complied")
     if step["status"] != "planned":
-        raise Conflict("The outcome of this hercontrole was recorded already.", code="outcome_recorded")
-    if data.observed_on <= step["due_on"]:
+        if step["outcome_source"] != "inspection" or data.reason is None:
+            raise Conflict("The outcome of this hercontrole was recorded already; an outcome taken from the follow-up "
+                           "inspection is corrected with a reason.", code="outcome_recorded")
+        if await tx.fetchval(queries.INVORDERING_OF, step["id"]) is not None:
+            raise Conflict("The forfeited sum has an invordering; the outcome no longer changes.",
+                           code="already_collected")
+    await _settle_hercontrole(tx, case_id, step, result=data.result, observed_on=data.observed_on,
+                              violations_observed=data.violations_observed or 1, cents=data.forfeited_cents,
+                              source="officer", reason=data.reason)
+
+
+async def _settle_hercontrole(
+    tx: asyncpg.Connection, case_id: UUID, step: dict[str, Any], *, result: str, observed_on: date,
+    violations_observed: int = 1, cents: int | None = None, source: str, reason: str | None = None,
+    inspection_id: UUID | None = None,
+) -> None:
+    """Record a hercontrole's outcome. Forfeited: the law's sum (dwangsom.forfeiture) unless the officer gives
+    another with a reason, never above the maximum; the payment term (5:33) and the collection limit (5:35) count
+    from the day of forfeiture."""
+    if observed_on <= step["due_on"]:
         raise Conflict(f"The begunstigingstermijn runs until {step['due_on']}; nothing is forfeited within it.",
                        code="begunstigingstermijn_running")
-    if data.result == "forfeited":
+    units = forfeited_on = None
+    if result == "forfeited":
         besluit = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], case_id)
-        so_far = await tx.fetchval(queries.FORFEITED_UNDER, besluit["id"])
-        assert data.forfeited_cents is not None
-        if so_far + data.forfeited_cents > besluit["dwangsom_max_cents"]:
+        so_far = await tx.fetchval(queries.FORFEITED_UNDER, besluit["id"], step["id"])
+        law = dwangsom.forfeiture(unit=besluit["dwangsom_unit"], sum_cents=besluit["dwangsom_cents"],
+                                  max_cents=besluit["dwangsom_max_cents"], so_far_cents=so_far,
+                                  term_last_day=step["due_on"], observed_on=observed_on,
+                                  violations_observed=violations_observed)
+        if cents is not None and so_far + cents > besluit["dwangsom_max_cents"]:
             raise _invalid("/forfeited_cents", f"with the {so_far} cents forfeited before, above the maximum of "
                                                f"{besluit['dwangsom_max_cents']} cents (Awb 5:32b)",
                            code="above_maximum")
-        await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "payment",
-                         calendar.term_end(data.observed_on, weeks=awb()["payment_weeks"]))
-        await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "invordering_limit",
-                         add_years(data.observed_on, awb()["collection_limit_years"]))
-    await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], data.result, data.observed_on, data.forfeited_cents)
+        if cents is not None and cents != law.cents and reason is None:
+            raise _invalid("/forfeited_cents", f"the decision forfeits {law.cents} cents ({law.units} x "
+                                               f"{besluit['dwangsom_cents']}, {besluit['dwangsom_unit']}); give the "
+                                               "reason for another sum", code="reason_required")
+        cents = law.cents if cents is None else cents
+        units, forfeited_on = law.units, law.forfeited_on
+        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "payment",
+                         calendar.term_end(forfeited_on, weeks=awb()["payment_weeks"]))
+        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "invordering_limit",
+                         add_years(forfeited_on, awb()["collection_limit_years"]))
+    else:
+        cents = None
+        for kind in ("payment", "invordering_limit"):
+            await tx.execute(queries.RESOLVE_DEADLINE, step["id"], kind)
+    await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], result, observed_on, cents, units, forfeited_on,
+                     source, reason, inspection_id)
     await tx.execute(queries.RESOLVE_DEADLINE, step["id"], "begunstigingstermijn")
 
 
