@@ -39,7 +39,7 @@ from tests.enforcement_helpers import (
     with_version,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import World, checklist_file, put
+from tests.inspection_helpers import HORECA_OK, World, checklist_file, put
 from tests.registry_helpers import create_object, object_body
 
 _houses = itertools.count(200)
@@ -602,3 +602,61 @@ async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db,
     assert_problem(await act(client, world, current, invordering["id"], "send"), 409, "collection_time_barred")
     assert await table_counts(db) == before
     assert await db.fetchval("SELECT sent_on FROM enforcement_step WHERE id = $1::uuid", invordering["id"]) is None
+
+
+# --- 9. the hercontrole's outcome comes from the follow-up inspection ---------------------------------------------
+
+
+async def follow_up_reviewed(client, world: World, hercontrole: dict, answers: dict) -> None:
+    """The planned hercontrole inspection done today by its inspector, and reviewed by the coordinator."""
+    body = world.body(assignment_id=hercontrole["assignment_id"], checklists=[
+        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}])
+    response = await put(client, world, body)
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
+                                 headers=with_version(world, "coord_a", stored["version"]))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(("answers", "result", "cents"), [(NO_MANAGER, "forfeited", 50_000),
+                                                          (HORECA_OK, "complied", None)])
+async def test_the_reviewed_follow_up_inspection_sets_the_hercontrole_outcome(client, db, world, answers, result,
+                                                                             cents):
+    current, hercontrole = await hercontrole_ended(client, db, world, 2)
+    await follow_up_reviewed(client, world, hercontrole, answers)
+    current = await case(client, world, current["id"])
+    settled = next(s for s in current["steps"] if s["id"] == hercontrole["id"])
+    assert (settled["status"], settled["forfeited_cents"], settled["outcome_source"]) == (result, cents, "inspection")
+    assert settled["observed_on"] == today().isoformat() and settled["outcome_inspection_id"]
+    kinds = {d["kind"] for d in settled["deadlines"]}
+    assert ("payment" in kinds) == (result == "forfeited")
+
+
+async def test_an_officer_corrects_the_inspections_outcome_only_with_a_reason(client, db, world):
+    current, hercontrole = await hercontrole_ended(client, db, world, 2)
+    await follow_up_reviewed(client, world, hercontrole, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    before = await table_counts(db)
+    body = {"result": "complied", "observed_on": today().isoformat()}
+    assert_problem(await act(client, world, current, hercontrole["id"], "outcome", body=body), 409, "outcome_recorded")
+    assert await table_counts(db) == before
+    reason = "Leidinggevende was aanwezig maar even weg; camerabeelden bevestigen dat"
+    current = await done(client, world, current, hercontrole["id"], "outcome", body={**body, "reason": reason})
+    corrected = next(s for s in current["steps"] if s["id"] == hercontrole["id"])
+    assert (corrected["status"], corrected["forfeited_cents"], corrected["outcome_source"],
+            corrected["outcome_reason"]) == ("complied", None, "officer", reason)
+    assert all(d["resolved"] for d in corrected["deadlines"])
+    # Corrected once by an officer, the outcome stands.
+    again = await act(client, world, current, hercontrole["id"], "outcome",
+                      body={"result": "forfeited", "observed_on": today().isoformat(), "reason": "Toch niet"})
+    assert_problem(again, 409, "outcome_recorded")
+
+
+async def test_a_follow_up_inspected_within_the_term_leaves_the_outcome_to_the_officer(client, db, world):
+    current, besluit = await with_dwangsom(client, world)
+    current = await done(client, world, current, besluit["id"], "send")
+    hercontrole = last_step(current)
+    await follow_up_reviewed(client, world, hercontrole, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    assert next(s for s in current["steps"] if s["id"] == hercontrole["id"])["status"] == "planned"

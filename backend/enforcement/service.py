@@ -194,6 +194,39 @@ async def _audit(
 # --- cases: from a review, and by hand -----------------------------------------------------------------------
 
 
+async def inspection_reviewed(
+    tx: asyncpg.Connection, principal: Principal, inspection: Any, *, request_id: str | None
+) -> None:
+    """A coordinator reviewed `inspection` (in its transaction): its violations go to the cases, and when it was
+    the planned hercontrole of a last onder dwangsom, its findings set that hercontrole's outcome."""
+    if inspection.violations:
+        await violations_reviewed(tx, principal, inspection, request_id=request_id)
+    if inspection.assignment_id is not None:
+        await _hercontrole_inspected(tx, principal, inspection, request_id)
+
+
+async def _hercontrole_inspected(tx: asyncpg.Connection, principal: Principal, inspection: Any,
+                                 request_id: str | None) -> None:
+    """The follow-up inspection after the begunstigingstermijn: a violation the decision rests on found again
+    (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
+    the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
+    row = await tx.fetchrow(queries.PLANNED_HERCONTROLE, inspection.assignment_id)
+    observed_on = inspection.inspected_at.astimezone(registry.AMSTERDAM).date()
+    if row is None or observed_on <= row["due_on"]:
+        return
+    step = dict(row)
+    ordered = set(step["violation_ids"])
+    codes = {v["code"] for v in await _violations(tx, step["case_id"]) if v["violation_id"] in ordered}
+    continued = [v for v in inspection.violations if v.code in codes]
+    result = "forfeited" if continued else "complied"
+    await tx.fetchval(queries.BUMP, step["case_id"], None, None, None)
+    await _settle_hercontrole(tx, step["case_id"], step, result=result, observed_on=observed_on,
+                              violations_observed=max(len(continued), 1), source="inspection",
+                              inspection_id=inspection.id)
+    await _audit(tx, principal, step["case_id"], "hercontrole_inspected", request_id,
+                 after={"step_id": str(step["id"]), "inspection_id": str(inspection.id), "result": result})
+
+
 async def violations_reviewed(
     tx: asyncpg.Connection, principal: Principal, inspection: Any, *, request_id: str | None
 ) -> list[UUID]:

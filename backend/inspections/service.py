@@ -771,9 +771,9 @@ async def review(
     await audit.record(tx, actor=actor_of(principal), action="inspection.reviewed", object_type="inspection",
                        object_id=inspection_id, request_id=request_id,
                        before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
-    if view.violations:
-        # Reviewed violations are established: they open or join an enforcement case, in this transaction.
-        await enforcement.violations_reviewed(tx, principal, view, request_id=request_id)
+    # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
+    # takes its outcome from them, in this transaction.
+    await enforcement.inspection_reviewed(tx, principal, view, request_id=request_id)
     return view
 
 
