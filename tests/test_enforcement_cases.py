@@ -231,7 +231,8 @@ async def test_case_list_filters_and_pages(client, db, world):
     assert len(body["items"]) == 1 and body["next_cursor"]
     rest = await client.get(CASES, headers=world.h["officer_a"], params={"limit": 1, "cursor": body["next_cursor"]})
     assert len(rest.json()["items"]) == 1 and rest.json()["items"][0]["id"] != body["items"][0]["id"]
-    corner = await client.get(CASES, headers=world.h["officer_a"], params={"object_id": world.ids["corner"], "open": "true"})
+    corner = await client.get(CASES, headers=world.h["officer_a"],
+                              params={"object_id": world.ids["corner"], "open": "true"})
     assert [c["object_id"] for c in corner.json()["items"]] == [world.ids["corner"]]
     assert_problem(await client.get(CASES, headers=world.h["officer_a"], params={"cursor": "bogus"}), 400,
                    "invalid_cursor")

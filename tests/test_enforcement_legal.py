@@ -67,7 +67,12 @@ async def reviewed_on(client, world: World, object_id: str, day: date, answers=A
     started, finished = on_day(day)
     body = world.body(object_id=object_id, started_at=started, finished_at=finished,
                       checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}])
-    response = await put(client, world, body, headers={"Date": http_date(datetime.now(UTC))})
+    return await submitted_and_reviewed(client, world, body, headers={"Date": http_date(datetime.now(UTC))})
+
+
+async def submitted_and_reviewed(client, world: World, body: dict, headers: dict | None = None) -> dict:
+    """Submitted by insp_a1 and reviewed by coord_a."""
+    response = await put(client, world, body, headers=headers)
     assert response.status_code == 200, response.text
     stored = response.json()
     response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
@@ -199,7 +204,7 @@ async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is
     assert await db.fetchval("SELECT count(*) FROM violation") == 0
 
 
-# --- 5. the day of sending ---------------------------------------------------------------------------------------------
+# --- 5. the day of sending -------------------------------------------------------------------------------------
 
 
 async def approved_boete(client, db, world: World, approved_days_ago: int) -> dict:
@@ -321,7 +326,8 @@ async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_c
 
 async def test_a_case_opened_by_hand_under_nix18_is_the_alcoholwet_case(client, db, world):
     response = await client.post(CASES, json={"object_id": world.ids["cafe"], "regime": "nix18",
-                                              "reason": "Melding verkoop aan minderjarige"}, headers=world.h["officer_a"])
+                                              "reason": "Melding verkoop aan minderjarige"},
+                                 headers=world.h["officer_a"])
     assert response.status_code == 201, response.text
     assert response.json()["regime"] == "alcohol"
     await reviewed(client, world, {}, body=nix18_body(world), db=db)
@@ -419,14 +425,15 @@ async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_ch
     assert response.status_code == 201, response.text
 
 
-# --- 10. bezwaar: lateness (Awb 6:9, 6:11) and the decision term (7:10) ------------------------------------------------
+# --- 10. bezwaar: lateness (Awb 6:9, 6:11) and the decision term (7:10) -------------------------------------
 
 
 async def sent_long_ago(client, db, world: World, days_ago: int = 60) -> tuple[dict, dict]:
     """A boete sent `days_ago` days ago (approved earlier still), so its bezwaar term has ended."""
     current = await approved_boete(client, db, world, approved_days_ago=days_ago + 1)
     sent_on = today() - timedelta(days=days_ago)
-    current = await done(client, world, current, last_step(current)["id"], "send", body={"sent_on": sent_on.isoformat()})
+    current = await done(client, world, current, last_step(current)["id"], "send",
+                         body={"sent_on": sent_on.isoformat()})
     return current, last_step(current)
 
 
@@ -596,8 +603,8 @@ async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db,
     invordering = last_step(current)
     current = await done(client, world, current, invordering["id"], "approve", who="officer_b")
     # Drafted and approved in time, but the year runs out before it goes out (arranged on the deadline row).
-    await db.execute("UPDATE enforcement_deadline SET due_on = $2 WHERE step_id = $1::uuid AND kind = 'invordering_limit'",
-                     hercontrole["id"], today() - timedelta(days=1))
+    await db.execute("UPDATE enforcement_deadline SET due_on = $2 WHERE step_id = $1::uuid "
+                     "AND kind = 'invordering_limit'", hercontrole["id"], today() - timedelta(days=1))
     before = await table_counts(db)
     assert_problem(await act(client, world, current, invordering["id"], "send"), 409, "collection_time_barred")
     assert await table_counts(db) == before
@@ -611,12 +618,7 @@ async def follow_up_reviewed(client, world: World, hercontrole: dict, answers: d
     """The planned hercontrole inspection done today by its inspector, and reviewed by the coordinator."""
     body = world.body(assignment_id=hercontrole["assignment_id"], checklists=[
         {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}])
-    response = await put(client, world, body)
-    assert response.status_code == 200, response.text
-    stored = response.json()
-    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
-                                 headers=with_version(world, "coord_a", stored["version"]))
-    assert response.status_code == 200, response.text
+    await submitted_and_reviewed(client, world, body)
 
 
 @pytest.mark.parametrize(("answers", "result", "cents"), [(NO_MANAGER, "forfeited", 50_000),

@@ -19,7 +19,6 @@ from tests.enforcement_helpers import (
     AGE_NOT_ESTABLISHED,
     BASE,
     CASES,
-    DWANGSOM,
     NO_MANAGER,
     act,
     case,

@@ -231,7 +231,8 @@ async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, au
     a1 = (await plan(client, world))["id"]
     # Also an alcohol check: still hidden from everyone without the sexwork regime.
     a_sex = (await plan(client, world, body=world.sexwork_body(
-        regimes=["alcohol", "sexwork"], checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]])))["id"]
+        regimes=["alcohol", "sexwork"],
+        checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]])))["id"]
     b1 = (await plan(client, world, "coord_b", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])))["id"]
     everything = {a1, a_sex, b1}
     expected = {
@@ -283,7 +284,8 @@ async def test_list_filters(client, db, world):
     cafe = (await plan(client, world))["id"]
     club = (await plan(client, world, body=world.sexwork_body()))["id"]
     later = (await plan(client, world, body=world.body(
-        regimes=["nix18"], checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
+        regimes=["nix18"],
+        checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
         inspector_ids=[world.ids["insp_a2"]], planned_from=start.isoformat(), planned_to=start.isoformat())))["id"]
     other_team = (await plan(client, world, "admin", world.body(team_id="team-b",
                                                                  inspector_ids=[world.ids["insp_b"]])))["id"]

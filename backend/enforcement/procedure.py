@@ -27,7 +27,8 @@ def load_awb(path: Path) -> dict[str, int]:
         found = {name: values[name]["value"] for name in NAMES}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProcedureInvalid(f"{path.name}: cannot read the values ({exc!r})") from None
-    wrong = [name for name, value in found.items() if not isinstance(value, int) or isinstance(value, bool) or value < 1]
+    wrong = [name for name, value in found.items()
+             if not isinstance(value, int) or isinstance(value, bool) or value < 1]
     if wrong:
         raise ProcedureInvalid(f"{path.name}: not a positive whole number: {', '.join(wrong)}")
     return found

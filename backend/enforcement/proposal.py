@@ -64,7 +64,8 @@ async def build(
     by_code: dict[str, list[dict[str, Any]]] = {}
     for violation in open_:
         by_code.setdefault(violation["code"], []).append(violation)
-    items = [await _item(conn, book, case["regime"], code, group, target, _class_of(group, employee_class, class_source))
+    items = [await _item(conn, book, case["regime"], code, group, target,
+                         _class_of(group, employee_class, class_source))
              for code, group in sorted(by_code.items())]
     return Proposal(case_id=case["id"], regime=case["regime"], employee_class=employee_class,
                     employee_class_source=class_source, employee_class_assumed=class_source == "assumed", items=items,
@@ -159,8 +160,9 @@ async def _fine(
     per_violation = base * (100 + table.surcharge_percent) // 100 if recidive else base
     return FineExplanation(
         table=table.key, table_title=table.title, table_valid_from=table.valid_from, source=table.source,
-        category=rule.fine_category, employee_class=column, employee_class_source=column_source, base_cents=base, recidive=recidive,
-        recidive_fine_step_ids=sorted(row["id"] for row in fines), surcharge_percent=table.surcharge_percent,
+        category=rule.fine_category, employee_class=column, employee_class_source=column_source, base_cents=base,
+        recidive=recidive, recidive_fine_step_ids=sorted(row["id"] for row in fines),
+        surcharge_percent=table.surcharge_percent,
         amount_per_violation_cents=per_violation, amount_cents=per_violation * violations,
     )
 

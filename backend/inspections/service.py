@@ -160,8 +160,8 @@ def assess_clock(started: datetime, finished: datetime, reference: datetime, ske
         inspected_at = reference if suspect else (_shifted(finished, 0) or reference)
     if not problems and _day(inspected_at) > _day(reference):
         # The inspection date is the violation date: a fact cannot lie after the day we received it.
-        problems.append(FieldError(detail=f"with the phone's clock correction the inspection ends on "
-                                          f"{_day(inspected_at)}, after the day it was received", pointer="/finished_at"))
+        problems.append(FieldError(pointer="/finished_at", detail=f"with the phone's clock correction the "
+                                   f"inspection ends on {_day(inspected_at)}, after the day it was received"))
     return Clock(skew, suspect, inspected_at, problems)
 
 
