@@ -10,10 +10,9 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __doc__ as about
@@ -22,11 +21,17 @@ from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
+from backend.core.compression import CompressionMiddleware
+from backend.core.concurrency import NotModified
 from backend.core.config import Settings, load_settings
+from backend.core.cors import Cors
+from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
+from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
+from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
 from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
@@ -61,25 +66,32 @@ def create_app(settings: Settings | None = None) -> Litestar:
     awb_procedure.awb()  # likewise schemas/procedure/awb.json
     planning_service.checklist_kinds()  # and schemas/planning/checklist-object-kinds.json
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
+        logging_config=None,  # configure_logging owns the log format; Litestar's would replace it with text lines
         debug=False,
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, rate limit and authentication wrap
-    # the whole app, so they also cover 404/405. Outermost first.
-    handler = BearerAuthMiddleware(app.asgi_handler)
+    # Litestar middleware wraps routes only; the request id, access log, response headers, CORS, the methods
+    # every path answers, compression, rate limit, authentication and conditional reads wrap the whole app, so
+    # they also cover 404/405. Outermost first: CORS is outside the rest, so a browser can read a 429 or 401
+    # too; HEAD is answered outside the rate limit and authentication, so their answers to it lose their body.
+    handler = BearerAuthMiddleware(NotModified(app.asgi_handler))
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
-    app.asgi_handler = RequestContextMiddleware(handler)
+    if settings.compression:
+        handler = CompressionMiddleware(handler, settings.compression_min_bytes)
+    handler = HttpMethods(handler, app.asgi_router)
+    if settings.cors_origins:
+        handler = Cors(handler, settings.cors_origins)
+    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
     return app
 
 
@@ -146,7 +158,7 @@ def _openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description=about,
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        render_plugins=[OfflineSwaggerPlugin(path="/"), JsonRenderPlugin()],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(

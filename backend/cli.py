@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,20 @@ from typing import Any
 from backend.core.config import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
+
+# How a command tells what it did: `report(event, text, **fields)`. The text goes to a person at a terminal;
+# under `serve` the event and fields become a JSON log line, as every line the service writes is one.
+Report = Callable[..., None]
+
+
+def _to_terminal(_event: str, text: str, *, level: str = "info", **_fields: Any) -> None:
+    print(text, file=sys.stderr)
+
+
+def _to_log(event: str, _text: str, *, level: str = "info", **fields: Any) -> None:
+    import structlog
+
+    getattr(structlog.get_logger("toezicht.cli"), level)(event, **fields)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default TOEZICHT_WORKERS or 1)")
     serve.add_argument("--demo", action="store_true", help="load the demo data before serving (idempotent)")
     serve.set_defaults(run=_serve)
+
+    hint = commands.add_parser("hint", help="print the URLs and, in dev mode, how to get a token and call the API")
+    hint.set_defaults(run=_hint)
 
     migrate = commands.add_parser("migrate", help="apply pending migrations and report them")
     migrate.set_defaults(run=_migrate)
@@ -86,14 +104,15 @@ def _parser() -> argparse.ArgumentParser:
 # --- database helpers --------------------------------------------------------------------------------
 
 
-def _with_database(settings: Settings) -> Settings:
+def _with_database(settings: Settings, report: Report = _to_terminal) -> Settings:
     """The settings with a DATABASE_URL: the configured one, or an embedded server's (started now)."""
     if settings.database_url:
         return settings
     from backend.core import embedded
 
     _server, url = embedded.start(settings.embedded_pgdata)
-    print(f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}", file=sys.stderr)
+    report("embedded_postgresql_started", f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}",
+           data_dir=str(settings.embedded_pgdata))
     os.environ["DATABASE_URL"] = url  # worker processes read their settings from the environment
     return load_settings()
 
@@ -112,40 +131,41 @@ def _on_connection(settings: Settings, work: Callable[[Any], Awaitable[Any]]) ->
     return asyncio.run(run())
 
 
-def _apply_migrations(settings: Settings) -> int:
+def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
     from backend.core.migrations import MigrationError, migrate
 
     try:
         applied = _on_connection(settings, lambda conn: migrate(conn, Path(settings.migrations_dir)))
     except MigrationError as exc:
-        print(f"toezicht: migration error: {exc}", file=sys.stderr)
+        report("migration_failed", f"toezicht: migration error: {exc}", level="error", error=str(exc))
         return 1
     for name in applied:
-        print(f"applied {name}", file=sys.stderr)
+        report("migration_applied", f"applied {name}", migration=name)
     if not applied:
-        print("migrations: up to date", file=sys.stderr)
+        report("migrations_up_to_date", "migrations: up to date")
     return 0
 
 
-def _load_demo(settings: Settings) -> None:
+def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
     from backend.demo import load_demo_data
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
-    print(f"demo data: {added} rows added" if added else "demo data: already present", file=sys.stderr)
-    _publish_shipped_checklists(settings)
+    report("demo_data_loaded", f"demo data: {added} rows added" if added else "demo data: already present", rows_added=added)
+    _publish_shipped_checklists(settings, report)
 
 
-def _publish_shipped_checklists(settings: Settings) -> None:
+def _publish_shipped_checklists(settings: Settings, report: Report) -> None:
     """The demo's phones need checklists: publish schemas/checklists (unchanged files add nothing)."""
     from backend.checklists.service import publish_directory
     from backend.checklists.templates import DEFAULT_DIRECTORY
 
-    reports = _on_connection(settings, lambda conn: publish_directory(conn, DEFAULT_DIRECTORY))
-    counts = {outcome: sum(report.outcome == outcome for report in reports) for outcome in ("published", "unchanged", "refused")}
-    print("checklists: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()), file=sys.stderr)
-    for report in reports:
-        if report.outcome == "refused":
-            print("\n".join(report.lines()), file=sys.stderr)
+    outcomes = _on_connection(settings, lambda conn: publish_directory(conn, DEFAULT_DIRECTORY))
+    counts = {outcome: sum(file.outcome == outcome for file in outcomes) for outcome in ("published", "unchanged", "refused")}
+    report("checklists_published", "checklists: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()),
+           **counts)
+    for file in outcomes:
+        if file.outcome == "refused":
+            report("checklist_refused", "\n".join(file.lines()), level="warning", reasons=file.lines())
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -154,15 +174,19 @@ def _publish_shipped_checklists(settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from backend.core.logging import configure_logging
+
     overrides = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v}
     for field, value in overrides.items():
         os.environ[f"TOEZICHT_{field.upper()}"] = str(value)
-    settings = _with_database(load_settings())
-    if settings.migrate_on_start and _apply_migrations(settings):
+    settings = load_settings()
+    configure_logging(settings.log_level)  # in this process too: it reports the start and runs uvicorn's supervisor
+    settings = _with_database(settings, _to_log)
+    if settings.migrate_on_start and _apply_migrations(settings, _to_log):
         return 1
     if args.demo:
-        _load_demo(settings)
-    _print_banner(settings)
+        _load_demo(settings, _to_log)
+    _log_banner(settings)
     uvicorn.run(
         "backend.app:create_app_from_env",
         factory=True,
@@ -177,17 +201,45 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _log_banner(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    how: dict[str, str] = {"api": base, "docs": f"{base}/schema", "openapi": f"{base}/schema/openapi.json"}
+    if settings.auth_mode == "dev":
+        how.update(_token_hint(base))
+    _to_log("serving", "", **how, stop="Ctrl-C")
+
+
+def _token_hint(base: str) -> dict[str, str]:
+    """Two shell lines that work as pasted: the token goes into $TOKEN and carries the demo user's own claims
+    (a token's claims update the stored user, so any other claims would change the demo user)."""
+    from backend.demo import DEMO_TOKEN_USER, token_arguments
+
+    return {
+        "get_a_token": f"TOKEN=$({shlex.join(['.venv/bin/toezicht', *token_arguments(DEMO_TOKEN_USER)])})",
+        "call_the_api": f'curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me',
+    }
+
+
 def _print_banner(settings: Settings) -> None:
+    """What `make run` shows a person before the service starts logging (its log lines are JSON)."""
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Toezicht BW API on {base}", f"  API docs:  {base}/schema", f"  OpenAPI:   {base}/schema/openapi.json"]
     if settings.auth_mode == "dev":
+        from backend.demo import DEMO_TOKEN_USER
+
+        hint = _token_hint(base)
         lines += [
-            "  Get a token (in another terminal):",
-            "    .venv/bin/toezicht token --sub coord-dirk --role coordinator --regime alcohol --team team-centrum",
-            f"    curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/me",
+            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md), in another terminal:",
+            f"    {hint['get_a_token']}",
+            f"    {hint['call_the_api']}",
         ]
     lines.append("  Stop with Ctrl-C.")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _hint(_args: argparse.Namespace, settings: Settings) -> int:
+    _print_banner(settings)
+    return 0
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:

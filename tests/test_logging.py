@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import urllib.request
 
 from tests.conftest import app_client, make_settings
+from tests.server_helpers import served
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -41,3 +44,24 @@ async def test_log_level_setting_silences_info(database_url, data_dir, make_toke
     async with app_client(settings) as http:
         assert (await http.get("/health/live")).status_code == 200
     assert not [line for line in _json_lines(capfd.readouterr().out) if line.get("event") == "request"]
+
+
+async def test_every_line_serve_writes_is_one_json_object_with_the_common_fields(database_url, data_dir, tmp_path):
+    """uvicorn's own lines (start, stop, a malformed request) and the command's report of its start are JSON
+    like the access log, on both output streams."""
+    with served(database_url, data_dir, tmp_path) as server:
+        with urllib.request.urlopen(server.base_url + "/health/live") as response:
+            assert response.status == 200
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:  # uvicorn logs a warning about this one
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            sock.recv(1024)
+    lines = server.output_lines()
+    parsed = [json.loads(line) for line in lines]  # fails on the first line that is not JSON
+    for line in parsed:
+        assert isinstance(line, dict) and {"event", "level", "timestamp"} <= line.keys(), line
+    events = [line["event"] for line in parsed]
+    assert "migrations_up_to_date" in events and "serving" in events
+    assert any(line.get("logger") == "uvicorn.error" and line["level"] == "warning" for line in parsed)
+    assert any(event.startswith("Uvicorn running on") for event in events)
+    assert any(line["event"] == "request" and line["path"] == "/health/live" for line in parsed)

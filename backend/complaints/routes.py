@@ -9,6 +9,8 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -70,7 +72,12 @@ class ComplaintController(Controller):
             created = await service.create_complaint(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, 201, f"{self.path}/{created.id}")
 
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
+        response = await run_once(request, tx, command, raw_key=idempotency_key)
+        created = response.content if isinstance(response.content, Complaint) else msgspec.json.decode(
+            response.content, type=Complaint)
+        shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
+        return Response(shown, status_code=response.status_code, headers=dict(response.headers))
 
     @get(operation_id="ListComplaints",
          summary="Complaints you may see, newest first (keyset); never the reporter's details",
@@ -87,7 +94,7 @@ class ComplaintController(Controller):
 
     @get("/deadlines", operation_id="ListComplaintDeadlines",
          summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
-         responses=problem_responses(*LIST))
+         guards=[requires_role(*HANDLERS)], responses=problem_responses(*LIST))
     async def deadlines(
         self, request: Request[Principal, Any, Any], db: Db,
         deadline: Annotated[Deadline, QueryParameter(

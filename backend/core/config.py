@@ -61,6 +61,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_ttl_hours: PositiveInt = 7 * 24
     max_request_body_bytes: PositiveInt = 1_048_576
     rate_limit_per_minute: NonNegativeInt = 0
+    # Response compression (brotli or gzip, as the client asks) of text responses of at least this many bytes;
+    # smaller ones gain little and cost a compressor each. Off when a reverse proxy in front compresses.
+    compression: bool = True
+    compression_min_bytes: PositiveInt = 1024
     cors_origins: tuple[str, ...] = ()
     # Complaints: the window of the hot-spot list (an object's complaints in the last N days) when none is asked.
     complaint_hotspot_days: Annotated[int, Meta(ge=1, le=3660)] = 90

@@ -1,4 +1,6 @@
-"""Structured JSON logs: one line per request, plus events our code emits.
+"""Structured JSON logs: one line per request, plus events our code emits, plus what libraries log through the
+standard library (uvicorn's start and stop, its warnings about bad requests, asyncpg): every line the service
+writes is one JSON object with at least `event`, `level` and `timestamp`, so a log pipeline can parse all of it.
 
 What a line may carry: request id, method, path (never the query string: searches hold names and
 addresses), status, duration, the internal user id. Never tokens, bodies or personal data.
@@ -65,23 +67,60 @@ _access_log = _AccessLog()
 
 
 def configure_logging(level: str, stream: Any = None) -> None:
-    _access_log.stream = stream or sys.stdout.buffer
+    output = stream or sys.stdout.buffer
+    _access_log.stream = output
     _access_log.enabled = _LEVELS[level] <= logging.INFO
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_dumps),
-        ],
+        processors=[*_COMMON_FIELDS, structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.BytesLoggerFactory(stream or sys.stdout.buffer),
+        logger_factory=structlog.BytesLoggerFactory(output),
         cache_logger_on_first_use=True,
     )
-    # Libraries that use the stdlib (uvicorn, asyncpg) log warnings and up only; our access log is ours.
-    logging.basicConfig(level=max(_LEVELS[level], logging.WARNING), stream=sys.stderr, force=True)
+    _route_standard_logging(level, output)
+
+
+# The fields every line has (the access line writes the same ones itself).
+_COMMON_FIELDS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _route_standard_logging(level: str, output: Any) -> None:
+    """Standard-library loggers write through the same JSON rendering to the same stream, with their name
+    as `logger`. uvicorn says when it starts and stops at our level; other libraries log warnings and up.
+    Our access log replaces uvicorn's."""
+    handler = _JsonLineHandler(output)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_COMMON_FIELDS, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=lambda obj, default=None: _dumps(obj, default).decode()),
+        ],
+    ))
+    logging.basicConfig(level=max(_LEVELS[level], logging.WARNING), handlers=[handler], force=True)
+    logging.getLogger("uvicorn").setLevel(_LEVELS[level])
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)  # Python warnings become log lines too, not text on stderr
+
+
+class _JsonLineHandler(logging.Handler):
+    """Writes each record as one line of bytes to the stream structlog writes to, in one write."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record).encode() + b"\n"
+            with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+                self.stream.write(line)
+                self.stream.flush()
+        except Exception:
+            self.handleError(record)
 
 
 class RequestContextMiddleware:

@@ -15,9 +15,9 @@ from litestar.params import HeaderParameter
 
 from backend.core.errors import PROBLEM_JSON, Problem
 
-# Any authenticated endpoint: bad/missing token, role, rate limit, a bug, database down.
-AUTHENTICATED = (401, 403, 429, 500, 503)
-LIST = (*AUTHENTICATED, 400, 422)
+# Any authenticated endpoint: an undefined query parameter, bad/missing token, role, rate limit, a bug, database down.
+AUTHENTICATED = (400, 401, 403, 429, 500, 503)
+LIST = (*AUTHENTICATED, 422)
 READ_ONE = (*AUTHENTICATED, 404, 422)
 COMMAND = (*AUTHENTICATED, 400, 404, 409, 412, 413, 415, 422, 428)
 
@@ -46,6 +46,7 @@ IdempotencyKey = Annotated[
         "response (kept 7 days by default)",
     ),
 ]
+# Declared by a read with an ETag so the document shows it; core.concurrency.NotModified answers it for all.
 IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(name="If-None-Match", description="The ETag of your copy: 304 without a body when it is still current"),

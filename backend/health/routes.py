@@ -23,7 +23,7 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}], responses=problem_responses(500))
+    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}], responses=problem_responses(400, 500))
     async def live(self) -> HealthStatus:
         return HealthStatus(status="ok")
 
@@ -32,7 +32,7 @@ class HealthController(Controller):
         operation_id="GetReadiness",
         summary="The service can reach its database",
         security=[{}],
-        responses=problem_responses(500, 503),
+        responses=problem_responses(400, 500, 503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
         try:

@@ -17,7 +17,9 @@ from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.planning import service
 from backend.planning.models import (
@@ -77,9 +79,9 @@ class AssignmentController(Controller):
                                               limit=limit)
 
     @get("/{assignment_id:uuid}", operation_id="GetAssignment", summary="One assignment, with its ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Assignment]:
         return _with_etag(await service.get_assignment(db, request.user, assignment_id))
 

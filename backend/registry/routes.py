@@ -22,7 +22,9 @@ from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.registry import importer, service
 from backend.registry.models import (
@@ -136,9 +138,9 @@ class ObjectController(Controller):
         return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @get("/{object_id:uuid}", operation_id="GetObject", summary="One establishment, with its ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Establishment]:
         found = await service.get_object(db, request.user, object_id)
         return _with_etag(found, found.version)
@@ -206,9 +208,9 @@ class PermitController(Controller):
     tags = ["Registry"]
 
     @get("/{permit_id:uuid}", operation_id="GetPermit", summary="One permit with its history and ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Permit]:
         permit = await service.get_permit(db, request.user, permit_id)
         return _with_etag(permit, permit.version)

@@ -13,7 +13,9 @@ from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    AUTHENTICATED, COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.users import service
 from backend.users.models import ActivationChange, Me, Role, User, UserPage
@@ -53,8 +55,9 @@ class UserController(Controller):
     ) -> UserPage:
         return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
 
-    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag", responses=problem_responses(*READ_ONE))
-    async def get_user(self, db: Db, user_id: FromPath[UUID]) -> Response[User]:
+    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag",
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    async def get_user(self, db: Db, user_id: FromPath[UUID], if_none_match: IfNoneMatch = None) -> Response[User]:
         user = await service.get_user(db, user_id)
         return Response(user, headers={"ETag": etag(user.version)})
 

@@ -169,8 +169,9 @@ async def prepare(url: str, rng: random.Random) -> tuple[dict[str, dict[str, Any
 
 
 @contextlib.contextmanager
-def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[str, int]]:
-    """`toezicht serve` the production way, on the benchmark's database."""
+def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[str, int, int]]:
+    """`toezicht serve` the production way, on the benchmark's database: host, port and the process id (the
+    server itself with one worker, the workers' supervisor with more)."""
     port = bench_http.free_port()
     env = bench_http.ours_env(data_dir)
     env.update(DATABASE_URL=url, TOEZICHT_WORKERS=str(workers))
@@ -181,7 +182,7 @@ def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[s
         )
         try:
             bench_http.wait_ready(process, f"http://127.0.0.1:{port}", log)
-            yield "127.0.0.1", port
+            yield "127.0.0.1", port, process.pid
         finally:
             bench_http.stop(process)
 
@@ -573,7 +574,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             url = asyncio.run(_create_database(admin_url, server))
             versions, objects = asyncio.run(prepare(url, rng))
             world = World(url=url, data_dir=data_dir, versions=versions, objects=objects)
-            with serve(url, data_dir, data_dir / "server.log", args.workers) as (host, port):
+            with serve(url, data_dir, data_dir / "server.log", args.workers) as (host, port, _pid):
                 return asyncio.run(scenarios(world, host, port, args))
         finally:
             with contextlib.suppress(Exception):
