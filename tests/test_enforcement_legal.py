@@ -1,6 +1,8 @@
 """Enforcement against the law as a jurist reads it: three strikes measured per violation (Alcoholwet art. 19a),
 recidive only from fines that stand, violation dates never after the day of receipt, the real date of sending,
-a voornemen before a fine above EUR 340 (Awb 5:53), and one offence history per law."""
+a voornemen before a fine above EUR 340 (Awb 5:53), one offence history per law, the employee class of the day,
+plans an inspector can carry out, bezwaar lateness and decision terms (Awb 6:9, 6:11, 7:10), dwangsom
+arithmetic (5:32b, 5:33, 5:35) and the hercontrole's outcome from the follow-up inspection."""
 
 from __future__ import annotations
 
@@ -102,7 +104,7 @@ async def new_cafe(client, world: World) -> str:
     return (await create_object(client, world.h["admin"], name="Café De Toets", house_number=next(_houses)))["id"]
 
 
-# --- 1. three strikes counts the twelve months before the violation -------------------------------------------------
+# --- three strikes counts the twelve months before the violation ------------------------------------------------------
 
 
 async def test_three_strikes_ignores_open_violations_older_than_twelve_months(client, world):
@@ -145,7 +147,7 @@ async def test_three_strikes_is_the_same_handled_together_or_one_at_a_time(clien
     assert (item["step"] == "ontzegging_19a") == (expected >= 3)
 
 
-# --- 2. only fines that stand count as recidive ----------------------------------------------------------------------
+# --- only fines that stand count as recidive --------------------------------------------------------------------------
 
 
 async def test_a_boete_annulled_on_bezwaar_does_not_count_as_recidive(client, world):
@@ -184,7 +186,7 @@ async def test_a_withdrawn_boete_does_not_count_as_recidive(client, db, world):
     assert event["reason"].startswith("Overtreding niet bewezen")
 
 
-# --- 4. no violation date after the day of receipt ----------------------------------------------------------------
+# --- no violation date after the day of receipt -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("phone_behind", [timedelta(days=20), timedelta(days=1)])
@@ -204,7 +206,7 @@ async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is
     assert await db.fetchval("SELECT count(*) FROM violation") == 0
 
 
-# --- 5. the day of sending -------------------------------------------------------------------------------------
+# --- the day of sending -----------------------------------------------------------------------------------------------
 
 
 async def approved_boete(client, db, world: World, approved_days_ago: int) -> dict:
@@ -261,7 +263,17 @@ async def test_without_a_day_a_step_is_sent_today_and_a_voornemen_term_counts_fr
     assert last_step(current)["deadlines"][0]["due_on"] == calendar.term_end(sent_on, weeks=2).isoformat()
 
 
-# --- 11. a boete above EUR 340 needs a voornemen on the same violations (Awb 5:53) ------------------------------------
+async def test_the_begunstigingstermijn_counts_from_the_day_of_sending(client, db, world):
+    current, besluit = await with_dwangsom(client, world)
+    await db.execute("UPDATE enforcement_step SET approved_at = now() - interval '6 days' WHERE id = $1::uuid",
+                     besluit["id"])
+    sent_on = today() - timedelta(days=4)
+    current = await done(client, world, current, besluit["id"], "send", body={"sent_on": sent_on.isoformat()})
+    hercontrole = last_step(current)
+    assert hercontrole["due_on"] == calendar.term_end(sent_on, days=14).isoformat()
+
+
+# --- a boete above EUR 340 needs a voornemen on the same violations (Awb 5:53) ----------------------------------------
 
 
 async def test_a_boete_above_340_euro_on_violations_no_voornemen_named_is_refused(client, db, world):
@@ -304,7 +316,7 @@ def test_the_awb_values_are_data_and_a_broken_file_is_an_error(tmp_path):
         load_awb(broken)
 
 
-# --- 6. one offence history per law ------------------------------------------------------------------------------
+# --- one offence history per law --------------------------------------------------------------------------------------
 
 
 async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_case(client, db, world):
@@ -350,7 +362,7 @@ async def test_an_earlier_nix18_case_merges_into_the_alcoholwet_case(client, db,
     assert (await case(client, world, str(source_id)))["merged_into"] == target["id"]
 
 
-# --- 3. the employee class of the day of the violation -------------------------------------------------------------
+# --- the employee class of the day of the violation -------------------------------------------------------------------
 
 
 async def test_the_fine_column_is_the_registry_class_on_the_violation_date(client, db, world):
@@ -394,7 +406,7 @@ async def test_an_unknown_answer_leaves_the_registry_class(client, db, world):
     assert (fine["employee_class"], fine["employee_class_source"]) == ("under_50", "registry")
 
 
-# --- 7. plans that can be carried out ---------------------------------------------------------------------------
+# --- plans that can be carried out ------------------------------------------------------------------------------------
 
 
 def assignment(world: World, **overrides) -> dict:
@@ -425,7 +437,7 @@ async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_ch
     assert response.status_code == 201, response.text
 
 
-# --- 10. bezwaar: lateness (Awb 6:9, 6:11) and the decision term (7:10) -------------------------------------
+# --- bezwaar: lateness (Awb 6:9, 6:11) and the decision term (7:10) ---------------------------------------------------
 
 
 async def sent_long_ago(client, db, world: World, days_ago: int = 60) -> tuple[dict, dict]:
@@ -524,7 +536,7 @@ async def test_the_decision_term_with_a_committee_an_extension_and_a_postponemen
     assert events == 3
 
 
-# --- 8. dwangsom arithmetic (Awb 5:32b, 5:33, 5:35) --------------------------------------------------------------
+# --- dwangsom arithmetic (Awb 5:32b, 5:33, 5:35) ----------------------------------------------------------------------
 
 
 @settings(max_examples=300, deadline=None)
@@ -611,7 +623,7 @@ async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db,
     assert await db.fetchval("SELECT sent_on FROM enforcement_step WHERE id = $1::uuid", invordering["id"]) is None
 
 
-# --- 9. the hercontrole's outcome comes from the follow-up inspection ---------------------------------------------
+# --- the hercontrole's outcome comes from the follow-up inspection ----------------------------------------------------
 
 
 async def follow_up_reviewed(client, world: World, hercontrole: dict, answers: dict) -> None:
@@ -662,3 +674,4 @@ async def test_a_follow_up_inspected_within_the_term_leaves_the_outcome_to_the_o
     await follow_up_reviewed(client, world, hercontrole, NO_MANAGER)
     current = await case(client, world, current["id"])
     assert next(s for s in current["steps"] if s["id"] == hercontrole["id"])["status"] == "planned"
+
