@@ -12,12 +12,15 @@ old version, is refused. Every change writes an audit event in the same transact
 
 Steps: warning; voornemen (zienswijze term, then the zienswijze received or not); besluit (boete, last onder
 dwangsom, last onder bestuursdwang, schorsing, intrekking, ontzegging_19a, sluiting_13b), approved by a
-second officer who neither drafted it nor inspected the violations it rests on, and sendable only then;
-hercontrole (planned automatically when a last onder dwangsom is sent, at the end of its
-begunstigingstermijn; its outcome is compliance or forfeiture, never above the maximum); invordering of a
-forfeited sum within the 1-year limit (5:35); bezwaar against a sent decision, with its term (6 weeks from
-the day after sending) and decision deadline (6 weeks after the term, 7:10). A sent step never changes (a
-database trigger holds this too).
+second officer who neither drafted it nor inspected the violations it rests on, and sendable only then, on
+the day of sending the officer records (every term counts from it); a boete above the Awb threshold rests on
+a voornemen on the same violations (5:53); hercontrole (planned automatically when a last onder dwangsom is
+sent, at the end of its begunstigingstermijn; the reviewed follow-up inspection sets its outcome, compliance
+or forfeiture of the sum the decision gives (dwangsom.py), which an officer may correct with a reason);
+invordering of a forfeited sum within the 1-year limit (5:35, checked when drafted and when sent); bezwaar
+against a sent decision, with its term (6:7-6:9), decision deadline (7:10) and the recorded changes of
+either. A sent step never changes (a database trigger holds this too); a sent decision may be withdrawn,
+which is recorded beside it. The Awb's terms and thresholds are data (procedure.py).
 
 Visibility: enforcement officers and admins (route guards) see the cases of their regimes; a sex-work case
 needs the sexwork regime. Anything else is 404, like a missing case.
