@@ -34,7 +34,9 @@ from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
 from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
+from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
+from backend.planning import service as planning_service
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.health.service import DatabaseProbe
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
+    awb_procedure.awb()  # likewise schemas/procedure/awb.json
+    planning_service.checklist_kinds()  # and schemas/planning/checklist-object-kinds.json
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},

@@ -16,6 +16,10 @@ CASES = f"{BASE}/cases"
 NO_MANAGER = {**{k: v for k, v in HORECA_OK.items() if k not in ("AW-04", "AW-05")}, "AW-03": "no"}
 AGE_NOT_ESTABLISHED = {**HORECA_OK, "AW-07a": "yes", "AW-07": "no"}
 
+DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "order_text": "Stel een leidinggevende aan",
+            "begunstiging_days": 14, "dwangsom_cents": 50_000, "dwangsom_unit": "per_violation",
+            "dwangsom_max_cents": 150_000, "deviation_reason": "Onverschillig gedrag: eerst herstel afdwingen"}
+
 OFFICERS: dict[str, dict[str, Any]] = {
     "officer_a": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
     "officer_b": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
@@ -112,6 +116,46 @@ async def done(client, world: World, current: dict[str, Any], step_id: str, acti
 
 def last_step(current: dict[str, Any]) -> dict[str, Any]:
     return current["steps"][-1]
+
+
+async def warned_once(client, world: World) -> dict:
+    """A case whose first no-manager violation got a warning; a second one has been reviewed since."""
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    await reviewed(client, world, NO_MANAGER)
+    return await case(client, world, current["id"])
+
+
+async def voornemen_answered(client, world: World, current: dict, decision: str, **fields) -> dict:
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": decision, **fields})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    return await done(client, world, current, last_step(current)["id"], "zienswijze",
+                      body={"received": True, "summary": "Exploitant erkent de overtreding"})
+
+
+async def fined(client, world: World) -> dict:
+    """warned_once, then the full boete procedure: voornemen, zienswijze, besluit, approval, sending."""
+    current = await warned_once(client, world)
+    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
+    current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
+    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
+    return await done(client, world, current, last_step(current)["id"], "send")
+
+
+async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:
+    """An approved (not yet sent) last onder dwangsom after its voornemen; returns the case and the besluit."""
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": "last_onder_dwangsom",
+                                                     "deviation_reason": "Herstel gaat voor"})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    current = await done(client, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
+    current = await drafted(client, world, current, {**DWANGSOM, **changes})
+    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
+    return current, last_step(current)
 
 
 async def table_counts(db) -> dict[str, int]:

@@ -56,15 +56,15 @@ async def test_a_reviewed_inspection_without_violations_opens_nothing(client, db
     assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 0
 
 
-async def test_a_second_review_adds_to_the_open_case_and_another_regime_opens_its_own(client, db, world):
+async def test_a_second_review_adds_to_the_open_case_and_a_nix18_sale_joins_the_alcoholwet_case(client, db, world):
     await reviewed(client, world, NO_MANAGER)
     await reviewed(client, world, AGE_NOT_ESTABLISHED)
     found = await only_case(client, world, regime="alcohol")
     assert sorted(v["code"] for v in found["violations"]) == ["AW-20-1-AGE-NOT-ESTABLISHED", "AW-24-1-NO-MANAGER-PRESENT"]
     assert await actions(db, found["id"]) == ["enforcement_case.violations_added"] * 2
-    await reviewed(client, world, {}, body=nix18_body(world), db=db)
-    nix = await only_case(client, world, regime="nix18")
-    assert nix["id"] != found["id"] and [v["code"] for v in nix["violations"]] == ["AW-20-1-AGE-NOT-ESTABLISHED"]
+    await reviewed(client, world, {}, body=nix18_body(world), db=db)  # an Alcoholwet offence too: the same case
+    same = await only_case(client, world)
+    assert same["id"] == found["id"] and len(same["violations"]) == 3
 
 
 async def test_concurrent_reviews_of_one_target_share_one_case(client, db, world):
@@ -223,14 +223,16 @@ async def test_an_unknown_case_is_404(client, world):
 
 async def test_case_list_filters_and_pages(client, db, world):
     await reviewed(client, world, NO_MANAGER)
-    await reviewed(client, world, {}, body=nix18_body(world), db=db)
+    world.ids["corner"] = (await create_object(client, world.h["admin"], name="Café De Hoek", house_number=9))["id"]
+    await reviewed(client, world, NO_MANAGER, object_key="corner")
     page = await client.get(CASES, headers=world.h["officer_a"], params={"limit": 1})
     assert page.status_code == 200
     body = page.json()
     assert len(body["items"]) == 1 and body["next_cursor"]
     rest = await client.get(CASES, headers=world.h["officer_a"], params={"limit": 1, "cursor": body["next_cursor"]})
     assert len(rest.json()["items"]) == 1 and rest.json()["items"][0]["id"] != body["items"][0]["id"]
-    nix = await client.get(CASES, headers=world.h["officer_a"], params={"regime": "nix18", "open": "true"})
-    assert [c["regime"] for c in nix.json()["items"]] == ["nix18"]
+    corner = await client.get(CASES, headers=world.h["officer_a"],
+                              params={"object_id": world.ids["corner"], "open": "true"})
+    assert [c["object_id"] for c in corner.json()["items"]] == [world.ids["corner"]]
     assert_problem(await client.get(CASES, headers=world.h["officer_a"], params={"cursor": "bogus"}), 400,
                    "invalid_cursor")

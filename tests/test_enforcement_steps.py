@@ -25,6 +25,7 @@ from tests.enforcement_helpers import (
     done,
     drafted,
     enforcement_world,
+    fined,
     last_step,
     nix18_body,
     only_case,
@@ -32,60 +33,19 @@ from tests.enforcement_helpers import (
     reviewed,
     step,
     table_counts,
+    voornemen_answered,
+    warned_once,
+    with_dwangsom,
     with_version,
 )
 from tests.helpers import assert_problem
 from tests.inspection_helpers import World
 from tests.registry_helpers import create_object
 
-DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "order_text": "Stel een leidinggevende aan",
-            "begunstiging_days": 14, "dwangsom_cents": 50_000, "dwangsom_unit": "per_violation",
-            "dwangsom_max_cents": 150_000, "deviation_reason": "Onverschillig gedrag: eerst herstel afdwingen"}
-
 
 @pytest.fixture
 async def world(client, auth) -> World:
     return await enforcement_world(client, auth)
-
-
-async def warned_once(client, world: World) -> dict:
-    """A case whose first no-manager violation got a warning; a second one has been reviewed since."""
-    await reviewed(client, world, NO_MANAGER)
-    current = await only_case(client, world)
-    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
-    current = await done(client, world, current, last_step(current)["id"], "send")
-    await reviewed(client, world, NO_MANAGER)
-    return await case(client, world, current["id"])
-
-
-async def voornemen_answered(client, world: World, current: dict, decision: str, **fields) -> dict:
-    current = await drafted(client, world, current, {"type": "voornemen", "decision": decision, **fields})
-    current = await done(client, world, current, last_step(current)["id"], "send")
-    return await done(client, world, current, last_step(current)["id"], "zienswijze",
-                      body={"received": True, "summary": "Exploitant erkent de overtreding"})
-
-
-async def fined(client, world: World) -> dict:
-    """warned_once, then the full boete procedure: voornemen, zienswijze, besluit, approval, sending."""
-    current = await warned_once(client, world)
-    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
-    current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
-    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
-    return await done(client, world, current, last_step(current)["id"], "send")
-
-
-async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:
-    """An approved (not yet sent) last onder dwangsom after its voornemen; returns the case and the besluit."""
-    await reviewed(client, world, NO_MANAGER)
-    current = await only_case(client, world)
-    current = await drafted(client, world, current, {"type": "voornemen", "decision": "last_onder_dwangsom",
-                                                     "deviation_reason": "Herstel gaat voor"})
-    current = await done(client, world, current, last_step(current)["id"], "send")
-    current = await done(client, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
-    current = await drafted(client, world, current, {**DWANGSOM, **changes})
-    current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
-    return current, last_step(current)
 
 
 # --- the proposal -------------------------------------------------------------------------------------------------
@@ -262,7 +222,7 @@ async def test_a_last_onder_dwangsom_plans_the_hercontrole_and_forfeiture_stays_
     assert await table_counts(db) == before
     assert (await db.fetchval("SELECT status FROM enforcement_step WHERE id = $1::uuid", hercontrole["id"])) == "planned"
     current = await done(client, world, current, hercontrole["id"], "outcome",
-                         body={"result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 100_000})
+                         body={"result": "forfeited", "observed_on": today().isoformat(), "violations_observed": 2})
     forfeited = last_step(current)
     assert (forfeited["status"], forfeited["forfeited_cents"]) == ("forfeited", 100_000)
     kinds = {d["kind"]: d for d in forfeited["deadlines"]}

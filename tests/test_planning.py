@@ -65,7 +65,8 @@ async def world(client, auth) -> World:
     for name, claims in users.items():
         w.h[name] = auth(name, **claims)
         w.ids[name] = str(await register(client, w.h[name]))
-    for key in ("alcohol-horeca", "sexwork-establishment", "ondermijning-signals", "coffeeshop"):
+    for key in ("alcohol-horeca", "sexwork-establishment", "ondermijning-signals", "coffeeshop",
+                "nix18-purchase-attempt"):
         response = await client.post("/api/v1/checklists", headers=w.h["admin"], json=checklist(key))
         assert response.status_code == 201, response.text
         w.ids[key] = response.json()["id"]
@@ -207,7 +208,7 @@ async def test_targets_and_regimes_the_planner_does_not_see_are_refused(client, 
     assert problem["errors"][0]["pointer"] == "/object_id" and problem["errors"][0]["detail"] == "no such object"
     problem = assert_problem(await client.post(URL, headers=coord, json=world.body(regimes=["alcohol", "nix18"])),
                              422, "validation_failed")
-    assert [e["pointer"] for e in problem["errors"]] == ["/regimes"]
+    assert [e["pointer"] for e in problem["errors"]] == ["/regimes", "/checklist_version_ids"]  # nor its checklist
     assert await planning_state(db) == (0, 0)
 
 
@@ -229,7 +230,9 @@ async def test_idempotent_create_stores_one_assignment(client, db, world):
 async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, auth, world):
     a1 = (await plan(client, world))["id"]
     # Also an alcohol check: still hidden from everyone without the sexwork regime.
-    a_sex = (await plan(client, world, body=world.sexwork_body(regimes=["alcohol", "sexwork"])))["id"]
+    a_sex = (await plan(client, world, body=world.sexwork_body(
+        regimes=["alcohol", "sexwork"],
+        checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]])))["id"]
     b1 = (await plan(client, world, "coord_b", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])))["id"]
     everything = {a1, a_sex, b1}
     expected = {
@@ -281,7 +284,8 @@ async def test_list_filters(client, db, world):
     cafe = (await plan(client, world))["id"]
     club = (await plan(client, world, body=world.sexwork_body()))["id"]
     later = (await plan(client, world, body=world.body(
-        regimes=["nix18"], checklist_version_ids=[world.ids["ondermijning-signals"]],
+        regimes=["nix18"],
+        checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
         inspector_ids=[world.ids["insp_a2"]], planned_from=start.isoformat(), planned_to=start.isoformat())))["id"]
     other_team = (await plan(client, world, "admin", world.body(team_id="team-b",
                                                                  inspector_ids=[world.ids["insp_b"]])))["id"]

@@ -85,6 +85,8 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "SendEnforcementStep": ENFORCERS,
     "RecordZienswijze": ENFORCERS,
     "RecordEnforcementOutcome": ENFORCERS,
+    "WithdrawEnforcementDecision": ENFORCERS,
+    "ChangeBezwaar": ENFORCERS,
     "ListEnforcementDeadlines": ENFORCEMENT_READERS,
     "CreateComplaint": HANDLERS,
     "ListComplaints": ANY_USER,

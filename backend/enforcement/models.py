@@ -28,13 +28,21 @@ Decision = Annotated[
 Intervention = Literal["warning", "boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing",
                        "intrekking", "ontzegging_19a", "sluiting_13b"]
 StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
-DwangsomUnit = Literal["per_violation", "per_day", "per_week"]
+DwangsomUnit = Annotated[
+    Literal["per_violation", "per_day", "per_week", "ineens"],
+    Meta(description="per day or week after the begunstigingstermijn, per violation observed, or at once (ineens)"),
+]
 Behaviour = Annotated[
     Literal["goedwillend", "onverschillig", "calculerend", "crimineel"],
     Meta(description="LHSO interventiematrix: the offender's behaviour"),
 ]
 DeadlineKind = Literal["zienswijze", "begunstigingstermijn", "bezwaar_term", "bezwaar_decision", "payment",
                        "invordering_limit"]
+EmployeeClassSource = Annotated[
+    Literal["inspection", "registry", "assumed"],
+    Meta(description="Where the fine column comes from: the inspector's answer on the day (BB-01), the registry's "
+                     "history on the day of the violation, or assumed (< 50) for a location without an object"),
+]
 Reason = Annotated[str, Meta(min_length=3, max_length=2000, pattern="^[^\x00]*\\S[^\x00]*$")]
 Text = Annotated[str, Meta(max_length=20_000, pattern="^[^\x00]*$")]
 ShortText = Annotated[str, Meta(max_length=4000, pattern="^[^\x00]*$")]
@@ -80,7 +88,7 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     `order_text`, `begunstiging_days`, `dwangsom_cents`, `dwangsom_unit`, `dwangsom_max_cents`; schorsing and
     ontzegging_19a: `weeks` (1-12); sluiting_13b: `months`. invordering: `related_step_id` (a forfeited
     hercontrole), `amount_cents` (default: the sum forfeited). bezwaar: `related_step_id` (a sent decision),
-    `received_on`. A step other than the proposal's needs `deviation_reason`."""
+    `received_on`, and for one sent by post `posted_on`. A step other than the proposal's needs `deviation_reason`."""
 
     type: Literal["warning", "voornemen", "besluit", "invordering", "bezwaar"]
     decision: Decision | None = None
@@ -97,6 +105,7 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     zienswijze_weeks: Annotated[int, Meta(ge=1, le=12)] | None = None
     related_step_id: UUID | None = None
     received_on: date | None = None
+    posted_on: Annotated[date | None, Meta(description="bezwaar by post: the day it was posted (Awb 6:9)")] = None
     deviation_reason: Reason | None = None
     behaviour: Behaviour | None = None
 
@@ -106,12 +115,48 @@ class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
     summary: ShortText | None = None
 
 
+BezwaarChangeKind = Annotated[
+    Literal["lateness_excused", "advisory_committee", "extension", "postponement"],
+    Meta(description="lateness_excused: Awb 6:11; advisory_committee: decision term 12 weeks (7:10 lid 1); "
+                     "extension: once, by the configured weeks (7:10 lid 3); postponement: further, with the "
+                     "objector's consent (7:10 lid 4)"),
+]
+
+
+class BezwaarChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A recorded change of a registered bezwaar's lateness or decision term, with its reason."""
+
+    change: BezwaarChangeKind
+    reason: Reason
+    weeks: Annotated[int, Meta(ge=1, le=52, description="postponement only: by how many weeks")] | None = None
+    consent: Annotated[bool, Meta(description="postponement only: the objector consented (must be true)")] | None = None
+
+
+class StepSend(msgspec.Struct, forbid_unknown_fields=True):
+    """The day the letter went out (bekendmaking, Awb 3:41): not before the approval (or the drafting of a step
+    that needs none), not after today. Every term the step starts counts from it."""
+
+    sent_on: Annotated[date | None, Meta(description="Default: today (Europe/Amsterdam)")] = None
+
+
+class StepWithdraw(msgspec.Struct, forbid_unknown_fields=True):
+    """Withdraw a sent decision (intrekking door het bestuursorgaan); it stays on record as sent."""
+
+    reason: Reason
+
+
 class StepOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """hercontrole: complied or forfeited (with the sum forfeited); bezwaar: the decision on it."""
+    """hercontrole: complied or forfeited (the sum follows from the decision: units passed times the dwangsom, capped
+    at the maximum; `violations_observed` for a dwangsom per violation); bezwaar: the decision on it."""
 
     result: Literal["complied", "forfeited", "gegrond", "ongegrond", "niet_ontvankelijk"]
     observed_on: Annotated[date | None, Meta(description="hercontrole: the day of the follow-up inspection")] = None
-    forfeited_cents: Cents | None = None
+    forfeited_cents: Annotated[Cents | None, Meta(
+        description="hercontrole: default the sum the law forfeits; another sum needs `reason`")] = None
+    violations_observed: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    reason: Annotated[Reason | None, Meta(
+        description="hercontrole: why the sum differs from the law's, or why an outcome already recorded (from the "
+                    "follow-up inspection) is corrected")] = None
 
 
 # --- responses --------------------------------------------------------------------------------------------
@@ -121,6 +166,16 @@ class Deadline(msgspec.Struct, frozen=True):
     kind: DeadlineKind
     due_on: date
     resolved: bool
+
+
+class BezwaarChangeEntry(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    change: BezwaarChangeKind
+    reason: str
+    due_before: Annotated[date | None, Meta(description="The decision deadline before the change")]
+    due_after: Annotated[date | None, Meta(description="The decision deadline after it")]
+    actor_id: UUID
+    occurred_at: datetime
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,14 +205,24 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     due_on: Annotated[date | None, Meta(description="hercontrole: end of the begunstigingstermijn")]
     observed_on: date | None
     forfeited_cents: int | None
+    forfeited_units: int | None
+    forfeited_on: Annotated[date | None, Meta(description="The day of forfeiture: 5:33 and 5:35 count from it")]
+    outcome_source: Literal["inspection", "officer"] | None
+    outcome_reason: str | None
+    outcome_inspection_id: UUID | None
     received_on: date | None
-    late: bool | None
+    posted_on: date | None
+    late: Annotated[bool | None, Meta(description="bezwaar: after the term (Awb 6:7-6:9)")]
+    late_excused: Annotated[bool | None, Meta(description="bezwaar: lateness excused (Awb 6:11)")]
+    bezwaar_changes: list[BezwaarChangeEntry]
     outcome: Literal["gegrond", "ongegrond", "niet_ontvankelijk"] | None
     drafted_by: UUID
     approved_by: UUID | None
     approved_at: datetime | None
     sent_by: UUID | None
     sent_on: date | None
+    withdrawn_on: Annotated[date | None, Meta(description="A sent decision withdrawn by the authority")]
+    withdrawn_reason: str | None
     created_at: datetime
     updated_at: datetime
     deadlines: list[Deadline]
@@ -229,6 +294,7 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     category: str
     employee_class: Literal["under_50", "50_or_more"]
+    employee_class_source: EmployeeClassSource
     base_cents: int
     recidive: Annotated[bool, Meta(description="A boete for the same article was sent in the window before")]
     recidive_fine_step_ids: list[UUID]
@@ -239,8 +305,11 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
 
 class StrikeCount(msgspec.Struct, frozen=True, kw_only=True):
     article: str
-    count: Annotated[int, Meta(description="Occasions (inspections) with a violation of the article in the window, "
-                                           "this one included")]
+    count: Annotated[int, Meta(description="Occasions (inspections) with a violation of the article in the window "
+                                           "before the violation measured, its own included")]
+    violation_id: Annotated[UUID, Meta(description="The open violation measured: the one with the most occasions "
+                                                   "in the window before its date")]
+    observed_on: date
     strikes: int
     window_months: int
     triggered: bool
@@ -284,7 +353,9 @@ class NextAction(msgspec.Struct, frozen=True, kw_only=True):
 class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     regime: Regime
-    employee_class: Literal["under_50", "50_or_more"]
+    employee_class: Annotated[Literal["under_50", "50_or_more"], Meta(
+        description="The column of the case's newest violation; each item's fine names its own")]
+    employee_class_source: EmployeeClassSource
     employee_class_assumed: Annotated[bool, Meta(description="No registered object: kolom I (< 50) assumed")]
     items: list[ProposalItem]
     next: NextAction

@@ -56,7 +56,7 @@ def months_before(day: date, months: int) -> date:
 
 async def build(
     conn: asyncpg.Connection, book: RuleBook, *, case: dict[str, Any], violations: list[dict[str, Any]],
-    steps: list[dict[str, Any]], employee_class: str, class_assumed: bool,
+    steps: list[dict[str, Any]], employee_class: str, class_source: str,
 ) -> Proposal:
     target = (Target("establishment_id", case["object_id"]) if case["object_id"] is not None
               else Target("location_id", case["location_id"]))
@@ -64,10 +64,22 @@ async def build(
     by_code: dict[str, list[dict[str, Any]]] = {}
     for violation in open_:
         by_code.setdefault(violation["code"], []).append(violation)
-    items = [await _item(conn, book, case["regime"], code, group, target, employee_class)
+    items = [await _item(conn, book, case["regime"], code, group, target,
+                         _class_of(group, employee_class, class_source))
              for code, group in sorted(by_code.items())]
     return Proposal(case_id=case["id"], regime=case["regime"], employee_class=employee_class,
-                    employee_class_assumed=class_assumed, items=items, next=_next(items, steps))
+                    employee_class_source=class_source, employee_class_assumed=class_source == "assumed", items=items,
+                    next=_next(items, steps))
+
+
+def _class_of(group: list[dict[str, Any]], fallback: str, fallback_source: str) -> tuple[str, str]:
+    """The fine column of a group of violations: the class recorded with its newest violation (the inspection's
+    answer or the registry on that day), else the case's."""
+    recorded = [v for v in group if v.get("employee_class")]
+    if not recorded:
+        return fallback, fallback_source
+    newest = max(recorded, key=lambda v: (v["observed_on"], v["added_at"]))
+    return newest["employee_class"], newest["employee_class_source"] or "registry"
 
 
 def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
@@ -79,7 +91,7 @@ def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
 
 async def _item(
     conn: asyncpg.Connection, book: RuleBook, regime: str, code: str, group: list[dict[str, Any]], target: Target,
-    employee_class: str,
+    employee_class: tuple[str, str],
 ) -> ProposalItem:
     rule = book.rule(regime, code)
     article = rule.article if rule else group[0]["article_key"]
@@ -89,7 +101,7 @@ async def _item(
     args = (target.id, article, window_start, reference, inspections)
     earlier_rows = await conn.fetch(queries.earlier_violations(target.column), *args)
     occasions = await conn.fetchval(queries.earlier_occasions(target.column), *args)
-    strikes = await _strikes(conn, book, article, target, reference, inspections, occasions)
+    strikes = await _strikes(conn, book, article, target, group)
     ladder = rule.ladder if rule else (_NO_RULE,)
     position = min(occasions, len(ladder) - 1)
     chosen = ladder[position]
@@ -113,37 +125,44 @@ async def _item(
 
 
 async def _strikes(
-    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, reference: date, inspections: list[UUID],
-    earlier_in_year: int,
+    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, group: list[dict[str, Any]],
 ) -> StrikeCount | None:
+    """Art. 19a counts, for a violation being sanctioned, the occasions with a violation of the article in the
+    window before its date (that day included). Each open violation is measured against its own window, so the
+    count does not depend on which violations are handled together; the item shows the one with the most."""
     rule = book.strikes.get(article)
     if rule is None:
         return None
-    earlier = earlier_in_year
-    if rule.window_months != DEFAULT_WINDOW_MONTHS:
-        earlier = await conn.fetchval(queries.earlier_occasions(target.column), target.id, article,
-                                      months_before(reference, rule.window_months), reference, inspections)
-    count = earlier + len(inspections)
+    counted: list[tuple[int, date, UUID]] = []
+    for day in sorted({v["observed_on"] for v in group}):
+        count = await conn.fetchval(queries.occasions_in_window(target.column), target.id, article,
+                                    months_before(day, rule.window_months), day)
+        violation_id = min(v["violation_id"] for v in group if v["observed_on"] == day)
+        counted.append((count, day, violation_id))
+    count, day, violation_id = max(counted)
     return StrikeCount(article=article, count=count, strikes=rule.strikes, window_months=rule.window_months,
-                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max)
+                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max,
+                       violation_id=violation_id, observed_on=day)
 
 
 async def _fine(
     conn: asyncpg.Connection, book: RuleBook, rule: Any, target: Target, article: str, reference: date,
-    employee_class: str, violations: int,
+    employee_class: tuple[str, str], violations: int,
 ) -> FineExplanation | None:
     if rule.fine_table is None or rule.fine_category is None:
         return None
     table = book.table(rule.fine_table, reference)
-    base = table.amounts[rule.fine_category][employee_class]
+    column, column_source = employee_class
+    base = table.amounts[rule.fine_category][column]
     fines = await conn.fetch(queries.earlier_fines(target.column), target.id, article,
                              months_before(reference, table.window_months), reference)
     recidive = bool(fines)
     per_violation = base * (100 + table.surcharge_percent) // 100 if recidive else base
     return FineExplanation(
         table=table.key, table_title=table.title, table_valid_from=table.valid_from, source=table.source,
-        category=rule.fine_category, employee_class=employee_class, base_cents=base, recidive=recidive,
-        recidive_fine_step_ids=sorted(row["id"] for row in fines), surcharge_percent=table.surcharge_percent,
+        category=rule.fine_category, employee_class=column, employee_class_source=column_source, base_cents=base,
+        recidive=recidive, recidive_fine_step_ids=sorted(row["id"] for row in fines),
+        surcharge_percent=table.surcharge_percent,
         amount_per_violation_cents=per_violation, amount_cents=per_violation * violations,
     )
 

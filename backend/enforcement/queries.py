@@ -17,7 +17,8 @@ GET_CASE = f"SELECT {CASE_COLUMNS} FROM enforcement_case c WHERE c.id = $2 AND {
 
 CASE_VIOLATIONS = """
 SELECT cv.violation_id, cv.inspection_id, cv.establishment_id AS object_id, cv.location_id, cv.code, cv.article_key,
-       cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id,
+       cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id, cv.employee_class,
+       cv.employee_class_source,
        EXISTS (SELECT 1 FROM enforcement_fined_violation f WHERE f.violation_id = cv.violation_id) AS fined
 FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on, cv.violation_id
 """
@@ -25,8 +26,15 @@ FROM enforcement_case_violation cv WHERE cv.case_id = $1 ORDER BY cv.observed_on
 STEP_COLUMNS = """s.id, s.seq, s.type, s.decision, s.status, s.related_step_id, s.violation_ids, s.document_text,
 s.amount_cents, s.weeks, s.months, s.order_text, s.begunstiging_days, s.dwangsom_cents, s.dwangsom_unit,
 s.dwangsom_max_cents, s.zienswijze_weeks, s.zienswijze, s.zienswijze_summary, s.proposal, s.deviation_reason,
-s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.received_on, s.late, s.outcome,
-s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.created_at, s.updated_at,
+s.behaviour, s.assignment_id, s.due_on, s.observed_on, s.forfeited_cents, s.forfeited_units, s.forfeited_on,
+s.outcome_source, s.outcome_reason, s.outcome_inspection_id, s.received_on, s.posted_on, s.late,
+s.late_excused, s.outcome,
+COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 'reason', b.reason,
+                                              'due_before', b.due_before, 'due_after', b.due_after,
+                                              'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
+          FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
+s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
+s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
           FROM enforcement_deadline d WHERE d.step_id = s.id), '[]'::jsonb) AS deadlines"""
@@ -60,19 +68,20 @@ SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 FROM enforcement_case_statu
 
 ADD_VIOLATIONS = """
 INSERT INTO enforcement_case_violation (violation_id, case_id, inspection_id, establishment_id, location_id, code,
-                                        article_key, observed_on, inspector_ids, checklist_version_id, employee_class)
+                                        article_key, observed_on, inspector_ids, checklist_version_id, employee_class,
+                                        employee_class_source)
 SELECT v.violation_id, $1, v.inspection_id, v.establishment_id, v.location_id, v.code, v.article_key, v.observed_on,
-       v.inspector_ids, v.checklist_version_id, v.employee_class
+       v.inspector_ids, v.checklist_version_id, v.employee_class, v.employee_class_source
 FROM jsonb_to_recordset($2::jsonb) AS v(violation_id uuid, inspection_id uuid, establishment_id uuid, location_id uuid,
      code text, article_key text, observed_on date, inspector_ids uuid[], checklist_version_id uuid,
-     employee_class text)
+     employee_class text, employee_class_source text)
 ON CONFLICT (violation_id) DO NOTHING
 RETURNING violation_id
 """
 
-# The fine column recorded with the case's newest violation that has one (migrations/0013).
+# The fine column recorded with the case's newest violation that has one, and its source (migrations/0031).
 RECORDED_EMPLOYEE_CLASS = """
-SELECT employee_class FROM enforcement_case_violation
+SELECT employee_class, employee_class_source FROM enforcement_case_violation
 WHERE case_id = $1 AND employee_class IS NOT NULL ORDER BY observed_on DESC, added_at DESC LIMIT 1
 """
 
@@ -104,9 +113,10 @@ HAS_STEPS = "SELECT EXISTS (SELECT 1 FROM enforcement_step WHERE case_id = $1)"
 INSERT_STEP = """
 INSERT INTO enforcement_step (id, case_id, seq, type, decision, status, related_step_id, violation_ids, document_text,
     amount_cents, weeks, months, order_text, begunstiging_days, dwangsom_cents, dwangsom_unit, dwangsom_max_cents,
-    zienswijze_weeks, proposal, deviation_reason, behaviour, assignment_id, due_on, received_on, late, drafted_by)
+    zienswijze_weeks, proposal, deviation_reason, behaviour, assignment_id, due_on, received_on, late, drafted_by,
+    posted_on)
 SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-       $20, $21, $22, $23, $24, $25
+       $20, $21, $22, $23, $24, $25, $26
 FROM enforcement_step WHERE case_id = $2
 RETURNING id
 """
@@ -130,23 +140,58 @@ UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated
 WHERE id = $1 AND status = $4
 """
 
+WITHDRAW = """
+UPDATE enforcement_step SET withdrawn_on = $2, withdrawn_reason = $3, updated_at = now()
+WHERE id = $1 AND status = 'sent' AND withdrawn_on IS NULL
+"""
+
+# A withdrawn decision leaves nothing to wait for: its own terms (the bezwaar term) end.
+RESOLVE_STEP_DEADLINES = """
+UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND resolved_at IS NULL
+"""
+
 RECORD_ZIENSWIJZE = """
 UPDATE enforcement_step SET zienswijze = $2, zienswijze_summary = $3, updated_at = now()
 WHERE id = $1 AND zienswijze = 'pending'
 """
 
 HERCONTROLE_OUTCOME = """
-UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, updated_at = now()
-WHERE id = $1 AND status = 'planned'
+UPDATE enforcement_step SET status = $2, observed_on = $3, forfeited_cents = $4, forfeited_units = $5,
+    forfeited_on = $6, outcome_source = $7, outcome_reason = $8, outcome_inspection_id = $9, updated_at = now()
+WHERE id = $1 AND type = 'hercontrole'
+"""
+
+# A hercontrole planned by this assignment, whose outcome is still open.
+PLANNED_HERCONTROLE = """
+SELECT * FROM enforcement_step WHERE assignment_id = $1 AND type = 'hercontrole' AND status = 'planned' FOR UPDATE
+"""
+
+SET_DEADLINE = """
+INSERT INTO enforcement_deadline (case_id, step_id, kind, due_on) VALUES ($1, $2, $3, $4)
+ON CONFLICT (step_id, kind) DO UPDATE SET due_on = EXCLUDED.due_on, resolved_at = NULL
+"""
+
+INSERT_BEZWAAR_CHANGE = """
+INSERT INTO enforcement_bezwaar_change (step_id, seq, change, reason, due_before, due_after, actor_id)
+SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6 FROM enforcement_bezwaar_change WHERE step_id = $1
+"""
+
+BEZWAAR_CHANGES = "SELECT change FROM enforcement_bezwaar_change WHERE step_id = $1 ORDER BY seq"
+
+EXCUSE_LATENESS = "UPDATE enforcement_step SET late_excused = true, updated_at = now() WHERE id = $1"
+
+MOVE_DEADLINE = """
+UPDATE enforcement_deadline SET due_on = $3 WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
 """
 
 BEZWAAR_OUTCOME = """
 UPDATE enforcement_step SET status = 'decided', outcome = $2, updated_at = now() WHERE id = $1 AND status = 'registered'
 """
 
-# Sums forfeited under one decision so far (its hercontroles).
+# Sums forfeited under one decision so far (its hercontroles other than $2).
 FORFEITED_UNDER = """
-SELECT coalesce(sum(forfeited_cents), 0) FROM enforcement_step WHERE related_step_id = $1 AND type = 'hercontrole'
+SELECT coalesce(sum(forfeited_cents), 0) FROM enforcement_step
+WHERE related_step_id = $1 AND type = 'hercontrole' AND id <> $2
 """
 
 INVORDERING_OF = """
@@ -190,13 +235,25 @@ WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND obser
 """
 
 
-# Boetes sent for article $2 at the target $1 in the window ($3, $4] (recidive).
+# Occasions (inspections) with a violation of article $2 at the target $1 in the window ($3, $4], any case.
+def occasions_in_window(target: str) -> str:
+    return f"""
+SELECT count(DISTINCT inspection_id) FROM enforcement_case_violation
+WHERE {_target(target)} = $1 AND article_key = $2 AND observed_on > $3 AND observed_on <= $4
+"""
+
+
+# Boetes sent for article $2 at the target $1 in the window ($3, $4] that stand (recidive): not withdrawn and
+# not annulled on bezwaar (a bezwaar against them decided gegrond).
 def earlier_fines(target: str) -> str:
     return f"""
 SELECT DISTINCT s.id FROM enforcement_case_violation cv
 JOIN enforcement_fined_violation f ON f.violation_id = cv.violation_id
 JOIN enforcement_step s ON s.id = f.step_id
 WHERE cv.{_target(target)} = $1 AND cv.article_key = $2 AND s.status = 'sent' AND s.sent_on > $3 AND s.sent_on <= $4
+  AND s.withdrawn_on IS NULL
+  AND NOT EXISTS (SELECT 1 FROM enforcement_step b
+                  WHERE b.related_step_id = s.id AND b.type = 'bezwaar' AND b.outcome = 'gegrond')
 """
 
 

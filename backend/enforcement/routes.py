@@ -23,6 +23,7 @@ from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatc
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.enforcement import service
 from backend.enforcement.models import (
+    BezwaarChange,
     Case,
     CaseClose,
     CaseMerge,
@@ -33,6 +34,8 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepSend,
+    StepWithdraw,
     ZienswijzeRecord,
 )
 from backend.users.models import Regime
@@ -172,18 +175,30 @@ class EnforcementController(Controller):
             tx, request.user, case_id, step_id, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/send", operation_id="SendEnforcementStep",
-          summary="Send a step (a decision only once approved); it is final then; If-Match",
+          summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
+                  "If-Match",
           guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
     async def send(
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        data: JSONBody[StepSend | None] = None, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Records that the step was sent on a date; from then on it is final, and its legal
         terms (zienswijze, begunstigingstermijn, bezwaar) start. A decision must be approved first (409). If-Match
         of the case is required."""
         terms = request.app.state.settings.atw_authority_terms
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
-            tx, request.user, case_id, step_id, version=version, atw_terms=terms, request_id=request_id_of(request)))
+            tx, request.user, case_id, step_id, data or StepSend(), version=version, atw_terms=terms,
+            request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw", operation_id="WithdrawEnforcementDecision",
+          summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
+          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    async def withdraw(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[StepWithdraw], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze", operation_id="RecordZienswijze",
           summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
@@ -207,6 +222,17 @@ class EnforcementController(Controller):
         """Enforcement officers. Records a hercontrole's outcome (complied, or forfeited with the sum, never above
         the maximum) or the decision on a bezwaar. If-Match of the case is required: 428 without it, 412 when stale."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
+            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+
+    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes", operation_id="ChangeBezwaar",
+          summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
+                  "consent), with a reason; If-Match", guards=[requires_role(*OFFICERS)], status_code=200,
+          responses=problem_responses(*COMMAND))
+    async def bezwaar_change(
+        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        data: JSONBody[BezwaarChange], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    ) -> Response[Case]:
+        return await _command(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @get("/deadlines", operation_id="ListEnforcementDeadlines",

@@ -86,6 +86,9 @@ class RuleBook:
     tables: dict[str, list[FineTable]] = field(default_factory=dict)
     strikes: dict[str, ThreeStrikes] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    cases_under: dict[str, str] = field(default_factory=dict)  # regime -> the regime whose case holds its violations
+    # question key -> answer -> employee class: where an inspection records the offender's size itself
+    employee_class_answers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rule(self, regime: str, code: str) -> Rule | None:
         """The regime's rule for a code; a code the regime has no rule for falls back to another regime's."""
@@ -93,6 +96,10 @@ class RuleBook:
         if found is None:
             found = next((rule for (_, c), rule in sorted(self.rules.items()) if c == code), None)
         return found
+
+    def case_regime(self, regime: str) -> str:
+        """The regime of the case a violation found under `regime` goes to: one case per law and target."""
+        return self.cases_under.get(regime, regime)
 
     def table(self, key: str, on: date) -> FineTable:
         """The version of a fine table in force on `on` (the earliest when `on` precedes them all)."""
@@ -133,6 +140,11 @@ def load_rules(directory: Path = DEFAULT_DIRECTORY) -> RuleBook:
             problems.append(f"{path.name}: a second file for regime {document['regime']}")
             continue
         book.versions[document["regime"]] = document["version"]
+        if "cases_under" in document:
+            book.cases_under[document["regime"]] = document["cases_under"]
+        if "employee_class_answer" in document:
+            answer = document["employee_class_answer"]
+            book.employee_class_answers[answer["question"]] = dict(answer["answers"])
         documents.append((path.name, document))
         for table in document.get("fine_tables", ()):
             problems += _add_table(book, path.name, table)
@@ -146,6 +158,9 @@ def load_rules(directory: Path = DEFAULT_DIRECTORY) -> RuleBook:
                 weeks["proposed"], _source(strikes["source"]), strikes.get("note"))
     for name, document in documents:  # rules after every table is known: a rule may use another file's table
         problems += _add_rules(book, name, document)
+    for regime, under in sorted(book.cases_under.items()):
+        if under == regime or under not in book.versions or under in book.cases_under:
+            problems.append(f"{regime}: cases_under must name another regime with a file of its own cases")
     if not book.rules and not problems:
         problems.append(f"{directory}: no sanction rules found")
     if problems:

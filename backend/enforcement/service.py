@@ -1,7 +1,8 @@
 """Enforcement's rules: cases, the steps taken in them, approvals, the deadlines those steps start.
 
-A reviewed inspection with violations opens a case per regime of its checklists, or adds to the open case
-of its target and regime (violations_reviewed, called by the inspections feature in the review's
+A reviewed inspection with violations opens a case per law (the regime of its checklists, or the regime the
+sanction rules file it under: NIX18 violations are Alcoholwet offences and go to the alcohol case), or adds to
+the open case of its target and regime (violations_reviewed, called by the inspections feature in the review's
 transaction; the partial unique index keeps one open case per target and regime under concurrency).
 Officers open, merge and close cases by hand with a reason.
 
@@ -11,12 +12,15 @@ old version, is refused. Every change writes an audit event in the same transact
 
 Steps: warning; voornemen (zienswijze term, then the zienswijze received or not); besluit (boete, last onder
 dwangsom, last onder bestuursdwang, schorsing, intrekking, ontzegging_19a, sluiting_13b), approved by a
-second officer who neither drafted it nor inspected the violations it rests on, and sendable only then;
-hercontrole (planned automatically when a last onder dwangsom is sent, at the end of its
-begunstigingstermijn; its outcome is compliance or forfeiture, never above the maximum); invordering of a
-forfeited sum within the 1-year limit (5:35); bezwaar against a sent decision, with its term (6 weeks from
-the day after sending) and decision deadline (6 weeks after the term, 7:10). A sent step never changes (a
-database trigger holds this too).
+second officer who neither drafted it nor inspected the violations it rests on, and sendable only then, on
+the day of sending the officer records (every term counts from it); a boete above the Awb threshold rests on
+a voornemen on the same violations (5:53); hercontrole (planned automatically when a last onder dwangsom is
+sent, at the end of its begunstigingstermijn; the reviewed follow-up inspection sets its outcome, compliance
+or forfeiture of the sum the decision gives (dwangsom.py), which an officer may correct with a reason);
+invordering of a forfeited sum within the 1-year limit (5:35, checked when drafted and when sent); bezwaar
+against a sent decision, with its term (6:7-6:9), decision deadline (7:10) and the recorded changes of
+either. A sent step never changes (a database trigger holds this too); a sent decision may be withdrawn,
+which is recorded beside it. The Awb's terms and thresholds are data (procedure.py).
 
 Visibility: enforcement officers and admins (route guards) see the cases of their regimes; a sex-work case
 needs the sexwork regime. Anything else is 404, like a missing case.
@@ -36,9 +40,12 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.enforcement import dwangsom
 from backend.enforcement import proposal as proposals
+from backend.enforcement.procedure import awb
 from backend.enforcement import queries, rules
 from backend.enforcement.models import (
+    BezwaarChange,
     Case,
     CaseClose,
     CaseMerge,
@@ -50,6 +57,8 @@ from backend.enforcement.models import (
     Proposal,
     StepCreate,
     StepOutcome,
+    StepSend,
+    StepWithdraw,
     ZienswijzeRecord,
 )
 from backend.planning import service as planning
@@ -57,9 +66,6 @@ from backend.registry import service as registry
 from backend.users.service import actor_of
 
 OBJECT_TYPE = "enforcement_case"
-BEZWAAR_WEEKS = 6  # Awb 6:7
-BEZWAAR_DECISION_WEEKS = 6  # Awb 7:10, after the bezwaar term ends
-PAYMENT_WEEKS = 6  # Awb 5:33
 DEFAULT_ZIENSWIJZE_WEEKS = 2
 HERCONTROLE_WINDOW_DAYS = 14
 MAX_HERCONTROLE_INSPECTORS = 4  # an assignment takes 1-4 inspectors
@@ -85,7 +91,7 @@ _REQUIRED_IN_BESLUIT = {
 _OPTIONAL_FIELDS = ("type", "document_text", "deviation_reason", "behaviour")
 _STEP_FIELDS = ("decision", "violation_ids", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
                 "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "related_step_id",
-                "received_on")
+                "received_on", "posted_on")
 SCHORSING_MAX_WEEKS = 12  # Alcoholwet art. 32
 
 
@@ -191,18 +197,57 @@ async def _audit(
 # --- cases: from a review, and by hand -----------------------------------------------------------------------
 
 
+async def inspection_reviewed(
+    tx: asyncpg.Connection, principal: Principal, inspection: Any, *, request_id: str | None
+) -> None:
+    """A coordinator reviewed `inspection` (in its transaction): its violations go to the cases, and when it was
+    the planned hercontrole of a last onder dwangsom, its findings set that hercontrole's outcome."""
+    if inspection.violations:
+        await violations_reviewed(tx, principal, inspection, request_id=request_id)
+    if inspection.assignment_id is not None:
+        await _hercontrole_inspected(tx, principal, inspection, request_id)
+
+
+async def _hercontrole_inspected(tx: asyncpg.Connection, principal: Principal, inspection: Any,
+                                 request_id: str | None) -> None:
+    """The follow-up inspection after the begunstigingstermijn: a violation the decision rests on found again
+    (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
+    the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
+    row = await tx.fetchrow(queries.PLANNED_HERCONTROLE, inspection.assignment_id)
+    observed_on = inspection.inspected_at.astimezone(registry.AMSTERDAM).date()
+    if row is None or observed_on <= row["due_on"]:
+        return
+    step = dict(row)
+    ordered = set(step["violation_ids"])
+    codes = {v["code"] for v in await _violations(tx, step["case_id"]) if v["violation_id"] in ordered}
+    continued = [v for v in inspection.violations if v.code in codes]
+    result = "forfeited" if continued else "complied"
+    await tx.fetchval(queries.BUMP, step["case_id"], None, None, None)
+    await _settle_hercontrole(tx, step["case_id"], step, result=result, observed_on=observed_on,
+                              violations_observed=max(len(continued), 1), source="inspection",
+                              inspection_id=inspection.id)
+    await _audit(tx, principal, step["case_id"], "hercontrole_inspected", request_id,
+                 after={"step_id": str(step["id"]), "inspection_id": str(inspection.id), "result": result})
+
+
 async def violations_reviewed(
     tx: asyncpg.Connection, principal: Principal, inspection: Any, *, request_id: str | None
 ) -> list[UUID]:
     """A coordinator reviewed `inspection` (the inspections feature's full view, in its transaction): its
-    violations open a case per regime, or join the open case of the target and regime. Returns the cases."""
+    violations open a case per law (the regime the sanction rules file them under), or join the open case of
+    the target and that regime. Returns the cases."""
     book = rules.rulebook()
     by_regime: dict[str, list[dict[str, Any]]] = {}
     present = sorted({*inspection.inspector_ids, inspection.submitted_by})
-    employee_class = await _current_employee_class(tx, principal, inspection.object_id)
+    answered = _answered_employee_class(book, inspection)
     for violation in inspection.violations:
-        regime = inspection.checklists[violation.checklist].regime
-        rule = book.rule(regime, violation.code)
+        employee_class, source = answered, "inspection"
+        if answered is None:
+            employee_class = await _registered_employee_class(tx, principal, violation.object_id, violation.observed_on)
+            source = "registry" if employee_class else None
+        found_under = inspection.checklists[violation.checklist].regime
+        regime = book.case_regime(found_under)
+        rule = book.rule(found_under, violation.code)
         article = rule.article if rule else rules.article_key(msgspec.to_builtins(violation.article))
         by_regime.setdefault(regime, []).append({
             "violation_id": str(violation.id), "inspection_id": str(inspection.id),
@@ -211,6 +256,7 @@ async def violations_reviewed(
             "code": violation.code, "article_key": article, "observed_on": violation.observed_on.isoformat(),
             "inspector_ids": [str(user_id) for user_id in present],
             "checklist_version_id": str(violation.checklist_version_id), "employee_class": employee_class,
+            "employee_class_source": source,
         })
     cases = []
     for regime, rows in sorted(by_regime.items()):
@@ -254,14 +300,15 @@ async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen
     if data.regime not in target.regimes:
         raise _invalid("/regime", f"the target is not supervised under {data.regime}")
     reason = data.reason.strip()
+    regime = rules.rulebook().case_regime(data.regime)
     case_id = await tx.fetchval(queries.INSERT_CASE_IF_NONE_OPEN, uuid4(), data.object_id, data.location_id,
-                                data.regime, target.wijk, None, principal.user_id)
+                                regime, target.wijk, None, principal.user_id)
     if case_id is None:
         raise Conflict("The target has an open case of this regime already; add to that one.",
                        code="case_already_open")
     await _history(tx, case_id, "open", principal, reason=reason)
     await _audit(tx, principal, case_id, "opened", request_id, reason=reason,
-                 after={"regime": data.regime, "object_id": str(data.object_id) if data.object_id else None,
+                 after={"regime": regime, "object_id": str(data.object_id) if data.object_id else None,
                         "location_id": str(data.location_id) if data.location_id else None})
     return await _view(tx, principal, case_id)
 
@@ -295,8 +342,9 @@ async def merge_cases(
         source = await _case_row(tx, principal, data.source_case_id)
     except NotFound:
         raise _invalid("/source_case_id", "no such case") from None
-    if source["regime"] != case["regime"]:
-        raise _invalid("/source_case_id", f"a {source['regime']} case; this case is {case['regime']}")
+    book = rules.rulebook()
+    if book.case_regime(source["regime"]) != book.case_regime(case["regime"]):
+        raise _invalid("/source_case_id", f"a {source['regime']} case; this case is {case['regime']} (another law)")
     await _bump(tx, case, version)
     if source["status"] == "closed":
         raise Conflict("The source case is closed; it cannot be merged.", code="case_closed")
@@ -317,22 +365,36 @@ async def merge_cases(
 # --- the proposal --------------------------------------------------------------------------------------------
 
 
-async def _current_employee_class(conn: asyncpg.Connection, principal: Principal, object_id: UUID | None) -> str | None:
+def _answered_employee_class(book: rules.RuleBook, inspection: Any) -> str | None:
+    """The offender's size as the inspector recorded it on the day (BB-01, per the sanction rules), if answered."""
+    for checklist in inspection.checklists:
+        for question, classes in book.employee_class_answers.items():
+            if checklist.answers.get(question) in classes:
+                return classes[checklist.answers[question]]
+    return None
+
+
+async def _registered_employee_class(
+    conn: asyncpg.Connection, principal: Principal, object_id: UUID | None, day: date
+) -> str | None:
+    """The registry's employee class of the object on `day` (its history); None for a location."""
     if object_id is None:
         return None
     try:
-        return (await registry.get_object(conn, principal, object_id)).employee_class
+        return await registry.employee_class_on(conn, principal, object_id, day)
     except NotFound:
         return None
 
 
-async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, bool]:
-    """The offender's column of the fine table on the day of the violation: the class recorded when the case's
-    newest violation entered it; else the registry's current class. A location without a registered object:
-    fewer than 50 assumed (and said so)."""
-    recorded = await conn.fetchval(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
-    current = recorded or await _current_employee_class(conn, principal, case["object_id"])
-    return (current, False) if current else ("under_50", True)
+async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> tuple[str, str]:
+    """The offender's column of the fine table and where it came from, for the case's newest violation: the
+    class recorded when it entered the case (the inspection's answer, else the registry on its date); else the
+    registry's class today. A location without a registered object: fewer than 50 assumed (and said so)."""
+    recorded = await conn.fetchrow(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
+    if recorded is not None:
+        return recorded["employee_class"], recorded["employee_class_source"] or "registry"
+    current = await _registered_employee_class(conn, principal, case["object_id"], registry.today())
+    return (current, "registry") if current else ("under_50", "assumed")
 
 
 async def get_proposal(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Proposal:
@@ -344,9 +406,9 @@ async def _proposal(
     conn: asyncpg.Connection, principal: Principal, case: dict[str, Any], violations: list[dict[str, Any]],
     steps: list[dict[str, Any]],
 ) -> Proposal:
-    employee_class, assumed = await _employee_class(conn, principal, case)
+    employee_class, source = await _employee_class(conn, principal, case)
     return await proposals.build(conn, rules.rulebook(), case=case, violations=violations, steps=steps,
-                                 employee_class=employee_class, class_assumed=assumed)
+                                 employee_class=employee_class, class_source=source)
 
 
 # --- steps: drafting -----------------------------------------------------------------------------------------
@@ -364,7 +426,7 @@ def _allowed_fields(data: StepCreate) -> set[str]:
         return {"decision", "violation_ids", *_DECISION_FIELDS.get(data.decision or "", ()), *extra}
     if data.type == "invordering":
         return {"related_step_id", "amount_cents"}
-    return {"related_step_id", "received_on"}
+    return {"related_step_id", "received_on", "posted_on"}
 
 
 def _field_problems(data: StepCreate) -> list[FieldError]:
@@ -405,6 +467,8 @@ def _range_problems(data: StepCreate, book: rules.RuleBook) -> list[FieldError]:
         problems.append(FieldError(detail="the maximum is below the dwangsom itself", pointer="/dwangsom_max_cents"))
     if data.received_on is not None and data.received_on > registry.today():
         problems.append(FieldError(detail="is in the future", pointer="/received_on"))
+    if data.posted_on is not None and data.received_on is not None and data.posted_on > data.received_on:
+        problems.append(FieldError(detail="is after the day it was received", pointer="/posted_on"))
     return problems
 
 
@@ -440,13 +504,27 @@ async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, steps: list[d
     if not sent:
         raise Conflict(f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
                        code="voornemen_required")
-    voornemen = sent[-1]
+    wanted = set(data.violation_ids)
+    # The latest voornemen on these violations (any, when none is named or none covers them all).
+    voornemen = next((s for s in reversed(sent) if wanted <= set(s["violation_ids"])), sent[-1])
     if voornemen["zienswijze"] == "pending":
         term = await tx.fetchrow(queries.DEADLINE_OF, voornemen["id"], "zienswijze")
         if term is not None and term["due_on"] >= registry.today():
             raise Conflict(f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
                            "or wait for the term to end.", code="zienswijze_term_running")
     return voornemen
+
+
+def _heard_on_these(data: StepCreate, voornemen: dict[str, Any] | None, chosen: list[UUID]) -> None:
+    """Awb 5:53: a boete above the threshold rests on a voornemen on the same violations, whose zienswijze term
+    ended or was answered (_voornemen_for checks the term)."""
+    threshold = awb()["boete_voornemen_above_cents"]
+    if data.type != "besluit" or data.decision != "boete" or (data.amount_cents or 0) <= threshold:
+        return
+    unheard = sorted(set(chosen) - set(voornemen["violation_ids"] if voornemen else ()))
+    if unheard:
+        raise Conflict(f"A boete above {threshold // 100} euro needs a voornemen on the same violations first "
+                       f"(Awb 5:53); not in it: {', '.join(map(str, unheard))}.", code="voornemen_required")
 
 
 def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) -> str | None:
@@ -476,7 +554,7 @@ async def create_step(
     columns: dict[str, Any] = {name: getattr(data, name) for name in (
         "decision", "document_text", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
         "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "deviation_reason", "behaviour",
-        "received_on")}
+        "received_on", "posted_on")}
     columns.update(status="draft", related_step_id=None, violation_ids=[], proposal=None, late=None)
     new_status = ""
     if data.type in ("warning", "voornemen", "besluit"):
@@ -504,6 +582,7 @@ async def _prepare_sanction(
 ) -> None:
     voornemen = await _voornemen_for(tx, data, steps)
     chosen = _chosen_violations(data, violations, steps, voornemen)
+    _heard_on_these(data, voornemen, chosen)
     if data.type == "besluit" and data.decision == "boete":
         fined = [row["violation_id"] for row in await tx.fetch(queries.ALREADY_FINED, chosen)]
         if fined:
@@ -550,10 +629,19 @@ async def _prepare_bezwaar(
     if any(s["type"] == "bezwaar" and s["related_step_id"] == decision["id"] for s in steps):
         raise Conflict("A bezwaar against this decision is registered already.", code="bezwaar_exists")
     assert data.received_on is not None
-    term_end = calendar.term_end(decision["sent_on"], weeks=BEZWAAR_WEEKS)
+    term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
     columns.update(status="registered", related_step_id=decision["id"], violation_ids=decision["violation_ids"],
-                   late=data.received_on > term_end)
+                   late=bezwaar_late(term_end, data.received_on, data.posted_on))
     return "bezwaar"
+
+
+def bezwaar_late(term_end: date, received_on: date, posted_on: date | None) -> bool:
+    """Received after the term: late, unless posted within it and received no later than a week after it
+    (Awb 6:9 lid 2)."""
+    if received_on <= term_end:
+        return False
+    grace = timedelta(days=awb()["bezwaar_post_grace_days"])
+    return not (posted_on is not None and posted_on <= term_end and received_on <= term_end + grace)
 
 
 async def _insert_step(
@@ -568,7 +656,7 @@ async def _insert_step(
         c.get("order_text"), c.get("begunstiging_days"), c.get("dwangsom_cents"), c.get("dwangsom_unit"),
         c.get("dwangsom_max_cents"), c.get("zienswijze_weeks"), c.get("proposal"), c.get("deviation_reason"),
         c.get("behaviour"), c.get("assignment_id"), c.get("due_on"), c.get("received_on"), c.get("late"),
-        principal.user_id,
+        principal.user_id, c.get("posted_on"),
     )
     return step_id
 
@@ -578,9 +666,9 @@ async def _bezwaar_registered(
     status: str,
 ) -> None:
     decision = await tx.fetchrow(queries.GET_STEP, columns["related_step_id"], case["id"])
-    term_end = calendar.term_end(decision["sent_on"], weeks=BEZWAAR_WEEKS)
+    term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
     await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "bezwaar_decision",
-                     calendar.term_end(term_end, weeks=BEZWAAR_DECISION_WEEKS))
+                     calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks"]))
     await tx.execute(queries.RESOLVE_DEADLINE, decision["id"], "bezwaar_term")
     await tx.execute(queries.SET_STATUS, case["id"], status)
     await _history(tx, case["id"], status, principal, reason=f"bezwaar against step {decision['seq']}"
@@ -629,11 +717,27 @@ async def approve_step(
 _SENT_STATUS = {"warning": "warned", "voornemen": "voornemen", "besluit": "besluit", "invordering": "invordering"}
 
 
+def _sending_day(data: StepSend, step: dict[str, Any]) -> date:
+    """The day of sending as given (default today): not after today, not before the approval of a decision or
+    the drafting of another step."""
+    today = registry.today()
+    sent_on = data.sent_on or today
+    if sent_on > today:
+        raise _invalid("/sent_on", "is in the future")
+    ready = step["approved_at"] or step["created_at"]
+    ready_on = ready.astimezone(registry.AMSTERDAM).date()
+    if sent_on < ready_on:
+        what = "approved" if step["approved_at"] else "drafted"
+        raise _invalid("/sent_on", f"is before the step was {what} ({ready_on})")
+    return sent_on
+
+
 async def send_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, *, version: int,
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepSend, *, version: int,
     atw_terms: tuple[str, ...], request_id: str | None,
 ) -> Case:
-    """Send a step to the offender; a decision only once approved. Sent, it never changes."""
+    """Send a step to the offender; a decision only once approved. Sent, it never changes. Its terms count from
+    the day of sending."""
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
     step = await _step(tx, case_id, step_id)
@@ -644,21 +748,25 @@ async def send_step(
     needs_approval = step["type"] in ("besluit", "invordering")
     if needs_approval and step["status"] != "approved":
         raise Conflict("A decision is sent only after a second officer approved it.", code="not_approved")
-    today = registry.today()
-    await tx.execute(queries.SEND, step_id, principal.user_id, today, "approved" if needs_approval else "draft")
+    sent_on = _sending_day(data, step)
+    await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, "approved" if needs_approval else "draft")
     new_status = _SENT_STATUS[step["type"]]
     if step["type"] == "voornemen":
-        end = calendar.term_end(today, weeks=step["zienswijze_weeks"], atw="zienswijze" in atw_terms)
+        end = calendar.term_end(sent_on, weeks=step["zienswijze_weeks"], atw="zienswijze" in atw_terms)
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "zienswijze", end)
     elif step["type"] == "besluit":
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "bezwaar_term",
-                         calendar.term_end(today, weeks=BEZWAAR_WEEKS))
+                         calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"]))
         if step["related_step_id"] is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], "zienswijze")
         if step["decision"] == "last_onder_dwangsom":
-            await _plan_hercontrole(tx, principal, case, step, today, atw_terms, request_id)
+            await _plan_hercontrole(tx, principal, case, step, sent_on, atw_terms, request_id)
             new_status = "hercontrole"
     elif step["type"] == "invordering":
+        limit = await tx.fetchrow(queries.DEADLINE_OF, step["related_step_id"], "invordering_limit")
+        if limit is not None and sent_on > limit["due_on"]:
+            raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
+                           code="collection_time_barred")
         # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
         for kind in ("payment", "invordering_limit"):
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], kind)
@@ -666,7 +774,7 @@ async def send_step(
     await _history(tx, case_id, new_status, principal, reason=f"step {step['seq']} ({step['type']}) sent")
     await _audit(tx, principal, case_id, "step_sent", request_id,
                  after={"step_id": str(step_id), "type": step["type"], "decision": step["decision"],
-                        "sent_on": today.isoformat()})
+                        "sent_on": sent_on.isoformat()})
     return await _view(tx, principal, case_id)
 
 
@@ -692,6 +800,27 @@ async def _plan_hercontrole(
         "status": "planned", "related_step_id": besluit["id"], "violation_ids": besluit["violation_ids"],
         "assignment_id": assignment.id, "due_on": end}, principal)
     await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "begunstigingstermijn", end)
+
+
+async def withdraw_step(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepWithdraw, *,
+    version: int, request_id: str | None,
+) -> Case:
+    """The authority withdraws a sent decision: it stays on record, and a withdrawn boete no longer counts for
+    recidive."""
+    case = await _case_row(tx, principal, case_id)
+    await _bump(tx, case, version)
+    step = await _step(tx, case_id, step_id)
+    if step["type"] not in ("besluit", "invordering") or step["status"] != "sent":
+        raise Conflict("Only a sent decision is withdrawn.", code="not_a_sent_decision")
+    if step["withdrawn_on"] is not None:
+        raise Conflict(f"The decision was withdrawn on {step['withdrawn_on']}.", code="already_withdrawn")
+    reason = data.reason.strip()
+    await tx.execute(queries.WITHDRAW, step_id, registry.today(), reason)
+    await tx.execute(queries.RESOLVE_STEP_DEADLINES, step_id)
+    await _audit(tx, principal, case_id, "step_withdrawn", request_id, reason=reason,
+                 after={"step_id": str(step_id), "withdrawn_on": registry.today().isoformat()})
+    return await _view(tx, principal, case_id)
 
 
 async def record_zienswijze(
@@ -731,6 +860,9 @@ async def record_outcome(
             raise _invalid("/result", "a bezwaar is decided gegrond, ongegrond or niet_ontvankelijk")
         if data.observed_on is not None or data.forfeited_cents is not None:
             raise _invalid("/observed_on", "applies to a hercontrole only")
+        if data.violations_observed is not None or data.reason is not None:
+            raise _invalid("/violations_observed" if data.violations_observed else "/reason",
+                           "applies to a hercontrole only")
         if step["status"] != "registered":
             raise Conflict("The bezwaar was decided already.", code="outcome_recorded")
         await tx.execute(queries.BEZWAAR_OUTCOME, step_id, data.result)
@@ -738,7 +870,8 @@ async def record_outcome(
     else:
         raise Conflict(f"A {step['type']} has no outcome to record.", code="no_outcome")
     await _audit(tx, principal, case_id, "outcome_recorded", request_id,
-                 after={"step_id": str(step_id), "result": data.result, "forfeited_cents": data.forfeited_cents})
+                 reason=data.reason, after={"step_id": str(step_id), "result": data.result,
+                                            "forfeited_cents": data.forfeited_cents})
     return await _view(tx, principal, case_id)
 
 
@@ -751,27 +884,122 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
         raise _invalid("/observed_on", "is in the future")
     if data.result == "complied" and data.forfeited_cents is not None:
         raise _invalid("/forfeited_cents", "nothing is forfeited when the offender complied")
-    if data.result == "forfeited" and data.forfeited_cents is None:
-        raise _invalid("/forfeited_cents", "state the sum forfeited")
+    if data.result == "complied" and data.violations_observed is not None:
+        raise _invalid("/violations_observed", "nothing is forfeited when the offender complied")
     if step["status"] != "planned":
-        raise Conflict("The outcome of this hercontrole was recorded already.", code="outcome_recorded")
-    if data.observed_on <= step["due_on"]:
+        if step["outcome_source"] != "inspection" or data.reason is None:
+            raise Conflict("The outcome of this hercontrole was recorded already; an outcome taken from the follow-up "
+                           "inspection is corrected with a reason.", code="outcome_recorded")
+        if await tx.fetchval(queries.INVORDERING_OF, step["id"]) is not None:
+            raise Conflict("The forfeited sum has an invordering; the outcome no longer changes.",
+                           code="already_collected")
+    await _settle_hercontrole(tx, case_id, step, result=data.result, observed_on=data.observed_on,
+                              violations_observed=data.violations_observed or 1, cents=data.forfeited_cents,
+                              source="officer", reason=data.reason)
+
+
+async def _settle_hercontrole(
+    tx: asyncpg.Connection, case_id: UUID, step: dict[str, Any], *, result: str, observed_on: date,
+    violations_observed: int = 1, cents: int | None = None, source: str, reason: str | None = None,
+    inspection_id: UUID | None = None,
+) -> None:
+    """Record a hercontrole's outcome. Forfeited: the law's sum (dwangsom.forfeiture) unless the officer gives
+    another with a reason, never above the maximum; the payment term (5:33) and the collection limit (5:35) count
+    from the day of forfeiture."""
+    if observed_on <= step["due_on"]:
         raise Conflict(f"The begunstigingstermijn runs until {step['due_on']}; nothing is forfeited within it.",
                        code="begunstigingstermijn_running")
-    if data.result == "forfeited":
+    units = forfeited_on = None
+    if result == "forfeited":
         besluit = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], case_id)
-        so_far = await tx.fetchval(queries.FORFEITED_UNDER, besluit["id"])
-        assert data.forfeited_cents is not None
-        if so_far + data.forfeited_cents > besluit["dwangsom_max_cents"]:
+        so_far = await tx.fetchval(queries.FORFEITED_UNDER, besluit["id"], step["id"])
+        law = dwangsom.forfeiture(unit=besluit["dwangsom_unit"], sum_cents=besluit["dwangsom_cents"],
+                                  max_cents=besluit["dwangsom_max_cents"], so_far_cents=so_far,
+                                  term_last_day=step["due_on"], observed_on=observed_on,
+                                  violations_observed=violations_observed)
+        if cents is not None and so_far + cents > besluit["dwangsom_max_cents"]:
             raise _invalid("/forfeited_cents", f"with the {so_far} cents forfeited before, above the maximum of "
                                                f"{besluit['dwangsom_max_cents']} cents (Awb 5:32b)",
                            code="above_maximum")
-        await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "payment",
-                         calendar.term_end(data.observed_on, weeks=PAYMENT_WEEKS))
-        await tx.execute(queries.INSERT_DEADLINE, case_id, step["id"], "invordering_limit",
-                         add_years(data.observed_on, 1))
-    await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], data.result, data.observed_on, data.forfeited_cents)
+        if cents is not None and cents != law.cents and reason is None:
+            raise _invalid("/forfeited_cents", f"the decision forfeits {law.cents} cents ({law.units} x "
+                                               f"{besluit['dwangsom_cents']}, {besluit['dwangsom_unit']}); give the "
+                                               "reason for another sum", code="reason_required")
+        cents = law.cents if cents is None else cents
+        units, forfeited_on = law.units, law.forfeited_on
+        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "payment",
+                         calendar.term_end(forfeited_on, weeks=awb()["payment_weeks"]))
+        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "invordering_limit",
+                         add_years(forfeited_on, awb()["collection_limit_years"]))
+    else:
+        cents = None
+        for kind in ("payment", "invordering_limit"):
+            await tx.execute(queries.RESOLVE_DEADLINE, step["id"], kind)
+    await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], result, observed_on, cents, units, forfeited_on,
+                     source, reason, inspection_id)
     await tx.execute(queries.RESOLVE_DEADLINE, step["id"], "begunstigingstermijn")
+
+
+async def change_bezwaar(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: BezwaarChange, *,
+    version: int, request_id: str | None,
+) -> Case:
+    """Record a change of a registered bezwaar with its reason: lateness excused (Awb 6:11), the advisory
+    committee's decision term, the one extension, or a postponement the objector consented to (7:10). The
+    decision deadline moves; the change keeps what it was."""
+    if data.change != "postponement" and (data.weeks is not None or data.consent is not None):
+        raise _invalid("/weeks" if data.weeks is not None else "/consent", "applies to a postponement only")
+    if data.change == "postponement" and data.consent is not True:
+        raise _invalid("/consent", "a further postponement needs the objector's consent (Awb 7:10 lid 4)")
+    if data.change == "postponement" and data.weeks is None:
+        raise _invalid("/weeks", "by how many weeks the decision is postponed")
+    case = await _case_row(tx, principal, case_id)
+    await _bump(tx, case, version)
+    step = await _step(tx, case_id, step_id)
+    if step["type"] != "bezwaar" or step["status"] != "registered":
+        raise Conflict("Only a bezwaar not decided yet changes.", code="not_a_pending_bezwaar")
+    earlier = [row["change"] for row in await tx.fetch(queries.BEZWAAR_CHANGES, step_id)]
+    term = await tx.fetchrow(queries.DEADLINE_OF, step_id, "bezwaar_decision")
+    due_before = term["due_on"] if term is not None else None
+    due_after = due_before
+    if data.change == "lateness_excused":
+        if not step["late"] or step["late_excused"]:
+            raise Conflict("The bezwaar is not late, or its lateness was excused already.", code="not_late")
+        await tx.execute(queries.EXCUSE_LATENESS, step_id)
+    else:
+        due_after = await _moved_decision_term(tx, step, data, earlier, due_before)
+        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_decision", due_after)
+    reason = data.reason.strip()
+    await tx.execute(queries.INSERT_BEZWAAR_CHANGE, step_id, data.change, reason, due_before, due_after,
+                     principal.user_id)
+    await _audit(tx, principal, case_id, "bezwaar_changed", request_id, reason=reason,
+                 before={"step_id": str(step_id), "due_on": due_before.isoformat() if due_before else None},
+                 after={"step_id": str(step_id), "change": data.change,
+                        "due_on": due_after.isoformat() if due_after else None})
+    return await _view(tx, principal, case_id)
+
+
+async def _moved_decision_term(
+    tx: asyncpg.Connection, step: dict[str, Any], data: BezwaarChange, earlier: list[str], due: date | None,
+) -> date:
+    """The decision deadline after the change (Awb 7:10): 12 weeks after the bezwaar term with an advisory
+    committee (decided before any extension), one extension, then postponements with consent."""
+    if due is None:
+        raise Conflict("The decision term of this bezwaar has ended.", code="not_a_pending_bezwaar")
+    if data.change == "advisory_committee":
+        if earlier and set(earlier) != {"lateness_excused"}:
+            raise Conflict("The advisory committee's term is set before the term is extended or postponed.",
+                           code="bezwaar_term_changed")
+        decision = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], step["case_id"])
+        term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
+        return calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks_with_committee"])
+    if data.change == "extension":
+        if "extension" in earlier or "postponement" in earlier:
+            raise Conflict("The decision term is extended only once (Awb 7:10 lid 3); postpone it further with "
+                           "the objector's consent.", code="already_extended")
+        return calendar.term_end(due, weeks=awb()["bezwaar_extension_weeks"])
+    assert data.weeks is not None
+    return calendar.term_end(due, weeks=data.weeks)
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------

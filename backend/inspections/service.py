@@ -159,7 +159,15 @@ def assess_clock(started: datetime, finished: datetime, reference: datetime, ske
         inspected_at = _shifted(finished, -skew) or reference
     else:
         inspected_at = reference if suspect else (_shifted(finished, 0) or reference)
+    if not problems and _day(inspected_at) > _day(reference):
+        # The inspection date is the violation date: a fact cannot lie after the day we received it.
+        problems.append(FieldError(pointer="/finished_at", detail=f"with the phone's clock correction the "
+                                   f"inspection ends on {_day(inspected_at)}, after the day it was received"))
     return Clock(skew, suspect, inspected_at, problems)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(registry.AMSTERDAM).date()
 
 
 def _time_problems(data: InspectionSubmission) -> list[FieldError]:
@@ -794,9 +802,9 @@ async def review(
     await audit.record(tx, actor=actor_of(principal), action="inspection.reviewed", object_type="inspection",
                        object_id=inspection_id, request_id=request_id,
                        before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
-    if view.violations:
-        # Reviewed violations are established: they open or join an enforcement case, in this transaction.
-        await enforcement.violations_reviewed(tx, principal, view, request_id=request_id)
+    # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
+    # takes its outcome from them, in this transaction.
+    await enforcement.inspection_reviewed(tx, principal, view, request_id=request_id)
     return view
 
 

@@ -12,6 +12,8 @@ visibility rules apply: a target or checklist the planner may not see is refused
 
 from __future__ import annotations
 
+import functools
+import json
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,6 +25,7 @@ from backend.checklists import service as checklists
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
+from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.planning import queries
@@ -30,6 +33,8 @@ from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage
 from backend.registry import service as registry
 from backend.users import service as users
 from backend.users.service import actor_of
+
+CHECKLIST_KINDS_FILE = PROJECT_ROOT / "schemas" / "planning" / "checklist-object-kinds.json"
 
 _AUDITED = ("object_id", "location_id", "team_id", "wijk", "regimes", "checklist_version_ids", "planned_from",
             "planned_to", "inspector_ids", "reason", "partners", "notes", "status", "cancel_reason")
@@ -159,24 +164,25 @@ async def _check_inspectors(
 
 async def _target(
     conn: asyncpg.Connection, principal: Principal, data: AssignmentCreate, request_id: str | None
-) -> tuple[list[str], str, list[FieldError]]:
-    """The target's regimes and wijk, or the problem with it (one the caller may not see counts as missing)."""
+) -> tuple[list[str], str, str | None, list[FieldError]]:
+    """The target's regimes, wijk and kind (None for a location), or the problem with it (one the caller may not
+    see counts as missing)."""
     if (data.object_id is None) == (data.location_id is None):
-        return [], "", [FieldError(detail="give exactly one of object_id and location_id", pointer="/object_id")]
+        return [], "", None, [FieldError(detail="give exactly one of object_id and location_id", pointer="/object_id")]
     if data.object_id is not None:
         try:
             found = await registry.get_object(conn, principal, data.object_id)
         except NotFound:
-            return [], "", [FieldError(detail="no such object", pointer="/object_id")]
+            return [], "", None, [FieldError(detail="no such object", pointer="/object_id")]
         if found.status != "active":
-            return [], "", [FieldError(detail="the object is closed", pointer="/object_id")]
-        return list(found.regimes), found.wijk, []
+            return [], "", None, [FieldError(detail="the object is closed", pointer="/object_id")]
+        return list(found.regimes), found.wijk, found.kind, []
     assert data.location_id is not None
     try:
         location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
     except NotFound:
-        return [], "", [FieldError(detail="no such location", pointer="/location_id")]
-    return list(location.regimes), location.wijk, []
+        return [], "", None, [FieldError(detail="no such location", pointer="/location_id")]
+    return list(location.regimes), location.wijk, None, []
 
 
 def _check_regimes(principal: Principal, regimes: list[str], target_regimes: list[str]) -> list[FieldError]:
@@ -193,10 +199,18 @@ def _check_regimes(principal: Principal, regimes: list[str], target_regimes: lis
     return problems
 
 
+@functools.cache
+def checklist_kinds() -> dict[str, frozenset[str]]:
+    """Template key -> the object kinds it is made for (schemas/planning/checklist-object-kinds.json)."""
+    templates = json.loads(CHECKLIST_KINDS_FILE.read_text(encoding="utf-8"))["templates"]
+    return {key: frozenset(kinds) for key, kinds in templates.items()}
+
+
 async def _check_checklists(
-    conn: asyncpg.Connection, principal: Principal, version_ids: list[UUID], regimes: list[str]
+    conn: asyncpg.Connection, principal: Principal, version_ids: list[UUID], regimes: list[str], kind: str | None,
 ) -> list[FieldError]:
-    problems = []
+    """Each checklist fits a planned regime and the object's kind; every planned regime has its checklist."""
+    problems, covered = [], set()
     if len(set(version_ids)) != len(version_ids):
         problems.append(FieldError(detail="a checklist version is listed twice", pointer="/checklist_version_ids"))
     for index, version_id in enumerate(version_ids):
@@ -206,9 +220,16 @@ async def _check_checklists(
         except NotFound:
             problems.append(FieldError(detail="no such checklist version", pointer=pointer))
             continue
+        covered.add(version.regime)
         if version.regime != checklists.ANY_REGIME and version.regime not in regimes:
             problems.append(FieldError(detail=f"a checklist of regime {version.regime}, not planned here",
                                        pointer=pointer))
+        fits = checklist_kinds().get(version.key)
+        if kind is not None and fits is not None and kind not in fits:
+            problems.append(FieldError(detail=f"checklist {version.key} is not made for an object of kind {kind}",
+                                       pointer=pointer))
+    problems += [FieldError(detail=f"regime {regime} is planned without a checklist of it",
+                            pointer="/checklist_version_ids") for regime in sorted(set(regimes) - covered)]
     return problems
 
 
@@ -223,11 +244,11 @@ async def create_assignment(
     reason complaint, after checking the complaint)."""
     if not _may_plan_for(principal, data.team_id):
         raise Forbidden("You plan only for your own teams.", code="not_your_team")
-    target_regimes, wijk, problems = await _target(tx, principal, data, request_id)
+    target_regimes, wijk, kind, problems = await _target(tx, principal, data, request_id)
     if not problems:
         problems += _check_regimes(principal, data.regimes, target_regimes)
     problems += _check_window(data.planned_from, data.planned_to)
-    problems += await _check_checklists(tx, principal, data.checklist_version_ids, data.regimes)
+    problems += await _check_checklists(tx, principal, data.checklist_version_ids, data.regimes, kind)
     problems += await _check_inspectors(tx, data.inspector_ids, data.team_id, data.regimes)
     if len(set(data.partners)) != len(data.partners):
         problems.append(FieldError(detail="a partner is listed twice", pointer="/partners"))

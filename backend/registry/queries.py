@@ -55,6 +55,15 @@ WHERE EXISTS (
 """
 
 # Several establishments at once (phone sync): the ones of $3 the caller may see.
+# The establishment's employee class on day $2 from its history; a day before the history began takes the class
+# first registered (the registry knows nothing earlier).
+EMPLOYEE_CLASS_ON = """
+SELECT employee_class FROM establishment_employee_class
+WHERE establishment_id = $1 AND (valid_to IS NULL OR valid_to > $2)
+ORDER BY (valid_from <= $2) DESC, abs(valid_from - $2)
+LIMIT 1
+"""
+
 GET_OBJECTS = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($3::uuid[]) AND {VISIBLE}"
 
 # --- search ------------------------------------------------------------------------------------------

@@ -130,6 +130,13 @@ async def get_object(conn: asyncpg.Connection, principal: Principal, object_id: 
     return _establishment(row)
 
 
+async def employee_class_on(conn: asyncpg.Connection, principal: Principal, object_id: UUID, day: date) -> str:
+    """The object's employee class on `day` from the registry's history (other features call this: the fine
+    column is the size on the day of the violation). NotFound when the caller may not see the object."""
+    current = await get_object(conn, principal, object_id)
+    return await conn.fetchval(queries.EMPLOYEE_CLASS_ON, object_id, day) or current.employee_class
+
+
 async def search_objects(
     conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> EstablishmentPage:
