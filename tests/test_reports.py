@@ -11,6 +11,7 @@ import json
 import pytest
 from PIL import Image
 
+from backend.reports.service import article_text
 from tests.helpers import assert_problem
 from tests.registry_helpers import ALL_REGIMES
 from tests.report_helpers import AGE_NOT_ESTABLISHED, REPORTS, build_dataset, fig, get_report
@@ -264,3 +265,14 @@ async def test_bad_periods_and_filters_are_refused(client, auth):
     body = assert_problem(await client.get(trend, params={"from": "2020-01-01", "to": "2023-01-01"}, headers=headers),
                           422, "validation_failed")
     assert body["errors"][0]["parameter"] == "to"
+
+
+@pytest.mark.parametrize(("article", "text"), [
+    ({"law": "Alcoholwet", "article": "20", "lid": "1"}, "Alcoholwet art. 20 lid 1"),
+    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a"}, "Wok art. 30u lid 1 onder a"),
+    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a en b"}, "Wok art. 30u lid 1 onder a en b"),
+    ({"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"}, "Alcoholwet art. 20 lid 1, tweede volzin"),
+    ({"law": "APV Utrecht", "article": "artikel onbekend (VERIFY)"}, "APV Utrecht, artikel onbekend (VERIFY)"),
+])
+def test_article_texts(article, text):
+    assert article_text(article) == text

@@ -15,6 +15,7 @@ Every figure has its numerator and denominator; the README section "Performance 
 from __future__ import annotations
 
 import contextlib
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -349,6 +350,7 @@ def _nix18(channels: dict[str, tuple[int, int]]) -> Nix18:
 
 
 UNKNOWN_ARTICLE = "artikel onbekend"  # how checklists mark an article still to be looked up
+_LETTERS = re.compile(r"[a-z]{1,2}(?:(?:, | en )[a-z]{1,2})*")  # onderdelen: "b", "a en b"
 
 
 def article_text(article: Any) -> str:
@@ -362,8 +364,9 @@ def article_text(article: Any) -> str:
     text = f"{law} art. {number}".strip()
     if article.get("lid"):
         text += f" lid {article['lid']}"
-    if article.get("sub"):
-        text += f" onder {article['sub']}"
+    sub = article.get("sub")
+    if sub:
+        text += f" onder {sub}" if _LETTERS.fullmatch(sub) else f", {sub}"  # "onder a", ", tweede volzin"
     return text
 
 
