@@ -271,7 +271,8 @@ async def test_bad_periods_and_filters_are_refused(client, auth):
     ({"law": "Alcoholwet", "article": "20", "lid": "1"}, "Alcoholwet art. 20 lid 1"),
     ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a"}, "Wok art. 30u lid 1 onder a"),
     ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a en b"}, "Wok art. 30u lid 1 onder a en b"),
-    ({"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"}, "Alcoholwet art. 20 lid 1, tweede volzin"),
+    ({"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"},
+     "Alcoholwet art. 20 lid 1, tweede volzin"),
     ({"law": "APV Utrecht", "article": "artikel onbekend (VERIFY)"}, "APV Utrecht, artikel onbekend (VERIFY)"),
 ])
 def test_article_texts(article, text):
