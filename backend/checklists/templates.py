@@ -18,7 +18,6 @@ Rules beyond the schema:
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -26,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import msgspec
 
 from backend.checklists import validator
 from backend.checklists.models import TemplateProblem
 from backend.core.config import PROJECT_ROOT
+from backend.core.publishing import FileUnreadable, content_sha256, read_json
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "checklist.schema.json"
 DEFAULT_DIRECTORY = PROJECT_ROOT / "schemas" / "checklists"
@@ -65,17 +64,9 @@ def check_template(document: Any) -> dict[str, Any]:
 def load_file(path: Path) -> Any:
     """A template file's JSON; a file that is not JSON is refused like any other bad template."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise TemplateInvalid([TemplateProblem("", "the file is not UTF-8 text")]) from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise TemplateInvalid([TemplateProblem("", f"not valid JSON: {exc.msg} ({where})")]) from None
-
-
-def content_sha256(content: Mapping[str, Any]) -> str:
-    """Hash of the canonical JSON (sorted keys): equal content gives an equal hash, whatever the layout."""
-    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
+        return read_json(path)
+    except FileUnreadable as exc:
+        raise TemplateInvalid([TemplateProblem("", str(exc))]) from None
 
 
 def question_types(content: Mapping[str, Any]) -> dict[str, str]:
