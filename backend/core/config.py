@@ -79,6 +79,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A photo uploaded before its inspection waits this long for it, then it is removed.
     photo_pending_hours: PositiveInt = 30 * 24
 
+    # Letters (backend/letters/): the letterhead (sender block, bezwaar address, court; JSON) and the logo (SVG).
+    letterhead_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "letterhead.json")
+    letter_logo_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "logo.svg")
+
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).
     report_statement_timeout_ms: PositiveInt = 120_000
