@@ -4,7 +4,6 @@ data as a 422 naming it, and documents kept write-once by SHA-256 with tampering
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import json
@@ -22,10 +21,9 @@ from backend.core.publishing import read_json
 from backend.letters import render, service, templates
 from backend.letters.models import LETTER_KINDS, Terms
 from tests.conftest import make_settings
+from tests.helpers import run_toezicht
 from tests.letter_helpers import FOOTER, SENT_ON, data_for, page_texts, pdf_reader, pdf_text
 
-TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
-CLI_TIMEOUT_S = 60
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
 
 # The parts every letter shows, whatever its kind (letterhead, addressee, kenmerk, date, signer, page numbers).
@@ -278,11 +276,11 @@ async def test_a_kind_without_a_published_template_is_a_422(db, letters):
     assert refused.value.code == "letter_template_missing"
 
 
-def test_template_text_is_set_as_text_never_run_as_typst(letters):
+async def test_template_text_is_set_as_text_never_run_as_typst(letters):
     version = _version("klacht_antwoord")
     data = data_for("klacht_antwoord")
     data = data.__replace__(complaint=data.complaint.__replace__(subject='#read("/etc/passwd") ]#panic("x")'))
-    pdf = asyncio.run(service.render_with(letters, version, data)).pdf
+    pdf = (await service.render_with(letters, version, data)).pdf
     assert '#read("/etc/passwd") ]#panic("x")' in pdf_text(pdf)
 
 
@@ -306,19 +304,7 @@ async def test_a_document_is_stored_once_under_its_hash_and_tampering_is_detecte
 
 
 async def run_publish(database_url: str, data_dir, *args: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
-    env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir))
-    proc = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), "letters", "publish", *args, env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=CLI_TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError("toezicht letters publish did not finish") from None
-    return proc.returncode, out.decode()
+    return await run_toezicht(database_url, data_dir, "letters", "publish", *args)
 
 
 async def test_cli_publishes_the_shipped_letters_once_and_refuses_a_bad_file_with_its_line(

@@ -22,14 +22,10 @@ from backend.checklists import queries, templates, validator
 from backend.checklists.models import ChecklistList, ChecklistSummary, ChecklistVersion, Publication
 from backend.core import audit
 from backend.core.auth import Principal
-from backend.core.errors import FieldError, NotFound, Unprocessable
-from backend.core.publishing import FileReport, publish_files
+from backend.core.errors import NotFound
+from backend.core.publishing import FileReport, publish_files, refused
 
 ANY_REGIME = "any"
-
-
-def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
-    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
 
 
 async def publish(

@@ -6,6 +6,7 @@ stores nothing and does not stop the others; two files defining the same templat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -14,10 +15,58 @@ from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
+import jsonschema_rs
 import msgspec
 
 from backend.core import audit
-from backend.core.errors import Unprocessable
+from backend.core.errors import FieldError, Unprocessable
+
+MAX_SCHEMA_PROBLEMS = 50
+
+
+class TemplateProblem(msgspec.Struct, frozen=True):
+    """One reason a template is refused: `pointer` (RFC 6901) into the template document."""
+
+    pointer: str
+    detail: str
+
+
+class TemplateInvalid(Exception):
+    """The template is refused; `problems` say where and why."""
+
+    def __init__(self, problems: list[TemplateProblem]) -> None:
+        super().__init__("; ".join(f"{p.pointer or '/'}: {p.detail}" for p in problems))
+        self.problems = problems
+
+
+def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
+    """The 422 refusing a template, one field error per (pointer, detail)."""
+    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
+
+
+@functools.cache
+def schema_validator(path: Path) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")), validate_formats=True)
+
+
+def schema_problems(
+    schema: Path, document: Any, hint: Callable[[list[Any]], str | None] = lambda _path: None
+) -> list[TemplateProblem]:
+    """The document's JSON Schema errors (at most MAX_SCHEMA_PROBLEMS), by pointer; `hint` may explain an error
+    from its schema path."""
+    problems = []
+    for error in schema_validator(schema).iter_errors(document):
+        where = "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.instance_path)
+        extra = hint(list(error.schema_path))
+        problems.append(TemplateProblem(where, _short(error.message) + (f" ({extra})" if extra else "")))
+        if len(problems) >= MAX_SCHEMA_PROBLEMS:
+            break
+    return sorted(problems, key=lambda p: p.pointer)
+
+
+def _short(message: str) -> str:
+    # jsonschema_rs quotes the offending instance; a whole section quoted back helps nobody.
+    return message if len(message) <= 300 else message[:297] + "..."
 
 
 class FileUnreadable(Exception):

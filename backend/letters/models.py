@@ -158,11 +158,6 @@ class Rendered:
     template_version: int
 
 
-class TemplateProblem(msgspec.Struct, frozen=True):
-    pointer: str
-    detail: str
-
-
 class LetterTemplateVersion(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     kind: LetterKind

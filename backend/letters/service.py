@@ -28,18 +28,14 @@ import msgspec
 
 from backend.core import audit
 from backend.core.config import Settings
-from backend.core.errors import FieldError, NotFound, Unprocessable
-from backend.core.publishing import FileReport, publish_files
+from backend.core.errors import NotFound, Unprocessable
+from backend.core.publishing import FileReport, publish_files, refused
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
 from backend.letters.models import LetterData, LetterKind, LetterTemplateVersion, Rendered
 
 DEFAULT_SALUTATION = "Geachte heer, mevrouw,"
 DEFAULT_CLOSING = "Hoogachtend,"
-
-
-def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
-    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
 
 
 # --- publishing ----------------------------------------------------------------------------------------------

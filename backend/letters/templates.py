@@ -8,40 +8,21 @@ used somewhere. A problem names the body line (1-based) and its JSON pointer, so
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import jsonschema_rs
-
+from backend.core import publishing
 from backend.core.config import PROJECT_ROOT
-from backend.core.publishing import content_sha256
+from backend.core.publishing import TemplateInvalid, TemplateProblem, content_sha256
 from backend.letters import fields
-from backend.letters.models import TemplateProblem
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "letter.schema.json"
 DEFAULT_DIRECTORY = PROJECT_ROOT / "schemas" / "letters"
-MAX_SCHEMA_PROBLEMS = 50
 FIELD = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _NAME = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
 
 __all__ = ["TemplateInvalid", "check_template", "content_sha256", "placeholders"]
-
-
-class TemplateInvalid(Exception):
-    """The template is refused; `problems` say where and why."""
-
-    def __init__(self, problems: list[TemplateProblem]) -> None:
-        super().__init__("; ".join(f"{p.pointer or '/'}: {p.detail}" for p in problems))
-        self.problems = problems
-
-
-@functools.cache
-def _schema_validator() -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")),
-                                              validate_formats=True)
 
 
 def check_template(document: Any) -> dict[str, Any]:
@@ -53,14 +34,7 @@ def check_template(document: Any) -> dict[str, Any]:
 
 
 def schema_problems(document: Any) -> list[TemplateProblem]:
-    problems = []
-    for error in _schema_validator().iter_errors(document):
-        where = "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.instance_path)
-        message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
-        problems.append(TemplateProblem(where, message))
-        if len(problems) >= MAX_SCHEMA_PROBLEMS:
-            break
-    return sorted(problems, key=lambda p: p.pointer)
+    return publishing.schema_problems(SCHEMA_PATH, document)
 
 
 def placeholders(text: str) -> list[str]:
