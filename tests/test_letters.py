@@ -22,7 +22,7 @@ from backend.letters import render, service, templates
 from backend.letters.models import LETTER_KINDS, Terms
 from tests.conftest import make_settings
 from tests.helpers import run_toezicht
-from tests.letter_helpers import FOOTER, SENT_ON, data_for, page_texts, pdf_reader, pdf_text
+from tests.letter_helpers import FOOTER, SENT_ON, as_json, data_for, page_texts, pdf_reader, pdf_text
 
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
 
@@ -259,6 +259,22 @@ async def test_data_the_template_needs_and_lacks_is_a_422_naming_it(db, letters,
         await service.render_letter(db, letters, kind, data_for(kind, **changes))
     assert refused.value.code == "letter_data_missing"
     assert pointers <= {error.pointer for error in refused.value.errors}, refused.value.errors
+
+
+@pytest.mark.parametrize(("drop", "pointer"), [
+    (lambda raw: raw.pop("addressee"), "/addressee"),
+    (lambda raw: raw["addressee"].pop("street"), "/addressee/street"),
+    (lambda raw: raw["facts"]["findings"][1].update(observed_on="17-02-2026"), "/facts/findings/1/observed_on"),
+    (lambda raw: raw["sanction"].update(amount_cents=-5), "/sanction/amount_cents"),
+])
+def test_letter_data_without_an_addressee_or_with_bad_values_is_a_422_naming_it(drop, pointer):
+    raw = as_json(data_for("besluit_boete"))
+    assert service.parse_letter_data(copy.deepcopy(raw)) == data_for("besluit_boete")
+    drop(raw)
+    with pytest.raises(Unprocessable) as refused:
+        service.parse_letter_data(raw)
+    assert refused.value.code == "letter_data_invalid"
+    assert [error.pointer for error in refused.value.errors] == [pointer]
 
 
 async def test_an_optional_paragraph_is_left_out_without_its_data(letters):

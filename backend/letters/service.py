@@ -28,7 +28,7 @@ import msgspec
 
 from backend.core import audit
 from backend.core.config import Settings
-from backend.core.errors import NotFound, Unprocessable
+from backend.core.errors import NotFound, Unprocessable, validation_field_error
 from backend.core.publishing import FileReport, publish_files, refused
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
@@ -118,6 +118,16 @@ def letters_for(settings: Settings) -> Letters:
     return Letters(settings=settings, renderer=_renderer(settings.letter_logo_file),
                    letterhead=render.load_letterhead(Path(settings.letterhead_file)),
                    store=FileSystemStore(data / "evidence"), spool=Spool(data / "tmp" / "documents"))
+
+
+def parse_letter_data(raw: Any) -> LetterData:
+    """LetterData from JSON-like values (a step's stored addressee and facts); 422 letter_data_invalid naming the
+    member that is missing or wrong (a letter without an addressee is never made)."""
+    try:
+        return msgspec.convert(raw, LetterData)
+    except msgspec.ValidationError as exc:
+        raise Unprocessable("The letter data is incomplete or invalid; nothing was rendered.",
+                            code="letter_data_invalid", errors=[validation_field_error(exc)]) from None
 
 
 async def render_letter(conn: asyncpg.Connection, letters: Letters, kind: LetterKind, data: LetterData) -> Rendered:
