@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@$(BIN)/toezicht hint
 	$(BIN)/toezicht serve --demo
 
 test: $(STAMP)

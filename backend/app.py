@@ -10,7 +10,6 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -23,11 +22,15 @@ from backend.complaints.routes import ComplaintController
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
+from backend.core.concurrency import NotModified
 from backend.core.config import Settings, load_settings
+from backend.core.cors import Cors
 from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
 from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
+from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
+from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
 from backend.core.response_headers import ResponseHeadersMiddleware
 from backend.core.tokens import build_verifier
@@ -66,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_request,
         lifespan=[_lifespan],
         openapi_config=_openapi_config(),
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        plugins=[StructSchema()],
         request_max_body_size=settings.max_request_body_bytes,
         signature_namespace={"asyncpg": asyncpg},
         logging_config=None,  # configure_logging owns the log format; Litestar's would replace it with text lines
@@ -74,13 +77,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    # Litestar middleware wraps routes only; the request id, access log, response headers, compression, rate
-    # limit and authentication wrap the whole app, so they also cover 404/405. Outermost first.
-    handler = BearerAuthMiddleware(app.asgi_handler)
+    # Litestar middleware wraps routes only; the request id, access log, response headers, CORS, the methods
+    # every path answers, compression, rate limit, authentication and conditional reads wrap the whole app, so
+    # they also cover 404/405. Outermost first: CORS is outside the rest, so a browser can read a 429 or 401
+    # too; HEAD is answered outside the rate limit and authentication, so their answers to it lose their body.
+    handler = BearerAuthMiddleware(NotModified(app.asgi_handler))
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
     if settings.compression:
         handler = CompressionMiddleware(handler, settings.compression_min_bytes)
+    handler = HttpMethods(handler, app.asgi_router)
+    if settings.cors_origins:
+        handler = Cors(handler, settings.cors_origins)
     app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
     return app
 
@@ -142,8 +150,8 @@ async def _purge_expired_idempotency_keys(pool: asyncpg.Pool) -> None:
         await asyncio.sleep(PURGE_INTERVAL_S)
 
 
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def _openapi_config() -> DocumentConfig:
+    return DocumentConfig(
         title="Toezicht BW API",
         version=API_VERSION,
         description=about,
@@ -158,6 +166,6 @@ def _openapi_config() -> OpenAPIConfig:
             }
         ),
         security=[{"BearerToken": []}],
-        use_handler_docstrings=False,
+        use_handler_docstrings=True,
         create_examples=False,
     )

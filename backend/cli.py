@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default TOEZICHT_WORKERS or 1)")
     serve.add_argument("--demo", action="store_true", help="load the demo data before serving (idempotent)")
     serve.set_defaults(run=_serve)
+
+    hint = commands.add_parser("hint", help="print the URLs and, in dev mode, how to get a token and call the API")
+    hint.set_defaults(run=_hint)
 
     migrate = commands.add_parser("migrate", help="apply pending migrations and report them")
     migrate.set_defaults(run=_migrate)
@@ -214,10 +218,41 @@ def _log_banner(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
     how: dict[str, str] = {"api": base, "docs": f"{base}/schema", "openapi": f"{base}/schema/openapi.json"}
     if settings.auth_mode == "dev":
-        how["get_a_token"] = (".venv/bin/toezicht token --sub coord-dirk --role coordinator --regime alcohol "
-                              "--team team-centrum")
-        how["call_the_api"] = f'curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me'
+        how.update(_token_hint(base))
     _to_log("serving", "", **how, stop="Ctrl-C")
+
+
+def _token_hint(base: str) -> dict[str, str]:
+    """Two shell lines that work as pasted: the token goes into $TOKEN and carries the demo user's own claims
+    (a token's claims update the stored user, so any other claims would change the demo user)."""
+    from backend.demo import DEMO_TOKEN_USER, token_arguments
+
+    return {
+        "get_a_token": f"TOKEN=$({shlex.join(['.venv/bin/toezicht', *token_arguments(DEMO_TOKEN_USER)])})",
+        "call_the_api": f'curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me',
+    }
+
+
+def _print_banner(settings: Settings) -> None:
+    """What `make run` shows a person before the service starts logging (its log lines are JSON)."""
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"Toezicht BW API on {base}", f"  API docs:  {base}/schema", f"  OpenAPI:   {base}/schema/openapi.json"]
+    if settings.auth_mode == "dev":
+        from backend.demo import DEMO_TOKEN_USER
+
+        hint = _token_hint(base)
+        lines += [
+            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md), in another terminal:",
+            f"    {hint['get_a_token']}",
+            f"    {hint['call_the_api']}",
+        ]
+    lines.append("  Stop with Ctrl-C.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _hint(_args: argparse.Namespace, settings: Settings) -> int:
+    _print_banner(settings)
+    return 0
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:

@@ -26,16 +26,17 @@ DEMO_USERS = [
     ("00000000-0000-4000-8000-000000000009", "audit-ilse", "Ilse Dekker", ["auditor"], ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"], []),
 ]
 
+# Each postcode lies in its wijk by schemas/complaints/wijk-pc4.json (tests/test_demo.py checks every rule).
 DEMO_ESTABLISHMENTS = [
     # id, name, trade name, street, number, postcode, wijk, kind, employee class, supervision, regimes, lat, lon
     ("10000000-0000-4000-8000-000000000001", "Café De Domtoren", "De Domtoren", "Domplein", 12, "3512JC", "binnenstad", "horeca_hoogdrempelig", "under_50", "regular", ["alcohol", "gambling", "nix18"], 52.0907, 5.1214),
     ("10000000-0000-4000-8000-000000000002", "Club Oudegracht", "Oudegracht Club", "Oudegracht", 245, "3511NK", "binnenstad", "horeca_hoogdrempelig", "under_50", "verscherpt", ["alcohol", "nix18"], 52.0888, 5.1202),
     ("10000000-0000-4000-8000-000000000003", "Slijterij Lombok", None, "Kanaalstraat", 88, "3531CL", "west", "slijterij", "under_50", "regular", ["alcohol", "nix18"], 52.0930, 5.1015),
     ("10000000-0000-4000-8000-000000000004", "Supermarkt Overvecht", None, "Zamenhofdreef", 30, "3562JT", "overvecht", "supermarkt", "50_or_more", "regular", ["alcohol", "nix18"], 52.1163, 5.1106),
-    ("10000000-0000-4000-8000-000000000005", "Coffeeshop De Kade", "De Kade", "Bemuurde Weerd Oostzijde", 5, "3514AN", "binnenstad", "coffeeshop", "under_50", "regular", ["coffeeshop"], 52.0972, 5.1173),
+    ("10000000-0000-4000-8000-000000000005", "Coffeeshop De Kade", "De Kade", "Bemuurde Weerd Oostzijde", 5, "3514AN", "noordoost", "coffeeshop", "under_50", "regular", ["coffeeshop"], 52.0972, 5.1173),
     ("10000000-0000-4000-8000-000000000006", "Sportkantine VV Leidsche Rijn", None, "Vleutenseweg", 400, "3532HN", "west", "paracommercie", "under_50", "regular", ["alcohol", "nix18"], 52.0940, 5.0880),
-    ("10000000-0000-4000-8000-000000000007", "Speelhal Amsterdamsestraatweg", None, "Amsterdamsestraatweg", 150, "3513AE", "noordwest", "speelautomatenhal", "under_50", "regular", ["gambling"], 52.1010, 5.1090),
-    ("10000000-0000-4000-8000-000000000008", "Privéhuis Zandpad", None, "Zandpad", 7, "3601NA", "noordwest", "seks_prive_huis", "under_50", "regular", ["sexwork"], 52.1120, 5.0980),
+    ("10000000-0000-4000-8000-000000000007", "Speelhal Amsterdamsestraatweg", None, "Amsterdamsestraatweg", 410, "3551CZ", "noordwest", "speelautomatenhal", "under_50", "regular", ["gambling"], 52.1010, 5.1090),
+    ("10000000-0000-4000-8000-000000000008", "Privéhuis Zandpad", None, "Zandpad", 7, "3552AB", "noordwest", "seks_prive_huis", "under_50", "regular", ["sexwork"], 52.1120, 5.0980),
     ("10000000-0000-4000-8000-000000000009", "Cafetaria Kanaalstraat", None, "Kanaalstraat", 12, "3531CE", "west", "horeca_laagdrempelig", "under_50", "regular", ["nix18"], 52.0925, 5.1050),
 ]
 
@@ -47,6 +48,19 @@ DEMO_PERMITS = [
     ("20000000-0000-4000-8000-000000000004", "10000000-0000-4000-8000-000000000005", "coffeeshop_gedoogverklaring", "GV-2019-0004", "De Kade V.O.F.", date(2019, 7, 1), None, {"opening_hours": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}], "handelsvoorraad_gram": 500}),
     ("20000000-0000-4000-8000-000000000005", "10000000-0000-4000-8000-000000000008", "exploitatievergunning_seksinrichting", "SX-2021-0002", "Zandpad Exploitatie B.V.", date(2021, 9, 1), date(2026, 8, 31), {"business_type": "seks_prive_huis"}),
 ]
+
+# The user the start-up banner and the README's first example mint a token for.
+DEMO_TOKEN_USER = "coord-dirk"
+
+
+def token_arguments(subject: str) -> list[str]:
+    """The `toezicht token` arguments minting a token with exactly this demo user's claims. A token's claims are
+    what count: they update the stored user, so a token with other roles, regimes or teams changes the user."""
+    _, sub, name, roles, regimes, teams = next(user for user in DEMO_USERS if user[1] == subject)
+    options = [("--role", role) for role in roles] + [("--regime", regime) for regime in regimes]
+    options += [("--team", team) for team in teams] + [("--name", name)]
+    return ["token", "--sub", sub, *(part for option in options for part in option)]
+
 
 _INSERT_USER = """
 INSERT INTO app_user (id, issuer, subject, display_name, roles, regimes, teams)
@@ -74,8 +88,10 @@ async def load_demo_data(conn: asyncpg.Connection, issuer: str) -> int:
     """Insert what is missing; return how many rows were added."""
     added = 0
     async with conn.transaction():
-        for user_id, *rest in DEMO_USERS:
-            added += _count(await conn.execute(_INSERT_USER, UUID(user_id), issuer, *rest))
+        for user_id, subject, name, roles, regimes, teams in DEMO_USERS:
+            # Sorted, as a token's claims are: a token with the same claims then changes nothing.
+            added += _count(await conn.execute(_INSERT_USER, UUID(user_id), issuer, subject, name, sorted(roles),
+                                               sorted(regimes), sorted(teams)))
         for establishment_id, *rest in DEMO_ESTABLISHMENTS:
             added += _count(await conn.execute(_INSERT_ESTABLISHMENT, UUID(establishment_id), *rest))
         for permit_id, establishment_id, *rest in DEMO_PERMITS:

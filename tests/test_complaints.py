@@ -49,8 +49,8 @@ async def test_a_handler_registers_a_complaint_with_its_wijk_regime_and_deadline
         today(), category.acknowledgement_working_days).isoformat()
     assert created["resolution_due_on"] == calendar.add_working_days(today(), category.handling_working_days).isoformat()
     assert created["overdue"] is False and created["acknowledgement_overdue"] is False
-    # The response (which the Idempotency-Key store may keep) never carries the reporter's details.
-    assert created["reporter"] is None and created["anonymous"] is False and created["wants_feedback"] is True
+    # The handler who typed the details in sees them back (test_complaints_privacy: audited, never stored).
+    assert created["reporter"] == REPORTER and created["anonymous"] is False and created["wants_feedback"] is True
     assert [(h["from_state"], h["to_state"], h["actor_id"]) for h in created["history"]] == [
         (None, "received", world.ids["complaints"])]
     reporter = await db.fetchrow("SELECT name, email, phone FROM complaint_reporter WHERE complaint_id = $1",

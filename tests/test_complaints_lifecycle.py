@@ -305,7 +305,7 @@ async def test_due_and_overdue_lists_are_keyset_pages_by_due_date(client, world)
     resolved = await moved(client, world, old[0], {"to": "in_progress"})
     await moved(client, world, resolved, {"to": "resolved", "outcome": "nuisance_stopped"})
 
-    async def listed(query: str, who: str = "insp_a1") -> list[str]:
+    async def listed(query: str, who: str = "complaints") -> list[str]:
         ids, cursor = [], None
         while True:
             response = await client.get(f"{URL}/deadlines?{query}&limit=1" + (f"&cursor={cursor}" if cursor else ""),
@@ -326,9 +326,9 @@ async def test_due_and_overdue_lists_are_keyset_pages_by_due_date(client, world)
     due_by = calendar.add_working_days(today(), 30).isoformat()
     assert await listed(f"overdue=false&due_by={due_by}") == [fresh["id"]]
     assert await listed(f"due_by={today().isoformat()}") == [old[1]["id"], old[2]["id"]]
-    response = await client.get(f"{URL}/deadlines?wijk=nergens", headers=world.h["insp_a1"])
+    response = await client.get(f"{URL}/deadlines?wijk=nergens", headers=world.h["complaints"])
     assert_problem(response, 422, "validation_failed")
-    response = await client.get(f"{URL}/deadlines?cursor=bm9wZQ", headers=world.h["insp_a1"])
+    response = await client.get(f"{URL}/deadlines?cursor=bm9wZQ", headers=world.h["complaints"])
     assert_problem(response, 400, "invalid_cursor")
 
 

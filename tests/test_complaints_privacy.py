@@ -15,6 +15,7 @@ from tests.complaint_helpers import (
     CONTACT_STRINGS,
     REPORTER,
     URL,
+    complaint_body,
     complaint_world,
     create_complaint,
     if_match,
@@ -43,12 +44,14 @@ def leaks(text: str) -> list[str]:
 
 async def test_handlers_and_admins_see_the_reporter_and_every_read_is_audited(client, db, world):
     complaint = await create_complaint(client, world)
-    assert await reads(db, complaint["id"]) == []
+    assert complaint["reporter"] == REPORTER
+    assert await reads(db, complaint["id"]) == [world.ids["complaints"]]  # the intake's answer showed them
     for who in ("complaints", "complaints", "admin"):
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
         assert response.status_code == 200 and response.headers["etag"] == '"1"'
         assert response.json()["reporter"] == REPORTER
-    assert await reads(db, complaint["id"]) == [world.ids["complaints"], world.ids["complaints"], world.ids["admin"]]
+    assert await reads(db, complaint["id"]) == [world.ids["complaints"], world.ids["complaints"],
+                                                world.ids["complaints"], world.ids["admin"]]
 
 
 async def test_other_users_of_the_regime_see_the_complaint_without_reporter_or_answer(client, db, world):
@@ -64,7 +67,7 @@ async def test_other_users_of_the_regime_see_the_complaint_without_reporter_or_a
         assert all(entry["answer"] is None for entry in shown["history"])
         assert shown["outcome"] == "no_violation_found" and shown["description"] == complaint["description"]
         assert leaks(response.text) == [], who
-    assert await reads(db, complaint["id"]) == []
+    assert await reads(db, complaint["id"]) == [world.ids["complaints"]]  # only the intake's answer
 
 
 async def test_lists_never_carry_contact_details_not_even_for_handlers(client, world):
@@ -111,8 +114,9 @@ async def test_sex_work_complaints_are_visible_only_with_the_sexwork_scope(clien
         assert_problem(response, 404, "not_found")
         assert response.json()["detail"] == missing.json()["detail"]
         listed = await client.get(URL, headers=world.h[who])
-        due = await client.get(f"{URL}/deadlines", headers=world.h[who])
-        assert listed.json()["items"] == [] and due.json()["items"] == []
+        assert listed.json()["items"] == []
+    due = await client.get(f"{URL}/deadlines", headers=world.h["handler_alcohol"])
+    assert due.json()["items"] == []
     for who in ("insp_sw", "coord_a", "complaints"):
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
         assert response.status_code == 200, who
@@ -150,3 +154,21 @@ async def test_regime_filter_and_unknown_filters(client, world):
     assert second["next_cursor"] is None
     assert_problem(await client.get(f"{URL}?wijk=atlantis", headers=world.h["insp_a1"]), 422, "validation_failed")
     assert_problem(await client.get(f"{URL}?state=closed", headers=world.h["insp_a1"]), 422, "validation_failed")
+
+
+async def test_the_intake_answer_shows_the_handler_the_reporter_audited_and_never_stored(client, db, world):
+    body = complaint_body()
+    headers = {**world.h["complaints"], "Idempotency-Key": "intake-1"}
+    first = await client.post(URL, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["reporter"] == REPORTER
+    replay = await client.post(URL, json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["reporter"] == REPORTER and replay.json()["id"] == first.json()["id"]
+    # Each answer that showed the details is a read in the trail; the stored response holds none of them.
+    assert await reads(db, first.json()["id"]) == [world.ids["complaints"], world.ids["complaints"]]
+    stored_body = await db.fetchval("SELECT response_body FROM idempotency_key")
+    assert leaks(bytes(stored_body).decode()) == []
+    anonymous = await create_complaint(client, world, reporter=None, wants_feedback=False)
+    assert anonymous["reporter"] is None and anonymous["anonymous"] is True
+    assert await reads(db, anonymous["id"]) == []

@@ -88,6 +88,7 @@ async def test_429_when_rate_limited(database_url, data_dir):
         response = await http.get("/api/v1/me")
     assert statuses[:2] == [401, 401]
     assert_problem(response, 429, "too_many_requests")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
 
 
 async def test_500_has_correlation_id_and_no_internals(settings):

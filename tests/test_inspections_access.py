@@ -50,7 +50,7 @@ async def inspections(client, world) -> dict[str, dict]:
         "with_b": await submitted(client, world, world.body(
             inspector_ids=[world.ids["insp_a1"], world.ids["insp_b"]], checklists=no_manager(world))),
         "sexwork": await submitted(client, world, world.body(
-            "insp_sw", object_id=world.ids["club"],
+            "insp_sw", object_id=world.ids["club"], observations=None,
             checklists=[{"checklist_version_id": world.ids["sexwork-establishment"], "answers": sexwork},
                         *world.body()["checklists"]]), "insp_sw"),
     }

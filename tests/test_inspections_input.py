@@ -11,6 +11,7 @@ from tests.helpers import assert_problem
 from tests.inspection_helpers import (
     HORECA_OK,
     ONDERMIJNING_NOTHING,
+    SEXWORK_OK,
     URL,
     World,
     build_world,
@@ -175,3 +176,36 @@ async def test_a_body_that_is_not_json(client, db, world):
                                                                             "Content-Type": "text/plain"})
     assert_problem(text, 415, "unsupported_media_type")
     assert await stored_counts(db) == NOTHING
+
+
+# --- no free text about sex workers ----------------------------------------------------------------------------
+
+
+def sexwork_body(world: World, **overrides) -> dict:
+    """An inspection of the sex club by insp_sw: the sex-work checklist and the horeca one, no observations."""
+    checklists = [{"checklist_version_id": world.ids["sexwork-establishment"], "answers": dict(SEXWORK_OK)},
+                  *horeca(world, HORECA_OK)]
+    return world.body("insp_sw", object_id=world.ids["club"], checklists=checklists,
+                      **{"observations": None, **overrides})
+
+
+async def test_a_sex_work_inspection_without_free_text_is_accepted(client, world):
+    stored = await submitted(client, world, sexwork_body(world), "insp_sw")
+    assert stored["regimes"] == ["alcohol", "sexwork"] and stored["observations"] is None
+
+
+async def test_a_sex_work_inspection_refuses_observations(client, db, world):
+    body = sexwork_body(world, observations="Twee vrouwen aanwezig, een leek minderjarig.")
+    assert await refused(client, db, world, body, "insp_sw") == [
+        ("/observations", "no free text on a sex-work inspection: leave out observations")]
+
+
+async def test_a_sex_work_inspection_refuses_the_text_answer_of_an_add_on(client, db, world):
+    signals = {**ONDERMIJNING_NOTHING, "OM-01": "yes", "OM-99": "De beheerder noemde de namen van de vrouwen."}
+    body = sexwork_body(world)
+    body["checklists"].append({"checklist_version_id": world.ids["ondermijning-signals"], "answers": signals})
+    assert await refused(client, db, world, body, "insp_sw") == [
+        ("/checklists/2/answers/OM-99", "no free text on a sex-work inspection: leave out this text answer")]
+    # The same add-on text on an inspection of the café is accepted.
+    cafe = world.body(checklists=[*horeca(world, HORECA_OK), body["checklists"][2]])
+    assert (await submitted(client, world, cafe))["observations"] == "Rustig, geen bijzonderheden."

@@ -127,6 +127,20 @@ async def test_a_resend_answers_the_same_and_other_bytes_are_a_conflict(client, 
     assert len(await photo_events(db, "inspection.photo_received")) == 1
 
 
+async def test_other_bytes_without_a_digest_header_are_checked_against_the_manifest_even_after_receipt(
+        client, db, world, data_dir):
+    # README: the declared SHA-256 is the header's, else the manifest's; so this is 422, not 409 photo_conflict.
+    data = jpeg()
+    inspection, (photo_id,) = await inspection_with_photos(client, world, data)
+    assert (await upload(client, world.h["insp_a1"], inspection["id"], photo_id, data)).status_code == 200
+    stored = dict(await db.fetchrow("SELECT * FROM photo WHERE id = $1", uuid.UUID(photo_id)))
+    other = jpeg(color=(0, 0, 0))
+    refused = await upload(client, world.h["insp_a1"], inspection["id"], photo_id, other, with_digest=False)
+    assert_problem(refused, 422, "digest_mismatch")
+    assert dict(await db.fetchrow("SELECT * FROM photo WHERE id = $1", uuid.UUID(photo_id))) == stored
+    assert not blob_path(data_dir, "original", sha256(other)).exists()
+
+
 async def test_two_concurrent_uploads_of_one_photo_leave_one_photo(client, db, world):
     data = jpeg(1200, 900)
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)

@@ -1,34 +1,79 @@
-"""HTTP for auditors: the audit trail of one object ("wie heeft wat gedaan of ingezien")."""
+"""HTTP for auditors: the audit trail ("wie heeft wat gedaan of ingezien") per object, or by actor and period,
+and a person's reads of sensitive data as CSV."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.params import QueryParameter
 
 from backend.audit import service
 from backend.audit.models import AuditEventPage
-from backend.core.auth import requires_role
+from backend.core.auth import Principal, requires_role
 from backend.core.db import Db
+from backend.core.errors import FieldError, Unprocessable
 from backend.core.openapi import LIST, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+
+READERS = ("auditor", "admin")
+ObjectType = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description="With object_id: that object's trail, oldest first")]
+ObjectId = Annotated[str | None, QueryParameter(min_length=1, max_length=128)]
+ActorFilter = Annotated[UUID | None, QueryParameter(description="Events of this user (what they did or read)")]
+FromDate = Annotated[date | None, QueryParameter(name="from", description="On or after this day (Europe/Amsterdam)")]
+ToDate = Annotated[date | None, QueryParameter(description="On or before this day (Europe/Amsterdam)")]
+
+
+def _missing(parameter: str) -> Unprocessable:
+    return Unprocessable("The request has invalid parameters.",
+                         errors=[FieldError(detail="Missing required query parameter.", parameter=parameter)])
 
 
 class AuditController(Controller):
     path = "/api/v1/audit-events"
     tags = ["Audit"]
-    guards = [requires_role("auditor", "admin")]
+    guards = [requires_role(*READERS)]
 
     @get(
-        operation_id="ListAuditEvents", summary="Audit events of one object, oldest first", responses=problem_responses(*LIST)
+        operation_id="ListAuditEvents",
+        summary="Audit events of one object (oldest first), or by actor and/or period (in the order they happened)",
+        description="Give `object_type` and `object_id` for one object's trail (404 when you may not see the "
+        "object's trail); or any of `actor_id`, `from`, `to` (or none: the whole trail). Events of sex-work "
+        "records only with the sexwork regime.",
+        responses=problem_responses(*LIST, 404),
     )
     async def list_events(
-        self,
-        db: Db,
-        object_type: Annotated[str, QueryParameter(min_length=1, max_length=64)],
-        object_id: Annotated[str, QueryParameter(min_length=1, max_length=128)],
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, object_type: ObjectType = None,
+        object_id: ObjectId = None, actor_id: ActorFilter = None, from_: FromDate = None, to: ToDate = None,
+        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> AuditEventPage:
-        return await service.list_events(db, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit)
+        trail = service.TrailFilter(actor_id=actor_id, from_=from_, to=to)
+        if object_type is None and object_id is None:
+            return await service.list_trail(db, request.user, trail, cursor=cursor, limit=limit)
+        if object_type is None or object_id is None:
+            raise _missing("object_type" if object_type is None else "object_id")
+        if trail != service.TrailFilter():
+            raise Unprocessable("An object's trail is read whole: leave out actor_id, from and to.",
+                                errors=[FieldError(detail="not with object_type", parameter="actor_id")])
+        return await service.list_for_object(db, request.user, object_type=object_type, object_id=object_id,
+                                             cursor=cursor, limit=limit)
+
+    @get(
+        "/reads", operation_id="ExportReads", media_type="text/csv",
+        summary="A person's reads of sensitive data as CSV (for an AVG request)",
+        description="Reporter details of complaints, photo originals and sex-work locations the user read, oldest "
+        "first, within your regime scope; semicolon-separated with Dutch headers.",
+        responses=problem_responses(*LIST),
+    )
+    async def export_reads(
+        self, request: Request[Principal, Any, Any], db: Db,
+        actor_id: Annotated[UUID, QueryParameter(description="The user whose reads are exported")],
+        from_: FromDate = None, to: ToDate = None,
+    ) -> Response[str]:
+        trail = service.TrailFilter(actor_id=actor_id, from_=from_, to=to)
+        text = await service.reads_csv(db, request.user, trail)
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="inzage-{actor_id}.csv"'})

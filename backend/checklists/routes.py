@@ -39,14 +39,15 @@ class ChecklistController(Controller):
     @get(
         operation_id="ListChecklists",
         summary="The current version of every checklist template the caller's regimes allow",
-        description="One entry per template (its latest version); no pagination: there is one row per template. "
-        "Revalidate with If-None-Match.",
         responses={**problem_responses(*AUTHENTICATED), **NOT_MODIFIED},
         response_headers=ETAG_HEADER,
     )
     async def list_checklists(
         self, request: Request[Principal, Any, Any], db: Db, if_none_match: IfNoneMatch = None
     ) -> Response[ChecklistList]:
+        """Any authenticated user. One entry per template of your regimes (its latest version, with its full content;
+        no pagination: there is one row per template); phones usually get these through GET /api/v1/sync. Send the
+        ETag back in If-None-Match for a 304 when nothing changed."""
         checklists, etag = await service.list_current(db, request.user)
         return conditional_response(checklists, etag, if_none_match, LIST_CACHE)
 
@@ -54,22 +55,21 @@ class ChecklistController(Controller):
         "/{version_id:uuid}",
         operation_id="GetChecklistVersion",
         summary="One published checklist version with its full content",
-        description="The ETag is the SHA-256 of the content; a version never changes. A version of a regime the "
-        "caller is not scoped for answers 404.",
         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
         response_headers=ETAG_HEADER,
     )
     async def get_checklist_version(
         self, request: Request[Principal, Any, Any], db: Db, version_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[ChecklistVersion]:
+        """Any authenticated user. One published version by id, also an older one an inspection refers to; a version
+        of a regime you are not scoped for answers 404. The ETag is the SHA-256 of the content (a version never
+        changes); If-None-Match gives 304."""
         version = await service.get_version(db, request.user, version_id)
         return conditional_response(version, f'"{version.content_sha256}"', if_none_match, VERSION_CACHE)
 
     @post(
         operation_id="PublishChecklist",
         summary="Publish a checklist template (schemas/checklist.schema.json) as its next version",
-        description="201 with the new version; 200 with the latest version when the content is unchanged; 422 with a "
-        "JSON pointer per problem when the template is invalid or changes the answer type of an existing question.",
         guards=[requires_role("admin")],
         status_code=201,
         responses={
@@ -84,6 +84,9 @@ class ChecklistController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[dict[str, Any]],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ChecklistVersion]:
+        """Admins. Publishes a template (schemas/checklist.schema.json) as its next version: 201 with Location when
+        the content is new, 200 with the latest version when the content is unchanged. 422 with a JSON pointer per
+        problem when the template is invalid or changes the answer type of an existing question."""
         async def command() -> Response[ChecklistVersion]:
             result = await service.publish(
                 tx, data, actor=actor_of(request.user), published_by=request.user.user_id,

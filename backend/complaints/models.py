@@ -8,13 +8,16 @@ string), never interpreted or rewritten. PostgreSQL text cannot hold NUL, so NUL
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
+from backend.complaints import reference
 from backend.planning.models import Assignment, InspectorIds, Notes, Partner
+from backend.registry.models import NO_NUL, NOT_BLANK, WIJK_CODES
 from backend.users.models import Regime, TeamId
 
 DESCRIPTION_MAX = 5000
@@ -36,24 +39,29 @@ WijkSource = Annotated[Literal["object", "postcode", "override"], Meta(
     description="Where the wijk came from: the object's, the postcode area's (schemas/complaints/wijk-pc4.json), "
                 "or the handler's explicit choice")]
 
-_NO_NUL = "^[^\x00]*$"
-_NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
-CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, description="A key of schemas/complaints/categories.json")]
-Description = Annotated[str, Meta(min_length=1, max_length=DESCRIPTION_MAX, pattern=_NOT_BLANK,
+CATEGORY_KEYS = list(reference.categories())
+_CATEGORY_DESCRIPTION = "A complaint category (schemas/complaints/categories.json; GET /api/v1/complaints/categories)"
+CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION,
+                                  extra_json_schema={"enum": CATEGORY_KEYS})]
+CategoryFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS})]
+WijkOverride = Annotated[str, Meta(
+    min_length=1, max_length=64, description="Override of the wijk (the handler's choice)",
+    extra_json_schema={"enum": WIJK_CODES})]
+Description = Annotated[str, Meta(min_length=1, max_length=DESCRIPTION_MAX, pattern=NOT_BLANK,
                                   description=f"Plain text, at most {DESCRIPTION_MAX} characters")]
-Answer = Annotated[str, Meta(min_length=1, max_length=ANSWER_MAX, pattern=_NOT_BLANK,
+Answer = Annotated[str, Meta(min_length=1, max_length=ANSWER_MAX, pattern=NOT_BLANK,
                              description="The answer sent to the reporter (plain text)")]
-Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=_NOT_BLANK)]
-Line = Annotated[str, Meta(min_length=1, max_length=200, pattern=_NOT_BLANK)]
-WijkCode = Annotated[str, Meta(min_length=1, max_length=64, description="A wijk code, e.g. west")]
+Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=NOT_BLANK)]
+Line = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 class Address(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     street: Line
     house_number: Annotated[int, Meta(ge=1, le=99999)]
-    house_number_addition: Annotated[str, Meta(min_length=1, max_length=10, pattern=_NOT_BLANK)] | None = None
+    house_number_addition: Annotated[str, Meta(min_length=1, max_length=10, pattern=NOT_BLANK)] | None = None
     postcode: Annotated[str, Meta(pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="1234 AB")]
-    city: Annotated[str, Meta(min_length=1, max_length=100, pattern=_NOT_BLANK)] = "Utrecht"
+    city: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)] = "Utrecht"
 
 
 class Coordinates(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,8 +73,8 @@ class ReporterContact(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Optional; leave it out for an anonymous complaint. Feedback needs an e-mail address or phone number."""
 
     name: Line | None = None
-    email: Annotated[str, Meta(max_length=254, pattern=_NO_NUL, description="name@example.nl")] | None = None
-    phone: Annotated[str, Meta(max_length=32, pattern=_NO_NUL,
+    email: Annotated[str, Meta(max_length=254, pattern=NO_NUL, description="name@example.nl")] | None = None
+    phone: Annotated[str, Meta(max_length=32, pattern=NO_NUL,
                                description="Dutch (06 12345678, 030-1234567) or international (+31 6 12345678)")] | None = None
 
 
@@ -81,14 +89,21 @@ class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     incident_at: Annotated[datetime, Meta(tz=True, description="When it happened, as reported")] | None = None
     received_at: Annotated[datetime, Meta(tz=True, description="When the municipality received it (default: now); "
                                                                "deadlines count from this day")] | None = None
-    external_reference: Annotated[str, Meta(min_length=1, max_length=100, pattern=_NOT_BLANK, description=(
+    external_reference: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK, description=(
         "The intake system's own id: a second complaint with the same channel and reference is refused (409)"))] | None = None
     address: Address | None = None
     coordinates: Coordinates | None = None
-    wijk: Annotated[WijkCode, Meta(description="Override of the wijk (the handler's choice)")] | None = None
+    wijk: WijkOverride | None = None
     object_id: Annotated[UUID, Meta(description="The object it concerns, if known (see object-suggestions)")] | None = None
     reporter: ReporterContact | None = None
     wants_feedback: Annotated[bool, Meta(description="Whether the reporter wants to hear the outcome")] = False
+
+    example: ClassVar[dict[str, Any]] = {
+        "category": "geluidsoverlast_horeca", "description": "Harde muziek tot na sluitingstijd, elk weekend.",
+        "channel": "phone", "incident_at": "2025-05-31T01:30:00+02:00",
+        "address": {"street": "Oudegracht", "house_number": 245, "postcode": "3511 NK"},
+        "reporter": {"name": "M. Jansen", "email": "m.jansen@example.nl"}, "wants_feedback": True,
+    }
 
 
 # --- state changes ------------------------------------------------------------------------------------------
@@ -117,7 +132,7 @@ class Reopen(msgspec.Struct, forbid_unknown_fields=True, tag_field="to", tag="re
 class Reject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="to", tag="rejected"):
     """Not ours: forwarded to a named partner (e.g. politie, omgevingsdienst)."""
 
-    forwarded_to: Annotated[str, Meta(min_length=2, max_length=200, pattern=_NOT_BLANK)]
+    forwarded_to: Annotated[str, Meta(min_length=2, max_length=200, pattern=NOT_BLANK)]
     reason: Reason
 
 
@@ -146,7 +161,9 @@ class PlanInspection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 # --- responses ------------------------------------------------------------------------------------------------
 
 
-class Location(msgspec.Struct, frozen=True, kw_only=True):
+class ComplaintLocation(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the complaint is about, and where its wijk came from."""
+
     street: str | None
     house_number: int | None
     house_number_addition: str | None
@@ -208,7 +225,7 @@ class ComplaintSummary(msgspec.Struct, frozen=True, kw_only=True):
     channel: Channel
     description: str
     state: State
-    location: Location
+    location: ComplaintLocation
     object_id: UUID | None
     handler_id: UUID | None
     wants_feedback: bool

@@ -9,13 +9,15 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
 from backend.complaints.models import (
-    AssignHandler, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList, PlanInspection,
-    PlannedInspection, State, Transition,
+    AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList,
+    PlanInspection, PlannedInspection, State, Transition,
 )
 from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import etag, required_version
@@ -25,15 +27,13 @@ from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from backend.registry.models import EstablishmentPage
+from backend.registry.models import EstablishmentPage, WijkFilter
 from backend.users.models import Regime
 
 HANDLERS = service.HANDLERS
 PLANNERS = service.PLANNERS
 
 StateFilter = Annotated[State | None, QueryParameter(name="state")]
-CategoryFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
 PostcodeFilter = Annotated[str | None, QueryParameter(
     pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)")]
@@ -57,6 +57,9 @@ class ComplaintController(Controller):
          summary="Complaint categories with their regime and deadlines in working days",
          responses=problem_responses(*AUTHENTICATED))
     async def categories(self) -> CategoryList:
+        """Any authenticated user. The complaint categories with the regime that decides who may see their
+        complaints and their acknowledgement and handling terms in working days
+        (schemas/complaints/categories.json)."""
         return service.categories()
 
     @post(operation_id="CreateComplaint",
@@ -66,11 +69,20 @@ class ComplaintController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
+        """Complaints officers and admins (also as the account of an external intake system, with an
+        Idempotency-Key). Registers a resident's complaint about an address, coordinates or an establishment; the
+        wijk follows from it unless given. 201 with Location and ETag; 422 `location_outside_wijken` when the place
+        lies in none of the wijken, `unknown_category` for a category not in the list."""
         async def command() -> Response[Complaint]:
             created = await service.create_complaint(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, 201, f"{self.path}/{created.id}")
 
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
+        response = await run_once(request, tx, command, raw_key=idempotency_key)
+        created = response.content if isinstance(response.content, Complaint) else msgspec.json.decode(
+            response.content, type=Complaint)
+        shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
+        return Response(shown, status_code=response.status_code, headers=dict(response.headers))
 
     @get(operation_id="ListComplaints",
          summary="Complaints you may see, newest first (keyset); never the reporter's details",
@@ -81,13 +93,16 @@ class ComplaintController(Controller):
         postcode: PostcodeFilter = None, house_number: HouseNumberFilter = None, handler: HandlerFilter = None,
         regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> ComplaintPage:
+        """Any authenticated user, for the complaints of their regimes (categories without a regime: complaints
+        officers and admins only). Newest first, in pages (keyset `cursor`); never the reporter's identity or
+        contact details."""
         filters = {"state": state_, "category": category, "wijk": wijk, "object_id": object_id, "postcode": postcode,
                    "house_number": house_number, "handler": handler, "regime": regime}
         return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @get("/deadlines", operation_id="ListComplaintDeadlines",
          summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
-         responses=problem_responses(*LIST))
+         guards=[requires_role(*HANDLERS)], responses=problem_responses(*LIST))
     async def deadlines(
         self, request: Request[Principal, Any, Any], db: Db,
         deadline: Annotated[Deadline, QueryParameter(
@@ -98,6 +113,8 @@ class ComplaintController(Controller):
         category: CategoryFilter = None, wijk: WijkFilter = None, handler: HandlerFilter = None,
         regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> ComplaintPage:
+        """Any authenticated user, for the complaints they may see. Open complaints by their acknowledgement or
+        resolution date, earliest first: overdue, upcoming or both, in pages (keyset `cursor`)."""
         filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
         return await service.list_due(db, request.user, deadline=deadline, overdue=overdue, due_by=due_by,
                                       filters=filters, cursor=cursor, limit=limit)
@@ -113,6 +130,8 @@ class ComplaintController(Controller):
         min_count: Annotated[int, QueryParameter(ge=1, le=10_000, description="At least this many complaints")] = 1,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
     ) -> HotSpotList:
+        """Coordinators, complaints officers and admins. Establishments by their number of complaints in the last
+        `days` (default TOEZICHT_COMPLAINT_HOTSPOT_DAYS), most first: where to plan inspections."""
         settings: Settings = request.app.state.settings
         return await service.hotspots(db, request.user, days=days or settings.complaint_hotspot_days, wijk=wijk,
                                       object_id=object_id, min_count=min_count, limit=limit)
@@ -129,6 +148,8 @@ class ComplaintController(Controller):
         house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
     ) -> EstablishmentPage:
+        """Complaints officers and admins. Active establishments they may see that match a name and/or address, to
+        link a new complaint to."""
         filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
         return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
 
@@ -138,6 +159,9 @@ class ComplaintController(Controller):
     async def get_one(
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
     ) -> Response[Complaint]:
+        """Any authenticated user who may see the complaint (404 otherwise). Its history, planned inspections and
+        their outcome, and related complaints; complaints officers and admins also see the reporter's details, and
+        that read is audited."""
         return _with_etag(await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request)))
 
     @post("/{complaint_id:uuid}/transitions", operation_id="TransitionComplaint",
@@ -147,6 +171,9 @@ class ComplaintController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
         data: JSONBody[Transition], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
+        """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
+        reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
+        required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
         version = required_version(if_match)
 
         async def command() -> Response[Complaint]:
@@ -162,6 +189,8 @@ class ComplaintController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
         data: JSONBody[AssignHandler], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
+        """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
+        428 without it, 412 when stale."""
         version = required_version(if_match)
 
         async def command() -> Response[Complaint]:
@@ -177,6 +206,9 @@ class ComplaintController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
         data: JSONBody[PlanInspection], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[PlannedInspection]:
+        """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
+        assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
+        complaint) is required; 201 with the assignment's Location."""
         version = required_version(if_match)
 
         async def command() -> Response[PlannedInspection]:

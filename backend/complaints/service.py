@@ -174,22 +174,26 @@ async def _follow_ups(conn: asyncpg.Connection, complaint_id: UUID) -> list[Insp
     return items
 
 
-async def _view(
-    conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record, *, reveal_reporter: bool = False,
-    request_id: str | None = None,
+async def with_reporter(
+    tx: asyncpg.Connection, principal: Principal, complaint: Complaint, *, request_id: str | None
 ) -> Complaint:
-    """The complaint as this caller may see it. `reveal_reporter` (a handler's GET) reads the reporter's
-    details and audits that read; it needs a transaction."""
+    """The complaint with the reporter's details when the caller is a handler (or admin): that read is audited
+    (complaint.reporter_read), whether it is a GET or the answer to the intake that typed them in."""
+    if not is_handler(principal) or complaint.anonymous:
+        return complaint
+    reporter = await tx.fetchrow(queries.REPORTER, complaint.id)
+    await audit.record(tx, actor=actor_of(principal), action="complaint.reporter_read", object_type="complaint",
+                       object_id=complaint.id, request_id=request_id)
+    return msgspec.structs.replace(
+        complaint, reporter=Reporter(name=reporter["name"], email=reporter["email"], phone=reporter["phone"]))
+
+
+async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Complaint:
+    """The complaint as this caller may see it, without the reporter's details (see with_reporter)."""
     fields = dict(row)
     handler = is_handler(principal)
-    has_contact = fields.pop("has_contact")
-    fields["anonymous"] = not has_contact
+    fields["anonymous"] = not fields.pop("has_contact")
     fields["reporter"] = None
-    if reveal_reporter and handler and has_contact:
-        reporter = await conn.fetchrow(queries.REPORTER, row["id"])
-        fields["reporter"] = Reporter(name=reporter["name"], email=reporter["email"], phone=reporter["phone"])
-        await audit.record(conn, actor=actor_of(principal), action="complaint.reporter_read", object_type="complaint",
-                           object_id=row["id"], request_id=request_id)
     if not handler:
         fields["answer"] = None
     history = []
@@ -304,7 +308,8 @@ async def _place(
 async def create_complaint(
     tx: asyncpg.Connection, principal: Principal, data: ComplaintCreate, *, request_id: str | None
 ) -> Complaint:
-    """Register a complaint; every problem is reported in one 422 and nothing is stored."""
+    """Register a complaint; every problem is reported in one 422 and nothing is stored. The answer holds no
+    reporter details: it may be kept as an idempotent response (the route adds them with with_reporter)."""
     problems = _Problems()
     now = datetime.now(UTC)
     category = reference.categories().get(data.category)
@@ -356,7 +361,7 @@ async def get_complaint(
 ) -> Complaint:
     """One complaint; for handlers and admins with the reporter's details (the read is audited)."""
     row = await _visible_row(tx, principal, complaint_id)
-    return await _view(tx, principal, row, reveal_reporter=True, request_id=request_id)
+    return await with_reporter(tx, principal, await _view(tx, principal, row), request_id=request_id)
 
 
 async def list_complaints(

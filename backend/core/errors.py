@@ -17,6 +17,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
+from backend.core.http_methods import allow_header
 from backend.core.logging import request_id_of
 
 log = structlog.get_logger("toezicht.errors")
@@ -149,8 +150,16 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if status >= 500:
         return handle_unexpected(request, exc)
     code = _CODE_BY_STATUS.get(status, "error")
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after", "ratelimit-policy", "ratelimit"}}
+    headers = {name.lower(): value for name, value in (exc.headers or {}).items() if name.lower() in _PASSED_ON_HEADERS}
+    if "allow" in headers:  # the router names the methods it has; HEAD and OPTIONS are answered in front of it
+        headers["allow"] = allow_header(headers["allow"].split(","))
     return problem_response(request, status, code, _public_detail(exc), headers=headers or None)
+
+
+# Headers of framework exceptions that tell the client what to do next (the rest may describe internals).
+_PASSED_ON_HEADERS = frozenset(
+    {"allow", "retry-after", "ratelimit-policy", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"}
+)
 
 
 def _public_detail(exc: HTTPException) -> str:

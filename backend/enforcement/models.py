@@ -6,7 +6,7 @@ Money is in integer euro cents; legal dates are dates (Europe/Amsterdam).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -52,6 +52,11 @@ class CaseOpen(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     location_id: UUID | None = None
     regime: Regime
     reason: Reason
+
+    example: ClassVar[dict[str, Any]] = {
+        "object_id": "10000000-0000-4000-8000-000000000001", "regime": "alcohol",
+        "reason": "Melding politie: verkoop aan minderjarigen geconstateerd",
+    }
 
 
 class CaseClose(msgspec.Struct, forbid_unknown_fields=True):

@@ -84,6 +84,8 @@ class EnforcementController(Controller):
         object_id: ObjectFilter = None, location_id: LocationFilter = None, cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> CasePage:
+        """Enforcement officers and admins, for the cases of their regimes (sex-work cases need the sexwork regime).
+        Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment and location."""
         filters = {"regime": regime, "status": status, "open": open_, "object_id": object_id,
                    "location_id": location_id}
         return await service.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
@@ -94,6 +96,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[CaseOpen],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Opens a case by hand for an establishment or location with a reason (a reviewed
+        inspection with violations opens one by itself). 201 with Location and ETag; 409 when an open case of that
+        target and regime exists."""
         async def command() -> Response[Case]:
             return _with_etag(await service.open_case(tx, request.user, data, request_id=request_id_of(request)), 201)
 
@@ -103,12 +108,17 @@ class EnforcementController(Controller):
          summary="One case with its violations, steps, deadlines and status history; its ETag",
          guards=[requires_role(*READERS)], responses=problem_responses(*READ_ONE))
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
+        """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
+        steps, deadlines and status history; its ETag guards every change of the case and its steps."""
         return _with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
     @get("/cases/{case_id:uuid}/proposal", operation_id="ProposeEnforcementStep",
          summary="The next step the sanction rules propose, and why", guards=[requires_role(*READERS)],
          responses=problem_responses(*READ_ONE))
     async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
+        """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
+        case, such as a warning, a fine with its amount or a last onder dwangsom, and the reasons (recidive, three
+        strikes); an officer may deviate with a written reason."""
         return await service.get_proposal(db, request.user, case_id)
 
     @post("/cases/{case_id:uuid}/close", operation_id="CloseEnforcementCase",
@@ -118,6 +128,8 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseClose],
         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Closes the case with a result and a reason. If-Match (the case's ETag) is required:
+        428 without it, 412 when stale; 409 `case_closed` when it is closed already."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.close_case(
             tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
 
@@ -128,6 +140,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseMerge],
         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Merges another open case of the same regime that has no steps yet into this one.
+        If-Match of this case is required: 428 without it, 412 when stale; 409 when the other case is closed or
+        has steps."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.merge_cases(
             tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
 
@@ -138,6 +153,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[StepCreate],
         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Drafts a step (warning, voornemen, besluit, invordering) or registers a bezwaar
+        against a sent decision; a besluit needs approval by a second officer before it can be sent. If-Match of the
+        case is required; 201 with the case."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.create_step(
             tx, request.user, case_id, data, version=version, request_id=request_id_of(request)), 201)
 
@@ -148,6 +166,8 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers other than the drafter and the inspectors of its violations (vier-ogenprincipe; 403
+        otherwise). Approves a drafted decision. If-Match of the case is required: 428 without it, 412 when stale."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
             tx, request.user, case_id, step_id, version=version, request_id=request_id_of(request)))
 
@@ -158,6 +178,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Records that the step was sent on a date; from then on it is final, and its legal
+        terms (zienswijze, begunstigingstermijn, bezwaar) start. A decision must be approved first (409). If-Match
+        of the case is required."""
         terms = request.app.state.settings.atw_authority_terms
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
             tx, request.user, case_id, step_id, version=version, atw_terms=terms, request_id=request_id_of(request)))
@@ -169,6 +192,8 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         data: JSONBody[ZienswijzeRecord], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Records on a sent voornemen that the zienswijze was received (with its content) or
+        not within the term. If-Match of the case is required: 428 without it, 412 when stale."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_zienswijze(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
@@ -179,6 +204,8 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         data: JSONBody[StepOutcome], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Records a hercontrole's outcome (complied, or forfeited with the sum, never above
+        the maximum) or the decision on a bezwaar. If-Match of the case is required: 428 without it, 412 when stale."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
@@ -188,4 +215,6 @@ class EnforcementController(Controller):
     async def deadlines(
         self, request: Request[Principal, Any, Any], db: Db, until: UntilFilter = None, limit: DeadlineLimit = 200,
     ) -> DeadlineView:
+        """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
+        `until`, and those already overdue, earliest first."""
         return await service.deadlines(db, request.user, until=until, limit=limit)

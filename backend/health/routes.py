@@ -23,8 +23,10 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}], responses=problem_responses(500))
+    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}],
+         responses=problem_responses(400, 429, 500))
     async def live(self) -> HealthStatus:
+        """No token needed. Answers 200 while the process runs; for the orchestrator's liveness probe."""
         return HealthStatus(status="ok")
 
     @get(
@@ -32,9 +34,11 @@ class HealthController(Controller):
         operation_id="GetReadiness",
         summary="The service can reach its database",
         security=[{}],
-        responses=problem_responses(500, 503),
+        responses=problem_responses(400, 429, 500, 503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
+        """No token needed. Answers 200 when the database answers within two seconds, else 503 `not_ready`; for the
+        orchestrator's readiness probe."""
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):
                 async with request.app.state.db_pool.acquire() as conn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -70,6 +70,20 @@ class InspectionSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     observations: Observations | None = None
     photos: Annotated[list[PhotoManifestEntry], Meta(max_length=200)] = []
     base_revision: Annotated[int, Meta(ge=1, le=1_000_000, description="Corrections only: the revision corrected")] | None = None
+
+    example: ClassVar[dict[str, Any]] = {
+        "assignment_id": "40000000-0000-4000-8000-000000000001", "object_id": "10000000-0000-4000-8000-000000000001",
+        "team_id": "team-centrum",
+        "checklists": [{"checklist_version_id": "20000000-0000-4000-8000-000000000001",
+                        "answers": {"AW-01": "yes", "AW-03": "no", "AW-06": "no"}}],
+        "started_at": "2025-06-03T21:10:00+02:00", "finished_at": "2025-06-03T21:45:00+02:00",
+        "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.5},
+        "inspector_ids": ["30000000-0000-4000-8000-000000000001"], "partners": ["politie"],
+        "observations": "Geen leidinggevende aanwezig; leeftijdsgrens niet zichtbaar aangegeven.",
+        "photos": [{"id": "50000000-0000-4000-8000-000000000001",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 2480213,
+                    "checklist": 0, "question": "AW-06"}],
+    }
 
 
 class ReturnRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -44,6 +44,7 @@ from backend.inspections.models import (
     RevisionList,
     ViolationPage,
 )
+from backend.registry.models import WijkFilter
 from backend.users.models import Regime
 
 READ_CACHE = "private, no-cache"
@@ -58,7 +59,6 @@ AssignmentFilter = Annotated[UUID | None, QueryParameter(description="The inspec
 StateFilter = Annotated[InspectionState | None, QueryParameter(name="state")]  # `state` is reserved by Litestar
 TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 FromFilter = Annotated[date | None, QueryParameter(
     name="from", description="Inspected on or after this date (Europe/Amsterdam)")]
 ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]
@@ -108,6 +108,10 @@ class InspectionController(Controller):
         team_id: TeamFilter = None, regime: RegimeFilter = None, wijk: WijkFilter = None, from_: FromFilter = None,
         to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> InspectionPage:
+        """Any authenticated user, for the inspections they may see: admins and enforcement officers all of their
+        regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
+        present at. Newest first, in pages (keyset `cursor`), filtered by target, assignment, state, team, regime,
+        wijk and dates."""
         filters = {"object_id": object_id, "location_id": location_id, "assignment_id": assignment_id,
                    "state": state_, "team_id": team_id, "regime": regime, "wijk": wijk, "from": from_, "to": to}
         return await service.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
@@ -119,6 +123,9 @@ class InspectionController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Inspection]:
+        """Anyone who may see the inspection (see ListInspections; 404 otherwise). The inspection with its
+        checklists and answers, photos and violations; the ETag (its version) is what review and return need, and
+        If-None-Match gives 304."""
         found = await service.get_inspection(db, request.user, inspection_id)
         return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
 
@@ -127,6 +134,8 @@ class InspectionController(Controller):
     async def revisions(
         self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID]
     ) -> RevisionList:
+        """Anyone who may see the inspection. Every revision as the phone sent it (the first submission and each
+        correction), oldest first."""
         return await service.list_revisions(db, request.user, inspection_id)
 
     @post("/{inspection_id:uuid}/review", operation_id="ReviewInspection",
@@ -137,6 +146,9 @@ class InspectionController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID], if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Inspection]:
+        """Coordinators of the inspection's team who were not present at it, and admins (403 otherwise). Accepts a
+        complete or corrected inspection; its violations then open or extend enforcement cases. If-Match is
+        required: 428 without it, 412 when stale; 409 when it is not awaiting review."""
         version = required_version(if_match)
 
         async def command() -> Response[Inspection]:
@@ -153,6 +165,9 @@ class InspectionController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID],
         data: JSONBody[ReturnRequest], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Inspection]:
+        """Coordinators of the inspection's team and admins. Sends the inspection back to its inspectors with a
+        reason; the phone corrects it with a PUT that names the revision it corrects. If-Match is required: 428
+        without it, 412 when stale; 409 when it is not awaiting review."""
         version = required_version(if_match)
 
         async def command() -> Response[Inspection]:

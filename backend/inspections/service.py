@@ -378,6 +378,26 @@ def _answers(
     return found
 
 
+def _free_text_problems(data: InspectionSubmission, versions: list[ChecklistVersion | None]) -> list[FieldError]:
+    """A sex-work inspection holds no free text: what is written about sex workers is special-category personal
+    data (AVG art. 9), which the sex-work checklists avoid by asking only closed questions. So neither the
+    inspection's observations nor a text answer of an add-on (the ondermijning OM-99) is accepted: the facts go
+    into the closed answers and the photos."""
+    problems = []
+    if data.observations:
+        problems.append(FieldError(detail="no free text on a sex-work inspection: leave out observations",
+                                   pointer="/observations"))
+    for index, (entry, version) in enumerate(zip(data.checklists, versions, strict=True)):
+        if version is None:
+            continue
+        for key, item in validator.questions(version.content).items.items():
+            if item["answer"]["type"] == "text" and entry.answers.get(key) not in (None, ""):
+                problems.append(FieldError(
+                    detail="no free text on a sex-work inspection: leave out this text answer",
+                    pointer=f"/checklists/{index}" + validator.pointer("answers", key)))
+    return problems
+
+
 async def _inspector_problems(conn: asyncpg.Connection, principal: Principal, inspector_ids: list[UUID]) -> list[FieldError]:
     problems = []
     if len(set(inspector_ids)) != len(inspector_ids):
@@ -406,6 +426,8 @@ async def _prepare(
     regimes = _regimes(versions, target, problems)
     evidence = _manifest(data, problems)
     found = _answers(data, versions, evidence, problems)
+    if "sexwork" in regimes:
+        problems += _free_text_problems(data, versions)
     problems += await _inspector_problems(conn, principal, data.inspector_ids)
     if len(set(data.partners)) != len(data.partners):
         problems.append(FieldError(detail="a partner is listed twice", pointer="/partners"))

@@ -161,6 +161,9 @@ class PhotoController(Controller):
         self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Any]:
+        """Anyone who may see the inspection. The photo for viewing: re-encoded, upright, the longest side at most
+        2048 px, without EXIF or other metadata; 404 until the photo has arrived. Strong ETag; If-None-Match gives
+        304."""
         return await _derivative(request, inspection_id, photo_id, "display", if_none_match)
 
     @get("/{photo_id:uuid}/thumbnail", operation_id="GetPhotoThumbnail",
@@ -171,6 +174,8 @@ class PhotoController(Controller):
         self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Any]:
+        """Anyone who may see the inspection. The photo as a thumbnail of at most 320 px, upright, without metadata;
+        404 until the photo has arrived. Strong ETag; If-None-Match gives 304."""
         return await _derivative(request, inspection_id, photo_id, "thumbnail", if_none_match)
 
     @get("/{photo_id:uuid}/original", operation_id="DownloadPhotoOriginal",
@@ -180,6 +185,8 @@ class PhotoController(Controller):
     async def original(
         self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
     ) -> Stream:
+        """Enforcement officers and auditors who may see the inspection. The original bytes as received, as a
+        download with their Repr-Digest, for evidence; every read is written to the audit trail."""
         download = await service.original(_evidence(request), request.user, inspection_id, photo_id,
                                           request_id=request_id_of(request))
         blob = await download.open()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -39,6 +39,13 @@ class AssignmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     reason: PlanReason
     partners: Annotated[list[Partner], Meta(max_length=7)] = []
     notes: Notes | None = None
+
+    example: ClassVar[dict[str, Any]] = {
+        "object_id": "10000000-0000-4000-8000-000000000001", "team_id": "team-centrum", "regimes": ["alcohol"],
+        "checklist_version_ids": ["20000000-0000-4000-8000-000000000001"], "planned_from": "2025-06-02",
+        "planned_to": "2025-06-06", "inspector_ids": ["30000000-0000-4000-8000-000000000001"],
+        "reason": "regular_cycle",
+    }
 
 
 class Reassign(msgspec.Struct, forbid_unknown_fields=True):

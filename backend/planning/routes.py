@@ -17,12 +17,15 @@ from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.planning import service
 from backend.planning.models import (
     Assignment, AssignmentCreate, AssignmentPage, AssignmentStatus, Cancel, Reassign, Reschedule,
 )
+from backend.registry.models import WijkFilter
 from backend.users.models import Regime
 
 PLANNERS = ("coordinator", "admin")
@@ -33,7 +36,6 @@ OverdueFilter = Annotated[bool | None, QueryParameter(
     description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
 )]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 InspectorFilter = Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")]
 FromFilter = Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")]
 ToFilter = Annotated[date | None, QueryParameter(description="Windows starting on or before this date")]
@@ -56,6 +58,9 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[AssignmentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators (for their own teams) and admins. Plans an inspection of an establishment or location for a
+        team in a window of days, with the checklists to use and optionally the inspectors (members of the team).
+        201 with Location and ETag; the inspectors' phones receive it at their next sync."""
         async def command() -> Response[Assignment]:
             created = await service.create_assignment(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, 201, f"{self.path}/{created.id}")
@@ -71,16 +76,21 @@ class AssignmentController(Controller):
         from_: FromFilter = None,
         to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> AssignmentPage:
+        """Any authenticated user, for the assignments of their regimes: admins and enforcement officers see all,
+        coordinators and inspectors their teams' (and inspectors those they are assigned to). Ordered by
+        planned_from, in pages (keyset `cursor`); filters by team, status, regime, wijk, inspector, dates, overdue."""
         filters = {"team": team, "status": status, "regime": regime, "wijk": wijk, "inspector": inspector,
                    "from": from_, "to": to}
         return await service.list_assignments(db, request.user, filters=filters, overdue=overdue, cursor=cursor,
                                               limit=limit)
 
     @get("/{assignment_id:uuid}", operation_id="GetAssignment", summary="One assignment, with its ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Assignment]:
+        """Anyone who may see the assignment (see ListAssignments); 404 otherwise. The ETag is what the assignment
+        commands need in If-Match."""
         return _with_etag(await service.get_assignment(db, request.user, assignment_id))
 
     @post("/{assignment_id:uuid}/reassign", operation_id="ReassignAssignment",
@@ -90,6 +100,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Reassign], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Replaces the inspectors of a planned assignment (members of its team). If-Match
+        is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
 
     @post("/{assignment_id:uuid}/reschedule", operation_id="RescheduleAssignment",
@@ -99,6 +111,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Reschedule], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Moves the planned window of a planned assignment. If-Match is required: 428
+        without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
 
     @post("/{assignment_id:uuid}/cancel", operation_id="CancelAssignment",
@@ -108,6 +122,8 @@ class AssignmentController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
         data: JSONBody[Cancel], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
+        """Coordinators and admins. Cancels a planned assignment with a reason; phones remove it at their next sync.
+        If-Match is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.cancel, assignment_id, data)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
+from backend.core.config import PROJECT_ROOT
 from backend.users.models import Regime
 
 # --- values ------------------------------------------------------------------------------------------
@@ -37,9 +40,12 @@ PermitStatus = Annotated[
                      "otherwise granted (also after valid_to: ask /objects/{id}/permits?on= what was in force)"),
 ]
 
-# A visible character somewhere: names made only of spaces are as good as missing.
-Text200 = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
-City = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+# PostgreSQL text cannot hold NUL; NOT_BLANK also wants a visible character somewhere: names made only of spaces
+# are as good as missing.
+NO_NUL = "^[^\x00]*$"
+NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
+Text200 = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+City = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
 HouseNumber = Annotated[int, Meta(ge=1, le=99999)]
 Addition = Annotated[str, Meta(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)*$",
                                description="huisletter/toevoeging, e.g. A, bis, 2hg; stored upper-case")]
@@ -48,18 +54,24 @@ PostcodeInput = Annotated[str, Meta(
     description="Dutch postcode 1234 AB; a space and lower case are accepted, stored as 1234AB",
 )]
 Postcode = Annotated[str, Meta(pattern=r"^[1-9][0-9]{3}[A-Z]{2}$")]
+# The wijk codes are reference data (schemas/wijken.json, equal to the wijk table); the service checks input
+# against the table, the document lists them as an enumeration.
+WIJK_CODES = [wijk["code"] for wijk in json.loads((PROJECT_ROOT / "schemas" / "wijken.json").read_bytes())["wijken"]]
+_WIJK_DESCRIPTION = "One of Utrecht's ten wijken"
 WijkCode = Annotated[str, Meta(
     min_length=1, max_length=64,
-    description="One of Utrecht's ten wijken: binnenstad, oost, leidsche_rijn, west, overvecht, zuid, noordoost, "
-                "zuidwest, noordwest, vleuten_de_meern",
+    description=_WIJK_DESCRIPTION, extra_json_schema={"enum": WIJK_CODES},
+)]
+WijkFilter = Annotated[str | None, QueryParameter(
+    min_length=1, max_length=64, description=_WIJK_DESCRIPTION, schema_extra={"enum": WIJK_CODES},
 )]
 # The Netherlands' bounding box: catches swapped or zeroed coordinates.
 Latitude = Annotated[float, Meta(ge=50.7, le=53.6)]
 Longitude = Annotated[float, Meta(ge=3.3, le=7.3)]
 KvkNumber = Annotated[str, Meta(pattern=r"^[0-9]{8}$", description="Kamer van Koophandel number, 8 digits")]
 Regimes = Annotated[list[Regime], Meta(min_length=1, max_length=5)]
-Reason = Annotated[str, Meta(min_length=3, max_length=1000)]
-PersonName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=NO_NUL)]
+PersonName = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -86,6 +98,12 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     supervision_level: SupervisionLevel = "regular"
     status: ObjectStatus = "active"
     regimes: Regimes
+
+    example: ClassVar[dict[str, Any]] = {
+        "name": "Café De Domtoren", "trade_name": "De Domtoren", "street": "Domplein", "house_number": 12,
+        "postcode": "3512 JC", "wijk": "binnenstad", "latitude": 52.0907, "longitude": 5.1214, "kvk_number": "12345678",
+        "kind": "horeca_hoogdrempelig", "employee_class": "under_50", "regimes": ["alcohol", "nix18"],
+    }
 
 
 class Establishment(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,8 +149,13 @@ class LocationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wijk: WijkCode
     latitude: Latitude | None = None
     longitude: Longitude | None = None
-    description: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
+    description: Annotated[str, Meta(min_length=1, max_length=2000, pattern=NO_NUL)] | None = None
     regimes: Regimes
+
+    example: ClassVar[dict[str, Any]] = {
+        "street": "Vleutenseweg", "house_number": 301, "postcode": "3532 HN", "wijk": "west",
+        "description": "Adres uit een advertentie; geen vergunning bekend", "regimes": ["sexwork"],
+    }
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):
@@ -207,7 +230,7 @@ class ArcadeConditions(Conditions):
 
 
 class EventConditions(Conditions):
-    event: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description="The event it is for")]
+    event: Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK, description="The event it is for")]
     opening_hours: OpeningHours = []
 
 
@@ -215,7 +238,7 @@ class EventConditions(Conditions):
 
 
 class _PermitWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
-    number: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"\S")]
+    number: Annotated[str, Meta(min_length=1, max_length=64, pattern=NOT_BLANK)]
     holder: Text200
     valid_from: date
     valid_to: Annotated[date | None, Meta(description="Last day of validity; null: open-ended")] = None
@@ -223,6 +246,11 @@ class _PermitWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag
 
 class AlcoholPermitWrite(_PermitWrite, tag="alcoholvergunning"):
     conditions: AlcoholConditions
+
+    example: ClassVar[dict[str, Any]] = {
+        "type": "alcoholvergunning", "number": "AV-2024-0137", "holder": "Domtoren Horeca B.V.",
+        "valid_from": "2024-03-01", "conditions": {"leidinggevenden": ["J. de Vries", "A. Bakker"]},
+    }
 
 
 class HorecaPermitWrite(_PermitWrite, tag="horeca_exploitatievergunning"):
@@ -339,6 +367,11 @@ class SuspendPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     starts_on: date
     ends_on: Annotated[date, Meta(description="Last day of the suspension (inclusive)")]
     reason: Reason
+
+    example: ClassVar[dict[str, Any]] = {
+        "starts_on": "2025-06-02", "ends_on": "2025-06-29",
+        "reason": "Schorsing na herhaalde overtreding art. 20 lid 1",
+    }
 
 
 class WithdrawPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

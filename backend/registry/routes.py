@@ -22,7 +22,9 @@ from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.registry import importer, service
 from backend.registry.models import (
@@ -39,6 +41,7 @@ from backend.registry.models import (
     PermitWrite,
     ReinstatePermit,
     SuspendPermit,
+    WijkFilter,
     WithdrawPermit,
 )
 from backend.users.models import Regime
@@ -57,7 +60,6 @@ StreetFilter = Annotated[str | None, QueryParameter(
     min_length=1, max_length=200, description="Start of the street name (case-insensitive)"
 )]
 HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999)]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 KindFilter = Annotated[Kind | None, QueryParameter()]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
 StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]
@@ -116,6 +118,9 @@ class ObjectController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ObjectWrite],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Establishment]:
+        """Coordinators and admins. Registers an establishment with its address, wijk, kind and regimes; 201 with
+        Location and ETag. 422 names every bad field (e.g. a sex business without the sexwork regime); 409 when an
+        active establishment of that name is registered at the address. Send an Idempotency-Key to retry safely."""
         async def command() -> Response[Establishment]:
             created = await service.create_object(tx, request.user, data, request_id=request_id_of(request))
             return _with_etag(created, created.version, 201, f"{self.path}/{created.id}")
@@ -131,15 +136,20 @@ class ObjectController(Controller):
         regime: RegimeFilter = None, status: StatusFilter = None,
         cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> EstablishmentPage:
+        """Any authenticated user; only establishments of your regimes (sex businesses only with the sexwork
+        regime). Filters by name, postcode, street, house number, wijk, kind, regime and status, ordered by name, in
+        pages (keyset `cursor`)."""
         filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number, "wijk": wijk,
                    "kind": kind, "regime": regime, "status": status}
         return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @get("/{object_id:uuid}", operation_id="GetObject", summary="One establishment, with its ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Establishment]:
+        """Any authenticated user who may see the establishment (its regimes); 404 otherwise, as for one that does
+        not exist. The ETag is what ReplaceObject needs in If-Match."""
         found = await service.get_object(db, request.user, object_id)
         return _with_etag(found, found.version)
 
@@ -152,6 +162,9 @@ class ObjectController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[ObjectWrite],
         if_match: IfMatch = None,
     ) -> Response[Establishment]:
+        """Coordinators and admins. Replaces the establishment as a whole (omitted optional fields are cleared);
+        closing it is status `closed`, it is never deleted. If-Match is required: 428 without it, 412 when it
+        changed since you read it."""
         version = required_version(if_match)
         updated = await service.replace_object(tx, request.user, object_id, data, version=version,
                                                request_id=request_id_of(request))
@@ -163,6 +176,9 @@ class ObjectController(Controller):
     async def permits(
         self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], on: OnDate = None,
     ) -> PermitList:
+        """Any authenticated user who may see the establishment. Its permits of every type, or with `on` only those
+        in force on that date (the vergunningcontrole). Leidinggevenden are shown only to users with the alcohol
+        regime."""
         return await service.list_permits(db, request.user, object_id, on)
 
     @post(
@@ -173,6 +189,9 @@ class ObjectController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[PermitWrite],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
+        """Coordinators and admins. Records a permit of the establishment; the body's `type` decides its conditions
+        (e.g. the leidinggevenden of an alcoholvergunning). 201 with Location and ETag; 409 `permit_overlap` when a
+        permit of the type is already granted for an overlapping period."""
         async def command() -> Response[Permit]:
             permit = await service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request))
             return _with_etag(permit, permit.version, 201, f"/api/v1/permits/{permit.id}")
@@ -191,6 +210,9 @@ class ObjectController(Controller):
         partial: Annotated[bool, QueryParameter(description="Store the good rows and report the bad ones")] = False,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportReport]:
+        """Coordinators and admins. Imports establishments from a register export (text/csv, semicolon-separated,
+        columns in the README): all-or-nothing by default (422 with a report of every bad row, nothing stored), or
+        with partial=true the good rows are stored and the bad ones reported."""
         async def command() -> Response[ImportReport]:
             report = await importer.import_objects(
                 tx, await request.body(), partial=partial, actor=actor_of(request.user),
@@ -206,10 +228,12 @@ class PermitController(Controller):
     tags = ["Registry"]
 
     @get("/{permit_id:uuid}", operation_id="GetPermit", summary="One permit with its history and ETag",
-         responses=problem_responses(*READ_ONE))
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID]
+        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[Permit]:
+        """Any authenticated user who may see the establishment. One permit with its history (every change, who,
+        when, why) and its ETag for the permit commands."""
         permit = await service.get_permit(db, request.user, permit_id)
         return _with_etag(permit, permit.version)
 
@@ -220,6 +244,8 @@ class PermitController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID], data: JSONBody[PermitWrite],
         if_match: IfMatch = None,
     ) -> Response[Permit]:
+        """Coordinators and admins. Corrects a permit as a whole (holder, number, validity, conditions); the type
+        cannot change. If-Match is required: 428 without it, 412 when stale."""
         version = required_version(if_match)
         permit = await service.replace_permit(tx, request.user, permit_id, data, version=version,
                                               request_id=request_id_of(request))
@@ -231,6 +257,8 @@ class PermitController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
         data: JSONBody[SuspendPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
+        """Coordinators and admins. Suspends the permit from `starts_on` to `ends_on` (inclusive) with a reason.
+        If-Match is required: 428 without it, 412 when stale; 409 `permit_withdrawn` for a withdrawn permit."""
         return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
 
     @post("/{permit_id:uuid}/withdraw", operation_id="WithdrawPermit",
@@ -239,6 +267,8 @@ class PermitController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
         data: JSONBody[WithdrawPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
+        """Coordinators and admins. Withdraws the permit from `effective_on` with a reason (intrekking). If-Match is
+        required: 428 without it, 412 when stale; 409 `permit_withdrawn` when it is already withdrawn."""
         return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
 
     @post("/{permit_id:uuid}/reinstate", operation_id="ReinstatePermit",
@@ -248,6 +278,9 @@ class PermitController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
         data: JSONBody[ReinstatePermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
+        """Coordinators and admins. Lifts a suspension or withdrawal from `effective_on`; an `effective_on` at or
+        before its start undoes it entirely (e.g. after bezwaar). If-Match is required: 428 without it, 412 when
+        stale; 409 `nothing_to_reinstate` when nothing is in effect from that day."""
         return await self._change(request, tx, if_match, idempotency_key, service.reinstate_permit, permit_id, data)
 
     async def _change(
@@ -277,6 +310,9 @@ class LocationController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[LocationCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Location]:
+        """Inspectors, coordinators, complaints officers and admins. Records an address to inspect that is not (yet)
+        a registered establishment, e.g. from an advertisement or a complaint; it is linked to an active
+        establishment at the same address. 201 with Location."""
         async def command() -> Response[Location]:
             location = await service.create_location(tx, request.user, data, request_id=request_id_of(request))
             return Response(location, status_code=201, headers={"Location": f"{self.path}/{location.id}"})
@@ -286,4 +322,6 @@ class LocationController(Controller):
     @get("/{location_id:uuid}", operation_id="GetLocation",
          summary="One location (reads of sex-work locations are audited)", responses=problem_responses(*READ_ONE))
     async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
+        """Any authenticated user whose regimes include one of the location's; 404 otherwise. Reads of sex-work
+        locations are audited."""
         return await service.get_location(tx, request.user, location_id, request_id=request_id_of(request))

@@ -18,6 +18,7 @@ from backend.core.auth import Principal, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
 from backend.core.openapi import LIST, problem_responses
+from backend.registry.models import WijkFilter
 from backend.reports import charts, export, service
 from backend.reports.models import Filters, IndicatorReport, ObjectKind, TrendReport
 from backend.users.models import Regime
@@ -26,12 +27,15 @@ READERS = ("coordinator", "admin", "auditor", "enforcement_officer")
 CSV = "text/csv"
 JSON = "application/json"
 
+# service.FIRST_DAY to service.LAST_DAY, as a pattern a client can check (JSON Schema has no date bounds).
+REPORTED_DAY = {"pattern": "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
 FromDate = Annotated[date | None, QueryParameter(
-    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`")]
+    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`",
+    schema_extra=REPORTED_DAY)]
 ToDate = Annotated[date | None, QueryParameter(
-    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today")]
+    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today",
+    schema_extra=REPORTED_DAY)]
 RegimeFilter = Annotated[Regime | None, QueryParameter(description="Only this regime (one of yours)")]
-WijkFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64, description="A wijk code, e.g. west")]
 KindFilter = Annotated[ObjectKind | None, QueryParameter(
     description="Only objects of this kind; `location` for addresses that are not registered objects")]
 TeamFilter = Annotated[str | None, QueryParameter(
@@ -103,6 +107,10 @@ class ReportController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
         regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
     ) -> Response[IndicatorReport]:
+        """Coordinators, admins, auditors and enforcement officers, over the inspections, complaints and sanctions
+        of their regimes. The municipality's performance indicators for a period (default: this year so far), each
+        with its numerator and denominator, filtered by regime, wijk, object kind and team; `Accept: text/csv` gives
+        a spreadsheet. 503 `database_timeout` when the aggregate takes too long."""
         req = service.Request(service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind,
                                                                    team=team))
         report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
@@ -118,6 +126,8 @@ class ReportController(Controller):
         to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[TrendReport]:
+        """Coordinators, admins, auditors and enforcement officers. The indicators per month over a year, or from/to
+        (at most 36 months), with the same filters as GetIndicators; `Accept: text/csv` gives a spreadsheet."""
         req = service.Request(service.year_period(year, from_, to),
                               Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
@@ -132,6 +142,8 @@ class ReportController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
         regime: RegimeFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
     ) -> Response[bytes]:
+        """Coordinators, admins, auditors and enforcement officers. A PNG bar chart of the compliance per wijk for a
+        period, with the same filters as GetIndicators (except wijk)."""
         req = service.Request(service.period_of(from_, to),
                               Filters(regime=regime, object_kind=object_kind, team=team))
         groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
@@ -145,6 +157,8 @@ class ReportController(Controller):
         to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[bytes]:
+        """Coordinators, admins, auditors and enforcement officers. A PNG chart of the number of controls and the
+        compliance per month, with the same filters as GetIndicatorTrend."""
         req = service.Request(service.year_period(year, from_, to),
                               Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))

@@ -13,7 +13,9 @@ from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
-from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import (
+    AUTHENTICATED, COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+)
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.users import service
 from backend.users.models import ActivationChange, Me, Role, User, UserPage
@@ -29,6 +31,8 @@ class MeController(Controller):
 
     @get(operation_id="GetMe", summary="The caller's id, roles, regimes and teams", responses=problem_responses(*AUTHENTICATED))
     async def get_me(self, request: Request[Principal, Any, Any]) -> Me:
+        """Any authenticated user. Answers who the token says you are, as the service records it (your user id,
+        roles, regimes and teams); the first call registers you, so coordinators can assign work to you."""
         return service.me(request.user)
 
 
@@ -51,10 +55,15 @@ class UserController(Controller):
         cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> UserPage:
+        """Coordinators and admins. Lists the users who have signed in at least once, filtered by team, role or
+        active state, in pages (keyset `cursor`)."""
         return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
 
-    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag", responses=problem_responses(*READ_ONE))
-    async def get_user(self, db: Db, user_id: FromPath[UUID]) -> Response[User]:
+    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag",
+         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    async def get_user(self, db: Db, user_id: FromPath[UUID], if_none_match: IfNoneMatch = None) -> Response[User]:
+        """Coordinators and admins. One user with their roles, regimes and teams; the ETag is what DeactivateUser
+        and ActivateUser need in If-Match (304 to a current If-None-Match). 404 when no such user exists."""
         user = await service.get_user(db, user_id)
         return Response(user, headers={"ETag": etag(user.version)})
 
@@ -72,6 +81,8 @@ class UserController(Controller):
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[User]:
+        """Admins. Refuses the user's tokens from now on (in every worker at once), with a reason that is audited.
+        If-Match is required: 428 without it, 412 when the user changed since you read it."""
         return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=False)
 
     @post(
@@ -88,6 +99,8 @@ class UserController(Controller):
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[User]:
+        """Admins. Accepts a deactivated user's tokens again, with a reason that is audited. If-Match is required:
+        428 without it, 412 when the user changed since you read it."""
         return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=True)
 
     async def _set_active(
