@@ -6,12 +6,17 @@ import io
 import re
 from datetime import date
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import msgspec
 import pypdf
 
+from backend.core.publishing import read_json
+from backend.letters import templates
+
 from backend.letters.models import (
     Addressee,
+    LetterTemplateVersion,
     Bezwaar,
     CaseRef,
     Collection,
@@ -107,3 +112,16 @@ def pdf_text(pdf: bytes) -> str:
 
 def pdf_reader(pdf: bytes) -> pypdf.PdfReader:
     return pypdf.PdfReader(io.BytesIO(pdf))
+
+
+def shipped(kind: str) -> dict[str, Any]:
+    """The shipped template file of a kind of letter, as JSON."""
+    return read_json(templates.DEFAULT_DIRECTORY / f"{kind.replace('_', '-')}.json")
+
+
+def shipped_version(kind: str) -> LetterTemplateVersion:
+    """A template version straight from the shipped file (rendering needs no database)."""
+    content = templates.check_template(shipped(kind))
+    return LetterTemplateVersion(id=uuid5(NAMESPACE_URL, kind), kind=kind, version=1, title=content["title"],
+                                 valid_from=date.fromisoformat(content["valid_from"]),
+                                 content_sha256=templates.content_sha256(content), content=content)

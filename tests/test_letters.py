@@ -22,7 +22,17 @@ from backend.letters import render, service, templates
 from backend.letters.models import LETTER_KINDS, Terms
 from tests.conftest import make_settings
 from tests.helpers import run_toezicht
-from tests.letter_helpers import FOOTER, SENT_ON, as_json, data_for, page_texts, pdf_reader, pdf_text
+from tests.letter_helpers import (
+    FOOTER,
+    SENT_ON,
+    as_json,
+    data_for,
+    page_texts,
+    pdf_reader,
+    pdf_text,
+    shipped,
+    shipped_version,
+)
 
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
 
@@ -113,10 +123,6 @@ async def publish(db: asyncpg.Connection, document: dict) -> service.Publication
         return await service.publish(db, document, actor=audit.Actor(label="test"), published_by=None, request_id=None)
 
 
-def shipped(kind: str) -> dict:
-    return read_json(templates.DEFAULT_DIRECTORY / f"{kind.replace('_', '-')}.json")
-
-
 async def test_same_content_is_unchanged_new_content_is_the_next_version(db):
     first = await publish(db, shipped("besluit_boete"))
     again = await publish(db, shipped("besluit_boete"))
@@ -186,7 +192,7 @@ async def test_each_kind_of_letter_states_its_mandatory_parts(db, letters, publi
 
 
 async def test_the_pdf_is_pdf_a_2b_with_every_font_embedded(letters):
-    rendered = await service.render_with(letters, _version("besluit_boete"), data_for("besluit_boete"))
+    rendered = await service.render_with(letters, shipped_version("besluit_boete"), data_for("besluit_boete"))
     reader = pdf_reader(rendered.pdf)
     xmp = reader.xmp_metadata.stream.get_data().decode()
     assert re.search(r"<pdfaid:part>2</pdfaid:part>|pdfaid:part=\"2\"", xmp), xmp
@@ -206,7 +212,7 @@ async def test_the_pdf_is_pdf_a_2b_with_every_font_embedded(letters):
 
 
 async def test_the_same_data_and_version_give_the_same_bytes(letters, settings):
-    version, data = _version("besluit_last_onder_dwangsom"), data_for("besluit_last_onder_dwangsom")
+    version, data = shipped_version("besluit_last_onder_dwangsom"), data_for("besluit_last_onder_dwangsom")
     first = await service.render_with(letters, version, data)
     again = await service.render_with(letters, version, data)
     fresh = service.Letters(settings=settings, renderer=render.Renderer(render.load_logo(PROJECT_ROOT / "schemas" /
@@ -226,16 +232,16 @@ async def test_the_same_data_and_version_give_the_same_bytes(letters, settings):
 ])
 async def test_the_bezwaar_term_follows_the_atw_calendar(letters, sent_on, last_day):
     data = data_for("besluit_boete", terms=Terms(sent_on=sent_on))
-    text = pdf_text((await service.render_with(letters, _version("besluit_boete"), data)).pdf)
+    text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), data)).pdf)
     assert f"uiterlijk op {last_day}" in text
 
 
 async def test_the_zienswijze_term_follows_the_atw_only_when_the_setting_says_so(letters, settings, data_dir):
     # Sent Tuesday 21 April 2026: two weeks end on 5 May, Bevrijdingsdag.
     data = data_for("voornemen_boete", terms=Terms(sent_on=date(2026, 4, 21), zienswijze_weeks=2))
-    with_atw = pdf_text((await service.render_with(letters, _version("voornemen_boete"), data)).pdf)
+    with_atw = pdf_text((await service.render_with(letters, shipped_version("voornemen_boete"), data)).pdf)
     plain = service.letters_for(make_settings(settings.database_url, data_dir, atw_authority_terms=[]))
-    without = pdf_text((await service.render_with(plain, _version("voornemen_boete"), data)).pdf)
+    without = pdf_text((await service.render_with(plain, shipped_version("voornemen_boete"), data)).pdf)
     assert "uiterlijk op 6 mei 2026" in with_atw
     assert "uiterlijk op 5 mei 2026" in without
 
@@ -280,9 +286,9 @@ def test_letter_data_without_an_addressee_or_with_bad_values_is_a_422_naming_it(
 async def test_an_optional_paragraph_is_left_out_without_its_data(letters):
     with_zienswijze = data_for("besluit_boete", sanction=data_for("besluit_boete").sanction.__replace__(
         zienswijze="Ik wist niet dat dit verboden was."))
-    text = pdf_text((await service.render_with(letters, _version("besluit_boete"), with_zienswijze)).pdf)
+    text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), with_zienswijze)).pdf)
     assert "Samengevat: Ik wist niet dat dit verboden was." in text
-    text = pdf_text((await service.render_with(letters, _version("besluit_boete"), data_for("besluit_boete"))).pdf)
+    text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), data_for("besluit_boete"))).pdf)
     assert "zienswijze" not in text
 
 
@@ -293,7 +299,7 @@ async def test_a_kind_without_a_published_template_is_a_422(db, letters):
 
 
 async def test_template_text_is_set_as_text_never_run_as_typst(letters):
-    version = _version("klacht_antwoord")
+    version = shipped_version("klacht_antwoord")
     data = data_for("klacht_antwoord")
     data = data.__replace__(complaint=data.complaint.__replace__(subject='#read("/etc/passwd") ]#panic("x")'))
     pdf = (await service.render_with(letters, version, data)).pdf
@@ -304,7 +310,7 @@ async def test_template_text_is_set_as_text_never_run_as_typst(letters):
 
 
 async def test_a_document_is_stored_once_under_its_hash_and_tampering_is_detected(letters):
-    rendered = await service.render_with(letters, _version("besluit_boete"), data_for("besluit_boete"))
+    rendered = await service.render_with(letters, shipped_version("besluit_boete"), data_for("besluit_boete"))
     assert await service.store_document(letters, rendered) is True
     assert await service.store_document(letters, rendered) is False
     assert await service.read_document(letters, rendered.sha256) == rendered.pdf
@@ -339,15 +345,3 @@ async def test_cli_publishes_the_shipped_letters_once_and_refuses_a_bad_file_wit
     assert code == 1
     assert "/body/2: line 3: unknown field {{case.colour}}" in out
     assert await stored(db) == {"templates": len(FILES), "versions": len(FILES), "events": len(FILES)}
-
-
-def _version(kind: str):
-    """A template version straight from the shipped file (rendering needs no database)."""
-    from uuid import uuid5, NAMESPACE_URL
-
-    from backend.letters.models import LetterTemplateVersion
-
-    content = templates.check_template(shipped(kind))
-    return LetterTemplateVersion(id=uuid5(NAMESPACE_URL, kind), kind=kind, version=1, title=content["title"],
-                                 valid_from=date.fromisoformat(content["valid_from"]),
-                                 content_sha256=templates.content_sha256(content), content=content)

@@ -31,8 +31,7 @@ import typst  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
 from backend.letters import service  # noqa: E402
 from backend.letters.models import Terms  # noqa: E402
-from tests.letter_helpers import SENT_ON, data_for  # noqa: E402
-from tests.test_letters import _version  # noqa: E402
+from tests.letter_helpers import SENT_ON, data_for, shipped_version  # noqa: E402
 
 KIND = "besluit_last_onder_dwangsom"
 TARGET_PER_S = 20.0
@@ -43,7 +42,7 @@ PLAIN = b"""#set page(paper: "a4")
 
 
 async def letters_per_second(letters: service.Letters, count: int) -> float:
-    version = _version(KIND)
+    version = shipped_version(KIND)
     started = time.perf_counter()
     for n in range(count):
         # A new sending date each time: no two letters are the same document.
