@@ -92,6 +92,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # full sync.
     sync_feed_retention_days: PositiveInt = 30
 
+    # Letters (backend/letters/): the letterhead (sender block, bezwaar address, court; JSON) and the logo (SVG).
+    letterhead_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "letterhead.json")
+    letter_logo_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "logo.svg")
+
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).
     report_statement_timeout_ms: PositiveInt = 120_000
