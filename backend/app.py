@@ -19,6 +19,7 @@ from backend import __doc__ as about
 from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
+from backend.console.routes import ConsoleController, console_assets
 from backend.core import db, idempotency
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
@@ -54,6 +55,7 @@ ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
     ViolationController, ComplaintController, EnforcementController, PhotoController, ReportController,
+    ConsoleController,
 ]
 
 
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
+        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets(), *console_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,

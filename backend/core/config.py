@@ -57,6 +57,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_jwks_file: str | None = None
     oidc_algorithms: tuple[AsymmetricAlgorithm, ...] = ("RS256", "ES256")
     user_cache_s: NonNegativeInt = 30
+    # The console's sign-in at the identity provider (oidc mode): Authorization Code with PKCE, a public client.
+    oidc_client_id: str | None = None
+    oidc_authorization_url: str | None = None
+    oidc_token_url: str | None = None
+    oidc_scope: str = "openid"
 
     idempotency_ttl_hours: PositiveInt = 7 * 24
     max_request_body_bytes: PositiveInt = 1_048_576

@@ -7,9 +7,11 @@ Cache-Control, unless the handler chose one itself (e.g. an immutable checklist 
   caches keep nothing. Everything else there, errors included, gets `no-store`.
 - elsewhere (health, the OpenAPI document, the docs page): `no-cache`; nothing there is personal, but it
   must be fresh. The vendored docs assets name their version in the path and are `immutable` (core/docs.py).
-Every response: `X-Content-Type-Options: nosniff`. HTML (the docs page): a Content-Security-Policy that
-allows only the service's own scripts, styles, images and requests and no framing, plus `X-Frame-Options:
-DENY` for browsers that predate `frame-ancestors`.
+Every response: `X-Content-Type-Options: nosniff`. HTML: a Content-Security-Policy that allows only the
+service's own scripts, styles, images and requests and no framing, plus `X-Frame-Options: DENY` for browsers
+that predate `frame-ancestors`. The console (/console/) gets its own policy: it also shows photos and letters it
+fetched with the user's token (blob: URLs) and may send the browser to the identity provider (a navigation,
+which no directive governs), but it still runs only its own script files and talks only to this service.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ PUBLIC_FRESH = b"no-cache"
 HTML_POLICY = (
     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     b"font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+CONSOLE_PREFIX = "/console/"
+CONSOLE_POLICY = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+    b"font-src 'self'; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    b"frame-ancestors 'none'"
 )
 _SAFE_METHODS = {"GET", "HEAD"}
 
@@ -42,22 +50,25 @@ class _SendWithPolicy:
         self.send = send
         self.personal = scope["path"].startswith(PERSONAL_PREFIX)
         self.safe = scope["method"] in _SAFE_METHODS
+        self.html_policy = CONSOLE_POLICY if scope["path"].startswith(CONSOLE_PREFIX) else HTML_POLICY
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
-            message["headers"] = with_policy_headers(headers, message["status"], self.personal, self.safe)
+            message["headers"] = with_policy_headers(headers, message["status"], self.personal, self.safe,
+                                                     self.html_policy)
         await self.send(message)
 
 
-def with_policy_headers(headers: list[tuple[bytes, bytes]], status: int, personal: bool, safe: bool) -> list[tuple[bytes, bytes]]:
+def with_policy_headers(headers: list[tuple[bytes, bytes]], status: int, personal: bool, safe: bool,
+                        html_policy: bytes = HTML_POLICY) -> list[tuple[bytes, bytes]]:
     present = {name.lower(): value for name, value in headers}
     if b"cache-control" not in present:
         headers.append((b"cache-control", _cache_control(present, status, personal, safe)))
     if b"x-content-type-options" not in present:
         headers.append((b"x-content-type-options", b"nosniff"))
     if present.get(b"content-type", b"").startswith(b"text/html") and b"content-security-policy" not in present:
-        headers.append((b"content-security-policy", HTML_POLICY))
+        headers.append((b"content-security-policy", html_policy))
         headers.append((b"x-frame-options", b"DENY"))
     return headers
 
