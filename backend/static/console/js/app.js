@@ -30,12 +30,16 @@ function clearError() {
   document.getElementById("meldingen").replaceChildren();
 }
 
-// A new screen: its content, the page title, and focus on the main heading for screen readers and keyboards.
+let pageLoaded = false;
+
+// A new screen: its content, the page title, and focus on the main heading for screen readers and keyboards
+// (not on the page's first screen: there the skip link is the first stop, as on any page).
 export function render(title, ...content) {
   document.title = `${title} – Toezicht BW`;
   const target = main();
   target.replaceChildren(heading(1, title, { tabindex: "-1", id: "paginakop" }), ...content);
-  document.getElementById("paginakop").focus();
+  if (pageLoaded) document.getElementById("paginakop").focus();
+  pageLoaded = true;
 }
 
 export function navigate(hash) {
