@@ -21,6 +21,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER = shutil.which("chromium")
 OUTPUT_DIR = Path(__file__).resolve().parent / "output"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "4.14.1" / "axe.min.js"
+DOWNLOADS = OUTPUT_DIR / "downloads"
 WAIT_S = 15
 
 pytestmark = pytest.mark.skipif(
@@ -54,8 +55,12 @@ def browser(tmp_path_factory):
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {"download.default_directory": str(DOWNLOADS),
+                                              "download.prompt_for_download": False})
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    for old in DOWNLOADS.iterdir():
+        old.unlink()
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    OUTPUT_DIR.mkdir(exist_ok=True)
     try:
         yield driver
     finally:
@@ -253,7 +258,21 @@ def test_a_handler_without_the_sexwork_regime_never_sees_a_sex_work_complaint(br
 
 
 def test_the_auditor_reads_who_did_what_by_person_and_period(browser, server):
-    sign_in(browser, server, "audit-ilse", "Audit")
+    sign_in(browser, server, "audit-ilse", "Indicatoren")
+    open_screen(browser, "#/audit", "Audit")
     settled(browser)
     assert "complaint" in text_of(browser, "main")
     check_screen(browser, "audit")
+
+
+def test_the_coordinator_sees_the_indicators_with_both_charts_and_downloads_them_as_csv(browser, server):
+    sign_in(browser, server, "coord-dirk", "Indicatoren")
+    wait_for(browser, lambda b: b.execute_script(
+        "const charts = [...document.querySelectorAll('main img')];"
+        "return charts.length === 2 && charts.every(img => img.complete && img.naturalWidth > 100);"), "two charts")
+    assert "Controles uitgevoerd" in text_of(browser, "main table")
+    check_screen(browser, "indicatoren")
+    submit(browser, "Download als CSV")
+    wait_for(browser, lambda _: [f for f in DOWNLOADS.iterdir() if f.suffix == ".csv"], "the CSV file")
+    csv = next(f for f in DOWNLOADS.iterdir() if f.suffix == ".csv").read_text(encoding="utf-8-sig")
+    assert ";" in csv.splitlines()[0]

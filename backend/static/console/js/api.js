@@ -31,16 +31,16 @@ export function describe(error) {
   return [general, error.problem.detail, fields].filter(Boolean).join(" ");
 }
 
-export async function api(path, { method = "GET", body, version } = {}) {
+export async function api(path, { method = "GET", body, version, accept = "application/json" } = {}) {
   if (!path.startsWith("/api/v1/")) throw new Error("the console calls only /api/v1");
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: accept };
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (version !== undefined) headers["If-Match"] = `"${version}"`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
                                        credentials: "omit", cache: "no-store" });
   const type = response.headers.get("Content-Type") || "";
-  const data = type.includes("json") ? await response.json() : await response.blob();
+  const data = type.includes("json") ? await response.json() : await response.blob();  // charts, CSV
   if (!response.ok) throw new ApiError(response.status, type.includes("json") ? data : {});
   return data;
 }

@@ -5,7 +5,9 @@ import { demoUsers, finishOidcSignIn, loadConfig, signInAsDemoUser, startOidcSig
 import { button, h, heading, link, paragraph } from "./dom.js";
 import { complaintScreen, complaintsScreen, newComplaintScreen } from "./complaints.js";
 import { auditScreen } from "./audit.js";
+import { indicatorsScreen } from "./indicators.js";
 
+const REPORT_READERS = ["coordinator", "admin", "auditor", "enforcement_officer"];
 const main = () => document.getElementById("inhoud");
 let me = null;
 
@@ -14,10 +16,12 @@ const SCREENS = [
   { pattern: /^#\/klachten\/([0-9a-f-]{36})$/, roles: ["complaints_officer", "admin"], show: complaintScreen },
   { pattern: /^#\/klachten$/, roles: ["complaints_officer", "admin"], show: complaintsScreen },
   { pattern: /^#\/audit$/, roles: ["auditor", "admin"], show: auditScreen },
+  { pattern: /^#\/indicatoren$/, roles: REPORT_READERS, show: indicatorsScreen },
 ];
 const MENU = [
   ["#/klachten", "Klachten", ["complaints_officer", "admin"]],
   ["#/klachten/nieuw", "Nieuwe klacht", ["complaints_officer", "admin"]],
+  ["#/indicatoren", "Indicatoren", REPORT_READERS],
   ["#/audit", "Audit", ["auditor", "admin"]],
 ];
 
