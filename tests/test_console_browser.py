@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import create_database, drop_database, with_database
+from backend.demo import DEMO_USERS
+from tests.conftest import app_client, bearer, create_database, drop_database, make_settings, with_database
+from tests.helpers import register
+from tests.inspection_helpers import World, checklist_file, submitted
+from tests.registry_helpers import create_object
 from tests.server_helpers import served
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -266,7 +270,8 @@ def test_the_auditor_reads_who_did_what_by_person_and_period(browser, server):
 
 
 def test_the_coordinator_sees_the_indicators_with_both_charts_and_downloads_them_as_csv(browser, server):
-    sign_in(browser, server, "coord-dirk", "Indicatoren")
+    sign_in(browser, server, "coord-dirk", "Te beoordelen")
+    open_screen(browser, "#/indicatoren", "Indicatoren")
     wait_for(browser, lambda b: b.execute_script(
         "const charts = [...document.querySelectorAll('main img')];"
         "return charts.length === 2 && charts.every(img => img.complete && img.naturalWidth > 100);"), "two charts")
@@ -276,3 +281,48 @@ def test_the_coordinator_sees_the_indicators_with_both_charts_and_downloads_them
     wait_for(browser, lambda _: [f for f in DOWNLOADS.iterdir() if f.suffix == ".csv"], "the CSV file")
     csv = next(f for f in DOWNLOADS.iterdir() if f.suffix == ".csv").read_text(encoding="utf-8-sig")
     assert ";" in csv.splitlines()[0]
+
+
+async def two_inspections_by_anna(database_url: str, data_dir: Path, make_token) -> list[str]:
+    """Two complete inspections by the demo inspector Anna (team-centrum, which the demo coordinator Dirk leads),
+    made through the API as her phone would."""
+    def demo(subject: str) -> dict[str, str]:
+        _, sub, name, roles, regimes, teams = next(user for user in DEMO_USERS if user[1] == subject)
+        return bearer(make_token(sub, roles=roles, regimes=regimes, teams=teams, name=name))
+
+    async with app_client(make_settings(database_url, data_dir)) as http:
+        admin, anna = demo("admin-hans"), demo("insp-anna")
+        world = World(h={"insp_a1": anna}, ids={"insp_a1": str(await register(http, anna))})
+        checklist = await http.post("/api/v1/checklists", headers=admin, json=checklist_file("alcohol-horeca"))
+        world.ids["alcohol-horeca"] = checklist.json()["id"]
+        world.ids["cafe"] = (await create_object(http, admin))["id"]
+        return [(await submitted(http, world))["id"] for _ in range(2)]
+
+
+async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_reason(
+        browser, server, console_database, data_dir, make_token):
+    accepted, returned = await two_inspections_by_anna(console_database, data_dir, make_token)
+    sign_in(browser, server, "coord-dirk", "Te beoordelen")
+    settled(browser)
+    assert "Anna de Vries" in text_of(browser, "main table")
+    check_screen(browser, "te-beoordelen")
+
+    browser.find_element("css selector", f'a[href="#/inspecties/{accepted}"]').click()
+    wait_for_heading(browser, "Inspectie beoordelen")
+    check_screen(browser, "inspectie")
+    submit(browser, "Goedkeuren")
+    wait_for_heading(browser, "Te beoordelen")
+    settled(browser)
+
+    browser.find_element("css selector", f'a[href="#/inspecties/{returned}"]').click()
+    wait_for_heading(browser, "Inspectie beoordelen")
+    fill(browser, "Reden voor terugsturen", "AW-06: de foto van de leeftijdsaanduiding ontbreekt.")
+    submit(browser, "Terugsturen")
+    wait_for_heading(browser, "Te beoordelen")
+    settled(browser)
+    assert not browser.find_elements("css selector", 'a[href^="#/inspecties/"]')  # both handled
+    token = bearer(api_token(server, "coord-dirk"))
+    async with app_client(make_settings(console_database, data_dir)) as http:
+        states = [(await http.get(f"/api/v1/inspections/{i}", headers=token)).json() for i in (accepted, returned)]
+    assert [s["state"] for s in states] == ["reviewed", "returned"]
+    assert states[1]["return_reason"] == "AW-06: de foto van de leeftijdsaanduiding ontbreekt."

@@ -6,6 +6,7 @@ import { button, h, heading, link, paragraph } from "./dom.js";
 import { complaintScreen, complaintsScreen, newComplaintScreen } from "./complaints.js";
 import { auditScreen } from "./audit.js";
 import { indicatorsScreen } from "./indicators.js";
+import { inspectionScreen, reviewListScreen } from "./review.js";
 
 const REPORT_READERS = ["coordinator", "admin", "auditor", "enforcement_officer"];
 const main = () => document.getElementById("inhoud");
@@ -16,11 +17,14 @@ const SCREENS = [
   { pattern: /^#\/klachten\/([0-9a-f-]{36})$/, roles: ["complaints_officer", "admin"], show: complaintScreen },
   { pattern: /^#\/klachten$/, roles: ["complaints_officer", "admin"], show: complaintsScreen },
   { pattern: /^#\/audit$/, roles: ["auditor", "admin"], show: auditScreen },
+  { pattern: /^#\/beoordelen$/, roles: ["coordinator"], show: reviewListScreen },
+  { pattern: /^#\/inspecties\/([0-9a-f-]{36})$/, roles: ["coordinator"], show: inspectionScreen },
   { pattern: /^#\/indicatoren$/, roles: REPORT_READERS, show: indicatorsScreen },
 ];
 const MENU = [
   ["#/klachten", "Klachten", ["complaints_officer", "admin"]],
   ["#/klachten/nieuw", "Nieuwe klacht", ["complaints_officer", "admin"]],
+  ["#/beoordelen", "Te beoordelen", ["coordinator"]],
   ["#/indicatoren", "Indicatoren", REPORT_READERS],
   ["#/audit", "Audit", ["auditor", "admin"]],
 ];
