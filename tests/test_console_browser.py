@@ -191,7 +191,7 @@ def test_a_complaint_from_intake_to_answer(browser, server):
     fill(browser, "E-mail", "petra.bos@example.nl")
     fill(browser, "Wil terugkoppeling", "Ja")
     submit(browser, "Klacht registreren")
-    wait_for_heading(browser, "Klacht geluidsoverlast_horeca")
+    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
     assert "petra.bos@example.nl" in text_of(browser, "main")  # the handler sees the reporter
     check_screen(browser, "klacht")
 
@@ -206,7 +206,7 @@ def test_a_complaint_from_intake_to_answer(browser, server):
     fill(browser, "Antwoord aan de melder", "De exploitant is aangesproken; de muziek gaat voortaan om 1 uur uit.")
     submit(browser, "Status wijzigen")
     wait_for(browser, lambda b: "Afgehandeld" in text_of(b, "dl"), "afgehandeld")
-    assert "de muziek gaat voortaan om 1 uur uit" in text_of(browser, "dl")
+    assert "de muziek gaat voortaan om 1 uur uit" in text_of(browser, "dl") and "Overlast gestopt" in text_of(browser, "dl")
     check_screen(browser, "klacht-afgehandeld")
 
 
@@ -239,7 +239,7 @@ def test_keyboard_only_from_sign_in_to_a_registered_complaint(browser, server):
     press(Keys.TAB, "Kanaalstraat", Keys.TAB, "88", Keys.TAB, "3531 CL")
     tab_to("the submit button", lambda element: element.text == "Klacht registreren")
     press(Keys.ENTER)
-    wait_for_heading(browser, "Klacht geluidsoverlast_horeca")
+    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
     assert "Te koop aan jongeren zonder legitimatie." in text_of(browser, "main")
 
 

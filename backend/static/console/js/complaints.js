@@ -13,6 +13,7 @@ const OUTCOMES = [
   ["violation_found", "Overtreding vastgesteld"], ["no_violation_found", "Geen overtreding vastgesteld"],
   ["nuisance_stopped", "Overlast gestopt"], ["not_established", "Niet vast te stellen"], ["other", "Anders"],
 ];
+const OUTCOME_NAMES = Object.fromEntries(OUTCOMES);
 const CHANNELS = [["phone", "Telefoon"], ["email", "E-mail"], ["counter", "Balie"], ["web_form", "Webformulier"]];
 const HEADERS = ["Klacht", "Adres", "Wijk", "Status", "Ontvangen", "Uiterlijk afgehandeld"];
 
@@ -42,14 +43,15 @@ export async function complaintsScreen() {
 }
 
 export async function complaintScreen(id) {
-  const complaint = await api(`/api/v1/complaints/${id}`);
+  const [complaint, categories] = await Promise.all([api(`/api/v1/complaints/${id}`), api("/api/v1/complaints/categories")]);
+  const category = categories.items.find((item) => item.key === complaint.category);
   const reporter = complaint.reporter;
-  render(`Klacht ${complaint.category}`,
+  render(`Klacht: ${category ? category.name : complaint.category}`,
     facts([
       ["Status", STATES[complaint.state] || complaint.state], ["Omschrijving", complaint.description],
       ["Adres", address(complaint.location)], ["Wijk", complaint.location.wijk],
       ["Ontvangen", formatDate(complaint.received_at)], ["Uiterlijk afgehandeld", formatDate(complaint.resolution_due_on)],
-      ["Termijn", complaint.overdue ? "Te laat" : "Op tijd"], ["Uitkomst", complaint.outcome],
+      ["Termijn", complaint.overdue ? "Te laat" : "Op tijd"], ["Uitkomst", OUTCOME_NAMES[complaint.outcome]],
       ["Antwoord", complaint.answer], ["Doorgestuurd naar", complaint.forwarded_to],
     ]),
     h("section", { class: "console-section", "aria-labelledby": "kop-melder" }, heading(2, "Melder", { id: "kop-melder" }),
