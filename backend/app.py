@@ -32,7 +32,7 @@ from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.rate_limit import RateLimit
-from backend.core.response_headers import ResponseHeadersMiddleware
+from backend.core.response_headers import ResponseHeadersMiddleware, console_policy
 from backend.core.tokens import build_verifier
 from backend.enforcement import rules as sanction_rules
 from backend.enforcement.routes import EnforcementController
@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handler = HttpMethods(handler, app.asgi_router)
     if settings.cors_origins:
         handler = Cors(handler, settings.cors_origins)
-    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
+    token_url = settings.oidc_token_url if settings.auth_mode == "oidc" else None
+    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler, console_policy(token_url)))
     return app
 
 

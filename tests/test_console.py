@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from backend.console.routes import VENDOR_DIR
+from backend.core.config import SettingsError, load_settings
 from backend.demo import DEMO_USERS
 from tests.conftest import app_client, bearer, make_settings
 
@@ -83,6 +84,9 @@ async def test_outside_dev_mode_there_is_no_demo_sign_in_and_the_console_gets_th
             assert refused.status_code == 404, path
             assert "access_token" not in refused.text and "Dirk" not in refused.text
         config = (await http.get("/console/config.json")).json()
+        policy = (await http.get("/console/")).headers["content-security-policy"]
+    # The browser posts the code to the provider's token endpoint: that origin, and no other, joins connect-src.
+    assert "connect-src 'self' https://idp.example;" in policy
     assert config == {"auth_mode": "oidc", "client_id": "toezicht-console", "scope": "openid profile",
                       "authorization_endpoint": "https://idp.example/authorize",
                       "token_endpoint": "https://idp.example/token"}
@@ -92,3 +96,8 @@ async def test_outside_dev_mode_there_is_no_demo_sign_in_and_the_console_gets_th
 async def test_each_page_keeps_its_own_policy(client, path):
     policy = (await client.get(path)).headers["content-security-policy"]
     assert ("blob:" in policy) == (path == "/console/")
+
+
+def test_the_identity_provider_endpoints_must_use_https():
+    with pytest.raises(SettingsError, match="TOEZICHT_OIDC_TOKEN_URL"):
+        load_settings({"TOEZICHT_OIDC_TOKEN_URL": "http://idp.example/token"})

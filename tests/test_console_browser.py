@@ -7,6 +7,7 @@ regime. Screenshots of each screen are kept in tests/output/ (git-ignored)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from tests.conftest import app_client, bearer, create_database, drop_database, m
 from tests.helpers import register
 from tests.inspection_helpers import World, checklist_file, submitted
 from tests.registry_helpers import create_object
-from tests.server_helpers import served
+from tests.server_helpers import Served, served
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER = shutil.which("chromium")
@@ -41,9 +42,14 @@ async def console_database(pg_server_url: str, template_url: str) -> Iterator[st
 
 
 @pytest.fixture(scope="module")
-def server(console_database, data_dir, tmp_path_factory) -> Iterator[str]:
+def served_console(console_database, data_dir, tmp_path_factory) -> Iterator[Served]:
     with served(console_database, data_dir, tmp_path_factory.mktemp("console-serve"), TOEZICHT_AUTH_MODE="dev") as run:
-        yield run.base_url
+        yield run
+
+
+@pytest.fixture(scope="module")
+def server(served_console) -> str:
+    return served_console.base_url
 
 
 @pytest.fixture(scope="module")
@@ -326,3 +332,11 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
         states = [(await http.get(f"/api/v1/inspections/{i}", headers=token)).json() for i in (accepted, returned)]
     assert [s["state"] for s in states] == ["reviewed", "returned"]
     assert states[1]["return_reason"] == "AW-06: de foto van de leeftijdsaanduiding ontbreekt."
+
+
+def test_no_token_reaches_the_server_log(browser, served_console):
+    """Last in this module: every sign-in and call above went through this server."""
+    sign_in(browser, served_console.base_url, "klacht-gerda", "Klachten")
+    lines = served_console.output_lines()
+    assert any("/console/dev/token" in line for line in lines)  # the log does record the requests
+    assert not [line for line in lines if re.search(r"eyJ[\w-]+\.[\w-]+", line)]  # a JWT's header and payload

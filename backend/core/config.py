@@ -98,9 +98,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_OIDC_JWKS_URL or TOEZICHT_OIDC_JWKS_FILE")
             if not self.oidc_algorithms:
                 raise SettingsError("TOEZICHT_OIDC_ALGORITHMS must name at least one algorithm")
-        if self.oidc_jwks_url and not self.oidc_jwks_url.startswith("https://"):
-            if not self.oidc_jwks_url.startswith(("http://127.0.0.1", "http://localhost")):
-                raise SettingsError("TOEZICHT_OIDC_JWKS_URL must use https")
+        for name in ("oidc_jwks_url", "oidc_authorization_url", "oidc_token_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                raise SettingsError(f"TOEZICHT_{name.upper()} must use https")
 
     @property
     def dev_signing_key_path(self) -> Path:

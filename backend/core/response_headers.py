@@ -16,6 +16,8 @@ which no directive governs), but it still runs only its own script files and tal
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 PERSONAL_PREFIX = "/api/"
@@ -29,28 +31,41 @@ HTML_POLICY = (
     b"font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 CONSOLE_PREFIX = "/console/"
-CONSOLE_POLICY = (
-    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-    b"font-src 'self'; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    b"frame-ancestors 'none'"
-)
+
+
+def console_policy(token_url: str | None = None) -> bytes:
+    """The console's policy. With an identity provider (oidc mode) the page also posts the authorization code to
+    its token endpoint, so that one origin joins connect-src; the page still talks to no other host."""
+    connect = "'self'" + (f" {_origin(token_url)}" if token_url else "")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        f"connect-src {connect}; font-src 'self'; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ).encode()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
 _SAFE_METHODS = {"GET", "HEAD"}
 
 
 class ResponseHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, console: bytes | None = None) -> None:
         self.app = app
+        self.console = console or console_policy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, _SendWithPolicy(scope, send) if scope["type"] == "http" else send)
+        await self.app(scope, receive, _SendWithPolicy(scope, send, self.console) if scope["type"] == "http" else send)
 
 
 class _SendWithPolicy:
-    def __init__(self, scope: Scope, send: Send) -> None:
+    def __init__(self, scope: Scope, send: Send, console: bytes) -> None:
         self.send = send
         self.personal = scope["path"].startswith(PERSONAL_PREFIX)
         self.safe = scope["method"] in _SAFE_METHODS
-        self.html_policy = CONSOLE_POLICY if scope["path"].startswith(CONSOLE_PREFIX) else HTML_POLICY
+        self.html_policy = console if scope["path"].startswith(CONSOLE_PREFIX) else HTML_POLICY
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
