@@ -18,7 +18,7 @@ import pytest
 from backend.demo import DEMO_USERS
 from tests.conftest import app_client, bearer, create_database, drop_database, make_settings, with_database
 from tests.helpers import register
-from tests.inspection_helpers import World, checklist_file, submitted
+from tests.inspection_helpers import HORECA_NO_MANAGER, HORECA_OK, World, checklist_file, submitted
 from tests.registry_helpers import create_object
 from tests.server_helpers import Served, served
 
@@ -289,25 +289,29 @@ def test_the_coordinator_sees_the_indicators_with_both_charts_and_downloads_them
     assert ";" in csv.splitlines()[0]
 
 
-async def two_inspections_by_anna(database_url: str, data_dir: Path, make_token) -> list[str]:
-    """Two complete inspections by the demo inspector Anna (team-centrum, which the demo coordinator Dirk leads),
-    made through the API as her phone would."""
-    def demo(subject: str) -> dict[str, str]:
-        _, sub, name, roles, regimes, teams = next(user for user in DEMO_USERS if user[1] == subject)
-        return bearer(make_token(sub, roles=roles, regimes=regimes, teams=teams, name=name))
+def demo_headers(make_token, subject: str) -> dict[str, str]:
+    """A token with exactly the demo user's claims (any other claims would change the stored user)."""
+    _, sub, name, roles, regimes, teams = next(user for user in DEMO_USERS if user[1] == subject)
+    return bearer(make_token(sub, roles=roles, regimes=regimes, teams=teams, name=name))
 
+
+async def inspections_by_anna(database_url: str, data_dir: Path, make_token, cafe: str, *answers: dict) -> list[str]:
+    """Complete inspections of the café named `cafe` by the demo inspector Anna (team-centrum, which the demo coordinator Dirk
+    leads), one per set of alcohol-horeca answers, made through the API as her phone would."""
     async with app_client(make_settings(database_url, data_dir)) as http:
-        admin, anna = demo("admin-hans"), demo("insp-anna")
+        admin, anna = demo_headers(make_token, "admin-hans"), demo_headers(make_token, "insp-anna")
         world = World(h={"insp_a1": anna}, ids={"insp_a1": str(await register(http, anna))})
         checklist = await http.post("/api/v1/checklists", headers=admin, json=checklist_file("alcohol-horeca"))
         world.ids["alcohol-horeca"] = checklist.json()["id"]
-        world.ids["cafe"] = (await create_object(http, admin))["id"]
-        return [(await submitted(http, world))["id"] for _ in range(2)]
+        world.ids["cafe"] = (await create_object(http, admin, name=cafe))["id"]
+        bodies = [world.body(checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(a)}])
+                  for a in answers]
+        return [(await submitted(http, world, body))["id"] for body in bodies]
 
 
 async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_reason(
         browser, server, console_database, data_dir, make_token):
-    accepted, returned = await two_inspections_by_anna(console_database, data_dir, make_token)
+    accepted, returned = await inspections_by_anna(console_database, data_dir, make_token, "Café Het Hoekje", HORECA_OK, HORECA_OK)
     sign_in(browser, server, "coord-dirk", "Te beoordelen")
     settled(browser)
     assert "Anna de Vries" in text_of(browser, "main table")
@@ -332,6 +336,24 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
         states = [(await http.get(f"/api/v1/inspections/{i}", headers=token)).json() for i in (accepted, returned)]
     assert [s["state"] for s in states] == ["reviewed", "returned"]
     assert states[1]["return_reason"] == "AW-06: de foto van de leeftijdsaanduiding ontbreekt."
+
+
+async def test_the_jurist_sees_the_deadline_worklist_and_opens_a_case_with_its_violations(
+        browser, server, console_database, data_dir, make_token):
+    inspection, = await inspections_by_anna(console_database, data_dir, make_token, "Café De Gracht", HORECA_NO_MANAGER)
+    async with app_client(make_settings(console_database, data_dir)) as http:  # reviewed: the case opens
+        review = await http.post(f"/api/v1/inspections/{inspection}/review",
+                                 headers={**demo_headers(make_token, "coord-dirk"), "If-Match": '"1"'})
+        assert review.status_code == 200, review.text
+    sign_in(browser, server, "jur-eva", "Handhaving")
+    settled(browser)
+    main = text_of(browser, "main")
+    assert "Verlopen termijnen" in main and "Open zaken" in main
+    check_screen(browser, "handhaving")
+    browser.find_element("css selector", 'main table a[href^="#/zaken/"]').click()
+    wait_for(browser, lambda b: heading(b).startswith("Zaak alcohol"), "the case page")
+    assert "NO-MANAGER-PRESENT" in text_of(browser, "main table") and "Alcoholwet art. 24" in text_of(browser, "main table")
+    check_screen(browser, "zaak")
 
 
 def test_no_token_reaches_the_server_log(browser, served_console):

@@ -5,6 +5,7 @@ import { demoUsers, finishOidcSignIn, loadConfig, signInAsDemoUser, startOidcSig
 import { button, h, heading, link, paragraph } from "./dom.js";
 import { complaintScreen, complaintsScreen, newComplaintScreen } from "./complaints.js";
 import { auditScreen } from "./audit.js";
+import { caseScreen, enforcementScreen } from "./enforcement.js";
 import { indicatorsScreen } from "./indicators.js";
 import { inspectionScreen, reviewListScreen } from "./review.js";
 
@@ -17,6 +18,8 @@ const SCREENS = [
   { pattern: /^#\/klachten\/([0-9a-f-]{36})$/, roles: ["complaints_officer", "admin"], show: complaintScreen },
   { pattern: /^#\/klachten$/, roles: ["complaints_officer", "admin"], show: complaintsScreen },
   { pattern: /^#\/audit$/, roles: ["auditor", "admin"], show: auditScreen },
+  { pattern: /^#\/handhaving$/, roles: ["enforcement_officer", "admin"], show: enforcementScreen },
+  { pattern: /^#\/zaken\/([0-9a-f-]{36})$/, roles: ["enforcement_officer", "admin"], show: caseScreen },
   { pattern: /^#\/beoordelen$/, roles: ["coordinator"], show: reviewListScreen },
   { pattern: /^#\/inspecties\/([0-9a-f-]{36})$/, roles: ["coordinator"], show: inspectionScreen },
   { pattern: /^#\/indicatoren$/, roles: REPORT_READERS, show: indicatorsScreen },
@@ -24,6 +27,7 @@ const SCREENS = [
 const MENU = [
   ["#/klachten", "Klachten", ["complaints_officer", "admin"]],
   ["#/klachten/nieuw", "Nieuwe klacht", ["complaints_officer", "admin"]],
+  ["#/handhaving", "Handhaving", ["enforcement_officer", "admin"]],
   ["#/beoordelen", "Te beoordelen", ["coordinator"]],
   ["#/indicatoren", "Indicatoren", REPORT_READERS],
   ["#/audit", "Audit", ["auditor", "admin"]],
