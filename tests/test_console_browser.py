@@ -315,6 +315,7 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
     sign_in(browser, server, "coord-dirk", "Te beoordelen")
     settled(browser)
     assert "Anna de Vries" in text_of(browser, "main table")
+    assert "Geplande opdrachten waarvan de periode voorbij is: geen." in text_of(browser, "main")  # asked, none
     check_screen(browser, "te-beoordelen")
 
     browser.find_element("css selector", f'a[href="#/inspecties/{accepted}"]').click()

@@ -15,10 +15,23 @@ function row(inspection) {
           formatDate(inspection.inspected_at), STATES[inspection.state] || inspection.state];
 }
 
+const REASONS = { regular_cycle: "Reguliere cyclus", hercontrole: "Hercontrole", complaint: "Klacht",
+                  verscherpt_toezicht: "Verscherpt toezicht", project: "Project" };
+
+function overdueRow(assignment) {
+  return [assignment.team_id, assignment.wijk, assignment.regimes.join(", "),
+          `${formatDate(assignment.planned_from)} – ${formatDate(assignment.planned_to)}`,
+          REASONS[assignment.reason] || assignment.reason];
+}
+
 export async function reviewListScreen() {
   render("Te beoordelen",
     paragraph("Inspecties van uw teams die klaar zijn voor beoordeling. Inspecties waarbij u zelf aanwezig was, beoordeelt een collega."),
-    pagedTable("Inspecties om te beoordelen", HEADERS, `/api/v1/inspections${query({ awaiting_my_review: true })}`, row));
+    pagedTable("Inspecties om te beoordelen", HEADERS, `/api/v1/inspections${query({ awaiting_my_review: true })}`, row),
+    h("section", { class: "console-section", "aria-labelledby": "kop-te-laat" },
+      heading(2, "Opdrachten over hun termijn", { id: "kop-te-laat" }),
+      pagedTable("Geplande opdrachten waarvan de periode voorbij is", ["Team", "Wijk", "Regimes", "Periode", "Aanleiding"],
+        `/api/v1/assignments${query({ overdue: true })}`, overdueRow)));
 }
 
 export async function inspectionScreen(id) {
