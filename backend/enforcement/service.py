@@ -753,7 +753,9 @@ async def step_document(
     step = await _step(conn, case_id, step_id)
     if letter.kind_of(step) is None:
         raise NotFound("This step has no letter.", code="no_letter")
-    if step["sent_on"] is not None and step["letter_sha256"] is not None:
+    if step["sent_on"] is not None:
+        if step["letter_sha256"] is None:  # sent before letters were kept: there is no document to show
+            raise NotFound("No letter was stored when this step was sent.", code="no_letter")
         pdf, sha = await _stored_letter(conn, principal, letters, case_id, step, request_id), step["letter_sha256"]
     else:
         rendered = await letter.render(conn, principal, letters, case, step, await _violations(conn, case_id),
