@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from backend.letters import service as letters
+from backend.letters import templates
 from tests.helpers import register
 from tests.inspection_helpers import HORECA_OK, NIX18_SOLD_NO_ID, World, build_world, sha, submitted
 
@@ -16,26 +18,37 @@ CASES = f"{BASE}/cases"
 NO_MANAGER = {**{k: v for k, v in HORECA_OK.items() if k not in ("AW-04", "AW-05")}, "AW-03": "no"}
 AGE_NOT_ESTABLISHED = {**HORECA_OK, "AW-07a": "yes", "AW-07": "no"}
 
-DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "order_text": "Stel een leidinggevende aan",
+# The motivering a besluit's letter states (its document_text).
+MOTIVERING = "De overtreding is ernstig: het verbod beschermt jongeren tegen de schade van alcohol."
+DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "document_text": MOTIVERING, "order_text": "Stel een leidinggevende aan",
             "begunstiging_days": 14, "dwangsom_cents": 50_000, "dwangsom_unit": "per_violation",
             "dwangsom_max_cents": 150_000, "deviation_reason": "Onverschillig gedrag: eerst herstel afdwingen"}
 
 OFFICERS: dict[str, dict[str, Any]] = {
-    "officer_a": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
-    "officer_b": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"]),
-    "officer_sw": dict(roles=["enforcement_officer"], regimes=["alcohol", "sexwork"]),
+    "officer_a": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"], name="A. de Vries"),
+    "officer_b": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"], name="B. Bakker"),
+    "officer_sw": dict(roles=["enforcement_officer"], regimes=["alcohol", "sexwork"], name="S. Willems"),
 }
+# Who receives the letters of the world's establishments.
+OPERATOR = {"name": "Café De Hoek B.V.", "attention": "de heer J. Jansen", "street": "Oudegracht 1",
+            "postcode": "3511 AA", "city": "Utrecht", "email": "info@dehoek.example"}
 
 
 # The inspection world's users these tests act as (fewer users, a faster world).
 USERS = ("admin", "coord_a", "coord_b", "insp_a1", "insp_a2", "insp_enforcer_b", "enforcer_coffee")
 
 
-async def enforcement_world(client, auth) -> World:
+async def enforcement_world(client, auth, db) -> World:
+    """The inspection world, its officers, the shipped letter templates, and an addressee for each establishment."""
     world = await build_world(client, auth, USERS)
     for name, claims in OFFICERS.items():
         world.h[name] = auth(name, **claims)
         world.ids[name] = str(await register(client, world.h[name]))
+    await letters.publish_directory(db, templates.DEFAULT_DIRECTORY)
+    for key in ("cafe", "club"):
+        response = await client.put(f"/api/v1/objects/{world.ids[key]}/addressee", json=OPERATOR,
+                                    headers=world.h["admin"])
+        assert response.status_code == 200, response.text
     return world
 
 
@@ -140,7 +153,7 @@ async def fined(client, world: World) -> dict:
     current = await warned_once(client, world)
     amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
     current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount})
     current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
     return await done(client, world, current, last_step(current)["id"], "send")
 
@@ -149,7 +162,8 @@ async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:
     """An approved (not yet sent) last onder dwangsom after its voornemen; returns the case and the besluit."""
     await reviewed(client, world, NO_MANAGER)
     current = await only_case(client, world)
-    current = await drafted(client, world, current, {"type": "voornemen", "decision": "last_onder_dwangsom",
+    terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
+    current = await drafted(client, world, current, {**terms, "type": "voornemen",
                                                      "deviation_reason": "Herstel gaat voor"})
     current = await done(client, world, current, last_step(current)["id"], "send")
     current = await done(client, world, current, last_step(current)["id"], "zienswijze", body={"received": True})

@@ -27,8 +27,8 @@ from tests.registry_helpers import create_object
 
 
 @pytest.fixture
-async def world(client, auth) -> World:
-    return await enforcement_world(client, auth)
+async def world(client, auth, db) -> World:
+    return await enforcement_world(client, auth, db)
 
 
 async def actions(db, case_id: str) -> list[str]:

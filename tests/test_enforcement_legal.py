@@ -20,6 +20,7 @@ from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
 from backend.registry.service import AMSTERDAM, today
 from tests.enforcement_helpers import (
+    MOTIVERING,
     AGE_NOT_ESTABLISHED,
     CASES,
     NO_MANAGER,
@@ -48,8 +49,8 @@ _houses = itertools.count(200)
 
 
 @pytest.fixture
-async def world(client, auth) -> World:
-    return await enforcement_world(client, auth)
+async def world(client, auth, db) -> World:
+    return await enforcement_world(client, auth, db)
 
 
 def http_date(moment: datetime) -> str:
@@ -214,7 +215,7 @@ async def approved_boete(client, db, world: World, approved_days_ago: int) -> di
     current = await warned_once(client, world)
     amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
     current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": amount})
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount})
     current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
     await db.execute("UPDATE enforcement_step SET approved_at = now() - make_interval(days => $2), "
                      "created_at = now() - make_interval(days => $2) WHERE id = $1::uuid",
@@ -287,14 +288,14 @@ async def test_a_boete_above_340_euro_on_violations_no_voornemen_named_is_refuse
     before = await table_counts(db)
     for violation_ids in (heard + unheard, unheard):
         refused = await step(client, world, current, {
-            "type": "besluit", "decision": "boete", "amount_cents": 102_000 * len(violation_ids),
+            "type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000 * len(violation_ids),
             "violation_ids": violation_ids, "deviation_reason": "Beide overtredingen in een besluit"})
         problem = assert_problem(refused, 409, "voornemen_required")
         assert "5:53" in problem["detail"] and unheard[0] in problem["detail"]
     assert await table_counts(db) == before
     # At most EUR 340 the Awb does not require the hearing on each violation (5:53 lid 1).
     current = await drafted(client, world, current, {
-        "type": "besluit", "decision": "boete", "amount_cents": 34_000, "violation_ids": heard + unheard,
+        "type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 34_000, "violation_ids": heard + unheard,
         "deviation_reason": "Lage boete"})
     assert last_step(current)["amount_cents"] == 34_000
 
@@ -303,7 +304,7 @@ async def test_a_boete_on_the_violations_of_the_voornemen_is_drafted(client, db,
     current = await warned_once(client, world)
     current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
     heard = last_step(current)["violation_ids"]
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000,
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000,
                                                      "violation_ids": heard})
     assert last_step(current)["violation_ids"] == heard
 

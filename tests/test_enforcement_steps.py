@@ -16,6 +16,7 @@ from backend.core import calendar
 from backend.registry.service import today
 from tests.conftest import app_client, make_settings
 from tests.enforcement_helpers import (
+    MOTIVERING,
     AGE_NOT_ESTABLISHED,
     BASE,
     CASES,
@@ -44,8 +45,8 @@ from tests.registry_helpers import create_object
 
 
 @pytest.fixture
-async def world(client, auth) -> World:
-    return await enforcement_world(client, auth)
+async def world(client, auth, db) -> World:
+    return await enforcement_world(client, auth, db)
 
 
 # --- the proposal -------------------------------------------------------------------------------------------------
@@ -338,9 +339,9 @@ async def test_a_sent_decision_keeps_its_bezwaar_term_after_the_case_closes(clie
     assert [(d["kind"], d["step_id"]) for d in view["expiring"]] == [("bezwaar_term", besluit["id"])]
 
 
-async def test_authority_set_terms_follow_the_atw_calendar_by_a_setting(database_url, data_dir, auth):
+async def test_authority_set_terms_follow_the_atw_calendar_by_a_setting(database_url, data_dir, auth, db):
     async with app_client(make_settings(database_url, data_dir, atw_authority_terms=[])) as client:
-        world = await enforcement_world(client, auth)
+        world = await enforcement_world(client, auth, db)
         await reviewed(client, world, NO_MANAGER)
         current = await only_case(client, world)
         current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete",
@@ -358,7 +359,7 @@ async def test_authority_set_terms_follow_the_atw_calendar_by_a_setting(database
 async def test_a_decision_is_not_sent_without_approval(client, db, world):
     current = await warned_once(client, world)
     current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000})
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000})
     draft = last_step(current)
     before = await table_counts(db)
     assert_problem(await act(client, world, current, draft["id"], "send"), 409, "not_approved")
@@ -370,7 +371,7 @@ async def test_a_decision_is_not_sent_without_approval(client, db, world):
 async def test_the_drafter_does_not_approve_their_own_decision(client, db, world):
     current = await warned_once(client, world)
     current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000})
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000})
     before = await table_counts(db)
     problem = assert_problem(await act(client, world, current, last_step(current)["id"], "approve"), 403, "four_eyes")
     assert "drafted" in problem["detail"]
@@ -385,7 +386,7 @@ async def test_an_inspector_of_the_violation_does_not_approve_the_decision(clien
     current = await only_case(client, world)
     current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000,
                                        deviation_reason="Calculerend")
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000})
+    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000})
     assert last_step(current)["deviation_reason"] == "Calculerend"  # carried over from the voornemen
     before = await table_counts(db)
     problem = assert_problem(await act(client, world, current, last_step(current)["id"], "approve",
@@ -398,7 +399,7 @@ async def test_a_second_fine_for_the_same_violation_is_refused(client, db, world
     current = await fined(client, world)
     boete = last_step(current)
     before = await table_counts(db)
-    again = await step(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 50_000,
+    again = await step(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 50_000,
                                                 "violation_ids": boete["violation_ids"],
                                                 "deviation_reason": "Nogmaals"})
     assert_problem(again, 409, "already_fined")
@@ -438,7 +439,7 @@ async def test_a_besluit_before_its_voornemen_is_out_of_order(client, db, world)
     await reviewed(client, world, NO_MANAGER)
     current = await only_case(client, world)
     before = await table_counts(db)
-    early = await step(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000,
+    early = await step(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000,
                                                 "deviation_reason": "Direct beboeten"})
     assert_problem(early, 409, "voornemen_required")
     assert await table_counts(db) == before
@@ -447,7 +448,7 @@ async def test_a_besluit_before_its_voornemen_is_out_of_order(client, db, world)
                                                      "amount_cents": 102_000, "deviation_reason": "Calculerend"})
     current = await done(client, world, current, last_step(current)["id"], "send")
     before = await table_counts(db)
-    running = await step(client, world, current, {"type": "besluit", "decision": "boete", "amount_cents": 102_000})
+    running = await step(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000})
     assert_problem(running, 409, "zienswijze_term_running")
     not_yet = await act(client, world, current, last_step(current)["id"], "zienswijze", body={"received": False})
     assert_problem(not_yet, 409, "zienswijze_term_running")

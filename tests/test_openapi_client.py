@@ -24,14 +24,14 @@ from tests.inspection_helpers import HORECA_OK, build_world, iso, plan
 
 DOCUMENT = PROJECT_ROOT / "openapi" / "openapi.json"
 PACKAGE = "toezicht_client"
-# The generator has no models for binary bodies (photos, charts, the CSV import, resumable upload parts); as
+# The generator has no models for binary bodies (photos, charts, letters, the CSV import, resumable upload parts); as
 # bytes they are complete.
 GENERATOR_CONFIG = {
     "project_name_override": PACKAGE,
     "package_name_override": PACKAGE,
     "content_type_overrides": {
         media_type: "application/octet-stream" for media_type in (
-            "image/jpeg", "image/png", "image/webp", "text/csv", "application/partial-upload")
+            "image/jpeg", "image/png", "image/webp", "text/csv", "application/pdf", "application/partial-upload")
     },
     "post_hooks": [],
 }

@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Letters (backend/letters/): the letterhead (sender block, bezwaar address, court; JSON) and the logo (SVG).
     letterhead_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "letterhead.json")
     letter_logo_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "logo.svg")
+    # The function under which an enforcement officer signs in mandaat (users carry a name, not a job title).
+    letter_signer_function: str = "toezichthouder Handhaving Bijzondere Wetten"
 
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).

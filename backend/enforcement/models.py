@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.letters.models import Addressee
 from backend.users.models import Regime
 
 CaseStatus = Annotated[
@@ -108,6 +109,9 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     posted_on: Annotated[date | None, Meta(description="bezwaar by post: the day it was posted (Awb 6:9)")] = None
     deviation_reason: Reason | None = None
     behaviour: Behaviour | None = None
+    addressee: Annotated[Addressee | None, Meta(
+        description="Who receives the letter, for a location without a registered establishment (default: the "
+                    "establishment's addressee in the registry)")] = None
 
 
 class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
@@ -216,6 +220,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     late_excused: Annotated[bool | None, Meta(description="bezwaar: lateness excused (Awb 6:11)")]
     bezwaar_changes: list[BezwaarChangeEntry]
     outcome: Literal["gegrond", "ongegrond", "niet_ontvankelijk"] | None
+    letter_sha256: Annotated[str | None, Meta(
+        description="SHA-256 of the step's letter: the draft's as last rendered, the stored document once sent")]
+    approved_sha256: Annotated[str | None, Meta(description="SHA-256 of the letter the second officer approved")]
     drafted_by: UUID
     approved_by: UUID | None
     approved_at: datetime | None

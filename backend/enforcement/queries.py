@@ -33,7 +33,7 @@ COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 
                                               'due_before', b.due_before, 'due_after', b.due_after,
                                               'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
           FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
-s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
+s.letter_sha256, s.approved_sha256, s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
 s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
@@ -130,9 +130,17 @@ INSERT INTO enforcement_fined_violation (violation_id, step_id) SELECT unnest($1
 ALREADY_FINED = "SELECT violation_id FROM enforcement_fined_violation WHERE violation_id = ANY ($1::uuid[])"
 
 APPROVE = """
-UPDATE enforcement_step SET status = 'approved', approved_by = $2, approved_at = now(), updated_at = now()
-WHERE id = $1 AND status = 'draft'
+UPDATE enforcement_step SET status = 'approved', approved_by = $2, approved_at = now(), approved_sha256 = $3,
+    approved_letter_on = $5, letter_sha256 = $3, letter_template_version_id = $4, updated_at = now()
+WHERE id = $1 AND status IN ('draft', 'approved')
 """
+
+# The step's letter as last rendered (drafted, approved, or sent: then the stored document).
+SET_LETTER = """
+UPDATE enforcement_step SET letter_sha256 = $2, letter_template_version_id = $3, updated_at = now() WHERE id = $1
+"""
+
+SET_ADDRESSEE = "UPDATE enforcement_step SET addressee = $2 WHERE id = $1"
 
 SEND = """
 UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated_at = now(),

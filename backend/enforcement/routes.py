@@ -22,6 +22,7 @@ from backend.core.logging import request_id_of
 from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.enforcement import service
+from backend.letters.service import Letters, letters_for
 from backend.enforcement.models import (
     BezwaarChange,
     Case,
@@ -62,6 +63,10 @@ def _with_etag(value: Case, status: int = 200) -> Response[Case]:
 
 
 Change = Callable[[int], Awaitable[Case]]
+
+
+def _letters(request: Request[Principal, Any, Any]) -> Letters:
+    return letters_for(request.app.state.settings)
 
 
 async def _command(
@@ -160,7 +165,8 @@ class EnforcementController(Controller):
         against a sent decision; a besluit needs approval by a second officer before it can be sent. If-Match of the
         case is required; 201 with the case."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.create_step(
-            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)), 201)
+            tx, request.user, case_id, data, version=version, letters=_letters(request),
+            request_id=request_id_of(request)), 201)
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/approve", operation_id="ApproveEnforcementStep",
           summary="Approve a drafted decision as the second officer; If-Match", guards=[requires_role(*OFFICERS)],
@@ -172,7 +178,8 @@ class EnforcementController(Controller):
         """Enforcement officers other than the drafter and the inspectors of its violations (vier-ogenprincipe; 403
         otherwise). Approves a drafted decision. If-Match of the case is required: 428 without it, 412 when stale."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
-            tx, request.user, case_id, step_id, version=version, request_id=request_id_of(request)))
+            tx, request.user, case_id, step_id, version=version, letters=_letters(request),
+            request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/send", operation_id="SendEnforcementStep",
           summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
@@ -188,7 +195,7 @@ class EnforcementController(Controller):
         terms = request.app.state.settings.atw_authority_terms
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
             tx, request.user, case_id, step_id, data or StepSend(), version=version, atw_terms=terms,
-            request_id=request_id_of(request)))
+            letters=_letters(request), request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw", operation_id="WithdrawEnforcementDecision",
           summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
@@ -240,6 +247,24 @@ class EnforcementController(Controller):
         7:10), each recorded with its reason. 409 when the change is not allowed (e.g. a second extension)."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+
+    @get("/cases/{case_id:uuid}/steps/{step_id:uuid}/document", operation_id="GetEnforcementStepDocument",
+         summary="The step's letter as PDF/A: the stored document once sent, a preview before; every read audited",
+         guards=[requires_role(*READERS)], responses=problem_responses(*READ_ONE),
+         media_type="application/pdf")
+    async def document(
+        self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID], step_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        """Enforcement officers and admins who may see the case. The letter of a warning, voornemen, besluit or
+        invordering as a PDF/A download, ETag = its SHA-256: once sent, the document stored then (409
+        `document_tampered` when it no longer matches its hash, never the changed bytes); before, a preview
+        rendered now and dated today (422 naming what the letter lacks). Every read is audited."""
+        pdf, sha = await service.step_document(db, request.user, _letters(request), case_id, step_id,
+                                               request_id=request_id_of(request))
+        return Response(pdf, media_type="application/pdf", headers={
+            "ETag": f'"{sha}"', "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="brief-{step_id}.pdf"',
+            "Content-Security-Policy": "default-src 'none'; sandbox"})
 
     @get("/deadlines", operation_id="ListEnforcementDeadlines",
          summary="Deadlines expiring from today up to `until`, and those overdue", guards=[requires_role(*READERS)],

@@ -41,6 +41,7 @@ from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import dwangsom
+from backend.enforcement import letter
 from backend.enforcement import proposal as proposals
 from backend.enforcement.procedure import awb
 from backend.enforcement import queries, rules
@@ -61,6 +62,8 @@ from backend.enforcement.models import (
     StepWithdraw,
     ZienswijzeRecord,
 )
+from backend.letters import service as letters_service
+from backend.letters.service import Letters
 from backend.planning import service as planning
 from backend.registry import service as registry
 from backend.users.service import actor_of
@@ -444,6 +447,8 @@ def _field_problems(data: StepCreate) -> list[FieldError]:
                 problems.append(FieldError(detail=f"a besluit {data.decision} states it", pointer=f"/{name}"))
     if data.type == "invordering" and data.related_step_id is None:
         problems.append(FieldError(detail="name the forfeited hercontrole", pointer="/related_step_id"))
+    if data.type == "bezwaar" and data.addressee is not None:
+        problems.append(FieldError(detail="a bezwaar has no letter of its own here", pointer="/addressee"))
     if data.type == "bezwaar":
         if data.related_step_id is None:
             problems.append(FieldError(detail="name the decision objected to", pointer="/related_step_id"))
@@ -542,7 +547,7 @@ def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) ->
 
 async def create_step(
     tx: asyncpg.Connection, principal: Principal, case_id: UUID, data: StepCreate, *, version: int,
-    request_id: str | None,
+    letters: Letters, request_id: str | None,
 ) -> Case:
     problems = _field_problems(data)
     book = rules.rulebook()
@@ -566,6 +571,9 @@ async def create_step(
     step_id = await _insert_step(tx, case_id, data.type, columns, principal)
     if data.type == "besluit" and data.decision == "boete":
         await tx.execute(queries.FINE_VIOLATIONS, columns["violation_ids"], step_id)
+    if data.addressee is not None:
+        await tx.execute(queries.SET_ADDRESSEE, step_id, msgspec.to_builtins(data.addressee))
+    await _draft_letter(tx, principal, letters, case, step_id, violations)
     if data.type == "bezwaar":
         await _bezwaar_registered(tx, principal, case, step_id, columns, new_status)
     await _audit(tx, principal, case_id, "step_drafted" if data.type != "bezwaar" else "bezwaar_registered",
@@ -574,6 +582,17 @@ async def create_step(
                         "amount_cents": columns["amount_cents"],
                         "violation_ids": [str(v) for v in columns["violation_ids"]]})
     return await _view(tx, principal, case_id)
+
+
+async def _draft_letter(
+    tx: asyncpg.Connection, principal: Principal, letters: Letters, case: dict[str, Any], step_id: UUID,
+    violations: list[dict[str, Any]],
+) -> None:
+    """Render the drafted step's letter (dated today, as a preview): what it lacks is a 422 and nothing is kept."""
+    step = await _step(tx, case["id"], step_id)
+    rendered = await letter.render(tx, principal, letters, case, step, violations, registry.today())
+    if rendered is not None:
+        await tx.execute(queries.SET_LETTER, step_id, rendered.sha256, rendered.template_version_id)
 
 
 async def _prepare_sanction(
@@ -692,26 +711,73 @@ async def _rests_on_inspectors(tx: asyncpg.Connection, case_id: UUID, step: dict
 
 async def approve_step(
     tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, *, version: int,
-    request_id: str | None,
+    letters: Letters, request_id: str | None,
 ) -> Case:
-    """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on."""
+    """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on, approves
+    the letter as it reads today; its SHA-256 is the approval. An approved step whose letter changed since (the
+    addressee, the template) is approved again."""
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
     step = await _step(tx, case_id, step_id)
     if step["type"] not in ("besluit", "invordering"):
         raise Conflict(f"A {step['type']} needs no approval.", code="no_approval_needed")
-    if step["status"] != "draft":
+    if step["status"] not in ("draft", "approved"):
         raise Conflict(f"The step is {step['status']}; only a draft is approved.", code="not_a_draft")
+    today = registry.today()
+    rendered = await letter.render(tx, principal, letters, case, step, await _violations(tx, case_id), today)
+    assert rendered is not None  # a decision always has a letter
+    if step["status"] == "approved" and rendered.sha256 == step["approved_sha256"]:
+        raise Conflict("The step is approved and its letter has not changed since.", code="not_a_draft")
     if step["drafted_by"] == principal.user_id:
         raise Forbidden("You drafted this decision; a second officer approves it (vier-ogenprincipe).",
                         code="four_eyes")
     if principal.user_id in await _rests_on_inspectors(tx, case_id, step):
         raise Forbidden("You inspected a violation this decision rests on; another officer approves it.",
                         code="four_eyes")
-    await tx.execute(queries.APPROVE, step_id, principal.user_id)
+    await tx.execute(queries.APPROVE, step_id, principal.user_id, rendered.sha256, rendered.template_version_id,
+                     today)
     await _audit(tx, principal, case_id, "step_approved", request_id,
-                 before={"step_id": str(step_id), "status": "draft"}, after={"step_id": str(step_id), "status": "approved"})
+                 before={"step_id": str(step_id), "status": step["status"]},
+                 after={"step_id": str(step_id), "status": "approved", "letter_sha256": rendered.sha256})
     return await _view(tx, principal, case_id)
+
+
+async def step_document(
+    conn: asyncpg.Connection, principal: Principal, letters: Letters, case_id: UUID, step_id: UUID, *,
+    request_id: str | None,
+) -> tuple[bytes, str]:
+    """The step's letter and its SHA-256: a sent step's stored document, checked against the hash the step
+    recorded (a changed file is refused, never served); otherwise a preview rendered now, dated today. Every read
+    is audited."""
+    case = await _case_row(conn, principal, case_id)
+    step = await _step(conn, case_id, step_id)
+    if letter.kind_of(step) is None:
+        raise NotFound("This step has no letter.", code="no_letter")
+    if step["sent_on"] is not None:
+        if step["letter_sha256"] is None:  # sent before letters were kept: there is no document to show
+            raise NotFound("No letter was stored when this step was sent.", code="no_letter")
+        pdf, sha = await _stored_letter(conn, principal, letters, case_id, step, request_id), step["letter_sha256"]
+    else:
+        rendered = await letter.render(conn, principal, letters, case, step, await _violations(conn, case_id),
+                                       registry.today())
+        assert rendered is not None
+        pdf, sha = rendered.pdf, rendered.sha256
+    async with conn.transaction():
+        await _audit(conn, principal, case_id, "document_read", request_id,
+                     after={"step_id": str(step_id), "sha256": sha, "preview": step["sent_on"] is None})
+    return pdf, sha
+
+
+async def _stored_letter(conn: asyncpg.Connection, principal: Principal, letters: Letters, case_id: UUID,
+                         step: dict[str, Any], request_id: str | None) -> bytes:
+    try:
+        return await letters_service.read_document(letters, step["letter_sha256"])
+    except letters_service.DocumentTampered:
+        async with conn.transaction():
+            await _audit(conn, principal, case_id, "document_tampered", request_id,
+                         after={"step_id": str(step["id"]), "sha256": step["letter_sha256"]})
+        raise Conflict("The stored letter no longer matches the hash recorded when it was sent; it is not served. "
+                       "Restore it from the backup.", code="document_tampered") from None
 
 
 _SENT_STATUS = {"warning": "warned", "voornemen": "voornemen", "besluit": "besluit", "invordering": "invordering"}
@@ -734,10 +800,11 @@ def _sending_day(data: StepSend, step: dict[str, Any]) -> date:
 
 async def send_step(
     tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepSend, *, version: int,
-    atw_terms: tuple[str, ...], request_id: str | None,
+    atw_terms: tuple[str, ...], letters: Letters, request_id: str | None,
 ) -> Case:
-    """Send a step to the offender; a decision only once approved. Sent, it never changes. Its terms count from
-    the day of sending."""
+    """Send a step to the offender; a decision only once approved, with the letter approved. Its letter, dated
+    the day of sending, is stored write-once and its SHA-256 recorded. Sent, it never changes. Its terms count
+    from the day of sending."""
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
     step = await _step(tx, case_id, step_id)
@@ -749,6 +816,7 @@ async def send_step(
     if needs_approval and step["status"] != "approved":
         raise Conflict("A decision is sent only after a second officer approved it.", code="not_approved")
     sent_on = _sending_day(data, step)
+    await _send_letter(tx, principal, letters, case, step, sent_on)
     await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, "approved" if needs_approval else "draft")
     new_status = _SENT_STATUS[step["type"]]
     if step["type"] == "voornemen":
@@ -776,6 +844,25 @@ async def send_step(
                  after={"step_id": str(step_id), "type": step["type"], "decision": step["decision"],
                         "sent_on": sent_on.isoformat()})
     return await _view(tx, principal, case_id)
+
+
+async def _send_letter(
+    tx: asyncpg.Connection, principal: Principal, letters: Letters, case: dict[str, Any], step: dict[str, Any],
+    sent_on: date,
+) -> None:
+    """A decision's letter must read as approved (rendered again on the day of approval: only the date may differ
+    from it). Then the letter dated `sent_on` is stored write-once and its hash recorded on the step."""
+    violations = await _violations(tx, case["id"])
+    if step["approved_sha256"] is not None:
+        again = await letter.render(tx, principal, letters, case, step, violations, step["approved_letter_on"])
+        if again is None or again.sha256 != step["approved_sha256"]:
+            raise Conflict("The letter changed since it was approved (its data or template); a second officer "
+                           "approves it again before it is sent.", code="letter_changed")
+    rendered = await letter.render(tx, principal, letters, case, step, violations, sent_on)
+    if rendered is None:
+        return
+    await letters_service.store_document(letters, rendered)
+    await tx.execute(queries.SET_LETTER, step["id"], rendered.sha256, rendered.template_version_id)
 
 
 async def _plan_hercontrole(

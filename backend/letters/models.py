@@ -38,7 +38,7 @@ Paragraph = Annotated[str, Meta(min_length=1, max_length=20_000, pattern="^[^\x0
 Cents = Annotated[int, Meta(ge=1, le=100_000_000_000)]
 
 
-class Addressee(msgspec.Struct, frozen=True, kw_only=True):
+class Addressee(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Who receives the letter: the operator of the object, or the addressee named on the step."""
 
     name: Line

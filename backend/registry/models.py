@@ -402,3 +402,24 @@ class ImportReport(msgspec.Struct, frozen=True):
     rejected: Annotated[int, Meta(description="Rows with at least one issue")]
     stored: Annotated[bool, Meta(description="Whether anything was stored")]
     issues: list[ImportIssue]
+
+
+class AddresseeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One addressee as recorded, with when and by whom."""
+
+    name: str
+    attention: str | None
+    street: str
+    postcode: str
+    city: str
+    email: str | None
+    recorded_at: datetime
+    recorded_by: UUID | None
+
+
+class ObjectAddressee(msgspec.Struct, frozen=True, kw_only=True):
+    """Who receives the establishment's letters now (None: nobody recorded yet), and the history, newest first."""
+
+    object_id: UUID
+    current: AddresseeRecord | None
+    history: list[AddresseeRecord]

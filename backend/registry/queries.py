@@ -203,3 +203,20 @@ WHERE permit_id = $1 ORDER BY version
 """
 
 WIJK_CODES = "SELECT code FROM wijk"
+
+# --- addressees: append-only, the newest row is current -----------------------------------------------------
+
+INSERT_ADDRESSEE = """
+INSERT INTO object_addressee (object_id, name, attention, street, postcode, city, email, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+ADDRESSEE_HISTORY = """
+SELECT name, attention, street, postcode, city, email, recorded_at, recorded_by FROM object_addressee
+WHERE object_id = $1 ORDER BY id DESC LIMIT 100
+"""
+
+CURRENT_ADDRESSEE = """
+SELECT name, attention, street, postcode, city, email FROM object_addressee
+WHERE object_id = $1 ORDER BY id DESC LIMIT 1
+"""

@@ -27,6 +27,7 @@ from backend.core.openapi import (
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.registry import importer, service
+from backend.letters.models import Addressee
 from backend.registry.models import (
     Establishment,
     EstablishmentPage,
@@ -34,6 +35,7 @@ from backend.registry.models import (
     Kind,
     Location,
     LocationCreate,
+    ObjectAddressee,
     ObjectStatus,
     ObjectWrite,
     Permit,
@@ -48,6 +50,7 @@ from backend.users.models import Regime
 from backend.users.service import actor_of
 
 WRITERS = ("coordinator", "admin")
+ADDRESSEE_WRITERS = ("coordinator", "enforcement_officer", "admin")
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
 Query = Annotated[str | None, QueryParameter(
@@ -169,6 +172,23 @@ class ObjectController(Controller):
         updated = await service.replace_object(tx, request.user, object_id, data, version=version,
                                                request_id=request_id_of(request))
         return _with_etag(updated, updated.version)
+
+    @get("/{object_id:uuid}/addressee", operation_id="GetObjectAddressee",
+         summary="Who receives the establishment's letters, with the history", responses=problem_responses(*READ_ONE))
+    async def addressee(self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]) -> ObjectAddressee:
+        """Any authenticated user who may see the establishment. The operator (exploitant or permit holder) who
+        receives its letters, with correspondence address and optional e-mail, and every earlier one, newest first."""
+        return await service.get_addressee(db, request.user, object_id)
+
+    @put("/{object_id:uuid}/addressee", operation_id="SetObjectAddressee",
+         summary="Record who receives the establishment's letters (the earlier one stays as history)",
+         guards=[requires_role(*ADDRESSEE_WRITERS)], responses=problem_responses(*COMMAND))
+    async def set_addressee(
+        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[Addressee],
+    ) -> ObjectAddressee:
+        """Coordinators, enforcement officers and admins. Records the operator and correspondence address the
+        enforcement letters go to; the previous addressee stays in the history. Audited."""
+        return await service.set_addressee(tx, request.user, object_id, data, request_id=request_id_of(request))
 
     @get("/{object_id:uuid}/permits", operation_id="ListObjectPermits",
          summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",

@@ -22,8 +22,11 @@ from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.registry import queries
+from backend.letters.models import Addressee
 from backend.registry.models import (
     SEX_KINDS,
+    AddresseeRecord,
+    ObjectAddressee,
     Establishment,
     EstablishmentPage,
     Location,
@@ -502,3 +505,33 @@ async def record_location_reads(
         if "sexwork" in location.regimes:
             await audit.record(tx, actor=actor_of(principal), action="location.read", object_type="location",
                                object_id=location.id, request_id=request_id)
+
+
+# --- addressees -----------------------------------------------------------------------------------------------
+
+
+async def get_addressee(conn: asyncpg.Connection, principal: Principal, object_id: UUID) -> ObjectAddressee:
+    """Who receives the establishment's letters, with the history (404 when the caller may not see it)."""
+    await get_object(conn, principal, object_id)
+    history = [msgspec.convert(dict(row), AddresseeRecord) for row in await conn.fetch(queries.ADDRESSEE_HISTORY, object_id)]
+    return ObjectAddressee(object_id=object_id, current=history[0] if history else None, history=history)
+
+
+async def set_addressee(
+    tx: asyncpg.Connection, principal: Principal, object_id: UUID, data: Addressee, *, request_id: str | None
+) -> ObjectAddressee:
+    """Record a new addressee; the earlier ones stay as history. Audited without the address itself (personal
+    data stays in its table)."""
+    await get_object(tx, principal, object_id)
+    await tx.execute(queries.INSERT_ADDRESSEE, object_id, data.name, data.attention, data.street, data.postcode,
+                     data.city, data.email, principal.user_id)
+    await audit.record(tx, actor=actor_of(principal), action="establishment.addressee_set",
+                       object_type="establishment", object_id=object_id, request_id=request_id,
+                       after={"addressee": "replaced", "email": data.email is not None})
+    return await get_addressee(tx, principal, object_id)
+
+
+async def current_addressee(conn: asyncpg.Connection, object_id: UUID) -> Addressee | None:
+    """The establishment's current addressee as a letter takes it (other features call this)."""
+    row = await conn.fetchrow(queries.CURRENT_ADDRESSEE, object_id)
+    return msgspec.convert(dict(row), Addressee) if row is not None else None

@@ -1,0 +1,198 @@
+"""The letter of an enforcement step: which kind it is, the data it is made from, and rendering it.
+
+A warning, voornemen, besluit or invordering is made known by its letter. The data comes from the case (its
+establishment, or the location with the addressee named on the step), the violations the step rests on (with
+their law, article and lid and the checklist's Dutch description), the step's decision and terms, the drafting
+officer (name; function from the setting `letter_signer_function`, signing in mandaat for the authority of the
+letterhead) and the step's `document_text` as the motivering. What a letter needs and the data lacks is a 422
+naming it (letters.service), never a letter with a hole in it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from backend.core.auth import Principal
+from backend.core.errors import FieldError, NotFound, Unprocessable
+from backend.letters import service as letters
+from backend.letters.models import (
+    Addressee,
+    CaseRef,
+    Collection,
+    EarlierDecision,
+    Facts,
+    Finding,
+    LetterData,
+    LetterKind,
+    Rendered,
+    Sanction,
+    Signer,
+    Terms,
+)
+from backend.registry import service as registry
+from backend.reports.service import violation_texts
+
+# The power each decision uses (the letter's legal basis). A boete is an Alcoholwet power only.
+LEGAL_BASIS = {
+    "boete": "artikel 44a, eerste lid, van de Alcoholwet",
+    "last_onder_dwangsom": "artikel 125 van de Gemeentewet en artikel 5:32 van de Algemene wet bestuursrecht",
+    "last_onder_bestuursdwang": "artikel 125 van de Gemeentewet en artikel 5:21 van de Algemene wet bestuursrecht",
+    "schorsing": "artikel 32 van de Alcoholwet",
+    "intrekking": "artikel 31 van de Alcoholwet",
+    "ontzegging_19a": "artikel 19a van de Alcoholwet",
+    "sluiting_13b": "artikel 13b van de Opiumwet",
+}
+_ALCOHOL_REGIMES = ("alcohol", "nix18")
+_DECISION_TITLES = {"last_onder_dwangsom": "Besluit last onder dwangsom"}
+_ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\S+)(?: lid (?P<lid>\S+))?")
+_UNITS = {"ineens": "once"}
+# What the officer gives on the step, named as the step names it (the rest is named as the letter data has it).
+_STEP_POINTERS = {"/sanction/motivering": "/document_text", **{f"/sanction/{name}": f"/{name}" for name in (
+    "amount_cents", "order_text", "begunstiging_days", "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents",
+    "weeks", "months")}}
+
+
+def kind_of(step: dict[str, Any]) -> LetterKind | None:
+    """The kind of letter a step is made known by; None for a step without a letter (hercontrole, bezwaar)."""
+    if step["type"] == "warning":
+        return "waarschuwing"
+    if step["type"] in ("voornemen", "besluit"):
+        return f"{step['type']}_{step['decision']}"  # type: ignore[return-value]
+    if step["type"] == "invordering":
+        return "invorderingsbeschikking"
+    return None
+
+
+def kenmerk(case: dict[str, Any]) -> str:
+    """The case's reference on its letters: HH, the year it was opened, the start of its id."""
+    return f"HH-{case['opened_at'].year}-{str(case['id'])[:8].upper()}"
+
+
+def _missing(pointer: str, detail: str) -> Unprocessable:
+    return Unprocessable("The letter lacks data it must state; nothing was stored.", code="letter_data_missing",
+                         errors=[FieldError(detail=detail, pointer=pointer)])
+
+
+async def _addressee(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> Addressee:
+    if step.get("addressee"):
+        return msgspec.convert(step["addressee"], Addressee)
+    if case["object_id"] is not None and (found := await registry.current_addressee(conn, case["object_id"])):
+        return found
+    where = ("the establishment has no addressee: record it in the registry" if case["object_id"] is not None
+             else "a location without an establishment: name the addressee on the step")
+    raise _missing("/addressee", where)
+
+
+async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> CaseRef:
+    if case["object_id"] is None:
+        return CaseRef(kenmerk=kenmerk(case))
+    try:
+        found = await registry.get_object(conn, principal, case["object_id"])
+    except NotFound:
+        return CaseRef(kenmerk=kenmerk(case))
+    number = f"{found.house_number}{found.house_number_addition or ''}"
+    return CaseRef(kenmerk=kenmerk(case), object_name=found.name,
+                   address=f"{found.street} {number}, {found.postcode} {found.city}")
+
+
+async def _signer(conn: asyncpg.Connection, step: dict[str, Any], function: str, authority: str) -> Signer:
+    name = await conn.fetchval("SELECT display_name FROM app_user WHERE id = $1", step["drafted_by"])
+    if not name:
+        raise _missing("/signer/name", "the drafting officer has no name on record (the identity provider's name "
+                                       "claim)")
+    return Signer(name=name, function=function, on_behalf_of=authority)
+
+
+def _finding(violation: dict[str, Any], texts: dict[str, Any]) -> Finding:
+    article = _ARTICLE.match(violation["article_key"])
+    text = texts.get(violation["code"])
+    return Finding(observed_on=violation["observed_on"], description=text.description if text else violation["code"],
+                   law=article["law"] if article else violation["article_key"],
+                   article=article["article"] if article else "?", lid=article["lid"] if article else None)
+
+
+async def _facts(conn: asyncpg.Connection, principal: Principal, step: dict[str, Any],
+                 violations: list[dict[str, Any]]) -> Facts | None:
+    ids = set(step["violation_ids"])
+    rests_on = [v for v in violations if v["violation_id"] in ids]
+    if not rests_on:
+        return None
+    texts = await violation_texts(conn, principal)
+    return Facts(inspection_dates=sorted({v["observed_on"] for v in rests_on}),
+                 findings=[_finding(v, texts) for v in rests_on])
+
+
+def _sanction(case: dict[str, Any], step: dict[str, Any], heard: str | None) -> Sanction | None:
+    decision = step["decision"]
+    if decision is None:
+        return None
+    if decision == "boete" and case["regime"] not in _ALCOHOL_REGIMES:
+        raise _missing("/decision", f"a boete has no legal basis under {case['regime']} in these letters")
+    unit = step["dwangsom_unit"]
+    return Sanction(decision=decision, legal_basis=LEGAL_BASIS[decision], motivering=step["document_text"],
+                    amount_cents=step["amount_cents"], order_text=step["order_text"],
+                    begunstiging_days=step["begunstiging_days"], dwangsom_cents=step["dwangsom_cents"],
+                    dwangsom_unit=_UNITS.get(unit, unit), dwangsom_max_cents=step["dwangsom_max_cents"],
+                    weeks=step["weeks"], months=step["months"], zienswijze=heard)
+
+
+async def _related(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> dict[str, Any] | None:
+    if step["related_step_id"] is None:
+        return None
+    row = await conn.fetchrow("SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2",
+                              step["related_step_id"], case["id"])
+    return dict(row) if row is not None else None
+
+
+async def _collection(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]
+                      ) -> tuple[EarlierDecision | None, Collection | None]:
+    """An invordering: the besluit whose dwangsom was forfeited, and the forfeiture (its day starts 5:33/5:35)."""
+    hercontrole = await _related(conn, case, step)
+    besluit = await _related(conn, case, hercontrole) if hercontrole else None
+    if hercontrole is None or besluit is None or besluit["sent_on"] is None:
+        return None, None
+    earlier = EarlierDecision(kenmerk=kenmerk(case), sent_on=besluit["sent_on"],
+                              title=_DECISION_TITLES.get(besluit["decision"], "Besluit"))
+    forfeited_on = hercontrole["forfeited_on"] or hercontrole["observed_on"]
+    return earlier, Collection(observed_on=forfeited_on, forfeited_cents=step["amount_cents"],
+                               units=hercontrole["forfeited_units"] or None)
+
+
+async def letter_data(
+    conn: asyncpg.Connection, principal: Principal, ctx: letters.Letters, case: dict[str, Any], step: dict[str, Any],
+    violations: list[dict[str, Any]], sent_on: date,
+) -> LetterData:
+    related = await _related(conn, case, step) if step["type"] == "besluit" else None
+    heard = related["zienswijze_summary"] if related and related["type"] == "voornemen" else None
+    earlier = collection = None
+    if step["type"] == "invordering":
+        earlier, collection = await _collection(conn, case, step)
+    return LetterData(
+        addressee=await _addressee(conn, case, step), case=await _case_ref(conn, principal, case),
+        terms=Terms(sent_on=sent_on, zienswijze_weeks=step["zienswijze_weeks"]),
+        signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),
+        facts=await _facts(conn, principal, step, violations), sanction=_sanction(case, step, heard),
+        earlier_decision=earlier, collection=collection,
+    )
+
+
+async def render(
+    conn: asyncpg.Connection, principal: Principal, ctx: letters.Letters, case: dict[str, Any], step: dict[str, Any],
+    violations: list[dict[str, Any]], sent_on: date,
+) -> Rendered | None:
+    """The step's letter dated `sent_on`; None for a step without a letter."""
+    kind = kind_of(step)
+    if kind is None:
+        return None
+    data = await letter_data(conn, principal, ctx, case, step, violations, sent_on)
+    try:
+        return await letters.render_letter(conn, ctx, kind, data)
+    except Unprocessable as exc:
+        exc.errors = [FieldError(detail=e.detail, pointer=_STEP_POINTERS.get(e.pointer or "", e.pointer))
+                      for e in exc.errors or ()]
+        raise
