@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,12 +34,11 @@ import msgspec
 from backend.checklists import service as checklists
 from backend.checklists import validator
 from backend.checklists.models import AnswerProblem, AnswersRejected, ChecklistVersion
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
-from backend.enforcement import service as enforcement
 from backend.inspections import queries
 from backend.inspections.models import (
     AssignmentOutcome,
@@ -47,6 +47,7 @@ from backend.inspections.models import (
     InspectionPage,
     InspectionSubmission,
     InspectionSummary,
+    PhotoEvidence,
     PhotoManifestEntry,
     PhotoReceipt,
     ReturnedInspection,
@@ -55,7 +56,6 @@ from backend.inspections.models import (
     Violation,
     ViolationPage,
 )
-from backend.photos import service as photos
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
@@ -513,10 +513,18 @@ async def _submit_new(
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     await _close_assignment(tx, principal, inspection_id, prepared, request_id)
-    # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
-    if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
+    # Photos the phone uploaded before the inspection may attach now (the photos feature reacts).
+    await events.announce(tx, _event("inspection.submitted", principal, view, request_id), principal)
+    if prepared.photo_rows:
         view = await _view(tx, inspection_id)
     return await _with_evidence(tx, principal, view)
+
+
+def _event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
+    concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
+    related = {role: value for role, value in concerned.items() if value is not None}
+    return events.event(type, actor=principal.user_id, subject_type="inspection", subject_id=view.id,
+                        related=related, regimes=list(view.regimes), request_id=request_id)
 
 
 async def _insert(
@@ -696,12 +704,29 @@ async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspect
     return await _with_evidence(conn, principal, _inspection(row))
 
 
+EvidenceReader = Callable[[asyncpg.Connection, Principal, list[UUID]], Awaitable[dict[UUID, PhotoEvidence]]]
+
+
+async def _no_evidence(conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]) -> dict[UUID, PhotoEvidence]:
+    return {}
+
+
+_evidence_reader: EvidenceReader = _no_evidence
+
+
+def read_evidence_with(reader: EvidenceReader) -> None:
+    """Where the detail's photo evidence comes from: the photos feature's reader, given at start (backend/
+    reactions.py), so this feature does not import the one that depends on it."""
+    global _evidence_reader
+    _evidence_reader = reader
+
+
 async def _with_evidence(conn: asyncpg.Connection, principal: Principal, view: Inspection) -> Inspection:
     """The view with what the photos feature knows of each received photo (for this caller)."""
     received = [photo.id for photo in view.photos if photo.received]
     if not received:
         return view
-    evidence = await photos.evidence_of(conn, principal, received)
+    evidence = await _evidence_reader(conn, principal, received)
     shown = [msgspec.structs.replace(photo, evidence=evidence.get(photo.id)) for photo in view.photos]
     return msgspec.structs.replace(view, photos=shown)
 
@@ -803,8 +828,8 @@ async def review(
                        object_id=inspection_id, request_id=request_id,
                        before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
     # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
-    # takes its outcome from them, in this transaction.
-    await enforcement.inspection_reviewed(tx, principal, view, request_id=request_id)
+    # takes its outcome from them, in this transaction (the enforcement feature reacts).
+    await events.announce(tx, _event("inspection.reviewed", principal, view, request_id), principal)
     return view
 
 
@@ -823,6 +848,7 @@ async def return_(
     await audit.record(tx, actor=actor_of(principal), action="inspection.returned", object_type="inspection",
                        object_id=inspection_id, request_id=request_id, reason=reason,
                        before={"state": current.state}, after={"state": "returned", "revision": current.revision})
+    await events.announce(tx, _event("inspection.returned", principal, view, request_id), principal)
     return view
 
 
