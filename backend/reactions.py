@@ -7,11 +7,15 @@ from backend.core import events
 from backend.enforcement import service as enforcement
 from backend.inspections import service as inspections
 from backend.photos import service as photos
+from backend.planning import service as planning
 
 
 def wire() -> None:
     """Register every reaction (again is harmless: a reaction is registered once)."""
+    # In this order: the assignment is done before waiting photos attach (as the submission always did it).
+    events.react("inspection.submitted", planning.on_inspection_stored)
     events.react("inspection.submitted", photos.on_inspection_submitted)
+    events.react("inspection.corrected", planning.on_inspection_stored)
     events.react("inspection.reviewed", enforcement.on_inspection_reviewed)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)

@@ -5,7 +5,9 @@ A submission is checked whole before anything is written (every problem in one 4
 assignment through the registry and planning services (what the caller may not see counts as missing), its
 checklist versions and answers through the checklists service and validator, its inspectors through the
 users service. Then one statement stores the inspection, its first revision, checklists, violations,
-photo manifest and audit event.
+photo manifest and audit event. The submission, review and return are announced as domain events
+(inspection.submitted, .corrected, .reviewed, .returned) in their transaction; planning, photos and enforcement react to
+them (backend/reactions.py), so this module imports none of the features that follow it.
 
 Idempotency: the canonical body (sorted keys) is hashed. Sending a body whose hash equals any stored
 revision's answers the current stored inspection and writes nothing. A submission without base_revision is
@@ -512,8 +514,7 @@ async def _submit_new(
     view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data, submitted)
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
-    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
-    # Photos the phone uploaded before the inspection may attach now (the photos feature reacts).
+    # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
     await events.announce(tx, _event("inspection.submitted", principal, view, request_id), principal)
     if prepared.photo_rows:
         view = await _view(tx, inspection_id)
@@ -567,14 +568,6 @@ def _audit_event(
                        object_id=inspection_id, request_id=request_id,
                        after={"revision": revision, "state": state, "body_sha256": digest,
                               "violation_codes": prepared.codes, "clock_suspect": prepared.clock.suspect})
-
-
-async def _close_assignment(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, request_id: str | None
-) -> None:
-    if prepared.assignment is not None:
-        await planning.mark_done(tx, principal, prepared.assignment.id, inspection_id=inspection_id,
-                                 request_id=request_id)
 
 
 async def _on_existing(
@@ -632,7 +625,7 @@ async def _correct(
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photo_rows)
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await _view(tx, inspection_id)
-    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
+    await events.announce(tx, _event("inspection.corrected", principal, view, request_id), principal)
     await audit.write(tx, _audit_event(principal, inspection_id, prepared, "corrected", revision, digest, request_id))
     return view
 
