@@ -33,20 +33,29 @@ lock: $(STAMP)
 	  echo "# Regenerate after changing pyproject.toml: make lock"; \
 	  $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^-e' -e '^pip=='; } > requirements.lock
 
-# Front-end assets of the API docs page (/schema), vendored from the npm registry by exact version and committed,
-# so the page works offline. `make vendor` fetches them again (npm checks the package's registry integrity) and
-# checks every kept file against the SHA-256 committed beside it (SHA256SUMS) before it copies anything.
-SWAGGER_UI_VERSION := 5.35.0
-SWAGGER_UI_DIR := backend/static/vendor/swagger-ui/$(SWAGGER_UI_VERSION)
-SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png LICENSE NOTICE
+# Front-end assets, vendored from the npm registry by exact version and committed, so the pages work offline:
+# Swagger UI for the API docs page (/schema), the NL Design System CSS of the municipality of Utrecht for the
+# console (/console/), and axe-core, which the browser tests inject to check accessibility. `make vendor` fetches
+# each package again (npm checks the package's registry integrity) and checks every kept file against the SHA-256
+# committed beside it (SHA256SUMS, paths as in the package) before it copies anything.
+# Licences: swagger-ui-dist Apache-2.0; @utrecht/component-library-css EUPL-1.2; @utrecht/design-tokens: the
+# municipality of Utrecht's own (see its LICENSE.md); axe-core MPL-2.0.
+VENDORED := \
+	swagger-ui-dist@5.35.0:backend/static/vendor/swagger-ui/5.35.0 \
+	@utrecht/component-library-css@9.0.4:backend/static/vendor/utrecht-component-library-css/9.0.4 \
+	@utrecht/design-tokens@5.0.1:backend/static/vendor/utrecht-design-tokens/5.0.1 \
+	axe-core@4.14.1:tests/vendor/axe-core/4.14.1
 
 vendor:
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	npm pack --silent --pack-destination "$$tmp" swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
-	tar -xzf "$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz" -C "$$tmp" && \
-	(cd "$$tmp/package" && sha256sum --check --strict --quiet "$(CURDIR)/$(SWAGGER_UI_DIR)/SHA256SUMS") && \
-	for file in $(SWAGGER_UI_FILES); do cp "$$tmp/package/$$file" $(SWAGGER_UI_DIR)/; done && \
-	echo "swagger-ui-dist@$(SWAGGER_UI_VERSION): $(SWAGGER_UI_FILES) match SHA256SUMS"
+	@for entry in $(VENDORED); do \
+	  package=$${entry%:*}; dir=$(CURDIR)/$${entry##*:}; \
+	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  npm pack --silent --pack-destination "$$tmp" "$$package" >/dev/null && \
+	  tar -xzf "$$tmp"/*.tgz -C "$$tmp" && \
+	  (cd "$$tmp/package" && sha256sum --check --strict --quiet "$$dir/SHA256SUMS") && \
+	  (cd "$$tmp/package" && cut -d' ' -f3- "$$dir/SHA256SUMS" | xargs cp --parents -t "$$dir") && \
+	  rm -rf "$$tmp" && echo "$$package: every file matches SHA256SUMS" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -20,6 +20,7 @@ from backend import reactions
 from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
+from backend.console.routes import ConsoleController, console_assets
 from backend.core import db, idempotency, roles
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
@@ -33,7 +34,7 @@ from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
-from backend.core.response_headers import ResponseHeadersMiddleware
+from backend.core.response_headers import ResponseHeadersMiddleware, console_policy
 from backend.core.tokens import build_verifier
 from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
@@ -65,7 +66,7 @@ ROUTE_HANDLERS = [
     HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
     LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
     ViolationController, ComplaintController, EnforcementController, PhotoController, PhotoUploadController,
-    ReportController,
+    ReportController, ConsoleController,
 ]
 
 
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     planning_service.checklist_kinds()  # and schemas/planning/checklist-object-kinds.json
     reactions.wire()  # features react to each other's events without importing each other
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets()],
+        route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets(), *console_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handler = HttpMethods(handler, app.asgi_router)
     if settings.cors_origins:
         handler = Cors(handler, settings.cors_origins)
-    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler))
+    token_url = settings.oidc_token_url if settings.auth_mode == "oidc" else None
+    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler, console_policy(token_url)))
     return app
 
 

@@ -1,4 +1,5 @@
-"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects | checklists publish."""
+"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects | checklists publish |
+letters publish."""
 
 from __future__ import annotations
 
@@ -91,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: schemas/checklists")
     publish.set_defaults(run=_checklists_publish)
+
+    letters = commands.add_parser("letters", help="letter templates")
+    letter_commands = letters.add_subparsers(dest="letters_command", required=True, metavar="ACTION")
+    publish_letters = letter_commands.add_parser(
+        "publish", help="publish the letter template files in DIR as new versions where their content changed"
+    )
+    publish_letters.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: schemas/letters")
+    publish_letters.set_defaults(run=_letters_publish)
 
     imports = commands.add_parser("import", help="bulk imports")
     import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
@@ -211,21 +220,25 @@ def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
     report("demo_data_loaded", f"demo data: {added} rows added" if added else "demo data: already present", rows_added=added)
-    _publish_shipped_checklists(settings, report)
+    _publish_shipped_templates(settings, report)
 
 
-def _publish_shipped_checklists(settings: Settings, report: Report) -> None:
-    """The demo's phones need checklists: publish schemas/checklists (unchanged files add nothing)."""
-    from backend.checklists.service import publish_directory
-    from backend.checklists.templates import DEFAULT_DIRECTORY
+def _publish_shipped_templates(settings: Settings, report: Report) -> None:
+    """The demo's phones need checklists and its cases letters: publish schemas/checklists and schemas/letters
+    (unchanged files add nothing)."""
+    from backend.checklists.service import publish_directory as publish_checklists
+    from backend.checklists.templates import DEFAULT_DIRECTORY as CHECKLISTS
+    from backend.letters.service import publish_directory as publish_letters
+    from backend.letters.templates import DEFAULT_DIRECTORY as LETTERS
 
-    outcomes = _on_connection(settings, lambda conn: publish_directory(conn, DEFAULT_DIRECTORY))
-    counts = {outcome: sum(file.outcome == outcome for file in outcomes) for outcome in ("published", "unchanged", "refused")}
-    report("checklists_published", "checklists: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()),
-           **counts)
-    for file in outcomes:
-        if file.outcome == "refused":
-            report("checklist_refused", "\n".join(file.lines()), level="warning", reasons=file.lines())
+    for what, publish, directory in (("checklist", publish_checklists, CHECKLISTS), ("letter", publish_letters, LETTERS)):
+        outcomes = _on_connection(settings, lambda conn, publish=publish, directory=directory: publish(conn, directory))
+        counts = {outcome: sum(file.outcome == outcome for file in outcomes) for outcome in ("published", "unchanged", "refused")}
+        report(f"{what}s_published", f"{what} templates: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()),
+               **counts)
+        for file in outcomes:
+            if file.outcome == "refused":
+                report(f"{what}_refused", "\n".join(file.lines()), level="warning", reasons=file.lines())
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -413,11 +426,21 @@ def _import_objects(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checklists_publish(args: argparse.Namespace, settings: Settings) -> int:
-    """Report per file: published vN / unchanged / refused with reasons; exit 1 when any file was refused."""
     from backend.checklists.service import publish_directory
     from backend.checklists.templates import DEFAULT_DIRECTORY
 
-    directory = args.directory or DEFAULT_DIRECTORY
+    return _publish_templates(args.directory or DEFAULT_DIRECTORY, settings, publish_directory)
+
+
+def _letters_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.letters.service import publish_directory
+    from backend.letters.templates import DEFAULT_DIRECTORY
+
+    return _publish_templates(args.directory or DEFAULT_DIRECTORY, settings, publish_directory)
+
+
+def _publish_templates(directory: Path, settings: Settings, publish_directory: Callable[..., Awaitable[Any]]) -> int:
+    """Report per file: published vN / unchanged / refused with reasons; exit 1 when any file was refused."""
     if not directory.is_dir():
         print(f"toezicht: not a directory: {directory}", file=sys.stderr)
         return EXIT_USAGE

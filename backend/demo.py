@@ -23,6 +23,8 @@ DEMO_USERS = [
     ("00000000-0000-4000-8000-000000000006", "jur-frank", "Frank Meijer", ["enforcement_officer"], ["alcohol", "nix18", "coffeeshop", "gambling"], []),
     ("00000000-0000-4000-8000-000000000007", "klacht-gerda", "Gerda Mulder", ["complaints_officer"], ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"], []),
     ("00000000-0000-4000-8000-000000000008", "admin-hans", "Hans de Boer", ["admin"], ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"], []),
+    # A complaint handler without the sexwork regime: sex-work complaints are not hers to see.
+    ("00000000-0000-4000-8000-00000000000a", "klacht-karin", "Karin Pauw", ["complaints_officer"], ["alcohol", "nix18", "coffeeshop", "gambling"], []),
     ("00000000-0000-4000-8000-000000000009", "audit-ilse", "Ilse Dekker", ["auditor"], ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"], []),
 ]
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
+from pathlib import Path
+
+from backend.core.config import PROJECT_ROOT
+
+TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
+CLI_TIMEOUT_S = 60
 
 PROBLEM = "application/problem+json"
 
@@ -25,3 +33,20 @@ async def register(client, headers) -> uuid.UUID:
     response = await client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200, response.text
     return uuid.UUID(response.json()["id"])
+
+
+async def run_toezicht(database_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
+    """Run the `toezicht` command against a test database; its exit code and output (stdout and stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
+    env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir))
+    proc = await asyncio.create_subprocess_exec(
+        str(TOEZICHT), *args, env=env, cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=CLI_TIMEOUT_S)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"toezicht {' '.join(args)} did not finish") from None
+    return proc.returncode, out.decode()

@@ -3,10 +3,8 @@ fetching the current versions with ETag/304 within their regimes."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -16,11 +14,8 @@ import pytest
 
 from backend.checklists import templates
 from backend.checklists.validator import iter_items
-from backend.core.config import PROJECT_ROOT
-from tests.helpers import assert_problem, register
+from tests.helpers import assert_problem, register, run_toezicht
 
-TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
-CLI_TIMEOUT_S = 60
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
 ALL_REGIMES = ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
 URL = "/api/v1/checklists"
@@ -368,19 +363,7 @@ async def test_a_version_outside_the_callers_regimes_is_not_found(client, admin,
 
 
 async def run_publish(database_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
-    env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir))
-    proc = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), "checklists", "publish", *args, env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=CLI_TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError("toezicht checklists publish did not finish") from None
-    return proc.returncode, out.decode()
+    return await run_toezicht(database_url, data_dir, "checklists", "publish", *args)
 
 
 async def test_cli_publishes_the_shipped_templates_once(database_url, data_dir, db):

@@ -396,3 +396,15 @@ async def test_object_suggestions_match_name_and_address_among_visible_objects(c
     response = await client.get(f"{URL}/object-suggestions", headers=world.h["complaints"])
     assert_problem(response, 422, "validation_failed")
     assert_problem(await client.get(f"{URL}/object-suggestions?q=x", headers=world.h["insp_a1"]), 403, "forbidden")
+
+
+async def test_a_complaint_says_which_transitions_it_allows_now(client, world):
+    complaint = await create_complaint(client, world)
+    shown = (await client.get(f"{URL}/{complaint['id']}", headers=world.h["complaints"])).json()
+    assert shown["allowed_transitions"] == ["in_progress", "rejected"]  # inspection_planned: by planning one
+    handled = await moved(client, world, shown, {"to": "in_progress"})
+    assert handled["allowed_transitions"] == ["rejected", "resolved"]
+    resolved = await moved(client, world, handled, {"to": "resolved", "outcome": "other", "answer": "Opgelost."})
+    assert resolved["allowed_transitions"] == ["reopened"]
+    for state, allowed in TRANSITIONS.items():
+        assert set(allowed) - {"inspection_planned"} <= {"in_progress", "resolved", "reopened", "rejected"}, state

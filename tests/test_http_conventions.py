@@ -104,9 +104,9 @@ async def test_unknown_query_parameter_is_400_naming_it_on_every_operation(clien
     failures = []
     for method, path in operations():
         response = await client.request(method, concrete(path) + "?no_such_filter=1", headers=command_headers(everyone))
-        if response.status_code != 400 or response.json().get("errors") != [
+        if response.status_code != 400 or (method != "HEAD" and response.json().get("errors") != [
             {"detail": "not a parameter of this operation", "parameter": "no_such_filter"}
-        ]:
+        ]):  # a HEAD answer has no body to name it in
             failures.append((method, path, response.status_code))
     assert failures == []
 

@@ -276,3 +276,24 @@ async def test_the_last_photo_to_arrive_completes_the_inspection(client, db, wor
     done = (await client.get(f"{URL}/{stored['id']}", headers=world.h["insp_a1"])).json()
     assert done["state"] == "complete" and done["expected_photos"] == [] and done["version"] == 3
     assert [p["received"] for p in done["photos"]] == [True, True]
+
+
+async def test_the_review_worklist_shows_what_a_coordinator_may_review_with_its_object_and_inspectors(client, world):
+    ready = await submitted(client, world)
+    present = await submitted(client, world, world.body(inspector_ids=[world.ids["insp_a1"], world.ids["coord_insp_a"]]))
+    waiting = await submitted(client, world, world.violating_body())  # a photo still expected: not ready
+    reviewed = await submitted(client, world)
+    assert (await client.post(f"{URL}/{reviewed['id']}/review", headers=if_match(world, "coord_a", 1))).status_code == 200
+
+    def listed(who: str):
+        return client.get(URL, params={"awaiting_my_review": "true"}, headers=world.h[who])
+
+    page = (await listed("coord_a")).json()
+    assert {item["id"] for item in page["items"]} == {ready["id"], present["id"]}
+    row = next(item for item in page["items"] if item["id"] == present["id"])
+    assert row["object_name"] and row["street"] and row["house_number"] and row["postcode"]
+    assert len(row["inspector_names"]) == 2
+    # The coordinator who was there does not get it to review (vier-ogenprincipe).
+    assert [item["id"] for item in (await listed("coord_insp_a")).json()["items"]] == [ready["id"]]
+    everything = {item["id"] for item in (await client.get(URL, headers=world.h["coord_a"])).json()["items"]}
+    assert {ready["id"], present["id"], waiting["id"], reviewed["id"]} <= everything

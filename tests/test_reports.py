@@ -11,6 +11,7 @@ import json
 import pytest
 from PIL import Image
 
+from backend.reports.service import article_text
 from tests.helpers import assert_problem
 from tests.registry_helpers import ALL_REGIMES
 from tests.report_helpers import AGE_NOT_ESTABLISHED, REPORTS, build_dataset, fig, get_report
@@ -173,14 +174,38 @@ async def test_csv_has_dutch_headers_and_the_same_figures(client, ds):
     assert by_name[("Controles uitgevoerd (beoordeeld)", "Totaal")][2:5] == ["7", "8", "87,5"]
     assert by_name[("NIX18-nalevingscijfer", "Verkoopkanaal: Supermarkt")][2:5] == ["2", "4", "50,0"]
     assert by_name[("Bestuurlijke boetes", "Totaal")][6] == "1360,00"
-    assert by_name[("Overtredingen per code", f"{AGE_NOT_ESTABLISHED} (Alcoholwet art. 20 lid 1)")][5] == "3"
+    age = f"Alcohol verstrekt zonder vaststelling van de leeftijd (Alcoholwet art. 20 lid 1; {AGE_NOT_ESTABLISHED})"
+    assert by_name[("Overtredingen per code", age)][2:6] == ["2", "7", "28,6", "3"]
     assert by_name[("Mediane afhandeltijd klachten (werkdagen)", "Totaal")][5] == "6,5"
     assert by_name[("Naleving", "Wijk: West")][2:4] == ["0", "3"]
+
+    violations = [row[1] for row in rows if row[0] == "Overtredingen per code"]
+    assert violations[1:] == [
+        "Geen leidinggevende aanwezig (horecaloket cat. II) (Alcoholwet art. 24 lid 1; AW-24-1-NO-MANAGER-PRESENT)",
+        "Horecabedrijf uitgeoefend zonder alcoholvergunning (Alcoholwet art. 3; AW-3-NO-PERMIT)",
+        ("Seksbedrijf zonder exploitatievergunning: sluiting, last onder dwangsom of boete "
+         "(APV Utrecht, artikel onbekend (VERIFY); SX-NO-PERMIT)"),
+    ]
 
     trend = await client.get(f"{REPORTS}/indicators/trend", params={"year": 2025},
                              headers={**ds.world.h["coord_a"], "Accept": "text/csv"})
     trend_rows = list(csv.reader(io.StringIO(trend.text), delimiter=";"))
     assert ["Hercontroles", "Maand 2025-02", "1", "2", "50,0", "", "", "2025-01-01", "2025-12-31"] in trend_rows
+
+
+async def test_csv_gives_the_current_article_of_a_violation_stored_without_one(client, ds, db):
+    """A violation recorded while its checklist still said 'n.t.b.' shows the article the checklist has now."""
+    await db.execute("""UPDATE violation SET code = 'HV-NO-EXPLOITATION-PERMIT',
+                            article = '{"law": "Horecaverordening Utrecht", "article": "n.t.b."}'
+                        WHERE code = 'AW-3-NO-PERMIT'""")
+    recorded = {v["code"]: v["article"] for v in (await get_report(client, ds.world.h["coord_a"])).json()["violations"]}
+    assert recorded["HV-NO-EXPLOITATION-PERMIT"] == "Horecaverordening Utrecht art. n.t.b."  # JSON: as recorded
+    response = await get_report(client, {**ds.world.h["coord_a"], "Accept": "text/csv"})
+    rows = [row for row in csv.reader(io.StringIO(response.text), delimiter=";") if row[0] == "Overtredingen per code"]
+    permit = ("Horecabedrijf zonder exploitatievergunning (Verordening horeca gemeente Utrecht art. 4; "
+              "HV-NO-EXPLOITATION-PERMIT)")
+    assert [permit, "1", "7"] in [row[1:4] for row in rows]
+    assert "n.t.b." not in response.text
 
 
 async def test_charts_are_pngs(client, ds):
@@ -240,3 +265,15 @@ async def test_bad_periods_and_filters_are_refused(client, auth):
     body = assert_problem(await client.get(trend, params={"from": "2020-01-01", "to": "2023-01-01"}, headers=headers),
                           422, "validation_failed")
     assert body["errors"][0]["parameter"] == "to"
+
+
+@pytest.mark.parametrize(("article", "text"), [
+    ({"law": "Alcoholwet", "article": "20", "lid": "1"}, "Alcoholwet art. 20 lid 1"),
+    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a"}, "Wok art. 30u lid 1 onder a"),
+    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a en b"}, "Wok art. 30u lid 1 onder a en b"),
+    ({"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"},
+     "Alcoholwet art. 20 lid 1, tweede volzin"),
+    ({"law": "APV Utrecht", "article": "artikel onbekend (VERIFY)"}, "APV Utrecht, artikel onbekend (VERIFY)"),
+])
+def test_article_texts(article, text):
+    assert article_text(article) == text

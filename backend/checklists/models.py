@@ -46,12 +46,6 @@ class ChecklistVersion(ChecklistSummary, frozen=True):
 # --- template checks ------------------------------------------------------------------------------------
 
 
-class TemplateProblem(msgspec.Struct, frozen=True):
-    """One reason a template is refused: `pointer` (RFC 6901) into the template document."""
-
-    pointer: str
-    detail: str
-
 
 # --- answer validation (validator.py) --------------------------------------------------------------------
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -23,13 +22,10 @@ from backend.checklists import queries, templates, validator
 from backend.checklists.models import ChecklistList, ChecklistSummary, ChecklistVersion, Publication
 from backend.core import audit
 from backend.core.auth import Principal
-from backend.core.errors import FieldError, NotFound, Unprocessable
+from backend.core.errors import NotFound
+from backend.core.publishing import FileReport, publish_files, refused
 
 ANY_REGIME = "any"
-
-
-def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
-    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
 
 
 async def publish(
@@ -145,48 +141,7 @@ async def get_version_cached(conn: asyncpg.Connection, principal: Principal, ver
 # --- publishing a directory (the CLI) ------------------------------------------------------------------
 
 
-@dataclass
-class FileReport:
-    """What publishing one file did, for the CLI to print."""
-
-    file: str
-    outcome: Literal["published", "unchanged", "refused"]
-    key: str | None = None
-    version: int | None = None
-    problems: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        name = self.key or self.file
-        if self.outcome == "refused":
-            return [f"{name} ({self.file}): refused"] + [f"  {problem}" for problem in self.problems]
-        verb = "published" if self.outcome == "published" else "unchanged, latest is"
-        return [f"{name} ({self.file}): {verb} v{self.version}"]
-
-
 async def publish_directory(conn: asyncpg.Connection, directory: Path) -> list[FileReport]:
     """Publish every *.json template in `directory`, each in its own transaction: a refused file stores
     nothing and does not stop the others."""
-    reports: list[FileReport] = []
-    defined_in: dict[str, str] = {}
-    for path in sorted(directory.glob("*.json")):
-        reports.append(await _publish_file(conn, path, defined_in))
-    return reports
-
-
-async def _publish_file(conn: asyncpg.Connection, path: Path, defined_in: dict[str, str]) -> FileReport:
-    try:
-        document = templates.load_file(path)
-    except templates.TemplateInvalid as exc:
-        return FileReport(path.name, "refused", problems=[f"{p.pointer or '/'}: {p.detail}" for p in exc.problems])
-    key = document.get("key") if isinstance(document, dict) and isinstance(document.get("key"), str) else None
-    if key is not None and key in defined_in:
-        return FileReport(path.name, "refused", key, problems=[f"/key: template {key} is also defined in {defined_in[key]}"])
-    if key is not None:
-        defined_in[key] = path.name
-    try:
-        async with conn.transaction():
-            result = await publish(conn, document, actor=audit.Actor(label="cli"), published_by=None, request_id=None)
-    except Unprocessable as exc:
-        problems = [f"{error.pointer or '/'}: {error.detail}" for error in exc.errors or []]
-        return FileReport(path.name, "refused", key, problems=[exc.detail, *problems])
-    return FileReport(path.name, result.outcome, key, result.version.version)
+    return await publish_files(conn, sorted(directory.glob("*.json")), identity="key", publish=publish)

@@ -17,39 +17,19 @@ Rules beyond the schema:
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-import msgspec
-
 from backend.checklists import validator
-from backend.checklists.models import TemplateProblem
+from backend.core import publishing
 from backend.core.config import PROJECT_ROOT
+from backend.core.publishing import FileUnreadable, TemplateInvalid, TemplateProblem, content_sha256, read_json
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "checklist.schema.json"
 DEFAULT_DIRECTORY = PROJECT_ROOT / "schemas" / "checklists"
-MAX_SCHEMA_PROBLEMS = 50
 _NO_VIOLATIONS = ("text", "date", "datetime", "photo")
-
-
-class TemplateInvalid(Exception):
-    """The template is refused; `problems` say where and why."""
-
-    def __init__(self, problems: list[TemplateProblem]) -> None:
-        super().__init__("; ".join(f"{p.pointer or '/'}: {p.detail}" for p in problems))
-        self.problems = problems
-
-
-@functools.cache
-def _schema_validator() -> jsonschema_rs.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
 
 
 def check_template(document: Any) -> dict[str, Any]:
@@ -65,17 +45,9 @@ def check_template(document: Any) -> dict[str, Any]:
 def load_file(path: Path) -> Any:
     """A template file's JSON; a file that is not JSON is refused like any other bad template."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise TemplateInvalid([TemplateProblem("", "the file is not UTF-8 text")]) from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise TemplateInvalid([TemplateProblem("", f"not valid JSON: {exc.msg} ({where})")]) from None
-
-
-def content_sha256(content: Mapping[str, Any]) -> str:
-    """Hash of the canonical JSON (sorted keys): equal content gives an equal hash, whatever the layout."""
-    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
+        return read_json(path)
+    except FileUnreadable as exc:
+        raise TemplateInvalid([TemplateProblem("", str(exc))]) from None
 
 
 def question_types(content: Mapping[str, Any]) -> dict[str, str]:
@@ -101,20 +73,11 @@ _SHAPE_HINTS = {
 
 
 def schema_problems(document: Any) -> list[TemplateProblem]:
-    problems = []
-    for error in _schema_validator().iter_errors(document):
-        where = "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in error.instance_path)
-        path = list(error.schema_path)
-        hint = _SHAPE_HINTS.get(str(path[-2])) if len(path) >= 2 and path[0] == "$defs" else None
-        problems.append(TemplateProblem(where, _short(error.message) + (f" ({hint})" if hint else "")))
-        if len(problems) >= MAX_SCHEMA_PROBLEMS:
-            break
-    return sorted(problems, key=lambda p: p.pointer)
+    return publishing.schema_problems(SCHEMA_PATH, document, _shape_hint)
 
 
-def _short(message: str) -> str:
-    # jsonschema_rs quotes the offending instance; a whole section quoted back helps nobody.
-    return message if len(message) <= 300 else message[:297] + "..."
+def _shape_hint(path: list[Any]) -> str | None:
+    return _SHAPE_HINTS.get(str(path[-2])) if len(path) >= 2 and path[0] == "$defs" else None
 
 
 # --- rules beyond the schema --------------------------------------------------------------------------

@@ -257,6 +257,8 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
     inspections: list[InspectionFollowUp]
     related: Annotated[list[ComplaintRef], Meta(
         description="Other complaints (you may see) about the same object or address, newest first, at most 20")]
+    allowed_transitions: Annotated[list[State], Meta(
+        description="The states POST .../transitions may move it to now (planning an inspection is its own call)")] = []
 
 
 class ComplaintPage(msgspec.Struct, frozen=True):

@@ -92,6 +92,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset({"reopened"}),
 }
 CLOSED_STATES = frozenset({"resolved", "rejected"})
+# The states POST .../transitions reaches (inspection_planned is reached by planning an inspection).
+TRANSITION_TARGETS = frozenset({"in_progress", "resolved", "reopened", "rejected"})
 
 # A clock a little ahead of ours is not a complaint from the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -207,6 +209,7 @@ async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Rec
     related = await conn.fetch(queries.RELATED, *_scope(principal), row["id"], row["object_id"], row["postcode"],
                                row["house_number"], row["house_number_addition"])
     fields["related"] = [msgspec.convert(dict(r), ComplaintRef) for r in related]
+    fields["allowed_transitions"] = sorted(TRANSITIONS[fields["state"]] & TRANSITION_TARGETS)
     _deadline_flags(fields)
     _location_fields(fields)
     return msgspec.convert(fields, Complaint)

@@ -64,6 +64,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_jwks_file: str | None = None
     oidc_algorithms: tuple[AsymmetricAlgorithm, ...] = ("RS256", "ES256")
     user_cache_s: NonNegativeInt = 30
+    # The console's sign-in at the identity provider (oidc mode): Authorization Code with PKCE, a public client.
+    oidc_client_id: str | None = None
+    oidc_authorization_url: str | None = None
+    oidc_token_url: str | None = None
+    oidc_scope: str = "openid"
 
     idempotency_ttl_hours: PositiveInt = 7 * 24
     max_request_body_bytes: PositiveInt = 1_048_576
@@ -92,6 +97,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # full sync.
     sync_feed_retention_days: PositiveInt = 30
 
+    # Letters (backend/letters/): the letterhead (sender block, bezwaar address, court; JSON) and the logo (SVG).
+    letterhead_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "letterhead.json")
+    letter_logo_file: str = str(PROJECT_ROOT / "schemas" / "letterhead" / "logo.svg")
+
     # Performance indicators (backend/reports/): one report statement may run this long (a year over a million
     # inspections takes seconds; the default request timeout is shorter).
     report_statement_timeout_ms: PositiveInt = 120_000
@@ -108,9 +117,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_OIDC_JWKS_URL or TOEZICHT_OIDC_JWKS_FILE")
             if not self.oidc_algorithms:
                 raise SettingsError("TOEZICHT_OIDC_ALGORITHMS must name at least one algorithm")
-        if self.oidc_jwks_url and not self.oidc_jwks_url.startswith("https://"):
-            if not self.oidc_jwks_url.startswith(("http://127.0.0.1", "http://localhost")):
-                raise SettingsError("TOEZICHT_OIDC_JWKS_URL must use https")
+        for name in ("oidc_jwks_url", "oidc_authorization_url", "oidc_token_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                raise SettingsError(f"TOEZICHT_{name.upper()} must use https")
 
     @property
     def dev_signing_key_path(self) -> Path:

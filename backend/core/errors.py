@@ -226,6 +226,11 @@ def _body_field_error(message: str, key: Any) -> FieldError:
     return FieldError(detail=message[:300], pointer=pointer)
 
 
+def validation_field_error(error: msgspec.ValidationError) -> FieldError:
+    """A msgspec validation error of a document converted outside a request body, with its JSON pointer."""
+    return _body_field_error(str(error), None)
+
+
 def json_pointer(msgspec_path: str) -> str:
     """msgspec's `$.a[0].b` path (without the `$`) as an RFC 6901 pointer `/a/0/b`."""
     parts = re.findall(r"\.([^.\[]+)|\[(\d+)\]", msgspec_path)

@@ -1,7 +1,8 @@
 """Evidence storage: write-once blobs addressed by their SHA-256, and the spool for uploads in progress.
 
 Services use the `BlobStore` protocol only. `FileSystemStore` (the default) keeps each blob at
-`<data_dir>/evidence/<kind>/<aa>/<bb>/<sha256>`, read-only. A blob is written once: its content is fsynced,
+`<data_dir>/evidence/<kind>/<aa>/<bb>/<sha256>`, read-only (kinds: a photo's original and its derivatives, and
+the documents of letters made known). A blob is written once: its content is fsynced,
 then linked under its name only if that name is still free, so a reader sees a complete blob or none and
 a stored blob is never replaced. An S3-compatible store implements the same four operations: `put` as a
 conditional PUT (`If-None-Match: *`) of the spooled file, `open` as a streamed GET, `delete` as DELETE.
@@ -31,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
 
-Kind = Literal["original", "derivative"]
-KINDS: tuple[Kind, ...] = ("original", "derivative")
+Kind = Literal["original", "derivative", "document"]
+KINDS: tuple[Kind, ...] = ("original", "derivative", "document")
 CHUNK_BYTES = 256 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -197,6 +197,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         data: JSONBody[StepWithdraw], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. Withdraws a sent besluit (intrekking by the authority) on the day and with the
+        reason given; the decision stays on record and a withdrawn boete no longer counts as recidive. 409 when
+        the step is not a sent decision."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
@@ -232,6 +235,9 @@ class EnforcementController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
         data: JSONBody[BezwaarChange], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
+        """Enforcement officers. On a bezwaar step: excuses its lateness (Awb 6:11) or changes its decision term
+        (advisory committee: 12 weeks; one extension by 6 weeks; postponement with the objector's consent, Awb
+        7:10), each recorded with its reason. 409 when the change is not allowed (e.g. a second extension)."""
         return await _command(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 

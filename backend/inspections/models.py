@@ -210,8 +210,20 @@ class Inspection(InspectionSummary, frozen=True, kw_only=True):
     violations: Annotated[list[Violation], Meta(description="Current violations (not withdrawn)")]
 
 
+class InspectionListItem(InspectionSummary, frozen=True, kw_only=True):
+    """An inspection in a worklist: the summary with the object's name and address and who inspected (null and
+    empty for an inspection of a location without an object)."""
+
+    object_name: str | None
+    street: str | None
+    house_number: int | None
+    house_number_addition: str | None
+    postcode: str | None
+    inspector_names: list[str]
+
+
 class InspectionPage(msgspec.Struct, frozen=True):
-    items: list[InspectionSummary]
+    items: list[InspectionListItem]
     next_cursor: str | None
 
 

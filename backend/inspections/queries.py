@@ -253,6 +253,12 @@ WHERE i.state = 'returned' AND ($7::uuid[] IS NULL OR i.id = ANY ($7::uuid[]))
 ORDER BY i.updated_at, i.id
 """
 
+# What a worklist row shows besides the summary: the object's name and address and the inspectors' names, so a
+# page of inspections is one query (null/empty for an inspection of a location without an object).
+LIST_ITEM_COLUMNS = f"""{SUMMARY_COLUMNS}, e.name AS object_name, e.street, e.house_number, e.house_number_addition,
+e.postcode, coalesce((SELECT array_agg(coalesce(u.display_name, u.subject) ORDER BY coalesce(u.display_name, u.subject))
+                      FROM app_user u WHERE u.id = ANY (i.inspector_ids)), '{{}}') AS inspector_names"""
+
 # Filter name -> condition on the next bind parameter. from/to are dates in Europe/Amsterdam.
 _INSPECTION_FILTERS = {
     "object_id": "i.establishment_id = {}",
@@ -264,6 +270,9 @@ _INSPECTION_FILTERS = {
     "wijk": "i.wijk = {}",
     "from": "i.inspected_at >= ({}::date::timestamp AT TIME ZONE 'Europe/Amsterdam')",
     "to": "i.inspected_at < (({}::date + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')",
+    # Ready for review and the given user was not there (vier-ogenprincipe: they may not review it).
+    "awaiting_review_by": "i.state IN ('complete', 'corrected') AND NOT ({0}::uuid = ANY (i.inspector_ids) "
+                          "OR i.submitted_by = {0}::uuid)",
 }
 
 _VIOLATION_FILTERS = {
@@ -278,7 +287,8 @@ def list_inspections(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM inspection i", visible=visible("i."), scope_args=list(scope),
+        f"SELECT {LIST_ITEM_COLUMNS} FROM inspection i LEFT JOIN establishment e ON e.id = i.establishment_id",
+        visible=visible("i."), scope_args=list(scope),
         filter_sql=_INSPECTION_FILTERS, filters=filters, order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
         after=after, limit=limit, newest_first=True,
     )

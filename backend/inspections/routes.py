@@ -106,14 +106,17 @@ class InspectionController(Controller):
         self, request: Request[Principal, Any, Any], db: Db, object_id: ObjectFilter = None,
         location_id: LocationFilter = None, assignment_id: AssignmentFilter = None, state_: StateFilter = None,
         team_id: TeamFilter = None, regime: RegimeFilter = None, wijk: WijkFilter = None, from_: FromFilter = None,
-        to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        to: ToFilter = None, awaiting_my_review: Annotated[bool, QueryParameter(
+            description="true: complete or corrected ones you may review (you were not present)")] = False,
+        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
     ) -> InspectionPage:
         """Any authenticated user, for the inspections they may see: admins and enforcement officers all of their
         regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
         present at. Newest first, in pages (keyset `cursor`), filtered by target, assignment, state, team, regime,
         wijk and dates."""
         filters = {"object_id": object_id, "location_id": location_id, "assignment_id": assignment_id,
-                   "state": state_, "team_id": team_id, "regime": regime, "wijk": wijk, "from": from_, "to": to}
+                   "state": state_, "team_id": team_id, "regime": regime, "wijk": wijk, "from": from_, "to": to,
+                   "awaiting_review_by": request.user.user_id if awaiting_my_review else None}
         return await service.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @get("/{inspection_id:uuid}", operation_id="GetInspection",

@@ -48,7 +48,7 @@ from backend.inspections.models import (
     Inspection,
     InspectionPage,
     InspectionSubmission,
-    InspectionSummary,
+    InspectionListItem,
     PhotoEvidence,
     PhotoManifestEntry,
     PhotoReceipt,
@@ -759,7 +759,7 @@ async def list_inspections(
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     sql, args = queries.list_inspections(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), InspectionSummary),
+    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), InspectionListItem),
                                      lambda last: (last.inspected_at.isoformat(), str(last.id)))
     return InspectionPage(items=items, next_cursor=next_cursor)
 

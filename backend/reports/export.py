@@ -8,7 +8,10 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from backend.reports.models import Complaints, Figure, IndicatorReport, Money, Sanctions, TrendReport
+from backend.reports.models import (
+    Complaints, Figure, IndicatorReport, Money, Sanctions, TrendReport, ViolationFigure,
+)
+from backend.reports.service import ViolationText
 
 HEADER = ("Indicator", "Onderverdeling", "Teller", "Noemer", "Percentage", "Waarde", "Bedrag (euro)", "Van",
           "Tot en met")
@@ -49,7 +52,16 @@ def _complaints(c: Complaints) -> Iterator[Row]:
            Figure(numerator=median.count, denominator=median.count, share=None), _number(median.value, 1))
 
 
-def _report_rows(r: IndicatorReport) -> Iterator[Row]:
+def _violation(v: ViolationFigure, texts: dict[str, ViolationText]) -> str:
+    """"Alcohol verstrekt zonder vaststelling van de leeftijd (Alcoholwet art. 20 lid 1; AW-20-1-...)": the
+    checklist's Dutch description and current article; the stored article for a code no checklist has now."""
+    text = texts.get(v.code)
+    if text is None:
+        return f"{v.code} ({v.article})"
+    return f"{text.description} ({text.article or v.article}; {v.code})"
+
+
+def _report_rows(r: IndicatorReport, texts: dict[str, ViolationText]) -> Iterator[Row]:
     yield "Controles uitgevoerd (beoordeeld)", "Totaal", r.controls.done, None
     yield "Vergunningcontroles", "Totaal", r.controls.vergunningcontroles, None
     yield "Controles naar aanleiding van een klacht", "Totaal", r.controls.following_complaint, None
@@ -64,7 +76,7 @@ def _report_rows(r: IndicatorReport) -> Iterator[Row]:
         for g in r.nix18.per_channel:
             yield "NIX18-nalevingscijfer", f"Verkoopkanaal: {g.label}", g, None
     for v in r.violations:
-        yield "Overtredingen per code", f"{v.code} ({v.article})", v, str(v.violations)
+        yield "Overtredingen per code", _violation(v, texts), v, str(v.violations)
     if r.sanctions is not None:
         yield from _sanctions(r.sanctions)
     if r.complaints is not None:
@@ -76,9 +88,10 @@ def _report_rows(r: IndicatorReport) -> Iterator[Row]:
             yield "Objecten achter op hun controlecyclus", g.label, g, None
 
 
-def indicators_csv(report: IndicatorReport) -> str:
+def indicators_csv(report: IndicatorReport, texts: dict[str, ViolationText]) -> str:
+    """The report's rows; `texts` (service.violation_texts) describe the violation codes in Dutch."""
     start, end = report.period.from_.isoformat(), report.period.to.isoformat()
-    return _write(_line(row, start, end) for row in _report_rows(report))
+    return _write(_line(row, start, end) for row in _report_rows(report, texts))
 
 
 def trend_csv(report: TrendReport) -> str:

@@ -115,7 +115,8 @@ class ReportController(Controller):
                                                                    team=team))
         report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
         if _wants_csv(request):
-            return _csv(export.indicators_csv(report), "indicatoren", report.period)
+            texts = await service.violation_texts(db, request.user)
+            return _csv(export.indicators_csv(report, texts), "indicatoren", report.period)
         return Response(report)
 
     @get("/indicators/trend", operation_id="GetIndicatorTrend", operation_class=_CsvOrJsonOperation,

@@ -15,6 +15,7 @@ Every figure has its numerator and denominator; the README section "Performance 
 from __future__ import annotations
 
 import contextlib
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -24,6 +25,8 @@ from typing import Any
 
 import asyncpg
 
+from backend.checklists import service as checklists
+from backend.checklists.validator import iter_items
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, Forbidden, Unprocessable
@@ -362,12 +365,46 @@ def _nix18(channels: dict[str, tuple[int, int]]) -> Nix18:
                  per_channel=[group(key, key.capitalize(), c, a) for key, (c, a) in sorted(channels.items())])
 
 
+UNKNOWN_ARTICLE = "artikel onbekend"  # how checklists mark an article still to be looked up
+_LETTERS = re.compile(r"[a-z]{1,2}(?:(?:, | en )[a-z]{1,2})*")  # onderdelen: "b", "a en b"
+
+
 def article_text(article: Any) -> str:
-    """{"law": "Alcoholwet", "article": "20", "lid": "1"} as "Alcoholwet art. 20 lid 1"."""
+    """{"law": "Alcoholwet", "article": "20", "lid": "1"} as "Alcoholwet art. 20 lid 1" (and "onder a" for a
+    `sub`); an article still to be looked up as "Wet, artikel onbekend (VERIFY)"."""
     if not isinstance(article, dict):
         return ""
-    text = f"{article.get('law', '')} art. {article.get('article', '')}".strip()
-    return f"{text} lid {article['lid']}" if article.get("lid") else text
+    law, number = article.get("law", ""), article.get("article", "")
+    if number.startswith(UNKNOWN_ARTICLE):
+        return f"{law}, {number}"
+    text = f"{law} art. {number}".strip()
+    if article.get("lid"):
+        text += f" lid {article['lid']}"
+    sub = article.get("sub")
+    if sub:
+        text += f" onder {sub}" if _LETTERS.fullmatch(sub) else f", {sub}"  # "onder a", ", tweede volzin"
+    return text
+
+
+@dataclass(frozen=True)
+class ViolationText:
+    description: str  # Dutch, from the checklist
+    article: str
+
+
+async def violation_texts(conn: asyncpg.Connection, principal: Principal) -> dict[str, ViolationText]:
+    """Per violation code, its description and article as the current checklists the caller sees state them:
+    the violation's own description (else its question) and the article as corrected since. A code in several
+    templates takes the first template by key."""
+    current, _ = await checklists.list_current(conn, principal)
+    versions = await checklists.get_versions(conn, principal, [item.id for item in current.items])
+    texts: dict[str, ViolationText] = {}
+    for version in sorted(versions, key=lambda v: v.key):
+        for _, item in iter_items(version.content):
+            for rule in item.get("violations", ()):
+                texts.setdefault(rule["code"], ViolationText(description=rule.get("description") or item["question"],
+                                                             article=article_text(rule["article"])))
+    return texts
 
 
 def _violation(row: asyncpg.Record, done: int) -> ViolationFigure:
