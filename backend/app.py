@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import __doc__ as about
+from backend import reactions
 from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sanction_rules.rulebook()  # a broken file in schemas/sanctions stops the start, not the first proposal
     awb_procedure.awb()  # likewise schemas/procedure/awb.json
     planning_service.checklist_kinds()  # and schemas/planning/checklist-object-kinds.json
+    reactions.wire()  # features react to each other's events without importing each other
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets(), *console_assets()],
         dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},

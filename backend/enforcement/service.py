@@ -2,7 +2,7 @@
 
 A reviewed inspection with violations opens a case per law (the regime of its checklists, or the regime the
 sanction rules file it under: NIX18 violations are Alcoholwet offences and go to the alcohol case), or adds to
-the open case of its target and regime (violations_reviewed, called by the inspections feature in the review's
+the open case of its target and regime (violations_reviewed, in reaction to inspection.reviewed, in the review's
 transaction; the partial unique index keeps one open case per target and regime under concurrency).
 Officers open, merge and close cases by hand with a reason.
 
@@ -39,6 +39,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from backend.core.events import Event
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import dwangsom
 from backend.enforcement import letter
@@ -62,6 +63,7 @@ from backend.enforcement.models import (
     StepWithdraw,
     ZienswijzeRecord,
 )
+from backend.inspections import service as inspections
 from backend.letters import service as letters_service
 from backend.letters.service import Letters
 from backend.planning import service as planning
@@ -198,6 +200,12 @@ async def _audit(
 
 
 # --- cases: from a review, and by hand -----------------------------------------------------------------------
+
+
+async def on_inspection_reviewed(tx: asyncpg.Connection, reviewed: Event, principal: Principal) -> None:
+    """Reaction to inspection.reviewed: the inspection in full, as the reviewer sees it, goes to the cases."""
+    inspection = await inspections.get_inspection(tx, principal, reviewed.subject_id)
+    await inspection_reviewed(tx, principal, inspection, request_id=reviewed.request_id)
 
 
 async def inspection_reviewed(

@@ -10,7 +10,6 @@ import msgspec
 from msgspec import Meta
 
 from backend.checklists.models import LegalRef, Severity
-from backend.photos.models import PhotoEvidence
 from backend.planning.models import Partner
 from backend.users.models import Regime, TeamId
 
@@ -118,6 +117,26 @@ class StoredChecklist(msgspec.Struct, frozen=True):
     template_key: str
     regime: str
     answers: dict[str, Any]
+
+
+MediaType = Literal["image/jpeg", "image/png", "image/webp"]
+
+
+class GeoPoint(msgspec.Struct, frozen=True):
+    latitude: float
+    longitude: float
+
+
+class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
+    """What the server knows of a received photo, for the inspection's detail. `position` is shown only to
+    enforcement officers and auditors (null for everyone else); see photos.service.evidence_of, which fills it."""
+
+    media_type: MediaType
+    width: int
+    height: int
+    captured_at: Annotated[datetime | None, Meta(description="From the photo's EXIF (the phone's claim)")]
+    received_at: datetime
+    position: Annotated[GeoPoint | None, Meta(description="GPS from the photo's EXIF; enforcement officers and auditors only")]
 
 
 class StoredPhoto(msgspec.Struct, frozen=True, omit_defaults=True):

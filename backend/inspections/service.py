@@ -5,7 +5,9 @@ A submission is checked whole before anything is written (every problem in one 4
 assignment through the registry and planning services (what the caller may not see counts as missing), its
 checklist versions and answers through the checklists service and validator, its inspectors through the
 users service. Then one statement stores the inspection, its first revision, checklists, violations,
-photo manifest and audit event.
+photo manifest and audit event. The submission, review and return are announced as domain events
+(inspection.submitted, .corrected, .reviewed, .returned) in their transaction; planning, photos and enforcement react to
+them (backend/reactions.py), so this module imports none of the features that follow it.
 
 Idempotency: the canonical body (sorted keys) is hashed. Sending a body whose hash equals any stored
 revision's answers the current stored inspection and writes nothing. A submission without base_revision is
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,12 +36,11 @@ import msgspec
 from backend.checklists import service as checklists
 from backend.checklists import validator
 from backend.checklists.models import AnswerProblem, AnswersRejected, ChecklistVersion
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
-from backend.enforcement import service as enforcement
 from backend.inspections import queries
 from backend.inspections.models import (
     AssignmentOutcome,
@@ -47,6 +49,7 @@ from backend.inspections.models import (
     InspectionPage,
     InspectionSubmission,
     InspectionListItem,
+    PhotoEvidence,
     PhotoManifestEntry,
     PhotoReceipt,
     ReturnedInspection,
@@ -55,7 +58,6 @@ from backend.inspections.models import (
     Violation,
     ViolationPage,
 )
-from backend.photos import service as photos
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
@@ -512,11 +514,18 @@ async def _submit_new(
     view = await _insert(tx, principal, inspection_id, prepared, body, digest, received_at, data, submitted)
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
-    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
-    # Photos the phone uploaded before the inspection (the photos feature decides which it takes).
-    if prepared.photo_rows and await photos.attach_pending(tx, principal, inspection_id, request_id=request_id):
+    # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
+    await events.announce(tx, _event("inspection.submitted", principal, view, request_id), principal)
+    if prepared.photo_rows:
         view = await _view(tx, inspection_id)
     return await _with_evidence(tx, principal, view)
+
+
+def _event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
+    concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
+    related = {role: value for role, value in concerned.items() if value is not None}
+    return events.event(type, actor=principal.user_id, subject_type="inspection", subject_id=view.id,
+                        related=related, regimes=list(view.regimes), request_id=request_id)
 
 
 async def _insert(
@@ -559,14 +568,6 @@ def _audit_event(
                        object_id=inspection_id, request_id=request_id,
                        after={"revision": revision, "state": state, "body_sha256": digest,
                               "violation_codes": prepared.codes, "clock_suspect": prepared.clock.suspect})
-
-
-async def _close_assignment(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, request_id: str | None
-) -> None:
-    if prepared.assignment is not None:
-        await planning.mark_done(tx, principal, prepared.assignment.id, inspection_id=inspection_id,
-                                 request_id=request_id)
 
 
 async def _on_existing(
@@ -624,7 +625,7 @@ async def _correct(
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photo_rows)
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await _view(tx, inspection_id)
-    await _close_assignment(tx, principal, inspection_id, prepared, request_id)
+    await events.announce(tx, _event("inspection.corrected", principal, view, request_id), principal)
     await audit.write(tx, _audit_event(principal, inspection_id, prepared, "corrected", revision, digest, request_id))
     return view
 
@@ -696,12 +697,29 @@ async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspect
     return await _with_evidence(conn, principal, _inspection(row))
 
 
+EvidenceReader = Callable[[asyncpg.Connection, Principal, list[UUID]], Awaitable[dict[UUID, PhotoEvidence]]]
+
+
+async def _no_evidence(conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]) -> dict[UUID, PhotoEvidence]:
+    return {}
+
+
+_evidence_reader: EvidenceReader = _no_evidence
+
+
+def read_evidence_with(reader: EvidenceReader) -> None:
+    """Where the detail's photo evidence comes from: the photos feature's reader, given at start (backend/
+    reactions.py), so this feature does not import the one that depends on it."""
+    global _evidence_reader
+    _evidence_reader = reader
+
+
 async def _with_evidence(conn: asyncpg.Connection, principal: Principal, view: Inspection) -> Inspection:
     """The view with what the photos feature knows of each received photo (for this caller)."""
     received = [photo.id for photo in view.photos if photo.received]
     if not received:
         return view
-    evidence = await photos.evidence_of(conn, principal, received)
+    evidence = await _evidence_reader(conn, principal, received)
     shown = [msgspec.structs.replace(photo, evidence=evidence.get(photo.id)) for photo in view.photos]
     return msgspec.structs.replace(view, photos=shown)
 
@@ -803,8 +821,8 @@ async def review(
                        object_id=inspection_id, request_id=request_id,
                        before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
     # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
-    # takes its outcome from them, in this transaction.
-    await enforcement.inspection_reviewed(tx, principal, view, request_id=request_id)
+    # takes its outcome from them, in this transaction (the enforcement feature reacts).
+    await events.announce(tx, _event("inspection.reviewed", principal, view, request_id), principal)
     return view
 
 
@@ -823,6 +841,7 @@ async def return_(
     await audit.record(tx, actor=actor_of(principal), action="inspection.returned", object_type="inspection",
                        object_id=inspection_id, request_id=request_id, reason=reason,
                        before={"state": current.state}, after={"state": "returned", "revision": current.revision})
+    await events.announce(tx, _event("inspection.returned", principal, view, request_id), principal)
     return view
 
 

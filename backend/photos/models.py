@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-MediaType = Literal["image/jpeg", "image/png", "image/webp"]
+from backend.inspections.models import MediaType
 
 
 class Photo(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,23 +27,6 @@ class Photo(msgspec.Struct, frozen=True, kw_only=True):
         description="false while the inspection has not arrived: the photo waits for it (and is removed when it "
         "never comes)"
     )]
-
-
-class GeoPoint(msgspec.Struct, frozen=True):
-    latitude: float
-    longitude: float
-
-
-class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
-    """What the server knows of a received photo, for the inspection's detail. `position` is shown only to
-    enforcement officers and auditors (null for everyone else); see photos.service.evidence_of."""
-
-    media_type: MediaType
-    width: int
-    height: int
-    captured_at: Annotated[datetime | None, Meta(description="From the photo's EXIF (the phone's claim)")]
-    received_at: datetime
-    position: Annotated[GeoPoint | None, Meta(description="GPS from the photo's EXIF; enforcement officers and auditors only")]
 
 
 Variant = Literal["display", "thumbnail"]

@@ -49,15 +49,15 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.core.errors import ApiError, BadRequest, Conflict, NotFound, Unprocessable
 from backend.core.storage import Blob, BlobStore, FileSystemStore, Kind, PartStore, Spool, SpoolFile
 from backend.inspections import service as inspections
-from backend.inspections.models import ExpectedPhoto
+from backend.inspections.models import ExpectedPhoto, GeoPoint, PhotoEvidence
 from backend.photos import images, queries
-from backend.photos.models import GeoPoint, Photo, PhotoEvidence, Variant
+from backend.photos.models import Photo, Variant
 from backend.users import service as users
 from backend.users.service import actor_of
 
@@ -300,9 +300,14 @@ async def _resend(
 async def _attach(
     tx: asyncpg.Connection, uploader: Principal, row: asyncpg.Record, request_id: str | None
 ) -> asyncpg.Record:
-    await inspections.photo_received(tx, row["id"], row["sha256"], row["size_bytes"], actor=actor_of(uploader),
-                                     request_id=request_id)
-    return await tx.fetchrow(queries.ATTACH, row["id"]) or row
+    receipt = await inspections.photo_received(tx, row["id"], row["sha256"], row["size_bytes"],
+                                               actor=actor_of(uploader), request_id=request_id)
+    attached = await tx.fetchrow(queries.ATTACH, row["id"]) or row
+    if not receipt.already_received:
+        received = events.event("photo.received", actor=uploader.user_id, subject_type="photo", subject_id=row["id"],
+                                related={"inspection": receipt.inspection_id}, request_id=request_id)
+        await events.announce(tx, received, uploader)
+    return attached
 
 
 async def _release(conn: asyncpg.Connection, blobs: list[tuple[Kind, str]], ready_at: datetime) -> None:
@@ -326,7 +331,7 @@ def _photo(row: asyncpg.Record) -> Photo:
 async def attach_pending(
     tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, request_id: str | None
 ) -> int:
-    """The inspection arrived (the inspections feature calls this in its transaction): attach the photos
+    """The inspection arrived (in the transaction that stored it): attach the photos
     uploaded for it before (see the module docstring); how many were attached."""
     attached = 0
     for row in await tx.fetch(queries.PENDING_AFTER_TURN, inspection_id):
@@ -346,6 +351,11 @@ async def attach_pending(
         await _attach(tx, uploader, row, request_id)
         attached += 1
     return attached
+
+
+async def on_inspection_submitted(tx: asyncpg.Connection, submitted: events.Event, principal: Principal) -> None:
+    """Reaction to inspection.submitted: the photos that waited for it attach."""
+    await attach_pending(tx, principal, submitted.subject_id, request_id=submitted.request_id)
 
 
 async def _principal_of(conn: asyncpg.Connection, user_id: UUID) -> Principal:

@@ -27,6 +27,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from backend.core.events import Event
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
@@ -349,9 +350,8 @@ async def cancel(
 async def mark_done(
     tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, *, inspection_id: UUID, request_id: str | None
 ) -> bool:
-    """The inspection of a planned assignment was submitted: the assignment is done (called by the
-    inspections feature in its transaction). A cancelled or done assignment stays as it is; returns whether
-    it changed."""
+    """The inspection of a planned assignment was submitted: the assignment is done (in the submission's
+    transaction). A cancelled or done assignment stays as it is; returns whether it changed."""
     row = await tx.fetchrow(queries.MARK_DONE, assignment_id)
     if row is None:
         return False
@@ -359,3 +359,10 @@ async def mark_done(
                        object_id=assignment_id, request_id=request_id,
                        before={"status": "planned"}, after={"status": "done", "inspection_id": str(inspection_id)})
     return True
+
+
+async def on_inspection_stored(tx: asyncpg.Connection, stored: Event, principal: Principal) -> None:
+    """Reaction to inspection.submitted and .corrected: the assignment it was planned under is done."""
+    assignment_id = stored.related.get("assignment")
+    if assignment_id is not None:
+        await mark_done(tx, principal, assignment_id, inspection_id=stored.subject_id, request_id=stored.request_id)

@@ -1,0 +1,116 @@
+"""Domain events: a feature announces what happened, other features react, neither imports the other.
+
+The announcer calls `announce(tx, event, principal)` inside the transaction that made the change. Every
+reaction registered for the event's type runs right there, awaited one after the other on the same
+connection: what a reaction writes commits with the change, and a reaction that raises rolls the change back
+(and its error is the request's answer). Reactions are registered once at start (`react`, called from
+backend/reactions.py, which create_app runs), so the announcing feature does not know who listens.
+
+An event is the object a later outbox delivers outside, in the NL GOV profile for CloudEvents 1.0. Its fields
+map onto the CloudEvents attributes as follows (`cloudevent()` builds that envelope):
+
+    Event field            CloudEvents attribute
+    id (UUIDv7)            id
+    SOURCE (constant)      source            urn:nld:toezicht-bw (this application, URN as the profile advises)
+    type                   type              reverse-DNS prefixed: nl.toezicht-bw.inspection.reviewed
+    time                   time              RFC 3339, UTC
+    subject_type/_id       subject           "inspection/0190..." (the resource the event is about)
+    (constant)             datacontenttype   application/json
+    related, regimes       data              {"related": {...}, "regimes": [...]}: ids and scope only
+    actor                  data.actor        the user id who caused it (null: the system)
+    (constant)             specversion       1.0
+
+`request_id` correlates the event with the request and its audit records; it stays inside (an outbox may
+carry it as a `traceparent`-like extension). Events carry ids, never personal data: a reaction that needs
+more reads it through the owning feature's service.
+"""
+
+from __future__ import annotations
+
+import os
+import time as clock
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.core.auth import Principal
+
+SOURCE = "urn:nld:toezicht-bw"
+TYPE_PREFIX = "nl.toezicht-bw."
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that happened, announced in the transaction that did it."""
+
+    id: UUID
+    type: str  # e.g. "inspection.reviewed": <subject type>.<past tense>
+    time: datetime
+    actor: UUID | None  # the user who caused it; None for the system
+    subject_type: str
+    subject_id: UUID
+    related: dict[str, UUID] = {}  # other ids it concerns, by role ("assignment": ..., "inspection": ...)
+    regimes: list[str] = []  # the regimes it falls under, where that scopes who may see it
+    request_id: str | None = None
+
+
+Reaction = Callable[[asyncpg.Connection, Event, Principal], Awaitable[None]]
+
+_reactions: dict[str, list[Reaction]] = {}
+
+
+def uuid7(unix_ms: int | None = None) -> UUID:
+    """A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits."""
+    unix_ms = clock.time_ns() // 1_000_000 if unix_ms is None else unix_ms
+    value = unix_ms << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant 10
+    return UUID(int=value)
+
+
+def event(
+    type: str, *, actor: UUID | None, subject_type: str, subject_id: UUID, related: dict[str, UUID] | None = None,
+    regimes: list[str] | None = None, request_id: str | None = None,
+) -> Event:
+    unix_ms = clock.time_ns() // 1_000_000  # one reading for the id and the time: the id sorts by it
+    return Event(id=uuid7(unix_ms), type=type, time=EPOCH + timedelta(milliseconds=unix_ms), actor=actor,
+                 subject_type=subject_type, subject_id=subject_id, related=related or {},
+                 regimes=sorted(regimes or []), request_id=request_id)
+
+
+def react(event_type: str, reaction: Reaction) -> None:
+    """Register `reaction` for events of `event_type`; registering the same one again changes nothing."""
+    registered = _reactions.setdefault(event_type, [])
+    if reaction not in registered:
+        registered.append(reaction)
+
+
+def reactions_to(event_type: str) -> list[Reaction]:
+    return list(_reactions.get(event_type, ()))
+
+
+async def announce(tx: asyncpg.Connection, happened: Event, principal: Principal) -> None:
+    """Run every reaction to `happened` in the caller's transaction, in the order they were registered.
+    `principal` is the caller on whose behalf the reactions act (they check and audit as that caller)."""
+    for reaction in reactions_to(happened.type):
+        await reaction(tx, happened, principal)
+
+
+def cloudevent(happened: Event) -> dict[str, Any]:
+    """The event as a CloudEvents 1.0 envelope (structured JSON mode), per the mapping above."""
+    return {
+        "specversion": "1.0",
+        "id": str(happened.id),
+        "source": SOURCE,
+        "type": TYPE_PREFIX + happened.type,
+        "time": happened.time.isoformat().replace("+00:00", "Z"),
+        "subject": f"{happened.subject_type}/{happened.subject_id}",
+        "datacontenttype": "application/json",
+        "data": {"actor": None if happened.actor is None else str(happened.actor),
+                 "related": {role: str(value) for role, value in happened.related.items()},
+                 "regimes": happened.regimes},
+    }

@@ -1,0 +1,21 @@
+"""Which feature reacts to which domain event (see backend/core/events.py): the one place that knows both
+sides, so the announcing feature imports none of the features that react to it. create_app runs `wire()`."""
+
+from __future__ import annotations
+
+from backend.core import events
+from backend.enforcement import service as enforcement
+from backend.inspections import service as inspections
+from backend.photos import service as photos
+from backend.planning import service as planning
+
+
+def wire() -> None:
+    """Register every reaction (again is harmless: a reaction is registered once)."""
+    # In this order: the assignment is done before waiting photos attach (as the submission always did it).
+    events.react("inspection.submitted", planning.on_inspection_stored)
+    events.react("inspection.submitted", photos.on_inspection_submitted)
+    events.react("inspection.corrected", planning.on_inspection_stored)
+    events.react("inspection.reviewed", enforcement.on_inspection_reviewed)
+    # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
+    inspections.read_evidence_with(photos.evidence_of)

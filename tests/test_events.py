@@ -1,0 +1,109 @@
+"""Domain events: announced in the transaction that made the change, reacted to there, and shaped for the
+outbox (CloudEvents). The reactions the app wires are exercised by the features' own tests (photos that waited
+attach when their inspection arrives, reviewed violations open a case); here: what an event carries, and that a
+reaction that fails takes the change back with it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from backend.core import events
+from backend.core.auth import Principal
+from backend.core.errors import Conflict
+from tests.enforcement_helpers import NO_MANAGER, enforcement_world, with_version
+from tests.helpers import assert_problem
+from tests.inspection_helpers import World, submitted
+
+
+@pytest.fixture
+async def world(client, auth) -> World:
+    return await enforcement_world(client, auth)
+
+
+@pytest.fixture
+def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
+    """Register reactions for one test only (on a copy of what the app wired)."""
+    monkeypatch.setattr(events, "_reactions", {kind: list(found) for kind, found in events._reactions.items()})
+    return events.react
+
+
+def body(world: World) -> dict:
+    return world.body("insp_a1", object_id=world.ids["cafe"], checklists=[
+        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(NO_MANAGER)}])
+
+
+async def review(client, world: World, inspection: dict, **headers: str):
+    return await client.post(f"/api/v1/inspections/{inspection['id']}/review",
+                             headers=with_version(world, "coord_a", inspection["version"], **headers))
+
+
+async def test_an_inspection_announces_its_submission_and_review_with_the_ids_it_concerns(client, world, reactions):
+    heard: list[events.Event] = []
+
+    async def record(tx, happened: events.Event, principal: Principal) -> None:
+        heard.append(happened)
+
+    for kind in ("inspection.submitted", "inspection.reviewed"):
+        reactions(kind, record)
+    stored = await submitted(client, world, body(world))
+    response = await review(client, world, stored, **{"X-Request-ID": "req-review-0001"})
+    assert response.status_code == 200, response.text
+    submission, reviewed = heard
+    assert (submission.type, reviewed.type) == ("inspection.submitted", "inspection.reviewed")
+    assert (submission.actor, reviewed.actor) == (uuid.UUID(world.ids["insp_a1"]), uuid.UUID(world.ids["coord_a"]))
+    assert reviewed.subject_type == "inspection" and reviewed.subject_id == uuid.UUID(stored["id"])
+    assert reviewed.related == {"object": uuid.UUID(world.ids["cafe"])} and reviewed.regimes == stored["regimes"]
+    assert reviewed.request_id == "req-review-0001"
+    # Time-ordered ids: version 7, the first 48 bits are the event's time in milliseconds.
+    assert reviewed.id.version == 7 and submission.id != reviewed.id
+    assert reviewed.id.int >> 80 == int(reviewed.time.timestamp() * 1000)
+    assert (submission.time, submission.id) < (reviewed.time, reviewed.id)
+
+
+async def test_a_failing_reaction_takes_the_change_back(client, db, world, reactions):
+    async def refuse(tx, happened: events.Event, principal: Principal) -> None:
+        await tx.execute("UPDATE inspection SET observations = 'changed by the reaction' WHERE id = $1",
+                         happened.subject_id)
+        raise Conflict("Refused by a reaction.", code="refused_by_reaction")
+
+    reactions("inspection.reviewed", refuse)
+    stored = await submitted(client, world, body(world))
+    response = await review(client, world, stored)
+    assert_problem(response, 409, "refused_by_reaction")
+    # Nothing of the review stays: not its state, its audit record, the case the enforcement reaction opened,
+    # nor what the failing reaction wrote.
+    row = await db.fetchrow("SELECT state, version, observations FROM inspection WHERE id = $1::uuid", stored["id"])
+    assert (row["state"], row["version"]) == (stored["state"], stored["version"])
+    assert row["observations"] == stored["observations"]
+    assert await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'inspection.reviewed'") == 0
+    assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 0
+    # Without the failing reaction the same review goes through and the case opens.
+    events._reactions["inspection.reviewed"].remove(refuse)
+    assert (await review(client, world, stored)).status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 1
+
+
+def test_an_event_is_a_cloudevent_in_the_nl_gov_profile():
+    subject, assignment = uuid.uuid4(), uuid.uuid4()
+    happened = events.event("inspection.reviewed", actor=None, subject_type="inspection", subject_id=subject,
+                            related={"assignment": assignment}, regimes=["nix18", "alcohol"])
+    envelope = events.cloudevent(happened)
+    assert envelope == {
+        "specversion": "1.0", "id": str(happened.id), "source": "urn:nld:toezicht-bw",
+        "type": "nl.toezicht-bw.inspection.reviewed", "time": envelope["time"], "subject": f"inspection/{subject}",
+        "datacontenttype": "application/json",
+        "data": {"actor": None, "related": {"assignment": str(assignment)}, "regimes": ["alcohol", "nix18"]},
+    }
+    assert envelope["time"].endswith("Z") and envelope["time"].startswith(happened.time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_a_reaction_registered_twice_runs_once(reactions):
+    async def once(tx, happened: events.Event, principal: Principal) -> None:
+        return None
+
+    reactions("test.happened", once)
+    reactions("test.happened", once)
+    assert events.reactions_to("test.happened") == [once]
