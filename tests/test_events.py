@@ -19,8 +19,8 @@ from tests.inspection_helpers import World, submitted
 
 
 @pytest.fixture
-async def world(client, auth) -> World:
-    return await enforcement_world(client, auth)
+async def world(client, auth, db) -> World:
+    return await enforcement_world(client, auth, db)
 
 
 @pytest.fixture
