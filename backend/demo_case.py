@@ -54,15 +54,27 @@ async def load_demo_case(conn: asyncpg.Connection, settings: Settings) -> int:
     if await conn.fetchval("SELECT 1 FROM inspection WHERE id = $1", DEMO_INSPECTION_ID):
         return 0
     async with conn.transaction():
-        people = {subject: await _principal(conn, subject, settings.jwt_issuer)
-                  for subject in ("insp-anna", "coord-dirk", "jur-eva", "jur-frank", "admin-hans")}
-        await _reviewed_inspection(conn, people["insp-anna"], people["coord-dirk"])
-        await registry.set_addressee(conn, people["admin-hans"], DEMO_CAFE_ID, ADDRESSEE, request_id=None)
-        await _sent_boete(conn, people["jur-eva"], people["jur-frank"], settings)
+        case = await drafted_voornemen(conn, settings)
+        await _sent_boete(conn, settings, case)
     return 1
 
 
-async def _principal(conn: asyncpg.Connection, subject: str, issuer: str) -> Principal:
+async def drafted_voornemen(conn: asyncpg.Connection, settings: Settings) -> Case:
+    """The case up to its first letter: the inspection submitted and reviewed (which opens the case), the
+    addressee set, and the voornemen boete drafted by jur-eva, not yet sent."""
+    inspector, coordinator, admin, drafter = [await principal(conn, subject, settings.jwt_issuer) for subject in
+                                              ("insp-anna", "coord-dirk", "admin-hans", "jur-eva")]
+    await _reviewed_inspection(conn, inspector, coordinator)
+    await registry.set_addressee(conn, admin, DEMO_CAFE_ID, ADDRESSEE, request_id=None)
+    case_id = await conn.fetchval("SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1",
+                                  DEMO_INSPECTION_ID)
+    case = await enforcement.get_case(conn, drafter, case_id, request_id=None)
+    return await _draft(conn, settings, drafter, case, type="voornemen", decision="boete", amount_cents=FINE_CENTS,
+                        deviation_reason=DEVIATION)
+
+
+async def principal(conn: asyncpg.Connection, subject: str, issuer: str) -> Principal:
+    """A demo user as the API sees them once signed in."""
     row = await conn.fetchrow(_USER, subject, issuer)
     return Principal(user_id=row["id"], subject=row["subject"], issuer=row["issuer"], roles=frozenset(row["roles"]),
                      regimes=frozenset(row["regimes"]), teams=frozenset(row["teams"]),
@@ -86,30 +98,28 @@ async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, c
     await inspections.review(conn, coordinator, DEMO_INSPECTION_ID, version=stored.version, request_id=None)
 
 
-async def _sent_boete(conn: asyncpg.Connection, drafter: Principal, approver: Principal, settings: Settings) -> Case:
-    """The voornemen (its zienswijze received), then the besluit boete: drafted by one officer, approved by the
-    other, sent."""
-    letters = letters_for(settings)
-    case_id = await conn.fetchval("SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1",
-                                  DEMO_INSPECTION_ID)
-    case = await enforcement.get_case(conn, drafter, case_id, request_id=None)
+async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principal, case: Case, **fields: Any) -> Case:
+    return await enforcement.create_step(conn, drafter, case.id, msgspec.convert(fields, StepCreate),
+                                         version=case.version, letters=letters_for(settings), request_id=None)
 
-    async def draft(**fields: Any) -> Case:
-        return await enforcement.create_step(conn, drafter, case.id, msgspec.convert(fields, StepCreate),
-                                             version=case.version, letters=letters, request_id=None)
 
-    async def send(step_id: UUID) -> Case:
-        return await enforcement.send_step(conn, drafter, case.id, step_id, StepSend(), version=case.version,
-                                           atw_terms=settings.atw_authority_terms, letters=letters, request_id=None)
+async def _send(conn: asyncpg.Connection, settings: Settings, officer: Principal, case: Case) -> Case:
+    return await enforcement.send_step(conn, officer, case.id, case.steps[-1].id, StepSend(), version=case.version,
+                                       atw_terms=settings.atw_authority_terms, letters=letters_for(settings),
+                                       request_id=None)
 
-    case = await draft(type="voornemen", decision="boete", amount_cents=FINE_CENTS, deviation_reason=DEVIATION)
-    case = await send(case.steps[-1].id)
+
+async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) -> Case:
+    """The voornemen sent and its zienswijze received, then the besluit boete: drafted by jur-eva, approved by
+    jur-frank, sent."""
+    drafter, approver = [await principal(conn, subject, settings.jwt_issuer) for subject in ("jur-eva", "jur-frank")]
+    case = await _send(conn, settings, drafter, case)
     case = await enforcement.record_zienswijze(
         conn, drafter, case.id, case.steps[-1].id,
         ZienswijzeRecord(received=True, summary="Exploitant erkent de overtreding en belooft beterschap"),
         version=case.version, request_id=None)
-    case = await draft(type="besluit", decision="boete", amount_cents=FINE_CENTS, document_text=MOTIVERING,
-                       deviation_reason=DEVIATION)
+    case = await _draft(conn, settings, drafter, case, type="besluit", decision="boete", amount_cents=FINE_CENTS,
+                        document_text=MOTIVERING, deviation_reason=DEVIATION)
     case = await enforcement.approve_step(conn, approver, case.id, case.steps[-1].id, version=case.version,
-                                          letters=letters, request_id=None)
-    return await send(case.steps[-1].id)
+                                          letters=letters_for(settings), request_id=None)
+    return await _send(conn, settings, drafter, case)
