@@ -116,7 +116,7 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
     case = await _send(conn, settings, drafter, case)
     case = await enforcement.record_zienswijze(
         conn, drafter, case.id, case.steps[-1].id,
-        ZienswijzeRecord(received=True, summary="Exploitant erkent de overtreding en belooft beterschap"),
+        ZienswijzeRecord(received=True, summary="Exploitant erkent de overtreding en belooft beterschap."),
         version=case.version, request_id=None)
     case = await _draft(conn, settings, drafter, case, type="besluit", decision="boete", amount_cents=FINE_CENTS,
                         document_text=MOTIVERING, deviation_reason=DEVIATION)
