@@ -217,10 +217,14 @@ def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
 
 def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
     from backend.demo import load_demo_data
+    from backend.demo_case import load_demo_case
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
     report("demo_data_loaded", f"demo data: {added} rows added" if added else "demo data: already present", rows_added=added)
     _publish_shipped_templates(settings, report)
+    cases = _on_connection(settings, lambda conn: load_demo_case(conn, settings))
+    report("demo_case_loaded", "demo case: a sent besluit boete added" if cases else "demo case: already present",
+           cases_added=cases)
 
 
 def _publish_shipped_templates(settings: Settings, report: Report) -> None:

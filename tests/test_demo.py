@@ -11,11 +11,16 @@ import uuid
 import msgspec
 import pytest
 
-from backend import cli, demo
+from backend import cli, demo, demo_case
+from backend.checklists import templates as checklist_templates
+from backend.checklists.service import publish_directory as publish_checklists
 from backend.complaints.reference import wijk_of_postcode
 from backend.core.config import PROJECT_ROOT
+from backend.letters import templates as letter_templates
+from backend.letters.service import publish_directory as publish_letters
 from backend.registry.models import ObjectWrite
 from tests.conftest import AUDIENCE, ISSUER
+from tests.letter_helpers import pdf_text
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 TOKEN_LINE = re.compile(r"^\s*TOKEN=\$\((.*)\)\s*$")
@@ -143,3 +148,39 @@ async def test_the_demo_data_keeps_the_rules(client, db, auth, demo_loaded):
         permits = await client.get(f"/api/v1/objects/{item['id']}/permits", headers=admin)
         assert permits.status_code == 200, permits.text
     assert {uuid.UUID(p[1]) for p in demo.DEMO_PERMITS} <= {uuid.UUID(o["id"]) for o in objects.json()["items"]}
+
+
+@pytest.fixture
+async def demo_case_loaded(db, settings, demo_loaded) -> int:
+    """What `toezicht demo` loads: the demo data, the shipped templates, then the demo case."""
+    await publish_checklists(db, checklist_templates.DEFAULT_DIRECTORY)
+    await publish_letters(db, letter_templates.DEFAULT_DIRECTORY)
+    return await demo_case.load_demo_case(db, settings)
+
+
+async def test_the_demo_has_a_case_with_a_sent_boete_whose_letter_downloads(client, auth, demo_case_loaded):
+    assert demo_case_loaded == 1
+    officer = auth(**{key: value for key, value in demo_claims("jur-frank").items() if key != "name"})
+    cases = await client.get("/api/v1/enforcement/cases", headers=officer)
+    assert cases.status_code == 200, cases.text
+    [listed] = cases.json()["items"]
+    case = (await client.get(f"/api/v1/enforcement/cases/{listed['id']}", headers=officer)).json()
+    besluit = case["steps"][-1]
+    assert (besluit["type"], besluit["decision"], besluit["amount_cents"]) == ("besluit", "boete", demo_case.FINE_CENTS)
+    assert besluit["sent_on"] is not None and besluit["letter_sha256"] == besluit["approved_sha256"]
+    response = await client.get(f"/api/v1/enforcement/cases/{case['id']}/steps/{besluit['id']}/document",
+                                headers=officer)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    text = pdf_text(response.content)
+    for part in ("Domtoren Horeca B.V.", "1.020,00", "bezwaar", "zes weken", "Eva Smit"):
+        assert part in text, part
+
+
+async def test_loading_the_demo_twice_adds_nothing(db, settings, demo_case_loaded):
+    counts = [await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
+              for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")]
+    assert await demo.load_demo_data(db, ISSUER) == 0
+    assert await demo_case.load_demo_case(db, settings) == 0
+    assert [await db.fetchval(f"SELECT count(*) FROM {table}")
+            for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")] == counts
