@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend import reactions
 from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.enforcement import service as enforcement
@@ -53,6 +54,8 @@ async def load_demo_case(conn: asyncpg.Connection, settings: Settings) -> int:
     and establishments, and the shipped checklists and letter templates published."""
     if await conn.fetchval("SELECT 1 FROM inspection WHERE id = $1", DEMO_INSPECTION_ID):
         return 0
+    # `toezicht demo` runs before (or without) an app: the review opens the case only through its reaction.
+    reactions.wire()
     async with conn.transaction():
         case = await drafted_voornemen(conn, settings)
         await _sent_boete(conn, settings, case)

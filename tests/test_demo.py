@@ -20,6 +20,7 @@ from backend.letters import templates as letter_templates
 from backend.letters.service import publish_directory as publish_letters
 from backend.registry.models import ObjectWrite
 from tests.conftest import AUDIENCE, ISSUER
+from tests.helpers import run_toezicht
 from tests.letter_helpers import pdf_text
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
@@ -184,3 +185,12 @@ async def test_loading_the_demo_twice_adds_nothing(db, settings, demo_case_loade
     assert await demo_case.load_demo_case(db, settings) == 0
     assert [await db.fetchval(f"SELECT count(*) FROM {table}")
             for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")] == counts
+
+
+async def test_toezicht_demo_in_a_process_of_its_own_builds_the_case(database_url, data_dir, db):
+    """`make run` loads the demo before any app exists, so nothing may rely on what creating an app wires."""
+    code, out = await run_toezicht(database_url, data_dir, "demo")
+    assert code == 0, out
+    sent = await db.fetchval("SELECT count(*) FROM enforcement_step WHERE type = 'besluit' AND decision = 'boete' "
+                             "AND sent_on IS NOT NULL")
+    assert sent == 1, out
