@@ -85,21 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
     verify.set_defaults(run=_audit_verify)
 
-    checklists = commands.add_parser("checklists", help="checklist templates")
-    checklist_commands = checklists.add_subparsers(dest="checklists_command", required=True, metavar="ACTION")
-    publish = checklist_commands.add_parser(
-        "publish", help="publish the template files in DIR as new versions where their content changed"
-    )
-    publish.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: schemas/checklists")
-    publish.set_defaults(run=_checklists_publish)
-
-    letters = commands.add_parser("letters", help="letter templates")
-    letter_commands = letters.add_subparsers(dest="letters_command", required=True, metavar="ACTION")
-    publish_letters = letter_commands.add_parser(
-        "publish", help="publish the letter template files in DIR as new versions where their content changed"
-    )
-    publish_letters.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: schemas/letters")
-    publish_letters.set_defaults(run=_letters_publish)
+    _add_publish_command(commands, "checklists", "checklist templates", "the template files", _checklists_publish)
+    _add_publish_command(commands, "letters", "letter templates", "the letter template files", _letters_publish)
 
     imports = commands.add_parser("import", help="bulk imports")
     import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
@@ -110,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     import_objects.add_argument("--partial", action="store_true", help="store the good rows even if some are bad")
     import_objects.set_defaults(run=_import_objects)
     return parser
+
+
+def _add_publish_command(
+    commands: argparse._SubParsersAction, feature: str, summary: str, files: str,
+    run: Callable[[argparse.Namespace, Settings], int],
+) -> None:
+    """`toezicht FEATURE publish [DIR]`: publish a feature's versioned template files (default schemas/FEATURE)."""
+    parser = commands.add_parser(feature, help=summary)
+    actions = parser.add_subparsers(dest=f"{feature}_command", required=True, metavar="ACTION")
+    publish = actions.add_parser("publish", help=f"publish {files} in DIR as new versions where their content changed")
+    publish.add_argument("directory", nargs="?", type=Path, metavar="DIR", help=f"default: schemas/{feature}")
+    publish.set_defaults(run=run)
 
 
 # --- database helpers --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from backend.checklists.models import ChecklistList, ChecklistSummary, Checklist
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
-from backend.core.publishing import FileReport, publish_files, refused
+from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused
 
 ANY_REGIME = "any"
 
@@ -32,13 +32,8 @@ async def publish(
     tx: asyncpg.Connection, document: Any, *, actor: audit.Actor, published_by: UUID | None, request_id: str | None
 ) -> Publication:
     """Publish a template document as its next version, or report it unchanged; raises Unprocessable."""
-    if not tx.is_in_transaction():
-        raise RuntimeError("publish runs inside the caller's transaction, so a refusal can roll back what it began")
-    try:
-        content = templates.check_template(document)
-    except templates.TemplateInvalid as exc:
-        raise refused("The checklist template is invalid.", "checklist_invalid",
-                      [(p.pointer, p.detail) for p in exc.problems]) from None
+    content = checked_content(tx, document, templates.check_template,
+                              detail="The checklist template is invalid.", code="checklist_invalid")
     key, sha = content["key"], templates.content_sha256(content)
     await tx.execute(queries.INSERT_TEMPLATE, key, content["regime"], content["title"])
     template = await tx.fetchrow(queries.LOCK_TEMPLATE, key)
@@ -53,7 +48,7 @@ async def publish(
     if changed:
         raise refused(f"Template {key}: a question key keeps its answer type in every version; use a new key for "
                       "a question of another type.", "question_type_changed", changed)
-    number = latest["version"] + 1 if latest is not None else 1
+    number = next_version(latest)
     version_id = uuid4()
     await tx.execute(queries.INSERT_VERSION, version_id, key, number, content["kind"], content["title"],
                      date.fromisoformat(content["valid_from"]), content, sha, types, published_by)

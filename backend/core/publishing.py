@@ -44,6 +44,23 @@ def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unproces
     return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
 
 
+def checked_content(
+    tx: asyncpg.Connection, document: Any, check: Callable[[Any], dict[str, Any]], *, detail: str, code: str
+) -> dict[str, Any]:
+    """The content `check` makes of the document, or the 422 (`detail`, `code`) with the problems it found."""
+    if not tx.is_in_transaction():
+        raise RuntimeError("publish runs inside the caller's transaction, so a refusal can roll back what it began")
+    try:
+        return check(document)
+    except TemplateInvalid as exc:
+        raise refused(detail, code, [(p.pointer, p.detail) for p in exc.problems]) from None
+
+
+def next_version(latest: asyncpg.Record | None) -> int:
+    """The number the next version gets, after the `latest` row (None: the template has no version yet)."""
+    return latest["version"] + 1 if latest is not None else 1
+
+
 @functools.cache
 def schema_validator(path: Path) -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")), validate_formats=True)

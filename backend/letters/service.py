@@ -29,7 +29,7 @@ import msgspec
 from backend.core import audit
 from backend.core.config import Settings
 from backend.core.errors import NotFound, Unprocessable, validation_field_error
-from backend.core.publishing import FileReport, publish_files, refused
+from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
 from backend.letters.models import LetterData, LetterKind, LetterTemplateVersion, Rendered
@@ -51,20 +51,15 @@ async def publish(
     tx: asyncpg.Connection, document: Any, *, actor: audit.Actor, published_by: UUID | None, request_id: str | None
 ) -> Publication:
     """Publish a template document as its kind's next version, or report it unchanged; raises Unprocessable."""
-    if not tx.is_in_transaction():
-        raise RuntimeError("publish runs inside the caller's transaction, so a refusal can roll back what it began")
-    try:
-        content = templates.check_template(document)
-    except templates.TemplateInvalid as exc:
-        raise refused("The letter template is invalid.", "letter_template_invalid",
-                      [(p.pointer, p.detail) for p in exc.problems]) from None
+    content = checked_content(tx, document, templates.check_template,
+                              detail="The letter template is invalid.", code="letter_template_invalid")
     kind, sha = content["kind"], templates.content_sha256(content)
     await tx.execute(queries.INSERT_TEMPLATE, kind, content["title"])
     await tx.fetchrow(queries.LOCK_TEMPLATE, kind)
     latest = await tx.fetchrow(queries.LATEST_VERSION, kind)
     if latest is not None and latest["content_sha256"] == sha:
         return Publication("unchanged", _version(latest))
-    number = latest["version"] + 1 if latest is not None else 1
+    number = next_version(latest)
     version_id = uuid4()
     await tx.execute(queries.INSERT_VERSION, version_id, kind, number, content["title"],
                      date.fromisoformat(content["valid_from"]), content, sha, published_by)
