@@ -468,6 +468,20 @@ async def test_a_stale_if_match_is_412_and_changes_nothing(client, db, world):
     assert_problem(missing, 428, "precondition_required")
 
 
+async def test_a_drafted_step_answers_with_the_case_location_and_etag_also_on_a_replay(client, db, world):
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    headers = with_version(world, "officer_a", current["version"], **{"Idempotency-Key": "warn-1"})
+    first = await client.post(f"{CASES}/{current['id']}/steps", json={"type": "warning"}, headers=headers)
+    assert first.status_code == 201
+    assert first.headers["location"] == f"{CASES}/{current['id']}"
+    assert first.headers["etag"] == f'"{first.json()["version"]}"'
+    replay = await client.post(f"{CASES}/{current['id']}/steps", json={"type": "warning"}, headers=headers)
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert (replay.headers["location"], replay.headers["etag"]) == (first.headers["location"], first.headers["etag"])
+    assert await db.fetchval("SELECT count(*) FROM enforcement_step") == 1
+
+
 async def test_two_officers_issuing_the_same_step_at_once_one_succeeds(client, db, world):
     await reviewed(client, world, NO_MANAGER)
     current = await only_case(client, world)

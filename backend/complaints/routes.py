@@ -19,11 +19,10 @@ from backend.complaints.models import (
     AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList,
     PlanInspection, PlannedInspection, State, Transition,
 )
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import etag, required_version
 from backend.core.config import Settings
 from backend.core.db import Db, Tx
-from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
@@ -42,11 +41,9 @@ HandlerFilter = Annotated[UUID | None, QueryParameter(description="Complaints as
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
 
 
-def _with_etag(value: Complaint, status: int = 200, location: str | None = None) -> Response[Complaint]:
-    headers = {"ETag": etag(value.version)}
-    if location:
-        headers["Location"] = location
-    return Response(value, status_code=status, headers=headers)
+def _planned(planned: PlannedInspection) -> Response[PlannedInspection]:
+    """201 at the new assignment, with the ETag of the complaint it refers to."""
+    return commands.versioned(planned, planned.complaint.version, 201, f"/api/v1/assignments/{planned.assignment.id}")
 
 
 class ComplaintController(Controller):
@@ -73,12 +70,9 @@ class ComplaintController(Controller):
         Idempotency-Key). Registers a resident's complaint about an address, coordinates or an establishment; the
         wijk follows from it unless given. 201 with Location and ETag; 422 `location_outside_wijken` when the place
         lies in none of the wijken, `unknown_category` for a category not in the list."""
-        async def command() -> Response[Complaint]:
-            created = await service.create_complaint(tx, request.user, data, request_id=request_id_of(request))
-            return _with_etag(created, 201, f"{self.path}/{created.id}")
-
         # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
-        response = await run_once(request, tx, command, raw_key=idempotency_key)
+        response = await commands.create(request, tx, idempotency_key, lambda: service.create_complaint(
+            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
         created = response.content if isinstance(response.content, Complaint) else msgspec.json.decode(
             response.content, type=Complaint)
         shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
@@ -162,7 +156,8 @@ class ComplaintController(Controller):
         """Any authenticated user who may see the complaint (404 otherwise). Its history, planned inspections and
         their outcome, and related complaints; complaints officers and admins also see the reporter's details, and
         that read is audited."""
-        return _with_etag(await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request)))
+        return commands.with_etag(
+            await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request)))
 
     @post("/{complaint_id:uuid}/transitions", operation_id="TransitionComplaint",
           summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
@@ -174,13 +169,8 @@ class ComplaintController(Controller):
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
         reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
         required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
-        version = required_version(if_match)
-
-        async def command() -> Response[Complaint]:
-            return _with_etag(await service.transition(tx, request.user, complaint_id, data, version=version,
-                                                       request_id=request_id_of(request)))
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.transition(
+            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/{complaint_id:uuid}/handler", operation_id="AssignComplaintHandler",
           summary="Assign a complaint handler; If-Match", guards=[requires_role(*HANDLERS)], status_code=200,
@@ -191,13 +181,8 @@ class ComplaintController(Controller):
     ) -> Response[Complaint]:
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
-        version = required_version(if_match)
-
-        async def command() -> Response[Complaint]:
-            return _with_etag(await service.assign_handler(tx, request.user, complaint_id, data, version=version,
-                                                           request_id=request_id_of(request)))
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.assign_handler(
+            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/{complaint_id:uuid}/inspections", operation_id="PlanComplaintInspection",
           summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
@@ -209,14 +194,5 @@ class ComplaintController(Controller):
         """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
         assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
         complaint) is required; 201 with the assignment's Location."""
-        version = required_version(if_match)
-
-        async def command() -> Response[PlannedInspection]:
-            planned = await service.plan_inspection(tx, request.user, complaint_id, data, version=version,
-                                                    request_id=request_id_of(request))
-            return Response(planned, status_code=201, headers={
-                "ETag": etag(planned.complaint.version),
-                "Location": f"/api/v1/assignments/{planned.assignment.id}",
-            })
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.plan_inspection(
+            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)), _planned)

@@ -6,7 +6,6 @@ its steps, so If-Match always carries the version last read of the case.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -14,10 +13,9 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
-from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
@@ -55,30 +53,17 @@ UntilFilter = Annotated[date | None, QueryParameter(
 DeadlineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many deadlines (1-500)")]
 
 
-def _with_etag(value: Case, status: int = 200) -> Response[Case]:
-    headers = {"ETag": etag(value.version)}
-    if status == 201:
-        headers["Location"] = f"{BASE}/cases/{value.id}"
-    return Response(value, status_code=status, headers=headers)
+def _case_url(case: Case) -> str:
+    return f"{BASE}/cases/{case.id}"
 
 
-Change = Callable[[int], Awaitable[Case]]
+def _located(case: Case) -> Response[Case]:
+    """A command that adds to the case answers 201 with the case's Location."""
+    return commands.with_etag(case, 201, _case_url(case))
 
 
 def _letters(request: Request[Principal, Any, Any]) -> Letters:
     return letters_for(request.app.state.settings)
-
-
-async def _command(
-    request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None, change: Change,
-    status: int = 200,
-) -> Response[Case]:
-    version = required_version(if_match)
-
-    async def command() -> Response[Case]:
-        return _with_etag(await change(version), status)
-
-    return await run_once(request, tx, command, raw_key=idempotency_key)
 
 
 class EnforcementController(Controller):
@@ -107,10 +92,8 @@ class EnforcementController(Controller):
         """Enforcement officers. Opens a case by hand for an establishment or location with a reason (a reviewed
         inspection with violations opens one by itself). 201 with Location and ETag; 409 when an open case of that
         target and regime exists."""
-        async def command() -> Response[Case]:
-            return _with_etag(await service.open_case(tx, request.user, data, request_id=request_id_of(request)), 201)
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.create(request, tx, idempotency_key, lambda: service.open_case(
+            tx, request.user, data, request_id=request_id_of(request)), _case_url)
 
     @get("/cases/{case_id:uuid}", operation_id="GetEnforcementCase",
          summary="One case with its violations, steps, deadlines and status history; its ETag",
@@ -118,7 +101,7 @@ class EnforcementController(Controller):
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
-        return _with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
+        return commands.with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
     @get("/cases/{case_id:uuid}/proposal", operation_id="ProposeEnforcementStep",
          summary="The next step the sanction rules propose, and why", guards=[requires_role(*READERS)],
@@ -138,7 +121,7 @@ class EnforcementController(Controller):
     ) -> Response[Case]:
         """Enforcement officers. Closes the case with a result and a reason. If-Match (the case's ETag) is required:
         428 without it, 412 when stale; 409 `case_closed` when it is closed already."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.close_case(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.close_case(
             tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/merge", operation_id="MergeEnforcementCases",
@@ -151,7 +134,7 @@ class EnforcementController(Controller):
         """Enforcement officers. Merges another open case of the same regime that has no steps yet into this one.
         If-Match of this case is required: 428 without it, 412 when stale; 409 when the other case is closed or
         has steps."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.merge_cases(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.merge_cases(
             tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps", operation_id="DraftEnforcementStep",
@@ -164,9 +147,9 @@ class EnforcementController(Controller):
         """Enforcement officers. Drafts a step (warning, voornemen, besluit, invordering) or registers a bezwaar
         against a sent decision; a besluit needs approval by a second officer before it can be sent. If-Match of the
         case is required; 201 with the case."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.create_step(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.create_step(
             tx, request.user, case_id, data, version=version, letters=_letters(request),
-            request_id=request_id_of(request)), 201)
+            request_id=request_id_of(request)), _located)
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/approve", operation_id="ApproveEnforcementStep",
           summary="Approve a drafted decision as the second officer; If-Match", guards=[requires_role(*OFFICERS)],
@@ -177,7 +160,7 @@ class EnforcementController(Controller):
     ) -> Response[Case]:
         """Enforcement officers other than the drafter and the inspectors of its violations (vier-ogenprincipe; 403
         otherwise). Approves a drafted decision. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
             tx, request.user, case_id, step_id, version=version, letters=_letters(request),
             request_id=request_id_of(request)))
 
@@ -193,7 +176,7 @@ class EnforcementController(Controller):
         terms (zienswijze, begunstigingstermijn, bezwaar) start. A decision must be approved first (409). If-Match
         of the case is required."""
         terms = request.app.state.settings.atw_authority_terms
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.send_step(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.send_step(
             tx, request.user, case_id, step_id, data or StepSend(), version=version, atw_terms=terms,
             letters=_letters(request), request_id=request_id_of(request)))
 
@@ -207,7 +190,7 @@ class EnforcementController(Controller):
         """Enforcement officers. Withdraws a sent besluit (intrekking by the authority) on the day and with the
         reason given; the decision stays on record and a withdrawn boete no longer counts as recidive. 409 when
         the step is not a sent decision."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze", operation_id="RecordZienswijze",
@@ -219,7 +202,7 @@ class EnforcementController(Controller):
     ) -> Response[Case]:
         """Enforcement officers. Records on a sent voornemen that the zienswijze was received (with its content) or
         not within the term. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_zienswijze(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.record_zienswijze(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome", operation_id="RecordEnforcementOutcome",
@@ -231,7 +214,7 @@ class EnforcementController(Controller):
     ) -> Response[Case]:
         """Enforcement officers. Records a hercontrole's outcome (complied, or forfeited with the sum, never above
         the maximum) or the decision on a bezwaar. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes", operation_id="ChangeBezwaar",
@@ -245,7 +228,7 @@ class EnforcementController(Controller):
         """Enforcement officers. On a bezwaar step: excuses its lateness (Awb 6:11) or changes its decision term
         (advisory committee: 12 weeks; one extension by 6 weeks; postponement with the objector's consent, Awb
         7:10), each recorded with its reason. 409 when the change is not allowed (e.g. a second extension)."""
-        return await _command(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
             tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
 
     @get("/cases/{case_id:uuid}/steps/{step_id:uuid}/document", operation_id="GetEnforcementStepDocument",

@@ -15,11 +15,11 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import conditional_response, etag, required_version
+from backend.core.concurrency import conditional_response, etag
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, problem_response
-from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED,
@@ -71,10 +71,6 @@ def _stale_revision(request: Request[Any, Any, Any], exc: service.StaleRevision)
     return Response(body, status_code=exc.status, media_type=PROBLEM_JSON)
 
 
-def _with_etag(value: Inspection) -> Response[Inspection]:
-    return Response(value, status_code=200, headers={"ETag": etag(value.version)})
-
-
 class InspectionController(Controller):
     path = "/api/v1/inspections"
     tags = ["Inspections"]
@@ -98,7 +94,7 @@ class InspectionController(Controller):
     ) -> Response[Inspection]:
         submitted = await service.submit(tx, request.user, inspection_id, data, date_header=date_,
                                          request_id=request_id_of(request))
-        return _with_etag(submitted)
+        return commands.with_etag(submitted)
 
     @get(operation_id="ListInspections", summary="Inspections you may see, newest first (keyset)",
          responses=problem_responses(*LIST))
@@ -152,13 +148,8 @@ class InspectionController(Controller):
         """Coordinators of the inspection's team who were not present at it, and admins (403 otherwise). Accepts a
         complete or corrected inspection; its violations then open or extend enforcement cases. If-Match is
         required: 428 without it, 412 when stale; 409 when it is not awaiting review."""
-        version = required_version(if_match)
-
-        async def command() -> Response[Inspection]:
-            return _with_etag(await service.review(tx, request.user, inspection_id, version=version,
-                                                   request_id=request_id_of(request)))
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.review(
+            tx, request.user, inspection_id, version=version, request_id=request_id_of(request)))
 
     @post("/{inspection_id:uuid}/return", operation_id="ReturnInspection",
           summary="Send an inspection back to its inspectors with a reason; If-Match",
@@ -171,13 +162,8 @@ class InspectionController(Controller):
         """Coordinators of the inspection's team and admins. Sends the inspection back to its inspectors with a
         reason; the phone corrects it with a PUT that names the revision it corrects. If-Match is required: 428
         without it, 412 when stale; 409 when it is not awaiting review."""
-        version = required_version(if_match)
-
-        async def command() -> Response[Inspection]:
-            return _with_etag(await service.return_(tx, request.user, inspection_id, data.reason, version=version,
-                                                    request_id=request_id_of(request)))
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.return_(
+            tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)))
 
 
 class ViolationController(Controller):

@@ -12,10 +12,9 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
-from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
@@ -41,13 +40,6 @@ FromFilter = Annotated[date | None, QueryParameter(name="from", description="Win
 ToFilter = Annotated[date | None, QueryParameter(description="Windows starting on or before this date")]
 
 
-def _with_etag(value: Assignment, status: int = 200, location: str | None = None) -> Response[Assignment]:
-    headers = {"ETag": etag(value.version)}
-    if location:
-        headers["Location"] = location
-    return Response(value, status_code=status, headers=headers)
-
-
 class AssignmentController(Controller):
     path = "/api/v1/assignments"
     tags = ["Planning"]
@@ -61,11 +53,8 @@ class AssignmentController(Controller):
         """Coordinators (for their own teams) and admins. Plans an inspection of an establishment or location for a
         team in a window of days, with the checklists to use and optionally the inspectors (members of the team).
         201 with Location and ETag; the inspectors' phones receive it at their next sync."""
-        async def command() -> Response[Assignment]:
-            created = await service.create_assignment(tx, request.user, data, request_id=request_id_of(request))
-            return _with_etag(created, 201, f"{self.path}/{created.id}")
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.create(request, tx, idempotency_key, lambda: service.create_assignment(
+            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
 
     @get(operation_id="ListAssignments", summary="Assignments you may see, ordered by planned_from (keyset)",
          responses=problem_responses(*LIST))
@@ -91,7 +80,7 @@ class AssignmentController(Controller):
     ) -> Response[Assignment]:
         """Anyone who may see the assignment (see ListAssignments); 404 otherwise. The ETag is what the assignment
         commands need in If-Match."""
-        return _with_etag(await service.get_assignment(db, request.user, assignment_id))
+        return commands.with_etag(await service.get_assignment(db, request.user, assignment_id))
 
     @post("/{assignment_id:uuid}/reassign", operation_id="ReassignAssignment",
           summary="Assign other inspectors; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
@@ -131,11 +120,5 @@ async def _change(
     request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
     change: Any, assignment_id: UUID, data: Any,
 ) -> Response[Assignment]:
-    version = required_version(if_match)
-
-    async def command() -> Response[Assignment]:
-        changed = await change(tx, request.user, assignment_id, data, version=version,
-                               request_id=request_id_of(request))
-        return _with_etag(changed)
-
-    return await run_once(request, tx, command, raw_key=idempotency_key)
+    return await commands.change(request, tx, if_match, idempotency_key, lambda version: change(
+        tx, request.user, assignment_id, data, version=version, request_id=request_id_of(request)))

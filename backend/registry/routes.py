@@ -16,8 +16,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import etag, required_version
+from backend.core.concurrency import required_version
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
@@ -69,13 +70,6 @@ StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]
 OnDate = Annotated[date | None, QueryParameter(description="Only the permits in force on this date (inclusive bounds)")]
 
 
-def _with_etag(value: Any, version: int, status: int = 200, location: str | None = None) -> Response[Any]:
-    headers = {"ETag": etag(version)}
-    if location:
-        headers["Location"] = location
-    return Response(value, status_code=status, headers=headers)
-
-
 # --- the CSV import: a text/csv body and a problem that carries the report ----------------------------------
 
 
@@ -124,11 +118,8 @@ class ObjectController(Controller):
         """Coordinators and admins. Registers an establishment with its address, wijk, kind and regimes; 201 with
         Location and ETag. 422 names every bad field (e.g. a sex business without the sexwork regime); 409 when an
         active establishment of that name is registered at the address. Send an Idempotency-Key to retry safely."""
-        async def command() -> Response[Establishment]:
-            created = await service.create_object(tx, request.user, data, request_id=request_id_of(request))
-            return _with_etag(created, created.version, 201, f"{self.path}/{created.id}")
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.create(request, tx, idempotency_key, lambda: service.create_object(
+            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
 
     @get(operation_id="SearchObjects", summary="Search establishments you may see, ordered by name",
          responses=problem_responses(*LIST))
@@ -154,7 +145,7 @@ class ObjectController(Controller):
         """Any authenticated user who may see the establishment (its regimes); 404 otherwise, as for one that does
         not exist. The ETag is what ReplaceObject needs in If-Match."""
         found = await service.get_object(db, request.user, object_id)
-        return _with_etag(found, found.version)
+        return commands.with_etag(found)
 
     @put(
         "/{object_id:uuid}", operation_id="ReplaceObject",
@@ -171,7 +162,7 @@ class ObjectController(Controller):
         version = required_version(if_match)
         updated = await service.replace_object(tx, request.user, object_id, data, version=version,
                                                request_id=request_id_of(request))
-        return _with_etag(updated, updated.version)
+        return commands.with_etag(updated)
 
     @get("/{object_id:uuid}/addressee", operation_id="GetObjectAddressee",
          summary="Who receives the establishment's letters, with the history", responses=problem_responses(*READ_ONE))
@@ -212,11 +203,9 @@ class ObjectController(Controller):
         """Coordinators and admins. Records a permit of the establishment; the body's `type` decides its conditions
         (e.g. the leidinggevenden of an alcoholvergunning). 201 with Location and ETag; 409 `permit_overlap` when a
         permit of the type is already granted for an overlapping period."""
-        async def command() -> Response[Permit]:
-            permit = await service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request))
-            return _with_etag(permit, permit.version, 201, f"/api/v1/permits/{permit.id}")
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.create(request, tx, idempotency_key, lambda: service.create_permit(
+            tx, request.user, object_id, data, request_id=request_id_of(request)),
+            lambda permit: f"/api/v1/permits/{permit.id}")
 
     @post(
         "/import", operation_id="ImportObjects",
@@ -255,7 +244,7 @@ class PermitController(Controller):
         """Any authenticated user who may see the establishment. One permit with its history (every change, who,
         when, why) and its ETag for the permit commands."""
         permit = await service.get_permit(db, request.user, permit_id)
-        return _with_etag(permit, permit.version)
+        return commands.with_etag(permit)
 
     @put("/{permit_id:uuid}", operation_id="ReplacePermit",
          summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
@@ -269,7 +258,7 @@ class PermitController(Controller):
         version = required_version(if_match)
         permit = await service.replace_permit(tx, request.user, permit_id, data, version=version,
                                               request_id=request_id_of(request))
-        return _with_etag(permit, permit.version)
+        return commands.with_etag(permit)
 
     @post("/{permit_id:uuid}/suspend", operation_id="SuspendPermit", summary="Suspend a permit for a period; If-Match",
           guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
@@ -307,13 +296,8 @@ class PermitController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
         change: Any, permit_id: UUID, data: Any,
     ) -> Response[Permit]:
-        version = required_version(if_match)
-
-        async def command() -> Response[Permit]:
-            permit = await change(tx, request.user, permit_id, data, version=version, request_id=request_id_of(request))
-            return _with_etag(permit, permit.version)
-
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, lambda version: change(
+            tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)))
 
 
 class LocationController(Controller):

@@ -8,10 +8,9 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from backend.core import commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import etag, required_version
 from backend.core.db import Db, Tx
-from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED, COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
@@ -65,7 +64,7 @@ class UserController(Controller):
         """Coordinators and admins. One user with their roles, regimes and teams; the ETag is what DeactivateUser
         and ActivateUser need in If-Match (304 to a current If-None-Match). 404 when no such user exists."""
         user = await service.get_user(db, user_id)
-        return Response(user, headers={"ETag": etag(user.version)})
+        return commands.with_etag(user)
 
     @post(
         "/{user_id:uuid}/deactivate",
@@ -107,14 +106,12 @@ class UserController(Controller):
         self, request: Request[Principal, Any, Any], tx: Tx, user_id: UUID, data: ActivationChange,
         if_match: str | None, idempotency_key: str | None, *, active: bool,
     ) -> Response[User]:
-        version = required_version(if_match)
-
-        async def command() -> Response[User]:
+        async def apply(version: int) -> User:
             user = await service.set_active(
                 tx, request.user, user_id=user_id, version=version, active=active, reason=data.reason,
                 request_id=request_id_of(request),
             )
             request.app.state.principal_directory.forget(str(user_id))
-            return Response(user, headers={"ETag": etag(user.version)})
+            return user
 
-        return await run_once(request, tx, command, raw_key=idempotency_key)
+        return await commands.change(request, tx, if_match, idempotency_key, apply)
