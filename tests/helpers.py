@@ -39,14 +39,18 @@ async def run_toezicht(database_url: str, data_dir: Path, *args: str) -> tuple[i
     """Run the `toezicht` command against a test database; its exit code and output (stdout and stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
     env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir))
+    return await run_cli(*args, env=env, cwd=PROJECT_ROOT)
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, str]:
+    """Run `toezicht ARGS`; return its exit code and its combined output. A hang fails the test."""
     proc = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), *args, env=env, cwd=PROJECT_ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(TOEZICHT), *args, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=CLI_TIMEOUT_S)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise AssertionError(f"toezicht {' '.join(args)} did not finish") from None
+        raise AssertionError(f"toezicht {' '.join(args)} did not finish in {CLI_TIMEOUT_S} s") from None
     return proc.returncode, out.decode()

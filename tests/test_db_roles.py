@@ -15,7 +15,7 @@ from backend.core import db as core_db
 from backend.core.config import PROJECT_ROOT
 from backend.core.roles import user_of
 from tests.conftest import RUNTIME_ROLE, create_database, drop_database, with_database
-from tests.test_migrations import run_cli
+from tests.helpers import run_cli
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from backend.core import db as core_db
 from backend.core.config import PROJECT_ROOT
 from backend.core.migrations import MIGRATION_LOCK_KEY, MigrationError, migrate
 from tests.conftest import create_database, drop_database, wait_until, with_database
+from tests.helpers import run_cli
 
-TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
-CLI_TIMEOUT_S = 60
 
 # 0002 needs 0001's table and 0010 needs 0002's: applying out of order fails outright.
 FILES = {
@@ -216,20 +215,6 @@ def cli_env(database_url: str, mig_dir: Path, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
     env.update(DATABASE_URL=database_url, TOEZICHT_MIGRATIONS_DIR=str(mig_dir), TOEZICHT_DATA_DIR=str(data_dir))
     return env
-
-
-async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run `toezicht ARGS`; return its exit code and its combined output. A hang fails the test."""
-    proc = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=CLI_TIMEOUT_S)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise AssertionError(f"toezicht {' '.join(args)} did not finish in {CLI_TIMEOUT_S} s") from None
-    return proc.returncode, out.decode()
 
 
 def free_port() -> int:
