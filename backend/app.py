@@ -11,7 +11,6 @@ import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -28,17 +27,16 @@ from backend.core.concurrency import NotModified
 from backend.core.config import Settings, load_settings
 from backend.core.cors import Cors
 from backend.core.docs import OfflineSwaggerPlugin, swagger_ui_assets
-from backend.core.request_checks import check_request
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.http_methods import HttpMethods
 from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
+from backend.core.request_checks import check_request
 from backend.core.response_headers import ResponseHeadersMiddleware, console_policy
 from backend.core.tokens import build_verifier
 from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
-from backend.planning import service as planning_service
 from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.health.service import DatabaseProbe
@@ -46,13 +44,14 @@ from backend.inspections.routes import InspectionController, ViolationController
 from backend.photos import resumable
 from backend.photos import service as photos
 from backend.photos.routes import PhotoController, PhotoUploadController
+from backend.planning import service as planning_service
 from backend.planning.routes import AssignmentController
 from backend.registry.routes import LocationController, ObjectController, PermitController
 from backend.reports.routes import ReportController
 from backend.sync import service as sync
 from backend.sync.routes import SyncController
-from backend.users.routes import MeController, UserController
 from backend.users.listener import UserChangeListener
+from backend.users.routes import MeController, UserController
 from backend.users.service import PrincipalDirectory
 
 API_VERSION = "1.0.0"
@@ -63,10 +62,24 @@ POOL_CLOSE_TIMEOUT_S = 5.0
 log = structlog.get_logger("toezicht.app")
 
 ROUTE_HANDLERS = [
-    HealthController, MeController, UserController, AuditController, ObjectController, PermitController,
-    LocationController, ChecklistController, AssignmentController, SyncController, InspectionController,
-    ViolationController, ComplaintController, EnforcementController, PhotoController, PhotoUploadController,
-    ReportController, ConsoleController,
+    HealthController,
+    MeController,
+    UserController,
+    AuditController,
+    ObjectController,
+    PermitController,
+    LocationController,
+    ChecklistController,
+    AssignmentController,
+    SyncController,
+    InspectionController,
+    ViolationController,
+    ComplaintController,
+    EnforcementController,
+    PhotoController,
+    PhotoUploadController,
+    ReportController,
+    ConsoleController,
 ]
 
 
@@ -128,8 +141,11 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.resolve_principal = directory.resolve
     tasks = [
         asyncio.create_task(_purge_forever("idempotency_keys", idempotency.purge_expired, pool)),
-        asyncio.create_task(_purge_forever(
-            "sync_feed", lambda conn: sync.purge_feed(conn, timedelta(days=settings.sync_feed_retention_days)), pool)),
+        asyncio.create_task(
+            _purge_forever(
+                "sync_feed", lambda conn: sync.purge_feed(conn, timedelta(days=settings.sync_feed_retention_days)), pool
+            )
+        ),
     ]
     if not settings.db_pgbouncer:  # a LISTEN needs a session of its own; see README
         tasks.append(asyncio.create_task(UserChangeListener(settings.database_url, directory).run()))
@@ -190,7 +206,9 @@ def _openapi_config() -> DocumentConfig:
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
-                    type="http", scheme="bearer", bearer_format="JWT",
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
                     description="An access token from the municipality's identity provider (or `toezicht token` in development).",
                 )
             }

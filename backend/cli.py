@@ -100,7 +100,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_publish_command(
-    commands: argparse._SubParsersAction, feature: str, summary: str, files: str,
+    commands: argparse._SubParsersAction,
+    feature: str,
+    summary: str,
+    files: str,
     run: Callable[[argparse.Namespace, Settings], int],
 ) -> None:
     """`toezicht FEATURE publish [DIR]`: publish a feature's versioned template files (default schemas/FEATURE)."""
@@ -126,8 +129,11 @@ def _with_database(settings: Settings, report: Report = _to_terminal) -> Setting
     from backend.core import embedded
 
     _embedded_server, owner_url = embedded.start(settings.embedded_pgdata)
-    report("embedded_postgresql_started", f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}",
-           data_dir=str(settings.embedded_pgdata))
+    report(
+        "embedded_postgresql_started",
+        f"toezicht: embedded PostgreSQL with data in {settings.embedded_pgdata}",
+        data_dir=str(settings.embedded_pgdata),
+    )
     # Worker processes read their settings from the environment.
     os.environ["MIGRATION_DATABASE_URL"] = owner_url
     os.environ["DATABASE_URL"] = embedded.runtime_url(owner_url)
@@ -203,8 +209,9 @@ def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
         report("migration_failed", f"toezicht: migration error: {exc}", level="error", error=str(exc))
         return 1
     except asyncpg.InsufficientPrivilegeError:
-        problem = ("this role may not apply migrations; set MIGRATION_DATABASE_URL to the schema owner's URL"
-                   " (see README)")
+        problem = (
+            "this role may not apply migrations; set MIGRATION_DATABASE_URL to the schema owner's URL (see README)"
+        )
         report("migration_failed", f"toezicht: migration error: {problem}", level="error", error=problem)
         return 1
     for name in applied:
@@ -219,11 +226,18 @@ def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
     from backend.demo_case import load_demo_case
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
-    report("demo_data_loaded", f"demo data: {added} rows added" if added else "demo data: already present", rows_added=added)
+    report(
+        "demo_data_loaded",
+        f"demo data: {added} rows added" if added else "demo data: already present",
+        rows_added=added,
+    )
     _publish_shipped_templates(settings, report)
     cases = _on_connection(settings, lambda conn: load_demo_case(conn, settings))
-    report("demo_case_loaded", "demo case: a sent besluit boete added" if cases else "demo case: already present",
-           cases_added=cases)
+    report(
+        "demo_case_loaded",
+        "demo case: a sent besluit boete added" if cases else "demo case: already present",
+        cases_added=cases,
+    )
 
 
 def _publish_shipped_templates(settings: Settings, report: Report) -> None:
@@ -234,11 +248,20 @@ def _publish_shipped_templates(settings: Settings, report: Report) -> None:
     from backend.letters.service import publish_directory as publish_letters
     from backend.letters.templates import DEFAULT_DIRECTORY as LETTERS
 
-    for what, publish, directory in (("checklist", publish_checklists, CHECKLISTS), ("letter", publish_letters, LETTERS)):
+    for what, publish, directory in (
+        ("checklist", publish_checklists, CHECKLISTS),
+        ("letter", publish_letters, LETTERS),
+    ):
         outcomes = _on_connection(settings, lambda conn, publish=publish, directory=directory: publish(conn, directory))
-        counts = {outcome: sum(file.outcome == outcome for file in outcomes) for outcome in ("published", "unchanged", "refused")}
-        report(f"{what}s_published", f"{what} templates: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()),
-               **counts)
+        counts = {
+            outcome: sum(file.outcome == outcome for file in outcomes)
+            for outcome in ("published", "unchanged", "refused")
+        }
+        report(
+            f"{what}s_published",
+            f"{what} templates: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items()),
+            **counts,
+        )
         for file in outcomes:
             if file.outcome == "refused":
                 report(f"{what}_refused", "\n".join(file.lines()), level="warning", reasons=file.lines())
@@ -343,7 +366,9 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     from backend.core.tokens import REGIMES, ROLES, load_or_create_dev_key, mint_dev_token
 
     if settings.auth_mode != "dev":
-        print("toezicht: refusing to mint tokens: the service uses an external identity provider (oidc)", file=sys.stderr)
+        print(
+            "toezicht: refusing to mint tokens: the service uses an external identity provider (oidc)", file=sys.stderr
+        )
         return EXIT_USAGE
     unknown = [r for r in args.role if r not in ROLES] + [r for r in args.regime if r not in REGIMES]
     if unknown:
@@ -355,9 +380,15 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": args.sub,
-        "iat": now, "nbf": now, "exp": now + args.ttl,
-        "roles": args.role, "regimes": args.regime, "teams": args.team,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": args.sub,
+        "iat": now,
+        "nbf": now,
+        "exp": now + args.ttl,
+        "roles": args.role,
+        "regimes": args.regime,
+        "teams": args.team,
     }
     if args.name:
         claims["name"] = args.name
@@ -389,8 +420,10 @@ def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
     if report.ok:
         print(f"audit chain intact: {report.events} events, head {report.head_hash}")
         return 0
-    print(f"audit chain BROKEN at event seq {report.broken_at_seq}: {report.problem} "
-          f"({report.events} events before it verify)")
+    print(
+        f"audit chain BROKEN at event seq {report.broken_at_seq}: {report.problem} "
+        f"({report.events} events before it verify)"
+    )
     return 1
 
 

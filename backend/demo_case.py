@@ -31,14 +31,31 @@ DEMO_CAFE_ID = UUID("10000000-0000-4000-8000-000000000001")  # Café De Domtoren
 
 # alcohol-horeca answered with one violation: no leidinggevende present (Alcoholwet art. 24).
 NO_MANAGER_ANSWERS: dict[str, Any] = {
-    "AW-01": "yes", "AW-02": "yes", "AW-02a": "yes", "AW-16": "yes", "AW-03": "no", "AW-06": "yes",
-    "AW-07a": "no", "AW-08": "no", "AW-09": "no", "AW-10": "no", "AW-11": "no",
+    "AW-01": "yes",
+    "AW-02": "yes",
+    "AW-02a": "yes",
+    "AW-16": "yes",
+    "AW-03": "no",
+    "AW-06": "yes",
+    "AW-07a": "no",
+    "AW-08": "no",
+    "AW-09": "no",
+    "AW-10": "no",
+    "AW-11": "no",
 }
-ADDRESSEE = Addressee(name="Domtoren Horeca B.V.", attention="mevrouw M. Yilmaz", street="Domplein 12",
-                      postcode="3512 JC", city="Utrecht", email="info@domtoren.example")
-MOTIVERING = ("Bij de inspectie was geen leidinggevende aanwezig die op de vergunning staat. Het toezicht op de "
-              "verstrekking van alcohol rust op die leidinggevende; zonder hem of haar is het verbod om aan jongeren "
-              "te verstrekken niet gewaarborgd.")
+ADDRESSEE = Addressee(
+    name="Domtoren Horeca B.V.",
+    attention="mevrouw M. Yilmaz",
+    street="Domplein 12",
+    postcode="3512 JC",
+    city="Utrecht",
+    email="info@domtoren.example",
+)
+MOTIVERING = (
+    "Bij de inspectie was geen leidinggevende aanwezig die op de vergunning staat. Het toezicht op de "
+    "verstrekking van alcohol rust op die leidinggevende; zonder hem of haar is het verbod om aan jongeren "
+    "te verstrekken niet gewaarborgd."
+)
 # The rules propose a warning for a first violation; the demo goes straight to the boete to show its letter.
 DEVIATION = "Demo: de boete wordt direct opgelegd, zodat de hele procedure te zien is"
 # The Alcoholbesluit table, category II, under 50 employees (schemas/sanctions/alcohol.json): above EUR 340, so
@@ -46,7 +63,9 @@ DEVIATION = "Demo: de boete wordt direct opgelegd, zodat de hele procedure te zi
 FINE_CENTS = 102_000
 
 _LATEST_CHECKLIST = "SELECT id FROM checklist_version WHERE template_key = $1 ORDER BY version DESC LIMIT 1"
-_USER = "SELECT id, subject, issuer, display_name, roles, regimes, teams FROM app_user WHERE subject = $1 AND issuer = $2"
+_USER = (
+    "SELECT id, subject, issuer, display_name, roles, regimes, teams FROM app_user WHERE subject = $1 AND issuer = $2"
+)
 
 
 async def load_demo_case(conn: asyncpg.Connection, settings: Settings) -> int:
@@ -65,51 +84,88 @@ async def load_demo_case(conn: asyncpg.Connection, settings: Settings) -> int:
 async def drafted_voornemen(conn: asyncpg.Connection, settings: Settings) -> Case:
     """The case up to its first letter: the inspection submitted and reviewed (which opens the case), the
     addressee set, and the voornemen boete drafted by jur-eva, not yet sent."""
-    inspector, coordinator, admin, drafter = [await principal(conn, subject, settings.jwt_issuer) for subject in
-                                              ("insp-anna", "coord-dirk", "admin-hans", "jur-eva")]
+    inspector, coordinator, admin, drafter = [
+        await principal(conn, subject, settings.jwt_issuer)
+        for subject in ("insp-anna", "coord-dirk", "admin-hans", "jur-eva")
+    ]
     await _reviewed_inspection(conn, inspector, coordinator)
     await registry.set_addressee(conn, admin, DEMO_CAFE_ID, ADDRESSEE, request_id=None)
-    case_id = await conn.fetchval("SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1",
-                                  DEMO_INSPECTION_ID)
+    case_id = await conn.fetchval(
+        "SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1", DEMO_INSPECTION_ID
+    )
     case = await enforcement.get_case(conn, drafter, case_id, request_id=None)
-    return await _draft(conn, settings, drafter, case, type="voornemen", decision="boete", amount_cents=FINE_CENTS,
-                        deviation_reason=DEVIATION)
+    return await _draft(
+        conn,
+        settings,
+        drafter,
+        case,
+        type="voornemen",
+        decision="boete",
+        amount_cents=FINE_CENTS,
+        deviation_reason=DEVIATION,
+    )
 
 
 async def principal(conn: asyncpg.Connection, subject: str, issuer: str) -> Principal:
     """A demo user as the API sees them once signed in."""
     row = await conn.fetchrow(_USER, subject, issuer)
-    return Principal(user_id=row["id"], subject=row["subject"], issuer=row["issuer"], roles=frozenset(row["roles"]),
-                     regimes=frozenset(row["regimes"]), teams=frozenset(row["teams"]),
-                     display_name=row["display_name"])
+    return Principal(
+        user_id=row["id"],
+        subject=row["subject"],
+        issuer=row["issuer"],
+        roles=frozenset(row["roles"]),
+        regimes=frozenset(row["regimes"]),
+        teams=frozenset(row["teams"]),
+        display_name=row["display_name"],
+    )
 
 
 async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, coordinator: Principal) -> None:
     """Submitted as the inspector's phone would (finished an hour ago), then reviewed: the review opens the case."""
     finished = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     checklist = await conn.fetchval(_LATEST_CHECKLIST, "alcohol-horeca")
-    submission = msgspec.convert({
-        "object_id": str(DEMO_CAFE_ID),
-        "checklists": [{"checklist_version_id": str(checklist), "answers": NO_MANAGER_ANSWERS}],
-        "started_at": (finished - timedelta(minutes=35)).isoformat(), "finished_at": finished.isoformat(),
-        "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.0},
-        "inspector_ids": [str(inspector.user_id)],
-        "observations": "Geen leidinggevende aanwezig; een barmedewerker schonk alleen.",
-    }, InspectionSubmission)
-    stored = await inspections.submit(conn, inspector, DEMO_INSPECTION_ID, submission, date_header=None,
-                                      request_id=None)
+    submission = msgspec.convert(
+        {
+            "object_id": str(DEMO_CAFE_ID),
+            "checklists": [{"checklist_version_id": str(checklist), "answers": NO_MANAGER_ANSWERS}],
+            "started_at": (finished - timedelta(minutes=35)).isoformat(),
+            "finished_at": finished.isoformat(),
+            "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.0},
+            "inspector_ids": [str(inspector.user_id)],
+            "observations": "Geen leidinggevende aanwezig; een barmedewerker schonk alleen.",
+        },
+        InspectionSubmission,
+    )
+    stored = await inspections.submit(
+        conn, inspector, DEMO_INSPECTION_ID, submission, date_header=None, request_id=None
+    )
     await inspections.review(conn, coordinator, DEMO_INSPECTION_ID, version=stored.version, request_id=None)
 
 
 async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principal, case: Case, **fields: Any) -> Case:
-    return await enforcement.create_step(conn, drafter, case.id, msgspec.convert(fields, StepCreate),
-                                         version=case.version, letters=letters_for(settings), request_id=None)
+    return await enforcement.create_step(
+        conn,
+        drafter,
+        case.id,
+        msgspec.convert(fields, StepCreate),
+        version=case.version,
+        letters=letters_for(settings),
+        request_id=None,
+    )
 
 
 async def _send(conn: asyncpg.Connection, settings: Settings, officer: Principal, case: Case) -> Case:
-    return await enforcement.send_step(conn, officer, case.id, case.steps[-1].id, StepSend(), version=case.version,
-                                       atw_terms=settings.atw_authority_terms, letters=letters_for(settings),
-                                       request_id=None)
+    return await enforcement.send_step(
+        conn,
+        officer,
+        case.id,
+        case.steps[-1].id,
+        StepSend(),
+        version=case.version,
+        atw_terms=settings.atw_authority_terms,
+        letters=letters_for(settings),
+        request_id=None,
+    )
 
 
 async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) -> Case:
@@ -118,11 +174,26 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
     drafter, approver = [await principal(conn, subject, settings.jwt_issuer) for subject in ("jur-eva", "jur-frank")]
     case = await _send(conn, settings, drafter, case)
     case = await enforcement.record_zienswijze(
-        conn, drafter, case.id, case.steps[-1].id,
+        conn,
+        drafter,
+        case.id,
+        case.steps[-1].id,
         ZienswijzeRecord(received=True, summary="Exploitant erkent de overtreding en belooft beterschap."),
-        version=case.version, request_id=None)
-    case = await _draft(conn, settings, drafter, case, type="besluit", decision="boete", amount_cents=FINE_CENTS,
-                        document_text=MOTIVERING, deviation_reason=DEVIATION)
-    case = await enforcement.approve_step(conn, approver, case.id, case.steps[-1].id, version=case.version,
-                                          letters=letters_for(settings), request_id=None)
+        version=case.version,
+        request_id=None,
+    )
+    case = await _draft(
+        conn,
+        settings,
+        drafter,
+        case,
+        type="besluit",
+        decision="boete",
+        amount_cents=FINE_CENTS,
+        document_text=MOTIVERING,
+        deviation_reason=DEVIATION,
+    )
+    case = await enforcement.approve_step(
+        conn, approver, case.id, case.steps[-1].id, version=case.version, letters=letters_for(settings), request_id=None
+    )
     return await _send(conn, settings, drafter, case)

@@ -20,8 +20,18 @@ COMPLAINT_USERS: dict[str, dict[str, Any]] = {
     "coord_alcohol_a": dict(roles=["coordinator"], regimes=["alcohol", "nix18"], teams=["team-a"]),
     "insp_all_regimes": dict(roles=["inspector"], regimes=ALL_REGIMES, teams=["team-b"]),
 }
-WORLD_USERS = ("admin", "coord_a", "insp_a1", "insp_a2", "insp_sw", "complaints", "handler_alcohol",
-               "coord_alcohol_a", "insp_all_regimes", "enforcer")
+WORLD_USERS = (
+    "admin",
+    "coord_a",
+    "insp_a1",
+    "insp_a2",
+    "insp_sw",
+    "complaints",
+    "handler_alcohol",
+    "coord_alcohol_a",
+    "insp_all_regimes",
+    "enforcer",
+)
 
 
 async def complaint_world(client, auth) -> World:
@@ -65,8 +75,9 @@ def if_match(world: World, who: str, version: int) -> dict[str, str]:
 
 
 async def move(client, world: World, complaint: dict[str, Any], body: dict[str, Any], who: str = "complaints"):
-    return await client.post(f"{URL}/{complaint['id']}/transitions", json=body,
-                             headers=if_match(world, who, complaint["version"]))
+    return await client.post(
+        f"{URL}/{complaint['id']}/transitions", json=body, headers=if_match(world, who, complaint["version"])
+    )
 
 
 async def moved(client, world: World, complaint: dict[str, Any], body: dict[str, Any], who: str = "complaints"):

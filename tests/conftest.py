@@ -177,7 +177,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-class app_client:  # noqa: N801 - used like a function: `async with app_client(settings) as http`
+class app_client:
     """The app with its lifespan running, reached over HTTP (ASGI) in the test's own event loop.
 
     The lifespan runs in a task of its own: it must be entered and left in the same task."""
@@ -231,11 +231,22 @@ def dev_key(data_dir: Path) -> bytes:
 def make_token(dev_key: bytes) -> TokenFactory:
     """Sign a token with the test signing key: `make_token("insp-1", roles=["inspector"], exp=...)`."""
 
-    def make(sub: str = "user-1", *, roles: list[str] | None = None, regimes: list[str] | None = None,
-             teams: list[str] | None = None, **claims: Any) -> str:
+    def make(
+        sub: str = "user-1",
+        *,
+        roles: list[str] | None = None,
+        regimes: list[str] | None = None,
+        teams: list[str] | None = None,
+        **claims: Any,
+    ) -> str:
         now = int(time.time())
         payload: dict[str, Any] = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now, "exp": now + 600,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": sub,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
             "roles": roles if roles is not None else ["inspector"],
             "regimes": regimes if regimes is not None else ["alcohol"],
             "teams": teams or [],

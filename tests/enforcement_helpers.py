@@ -20,9 +20,17 @@ AGE_NOT_ESTABLISHED = {**HORECA_OK, "AW-07a": "yes", "AW-07": "no"}
 
 # The motivering a besluit's letter states (its document_text).
 MOTIVERING = "De overtreding is ernstig: het verbod beschermt jongeren tegen de schade van alcohol."
-DWANGSOM = {"type": "besluit", "decision": "last_onder_dwangsom", "document_text": MOTIVERING, "order_text": "Stel een leidinggevende aan",
-            "begunstiging_days": 14, "dwangsom_cents": 50_000, "dwangsom_unit": "per_violation",
-            "dwangsom_max_cents": 150_000, "deviation_reason": "Onverschillig gedrag: eerst herstel afdwingen"}
+DWANGSOM = {
+    "type": "besluit",
+    "decision": "last_onder_dwangsom",
+    "document_text": MOTIVERING,
+    "order_text": "Stel een leidinggevende aan",
+    "begunstiging_days": 14,
+    "dwangsom_cents": 50_000,
+    "dwangsom_unit": "per_violation",
+    "dwangsom_max_cents": 150_000,
+    "deviation_reason": "Onverschillig gedrag: eerst herstel afdwingen",
+}
 
 OFFICERS: dict[str, dict[str, Any]] = {
     "officer_a": dict(roles=["enforcement_officer"], regimes=["alcohol", "nix18"], name="A. de Vries"),
@@ -30,8 +38,14 @@ OFFICERS: dict[str, dict[str, Any]] = {
     "officer_sw": dict(roles=["enforcement_officer"], regimes=["alcohol", "sexwork"], name="S. Willems"),
 }
 # Who receives the letters of the world's establishments.
-OPERATOR = {"name": "Café De Hoek B.V.", "attention": "de heer J. Jansen", "street": "Oudegracht 1",
-            "postcode": "3511 AA", "city": "Utrecht", "email": "info@dehoek.example"}
+OPERATOR = {
+    "name": "Café De Hoek B.V.",
+    "attention": "de heer J. Jansen",
+    "street": "Oudegracht 1",
+    "postcode": "3511 AA",
+    "city": "Utrecht",
+    "email": "info@dehoek.example",
+}
 
 
 # The inspection world's users these tests act as (fewer users, a faster world).
@@ -46,8 +60,9 @@ async def enforcement_world(client, auth, db) -> World:
         world.ids[name] = str(await register(client, world.h[name]))
     await letters.publish_directory(db, templates.DEFAULT_DIRECTORY)
     for key in ("cafe", "club"):
-        response = await client.put(f"/api/v1/objects/{world.ids[key]}/addressee", json=OPERATOR,
-                                    headers=world.h["admin"])
+        response = await client.put(
+            f"/api/v1/objects/{world.ids[key]}/addressee", json=OPERATOR, headers=world.h["admin"]
+        )
         assert response.status_code == 200, response.text
     return world
 
@@ -56,20 +71,34 @@ def with_version(world: World, who: str, version: int, **extra: str) -> dict[str
     return {**world.h[who], "If-Match": f'"{version}"', **extra}
 
 
-async def reviewed(client, world: World, answers: dict[str, Any], *, who: str = "insp_a1", reviewer: str = "coord_a",
-                   object_key: str = "cafe", body: dict[str, Any] | None = None, db=None) -> dict[str, Any]:
+async def reviewed(
+    client,
+    world: World,
+    answers: dict[str, Any],
+    *,
+    who: str = "insp_a1",
+    reviewer: str = "coord_a",
+    object_key: str = "cafe",
+    body: dict[str, Any] | None = None,
+    db=None,
+) -> dict[str, Any]:
     """An inspection of the object with these alcohol-horeca answers (or this body), submitted and reviewed.
     A body with photos needs `db`: the photos are marked received there (the photos feature's part)."""
-    body = body or world.body(who, object_id=world.ids[object_key], checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}])
+    body = body or world.body(
+        who,
+        object_id=world.ids[object_key],
+        checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}],
+    )
     stored = await submitted(client, world, body, who)
     if body.get("photos"):
         await db.execute("UPDATE inspection_photo SET received_at = now() WHERE inspection_id = $1::uuid", stored["id"])
         stored["version"] = await db.fetchval(
             "UPDATE inspection SET state = 'complete', version = version + 1 WHERE id = $1::uuid RETURNING version",
-            stored["id"])
-    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
-                                 headers=with_version(world, reviewer, stored["version"]))
+            stored["id"],
+        )
+    response = await client.post(
+        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, reviewer, stored["version"])
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -77,9 +106,11 @@ async def reviewed(client, world: World, answers: dict[str, Any], *, who: str = 
 def nix18_body(world: World, who: str = "insp_a1") -> dict[str, Any]:
     """A NIX18 purchase attempt that sold without asking ID (art. 20 lid 1), with its evidence photo."""
     photo_id = str(uuid.uuid4())
-    return world.body(who, checklists=[
-        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": dict(NIX18_SOLD_NO_ID)}],
-        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 1000, "checklist": 0, "question": "NX-04"}])
+    return world.body(
+        who,
+        checklists=[{"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": dict(NIX18_SOLD_NO_ID)}],
+        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 1000, "checklist": 0, "question": "NX-04"}],
+    )
 
 
 async def only_case(client, world: World, who: str = "officer_a", **params: Any) -> dict[str, Any]:
@@ -103,25 +134,44 @@ async def proposal(client, world: World, case_id: str, who: str = "officer_a") -
 
 
 async def step(client, world: World, current: dict[str, Any], body: dict[str, Any], who: str = "officer_a"):
-    return await client.post(f"{CASES}/{current['id']}/steps", json=body,
-                             headers=with_version(world, who, current["version"]))
+    return await client.post(
+        f"{CASES}/{current['id']}/steps", json=body, headers=with_version(world, who, current["version"])
+    )
 
 
-async def drafted(client, world: World, current: dict[str, Any], body: dict[str, Any],
-                  who: str = "officer_a") -> dict[str, Any]:
+async def drafted(
+    client, world: World, current: dict[str, Any], body: dict[str, Any], who: str = "officer_a"
+) -> dict[str, Any]:
     response = await step(client, world, current, body, who)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def act(client, world: World, current: dict[str, Any], step_id: str, action: str, who: str = "officer_a",
-              body: dict[str, Any] | None = None):
-    return await client.post(f"{CASES}/{current['id']}/steps/{step_id}/{action}", json=body,
-                             headers=with_version(world, who, current["version"]))
+async def act(
+    client,
+    world: World,
+    current: dict[str, Any],
+    step_id: str,
+    action: str,
+    who: str = "officer_a",
+    body: dict[str, Any] | None = None,
+):
+    return await client.post(
+        f"{CASES}/{current['id']}/steps/{step_id}/{action}",
+        json=body,
+        headers=with_version(world, who, current["version"]),
+    )
 
 
-async def done(client, world: World, current: dict[str, Any], step_id: str, action: str, who: str = "officer_a",
-               body: dict[str, Any] | None = None) -> dict[str, Any]:
+async def done(
+    client,
+    world: World,
+    current: dict[str, Any],
+    step_id: str,
+    action: str,
+    who: str = "officer_a",
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     response = await act(client, world, current, step_id, action, who, body)
     assert response.status_code == 200, response.text
     return response.json()
@@ -144,8 +194,14 @@ async def warned_once(client, world: World) -> dict:
 async def voornemen_answered(client, world: World, current: dict, decision: str, **fields) -> dict:
     current = await drafted(client, world, current, {"type": "voornemen", "decision": decision, **fields})
     current = await done(client, world, current, last_step(current)["id"], "send")
-    return await done(client, world, current, last_step(current)["id"], "zienswijze",
-                      body={"received": True, "summary": "Exploitant erkent de overtreding"})
+    return await done(
+        client,
+        world,
+        current,
+        last_step(current)["id"],
+        "zienswijze",
+        body={"received": True, "summary": "Exploitant erkent de overtreding"},
+    )
 
 
 async def fined(client, world: World) -> dict:
@@ -153,7 +209,12 @@ async def fined(client, world: World) -> dict:
     current = await warned_once(client, world)
     amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
     current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount},
+    )
     current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
     return await done(client, world, current, last_step(current)["id"], "send")
 
@@ -163,8 +224,9 @@ async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:
     await reviewed(client, world, NO_MANAGER)
     current = await only_case(client, world)
     terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
-    current = await drafted(client, world, current, {**terms, "type": "voornemen",
-                                                     "deviation_reason": "Herstel gaat voor"})
+    current = await drafted(
+        client, world, current, {**terms, "type": "voornemen", "deviation_reason": "Herstel gaat voor"}
+    )
     current = await done(client, world, current, last_step(current)["id"], "send")
     current = await done(client, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
     current = await drafted(client, world, current, {**DWANGSOM, **changes})
@@ -174,8 +236,15 @@ async def with_dwangsom(client, world: World, **changes) -> tuple[dict, dict]:
 
 async def table_counts(db) -> dict[str, int]:
     counts = {}
-    for table in ("enforcement_case", "enforcement_case_status", "enforcement_case_violation", "enforcement_step",
-                  "enforcement_fined_violation", "enforcement_deadline", "assignment"):
+    for table in (
+        "enforcement_case",
+        "enforcement_case_status",
+        "enforcement_case_violation",
+        "enforcement_step",
+        "enforcement_fined_violation",
+        "enforcement_deadline",
+        "assignment",
+    ):
         counts[table] = await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
     counts["audit"] = await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'enforcement_case'")
     return counts

@@ -96,9 +96,12 @@ async def requests_waiting_on_a_lock(owner: asyncpg.Connection, count: int) -> N
     """Wait until `count` of the app's sessions wait on a lock (one the test holds): requests in flight."""
 
     async def waiting() -> bool:
-        return await owner.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'toezicht' AND wait_event_type = 'Lock'"
-        ) >= count
+        return (
+            await owner.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'toezicht' AND wait_event_type = 'Lock'"
+            )
+            >= count
+        )
 
     await wait_until(waiting, timeout_s=30)
 
@@ -146,4 +149,3 @@ async def fault_db(faulty_pg: FaultyPostgres) -> AsyncIterator[FaultDatabase]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-

@@ -19,20 +19,46 @@ SCOPED = ["alcohol", "nix18"]
 
 # alcohol-horeca answered without a violation. AW-07a 'no' hides AW-07; AW-02a 'yes' hides AW-02b.
 HORECA_OK: dict[str, Any] = {
-    "AW-01": "yes", "AW-02": "yes", "AW-02a": "yes", "AW-16": "yes", "AW-03": "yes", "AW-04": "yes", "AW-05": "yes",
-    "AW-06": "yes", "AW-07a": "no", "AW-08": "no", "AW-09": "no", "AW-10": "no", "AW-11": "no",
+    "AW-01": "yes",
+    "AW-02": "yes",
+    "AW-02a": "yes",
+    "AW-16": "yes",
+    "AW-03": "yes",
+    "AW-04": "yes",
+    "AW-05": "yes",
+    "AW-06": "yes",
+    "AW-07a": "no",
+    "AW-08": "no",
+    "AW-09": "no",
+    "AW-10": "no",
+    "AW-11": "no",
 }
 # No manager present (AW-03 'no' hides AW-04 and AW-05); AW-06 'no' is a violation that needs a photo.
 HORECA_NO_MANAGER = {**{k: v for k, v in HORECA_OK.items() if k not in ("AW-04", "AW-05")}, "AW-03": "no"}
 NIX18_NOT_SOLD: dict[str, Any] = {
-    "NX-01": "supermarkt", "NX-01a": "2025-03-01T21:30:00+01:00", "NX-05": "yes", "NX-05a": "age_16_17",
-    "NX-05b": "yes", "NX-02": "no", "NX-03": "no", "NX-04": "no",
+    "NX-01": "supermarkt",
+    "NX-01a": "2025-03-01T21:30:00+01:00",
+    "NX-05": "yes",
+    "NX-05a": "age_16_17",
+    "NX-05b": "yes",
+    "NX-02": "no",
+    "NX-03": "no",
+    "NX-04": "no",
 }
 NIX18_SOLD_NO_ID = {**NIX18_NOT_SOLD, "NX-04": "yes"}
 ONDERMIJNING_NOTHING: dict[str, Any] = {f"OM-0{i}": "no" for i in range(1, 9)}
 SEXWORK_OK: dict[str, Any] = {
-    "SX-90": "prostitutiebedrijf", "SX-01": "yes", "SX-02": "yes", "SX-02a": "yes", "SX-03": "yes", "SX-07": "yes",
-    "SX-04a": 0, "SX-05": "yes", "SX-05a": "yes", "SX-06": "no", "SX-10": "no",
+    "SX-90": "prostitutiebedrijf",
+    "SX-01": "yes",
+    "SX-02": "yes",
+    "SX-02a": "yes",
+    "SX-03": "yes",
+    "SX-07": "yes",
+    "SX-04a": 0,
+    "SX-05": "yes",
+    "SX-05a": "yes",
+    "SX-06": "no",
+    "SX-10": "no",
 }
 
 
@@ -73,11 +99,16 @@ class World:
         """No manager present and no age notice (with its photo): two violations, one photo expected."""
         photo_id = str(uuid.uuid4())
         answers = {**HORECA_NO_MANAGER, "AW-06": "no"}
-        return self.body(who, **{
-            "checklists": [{"checklist_version_id": self.ids["alcohol-horeca"], "answers": answers}],
-            "photos": [{"id": photo_id, "sha256": sha(photo_id), "size": 123_456, "checklist": 0, "question": "AW-06"}],
-            **overrides,
-        })
+        return self.body(
+            who,
+            **{
+                "checklists": [{"checklist_version_id": self.ids["alcohol-horeca"], "answers": answers}],
+                "photos": [
+                    {"id": photo_id, "sha256": sha(photo_id), "size": 123_456, "checklist": 0, "question": "AW-06"}
+                ],
+                **overrides,
+            },
+        )
 
 
 USERS: dict[str, dict[str, Any]] = {
@@ -105,13 +136,22 @@ async def build_world(client, auth, users: tuple[str, ...] = tuple(USERS)) -> Wo
         w.h[name] = auth(name, **USERS[name])
         w.ids[name] = str(await register(client, w.h[name]))
     admin = w.h.get("admin") or auth("admin", **USERS["admin"])
-    for key in ("alcohol-horeca", "nix18-purchase-attempt", "ondermijning-signals", "sexwork-establishment", "coffeeshop"):
+    for key in (
+        "alcohol-horeca",
+        "nix18-purchase-attempt",
+        "ondermijning-signals",
+        "sexwork-establishment",
+        "coffeeshop",
+    ):
         response = await client.post("/api/v1/checklists", headers=admin, json=checklist_file(key))
         assert response.status_code == 201, response.text
         w.ids[key] = response.json()["id"]
     w.ids["cafe"] = (await create_object(client, admin))["id"]
-    w.ids["club"] = (await create_object(client, admin, name="Club Rood", kind="seks_club",
-                                         regimes=["sexwork", "alcohol"], wijk="west"))["id"]
+    w.ids["club"] = (
+        await create_object(
+            client, admin, name="Club Rood", kind="seks_club", regimes=["sexwork", "alcohol"], wijk="west"
+        )
+    )["id"]
     return w
 
 
@@ -119,10 +159,14 @@ async def plan(client, world: World, **overrides: Any) -> dict[str, Any]:
     """An assignment of the café for team-a, insp_a1 and insp_a2."""
     start = today() + timedelta(days=1)
     body = {
-        "object_id": world.ids["cafe"], "team_id": "team-a", "regimes": ["alcohol"],
-        "checklist_version_ids": [world.ids["alcohol-horeca"]], "planned_from": start.isoformat(),
+        "object_id": world.ids["cafe"],
+        "team_id": "team-a",
+        "regimes": ["alcohol"],
+        "checklist_version_ids": [world.ids["alcohol-horeca"]],
+        "planned_from": start.isoformat(),
         "planned_to": (start + timedelta(days=5)).isoformat(),
-        "inspector_ids": [world.ids["insp_a1"], world.ids["insp_a2"]], "reason": "regular_cycle",
+        "inspector_ids": [world.ids["insp_a1"], world.ids["insp_a2"]],
+        "reason": "regular_cycle",
     }
     body.update(overrides)
     response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=body)
@@ -130,8 +174,14 @@ async def plan(client, world: World, **overrides: Any) -> dict[str, Any]:
     return response.json()
 
 
-async def put(client, world: World, body: dict[str, Any], who: str = "insp_a1", inspection_id: str | None = None,
-              headers: dict[str, str] | None = None):
+async def put(
+    client,
+    world: World,
+    body: dict[str, Any],
+    who: str = "insp_a1",
+    inspection_id: str | None = None,
+    headers: dict[str, str] | None = None,
+):
     inspection_id = inspection_id or str(uuid.uuid4())
     return await client.put(f"{URL}/{inspection_id}", json=body, headers={**world.h[who], **(headers or {})})
 

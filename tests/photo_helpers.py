@@ -20,9 +20,18 @@ from tests.inspection_helpers import URL, World
 PHOTO_USERS = ("admin", "coord_a", "insp_a1", "insp_a2", "insp_b", "enforcer", "enforcer_coffee", "auditor")
 
 
-def jpeg(width: int = 64, height: int = 48, *, orientation: int | None = None, gps: tuple[float, float] | None = None,
-         captured: str | None = None, offset: str | None = None, comment: bytes | None = None,
-         color: tuple[int, int, int] | None = None, quality: int = 90) -> bytes:
+def jpeg(
+    width: int = 64,
+    height: int = 48,
+    *,
+    orientation: int | None = None,
+    gps: tuple[float, float] | None = None,
+    captured: str | None = None,
+    offset: str | None = None,
+    comment: bytes | None = None,
+    color: tuple[int, int, int] | None = None,
+    quality: int = 90,
+) -> bytes:
     """A JPEG whose left half is `color` (by default a random red, so that no two tests share a photo in
     the session's evidence store) and right half white (so orientation is visible), with EXIF."""
     color = color or (random.randint(150, 255), random.randint(0, 60), random.randint(0, 60))
@@ -37,8 +46,12 @@ def jpeg(width: int = 64, height: int = 48, *, orientation: int | None = None, g
         if offset:
             details[0x9011] = offset
     if gps:
-        exif[0x8825] = {1: "N" if gps[0] >= 0 else "S", 2: _dms(abs(gps[0])),
-                        3: "E" if gps[1] >= 0 else "W", 4: _dms(abs(gps[1]))}
+        exif[0x8825] = {
+            1: "N" if gps[0] >= 0 else "S",
+            2: _dms(abs(gps[0])),
+            3: "E" if gps[1] >= 0 else "W",
+            4: _dms(abs(gps[1])),
+        }
     extra: dict[str, Any] = {"comment": comment} if comment else {}
     buffer = io.BytesIO()
     im.save(buffer, "JPEG", quality=quality, exif=exif, **extra)
@@ -61,6 +74,7 @@ def encoded(fmt: str, size: tuple[int, int] = (40, 30), mode: str = "RGB") -> by
 
 def png_claiming(width: int, height: int) -> bytes:
     """A few-KB PNG whose header claims width x height pixels (a decompression bomb's first bytes)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -86,8 +100,17 @@ def photo_url(inspection_id: str, photo_id: str, tail: str = "") -> str:
     return f"{URL}/{inspection_id}/photos/{photo_id}{tail}"
 
 
-async def upload(client, headers: dict[str, str], inspection_id: str, photo_id: str, data: Any, *,
-                 content_type: str = "image/jpeg", with_digest: bool = True, extra: dict[str, str] | None = None):
+async def upload(
+    client,
+    headers: dict[str, str],
+    inspection_id: str,
+    photo_id: str,
+    data: Any,
+    *,
+    content_type: str = "image/jpeg",
+    with_digest: bool = True,
+    extra: dict[str, str] | None = None,
+):
     sent = {**headers, "Content-Type": content_type, **(extra or {})}
     if with_digest and isinstance(data, bytes):
         sent["Repr-Digest"] = digest(data)
@@ -97,11 +120,14 @@ async def upload(client, headers: dict[str, str], inspection_id: str, photo_id: 
 async def inspection_with_photos(client, world: World, *photos: bytes, who: str = "insp_a1") -> tuple[dict, list[str]]:
     """An inspection (the café without a manager and age notice) whose manifest lists these photos."""
     ids = [str(uuid.uuid4()) for _ in photos]
-    manifest = [entry(photo_id, data, "AW-06" if index == 0 else None)
-                for index, (photo_id, data) in enumerate(zip(ids, photos, strict=True))]
+    manifest = [
+        entry(photo_id, data, "AW-06" if index == 0 else None)
+        for index, (photo_id, data) in enumerate(zip(ids, photos, strict=True))
+    ]
     inspection_id = str(uuid.uuid4())
-    response = await client.put(f"{URL}/{inspection_id}", json=world.violating_body(who, photos=manifest),
-                                headers=world.h[who])
+    response = await client.put(
+        f"{URL}/{inspection_id}", json=world.violating_body(who, photos=manifest), headers=world.h[who]
+    )
     assert response.status_code == 200, response.text
     return response.json(), ids
 
@@ -121,8 +147,11 @@ async def photo_rows(db) -> int:
 
 
 async def photo_events(db, action: str) -> list[dict]:
-    rows = await db.fetch("SELECT actor_id, object_id, reason, before, after, occurred_at FROM audit_event "
-                          "WHERE action = $1 ORDER BY seq", action)
+    rows = await db.fetch(
+        "SELECT actor_id, object_id, reason, before, after, occurred_at FROM audit_event "
+        "WHERE action = $1 ORDER BY seq",
+        action,
+    )
     return [dict(row) for row in rows]
 
 
@@ -134,6 +163,7 @@ def swapped_primaries_profile() -> bytes:
     """An RGB display profile (ICC v2, matrix and gamma 2.2 curves) whose red and blue primaries are sRGB's blue
     and red: a pixel that is red in these numbers is blue in sRGB. Built here byte by byte (ImageCms makes
     only sRGB, LAB and XYZ profiles)."""
+
     def s15(value: float) -> bytes:
         return struct.pack(">i", round(value * 65536))
 
@@ -142,11 +172,21 @@ def swapped_primaries_profile() -> bytes:
 
     curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 0x0233) + bytes(2)  # gamma 2.2 as u8Fixed8
     text = b"swapped primaries\x00"
-    desc = b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1) + bytes(67)
+    desc = (
+        b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(4) + bytes(4) + bytes(2) + bytes(1) + bytes(67)
+    )
     red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)  # sRGB, D50
-    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*blue)), (b"gXYZ", xyz(*green)),
-            (b"bXYZ", xyz(*red)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
-            (b"cprt", b"text" + bytes(4) + b"test\x00")]
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(*blue)),
+        (b"gXYZ", xyz(*green)),
+        (b"bXYZ", xyz(*red)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+        (b"cprt", b"text" + bytes(4) + b"test\x00"),
+    ]
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for signature, content in tags:
@@ -154,7 +194,19 @@ def swapped_primaries_profile() -> bytes:
         table += signature + struct.pack(">II", offset + len(data), len(content))
         data += padded
     size = offset + len(data)
-    header = (struct.pack(">I", size) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " + bytes(12)
-              + b"acsp" + bytes(24) + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)
+        + s15(0.9642)
+        + s15(1.0)
+        + s15(0.8249)
+        + bytes(48)
+    )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + data

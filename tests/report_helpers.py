@@ -17,8 +17,16 @@ from tests.registry_helpers import create_object
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 REPORTS = "/api/v1/reports"
 USERS = ("admin", "coord_a", "coord_b", "insp_a1", "insp_b", "enforcer", "auditor", "complaints")
-NOT_SOLD = {"NX-01": "supermarkt", "NX-01a": "2025-03-05T20:00:00+01:00", "NX-05": "yes", "NX-05a": "age_16_17",
-            "NX-05b": "yes", "NX-02": "no", "NX-03": "no", "NX-04": "no"}
+NOT_SOLD = {
+    "NX-01": "supermarkt",
+    "NX-01a": "2025-03-05T20:00:00+01:00",
+    "NX-05": "yes",
+    "NX-05a": "age_16_17",
+    "NX-05b": "yes",
+    "NX-02": "no",
+    "NX-03": "no",
+    "NX-04": "no",
+}
 SOLD_NO_ID = {**NOT_SOLD, "NX-04": "yes"}
 SOLD_ADULT_WITH_ID = {**NOT_SOLD, "NX-05a": "age_18_plus", "NX-02": "yes", "NX-03": "yes", "NX-04": "yes"}
 ARTICLE_3 = {"law": "Alcoholwet", "article": "3"}
@@ -38,23 +46,40 @@ class Dataset:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-async def _insert_assignment(db, ds: Dataset, object_id: str, reason: str, wijk: str, regimes: list[str],
-                             complaint_id: str | None = None) -> str:
+async def _insert_assignment(
+    db, ds: Dataset, object_id: str, reason: str, wijk: str, regimes: list[str], complaint_id: str | None = None
+) -> str:
     assignment_id = str(uuid.uuid4())
     await db.execute(
         """INSERT INTO assignment (id, establishment_id, team_id, wijk, regimes, checklist_version_ids, planned_from,
                planned_to, inspector_ids, reason, status, created_by, complaint_id)
            VALUES ($1, $2, 'team-a', $3, $4, $5, '2025-01-01', '2025-12-31', $6, $7, 'done', $8, $9)""",
-        uuid.UUID(assignment_id), uuid.UUID(object_id), wijk, regimes, [uuid.UUID(ds.ids["alcohol-horeca"])],
-        [uuid.UUID(ds.ids["insp_a1"])], reason, uuid.UUID(ds.ids["coord_a"]),
-        uuid.UUID(complaint_id) if complaint_id else None)
+        uuid.UUID(assignment_id),
+        uuid.UUID(object_id),
+        wijk,
+        regimes,
+        [uuid.UUID(ds.ids["alcohol-horeca"])],
+        [uuid.UUID(ds.ids["insp_a1"])],
+        reason,
+        uuid.UUID(ds.ids["coord_a"]),
+        uuid.UUID(complaint_id) if complaint_id else None,
+    )
     return assignment_id
 
 
 async def insert_inspection(
-    db, ds: Dataset, *, object_id: str, wijk: str, team: str, regimes: list[str], moment: datetime,
-    checklists: list[tuple[str, dict[str, Any]]], violations: list[tuple[int, str, dict[str, str], bool]] = (),
-    state: str = "reviewed", assignment_id: str | None = None,
+    db,
+    ds: Dataset,
+    *,
+    object_id: str,
+    wijk: str,
+    team: str,
+    regimes: list[str],
+    moment: datetime,
+    checklists: list[tuple[str, dict[str, Any]]],
+    violations: list[tuple[int, str, dict[str, str], bool]] = (),
+    state: str = "reviewed",
+    assignment_id: str | None = None,
 ) -> str:
     """An inspection row as a reviewed submission leaves it: checklists (template key, answers) and violations
     (checklist position, code, article, withdrawn)."""
@@ -66,17 +91,39 @@ async def insert_inspection(
                inspector_ids, started_at, finished_at, received_at, clock_suspect, inspected_at, reviewed_by, reviewed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz - interval '1 hour', $10, $10, false, $10, $11,
                    CASE WHEN $11::uuid IS NULL THEN NULL ELSE $10 END)""",
-        inspection_id, state, uuid.UUID(assignment_id) if assignment_id else None, uuid.UUID(object_id), team, wijk,
-        regimes, inspector, [inspector], moment, reviewer)
-    templates = {key: (ds.ids[key], regime) for key, regime in (
-        ("alcohol-horeca", "alcohol"), ("nix18-purchase-attempt", "nix18"), ("coffeeshop", "coffeeshop"),
-        ("sexwork-establishment", "sexwork"))}
+        inspection_id,
+        state,
+        uuid.UUID(assignment_id) if assignment_id else None,
+        uuid.UUID(object_id),
+        team,
+        wijk,
+        regimes,
+        inspector,
+        [inspector],
+        moment,
+        reviewer,
+    )
+    templates = {
+        key: (ds.ids[key], regime)
+        for key, regime in (
+            ("alcohol-horeca", "alcohol"),
+            ("nix18-purchase-attempt", "nix18"),
+            ("coffeeshop", "coffeeshop"),
+            ("sexwork-establishment", "sexwork"),
+        )
+    }
     for position, (template, answers) in enumerate(checklists):
         version_id, regime = templates[template]
         await db.execute(
             """INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime,
                    answers) VALUES ($1, $2, $3, $4, $5, $6)""",
-            inspection_id, position, uuid.UUID(version_id), template, regime, answers)
+            inspection_id,
+            position,
+            uuid.UUID(version_id),
+            template,
+            regime,
+            answers,
+        )
     for position, code, article, withdrawn in violations:
         template = checklists[position][0]
         await db.execute(
@@ -84,8 +131,15 @@ async def insert_inspection(
                    checklist_position, question_key, code, article, severity, observed_on, withdrawn_at)
                VALUES ($1, 1, $2, $3, $4, 'Q', $5, $6, 'serious', $7,
                        CASE WHEN $8 THEN now() END)""",
-            inspection_id, uuid.UUID(object_id), uuid.UUID(templates[template][0]), position, code,
-            article, moment.astimezone(AMSTERDAM).date(), withdrawn)
+            inspection_id,
+            uuid.UUID(object_id),
+            uuid.UUID(templates[template][0]),
+            position,
+            code,
+            article,
+            moment.astimezone(AMSTERDAM).date(),
+            withdrawn,
+        )
     return str(inspection_id)
 
 
@@ -94,25 +148,63 @@ async def _case(db, ds: Dataset, object_id: str, regime: str, wijk: str, team: s
     await db.execute(
         """INSERT INTO enforcement_case (id, establishment_id, regime, wijk, team_id, status, opened_by)
            VALUES ($1, $2, $3, $4, $5, 'besluit', $6)""",
-        case_id, uuid.UUID(object_id), regime, wijk, team, uuid.UUID(ds.ids["enforcer"]))
+        case_id,
+        uuid.UUID(object_id),
+        regime,
+        wijk,
+        team,
+        uuid.UUID(ds.ids["enforcer"]),
+    )
     return case_id
 
 
-async def _step(db, ds: Dataset, case_id: uuid.UUID, seq: int, kind: str, *, decision: str | None = None,
-                sent_on: date | None = None, amount_cents: int | None = None, status: str | None = None,
-                observed_on: date | None = None, forfeited_cents: int | None = None) -> None:
+async def _step(
+    db,
+    ds: Dataset,
+    case_id: uuid.UUID,
+    seq: int,
+    kind: str,
+    *,
+    decision: str | None = None,
+    sent_on: date | None = None,
+    amount_cents: int | None = None,
+    status: str | None = None,
+    observed_on: date | None = None,
+    forfeited_cents: int | None = None,
+) -> None:
     sent = sent_on is not None
     await db.execute(
         """INSERT INTO enforcement_step (id, case_id, seq, type, decision, status, amount_cents, drafted_by,
                approved_by, sent_by, sent_on, observed_on, forfeited_cents)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
-        uuid.uuid4(), case_id, seq, kind, decision, status or ("sent" if sent else "draft"), amount_cents,
-        uuid.UUID(ds.ids["enforcer"]), uuid.UUID(ds.ids["admin"]) if kind == "besluit" and sent else None,
-        uuid.UUID(ds.ids["enforcer"]) if sent else None, sent_on, observed_on, forfeited_cents)
+        uuid.uuid4(),
+        case_id,
+        seq,
+        kind,
+        decision,
+        status or ("sent" if sent else "draft"),
+        amount_cents,
+        uuid.UUID(ds.ids["enforcer"]),
+        uuid.UUID(ds.ids["admin"]) if kind == "besluit" and sent else None,
+        uuid.UUID(ds.ids["enforcer"]) if sent else None,
+        sent_on,
+        observed_on,
+        forfeited_cents,
+    )
 
 
-async def _complaint(db, ds: Dataset, *, regime: str | None, wijk: str, received: date, due: date, state: str,
-                     closed: date | None = None, object_id: str | None = None) -> str:
+async def _complaint(
+    db,
+    ds: Dataset,
+    *,
+    regime: str | None,
+    wijk: str,
+    received: date,
+    due: date,
+    state: str,
+    closed: date | None = None,
+    object_id: str | None = None,
+) -> str:
     complaint_id = str(uuid.uuid4())
     await db.execute(
         """INSERT INTO complaint (id, category, regime, channel, description, street, house_number, postcode, city, wijk,
@@ -120,9 +212,19 @@ async def _complaint(db, ds: Dataset, *, regime: str | None, wijk: str, received
                acknowledgement_due_on, resolution_due_on, outcome, forwarded_to, closed_at, created_by)
            VALUES ($1, 'geluidsoverlast_horeca', $2, 'phone', 'Overlast', 'Oudegracht', 1, '3511AA', 'Utrecht', $3,
                'override', $4, false, false, $5, $6, $7, $8, $9, $10, $11, $12)""",
-        uuid.UUID(complaint_id), regime, wijk, uuid.UUID(object_id) if object_id else None, state, at(received, 9),
-        received + timedelta(days=2), due, "nuisance_stopped" if state == "resolved" else None,
-        "Politie" if state == "rejected" else None, at(closed, 15) if closed else None, uuid.UUID(ds.ids["complaints"]))
+        uuid.UUID(complaint_id),
+        regime,
+        wijk,
+        uuid.UUID(object_id) if object_id else None,
+        state,
+        at(received, 9),
+        received + timedelta(days=2),
+        due,
+        "nuisance_stopped" if state == "resolved" else None,
+        "Politie" if state == "rejected" else None,
+        at(closed, 15) if closed else None,
+        uuid.UUID(ds.ids["complaints"]),
+    )
     return complaint_id
 
 
@@ -153,15 +255,37 @@ async def build_dataset(client, auth, db) -> Dataset:
     ds = Dataset(world=world, ids=world.ids)
     admin = world.h["admin"]
     objects = {
-        "west": dict(name="Bar West", street="Kanaalstraat", house_number=10, postcode="3531CJ", wijk="west",
-                     kind="horeca_laagdrempelig", supervision_level="verscherpt"),
-        "shop": dict(name="Super Oost", street="Biltstraat", house_number=20, postcode="3572BJ", wijk="oost",
-                     kind="supermarkt"),
-        "coffee": dict(name="Coffeeshop Zuid", street="Rivierenlaan", house_number=5, postcode="3523AA", wijk="zuid",
-                       kind="coffeeshop", regimes=["coffeeshop"]),
+        "west": dict(
+            name="Bar West",
+            street="Kanaalstraat",
+            house_number=10,
+            postcode="3531CJ",
+            wijk="west",
+            kind="horeca_laagdrempelig",
+            supervision_level="verscherpt",
+        ),
+        "shop": dict(
+            name="Super Oost", street="Biltstraat", house_number=20, postcode="3572BJ", wijk="oost", kind="supermarkt"
+        ),
+        "coffee": dict(
+            name="Coffeeshop Zuid",
+            street="Rivierenlaan",
+            house_number=5,
+            postcode="3523AA",
+            wijk="zuid",
+            kind="coffeeshop",
+            regimes=["coffeeshop"],
+        ),
         "cafe_oost": dict(name="Café Oost", street="Biltstraat", house_number=90, postcode="3572BJ", wijk="oost"),
-        "coffee_no": dict(name="Coffeeshop Noordoost", street="Blauwkapelseweg", house_number=3, postcode="3572KA",
-                          wijk="noordoost", kind="coffeeshop", regimes=["coffeeshop"]),
+        "coffee_no": dict(
+            name="Coffeeshop Noordoost",
+            street="Blauwkapelseweg",
+            house_number=3,
+            postcode="3572KA",
+            wijk="noordoost",
+            kind="coffeeshop",
+            regimes=["coffeeshop"],
+        ),
     }
     for name, fields in objects.items():
         ds.ids[name] = (await create_object(client, admin, **fields))["id"]
@@ -176,15 +300,19 @@ async def _submit_and_review_i1(client, ds: Dataset) -> None:
     """I1 through the API as a phone would send it (its clock right: a Date header of now), then reviewed."""
     w = ds.world
     finished = at(date(2025, 1, 15), 11)
-    body = w.body(started_at=(finished - timedelta(minutes=30)).isoformat(), finished_at=finished.isoformat(),
-                  checklists=[{"checklist_version_id": w.ids["alcohol-horeca"], "answers": dict(HORECA_OK)}])
+    body = w.body(
+        started_at=(finished - timedelta(minutes=30)).isoformat(),
+        finished_at=finished.isoformat(),
+        checklists=[{"checklist_version_id": w.ids["alcohol-horeca"], "answers": dict(HORECA_OK)}],
+    )
     inspection_id = str(uuid.uuid4())
     headers = {**w.h["insp_a1"], "Date": format_datetime(datetime.now(UTC), usegmt=True)}
     response = await client.put(f"{URL}/{inspection_id}", json=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["inspected_at"].startswith("2025-01-15")
-    response = await client.post(f"{URL}/{inspection_id}/review", headers={
-        **w.h["coord_a"], "If-Match": f'"{response.json()["version"]}"'})
+    response = await client.post(
+        f"{URL}/{inspection_id}/review", headers={**w.h["coord_a"], "If-Match": f'"{response.json()["version"]}"'}
+    )
     assert response.status_code == 200, response.text
     ds.ids["I1"] = inspection_id
 
@@ -192,55 +320,169 @@ async def _submit_and_review_i1(client, ds: Dataset) -> None:
 async def _arrange_inspections(db, ds: Dataset) -> None:
     ids = ds.ids
     horeca_ok = ("alcohol-horeca", dict(HORECA_OK))
-    ids["C1"] = await _complaint(db, ds, regime="alcohol", wijk="binnenstad", received=date(2025, 1, 20),
-                                 due=date(2025, 2, 3), state="resolved", closed=date(2025, 1, 31), object_id=ids["cafe"])
-    complaint_assignment = await _insert_assignment(db, ds, ids["cafe"], "complaint", "binnenstad",
-                                                    ["alcohol"], complaint_id=ids["C1"])
+    ids["C1"] = await _complaint(
+        db,
+        ds,
+        regime="alcohol",
+        wijk="binnenstad",
+        received=date(2025, 1, 20),
+        due=date(2025, 2, 3),
+        state="resolved",
+        closed=date(2025, 1, 31),
+        object_id=ids["cafe"],
+    )
+    complaint_assignment = await _insert_assignment(
+        db, ds, ids["cafe"], "complaint", "binnenstad", ["alcohol"], complaint_id=ids["C1"]
+    )
     hercontrole = await _insert_assignment(db, ds, ids["west"], "hercontrole", "west", ["alcohol"])
     common = dict(team="team-a", regimes=["alcohol", "nix18"])
-    await insert_inspection(db, ds, object_id=ids["cafe"], wijk="binnenstad", moment=at(date(2025, 2, 10)),
-                            checklists=[horeca_ok], violations=[(0, "AW-3-NO-PERMIT", ARTICLE_3, False)],
-                            assignment_id=complaint_assignment, team="team-a", regimes=["alcohol"])
-    await insert_inspection(db, ds, object_id=ids["west"], wijk="west", team="team-b", regimes=["alcohol"],
-                            moment=at(date(2025, 2, 20)), checklists=[horeca_ok],
-                            violations=[(0, "AW-24-1-NO-MANAGER-PRESENT", ARTICLE_24_1, False)],
-                            assignment_id=hercontrole)
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["cafe"],
+        wijk="binnenstad",
+        moment=at(date(2025, 2, 10)),
+        checklists=[horeca_ok],
+        violations=[(0, "AW-3-NO-PERMIT", ARTICLE_3, False)],
+        assignment_id=complaint_assignment,
+        team="team-a",
+        regimes=["alcohol"],
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["west"],
+        wijk="west",
+        team="team-b",
+        regimes=["alcohol"],
+        moment=at(date(2025, 2, 20)),
+        checklists=[horeca_ok],
+        violations=[(0, "AW-24-1-NO-MANAGER-PRESENT", ARTICLE_24_1, False)],
+        assignment_id=hercontrole,
+    )
     attempts = [("nix18-purchase-attempt", a) for a in (NOT_SOLD, SOLD_NO_ID, SOLD_NO_ID, SOLD_ADULT_WITH_ID)]
-    await insert_inspection(db, ds, object_id=ids["shop"], wijk="oost", team="team-a", regimes=["nix18"],
-                            moment=at(date(2025, 3, 5)), checklists=attempts,
-                            violations=[(1, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False),
-                                        (2, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False)])
-    await insert_inspection(db, ds, object_id=ids["west"], wijk="west", team="team-b", regimes=["alcohol", "nix18"],
-                            moment=at(date(2025, 4, 1)),
-                            checklists=[horeca_ok, ("nix18-purchase-attempt", {**SOLD_NO_ID, "NX-01": "horeca"})],
-                            violations=[(1, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False)])
-    await insert_inspection(db, ds, object_id=ids["coffee"], wijk="zuid", team="team-a", regimes=["coffeeshop"],
-                            moment=at(date(2025, 5, 10)), checklists=[("coffeeshop", {"CS-01": "yes", "CS-01a": "yes"})],
-                            violations=[(0, "CS-CLOSING-TIMES", {"law": "APV Utrecht", "article": "2:30"}, True)])
-    await insert_inspection(db, ds, object_id=ids["club"], wijk="west", team="team-a", regimes=["sexwork", "alcohol"],
-                            moment=at(date(2025, 5, 20)), checklists=[("sexwork-establishment", {"SX-01": "no"})],
-                            violations=[(0, "SX-NO-PERMIT", {"law": "APV Utrecht", "article": "3:4"}, False)])
-    await insert_inspection(db, ds, object_id=ids["cafe"], wijk="binnenstad", moment=at(date(2025, 6, 30), 23, 30),
-                            checklists=[horeca_ok], state="complete", **common)
-    await insert_inspection(db, ds, object_id=ids["cafe"], wijk="binnenstad", moment=at(date(2025, 7, 1), 0, 30),
-                            checklists=[horeca_ok], **common)
-    await insert_inspection(db, ds, object_id=ids["coffee_no"], wijk="noordoost", team="team-a", regimes=["coffeeshop"],
-                            moment=at(date(2024, 5, 1)), checklists=[("coffeeshop", {"CS-01": "yes"})])
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["shop"],
+        wijk="oost",
+        team="team-a",
+        regimes=["nix18"],
+        moment=at(date(2025, 3, 5)),
+        checklists=attempts,
+        violations=[(1, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False), (2, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False)],
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["west"],
+        wijk="west",
+        team="team-b",
+        regimes=["alcohol", "nix18"],
+        moment=at(date(2025, 4, 1)),
+        checklists=[horeca_ok, ("nix18-purchase-attempt", {**SOLD_NO_ID, "NX-01": "horeca"})],
+        violations=[(1, AGE_NOT_ESTABLISHED, ARTICLE_20_1, False)],
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["coffee"],
+        wijk="zuid",
+        team="team-a",
+        regimes=["coffeeshop"],
+        moment=at(date(2025, 5, 10)),
+        checklists=[("coffeeshop", {"CS-01": "yes", "CS-01a": "yes"})],
+        violations=[(0, "CS-CLOSING-TIMES", {"law": "APV Utrecht", "article": "2:30"}, True)],
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["club"],
+        wijk="west",
+        team="team-a",
+        regimes=["sexwork", "alcohol"],
+        moment=at(date(2025, 5, 20)),
+        checklists=[("sexwork-establishment", {"SX-01": "no"})],
+        violations=[(0, "SX-NO-PERMIT", {"law": "APV Utrecht", "article": "3:4"}, False)],
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["cafe"],
+        wijk="binnenstad",
+        moment=at(date(2025, 6, 30), 23, 30),
+        checklists=[horeca_ok],
+        state="complete",
+        **common,
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["cafe"],
+        wijk="binnenstad",
+        moment=at(date(2025, 7, 1), 0, 30),
+        checklists=[horeca_ok],
+        **common,
+    )
+    await insert_inspection(
+        db,
+        ds,
+        object_id=ids["coffee_no"],
+        wijk="noordoost",
+        team="team-a",
+        regimes=["coffeeshop"],
+        moment=at(date(2024, 5, 1)),
+        checklists=[("coffeeshop", {"CS-01": "yes"})],
+    )
     # Complaints (C1 above, followed by I2): C2 late, C3 open and overdue, C4 sex work rejected, C5 without regime,
     # C7 in time, C6 outside the period; C2 has a planned assignment that no inspection followed.
-    ids["C2"] = await _complaint(db, ds, regime="alcohol", wijk="west", received=date(2025, 4, 15),
-                                 due=date(2025, 4, 29), state="resolved", closed=date(2025, 4, 30))
+    ids["C2"] = await _complaint(
+        db,
+        ds,
+        regime="alcohol",
+        wijk="west",
+        received=date(2025, 4, 15),
+        due=date(2025, 4, 29),
+        state="resolved",
+        closed=date(2025, 4, 30),
+    )
     await _insert_assignment(db, ds, ids["west"], "complaint", "west", ["alcohol"], complaint_id=ids["C2"])
-    await _complaint(db, ds, regime="nix18", wijk="oost", received=date(2025, 4, 14), due=date(2025, 4, 28),
-                     state="in_progress")
-    await _complaint(db, ds, regime="sexwork", wijk="west", received=date(2025, 5, 5), due=date(2025, 5, 19),
-                     state="rejected", closed=date(2025, 5, 6))
-    await _complaint(db, ds, regime=None, wijk="zuid", received=date(2025, 6, 2), due=date(2025, 6, 16),
-                     state="resolved", closed=date(2025, 6, 4))
-    await _complaint(db, ds, regime="alcohol", wijk="oost", received=date(2025, 5, 26), due=date(2025, 6, 10),
-                     state="resolved", closed=date(2025, 6, 3))
-    await _complaint(db, ds, regime="alcohol", wijk="binnenstad", received=date(2025, 7, 5), due=date(2025, 7, 19),
-                     state="received")
+    await _complaint(
+        db, ds, regime="nix18", wijk="oost", received=date(2025, 4, 14), due=date(2025, 4, 28), state="in_progress"
+    )
+    await _complaint(
+        db,
+        ds,
+        regime="sexwork",
+        wijk="west",
+        received=date(2025, 5, 5),
+        due=date(2025, 5, 19),
+        state="rejected",
+        closed=date(2025, 5, 6),
+    )
+    await _complaint(
+        db,
+        ds,
+        regime=None,
+        wijk="zuid",
+        received=date(2025, 6, 2),
+        due=date(2025, 6, 16),
+        state="resolved",
+        closed=date(2025, 6, 4),
+    )
+    await _complaint(
+        db,
+        ds,
+        regime="alcohol",
+        wijk="oost",
+        received=date(2025, 5, 26),
+        due=date(2025, 6, 10),
+        state="resolved",
+        closed=date(2025, 6, 3),
+    )
+    await _complaint(
+        db, ds, regime="alcohol", wijk="binnenstad", received=date(2025, 7, 5), due=date(2025, 7, 19), state="received"
+    )
 
 
 async def _arrange_sanctions(db, ds: Dataset) -> None:
@@ -270,10 +512,14 @@ async def _arrange_sanctions(db, ds: Dataset) -> None:
 
 async def get_report(client, headers, path: str = "/indicators", **params: Any):
     query = {"from": "2025-01-01", "to": "2025-06-30", **params}
-    return await client.get(f"{REPORTS}{path}", params={k: v for k, v in query.items() if v is not None},
-                            headers=headers)
+    return await client.get(
+        f"{REPORTS}{path}", params={k: v for k, v in query.items() if v is not None}, headers=headers
+    )
 
 
 def fig(numerator: int, denominator: int) -> dict[str, Any]:
-    return {"numerator": numerator, "denominator": denominator,
-            "share": round(numerator / denominator, 4) if denominator else None}
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "share": round(numerator / denominator, 4) if denominator else None,
+    }

@@ -67,8 +67,11 @@ class Limits:
     @classmethod
     def parse(cls, value: str | None) -> Limits:
         members = sf_dictionary(value) or {}
-        known = {key: members[key] for key in ("max-size", "min-size", "max-append-size", "min-append-size", "max-age")
-                 if key in members}
+        known = {
+            key: members[key]
+            for key in ("max-size", "min-size", "max-append-size", "min-append-size", "max-age")
+            if key in members
+        }
         if any(isinstance(item, bool) or not isinstance(item, int) for item in known.values()):
             return cls()
         return cls(known)
@@ -93,8 +96,12 @@ class ResumableClient:
 
     async def create(self, target: str, method: str, length: int, representation_headers: dict[str, str]) -> Limits:
         """Careful upload creation: the request to the target with Upload-Complete false and no content."""
-        response = await self.http.request(method, target, content=b"", headers={
-            **self.headers, **representation_headers, "Upload-Complete": "?0", "Upload-Length": str(length)})
+        response = await self.http.request(
+            method,
+            target,
+            content=b"",
+            headers={**self.headers, **representation_headers, "Upload-Complete": "?0", "Upload-Length": str(length)},
+        )
         if not response.is_success:
             raise InteropError(f"creation refused: {response.status_code} {response.text}")
         if "location" not in response.headers:
@@ -119,16 +126,25 @@ class ResumableClient:
         if "no-store" not in response.headers.get("cache-control", ""):
             raise InteropError("offset retrieval should not be cached (Cache-Control: no-store)")
         self._saw_offset(offset)
-        return UploadState(offset, complete, sf_integer(response.headers.get("upload-length")),
-                           Limits.parse(response.headers.get("upload-limit")))
+        return UploadState(
+            offset,
+            complete,
+            sf_integer(response.headers.get("upload-length")),
+            Limits.parse(response.headers.get("upload-limit")),
+        )
 
-    async def append(self, offset: int, content: Any, *, complete: bool,
-                     content_length: int | None = None) -> httpx.Response:
+    async def append(
+        self, offset: int, content: Any, *, complete: bool, content_length: int | None = None
+    ) -> httpx.Response:
         """Upload append (PATCH, application/partial-upload). A 2xx without Upload-Complete: ?1 acknowledges
         the content; an answer with Upload-Complete: ?1 is the target resource's answer to the whole upload."""
         assert self.location is not None
-        headers = {**self.headers, "Content-Type": PARTIAL_UPLOAD, "Upload-Offset": str(offset),
-                   "Upload-Complete": "?1" if complete else "?0"}
+        headers = {
+            **self.headers,
+            "Content-Type": PARTIAL_UPLOAD,
+            "Upload-Offset": str(offset),
+            "Upload-Complete": "?1" if complete else "?0",
+        }
         if content_length is not None:
             headers["Content-Length"] = str(content_length)
         response = await self.http.patch(self.location, content=content, headers=headers)

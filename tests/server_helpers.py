@@ -40,12 +40,24 @@ def served(database_url: str, data_dir: Path, output_dir: Path, **env: str) -> I
     the way Ctrl-C stops it)."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
-    environment.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir), TOEZICHT_JWT_ISSUER=ISSUER,
-                       TOEZICHT_JWT_AUDIENCE=AUDIENCE, TOEZICHT_DB_POOL_MIN="1", TOEZICHT_LOG_LEVEL="info", **env)
+    environment.update(
+        DATABASE_URL=database_url,
+        TOEZICHT_DATA_DIR=str(data_dir),
+        TOEZICHT_JWT_ISSUER=ISSUER,
+        TOEZICHT_JWT_AUDIENCE=AUDIENCE,
+        TOEZICHT_DB_POOL_MIN="1",
+        TOEZICHT_LOG_LEVEL="info",
+        **env,
+    )
     run = Served(f"http://127.0.0.1:{port}", output_dir / "serve.stdout", output_dir / "serve.stderr")
     with run.stdout.open("wb") as stdout, run.stderr.open("wb") as stderr:
-        process = subprocess.Popen([str(TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=environment, stdout=stdout, stderr=stderr, start_new_session=True)
+        process = subprocess.Popen(
+            [str(TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
         try:
             _wait_until_live(process, run)
             yield run

@@ -53,8 +53,12 @@ def cycles(graph: dict[str, dict[str, str]]) -> list[list[str]]:
 
 
 def describe(graph: dict[str, dict[str, str]], cycle: list[str]) -> str:
-    return " -> ".join(cycle) + " (" + "; ".join(
-        f"{graph[a][b]} imports {b}" for a, b in zip(cycle, cycle[1:], strict=False)) + ")"
+    return (
+        " -> ".join(cycle)
+        + " ("
+        + "; ".join(f"{graph[a][b]} imports {b}" for a, b in zip(cycle, cycle[1:], strict=False))
+        + ")"
+    )
 
 
 def test_no_import_cycle_between_feature_folders():
@@ -70,11 +74,15 @@ def test_core_imports_no_feature():
 def test_the_cycle_search_finds_a_cycle_and_names_its_modules(tmp_path):
     """The check itself can fail: two folders importing each other are reported, one-way imports are not."""
     root = tmp_path / "backend"
-    for folder, body in {"a": "from backend.b import service\n", "b": "from backend.a.models import Thing\n",
-                         "c": "import backend.a.service\n"}.items():
+    for folder, body in {
+        "a": "from backend.b import service\n",
+        "b": "from backend.a.models import Thing\n",
+        "c": "import backend.a.service\n",
+    }.items():
         (root / folder).mkdir(parents=True)
         (root / folder / "__init__.py").write_text("")
         (root / folder / "service.py").write_text(body)
     graph = feature_imports(root)
     assert [describe(graph, cycle) for cycle in cycles(graph)] == [
-        "a -> b -> a (backend/a/service.py imports b; backend/b/service.py imports a)"]
+        "a -> b -> a (backend/a/service.py imports b; backend/b/service.py imports a)"
+    ]

@@ -45,8 +45,9 @@ async def trail(client, auth) -> Trail:
     target_me = await client.get("/api/v1/me", headers=auth("insp-1", roles=["inspector"]))
     assert target_me.status_code == 200, target_me.text
     target_id = target_me.json()["id"]
-    deactivated = await set_active(client, admin, target_id, "deactivate", "left the team",
-                                   request_id="deactivate-request-0001")
+    deactivated = await set_active(
+        client, admin, target_id, "deactivate", "left the team", request_id="deactivate-request-0001"
+    )
     activated = await set_active(client, admin, target_id, "activate", "back from leave")
     return Trail(
         admin_headers=admin,
@@ -130,7 +131,8 @@ async def test_a_refused_change_writes_no_event(trail, client, db):
     before = await events(db)
     # A stale If-Match: the change is refused, and so is its audit event (same transaction).
     response = await client.post(
-        f"/api/v1/users/{trail.target_id}/deactivate", json={"reason": "stale attempt"},
+        f"/api/v1/users/{trail.target_id}/deactivate",
+        json={"reason": "stale attempt"},
         headers={**trail.admin_headers, "If-Match": '"1"'},
     )
     assert response.status_code == 412, response.text
@@ -163,10 +165,13 @@ async def test_intact_chain_verifies_in_process_and_with_the_cli(trail, db, data
     assert "intact" in out and "4 events" in out
 
 
-@pytest.mark.parametrize("change", [
-    "UPDATE audit_event SET reason = 'nothing to see here' WHERE seq = $1",
-    """UPDATE audit_event SET after = '{"active": true}'::jsonb WHERE seq = $1""",
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE audit_event SET reason = 'nothing to see here' WHERE seq = $1",
+        """UPDATE audit_event SET after = '{"active": true}'::jsonb WHERE seq = $1""",
+    ],
+)
 async def test_altered_event_is_detected_at_that_event(trail, db, database_url, tmp_path, change):
     middle = (await events(db))[2]
     assert middle["action"] == "user.deactivated"
@@ -196,15 +201,30 @@ async def test_removed_event_is_detected_at_the_next_one(trail, db, database_url
 async def _append_version_1_event(db) -> asyncpg.Record:
     """An event as written before migration 0011 (seq inside the hashed content), appended at the head."""
     head = await db.fetchrow("SELECT seq, row_hash FROM audit_event ORDER BY seq DESC LIMIT 1")
-    row = {"seq": head["seq"] + 1, "id": uuid4(), "occurred_at": datetime.now(UTC), "actor_id": None,
-           "actor_label": "cli", "action": "test.v1", "object_type": "test", "object_id": "x", "request_id": None,
-           "reason": None, "before": None, "after": {"n": 1}, "hash_version": 1}
+    row = {
+        "seq": head["seq"] + 1,
+        "id": uuid4(),
+        "occurred_at": datetime.now(UTC),
+        "actor_id": None,
+        "actor_label": "cli",
+        "action": "test.v1",
+        "object_type": "test",
+        "object_id": "x",
+        "request_id": None,
+        "reason": None,
+        "before": None,
+        "after": {"n": 1},
+        "hash_version": 1,
+    }
     row_hash = audit.row_hash_of(head["row_hash"], row)
     await db.execute(
         "INSERT INTO audit_event (seq, id, occurred_at, actor_id, actor_label, action, object_type, object_id, "
         "request_id, reason, before, after, hash_version, prev_hash, row_hash) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        *row.values(), head["row_hash"], row_hash)
+        *row.values(),
+        head["row_hash"],
+        row_hash,
+    )
     await db.execute("SELECT setval('audit_event_seq_seq', $1)", row["seq"])
     return await db.fetchrow("SELECT * FROM audit_event WHERE seq = $1", row["seq"])
 
@@ -267,10 +287,17 @@ async def test_concurrent_writers_extend_one_unbroken_chain(database_url, db):
     async def write(conn: asyncpg.Connection, n: int) -> None:
         for round_ in range(5):
             async with conn.transaction():
-                await audit.record(conn, actor=audit.SYSTEM, action="test.concurrent", object_type="test",
-                                   object_id=f"{n}-{round_}", after={"n": n})
-                await audit.record(conn, actor=audit.SYSTEM, action="test.concurrent", object_type="test",
-                                   object_id=f"{n}-{round_}-b")
+                await audit.record(
+                    conn,
+                    actor=audit.SYSTEM,
+                    action="test.concurrent",
+                    object_type="test",
+                    object_id=f"{n}-{round_}",
+                    after={"n": n},
+                )
+                await audit.record(
+                    conn, actor=audit.SYSTEM, action="test.concurrent", object_type="test", object_id=f"{n}-{round_}-b"
+                )
 
     try:
         await asyncio.gather(*(write(conn, n) for n, conn in enumerate(writers)))
@@ -372,7 +399,8 @@ async def test_object_type_is_required(trail, client, auth):
 async def test_object_id_with_a_nul_character_is_refused(trail, client, auth):
     # PostgreSQL text cannot hold NUL; this must be a 422, not a driver error (500).
     response = await client.get(
-        EVENTS, params={"object_type": "user", "object_id": trail.target_id + "\x00"},
+        EVENTS,
+        params={"object_type": "user", "object_id": trail.target_id + "\x00"},
         headers=auth("auditor-1", roles=["auditor"]),
     )
     assert response.status_code == 422, response.text
@@ -385,8 +413,14 @@ async def test_object_id_with_a_nul_character_is_refused(trail, client, auth):
 async def test_a_cursor_we_did_not_hand_out_is_refused(trail, client, auth):
     auditor = auth("auditor-1", roles=["auditor"])
     # Garbage, the wrong arity, and well-formed cursors holding values no page ever ends on.
-    for cursor in ("not-a-cursor!", encode_cursor(1, 2), encode_cursor("1"), encode_cursor(True),
-                   encode_cursor(0), encode_cursor(2**63)):
+    for cursor in (
+        "not-a-cursor!",
+        encode_cursor(1, 2),
+        encode_cursor("1"),
+        encode_cursor(True),
+        encode_cursor(0),
+        encode_cursor(2**63),
+    ):
         response = await client.get(
             EVENTS, params={"object_type": "user", "object_id": trail.target_id, "cursor": cursor}, headers=auditor
         )

@@ -23,9 +23,9 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.migrations import migrate
 from backend.registry.service import today
 from tests.complaint_helpers import complaint_world, create_complaint
+from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
 from tests.helpers import assert_problem, register
 from tests.inspection_helpers import HORECA_OK, SEXWORK_OK, World, submitted
-from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
 from tests.registry_helpers import ALL_REGIMES, create_object
 
 EVENTS = "/api/v1/audit-events"
@@ -50,15 +50,39 @@ async def world(client, auth) -> World:
 async def sexwork(client, world) -> dict[str, str]:
     """A sex-work complaint (with its reporter read), an inspection of the sex club, and a sex-work location read
     once; the ids by object type."""
-    complaint = await create_complaint(client, world, "gerda", category="illegale_prostitutie",
-                                       description="Advertentie, vermoedelijk thuisprostitutie zonder vergunning.")
+    complaint = await create_complaint(
+        client,
+        world,
+        "gerda",
+        category="illegale_prostitutie",
+        description="Advertentie, vermoedelijk thuisprostitutie zonder vergunning.",
+    )
     assert complaint["regime"] == "sexwork"
-    inspection = await submitted(client, world, world.body(
-        "insp_sw", object_id=world.ids["club"], observations=None,
-        checklists=[{"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
-                    {"checklist_version_id": world.ids["alcohol-horeca"], "answers": HORECA_OK}]), "insp_sw")
-    location = await client.post("/api/v1/locations", headers=world.h["insp_sw"], json={
-        "street": "Zandpad", "house_number": 9, "postcode": "3552 AB", "wijk": "noordwest", "regimes": ["sexwork"]})
+    inspection = await submitted(
+        client,
+        world,
+        world.body(
+            "insp_sw",
+            object_id=world.ids["club"],
+            observations=None,
+            checklists=[
+                {"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
+                {"checklist_version_id": world.ids["alcohol-horeca"], "answers": HORECA_OK},
+            ],
+        ),
+        "insp_sw",
+    )
+    location = await client.post(
+        "/api/v1/locations",
+        headers=world.h["insp_sw"],
+        json={
+            "street": "Zandpad",
+            "house_number": 9,
+            "postcode": "3552 AB",
+            "wijk": "noordwest",
+            "regimes": ["sexwork"],
+        },
+    )
     assert location.status_code == 201, location.text
     read = await client.get(f"/api/v1/locations/{location.json()['id']}", headers=world.h["insp_sw"])
     assert read.status_code == 200, read.text
@@ -121,8 +145,10 @@ async def test_the_trail_of_one_actor_with_their_display_name_in_keyset_pages(cl
     for _ in range(3):
         await create_complaint(client, world, "gerda")
     items = await walk(client, world.h["auditor"], {"actor_id": world.ids["gerda"]})
-    expected = await db.fetch("SELECT seq, action FROM audit_event WHERE actor_id = $1 ORDER BY occurred_at, seq",
-                              uuid.UUID(world.ids["gerda"]))
+    expected = await db.fetch(
+        "SELECT seq, action FROM audit_event WHERE actor_id = $1 ORDER BY occurred_at, seq",
+        uuid.UUID(world.ids["gerda"]),
+    )
     assert [(e["seq"], e["action"]) for e in items] == [(r["seq"], r["action"]) for r in expected]
     assert [e["action"] for e in items].count("complaint.reporter_read") == 3
     assert {e["actor_id"] for e in items} == {world.ids["gerda"]}
@@ -143,27 +169,39 @@ async def test_the_trail_of_a_period_in_dates_of_europe_amsterdam(client, world)
 async def test_bad_trail_parameters_are_refused(client, world):
     auditor = world.h["auditor"]
     day = today()
-    response = await client.get(EVENTS, params={"from": day.isoformat(), "to": (day - timedelta(days=1)).isoformat()},
-                                headers=auditor)
+    response = await client.get(
+        EVENTS, params={"from": day.isoformat(), "to": (day - timedelta(days=1)).isoformat()}, headers=auditor
+    )
     assert assert_problem(response, 422, "validation_failed")["errors"] == [
-        {"detail": "`to` is before `from`", "parameter": "to"}]
-    response = await client.get(EVENTS, params={"object_type": "complaint", "object_id": "x",
-                                                "actor_id": world.ids["gerda"]}, headers=auditor)
+        {"detail": "`to` is before `from`", "parameter": "to"}
+    ]
+    response = await client.get(
+        EVENTS, params={"object_type": "complaint", "object_id": "x", "actor_id": world.ids["gerda"]}, headers=auditor
+    )
     assert_problem(response, 422, "validation_failed")
     response = await client.get(EVENTS, params={"object_type": "complaint"}, headers=auditor)
     assert assert_problem(response, 422, "validation_failed")["errors"] == [
-        {"detail": "Missing required query parameter.", "parameter": "object_id"}]
+        {"detail": "Missing required query parameter.", "parameter": "object_id"}
+    ]
     for cursor in ("bm9wZQ", "WzFd", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0"):  # nonsense, [1], a naive time
         response = await client.get(EVENTS, params={"cursor": cursor}, headers=auditor)
         assert_problem(response, 400, "invalid_cursor")
 
 
 async def test_by_actor_and_by_period_are_keyset_reads_on_an_index(db, world):
-    principal = Principal(user_id=uuid.uuid4(), subject="a", issuer="i", roles=frozenset({"auditor"}),
-                          regimes=frozenset(ALL_REGIMES), teams=frozenset())
+    principal = Principal(
+        user_id=uuid.uuid4(),
+        subject="a",
+        issuer="i",
+        roles=frozenset({"auditor"}),
+        regimes=frozenset(ALL_REGIMES),
+        teams=frozenset(),
+    )
     after = (today(), 5)
-    for trail, index in ((audit_service.TrailFilter(actor_id=uuid.uuid4()), "audit_event_actor_idx"),
-                         (audit_service.TrailFilter(from_=today()), "audit_event_period_idx")):
+    for trail, index in (
+        (audit_service.TrailFilter(actor_id=uuid.uuid4()), "audit_event_actor_idx"),
+        (audit_service.TrailFilter(from_=today()), "audit_event_period_idx"),
+    ):
         sql, args = audit_service._trail_sql(principal, trail, after=after, limit=51)
         async with db.transaction():
             # The test table is tiny: a scan would win. Refusing scans and sorts shows an index gives the order.
@@ -191,12 +229,15 @@ async def test_a_persons_reads_as_csv_for_an_avg_request(client, world, sexwork)
     assert rows[0] == list(audit_service.CSV_HEADER)
     assert [(r[3], r[5]) for r in rows[1:]] == [
         ("complaint.reporter_read", sexwork["complaint"]),  # the sex-work complaint's intake
-        ("complaint.reporter_read", cafe_complaint["id"]), ("complaint.reporter_read", cafe_complaint["id"])]
+        ("complaint.reporter_read", cafe_complaint["id"]),
+        ("complaint.reporter_read", cafe_complaint["id"]),
+    ]
     assert {r[2] for r in rows[1:]} == {"Gerda Mulder"} and {r[1] for r in rows[1:]} == {world.ids["gerda"]}
     # Without the sexwork regime the sex-work complaint's read is left out, and so is the sex-work location's.
     assert [r[5] for r in (await exported("auditor_no_sw", "gerda"))[1:]] == [cafe_complaint["id"]] * 2
     assert [(r[3], r[5]) for r in (await exported("auditor", "insp_sw"))[1:]] == [
-        ("location.read", sexwork["location"])]
+        ("location.read", sexwork["location"])
+    ]
     assert (await exported("admin_no_sw", "insp_sw"))[1:] == []
 
 
@@ -235,7 +276,8 @@ async def database_before_the_scope(pg_server_url, tmp_path) -> AsyncIterator[tu
 
 
 async def test_events_written_before_the_scope_existed_get_it_from_the_migration(
-        database_before_the_scope, data_dir, auth):
+    database_before_the_scope, data_dir, auth
+):
     url, directory = database_before_the_scope
     admin = auth("admin-old", roles=["admin"], regimes=ALL_REGIMES)
     async with app_client(make_settings(url, data_dir)) as client:
@@ -245,8 +287,12 @@ async def test_events_written_before_the_scope_existed_get_it_from_the_migration
     conn = await core_db.connect(url)
     try:
         assert await migrate(conn, directory) == [SCOPE_MIGRATION]
-        scopes = {str(row["object_id"]): row["scope_regime"] for row in await conn.fetch(
-            "SELECT object_id, scope_regime FROM audit_event WHERE object_type = 'establishment'")}
+        scopes = {
+            str(row["object_id"]): row["scope_regime"]
+            for row in await conn.fetch(
+                "SELECT object_id, scope_regime FROM audit_event WHERE object_type = 'establishment'"
+            )
+        }
         assert (await verify_chain(conn)).ok
     finally:
         await conn.close()

@@ -50,8 +50,15 @@ def claims(sub: str, **overrides: Any) -> dict[str, Any]:
     """Valid claims for the test issuer/audience; an override of None drops the claim."""
     now = int(time.time())
     payload: dict[str, Any] = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now, "exp": now + 600,
-        "roles": ["inspector"], "regimes": ["alcohol"], "teams": [],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": sub,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "roles": ["inspector"],
+        "regimes": ["alcohol"],
+        "teams": [],
     }
     payload.update(overrides)
     return {k: v for k, v in payload.items() if v is not None}
@@ -141,7 +148,9 @@ async def test_hs256_signed_with_our_public_key_is_refused(client, db, dev_key, 
     """CVE-2024-33663 class: HMAC 'signed' with the public key, which an attacker can read."""
     public = public_jwk(dev_key)
     secret = public_pem_of(dev_key) if key_form == "pem" else json.dumps(public).encode()
-    token = hs256_token(secret, {"alg": "HS256", "kid": public["kid"], "typ": "JWT"}, claims("hmac-forger", roles=["admin"]))
+    token = hs256_token(
+        secret, {"alg": "HS256", "kid": public["kid"], "typ": "JWT"}, claims("hmac-forger", roles=["admin"])
+    )
     await assert_refused(client, db, bearer(token), "token_algorithm", "hmac-forger")
 
 
@@ -241,8 +250,13 @@ async def user_row(db: Any, subject: str) -> Any:
 
 
 async def test_valid_token_creates_user_and_drops_unknown_roles_and_regimes(client, db, auth):
-    headers = auth("insp-anna", roles=["inspector", "superuser"], regimes=["nix18", "alcohol", "mars"],
-                   teams=["team-b", "team-a"], name="Anna de Vries")
+    headers = auth(
+        "insp-anna",
+        roles=["inspector", "superuser"],
+        regimes=["nix18", "alcohol", "mars"],
+        teams=["team-b", "team-a"],
+        name="Anna de Vries",
+    )
     response = await client.get(ME, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -389,10 +403,19 @@ class RsaKey:
     def jwk(self) -> dict[str, Any]:
         numbers = self.private.public_key().public_numbers()
         as_b64 = lambda n: b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))  # noqa: E731
-        return {"kid": self.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": as_b64(numbers.n), "e": as_b64(numbers.e)}
+        return {
+            "kid": self.kid,
+            "kty": "RSA",
+            "alg": "RS256",
+            "use": "sig",
+            "n": as_b64(numbers.n),
+            "e": as_b64(numbers.e),
+        }
 
     def token(self, sub: str, **overrides: Any) -> str:
-        return jwt.encode(claims(sub, **{"iss": OIDC_ISSUER, **overrides}), self.pem, algorithm="RS256", headers={"kid": self.kid})
+        return jwt.encode(
+            claims(sub, **{"iss": OIDC_ISSUER, **overrides}), self.pem, algorithm="RS256", headers={"kid": self.kid}
+        )
 
 
 def write_jwks(path: Path, *keys: RsaKey) -> None:
@@ -415,7 +438,9 @@ class Oidc(msgspec.Struct):
 async def oidc(database_url, data_dir, tmp_path, idp_keys) -> AsyncIterator[Oidc]:
     jwks_path = tmp_path / "jwks.json"
     write_jwks(jwks_path, idp_keys[0])
-    settings = make_settings(database_url, data_dir, auth_mode="oidc", jwt_issuer=OIDC_ISSUER, oidc_jwks_file=str(jwks_path))
+    settings = make_settings(
+        database_url, data_dir, auth_mode="oidc", jwt_issuer=OIDC_ISSUER, oidc_jwks_file=str(jwks_path)
+    )
     running = app_client(settings)
     async with running as http:
         source = running.app.state.token_verifier.keys
@@ -433,7 +458,9 @@ async def test_oidc_accepts_rs256_token_from_the_jwks(oidc, db, idp_keys):
 
 
 async def test_oidc_refuses_dev_es256_token(oidc, db, make_token):
-    await assert_refused(oidc.http, db, bearer(make_token("dev-user", iss=OIDC_ISSUER)), "token_unknown_key", "dev-user")
+    await assert_refused(
+        oidc.http, db, bearer(make_token("dev-user", iss=OIDC_ISSUER)), "token_unknown_key", "dev-user"
+    )
 
 
 async def test_oidc_refuses_es256_token_naming_the_rsa_kid(oidc, db, idp_keys):
@@ -499,8 +526,13 @@ async def run_token_cli(env_overrides: dict[str, str], *args: str) -> tuple[int,
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
     env.update(env_overrides)
     process = await asyncio.create_subprocess_exec(
-        str(PROJECT_ROOT / ".venv" / "bin" / "toezicht"), "token", *args,
-        env=env, cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(PROJECT_ROOT / ".venv" / "bin" / "toezicht"),
+        "token",
+        *args,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode is not None
@@ -512,9 +544,16 @@ async def test_token_command_refuses_in_oidc_mode(tmp_path, idp_keys):
     write_jwks(jwks_path, idp_keys[0])
     data_dir = tmp_path / "data"
     code, out, err = await run_token_cli(
-        {"TOEZICHT_AUTH_MODE": "oidc", "TOEZICHT_JWT_ISSUER": "https://idp.example",
-         "TOEZICHT_OIDC_JWKS_FILE": str(jwks_path), "TOEZICHT_DATA_DIR": str(data_dir)},
-        "--sub", "x", "--role", "inspector",
+        {
+            "TOEZICHT_AUTH_MODE": "oidc",
+            "TOEZICHT_JWT_ISSUER": "https://idp.example",
+            "TOEZICHT_OIDC_JWKS_FILE": str(jwks_path),
+            "TOEZICHT_DATA_DIR": str(data_dir),
+        },
+        "--sub",
+        "x",
+        "--role",
+        "inspector",
     )
     assert code != 0
     assert "oidc" in err and "refusing" in err
@@ -524,16 +563,33 @@ async def test_token_command_refuses_in_oidc_mode(tmp_path, idp_keys):
 
 async def test_token_command_mints_a_token_the_app_accepts(client, db, data_dir):
     code, out, err = await run_token_cli(
-        {"TOEZICHT_AUTH_MODE": "dev", "TOEZICHT_JWT_ISSUER": ISSUER, "TOEZICHT_JWT_AUDIENCE": AUDIENCE,
-         "TOEZICHT_DATA_DIR": str(data_dir)},
-        "--sub", "cli-user", "--role", "coordinator", "--regime", "nix18", "--team", "team-centrum", "--name", "Cli User",
+        {
+            "TOEZICHT_AUTH_MODE": "dev",
+            "TOEZICHT_JWT_ISSUER": ISSUER,
+            "TOEZICHT_JWT_AUDIENCE": AUDIENCE,
+            "TOEZICHT_DATA_DIR": str(data_dir),
+        },
+        "--sub",
+        "cli-user",
+        "--role",
+        "coordinator",
+        "--regime",
+        "nix18",
+        "--team",
+        "team-centrum",
+        "--name",
+        "Cli User",
     )
     assert code == 0, err
     response = await client.get(ME, headers=bearer(out.strip()))
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["subject"], body["roles"], body["regimes"], body["teams"], body["display_name"]) == (
-        "cli-user", ["coordinator"], ["nix18"], ["team-centrum"], "Cli User"
+        "cli-user",
+        ["coordinator"],
+        ["nix18"],
+        ["team-centrum"],
+        "Cli User",
     )
     assert await db.fetchval("SELECT count(*) FROM app_user WHERE subject = 'cli-user'") == 1
 
@@ -545,7 +601,7 @@ class _JwksServer:
         served = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 served.fetches += 1
                 body = jwks_path.read_bytes()
                 self.send_response(200)
@@ -575,7 +631,9 @@ async def test_oidc_fetches_the_jwks_from_its_url(database_url, data_dir, tmp_pa
     jwks_path = tmp_path / "jwks.json"
     write_jwks(jwks_path, idp_keys[0])
     with _JwksServer(jwks_path) as idp:
-        settings = make_settings(database_url, data_dir, auth_mode="oidc", jwt_issuer=OIDC_ISSUER, oidc_jwks_url=idp.url)
+        settings = make_settings(
+            database_url, data_dir, auth_mode="oidc", jwt_issuer=OIDC_ISSUER, oidc_jwks_url=idp.url
+        )
         async with app_client(settings) as client:
             response = await client.get(ME, headers=bearer(idp_keys[0].token("url-user")))
             assert response.status_code == 200, response.text

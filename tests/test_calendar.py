@@ -10,18 +10,35 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.core import calendar
 from backend.core.calendar import (
-    CalendarDataError, add_working_days, easter_sunday, holidays, is_holiday, is_working_day, kings_day,
-    load_equated_days, term_end, working_days_between,
+    CalendarDataError,
+    add_working_days,
+    easter_sunday,
+    holidays,
+    is_holiday,
+    is_working_day,
+    kings_day,
+    load_equated_days,
+    term_end,
+    working_days_between,
 )
 
 # Easter Sundays from published tables, including the earliest (22 March) and latest (25 April) possible.
 KNOWN_EASTERS = [
-    date(1981, 4, 19), date(2000, 4, 23), date(2008, 3, 23), date(2011, 4, 24), date(2019, 4, 21),
-    date(2024, 3, 31), date(2025, 4, 20), date(2026, 4, 5), date(2027, 3, 28), date(2038, 4, 25),
+    date(1981, 4, 19),
+    date(2000, 4, 23),
+    date(2008, 3, 23),
+    date(2011, 4, 24),
+    date(2019, 4, 21),
+    date(2024, 3, 31),
+    date(2025, 4, 20),
+    date(2026, 4, 5),
+    date(2027, 3, 28),
+    date(2038, 4, 25),
     date(2285, 3, 22),
 ]
 
@@ -48,13 +65,16 @@ def test_the_holidays_of_2026() -> None:
     assert {day for day, name in names.items() if "Gelijkgestelde" in name} == {date(2026, 1, 2), date(2026, 5, 15)}
 
 
-@pytest.mark.parametrize(("year", "expected"), [
-    (2025, date(2025, 4, 26)),  # 27 April 2025 is a Sunday: Koningsdag moves to Saturday the 26th
-    (2026, date(2026, 4, 27)),
-    (2014, date(2014, 4, 26)),  # 27 April 2014 was a Sunday too
-    (2006, date(2006, 4, 29)),  # Koninginnedag: 30 April 2006 was a Sunday
-    (2013, date(2013, 4, 30)),
-])
+@pytest.mark.parametrize(
+    ("year", "expected"),
+    [
+        (2025, date(2025, 4, 26)),  # 27 April 2025 is a Sunday: Koningsdag moves to Saturday the 26th
+        (2026, date(2026, 4, 27)),
+        (2014, date(2014, 4, 26)),  # 27 April 2014 was a Sunday too
+        (2006, date(2006, 4, 29)),  # Koninginnedag: 30 April 2006 was a Sunday
+        (2013, date(2013, 4, 30)),
+    ],
+)
 def test_koningsdag_sunday_rule(year: int, expected: date) -> None:
     assert kings_day(year) == expected
     assert is_holiday(expected)
@@ -71,15 +91,18 @@ def test_5_mei_is_a_holiday_every_year() -> None:
     assert all(is_holiday(date(year, 5, 5)) for year in range(2000, 2040))
 
 
-@pytest.mark.parametrize(("day", "working"), [
-    (date(2026, 11, 24), True),   # a Tuesday
-    (date(2026, 11, 28), False),  # Saturday
-    (date(2026, 11, 29), False),  # Sunday
-    (date(2026, 12, 25), False),  # Eerste Kerstdag
-    (date(2026, 4, 3), False),    # Goede Vrijdag
-    (date(2026, 5, 15), False),   # equated by royal decree
-    (date(2025, 5, 16), True),    # an ordinary Friday
-])
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 11, 24), True),  # a Tuesday
+        (date(2026, 11, 28), False),  # Saturday
+        (date(2026, 11, 29), False),  # Sunday
+        (date(2026, 12, 25), False),  # Eerste Kerstdag
+        (date(2026, 4, 3), False),  # Goede Vrijdag
+        (date(2026, 5, 15), False),  # equated by royal decree
+        (date(2025, 5, 16), True),  # an ordinary Friday
+    ],
+)
 def test_working_days(day: date, working: bool) -> None:
     assert is_working_day(day) is working
 

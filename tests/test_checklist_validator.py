@@ -20,45 +20,94 @@ from backend.checklists import templates
 from backend.checklists.models import AnswerProblem, AnswersAccepted, AnswersRejected, LegalRef, Violation
 from backend.checklists.validator import items_by_key, validate, value_problem
 
-SHIPPED = {path.stem: templates.check_template(templates.load_file(path))
-           for path in sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))}
+SHIPPED = {
+    path.stem: templates.check_template(templates.load_file(path))
+    for path in sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
+}
 PHOTO = str(uuid.UUID(int=1))
 PHOTO_2 = str(uuid.UUID(int=2))
 
 
 def item(key: str, answer: dict, *, required: bool = True, **extra: Any) -> dict:
-    return {"key": key, "question": f"Vraag {key}?", "legal_basis": [{"law": "Testwet", "article": "1"}],
-            "answer": answer, "required": required, **extra}
+    return {
+        "key": key,
+        "question": f"Vraag {key}?",
+        "legal_basis": [{"law": "Testwet", "article": "1"}],
+        "answer": answer,
+        "required": required,
+        **extra,
+    }
 
 
 def rule(when: dict, code: str, **extra: Any) -> dict:
-    return {"when": when, "code": code, "article": {"law": "Testwet", "article": "2", "lid": "1"},
-            "severity": "serious", "description": "Overtreding", **extra}
+    return {
+        "when": when,
+        "code": code,
+        "article": {"law": "Testwet", "article": "2", "lid": "1"},
+        "severity": "serious",
+        "description": "Overtreding",
+        **extra,
+    }
 
 
 # Q1 yes/no gates Q2 (count, violation above 2, photo on violation), which gates Q3 (choice). Q4 is a
 # multiple choice, Q5 a number with a range, Q6-Q9 text, date, datetime, photo; Q10 shows when Q1 is not yes.
-TEMPLATE = templates.check_template({
-    "key": "test-template", "regime": "alcohol", "kind": "inspection", "title": "Test", "valid_from": "2025-01-01",
-    "sources": [{"title": "test"}],
-    "sections": [{"key": "main", "title": "Main", "items": [
-        item("Q1", {"type": "yes_no_na", "allow_na": False}, violations=[rule({"equals": "no"}, "T-Q1")]),
-        item("Q2", {"type": "count", "maximum": 50}, shown_when={"key": "Q1", "equals": "yes"},
-             evidence={"photo": "on_violation"}, violations=[rule({"greater_than": 2}, "T-Q2")]),
-        item("Q3", {"type": "choice", "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]},
-             shown_when={"key": "Q2", "in": [3, 4]}),
-        item("Q4", {"type": "choice", "multiple": True, "options": [
-            {"value": "x", "label": "X"}, {"value": "y", "label": "Y"}, {"value": "z", "label": "Z"}]},
-             required=False, violations=[rule({"equals": "z"}, "T-Q4", only_if={"key": "Q1", "equals": "yes"})]),
-        item("Q5", {"type": "number", "minimum": 0, "maximum": 1000}, required=False,
-             evidence={"photo": "always", "min_photos": 2}),
-        item("Q6", {"type": "text", "max_length": 10}, required=False),
-        item("Q7", {"type": "date"}, required=False),
-        item("Q8", {"type": "datetime"}, required=False),
-        item("Q9", {"type": "photo", "max_photos": 2}, required=False),
-        item("Q10", {"type": "yes_no_na"}, shown_when={"not": {"key": "Q1", "equals": "yes"}}),
-    ]}],
-})
+TEMPLATE = templates.check_template(
+    {
+        "key": "test-template",
+        "regime": "alcohol",
+        "kind": "inspection",
+        "title": "Test",
+        "valid_from": "2025-01-01",
+        "sources": [{"title": "test"}],
+        "sections": [
+            {
+                "key": "main",
+                "title": "Main",
+                "items": [
+                    item("Q1", {"type": "yes_no_na", "allow_na": False}, violations=[rule({"equals": "no"}, "T-Q1")]),
+                    item(
+                        "Q2",
+                        {"type": "count", "maximum": 50},
+                        shown_when={"key": "Q1", "equals": "yes"},
+                        evidence={"photo": "on_violation"},
+                        violations=[rule({"greater_than": 2}, "T-Q2")],
+                    ),
+                    item(
+                        "Q3",
+                        {"type": "choice", "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]},
+                        shown_when={"key": "Q2", "in": [3, 4]},
+                    ),
+                    item(
+                        "Q4",
+                        {
+                            "type": "choice",
+                            "multiple": True,
+                            "options": [
+                                {"value": "x", "label": "X"},
+                                {"value": "y", "label": "Y"},
+                                {"value": "z", "label": "Z"},
+                            ],
+                        },
+                        required=False,
+                        violations=[rule({"equals": "z"}, "T-Q4", only_if={"key": "Q1", "equals": "yes"})],
+                    ),
+                    item(
+                        "Q5",
+                        {"type": "number", "minimum": 0, "maximum": 1000},
+                        required=False,
+                        evidence={"photo": "always", "min_photos": 2},
+                    ),
+                    item("Q6", {"type": "text", "max_length": 10}, required=False),
+                    item("Q7", {"type": "date"}, required=False),
+                    item("Q8", {"type": "datetime"}, required=False),
+                    item("Q9", {"type": "photo", "max_photos": 2}, required=False),
+                    item("Q10", {"type": "yes_no_na"}, shown_when={"not": {"key": "Q1", "equals": "yes"}}),
+                ],
+            }
+        ],
+    }
+)
 
 
 def problems_of(result) -> list[tuple[str, str]]:
@@ -80,10 +129,12 @@ def test_compliant_answers_give_no_violations():
 
 def test_violations_carry_key_code_article_and_severity():
     result = validate(TEMPLATE, {"Q1": "yes", "Q2": 3, "Q3": "a", "Q4": ["x", "z"]}, {"Q2": [PHOTO]})
-    assert result == AnswersAccepted((
-        Violation("Q2", "T-Q2", LegalRef(law="Testwet", article="2", lid="1"), "serious"),
-        Violation("Q4", "T-Q4", LegalRef(law="Testwet", article="2", lid="1"), "serious"),
-    ))
+    assert result == AnswersAccepted(
+        (
+            Violation("Q2", "T-Q2", LegalRef(law="Testwet", article="2", lid="1"), "serious"),
+            Violation("Q4", "T-Q4", LegalRef(law="Testwet", article="2", lid="1"), "serious"),
+        )
+    )
 
 
 def test_only_if_limits_a_violation_to_its_condition():
@@ -101,7 +152,9 @@ def test_answer_to_hidden_question_is_a_problem_also_down_a_chain():
     # Q2 = 1 hides Q3; Q1 = no hides Q2 and with it Q3.
     assert problems_of(validate(TEMPLATE, {"Q1": "yes", "Q2": 1, "Q3": "a"})) == [("/answers/Q3", "hidden")]
     assert problems_of(validate(TEMPLATE, {"Q1": "no", "Q2": 3, "Q3": "a", "Q10": "no"})) == [
-        ("/answers/Q2", "hidden"), ("/answers/Q3", "hidden")]
+        ("/answers/Q2", "hidden"),
+        ("/answers/Q3", "hidden"),
+    ]
 
 
 def test_null_counts_as_no_answer():
@@ -110,34 +163,40 @@ def test_null_counts_as_no_answer():
 
 def test_unknown_keys_sorted_with_escaped_pointers():
     result = validate(TEMPLATE, {"Q1": "yes", "Q2": 0, "zz": 1, "a/b~c": 1}, {"nope": [PHOTO]})
-    assert problems_of(result) == [("/answers/a~1b~0c", "unknown_key"), ("/answers/zz", "unknown_key"),
-                                   ("/evidence/nope", "unknown_key")]
+    assert problems_of(result) == [
+        ("/answers/a~1b~0c", "unknown_key"),
+        ("/answers/zz", "unknown_key"),
+        ("/evidence/nope", "unknown_key"),
+    ]
 
 
-@pytest.mark.parametrize(("key", "value", "kind"), [
-    ("Q1", "na", "wrong_type"),            # allow_na is false
-    ("Q1", True, "wrong_type"),
-    ("Q1", "Yes", "wrong_type"),
-    ("Q5", True, "wrong_type"),            # a boolean is not a number
-    ("Q5", "12", "wrong_type"),
-    ("Q5", 1000.5, "wrong_type"),          # above the maximum
-    ("Q5", -1, "wrong_type"),
-    ("Q6", "", "wrong_type"),
-    ("Q6", "x" * 11, "wrong_type"),        # max_length 10
-    ("Q6", "a\x00b", "wrong_type"),
-    ("Q7", "2024-02-30", "wrong_type"),
-    ("Q7", "01-02-2024", "wrong_type"),
-    ("Q8", "2025-03-01T21:30:00", "wrong_type"),  # no offset
-    ("Q8", "2025-03-01 21:30:00+01:00", "wrong_type"),
-    ("Q4", "x", "wrong_type"),             # a multiple choice takes a list
-    ("Q4", [], "wrong_type"),
-    ("Q4", ["x", "x"], "wrong_type"),
-    ("Q4", ["x", "q"], "not_an_option"),
-    ("Q9", PHOTO, "photo_ids"),            # a list is required
-    ("Q9", ["not-a-uuid"], "photo_ids"),
-    ("Q9", [PHOTO, PHOTO.upper()], "photo_ids"),
-    ("Q9", [PHOTO, PHOTO_2, str(uuid.UUID(int=3))], "photo_ids"),  # max_photos 2
-])
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        ("Q1", "na", "wrong_type"),  # allow_na is false
+        ("Q1", True, "wrong_type"),
+        ("Q1", "Yes", "wrong_type"),
+        ("Q5", True, "wrong_type"),  # a boolean is not a number
+        ("Q5", "12", "wrong_type"),
+        ("Q5", 1000.5, "wrong_type"),  # above the maximum
+        ("Q5", -1, "wrong_type"),
+        ("Q6", "", "wrong_type"),
+        ("Q6", "x" * 11, "wrong_type"),  # max_length 10
+        ("Q6", "a\x00b", "wrong_type"),
+        ("Q7", "2024-02-30", "wrong_type"),
+        ("Q7", "01-02-2024", "wrong_type"),
+        ("Q8", "2025-03-01T21:30:00", "wrong_type"),  # no offset
+        ("Q8", "2025-03-01 21:30:00+01:00", "wrong_type"),
+        ("Q4", "x", "wrong_type"),  # a multiple choice takes a list
+        ("Q4", [], "wrong_type"),
+        ("Q4", ["x", "x"], "wrong_type"),
+        ("Q4", ["x", "q"], "not_an_option"),
+        ("Q9", PHOTO, "photo_ids"),  # a list is required
+        ("Q9", ["not-a-uuid"], "photo_ids"),
+        ("Q9", [PHOTO, PHOTO.upper()], "photo_ids"),
+        ("Q9", [PHOTO, PHOTO_2, str(uuid.UUID(int=3))], "photo_ids"),  # max_photos 2
+    ],
+)
 def test_wrong_values_are_refused_at_their_pointer(key, value, kind):
     # A wrong Q1 is not "yes": Q2 hides and Q10 shows.
     answers = {"Q10": "no", key: value} if key == "Q1" else {"Q1": "yes", "Q2": 0, key: value}
@@ -147,12 +206,21 @@ def test_wrong_values_are_refused_at_their_pointer(key, value, kind):
 
 def test_choice_not_in_options():
     assert problems_of(validate(TEMPLATE, {"Q1": "yes", "Q2": 3, "Q3": "c"}, {"Q2": [PHOTO]})) == [
-        ("/answers/Q3", "not_an_option")]
+        ("/answers/Q3", "not_an_option")
+    ]
 
 
 def test_valid_values_of_every_type_are_accepted():
-    answers = {"Q1": "yes", "Q2": 0, "Q4": ["x", "y"], "Q5": 12.5, "Q6": "kort", "Q7": "2024-02-29",
-               "Q8": "2025-03-01T21:30:00.123+01:00", "Q9": [PHOTO, PHOTO_2]}
+    answers = {
+        "Q1": "yes",
+        "Q2": 0,
+        "Q4": ["x", "y"],
+        "Q5": 12.5,
+        "Q6": "kort",
+        "Q7": "2024-02-29",
+        "Q8": "2025-03-01T21:30:00.123+01:00",
+        "Q9": [PHOTO, PHOTO_2],
+    }
     assert violations_of(validate(TEMPLATE, answers, {"Q5": [PHOTO, PHOTO_2]})) == []
     assert value_problem({"type": "datetime"}, "2025-03-01T20:30:00Z") is None
 
@@ -168,7 +236,8 @@ def test_violation_without_required_photo_is_a_problem_and_with_it_a_violation()
 
 def test_photo_always_with_minimum_count():
     assert problems_of(validate(TEMPLATE, {"Q1": "yes", "Q2": 0, "Q5": 1}, {"Q5": [PHOTO]})) == [
-        ("/evidence/Q5", "photo_required")]
+        ("/evidence/Q5", "photo_required")
+    ]
     assert violations_of(validate(TEMPLATE, {"Q1": "yes", "Q2": 0, "Q5": 1}, {"Q5": [PHOTO, PHOTO_2]})) == []
 
 
@@ -178,8 +247,14 @@ def test_photos_for_a_hidden_question_are_a_problem():
 
 def test_nix18_sale_is_a_violation_depending_on_id_check_and_tester_age():
     nix18 = SHIPPED["nix18-purchase-attempt"]
-    base = {"NX-01": "supermarkt", "NX-01a": "2025-05-01T16:05:00+02:00", "NX-05": "yes", "NX-05b": "yes",
-            "NX-02": "no", "NX-04": "yes"}
+    base = {
+        "NX-01": "supermarkt",
+        "NX-01a": "2025-05-01T16:05:00+02:00",
+        "NX-05": "yes",
+        "NX-05b": "yes",
+        "NX-02": "no",
+        "NX-04": "yes",
+    }
     photo = {"NX-04": [PHOTO]}
     no_id = validate(nix18, {**base, "NX-05a": "age_18_plus", "NX-03": "no"}, photo)
     assert violations_of(no_id) == [("NX-04", "AW-20-1-AGE-NOT-ESTABLISHED")]
@@ -190,24 +265,34 @@ def test_nix18_sale_is_a_violation_depending_on_id_check_and_tester_age():
     assert violations_of(minor_with_id) == [("NX-04", "AW-20-1-SOLD-TO-MINOR")]
     # The purchase photo is evidence only when the sale is a violation.
     assert problems_of(validate(nix18, {**base, "NX-05a": "age_18_plus", "NX-03": "no"})) == [
-        ("/evidence/NX-04", "photo_required")]
+        ("/evidence/NX-04", "photo_required")
+    ]
     assert violations_of(validate(nix18, {**base, "NX-05a": "age_18_plus", "NX-03": "yes"})) == []
 
 
 def test_coffeeshop_stock_threshold():
     shop = SHIPPED["coffeeshop"]
-    answers = {key: "no" for key in ("CS-02", "CS-03", "CS-04", "CS-05", "CS-06", "CS-07a", "CS-08", "CS-09")}
+    answers = dict.fromkeys(("CS-02", "CS-03", "CS-04", "CS-05", "CS-06", "CS-07a", "CS-08", "CS-09"), "no")
     answers |= {"CS-01": "yes", "CS-01a": "yes", "CS-10": "yes", "CS-05a": "yes", "CS-08": "yes"}
     assert violations_of(validate(shop, {**answers, "CS-07": 500})) == []
     assert problems_of(validate(shop, {**answers, "CS-07": 500.5})) == [("/evidence/CS-07", "photo_required")]
     assert violations_of(validate(shop, {**answers, "CS-07": 500.5}, {"CS-07": [PHOTO]})) == [
-        ("CS-07", "CS-STOCK-ABOVE-MAXIMUM")]
+        ("CS-07", "CS-STOCK-ABOVE-MAXIMUM")
+    ]
 
 
 def test_illegal_prostitution_home_trial_suspends_the_violation():
     ip = SHIPPED["illegal-prostitution"]
-    base = {"SX-11": "melding_buurt", "SX-90": "woning", "SX-08": "yes", "SX-04a": 1, "SX-08a": "no",
-            "SX-05": "no", "SX-06": "no", "SX-10": "no"}
+    base = {
+        "SX-11": "melding_buurt",
+        "SX-90": "woning",
+        "SX-08": "yes",
+        "SX-04a": 1,
+        "SX-08a": "no",
+        "SX-05": "no",
+        "SX-06": "no",
+        "SX-10": "no",
+    }
     assert violations_of(validate(ip, {**base, "SX-09": "yes"})) == []
     outside = validate(ip, {**base, "SX-09": "no", "SX-09a": ["bemiddeling"]}, {"SX-08a": [PHOTO]})
     assert violations_of(outside) == [("SX-08a", "SX-UNLICENSED-SEXWORK")]
@@ -231,12 +316,14 @@ def oracle_holds(condition: dict, value_of) -> bool:
     if value is None:
         return False
     wanted = [condition["equals"]] if "equals" in condition else condition["in"]
-    return any(not isinstance(v, bool) and v == w for v in (value if isinstance(value, list) else [value]) for w in wanted)
+    return any(
+        not isinstance(v, bool) and v == w for v in (value if isinstance(value, list) else [value]) for w in wanted
+    )
 
 
 def oracle_shown(content: dict, answers: dict) -> dict[str, bool]:
     items = items_by_key(content)
-    shown = {key: True for key in items}
+    shown = dict.fromkeys(items, True)
     for _ in range(len(items) + 1):
         before = dict(shown)
         for key, it in items.items():
@@ -256,11 +343,16 @@ def oracle_violations(content: dict, answers: dict) -> set[tuple[str, str]]:
         if value is None:
             continue
         for r in it.get("violations", ()):
-            (op, operand), = r["when"].items()
+            ((op, operand),) = r["when"].items()
             values = value if isinstance(value, list) else [value]
-            hit = {"equals": lambda: operand in values, "in": lambda: bool(set(values) & set(operand)),
-                   "greater_than": lambda: value > operand, "greater_or_equal": lambda: value >= operand,
-                   "less_than": lambda: value < operand, "less_or_equal": lambda: value <= operand}[op]()
+            hit = {
+                "equals": lambda: operand in values,
+                "in": lambda: bool(set(values) & set(operand)),
+                "greater_than": lambda: value > operand,
+                "greater_or_equal": lambda: value >= operand,
+                "less_than": lambda: value < operand,
+                "less_or_equal": lambda: value <= operand,
+            }[op]()
             if hit and ("only_if" not in r or oracle_holds(r["only_if"], value_of)):
                 found.add((key, r["code"]))
     return found
@@ -365,7 +457,9 @@ def test_an_unknown_key_gives_exactly_one_problem_at_its_escaped_pointer(data, n
     answers, evidence = data.draw(valid_sets(content))
     result = validate(content, {**answers, extra: data.draw(json_values)}, evidence)
     escaped = extra.replace("~", "~0").replace("/", "~1")
-    assert result == AnswersRejected((AnswerProblem(f"/answers/{escaped}", "unknown_key", "is not a question of this checklist"),))
+    assert result == AnswersRejected(
+        (AnswerProblem(f"/answers/{escaped}", "unknown_key", "is not a question of this checklist"),)
+    )
 
 
 @PROPERTY

@@ -67,17 +67,30 @@ async def publish_all(client, headers) -> dict[str, dict]:
 def test_shipped_templates_cover_every_regime_and_every_research_item():
     contents = {path.stem: templates.check_template(templates.load_file(path)) for path in FILES}
     assert set(contents) == {
-        "alcohol-horeca", "alcohol-shop", "alcohol-paracommercie", "nix18-purchase-attempt", "coffeeshop",
-        "sexwork-establishment", "illegal-prostitution", "gambling-machines", "gambling-arcade", "ondermijning-signals",
+        "alcohol-horeca",
+        "alcohol-shop",
+        "alcohol-paracommercie",
+        "nix18-purchase-attempt",
+        "coffeeshop",
+        "sexwork-establishment",
+        "illegal-prostitution",
+        "gambling-machines",
+        "gambling-arcade",
+        "ondermijning-signals",
     }
     assert {path.stem: content["key"] for path, content in zip(FILES, contents.values())} == {k: k for k in contents}
     assert {c["regime"] for c in contents.values()} == {*ALL_REGIMES, "any"}
     assert contents["ondermijning-signals"]["kind"] == "addon"
     keys = {item["key"] for c in contents.values() for _, item in iter_items(c)}
-    research = ([f"AW-{n:02}" for n in range(1, 17)] + [f"NX-{n:02}" for n in range(1, 7)]
-                + [f"CS-{n:02}" for n in range(1, 11)] + [f"SX-{n:02}" for n in range(1, 12)]
-                + [f"KS-{n:02}" for n in range(1, 9)] + [f"OM-{n:02}" for n in range(1, 9)])
-    covered = {key for key in research if any(k == key or k.startswith(key) and k[len(key):].isalpha() for k in keys)}
+    research = (
+        [f"AW-{n:02}" for n in range(1, 17)]
+        + [f"NX-{n:02}" for n in range(1, 7)]
+        + [f"CS-{n:02}" for n in range(1, 11)]
+        + [f"SX-{n:02}" for n in range(1, 12)]
+        + [f"KS-{n:02}" for n in range(1, 9)]
+        + [f"OM-{n:02}" for n in range(1, 9)]
+    )
+    covered = {key for key in research if any(k == key or (k.startswith(key) and k[len(key) :].isalpha()) for k in keys)}
     assert sorted(set(research) - covered) == []
     for content in contents.values():
         assert content["sources"] and content["valid_from"]
@@ -96,46 +109,96 @@ def test_sexwork_templates_hold_no_free_text_and_nix18_no_document_numbers():
 
 
 def small_template(*items: dict) -> dict:
-    return {"key": "small", "regime": "alcohol", "kind": "inspection", "title": "Klein", "valid_from": "2025-01-01",
-            "sources": [{"title": "test"}], "sections": [{"key": "s", "title": "S", "items": list(items)}]}
+    return {
+        "key": "small",
+        "regime": "alcohol",
+        "kind": "inspection",
+        "title": "Klein",
+        "valid_from": "2025-01-01",
+        "sources": [{"title": "test"}],
+        "sections": [{"key": "s", "title": "S", "items": list(items)}],
+    }
 
 
 def yes_no(key: str, **extra) -> dict:
-    return {"key": key, "question": "?", "legal_basis": [{"law": "Testwet", "article": "1"}],
-            "answer": {"type": "yes_no_na"}, "required": True, **extra}
+    return {
+        "key": key,
+        "question": "?",
+        "legal_basis": [{"law": "Testwet", "article": "1"}],
+        "answer": {"type": "yes_no_na"},
+        "required": True,
+        **extra,
+    }
 
 
 def violation(when: dict, **extra) -> dict:
-    return {"when": when, "code": "T-1", "article": {"law": "Testwet", "article": "1"}, "severity": "minor",
-            "description": "x", **extra}
+    return {
+        "when": when,
+        "code": "T-1",
+        "article": {"law": "Testwet", "article": "1"},
+        "severity": "minor",
+        "description": "x",
+        **extra,
+    }
 
 
-@pytest.mark.parametrize(("items", "problem"), [
-    ([yes_no("A", shown_when={"key": "A", "equals": "yes"})],
-     ("/sections/0/items/0/shown_when", "shown_when conditions form a cycle: A -> A")),
-    ([yes_no("A"), yes_no("B", shown_when={"key": "D", "answered": True}), yes_no("C", shown_when={"key": "B", "equals": "no"}),
-      yes_no("D", shown_when={"all": [{"key": "A", "equals": "yes"}, {"not": {"key": "C", "in": ["na"]}}]}),
-      yes_no("E", shown_when={"key": "C", "equals": "yes"})],
-     ("/sections/0/items/1/shown_when", "shown_when conditions form a cycle: B -> D -> C -> B")),
-    ([yes_no("A", violations=[violation({"equals": "no"}, only_if={"key": "Z", "equals": "yes"})])],
-     ("/sections/0/items/0/violations/0/only_if/key", "question A: condition refers to Z, which is not a question")),
-    ([yes_no("A", violations=[violation({"greater_than": 1})])],
-     ("/sections/0/items/0/violations/0/when", "question A: greater_than needs a number or count question")),
-    ([yes_no("A"), yes_no("B", shown_when={"key": "A", "in": ["yes", "maybe"]})],
-     ("/sections/0/items/1/shown_when", "question B: condition on A compares with 'maybe', which is not a valid answer")),
-    ([yes_no("A", answer={"type": "text"}, violations=[violation({"equals": "x"})])],
-     ("/sections/0/items/0/violations/0", "question A: a text answer cannot be a violation")),
-    ([yes_no("A", evidence={"photo": "on_violation"})],
-     ("/sections/0/items/0/evidence", "question A requires a photo on violation but has no violation rules")),
-    ([yes_no("A", answer={"type": "number", "minimum": 5, "maximum": 1})],
-     ("/sections/0/items/0/answer", "question A: minimum is above maximum")),
-    ([yes_no("A", answer={"type": "text", "pattern": "(["})],
-     ("/sections/0/items/0/answer/pattern", "question A: pattern does not compile")),
-])
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        (
+            [yes_no("A", shown_when={"key": "A", "equals": "yes"})],
+            ("/sections/0/items/0/shown_when", "shown_when conditions form a cycle: A -> A"),
+        ),
+        (
+            [
+                yes_no("A"),
+                yes_no("B", shown_when={"key": "D", "answered": True}),
+                yes_no("C", shown_when={"key": "B", "equals": "no"}),
+                yes_no("D", shown_when={"all": [{"key": "A", "equals": "yes"}, {"not": {"key": "C", "in": ["na"]}}]}),
+                yes_no("E", shown_when={"key": "C", "equals": "yes"}),
+            ],
+            ("/sections/0/items/1/shown_when", "shown_when conditions form a cycle: B -> D -> C -> B"),
+        ),
+        (
+            [yes_no("A", violations=[violation({"equals": "no"}, only_if={"key": "Z", "equals": "yes"})])],
+            (
+                "/sections/0/items/0/violations/0/only_if/key",
+                "question A: condition refers to Z, which is not a question",
+            ),
+        ),
+        (
+            [yes_no("A", violations=[violation({"greater_than": 1})])],
+            ("/sections/0/items/0/violations/0/when", "question A: greater_than needs a number or count question"),
+        ),
+        (
+            [yes_no("A"), yes_no("B", shown_when={"key": "A", "in": ["yes", "maybe"]})],
+            (
+                "/sections/0/items/1/shown_when",
+                "question B: condition on A compares with 'maybe', which is not a valid answer",
+            ),
+        ),
+        (
+            [yes_no("A", answer={"type": "text"}, violations=[violation({"equals": "x"})])],
+            ("/sections/0/items/0/violations/0", "question A: a text answer cannot be a violation"),
+        ),
+        (
+            [yes_no("A", evidence={"photo": "on_violation"})],
+            ("/sections/0/items/0/evidence", "question A requires a photo on violation but has no violation rules"),
+        ),
+        (
+            [yes_no("A", answer={"type": "number", "minimum": 5, "maximum": 1})],
+            ("/sections/0/items/0/answer", "question A: minimum is above maximum"),
+        ),
+        (
+            [yes_no("A", answer={"type": "text", "pattern": "(["})],
+            ("/sections/0/items/0/answer/pattern", "question A: pattern does not compile"),
+        ),
+    ],
+)
 def test_template_rules_beyond_the_schema_name_the_question_and_the_problem(items, problem):
     with pytest.raises(templates.TemplateInvalid) as refused:
         templates.check_template(small_template(*items))
-    assert [(p.pointer, p.detail[:len(problem[1])]) for p in refused.value.problems] == [problem]
+    assert [(p.pointer, p.detail[: len(problem[1])]) for p in refused.value.problems] == [problem]
 
 
 # --- publishing through the API -------------------------------------------------------------------------
@@ -145,13 +208,22 @@ async def test_admin_publishes_version_1_then_the_same_content_is_unchanged(clie
     first = await publish(client, admin, document("alcohol-horeca"))
     assert first.status_code == 201, first.text
     body = first.json()
-    assert (body["key"], body["version"], body["regime"], body["kind"]) == ("alcohol-horeca", 1, "alcohol", "inspection")
+    assert (body["key"], body["version"], body["regime"], body["kind"]) == (
+        "alcohol-horeca",
+        1,
+        "alcohol",
+        "inspection",
+    )
     assert first.headers["etag"] == f'"{body["content_sha256"]}"'
     assert first.headers["location"] == f"{URL}/{body['id']}"
     assert "$schema" not in body["content"] and body["content"]["key"] == "alcohol-horeca"
     assert body["published_by"] == str(await register(client, admin))
     event = await db.fetchrow("SELECT * FROM audit_event WHERE action = 'checklist.published'")
-    assert (event["object_type"], event["object_id"], event["actor_id"]) == ("checklist_template", "alcohol-horeca", uuid.UUID(body["published_by"]))
+    assert (event["object_type"], event["object_id"], event["actor_id"]) == (
+        "checklist_template",
+        "alcohol-horeca",
+        uuid.UUID(body["published_by"]),
+    )
     assert event["after"] == {"version_id": body["id"], "version": 1, "content_sha256": body["content_sha256"]}
 
     reformatted = json.loads(json.dumps(document("alcohol-horeca"), indent=1, sort_keys=True))
@@ -192,10 +264,12 @@ async def test_a_question_that_changes_type_is_refused_and_nothing_is_stored(cli
     question(doc, "AW-05")["shown_when"] = {"key": "AW-03", "answered": True}
     response = await publish(client, admin, doc)
     body = assert_problem(response, 422, "question_type_changed")
-    assert body["errors"] == [{
-        "pointer": pointer_of(doc, "AW-03") + "/answer/type",
-        "detail": "question AW-03 has type yes_no_na in version 1; it cannot become count",
-    }]
+    assert body["errors"] == [
+        {
+            "pointer": pointer_of(doc, "AW-03") + "/answer/type",
+            "detail": "question AW-03 has type yes_no_na in version 1; it cannot become count",
+        }
+    ]
     assert await stored(db) == before
 
 
@@ -222,7 +296,9 @@ def _missing_key(doc: dict) -> str:
 
 
 def _cycle(doc: dict) -> str:
-    question(doc, "CS-04")["shown_when"] = {"any": [{"key": "CS-04a", "answered": False}, {"key": "CS-05", "equals": "no"}]}
+    question(doc, "CS-04")["shown_when"] = {
+        "any": [{"key": "CS-04a", "answered": False}, {"key": "CS-05", "equals": "no"}]
+    }
     question(doc, "CS-05")["shown_when"] = {"key": "CS-04", "equals": "yes"}
     return pointer_of(doc, "CS-04") + "/shown_when"
 
@@ -242,14 +318,17 @@ def _duplicate_key(doc: dict) -> str:
     return pointer_of(doc, "CS-01").replace("items/0", "items/2") + "/key"
 
 
-@pytest.mark.parametrize(("breaks", "says"), [
-    (_schema_break, "is not one of"),
-    (_missing_key, "question CS-04a: condition refers to CS-404, which is not a question of this template"),
-    (_cycle, "shown_when conditions form a cycle: CS-04 -> CS-04a -> CS-04"),
-    (_bad_violation_answer, "question CS-09: violation answer 'ja' is not a valid answer"),
-    (_duplicate_option, "question CS-04a: option geluid appears more than once"),
-    (_duplicate_key, "question key CS-01 is also used at /sections/0/items/0"),
-])
+@pytest.mark.parametrize(
+    ("breaks", "says"),
+    [
+        (_schema_break, "is not one of"),
+        (_missing_key, "question CS-04a: condition refers to CS-404, which is not a question of this template"),
+        (_cycle, "shown_when conditions form a cycle: CS-04 -> CS-04a -> CS-04"),
+        (_bad_violation_answer, "question CS-09: violation answer 'ja' is not a valid answer"),
+        (_duplicate_option, "question CS-04a: option geluid appears more than once"),
+        (_duplicate_key, "question key CS-01 is also used at /sections/0/items/0"),
+    ],
+)
 async def test_an_invalid_template_is_refused_with_a_pointer_and_nothing_is_stored(client, admin, db, breaks, says):
     doc = document("coffeeshop")
     where = breaks(doc)
@@ -302,11 +381,18 @@ async def test_the_list_shows_the_callers_regimes_and_the_addon_with_etag_and_30
     assert response.status_code == 200
     items = response.json()["items"]
     assert [item["key"] for item in items] == [
-        "alcohol-horeca", "alcohol-paracommercie", "alcohol-shop", "gambling-arcade", "gambling-machines",
-        "ondermijning-signals"]
+        "alcohol-horeca",
+        "alcohol-paracommercie",
+        "alcohol-shop",
+        "gambling-arcade",
+        "gambling-machines",
+        "ondermijning-signals",
+    ]
     horeca = published["alcohol-horeca"]
-    assert items[0] == {k: horeca[k] for k in ("id", "key", "regime", "kind", "version", "title", "valid_from",
-                                               "published_at", "content_sha256")}
+    assert items[0] == {
+        k: horeca[k]
+        for k in ("id", "key", "regime", "kind", "version", "title", "valid_from", "published_at", "content_sha256")
+    }
     etag = response.headers["etag"]
     assert response.headers["cache-control"] == "private, no-cache"
 
@@ -317,8 +403,11 @@ async def test_the_list_shows_the_callers_regimes_and_the_addon_with_etag_and_30
 
     sexwork = auth("insp-2", roles=["inspector"], regimes=["sexwork"])
     other = await client.get(URL, headers=sexwork)
-    assert [item["key"] for item in other.json()["items"]] == ["illegal-prostitution", "ondermijning-signals",
-                                                               "sexwork-establishment"]
+    assert [item["key"] for item in other.json()["items"]] == [
+        "illegal-prostitution",
+        "ondermijning-signals",
+        "sexwork-establishment",
+    ]
     assert other.headers["etag"] != etag
     assert (await client.get(URL, headers={**sexwork, "If-None-Match": etag})).status_code == 200
 
@@ -327,7 +416,9 @@ async def test_the_list_shows_the_callers_regimes_and_the_addon_with_etag_and_30
     assert (await publish(client, admin, doc)).status_code == 201
     changed = await client.get(URL, headers={**inspector, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
-    assert [(i["key"], i["version"]) for i in changed.json()["items"] if i["key"] == "alcohol-shop"] == [("alcohol-shop", 2)]
+    assert [(i["key"], i["version"]) for i in changed.json()["items"] if i["key"] == "alcohol-shop"] == [
+        ("alcohol-shop", 2)
+    ]
 
 
 async def test_one_version_with_its_content_hash_as_etag(client, admin, auth):
@@ -343,7 +434,9 @@ async def test_one_version_with_its_content_hash_as_etag(client, admin, auth):
     for header in (response.headers["etag"], f"W/{response.headers['etag']}", "*"):
         cached = await client.get(f"{URL}/{nix18['id']}", headers={**inspector, "If-None-Match": header})
         assert (cached.status_code, cached.content) == (304, b"")
-    assert (await client.get(f"{URL}/{nix18['id']}", headers={**inspector, "If-None-Match": '"stale"'})).status_code == 200
+    assert (
+        await client.get(f"{URL}/{nix18['id']}", headers={**inspector, "If-None-Match": '"stale"'})
+    ).status_code == 200
     addon = await client.get(f"{URL}/{published['ondermijning-signals']['id']}", headers=inspector)
     assert addon.status_code == 200
 
@@ -389,13 +482,13 @@ async def test_cli_refuses_bad_files_with_reasons_and_stores_only_the_good_ones(
     question(cyclic, "SX-08")["shown_when"] = {"key": "SX-06", "answered": True}
     for name, doc in (("b-broken", broken), ("c-missing", missing), ("d-cyclic", cyclic)):
         (tmp_path / f"{name}.json").write_text(json.dumps(doc), encoding="utf-8")
-    (tmp_path / "e-not-json.json").write_text("{\"key\": ", encoding="utf-8")
+    (tmp_path / "e-not-json.json").write_text('{"key": ', encoding="utf-8")
 
     code, out = await run_publish(database_url, data_dir, str(tmp_path))
     assert code == 1, out
     assert "coffeeshop (a-coffeeshop.json): published v1" in out
     assert "gambling-arcade (b-broken.json): refused" in out
-    assert "/: \"sections\" is a required property" in out
+    assert '/: "sections" is a required property' in out
     assert "gambling-machines (c-missing.json): refused" in out
     assert f"{pointer_of(missing, 'KS-02')}/shown_when/key: question KS-02: condition refers to KS-00" in out
     assert "illegal-prostitution (d-cyclic.json): refused" in out

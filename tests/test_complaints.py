@@ -42,24 +42,45 @@ async def test_a_handler_registers_a_complaint_with_its_wijk_regime_and_deadline
     assert response.headers["location"] == f"{URL}/{created['id']}" and response.headers["etag"] == '"1"'
     assert created["state"] == "received" and created["regime"] == "alcohol" and created["version"] == 1
     assert created["location"] == {
-        "street": "Oudegracht", "house_number": 120, "house_number_addition": None, "postcode": "3511AX",
-        "city": "Utrecht", "latitude": None, "longitude": None, "wijk": "binnenstad", "wijk_source": "postcode"}
+        "street": "Oudegracht",
+        "house_number": 120,
+        "house_number_addition": None,
+        "postcode": "3511AX",
+        "city": "Utrecht",
+        "latitude": None,
+        "longitude": None,
+        "wijk": "binnenstad",
+        "wijk_source": "postcode",
+    }
     category = reference.categories()["geluidsoverlast_horeca"]
-    assert created["acknowledgement_due_on"] == calendar.add_working_days(
-        today(), category.acknowledgement_working_days).isoformat()
-    assert created["resolution_due_on"] == calendar.add_working_days(today(), category.handling_working_days).isoformat()
+    assert (
+        created["acknowledgement_due_on"]
+        == calendar.add_working_days(today(), category.acknowledgement_working_days).isoformat()
+    )
+    assert (
+        created["resolution_due_on"] == calendar.add_working_days(today(), category.handling_working_days).isoformat()
+    )
     assert created["overdue"] is False and created["acknowledgement_overdue"] is False
     # The handler who typed the details in sees them back (test_complaints_privacy: audited, never stored).
     assert created["reporter"] == REPORTER and created["anonymous"] is False and created["wants_feedback"] is True
     assert [(h["from_state"], h["to_state"], h["actor_id"]) for h in created["history"]] == [
-        (None, "received", world.ids["complaints"])]
-    reporter = await db.fetchrow("SELECT name, email, phone FROM complaint_reporter WHERE complaint_id = $1",
-                                 uuid.UUID(created["id"]))
+        (None, "received", world.ids["complaints"])
+    ]
+    reporter = await db.fetchrow(
+        "SELECT name, email, phone FROM complaint_reporter WHERE complaint_id = $1", uuid.UUID(created["id"])
+    )
     assert dict(reporter) == REPORTER
     event = await db.fetchrow("SELECT actor_id, after FROM audit_event WHERE action = 'complaint.created'")
     assert str(event["actor_id"]) == world.ids["complaints"]
-    assert event["after"] == {"category": "geluidsoverlast_horeca", "regime": "alcohol", "channel": "phone",
-                              "wijk": "binnenstad", "object_id": None, "wants_feedback": True, "anonymous": False}
+    assert event["after"] == {
+        "category": "geluidsoverlast_horeca",
+        "regime": "alcohol",
+        "channel": "phone",
+        "wijk": "binnenstad",
+        "object_id": None,
+        "wants_feedback": True,
+        "anonymous": False,
+    }
 
 
 async def test_deadlines_count_working_days_from_the_day_of_receipt(client, world):
@@ -85,8 +106,9 @@ async def test_the_object_gives_the_address_and_wijk_and_the_override_wins(clien
 
 async def test_coordinates_alone_need_the_handlers_wijk(client, db, world):
     coordinates = {"latitude": 52.0894, "longitude": 5.1077}
-    response = await client.post(URL, json=complaint_body(address=None, coordinates=coordinates),
-                                 headers=world.h["complaints"])
+    response = await client.post(
+        URL, json=complaint_body(address=None, coordinates=coordinates), headers=world.h["complaints"]
+    )
     body = assert_problem(response, 422, "location_outside_wijken")
     assert body["errors"][0]["pointer"] == "/wijk"
     assert (await stored(db))["complaint"] == 0
@@ -99,15 +121,21 @@ async def test_a_complaint_about_a_sex_work_object_is_a_sexwork_complaint(client
     created = await create_complaint(client, world, address=None, object_id=world.ids["club"])
     assert created["regime"] == "sexwork" and created["location"]["wijk"] == "west"
     # An alcohol handler cannot register what they then could not see.
-    response = await client.post(URL, json=complaint_body(address=None, object_id=world.ids["club"]),
-                                 headers=world.h["handler_alcohol"])
+    response = await client.post(
+        URL, json=complaint_body(address=None, object_id=world.ids["club"]), headers=world.h["handler_alcohol"]
+    )
     assert_problem(response, 422, "validation_failed")  # the club is not theirs to see: no such object
 
 
 async def test_html_and_script_are_stored_and_returned_as_plain_text(client, db, world):
     text = "<script>alert('x')</script><img src=x onerror=alert(1)> & \"quotes\" </textarea>"
-    created = await create_complaint(client, world, description=text, reporter={"name": "<b>Jan</b>", "email": "jan@example.nl"},
-                                     address={"street": "<i>Oudegracht</i>", "house_number": 1, "postcode": "3511AB"})
+    created = await create_complaint(
+        client,
+        world,
+        description=text,
+        reporter={"name": "<b>Jan</b>", "email": "jan@example.nl"},
+        address={"street": "<i>Oudegracht</i>", "house_number": 1, "postcode": "3511AB"},
+    )
     response = await client.get(f"{URL}/{created['id']}", headers=world.h["complaints"])
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["description"] == text and response.json()["location"]["street"] == "<i>Oudegracht</i>"
@@ -143,8 +171,12 @@ async def test_the_categories_are_listed_with_their_regime_and_deadlines(client,
     items = {item["key"]: item for item in response.json()["items"]}
     assert items["illegale_prostitutie"]["regime"] == "sexwork" and items["other"]["regime"] is None
     assert items["verkoop_alcohol_minderjarigen"] == {
-        "key": "verkoop_alcohol_minderjarigen", "name": "Vermoeden verkoop alcohol aan minderjarigen",
-        "regime": "nix18", "acknowledgement_working_days": 2, "handling_working_days": 15}
+        "key": "verkoop_alcohol_minderjarigen",
+        "name": "Vermoeden verkoop alcohol aan minderjarigen",
+        "regime": "nix18",
+        "acknowledgement_working_days": 2,
+        "handling_working_days": 15,
+    }
 
 
 # --- bad input: a clear error and nothing stored ----------------------------------------------------------------
@@ -156,18 +188,34 @@ def _far_future() -> str:
 
 BAD_INPUT = [
     ("unknown category", {"category": "parkeeroverlast_algemeen"}, "unknown_category", "/category"),
-    ("postcode outside the wijken", {"address": {"street": "Damrak", "house_number": 1, "postcode": "1012 LG",
-                                                 "city": "Amsterdam"}}, "location_outside_wijken", "/address/postcode"),
-    ("postbus postcode", {"address": {"street": "Postbus", "house_number": 16200, "postcode": "3500 CE"}},
-     "location_outside_wijken", "/address/postcode"),
+    (
+        "postcode outside the wijken",
+        {"address": {"street": "Damrak", "house_number": 1, "postcode": "1012 LG", "city": "Amsterdam"}},
+        "location_outside_wijken",
+        "/address/postcode",
+    ),
+    (
+        "postbus postcode",
+        {"address": {"street": "Postbus", "house_number": 16200, "postcode": "3500 CE"}},
+        "location_outside_wijken",
+        "/address/postcode",
+    ),
     ("unknown wijk override", {"wijk": "kanaleneiland"}, "validation_failed", "/wijk"),
     ("invalid e-mail", {"reporter": {"email": "anna.devries@example"}}, "invalid_contact_details", "/reporter/email"),
-    ("e-mail with spaces", {"reporter": {"email": "anna de vries@example.nl"}}, "invalid_contact_details",
-     "/reporter/email"),
+    (
+        "e-mail with spaces",
+        {"reporter": {"email": "anna de vries@example.nl"}},
+        "invalid_contact_details",
+        "/reporter/email",
+    ),
     ("invalid phone", {"reporter": {"phone": "12345"}}, "invalid_contact_details", "/reporter/phone"),
     ("letters in phone", {"reporter": {"phone": "06-BELMIJ-NU"}}, "invalid_contact_details", "/reporter/phone"),
-    ("feedback without contact", {"reporter": {"name": "Anna"}, "wants_feedback": True},
-     "contact_needed_for_feedback", "/wants_feedback"),
+    (
+        "feedback without contact",
+        {"reporter": {"name": "Anna"}, "wants_feedback": True},
+        "contact_needed_for_feedback",
+        "/wants_feedback",
+    ),
     ("description over the limit", {"description": "x" * 5001}, "validation_failed", "/description"),
     ("blank description", {"description": "   "}, "validation_failed", "/description"),
     ("NUL in description", {"description": "muziek\x00"}, "validation_failed", "/description"),
@@ -186,14 +234,19 @@ async def test_bad_input_is_refused_and_nothing_is_stored(client, db, world, cas
     response = await client.post(URL, json=complaint_body(**change), headers=world.h["complaints"])
     body = assert_problem(response, 422, code)
     assert pointer in [error.get("pointer") for error in body["errors"]], body
-    assert await stored(db) == {"complaint": 0, "complaint_reporter": 0, "complaint_transition": 0,
-                                "assignment": 0, "location": 0, "audit": 0}
+    assert await stored(db) == {
+        "complaint": 0,
+        "complaint_reporter": 0,
+        "complaint_transition": 0,
+        "assignment": 0,
+        "location": 0,
+        "audit": 0,
+    }
 
 
 async def test_every_problem_of_a_complaint_is_reported_at_once(client, world):
     body = complaint_body(category="nope", reporter={"email": "x@", "phone": "1"})
-    problem = assert_problem(await client.post(URL, json=body, headers=world.h["complaints"]), 422,
-                             "validation_failed")
+    problem = assert_problem(await client.post(URL, json=body, headers=world.h["complaints"]), 422, "validation_failed")
     assert {error["pointer"] for error in problem["errors"]} == {"/category", "/reporter/email", "/reporter/phone"}
 
 
@@ -256,19 +309,56 @@ async def test_the_wijk_data_names_only_known_wijken_and_says_it_is_unverified(d
 def test_the_categories_of_the_issue_are_data_with_a_regime_and_working_days():
     categories = reference.categories()
     assert set(categories) == {
-        "geluidsoverlast_horeca", "overlast_bezoekers_parkeren", "verkoop_alcohol_minderjarigen",
-        "illegale_prostitutie", "drugsoverlast", "illegaal_gokken", "ondermijning", "other"}
+        "geluidsoverlast_horeca",
+        "overlast_bezoekers_parkeren",
+        "verkoop_alcohol_minderjarigen",
+        "illegale_prostitutie",
+        "drugsoverlast",
+        "illegaal_gokken",
+        "ondermijning",
+        "other",
+    }
     for category in categories.values():
         assert 0 < category.acknowledgement_working_days <= category.handling_working_days
 
 
 def test_a_malformed_category_file_is_refused_naming_it(tmp_path):
     path = tmp_path / "categories.json"
-    path.write_text(json.dumps({"valid_from": "2025-01-01", "source": "x", "categories": [
-        {"key": "a", "name": "A", "regime": "alcohol", "acknowledgement_working_days": 5, "handling_working_days": 2}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "valid_from": "2025-01-01",
+                "source": "x",
+                "categories": [
+                    {
+                        "key": "a",
+                        "name": "A",
+                        "regime": "alcohol",
+                        "acknowledgement_working_days": 5,
+                        "handling_working_days": 2,
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(reference.ReferenceDataError, match="categories.json"):
         reference.load_categories(path)
-    path.write_text(json.dumps({"valid_from": "2025-01-01", "source": "x", "categories": [
-        {"key": "a", "name": "A", "regime": "horeca", "acknowledgement_working_days": 1, "handling_working_days": 2}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "valid_from": "2025-01-01",
+                "source": "x",
+                "categories": [
+                    {
+                        "key": "a",
+                        "name": "A",
+                        "regime": "horeca",
+                        "acknowledgement_working_days": 1,
+                        "handling_working_days": 2,
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(reference.ReferenceDataError, match="categories.json"):
         reference.load_categories(path)

@@ -34,16 +34,23 @@ async def world(client, auth) -> World:
 
 def plan_body(world: World, **overrides) -> dict:
     start = today() + timedelta(days=1)
-    body = {"team_id": "team-a", "checklist_version_ids": [world.ids["alcohol-horeca"]],
-            "planned_from": start.isoformat(), "planned_to": (start + timedelta(days=4)).isoformat(),
-            "inspector_ids": [world.ids["insp_a1"]]}
+    body = {
+        "team_id": "team-a",
+        "checklist_version_ids": [world.ids["alcohol-horeca"]],
+        "planned_from": start.isoformat(),
+        "planned_to": (start + timedelta(days=4)).isoformat(),
+        "inspector_ids": [world.ids["insp_a1"]],
+    }
     body.update(overrides)
     return body
 
 
 async def plan(client, world: World, complaint: dict, who: str = "coord_a", **overrides) -> dict:
-    response = await client.post(f"{URL}/{complaint['id']}/inspections", json=plan_body(world, **overrides),
-                                 headers=if_match(world, who, complaint["version"]))
+    response = await client.post(
+        f"{URL}/{complaint['id']}/inspections",
+        json=plan_body(world, **overrides),
+        headers=if_match(world, who, complaint["version"]),
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -71,21 +78,27 @@ async def test_from_complaint_to_inspection_outcome_and_answer(client, db, world
     assert complaint["history"][-1]["assignment_id"] == assignment["id"]
     follow_up = complaint["inspections"][0]
     assert (follow_up["assignment_id"], follow_up["inspection_id"], follow_up["violations_found"]) == (
-        assignment["id"], None, None)
+        assignment["id"],
+        None,
+        None,
+    )
     got = await client.get(f"/api/v1/assignments/{assignment['id']}", headers=world.h["coord_a"])
     assert got.json()["complaint_id"] == taken["id"]
 
     # The inspector finds no manager present; until the inspection is reviewed the complaint shows no outcome.
-    body = world.body(assignment_id=assignment["id"], checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(HORECA_NO_MANAGER)}])
+    body = world.body(
+        assignment_id=assignment["id"],
+        checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(HORECA_NO_MANAGER)}],
+    )
     submitted = await put(client, world, body)
     assert submitted.status_code == 200, submitted.text
     inspection = submitted.json()
     pending = (await read(client, world, taken["id"]))["inspections"][0]
     assert pending["inspection_id"] == inspection["id"] and pending["inspection_state"] == "complete"
     assert pending["reviewed"] is False and pending["violations_found"] is None and pending["violation_codes"] == []
-    review = await client.post(f"/api/v1/inspections/{inspection['id']}/review",
-                               headers=if_match(world, "coord_a", inspection["version"]))
+    review = await client.post(
+        f"/api/v1/inspections/{inspection['id']}/review", headers=if_match(world, "coord_a", inspection["version"])
+    )
     assert review.status_code == 200, review.text
     shown = await read(client, world, taken["id"])
     outcome = shown["inspections"][0]
@@ -93,8 +106,16 @@ async def test_from_complaint_to_inspection_outcome_and_answer(client, db, world
     assert outcome["violation_codes"] == ["AW-24-1-NO-MANAGER-PRESENT"] and outcome["assignment_status"] == "done"
 
     # The handler answers the reporter and resolves it.
-    resolved = await moved(client, world, shown, {"to": "resolved", "outcome": "violation_found",
-                                                  "answer": "Er is gecontroleerd en opgetreden. Dank voor uw melding."})
+    resolved = await moved(
+        client,
+        world,
+        shown,
+        {
+            "to": "resolved",
+            "outcome": "violation_found",
+            "answer": "Er is gecontroleerd en opgetreden. Dank voor uw melding.",
+        },
+    )
     assert resolved["state"] == "resolved" and resolved["outcome"] == "violation_found"
     assert resolved["answer"].startswith("Er is gecontroleerd") and resolved["answered_at"] and resolved["closed_at"]
     assert resolved["overdue"] is False
@@ -115,11 +136,19 @@ async def test_from_complaint_to_inspection_outcome_and_answer(client, db, world
         ("resolved", "reopened", world.ids["complaints"], "Melder: overlast gaat door"),
     ]
     assert reopened["history"][3]["outcome"] == "violation_found" and reopened["history"][3]["answer"]
-    events = await db.fetch("SELECT action, actor_id, reason, before, after FROM audit_event "
-                            "WHERE object_type = 'complaint' AND object_id = $1 AND action <> 'complaint.reporter_read' "
-                            "ORDER BY seq", taken["id"])
-    assert [e["action"] for e in events] == ["complaint.created", "complaint.in_progress",
-                                             "complaint.inspection_planned", "complaint.resolved", "complaint.reopened"]
+    events = await db.fetch(
+        "SELECT action, actor_id, reason, before, after FROM audit_event "
+        "WHERE object_type = 'complaint' AND object_id = $1 AND action <> 'complaint.reporter_read' "
+        "ORDER BY seq",
+        taken["id"],
+    )
+    assert [e["action"] for e in events] == [
+        "complaint.created",
+        "complaint.in_progress",
+        "complaint.inspection_planned",
+        "complaint.resolved",
+        "complaint.reopened",
+    ]
     assert events[3]["after"] == {"state": "resolved", "outcome": "violation_found", "answered": True}
     assert events[4]["reason"] == "Melder: overlast gaat door" and events[4]["before"] == {"state": "resolved"}
 
@@ -129,40 +158,62 @@ async def test_an_inspection_without_violations_shows_none_found(client, world):
     planned = await plan(client, world, complaint)
     submitted = await put(client, world, world.body(assignment_id=planned["assignment"]["id"]))
     assert submitted.status_code == 200, submitted.text
-    review = await client.post(f"/api/v1/inspections/{submitted.json()['id']}/review",
-                               headers=if_match(world, "coord_a", submitted.json()["version"]))
+    review = await client.post(
+        f"/api/v1/inspections/{submitted.json()['id']}/review",
+        headers=if_match(world, "coord_a", submitted.json()["version"]),
+    )
     assert review.status_code == 200, review.text
     outcome = (await read(client, world, complaint["id"]))["inspections"][0]
     assert outcome["reviewed"] is True and outcome["violations_found"] is False and outcome["violation_codes"] == []
 
 
 async def test_planning_without_an_object_targets_a_location_made_from_the_address(client, db, world):
-    complaint = await create_complaint(client, world, address={"street": "Lange Nieuwstraat", "house_number": 7,
-                                                                "house_number_addition": "bis", "postcode": "3512 PA"})
+    complaint = await create_complaint(
+        client,
+        world,
+        address={
+            "street": "Lange Nieuwstraat",
+            "house_number": 7,
+            "house_number_addition": "bis",
+            "postcode": "3512 PA",
+        },
+    )
     planned = await plan(client, world, complaint)
     assignment = planned["assignment"]
     assert assignment["object_id"] is None and assignment["location_id"] and assignment["wijk"] == "binnenstad"
-    location = await db.fetchrow("SELECT street, house_number_addition, postcode, regimes, description FROM location "
-                                 "WHERE id = $1", uuid.UUID(assignment["location_id"]))
-    assert dict(location) == {"street": "Lange Nieuwstraat", "house_number_addition": "BIS", "postcode": "3512PA",
-                              "regimes": ["alcohol"], "description": "Adres uit een klachtmelding"}
+    location = await db.fetchrow(
+        "SELECT street, house_number_addition, postcode, regimes, description FROM location WHERE id = $1",
+        uuid.UUID(assignment["location_id"]),
+    )
+    assert dict(location) == {
+        "street": "Lange Nieuwstraat",
+        "house_number_addition": "BIS",
+        "postcode": "3512PA",
+        "regimes": ["alcohol"],
+        "description": "Adres uit een klachtmelding",
+    }
 
 
 async def test_planning_needs_a_target_and_a_regime_and_stores_nothing_otherwise(client, db, world):
-    coordinates = await create_complaint(client, world, address=None, coordinates={"latitude": 52.09, "longitude": 5.12},
-                                         wijk="west")
+    coordinates = await create_complaint(
+        client, world, address=None, coordinates={"latitude": 52.09, "longitude": 5.12}, wijk="west"
+    )
     other = await create_complaint(client, world, category="other")
     before = await stored(db)
-    response = await client.post(f"{URL}/{coordinates['id']}/inspections", json=plan_body(world),
-                                 headers=if_match(world, "coord_a", 1))
+    response = await client.post(
+        f"{URL}/{coordinates['id']}/inspections", json=plan_body(world), headers=if_match(world, "coord_a", 1)
+    )
     assert assert_problem(response, 422, "validation_failed")["errors"][0]["pointer"] == "/location_id"
-    response = await client.post(f"{URL}/{other['id']}/inspections", json=plan_body(world),
-                                 headers=if_match(world, "admin", 1))
+    response = await client.post(
+        f"{URL}/{other['id']}/inspections", json=plan_body(world), headers=if_match(world, "admin", 1)
+    )
     assert assert_problem(response, 422, "validation_failed")["errors"][0]["pointer"] == "/regimes"
     # Planning's own rules apply: an inspector of another team.
-    response = await client.post(f"{URL}/{other['id']}/inspections",
-                                 json=plan_body(world, regimes=["alcohol"], inspector_ids=[world.ids["insp_all_regimes"]]),
-                                 headers=if_match(world, "admin", 1))
+    response = await client.post(
+        f"{URL}/{other['id']}/inspections",
+        json=plan_body(world, regimes=["alcohol"], inspector_ids=[world.ids["insp_all_regimes"]]),
+        headers=if_match(world, "admin", 1),
+    )
     assert "/inspector_ids/0" in [e["pointer"] for e in assert_problem(response, 422, "validation_failed")["errors"]]
     assert await stored(db) == before
     # With the regimes given, an admin plans the 'other' complaint.
@@ -173,8 +224,9 @@ async def test_planning_needs_a_target_and_a_regime_and_stores_nothing_otherwise
 async def test_only_planners_plan_and_only_handlers_change_the_state(client, db, world):
     complaint = await create_complaint(client, world)
     for who in ("complaints", "insp_a1", "enforcer"):
-        response = await client.post(f"{URL}/{complaint['id']}/inspections", json=plan_body(world),
-                                     headers=if_match(world, who, 1))
+        response = await client.post(
+            f"{URL}/{complaint['id']}/inspections", json=plan_body(world), headers=if_match(world, who, 1)
+        )
         assert_problem(response, 403, "forbidden")
     for who in ("coord_a", "insp_a1", "enforcer"):
         assert_problem(await move(client, world, complaint, {"to": "in_progress"}, who), 403, "forbidden")
@@ -188,11 +240,15 @@ async def test_only_planners_plan_and_only_handlers_change_the_state(client, db,
 async def test_a_transition_that_is_not_allowed_is_refused_and_changes_nothing(client, db, world):
     complaint = await create_complaint(client, world, wants_feedback=False)
     before = await stored(db)
-    body = assert_problem(await move(client, world, complaint, {"to": "resolved", "outcome": "other"}), 409,
-                          "transition_not_allowed")
+    body = assert_problem(
+        await move(client, world, complaint, {"to": "resolved", "outcome": "other"}), 409, "transition_not_allowed"
+    )
     assert "in_progress" in body["detail"]
-    assert_problem(await move(client, world, complaint, {"to": "reopened", "reason": "nieuwe feiten"}), 409,
-                   "transition_not_allowed")
+    assert_problem(
+        await move(client, world, complaint, {"to": "reopened", "reason": "nieuwe feiten"}),
+        409,
+        "transition_not_allowed",
+    )
     # inspection_planned is reached only by planning an inspection.
     assert_problem(await move(client, world, complaint, {"to": "inspection_planned"}), 422, "validation_failed")
     assert_problem(await move(client, world, complaint, {"to": "closed"}), 422, "validation_failed")
@@ -204,8 +260,11 @@ async def test_a_transition_that_is_not_allowed_is_refused_and_changes_nothing(c
     resolved = await moved(client, world, taken, {"to": "resolved", "outcome": "nuisance_stopped"})
     for target in ({"to": "in_progress"}, {"to": "rejected", "forwarded_to": "Politie", "reason": "niet van ons"}):
         assert_problem(await move(client, world, resolved, target), 409, "transition_not_allowed")
-    planned_again = await client.post(f"{URL}/{resolved['id']}/inspections", json=plan_body(world),
-                                      headers=if_match(world, "coord_a", resolved["version"]))
+    planned_again = await client.post(
+        f"{URL}/{resolved['id']}/inspections",
+        json=plan_body(world),
+        headers=if_match(world, "coord_a", resolved["version"]),
+    )
     assert_problem(planned_again, 409, "transition_not_allowed")
 
 
@@ -216,11 +275,13 @@ def test_the_transition_table_reaches_every_state_and_closes_only_by_reopening()
 
 
 async def test_an_answer_when_no_feedback_was_wanted_is_refused(client, db, world):
-    complaint = await moved(client, world, await create_complaint(client, world, wants_feedback=False),
-                            {"to": "in_progress"})
+    complaint = await moved(
+        client, world, await create_complaint(client, world, wants_feedback=False), {"to": "in_progress"}
+    )
     before = await stored(db)
-    response = await move(client, world, complaint, {"to": "resolved", "outcome": "no_violation_found",
-                                                     "answer": "Beste melder, ..."})
+    response = await move(
+        client, world, complaint, {"to": "resolved", "outcome": "no_violation_found", "answer": "Beste melder, ..."}
+    )
     body = assert_problem(response, 422, "no_feedback_wanted")
     assert body["errors"][0]["pointer"] == "/answer"
     assert await stored(db) == before and await db.fetchval("SELECT state FROM complaint") == "in_progress"
@@ -239,8 +300,12 @@ async def test_rejecting_forwards_to_a_named_partner_with_a_reason(client, db, w
     complaint = await create_complaint(client, world)
     response = await move(client, world, complaint, {"to": "rejected", "forwarded_to": "Politie"})
     assert_problem(response, 422, "validation_failed")
-    rejected = await moved(client, world, complaint, {"to": "rejected", "forwarded_to": " Politie Midden-Nederland ",
-                                                      "reason": "Mishandeling: strafrechtelijk"})
+    rejected = await moved(
+        client,
+        world,
+        complaint,
+        {"to": "rejected", "forwarded_to": " Politie Midden-Nederland ", "reason": "Mishandeling: strafrechtelijk"},
+    )
     assert rejected["state"] == "rejected" and rejected["forwarded_to"] == "Politie Midden-Nederland"
     assert rejected["closed_at"] and rejected["acknowledged_at"] and rejected["overdue"] is False
     reopened = await moved(client, world, rejected, {"to": "reopened", "reason": "Politie stuurt terug"})
@@ -249,15 +314,17 @@ async def test_rejecting_forwards_to_a_named_partner_with_a_reason(client, db, w
 
 async def test_changes_need_the_current_version(client, db, world):
     complaint = await create_complaint(client, world)
-    response = await client.post(f"{URL}/{complaint['id']}/transitions", json={"to": "in_progress"},
-                                 headers=world.h["complaints"])
+    response = await client.post(
+        f"{URL}/{complaint['id']}/transitions", json={"to": "in_progress"}, headers=world.h["complaints"]
+    )
     assert_problem(response, 428, "precondition_required")
     await moved(client, world, complaint, {"to": "in_progress"})
     stale = await move(client, world, complaint, {"to": "rejected", "forwarded_to": "NVWA", "reason": "voedsel"})
     assert_problem(stale, 412, "stale_version")
     assert await db.fetchval("SELECT count(*) FROM complaint_transition") == 2
-    unknown = await client.post(f"{URL}/{uuid.uuid4()}/transitions", json={"to": "in_progress"},
-                                headers=if_match(world, "complaints", 1))
+    unknown = await client.post(
+        f"{URL}/{uuid.uuid4()}/transitions", json={"to": "in_progress"}, headers=if_match(world, "complaints", 1)
+    )
     assert_problem(unknown, 404, "not_found")
 
 
@@ -280,16 +347,20 @@ async def test_a_complaint_is_assigned_to_a_handler_who_may_see_it(client, db, w
         handler_id = world.ids.get(user, user)
         response = await client.post(url, json={"handler_id": handler_id}, headers=if_match(world, "complaints", 1))
         assert pointer_detail in assert_problem(response, 422, "validation_failed")["errors"][0]["detail"]
-    response = await client.post(url, json={"handler_id": world.ids["handler_alcohol"]},
-                                 headers=if_match(world, "complaints", 1))
+    response = await client.post(
+        url, json={"handler_id": world.ids["handler_alcohol"]}, headers=if_match(world, "complaints", 1)
+    )
     assert response.status_code == 200, response.text
     assert response.json()["handler_id"] == world.ids["handler_alcohol"] and response.headers["etag"] == '"2"'
     mine = await client.get(f"{URL}?handler={world.ids['handler_alcohol']}", headers=world.h["handler_alcohol"])
     assert [item["id"] for item in mine.json()["items"]] == [complaint["id"]]
     # A sex-work complaint cannot go to a handler without the sexwork scope.
     sexwork = await create_complaint(client, world, category="illegale_prostitutie")
-    response = await client.post(f"{URL}/{sexwork['id']}/handler", json={"handler_id": world.ids["handler_alcohol"]},
-                                 headers=if_match(world, "complaints", 1))
+    response = await client.post(
+        f"{URL}/{sexwork['id']}/handler",
+        json={"handler_id": world.ids["handler_alcohol"]},
+        headers=if_match(world, "complaints", 1),
+    )
     assert "sexwork" in assert_problem(response, 422, "validation_failed")["errors"][0]["detail"]
     assert await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'complaint.handler_assigned'") == 1
 
@@ -299,8 +370,10 @@ async def test_a_complaint_is_assigned_to_a_handler_who_may_see_it(client, db, w
 
 async def test_due_and_overdue_lists_are_keyset_pages_by_due_date(client, world):
     now = datetime.now(UTC)
-    old = [await create_complaint(client, world, received_at=iso(now - timedelta(days=days)), wants_feedback=False)
-           for days in (40, 30, 20)]
+    old = [
+        await create_complaint(client, world, received_at=iso(now - timedelta(days=days)), wants_feedback=False)
+        for days in (40, 30, 20)
+    ]
     fresh = await create_complaint(client, world, wants_feedback=False)
     resolved = await moved(client, world, old[0], {"to": "in_progress"})
     await moved(client, world, resolved, {"to": "resolved", "outcome": "nuisance_stopped"})
@@ -308,8 +381,9 @@ async def test_due_and_overdue_lists_are_keyset_pages_by_due_date(client, world)
     async def listed(query: str, who: str = "complaints") -> list[str]:
         ids, cursor = [], None
         while True:
-            response = await client.get(f"{URL}/deadlines?{query}&limit=1" + (f"&cursor={cursor}" if cursor else ""),
-                                        headers=world.h[who])
+            response = await client.get(
+                f"{URL}/deadlines?{query}&limit=1" + (f"&cursor={cursor}" if cursor else ""), headers=world.h[who]
+            )
             assert response.status_code == 200, response.text
             page = response.json()
             ids += [item["id"] for item in page["items"]]
@@ -337,17 +411,26 @@ async def test_due_and_overdue_lists_are_keyset_pages_by_due_date(client, world)
 
 async def test_complaints_about_the_same_object_or_address_are_shown_together(client, world):
     first = await create_complaint(client, world, address=None, object_id=world.ids["cafe"])
-    second = await create_complaint(client, world, category="overlast_bezoekers_parkeren", address=None,
-                                    object_id=world.ids["cafe"])
-    same_address = await create_complaint(client, world, address={"street": "Oudegracht", "house_number": 100,
-                                                                   "postcode": "3511AX"})
+    second = await create_complaint(
+        client, world, category="overlast_bezoekers_parkeren", address=None, object_id=world.ids["cafe"]
+    )
+    same_address = await create_complaint(
+        client, world, address={"street": "Oudegracht", "house_number": 100, "postcode": "3511AX"}
+    )
     await create_complaint(client, world, address={"street": "Oudegracht", "house_number": 102, "postcode": "3511AX"})
-    sexwork = await create_complaint(client, world, category="illegale_prostitutie",
-                                     address={"street": "Oudegracht", "house_number": 100, "postcode": "3511AX"})
+    sexwork = await create_complaint(
+        client,
+        world,
+        category="illegale_prostitutie",
+        address={"street": "Oudegracht", "house_number": 100, "postcode": "3511AX"},
+    )
     shown = await read(client, world, first["id"], who="insp_a1")
     assert [c["id"] for c in shown["related"]] == [same_address["id"], second["id"]]  # the sex-work one is hidden
     assert [c["id"] for c in (await read(client, world, first["id"]))["related"]] == [
-        sexwork["id"], same_address["id"], second["id"]]
+        sexwork["id"],
+        same_address["id"],
+        second["id"],
+    ]
     by_object = await client.get(f"{URL}?object_id={world.ids['cafe']}", headers=world.h["insp_a1"])
     assert [item["id"] for item in by_object.json()["items"]] == [second["id"], first["id"]]
     by_address = await client.get(f"{URL}?postcode=3511 ax&house_number=100", headers=world.h["insp_a1"])
@@ -358,15 +441,18 @@ async def test_hot_spots_count_an_objects_complaints_of_the_last_90_days(client,
     now = datetime.now(UTC)
     for _ in range(3):
         await create_complaint(client, world, address=None, object_id=world.ids["cafe"])
-    await create_complaint(client, world, address=None, object_id=world.ids["cafe"],
-                           received_at=iso(now - timedelta(days=91)))
+    await create_complaint(
+        client, world, address=None, object_id=world.ids["cafe"], received_at=iso(now - timedelta(days=91))
+    )
     await create_complaint(client, world, address=None, object_id=world.ids["club"])
     response = await client.get(f"{URL}/hotspots", headers=world.h["coord_a"])
     assert response.status_code == 200, response.text
     spots = response.json()
     assert spots["days"] == 90
     assert [(s["object_id"], s["complaints"]) for s in spots["items"]] == [
-        (world.ids["cafe"], 3), (world.ids["club"], 1)]
+        (world.ids["cafe"], 3),
+        (world.ids["club"], 1),
+    ]
     assert spots["items"][0]["name"] == "Café Het Hoekje" and spots["items"][0]["wijk"] == "binnenstad"
     # Users not scoped for sex work do not learn of the club's complaints.
     alcohol = await client.get(f"{URL}/hotspots", headers=world.h["coord_alcohol_a"])

@@ -33,8 +33,10 @@ async def world(client, auth) -> World:
 
 
 async def reads(db, complaint_id: str) -> list[str]:
-    rows = await db.fetch("SELECT actor_id FROM audit_event WHERE action = 'complaint.reporter_read' "
-                          "AND object_id = $1 ORDER BY seq", complaint_id)
+    rows = await db.fetch(
+        "SELECT actor_id FROM audit_event WHERE action = 'complaint.reporter_read' AND object_id = $1 ORDER BY seq",
+        complaint_id,
+    )
     return [str(row["actor_id"]) for row in rows]
 
 
@@ -50,14 +52,19 @@ async def test_handlers_and_admins_see_the_reporter_and_every_read_is_audited(cl
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
         assert response.status_code == 200 and response.headers["etag"] == '"1"'
         assert response.json()["reporter"] == REPORTER
-    assert await reads(db, complaint["id"]) == [world.ids["complaints"], world.ids["complaints"],
-                                                world.ids["complaints"], world.ids["admin"]]
+    assert await reads(db, complaint["id"]) == [
+        world.ids["complaints"],
+        world.ids["complaints"],
+        world.ids["complaints"],
+        world.ids["admin"],
+    ]
 
 
 async def test_other_users_of_the_regime_see_the_complaint_without_reporter_or_answer(client, db, world):
     complaint = await moved(client, world, await create_complaint(client, world), {"to": "in_progress"})
-    resolved = await moved(client, world, complaint, {"to": "resolved", "outcome": "no_violation_found",
-                                                      "answer": ANSWER})
+    resolved = await moved(
+        client, world, complaint, {"to": "resolved", "outcome": "no_violation_found", "answer": ANSWER}
+    )
     assert resolved["answer"] == ANSWER  # the handler's own view
     for who in ("insp_a1", "coord_a", "enforcer", "insp_all_regimes"):
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
@@ -79,14 +86,25 @@ async def test_lists_never_carry_contact_details_not_even_for_handlers(client, w
 
 
 async def test_no_contact_details_reach_phones_the_audit_trail_or_stored_responses(client, db, world):
-    complaint = await create_complaint(client, world, address=None, object_id=world.ids["cafe"],
-                                       description="Overlast bij het café, melder woont ernaast.")
+    complaint = await create_complaint(
+        client,
+        world,
+        address=None,
+        object_id=world.ids["cafe"],
+        description="Overlast bij het café, melder woont ernaast.",
+    )
     start = today() + timedelta(days=1)
     response = await client.post(
-        f"{URL}/{complaint['id']}/inspections", headers={**if_match(world, "coord_a", 1), "Idempotency-Key": "plan-1"},
-        json={"team_id": "team-a", "checklist_version_ids": [world.ids["alcohol-horeca"]],
-              "planned_from": start.isoformat(), "planned_to": (start + timedelta(days=2)).isoformat(),
-              "inspector_ids": [world.ids["insp_a1"]]})
+        f"{URL}/{complaint['id']}/inspections",
+        headers={**if_match(world, "coord_a", 1), "Idempotency-Key": "plan-1"},
+        json={
+            "team_id": "team-a",
+            "checklist_version_ids": [world.ids["alcohol-horeca"]],
+            "planned_from": start.isoformat(),
+            "planned_to": (start + timedelta(days=2)).isoformat(),
+            "inspector_ids": [world.ids["insp_a1"]],
+        },
+    )
     assert response.status_code == 201, response.text
     assert leaks(response.text) == []
     sync = await client.get("/api/v1/sync", headers=world.h["insp_a1"])
@@ -97,16 +115,22 @@ async def test_no_contact_details_reach_phones_the_audit_trail_or_stored_respons
     followed = await client.get(f"{URL}/{complaint['id']}", headers=world.h["insp_a1"])
     assert followed.json()["reporter"] is None and leaks(followed.text) == []
     await client.get(f"{URL}/{complaint['id']}", headers=world.h["complaints"])  # a handler's read is audited...
-    audit_text = await db.fetchval("SELECT string_agg(coalesce(before::text, '') || coalesce(after::text, '') || "
-                                   "coalesce(reason, ''), ' ') FROM audit_event")
+    audit_text = await db.fetchval(
+        "SELECT string_agg(coalesce(before::text, '') || coalesce(after::text, '') || "
+        "coalesce(reason, ''), ' ') FROM audit_event"
+    )
     assert leaks(audit_text) == []  # ...without copying what was read
     stored_bodies = await db.fetch("SELECT response_body FROM idempotency_key")
     assert stored_bodies and all(leaks(bytes(row["response_body"]).decode()) == [] for row in stored_bodies)
 
 
 async def test_sex_work_complaints_are_visible_only_with_the_sexwork_scope(client, world):
-    complaint = await create_complaint(client, world, category="illegale_prostitutie",
-                                       description="Advertentie, vermoedelijk thuisprostitutie zonder vergunning.")
+    complaint = await create_complaint(
+        client,
+        world,
+        category="illegale_prostitutie",
+        description="Advertentie, vermoedelijk thuisprostitutie zonder vergunning.",
+    )
     assert complaint["regime"] == "sexwork"
     for who in ("insp_a1", "coord_alcohol_a", "handler_alcohol"):
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
@@ -127,15 +151,29 @@ async def test_sex_work_complaints_are_visible_only_with_the_sexwork_scope(clien
 async def test_complaints_without_a_regime_are_for_handlers_and_admins(client, world):
     complaint = await create_complaint(client, world, category="other")
     assert complaint["regime"] is None
-    for who, status in (("complaints", 200), ("admin", 200), ("handler_alcohol", 200), ("coord_a", 404),
-                        ("insp_all_regimes", 404), ("enforcer", 404)):
+    for who, status in (
+        ("complaints", 200),
+        ("admin", 200),
+        ("handler_alcohol", 200),
+        ("coord_a", 404),
+        ("insp_all_regimes", 404),
+        ("enforcer", 404),
+    ):
         response = await client.get(f"{URL}/{complaint['id']}", headers=world.h[who])
         assert response.status_code == status, who
     # Nothing to change on what one cannot see.
-    response = await client.post(f"{URL}/{complaint['id']}/inspections", headers=if_match(world, "coord_a", 1),
-                                 json={"team_id": "team-a", "checklist_version_ids": [world.ids["alcohol-horeca"]],
-                                       "planned_from": today().isoformat(), "planned_to": today().isoformat(),
-                                       "inspector_ids": [world.ids["insp_a1"]], "regimes": ["alcohol"]})
+    response = await client.post(
+        f"{URL}/{complaint['id']}/inspections",
+        headers=if_match(world, "coord_a", 1),
+        json={
+            "team_id": "team-a",
+            "checklist_version_ids": [world.ids["alcohol-horeca"]],
+            "planned_from": today().isoformat(),
+            "planned_to": today().isoformat(),
+            "inspector_ids": [world.ids["insp_a1"]],
+            "regimes": ["alcohol"],
+        },
+    )
     assert_problem(response, 404, "not_found")
 
 
@@ -144,8 +182,9 @@ async def test_regime_filter_and_unknown_filters(client, world):
     nix18 = await create_complaint(client, world, category="verkoop_alcohol_minderjarigen")
     response = await client.get(f"{URL}?regime=nix18", headers=world.h["complaints"])
     assert [item["id"] for item in response.json()["items"]] == [nix18["id"]]
-    response = await client.get(f"{URL}?state=received&category=geluidsoverlast_horeca&wijk=binnenstad",
-                                headers=world.h["insp_a1"])
+    response = await client.get(
+        f"{URL}?state=received&category=geluidsoverlast_horeca&wijk=binnenstad", headers=world.h["insp_a1"]
+    )
     assert [item["id"] for item in response.json()["items"]] == [alcohol["id"]]
     # insp_a1 is scoped for alcohol and nix18: both; paging one at a time.
     first = (await client.get(f"{URL}?limit=1", headers=world.h["insp_a1"])).json()

@@ -20,8 +20,9 @@ ACCEPT_BOTH = {"Accept-Encoding": "gzip, br"}
 
 async def _objects_page(client, headers: dict[str, str], accept_encoding: str):
     """A page of ten establishments (about 4 KB of JSON), its body as it travelled (no decoding)."""
-    async with client.stream("GET", "/api/v1/objects", params={"limit": 10},
-                             headers={**headers, "Accept-Encoding": accept_encoding}) as response:
+    async with client.stream(
+        "GET", "/api/v1/objects", params={"limit": 10}, headers={**headers, "Accept-Encoding": accept_encoding}
+    ) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
     assert response.status_code == 200, raw
     return response, raw
@@ -79,7 +80,9 @@ async def test_a_photo_thumbnail_is_never_compressed(client, auth):
 
 
 async def test_a_streamed_text_file_is_compressed_chunk_by_chunk(client):
-    async with client.stream("GET", f"{SWAGGER_UI_PATH}/swagger-ui-bundle.js", headers={"Accept-Encoding": "gzip"}) as response:
+    async with client.stream(
+        "GET", f"{SWAGGER_UI_PATH}/swagger-ui-bundle.js", headers={"Accept-Encoding": "gzip"}
+    ) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
     assert response.headers["content-encoding"] == "gzip" and "content-length" not in response.headers
     assert gzip.decompress(raw) == (SWAGGER_UI_DIR / "swagger-ui-bundle.js").read_bytes()

@@ -15,11 +15,20 @@ from backend.demo import DEMO_USERS
 from tests.conftest import app_client, bearer, make_settings
 
 TESTS_VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
-VENDORED = [VENDOR_DIR / "utrecht-component-library-css" / "9.0.4", VENDOR_DIR / "utrecht-design-tokens" / "5.0.1",
-            TESTS_VENDOR_DIR / "axe-core" / "4.14.1"]
-OIDC = {"auth_mode": "oidc", "jwt_issuer": "https://idp.example", "oidc_jwks_url": "https://idp.example/jwks",
-        "oidc_client_id": "toezicht-console", "oidc_authorization_url": "https://idp.example/authorize",
-        "oidc_token_url": "https://idp.example/token", "oidc_scope": "openid profile"}
+VENDORED = [
+    VENDOR_DIR / "utrecht-component-library-css" / "9.0.4",
+    VENDOR_DIR / "utrecht-design-tokens" / "5.0.1",
+    TESTS_VENDOR_DIR / "axe-core" / "4.14.1",
+]
+OIDC = {
+    "auth_mode": "oidc",
+    "jwt_issuer": "https://idp.example",
+    "oidc_jwks_url": "https://idp.example/jwks",
+    "oidc_client_id": "toezicht-console",
+    "oidc_authorization_url": "https://idp.example/authorize",
+    "oidc_token_url": "https://idp.example/token",
+    "oidc_scope": "openid profile",
+}
 
 
 async def test_the_console_page_names_no_other_host_runs_no_inline_script_and_has_a_strict_policy(client):
@@ -77,7 +86,9 @@ async def test_dev_sign_in_refuses_who_is_not_a_demo_user(client):
     assert (await client.post("/console/dev/token", json={"subject": "x", "roles": ["admin"]})).status_code == 422
 
 
-async def test_outside_dev_mode_there_is_no_demo_sign_in_and_the_console_gets_the_identity_provider(database_url, data_dir):
+async def test_outside_dev_mode_there_is_no_demo_sign_in_and_the_console_gets_the_identity_provider(
+    database_url, data_dir
+):
     async with app_client(make_settings(database_url, data_dir, **OIDC)) as http:
         for method, path in (("GET", "/console/dev/users"), ("POST", "/console/dev/token")):
             refused = await http.request(method, path, json={"subject": "coord-dirk"} if method == "POST" else None)
@@ -87,9 +98,13 @@ async def test_outside_dev_mode_there_is_no_demo_sign_in_and_the_console_gets_th
         policy = (await http.get("/console/")).headers["content-security-policy"]
     # The browser posts the code to the provider's token endpoint: that origin, and no other, joins connect-src.
     assert "connect-src 'self' https://idp.example;" in policy
-    assert config == {"auth_mode": "oidc", "client_id": "toezicht-console", "scope": "openid profile",
-                      "authorization_endpoint": "https://idp.example/authorize",
-                      "token_endpoint": "https://idp.example/token"}
+    assert config == {
+        "auth_mode": "oidc",
+        "client_id": "toezicht-console",
+        "scope": "openid profile",
+        "authorization_endpoint": "https://idp.example/authorize",
+        "token_endpoint": "https://idp.example/token",
+    }
 
 
 @pytest.mark.parametrize("path", ["/schema", "/console/"])

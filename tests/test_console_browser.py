@@ -31,7 +31,8 @@ WAIT_S = 15
 
 pytestmark = pytest.mark.skipif(
     BROWSER is None or not Path(CHROMEDRIVER).exists(),
-    reason="Chromium is not installed (Debian packages chromium and chromium-driver): the console's browser tests are skipped")
+    reason="Chromium is not installed (Debian packages chromium and chromium-driver): the console's browser tests are skipped",
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +60,24 @@ def browser(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.add_experimental_option("prefs", {"download.default_directory": str(DOWNLOADS),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(DOWNLOADS), "download.prompt_for_download": False}
+    )
     DOWNLOADS.mkdir(parents=True, exist_ok=True)
     for old in DOWNLOADS.iterdir():
         old.unlink()
@@ -96,8 +107,9 @@ def heading(browser) -> str:
 
 
 def wait_for_heading(browser, text: str) -> None:
-    wait_for(browser, lambda b: heading(b) == text,
-             f"heading {text!r}; the page shows {text_of(browser, 'body')[:500]!r}")
+    wait_for(
+        browser, lambda b: heading(b) == text, f"heading {text!r}; the page shows {text_of(browser, 'body')[:500]!r}"
+    )
 
 
 def sign_in(browser, server: str, subject: str, first_screen: str) -> None:
@@ -115,8 +127,13 @@ def open_screen(browser, hash_: str, title: str) -> None:
 
 def settled(browser) -> None:
     """Every paged list on the screen has loaded (or said why not)."""
-    wait_for(browser, lambda b: b.execute_script(
-        "return [...document.querySelectorAll('.console-paged')].every(s => s.querySelector('table, p'))"), "lists loaded")
+    wait_for(
+        browser,
+        lambda b: b.execute_script(
+            "return [...document.querySelectorAll('.console-paged')].every(s => s.querySelector('table, p'))"
+        ),
+        "lists loaded",
+    )
 
 
 def check_screen(browser, name: str) -> None:
@@ -127,11 +144,13 @@ def check_screen(browser, name: str) -> None:
     result = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
-        ".then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));")
+        ".then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
+    )
     violations = [v for v in json.loads(result) if v["impact"] in ("serious", "critical")]
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v.get("nodes", [])][:3]) for v in violations]
     exposure = browser.execute_script(
-        "return {local: localStorage.length, session: sessionStorage.length, url: location.href, title: document.title}")
+        "return {local: localStorage.length, session: sessionStorage.length, url: location.href, title: document.title}"
+    )
     assert exposure["local"] == 0 and exposure["session"] == 0, exposure
     assert "ey" not in exposure["url"].split("/console/", 1)[1], exposure  # no JWT (base64url JSON) in the address
     log = browser.get_log("browser")
@@ -143,7 +162,9 @@ def check_screen(browser, name: str) -> None:
 def fill(browser, label: str, value: str) -> None:
     from selenium.webdriver.support.ui import Select
 
-    control = browser.find_element("id", browser.find_element("xpath", f'//label[normalize-space()="{label}"]').get_attribute("for"))
+    control = browser.find_element(
+        "id", browser.find_element("xpath", f'//label[normalize-space()="{label}"]').get_attribute("for")
+    )
     if control.tag_name == "select":
         Select(control).select_by_visible_text(value)
     else:
@@ -156,15 +177,23 @@ def submit(browser, text: str) -> None:
 
 
 def api_token(server: str, subject: str) -> str:
-    request = urllib.request.Request(f"{server}/console/dev/token", data=json.dumps({"subject": subject}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"{server}/console/dev/token",
+        data=json.dumps({"subject": subject}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())["access_token"]
 
 
 def api_post(server: str, subject: str, path: str, body: dict) -> dict:
-    request = urllib.request.Request(f"{server}{path}", data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {api_token(server, subject)}"})
+    request = urllib.request.Request(
+        f"{server}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_token(server, subject)}"},
+    )
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
 
@@ -212,7 +241,9 @@ def test_a_complaint_from_intake_to_answer(browser, server):
     fill(browser, "Antwoord aan de melder", "De exploitant is aangesproken; de muziek gaat voortaan om 1 uur uit.")
     submit(browser, "Status wijzigen")
     wait_for(browser, lambda b: "Afgehandeld" in text_of(b, "dl"), "afgehandeld")
-    assert "de muziek gaat voortaan om 1 uur uit" in text_of(browser, "dl") and "Overlast gestopt" in text_of(browser, "dl")
+    assert "de muziek gaat voortaan om 1 uur uit" in text_of(browser, "dl") and "Overlast gestopt" in text_of(
+        browser, "dl"
+    )
     check_screen(browser, "klacht-afgehandeld")
 
 
@@ -251,9 +282,17 @@ def test_keyboard_only_from_sign_in_to_a_registered_complaint(browser, server):
 
 def test_a_handler_without_the_sexwork_regime_never_sees_a_sex_work_complaint(browser, server):
     secret = "Vermoedelijk illegale prostitutie in de bovenwoning."
-    complaint = api_post(server, "klacht-gerda", "/api/v1/complaints", {
-        "category": "illegale_prostitutie", "channel": "phone", "description": secret,
-        "address": {"street": "Zandpad", "house_number": 7, "postcode": "3552 AB"}})
+    complaint = api_post(
+        server,
+        "klacht-gerda",
+        "/api/v1/complaints",
+        {
+            "category": "illegale_prostitutie",
+            "channel": "phone",
+            "description": secret,
+            "address": {"street": "Zandpad", "house_number": 7, "postcode": "3552 AB"},
+        },
+    )
     sign_in(browser, server, "klacht-gerda", "Klachten")
     settled(browser)
     assert secret[:40] in text_of(browser, "main")  # she may: the list shows it
@@ -278,9 +317,14 @@ def test_the_auditor_reads_who_did_what_by_person_and_period(browser, server):
 def test_the_coordinator_sees_the_indicators_with_both_charts_and_downloads_them_as_csv(browser, server):
     sign_in(browser, server, "coord-dirk", "Te beoordelen")
     open_screen(browser, "#/indicatoren", "Indicatoren")
-    wait_for(browser, lambda b: b.execute_script(
-        "const charts = [...document.querySelectorAll('main img')];"
-        "return charts.length === 2 && charts.every(img => img.complete && img.naturalWidth > 100);"), "two charts")
+    wait_for(
+        browser,
+        lambda b: b.execute_script(
+            "const charts = [...document.querySelectorAll('main img')];"
+            "return charts.length === 2 && charts.every(img => img.complete && img.naturalWidth > 100);"
+        ),
+        "two charts",
+    )
     assert "Controles uitgevoerd" in text_of(browser, "main table")
     check_screen(browser, "indicatoren")
     submit(browser, "Download als CSV")
@@ -304,14 +348,19 @@ async def inspections_by_anna(database_url: str, data_dir: Path, make_token, caf
         checklist = await http.post("/api/v1/checklists", headers=admin, json=checklist_file("alcohol-horeca"))
         world.ids["alcohol-horeca"] = checklist.json()["id"]
         world.ids["cafe"] = (await create_object(http, admin, name=cafe))["id"]
-        bodies = [world.body(checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(a)}])
-                  for a in answers]
+        bodies = [
+            world.body(checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(a)}])
+            for a in answers
+        ]
         return [(await submitted(http, world, body))["id"] for body in bodies]
 
 
 async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_reason(
-        browser, server, console_database, data_dir, make_token):
-    accepted, returned = await inspections_by_anna(console_database, data_dir, make_token, "Café Het Hoekje", HORECA_OK, HORECA_OK)
+    browser, server, console_database, data_dir, make_token
+):
+    accepted, returned = await inspections_by_anna(
+        console_database, data_dir, make_token, "Café Het Hoekje", HORECA_OK, HORECA_OK
+    )
     sign_in(browser, server, "coord-dirk", "Te beoordelen")
     settled(browser)
     assert "Anna de Vries" in text_of(browser, "main table")
@@ -340,11 +389,16 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
 
 
 async def test_the_jurist_sees_the_deadline_worklist_and_opens_a_case_with_its_violations(
-        browser, server, console_database, data_dir, make_token):
-    inspection, = await inspections_by_anna(console_database, data_dir, make_token, "Café De Gracht", HORECA_NO_MANAGER)
+    browser, server, console_database, data_dir, make_token
+):
+    (inspection,) = await inspections_by_anna(
+        console_database, data_dir, make_token, "Café De Gracht", HORECA_NO_MANAGER
+    )
     async with app_client(make_settings(console_database, data_dir)) as http:  # reviewed: the case opens
-        review = await http.post(f"/api/v1/inspections/{inspection}/review",
-                                 headers={**demo_headers(make_token, "coord-dirk"), "If-Match": '"1"'})
+        review = await http.post(
+            f"/api/v1/inspections/{inspection}/review",
+            headers={**demo_headers(make_token, "coord-dirk"), "If-Match": '"1"'},
+        )
         assert review.status_code == 200, review.text
     sign_in(browser, server, "jur-eva", "Handhaving")
     settled(browser)
@@ -353,7 +407,9 @@ async def test_the_jurist_sees_the_deadline_worklist_and_opens_a_case_with_its_v
     check_screen(browser, "handhaving")
     browser.find_element("css selector", 'main table a[href^="#/zaken/"]').click()
     wait_for(browser, lambda b: heading(b).startswith("Zaak alcohol"), "the case page")
-    assert "NO-MANAGER-PRESENT" in text_of(browser, "main table") and "Alcoholwet art. 24" in text_of(browser, "main table")
+    assert "NO-MANAGER-PRESENT" in text_of(browser, "main table") and "Alcoholwet art. 24" in text_of(
+        browser, "main table"
+    )
     check_screen(browser, "zaak")
 
 

@@ -39,7 +39,9 @@ async def _until_answered(http: httpx.AsyncClient, path: str, headers: dict[str,
     return answer
 
 
-async def test_writes_mid_query_when_postgresql_stops_get_503_and_the_service_recovers(fault_db: FaultDatabase, data_dir: Path, auth):
+async def test_writes_mid_query_when_postgresql_stops_get_503_and_the_service_recovers(
+    fault_db: FaultDatabase, data_dir: Path, auth
+):
     coordinator = auth("coord-fault", roles=["coordinator", "admin"], regimes=["alcohol", "nix18"])
     # Every connection open beforehand: the test is about queries in flight, not about opening connections.
     settings = make_settings(fault_db.runtime_url, data_dir, db_pool_min=IN_FLIGHT + 2, db_pool_max=IN_FLIGHT + 2)
@@ -49,8 +51,10 @@ async def test_writes_mid_query_when_postgresql_stops_get_503_and_the_service_re
         locked = owner.transaction()
         await locked.start()
         await owner.execute("LOCK TABLE establishment IN ACCESS EXCLUSIVE MODE")
-        writes = [asyncio.create_task(http.post("/api/v1/objects", json=object_body(name=f"Café {i}"), headers=coordinator))
-                  for i in range(IN_FLIGHT)]
+        writes = [
+            asyncio.create_task(http.post("/api/v1/objects", json=object_body(name=f"Café {i}"), headers=coordinator))
+            for i in range(IN_FLIGHT)
+        ]
         await requests_waiting_on_a_lock(owner, IN_FLIGHT)
 
         await asyncio.to_thread(fault_db.server.stop, "immediate")
@@ -78,8 +82,14 @@ async def test_requests_holding_a_connection_to_a_frozen_postgresql_get_503_afte
     fault_db: FaultDatabase, data_dir: Path, auth
 ):
     coordinator = auth("coord-frozen", roles=["coordinator"], regimes=["alcohol", "nix18"])
-    settings = make_settings(fault_db.runtime_url, data_dir, db_pool_min=3, db_pool_max=3,
-                             db_statement_timeout_ms=500, db_query_timeout_s=1.0)
+    settings = make_settings(
+        fault_db.runtime_url,
+        data_dir,
+        db_pool_min=3,
+        db_pool_max=3,
+        db_statement_timeout_ms=500,
+        db_query_timeout_s=1.0,
+    )
     app = app_client(settings)
     async with app as http:
         assert (await http.get("/api/v1/objects", headers=coordinator)).status_code == 200
@@ -106,7 +116,9 @@ async def test_requests_holding_a_connection_to_a_frozen_postgresql_get_503_afte
         await _until_answered(http, "/api/v1/objects", coordinator, 200)
 
 
-async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(fault_db: FaultDatabase, data_dir: Path, auth):
+async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(
+    fault_db: FaultDatabase, data_dir: Path, auth
+):
     admin = auth("admin-restart", roles=["admin"])
     inspector = auth(f"insp-{uuid.uuid4().hex[:8]}", roles=["inspector"])
     # Only the LISTEN session can evict the inspector within this test: the cache would last an hour.
@@ -114,9 +126,12 @@ async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(
     owner = await core_db.connect(fault_db.owner_url)
 
     async def listening() -> bool:
-        return await owner.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
-        ) == 1
+        return (
+            await owner.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+            == 1
+        )
 
     try:
         async with app_client(settings) as http:
@@ -128,8 +143,11 @@ async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(
             me = (await _until_answered(http, "/api/v1/me", inspector, 200)).json()
             assert (await http.get("/api/v1/me", headers=admin)).status_code == 200
             etag = (await http.get(f"/api/v1/users/{me['id']}", headers=admin)).headers["etag"]
-            deactivated = await http.post(f"/api/v1/users/{me['id']}/deactivate", json={"reason": "uit dienst"},
-                                          headers={**admin, "If-Match": etag})
+            deactivated = await http.post(
+                f"/api/v1/users/{me['id']}/deactivate",
+                json={"reason": "uit dienst"},
+                headers={**admin, "If-Match": etag},
+            )
             assert deactivated.status_code == 200, deactivated.text
             refused = await _until_answered(http, "/api/v1/me", inspector, 401)
             assert refused.json()["code"] == "user_deactivated"

@@ -53,7 +53,9 @@ async def test_service_role_cannot_change_the_audit_trail(trail, as_service, db,
 
 
 async def test_service_role_is_no_superuser_owns_nothing_and_may_not_truncate(as_service):
-    role = await as_service.fetchrow("SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user")
+    role = await as_service.fetchrow(
+        "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+    )
     assert role["rolname"] == RUNTIME_ROLE
     assert not (role["rolsuper"] or role["rolcreaterole"] or role["rolcreatedb"])
     owned = await as_service.fetchval(
@@ -65,8 +67,10 @@ async def test_service_role_is_no_superuser_owns_nothing_and_may_not_truncate(as
         " AND has_table_privilege(current_user, format('%I.%I', schemaname, tablename), 'TRUNCATE')"
     )
     assert truncatable == []
-    audit = {p: await as_service.fetchval("SELECT has_table_privilege(current_user, 'audit_event', $1)", p)
-             for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
+    audit = {
+        p: await as_service.fetchval("SELECT has_table_privilege(current_user, 'audit_event', $1)", p)
+        for p in ("SELECT", "INSERT", "UPDATE", "DELETE")
+    }
     assert audit == {"SELECT": True, "INSERT": True, "UPDATE": False, "DELETE": False}
 
 
@@ -90,8 +94,12 @@ async def test_migrate_grants_the_service_role_on_every_run_also_for_new_tables(
     migrations = tmp_path / "migrations"
     shutil.copytree(PROJECT_ROOT / "migrations", migrations)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_")}
-    env.update(DATABASE_URL=service_url, MIGRATION_DATABASE_URL=owner_url, TOEZICHT_MIGRATIONS_DIR=str(migrations),
-               TOEZICHT_DATA_DIR=str(tmp_path))
+    env.update(
+        DATABASE_URL=service_url,
+        MIGRATION_DATABASE_URL=owner_url,
+        TOEZICHT_MIGRATIONS_DIR=str(migrations),
+        TOEZICHT_DATA_DIR=str(tmp_path),
+    )
     service = None
     try:
         assert (await run_cli("migrate", env=env))[0] == 0

@@ -39,8 +39,13 @@ def token_claims(command: str) -> dict[str, object]:
     argv = shlex.split(command)
     assert argv[0] == ".venv/bin/toezicht", command
     args = cli._parser().parse_args(argv[1:])
-    return {"sub": args.sub, "name": args.name, "roles": sorted(args.role), "regimes": sorted(args.regime),
-            "teams": sorted(args.team)}
+    return {
+        "sub": args.sub,
+        "name": args.name,
+        "roles": sorted(args.role),
+        "regimes": sorted(args.regime),
+        "teams": sorted(args.team),
+    }
 
 
 def readme_examples() -> list[tuple[str, str]]:
@@ -60,10 +65,13 @@ def test_the_readme_lists_the_demo_users_with_their_roles_regimes_and_teams():
     documented = {}
     for row in table.strip().splitlines()[1:]:
         subject, name, roles, regimes, teams = (cell.strip() for cell in row.strip().strip("|").split("|"))
-        documented[subject.strip("`")] = {"sub": subject.strip("`"), "name": name,
-                                         "roles": sorted(CELL_VALUES.findall(roles)),
-                                         "regimes": sorted(CELL_VALUES.findall(regimes)),
-                                         "teams": sorted(CELL_VALUES.findall(teams))}
+        documented[subject.strip("`")] = {
+            "sub": subject.strip("`"),
+            "name": name,
+            "roles": sorted(CELL_VALUES.findall(roles)),
+            "regimes": sorted(CELL_VALUES.findall(regimes)),
+            "teams": sorted(CELL_VALUES.findall(teams)),
+        }
     assert documented == {user[1]: demo_claims(user[1]) for user in demo.DEMO_USERS}
 
 
@@ -102,8 +110,9 @@ async def run_pasted(client, capsys, command: str, curl: str):
 
 
 async def stored_user(db, subject: str) -> dict:
-    row = await db.fetchrow("SELECT display_name, roles, regimes, teams, version FROM app_user WHERE subject = $1",
-                            subject)
+    row = await db.fetchrow(
+        "SELECT display_name, roles, regimes, teams, version FROM app_user WHERE subject = $1", subject
+    )
     return dict(row)
 
 
@@ -118,12 +127,14 @@ async def test_the_hint_make_run_prints_works_when_pasted(client, db, capsys, cl
     me = response.json()
     claims = demo_claims(demo.DEMO_TOKEN_USER)
     assert (sorted(me["roles"]), sorted(me["regimes"]), sorted(me["teams"])) == (
-        claims["roles"], claims["regimes"], claims["teams"])
+        claims["roles"],
+        claims["regimes"],
+        claims["teams"],
+    )
     assert await stored_user(db, demo.DEMO_TOKEN_USER) == before  # the demo user is as the demo made them
 
 
-async def test_the_readme_examples_work_and_leave_the_demo_users_as_they_are(client, db, capsys, cli_env,
-                                                                              demo_loaded):
+async def test_the_readme_examples_work_and_leave_the_demo_users_as_they_are(client, db, capsys, cli_env, demo_loaded):
     for command, curl in readme_examples():
         subject = str(token_claims(command)["sub"])
         before = await stored_user(db, subject)
@@ -141,10 +152,14 @@ async def test_the_demo_data_keeps_the_rules(client, db, auth, demo_loaded):
         assert wijk_of_postcode(item["postcode"]) == item["wijk"], (item["name"], item["postcode"], item["wijk"])
         # Written back as it is, every object passes the registry's checks.
         current = await client.get(f"/api/v1/objects/{item['id']}", headers=admin)
-        body = msgspec.to_builtins(msgspec.convert(
-            {k: v for k, v in current.json().items() if k in ObjectWrite.__struct_fields__}, ObjectWrite))
-        replaced = await client.put(f"/api/v1/objects/{item['id']}", json=body,
-                                    headers={**admin, "If-Match": current.headers["etag"]})
+        body = msgspec.to_builtins(
+            msgspec.convert(
+                {k: v for k, v in current.json().items() if k in ObjectWrite.__struct_fields__}, ObjectWrite
+            )
+        )
+        replaced = await client.put(
+            f"/api/v1/objects/{item['id']}", json=body, headers={**admin, "If-Match": current.headers["etag"]}
+        )
         assert replaced.status_code == 200, (item["name"], replaced.text)
         permits = await client.get(f"/api/v1/objects/{item['id']}/permits", headers=admin)
         assert permits.status_code == 200, permits.text
@@ -169,8 +184,9 @@ async def test_the_demo_has_a_case_with_a_sent_boete_whose_letter_downloads(clie
     besluit = case["steps"][-1]
     assert (besluit["type"], besluit["decision"], besluit["amount_cents"]) == ("besluit", "boete", demo_case.FINE_CENTS)
     assert besluit["sent_on"] is not None and besluit["letter_sha256"] == besluit["approved_sha256"]
-    response = await client.get(f"/api/v1/enforcement/cases/{case['id']}/steps/{besluit['id']}/document",
-                                headers=officer)
+    response = await client.get(
+        f"/api/v1/enforcement/cases/{case['id']}/steps/{besluit['id']}/document", headers=officer
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     text = pdf_text(response.content)
@@ -179,18 +195,23 @@ async def test_the_demo_has_a_case_with_a_sent_boete_whose_letter_downloads(clie
 
 
 async def test_loading_the_demo_twice_adds_nothing(db, settings, demo_case_loaded):
-    counts = [await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
-              for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")]
+    counts = [
+        await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
+        for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")
+    ]
     assert await demo.load_demo_data(db, ISSUER) == 0
     assert await demo_case.load_demo_case(db, settings) == 0
-    assert [await db.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")] == counts
+    assert [
+        await db.fetchval(f"SELECT count(*) FROM {table}")
+        for table in ("inspection", "enforcement_case", "enforcement_step", "audit_event")
+    ] == counts
 
 
 async def test_toezicht_demo_in_a_process_of_its_own_builds_the_case(database_url, data_dir, db):
     """`make run` loads the demo before any app exists, so nothing may rely on what creating an app wires."""
     code, out = await run_toezicht(database_url, data_dir, "demo")
     assert code == 0, out
-    sent = await db.fetchval("SELECT count(*) FROM enforcement_step WHERE type = 'besluit' AND decision = 'boete' "
-                             "AND sent_on IS NOT NULL")
+    sent = await db.fetchval(
+        "SELECT count(*) FROM enforcement_step WHERE type = 'besluit' AND decision = 'boete' AND sent_on IS NOT NULL"
+    )
     assert sent == 1, out

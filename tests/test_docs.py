@@ -21,13 +21,25 @@ BROWSER = shutil.which("chromium")
 BROWSER_TIMEOUT_S = 120
 # Headless, with every host name unresolvable except loopback: the page gets nothing from the internet.
 BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-default-apps", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--enable-logging=stderr", "--log-level=0", "--virtual-time-budget=20000", "--window-size=1280,1600",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--enable-logging=stderr",
+    "--log-level=0",
+    "--virtual-time-budget=20000",
+    "--window-size=1280,1600",
 ]
 needs_browser = pytest.mark.skipif(
-    BROWSER is None, reason="Chromium is not installed (Debian packages chromium and chromium-driver): "
-                            "the browser check of the API docs is skipped")
+    BROWSER is None,
+    reason="Chromium is not installed (Debian packages chromium and chromium-driver): "
+    "the browser check of the API docs is skipped",
+)
 
 
 async def test_the_docs_page_names_no_other_host_and_its_assets_are_served(client):
@@ -41,7 +53,9 @@ async def test_the_docs_page_names_no_other_host_and_its_assets_are_served(clien
         assert reference.startswith("/"), reference
         asset = await client.get(reference)
         assert asset.status_code == 200, reference
-    types = {reference.rsplit(".", 1)[-1]: (await client.get(reference)).headers["content-type"] for reference in references}
+    types = {
+        reference.rsplit(".", 1)[-1]: (await client.get(reference)).headers["content-type"] for reference in references
+    }
     assert types["js"].startswith("text/javascript") and types["css"].startswith("text/css")
     assert types["png"] == "image/png" and types["json"].startswith("application/vnd.oai.openapi+json")
 
@@ -75,7 +89,11 @@ async def test_a_browser_without_internet_renders_every_operation(database_url, 
 
 def _browse(profile: Path, action: str, url: str) -> tuple[str, str]:
     """Run Chromium once with a fresh profile; its standard output (the DOM for --dump-dom) and its console log."""
-    done = subprocess.run([BROWSER, *BROWSER_FLAGS, f"--user-data-dir={profile}", action, url],
-                          capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S)
+    done = subprocess.run(
+        [BROWSER, *BROWSER_FLAGS, f"--user-data-dir={profile}", action, url],
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, "\n".join(line for line in done.stderr.splitlines() if ":CONSOLE" in line)

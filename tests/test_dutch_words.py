@@ -9,32 +9,62 @@ import pytest
 from backend.letters.dutch import MAX_NUMBER, euro_figures, euro_words, long_date, number_words
 
 
-@pytest.mark.parametrize(("number", "words"), [
-    (0, "nul"), (1, "één"), (7, "zeven"), (13, "dertien"), (20, "twintig"), (21, "eenentwintig"),
-    (22, "tweeëntwintig"), (23, "drieëntwintig"), (38, "achtendertig"),
-    (99, "negenennegentig"), (100, "honderd"), (101, "honderdeen"), (122, "honderdtweeëntwintig"),
-    (340, "driehonderdveertig"), (680, "zeshonderdtachtig"), (1000, "duizend"), (1020, "duizend twintig"),
-    (1360, "duizend driehonderdzestig"), (2040, "tweeduizend veertig"), (2720, "tweeduizend zevenhonderdtwintig"),
-    (21_000, "eenentwintigduizend"), (100_000, "honderdduizend"), (1_000_000, "één miljoen"),
-    (2_500_000, "twee miljoen vijfhonderdduizend"), (101_000_000, "honderdeen miljoen"),
-    (1_000_000_001, "één miljard een"),
-    (MAX_NUMBER, "negenhonderdnegenennegentig miljard negenhonderdnegenennegentig miljoen "
-                 "negenhonderdnegenennegentigduizend negenhonderdnegenennegentig"),
-])
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        (0, "nul"),
+        (1, "één"),
+        (7, "zeven"),
+        (13, "dertien"),
+        (20, "twintig"),
+        (21, "eenentwintig"),
+        (22, "tweeëntwintig"),
+        (23, "drieëntwintig"),
+        (38, "achtendertig"),
+        (99, "negenennegentig"),
+        (100, "honderd"),
+        (101, "honderdeen"),
+        (122, "honderdtweeëntwintig"),
+        (340, "driehonderdveertig"),
+        (680, "zeshonderdtachtig"),
+        (1000, "duizend"),
+        (1020, "duizend twintig"),
+        (1360, "duizend driehonderdzestig"),
+        (2040, "tweeduizend veertig"),
+        (2720, "tweeduizend zevenhonderdtwintig"),
+        (21_000, "eenentwintigduizend"),
+        (100_000, "honderdduizend"),
+        (1_000_000, "één miljoen"),
+        (2_500_000, "twee miljoen vijfhonderdduizend"),
+        (101_000_000, "honderdeen miljoen"),
+        (1_000_000_001, "één miljard een"),
+        (
+            MAX_NUMBER,
+            "negenhonderdnegenennegentig miljard negenhonderdnegenennegentig miljoen "
+            "negenhonderdnegenennegentigduizend negenhonderdnegenennegentig",
+        ),
+    ],
+)
 def test_numbers_in_words_as_the_taalunie_spells_them(number, words):
     assert number_words(number) == words
 
 
-@pytest.mark.parametrize(("cents", "words", "figures"), [
-    (136_000, "duizend driehonderdzestig euro", "€ 1.360,00"),
-    (102_000, "duizend twintig euro", "€ 1.020,00"),
-    (100, "één euro", "€ 1,00"),
-    (50, "vijftig cent", "€ 0,50"),
-    (1, "één cent", "€ 0,01"),
-    (250_075, "tweeduizend vijfhonderd euro en vijfenzeventig cent", "€ 2.500,75"),
-    (123_456_789, "één miljoen tweehonderdvierendertigduizend vijfhonderdzevenenzestig euro en negenentachtig cent",
-     "€ 1.234.567,89"),
-])
+@pytest.mark.parametrize(
+    ("cents", "words", "figures"),
+    [
+        (136_000, "duizend driehonderdzestig euro", "€ 1.360,00"),
+        (102_000, "duizend twintig euro", "€ 1.020,00"),
+        (100, "één euro", "€ 1,00"),
+        (50, "vijftig cent", "€ 0,50"),
+        (1, "één cent", "€ 0,01"),
+        (250_075, "tweeduizend vijfhonderd euro en vijfenzeventig cent", "€ 2.500,75"),
+        (
+            123_456_789,
+            "één miljoen tweehonderdvierendertigduizend vijfhonderdzevenenzestig euro en negenentachtig cent",
+            "€ 1.234.567,89",
+        ),
+    ],
+)
 def test_euro_amounts_in_words_and_figures(cents, words, figures):
     assert (euro_words(cents), euro_figures(cents)) == (words, figures)
 

@@ -32,8 +32,9 @@ async def world(client, auth, db) -> World:
 
 
 async def actions(db, case_id: str) -> list[str]:
-    rows = await db.fetch("SELECT action FROM audit_event WHERE object_type = 'enforcement_case' AND object_id = $1 "
-                          "ORDER BY seq", case_id)
+    rows = await db.fetch(
+        "SELECT action FROM audit_event WHERE object_type = 'enforcement_case' AND object_id = $1 ORDER BY seq", case_id
+    )
     return [row["action"] for row in rows]
 
 
@@ -43,15 +44,19 @@ async def test_a_reviewed_inspection_with_violations_opens_a_case(client, db, wo
     assert (found["regime"], found["status"], found["object_id"]) == ("alcohol", "open", world.ids["cafe"])
     [violation] = found["violations"]
     assert violation["code"] == "AW-24-1-NO-MANAGER-PRESENT" and violation["article_key"] == "Alcoholwet art. 24 lid 1"
-    assert violation["inspection_id"] == inspection["id"] and violation["observed_on"] == inspection["violations"][0]["observed_on"]
+    assert (
+        violation["inspection_id"] == inspection["id"]
+        and violation["observed_on"] == inspection["violations"][0]["observed_on"]
+    )
     assert [h["status"] for h in found["history"]] == ["open"] and inspection["id"] in found["history"][0]["reason"]
     assert await actions(db, found["id"]) == ["enforcement_case.violations_added"]
 
 
 async def test_a_reviewed_inspection_without_violations_opens_nothing(client, db, world):
     stored = await submitted(client, world)
-    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
-                                 headers=with_version(world, "coord_a", stored["version"]))
+    response = await client.post(
+        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, "coord_a", stored["version"])
+    )
     assert response.status_code == 200
     assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 0
 
@@ -60,7 +65,10 @@ async def test_a_second_review_adds_to_the_open_case_and_a_nix18_sale_joins_the_
     await reviewed(client, world, NO_MANAGER)
     await reviewed(client, world, AGE_NOT_ESTABLISHED)
     found = await only_case(client, world, regime="alcohol")
-    assert sorted(v["code"] for v in found["violations"]) == ["AW-20-1-AGE-NOT-ESTABLISHED", "AW-24-1-NO-MANAGER-PRESENT"]
+    assert sorted(v["code"] for v in found["violations"]) == [
+        "AW-20-1-AGE-NOT-ESTABLISHED",
+        "AW-24-1-NO-MANAGER-PRESENT",
+    ]
     assert await actions(db, found["id"]) == ["enforcement_case.violations_added"] * 2
     await reviewed(client, world, {}, body=nix18_body(world), db=db)  # an Alcoholwet offence too: the same case
     same = await only_case(client, world)
@@ -68,13 +76,28 @@ async def test_a_second_review_adds_to_the_open_case_and_a_nix18_sale_joins_the_
 
 
 async def test_concurrent_reviews_of_one_target_share_one_case(client, db, world):
-    first = await submitted(client, world, world.body(checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}]))
-    second = await submitted(client, world, world.body("insp_a2", checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": AGE_NOT_ESTABLISHED}]), "insp_a2")
-    responses = await asyncio.gather(*(
-        client.post(f"/api/v1/inspections/{one['id']}/review", headers=with_version(world, "coord_a", one["version"]))
-        for one in (first, second)))
+    first = await submitted(
+        client,
+        world,
+        world.body(checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}]),
+    )
+    second = await submitted(
+        client,
+        world,
+        world.body(
+            "insp_a2",
+            checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": AGE_NOT_ESTABLISHED}],
+        ),
+        "insp_a2",
+    )
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/inspections/{one['id']}/review", headers=with_version(world, "coord_a", one["version"])
+            )
+            for one in (first, second)
+        )
+    )
     assert [r.status_code for r in responses] == [200, 200]
     assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 1
     assert await db.fetchval("SELECT count(*) FROM enforcement_case_violation") == 2
@@ -85,8 +108,9 @@ async def test_cases_are_visible_per_regime_and_to_enforcement_roles_only(client
     found = await only_case(client, world)
     # Another regime's officer: the case does not exist for them.
     assert_problem(await client.get(f"{CASES}/{found['id']}", headers=world.h["enforcer_coffee"]), 404, "not_found")
-    assert_problem(await client.get(f"{CASES}/{found['id']}/proposal", headers=world.h["enforcer_coffee"]), 404,
-                   "not_found")
+    assert_problem(
+        await client.get(f"{CASES}/{found['id']}/proposal", headers=world.h["enforcer_coffee"]), 404, "not_found"
+    )
     listed = await client.get(CASES, headers=world.h["enforcer_coffee"])
     assert listed.status_code == 200 and listed.json()["items"] == []
     # Coordinators and inspectors have no business here.
@@ -94,14 +118,20 @@ async def test_cases_are_visible_per_regime_and_to_enforcement_roles_only(client
     assert_problem(await client.get(CASES, headers=world.h["insp_a1"]), 403, "forbidden")
     assert (await client.get(f"{CASES}/{found['id']}", headers=world.h["admin"])).status_code == 200
     # An admin reads but does not act.
-    close = await client.post(f"{CASES}/{found['id']}/close", json={"result": "no_action", "reason": "niets"},
-                              headers=with_version(world, "admin", found["version"]))
+    close = await client.post(
+        f"{CASES}/{found['id']}/close",
+        json={"result": "no_action", "reason": "niets"},
+        headers=with_version(world, "admin", found["version"]),
+    )
     assert_problem(close, 403, "forbidden")
 
 
 async def test_a_sex_work_case_is_visible_only_with_the_sexwork_regime(client, db, world):
-    response = await client.post(CASES, json={"object_id": world.ids["club"], "regime": "sexwork",
-                                              "reason": "Melding buurt: overlast"}, headers=world.h["officer_sw"])
+    response = await client.post(
+        CASES,
+        json={"object_id": world.ids["club"], "regime": "sexwork", "reason": "Melding buurt: overlast"},
+        headers=world.h["officer_sw"],
+    )
     assert response.status_code == 201, response.text
     opened = response.json()
     assert (await client.get(f"{CASES}/{opened['id']}", headers=world.h["officer_sw"])).status_code == 200
@@ -109,9 +139,15 @@ async def test_a_sex_work_case_is_visible_only_with_the_sexwork_regime(client, d
     assert_problem(await client.get(f"{CASES}/{opened['id']}", headers=world.h["officer_a"]), 404, "not_found")
     assert (await client.get(CASES, headers=world.h["officer_a"])).json()["items"] == []
     # The same club's alcohol case is an alcohol case: visible to alcohol officers.
-    assert_problem(await client.post(CASES, json={"object_id": world.ids["club"], "regime": "sexwork",
-                                                  "reason": "opnieuw"}, headers=world.h["officer_a"]),
-                   422, "validation_failed")
+    assert_problem(
+        await client.post(
+            CASES,
+            json={"object_id": world.ids["club"], "regime": "sexwork", "reason": "opnieuw"},
+            headers=world.h["officer_a"],
+        ),
+        422,
+        "validation_failed",
+    )
 
 
 async def test_an_officer_opens_a_case_by_hand_once_per_target_and_regime(client, db, world):
@@ -157,18 +193,29 @@ async def test_closing_needs_if_match_and_a_reason_and_ends_the_case(client, db,
     body = {"result": "complied", "reason": "Leidinggevende aangesteld en bijgeschreven"}
     before = await table_counts(db)
     assert_problem(await client.post(url, json=body, headers=world.h["officer_a"]), 428, "precondition_required")
-    assert_problem(await client.post(url, json=body, headers=with_version(world, "officer_a", found["version"] + 5)),
-                   412, "stale_version")
-    assert_problem(await client.post(url, json={"result": "complied", "reason": "  "},
-                                     headers=with_version(world, "officer_a", found["version"])), 422,
-                   "validation_failed")
+    assert_problem(
+        await client.post(url, json=body, headers=with_version(world, "officer_a", found["version"] + 5)),
+        412,
+        "stale_version",
+    )
+    assert_problem(
+        await client.post(
+            url, json={"result": "complied", "reason": "  "}, headers=with_version(world, "officer_a", found["version"])
+        ),
+        422,
+        "validation_failed",
+    )
     assert await table_counts(db) == before
     response = await client.post(url, json=body, headers=with_version(world, "officer_a", found["version"]))
     assert response.status_code == 200, response.text
     closed = response.json()
     assert (closed["status"], closed["result"]) == ("closed", "complied") and closed["closed_at"]
-    assert closed["history"][-1] == {**closed["history"][-1], "status": "closed", "result": "complied",
-                                     "reason": body["reason"]}
+    assert closed["history"][-1] == {
+        **closed["history"][-1],
+        "status": "closed",
+        "result": "complied",
+        "reason": body["reason"],
+    }
     assert (await actions(db, found["id"]))[-1] == "enforcement_case.closed"
     again = await client.post(url, json=body, headers=with_version(world, "officer_a", closed["version"]))
     assert_problem(again, 409, "case_closed")
@@ -193,31 +240,43 @@ async def test_merging_moves_the_violations_and_closes_the_source(client, db, wo
     await reviewed(client, world, NO_MANAGER)
     target = await only_case(client, world)
     other = await create_object(client, world.h["admin"], name="Café Achterom", house_number=102)
-    response = await client.post(CASES, json={"object_id": other["id"], "regime": "alcohol",
-                                              "reason": "Zelfde exploitant, dubbel geregistreerd"},
-                                 headers=world.h["officer_a"])
+    response = await client.post(
+        CASES,
+        json={"object_id": other["id"], "regime": "alcohol", "reason": "Zelfde exploitant, dubbel geregistreerd"},
+        headers=world.h["officer_a"],
+    )
     source = response.json()
     body = {"source_case_id": source["id"], "source_version": source["version"], "reason": "Eén exploitant"}
-    stale = await client.post(f"{CASES}/{target['id']}/merge", json={**body, "source_version": 99},
-                              headers=with_version(world, "officer_a", target["version"]))
+    stale = await client.post(
+        f"{CASES}/{target['id']}/merge",
+        json={**body, "source_version": 99},
+        headers=with_version(world, "officer_a", target["version"]),
+    )
     assert_problem(stale, 412, "stale_version")
-    response = await client.post(f"{CASES}/{target['id']}/merge", json=body,
-                                 headers=with_version(world, "officer_a", target["version"]))
+    response = await client.post(
+        f"{CASES}/{target['id']}/merge", json=body, headers=with_version(world, "officer_a", target["version"])
+    )
     assert response.status_code == 200, response.text
     merged = await case(client, world, source["id"])
     assert (merged["status"], merged["result"], merged["merged_into"]) == ("closed", "merged", target["id"])
     assert "enforcement_case.merged" in await actions(db, source["id"])
     assert "enforcement_case.merged_in" in await actions(db, target["id"])
-    into_itself = await client.post(f"{CASES}/{target['id']}/merge", json={**body, "source_case_id": target["id"]},
-                                    headers=with_version(world, "officer_a", response.json()["version"]))
+    into_itself = await client.post(
+        f"{CASES}/{target['id']}/merge",
+        json={**body, "source_case_id": target["id"]},
+        headers=with_version(world, "officer_a", response.json()["version"]),
+    )
     assert_problem(into_itself, 422, "validation_failed")
 
 
 async def test_an_unknown_case_is_404(client, world):
     missing = uuid.uuid4()
     assert_problem(await client.get(f"{CASES}/{missing}", headers=world.h["officer_a"]), 404, "not_found")
-    close = await client.post(f"{CASES}/{missing}/close", json={"result": "complied", "reason": "weg"},
-                              headers=with_version(world, "officer_a", 1))
+    close = await client.post(
+        f"{CASES}/{missing}/close",
+        json={"result": "complied", "reason": "weg"},
+        headers=with_version(world, "officer_a", 1),
+    )
     assert_problem(close, 404, "not_found")
 
 
@@ -231,8 +290,10 @@ async def test_case_list_filters_and_pages(client, db, world):
     assert len(body["items"]) == 1 and body["next_cursor"]
     rest = await client.get(CASES, headers=world.h["officer_a"], params={"limit": 1, "cursor": body["next_cursor"]})
     assert len(rest.json()["items"]) == 1 and rest.json()["items"][0]["id"] != body["items"][0]["id"]
-    corner = await client.get(CASES, headers=world.h["officer_a"],
-                              params={"object_id": world.ids["corner"], "open": "true"})
+    corner = await client.get(
+        CASES, headers=world.h["officer_a"], params={"object_id": world.ids["corner"], "open": "true"}
+    )
     assert [c["object_id"] for c in corner.json()["items"]] == [world.ids["corner"]]
-    assert_problem(await client.get(CASES, headers=world.h["officer_a"], params={"cursor": "bogus"}), 400,
-                   "invalid_cursor")
+    assert_problem(
+        await client.get(CASES, headers=world.h["officer_a"], params={"cursor": "bogus"}), 400, "invalid_cursor"
+    )

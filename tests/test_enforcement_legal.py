@@ -20,9 +20,9 @@ from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
 from backend.registry.service import AMSTERDAM, today
 from tests.enforcement_helpers import (
-    MOTIVERING,
     AGE_NOT_ESTABLISHED,
     CASES,
+    MOTIVERING,
     NO_MANAGER,
     act,
     case,
@@ -63,13 +63,18 @@ def on_day(day: date) -> tuple[str, str]:
     return (noon - timedelta(minutes=40)).isoformat(), noon.isoformat()
 
 
-async def reviewed_on(client, world: World, object_id: str, day: date, answers=AGE_NOT_ESTABLISHED,
-                      checklist: str = "alcohol-horeca") -> dict:
+async def reviewed_on(
+    client, world: World, object_id: str, day: date, answers=AGE_NOT_ESTABLISHED, checklist: str = "alcohol-horeca"
+) -> dict:
     """An inspection of `object_id` done on `day`, sent today by a phone whose clock is right (it was offline
     since), and reviewed."""
     started, finished = on_day(day)
-    body = world.body(object_id=object_id, started_at=started, finished_at=finished,
-                      checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}])
+    body = world.body(
+        object_id=object_id,
+        started_at=started,
+        finished_at=finished,
+        checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}],
+    )
     return await submitted_and_reviewed(client, world, body, headers={"Date": http_date(datetime.now(UTC))})
 
 
@@ -78,8 +83,9 @@ async def submitted_and_reviewed(client, world: World, body: dict, headers: dict
     response = await put(client, world, body, headers=headers)
     assert response.status_code == 200, response.text
     stored = response.json()
-    response = await client.post(f"/api/v1/inspections/{stored['id']}/review",
-                                 headers=with_version(world, "coord_a", stored["version"]))
+    response = await client.post(
+        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, "coord_a", stored["version"])
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -91,8 +97,11 @@ async def cases_of(client, world: World, object_id: str) -> list[dict]:
 
 
 async def close(client, world: World, current: dict) -> None:
-    response = await client.post(f"{CASES}/{current['id']}/close", json={"result": "no_action", "reason": "Afgedaan"},
-                                 headers=with_version(world, "officer_a", current["version"]))
+    response = await client.post(
+        f"{CASES}/{current['id']}/close",
+        json={"result": "no_action", "reason": "Afgedaan"},
+        headers=with_version(world, "officer_a", current["version"]),
+    )
     assert response.status_code == 200, response.text
 
 
@@ -154,8 +163,9 @@ async def test_three_strikes_is_the_same_handled_together_or_one_at_a_time(clien
 async def test_a_boete_annulled_on_bezwaar_does_not_count_as_recidive(client, world):
     current = await fined(client, world)
     boete = last_step(current)
-    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": boete["id"],
-                                                     "received_on": today().isoformat()})
+    current = await drafted(
+        client, world, current, {"type": "bezwaar", "related_step_id": boete["id"], "received_on": today().isoformat()}
+    )
     await reviewed(client, world, NO_MANAGER)
     current = await case(client, world, current["id"])
     [item] = (await proposal(client, world, current["id"]))["items"]
@@ -173,13 +183,22 @@ async def test_a_withdrawn_boete_does_not_count_as_recidive(client, db, world):
     refused = await act(client, world, current, boete["id"], "withdraw", body={"reason": ""})
     assert assert_problem(refused, 422, "validation_failed")["errors"][0]["pointer"] == "/reason"
     assert await table_counts(db) == before
-    current = await done(client, world, current, boete["id"], "withdraw",
-                         body={"reason": "Overtreding niet bewezen: getuige trok verklaring in"})
+    current = await done(
+        client,
+        world,
+        current,
+        boete["id"],
+        "withdraw",
+        body={"reason": "Overtreding niet bewezen: getuige trok verklaring in"},
+    )
     withdrawn = next(s for s in current["steps"] if s["id"] == boete["id"])
     assert withdrawn["withdrawn_on"] == today().isoformat() and withdrawn["status"] == "sent"
     assert all(d["resolved"] for d in withdrawn["deadlines"])
-    assert_problem(await act(client, world, current, boete["id"], "withdraw", body={"reason": "Nogmaals"}),
-                   409, "already_withdrawn")
+    assert_problem(
+        await act(client, world, current, boete["id"], "withdraw", body={"reason": "Nogmaals"}),
+        409,
+        "already_withdrawn",
+    )
     await reviewed(client, world, NO_MANAGER)
     [item] = (await proposal(client, world, current["id"]))["items"]
     assert not item["fine"]["recidive"] and item["fine"]["amount_cents"] == 102_000
@@ -191,13 +210,17 @@ async def test_a_withdrawn_boete_does_not_count_as_recidive(client, db, world):
 
 
 @pytest.mark.parametrize("phone_behind", [timedelta(days=20), timedelta(days=1)])
-async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is_refused(client, db, world,
-                                                                                        phone_behind):
+async def test_a_clock_correction_that_dates_the_inspection_after_its_receipt_is_refused(
+    client, db, world, phone_behind
+):
     """The Date header says the phone runs behind; correcting its finish time by that skew would date the
     inspection (and its violations) after the day it arrived."""
     finished = datetime.now(UTC) - timedelta(minutes=10)
-    body = world.body(started_at=(finished - timedelta(minutes=30)).isoformat(), finished_at=finished.isoformat(),
-                      checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}])
+    body = world.body(
+        started_at=(finished - timedelta(minutes=30)).isoformat(),
+        finished_at=finished.isoformat(),
+        checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": NO_MANAGER}],
+    )
     before = await db.fetchval("SELECT count(*) FROM inspection")
     response = await put(client, world, body, headers={"Date": http_date(datetime.now(UTC) - phone_behind)})
     problem = assert_problem(response, 422, "validation_failed")
@@ -215,11 +238,19 @@ async def approved_boete(client, db, world: World, approved_days_ago: int) -> di
     current = await warned_once(client, world)
     amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
     current = await voornemen_answered(client, world, current, "boete", amount_cents=amount)
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": amount},
+    )
     current = await done(client, world, current, last_step(current)["id"], "approve", who="officer_b")
-    await db.execute("UPDATE enforcement_step SET approved_at = now() - make_interval(days => $2), "
-                     "created_at = now() - make_interval(days => $2) WHERE id = $1::uuid",
-                     last_step(current)["id"], approved_days_ago)
+    await db.execute(
+        "UPDATE enforcement_step SET approved_at = now() - make_interval(days => $2), "
+        "created_at = now() - make_interval(days => $2) WHERE id = $1::uuid",
+        last_step(current)["id"],
+        approved_days_ago,
+    )
     return current
 
 
@@ -230,8 +261,9 @@ async def test_a_decision_is_sent_on_the_day_given_and_its_bezwaar_term_counts_f
     current = await done(client, world, current, besluit["id"], "send", body={"sent_on": sent_on.isoformat()})
     sent = last_step(current)
     assert sent["sent_on"] == sent_on.isoformat()
-    assert sent["deadlines"] == [{"kind": "bezwaar_term", "resolved": False,
-                                  "due_on": calendar.term_end(sent_on, weeks=6).isoformat()}]
+    assert sent["deadlines"] == [
+        {"kind": "bezwaar_term", "resolved": False, "due_on": calendar.term_end(sent_on, weeks=6).isoformat()}
+    ]
 
 
 @pytest.mark.parametrize("days", [1, -6])  # tomorrow; the day before the approval
@@ -257,8 +289,9 @@ async def test_without_a_day_a_step_is_sent_today_and_a_voornemen_term_counts_fr
     current = await case(client, world, current["id"])
     current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete", "amount_cents": 102_000})
     voornemen = last_step(current)
-    await db.execute("UPDATE enforcement_step SET created_at = now() - interval '4 days' WHERE id = $1::uuid",
-                     voornemen["id"])
+    await db.execute(
+        "UPDATE enforcement_step SET created_at = now() - interval '4 days' WHERE id = $1::uuid", voornemen["id"]
+    )
     sent_on = today() - timedelta(days=2)
     current = await done(client, world, current, voornemen["id"], "send", body={"sent_on": sent_on.isoformat()})
     assert last_step(current)["deadlines"][0]["due_on"] == calendar.term_end(sent_on, weeks=2).isoformat()
@@ -266,8 +299,9 @@ async def test_without_a_day_a_step_is_sent_today_and_a_voornemen_term_counts_fr
 
 async def test_the_begunstigingstermijn_counts_from_the_day_of_sending(client, db, world):
     current, besluit = await with_dwangsom(client, world)
-    await db.execute("UPDATE enforcement_step SET approved_at = now() - interval '6 days' WHERE id = $1::uuid",
-                     besluit["id"])
+    await db.execute(
+        "UPDATE enforcement_step SET approved_at = now() - interval '6 days' WHERE id = $1::uuid", besluit["id"]
+    )
     sent_on = today() - timedelta(days=4)
     current = await done(client, world, current, besluit["id"], "send", body={"sent_on": sent_on.isoformat()})
     hercontrole = last_step(current)
@@ -283,20 +317,43 @@ async def test_a_boete_above_340_euro_on_violations_no_voornemen_named_is_refuse
     heard = last_step(current)["violation_ids"]
     await reviewed(client, world, NO_MANAGER)  # a new violation, after the voornemen
     current = await case(client, world, current["id"])
-    unheard = [v["violation_id"] for v in current["violations"] if v["violation_id"] not in heard
-               and v["violation_id"] not in current["steps"][0]["violation_ids"]]
+    unheard = [
+        v["violation_id"]
+        for v in current["violations"]
+        if v["violation_id"] not in heard and v["violation_id"] not in current["steps"][0]["violation_ids"]
+    ]
     before = await table_counts(db)
     for violation_ids in (heard + unheard, unheard):
-        refused = await step(client, world, current, {
-            "type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000 * len(violation_ids),
-            "violation_ids": violation_ids, "deviation_reason": "Beide overtredingen in een besluit"})
+        refused = await step(
+            client,
+            world,
+            current,
+            {
+                "type": "besluit",
+                "decision": "boete",
+                "document_text": MOTIVERING,
+                "amount_cents": 102_000 * len(violation_ids),
+                "violation_ids": violation_ids,
+                "deviation_reason": "Beide overtredingen in een besluit",
+            },
+        )
         problem = assert_problem(refused, 409, "voornemen_required")
         assert "5:53" in problem["detail"] and unheard[0] in problem["detail"]
     assert await table_counts(db) == before
     # At most EUR 340 the Awb does not require the hearing on each violation (5:53 lid 1).
-    current = await drafted(client, world, current, {
-        "type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 34_000, "violation_ids": heard + unheard,
-        "deviation_reason": "Lage boete"})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {
+            "type": "besluit",
+            "decision": "boete",
+            "document_text": MOTIVERING,
+            "amount_cents": 34_000,
+            "violation_ids": heard + unheard,
+            "deviation_reason": "Lage boete",
+        },
+    )
     assert last_step(current)["amount_cents"] == 34_000
 
 
@@ -304,8 +361,18 @@ async def test_a_boete_on_the_violations_of_the_voornemen_is_drafted(client, db,
     current = await warned_once(client, world)
     current = await voornemen_answered(client, world, current, "boete", amount_cents=102_000)
     heard = last_step(current)["violation_ids"]
-    current = await drafted(client, world, current, {"type": "besluit", "decision": "boete", "document_text": MOTIVERING, "amount_cents": 102_000,
-                                                     "violation_ids": heard})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {
+            "type": "besluit",
+            "decision": "boete",
+            "document_text": MOTIVERING,
+            "amount_cents": 102_000,
+            "violation_ids": heard,
+        },
+    )
     assert last_step(current)["violation_ids"] == heard
 
 
@@ -327,8 +394,10 @@ async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_c
     await reviewed(client, world, {}, body=body, db=db)
     [current] = await cases_of(client, world, world.ids["cafe"])
     assert current["regime"] == "alcohol"
-    assert sorted(v["code"] for v in current["violations"]) == ["AW-20-1-AGE-NOT-ESTABLISHED",
-                                                                "AW-24-1-NO-MANAGER-PRESENT"]
+    assert sorted(v["code"] for v in current["violations"]) == [
+        "AW-20-1-AGE-NOT-ESTABLISHED",
+        "AW-24-1-NO-MANAGER-PRESENT",
+    ]
     # A NIX18 sale and two alcohol inspections: the third strike under one law, in that one case.
     await reviewed(client, world, AGE_NOT_ESTABLISHED)
     await reviewed(client, world, AGE_NOT_ESTABLISHED)
@@ -338,9 +407,11 @@ async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_c
 
 
 async def test_a_case_opened_by_hand_under_nix18_is_the_alcoholwet_case(client, db, world):
-    response = await client.post(CASES, json={"object_id": world.ids["cafe"], "regime": "nix18",
-                                              "reason": "Melding verkoop aan minderjarige"},
-                                 headers=world.h["officer_a"])
+    response = await client.post(
+        CASES,
+        json={"object_id": world.ids["cafe"], "regime": "nix18", "reason": "Melding verkoop aan minderjarige"},
+        headers=world.h["officer_a"],
+    )
     assert response.status_code == 201, response.text
     assert response.json()["regime"] == "alcohol"
     await reviewed(client, world, {}, body=nix18_body(world), db=db)
@@ -355,10 +426,13 @@ async def test_an_earlier_nix18_case_merges_into_the_alcoholwet_case(client, db,
     source_id = await db.fetchval(
         "INSERT INTO enforcement_case (id, establishment_id, regime, wijk) "
         "SELECT gen_random_uuid(), id, 'nix18', wijk FROM establishment WHERE id = $1::uuid RETURNING id",
-        world.ids["cafe"])
-    response = await client.post(f"{CASES}/{target['id']}/merge",
-                                 json={"source_case_id": str(source_id), "source_version": 1, "reason": "Eén wet"},
-                                 headers=with_version(world, "officer_a", target["version"]))
+        world.ids["cafe"],
+    )
+    response = await client.post(
+        f"{CASES}/{target['id']}/merge",
+        json={"source_case_id": str(source_id), "source_version": 1, "reason": "Eén wet"},
+        headers=with_version(world, "officer_a", target["version"]),
+    )
     assert response.status_code == 200, response.text
     assert (await case(client, world, str(source_id)))["merged_into"] == target["id"]
 
@@ -367,15 +441,21 @@ async def test_an_earlier_nix18_case_merges_into_the_alcoholwet_case(client, db,
 
 
 async def test_the_fine_column_is_the_registry_class_on_the_violation_date(client, db, world):
-    big = await create_object(client, world.h["admin"], name="Grand Café", house_number=next(_houses),
-                              employee_class="50_or_more")
+    big = await create_object(
+        client, world.h["admin"], name="Grand Café", house_number=next(_houses), employee_class="50_or_more"
+    )
     # Registered a year ago (arranged: the history's first period starts then).
-    await db.execute("UPDATE establishment_employee_class SET valid_from = $2 WHERE establishment_id = $1::uuid",
-                     big["id"], today() - timedelta(days=365))
+    await db.execute(
+        "UPDATE establishment_employee_class SET valid_from = $2 WHERE establishment_id = $1::uuid",
+        big["id"],
+        today() - timedelta(days=365),
+    )
     # The business shrank today; the registry is updated before the review of last month's visit.
-    response = await client.put(f"/api/v1/objects/{big['id']}", json=object_body(
-        name="Grand Café", house_number=big["house_number"], employee_class="under_50"),
-        headers={**world.h["admin"], "If-Match": f'"{big["version"]}"'})
+    response = await client.put(
+        f"/api/v1/objects/{big['id']}",
+        json=object_body(name="Grand Café", house_number=big["house_number"], employee_class="under_50"),
+        headers={**world.h["admin"], "If-Match": f'"{big["version"]}"'},
+    )
     assert response.status_code == 200, response.text
     await reviewed_on(client, world, big["id"], today() - timedelta(days=30), answers=NO_MANAGER)
     [current] = await cases_of(client, world, big["id"])
@@ -383,7 +463,10 @@ async def test_the_fine_column_is_the_registry_class_on_the_violation_date(clien
     assert (advice["employee_class"], advice["employee_class_source"]) == ("50_or_more", "registry")
     fine = advice["items"][0]["fine"]
     assert (fine["employee_class"], fine["employee_class_source"], fine["amount_cents"]) == (
-        "50_or_more", "registry", 204_000)
+        "50_or_more",
+        "registry",
+        204_000,
+    )
     # A violation of today takes today's class.
     await reviewed_on(client, world, big["id"], today(), answers=NO_MANAGER)
     advice = await proposal(client, world, current["id"])
@@ -396,7 +479,10 @@ async def test_the_inspectors_answer_on_the_day_wins_over_the_registry(client, d
     advice = await proposal(client, world, current["id"])
     fine = advice["items"][0]["fine"]
     assert (fine["employee_class"], fine["employee_class_source"], fine["amount_cents"]) == (
-        "50_or_more", "inspection", 204_000)
+        "50_or_more",
+        "inspection",
+        204_000,
+    )
     assert advice["employee_class_source"] == "inspection"
 
 
@@ -412,10 +498,17 @@ async def test_an_unknown_answer_leaves_the_registry_class(client, db, world):
 
 def assignment(world: World, **overrides) -> dict:
     start = today() + timedelta(days=1)
-    return {"object_id": world.ids["cafe"], "team_id": "team-a", "regimes": ["alcohol"],
-            "checklist_version_ids": [world.ids["alcohol-horeca"]], "planned_from": start.isoformat(),
-            "planned_to": (start + timedelta(days=5)).isoformat(), "inspector_ids": [world.ids["insp_a1"]],
-            "reason": "regular_cycle", **overrides}
+    return {
+        "object_id": world.ids["cafe"],
+        "team_id": "team-a",
+        "regimes": ["alcohol"],
+        "checklist_version_ids": [world.ids["alcohol-horeca"]],
+        "planned_from": start.isoformat(),
+        "planned_to": (start + timedelta(days=5)).isoformat(),
+        "inspector_ids": [world.ids["insp_a1"]],
+        "reason": "regular_cycle",
+        **overrides,
+    }
 
 
 async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_checklist_is_refused(client, db, world):
@@ -432,8 +525,11 @@ async def test_a_checklist_for_another_kind_of_object_or_a_regime_without_its_ch
         problem = assert_problem(response, 422, "validation_failed")
         assert [(e["pointer"], word in e["detail"]) for e in problem["errors"]] == [(pointer, True)]
     assert await db.fetchval("SELECT count(*) FROM assignment") == 0
-    fitting = assignment(world, regimes=["alcohol", "nix18"],
-                         checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["nix18-purchase-attempt"]])
+    fitting = assignment(
+        world,
+        regimes=["alcohol", "nix18"],
+        checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["nix18-purchase-attempt"]],
+    )
     response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=fitting)
     assert response.status_code == 201, response.text
 
@@ -445,23 +541,30 @@ async def sent_long_ago(client, db, world: World, days_ago: int = 60) -> tuple[d
     """A boete sent `days_ago` days ago (approved earlier still), so its bezwaar term has ended."""
     current = await approved_boete(client, db, world, approved_days_ago=days_ago + 1)
     sent_on = today() - timedelta(days=days_ago)
-    current = await done(client, world, current, last_step(current)["id"], "send",
-                         body={"sent_on": sent_on.isoformat()})
+    current = await done(
+        client, world, current, last_step(current)["id"], "send", body={"sent_on": sent_on.isoformat()}
+    )
     return current, last_step(current)
 
 
-@pytest.mark.parametrize(("posted", "received", "late"), [
-    (0, 3, False),    # posted on the last day, received three days later: on time (6:9)
-    (None, 3, True),  # handed in three days after the term
-    (1, 3, True),     # posted after the term
-    (0, 8, True),     # posted in time but received more than a week after the term
-    (None, 0, False),  # received on the last day
-])
+@pytest.mark.parametrize(
+    ("posted", "received", "late"),
+    [
+        (0, 3, False),  # posted on the last day, received three days later: on time (6:9)
+        (None, 3, True),  # handed in three days after the term
+        (1, 3, True),  # posted after the term
+        (0, 8, True),  # posted in time but received more than a week after the term
+        (None, 0, False),  # received on the last day
+    ],
+)
 async def test_a_bezwaar_by_post_is_on_time_when_posted_within_the_term(client, db, world, posted, received, late):
     current, besluit = await sent_long_ago(client, db, world)
     term_end = calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
-    body = {"type": "bezwaar", "related_step_id": besluit["id"],
-            "received_on": (term_end + timedelta(days=received)).isoformat()}
+    body = {
+        "type": "bezwaar",
+        "related_step_id": besluit["id"],
+        "received_on": (term_end + timedelta(days=received)).isoformat(),
+    }
     if posted is not None:
         body["posted_on"] = (term_end + timedelta(days=posted)).isoformat()
     current = await drafted(client, world, current, body)
@@ -475,8 +578,16 @@ async def bezwaar_change(client, world: World, current: dict, body: dict):
 async def test_lateness_is_excused_with_a_reason_once(client, db, world):
     current, besluit = await sent_long_ago(client, db, world)
     term_end = calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
-    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": besluit["id"],
-                                                     "received_on": (term_end + timedelta(days=4)).isoformat()})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {
+            "type": "bezwaar",
+            "related_step_id": besluit["id"],
+            "received_on": (term_end + timedelta(days=4)).isoformat(),
+        },
+    )
     assert last_step(current)["late"] and last_step(current)["late_excused"] is None
     reason = "Bezwaarmaker lag in het ziekenhuis (6:11)"
     response = await bezwaar_change(client, world, current, {"change": "lateness_excused", "reason": reason})
@@ -485,21 +596,29 @@ async def test_lateness_is_excused_with_a_reason_once(client, db, world):
     bezwaar = last_step(current)
     assert bezwaar["late_excused"] is True
     assert [(c["change"], c["reason"]) for c in bezwaar["bezwaar_changes"]] == [("lateness_excused", reason)]
-    assert_problem(await bezwaar_change(client, world, current, {"change": "lateness_excused", "reason": "Nogmaals"}),
-                   409, "not_late")
+    assert_problem(
+        await bezwaar_change(client, world, current, {"change": "lateness_excused", "reason": "Nogmaals"}),
+        409,
+        "not_late",
+    )
 
 
 async def registered_bezwaar(client, world: World) -> tuple[dict, date]:
     current = await fined(client, world)
     besluit = last_step(current)
-    current = await drafted(client, world, current, {"type": "bezwaar", "related_step_id": besluit["id"],
-                                                     "received_on": today().isoformat()})
+    current = await drafted(
+        client,
+        world,
+        current,
+        {"type": "bezwaar", "related_step_id": besluit["id"], "received_on": today().isoformat()},
+    )
     return current, calendar.term_end(date.fromisoformat(besluit["sent_on"]), weeks=6)
 
 
 async def due_in_deadlines_view(client, world: World, step_id: str, until: date) -> list[str]:
-    response = await client.get("/api/v1/enforcement/deadlines", headers=world.h["officer_a"],
-                                params={"until": until.isoformat()})
+    response = await client.get(
+        "/api/v1/enforcement/deadlines", headers=world.h["officer_a"], params={"until": until.isoformat()}
+    )
     assert response.status_code == 200, response.text
     return [d["due_on"] for d in response.json()["expiring"] if d["step_id"] == step_id]
 
@@ -509,8 +628,11 @@ async def test_the_decision_term_with_a_committee_an_extension_and_a_postponemen
     bezwaar_id = last_step(current)["id"]
     six = calendar.term_end(term_end, weeks=6)
     assert last_step(current)["deadlines"][0]["due_on"] == six.isoformat()
-    current = (await bezwaar_change(client, world, current, {"change": "advisory_committee",
-                                                             "reason": "Adviescommissie bezwaarschriften"})).json()
+    current = (
+        await bezwaar_change(
+            client, world, current, {"change": "advisory_committee", "reason": "Adviescommissie bezwaarschriften"}
+        )
+    ).json()
     twelve = calendar.term_end(term_end, weeks=12)
     extended = calendar.term_end(twelve, weeks=6)
     response = await bezwaar_change(client, world, current, {"change": "extension", "reason": "Hoorzitting later"})
@@ -518,18 +640,21 @@ async def test_the_decision_term_with_a_committee_an_extension_and_a_postponemen
     current = response.json()
     refused = await bezwaar_change(client, world, current, {"change": "extension", "reason": "Nog eens"})
     assert_problem(refused, 409, "already_extended")
-    no_consent = await bezwaar_change(client, world, current, {"change": "postponement", "reason": "Overleg",
-                                                               "weeks": 4, "consent": False})
+    no_consent = await bezwaar_change(
+        client, world, current, {"change": "postponement", "reason": "Overleg", "weeks": 4, "consent": False}
+    )
     assert assert_problem(no_consent, 422, "validation_failed")["errors"][0]["pointer"] == "/consent"
-    response = await bezwaar_change(client, world, current, {"change": "postponement", "reason": "Mediation loopt",
-                                                             "weeks": 4, "consent": True})
+    response = await bezwaar_change(
+        client, world, current, {"change": "postponement", "reason": "Mediation loopt", "weeks": 4, "consent": True}
+    )
     assert response.status_code == 200, response.text
     bezwaar = last_step(response.json())
     postponed = calendar.term_end(extended, weeks=4)
     assert [(c["change"], c["due_before"], c["due_after"]) for c in bezwaar["bezwaar_changes"]] == [
         ("advisory_committee", six.isoformat(), twelve.isoformat()),
         ("extension", twelve.isoformat(), extended.isoformat()),
-        ("postponement", extended.isoformat(), postponed.isoformat())]
+        ("postponement", extended.isoformat(), postponed.isoformat()),
+    ]
     assert bezwaar["deadlines"][0]["due_on"] == postponed.isoformat()
     # The deadlines list shows the current date, not the first one.
     assert await due_in_deadlines_view(client, world, bezwaar_id, postponed) == [postponed.isoformat()]
@@ -541,26 +666,46 @@ async def test_the_decision_term_with_a_committee_an_extension_and_a_postponemen
 
 
 @settings(max_examples=300, deadline=None)
-@given(unit=st.sampled_from(["per_day", "per_week", "per_violation", "ineens"]),
-       sum_cents=st.integers(min_value=1, max_value=10**7), extra=st.integers(min_value=0, max_value=10**8),
-       so_far=st.integers(min_value=0, max_value=10**8), days=st.integers(min_value=1, max_value=800),
-       later=st.integers(min_value=0, max_value=100), violations=st.integers(min_value=1, max_value=50))
-def test_forfeiture_is_units_times_the_sum_capped_at_the_maximum(unit, sum_cents, extra, so_far, days, later,
-                                                                 violations):
+@given(
+    unit=st.sampled_from(["per_day", "per_week", "per_violation", "ineens"]),
+    sum_cents=st.integers(min_value=1, max_value=10**7),
+    extra=st.integers(min_value=0, max_value=10**8),
+    so_far=st.integers(min_value=0, max_value=10**8),
+    days=st.integers(min_value=1, max_value=800),
+    later=st.integers(min_value=0, max_value=100),
+    violations=st.integers(min_value=1, max_value=50),
+)
+def test_forfeiture_is_units_times_the_sum_capped_at_the_maximum(
+    unit, sum_cents, extra, so_far, days, later, violations
+):
     maximum = sum_cents + extra
     last_day = date(2026, 3, 31)
-    found = forfeiture(unit=unit, sum_cents=sum_cents, max_cents=maximum, so_far_cents=so_far, term_last_day=last_day,
-                       observed_on=last_day + timedelta(days=days), violations_observed=violations)
+    found = forfeiture(
+        unit=unit,
+        sum_cents=sum_cents,
+        max_cents=maximum,
+        so_far_cents=so_far,
+        term_last_day=last_day,
+        observed_on=last_day + timedelta(days=days),
+        violations_observed=violations,
+    )
     expected_units = {"per_day": days, "per_week": (days + 6) // 7, "per_violation": violations, "ineens": 1}[unit]
     assert found.units == expected_units
     assert found.cents == min(expected_units * sum_cents, max(maximum - so_far, 0))
     assert so_far + found.cents <= max(maximum, so_far)
-    assert found.forfeited_on == (last_day + timedelta(days=days) if unit == "per_violation"
-                                  else last_day + timedelta(days=1))
+    assert found.forfeited_on == (
+        last_day + timedelta(days=days) if unit == "per_violation" else last_day + timedelta(days=1)
+    )
     # Observed later, never less forfeited (the sum does not shrink while the violation continues).
-    later_found = forfeiture(unit=unit, sum_cents=sum_cents, max_cents=maximum, so_far_cents=so_far,
-                             term_last_day=last_day, observed_on=last_day + timedelta(days=days + later),
-                             violations_observed=violations)
+    later_found = forfeiture(
+        unit=unit,
+        sum_cents=sum_cents,
+        max_cents=maximum,
+        so_far_cents=so_far,
+        term_last_day=last_day,
+        observed_on=last_day + timedelta(days=days + later),
+        violations_observed=violations,
+    )
     assert later_found.cents >= found.cents
 
 
@@ -570,22 +715,35 @@ async def hercontrole_ended(client, db, world: World, days_ago: int, **dwangsom_
     current, besluit = await with_dwangsom(client, world, **dwangsom_fields)
     current = await done(client, world, current, besluit["id"], "send")
     hercontrole = last_step(current)
-    await db.execute("UPDATE enforcement_step SET due_on = $2 WHERE id = $1::uuid", hercontrole["id"],
-                     today() - timedelta(days=days_ago))
+    await db.execute(
+        "UPDATE enforcement_step SET due_on = $2 WHERE id = $1::uuid",
+        hercontrole["id"],
+        today() - timedelta(days=days_ago),
+    )
     return current, hercontrole
 
 
-@pytest.mark.parametrize(("fields", "days_ago", "units", "cents"), [
-    ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 150_000}, 5, 5, 50_000),
-    ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 30_000}, 5, 5, 30_000),
-    ({"dwangsom_unit": "per_week", "dwangsom_cents": 25_000, "dwangsom_max_cents": 150_000}, 9, 2, 50_000),
-    ({"dwangsom_unit": "ineens", "dwangsom_cents": 80_000, "dwangsom_max_cents": 80_000}, 3, 1, 80_000),
-])
-async def test_the_forfeited_sum_and_its_terms_follow_from_the_decision(client, db, world, fields, days_ago, units,
-                                                                        cents):
+@pytest.mark.parametrize(
+    ("fields", "days_ago", "units", "cents"),
+    [
+        ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 150_000}, 5, 5, 50_000),
+        ({"dwangsom_unit": "per_day", "dwangsom_cents": 10_000, "dwangsom_max_cents": 30_000}, 5, 5, 30_000),
+        ({"dwangsom_unit": "per_week", "dwangsom_cents": 25_000, "dwangsom_max_cents": 150_000}, 9, 2, 50_000),
+        ({"dwangsom_unit": "ineens", "dwangsom_cents": 80_000, "dwangsom_max_cents": 80_000}, 3, 1, 80_000),
+    ],
+)
+async def test_the_forfeited_sum_and_its_terms_follow_from_the_decision(
+    client, db, world, fields, days_ago, units, cents
+):
     current, hercontrole = await hercontrole_ended(client, db, world, days_ago, **fields)
-    current = await done(client, world, current, hercontrole["id"], "outcome",
-                         body={"result": "forfeited", "observed_on": today().isoformat()})
+    current = await done(
+        client,
+        world,
+        current,
+        hercontrole["id"],
+        "outcome",
+        body={"result": "forfeited", "observed_on": today().isoformat()},
+    )
     forfeited = last_step(current)
     assert (forfeited["forfeited_units"], forfeited["forfeited_cents"]) == (units, cents)
     first_day = today() - timedelta(days=days_ago - 1)  # the day after the term
@@ -598,26 +756,51 @@ async def test_the_forfeited_sum_and_its_terms_follow_from_the_decision(client, 
 async def test_another_sum_than_the_law_forfeits_needs_a_reason(client, db, world):
     current, hercontrole = await hercontrole_ended(client, db, world, 2)  # 50_000 per violation
     before = await table_counts(db)
-    refused = await act(client, world, current, hercontrole["id"], "outcome",
-                        body={"result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 40_000})
+    refused = await act(
+        client,
+        world,
+        current,
+        hercontrole["id"],
+        "outcome",
+        body={"result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 40_000},
+    )
     assert assert_problem(refused, 422, "reason_required")["errors"][0]["pointer"] == "/forfeited_cents"
     assert await table_counts(db) == before
-    current = await done(client, world, current, hercontrole["id"], "outcome", body={
-        "result": "forfeited", "observed_on": today().isoformat(), "forfeited_cents": 40_000,
-        "reason": "Overtreding duurde slechts een deel van de dag"})
+    current = await done(
+        client,
+        world,
+        current,
+        hercontrole["id"],
+        "outcome",
+        body={
+            "result": "forfeited",
+            "observed_on": today().isoformat(),
+            "forfeited_cents": 40_000,
+            "reason": "Overtreding duurde slechts een deel van de dag",
+        },
+    )
     assert (last_step(current)["forfeited_cents"], last_step(current)["outcome_source"]) == (40_000, "officer")
 
 
 async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db, world):
     current, hercontrole = await hercontrole_ended(client, db, world, 2)
-    current = await done(client, world, current, hercontrole["id"], "outcome",
-                         body={"result": "forfeited", "observed_on": today().isoformat()})
+    current = await done(
+        client,
+        world,
+        current,
+        hercontrole["id"],
+        "outcome",
+        body={"result": "forfeited", "observed_on": today().isoformat()},
+    )
     current = await drafted(client, world, current, {"type": "invordering", "related_step_id": hercontrole["id"]})
     invordering = last_step(current)
     current = await done(client, world, current, invordering["id"], "approve", who="officer_b")
     # Drafted and approved in time, but the year runs out before it goes out (arranged on the deadline row).
-    await db.execute("UPDATE enforcement_deadline SET due_on = $2 WHERE step_id = $1::uuid "
-                     "AND kind = 'invordering_limit'", hercontrole["id"], today() - timedelta(days=1))
+    await db.execute(
+        "UPDATE enforcement_deadline SET due_on = $2 WHERE step_id = $1::uuid AND kind = 'invordering_limit'",
+        hercontrole["id"],
+        today() - timedelta(days=1),
+    )
     before = await table_counts(db)
     assert_problem(await act(client, world, current, invordering["id"], "send"), 409, "collection_time_barred")
     assert await table_counts(db) == before
@@ -629,15 +812,19 @@ async def test_an_invordering_is_not_sent_after_the_collection_limit(client, db,
 
 async def follow_up_reviewed(client, world: World, hercontrole: dict, answers: dict) -> None:
     """The planned hercontrole inspection done today by its inspector, and reviewed by the coordinator."""
-    body = world.body(assignment_id=hercontrole["assignment_id"], checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}])
+    body = world.body(
+        assignment_id=hercontrole["assignment_id"],
+        checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}],
+    )
     await submitted_and_reviewed(client, world, body)
 
 
-@pytest.mark.parametrize(("answers", "result", "cents"), [(NO_MANAGER, "forfeited", 50_000),
-                                                          (HORECA_OK, "complied", None)])
-async def test_the_reviewed_follow_up_inspection_sets_the_hercontrole_outcome(client, db, world, answers, result,
-                                                                             cents):
+@pytest.mark.parametrize(
+    ("answers", "result", "cents"), [(NO_MANAGER, "forfeited", 50_000), (HORECA_OK, "complied", None)]
+)
+async def test_the_reviewed_follow_up_inspection_sets_the_hercontrole_outcome(
+    client, db, world, answers, result, cents
+):
     current, hercontrole = await hercontrole_ended(client, db, world, 2)
     await follow_up_reviewed(client, world, hercontrole, answers)
     current = await case(client, world, current["id"])
@@ -659,12 +846,22 @@ async def test_an_officer_corrects_the_inspections_outcome_only_with_a_reason(cl
     reason = "Leidinggevende was aanwezig maar even weg; camerabeelden bevestigen dat"
     current = await done(client, world, current, hercontrole["id"], "outcome", body={**body, "reason": reason})
     corrected = next(s for s in current["steps"] if s["id"] == hercontrole["id"])
-    assert (corrected["status"], corrected["forfeited_cents"], corrected["outcome_source"],
-            corrected["outcome_reason"]) == ("complied", None, "officer", reason)
+    assert (
+        corrected["status"],
+        corrected["forfeited_cents"],
+        corrected["outcome_source"],
+        corrected["outcome_reason"],
+    ) == ("complied", None, "officer", reason)
     assert all(d["resolved"] for d in corrected["deadlines"])
     # Corrected once by an officer, the outcome stands.
-    again = await act(client, world, current, hercontrole["id"], "outcome",
-                      body={"result": "forfeited", "observed_on": today().isoformat(), "reason": "Toch niet"})
+    again = await act(
+        client,
+        world,
+        current,
+        hercontrole["id"],
+        "outcome",
+        body={"result": "forfeited", "observed_on": today().isoformat(), "reason": "Toch niet"},
+    )
     assert_problem(again, 409, "outcome_recorded")
 
 
@@ -675,4 +872,3 @@ async def test_a_follow_up_inspected_within_the_term_leaves_the_outcome_to_the_o
     await follow_up_reviewed(client, world, hercontrole, NO_MANAGER)
     current = await case(client, world, current["id"])
     assert next(s for s in current["steps"] if s["id"] == hercontrole["id"])["status"] == "planned"
-

@@ -22,9 +22,9 @@ from tests.enforcement_helpers import (
     fined,
     last_step,
     only_case,
+    proposal,
     reviewed,
     step,
-    proposal,
     voornemen_answered,
     warned_once,
     with_dwangsom,
@@ -50,18 +50,28 @@ async def test_sending_stores_the_letter_write_once_and_records_its_hash(client,
     stored = await letters.read_document(letters.letters_for(settings), besluit["letter_sha256"])
     assert hashlib.sha256(stored).hexdigest() == besluit["letter_sha256"]
     text = pdf_text(stored)
-    for part in ("Café De Hoek B.V.", "Oudegracht 1", "A. de Vries", "bezwaar", "De overtreding is ernstig",
-                 "artikel 44a, eerste lid, van de Alcoholwet"):
+    for part in (
+        "Café De Hoek B.V.",
+        "Oudegracht 1",
+        "A. de Vries",
+        "bezwaar",
+        "De overtreding is ernstig",
+        "artikel 44a, eerste lid, van de Alcoholwet",
+    ):
         assert part in text
     with pytest.raises(Exception, match="a sent step cannot change"):
-        await db.execute("UPDATE enforcement_step SET letter_sha256 = repeat('0', 64) WHERE id = $1::uuid",
-                         besluit["id"])
+        await db.execute(
+            "UPDATE enforcement_step SET letter_sha256 = repeat('0', 64) WHERE id = $1::uuid", besluit["id"]
+        )
 
 
 async def test_a_letter_changed_after_its_approval_is_approved_again_before_it_is_sent(client, db, world):
     current, besluit = await with_dwangsom(client, world)
-    moved = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee",
-                             json={**OPERATOR, "street": "Neude 5"}, headers=world.h["admin"])
+    moved = await client.put(
+        f"/api/v1/objects/{world.ids['cafe']}/addressee",
+        json={**OPERATOR, "street": "Neude 5"},
+        headers=world.h["admin"],
+    )
     assert moved.status_code == 200
     refused = await act(client, world, current, besluit["id"], "send")
     assert_problem(refused, 409, "letter_changed")
@@ -90,8 +100,10 @@ async def test_the_document_is_a_pdf_download_with_its_hash_as_etag_and_every_re
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["etag"] == f'"{besluit["letter_sha256"]}"'
     assert hashlib.sha256(response.content).hexdigest() == besluit["letter_sha256"]
-    reads = await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.document_read' "
-                              "AND object_id = $1", current["id"])
+    reads = await db.fetchval(
+        "SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.document_read' AND object_id = $1",
+        current["id"],
+    )
     assert reads == 1
 
 
@@ -114,7 +126,9 @@ async def test_a_tampered_stored_document_is_refused_never_served(client, db, se
     response = await client.get(document_url(current, besluit["id"]), headers=world.h["officer_a"])
     assert_problem(response, 409, "document_tampered")
     assert b"%PDF" not in response.content
-    assert await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.document_tampered'") == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.document_tampered'") == 1
+    )
 
 
 async def test_a_step_without_an_addressee_is_a_422_naming_it_and_nothing_is_stored(client, db, world):

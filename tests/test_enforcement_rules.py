@@ -106,17 +106,30 @@ def _edit(directory: Path, name: str, change) -> None:
     path.write_text(json.dumps(document), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("name", "change", "message"), [
-    ("alcohol.json", lambda d: d["fine_tables"][0]["categories"][0]["amounts_cents"].update(under_50=-5),
-     "alcohol.json/fine_tables/0/categories/0/amounts_cents/under_50"),
-    ("alcohol.json", lambda d: d["rules"][0].update(fine={"table": "nope", "category": "I"}), "no fine table nope"),
-    ("alcohol.json", lambda d: d["rules"][0].update(fine={"table": "alcoholbesluit", "category": "IV"}),
-     "has no category IV"),
-    ("coffeeshop.json", lambda d: d["rules"].append(dict(d["rules"][0])), "has a rule already"),
-    ("coffeeshop.json", lambda d: d["rules"][0]["ladder"].append({"step": "boete"}), "names no fine table"),
-    ("sexwork.json", lambda d: d["rules"][0]["ladder"].append({"step": "execution"}), "sexwork.json/rules/0/ladder/"),
-    ("gambling.json", lambda d: d.update(regime="alcohol"), "a second file for regime alcohol"),
-])
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        (
+            "alcohol.json",
+            lambda d: d["fine_tables"][0]["categories"][0]["amounts_cents"].update(under_50=-5),
+            "alcohol.json/fine_tables/0/categories/0/amounts_cents/under_50",
+        ),
+        ("alcohol.json", lambda d: d["rules"][0].update(fine={"table": "nope", "category": "I"}), "no fine table nope"),
+        (
+            "alcohol.json",
+            lambda d: d["rules"][0].update(fine={"table": "alcoholbesluit", "category": "IV"}),
+            "has no category IV",
+        ),
+        ("coffeeshop.json", lambda d: d["rules"].append(dict(d["rules"][0])), "has a rule already"),
+        ("coffeeshop.json", lambda d: d["rules"][0]["ladder"].append({"step": "boete"}), "names no fine table"),
+        (
+            "sexwork.json",
+            lambda d: d["rules"][0]["ladder"].append({"step": "execution"}),
+            "sexwork.json/rules/0/ladder/",
+        ),
+        ("gambling.json", lambda d: d.update(regime="alcohol"), "a second file for regime alcohol"),
+    ],
+)
 def test_a_broken_rules_file_is_refused_naming_the_problem(tmp_path, name, change, message):
     directory = _copy(tmp_path)
     _edit(directory, name, change)
@@ -132,13 +145,16 @@ def test_a_file_that_is_not_json_is_refused(tmp_path):
         rules.load_rules(directory)
 
 
-@pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2025, 3, 15), 12, date(2024, 3, 15)),
-    (date(2025, 3, 31), 1, date(2025, 2, 28)),
-    (date(2024, 3, 31), 1, date(2024, 2, 29)),
-    (date(2025, 1, 10), 12, date(2024, 1, 10)),
-    (date(2025, 1, 10), 1, date(2024, 12, 10)),
-])
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2025, 3, 15), 12, date(2024, 3, 15)),
+        (date(2025, 3, 31), 1, date(2025, 2, 28)),
+        (date(2024, 3, 31), 1, date(2024, 2, 29)),
+        (date(2025, 1, 10), 12, date(2024, 1, 10)),
+        (date(2025, 1, 10), 1, date(2024, 12, 10)),
+    ],
+)
 def test_months_before(day, months, expected):
     assert months_before(day, months) == expected
 

@@ -31,13 +31,18 @@ def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
 
 
 def body(world: World) -> dict:
-    return world.body("insp_a1", object_id=world.ids["cafe"], checklists=[
-        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(NO_MANAGER)}])
+    return world.body(
+        "insp_a1",
+        object_id=world.ids["cafe"],
+        checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(NO_MANAGER)}],
+    )
 
 
 async def review(client, world: World, inspection: dict, **headers: str):
-    return await client.post(f"/api/v1/inspections/{inspection['id']}/review",
-                             headers=with_version(world, "coord_a", inspection["version"], **headers))
+    return await client.post(
+        f"/api/v1/inspections/{inspection['id']}/review",
+        headers=with_version(world, "coord_a", inspection["version"], **headers),
+    )
 
 
 async def test_an_inspection_announces_its_submission_and_review_with_the_ids_it_concerns(client, world, reactions):
@@ -65,8 +70,9 @@ async def test_an_inspection_announces_its_submission_and_review_with_the_ids_it
 
 async def test_a_failing_reaction_takes_the_change_back(client, db, world, reactions):
     async def refuse(tx, happened: events.Event, principal: Principal) -> None:
-        await tx.execute("UPDATE inspection SET observations = 'changed by the reaction' WHERE id = $1",
-                         happened.subject_id)
+        await tx.execute(
+            "UPDATE inspection SET observations = 'changed by the reaction' WHERE id = $1", happened.subject_id
+        )
         raise Conflict("Refused by a reaction.", code="refused_by_reaction")
 
     reactions("inspection.reviewed", refuse)
@@ -88,12 +94,22 @@ async def test_a_failing_reaction_takes_the_change_back(client, db, world, react
 
 def test_an_event_is_a_cloudevent_in_the_nl_gov_profile():
     subject, assignment = uuid.uuid4(), uuid.uuid4()
-    happened = events.event("inspection.reviewed", actor=None, subject_type="inspection", subject_id=subject,
-                            related={"assignment": assignment}, regimes=["nix18", "alcohol"])
+    happened = events.event(
+        "inspection.reviewed",
+        actor=None,
+        subject_type="inspection",
+        subject_id=subject,
+        related={"assignment": assignment},
+        regimes=["nix18", "alcohol"],
+    )
     envelope = events.cloudevent(happened)
     assert envelope == {
-        "specversion": "1.0", "id": str(happened.id), "source": "urn:nld:toezicht-bw",
-        "type": "nl.toezicht-bw.inspection.reviewed", "time": envelope["time"], "subject": f"inspection/{subject}",
+        "specversion": "1.0",
+        "id": str(happened.id),
+        "source": "urn:nld:toezicht-bw",
+        "type": "nl.toezicht-bw.inspection.reviewed",
+        "time": envelope["time"],
+        "subject": f"inspection/{subject}",
         "datacontenttype": "application/json",
         "data": {"actor": None, "related": {"assignment": str(assignment)}, "regimes": ["alcohol", "nix18"]},
     }

@@ -80,8 +80,13 @@ async def test_too_deep_json_body_is_400_on_every_operation(client, everyone, db
     assert failures == []
     assert await db.fetchval("SELECT count(*) FROM audit_event") == before, "a refused body stores nothing"
     problem = assert_problem(
-        await client.put(concrete("/api/v1/inspections/{id}"), headers=command_headers(everyone), content=DEEP_BODIES["1000 nested arrays"]),
-        400, "body_too_deep",
+        await client.put(
+            concrete("/api/v1/inspections/{id}"),
+            headers=command_headers(everyone),
+            content=DEEP_BODIES["1000 nested arrays"],
+        ),
+        400,
+        "body_too_deep",
     )
     assert str(MAX_JSON_DEPTH) in problem["detail"]
 
@@ -104,9 +109,11 @@ async def test_unknown_query_parameter_is_400_naming_it_on_every_operation(clien
     failures = []
     for method, path in operations():
         response = await client.request(method, concrete(path) + "?no_such_filter=1", headers=command_headers(everyone))
-        if response.status_code != 400 or (method != "HEAD" and response.json().get("errors") != [
-            {"detail": "not a parameter of this operation", "parameter": "no_such_filter"}
-        ]):  # a HEAD answer has no body to name it in
+        if response.status_code != 400 or (
+            method != "HEAD"
+            and response.json().get("errors")
+            != [{"detail": "not a parameter of this operation", "parameter": "no_such_filter"}]
+        ):  # a HEAD answer has no body to name it in
             failures.append((method, path, response.status_code))
     assert failures == []
 
@@ -147,7 +154,9 @@ async def test_options_answers_204_with_every_method_for_every_role(client, auth
 async def test_405_allow_lists_every_method_of_the_path(client, everyone):
     failures = []
     for path in DOCUMENT["paths"]:
-        missing = next(method for method in ("DELETE", "PATCH", "PUT", "POST") if method not in documented_methods(path))
+        missing = next(
+            method for method in ("DELETE", "PATCH", "PUT", "POST") if method not in documented_methods(path)
+        )
         response = await client.request(missing, concrete(path), headers=command_headers(everyone))
         assert_problem(response, 405, "method_not_allowed")
         if allowed(response) != expected_allow(path):
@@ -194,9 +203,18 @@ async def test_head_sends_headers_and_no_body_for_answers_and_errors(settings, m
 
 async def _asgi_head(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[bytes, bytes], bytes]:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "HEAD", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80), "headers": [(b"host", b"testserver")] + [(k.encode(), v.encode()) for k, v in headers.items()],
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "HEAD",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver")] + [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     sent: list[dict[str, Any]] = []
 
@@ -212,8 +230,9 @@ async def _asgi_head(app: Any, path: str, headers: dict[str, str]) -> tuple[int,
 
 
 async def test_no_method_on_any_path_gives_a_server_error_for_any_role(client, auth):
-    callers = {"no token": {}} | {role: auth(f"all-{role}", roles=[role], regimes=ALL_REGIMES, teams=["team-a"])
-                                  for role in ALL_ROLES}
+    callers = {"no token": {}} | {
+        role: auth(f"all-{role}", roles=[role], regimes=ALL_REGIMES, teams=["team-a"]) for role in ALL_ROLES
+    }
     failures = []
     for path in DOCUMENT["paths"]:
         target = concrete(path)
@@ -260,7 +279,9 @@ CORS_ORIGIN = "https://backoffice.example"
 
 @pytest.fixture
 async def cors_client(database_url, data_dir):
-    async with app_client(make_settings(database_url, data_dir, cors_origins=[CORS_ORIGIN], rate_limit_per_minute=3)) as http:
+    async with app_client(
+        make_settings(database_url, data_dir, cors_origins=[CORS_ORIGIN], rate_limit_per_minute=3)
+    ) as http:
         yield http
 
 
@@ -289,17 +310,28 @@ async def test_cors_headers_on_401_and_429_for_an_allowed_origin_only(cors_clien
 
 
 async def test_cors_preflight_needs_no_token(cors_client):
-    preflight = await cors_client.options("/api/v1/objects", headers={
-        "Origin": CORS_ORIGIN, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization, if-match",
-    })
+    preflight = await cors_client.options(
+        "/api/v1/objects",
+        headers={
+            "Origin": CORS_ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, if-match",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == CORS_ORIGIN
-    assert {"authorization", "if-match"} <= {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "if-match"} <= {
+        h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")
+    }
 
 
 async def test_a_refused_preflight_is_a_problem(cors_client):
-    refused = await cors_client.options("/api/v1/objects", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
-    })
+    refused = await cors_client.options(
+        "/api/v1/objects",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "GET",
+        },
+    )
     assert_problem(refused, 400, "cors_refused")
     assert "access-control-allow-origin" not in refused.headers

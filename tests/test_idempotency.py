@@ -175,7 +175,9 @@ async def test_purge_expired_removes_only_expired_rows(client, db, admin, target
         await db.execute(
             """INSERT INTO idempotency_key (user_id, key, fingerprint, status_code, response_body, expires_at)
                VALUES ($1, $2, 'f', 200, '\\x7b7d', now() + $3::text::interval)""",
-            owner, key, offset,
+            owner,
+            key,
+            offset,
         )
     assert await purge_expired(db) == 2
     assert [r["key"] for r in await db.fetch("SELECT key FROM idempotency_key")] == ["kept"]

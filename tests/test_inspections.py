@@ -19,7 +19,6 @@ from tests.inspection_helpers import (
     NIX18_NOT_SOLD,
     NIX18_SOLD_NO_ID,
     ONDERMIJNING_NOTHING,
-    URL,
     World,
     build_world,
     iso,
@@ -38,8 +37,18 @@ async def world(client, auth) -> World:
 
 def canonical_sha(body: dict) -> str:
     """What the server hashes: the body with every field (defaults included), keys sorted, UTC as Z."""
-    full = {"assignment_id": None, "object_id": None, "location_id": None, "team_id": None, "position": None,
-            "partners": [], "observations": None, "photos": [], "base_revision": None, **body}
+    full = {
+        "assignment_id": None,
+        "object_id": None,
+        "location_id": None,
+        "team_id": None,
+        "position": None,
+        "partners": [],
+        "observations": None,
+        "photos": [],
+        "base_revision": None,
+        **body,
+    }
     for name in ("started_at", "finished_at"):
         full[name] = full[name].replace("+00:00", "Z")
     return hashlib.sha256(msgspec.json.encode(full, order="sorted")).hexdigest()
@@ -61,8 +70,14 @@ async def test_unplanned_inspection_is_stored_with_revision_and_audit(client, db
     assert stored["wijk"] == "binnenstad" and stored["regimes"] == ["alcohol"]
     assert stored["object_id"] == world.ids["cafe"] and stored["location_id"] is None
     assert stored["assignment_id"] is None and stored["submitted_by"] == world.ids["insp_a1"]
-    assert stored["checklists"] == [{"checklist_version_id": world.ids["alcohol-horeca"], "template_key": "alcohol-horeca",
-                                     "regime": "alcohol", "answers": body["checklists"][0]["answers"]}]
+    assert stored["checklists"] == [
+        {
+            "checklist_version_id": world.ids["alcohol-horeca"],
+            "template_key": "alcohol-horeca",
+            "regime": "alcohol",
+            "answers": body["checklists"][0]["answers"],
+        }
+    ]
     assert stored["position"] == body["position"] and stored["partners"] == ["politie"]
     assert stored["observations"] == body["observations"]
     assert stored["clock_suspect"] is False and stored["clock_skew_seconds"] is None
@@ -73,13 +88,22 @@ async def test_unplanned_inspection_is_stored_with_revision_and_audit(client, db
     assert revision["revision"] == 1 and revision["base_revision"] is None
     assert revision["body_sha256"] == canonical_sha(body)
     assert revision["body"]["checklists"] == body["checklists"]
-    assert await db.fetchval("SELECT count(*) FROM inspection_checklist WHERE inspection_id = $1::uuid",
-                             inspection_id) == 1
-    [event] = await db.fetch("SELECT action, actor_id, after FROM audit_event WHERE object_type = 'inspection' "
-                             "AND object_id = $1", inspection_id)
+    assert (
+        await db.fetchval("SELECT count(*) FROM inspection_checklist WHERE inspection_id = $1::uuid", inspection_id)
+        == 1
+    )
+    [event] = await db.fetch(
+        "SELECT action, actor_id, after FROM audit_event WHERE object_type = 'inspection' AND object_id = $1",
+        inspection_id,
+    )
     assert event["action"] == "inspection.submitted" and str(event["actor_id"]) == world.ids["insp_a1"]
-    assert event["after"] == {"revision": 1, "state": "complete", "body_sha256": canonical_sha(body),
-                              "violation_codes": [], "clock_suspect": False}
+    assert event["after"] == {
+        "revision": 1,
+        "state": "complete",
+        "body_sha256": canonical_sha(body),
+        "violation_codes": [],
+        "clock_suspect": False,
+    }
 
 
 async def test_violations_are_derived_with_evidence_and_photos_are_expected(client, db, world):
@@ -87,8 +111,16 @@ async def test_violations_are_derived_with_evidence_and_photos_are_expected(clie
     photo_id = body["photos"][0]["id"]
     stored = await submitted(client, world, body)
     assert stored["state"] == "submitted" and stored["expected_photos"] == [photo_id]
-    assert stored["photos"] == [{"id": photo_id, "sha256": sha(photo_id), "size": 123_456, "checklist": 0,
-                                 "question": "AW-06", "received": False}]
+    assert stored["photos"] == [
+        {
+            "id": photo_id,
+            "sha256": sha(photo_id),
+            "size": 123_456,
+            "checklist": 0,
+            "question": "AW-06",
+            "received": False,
+        }
+    ]
     violations = {v["code"]: v for v in stored["violations"]}
     assert set(violations) == {"AW-24-1-NO-MANAGER-PRESENT", "AW-20-4-NO-AGE-NOTICE"}
     notice = violations["AW-20-4-NO-AGE-NOTICE"]
@@ -98,8 +130,9 @@ async def test_violations_are_derived_with_evidence_and_photos_are_expected(clie
     assert violations["AW-24-1-NO-MANAGER-PRESENT"]["evidence_photo_ids"] == []
     expected_day = datetime.fromisoformat(body["finished_at"]).astimezone(AMSTERDAM).date().isoformat()
     assert all(v["observed_on"] == expected_day and v["object_id"] == world.ids["cafe"] for v in violations.values())
-    rows = await db.fetch("SELECT code, establishment_id, revision FROM violation WHERE inspection_id = $1::uuid",
-                          stored["id"])
+    rows = await db.fetch(
+        "SELECT code, establishment_id, revision FROM violation WHERE inspection_id = $1::uuid", stored["id"]
+    )
     assert sorted(r["code"] for r in rows) == sorted(violations)
     assert {(str(r["establishment_id"]), r["revision"]) for r in rows} == {(world.ids["cafe"], 1)}
     event = await db.fetchrow("SELECT after FROM audit_event WHERE object_id = $1", stored["id"])
@@ -108,8 +141,17 @@ async def test_violations_are_derived_with_evidence_and_photos_are_expected(clie
 
 
 async def test_a_location_is_inspected_like_an_object(client, world):
-    location = await client.post("/api/v1/locations", headers=world.h["insp_a1"], json={
-        "street": "Kanaalstraat", "house_number": 12, "postcode": "3531 CK", "wijk": "west", "regimes": ["alcohol"]})
+    location = await client.post(
+        "/api/v1/locations",
+        headers=world.h["insp_a1"],
+        json={
+            "street": "Kanaalstraat",
+            "house_number": 12,
+            "postcode": "3531 CK",
+            "wijk": "west",
+            "regimes": ["alcohol"],
+        },
+    )
     assert location.status_code == 201, location.text
     stored = await submitted(client, world, world.body(object_id=None, location_id=location.json()["id"]))
     assert stored["location_id"] == location.json()["id"] and stored["object_id"] is None and stored["wijk"] == "west"
@@ -140,8 +182,10 @@ async def test_a_resend_that_no_longer_passes_the_checks_still_gets_its_stored_a
     assert first.status_code == 200, first.text
     colleague = await client.get(f"/api/v1/users/{world.ids['insp_a2']}", headers=world.h["admin"])
     deactivated = await client.post(
-        f"/api/v1/users/{world.ids['insp_a2']}/deactivate", json={"reason": "uit dienst"},
-        headers={**world.h["admin"], "If-Match": colleague.headers["etag"]})
+        f"/api/v1/users/{world.ids['insp_a2']}/deactivate",
+        json={"reason": "uit dienst"},
+        headers={**world.h["admin"], "If-Match": colleague.headers["etag"]},
+    )
     assert deactivated.status_code == 200, deactivated.text
     before = await stored_counts(db)
     again = await put(client, world, body, inspection_id=inspection_id)
@@ -151,8 +195,11 @@ async def test_a_resend_that_no_longer_passes_the_checks_still_gets_its_stored_a
     # A new inspection with that colleague is refused, and so is another body under the stored id.
     problem = assert_problem(await put(client, world, body), 422, "validation_failed")
     assert problem["errors"] == [{"detail": "this user is deactivated", "pointer": "/inspector_ids/1"}]
-    assert_problem(await put(client, world, {**body, "observations": "Anders."}, inspection_id=inspection_id),
-                   409, "inspection_conflict")
+    assert_problem(
+        await put(client, world, {**body, "observations": "Anders."}, inspection_id=inspection_id),
+        409,
+        "inspection_conflict",
+    )
     assert await stored_counts(db) == before
 
 
@@ -177,8 +224,14 @@ async def test_concurrent_duplicates_create_exactly_one_inspection(client, db, w
     assert {r.status_code for r in responses} == {200}
     assert len({r.text for r in responses}) == 1
     counts = await stored_counts(db)
-    assert counts == {"inspection": 1, "inspection_revision": 1, "inspection_checklist": 1, "violation": 2,
-                      "inspection_photo": 1, "audit": 1}
+    assert counts == {
+        "inspection": 1,
+        "inspection_revision": 1,
+        "inspection_checklist": 1,
+        "violation": 2,
+        "inspection_photo": 1,
+        "audit": 1,
+    }
 
 
 # --- planned inspections -------------------------------------------------------------------------------------------
@@ -186,20 +239,27 @@ async def test_concurrent_duplicates_create_exactly_one_inspection(client, db, w
 
 async def test_a_planned_inspection_closes_its_assignment(client, db, world):
     assignment = await plan(client, world)
-    stored = await submitted(client, world, world.body(assignment_id=assignment["id"], inspector_ids=[
-        world.ids["insp_a1"], world.ids["insp_a2"]]))
+    stored = await submitted(
+        client,
+        world,
+        world.body(assignment_id=assignment["id"], inspector_ids=[world.ids["insp_a1"], world.ids["insp_a2"]]),
+    )
     assert stored["assignment_id"] == assignment["id"] and stored["team_id"] == "team-a"
     read = await client.get(f"/api/v1/assignments/{assignment['id']}", headers=world.h["coord_a"])
     assert read.json()["status"] == "done" and read.json()["version"] == assignment["version"] + 1
-    event = await db.fetchrow("SELECT after FROM audit_event WHERE action = 'assignment.done' AND object_id = $1",
-                              assignment["id"])
+    event = await db.fetchrow(
+        "SELECT after FROM audit_event WHERE action = 'assignment.done' AND object_id = $1", assignment["id"]
+    )
     assert event["after"] == {"status": "done", "inspection_id": stored["id"]}
 
 
 async def test_an_inspection_of_a_cancelled_assignment_is_still_accepted(client, world):
     assignment = await plan(client, world)
-    cancel = await client.post(f"/api/v1/assignments/{assignment['id']}/cancel", headers={
-        **world.h["coord_a"], "If-Match": '"1"'}, json={"reason": "Zaak gesloten"})
+    cancel = await client.post(
+        f"/api/v1/assignments/{assignment['id']}/cancel",
+        headers={**world.h["coord_a"], "If-Match": '"1"'},
+        json={"reason": "Zaak gesloten"},
+    )
     assert cancel.status_code == 200, cancel.text
     stored = await submitted(client, world, world.body(assignment_id=assignment["id"]))
     assert stored["assignment_id"] == assignment["id"]
@@ -209,8 +269,12 @@ async def test_an_inspection_of_a_cancelled_assignment_is_still_accepted(client,
 
 async def test_a_planned_inspection_must_match_its_assignment(client, db, world):
     assignment = await plan(client, world)
-    response = await put(client, world, world.body(assignment_id=assignment["id"], object_id=world.ids["club"],
-                                                    team_id="team-b"), "insp_sw")
+    response = await put(
+        client,
+        world,
+        world.body(assignment_id=assignment["id"], object_id=world.ids["club"], team_id="team-b"),
+        "insp_sw",
+    )
     body = assert_problem(response, 422, "validation_failed")
     assert {e["pointer"] for e in body["errors"]} >= {"/object_id", "/team_id"}
     # Seeing an assignment (an enforcement officer sees all) is not enough: it is another team's work.
@@ -238,21 +302,29 @@ async def test_unplanned_team_must_be_given_by_members_of_several_teams(client, 
 
 async def test_a_nix18_control_records_one_entry_per_purchase_attempt(client, db, world):
     photo_id = str(uuid.uuid4())
-    body = world.body(checklists=[
-        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_NOT_SOLD},
-        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_SOLD_NO_ID},
-        {"checklist_version_id": world.ids["ondermijning-signals"], "answers": ONDERMIJNING_NOTHING},
-    ], photos=[{"id": photo_id, "sha256": sha("bon"), "size": 2048, "checklist": 1, "question": "NX-04"}])
+    body = world.body(
+        checklists=[
+            {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_NOT_SOLD},
+            {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_SOLD_NO_ID},
+            {"checklist_version_id": world.ids["ondermijning-signals"], "answers": ONDERMIJNING_NOTHING},
+        ],
+        photos=[{"id": photo_id, "sha256": sha("bon"), "size": 2048, "checklist": 1, "question": "NX-04"}],
+    )
     stored = await submitted(client, world, body)
     assert stored["regimes"] == ["nix18"]  # the add-on's "any" is no regime
     assert [c["template_key"] for c in stored["checklists"]] == [
-        "nix18-purchase-attempt", "nix18-purchase-attempt", "ondermijning-signals"]
+        "nix18-purchase-attempt",
+        "nix18-purchase-attempt",
+        "ondermijning-signals",
+    ]
     [violation] = stored["violations"]
     assert violation["code"] == "AW-20-1-AGE-NOT-ESTABLISHED" and violation["checklist"] == 1
     assert violation["evidence_photo_ids"] == [photo_id]
-    rows = await db.fetch("SELECT position, answers->>'NX-04' AS sold FROM inspection_checklist "
-                          "WHERE inspection_id = $1::uuid AND template_key = 'nix18-purchase-attempt' ORDER BY position",
-                          stored["id"])
+    rows = await db.fetch(
+        "SELECT position, answers->>'NX-04' AS sold FROM inspection_checklist "
+        "WHERE inspection_id = $1::uuid AND template_key = 'nix18-purchase-attempt' ORDER BY position",
+        stored["id"],
+    )
     assert [(r["position"], r["sold"]) for r in rows] == [(0, "no"), (1, "yes")]
 
 
@@ -260,16 +332,26 @@ async def test_other_checklists_are_filled_in_once_and_an_addon_needs_an_inspect
     twice = world.body(checklists=world.body()["checklists"] * 2)
     errors = assert_problem(await put(client, world, twice), 422, "validation_failed")["errors"]
     assert [e["pointer"] for e in errors] == ["/checklists/1/checklist_version_id"]
-    addon_only = world.body(checklists=[{"checklist_version_id": world.ids["ondermijning-signals"],
-                                         "answers": ONDERMIJNING_NOTHING}])
+    addon_only = world.body(
+        checklists=[{"checklist_version_id": world.ids["ondermijning-signals"], "answers": ONDERMIJNING_NOTHING}]
+    )
     errors = assert_problem(await put(client, world, addon_only), 422, "validation_failed")["errors"]
     assert "/checklists" in [e["pointer"] for e in errors]
     assert (await stored_counts(db))["inspection"] == 0
 
 
 async def test_checklists_must_be_of_the_targets_regimes(client, db, world):
-    location = await client.post("/api/v1/locations", headers=world.h["insp_a1"], json={
-        "street": "Kanaalstraat", "house_number": 12, "postcode": "3531 CK", "wijk": "west", "regimes": ["alcohol"]})
+    location = await client.post(
+        "/api/v1/locations",
+        headers=world.h["insp_a1"],
+        json={
+            "street": "Kanaalstraat",
+            "house_number": 12,
+            "postcode": "3531 CK",
+            "wijk": "west",
+            "regimes": ["alcohol"],
+        },
+    )
     nix18 = [{"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_NOT_SOLD}]
     response = await put(client, world, world.body(object_id=None, location_id=location.json()["id"], checklists=nix18))
     errors = assert_problem(response, 422, "validation_failed")["errors"]
@@ -310,7 +392,9 @@ async def test_a_correct_clock_with_date_header_is_trusted(client, world):
     body = world.body()
     stored = (await put(client, world, body, headers=date_header(datetime.now(UTC)))).json()
     assert stored["clock_suspect"] is False and abs(stored["clock_skew_seconds"]) <= 2
-    assert abs(datetime.fromisoformat(stored["inspected_at"]) - datetime.fromisoformat(body["finished_at"])) <= timedelta(seconds=2)
+    assert abs(
+        datetime.fromisoformat(stored["inspected_at"]) - datetime.fromisoformat(body["finished_at"])
+    ) <= timedelta(seconds=2)
 
 
 async def test_device_times_in_the_far_future_are_refused(client, db, world):
@@ -318,8 +402,9 @@ async def test_device_times_in_the_far_future_are_refused(client, db, world):
     errors = assert_problem(await put(client, world, body), 422, "validation_failed")["errors"]
     assert [(e["pointer"], e["detail"]) for e in errors] == [
         ("/started_at", "in the far future: check the phone's date and time"),
-        ("/finished_at", "in the far future: check the phone's date and time")]
-    assert await stored_counts(db) == {k: 0 for k in await stored_counts(db)}
+        ("/finished_at", "in the far future: check the phone's date and time"),
+    ]
+    assert await stored_counts(db) == dict.fromkeys(await stored_counts(db), 0)
     # The same times from a phone whose clock says 2099 too: its skew is known, so the visit is placed now.
     phone_now = datetime(2099, 6, 1, 10, 45, tzinfo=UTC)
     accepted = await put(client, world, body, headers=date_header(phone_now))

@@ -45,21 +45,36 @@ async def inspections(client, world) -> dict[str, dict]:
     sexwork.pop("SX-05a")
     made = {
         "unplanned": await submitted(client, world, world.body(checklists=no_manager(world))),
-        "planned": await submitted(client, world, world.body(assignment_id=assignment["id"],
-                                                             checklists=no_manager(world))),
-        "with_b": await submitted(client, world, world.body(
-            inspector_ids=[world.ids["insp_a1"], world.ids["insp_b"]], checklists=no_manager(world))),
-        "sexwork": await submitted(client, world, world.body(
-            "insp_sw", object_id=world.ids["club"], observations=None,
-            checklists=[{"checklist_version_id": world.ids["sexwork-establishment"], "answers": sexwork},
-                        *world.body()["checklists"]]), "insp_sw"),
+        "planned": await submitted(
+            client, world, world.body(assignment_id=assignment["id"], checklists=no_manager(world))
+        ),
+        "with_b": await submitted(
+            client,
+            world,
+            world.body(inspector_ids=[world.ids["insp_a1"], world.ids["insp_b"]], checklists=no_manager(world)),
+        ),
+        "sexwork": await submitted(
+            client,
+            world,
+            world.body(
+                "insp_sw",
+                object_id=world.ids["club"],
+                observations=None,
+                checklists=[
+                    {"checklist_version_id": world.ids["sexwork-establishment"], "answers": sexwork},
+                    *world.body()["checklists"],
+                ],
+            ),
+            "insp_sw",
+        ),
     }
     assert all(len(i["violations"]) == 1 for i in made.values())
     assert made["sexwork"]["regimes"] == ["alcohol", "sexwork"]
     made["unplanned"]["seen_by"] = {"insp_a1"} | TEAM_A_COORDINATORS | SEES_ALL_SCOPED
     # The team's inspectors see the team's planned work, as for assignments.
-    made["planned"]["seen_by"] = ({"insp_a1", "insp_a2", "insp_sw", "insp_two_teams"} | TEAM_A_COORDINATORS
-                                  | SEES_ALL_SCOPED)
+    made["planned"]["seen_by"] = (
+        {"insp_a1", "insp_a2", "insp_sw", "insp_two_teams"} | TEAM_A_COORDINATORS | SEES_ALL_SCOPED
+    )
     made["with_b"]["seen_by"] = {"insp_a1", "insp_b"} | TEAM_A_COORDINATORS | SEES_ALL_SCOPED
     # Sex work only with the sexwork scope, even though the inspection is also of alcohol: not the scoped
     # coordinator or the scoped enforcement officers.
@@ -141,7 +156,9 @@ async def test_inspection_pages_are_newest_first_and_complete(client, world):
         made.append((finished, (await submitted(client, world, body))["id"]))
     seen, cursor = [], None
     while True:
-        response = await client.get(f"{URL}?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=world.h["coord_a"])
+        response = await client.get(
+            f"{URL}?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=world.h["coord_a"]
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         seen += [item["id"] for item in page["items"]]
@@ -157,8 +174,9 @@ async def test_violation_history_of_an_object_newest_first_with_withdrawn_ones_o
     ids = []
     for days in (20, 5, 10):
         finished = now - timedelta(days=days)
-        body = world.body(started_at=iso(finished - timedelta(minutes=30)), finished_at=iso(finished),
-                          checklists=no_manager(world))
+        body = world.body(
+            started_at=iso(finished - timedelta(minutes=30)), finished_at=iso(finished), checklists=no_manager(world)
+        )
         ids.append((days, (await submitted(client, world, body))["id"]))
     url = f"/api/v1/violations?object_id={world.ids['cafe']}"
     first = await client.get(f"{url}&limit=2", headers=world.h["enforcer"])
@@ -172,16 +190,20 @@ async def test_violation_history_of_an_object_newest_first_with_withdrawn_ones_o
     # A correction that no longer establishes the violation withdraws it: gone by default, listed on request.
     inspection_id = ids[0][1]
     current = (await client.get(f"{URL}/{inspection_id}", headers=world.h["coord_a"])).json()
-    returned = await client.post(f"{URL}/{inspection_id}/return", json={"reason": "Beheerder was er wel"},
-                                 headers={**world.h["coord_a"], "If-Match": f'"{current["version"]}"'})
+    returned = await client.post(
+        f"{URL}/{inspection_id}/return",
+        json={"reason": "Beheerder was er wel"},
+        headers={**world.h["coord_a"], "If-Match": f'"{current["version"]}"'},
+    )
     assert returned.status_code == 200, returned.text
     revision = (await client.get(f"{URL}/{inspection_id}/revisions", headers=world.h["insp_a1"])).json()["items"][0]
     correction = {**revision["body"], "checklists": world.body()["checklists"], "base_revision": 1}
     assert (await put(client, world, correction, inspection_id=inspection_id)).status_code == 200
     active = await client.get(f"/api/v1/violations?inspection_id={inspection_id}", headers=world.h["enforcer"])
     assert active.json()["items"] == []
-    everything = await client.get(f"/api/v1/violations?inspection_id={inspection_id}&include_withdrawn=true",
-                                  headers=world.h["enforcer"])
+    everything = await client.get(
+        f"/api/v1/violations?inspection_id={inspection_id}&include_withdrawn=true", headers=world.h["enforcer"]
+    )
     [withdrawn] = everything.json()["items"]
     assert withdrawn["withdrawn_at"] is not None and withdrawn["revision"] == 1
 

@@ -20,8 +20,14 @@ from tests.inspection_helpers import (
     submitted,
 )
 
-NOTHING = {"inspection": 0, "inspection_revision": 0, "inspection_checklist": 0, "violation": 0,
-           "inspection_photo": 0, "audit": 0}
+NOTHING = {
+    "inspection": 0,
+    "inspection_revision": 0,
+    "inspection_checklist": 0,
+    "violation": 0,
+    "inspection_photo": 0,
+    "audit": 0,
+}
 
 
 @pytest.fixture
@@ -43,13 +49,18 @@ async def refused(client, db, world: World, body: dict, who: str = "insp_a1") ->
 
 async def test_unknown_checklist_version(client, db, world):
     body = world.body(checklists=[{"checklist_version_id": str(uuid.uuid4()), "answers": HORECA_OK}])
-    assert await refused(client, db, world, body) == [("/checklists/0/checklist_version_id", "no such checklist version")]
+    assert await refused(client, db, world, body) == [
+        ("/checklists/0/checklist_version_id", "no such checklist version")
+    ]
 
 
 async def test_checklist_version_of_a_regime_the_inspector_does_not_have_is_unknown(client, db, world):
-    body = world.body(checklists=[*horeca(world, HORECA_OK),
-                                  {"checklist_version_id": world.ids["coffeeshop"], "answers": {}}])
-    assert await refused(client, db, world, body) == [("/checklists/1/checklist_version_id", "no such checklist version")]
+    body = world.body(
+        checklists=[*horeca(world, HORECA_OK), {"checklist_version_id": world.ids["coffeeshop"], "answers": {}}]
+    )
+    assert await refused(client, db, world, body) == [
+        ("/checklists/1/checklist_version_id", "no such checklist version")
+    ]
 
 
 async def test_answer_of_the_wrong_type(client, db, world):
@@ -60,23 +71,32 @@ async def test_answer_of_the_wrong_type(client, db, world):
 async def test_missing_required_answer(client, db, world):
     answers = {key: value for key, value in HORECA_OK.items() if key != "AW-16"}
     assert await refused(client, db, world, world.body(checklists=horeca(world, answers))) == [
-        ("/checklists/0/answers/AW-16", "is required")]
+        ("/checklists/0/answers/AW-16", "is required")
+    ]
 
 
 async def test_answer_to_a_hidden_question(client, db, world):
     body = world.body(checklists=horeca(world, {**HORECA_OK, "AW-07": "yes"}))  # AW-07a 'no' hides AW-07
     assert await refused(client, db, world, body) == [
-        ("/checklists/0/answers/AW-07", "answers a question that is not shown for these answers")]
+        ("/checklists/0/answers/AW-07", "answers a question that is not shown for these answers")
+    ]
 
 
 async def test_every_problem_of_every_checklist_in_one_answer(client, db, world):
     first = {key: value for key, value in HORECA_OK.items() if key != "AW-09"} | {"AW-16": 3, "XX-1": "yes"}
     addon = {**ONDERMIJNING_NOTHING, "OM-01": "misschien"}
-    body = world.body(checklists=[*horeca(world, first),
-                                  {"checklist_version_id": world.ids["ondermijning-signals"], "answers": addon}])
+    body = world.body(
+        checklists=[
+            *horeca(world, first),
+            {"checklist_version_id": world.ids["ondermijning-signals"], "answers": addon},
+        ]
+    )
     assert {pointer for pointer, _ in await refused(client, db, world, body)} == {
-        "/checklists/0/answers/AW-09", "/checklists/0/answers/AW-16", "/checklists/0/answers/XX-1",
-        "/checklists/1/answers/OM-01"}
+        "/checklists/0/answers/AW-09",
+        "/checklists/0/answers/AW-16",
+        "/checklists/0/answers/XX-1",
+        "/checklists/1/answers/OM-01",
+    }
 
 
 async def test_photo_manifest_with_a_malformed_hash(client, db, world):
@@ -97,13 +117,20 @@ async def test_photo_for_an_unknown_question_or_checklist_and_a_missing_photo(cl
     photo = body["photos"][0]
     body["photos"] = [{**photo, "question": "AW-77"}, {**photo, "id": str(uuid.uuid4()), "checklist": 3}]
     assert sorted(pointer for pointer, _ in await refused(client, db, world, body)) == [
-        "/photos", "/photos/0/question", "/photos/1/checklist"]  # /photos: AW-06 has no photo now
+        "/photos",
+        "/photos/0/question",
+        "/photos/1/checklist",
+    ]  # /photos: AW-06 has no photo now
 
 
 async def test_photo_answer_must_list_photos_of_the_manifest(client, db, world):
     signals = {**ONDERMIJNING_NOTHING, "OM-04": "yes", "OM-04a": ["drugs"], "OM-04b": [str(uuid.uuid4())]}
-    body = world.body(checklists=[*horeca(world, HORECA_OK),
-                                  {"checklist_version_id": world.ids["ondermijning-signals"], "answers": signals}])
+    body = world.body(
+        checklists=[
+            *horeca(world, HORECA_OK),
+            {"checklist_version_id": world.ids["ondermijning-signals"], "answers": signals},
+        ]
+    )
     assert [pointer for pointer, _ in await refused(client, db, world, body)] == ["/checklists/1/answers/OM-04b"]
 
 
@@ -131,7 +158,9 @@ async def test_timestamps_without_an_offset(client, db, world):
 
 
 async def test_inspectors_present_must_include_the_caller_and_be_inspectors(client, db, world):
-    body = world.body(inspector_ids=[world.ids["insp_a2"], world.ids["coord_a"], str(uuid.uuid4()), world.ids["insp_a2"]])
+    body = world.body(
+        inspector_ids=[world.ids["insp_a2"], world.ids["coord_a"], str(uuid.uuid4()), world.ids["insp_a2"]]
+    )
     assert await refused(client, db, world, body) == [
         ("/inspector_ids", "an inspector is listed twice"),
         ("/inspector_ids", "list yourself among the inspectors present"),
@@ -143,7 +172,9 @@ async def test_inspectors_present_must_include_the_caller_and_be_inspectors(clie
 async def test_unknown_fields_and_nul_characters(client, db, world):
     assert [p for p, _ in await refused(client, db, world, world.body(remarks="x"))] == ["/remarks"]
     assert [p for p, _ in await refused(client, db, world, world.body(observations="a\x00b"))] == ["/observations"]
-    assert [p for p, _ in await refused(client, db, world, world.body(partners=["politie", "politie"]))] == ["/partners"]
+    assert [p for p, _ in await refused(client, db, world, world.body(partners=["politie", "politie"]))] == [
+        "/partners"
+    ]
 
 
 async def test_a_body_over_the_size_limit(client, db, world):
@@ -169,11 +200,15 @@ async def test_only_inspectors_submit(client, db, world):
 
 
 async def test_a_body_that_is_not_json(client, db, world):
-    response = await client.put(f"{URL}/{uuid.uuid4()}", content=b"{not json",
-                                headers={**world.h["insp_a1"], "Content-Type": "application/json"})
+    response = await client.put(
+        f"{URL}/{uuid.uuid4()}",
+        content=b"{not json",
+        headers={**world.h["insp_a1"], "Content-Type": "application/json"},
+    )
     assert_problem(response, 400, "malformed_body")
-    text = await client.put(f"{URL}/{uuid.uuid4()}", content=b"{}", headers={**world.h["insp_a1"],
-                                                                            "Content-Type": "text/plain"})
+    text = await client.put(
+        f"{URL}/{uuid.uuid4()}", content=b"{}", headers={**world.h["insp_a1"], "Content-Type": "text/plain"}
+    )
     assert_problem(text, 415, "unsupported_media_type")
     assert await stored_counts(db) == NOTHING
 
@@ -183,10 +218,13 @@ async def test_a_body_that_is_not_json(client, db, world):
 
 def sexwork_body(world: World, **overrides) -> dict:
     """An inspection of the sex club by insp_sw: the sex-work checklist and the horeca one, no observations."""
-    checklists = [{"checklist_version_id": world.ids["sexwork-establishment"], "answers": dict(SEXWORK_OK)},
-                  *horeca(world, HORECA_OK)]
-    return world.body("insp_sw", object_id=world.ids["club"], checklists=checklists,
-                      **{"observations": None, **overrides})
+    checklists = [
+        {"checklist_version_id": world.ids["sexwork-establishment"], "answers": dict(SEXWORK_OK)},
+        *horeca(world, HORECA_OK),
+    ]
+    return world.body(
+        "insp_sw", object_id=world.ids["club"], checklists=checklists, **{"observations": None, **overrides}
+    )
 
 
 async def test_a_sex_work_inspection_without_free_text_is_accepted(client, world):
@@ -197,7 +235,8 @@ async def test_a_sex_work_inspection_without_free_text_is_accepted(client, world
 async def test_a_sex_work_inspection_refuses_observations(client, db, world):
     body = sexwork_body(world, observations="Twee vrouwen aanwezig, een leek minderjarig.")
     assert await refused(client, db, world, body, "insp_sw") == [
-        ("/observations", "no free text on a sex-work inspection: leave out observations")]
+        ("/observations", "no free text on a sex-work inspection: leave out observations")
+    ]
 
 
 async def test_a_sex_work_inspection_refuses_the_text_answer_of_an_add_on(client, db, world):
@@ -205,7 +244,8 @@ async def test_a_sex_work_inspection_refuses_the_text_answer_of_an_add_on(client
     body = sexwork_body(world)
     body["checklists"].append({"checklist_version_id": world.ids["ondermijning-signals"], "answers": signals})
     assert await refused(client, db, world, body, "insp_sw") == [
-        ("/checklists/2/answers/OM-99", "no free text on a sex-work inspection: leave out this text answer")]
+        ("/checklists/2/answers/OM-99", "no free text on a sex-work inspection: leave out this text answer")
+    ]
     # The same add-on text on an inspection of the café is accepted.
     cafe = world.body(checklists=[*horeca(world, HORECA_OK), body["checklists"][2]])
     assert (await submitted(client, world, cafe))["observations"] == "Rustig, geen bijzonderheden."

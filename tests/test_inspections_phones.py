@@ -37,10 +37,14 @@ def a_body(world: World, phone: str, rng: random.Random) -> dict:
     if kind == "violation":
         return world.violating_body(phone)
     photo_id = str(uuid.uuid4())
-    return world.body(phone, checklists=[
-        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_NOT_SOLD},
-        {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_SOLD_NO_ID},
-    ], photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 4096, "checklist": 1, "question": "NX-04"}])
+    return world.body(
+        phone,
+        checklists=[
+            {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_NOT_SOLD},
+            {"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": NIX18_SOLD_NO_ID},
+        ],
+        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 4096, "checklist": 1, "question": "NX-04"}],
+    )
 
 
 async def test_many_phones_with_duplicates_and_retries_store_each_inspection_once(client, db, world):
@@ -75,5 +79,7 @@ async def test_many_phones_with_duplicates_and_retries_store_each_inspection_onc
         for _, _, body in planned
     )
     assert await db.fetchval("SELECT count(*) FROM violation") == expected_violations
-    assert await db.fetchval("SELECT count(*) FROM inspection_photo") == sum(len(b.get("photos", [])) for _, _, b in planned)
+    assert await db.fetchval("SELECT count(*) FROM inspection_photo") == sum(
+        len(b.get("photos", [])) for _, _, b in planned
+    )
     assert sum(len(got) for got in answers.values()) > len(planned)  # duplicates and retries did happen

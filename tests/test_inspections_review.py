@@ -34,15 +34,18 @@ def if_match(world: World, who: str, version: int, **extra: str) -> dict[str, st
 
 
 async def return_it(client, world: World, inspection: dict, who: str = "coord_a", reason: str = "AW-06: foto onscherp"):
-    response = await client.post(f"{URL}/{inspection['id']}/return", json={"reason": reason},
-                                 headers=if_match(world, who, inspection["version"]))
+    response = await client.post(
+        f"{URL}/{inspection['id']}/return", json={"reason": reason}, headers=if_match(world, who, inspection["version"])
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 async def events(db, inspection_id: str) -> list[tuple[str, str | None]]:
-    rows = await db.fetch("SELECT action, reason FROM audit_event WHERE object_type = 'inspection' AND object_id = $1 "
-                          "ORDER BY seq", inspection_id)
+    rows = await db.fetch(
+        "SELECT action, reason FROM audit_event WHERE object_type = 'inspection' AND object_id = $1 ORDER BY seq",
+        inspection_id,
+    )
     return [(row["action"], row["reason"]) for row in rows]
 
 
@@ -60,17 +63,20 @@ async def test_a_coordinator_of_the_team_reviews_a_complete_inspection(client, d
     # Reviewed is final: no second review, no return.
     again = await client.post(f"{URL}/{stored['id']}/review", headers=if_match(world, "coord_a", 2))
     assert_problem(again, 409, "not_reviewable")
-    back = await client.post(f"{URL}/{stored['id']}/return", json={"reason": "toch niet"},
-                             headers=if_match(world, "coord_a", 2))
+    back = await client.post(
+        f"{URL}/{stored['id']}/return", json={"reason": "toch niet"}, headers=if_match(world, "coord_a", 2)
+    )
     assert_problem(back, 409, "not_returnable")
 
 
 async def test_review_needs_a_current_if_match(client, db, world):
     stored = await submitted(client, world)
-    assert_problem(await client.post(f"{URL}/{stored['id']}/review", headers=world.h["coord_a"]), 428,
-                   "precondition_required")
-    assert_problem(await client.post(f"{URL}/{stored['id']}/review", headers=if_match(world, "coord_a", 7)), 412,
-                   "stale_version")
+    assert_problem(
+        await client.post(f"{URL}/{stored['id']}/review", headers=world.h["coord_a"]), 428, "precondition_required"
+    )
+    assert_problem(
+        await client.post(f"{URL}/{stored['id']}/review", headers=if_match(world, "coord_a", 7)), 412, "stale_version"
+    )
     assert (await db.fetchval("SELECT state FROM inspection WHERE id = $1::uuid", stored["id"])) == "complete"
 
 
@@ -102,8 +108,9 @@ async def test_vier_ogen_a_coordinator_present_does_not_review(client, db, world
     response = await client.post(f"{URL}/{stored['id']}/review", headers=if_match(world, "coord_insp_a", 1))
     assert_problem(response, 403, "four_eyes")
     own = await submitted(client, world, world.body("coord_insp_a"), "coord_insp_a")
-    assert_problem(await client.post(f"{URL}/{own['id']}/review", headers=if_match(world, "coord_insp_a", 1)),
-                   403, "four_eyes")
+    assert_problem(
+        await client.post(f"{URL}/{own['id']}/review", headers=if_match(world, "coord_insp_a", 1)), 403, "four_eyes"
+    )
     assert await db.fetchval("SELECT count(*) FROM inspection WHERE state = 'reviewed'") == 0
 
 
@@ -128,8 +135,11 @@ async def test_return_then_correct_then_review(client, db, world):
 
     # The inspector corrects: AW-03 was answered wrongly (the manager was there), the photo stays.
     corrected_answers = {**HORECA_OK, "AW-06": "no"}
-    correction = {**original, "checklists": [{"checklist_version_id": world.ids["alcohol-horeca"],
-                                               "answers": corrected_answers}], "base_revision": 1}
+    correction = {
+        **original,
+        "checklists": [{"checklist_version_id": world.ids["alcohol-horeca"], "answers": corrected_answers}],
+        "base_revision": 1,
+    }
     response = await put(client, world, correction, inspection_id=inspection_id)
     assert response.status_code == 200, response.text
     corrected = response.json()
@@ -137,10 +147,15 @@ async def test_return_then_correct_then_review(client, db, world):
     assert [v["code"] for v in corrected["violations"]] == ["AW-20-4-NO-AGE-NOTICE"]
     assert corrected["return_reason"] == "AW-06: foto onscherp"  # still shows what was asked
 
-    rows = await db.fetch("SELECT code, revision, withdrawn_at IS NOT NULL AS withdrawn FROM violation "
-                          "WHERE inspection_id = $1::uuid ORDER BY code", inspection_id)
+    rows = await db.fetch(
+        "SELECT code, revision, withdrawn_at IS NOT NULL AS withdrawn FROM violation "
+        "WHERE inspection_id = $1::uuid ORDER BY code",
+        inspection_id,
+    )
     assert [(r["code"], r["revision"], r["withdrawn"]) for r in rows] == [
-        ("AW-20-4-NO-AGE-NOTICE", 1, False), ("AW-24-1-NO-MANAGER-PRESENT", 1, True)]
+        ("AW-20-4-NO-AGE-NOTICE", 1, False),
+        ("AW-24-1-NO-MANAGER-PRESENT", 1, True),
+    ]
     revisions = (await client.get(f"{URL}/{inspection_id}/revisions", headers=world.h["coord_a"])).json()["items"]
     assert [(r["revision"], r["base_revision"]) for r in revisions] == [(1, None), (2, 1)]
     assert revisions[0]["body"]["checklists"][0]["answers"]["AW-03"] == "no"
@@ -161,8 +176,12 @@ async def test_return_then_correct_then_review(client, db, world):
     review = await client.post(f"{URL}/{inspection_id}/review", headers=if_match(world, "coord_a", current["version"]))
     assert review.status_code == 200 and review.json()["state"] == "reviewed"
     assert await events(db, inspection_id) == [
-        ("inspection.submitted", None), ("inspection.returned", "AW-06: foto onscherp"),
-        ("inspection.corrected", None), ("inspection.photo_received", None), ("inspection.reviewed", None)]
+        ("inspection.submitted", None),
+        ("inspection.returned", "AW-06: foto onscherp"),
+        ("inspection.corrected", None),
+        ("inspection.photo_received", None),
+        ("inspection.reviewed", None),
+    ]
 
 
 async def _receive(db, photo: dict) -> None:
@@ -179,14 +198,16 @@ async def test_a_correction_on_a_stale_revision_names_the_current_one(client, db
     corrected = (await put(client, world, second, inspection_id=inspection_id)).json()
     await return_it(client, world, corrected, reason="Nog niet goed")
     before = await stored_counts(db)
-    stale = await put(client, world, {**original, "observations": "Andere tekst.", "base_revision": 1},
-                      inspection_id=inspection_id)
+    stale = await put(
+        client, world, {**original, "observations": "Andere tekst.", "base_revision": 1}, inspection_id=inspection_id
+    )
     body = assert_problem(stale, 409, "stale_revision")
     assert body["current_revision"] == 2
     assert await stored_counts(db) == before
     # On the current revision it is accepted.
-    third = await put(client, world, {**original, "observations": "Andere tekst.", "base_revision": 2},
-                      inspection_id=inspection_id)
+    third = await put(
+        client, world, {**original, "observations": "Andere tekst.", "base_revision": 2}, inspection_id=inspection_id
+    )
     assert third.status_code == 200 and third.json()["revision"] == 3
 
 
@@ -194,8 +215,9 @@ async def test_a_correction_needs_a_returned_inspection(client, db, world):
     inspection_id = str(uuid.uuid4())
     await put(client, world, world.body(), inspection_id=inspection_id)
     before = await stored_counts(db)
-    response = await put(client, world, world.body(observations="Anders.", base_revision=1),
-                         inspection_id=inspection_id)
+    response = await put(
+        client, world, world.body(observations="Anders.", base_revision=1), inspection_id=inspection_id
+    )
     assert "returned" in assert_problem(response, 409, "inspection_conflict")["detail"]
     never_stored = await put(client, world, world.body(base_revision=1))
     errors = assert_problem(never_stored, 422, "validation_failed")["errors"]
@@ -211,8 +233,12 @@ async def test_only_the_submitter_or_an_inspector_present_corrects(client, db, w
     await return_it(client, world, first)
     before = await stored_counts(db)
     # insp_a2 sees the team's planned inspection, but was not there.
-    correction = {**original, "inspector_ids": [world.ids["insp_a2"]], "observations": "Ik wist het beter.",
-                  "base_revision": 1}
+    correction = {
+        **original,
+        "inspector_ids": [world.ids["insp_a2"]],
+        "observations": "Ik wist het beter.",
+        "base_revision": 1,
+    }
     response = await put(client, world, correction, "insp_a2", inspection_id=inspection_id)
     assert_problem(response, 403, "not_your_inspection")
     assert await stored_counts(db) == before
@@ -225,14 +251,19 @@ async def test_a_correction_keeps_photos_already_received(client, db, world):
     await _receive(db, original["photos"][0])
     await return_it(client, world, {**first, "version": 2})
     before = await stored_counts(db)
-    without_photo = {**original, "checklists": [{"checklist_version_id": world.ids["alcohol-horeca"],
-                                                  "answers": HORECA_OK}], "photos": [], "base_revision": 1}
+    without_photo = {
+        **original,
+        "checklists": [{"checklist_version_id": world.ids["alcohol-horeca"], "answers": HORECA_OK}],
+        "photos": [],
+        "base_revision": 1,
+    }
     response = await put(client, world, without_photo, inspection_id=inspection_id)
     errors = assert_problem(response, 422, "validation_failed")["errors"]
     assert [e["pointer"] for e in errors] == ["/photos"]
     other_hash = {**original, "photos": [{**original["photos"][0], "sha256": sha("other")}], "base_revision": 1}
-    errors = assert_problem(await put(client, world, other_hash, inspection_id=inspection_id), 422,
-                            "validation_failed")["errors"]
+    errors = assert_problem(
+        await put(client, world, other_hash, inspection_id=inspection_id), 422, "validation_failed"
+    )["errors"]
     assert [e["pointer"] for e in errors] == ["/photos/0/sha256"]
     assert await stored_counts(db) == before
 
@@ -240,13 +271,18 @@ async def test_a_correction_keeps_photos_already_received(client, db, world):
 async def test_return_needs_a_reason_and_if_match(client, db, world):
     stored = await submitted(client, world)
     url = f"{URL}/{stored['id']}/return"
-    assert_problem(await client.post(url, json={"reason": "ok ok"}, headers=world.h["coord_a"]), 428,
-                   "precondition_required")
-    errors = assert_problem(await client.post(url, json={"reason": "  "}, headers=if_match(world, "coord_a", 1)),
-                            422, "validation_failed")["errors"]
+    assert_problem(
+        await client.post(url, json={"reason": "ok ok"}, headers=world.h["coord_a"]), 428, "precondition_required"
+    )
+    errors = assert_problem(
+        await client.post(url, json={"reason": "  "}, headers=if_match(world, "coord_a", 1)), 422, "validation_failed"
+    )["errors"]
     assert errors[0]["pointer"] == "/reason"
-    assert_problem(await client.post(url, json={"reason": "Onvolledig"}, headers=if_match(world, "coord_enforcer_b", 1)),
-                   403, "not_your_team")
+    assert_problem(
+        await client.post(url, json={"reason": "Onvolledig"}, headers=if_match(world, "coord_enforcer_b", 1)),
+        403,
+        "not_your_team",
+    )
     assert (await db.fetchval("SELECT state FROM inspection WHERE id = $1::uuid", stored["id"])) == "complete"
 
 
@@ -255,10 +291,12 @@ async def test_return_needs_a_reason_and_if_match(client, db, world):
 
 async def test_the_last_photo_to_arrive_completes_the_inspection(client, db, world):
     ids = [str(uuid.uuid4()) for _ in range(2)]
-    body = world.violating_body(photos=[
-        {"id": ids[0], "sha256": sha("a"), "size": 10, "checklist": 0, "question": "AW-06"},
-        {"id": ids[1], "sha256": sha("b"), "size": 20, "checklist": 0},
-    ])
+    body = world.violating_body(
+        photos=[
+            {"id": ids[0], "sha256": sha("a"), "size": 10, "checklist": 0, "question": "AW-06"},
+            {"id": ids[1], "sha256": sha("b"), "size": 20, "checklist": 0},
+        ]
+    )
     stored = await submitted(client, world, body)
     assert stored["state"] == "submitted" and stored["expected_photos"] == ids
     async with db.transaction():
@@ -280,10 +318,14 @@ async def test_the_last_photo_to_arrive_completes_the_inspection(client, db, wor
 
 async def test_the_review_worklist_shows_what_a_coordinator_may_review_with_its_object_and_inspectors(client, world):
     ready = await submitted(client, world)
-    present = await submitted(client, world, world.body(inspector_ids=[world.ids["insp_a1"], world.ids["coord_insp_a"]]))
+    present = await submitted(
+        client, world, world.body(inspector_ids=[world.ids["insp_a1"], world.ids["coord_insp_a"]])
+    )
     waiting = await submitted(client, world, world.violating_body())  # a photo still expected: not ready
     reviewed = await submitted(client, world)
-    assert (await client.post(f"{URL}/{reviewed['id']}/review", headers=if_match(world, "coord_a", 1))).status_code == 200
+    assert (
+        await client.post(f"{URL}/{reviewed['id']}/review", headers=if_match(world, "coord_a", 1))
+    ).status_code == 200
 
     def listed(who: str):
         return client.get(URL, params={"awaiting_my_review": "true"}, headers=world.h[who])

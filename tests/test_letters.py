@@ -37,21 +37,48 @@ from tests.letter_helpers import (
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
 
 # The parts every letter shows, whatever its kind (letterhead, addressee, kenmerk, date, signer, page numbers).
-COMMON_PARTS = ["Gemeente Utrecht", "Postbus 16200", "Café De Hoek B.V.", "t.a.v. de heer J. Jansen", "Oudegracht 1",
-                "3511 AA Utrecht", "Ons kenmerk HH-2026-0042", "Datum 3 maart 2026", "Hoogachtend",
-                "De burgemeester van Utrecht, namens deze,", "mr. A. de Vries",
-                "teamleider Handhaving Bijzondere Wetten"]
-FACT_PARTS = ["10 februari 2026 en 17 februari 2026", "Er was geen leidinggevende aanwezig.",
-              "artikel 24, eerste lid, van de Alcoholwet", "artikel 20, eerste lid, van de Alcoholwet"]
+COMMON_PARTS = [
+    "Gemeente Utrecht",
+    "Postbus 16200",
+    "Café De Hoek B.V.",
+    "t.a.v. de heer J. Jansen",
+    "Oudegracht 1",
+    "3511 AA Utrecht",
+    "Ons kenmerk HH-2026-0042",
+    "Datum 3 maart 2026",
+    "Hoogachtend",
+    "De burgemeester van Utrecht, namens deze,",
+    "mr. A. de Vries",
+    "teamleider Handhaving Bijzondere Wetten",
+]
+FACT_PARTS = [
+    "10 februari 2026 en 17 februari 2026",
+    "Er was geen leidinggevende aanwezig.",
+    "artikel 24, eerste lid, van de Alcoholwet",
+    "artikel 20, eerste lid, van de Alcoholwet",
+]
 # Sent Tuesday 3 March 2026: six weeks end Tuesday 14 April 2026 (bezwaar, Awb 6:7/6:8); two weeks 17 March.
-CLAUSE_PARTS = ["bezwaar maken", "binnen zes weken", "uiterlijk op 14 april 2026", "Commissie bezwaarschriften",
-                "www.utrecht.nl/bezwaar", "het kenmerk HH-2026-0042", "voorlopige voorziening",
-                "voorzieningenrechter van de rechtbank Midden-Nederland"]
+CLAUSE_PARTS = [
+    "bezwaar maken",
+    "binnen zes weken",
+    "uiterlijk op 14 april 2026",
+    "Commissie bezwaarschriften",
+    "www.utrecht.nl/bezwaar",
+    "het kenmerk HH-2026-0042",
+    "voorlopige voorziening",
+    "voorzieningenrechter van de rechtbank Midden-Nederland",
+]
 ZIENSWIJZE_PARTS = ["zienswijze", "binnen 2 weken", "uiterlijk op 17 maart 2026", "geen bezwaar"]
 DECISION_PARTS = {
     "boete": ["€ 1.360,00", "duizend driehonderdzestig euro"],
-    "last_onder_dwangsom": ["Zorg dat tijdens openingstijden steeds een leidinggevende aanwezig is.", "€ 2.500,00",
-                            "tweeduizend vijfhonderd euro", "per overtreding", "€ 10.000,00", "tienduizend euro"],
+    "last_onder_dwangsom": [
+        "Zorg dat tijdens openingstijden steeds een leidinggevende aanwezig is.",
+        "€ 2.500,00",
+        "tweeduizend vijfhonderd euro",
+        "per overtreding",
+        "€ 10.000,00",
+        "tienduizend euro",
+    ],
     "last_onder_bestuursdwang": ["Verwijder de kansspelautomaat.", "op uw kosten"],
     "schorsing": ["4 weken"],
     "intrekking": ["trek", "vergunning in"],
@@ -59,31 +86,67 @@ DECISION_PARTS = {
     "sluiting_13b": ["3 maanden", "Oudegracht 1, 3511 AA Utrecht"],
 }
 # Last day of the begunstigingstermijn, counted from the besluit's sending date (14 and 7 days).
-BEGUNSTIGING = {"last_onder_dwangsom": "uiterlijk op 17 maart 2026", "last_onder_bestuursdwang": "uiterlijk op 10 maart 2026"}
+BEGUNSTIGING = {
+    "last_onder_dwangsom": "uiterlijk op 17 maart 2026",
+    "last_onder_bestuursdwang": "uiterlijk op 10 maart 2026",
+}
 
 
 def expected_parts(kind: str) -> list[str]:
     step, _, decision = kind.partition("_")
     if step == "voornemen":
-        parts = [*FACT_PARTS, "artikel 44a, eerste lid, van de Alcoholwet" if decision == "boete" else "",
-                 *ZIENSWIJZE_PARTS, *DECISION_PARTS[decision]]
+        parts = [
+            *FACT_PARTS,
+            "artikel 44a, eerste lid, van de Alcoholwet" if decision == "boete" else "",
+            *ZIENSWIJZE_PARTS,
+            *DECISION_PARTS[decision],
+        ]
         return parts + (["artikel 5:53"] if decision == "boete" else [])
     if step == "besluit":
-        return [*FACT_PARTS, "De overtreding is ernstig", *DECISION_PARTS[decision], *CLAUSE_PARTS,
-                BEGUNSTIGING.get(decision, "")]
+        return [
+            *FACT_PARTS,
+            "De overtreding is ernstig",
+            *DECISION_PARTS[decision],
+            *CLAUSE_PARTS,
+            BEGUNSTIGING.get(decision, ""),
+        ]
     return {
         "waarschuwing": [*FACT_PARTS, "schriftelijke waarschuwing", "geen bezwaar"],
         # Forfeited on 27 January 2026: payment due six weeks later (5:33), collection lapses a year later (5:35).
-        "invorderingsbeschikking": ["besluit van 6 januari 2026", "HH-2025-0911", "27 januari 2026", "€ 5.000,00",
-                                    "vijfduizend euro", "uiterlijk op 10 maart 2026", "27 januari 2027", *CLAUSE_PARTS],
+        "invorderingsbeschikking": [
+            "besluit van 6 januari 2026",
+            "HH-2025-0911",
+            "27 januari 2026",
+            "€ 5.000,00",
+            "vijfduizend euro",
+            "uiterlijk op 10 maart 2026",
+            "27 januari 2027",
+            *CLAUSE_PARTS,
+        ],
         # Decision sent 6 January: bezwaar term ends 17 February, decision due six weeks after that (7:10).
-        "bezwaar_ontvangstbevestiging": ["2 februari 2026", "besluit van 6 januari 2026", "HH-2025-0911",
-                                         "uiterlijk op 31 maart 2026", "voorlopige voorziening"],
-        "beslissing_op_bezwaar": ["2 februari 2026", "HH-2025-0911", "bezwaar ongegrond",
-                                  "het bezwaar brengt geen nieuwe feiten", "uiterlijk op 14 april 2026",
-                                  "rechtbank Midden-Nederland", "beroep", "voorlopige voorziening"],
-        "klacht_antwoord": ["Uw melding M-2026-00017", "20 februari 2026", "geluidsoverlast van een café",
-                            "Toezichthouders hebben het café op 24 februari 2026 gecontroleerd."],
+        "bezwaar_ontvangstbevestiging": [
+            "2 februari 2026",
+            "besluit van 6 januari 2026",
+            "HH-2025-0911",
+            "uiterlijk op 31 maart 2026",
+            "voorlopige voorziening",
+        ],
+        "beslissing_op_bezwaar": [
+            "2 februari 2026",
+            "HH-2025-0911",
+            "bezwaar ongegrond",
+            "het bezwaar brengt geen nieuwe feiten",
+            "uiterlijk op 14 april 2026",
+            "rechtbank Midden-Nederland",
+            "beroep",
+            "voorlopige voorziening",
+        ],
+        "klacht_antwoord": [
+            "Uw melding M-2026-00017",
+            "20 februari 2026",
+            "geluidsoverlast van een café",
+            "Toezichthouders hebben het café op 24 februari 2026 gecontroleerd.",
+        ],
     }[kind]
 
 
@@ -138,29 +201,49 @@ async def test_same_content_is_unchanged_new_content_is_the_next_version(db):
 
 async def test_a_published_version_cannot_be_changed_or_deleted(db):
     version = (await publish(db, shipped("waarschuwing"))).version
-    for statement in ("UPDATE letter_template_version SET title = 'x' WHERE id = $1",
-                      "DELETE FROM letter_template_version WHERE id = $1"):
+    for statement in (
+        "UPDATE letter_template_version SET title = 'x' WHERE id = $1",
+        "DELETE FROM letter_template_version WHERE id = $1",
+    ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await db.execute(statement, version.id)
     assert (await service.latest_version(db, "waarschuwing")).title == version.title
 
 
-@pytest.mark.parametrize(("breaks", "pointer", "says"), [
-    (lambda doc: doc["body"].insert(3, "Het bedrag is {{sanction.amount_in_dollars}}."), "/body/3",
-     "line 4: unknown field {{sanction.amount_in_dollars}}"),
-    (lambda doc: doc["body"].insert(0, {"each": "facts.findings", "item": "{{observed_on}} {{colour}}"}),
-     "/body/0/item", "line 1: unknown field {{colour}}"),
-    (lambda doc: doc.update(subject="Besluit {{case.kenmerk}"), "/subject", "subject: a brace outside"),
-    (lambda doc: doc["body"].insert(1, {"if": "sanction.mood", "text": "x"}), "/body/1/if",
-     "line 2: unknown field sanction.mood"),
-    # A field of another kind of letter: a besluit boete offers no zienswijze term.
-    (lambda doc: doc["body"].append("Reageer voor {{terms.zienswijze_last_day}}."), "/body/",
-     "unknown field {{terms.zienswijze_last_day}}"),
-    # A mandatory part left out: the rechtsmiddelenclausule's last day.
-    (lambda doc: doc.update(body=[b for b in doc["body"] if "terms.bezwaar_last_day" not in str(b)]), "/body",
-     "must state {{terms.bezwaar_last_day}}"),
-    (lambda doc: doc.update(kind="besluit_vermaning"), "/kind", ""),
-])
+@pytest.mark.parametrize(
+    ("breaks", "pointer", "says"),
+    [
+        (
+            lambda doc: doc["body"].insert(3, "Het bedrag is {{sanction.amount_in_dollars}}."),
+            "/body/3",
+            "line 4: unknown field {{sanction.amount_in_dollars}}",
+        ),
+        (
+            lambda doc: doc["body"].insert(0, {"each": "facts.findings", "item": "{{observed_on}} {{colour}}"}),
+            "/body/0/item",
+            "line 1: unknown field {{colour}}",
+        ),
+        (lambda doc: doc.update(subject="Besluit {{case.kenmerk}"), "/subject", "subject: a brace outside"),
+        (
+            lambda doc: doc["body"].insert(1, {"if": "sanction.mood", "text": "x"}),
+            "/body/1/if",
+            "line 2: unknown field sanction.mood",
+        ),
+        # A field of another kind of letter: a besluit boete offers no zienswijze term.
+        (
+            lambda doc: doc["body"].append("Reageer voor {{terms.zienswijze_last_day}}."),
+            "/body/",
+            "unknown field {{terms.zienswijze_last_day}}",
+        ),
+        # A mandatory part left out: the rechtsmiddelenclausule's last day.
+        (
+            lambda doc: doc.update(body=[b for b in doc["body"] if "terms.bezwaar_last_day" not in str(b)]),
+            "/body",
+            "must state {{terms.bezwaar_last_day}}",
+        ),
+        (lambda doc: doc.update(kind="besluit_vermaning"), "/kind", ""),
+    ],
+)
 async def test_a_bad_template_is_refused_with_its_line_and_nothing_is_stored(db, breaks, pointer, says):
     doc = shipped("besluit_boete")
     breaks(doc)
@@ -185,7 +268,8 @@ async def test_each_kind_of_letter_states_its_mandatory_parts(db, letters, publi
     pages = page_texts(rendered.pdf)
     footers = [FOOTER.search(page) for page in pages]
     assert [(m.group(1), m.group(2)) if m else None for m in footers] == [
-        (str(n), str(len(pages))) for n in range(1, len(pages) + 1)]
+        (str(n), str(len(pages))) for n in range(1, len(pages) + 1)
+    ]
     assert all(f"Ons kenmerk {data_for(kind).case.kenmerk}" in page for page in pages)
     assert rendered.sha256 == hashlib.sha256(rendered.pdf).hexdigest()
     assert rendered.template_version == 1
@@ -215,21 +299,29 @@ async def test_the_same_data_and_version_give_the_same_bytes(letters, settings):
     version, data = shipped_version("besluit_last_onder_dwangsom"), data_for("besluit_last_onder_dwangsom")
     first = await service.render_with(letters, version, data)
     again = await service.render_with(letters, version, data)
-    fresh = service.Letters(settings=settings, renderer=render.Renderer(render.load_logo(PROJECT_ROOT / "schemas" /
-                            "letterhead" / "logo.svg")), letterhead=letters.letterhead, store=letters.store,
-                            spool=letters.spool)
+    fresh = service.Letters(
+        settings=settings,
+        renderer=render.Renderer(render.load_logo(PROJECT_ROOT / "schemas" / "letterhead" / "logo.svg")),
+        letterhead=letters.letterhead,
+        store=letters.store,
+        spool=letters.spool,
+    )
     other_renderer = await service.render_with(fresh, version, data)
     assert first.sha256 == again.sha256 == other_renderer.sha256
-    changed = await service.render_with(letters, version, data_for("besluit_last_onder_dwangsom",
-                                                                   terms=Terms(sent_on=date(2026, 3, 4))))
+    changed = await service.render_with(
+        letters, version, data_for("besluit_last_onder_dwangsom", terms=Terms(sent_on=date(2026, 3, 4)))
+    )
     assert changed.sha256 != first.sha256
 
 
-@pytest.mark.parametrize(("sent_on", "last_day"), [
-    (date(2026, 3, 24), "6 mei 2026"),    # six weeks end on 5 May (Bevrijdingsdag): Atw art. 1 moves it on
-    (date(2026, 3, 16), "28 april 2026"),  # six weeks end on Koningsdag, Monday 27 April 2026
-    (date(2026, 3, 21), "4 mei 2026"),    # sent on a Saturday: six weeks end on Saturday 2 May, run to Monday
-])
+@pytest.mark.parametrize(
+    ("sent_on", "last_day"),
+    [
+        (date(2026, 3, 24), "6 mei 2026"),  # six weeks end on 5 May (Bevrijdingsdag): Atw art. 1 moves it on
+        (date(2026, 3, 16), "28 april 2026"),  # six weeks end on Koningsdag, Monday 27 April 2026
+        (date(2026, 3, 21), "4 mei 2026"),  # sent on a Saturday: six weeks end on Saturday 2 May, run to Monday
+    ],
+)
 async def test_the_bezwaar_term_follows_the_atw_calendar(letters, sent_on, last_day):
     data = data_for("besluit_boete", terms=Terms(sent_on=sent_on))
     text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), data)).pdf)
@@ -249,17 +341,33 @@ async def test_the_zienswijze_term_follows_the_atw_only_when_the_setting_says_so
 # --- missing data -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "changes", "pointers"), [
-    ("besluit_boete", {"sanction": data_for("besluit_boete").sanction.__replace__(amount_cents=None)},
-     {"/sanction/amount_cents"}),
-    ("besluit_boete", {"facts": None}, {"/facts/inspection_dates", "/facts/findings"}),
-    ("besluit_last_onder_dwangsom", {"sanction": data_for("besluit_last_onder_dwangsom").sanction.__replace__(
-        dwangsom_max_cents=None, order_text=None)}, {"/sanction/dwangsom_max_cents", "/sanction/order_text"}),
-    ("voornemen_boete", {"terms": Terms(sent_on=SENT_ON)}, {"/terms/zienswijze_weeks"}),
-    ("besluit_sluiting_13b", {"case": data_for("besluit_sluiting_13b").case.__replace__(address=None)},
-     {"/case/address"}),
-    ("invorderingsbeschikking", {"collection": None}, {"/collection/forfeited_cents", "/collection/observed_on"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "changes", "pointers"),
+    [
+        (
+            "besluit_boete",
+            {"sanction": data_for("besluit_boete").sanction.__replace__(amount_cents=None)},
+            {"/sanction/amount_cents"},
+        ),
+        ("besluit_boete", {"facts": None}, {"/facts/inspection_dates", "/facts/findings"}),
+        (
+            "besluit_last_onder_dwangsom",
+            {
+                "sanction": data_for("besluit_last_onder_dwangsom").sanction.__replace__(
+                    dwangsom_max_cents=None, order_text=None
+                )
+            },
+            {"/sanction/dwangsom_max_cents", "/sanction/order_text"},
+        ),
+        ("voornemen_boete", {"terms": Terms(sent_on=SENT_ON)}, {"/terms/zienswijze_weeks"}),
+        (
+            "besluit_sluiting_13b",
+            {"case": data_for("besluit_sluiting_13b").case.__replace__(address=None)},
+            {"/case/address"},
+        ),
+        ("invorderingsbeschikking", {"collection": None}, {"/collection/forfeited_cents", "/collection/observed_on"}),
+    ],
+)
 async def test_data_the_template_needs_and_lacks_is_a_422_naming_it(db, letters, published, kind, changes, pointers):
     with pytest.raises(Unprocessable) as refused:
         await service.render_letter(db, letters, kind, data_for(kind, **changes))
@@ -267,12 +375,15 @@ async def test_data_the_template_needs_and_lacks_is_a_422_naming_it(db, letters,
     assert pointers <= {error.pointer for error in refused.value.errors}, refused.value.errors
 
 
-@pytest.mark.parametrize(("drop", "pointer"), [
-    (lambda raw: raw.pop("addressee"), "/addressee"),
-    (lambda raw: raw["addressee"].pop("street"), "/addressee/street"),
-    (lambda raw: raw["facts"]["findings"][1].update(observed_on="17-02-2026"), "/facts/findings/1/observed_on"),
-    (lambda raw: raw["sanction"].update(amount_cents=-5), "/sanction/amount_cents"),
-])
+@pytest.mark.parametrize(
+    ("drop", "pointer"),
+    [
+        (lambda raw: raw.pop("addressee"), "/addressee"),
+        (lambda raw: raw["addressee"].pop("street"), "/addressee/street"),
+        (lambda raw: raw["facts"]["findings"][1].update(observed_on="17-02-2026"), "/facts/findings/1/observed_on"),
+        (lambda raw: raw["sanction"].update(amount_cents=-5), "/sanction/amount_cents"),
+    ],
+)
 def test_letter_data_without_an_addressee_or_with_bad_values_is_a_422_naming_it(drop, pointer):
     raw = as_json(data_for("besluit_boete"))
     assert service.parse_letter_data(copy.deepcopy(raw)) == data_for("besluit_boete")
@@ -284,11 +395,15 @@ def test_letter_data_without_an_addressee_or_with_bad_values_is_a_422_naming_it(
 
 
 async def test_an_optional_paragraph_is_left_out_without_its_data(letters):
-    with_zienswijze = data_for("besluit_boete", sanction=data_for("besluit_boete").sanction.__replace__(
-        zienswijze="Ik wist niet dat dit verboden was."))
+    with_zienswijze = data_for(
+        "besluit_boete",
+        sanction=data_for("besluit_boete").sanction.__replace__(zienswijze="Ik wist niet dat dit verboden was."),
+    )
     text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), with_zienswijze)).pdf)
     assert "Samengevat: Ik wist niet dat dit verboden was." in text
-    text = pdf_text((await service.render_with(letters, shipped_version("besluit_boete"), data_for("besluit_boete"))).pdf)
+    text = pdf_text(
+        (await service.render_with(letters, shipped_version("besluit_boete"), data_for("besluit_boete"))).pdf
+    )
     assert "zienswijze" not in text
 
 
@@ -316,8 +431,9 @@ async def test_a_document_is_stored_once_under_its_hash_and_tampering_is_detecte
     assert await service.read_document(letters, rendered.sha256) == rendered.pdf
     path = letters.store.path("document", rendered.sha256)
     os.chmod(path, 0o644)
-    path.write_bytes(rendered.pdf.replace(b"1.360,00", b"1.060,00") if b"1.360,00" in rendered.pdf
-                     else rendered.pdf + b"%")
+    path.write_bytes(
+        rendered.pdf.replace(b"1.360,00", b"1.060,00") if b"1.360,00" in rendered.pdf else rendered.pdf + b"%"
+    )
     with pytest.raises(service.DocumentTampered):
         await service.read_document(letters, rendered.sha256)
 

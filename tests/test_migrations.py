@@ -21,7 +21,6 @@ from backend.core.migrations import MIGRATION_LOCK_KEY, MigrationError, migrate
 from tests.conftest import create_database, drop_database, wait_until, with_database
 from tests.helpers import run_cli
 
-
 # 0002 needs 0001's table and 0010 needs 0002's: applying out of order fails outright.
 FILES = {
     "0001_thing.sql": "CREATE TABLE thing (id integer PRIMARY KEY, label text NOT NULL);",
@@ -92,11 +91,14 @@ async def test_applies_in_numeric_order_and_only_once(conn, mig_dir):
 
 
 async def test_failing_migration_rolls_back_completely(conn, mig_dir, empty_db_url):
-    write(mig_dir, {
-        "0001_thing.sql": FILES["0001_thing.sql"],
-        "0002_broken.sql": "CREATE TABLE half_done (id integer);\nINSERT INTO no_such_table VALUES (1);",
-        "0003_after.sql": "CREATE TABLE after_broken (id integer);",
-    })
+    write(
+        mig_dir,
+        {
+            "0001_thing.sql": FILES["0001_thing.sql"],
+            "0002_broken.sql": "CREATE TABLE half_done (id integer);\nINSERT INTO no_such_table VALUES (1);",
+            "0003_after.sql": "CREATE TABLE after_broken (id integer);",
+        },
+    )
 
     with pytest.raises(asyncpg.UndefinedTableError):
         await migrate(conn, mig_dir)
@@ -153,11 +155,14 @@ async def test_bad_file_name_is_refused(conn, mig_dir, bad_name):
 
 
 async def test_duplicate_number_is_refused(conn, mig_dir):
-    write(mig_dir, {
-        "0001_thing.sql": FILES["0001_thing.sql"],
-        "0002_one.sql": "CREATE TABLE one (id integer);",
-        "0002_two.sql": "CREATE TABLE two (id integer);",
-    })
+    write(
+        mig_dir,
+        {
+            "0001_thing.sql": FILES["0001_thing.sql"],
+            "0002_one.sql": "CREATE TABLE one (id integer);",
+            "0002_two.sql": "CREATE TABLE two (id integer);",
+        },
+    )
 
     with pytest.raises(MigrationError) as raised:
         await migrate(conn, mig_dir)
@@ -176,13 +181,17 @@ async def test_two_instances_starting_together_apply_each_file_once(empty_db_url
         runs = [asyncio.create_task(migrate(c, mig_dir)) for c in (first, second)]
 
         async def both_waiting() -> bool:
-            return await holder.fetchval(
-                """SELECT count(*) FROM pg_locks
+            return (
+                await holder.fetchval(
+                    """SELECT count(*) FROM pg_locks
                    WHERE locktype = 'advisory' AND NOT granted AND database = (
                        SELECT oid FROM pg_database WHERE datname = current_database())
                      AND classid::bigint = $1 AND objid::bigint = $2""",
-                MIGRATION_LOCK_KEY >> 32, MIGRATION_LOCK_KEY & 0xFFFFFFFF,
-            ) == 2
+                    MIGRATION_LOCK_KEY >> 32,
+                    MIGRATION_LOCK_KEY & 0xFFFFFFFF,
+                )
+                == 2
+            )
 
         await wait_until(both_waiting)
         await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

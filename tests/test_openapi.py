@@ -10,19 +10,19 @@ from pathlib import Path
 import msgspec
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.transport.requests import binary_serializer
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
 
 from backend.app import create_app
 from backend.cli import openapi_document
 from backend.complaints import reference as complaint_reference
+from backend.complaints.models import ComplaintCreate
 from backend.core.config import PROJECT_ROOT
 from backend.core.errors import PROBLEM_JSON
-from backend.complaints.models import ComplaintCreate
 from backend.enforcement.models import CaseOpen
 from backend.inspections.models import InspectionSubmission
 from backend.planning.models import AssignmentCreate
@@ -47,9 +47,7 @@ def test_openapi_declares_bearer_auth_and_operation_ids(settings):
     document = json.loads(openapi_document(settings))
     assert document["openapi"].startswith("3.1")
     assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
-    operation_ids = [
-        operation["operationId"] for path in document["paths"].values() for operation in path.values()
-    ]
+    operation_ids = [operation["operationId"] for path in document["paths"].values() for operation in path.values()]
     assert len(operation_ids) == len(set(operation_ids))
     assert all(op[0].isupper() for op in operation_ids), "operation ids are explicit PascalCase names"
 
@@ -59,13 +57,18 @@ def _document() -> dict:
 
 
 def _operations(document: dict) -> list[tuple[str, str, dict]]:
-    return [(method.upper(), path, operation) for path, item in document["paths"].items()
-            for method, operation in item.items()]
+    return [
+        (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
 
 
 def test_the_document_is_valid_openapi_3_1():
-    errors = [f"{list(error.absolute_path)}: {error.message[:200]}"
-              for error in OpenAPIV31SpecValidator(_document()).iter_errors()]
+    errors = [
+        f"{list(error.absolute_path)}: {error.message[:200]}"
+        for error in OpenAPIV31SpecValidator(_document()).iter_errors()
+    ]
     assert errors == []
 
 
@@ -78,12 +81,16 @@ def test_schema_names_are_the_struct_names():
 
 def test_every_error_response_is_the_problem_the_server_sends():
     document = _document()
-    wrong = [(method, path, status) for method, path, operation in _operations(document)
-             for status, response in operation["responses"].items()
-             if int(status) >= 400 and not _is_problem(response.get("content", {}))]
+    wrong = [
+        (method, path, status)
+        for method, path, operation in _operations(document)
+        for status, response in operation["responses"].items()
+        if int(status) >= 400 and not _is_problem(response.get("content", {}))
+    ]
     assert wrong == []
-    assert all("400" in operation["responses"] for _, _, operation in _operations(document)), \
+    assert all("400" in operation["responses"] for _, _, operation in _operations(document)), (
         "every operation can answer 400 (a malformed request)"
+    )
 
 
 def _is_problem(content: dict) -> bool:
@@ -92,8 +99,12 @@ def _is_problem(content: dict) -> bool:
 
 
 def test_if_match_is_required_wherever_it_is_accepted():
-    headers = [(path, parameter) for _, path, operation in _operations(_document())
-               for parameter in operation.get("parameters", []) if parameter["name"] == "If-Match"]
+    headers = [
+        (path, parameter)
+        for _, path, operation in _operations(_document())
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "If-Match"
+    ]
     assert len(headers) > 20
     assert [path for path, parameter in headers if parameter["required"] is not True] == []
     for _, parameter in headers:
@@ -102,8 +113,12 @@ def test_if_match_is_required_wherever_it_is_accepted():
 
 
 def test_idempotency_key_states_its_length_and_characters():
-    keys = [parameter["schema"] for _, _, operation in _operations(_document())
-            for parameter in operation.get("parameters", []) if parameter["name"] == "Idempotency-Key"]
+    keys = [
+        parameter["schema"]
+        for _, _, operation in _operations(_document())
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "Idempotency-Key"
+    ]
     assert keys and all(schema == keys[0] for schema in keys)
     pattern = re.compile(keys[0]["pattern"])
     assert pattern.fullmatch("k" * 255) and pattern.fullmatch("phone-7/retry:1")
@@ -111,16 +126,23 @@ def test_idempotency_key_states_its_length_and_characters():
 
 
 def test_every_201_names_the_created_resource_in_location():
-    created = [(path, operation["responses"]["201"]) for _, path, operation in _operations(_document())
-               if "201" in operation["responses"]]
+    created = [
+        (path, operation["responses"]["201"])
+        for _, path, operation in _operations(_document())
+        if "201" in operation["responses"]
+    ]
     assert len(created) >= 10  # the nine creates and the resumable photo upload
     assert [path for path, response in created if "Location" not in response.get("headers", {})] == []
 
 
 def test_every_response_header_has_a_schema():
-    missing = [(path, status, name) for _, path, operation in _operations(_document())
-               for status, response in operation["responses"].items()
-               for name, header in response.get("headers", {}).items() if "schema" not in header]
+    missing = [
+        (path, status, name)
+        for _, path, operation in _operations(_document())
+        for status, response in operation["responses"].items()
+        for name, header in response.get("headers", {}).items()
+        if "schema" not in header
+    ]
     assert missing == []
 
 
@@ -141,13 +163,24 @@ def test_json_request_bodies_refuse_unknown_fields_in_the_schema():
 
 
 def test_every_operation_says_who_may_call_it_and_what_it_does():
-    undescribed = [operation["operationId"] for _, _, operation in _operations(_document())
-                   if len(operation.get("description", "")) < 60]
+    undescribed = [
+        operation["operationId"]
+        for _, _, operation in _operations(_document())
+        if len(operation.get("description", "")) < 60
+    ]
     assert undescribed == []
 
 
-EXAMPLED = [ObjectWrite, LocationCreate, AlcoholPermitWrite, SuspendPermit, AssignmentCreate, InspectionSubmission,
-            ComplaintCreate, CaseOpen]
+EXAMPLED = [
+    ObjectWrite,
+    LocationCreate,
+    AlcoholPermitWrite,
+    SuspendPermit,
+    AssignmentCreate,
+    InspectionSubmission,
+    ComplaintCreate,
+    CaseOpen,
+]
 
 
 @pytest.mark.parametrize("struct", EXAMPLED, ids=lambda struct: struct.__name__)
@@ -161,10 +194,18 @@ def test_main_request_bodies_show_an_example_the_server_accepts(struct):
 
 def _enumerations(document: dict, name: str) -> list[list]:
     """The enum of every property and parameter called `name` (of its non-null arm when it is nullable)."""
-    found = [schema for component in document["components"]["schemas"].values()
-             for key, schema in component.get("properties", {}).items() if key == name]
-    found += [parameter["schema"] for _, _, operation in _operations(document)
-              for parameter in operation.get("parameters", []) if parameter["name"] == name]
+    found = [
+        schema
+        for component in document["components"]["schemas"].values()
+        for key, schema in component.get("properties", {}).items()
+        if key == name
+    ]
+    found += [
+        parameter["schema"]
+        for _, _, operation in _operations(document)
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == name
+    ]
     arms = [arm for schema in found for arm in schema.get("anyOf", [schema])]
     return [arm.get("enum", []) for arm in arms if arm != {"type": "null"}]
 
@@ -186,8 +227,9 @@ def fuzz_target(pg_server_url: str, template_url: str, data_dir: Path, make_toke
     endpoint is reached both by callers it refuses and by callers it serves."""
     name = asyncio.run(create_database(pg_server_url))
     app = create_app(make_settings(with_database(pg_server_url, name), data_dir))
-    tokens = {role: make_token(f"fuzzer-{role}", roles=[role], regimes=ALL_REGIMES, teams=["team-fuzz"])
-              for role in ALL_ROLES}
+    tokens = {
+        role: make_token(f"fuzzer-{role}", roles=[role], regimes=ALL_REGIMES, teams=["team-fuzz"]) for role in ALL_ROLES
+    }
     tokens[EVERY_ROLE] = make_token("fuzzer", roles=ALL_ROLES, regimes=ALL_REGIMES, teams=["team-fuzz"])
     return app, tokens
 
@@ -216,8 +258,9 @@ def test_api_conforms_to_its_schema(api_schema, fuzz_target, method, path, calle
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy())
-    @hypothesis_settings(max_examples=EXAMPLES[caller], deadline=None, database=None,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=EXAMPLES[caller], deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def check(case):
         # Random ids and versions cannot satisfy preconditions (If-Match, existing user), so "valid data must
         # be accepted" does not apply; every other check does.
@@ -230,8 +273,10 @@ def test_api_conforms_to_its_schema(api_schema, fuzz_target, method, path, calle
 # A schema-valid request refused for one of these reasons means the document hides a rule the server enforces:
 # a type, length, bound or field msgspec checks, NUL in a query string, a report date out of range, or a value the
 # database cannot store. (Regex mismatches are left out: JSON Schema and Python differ on what `\s` matches.)
-_HIDDEN_RULE = re.compile(r"^(Expected `(?!.*matching regex)|Object contains unknown field|must not contain NUL|"
-                          r"must be between)")
+_HIDDEN_RULE = re.compile(
+    r"^(Expected `(?!.*matching regex)|Object contains unknown field|must not contain NUL|"
+    r"must be between)"
+)
 
 
 def _refused_for_a_hidden_rule(response) -> list:

@@ -11,7 +11,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -29,10 +28,7 @@ PACKAGE = "toezicht_client"
 GENERATOR_CONFIG = {
     "project_name_override": PACKAGE,
     "package_name_override": PACKAGE,
-    "content_type_overrides": {
-        media_type: "application/octet-stream" for media_type in (
-            "image/jpeg", "image/png", "image/webp", "text/csv", "application/pdf", "application/partial-upload")
-    },
+    "content_type_overrides": dict.fromkeys(("image/jpeg", "image/png", "image/webp", "text/csv", "application/pdf", "application/partial-upload"), "application/octet-stream"),
     "post_hooks": [],
 }
 
@@ -44,9 +40,25 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Module
     config = root / "config.json"
     config.write_text(json.dumps(GENERATOR_CONFIG), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(DOCUMENT), "--meta", "none",
-         "--config", str(config), "--output-path", str(root / PACKAGE)],
-        capture_output=True, text=True, cwd=root, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(DOCUMENT),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--output-path",
+            str(root / PACKAGE),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     sys.path.insert(0, str(root))
@@ -85,15 +97,22 @@ def _snake(pascal: str) -> str:
 
 async def test_a_phone_works_through_the_generated_client(generated, settings, auth):
     package, _ = generated
-    api = _modules(package, "api.users.get_me", "api.sync.sync", "api.inspections.submit_inspection",
-                   "api.inspections.get_inspection", "models")
+    api = _modules(
+        package,
+        "api.users.get_me",
+        "api.sync.sync",
+        "api.inspections.submit_inspection",
+        "api.inspections.get_inspection",
+        "models",
+    )
     runner = app_client(settings)
     async with runner as back_office:
         world = await build_world(back_office, auth, users=("admin", "coord_a", "insp_a1", "insp_a2"))
         assignment = await plan(back_office, world)
         transport = httpx.ASGITransport(app=runner.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers=world.h["insp_a1"]) as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=world.h["insp_a1"]
+        ) as http:
             phone = package.Client(base_url="http://testserver", raise_on_unexpected_status=True)
             phone.set_async_httpx_client(http)
 

@@ -20,8 +20,8 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token
 from tests.conftest import app_client, make_settings, wait_until
 from tests.fault_postgres import requests_waiting_on_a_lock
-from tests.server_helpers import free_port
 from tests.registry_helpers import object_body
+from tests.server_helpers import free_port
 
 TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
 SHUTDOWN_TIMEOUT_S = 5
@@ -49,7 +49,9 @@ async def test_ready_while_every_pooled_connection_is_busy(database_url, data_di
 # --- a client that gives up -------------------------------------------------------------------------------
 
 
-async def test_a_client_that_disconnects_mid_body_is_logged_as_a_client_abort(database_url, data_dir, make_token, capfd, db):
+async def test_a_client_that_disconnects_mid_body_is_logged_as_a_client_abort(
+    database_url, data_dir, make_token, capfd, db
+):
     token = make_token("coord-gone", roles=["coordinator"])
     settings = make_settings(database_url, data_dir, log_level="info")
     body = json.dumps(object_body()).encode()
@@ -63,11 +65,23 @@ async def test_a_client_that_disconnects_mid_body_is_logged_as_a_client_abort(da
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/api/v1/objects", "raw_path": b"/api/v1/objects", "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode()),
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/objects",
+        "raw_path": b"/api/v1/objects",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }
     client = app_client(settings)
     async with client as http:
@@ -114,10 +128,17 @@ def serve_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(serve_data_dir, tmp_path, stop_signal):
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
-    env.update(TOEZICHT_DATA_DIR=str(serve_data_dir), TOEZICHT_PORT=str(port), TOEZICHT_LOG_LEVEL="info",
-               TOEZICHT_SHUTDOWN_TIMEOUT_S=str(SHUTDOWN_TIMEOUT_S))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")
+    }
+    env.update(
+        TOEZICHT_DATA_DIR=str(serve_data_dir),
+        TOEZICHT_PORT=str(port),
+        TOEZICHT_LOG_LEVEL="info",
+        TOEZICHT_SHUTDOWN_TIMEOUT_S=str(SHUTDOWN_TIMEOUT_S),
+    )
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         server = await asyncio.create_subprocess_exec(str(TOEZICHT), "serve", env=env, stdout=log, stderr=log)
@@ -136,14 +157,25 @@ async def test_serve_drains_requests_stops_the_embedded_database_and_exits_0_on(
             await wait_until(ready, timeout_s=START_TIMEOUT_S)
             postmaster_pid, socket_dir = _postmaster(serve_data_dir / "pgdata")
             owner = await asyncpg.connect(f"postgresql://postgres@/toezicht?host={socket_dir}")
-            token = mint_dev_token(load_or_create_dev_key(serve_data_dir / "dev-signing-key.pem"), {
-                "iss": "toezicht-dev", "aud": "toezicht-api", "sub": "coord-stop", "iat": int(time.time()),
-                "exp": int(time.time()) + 600, "roles": ["coordinator"], "regimes": ["alcohol"], "teams": [],
-            })
+            token = mint_dev_token(
+                load_or_create_dev_key(serve_data_dir / "dev-signing-key.pem"),
+                {
+                    "iss": "toezicht-dev",
+                    "aud": "toezicht-api",
+                    "sub": "coord-stop",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 600,
+                    "roles": ["coordinator"],
+                    "regimes": ["alcohol"],
+                    "teams": [],
+                },
+            )
             headers = {"Authorization": f"Bearer {token}"}
             assert (await http.get("/api/v1/objects", headers=headers)).status_code == 200
             # The service connects as its own role, not as the superuser that owns the schema.
-            roles = await owner.fetch("SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'toezicht'")
+            roles = await owner.fetch(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'toezicht'"
+            )
             assert [row["usename"] for row in roles] == ["toezicht_app"]
 
             # A request in flight when the signal comes: held by a lock until the server no longer accepts.

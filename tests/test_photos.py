@@ -51,9 +51,17 @@ async def test_an_upload_keeps_the_original_write_once_and_completes_the_inspect
     response = await upload(client, world.h["insp_a1"], inspection["id"], photo_id, data)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body == {"id": photo_id, "inspection_id": inspection["id"], "sha256": sha256(data), "size": len(data),
-                    "media_type": "image/jpeg", "width": 64, "height": 48, "received_at": body["received_at"],
-                    "attached": True}
+    assert body == {
+        "id": photo_id,
+        "inspection_id": inspection["id"],
+        "sha256": sha256(data),
+        "size": len(data),
+        "media_type": "image/jpeg",
+        "width": 64,
+        "height": 48,
+        "received_at": body["received_at"],
+        "attached": True,
+    }
     original = blob_path(data_dir, "original", sha256(data))
     assert original.read_bytes() == data
     assert stat.S_IMODE(original.stat().st_mode) == 0o444  # write-once: nobody may write it
@@ -67,7 +75,8 @@ async def test_an_upload_keeps_the_original_write_once_and_completes_the_inspect
     assert after["version"] > inspection["version"]
     received = await photo_events(db, "inspection.photo_received")
     assert [(e["after"]["photo_id"], e["after"]["state"], e["before"]["state"]) for e in received] == [
-        (photo_id, "complete", "submitted")]
+        (photo_id, "complete", "submitted")
+    ]
     assert received[0]["actor_id"] == uuid.UUID(world.ids["insp_a1"])
     uploaded = await photo_events(db, "photo.uploaded")
     assert [(e["object_id"], e["after"]["sha256"]) for e in uploaded] == [(photo_id, sha256(data))]
@@ -143,7 +152,8 @@ async def test_a_resend_answers_the_same_and_other_bytes_are_a_conflict(client, 
 
 
 async def test_other_bytes_without_a_digest_header_are_checked_against_the_manifest_even_after_receipt(
-        client, db, world, data_dir):
+    client, db, world, data_dir
+):
     # README: the declared SHA-256 is the header's, else the manifest's; so this is 422, not 409 photo_conflict.
     data = jpeg()
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
@@ -159,8 +169,9 @@ async def test_other_bytes_without_a_digest_header_are_checked_against_the_manif
 async def test_two_concurrent_uploads_of_one_photo_leave_one_photo(client, db, world):
     data = jpeg(1200, 900)
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
-    responses = await asyncio.gather(*(upload(client, world.h[who], inspection["id"], photo_id, data)
-                                       for who in ("insp_a1", "coord_a")))
+    responses = await asyncio.gather(
+        *(upload(client, world.h[who], inspection["id"], photo_id, data) for who in ("insp_a1", "coord_a"))
+    )
     assert [r.status_code for r in responses] == [200, 200]
     assert responses[0].json() == responses[1].json()
     assert await photo_rows(db) == 1
@@ -218,7 +229,11 @@ async def test_an_inspection_arriving_during_an_early_upload_waits_its_turn_and_
         await uploader.execute(
             "INSERT INTO photo SELECT $1, $2, uploaded_by, sha256, size_bytes, media_type, width, height, captured_at, "
             "latitude, longitude, received_at, NULL, display_sha256, display_size, thumbnail_sha256, thumbnail_size "
-            "FROM photo WHERE id = $3", uuid.UUID(photo_id), uuid.UUID(inspection_id), uuid.UUID(earlier.json()["id"]))
+            "FROM photo WHERE id = $3",
+            uuid.UUID(photo_id),
+            uuid.UUID(inspection_id),
+            uuid.UUID(earlier.json()["id"]),
+        )
         body = world.violating_body(photos=[entry(photo_id, data)])
         arriving = asyncio.create_task(client.put(f"{URL}/{inspection_id}", json=body, headers=world.h["insp_a1"]))
         assert await waits_for_advisory_lock(db, arriving), "the arriving inspection did not wait for the upload"
@@ -236,13 +251,16 @@ async def waits_for_advisory_lock(db, task: asyncio.Task, attempts: int = 5000) 
     for _ in range(attempts):
         if task.done():
             return False
-        if await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                             "AND wait_event = 'advisory'"):
+        if await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        ):
             return True
     return False
 
 
-async def test_an_early_photo_that_is_not_the_listed_one_is_discarded_and_can_be_sent_again(client, db, world, data_dir):
+async def test_an_early_photo_that_is_not_the_listed_one_is_discarded_and_can_be_sent_again(
+    client, db, world, data_dir
+):
     wrong, right = jpeg(color=(1, 2, 3)), jpeg()
     photo_id, inspection_id = str(uuid.uuid4()), str(uuid.uuid4())
     assert (await upload(client, world.h["insp_a1"], inspection_id, photo_id, wrong)).status_code == 200
@@ -265,7 +283,9 @@ async def test_an_early_photo_is_attached_only_if_its_uploader_may_see_the_inspe
     body = world.violating_body(photos=[entry(photo_id, data)])  # insp_a1's unplanned inspection: team-a
     arrived = (await client.put(f"{URL}/{inspection_id}", json=body, headers=world.h["insp_a1"])).json()
     assert arrived["expected_photos"] == [photo_id] and await photo_rows(db) == 0
-    assert [e["reason"] for e in await photo_events(db, "photo.discarded")] == ["its uploader may not see the inspection"]
+    assert [e["reason"] for e in await photo_events(db, "photo.discarded")] == [
+        "its uploader may not see the inspection"
+    ]
 
 
 async def test_before_the_inspection_only_inspectors_upload_and_the_photo_is_theirs(client, db, world):
@@ -286,8 +306,14 @@ async def test_before_the_inspection_only_inspectors_upload_and_the_photo_is_the
 
 
 async def test_derivatives_are_upright_resized_and_carry_no_metadata(client, db, world):
-    data = jpeg(3000, 200, orientation=6, gps=(52.0907, 5.1214), captured="2025:03:01 21:30:00",
-                comment=b"serial 1234 owner Jansen")
+    data = jpeg(
+        3000,
+        200,
+        orientation=6,
+        gps=(52.0907, 5.1214),
+        captured="2025:03:01 21:30:00",
+        comment=b"serial 1234 owner Jansen",
+    )
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
     assert (await upload(client, world.h["insp_a1"], inspection["id"], photo_id, data)).status_code == 200
     sizes = {}
@@ -298,7 +324,9 @@ async def test_derivatives_are_upright_resized_and_carry_no_metadata(client, db,
         content = response.content
         assert b"Exif" not in content and b"serial 1234" not in content and b"http://ns.adobe.com" not in content
         with Image.open(io.BytesIO(content)) as im:
-            assert im.format == "JPEG" and not im.getexif() and "comment" not in im.info and "icc_profile" not in im.info
+            assert (
+                im.format == "JPEG" and not im.getexif() and "comment" not in im.info and "icc_profile" not in im.info
+            )
             sizes[variant] = im.size
             # Rotated upright (orientation 6): the coloured half, first the left one, is now on top.
             rgb = im.convert("RGB")
@@ -334,8 +362,10 @@ async def test_exif_capture_time_and_position_are_columns_and_the_position_is_fo
     for who in ("enforcer", "coord_a", "insp_a1"):
         detail = (await client.get(f"{URL}/{inspection['id']}", headers=world.h[who])).json()
         shown[who] = detail["photos"][0]["evidence"]
-    assert shown["enforcer"]["position"] == {"latitude": pytest.approx(52.0907, abs=1e-4),
-                                             "longitude": pytest.approx(-5.1214, abs=1e-4)}
+    assert shown["enforcer"]["position"] == {
+        "latitude": pytest.approx(52.0907, abs=1e-4),
+        "longitude": pytest.approx(-5.1214, abs=1e-4),
+    }
     for who in ("coord_a", "insp_a1"):
         assert shown[who]["position"] is None
         assert shown[who]["captured_at"] == "2025-03-01T20:30:00Z"
@@ -364,13 +394,21 @@ async def test_derivatives_follow_the_inspection_visibility(client, world):
     data = jpeg()
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
     await upload(client, world.h["insp_a1"], inspection["id"], photo_id, data)
-    for who, status in {"insp_a1": 200, "coord_a": 200, "enforcer": 200, "admin": 200, "insp_b": 404,
-                        "enforcer_coffee": 404}.items():
+    for who, status in {
+        "insp_a1": 200,
+        "coord_a": 200,
+        "enforcer": 200,
+        "admin": 200,
+        "insp_b": 404,
+        "enforcer_coffee": 404,
+    }.items():
         response = await client.get(photo_url(inspection["id"], photo_id, "/thumbnail"), headers=world.h[who])
         assert response.status_code == status, who
     # A photo id under another inspection is not found either.
     other, _ = await inspection_with_photos(client, world, jpeg(color=(9, 9, 9)))
-    assert (await client.get(photo_url(other["id"], photo_id, "/thumbnail"), headers=world.h["admin"])).status_code == 404
+    assert (
+        await client.get(photo_url(other["id"], photo_id, "/thumbnail"), headers=world.h["admin"])
+    ).status_code == 404
 
 
 async def test_the_original_is_an_audited_download_for_enforcement_officers_and_auditors(client, db, world):
@@ -393,7 +431,8 @@ async def test_the_original_is_an_audited_download_for_enforcement_officers_and_
         assert response.headers["cache-control"] == "no-store"
     reads = await photo_events(db, "photo.original_read")
     assert [(e["actor_id"], e["object_id"], e["after"]["sha256"]) for e in reads] == [
-        (uuid.UUID(world.ids[who]), photo_id, sha256(polyglot)) for who in ("enforcer", "auditor")]
+        (uuid.UUID(world.ids[who]), photo_id, sha256(polyglot)) for who in ("enforcer", "auditor")
+    ]
 
     for who in ("insp_a1", "coord_a", "admin"):
         assert_problem(await client.get(url, headers=world.h[who]), 403, "forbidden")

@@ -84,8 +84,7 @@ async def test_an_image_of_another_type_than_declared_is_refused(client, db, pho
 @pytest.mark.parametrize("content_type", ["image/gif", "text/html", "application/zip", "application/json"])
 async def test_only_jpeg_png_and_webp_bodies_are_accepted(client, db, phone, data_dir, content_type):
     data = jpeg()
-    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data,
-                            content_type=content_type)
+    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data, content_type=content_type)
     assert_problem(response, 415, "unsupported_media_type")
     await nothing_stored(db, data_dir, data)
 
@@ -105,8 +104,7 @@ async def test_images_with_too_many_pixels_are_refused_before_decoding(client, d
     """30000x30000 (900 MP) trips Pillow's own guard; 8000x8000 (64 MP) only our 50 MP limit."""
     data = png_claiming(width, height)
     assert len(data) < 100_000
-    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data,
-                            content_type="image/png")
+    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data, content_type="image/png")
     assert_problem(response, 422, "image_too_large")
     await nothing_stored(db, data_dir, data)
 
@@ -127,13 +125,27 @@ async def test_an_empty_body_is_refused(client, db, phone, data_dir):
 
 async def test_a_wrong_hash_is_refused(client, db, phone, data_dir):
     data = jpeg()
-    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data,
-                            with_digest=False, extra={"Repr-Digest": digest(data[:-1])})
+    response = await upload(
+        client,
+        phone,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        data,
+        with_digest=False,
+        extra={"Repr-Digest": digest(data[:-1])},
+    )
     assert_problem(response, 422, "digest_mismatch")
     await nothing_stored(db, data_dir, data)
     # Content-Digest is checked in the same way.
-    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data,
-                            with_digest=False, extra={"Content-Digest": digest(b"other")})
+    response = await upload(
+        client,
+        phone,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        data,
+        with_digest=False,
+        extra={"Content-Digest": digest(b"other")},
+    )
     assert_problem(response, 422, "digest_mismatch")
     await nothing_stored(db, data_dir, data)
 
@@ -141,8 +153,9 @@ async def test_a_wrong_hash_is_refused(client, db, phone, data_dir):
 @pytest.mark.parametrize("value", ["sha-256=abc", "sha-256=:bm90IDMyIGJ5dGVz:", "md5=:AAAA:", "sha-256=:!!:"])
 async def test_a_malformed_digest_is_refused(client, db, phone, data_dir, value):
     data = jpeg()
-    response = await upload(client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data,
-                            with_digest=False, extra={"Repr-Digest": value})
+    response = await upload(
+        client, phone, str(uuid.uuid4()), str(uuid.uuid4()), data, with_digest=False, extra={"Repr-Digest": value}
+    )
     assert_problem(response, 400, "digest_invalid")
     await nothing_stored(db, data_dir, data)
 
@@ -168,8 +181,11 @@ async def test_a_26_mib_streamed_body_is_413_and_nothing_is_kept(client, db, pho
             sent += len(chunk)
             yield chunk
 
-    response = await client.put(photo_url(str(uuid.uuid4()), str(uuid.uuid4())), content=body(), headers={
-        **phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(b"x")})
+    response = await client.put(
+        photo_url(str(uuid.uuid4()), str(uuid.uuid4())),
+        content=body(),
+        headers={**phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(b"x")},
+    )
     assert_problem(response, 413, "photo_too_large")
     assert sent <= 25 * MIB + MIB  # reading stopped at the limit
     await nothing_stored(db, data_dir, b"")
@@ -184,9 +200,11 @@ async def test_a_body_announced_above_the_limit_is_refused_before_it_is_read(cli
             read += 1
             yield bytes(MIB)
 
-    response = await client.put(photo_url(str(uuid.uuid4()), str(uuid.uuid4())), content=body(), headers={
-        **phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(b"x"),
-        "Content-Length": str(26 * MIB)})
+    response = await client.put(
+        photo_url(str(uuid.uuid4()), str(uuid.uuid4())),
+        content=body(),
+        headers={**phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(b"x"), "Content-Length": str(26 * MIB)},
+    )
     assert_problem(response, 413, "photo_too_large")
     assert read <= 1  # at most the transport's first chunk
     await nothing_stored(db, data_dir, b"")
@@ -206,8 +224,11 @@ async def test_a_body_that_fails_midway_leaves_nothing(client, db, phone, data_d
         spooling.append(len(spooled(data_dir)))
         raise ConnectionResetError("network gone")
 
-    response = await client.put(photo_url(inspection_id, photo_id), content=broken(), headers={
-        **phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(data)})
+    response = await client.put(
+        photo_url(inspection_id, photo_id),
+        content=broken(),
+        headers={**phone, "Content-Type": "image/jpeg", "Repr-Digest": digest(data)},
+    )
     assert spooling == [1]
     assert_problem(response, 400, "upload_interrupted")
     await nothing_stored(db, data_dir, data)
@@ -220,8 +241,11 @@ async def test_a_client_that_disconnects_midway_leaves_nothing(settings, phone, 
         data = jpeg(800, 600)
         photo_id, inspection_id = str(uuid.uuid4()), str(uuid.uuid4())
         app = http._transport.app  # type: ignore[attr-defined]
-        messages = [{"type": "http.request", "body": data[:2000], "more_body": True},
-                    {"type": "http.request", "body": bytes(FLUSH), "more_body": True}, {"type": "http.disconnect"}]
+        messages = [
+            {"type": "http.request", "body": data[:2000], "more_body": True},
+            {"type": "http.request", "body": bytes(FLUSH), "more_body": True},
+            {"type": "http.disconnect"},
+        ]
         sent: list[dict] = []
 
         async def receive() -> dict:
@@ -230,12 +254,29 @@ async def test_a_client_that_disconnects_midway_leaves_nothing(settings, phone, 
         async def send(message: dict) -> None:
             sent.append(message)
 
-        headers = [(k.lower().encode(), v.encode()) for k, v in {
-            **phone, "Content-Type": "image/jpeg", "Content-Length": str(len(data)), "Repr-Digest": digest(data)}.items()]
+        headers = [
+            (k.lower().encode(), v.encode())
+            for k, v in {
+                **phone,
+                "Content-Type": "image/jpeg",
+                "Content-Length": str(len(data)),
+                "Repr-Digest": digest(data),
+            }.items()
+        ]
         url = photo_url(inspection_id, photo_id)
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PUT", "scheme": "http",
-                 "path": url, "raw_path": url.encode(),
-                 "query_string": b"", "headers": headers, "server": ("testserver", 80), "client": ("127.0.0.1", 1)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "PUT",
+            "scheme": "http",
+            "path": url,
+            "raw_path": url.encode(),
+            "query_string": b"",
+            "headers": headers,
+            "server": ("testserver", 80),
+            "client": ("127.0.0.1", 1),
+        }
         await app(scope, receive, send)
         assert sent[0]["status"] == 400
         await nothing_stored(db, data_dir, data)
@@ -258,14 +299,16 @@ async def test_leftover_spool_files_are_removed_at_start_but_not_those_being_wri
 # --- photos whose inspection never comes ------------------------------------------------------------------------
 
 
-async def test_a_photo_whose_inspection_never_comes_is_removed_after_the_period(client, db, world, database_url,
-                                                                                data_dir):
+async def test_a_photo_whose_inspection_never_comes_is_removed_after_the_period(
+    client, db, world, database_url, data_dir
+):
     kept, shared, lonely = jpeg(color=(1, 1, 1)), jpeg(color=(2, 2, 2)), jpeg(color=(3, 3, 3))
     # `shared` is both waiting (under an id whose inspection never comes) and evidence of an inspection.
     inspection, (attached_id,) = await inspection_with_photos(client, world, shared)
     await upload(client, world.h["insp_a1"], inspection["id"], attached_id, shared)
-    waiting = {name: (str(uuid.uuid4()), data) for name, data in
-               {"recent": kept, "shared": shared, "lonely": lonely}.items()}
+    waiting = {
+        name: (str(uuid.uuid4()), data) for name, data in {"recent": kept, "shared": shared, "lonely": lonely}.items()
+    }
     for photo_id, data in waiting.values():
         assert (await upload(client, world.h["insp_a1"], str(uuid.uuid4()), photo_id, data)).json()["attached"] is False
     # Two of them were received 25 hours ago (the period is 24 hours); their blobs' upload grace is over too.
@@ -276,9 +319,13 @@ async def test_a_photo_whose_inspection_never_comes_is_removed_after_the_period(
     await db.execute("UPDATE photo_blob_release SET ready_at = now() - interval '1 minute'")
 
     async with app_client(make_settings(database_url, data_dir, photo_pending_hours=24)):
+
         async def removed() -> bool:
-            return not blob_path(data_dir, "original", sha256(lonely)).exists() and \
-                await db.fetchval("SELECT count(*) FROM photo_blob_release") == 0
+            return (
+                not blob_path(data_dir, "original", sha256(lonely)).exists()
+                and await db.fetchval("SELECT count(*) FROM photo_blob_release") == 0
+            )
+
         await wait_until(removed)
     remaining = {row["id"] for row in await db.fetch("SELECT id FROM photo")}
     assert remaining == {uuid.UUID(attached_id), uuid.UUID(waiting["recent"][0])}
@@ -286,4 +333,6 @@ async def test_a_photo_whose_inspection_never_comes_is_removed_after_the_period(
     assert blob_path(data_dir, "original", sha256(kept)).exists()
     expired = await photo_events(db, "photo.expired")
     assert sorted(e["object_id"] for e in expired) == sorted(str(i) for i in old)
-    assert (await client.get(photo_url(inspection["id"], attached_id, "/display"), headers=world.h["insp_a1"])).status_code == 200
+    assert (
+        await client.get(photo_url(inspection["id"], attached_id, "/display"), headers=world.h["insp_a1"])
+    ).status_code == 200

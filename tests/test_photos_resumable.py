@@ -36,27 +36,68 @@ def big_photo() -> bytes:
     return buffer.getvalue()
 
 
-async def create(client, headers: dict[str, str], inspection_id: str, photo_id: str, data: bytes, *,
-                 extra: dict[str, str] | None = None, content: bytes = b"") -> Any:
-    return await client.put(photo_url(inspection_id, photo_id), content=content, headers={
-        **headers, "Content-Type": "image/jpeg", "Repr-Digest": digest(data), "Upload-Complete": "?0",
-        **(extra or {})})
+async def create(
+    client,
+    headers: dict[str, str],
+    inspection_id: str,
+    photo_id: str,
+    data: bytes,
+    *,
+    extra: dict[str, str] | None = None,
+    content: bytes = b"",
+) -> Any:
+    return await client.put(
+        photo_url(inspection_id, photo_id),
+        content=content,
+        headers={
+            **headers,
+            "Content-Type": "image/jpeg",
+            "Repr-Digest": digest(data),
+            "Upload-Complete": "?0",
+            **(extra or {}),
+        },
+    )
 
 
 def path_of(response) -> str:
     location = response.headers["location"]
-    return location[location.index("/api/"):]
+    return location[location.index("/api/") :]
 
 
-async def append(client, headers: dict[str, str], location: str, offset: int, content: bytes, *, complete: bool,
-                 extra: dict[str, str] | None = None) -> Any:
-    return await client.patch(location, content=content, headers={
-        **headers, "Content-Type": PARTIAL, "Upload-Offset": str(offset), "Upload-Complete": "?1" if complete else "?0",
-        **(extra or {})})
+async def append(
+    client,
+    headers: dict[str, str],
+    location: str,
+    offset: int,
+    content: bytes,
+    *,
+    complete: bool,
+    extra: dict[str, str] | None = None,
+) -> Any:
+    return await client.patch(
+        location,
+        content=content,
+        headers={
+            **headers,
+            "Content-Type": PARTIAL,
+            "Upload-Offset": str(offset),
+            "Upload-Complete": "?1" if complete else "?0",
+            **(extra or {}),
+        },
+    )
 
 
-async def cut_append(app, headers: dict[str, str], location: str, offset: int, sent: bytes, announced: int, *,
-                     release: asyncio.Event | None = None, rest: bytes = b"") -> tuple[int, dict[str, str]]:
+async def cut_append(
+    app,
+    headers: dict[str, str],
+    location: str,
+    offset: int,
+    sent: bytes,
+    announced: int,
+    *,
+    release: asyncio.Event | None = None,
+    rest: bytes = b"",
+) -> tuple[int, dict[str, str]]:
     """A PATCH whose connection drops after `sent` (or, with `release`, that sends `rest` once released):
     the ASGI messages a server gets from a phone losing its network."""
     messages: list[dict[str, Any]] = [{"type": "http.request", "body": sent, "more_body": True}]
@@ -76,12 +117,31 @@ async def cut_append(app, headers: dict[str, str], location: str, offset: int, s
             answer["status"] = message["status"]
             answer["headers"] = {k.decode().lower(): v.decode() for k, v in message["headers"]}
 
-    raw_headers = [(k.lower().encode(), v.encode()) for k, v in {
-        **headers, "content-type": PARTIAL, "upload-offset": str(offset), "upload-complete": "?1",
-        "content-length": str(announced), "host": "testserver"}.items()]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "PATCH", "scheme": "http",
-             "path": location, "raw_path": location.encode(), "query_string": b"", "root_path": "",
-             "headers": raw_headers, "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    raw_headers = [
+        (k.lower().encode(), v.encode())
+        for k, v in {
+            **headers,
+            "content-type": PARTIAL,
+            "upload-offset": str(offset),
+            "upload-complete": "?1",
+            "content-length": str(announced),
+            "host": "testserver",
+        }.items()
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PATCH",
+        "scheme": "http",
+        "path": location,
+        "raw_path": location.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw_headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
     await app(scope, receive, send)
     return answer["status"], answer["headers"]
 
@@ -146,8 +206,11 @@ async def test_the_whole_photo_in_parts_with_the_manifest_digest(client, world):
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
     phone = world.h["insp_a1"]
     # No Repr-Digest: the inspection's manifest names the hash. The creation carries the first part.
-    created = await client.put(photo_url(inspection["id"], photo_id), content=data[:1000], headers={
-        **phone, "Content-Type": "image/jpeg", "Upload-Complete": "?0"})
+    created = await client.put(
+        photo_url(inspection["id"], photo_id),
+        content=data[:1000],
+        headers={**phone, "Content-Type": "image/jpeg", "Upload-Complete": "?0"},
+    )
     assert created.status_code == 201 and created.headers["upload-offset"] == "1000"
     location = path_of(created)
     middle = await append(client, phone, location, 1000, data[1000:5000], complete=False)
@@ -159,8 +222,16 @@ async def test_the_whole_photo_in_parts_with_the_manifest_digest(client, world):
 async def test_a_put_with_upload_complete_true_is_a_whole_upload(client, world):
     data = jpeg()
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
-    response = await client.put(photo_url(inspection["id"], photo_id), content=data, headers={
-        **world.h["insp_a1"], "Content-Type": "image/jpeg", "Upload-Complete": "?1", "Upload-Length": str(len(data))})
+    response = await client.put(
+        photo_url(inspection["id"], photo_id),
+        content=data,
+        headers={
+            **world.h["insp_a1"],
+            "Content-Type": "image/jpeg",
+            "Upload-Complete": "?1",
+            "Upload-Length": str(len(data)),
+        },
+    )
     assert response.status_code == 200 and response.headers["upload-complete"] == "?1"
     assert response.json()["sha256"] == sha256(data)
 
@@ -193,8 +264,9 @@ async def test_of_two_concurrent_appends_one_wins_and_the_other_gets_409(client,
 
     # The first append has sent part of its content and waits for the rest; the second runs whole meanwhile.
     release = asyncio.Event()
-    first = asyncio.create_task(cut_append(app_of(client), phone, location, 0, data[:1000], half,
-                                           release=release, rest=data[1000:half]))
+    first = asyncio.create_task(
+        cut_append(app_of(client), phone, location, 0, data[:1000], half, release=release, rest=data[1000:half])
+    )
     second = await append(client, phone, location, 0, data[:half], complete=False)
     assert second.status_code == 204 and second.headers["upload-offset"] == str(half)
     release.set()
@@ -215,8 +287,9 @@ async def test_a_length_over_the_limit_is_413_announced_or_discovered(database_u
         inspection, (photo_id,) = await inspection_with_photos(client, world, data)
         phone = world.h["insp_a1"]
 
-        announced = await create(client, phone, inspection["id"], photo_id, data,
-                                 extra={"Upload-Length": str(len(data))})
+        announced = await create(
+            client, phone, inspection["id"], photo_id, data, extra={"Upload-Length": str(len(data))}
+        )
         assert_problem(announced, 413, "photo_too_large")
         assert announced.headers["upload-limit"] == "max-size=100000"
         assert await upload_rows(db) == 0
@@ -275,12 +348,19 @@ async def test_an_upload_without_its_headers_is_400(client, world):
     inspection, (photo_id,) = await inspection_with_photos(client, world, data)
     phone = world.h["insp_a1"]
     location = path_of(await create(client, phone, inspection["id"], photo_id, data))
-    for headers in ({"Upload-Offset": "0"}, {"Upload-Complete": "?0"}, {"Upload-Offset": "-1", "Upload-Complete": "?0"},
-                    {"Upload-Offset": "0", "Upload-Complete": "yes"}):
+    for headers in (
+        {"Upload-Offset": "0"},
+        {"Upload-Complete": "?0"},
+        {"Upload-Offset": "-1", "Upload-Complete": "?0"},
+        {"Upload-Offset": "0", "Upload-Complete": "yes"},
+    ):
         response = await client.patch(location, content=b"abc", headers={**phone, "Content-Type": PARTIAL, **headers})
         assert_problem(response, 400, "upload_header_invalid")
-    wrong_type = await client.patch(location, content=b"abc", headers={
-        **phone, "Content-Type": "image/jpeg", "Upload-Offset": "0", "Upload-Complete": "?0"})
+    wrong_type = await client.patch(
+        location,
+        content=b"abc",
+        headers={**phone, "Content-Type": "image/jpeg", "Upload-Offset": "0", "Upload-Complete": "?0"},
+    )
     assert_problem(wrong_type, 415, "unsupported_media_type")
     assert (await client.head(location, headers=phone)).headers["upload-offset"] == "0"
 
@@ -307,8 +387,10 @@ async def test_an_unfinished_upload_expires_with_its_bytes(client, db, world, da
     kept = path_of(await create(client, phone, inspection["id"], photo_id, data, content=data[:700]))
     orphan = data_dir / "resumable" / uuid.uuid4().hex  # a directory whose upload is gone
     orphan.mkdir(parents=True)
-    await db.execute("UPDATE photo_upload SET expires_at = now() - interval '1 second' WHERE id = $1",
-                     uuid.UUID(location.rsplit("/", 1)[1]))
+    await db.execute(
+        "UPDATE photo_upload SET expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(location.rsplit("/", 1)[1]),
+    )
     assert (await client.head(location, headers=phone)).status_code == 404  # expired before any purge
 
     pool = await core_db.create_pool(settings)

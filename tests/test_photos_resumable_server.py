@@ -56,11 +56,22 @@ def served(database_url: str, data_dir: Path, port: int | None = None) -> Iterat
     """`toezicht serve` on the test database; yields its base URL and process (killed at the end)."""
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
-    env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir), TOEZICHT_JWT_ISSUER=ISSUER,
-               TOEZICHT_JWT_AUDIENCE=AUDIENCE, TOEZICHT_MIGRATE_ON_START="false", TOEZICHT_LOG_LEVEL="warning",
-               TOEZICHT_DB_POOL_MIN="1")
-    process = subprocess.Popen([str(TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        DATABASE_URL=database_url,
+        TOEZICHT_DATA_DIR=str(data_dir),
+        TOEZICHT_JWT_ISSUER=ISSUER,
+        TOEZICHT_JWT_AUDIENCE=AUDIENCE,
+        TOEZICHT_MIGRATE_ON_START="false",
+        TOEZICHT_LOG_LEVEL="warning",
+        TOEZICHT_DB_POOL_MIN="1",
+    )
+    process = subprocess.Popen(
+        [str(TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield f"http://127.0.0.1:{port}", process
     finally:
@@ -94,8 +105,12 @@ async def test_the_draft_protocol_against_the_served_app(client, world, database
         await ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             phone = ResumableClient(http, world.h["insp_a1"])
-            limits = await phone.create(photo_url(inspection["id"], photo_id), "PUT", len(data),
-                                        {"Content-Type": "image/jpeg", "Repr-Digest": digest(data)})
+            limits = await phone.create(
+                photo_url(inspection["id"], photo_id),
+                "PUT",
+                len(data),
+                {"Content-Type": "image/jpeg", "Repr-Digest": digest(data)},
+            )
             assert limits.values["max-size"] >= len(data) and limits.values["max-age"] > 0
             state = await phone.offset()
             assert (state.offset, state.complete, state.length) == (0, False, len(data))
@@ -103,13 +118,20 @@ async def test_the_draft_protocol_against_the_served_app(client, world, database
             third = len(data) // 3
             assert (await phone.append(0, data[:third], complete=False)).status_code == 204
             # A client that lost track sends a wrong offset: 409 and the server's offset, which it resumes from.
-            wrong = await phone.append(third + 10, data[third + 10:2 * third], complete=False)
+            wrong = await phone.append(third + 10, data[third + 10 : 2 * third], complete=False)
             assert wrong.status_code == 409 and sf_integer(wrong.headers["upload-offset"]) == third
             # A field of the wrong type is ignored (draft: "other values MUST cause the field to be ignored"),
             # so this append lacks Upload-Offset: refused, nothing appended.
-            malformed = await http.patch(phone.location, content=b"x", headers={
-                **phone.headers, "Content-Type": "application/partial-upload", "Upload-Offset": "1.5",
-                "Upload-Complete": "?0"})
+            malformed = await http.patch(
+                phone.location,
+                content=b"x",
+                headers={
+                    **phone.headers,
+                    "Content-Type": "application/partial-upload",
+                    "Upload-Offset": "1.5",
+                    "Upload-Complete": "?0",
+                },
+            )
             assert 400 <= malformed.status_code < 500
             assert (await phone.offset()).offset == third
 
@@ -123,15 +145,23 @@ async def test_the_draft_protocol_against_the_served_app(client, world, database
 
             # Cancellation: the upload resource is gone afterwards.
             canceller = ResumableClient(http, world.h["insp_a1"])
-            await canceller.create(photo_url(inspection["id"], other_id), "PUT", len(other),
-                                   {"Content-Type": "image/jpeg", "Repr-Digest": digest(other)})
+            await canceller.create(
+                photo_url(inspection["id"], other_id),
+                "PUT",
+                len(other),
+                {"Content-Type": "image/jpeg", "Repr-Digest": digest(other)},
+            )
             assert await canceller.cancel() == 204
             assert (await http.head(canceller.location, headers=canceller.headers)).status_code == 404
     assert await db.fetchval("SELECT count(*) FROM photo") == 1
 
 
 async def test_an_upload_survives_a_kill_of_the_server_in_the_middle_of_an_append(
-    client, world, database_url, server_dir, db,
+    client,
+    world,
+    database_url,
+    server_dir,
+    db,
 ):
     data, other = photo((1600, 1200)), photo()
     inspection, (photo_id, other_id) = await inspection_with_photos(client, world, data, other)
@@ -142,13 +172,21 @@ async def test_an_upload_survives_a_kill_of_the_server_in_the_middle_of_an_appen
         await ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             phone = ResumableClient(http, world.h["insp_a1"])
-            await phone.create(photo_url(inspection["id"], photo_id), "PUT", len(data),
-                               {"Content-Type": "image/jpeg", "Repr-Digest": digest(data)})
+            await phone.create(
+                photo_url(inspection["id"], photo_id),
+                "PUT",
+                len(data),
+                {"Content-Type": "image/jpeg", "Repr-Digest": digest(data)},
+            )
             assert (await phone.append(0, data[:forty], complete=False)).status_code == 204
             # An upload the phone gives up on: its bytes must go when it expires.
             abandoned = ResumableClient(http, world.h["insp_a1"])
-            await abandoned.create(photo_url(inspection["id"], other_id), "PUT", len(other),
-                                   {"Content-Type": "image/jpeg", "Repr-Digest": digest(other)})
+            await abandoned.create(
+                photo_url(inspection["id"], other_id),
+                "PUT",
+                len(other),
+                {"Content-Type": "image/jpeg", "Repr-Digest": digest(other)},
+            )
             assert (await abandoned.append(0, other[:1000], complete=False)).status_code == 204
 
             # The rest is being sent when the server is killed: what it wrote of it (more than its flush buffer,
@@ -157,9 +195,9 @@ async def test_an_upload_survives_a_kill_of_the_server_in_the_middle_of_an_appen
             stall = asyncio.Event()
 
             async def rest() -> AsyncIterator[bytes]:
-                yield data[forty:forty + SENT_BEFORE_KILL]
+                yield data[forty : forty + SENT_BEFORE_KILL]
                 await stall.wait()
-                yield data[forty + SENT_BEFORE_KILL:]
+                yield data[forty + SENT_BEFORE_KILL :]
 
             sending = asyncio.create_task(phone.append(forty, rest(), complete=True, content_length=len(data) - forty))
 

@@ -35,19 +35,30 @@ class World:
     def body(self, **overrides: Any) -> dict[str, Any]:
         start = today() + timedelta(days=3)
         body: dict[str, Any] = {
-            "object_id": self.ids["cafe"], "team_id": "team-a", "regimes": ["alcohol"],
+            "object_id": self.ids["cafe"],
+            "team_id": "team-a",
+            "regimes": ["alcohol"],
             "checklist_version_ids": [self.ids["alcohol-horeca"]],
-            "planned_from": start.isoformat(), "planned_to": (start + timedelta(days=4)).isoformat(),
-            "inspector_ids": [self.ids["insp_a1"], self.ids["insp_a2"]], "reason": "regular_cycle",
-            "partners": ["politie", "nvwa"], "notes": "Avondcontrole",
+            "planned_from": start.isoformat(),
+            "planned_to": (start + timedelta(days=4)).isoformat(),
+            "inspector_ids": [self.ids["insp_a1"], self.ids["insp_a2"]],
+            "reason": "regular_cycle",
+            "partners": ["politie", "nvwa"],
+            "notes": "Avondcontrole",
         }
         body.update(overrides)
         return body
 
     def sexwork_body(self, **overrides: Any) -> dict[str, Any]:
-        return self.body(**{"object_id": self.ids["club"], "regimes": ["sexwork"],
-                            "checklist_version_ids": [self.ids["sexwork-establishment"]],
-                            "inspector_ids": [self.ids["insp_sw"]], **overrides})
+        return self.body(
+            **{
+                "object_id": self.ids["club"],
+                "regimes": ["sexwork"],
+                "checklist_version_ids": [self.ids["sexwork-establishment"]],
+                "inspector_ids": [self.ids["insp_sw"]],
+                **overrides,
+            }
+        )
 
 
 @pytest.fixture
@@ -65,14 +76,22 @@ async def world(client, auth) -> World:
     for name, claims in users.items():
         w.h[name] = auth(name, **claims)
         w.ids[name] = str(await register(client, w.h[name]))
-    for key in ("alcohol-horeca", "sexwork-establishment", "ondermijning-signals", "coffeeshop",
-                "nix18-purchase-attempt"):
+    for key in (
+        "alcohol-horeca",
+        "sexwork-establishment",
+        "ondermijning-signals",
+        "coffeeshop",
+        "nix18-purchase-attempt",
+    ):
         response = await client.post("/api/v1/checklists", headers=w.h["admin"], json=checklist(key))
         assert response.status_code == 201, response.text
         w.ids[key] = response.json()["id"]
     w.ids["cafe"] = (await create_object(client, w.h["admin"]))["id"]
-    w.ids["club"] = (await create_object(client, w.h["admin"], name="Club Rood", kind="seks_club",
-                                         regimes=["sexwork", "alcohol"], wijk="west"))["id"]
+    w.ids["club"] = (
+        await create_object(
+            client, w.h["admin"], name="Club Rood", kind="seks_club", regimes=["sexwork", "alcohol"], wijk="west"
+        )
+    )["id"]
     return w
 
 
@@ -89,14 +108,19 @@ async def listed(client, headers, query: str = "") -> list[str]:
 
 
 async def events(db, assignment_id: str) -> list[dict[str, Any]]:
-    rows = await db.fetch("SELECT action, actor_id, reason, before, after FROM audit_event "
-                          "WHERE object_type = 'assignment' AND object_id = $1 ORDER BY seq", assignment_id)
+    rows = await db.fetch(
+        "SELECT action, actor_id, reason, before, after FROM audit_event "
+        "WHERE object_type = 'assignment' AND object_id = $1 ORDER BY seq",
+        assignment_id,
+    )
     return [dict(row) for row in rows]
 
 
 async def planning_state(db) -> tuple[int, int]:
-    return (await count(db, "assignment"),
-            await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'assignment'"))
+    return (
+        await count(db, "assignment"),
+        await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'assignment'"),
+    )
 
 
 # --- create and read -------------------------------------------------------------------------------------
@@ -125,9 +149,17 @@ async def test_plan_an_inspection_and_read_it_back(client, db, world):
 
 
 async def test_plan_a_location_takes_its_wijk(client, db, world):
-    location = await client.post("/api/v1/locations", headers=world.h["coord_a"], json={
-        "street": "Kanaalstraat", "house_number": 12, "postcode": "3531 CK", "wijk": "west", "regimes": ["alcohol"],
-    })
+    location = await client.post(
+        "/api/v1/locations",
+        headers=world.h["coord_a"],
+        json={
+            "street": "Kanaalstraat",
+            "house_number": 12,
+            "postcode": "3531 CK",
+            "wijk": "west",
+            "regimes": ["alcohol"],
+        },
+    )
     assert location.status_code == 201, location.text
     created = await plan(client, world, body=world.body(object_id=None, location_id=location.json()["id"]))
     assert created["location_id"] == location.json()["id"] and created["object_id"] is None
@@ -159,12 +191,18 @@ def _bad_cases(w: World, past: str, users: dict[str, str]) -> list[tuple[str, di
         ("duplicate regime", w.body(regimes=["alcohol", "alcohol"]), "/regimes"),
         ("sex-work target without sexwork", w.body(object_id=w.ids["club"], regimes=["alcohol"]), "/regimes"),
         ("empty regimes", w.body(regimes=[]), "/regimes"),
-        ("window reversed", w.body(planned_to=w.body()["planned_from"], planned_from=w.body()["planned_to"]),
-         "/planned_to"),
+        (
+            "window reversed",
+            w.body(planned_to=w.body()["planned_from"], planned_from=w.body()["planned_to"]),
+            "/planned_to",
+        ),
         ("window passed", w.body(planned_from=past, planned_to=past), "/planned_to"),
         ("unknown checklist", w.body(checklist_version_ids=[str(uuid.uuid4())]), "/checklist_version_ids/0"),
-        ("checklist of another regime", w.body(checklist_version_ids=[w.ids["coffeeshop"]]),
-         "/checklist_version_ids/0"),
+        (
+            "checklist of another regime",
+            w.body(checklist_version_ids=[w.ids["coffeeshop"]]),
+            "/checklist_version_ids/0",
+        ),
         ("duplicate checklist", w.body(checklist_version_ids=[w.ids["alcohol-horeca"]] * 2), "/checklist_version_ids"),
         ("no checklist", w.body(checklist_version_ids=[]), "/checklist_version_ids"),
         ("no inspectors", w.body(inspector_ids=[]), "/inspector_ids"),
@@ -174,9 +212,13 @@ def _bad_cases(w: World, past: str, users: dict[str, str]) -> list[tuple[str, di
         ("not an inspector", w.body(inspector_ids=[a1, w.ids["coord_a"]]), "/inspector_ids/1"),
         ("inspector of another team", w.body(inspector_ids=[w.ids["insp_b"]]), "/inspector_ids/0"),
         ("deactivated inspector", w.body(inspector_ids=[users["gone"]]), "/inspector_ids/0"),
-        ("inspector without the regime", w.body(object_id=w.ids["club"], regimes=["sexwork"],
-                                               checklist_version_ids=[w.ids["sexwork-establishment"]]),
-         "/inspector_ids/0"),
+        (
+            "inspector without the regime",
+            w.body(
+                object_id=w.ids["club"], regimes=["sexwork"], checklist_version_ids=[w.ids["sexwork-establishment"]]
+            ),
+            "/inspector_ids/0",
+        ),
         ("bad reason", w.body(reason="whim"), "/reason"),
         ("bad partner", w.body(partners=["fbi"]), "/partners/0"),
         ("partner twice", w.body(partners=["riec", "riec"]), "/partners"),
@@ -202,12 +244,14 @@ async def test_targets_and_regimes_the_planner_does_not_see_are_refused(client, 
     coord = auth("coord-alc", roles=["coordinator"], regimes=["alcohol"], teams=["team-a"])
     await register(client, coord)
     # The sex business is invisible to this coordinator: refused like a missing object.
-    body = world.sexwork_body(regimes=["alcohol"], checklist_version_ids=[world.ids["alcohol-horeca"]],
-                              inspector_ids=[world.ids["insp_a1"]])
+    body = world.sexwork_body(
+        regimes=["alcohol"], checklist_version_ids=[world.ids["alcohol-horeca"]], inspector_ids=[world.ids["insp_a1"]]
+    )
     problem = assert_problem(await client.post(URL, headers=coord, json=body), 422, "validation_failed")
     assert problem["errors"][0]["pointer"] == "/object_id" and problem["errors"][0]["detail"] == "no such object"
-    problem = assert_problem(await client.post(URL, headers=coord, json=world.body(regimes=["alcohol", "nix18"])),
-                             422, "validation_failed")
+    problem = assert_problem(
+        await client.post(URL, headers=coord, json=world.body(regimes=["alcohol", "nix18"])), 422, "validation_failed"
+    )
     assert [e["pointer"] for e in problem["errors"]] == ["/regimes", "/checklist_version_ids"]  # nor its checklist
     assert await planning_state(db) == (0, 0)
 
@@ -230,9 +274,16 @@ async def test_idempotent_create_stores_one_assignment(client, db, world):
 async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, auth, world):
     a1 = (await plan(client, world))["id"]
     # Also an alcohol check: still hidden from everyone without the sexwork regime.
-    a_sex = (await plan(client, world, body=world.sexwork_body(
-        regimes=["alcohol", "sexwork"],
-        checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]])))["id"]
+    a_sex = (
+        await plan(
+            client,
+            world,
+            body=world.sexwork_body(
+                regimes=["alcohol", "sexwork"],
+                checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]],
+            ),
+        )
+    )["id"]
     b1 = (await plan(client, world, "coord_b", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])))["id"]
     everything = {a1, a_sex, b1}
     expected = {
@@ -247,8 +298,10 @@ async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, au
     extra = {
         "enf_alcohol": (auth("enf-alc", roles=["enforcement_officer"], regimes=["alcohol"]), {a1, b1}),
         "enf_sexwork": (auth("enf-sw", roles=["enforcement_officer"], regimes=["sexwork"]), {a_sex}),
-        "complaints_team_a": (auth("cmp-1", roles=["complaints_officer"], regimes=ALL_REGIMES, teams=["team-a"]),
-                              set()),
+        "complaints_team_a": (
+            auth("cmp-1", roles=["complaints_officer"], regimes=ALL_REGIMES, teams=["team-a"]),
+            set(),
+        ),
         "auditor": (auth("aud-1", roles=["auditor"], regimes=ALL_REGIMES, teams=["team-a"]), set()),
         "coord_a_without_sexwork": (auth("coord_a", roles=["coordinator"], regimes=SCOPED, teams=["team-a"]), {a1}),
     }
@@ -283,18 +336,35 @@ async def test_list_filters(client, db, world):
     start = today() + timedelta(days=10)
     cafe = (await plan(client, world))["id"]
     club = (await plan(client, world, body=world.sexwork_body()))["id"]
-    later = (await plan(client, world, body=world.body(
-        regimes=["nix18"],
-        checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
-        inspector_ids=[world.ids["insp_a2"]], planned_from=start.isoformat(), planned_to=start.isoformat())))["id"]
-    other_team = (await plan(client, world, "admin", world.body(team_id="team-b",
-                                                                 inspector_ids=[world.ids["insp_b"]])))["id"]
+    later = (
+        await plan(
+            client,
+            world,
+            body=world.body(
+                regimes=["nix18"],
+                checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
+                inspector_ids=[world.ids["insp_a2"]],
+                planned_from=start.isoformat(),
+                planned_to=start.isoformat(),
+            ),
+        )
+    )["id"]
+    other_team = (
+        await plan(client, world, "admin", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]]))
+    )["id"]
     late = (await plan(client, world))["id"]
-    await db.execute("UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid",
-                     late, today() - timedelta(days=1))
+    await db.execute(
+        "UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid",
+        late,
+        today() - timedelta(days=1),
+    )
     cancelled = (await plan(client, world))["id"]
-    await db.execute("UPDATE assignment SET status = 'cancelled', cancel_reason = 'weg', planned_to = $2, "
-                     "planned_from = $2 WHERE id = $1::uuid", cancelled, today() - timedelta(days=5))
+    await db.execute(
+        "UPDATE assignment SET status = 'cancelled', cancel_reason = 'weg', planned_to = $2, "
+        "planned_from = $2 WHERE id = $1::uuid",
+        cancelled,
+        today() - timedelta(days=5),
+    )
     admin = world.h["admin"]
     assert set(await listed(client, admin)) == {cafe, club, later, other_team, late, cancelled}
     assert set(await listed(client, admin, "team=team-a")) == {cafe, club, later, late, cancelled}
@@ -310,8 +380,11 @@ async def test_list_filters(client, db, world):
     assert set(await listed(client, admin, f"to={today().isoformat()}")) == {late, cancelled}
     day_before = (start - timedelta(days=1)).isoformat()
     assert await listed(client, admin, f"from={day_before}&to={day_before}&team=team-a") == []
-    assert_problem(await client.get(f"{URL}?from={start.isoformat()}&to={today().isoformat()}", headers=admin),
-                   400, "invalid_date_range")
+    assert_problem(
+        await client.get(f"{URL}?from={start.isoformat()}&to={today().isoformat()}", headers=admin),
+        400,
+        "invalid_date_range",
+    )
     # Every item says whether it is overdue.
     items = {i["id"]: i for i in (await client.get(f"{URL}?team=team-a", headers=admin)).json()["items"]}
     assert items[late]["overdue"] is True and items[cancelled]["overdue"] is False
@@ -321,8 +394,9 @@ async def test_keyset_pages_follow_planned_from_then_id(client, db, world):
     made = [(await plan(client, world))["id"] for _ in range(5)]
     for offset, assignment_id in enumerate(made):
         day = today() + timedelta(days=20 - offset % 3)
-        await db.execute("UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid",
-                         assignment_id, day)
+        await db.execute(
+            "UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid", assignment_id, day
+        )
     rows = await db.fetch("SELECT id FROM assignment ORDER BY planned_from, id")
     seen, cursor = [], None
     while True:
@@ -344,11 +418,13 @@ async def test_reassign_with_if_match_and_audit(client, db, world):
     url = f"{URL}/{created['id']}/reassign"
     body = {"inspector_ids": [world.ids["insp_sw"]]}
     assert_problem(await client.post(url, headers=world.h["coord_a"], json=body), 428, "precondition_required")
-    assert_problem(await client.post(url, headers={**world.h["coord_a"], "If-Match": '"9"'}, json=body),
-                   412, "stale_version")
+    assert_problem(
+        await client.post(url, headers={**world.h["coord_a"], "If-Match": '"9"'}, json=body), 412, "stale_version"
+    )
     bad = {"inspector_ids": [world.ids["insp_b"]]}
-    assert_problem(await client.post(url, headers={**world.h["coord_a"], "If-Match": '"1"'}, json=bad),
-                   422, "validation_failed")
+    assert_problem(
+        await client.post(url, headers={**world.h["coord_a"], "If-Match": '"1"'}, json=bad), 422, "validation_failed"
+    )
     assert await planning_state(db) == (1, 1)
 
     response = await client.post(url, headers={**world.h["coord_a"], "If-Match": '"1"'}, json=body)
@@ -369,8 +445,9 @@ async def test_reschedule_checks_the_window_and_audits(client, db, world):
     start = today() + timedelta(days=30)
     reversed_window = {"planned_from": start.isoformat(), "planned_to": (start - timedelta(days=1)).isoformat()}
     assert_problem(await client.post(url, headers=headers, json=reversed_window), 422, "validation_failed")
-    assert_problem(await client.post(url, headers=headers, json={"planned_from": start.isoformat()}),
-                   422, "validation_failed")
+    assert_problem(
+        await client.post(url, headers=headers, json={"planned_from": start.isoformat()}), 422, "validation_failed"
+    )
     assert await planning_state(db) == (1, 1)
     window = {"planned_from": start.isoformat(), "planned_to": start.isoformat()}
     response = await client.post(url, headers=headers, json=window)
@@ -411,8 +488,9 @@ async def test_cancel_with_a_reason_then_nothing_changes_it(client, db, world):
 async def test_a_done_assignment_cannot_change(client, db, world):
     created = await plan(client, world)
     await db.execute("UPDATE assignment SET status = 'done' WHERE id = $1::uuid", created["id"])
-    response = await client.post(f"{URL}/{created['id']}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'},
-                                 json={"reason": "Te laat"})
+    response = await client.post(
+        f"{URL}/{created['id']}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'}, json={"reason": "Te laat"}
+    )
     assert_problem(response, 409, "assignment_closed")
     assert await db.fetchval("SELECT status FROM assignment WHERE id = $1::uuid", created["id"]) == "done"
 
@@ -431,15 +509,20 @@ async def test_only_the_teams_coordinators_and_admins_change_assignments(client,
     created = await plan(client, world)
     body = {"reason": "Geen capaciteit"}
     url = f"{URL}/{created['id']}/cancel"
-    assert_problem(await client.post(url, headers={**world.h["insp_a1"], "If-Match": '"1"'}, json=body),
-                   403, "forbidden")
-    assert_problem(await client.post(url, headers={**world.h["coord_b"], "If-Match": '"1"'}, json=body),
-                   404, "not_found")
+    assert_problem(
+        await client.post(url, headers={**world.h["insp_a1"], "If-Match": '"1"'}, json=body), 403, "forbidden"
+    )
+    assert_problem(
+        await client.post(url, headers={**world.h["coord_b"], "If-Match": '"1"'}, json=body), 404, "not_found"
+    )
     # Sees it (enforcement officer too) but does not coordinate team-a.
     both = auth("coord-enf", roles=["coordinator", "enforcement_officer"], regimes=ALL_REGIMES, teams=["team-b"])
     assert_problem(await client.post(url, headers={**both, "If-Match": '"1"'}, json=body), 403, "not_your_team")
-    assert_problem(await client.post(f"{URL}/{uuid.uuid4()}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'},
-                                     json=body), 404, "not_found")
+    assert_problem(
+        await client.post(f"{URL}/{uuid.uuid4()}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'}, json=body),
+        404,
+        "not_found",
+    )
     assert await db.fetchval("SELECT version FROM assignment") == 1
     response = await client.post(url, headers={**world.h["admin"], "If-Match": '"1"'}, json=body)
     assert response.status_code == 200, response.text

@@ -8,8 +8,14 @@ import pytest
 from tests.helpers import assert_problem
 from tests.registry_helpers import ALL_REGIMES, audit_actions, count, create_object
 
-OPERATOR = {"name": "Café De Hoek B.V.", "attention": "de heer J. Jansen", "street": "Oudegracht 1",
-            "postcode": "3511 AA", "city": "Utrecht", "email": "info@dehoek.example"}
+OPERATOR = {
+    "name": "Café De Hoek B.V.",
+    "attention": "de heer J. Jansen",
+    "street": "Oudegracht 1",
+    "postcode": "3511 AA",
+    "city": "Utrecht",
+    "email": "info@dehoek.example",
+}
 
 
 @pytest.fixture
@@ -52,5 +58,6 @@ async def test_the_addressee_of_an_establishment_you_may_not_see_is_404(client, 
     refused = await client.put(f"/api/v1/objects/{object_id}/addressee", json=OPERATOR, headers=outsider)
     assert refused.status_code == 404
     inspector = auth("insp-1", roles=["inspector"], regimes=ALL_REGIMES)
-    assert (await client.put(f"/api/v1/objects/{object_id}/addressee", json=OPERATOR,
-                             headers=inspector)).status_code == 403
+    assert (
+        await client.put(f"/api/v1/objects/{object_id}/addressee", json=OPERATOR, headers=inspector)
+    ).status_code == 403

@@ -33,8 +33,11 @@ def coordinator(auth):
 
 
 def upload(client, headers, content: bytes, query: str = ""):
-    return client.post(f"/api/v1/objects/import{query}", content=content,
-                       headers={**headers, "Content-Type": "text/csv; charset=utf-8"})
+    return client.post(
+        f"/api/v1/objects/import{query}",
+        content=content,
+        headers={**headers, "Content-Type": "text/csv; charset=utf-8"},
+    )
 
 
 async def nothing_stored(db) -> bool:
@@ -47,14 +50,28 @@ async def test_a_good_file_is_imported_whole(client, coordinator, db):
     assert response.status_code == 200, response.text
     assert response.json() == {"rows": 3, "imported": 3, "rejected": 0, "stored": True, "issues": []}
 
-    rows = {r["name"]: dict(r) for r in await db.fetch(
-        "SELECT name, trade_name, postcode, house_number_addition, city, wijk, kvk_number, kind, employee_class, "
-        "supervision_level, status, regimes, latitude, longitude FROM establishment")}
+    rows = {
+        r["name"]: dict(r)
+        for r in await db.fetch(
+            "SELECT name, trade_name, postcode, house_number_addition, city, wijk, kvk_number, kind, employee_class, "
+            "supervision_level, status, regimes, latitude, longitude FROM establishment"
+        )
+    }
     assert rows["Café De Domtoren"] == {
-        "name": "Café De Domtoren", "trade_name": "De Domtoren", "postcode": "3512JC", "house_number_addition": None,
-        "city": "Utrecht", "wijk": "binnenstad", "kvk_number": "12345678", "kind": "horeca_hoogdrempelig",
-        "employee_class": "under_50", "supervision_level": "regular", "status": "active",
-        "regimes": ["alcohol", "gambling", "nix18"], "latitude": 52.0907, "longitude": 5.1214,
+        "name": "Café De Domtoren",
+        "trade_name": "De Domtoren",
+        "postcode": "3512JC",
+        "house_number_addition": None,
+        "city": "Utrecht",
+        "wijk": "binnenstad",
+        "kvk_number": "12345678",
+        "kind": "horeca_hoogdrempelig",
+        "employee_class": "under_50",
+        "supervision_level": "regular",
+        "status": "active",
+        "regimes": ["alcohol", "gambling", "nix18"],
+        "latitude": 52.0907,
+        "longitude": 5.1214,
     }
     assert rows["Slijterij Lombok"]["house_number_addition"] == "A" and rows["Slijterij Lombok"]["latitude"] is None
     assert rows["Slijterij Lombok"]["supervision_level"] == "verscherpt"
@@ -76,8 +93,12 @@ BAD_ROWS = [
 ]
 EXPECTED_ISSUES = [
     {"row": 3, "column": "wijk"},
-    {"row": 4, "column": "huisnummer"}, {"row": 4, "column": "postcode"}, {"row": 4, "column": "kvk"},
-    {"row": 4, "column": "soort"}, {"row": 4, "column": "werknemers"}, {"row": 4, "column": "toezichtniveau"},
+    {"row": 4, "column": "huisnummer"},
+    {"row": 4, "column": "postcode"},
+    {"row": 4, "column": "kvk"},
+    {"row": 4, "column": "soort"},
+    {"row": 4, "column": "werknemers"},
+    {"row": 4, "column": "toezichtniveau"},
     {"row": 4, "column": "regimes"},  # (lat without lon is checked once the cells themselves are valid)
     {"row": 5, "column": "regimes"},
     {"row": 6},
@@ -87,8 +108,10 @@ EXPECTED_ISSUES = [
 
 def without_reasons(issues: list[dict]) -> list[dict]:
     assert all(issue["reason"] for issue in issues)
-    return sorted(({k: v for k, v in issue.items() if k != "reason"} for issue in issues),
-                  key=lambda i: (i["row"], i.get("column") or ""))
+    return sorted(
+        ({k: v for k, v in issue.items() if k != "reason"} for issue in issues),
+        key=lambda i: (i["row"], i.get("column") or ""),
+    )
 
 
 async def test_one_bad_row_and_nothing_is_stored_with_every_bad_row_reported(client, coordinator, db):
@@ -112,14 +135,26 @@ async def test_partial_stores_the_good_rows_and_reports_the_bad(client, coordina
     report = response.json()
     assert (report["rows"], report["imported"], report["rejected"], report["stored"]) == (7, 2, 5, True)
     assert len(report["issues"]) == len(EXPECTED_ISSUES)
-    assert sorted(r["name"] for r in await db.fetch("SELECT name FROM establishment")) == ["Café De Domtoren", "Slijterij Lombok"]
+    assert sorted(r["name"] for r in await db.fetch("SELECT name FROM establishment")) == [
+        "Café De Domtoren",
+        "Slijterij Lombok",
+    ]
     event = await db.fetchrow("SELECT after FROM audit_event WHERE action = 'establishment.imported'")
     assert (event["after"]["imported"], event["after"]["rejected"], event["after"]["partial"]) == (2, 5, True)
 
 
 async def test_duplicates_in_the_file_and_against_the_register(client, coordinator, db):
-    await create_object(client, coordinator, name="Slijterij Lombok", street="Kanaalstraat", house_number=88,
-                        house_number_addition="a", postcode="3531CL", wijk="west", kind="slijterij")
+    await create_object(
+        client,
+        coordinator,
+        name="Slijterij Lombok",
+        street="Kanaalstraat",
+        house_number=88,
+        house_number_addition="a",
+        postcode="3531CL",
+        wijk="west",
+        kind="slijterij",
+    )
     again = GOOD_ROWS[0].replace("Café De Domtoren", "CAFÉ DE DOMTOREN")
     response = await upload(client, coordinator, csv_bytes(GOOD_ROWS[0], GOOD_ROWS[1], again))
     report = assert_problem(response, 422, "csv_invalid_rows")["report"]
@@ -135,8 +170,13 @@ async def test_duplicates_in_the_file_and_against_the_register(client, coordinat
     [
         (HEADER.replace(";lon", ""), [{"row": 1, "column": "lon", "reason": "missing column"}]),
         (HEADER + ";eigenaar", [{"row": 1, "column": "eigenaar", "reason": "unknown column"}]),
-        (HEADER.replace("lat", "naam"), [{"row": 1, "column": "lat", "reason": "missing column"},
-                                         {"row": 1, "column": "naam", "reason": "column appears twice"}]),
+        (
+            HEADER.replace("lat", "naam"),
+            [
+                {"row": 1, "column": "lat", "reason": "missing column"},
+                {"row": 1, "column": "naam", "reason": "column appears twice"},
+            ],
+        ),
     ],
 )
 async def test_wrong_columns_refuse_the_file(client, coordinator, db, header, issues):
@@ -191,8 +231,13 @@ async def run_import(database_url: str, data_dir: Path, *args: str) -> tuple[int
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}
     env.update(DATABASE_URL=database_url, TOEZICHT_DATA_DIR=str(data_dir))
     proc = await asyncio.create_subprocess_exec(
-        str(TOEZICHT), "import", "objects", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(TOEZICHT),
+        "import",
+        "objects",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return proc.returncode, out.decode(), err.decode()

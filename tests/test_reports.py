@@ -46,10 +46,17 @@ async def test_every_indicator_matches_the_hand_worked_numbers(client, ds):
     assert compliance["overall"] == fig(2, 7)  # I1, and I6 whose only violation was withdrawn
     assert _groups(compliance["per_regime"]) == {
         "alcohol": (3, 5),  # I1, I5 (its violation is NIX18's), I7 (its violation is sex work's) of I1 I2 I3 I5 I7
-        "coffeeshop": (1, 1), "nix18": (0, 2), "sexwork": (0, 1)}
+        "coffeeshop": (1, 1),
+        "nix18": (0, 2),
+        "sexwork": (0, 1),
+    }
     assert _groups(compliance["per_object_kind"]) == {
-        "coffeeshop": (1, 1), "horeca_hoogdrempelig": (1, 2), "horeca_laagdrempelig": (0, 2), "seks_club": (0, 1),
-        "supermarkt": (0, 1)}
+        "coffeeshop": (1, 1),
+        "horeca_hoogdrempelig": (1, 2),
+        "horeca_laagdrempelig": (0, 2),
+        "seks_club": (0, 1),
+        "supermarkt": (0, 1),
+    }
     assert _groups(compliance["per_wijk"]) == {"binnenstad": (1, 2), "oost": (0, 1), "west": (0, 3), "zuid": (1, 1)}
     assert [g["label"] for g in compliance["per_wijk"]] == ["Binnenstad", "Oost", "West", "Zuid"]
     # Attempts: I4 supermarkt not sold, sold without ID twice, sold to an adult with ID; I5 horeca sold without ID.
@@ -63,13 +70,21 @@ async def test_every_indicator_matches_the_hand_worked_numbers(client, ds):
     ]
     # Sent in the period: K1 warning + fine, K2 last onder dwangsom + schorsing, K3 13b, K4 intrekking, K5 19a + warning.
     assert body["sanctions"] == {
-        "warnings": fig(2, 8), "fines": _money(1, 8, 136_000), "lasten_onder_dwangsom": fig(1, 8),
-        "lasten_onder_bestuursdwang": fig(0, 8), "forfeited_dwangsommen": _money(1, 2, 50_000),
-        "suspensions": fig(1, 8), "withdrawals": fig(1, 8), "bans_19a": fig(1, 8), "closures_13b": fig(1, 8),
+        "warnings": fig(2, 8),
+        "fines": _money(1, 8, 136_000),
+        "lasten_onder_dwangsom": fig(1, 8),
+        "lasten_onder_bestuursdwang": fig(0, 8),
+        "forfeited_dwangsommen": _money(1, 2, 50_000),
+        "suspensions": fig(1, 8),
+        "withdrawals": fig(1, 8),
+        "bans_19a": fig(1, 8),
+        "closures_13b": fig(1, 8),
     }
     # C1 C2 C3 C4 C5 C7; due: resolved C1 C2 C5 C7 and open overdue C3 (C4 was forwarded); working days 9, 9, 2, 4.
     assert body["complaints"] == {
-        "received": fig(6, 6), "followed_by_inspection": fig(1, 6), "resolved_within_deadline": fig(3, 5),
+        "received": fig(6, 6),
+        "followed_by_inspection": fig(1, 6),
+        "resolved_within_deadline": fig(3, 5),
         "median_handling_working_days": {"value": 6.5, "count": 4},
     }
     objects = body["objects"]
@@ -86,8 +101,12 @@ async def test_a_caller_counts_only_their_regimes_and_never_sex_work_without_its
     alcohol_only = auth("auditor-alcohol", roles=["auditor"], regimes=["alcohol"])
     body = (await get_report(client, alcohol_only)).json()
     # I1 I2 I3 I5 I8 (I4 is NIX18 only, I6 coffeeshop, I7 sex work).
-    assert body["controls"] == {"done": fig(4, 5), "vergunningcontroles": fig(4, 4),
-                                "following_complaint": fig(1, 4), "hercontroles": fig(1, 4)}
+    assert body["controls"] == {
+        "done": fig(4, 5),
+        "vergunningcontroles": fig(4, 4),
+        "following_complaint": fig(1, 4),
+        "hercontroles": fig(1, 4),
+    }
     assert body["compliance"]["overall"] == fig(2, 4)  # I5's NIX18 violation does not count for alcohol
     assert _groups(body["compliance"]["per_regime"]) == {"alcohol": (2, 4)}
     assert _groups(body["compliance"]["per_wijk"]) == {"binnenstad": (1, 2), "west": (1, 2)}
@@ -95,7 +114,10 @@ async def test_a_caller_counts_only_their_regimes_and_never_sex_work_without_its
     assert [v["code"] for v in body["violations"]] == ["AW-24-1-NO-MANAGER-PRESENT", "AW-3-NO-PERMIT"]
     sanctions = body["sanctions"]  # K1 and K2 only
     assert (sanctions["warnings"], sanctions["fines"], sanctions["withdrawals"]) == (
-        fig(1, 4), _money(1, 4, 136_000), fig(0, 4))
+        fig(1, 4),
+        _money(1, 4, 136_000),
+        fig(0, 4),
+    )
     complaints = body["complaints"]  # C1 C2 C7 and the regime-less C5
     assert complaints["received"] == fig(4, 4)
     assert complaints["resolved_within_deadline"] == fig(3, 4)
@@ -118,8 +140,12 @@ async def test_filters_on_regime_team_wijk_and_object_kind(client, ds):
     assert body["complaints"]["received"] == fig(1, 1)  # C3; regime-less complaints have no regime to match
 
     body = (await get_report(client, coordinator, team="team-b", wijk="west")).json()
-    assert body["controls"] == {"done": fig(2, 2), "vergunningcontroles": fig(2, 2),
-                                "following_complaint": fig(0, 2), "hercontroles": fig(1, 2)}
+    assert body["controls"] == {
+        "done": fig(2, 2),
+        "vergunningcontroles": fig(2, 2),
+        "following_complaint": fig(0, 2),
+        "hercontroles": fig(1, 2),
+    }
     assert body["compliance"]["overall"] == fig(0, 2)
     assert body["sanctions"]["warnings"] == fig(1, 4)  # K2 and K5
     assert body["sanctions"]["forfeited_dwangsommen"] == _money(1, 2, 50_000)
@@ -157,8 +183,9 @@ async def test_the_trend_gives_the_figures_per_month(client, ds):
     assert jul["sanctions"]["fines"] == _money(1, 1, 68_000)
     assert months["2025-12"]["controls"]["done"] == fig(0, 0)
 
-    by_dates = await client.get(f"{REPORTS}/indicators/trend", params={"from": "2025-02-01", "to": "2025-03-31"},
-                                headers=ds.world.h["coord_a"])
+    by_dates = await client.get(
+        f"{REPORTS}/indicators/trend", params={"from": "2025-02-01", "to": "2025-03-31"}, headers=ds.world.h["coord_a"]
+    )
     assert [m["month"] for m in by_dates.json()["months"]] == ["2025-02", "2025-03"]
 
 
@@ -168,8 +195,17 @@ async def test_csv_has_dutch_headers_and_the_same_figures(client, ds):
     assert response.headers["content-type"].startswith("text/csv")
     assert "indicatoren-2025-01-01-2025-06-30.csv" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text), delimiter=";"))
-    assert rows[0] == ["Indicator", "Onderverdeling", "Teller", "Noemer", "Percentage", "Waarde", "Bedrag (euro)",
-                       "Van", "Tot en met"]
+    assert rows[0] == [
+        "Indicator",
+        "Onderverdeling",
+        "Teller",
+        "Noemer",
+        "Percentage",
+        "Waarde",
+        "Bedrag (euro)",
+        "Van",
+        "Tot en met",
+    ]
     by_name = {(row[0], row[1]): row for row in rows[1:]}
     assert by_name[("Controles uitgevoerd (beoordeeld)", "Totaal")][2:5] == ["7", "8", "87,5"]
     assert by_name[("NIX18-nalevingscijfer", "Verkoopkanaal: Supermarkt")][2:5] == ["2", "4", "50,0"]
@@ -183,12 +219,15 @@ async def test_csv_has_dutch_headers_and_the_same_figures(client, ds):
     assert violations[1:] == [
         "Geen leidinggevende aanwezig (horecaloket cat. II) (Alcoholwet art. 24 lid 1; AW-24-1-NO-MANAGER-PRESENT)",
         "Horecabedrijf uitgeoefend zonder alcoholvergunning (Alcoholwet art. 3; AW-3-NO-PERMIT)",
-        ("Seksbedrijf zonder exploitatievergunning: sluiting, last onder dwangsom of boete "
-         "(APV Utrecht, artikel onbekend (VERIFY); SX-NO-PERMIT)"),
+        (
+            "Seksbedrijf zonder exploitatievergunning: sluiting, last onder dwangsom of boete "
+            "(APV Utrecht, artikel onbekend (VERIFY); SX-NO-PERMIT)"
+        ),
     ]
 
-    trend = await client.get(f"{REPORTS}/indicators/trend", params={"year": 2025},
-                             headers={**ds.world.h["coord_a"], "Accept": "text/csv"})
+    trend = await client.get(
+        f"{REPORTS}/indicators/trend", params={"year": 2025}, headers={**ds.world.h["coord_a"], "Accept": "text/csv"}
+    )
     trend_rows = list(csv.reader(io.StringIO(trend.text), delimiter=";"))
     assert ["Hercontroles", "Maand 2025-02", "1", "2", "50,0", "", "", "2025-01-01", "2025-12-31"] in trend_rows
 
@@ -202,16 +241,20 @@ async def test_csv_gives_the_current_article_of_a_violation_stored_without_one(c
     assert recorded["HV-NO-EXPLOITATION-PERMIT"] == "Horecaverordening Utrecht art. n.t.b."  # JSON: as recorded
     response = await get_report(client, {**ds.world.h["coord_a"], "Accept": "text/csv"})
     rows = [row for row in csv.reader(io.StringIO(response.text), delimiter=";") if row[0] == "Overtredingen per code"]
-    permit = ("Horecabedrijf zonder exploitatievergunning (Verordening horeca gemeente Utrecht art. 4; "
-              "HV-NO-EXPLOITATION-PERMIT)")
+    permit = (
+        "Horecabedrijf zonder exploitatievergunning (Verordening horeca gemeente Utrecht art. 4; "
+        "HV-NO-EXPLOITATION-PERMIT)"
+    )
     assert [permit, "1", "7"] in [row[1:4] for row in rows]
     assert "n.t.b." not in response.text
 
 
 async def test_charts_are_pngs(client, ds):
     headers = ds.world.h["coord_a"]
-    for path, params in (("/charts/compliance-per-wijk.png", {"from": "2025-01-01", "to": "2025-06-30"}),
-                         ("/charts/trend.png", {"year": 2025})):
+    for path, params in (
+        ("/charts/compliance-per-wijk.png", {"from": "2025-01-01", "to": "2025-06-30"}),
+        ("/charts/trend.png", {"year": 2025}),
+    ):
         response = await client.get(f"{REPORTS}{path}", params=params, headers=headers)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "image/png"
@@ -225,9 +268,11 @@ async def test_reports_carry_no_personal_data(client, ds, db):
     headers = ds.world.h["coord_a"]
     names = [row["name"] for row in await db.fetch("SELECT name FROM establishment")]
     user_ids = [str(row["id"]) for row in await db.fetch("SELECT id FROM app_user")]
-    texts = [(await get_report(client, headers)).text,
-             (await get_report(client, {**headers, "Accept": "text/csv"})).text,
-             (await client.get(f"{REPORTS}/indicators/trend", params={"year": 2025}, headers=headers)).text]
+    texts = [
+        (await get_report(client, headers)).text,
+        (await get_report(client, {**headers, "Accept": "text/csv"})).text,
+        (await client.get(f"{REPORTS}/indicators/trend", params={"year": 2025}, headers=headers)).text,
+    ]
     for text in texts:
         for secret in [*names, *user_ids, "Oudegracht", "Overlast", "3511"]:
             assert secret not in text
@@ -250,30 +295,44 @@ async def test_others_may_not_read(client, auth, roles):
 async def test_bad_periods_and_filters_are_refused(client, auth):
     headers = auth("coord", roles=["coordinator"], regimes=ALL_REGIMES)
     indicators, trend = f"{REPORTS}/indicators", f"{REPORTS}/indicators/trend"
-    assert_problem(await client.get(indicators, params={"from": "2025-03-01", "to": "2025-02-01"}, headers=headers),
-                   400, "invalid_date_range")
-    body = assert_problem(await client.get(indicators, params={"from": "1999-12-31"}, headers=headers),
-                          422, "validation_failed")
+    assert_problem(
+        await client.get(indicators, params={"from": "2025-03-01", "to": "2025-02-01"}, headers=headers),
+        400,
+        "invalid_date_range",
+    )
+    body = assert_problem(
+        await client.get(indicators, params={"from": "1999-12-31"}, headers=headers), 422, "validation_failed"
+    )
     assert body["errors"][0]["parameter"] == "from"
     assert_problem(await client.get(indicators, params={"to": "2101-01-01"}, headers=headers), 422, "validation_failed")
     assert_problem(await client.get(indicators, params={"wijk": "atlantis"}, headers=headers), 422, "validation_failed")
-    assert_problem(await client.get(indicators, params={"object_kind": "castle"}, headers=headers),
-                   422, "validation_failed")
+    assert_problem(
+        await client.get(indicators, params={"object_kind": "castle"}, headers=headers), 422, "validation_failed"
+    )
     assert_problem(await client.get(trend, params={"year": 1999}, headers=headers), 422, "validation_failed")
-    assert_problem(await client.get(trend, params={"year": 2025, "from": "2025-01-01"}, headers=headers),
-                   400, "year_and_dates")
-    body = assert_problem(await client.get(trend, params={"from": "2020-01-01", "to": "2023-01-01"}, headers=headers),
-                          422, "validation_failed")
+    assert_problem(
+        await client.get(trend, params={"year": 2025, "from": "2025-01-01"}, headers=headers), 400, "year_and_dates"
+    )
+    body = assert_problem(
+        await client.get(trend, params={"from": "2020-01-01", "to": "2023-01-01"}, headers=headers),
+        422,
+        "validation_failed",
+    )
     assert body["errors"][0]["parameter"] == "to"
 
 
-@pytest.mark.parametrize(("article", "text"), [
-    ({"law": "Alcoholwet", "article": "20", "lid": "1"}, "Alcoholwet art. 20 lid 1"),
-    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a"}, "Wok art. 30u lid 1 onder a"),
-    ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a en b"}, "Wok art. 30u lid 1 onder a en b"),
-    ({"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"},
-     "Alcoholwet art. 20 lid 1, tweede volzin"),
-    ({"law": "APV Utrecht", "article": "artikel onbekend (VERIFY)"}, "APV Utrecht, artikel onbekend (VERIFY)"),
-])
+@pytest.mark.parametrize(
+    ("article", "text"),
+    [
+        ({"law": "Alcoholwet", "article": "20", "lid": "1"}, "Alcoholwet art. 20 lid 1"),
+        ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a"}, "Wok art. 30u lid 1 onder a"),
+        ({"law": "Wok", "article": "30u", "lid": "1", "sub": "a en b"}, "Wok art. 30u lid 1 onder a en b"),
+        (
+            {"law": "Alcoholwet", "article": "20", "lid": "1", "sub": "tweede volzin"},
+            "Alcoholwet art. 20 lid 1, tweede volzin",
+        ),
+        ({"law": "APV Utrecht", "article": "artikel onbekend (VERIFY)"}, "APV Utrecht, artikel onbekend (VERIFY)"),
+    ],
+)
 def test_article_texts(article, text):
     assert article_text(article) == text

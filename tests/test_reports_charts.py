@@ -17,10 +17,27 @@ from backend.reports.models import Controls, Group, MonthFigures
 from backend.reports.service import figure
 
 OUTPUT = Path(__file__).parent / "output"
-UTRECHT_WIJKEN = ["Binnenstad", "Oost", "Leidsche Rijn", "West", "Overvecht", "Zuid", "Noordoost", "Zuidwest",
-                  "Noordwest", "Vleuten-De Meern"]
-LONG_NAMES = ["Vleuten-De Meern", "Een heel lange wijknaam met veel woorden erin", "Zuilen-Ondiep-Pijlsweerd-Noord",
-              "Supercalifragilisticexpialidocious" * 3, "X", "Kanaleneiland", "Lunetten-Hoograven-Tolsteeg"]
+UTRECHT_WIJKEN = [
+    "Binnenstad",
+    "Oost",
+    "Leidsche Rijn",
+    "West",
+    "Overvecht",
+    "Zuid",
+    "Noordoost",
+    "Zuidwest",
+    "Noordwest",
+    "Vleuten-De Meern",
+]
+LONG_NAMES = [
+    "Vleuten-De Meern",
+    "Een heel lange wijknaam met veel woorden erin",
+    "Zuilen-Ondiep-Pijlsweerd-Noord",
+    "Supercalifragilisticexpialidocious" * 3,
+    "X",
+    "Kanaleneiland",
+    "Lunetten-Hoograven-Tolsteeg",
+]
 
 
 def _save(name: str, png: bytes) -> Image.Image:
@@ -30,18 +47,39 @@ def _save(name: str, png: bytes) -> Image.Image:
 
 
 def _groups(names: list[str]) -> list[Group]:
-    return [Group(key=f"w{i}", label=name, numerator=i % 4, denominator=(i % 4) + i % 3,
-                  share=(i % 4) / ((i % 4) + i % 3) if (i % 4) + i % 3 else None) for i, name in enumerate(names)]
+    return [
+        Group(
+            key=f"w{i}",
+            label=name,
+            numerator=i % 4,
+            denominator=(i % 4) + i % 3,
+            share=(i % 4) / ((i % 4) + i % 3) if (i % 4) + i % 3 else None,
+        )
+        for i, name in enumerate(names)
+    ]
 
 
 def _months(done: list[int]) -> list[MonthFigures]:
     def controls(n: int) -> Controls:
-        return Controls(done=figure(n, n), vergunningcontroles=figure(0, n), following_complaint=figure(0, n),
-                        hercontroles=figure(0, n))
+        return Controls(
+            done=figure(n, n),
+            vergunningcontroles=figure(0, n),
+            following_complaint=figure(0, n),
+            hercontroles=figure(0, n),
+        )
 
-    return [MonthFigures(month=f"{2025 + i // 12}-{i % 12 + 1:02d}", controls=controls(n),
-                         compliance=figure(n // 2, n), nix18=None, violations=figure(n - n // 2, n), sanctions=None,
-                         complaints=None) for i, n in enumerate(done)]
+    return [
+        MonthFigures(
+            month=f"{2025 + i // 12}-{i % 12 + 1:02d}",
+            controls=controls(n),
+            compliance=figure(n // 2, n),
+            nix18=None,
+            violations=figure(n - n // 2, n),
+            sanctions=None,
+            complaints=None,
+        )
+        for i, n in enumerate(done)
+    ]
 
 
 @pytest.mark.parametrize("highest", [0, 1, 3, 7, 12, 999, 123456])
@@ -68,8 +106,8 @@ def _assert_readable(layout: charts.Layout, count: int) -> None:
     assert len(layout.labels) == count
     for label in layout.labels:
         left, top, right, bottom = label.box
-        assert 0 <= left and right <= layout.width, label
-        assert charts.HEIGHT - charts.MARGIN_BOTTOM < top and bottom < charts.HEIGHT - 42, label  # above the legend
+        assert left >= 0 and right <= layout.width, label
+        assert top > charts.HEIGHT - charts.MARGIN_BOTTOM and bottom < charts.HEIGHT - 42, label  # above the legend
         assert label.size >= charts.LABEL_SIZES[-1]
     for a, b in itertools.combinations(layout.labels, 2):
         apart = a.box[2] <= b.box[0] or b.box[2] <= a.box[0] or a.box[3] <= b.box[1] or b.box[3] <= a.box[1]
@@ -98,8 +136,9 @@ def test_long_and_many_labels_never_overlap_or_leave_the_image(count):
     assert image.size == (layout.width, charts.HEIGHT)
 
 
-@pytest.mark.parametrize("done", [[1, 0, 2, 5, 3, 1, 0, 0, 4, 2, 1, 0], [0] * 12,
-                                  [(i * 3457) % 123_456 for i in range(36)]])
+@pytest.mark.parametrize(
+    "done", [[1, 0, 2, 5, 3, 1, 0, 0, 4, 2, 1, 0], [0] * 12, [(i * 3457) % 123_456 for i in range(36)]]
+)
 def test_trend_month_labels_do_not_overlap(done):
     months = _months(done)
     layout = charts.trend_layout(months)

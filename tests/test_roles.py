@@ -113,8 +113,9 @@ BODY_TYPES = {"ImportObjects": "text/csv", "UploadPhoto": "image/jpeg"}
 def operations() -> dict[str, tuple[str, str]]:
     """operationId -> (method, path template) from the committed OpenAPI document."""
     doc = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))
-    return {op["operationId"]: (method.upper(), path) for path, item in doc["paths"].items()
-            for method, op in item.items()}
+    return {
+        op["operationId"]: (method.upper(), path) for path, item in doc["paths"].items() for method, op in item.items()
+    }
 
 
 def test_every_operation_of_the_openapi_document_is_in_the_role_matrix():
@@ -137,8 +138,12 @@ def refused_for_role(response) -> bool:
 
 @pytest.mark.parametrize("role", ROLES)
 async def test_the_service_lets_in_exactly_the_roles_of_the_matrix(client, auth, role):
-    headers = auth(f"role-{role}", roles=[role], regimes=["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-                   teams=["team-a"])
+    headers = auth(
+        f"role-{role}",
+        roles=[role],
+        regimes=["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
+        teams=["team-a"],
+    )
     wrong = {}
     for operation_id, allowed in ROLE_MATRIX.items():
         if allowed is PUBLIC:
@@ -195,7 +200,10 @@ def test_the_readme_endpoint_table_names_every_operation_with_the_roles_of_the_m
             assert operation_id not in documented, f"{endpoint} is in the README twice"
             documented[operation_id] = roles_of_cell(cell)
     assert sorted(documented) == sorted(ROLE_MATRIX), "operations missing from the README's endpoint table"
-    differs = {op: (documented[op], ROLE_MATRIX[op]) for op in ROLE_MATRIX
-               if (documented[op] is None) != (ROLE_MATRIX[op] is None)
-               or set(documented[op] or ()) != set(ROLE_MATRIX[op] or ())}
+    differs = {
+        op: (documented[op], ROLE_MATRIX[op])
+        for op in ROLE_MATRIX
+        if (documented[op] is None) != (ROLE_MATRIX[op] is None)
+        or set(documented[op] or ()) != set(ROLE_MATRIX[op] or ())
+    }
     assert differs == {}, "README roles (left) differ from the matrix (right)"

@@ -19,7 +19,11 @@ def test_defaults_suit_make_run():
 
 def test_values_are_converted_from_strings():
     settings = load_settings(
-        {"TOEZICHT_PORT": "9000", "TOEZICHT_DB_PGBOUNCER": "true", "TOEZICHT_CORS_ORIGINS": "https://a.nl, https://b.nl"}
+        {
+            "TOEZICHT_PORT": "9000",
+            "TOEZICHT_DB_PGBOUNCER": "true",
+            "TOEZICHT_CORS_ORIGINS": "https://a.nl, https://b.nl",
+        }
     )
     assert settings.port == 9000 and settings.db_pgbouncer is True
     assert settings.cors_origins == ("https://a.nl", "https://b.nl")

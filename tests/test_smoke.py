@@ -8,7 +8,10 @@ async def test_live_and_ready(client):
 
 
 async def test_me_creates_user_from_token(client, auth, db):
-    response = await client.get("/api/v1/me", headers=auth("insp-1", roles=["inspector"], regimes=["alcohol", "nix18"], teams=["team-a"], name="Insp One"))
+    response = await client.get(
+        "/api/v1/me",
+        headers=auth("insp-1", roles=["inspector"], regimes=["alcohol", "nix18"], teams=["team-a"], name="Insp One"),
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["subject"] == "insp-1"

@@ -27,8 +27,12 @@ from tests.registry_helpers import ALL_REGIMES, alcohol_permit, create_object, c
 
 URL = "/api/v1/sync"
 SCOPED = ["alcohol", "nix18"]
-KINDS = {"assignments": "assignment", "objects": "object", "locations": "location",
-         "checklist_versions": "checklist_version"}
+KINDS = {
+    "assignments": "assignment",
+    "objects": "object",
+    "locations": "location",
+    "checklist_versions": "checklist_version",
+}
 
 
 def checklist(key: str) -> dict[str, Any]:
@@ -47,10 +51,14 @@ class World:
         start = today() + timedelta(days=2)
         key = "location_id" if target.startswith("loc") else "object_id"
         body: dict[str, Any] = {
-            key: self.ids[target], "team_id": "team-a", "regimes": ["alcohol"],
+            key: self.ids[target],
+            "team_id": "team-a",
+            "regimes": ["alcohol"],
             "checklist_version_ids": [self.ids["alcohol-horeca"]],
-            "planned_from": start.isoformat(), "planned_to": (start + timedelta(days=5)).isoformat(),
-            "inspector_ids": [self.ids[name] for name in inspectors], "reason": "regular_cycle",
+            "planned_from": start.isoformat(),
+            "planned_to": (start + timedelta(days=5)).isoformat(),
+            "inspector_ids": [self.ids[name] for name in inspectors],
+            "reason": "regular_cycle",
         }
         body.update(overrides)
         return body
@@ -76,8 +84,14 @@ async def world(client, auth) -> World:
         w.ids[key] = response.json()["id"]
     objects = {
         "cafe": {},
-        "bar": dict(name="Bar De Kade", street="Kanaalstraat", house_number=5, postcode="3531 CK", wijk="west",
-                    regimes=["alcohol", "gambling", "nix18"]),
+        "bar": dict(
+            name="Bar De Kade",
+            street="Kanaalstraat",
+            house_number=5,
+            postcode="3531 CK",
+            wijk="west",
+            regimes=["alcohol", "gambling", "nix18"],
+        ),
         "club": dict(name="Club Rood", kind="seks_club", regimes=["sexwork", "alcohol"], house_number=7),
     }
     for name, overrides in objects.items():
@@ -85,19 +99,28 @@ async def world(client, auth) -> World:
         w.ids[name] = (await create_object(client, w.h["admin"], **overrides))["id"]
     w.ids["cafe_permit"] = (await create_permit(client, w.h["admin"], w.ids["cafe"], alcohol_permit()))["id"]
     for name, regimes in (("loc", ["alcohol"]), ("loc_sw", ["sexwork"])):
-        response = await client.post("/api/v1/locations", headers=w.h["admin"], json={
-            "street": "Vleutenseweg", "house_number": 300 + len(name), "postcode": "3532 HN", "wijk": "west",
-            "regimes": regimes,
-        })
+        response = await client.post(
+            "/api/v1/locations",
+            headers=w.h["admin"],
+            json={
+                "street": "Vleutenseweg",
+                "house_number": 300 + len(name),
+                "postcode": "3532 HN",
+                "wijk": "west",
+                "regimes": regimes,
+            },
+        )
         assert response.status_code == 201, response.text
         w.ids[name] = response.json()["id"]
     return w
 
 
-async def plan(client, world: World, target: str = "cafe", inspectors: tuple[str, ...] = ("insp",),
-               **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/assignments", headers=world.h["coord"],
-                                 json=world.plan_body(target, inspectors, **overrides))
+async def plan(
+    client, world: World, target: str = "cafe", inspectors: tuple[str, ...] = ("insp",), **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/assignments", headers=world.h["coord"], json=world.plan_body(target, inspectors, **overrides)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -105,8 +128,11 @@ async def plan(client, world: World, target: str = "cafe", inspectors: tuple[str
 async def change(client, world: World, assignment: dict[str, Any], command: str, body: dict) -> dict[str, Any]:
     """reassign / reschedule / cancel with the assignment's current ETag."""
     current = await client.get(f"/api/v1/assignments/{assignment['id']}", headers=world.h["coord"])
-    response = await client.post(f"/api/v1/assignments/{assignment['id']}/{command}", json=body,
-                                 headers={**world.h["coord"], "If-Match": current.headers["etag"]})
+    response = await client.post(
+        f"/api/v1/assignments/{assignment['id']}/{command}",
+        json=body,
+        headers={**world.h["coord"], "If-Match": current.headers["etag"]},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -172,14 +198,25 @@ def is_empty(page: dict[str, Any]) -> bool:
 
 
 async def test_first_sync_returns_the_working_set(client, world):
-    mine = await plan(client, world, "cafe", ("insp", "insp2"),
-                      checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]])
+    mine = await plan(
+        client,
+        world,
+        "cafe",
+        ("insp", "insp2"),
+        checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]],
+    )
     at_location = await plan(client, world, "loc")
     await plan(client, world, "bar", ("insp2",))  # another inspector's
     cancelled = await plan(client, world, "bar")
     await change(client, world, cancelled, "cancel", {"reason": "Zaak gesloten"})
-    await plan(client, world, "club", ("insp_sw",), regimes=["sexwork"],
-               checklist_version_ids=[world.ids["sexwork-establishment"]])
+    await plan(
+        client,
+        world,
+        "club",
+        ("insp_sw",),
+        regimes=["sexwork"],
+        checklist_version_ids=[world.ids["sexwork-establishment"]],
+    )
 
     page = await sync(client, world.h["insp"])
 
@@ -240,30 +277,48 @@ async def test_incremental_sync_delivers_creations_reschedules_permit_and_object
     assert ids(page, "checklist_versions") == {world.ids["alcohol-horeca"]} and page["removed"] == []
 
     start = today() + timedelta(days=20)
-    moved = await change(client, world, first, "reschedule",
-                         {"planned_from": start.isoformat(), "planned_to": (start + timedelta(days=1)).isoformat()})
+    moved = await change(
+        client,
+        world,
+        first,
+        "reschedule",
+        {"planned_from": start.isoformat(), "planned_to": (start + timedelta(days=1)).isoformat()},
+    )
     [page] = await phone.catch_up(client, world.h["insp"])
     assert page["assignments"] == [moved] and not page["objects"] and not page["removed"]
 
-    permit = await create_permit(client, world.h["admin"], world.ids["cafe"], {
-        "type": "ontheffing_art35", "number": "ONT-1", "holder": "Hoekje", "valid_from": today().isoformat(),
-        "conditions": {"event": "Koningsdag"}})
+    permit = await create_permit(
+        client,
+        world.h["admin"],
+        world.ids["cafe"],
+        {
+            "type": "ontheffing_art35",
+            "number": "ONT-1",
+            "holder": "Hoekje",
+            "valid_from": today().isoformat(),
+            "conditions": {"event": "Koningsdag"},
+        },
+    )
     [page] = await phone.catch_up(client, world.h["insp"])
     [cafe] = page["objects"]
     assert cafe["id"] == world.ids["cafe"] and not page["assignments"]
     assert {p["id"] for p in cafe["permits"]} == {world.ids["cafe_permit"], permit["id"]}
 
-    suspend = await client.post(f"/api/v1/permits/{permit['id']}/suspend", headers={
-        **world.h["admin"], "If-Match": '"1"'}, json={"starts_on": today().isoformat(),
-                                                       "ends_on": today().isoformat(), "reason": "Overlast"})
+    suspend = await client.post(
+        f"/api/v1/permits/{permit['id']}/suspend",
+        headers={**world.h["admin"], "If-Match": '"1"'},
+        json={"starts_on": today().isoformat(), "ends_on": today().isoformat(), "reason": "Overlast"},
+    )
     assert suspend.status_code == 200, suspend.text
     [page] = await phone.catch_up(client, world.h["insp"])
     [cafe] = page["objects"]
     assert {p["id"]: p["status"] for p in cafe["permits"]}[permit["id"]] == "suspended"
 
-    renamed = await client.put(f"/api/v1/objects/{world.ids['cafe']}",
-                               json={**world.bodies["cafe"], "name": "Café Nieuw"},
-                               headers={**world.h["admin"], "If-Match": '"1"'})
+    renamed = await client.put(
+        f"/api/v1/objects/{world.ids['cafe']}",
+        json={**world.bodies["cafe"], "name": "Café Nieuw"},
+        headers={**world.h["admin"], "If-Match": '"1"'},
+    )
     assert renamed.status_code == 200, renamed.text
     [page] = await phone.catch_up(client, world.h["insp"])
     assert [o["name"] for o in page["objects"]] == ["Café Nieuw"] and not page["removed"]
@@ -308,8 +363,11 @@ async def test_an_object_the_inspector_may_no_longer_see_is_removed(client, worl
     await plan(client, world, "cafe")
     phone = Phone()
     await phone.catch_up(client, world.h["insp"])
-    response = await client.put(f"/api/v1/objects/{world.ids['cafe']}", headers={**world.h["admin"], "If-Match": '"1"'},
-                                json={**world.bodies["cafe"], "regimes": ["gambling"]})
+    response = await client.put(
+        f"/api/v1/objects/{world.ids['cafe']}",
+        headers={**world.h["admin"], "If-Match": '"1"'},
+        json={**world.bodies["cafe"], "regimes": ["gambling"]},
+    )
     assert response.status_code == 200, response.text
     [page] = await phone.catch_up(client, world.h["insp"])
     assert removed(page) == {("object", world.ids["cafe"], "not_visible")}
@@ -336,11 +394,15 @@ async def test_another_inspectors_work_never_appears(client, db, world):
     assert phone.ids("assignment") == {mine["id"]} and other.ids("assignment") == {theirs["id"]}
 
     start = today() + timedelta(days=9)
-    await change(client, world, theirs, "reschedule",
-                 {"planned_from": start.isoformat(), "planned_to": start.isoformat()})
+    await change(
+        client, world, theirs, "reschedule", {"planned_from": start.isoformat(), "planned_to": start.isoformat()}
+    )
     await create_permit(client, world.h["admin"], world.ids["bar"], alcohol_permit(number="AW-BAR"))
-    response = await client.put(f"/api/v1/objects/{world.ids['bar']}", headers={**world.h["admin"], "If-Match": '"1"'},
-                                json={**world.bodies["bar"], "name": "Bar Nieuw"})
+    response = await client.put(
+        f"/api/v1/objects/{world.ids['bar']}",
+        headers={**world.h["admin"], "If-Match": '"1"'},
+        json={**world.bodies["bar"], "name": "Bar Nieuw"},
+    )
     assert response.status_code == 200, response.text
 
     assert is_empty(await sync(client, world.h["insp"], phone.cursor))
@@ -363,12 +425,16 @@ async def test_a_change_that_commits_after_a_newer_one_is_not_missed(client, db,
     transaction = db.transaction()
     await transaction.start()
     try:
-        await db.execute("UPDATE assignment SET notes = 'vastgehouden', version = version + 1, updated_at = now() "
-                         "WHERE id = $1::uuid", held["id"])
+        await db.execute(
+            "UPDATE assignment SET notes = 'vastgehouden', version = version + 1, updated_at = now() "
+            "WHERE id = $1::uuid",
+            held["id"],
+        )
         # ... while a newer change commits and the phone syncs.
         start = today() + timedelta(days=30)
-        moved = await change(client, world, other, "reschedule",
-                             {"planned_from": start.isoformat(), "planned_to": start.isoformat()})
+        moved = await change(
+            client, world, other, "reschedule", {"planned_from": start.isoformat(), "planned_to": start.isoformat()}
+        )
         await phone.catch_up(client, world.h["insp"])
     finally:
         await transaction.commit()
@@ -387,7 +453,11 @@ async def test_a_change_in_flight_during_the_first_sync_arrives_with_the_next_on
             "INSERT INTO assignment (id, establishment_id, team_id, wijk, regimes, checklist_version_ids, planned_from,"
             " planned_to, inspector_ids, reason, created_by) VALUES ($1, $2::uuid, 'team-a', 'west', '{alcohol}', "
             "ARRAY[$3::uuid], current_date + 1, current_date + 2, ARRAY[$4::uuid], 'project', $4::uuid)",
-            in_flight := uuid.uuid4(), world.ids["bar"], world.ids["alcohol-horeca"], world.ids["insp"])
+            in_flight := uuid.uuid4(),
+            world.ids["bar"],
+            world.ids["alcohol-horeca"],
+            world.ids["insp"],
+        )
         await plan(client, world, "loc", ("insp2",))  # a newer transaction commits before the first sync
         phone = Phone()
         await phone.catch_up(client, world.h["insp"], limit=1)
@@ -403,14 +473,23 @@ async def test_a_change_in_flight_during_the_first_sync_arrives_with_the_next_on
 
 # (target, the concurrent change as SQL, what the phone must hold in the end)
 RACING_CHANGES = {
-    "object renamed": ("bar", "UPDATE establishment SET name = 'Bar Hernoemd', version = version + 1 WHERE id = $1",
-                       lambda held: held["name"] == "Bar Hernoemd"),
-    "permit granted": ("bar", "INSERT INTO permit (id, establishment_id, type, number, holder, valid_from, conditions) "
-                              "VALUES (gen_random_uuid(), $1, 'ontheffing_art35', 'ONT-RACE', 'Houder', current_date, "
-                              "'{\"event\": \"Race\"}')",
-                       lambda held: [p["number"] for p in held["permits"]] == ["ONT-RACE"]),
-    "location changed": ("loc", "UPDATE location SET description = 'Achterom' WHERE id = $1",
-                         lambda held: held["description"] == "Achterom"),
+    "object renamed": (
+        "bar",
+        "UPDATE establishment SET name = 'Bar Hernoemd', version = version + 1 WHERE id = $1",
+        lambda held: held["name"] == "Bar Hernoemd",
+    ),
+    "permit granted": (
+        "bar",
+        "INSERT INTO permit (id, establishment_id, type, number, holder, valid_from, conditions) "
+        "VALUES (gen_random_uuid(), $1, 'ontheffing_art35', 'ONT-RACE', 'Houder', current_date, "
+        '\'{"event": "Race"}\')',
+        lambda held: [p["number"] for p in held["permits"]] == ["ONT-RACE"],
+    ),
+    "location changed": (
+        "loc",
+        "UPDATE location SET description = 'Achterom' WHERE id = $1",
+        lambda held: held["description"] == "Achterom",
+    ),
 }
 
 
@@ -430,14 +509,20 @@ async def test_a_target_change_racing_a_new_assignment_on_it_is_not_missed(clien
             f"INSERT INTO assignment (id, {column}, team_id, wijk, regimes, checklist_version_ids, planned_from,"
             " planned_to, inspector_ids, reason, created_by) VALUES ($1, $2::uuid, 'team-a', 'west', '{alcohol}', "
             "ARRAY[$3::uuid], current_date + 1, current_date + 2, ARRAY[$4::uuid], 'project', $4::uuid)",
-            uuid.uuid4(), world.ids[target], world.ids["alcohol-horeca"], world.ids["insp"])
+            uuid.uuid4(),
+            world.ids[target],
+            world.ids["alcohol-horeca"],
+            world.ids["insp"],
+        )
         await changing_tx.start()
         changing = asyncio.create_task(changer.execute(change_sql, uuid.UUID(world.ids[target])))
 
         async def change_done_or_waiting() -> bool:
             return changing.done() or await db.fetchval(
                 "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = "
-                "'Lock' AND query = $1", change_sql)
+                "'Lock' AND query = $1",
+                change_sql,
+            )
 
         await wait_until(change_done_or_waiting)
         await planning_tx.commit()
@@ -475,8 +560,12 @@ async def test_randomized_writers_and_a_syncing_phone_end_in_the_same_state(clie
         try:
             for i, assignment in enumerate(held):
                 async with conn.transaction():
-                    await conn.execute("UPDATE assignment SET notes = $2, version = version + 1, updated_at = now() "
-                                       "WHERE id = $1::uuid", assignment["id"], f"held {i}")
+                    await conn.execute(
+                        "UPDATE assignment SET notes = $2, version = version + 1, updated_at = now() "
+                        "WHERE id = $1::uuid",
+                        assignment["id"],
+                        f"held {i}",
+                    )
                     before = writes["committed"]
                     await _wait_for(lambda before=before: writes["seen_by_phone"] > before or writes["finished"])
         finally:
@@ -501,8 +590,9 @@ async def test_randomized_writers_and_a_syncing_phone_end_in_the_same_state(clie
         await syncing
     await phone.catch_up(client, world.h["insp"])
 
-    truth = await client.get(f"/api/v1/assignments?inspector={world.ids['insp']}&status=planned&limit=200",
-                             headers=world.h["insp"])
+    truth = await client.get(
+        f"/api/v1/assignments?inspector={world.ids['insp']}&status=planned&limit=200", headers=world.h["insp"]
+    )
     expected = {item["id"]: item for item in truth.json()["items"]}
     assert phone.store["assignment"] == expected, f"seed {seed}"
     object_ids = {a["object_id"] for a in expected.values() if a["object_id"]}
@@ -537,16 +627,27 @@ async def _random_change(client, world: World, rng: random.Random, assignments: 
         assignments.append(created)
         return insp in created["inspector_ids"]
     if what == "permit":
-        await create_permit(client, world.h["admin"], world.ids[rng.choice(["cafe", "bar"])], {
-            "type": "ontheffing_art35", "number": f"ONT-{rng.randrange(10**6)}", "holder": "Houder",
-            "valid_from": today().isoformat(), "conditions": {"event": "Festival"}})
+        await create_permit(
+            client,
+            world.h["admin"],
+            world.ids[rng.choice(["cafe", "bar"])],
+            {
+                "type": "ontheffing_art35",
+                "number": f"ONT-{rng.randrange(10**6)}",
+                "holder": "Houder",
+                "valid_from": today().isoformat(),
+                "conditions": {"event": "Festival"},
+            },
+        )
         return False
     if what == "object":
         name = rng.choice(["cafe", "bar"])
         current = await client.get(f"/api/v1/objects/{world.ids[name]}", headers=world.h["admin"])
-        response = await client.put(f"/api/v1/objects/{world.ids[name]}", headers={
-            **world.h["admin"], "If-Match": current.headers["etag"]},
-            json={**world.bodies[name], "name": f"{world.bodies[name]['name']} {rng.randrange(1000)}"})
+        response = await client.put(
+            f"/api/v1/objects/{world.ids[name]}",
+            headers={**world.h["admin"], "If-Match": current.headers["etag"]},
+            json={**world.bodies[name], "name": f"{world.bodies[name]['name']} {rng.randrange(1000)}"},
+        )
         assert response.status_code in (200, 412), response.text
         return False
     current = await client.get(f"/api/v1/assignments/{rng.choice(assignments)['id']}", headers=world.h["coord"])
@@ -556,8 +657,11 @@ async def _random_change(client, world: World, rng: random.Random, assignments: 
         "reschedule": {"planned_from": start.isoformat(), "planned_to": start.isoformat()},
         "cancel": {"reason": "Vervalt"},
     }[what]
-    response = await client.post(f"/api/v1/assignments/{current.json()['id']}/{what}", json=body,
-                                 headers={**world.h["coord"], "If-Match": current.headers["etag"]})
+    response = await client.post(
+        f"/api/v1/assignments/{current.json()['id']}/{what}",
+        json=body,
+        headers={**world.h["coord"], "If-Match": current.headers["etag"]},
+    )
     assert response.status_code in (200, 409, 412), response.text
     return response.status_code == 200 and insp in current.json()["inspector_ids"] + response.json()["inspector_ids"]
 
@@ -570,13 +674,21 @@ async def test_a_bad_cursor_or_limit_is_a_clear_error(client, world):
     phone = Phone()
     await phone.catch_up(client, world.h["insp"])
     planning_cursor = encode_cursor("2025-01-01", str(uuid.uuid4()))
-    for cursor in ("not a cursor", "e30", planning_cursor, encode_cursor("feed", "x", 1, str(uuid.uuid4())),
-                   encode_cursor("full", "x", 1, 2), encode_cursor("feed", "x", -1, 0), encode_cursor("feed", "x", 1)):
+    for cursor in (
+        "not a cursor",
+        "e30",
+        planning_cursor,
+        encode_cursor("feed", "x", 1, str(uuid.uuid4())),
+        encode_cursor("full", "x", 1, 2),
+        encode_cursor("feed", "x", -1, 0),
+        encode_cursor("feed", "x", 1),
+    ):
         response = await client.get(URL, headers=world.h["insp"], params={"cursor": cursor})
         assert_problem(response, 400, "invalid_cursor")
     for params in ({"limit": 0}, {"limit": 501}, {"cursor": "x" * 513}):
-        problem = assert_problem(await client.get(URL, headers=world.h["insp"], params=params), 422,
-                                 "validation_failed")
+        problem = assert_problem(
+            await client.get(URL, headers=world.h["insp"], params=params), 422, "validation_failed"
+        )
         assert problem["errors"][0]["parameter"] in params
     # The phone's own cursor still works: nothing was consumed by the refused requests.
     created = await plan(client, world, "bar")
@@ -591,8 +703,14 @@ async def test_only_inspectors_sync(client, auth, world):
 
 
 async def test_a_cursor_of_another_user_or_other_regimes_starts_a_full_sync(client, auth, world):
-    sex_work = await plan(client, world, "club", ("insp_sw",), regimes=["sexwork"],
-                          checklist_version_ids=[world.ids["sexwork-establishment"]])
+    sex_work = await plan(
+        client,
+        world,
+        "club",
+        ("insp_sw",),
+        regimes=["sexwork"],
+        checklist_version_ids=[world.ids["sexwork-establishment"]],
+    )
     cafe = await plan(client, world, "cafe", ("insp_sw", "insp2"))
     phone = Phone()
     await phone.catch_up(client, world.h["insp_sw"])
@@ -620,8 +738,14 @@ async def test_a_feed_cursor_from_beyond_this_database_history_starts_a_full_syn
 
 
 async def test_sex_work_locations_read_through_sync_are_audited(client, db, world):
-    await plan(client, world, "loc_sw", ("insp_sw",), regimes=["sexwork"],
-               checklist_version_ids=[world.ids["sexwork-establishment"]])
+    await plan(
+        client,
+        world,
+        "loc_sw",
+        ("insp_sw",),
+        regimes=["sexwork"],
+        checklist_version_ids=[world.ids["sexwork-establishment"]],
+    )
     await plan(client, world, "loc", ("insp_sw",))
     reads = "SELECT object_id, actor_id FROM audit_event WHERE action = 'location.read'"
     before = await db.fetch(reads)
@@ -639,16 +763,24 @@ async def test_sex_work_locations_read_through_sync_are_audited(client, db, worl
 async def test_checklist_versions_the_phone_holds_are_not_sent_again(client, world):
     first = await sync(client, world.h["insp"])
     await plan(client, world)
-    await plan(client, world, "bar", checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]])
-    response = await client.get(URL, headers=world.h["insp"], params={
-        "cursor": first["cursor"], "have_checklists": [world.ids["alcohol-horeca"]]})
+    await plan(
+        client, world, "bar", checklist_version_ids=[world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]]
+    )
+    response = await client.get(
+        URL,
+        headers=world.h["insp"],
+        params={"cursor": first["cursor"], "have_checklists": [world.ids["alcohol-horeca"]]},
+    )
     assert response.status_code == 200, response.text
     page = response.json()
     assert len(page["assignments"]) == 2
     assert [v["id"] for v in page["checklist_versions"]] == [world.ids["ondermijning-signals"]]
     # Without the list, both come (the phone may hold nothing).
     again = await sync(client, world.h["insp"], first["cursor"])
-    assert {v["id"] for v in again["checklist_versions"]} == {world.ids["alcohol-horeca"], world.ids["ondermijning-signals"]}
+    assert {v["id"] for v in again["checklist_versions"]} == {
+        world.ids["alcohol-horeca"],
+        world.ids["ondermijning-signals"],
+    }
 
 
 async def test_a_cursor_older_than_the_purged_feed_starts_a_full_sync(client, db, world):

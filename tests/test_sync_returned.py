@@ -29,14 +29,18 @@ async def test_a_returned_inspection_reaches_the_phones_of_its_inspectors_until_
     inspection_id = str(uuid.uuid4())
     body = world.body("insp_a1", inspector_ids=[world.ids["insp_a1"], world.ids["insp_a2"]])
     first = (await put(client, world, body, inspection_id=inspection_id)).json()
-    returned = await client.post(f"{URL}/{inspection_id}/return", json={"reason": REASON},
-                                 headers={**world.h["coord_a"], "If-Match": f'"{first["version"]}"'})
+    returned = await client.post(
+        f"{URL}/{inspection_id}/return",
+        json={"reason": REASON},
+        headers={**world.h["coord_a"], "If-Match": f'"{first["version"]}"'},
+    )
     assert returned.status_code == 200, returned.text
 
     for who in ("insp_a1", "insp_a2"):
         page = await sync(client, world, who, cursors[who])
         assert [(r["id"], r["revision"], r["return_reason"]) for r in page["returned_inspections"]] == [
-            (inspection_id, 1, REASON)]
+            (inspection_id, 1, REASON)
+        ]
         assert page["returned_inspections"][0]["object_id"] == world.ids["cafe"]
         cursors[who] = page["cursor"]
     assert (await sync(client, world, "insp_b", cursors["insp_b"]))["returned_inspections"] == []
@@ -46,8 +50,12 @@ async def test_a_returned_inspection_reaches_the_phones_of_its_inspectors_until_
     listed = (await client.get(URL, params={"state": "returned"}, headers=world.h["insp_a1"])).json()["items"]
     assert [(item["id"], item["return_reason"]) for item in listed] == [(inspection_id, REASON)]
 
-    corrected = await put(client, world, {**body, "observations": "Beter gefotografeerd.", "base_revision": 1},
-                          inspection_id=inspection_id)
+    corrected = await put(
+        client,
+        world,
+        {**body, "observations": "Beter gefotografeerd.", "base_revision": 1},
+        inspection_id=inspection_id,
+    )
     assert corrected.status_code == 200 and corrected.json()["state"] == "corrected"
     for who in ("insp_a1", "insp_a2"):
         page = await sync(client, world, who, cursors[who])

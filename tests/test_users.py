@@ -55,8 +55,11 @@ def deactivate(client, headers, user_id, *, if_match: str | None = '"1"', **kwar
 
 async def test_me_describes_the_caller_as_stored(client, auth, db):
     headers = auth(
-        "insp-me", roles=["inspector", "auditor", "no-such-role"], regimes=["nix18", "alcohol"],
-        teams=["team-b", "team-a"], name="Ina Spector",
+        "insp-me",
+        roles=["inspector", "auditor", "no-such-role"],
+        regimes=["nix18", "alcohol"],
+        teams=["team-b", "team-a"],
+        name="Ina Spector",
     )
     response = await client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200, response.text

@@ -19,8 +19,10 @@ from backend.core.openapi import LIST, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 
 READERS = ("auditor", "admin")
-ObjectType = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=64, description="With object_id: that object's trail, oldest first")]
+ObjectType = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=64, description="With object_id: that object's trail, oldest first"),
+]
 ObjectId = Annotated[str | None, QueryParameter(min_length=1, max_length=128)]
 ActorFilter = Annotated[UUID | None, QueryParameter(description="Events of this user (what they did or read)")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="On or after this day (Europe/Amsterdam)")]
@@ -28,8 +30,10 @@ ToDate = Annotated[date | None, QueryParameter(description="On or before this da
 
 
 def _missing(parameter: str) -> Unprocessable:
-    return Unprocessable("The request has invalid parameters.",
-                         errors=[FieldError(detail="Missing required query parameter.", parameter=parameter)])
+    return Unprocessable(
+        "The request has invalid parameters.",
+        errors=[FieldError(detail="Missing required query parameter.", parameter=parameter)],
+    )
 
 
 class AuditController(Controller):
@@ -46,9 +50,16 @@ class AuditController(Controller):
         responses=problem_responses(*LIST, 404),
     )
     async def list_events(
-        self, request: Request[Principal, Any, Any], db: Db, object_type: ObjectType = None,
-        object_id: ObjectId = None, actor_id: ActorFilter = None, from_: FromDate = None, to: ToDate = None,
-        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        object_type: ObjectType = None,
+        object_id: ObjectId = None,
+        actor_id: ActorFilter = None,
+        from_: FromDate = None,
+        to: ToDate = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> AuditEventPage:
         trail = service.TrailFilter(actor_id=actor_id, from_=from_, to=to)
         if object_type is None and object_id is None:
@@ -56,24 +67,35 @@ class AuditController(Controller):
         if object_type is None or object_id is None:
             raise _missing("object_type" if object_type is None else "object_id")
         if trail != service.TrailFilter():
-            raise Unprocessable("An object's trail is read whole: leave out actor_id, from and to.",
-                                errors=[FieldError(detail="not with object_type", parameter="actor_id")])
-        return await service.list_for_object(db, request.user, object_type=object_type, object_id=object_id,
-                                             cursor=cursor, limit=limit)
+            raise Unprocessable(
+                "An object's trail is read whole: leave out actor_id, from and to.",
+                errors=[FieldError(detail="not with object_type", parameter="actor_id")],
+            )
+        return await service.list_for_object(
+            db, request.user, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit
+        )
 
     @get(
-        "/reads", operation_id="ExportReads", media_type="text/csv",
+        "/reads",
+        operation_id="ExportReads",
+        media_type="text/csv",
         summary="A person's reads of sensitive data as CSV (for an AVG request)",
         description="Reporter details of complaints, photo originals and sex-work locations the user read, oldest "
         "first, within your regime scope; semicolon-separated with Dutch headers.",
         responses=problem_responses(*LIST),
     )
     async def export_reads(
-        self, request: Request[Principal, Any, Any], db: Db,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
         actor_id: Annotated[UUID, QueryParameter(description="The user whose reads are exported")],
-        from_: FromDate = None, to: ToDate = None,
+        from_: FromDate = None,
+        to: ToDate = None,
     ) -> Response[str]:
         trail = service.TrailFilter(actor_id=actor_id, from_=from_, to=to)
         text = await service.reads_csv(db, request.user, trail)
-        return Response(text, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="inzage-{actor_id}.csv"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="inzage-{actor_id}.csv"'},
+        )

@@ -28,8 +28,16 @@ READ_ACTIONS = ("complaint.reporter_read", "location.read", "photo.original_read
 # Far more than one person's reads over years; a larger export is refused (ask for a shorter period).
 MAX_EXPORT_ROWS = 100_000
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
-CSV_HEADER = ("Tijdstip (UTC)", "Medewerker-id", "Medewerker", "Handeling", "Soort gegeven", "Gegeven-id",
-              "Verzoek-id", "Volgnummer")
+CSV_HEADER = (
+    "Tijdstip (UTC)",
+    "Medewerker-id",
+    "Medewerker",
+    "Handeling",
+    "Soort gegeven",
+    "Gegeven-id",
+    "Verzoek-id",
+    "Volgnummer",
+)
 
 
 def _event(row: asyncpg.Record) -> AuditEvent:
@@ -41,7 +49,12 @@ def _regimes(principal: Principal) -> list[str]:
 
 
 async def list_for_object(
-    conn: asyncpg.Connection, principal: Principal, *, object_type: str, object_id: str, cursor: str | None,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    object_type: str,
+    object_id: str,
+    cursor: str | None,
     limit: int,
 ) -> AuditEventPage:
     """One object's trail, oldest first; 404 when the caller may not see the object's trail, exactly as when the
@@ -49,8 +62,9 @@ async def list_for_object(
     (after_seq,) = decode_cursor(cursor, tuple[BigintKey]) or (0,)
     rows = []
     if await conn.fetchval(queries.OBJECT_IN_SCOPE, _regimes(principal), object_type, object_id):
-        rows = await conn.fetch(queries.LIST_FOR_OBJECT, _regimes(principal), object_type, object_id, after_seq,
-                                limit + 1)
+        rows = await conn.fetch(
+            queries.LIST_FOR_OBJECT, _regimes(principal), object_type, object_id, after_seq, limit + 1
+        )
     if not rows and cursor is None:
         raise NotFound("No such object in the audit trail.")
     items, next_cursor = keyset_page(rows, limit, _event, lambda last: (last.seq,))
@@ -66,19 +80,33 @@ class TrailFilter(msgspec.Struct, frozen=True):
 
     def check(self) -> None:
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise Unprocessable("The request has invalid parameters.",
-                                errors=[FieldError(detail="`to` is before `from`", parameter="to")])
+            raise Unprocessable(
+                "The request has invalid parameters.",
+                errors=[FieldError(detail="`to` is before `from`", parameter="to")],
+            )
 
     def sql_filters(self, actions: tuple[str, ...] | None = None) -> dict[str, Any]:
-        return {"actor_id": self.actor_id, "from": self.from_, "to": self.to,
-                "actions": list(actions) if actions else None}
+        return {
+            "actor_id": self.actor_id,
+            "from": self.from_,
+            "to": self.to,
+            "actions": list(actions) if actions else None,
+        }
 
 
-def _trail_sql(principal: Principal, trail: TrailFilter, *, after: Any, limit: int,
-               actions: tuple[str, ...] | None = None) -> tuple[str, list[Any]]:
-    return keyset_page_sql(queries.TRAIL_SELECT, visible=queries.IN_SCOPE, scope_args=[_regimes(principal)],
-                           filter_sql=queries.TRAIL_FILTERS, filters=trail.sql_filters(actions),
-                           order_by=queries.TRAIL_ORDER, after=after, limit=limit)
+def _trail_sql(
+    principal: Principal, trail: TrailFilter, *, after: Any, limit: int, actions: tuple[str, ...] | None = None
+) -> tuple[str, list[Any]]:
+    return keyset_page_sql(
+        queries.TRAIL_SELECT,
+        visible=queries.IN_SCOPE,
+        scope_args=[_regimes(principal)],
+        filter_sql=queries.TRAIL_FILTERS,
+        filters=trail.sql_filters(actions),
+        order_by=queries.TRAIL_ORDER,
+        after=after,
+        limit=limit,
+    )
 
 
 async def list_trail(
@@ -88,8 +116,9 @@ async def list_trail(
     trail.check()
     after = decode_cursor(cursor, tuple[AwareDatetime, BigintKey])
     sql, args = _trail_sql(principal, trail, after=after, limit=limit + 1)
-    items, next_cursor = keyset_page(await conn.fetch(sql, *args), limit, _event,
-                                     lambda last: (last.occurred_at.isoformat(), last.seq))
+    items, next_cursor = keyset_page(
+        await conn.fetch(sql, *args), limit, _event, lambda last: (last.occurred_at.isoformat(), last.seq)
+    )
     return AuditEventPage(items=items, next_cursor=next_cursor)
 
 
@@ -105,6 +134,16 @@ async def reads_csv(conn: asyncpg.Connection, principal: Principal, trail: Trail
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow((row["occurred_at"].isoformat(), str(row["actor_id"]), row["actor_name"] or "",
-                         row["action"], row["object_type"], row["object_id"], row["request_id"] or "", row["seq"]))
+        writer.writerow(
+            (
+                row["occurred_at"].isoformat(),
+                str(row["actor_id"]),
+                row["actor_name"] or "",
+                row["action"],
+                row["object_type"],
+                row["object_id"],
+                row["request_id"] or "",
+                row["seq"],
+            )
+        )
     return out.getvalue()

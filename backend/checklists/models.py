@@ -46,12 +46,9 @@ class ChecklistVersion(ChecklistSummary, frozen=True):
 # --- template checks ------------------------------------------------------------------------------------
 
 
-
 # --- answer validation (validator.py) --------------------------------------------------------------------
 
-ProblemKind = Literal[
-    "unknown_key", "missing", "hidden", "wrong_type", "not_an_option", "photo_ids", "photo_required"
-]
+ProblemKind = Literal["unknown_key", "missing", "hidden", "wrong_type", "not_an_option", "photo_ids", "photo_required"]
 
 
 class AnswerProblem(msgspec.Struct, frozen=True):

@@ -59,7 +59,11 @@ class ChecklistController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_checklist_version(
-        self, request: Request[Principal, Any, Any], db: Db, version_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        version_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[ChecklistVersion]:
         """Any authenticated user. One published version by id, also an older one an inspection refers to; a version
         of a regime you are not scoped for answers 404. The ETag is the SHA-256 of the content (a version never
@@ -81,15 +85,22 @@ class ChecklistController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def publish_checklist(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[dict[str, Any]],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[dict[str, Any]],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ChecklistVersion]:
         """Admins. Publishes a template (schemas/checklist.schema.json) as its next version: 201 with Location when
         the content is new, 200 with the latest version when the content is unchanged. 422 with a JSON pointer per
         problem when the template is invalid or changes the answer type of an existing question."""
+
         async def command() -> Response[ChecklistVersion]:
             result = await service.publish(
-                tx, data, actor=actor_of(request.user), published_by=request.user.user_id,
+                tx,
+                data,
+                actor=actor_of(request.user),
+                published_by=request.user.user_id,
                 request_id=request_id_of(request),
             )
             version = result.version

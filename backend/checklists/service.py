@@ -32,31 +32,58 @@ async def publish(
     tx: asyncpg.Connection, document: Any, *, actor: audit.Actor, published_by: UUID | None, request_id: str | None
 ) -> Publication:
     """Publish a template document as its next version, or report it unchanged; raises Unprocessable."""
-    content = checked_content(tx, document, templates.check_template,
-                              detail="The checklist template is invalid.", code="checklist_invalid")
+    content = checked_content(
+        tx, document, templates.check_template, detail="The checklist template is invalid.", code="checklist_invalid"
+    )
     key, sha = content["key"], templates.content_sha256(content)
     await tx.execute(queries.INSERT_TEMPLATE, key, content["regime"], content["title"])
     template = await tx.fetchrow(queries.LOCK_TEMPLATE, key)
     if template["regime"] != content["regime"]:
-        raise refused(f"Template {key} belongs to regime {template['regime']}; a version cannot move it to "
-                      f"{content['regime']}.", "regime_changed", [("/regime", f"must stay {template['regime']}")])
+        raise refused(
+            f"Template {key} belongs to regime {template['regime']}; a version cannot move it to {content['regime']}.",
+            "regime_changed",
+            [("/regime", f"must stay {template['regime']}")],
+        )
     latest = await tx.fetchrow(queries.LATEST_VERSION, key)
     if latest is not None and latest["content_sha256"] == sha:
-        return Publication("unchanged", _version(await tx.fetchrow(queries.GET_VERSION_BY_NUMBER, key, latest["version"])))
+        return Publication(
+            "unchanged", _version(await tx.fetchrow(queries.GET_VERSION_BY_NUMBER, key, latest["version"]))
+        )
     types = templates.question_types(content)
     changed = _type_changes(content, types, await tx.fetch(queries.QUESTION_TYPES_HISTORY, key))
     if changed:
-        raise refused(f"Template {key}: a question key keeps its answer type in every version; use a new key for "
-                      "a question of another type.", "question_type_changed", changed)
+        raise refused(
+            f"Template {key}: a question key keeps its answer type in every version; use a new key for "
+            "a question of another type.",
+            "question_type_changed",
+            changed,
+        )
     number = next_version(latest)
     version_id = uuid4()
-    await tx.execute(queries.INSERT_VERSION, version_id, key, number, content["kind"], content["title"],
-                     date.fromisoformat(content["valid_from"]), content, sha, types, published_by)
+    await tx.execute(
+        queries.INSERT_VERSION,
+        version_id,
+        key,
+        number,
+        content["kind"],
+        content["title"],
+        date.fromisoformat(content["valid_from"]),
+        content,
+        sha,
+        types,
+        published_by,
+    )
     await tx.execute(queries.SET_TEMPLATE_TITLE, key, content["title"])
     version = _version(await tx.fetchrow(queries.GET_VERSION, version_id))
-    await audit.record(tx, actor=actor, action="checklist.published", object_type="checklist_template", object_id=key,
-                       request_id=request_id,
-                       after={"version_id": str(version_id), "version": number, "content_sha256": sha})
+    await audit.record(
+        tx,
+        actor=actor,
+        action="checklist.published",
+        object_type="checklist_template",
+        object_id=key,
+        request_id=request_id,
+        after={"version_id": str(version_id), "version": number, "content_sha256": sha},
+    )
     return Publication("published", version)
 
 
@@ -73,8 +100,12 @@ def _type_changes(
         key = item["key"]
         if key in known and known[key][0] != types[key]:
             old, version = known[key]
-            changes.append((f"{at}/answer/type",
-                            f"question {key} has type {old} in version {version}; it cannot become {types[key]}"))
+            changes.append(
+                (
+                    f"{at}/answer/type",
+                    f"question {key} has type {old} in version {version}; it cannot become {types[key]}",
+                )
+            )
     return changes
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from backend.checklists import validator
 from backend.core import publishing
 from backend.core.config import PROJECT_ROOT
-from backend.core.publishing import FileUnreadable, TemplateInvalid, TemplateProblem, content_sha256, read_json
+from backend.core.publishing import FileUnreadable, TemplateInvalid, TemplateProblem, read_json
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "checklist.schema.json"
 DEFAULT_DIRECTORY = PROJECT_ROOT / "schemas" / "checklists"
@@ -68,7 +68,7 @@ def question_types(content: Mapping[str, Any]) -> dict[str, str]:
 _SHAPE_HINTS = {
     "condition": "a condition is one of {key, equals}, {key, in}, {key, answered}, {all: [...]}, {any: [...]}, {not: ...}",
     "violationTest": "a violation test has exactly one of equals, in, greater_than, greater_or_equal, less_than, "
-                     "less_or_equal",
+    "less_or_equal",
 }
 
 
@@ -93,8 +93,11 @@ def semantic_problems(content: Mapping[str, Any]) -> list[TemplateProblem]:
         for v, rule in enumerate(item.get("violations", ())):
             problems += _violation_problems(f"{at}/violations/{v}", rule, item, items)
         if item.get("evidence", {}).get("photo") == "on_violation" and not item.get("violations"):
-            problems.append(TemplateProblem(f"{at}/evidence", f"question {item['key']} requires a photo on violation "
-                                                              "but has no violation rules"))
+            problems.append(
+                TemplateProblem(
+                    f"{at}/evidence", f"question {item['key']} requires a photo on violation but has no violation rules"
+                )
+            )
     problems += _cycle_problems(content, items)
     return problems
 
@@ -104,8 +107,12 @@ def _unique_keys(content: Mapping[str, Any]) -> list[TemplateProblem]:
     sections: dict[str, int] = {}
     for s, section in enumerate(content["sections"]):
         if section["key"] in sections:
-            problems.append(TemplateProblem(f"/sections/{s}/key", f"section key {section['key']} is also used by "
-                                                                  f"section {sections[section['key']]}"))
+            problems.append(
+                TemplateProblem(
+                    f"/sections/{s}/key",
+                    f"section key {section['key']} is also used by section {sections[section['key']]}",
+                )
+            )
         sections.setdefault(section["key"], s)
     first_at: dict[str, str] = {}
     for at, item in validator.iter_items(content):
@@ -122,8 +129,9 @@ def _answer_spec_problems(at: str, item: Mapping[str, Any], regime: str) -> list
     if answer["type"] == "choice":
         values = [option["value"] for option in answer["options"]]
         for duplicate in sorted({v for v in values if values.count(v) > 1}):
-            problems.append(TemplateProblem(f"{at}/answer/options",
-                                            f"question {key}: option {duplicate} appears more than once"))
+            problems.append(
+                TemplateProblem(f"{at}/answer/options", f"question {key}: option {duplicate} appears more than once")
+            )
     if answer["type"] == "number" and answer.get("minimum", -float("inf")) > answer.get("maximum", float("inf")):
         problems.append(TemplateProblem(f"{at}/answer", f"question {key}: minimum is above maximum"))
     if answer["type"] == "text":
@@ -131,11 +139,18 @@ def _answer_spec_problems(at: str, item: Mapping[str, Any], regime: str) -> list
             try:
                 re.compile(answer["pattern"])
             except re.error as exc:
-                problems.append(TemplateProblem(f"{at}/answer/pattern", f"question {key}: pattern does not compile: {exc}"))
+                problems.append(
+                    TemplateProblem(f"{at}/answer/pattern", f"question {key}: pattern does not compile: {exc}")
+                )
         elif regime == "sexwork":
-            problems.append(TemplateProblem(f"{at}/answer", f"question {key}: sex-work checklists take no free-form "
-                                            "text (it could record identities); give the answer a pattern or use "
-                                            "another type"))
+            problems.append(
+                TemplateProblem(
+                    f"{at}/answer",
+                    f"question {key}: sex-work checklists take no free-form "
+                    "text (it could record identities); give the answer a pattern or use "
+                    "another type",
+                )
+            )
     return problems
 
 
@@ -146,15 +161,24 @@ def _condition_problems(
         return _condition_problems(f"{at}/not", condition["not"], owner, items)
     for combinator in ("all", "any"):
         if combinator in condition:
-            return [p for n, part in enumerate(condition[combinator])
-                    for p in _condition_problems(f"{at}/{combinator}/{n}", part, owner, items)]
+            return [
+                p
+                for n, part in enumerate(condition[combinator])
+                for p in _condition_problems(f"{at}/{combinator}/{n}", part, owner, items)
+            ]
     key = condition["key"]
     if key not in items:
-        return [TemplateProblem(f"{at}/key",
-                                f"question {owner}: condition refers to {key}, which is not a question of this template")]
+        return [
+            TemplateProblem(
+                f"{at}/key", f"question {owner}: condition refers to {key}, which is not a question of this template"
+            )
+        ]
     values = [condition["equals"]] if "equals" in condition else condition.get("in", [])
-    return [TemplateProblem(at, f"question {owner}: condition on {key} compares with {value!r}, which {detail}")
-            for value in values if (detail := _not_an_answer(items[key]["answer"], value))]
+    return [
+        TemplateProblem(at, f"question {owner}: condition on {key} compares with {value!r}, which {detail}")
+        for value in values
+        if (detail := _not_an_answer(items[key]["answer"], value))
+    ]
 
 
 def _not_an_answer(answer: Mapping[str, Any], value: Any) -> str | None:
@@ -171,9 +195,14 @@ def _violation_problems(
 ) -> list[TemplateProblem]:
     answer, key = item["answer"], item["key"]
     if answer["type"] in _NO_VIOLATIONS:
-        return [TemplateProblem(at, f"question {key}: a {answer['type']} answer cannot be a violation; "
-                                    "use a yes/no, number, count or choice question")]
-    (operator, operand), = rule["when"].items()
+        return [
+            TemplateProblem(
+                at,
+                f"question {key}: a {answer['type']} answer cannot be a violation; "
+                "use a yes/no, number, count or choice question",
+            )
+        ]
+    ((operator, operand),) = rule["when"].items()
     problems = []
     if operator in ("equals", "in"):
         for value in [operand] if operator == "equals" else operand:
@@ -189,8 +218,9 @@ def _violation_problems(
 def _cycle_problems(content: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]]) -> list[TemplateProblem]:
     where = {item["key"]: at for at, item in validator.iter_items(content)}
     return [
-        TemplateProblem(f"{where[cycle[0]]}/shown_when",
-                        f"shown_when conditions form a cycle: {' -> '.join(cycle)} "
-                        "(no question can decide its own visibility)")
+        TemplateProblem(
+            f"{where[cycle[0]]}/shown_when",
+            f"shown_when conditions form a cycle: {' -> '.join(cycle)} (no question can decide its own visibility)",
+        )
         for cycle in validator.find_cycles(validator.dependencies(items))
     ]

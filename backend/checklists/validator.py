@@ -43,7 +43,9 @@ DEFAULT_TEXT_MAX_LENGTH = 2000
 DEFAULT_MAX_PHOTOS = 20
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$")
+_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 Item = Mapping[str, Any]
@@ -152,7 +154,7 @@ def find_cycles(deps: Mapping[str, list[str]]) -> list[list[str]]:
             node = next(need for need in deps[node] if need in remaining)
         if node in reported:
             continue
-        cycle = path[seen_at[node]:]
+        cycle = path[seen_at[node] :]
         reported.update(cycle)
         cycles.append([*cycle, node])
     return cycles
@@ -196,7 +198,7 @@ def holds(condition: Mapping[str, Any], value_of: Callable[[str], Any]) -> bool:
 
 def violates(test: Mapping[str, Any], value: Any) -> bool:
     """Whether a (valid) answer meets one violation test (`equals`, `in`, or a numeric threshold)."""
-    (operator, operand), = test.items()
+    ((operator, operand),) = test.items()
     if operator == "equals":
         return _matches(value, [operand])
     if operator == "in":
@@ -237,9 +239,12 @@ def _check_count(answer: Mapping[str, Any], value: Any) -> ValueProblem | None:
 
 def _range_problem(answer: Mapping[str, Any], value: float) -> ValueProblem | None:
     low, high = answer.get("minimum"), answer.get("maximum")
-    if low is not None and value < low or high is not None and value > high:
-        bounds = f"between {low} and {high}" if low is not None and high is not None else (
-            f"at least {low}" if low is not None else f"at most {high}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
         return "wrong_type", f"must be {bounds}"
     return None
 
@@ -265,7 +270,11 @@ def _check_choice(answer: Mapping[str, Any], value: Any) -> ValueProblem | None:
     if len(set(value)) != len(value):
         return "wrong_type", "lists an option more than once"
     unknown = [v for v in value if v not in options]
-    return ("not_an_option", f"{', '.join(unknown)[:200]} not among the options: {', '.join(options)}") if unknown else None
+    return (
+        ("not_an_option", f"{', '.join(unknown)[:200]} not among the options: {', '.join(options)}")
+        if unknown
+        else None
+    )
 
 
 def _check_date(_answer: Mapping[str, Any], value: Any) -> ValueProblem | None:
@@ -294,7 +303,8 @@ def _check_photo(answer: Mapping[str, Any], value: Any) -> ValueProblem | None:
 
 def photo_ids_problem(value: Any, max_photos: int = DEFAULT_MAX_PHOTOS) -> ValueProblem | None:
     if (
-        not isinstance(value, list) or not 1 <= len(value) <= max_photos
+        not isinstance(value, list)
+        or not 1 <= len(value) <= max_photos
         or not all(isinstance(v, str) and _UUID.match(v) for v in value)
     ):
         return "photo_ids", f"must be a list of 1 to {max_photos} photo ids (UUID strings)"

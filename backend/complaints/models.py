@@ -25,33 +25,66 @@ ANSWER_MAX = 5000
 
 State = Annotated[
     Literal["received", "in_progress", "inspection_planned", "resolved", "reopened", "rejected"],
-    Meta(description="received -> in_progress -> inspection_planned -> resolved -> reopened -> ...; rejected: not "
-                     "ours, forwarded to a named partner"),
+    Meta(
+        description="received -> in_progress -> inspection_planned -> resolved -> reopened -> ...; rejected: not "
+        "ours, forwarded to a named partner"
+    ),
 ]
-Channel = Annotated[Literal["phone", "email", "counter", "web_form", "api"], Meta(
-    description="How the complaint came in; api: an external intake system")]
+Channel = Annotated[
+    Literal["phone", "email", "counter", "web_form", "api"],
+    Meta(description="How the complaint came in; api: an external intake system"),
+]
 Outcome = Annotated[
     Literal["violation_found", "no_violation_found", "nuisance_stopped", "not_established", "other"],
     Meta(description="What the follow-up established"),
 ]
 Deadline = Literal["resolution", "acknowledgement"]
-WijkSource = Annotated[Literal["object", "postcode", "override"], Meta(
-    description="Where the wijk came from: the object's, the postcode area's (schemas/complaints/wijk-pc4.json), "
-                "or the handler's explicit choice")]
+WijkSource = Annotated[
+    Literal["object", "postcode", "override"],
+    Meta(
+        description="Where the wijk came from: the object's, the postcode area's (schemas/complaints/wijk-pc4.json), "
+        "or the handler's explicit choice"
+    ),
+]
 
 CATEGORY_KEYS = list(reference.categories())
 _CATEGORY_DESCRIPTION = "A complaint category (schemas/complaints/categories.json; GET /api/v1/complaints/categories)"
-CategoryKey = Annotated[str, Meta(min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION,
-                                  extra_json_schema={"enum": CATEGORY_KEYS})]
-CategoryFilter = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS})]
-WijkOverride = Annotated[str, Meta(
-    min_length=1, max_length=64, description="Override of the wijk (the handler's choice)",
-    extra_json_schema={"enum": WIJK_CODES})]
-Description = Annotated[str, Meta(min_length=1, max_length=DESCRIPTION_MAX, pattern=NOT_BLANK,
-                                  description=f"Plain text, at most {DESCRIPTION_MAX} characters")]
-Answer = Annotated[str, Meta(min_length=1, max_length=ANSWER_MAX, pattern=NOT_BLANK,
-                             description="The answer sent to the reporter (plain text)")]
+CategoryKey = Annotated[
+    str, Meta(min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, extra_json_schema={"enum": CATEGORY_KEYS})
+]
+CategoryFilter = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS}
+    ),
+]
+WijkOverride = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="Override of the wijk (the handler's choice)",
+        extra_json_schema={"enum": WIJK_CODES},
+    ),
+]
+Description = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=DESCRIPTION_MAX,
+        pattern=NOT_BLANK,
+        description=f"Plain text, at most {DESCRIPTION_MAX} characters",
+    ),
+]
+Answer = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=ANSWER_MAX,
+        pattern=NOT_BLANK,
+        description="The answer sent to the reporter (plain text)",
+    ),
+]
 Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=NOT_BLANK)]
 Line = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
@@ -74,8 +107,17 @@ class ReporterContact(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     name: Line | None = None
     email: Annotated[str, Meta(max_length=254, pattern=NO_NUL, description="name@example.nl")] | None = None
-    phone: Annotated[str, Meta(max_length=32, pattern=NO_NUL,
-                               description="Dutch (06 12345678, 030-1234567) or international (+31 6 12345678)")] | None = None
+    phone: (
+        Annotated[
+            str,
+            Meta(
+                max_length=32,
+                pattern=NO_NUL,
+                description="Dutch (06 12345678, 030-1234567) or international (+31 6 12345678)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -87,22 +129,46 @@ class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: Description
     channel: Channel
     incident_at: Annotated[datetime, Meta(tz=True, description="When it happened, as reported")] | None = None
-    received_at: Annotated[datetime, Meta(tz=True, description="When the municipality received it (default: now); "
-                                                               "deadlines count from this day")] | None = None
-    external_reference: Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK, description=(
-        "The intake system's own id: a second complaint with the same channel and reference is refused (409)"))] | None = None
+    received_at: (
+        Annotated[
+            datetime,
+            Meta(
+                tz=True, description="When the municipality received it (default: now); deadlines count from this day"
+            ),
+        ]
+        | None
+    ) = None
+    external_reference: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=100,
+                pattern=NOT_BLANK,
+                description=(
+                    "The intake system's own id: a second complaint with the same channel and reference is refused (409)"
+                ),
+            ),
+        ]
+        | None
+    ) = None
     address: Address | None = None
     coordinates: Coordinates | None = None
     wijk: WijkOverride | None = None
-    object_id: Annotated[UUID, Meta(description="The object it concerns, if known (see object-suggestions)")] | None = None
+    object_id: Annotated[UUID, Meta(description="The object it concerns, if known (see object-suggestions)")] | None = (
+        None
+    )
     reporter: ReporterContact | None = None
     wants_feedback: Annotated[bool, Meta(description="Whether the reporter wants to hear the outcome")] = False
 
     example: ClassVar[dict[str, Any]] = {
-        "category": "geluidsoverlast_horeca", "description": "Harde muziek tot na sluitingstijd, elk weekend.",
-        "channel": "phone", "incident_at": "2025-05-31T01:30:00+02:00",
+        "category": "geluidsoverlast_horeca",
+        "description": "Harde muziek tot na sluitingstijd, elk weekend.",
+        "channel": "phone",
+        "incident_at": "2025-05-31T01:30:00+02:00",
         "address": {"street": "Oudegracht", "house_number": 245, "postcode": "3511 NK"},
-        "reporter": {"name": "M. Jansen", "email": "m.jansen@example.nl"}, "wants_feedback": True,
+        "reporter": {"name": "M. Jansen", "email": "m.jansen@example.nl"},
+        "wants_feedback": True,
     }
 
 
@@ -255,10 +321,14 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
     updated_at: datetime
     history: list[HistoryEntry]
     inspections: list[InspectionFollowUp]
-    related: Annotated[list[ComplaintRef], Meta(
-        description="Other complaints (you may see) about the same object or address, newest first, at most 20")]
-    allowed_transitions: Annotated[list[State], Meta(
-        description="The states POST .../transitions may move it to now (planning an inspection is its own call)")] = []
+    related: Annotated[
+        list[ComplaintRef],
+        Meta(description="Other complaints (you may see) about the same object or address, newest first, at most 20"),
+    ]
+    allowed_transitions: Annotated[
+        list[State],
+        Meta(description="The states POST .../transitions may move it to now (planning an inspection is its own call)"),
+    ] = []
 
 
 class ComplaintPage(msgspec.Struct, frozen=True):

@@ -95,8 +95,14 @@ def list_complaints(
 ) -> tuple[str, list[Any]]:
     """One keyset page, newest first by (received_at, id); None filter values are left out."""
     return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM complaint c", visible=VISIBLE, scope_args=list(scope), filter_sql=_FILTERS,
-        filters=filters, order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")), after=after, limit=limit,
+        f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
+        visible=VISIBLE,
+        scope_args=list(scope),
+        filter_sql=_FILTERS,
+        filters=filters,
+        order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")),
+        after=after,
+        limit=limit,
         newest_first=True,
     )
 
@@ -116,8 +122,13 @@ def list_due(
     running, column = _DEADLINES[deadline]
     filter_sql = {**_FILTERS, "before": f"{column} < {{}}", "from": f"{column} >= {{}}", "by": f"{column} <= {{}}"}
     return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM complaint c", visible=f"{running} AND {VISIBLE}", scope_args=list(scope),
-        filter_sql=filter_sql, filters=filters, order_by=((column, "date"), ("c.id", "uuid")), after=after,
+        f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
+        visible=f"{running} AND {VISIBLE}",
+        scope_args=list(scope),
+        filter_sql=filter_sql,
+        filters=filters,
+        order_by=((column, "date"), ("c.id", "uuid")),
+        after=after,
         limit=limit,
     )
 

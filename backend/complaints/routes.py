@@ -10,14 +10,23 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
 from backend.complaints.models import (
-    AssignHandler, CategoryFilter, CategoryList, Complaint, ComplaintCreate, ComplaintPage, Deadline, HotSpotList,
-    PlanInspection, PlannedInspection, State, Transition,
+    AssignHandler,
+    CategoryFilter,
+    CategoryList,
+    Complaint,
+    ComplaintCreate,
+    ComplaintPage,
+    Deadline,
+    HotSpotList,
+    PlanInspection,
+    PlannedInspection,
+    State,
+    Transition,
 )
 from backend.core import commands
 from backend.core.auth import Principal, requires_role
@@ -34,8 +43,10 @@ PLANNERS = service.PLANNERS
 
 StateFilter = Annotated[State | None, QueryParameter(name="state")]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
-PostcodeFilter = Annotated[str | None, QueryParameter(
-    pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)")]
+PostcodeFilter = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)"),
+]
 HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999, description="With postcode: the address")]
 HandlerFilter = Annotated[UUID | None, QueryParameter(description="Complaints assigned to this handler")]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
@@ -50,20 +61,30 @@ class ComplaintController(Controller):
     path = "/api/v1/complaints"
     tags = ["Complaints"]
 
-    @get("/categories", operation_id="ListComplaintCategories",
-         summary="Complaint categories with their regime and deadlines in working days",
-         responses=problem_responses(*AUTHENTICATED))
+    @get(
+        "/categories",
+        operation_id="ListComplaintCategories",
+        summary="Complaint categories with their regime and deadlines in working days",
+        responses=problem_responses(*AUTHENTICATED),
+    )
     async def categories(self) -> CategoryList:
         """Any authenticated user. The complaint categories with the regime that decides who may see their
         complaints and their acknowledgement and handling terms in working days
         (schemas/complaints/categories.json)."""
         return service.categories()
 
-    @post(operation_id="CreateComplaint",
-          summary="Register a complaint (handlers, or an external intake system with an Idempotency-Key)",
-          guards=[requires_role(*HANDLERS)], status_code=201, responses=problem_responses(*COMMAND))
+    @post(
+        operation_id="CreateComplaint",
+        summary="Register a complaint (handlers, or an external intake system with an Idempotency-Key)",
+        guards=[requires_role(*HANDLERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
+    )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[ComplaintCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
         """Complaints officers and admins (also as the account of an external intake system, with an
@@ -71,54 +92,112 @@ class ComplaintController(Controller):
         wijk follows from it unless given. 201 with Location and ETag; 422 `location_outside_wijken` when the place
         lies in none of the wijken, `unknown_category` for a category not in the list."""
         # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
-        response = await commands.create(request, tx, idempotency_key, lambda: service.create_complaint(
-            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
-        created = response.content if isinstance(response.content, Complaint) else msgspec.json.decode(
-            response.content, type=Complaint)
+        response = await commands.create(
+            request,
+            tx,
+            idempotency_key,
+            lambda: service.create_complaint(tx, request.user, data, request_id=request_id_of(request)),
+            lambda created: f"{self.path}/{created.id}",
+        )
+        created = (
+            response.content
+            if isinstance(response.content, Complaint)
+            else msgspec.json.decode(response.content, type=Complaint)
+        )
         shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
         return Response(shown, status_code=response.status_code, headers=dict(response.headers))
 
-    @get(operation_id="ListComplaints",
-         summary="Complaints you may see, newest first (keyset); never the reporter's details",
-         responses=problem_responses(*LIST))
+    @get(
+        operation_id="ListComplaints",
+        summary="Complaints you may see, newest first (keyset); never the reporter's details",
+        responses=problem_responses(*LIST),
+    )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, state_: StateFilter = None,
-        category: CategoryFilter = None, wijk: WijkFilter = None, object_id: ObjectFilter = None,
-        postcode: PostcodeFilter = None, house_number: HouseNumberFilter = None, handler: HandlerFilter = None,
-        regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        state_: StateFilter = None,
+        category: CategoryFilter = None,
+        wijk: WijkFilter = None,
+        object_id: ObjectFilter = None,
+        postcode: PostcodeFilter = None,
+        house_number: HouseNumberFilter = None,
+        handler: HandlerFilter = None,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ComplaintPage:
         """Any authenticated user, for the complaints of their regimes (categories without a regime: complaints
         officers and admins only). Newest first, in pages (keyset `cursor`); never the reporter's identity or
         contact details."""
-        filters = {"state": state_, "category": category, "wijk": wijk, "object_id": object_id, "postcode": postcode,
-                   "house_number": house_number, "handler": handler, "regime": regime}
+        filters = {
+            "state": state_,
+            "category": category,
+            "wijk": wijk,
+            "object_id": object_id,
+            "postcode": postcode,
+            "house_number": house_number,
+            "handler": handler,
+            "regime": regime,
+        }
         return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get("/deadlines", operation_id="ListComplaintDeadlines",
-         summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
-         guards=[requires_role(*HANDLERS)], responses=problem_responses(*LIST))
+    @get(
+        "/deadlines",
+        operation_id="ListComplaintDeadlines",
+        summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
+        guards=[requires_role(*HANDLERS)],
+        responses=problem_responses(*LIST),
+    )
     async def deadlines(
-        self, request: Request[Principal, Any, Any], db: Db,
-        deadline: Annotated[Deadline, QueryParameter(
-            description="resolution (open complaints) or acknowledgement (still received)")] = "resolution",
-        overdue: Annotated[bool | None, QueryParameter(
-            description="true: due before today (Europe/Amsterdam); false: due today or later; leave out: both")] = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        deadline: Annotated[
+            Deadline, QueryParameter(description="resolution (open complaints) or acknowledgement (still received)")
+        ] = "resolution",
+        overdue: Annotated[
+            bool | None,
+            QueryParameter(
+                description="true: due before today (Europe/Amsterdam); false: due today or later; leave out: both"
+            ),
+        ] = None,
         due_by: Annotated[date | None, QueryParameter(description="Only those due on or before this day")] = None,
-        category: CategoryFilter = None, wijk: WijkFilter = None, handler: HandlerFilter = None,
-        regime: RegimeFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        category: CategoryFilter = None,
+        wijk: WijkFilter = None,
+        handler: HandlerFilter = None,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ComplaintPage:
         """Any authenticated user, for the complaints they may see. Open complaints by their acknowledgement or
         resolution date, earliest first: overdue, upcoming or both, in pages (keyset `cursor`)."""
         filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
-        return await service.list_due(db, request.user, deadline=deadline, overdue=overdue, due_by=due_by,
-                                      filters=filters, cursor=cursor, limit=limit)
+        return await service.list_due(
+            db,
+            request.user,
+            deadline=deadline,
+            overdue=overdue,
+            due_by=due_by,
+            filters=filters,
+            cursor=cursor,
+            limit=limit,
+        )
 
-    @get("/hotspots", operation_id="ListComplaintHotSpots",
-         summary="Objects by their number of complaints in the last days (default 90), most first",
-         guards=[requires_role(*PLANNERS, *HANDLERS)], responses=problem_responses(*LIST))
+    @get(
+        "/hotspots",
+        operation_id="ListComplaintHotSpots",
+        summary="Objects by their number of complaints in the last days (default 90), most first",
+        guards=[requires_role(*PLANNERS, *HANDLERS)],
+        responses=problem_responses(*LIST),
+    )
     async def hotspots(
-        self, request: Request[Principal, Any, Any], db: Db,
-        days: Annotated[int | None, QueryParameter(ge=1, le=3660, description="The window (default: the setting, 90)")] = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        days: Annotated[
+            int | None, QueryParameter(ge=1, le=3660, description="The window (default: the setting, 90)")
+        ] = None,
         wijk: WijkFilter = None,
         object_id: Annotated[UUID | None, QueryParameter(description="One object's count")] = None,
         min_count: Annotated[int, QueryParameter(ge=1, le=10_000, description="At least this many complaints")] = 1,
@@ -127,18 +206,35 @@ class ComplaintController(Controller):
         """Coordinators, complaints officers and admins. Establishments by their number of complaints in the last
         `days` (default TOEZICHT_COMPLAINT_HOTSPOT_DAYS), most first: where to plan inspections."""
         settings: Settings = request.app.state.settings
-        return await service.hotspots(db, request.user, days=days or settings.complaint_hotspot_days, wijk=wijk,
-                                      object_id=object_id, min_count=min_count, limit=limit)
+        return await service.hotspots(
+            db,
+            request.user,
+            days=days or settings.complaint_hotspot_days,
+            wijk=wijk,
+            object_id=object_id,
+            min_count=min_count,
+            limit=limit,
+        )
 
-    @get("/object-suggestions", operation_id="SuggestComplaintObjects",
-         summary="Active objects you may see matching a name and/or address, to link a complaint to",
-         guards=[requires_role(*HANDLERS)], responses=problem_responses(*LIST))
+    @get(
+        "/object-suggestions",
+        operation_id="SuggestComplaintObjects",
+        summary="Active objects you may see matching a name and/or address, to link a complaint to",
+        guards=[requires_role(*HANDLERS)],
+        responses=problem_responses(*LIST),
+    )
     async def suggestions(
-        self, request: Request[Principal, Any, Any], db: Db,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")] = None,
-        postcode: Annotated[str | None, QueryParameter(
-            pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode or its four digits")] = None,
-        street: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street")] = None,
+        postcode: Annotated[
+            str | None,
+            QueryParameter(pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode or its four digits"),
+        ] = None,
+        street: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street")
+        ] = None,
         house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
     ) -> EstablishmentPage:
@@ -147,9 +243,13 @@ class ComplaintController(Controller):
         filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
         return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
 
-    @get("/{complaint_id:uuid}", operation_id="GetComplaint",
-         summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
-                 "(audited)", responses=problem_responses(*READ_ONE))
+    @get(
+        "/{complaint_id:uuid}",
+        operation_id="GetComplaint",
+        summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
+        "(audited)",
+        responses=problem_responses(*READ_ONE),
+    )
     async def get_one(
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
     ) -> Response[Complaint]:
@@ -157,42 +257,95 @@ class ComplaintController(Controller):
         their outcome, and related complaints; complaints officers and admins also see the reporter's details, and
         that read is audited."""
         return commands.with_etag(
-            await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request)))
+            await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request))
+        )
 
-    @post("/{complaint_id:uuid}/transitions", operation_id="TransitionComplaint",
-          summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
-          guards=[requires_role(*HANDLERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/{complaint_id:uuid}/transitions",
+        operation_id="TransitionComplaint",
+        summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
+        guards=[requires_role(*HANDLERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def transition(
-        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
-        data: JSONBody[Transition], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        complaint_id: FromPath[UUID],
+        data: JSONBody[Transition],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
         reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
         required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.transition(
-            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.transition(
+                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/{complaint_id:uuid}/handler", operation_id="AssignComplaintHandler",
-          summary="Assign a complaint handler; If-Match", guards=[requires_role(*HANDLERS)], status_code=200,
-          responses=problem_responses(*COMMAND))
+    @post(
+        "/{complaint_id:uuid}/handler",
+        operation_id="AssignComplaintHandler",
+        summary="Assign a complaint handler; If-Match",
+        guards=[requires_role(*HANDLERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def assign(
-        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
-        data: JSONBody[AssignHandler], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        complaint_id: FromPath[UUID],
+        data: JSONBody[AssignHandler],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Complaint]:
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.assign_handler(
-            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.assign_handler(
+                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/{complaint_id:uuid}/inspections", operation_id="PlanComplaintInspection",
-          summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
-          guards=[requires_role(*PLANNERS)], status_code=201, responses=problem_responses(*COMMAND))
+    @post(
+        "/{complaint_id:uuid}/inspections",
+        operation_id="PlanComplaintInspection",
+        summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
+        guards=[requires_role(*PLANNERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
+    )
     async def plan(
-        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID],
-        data: JSONBody[PlanInspection], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        complaint_id: FromPath[UUID],
+        data: JSONBody[PlanInspection],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[PlannedInspection]:
         """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
         assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
         complaint) is required; 201 with the assignment's Location."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.plan_inspection(
-            tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)), _planned)
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.plan_inspection(
+                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
+            ),
+            _planned,
+        )

@@ -133,8 +133,9 @@ class _Problems:
 
 
 def categories() -> CategoryList:
-    return CategoryList(items=[msgspec.convert(msgspec.to_builtins(c), CategoryView)
-                               for c in reference.categories().values()])
+    return CategoryList(
+        items=[msgspec.convert(msgspec.to_builtins(c), CategoryView) for c in reference.categories().values()]
+    )
 
 
 # --- shaping rows ---------------------------------------------------------------------------------------------
@@ -147,8 +148,17 @@ def _deadline_flags(fields: dict[str, Any]) -> None:
 
 
 def _location_fields(fields: dict[str, Any]) -> None:
-    keys = ("street", "house_number", "house_number_addition", "postcode", "city", "latitude", "longitude", "wijk",
-            "wijk_source")
+    keys = (
+        "street",
+        "house_number",
+        "house_number_addition",
+        "postcode",
+        "city",
+        "latitude",
+        "longitude",
+        "wijk",
+        "wijk_source",
+    )
     fields["location"] = {key: fields.pop(key) for key in keys}
 
 
@@ -166,13 +176,20 @@ async def _follow_ups(conn: asyncpg.Connection, complaint_id: UUID) -> list[Insp
     for assignment in assignments:
         outcome = outcomes.get(assignment.id)
         reviewed = outcome is not None and outcome.state == "reviewed"
-        items.append(InspectionFollowUp(
-            assignment_id=assignment.id, assignment_status=assignment.status, team_id=assignment.team_id,
-            planned_from=assignment.planned_from, planned_to=assignment.planned_to,
-            inspection_id=outcome.inspection_id if outcome else None, inspection_state=outcome.state if outcome else None,
-            reviewed=reviewed, violations_found=bool(outcome.violation_codes) if reviewed and outcome else None,
-            violation_codes=list(outcome.violation_codes) if reviewed and outcome else [],
-        ))
+        items.append(
+            InspectionFollowUp(
+                assignment_id=assignment.id,
+                assignment_status=assignment.status,
+                team_id=assignment.team_id,
+                planned_from=assignment.planned_from,
+                planned_to=assignment.planned_to,
+                inspection_id=outcome.inspection_id if outcome else None,
+                inspection_state=outcome.state if outcome else None,
+                reviewed=reviewed,
+                violations_found=bool(outcome.violation_codes) if reviewed and outcome else None,
+                violation_codes=list(outcome.violation_codes) if reviewed and outcome else [],
+            )
+        )
     return items
 
 
@@ -184,10 +201,17 @@ async def with_reporter(
     if not is_handler(principal) or complaint.anonymous:
         return complaint
     reporter = await tx.fetchrow(queries.REPORTER, complaint.id)
-    await audit.record(tx, actor=actor_of(principal), action="complaint.reporter_read", object_type="complaint",
-                       object_id=complaint.id, request_id=request_id)
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="complaint.reporter_read",
+        object_type="complaint",
+        object_id=complaint.id,
+        request_id=request_id,
+    )
     return msgspec.structs.replace(
-        complaint, reporter=Reporter(name=reporter["name"], email=reporter["email"], phone=reporter["phone"]))
+        complaint, reporter=Reporter(name=reporter["name"], email=reporter["email"], phone=reporter["phone"])
+    )
 
 
 async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Complaint:
@@ -206,8 +230,15 @@ async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Rec
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history
     fields["inspections"] = await _follow_ups(conn, row["id"])
-    related = await conn.fetch(queries.RELATED, *_scope(principal), row["id"], row["object_id"], row["postcode"],
-                               row["house_number"], row["house_number_addition"])
+    related = await conn.fetch(
+        queries.RELATED,
+        *_scope(principal),
+        row["id"],
+        row["object_id"],
+        row["postcode"],
+        row["house_number"],
+        row["house_number_addition"],
+    )
     fields["related"] = [msgspec.convert(dict(r), ComplaintRef) for r in related]
     fields["allowed_transitions"] = sorted(TRANSITIONS[fields["state"]] & TRANSITION_TARGETS)
     _deadline_flags(fields)
@@ -247,11 +278,17 @@ def _reporter(data: ReporterContact | None, wants_feedback: bool, problems: _Pro
     if email is not None and not _EMAIL.match(email):
         problems.add("/reporter/email", "is not a valid e-mail address (name@example.nl)", "invalid_contact_details")
     if phone is not None and not _PHONE.match(_PHONE_SEPARATORS.sub("", phone)):
-        problems.add("/reporter/phone", "is not a valid phone number (e.g. 06 12345678 or +31 6 12345678)",
-                     "invalid_contact_details")
+        problems.add(
+            "/reporter/phone",
+            "is not a valid phone number (e.g. 06 12345678 or +31 6 12345678)",
+            "invalid_contact_details",
+        )
     if wants_feedback and email is None and phone is None:
-        problems.add("/wants_feedback", "feedback needs the reporter's e-mail address or phone number",
-                     "contact_needed_for_feedback")
+        problems.add(
+            "/wants_feedback",
+            "feedback needs the reporter's e-mail address or phone number",
+            "contact_needed_for_feedback",
+        )
     return (name, email, phone) if (name or email or phone) else None
 
 
@@ -272,15 +309,25 @@ async def _place(
 ) -> dict[str, Any]:
     """The complaint's location columns and its wijk with where the wijk came from."""
     place: dict[str, Any] = dict.fromkeys(
-        ("street", "house_number", "house_number_addition", "postcode", "city", "latitude", "longitude"))
+        ("street", "house_number", "house_number_addition", "postcode", "city", "latitude", "longitude")
+    )
     if data.address is not None:
         address = data.address
-        place.update(street=address.street.strip(), house_number=address.house_number,
-                     house_number_addition=registry.normalise_addition(address.house_number_addition),
-                     postcode=registry.normalise_postcode(address.postcode), city=address.city.strip())
+        place.update(
+            street=address.street.strip(),
+            house_number=address.house_number,
+            house_number_addition=registry.normalise_addition(address.house_number_addition),
+            postcode=registry.normalise_postcode(address.postcode),
+            city=address.city.strip(),
+        )
     elif found is not None:
-        place.update(street=found.street, house_number=found.house_number,
-                     house_number_addition=found.house_number_addition, postcode=found.postcode, city=found.city)
+        place.update(
+            street=found.street,
+            house_number=found.house_number,
+            house_number_addition=found.house_number_addition,
+            postcode=found.postcode,
+            city=found.city,
+        )
     if data.coordinates is not None:
         place.update(latitude=data.coordinates.latitude, longitude=data.coordinates.longitude)
     elif data.address is None and found is not None:
@@ -302,8 +349,11 @@ async def _place(
             wijk = None
         if wijk is None:
             pointer = "/address/postcode" if place["postcode"] else "/wijk"
-            problems.add(pointer, "the location lies in none of the municipality's wijken; give the wijk if it "
-                                  "does", "location_outside_wijken")
+            problems.add(
+                pointer,
+                "the location lies in none of the municipality's wijken; give the wijk if it does",
+                "location_outside_wijken",
+            )
         place.update(wijk=wijk, wijk_source="postcode")
     return place
 
@@ -333,26 +383,59 @@ async def create_complaint(
     received_on = received_at.astimezone(registry.AMSTERDAM).date()
     try:
         row = await tx.fetchrow(
-            queries.INSERT, uuid4(), category.key, regime, data.channel, data.external_reference, data.description,
-            incident_at, place["street"], place["house_number"], place["house_number_addition"], place["postcode"],
-            place["city"], place["latitude"], place["longitude"], place["wijk"], place["wijk_source"],
-            found.id if found else None, data.wants_feedback, contact is not None, received_at,
+            queries.INSERT,
+            uuid4(),
+            category.key,
+            regime,
+            data.channel,
+            data.external_reference,
+            data.description,
+            incident_at,
+            place["street"],
+            place["house_number"],
+            place["house_number_addition"],
+            place["postcode"],
+            place["city"],
+            place["latitude"],
+            place["longitude"],
+            place["wijk"],
+            place["wijk_source"],
+            found.id if found else None,
+            data.wants_feedback,
+            contact is not None,
+            received_at,
             calendar.add_working_days(received_on, category.acknowledgement_working_days),
-            calendar.add_working_days(received_on, category.handling_working_days), principal.user_id,
+            calendar.add_working_days(received_on, category.handling_working_days),
+            principal.user_id,
         )
     except asyncpg.UniqueViolationError:
-        raise Conflict("A complaint with this channel and external reference is registered already.",
-                       code="duplicate_external_reference") from None
+        raise Conflict(
+            "A complaint with this channel and external reference is registered already.",
+            code="duplicate_external_reference",
+        ) from None
     if contact is not None:
         await tx.execute(queries.INSERT_REPORTER, row["id"], *contact)
-    await tx.execute(queries.INSERT_TRANSITION, row["id"], None, "received", principal.user_id, None, None, None,
-                     None, None)
+    await tx.execute(
+        queries.INSERT_TRANSITION, row["id"], None, "received", principal.user_id, None, None, None, None, None
+    )
     # No description or contact details in the audit trail: auditors read it, and it keeps events forever.
-    await audit.record(tx, actor=actor_of(principal), action="complaint.created", object_type="complaint",
-                       object_id=row["id"], request_id=request_id,
-                       after={"category": category.key, "regime": regime, "channel": data.channel,
-                              "wijk": place["wijk"], "object_id": str(found.id) if found else None,
-                              "wants_feedback": data.wants_feedback, "anonymous": contact is None})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="complaint.created",
+        object_type="complaint",
+        object_id=row["id"],
+        request_id=request_id,
+        after={
+            "category": category.key,
+            "regime": regime,
+            "channel": data.channel,
+            "wijk": place["wijk"],
+            "object_id": str(found.id) if found else None,
+            "wants_feedback": data.wants_feedback,
+            "anonymous": contact is None,
+        },
+    )
     return await _view(tx, principal, row)
 
 
@@ -382,8 +465,15 @@ async def list_complaints(
 
 
 async def list_due(
-    conn: asyncpg.Connection, principal: Principal, *, deadline: str, overdue: bool | None, due_by: date | None,
-    filters: dict[str, Any], cursor: str | None, limit: int,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    deadline: str,
+    overdue: bool | None,
+    due_by: date | None,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
 ) -> ComplaintPage:
     """Open complaints by due date, the earliest first: overdue (due before today), not yet overdue, or both;
     `due_by` limits to those due on or before that day."""
@@ -396,12 +486,20 @@ async def list_due(
     items = [_summary(row) for row in rows[:limit]]
     last = items[-1] if items and len(rows) > limit else None
     due = (last.resolution_due_on if deadline == "resolution" else last.acknowledgement_due_on) if last else None
-    return ComplaintPage(items=items, next_cursor=encode_cursor(due.isoformat(), str(last.id)) if last and due else None)
+    return ComplaintPage(
+        items=items, next_cursor=encode_cursor(due.isoformat(), str(last.id)) if last and due else None
+    )
 
 
 async def hotspots(
-    conn: asyncpg.Connection, principal: Principal, *, days: int, wijk: str | None, object_id: UUID | None,
-    min_count: int, limit: int,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    days: int,
+    wijk: str | None,
+    object_id: UUID | None,
+    min_count: int,
+    limit: int,
 ) -> HotSpotList:
     """Objects by the number of complaints (that the caller may see) received in the last `days` days; only
     objects the caller may see are listed."""
@@ -414,11 +512,19 @@ async def hotspots(
             found = await registry.get_object(conn, principal, row["object_id"])
         except NotFound:
             continue
-        items.append(HotSpot(
-            object_id=found.id, name=found.name, street=found.street, house_number=found.house_number,
-            house_number_addition=found.house_number_addition, postcode=found.postcode, wijk=found.wijk,
-            complaints=row["complaints"], last_received_at=row["last_received_at"],
-        ))
+        items.append(
+            HotSpot(
+                object_id=found.id,
+                name=found.name,
+                street=found.street,
+                house_number=found.house_number,
+                house_number_addition=found.house_number_addition,
+                postcode=found.postcode,
+                wijk=found.wijk,
+                complaints=row["complaints"],
+                last_received_at=row["last_received_at"],
+            )
+        )
     return HotSpotList(since=since, days=days, items=items)
 
 
@@ -427,12 +533,16 @@ async def suggest_objects(
 ) -> EstablishmentPage:
     """Active objects the caller may see matching a name and/or an address (the registry's search)."""
     if all(value is None for value in filters.values()):
-        raise Unprocessable("Give a name or an address to match.", errors=[
-            FieldError(detail="give q, postcode, street or house_number", parameter=name)
-            for name in ("q", "postcode", "street", "house_number")
-        ])
-    return await registry.search_objects(conn, principal, filters={**filters, "status": "active"}, cursor=None,
-                                         limit=limit)
+        raise Unprocessable(
+            "Give a name or an address to match.",
+            errors=[
+                FieldError(detail="give q, postcode, street or house_number", parameter=name)
+                for name in ("q", "postcode", "street", "house_number")
+            ],
+        )
+    return await registry.search_objects(
+        conn, principal, filters={**filters, "status": "active"}, cursor=None, limit=limit
+    )
 
 
 # --- changes ------------------------------------------------------------------------------------------------------
@@ -455,35 +565,78 @@ async def _changeable(tx: asyncpg.Connection, principal: Principal, complaint_id
 
 
 async def _move(
-    tx: asyncpg.Connection, principal: Principal, row: asyncpg.Record, target: str, *, reason: str | None,
-    request_id: str | None, outcome: str | None = None, answer: str | None = None, forwarded_to: str | None = None,
-    resolution_due_on: date | None = None, assignment_id: UUID | None = None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    row: asyncpg.Record,
+    target: str,
+    *,
+    reason: str | None,
+    request_id: str | None,
+    outcome: str | None = None,
+    answer: str | None = None,
+    forwarded_to: str | None = None,
+    resolution_due_on: date | None = None,
+    assignment_id: UUID | None = None,
 ) -> asyncpg.Record:
     """Apply one allowed state change: the row, its history entry and the audit event, in the caller's tx."""
     updated = await tx.fetchrow(
-        queries.TRANSITION, row["id"], row["version"], row["state"], target, outcome, answer, forwarded_to,
-        target in CLOSED_STATES, resolution_due_on,
+        queries.TRANSITION,
+        row["id"],
+        row["version"],
+        row["state"],
+        target,
+        outcome,
+        answer,
+        forwarded_to,
+        target in CLOSED_STATES,
+        resolution_due_on,
     )
     if updated is None:
         raise stale(row["version"])
-    await tx.execute(queries.INSERT_TRANSITION, row["id"], row["state"], target, principal.user_id, reason, outcome,
-                     answer, forwarded_to, assignment_id)
+    await tx.execute(
+        queries.INSERT_TRANSITION,
+        row["id"],
+        row["state"],
+        target,
+        principal.user_id,
+        reason,
+        outcome,
+        answer,
+        forwarded_to,
+        assignment_id,
+    )
     after: dict[str, Any] = {"state": target}
-    for key, value in (("outcome", outcome), ("forwarded_to", forwarded_to),
-                       ("assignment_id", str(assignment_id) if assignment_id else None),
-                       ("resolution_due_on", resolution_due_on.isoformat() if resolution_due_on else None)):
+    for key, value in (
+        ("outcome", outcome),
+        ("forwarded_to", forwarded_to),
+        ("assignment_id", str(assignment_id) if assignment_id else None),
+        ("resolution_due_on", resolution_due_on.isoformat() if resolution_due_on else None),
+    ):
         if value is not None:
             after[key] = value
     if answer is not None:
         after["answered"] = True  # the answer's text stays out of the audit trail (it is addressed to a person)
-    await audit.record(tx, actor=actor_of(principal), action=f"complaint.{target}", object_type="complaint",
-                       object_id=row["id"], request_id=request_id, reason=reason,
-                       before={"state": row["state"]}, after=after)
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action=f"complaint.{target}",
+        object_type="complaint",
+        object_id=row["id"],
+        request_id=request_id,
+        reason=reason,
+        before={"state": row["state"]},
+        after=after,
+    )
     return updated
 
 
 async def transition(
-    tx: asyncpg.Connection, principal: Principal, complaint_id: UUID, data: Transition, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    complaint_id: UUID,
+    data: Transition,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Complaint:
     row = await _changeable(tx, principal, complaint_id, version)
@@ -494,8 +647,11 @@ async def transition(
     if isinstance(data, Resolve):
         problems = _Problems()
         if data.answer is not None and not row["wants_feedback"]:
-            problems.add("/answer", "the reporter asked for no feedback; record the outcome without an answer",
-                         "no_feedback_wanted")
+            problems.add(
+                "/answer",
+                "the reporter asked for no feedback; record the outcome without an answer",
+                "no_feedback_wanted",
+            )
         if data.answer is None and row["wants_feedback"]:
             problems.add("/answer", "the reporter wants feedback: give the answer sent to them", "answer_required")
         problems.raise_if_any()
@@ -511,7 +667,12 @@ async def transition(
 
 
 async def assign_handler(
-    tx: asyncpg.Connection, principal: Principal, complaint_id: UUID, data: AssignHandler, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    complaint_id: UUID,
+    data: AssignHandler,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Complaint:
     row = await _changeable(tx, principal, complaint_id, version)
@@ -531,39 +692,79 @@ async def assign_handler(
     updated = await tx.fetchrow(queries.SET_HANDLER, complaint_id, version, data.handler_id)
     if updated is None:
         raise stale(row["version"])
-    await audit.record(tx, actor=actor_of(principal), action="complaint.handler_assigned", object_type="complaint",
-                       object_id=complaint_id, request_id=request_id,
-                       before={"handler_id": str(row["handler_id"]) if row["handler_id"] else None},
-                       after={"handler_id": str(data.handler_id)})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="complaint.handler_assigned",
+        object_type="complaint",
+        object_id=complaint_id,
+        request_id=request_id,
+        before={"handler_id": str(row["handler_id"]) if row["handler_id"] else None},
+        after={"handler_id": str(data.handler_id)},
+    )
     return await _view(tx, principal, updated)
 
 
 async def _plan_target(
-    tx: asyncpg.Connection, principal: Principal, row: asyncpg.Record, data: PlanInspection, regimes: list[str],
+    tx: asyncpg.Connection,
+    principal: Principal,
+    row: asyncpg.Record,
+    data: PlanInspection,
+    regimes: list[str],
     request_id: str | None,
 ) -> tuple[UUID | None, UUID | None]:
     """(object_id, location_id) of the assignment: the complaint's object, the given location, or a location
     made from the complaint's address."""
     if row["object_id"] is not None:
         if data.location_id is not None:
-            raise Unprocessable("The request has invalid fields.", errors=[FieldError(
-                detail="the complaint concerns an object: the inspection targets it", pointer="/location_id")])
+            raise Unprocessable(
+                "The request has invalid fields.",
+                errors=[
+                    FieldError(
+                        detail="the complaint concerns an object: the inspection targets it", pointer="/location_id"
+                    )
+                ],
+            )
         return row["object_id"], None
     if data.location_id is not None:
         return None, data.location_id
     if row["street"] is None:
-        raise Unprocessable("The request has invalid fields.", errors=[FieldError(
-            detail="the complaint has no address: give a location_id (POST /api/v1/locations)", pointer="/location_id")])
-    location = await registry.create_location(tx, principal, LocationCreate(
-        street=row["street"], house_number=row["house_number"], house_number_addition=row["house_number_addition"],
-        postcode=row["postcode"], city=row["city"], wijk=row["wijk"], latitude=row["latitude"],
-        longitude=row["longitude"], description="Adres uit een klachtmelding", regimes=regimes,  # type: ignore[arg-type]
-    ), request_id=request_id)
+        raise Unprocessable(
+            "The request has invalid fields.",
+            errors=[
+                FieldError(
+                    detail="the complaint has no address: give a location_id (POST /api/v1/locations)",
+                    pointer="/location_id",
+                )
+            ],
+        )
+    location = await registry.create_location(
+        tx,
+        principal,
+        LocationCreate(
+            street=row["street"],
+            house_number=row["house_number"],
+            house_number_addition=row["house_number_addition"],
+            postcode=row["postcode"],
+            city=row["city"],
+            wijk=row["wijk"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            description="Adres uit een klachtmelding",
+            regimes=regimes,  # type: ignore[arg-type]
+        ),
+        request_id=request_id,
+    )
     return None, location.id
 
 
 async def plan_inspection(
-    tx: asyncpg.Connection, principal: Principal, complaint_id: UUID, data: PlanInspection, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    complaint_id: UUID,
+    data: PlanInspection,
+    *,
+    version: int,
     request_id: str | None,
 ) -> PlannedInspection:
     """Plan an inspection (an assignment with reason complaint that knows the complaint) and move the complaint
@@ -573,14 +774,35 @@ async def plan_inspection(
     _check_transition(row["state"], "inspection_planned")
     regimes = list(data.regimes) if data.regimes else ([row["regime"]] if row["regime"] else [])
     if not regimes:
-        raise Unprocessable("The request has invalid fields.", errors=[FieldError(
-            detail="the complaint's category has no regime: give the regimes to inspect", pointer="/regimes")])
+        raise Unprocessable(
+            "The request has invalid fields.",
+            errors=[
+                FieldError(
+                    detail="the complaint's category has no regime: give the regimes to inspect", pointer="/regimes"
+                )
+            ],
+        )
     object_id, location_id = await _plan_target(tx, principal, row, data, regimes, request_id)
-    assignment = await planning.create_assignment(tx, principal, AssignmentCreate(
-        object_id=object_id, location_id=location_id, team_id=data.team_id, regimes=regimes,  # type: ignore[arg-type]
-        checklist_version_ids=data.checklist_version_ids, planned_from=data.planned_from, planned_to=data.planned_to,
-        inspector_ids=data.inspector_ids, reason="complaint", partners=data.partners, notes=data.notes,
-    ), request_id=request_id, complaint_id=complaint_id)
-    updated = await _move(tx, principal, row, "inspection_planned", reason=None, request_id=request_id,
-                          assignment_id=assignment.id)
+    assignment = await planning.create_assignment(
+        tx,
+        principal,
+        AssignmentCreate(
+            object_id=object_id,
+            location_id=location_id,
+            team_id=data.team_id,
+            regimes=regimes,  # type: ignore[arg-type]
+            checklist_version_ids=data.checklist_version_ids,
+            planned_from=data.planned_from,
+            planned_to=data.planned_to,
+            inspector_ids=data.inspector_ids,
+            reason="complaint",
+            partners=data.partners,
+            notes=data.notes,
+        ),
+        request_id=request_id,
+        complaint_id=complaint_id,
+    )
+    updated = await _move(
+        tx, principal, row, "inspection_planned", reason=None, request_id=request_id, assignment_id=assignment.id
+    )
     return PlannedInspection(complaint=await _view(tx, principal, updated), assignment=assignment)

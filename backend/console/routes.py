@@ -69,15 +69,23 @@ class ConsoleController(Controller):
         settings: Settings = request.app.state.settings
         if settings.auth_mode == "dev":
             return ConsoleConfig(auth_mode="dev")
-        return ConsoleConfig(auth_mode="oidc", client_id=settings.oidc_client_id, scope=settings.oidc_scope,
-                             authorization_endpoint=settings.oidc_authorization_url,
-                             token_endpoint=settings.oidc_token_url)
+        return ConsoleConfig(
+            auth_mode="oidc",
+            client_id=settings.oidc_client_id,
+            scope=settings.oidc_scope,
+            authorization_endpoint=settings.oidc_authorization_url,
+            token_endpoint=settings.oidc_token_url,
+        )
 
     @get("/dev/users", sync_to_thread=False)
     def demo_users(self, request: Request[Any, Any, Any]) -> DemoUserList:
         _require_dev_mode(request)
-        return DemoUserList([DemoUser(subject=sub, name=name, roles=roles, regimes=regimes)
-                             for _, sub, name, roles, regimes, _ in DEMO_USERS])
+        return DemoUserList(
+            [
+                DemoUser(subject=sub, name=name, roles=roles, regimes=regimes)
+                for _, sub, name, roles, regimes, _ in DEMO_USERS
+            ]
+        )
 
     @post("/dev/token", status_code=200, sync_to_thread=True, cache_control=CacheControlHeader(no_store=True))
     def dev_token(self, request: Request[Any, Any, Any], data: JSONBody[DevTokenRequest]) -> DevToken:
@@ -87,8 +95,18 @@ class ConsoleController(Controller):
             raise NotFound("There is no demo user with this subject.", code="demo_user_not_found")
         _, sub, name, roles, regimes, teams = user
         now = int(time.time())
-        claims = {"iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": sub, "iat": now, "nbf": now,
-                  "exp": now + DEV_TOKEN_TTL_S, "roles": roles, "regimes": regimes, "teams": teams, "name": name}
+        claims = {
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "sub": sub,
+            "iat": now,
+            "nbf": now,
+            "exp": now + DEV_TOKEN_TTL_S,
+            "roles": roles,
+            "regimes": regimes,
+            "teams": teams,
+            "name": name,
+        }
         token = mint_dev_token(load_or_create_dev_key(settings.dev_signing_key_path), claims)
         return DevToken(access_token=token, token_type="Bearer", expires_in=DEV_TOKEN_TTL_S)
 
@@ -103,10 +121,18 @@ def _require_dev_mode(request: Request[Any, Any, Any]) -> Settings:
 def console_assets() -> list[Router]:
     """The console's own files (index.html at /console/) and the vendored CSS, whose path names its version."""
     pages = create_static_files_router(
-        path="/console", directories=[CONSOLE_DIR], html_mode=True, name="console",
-        cache_control=CacheControlHeader(no_cache=True), include_in_schema=False)
+        path="/console",
+        directories=[CONSOLE_DIR],
+        html_mode=True,
+        name="console",
+        cache_control=CacheControlHeader(no_cache=True),
+        include_in_schema=False,
+    )
     vendor = create_static_files_router(
-        path="/console/vendor", directories=[VENDOR_DIR], name="console_vendor",
+        path="/console/vendor",
+        directories=[VENDOR_DIR],
+        name="console_vendor",
         cache_control=CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True),
-        include_in_schema=False)
+        include_in_schema=False,
+    )
     return [vendor, pages]

@@ -20,6 +20,7 @@ import msgspec
 
 GENESIS_HASH = "0" * 64
 
+
 class Actor(msgspec.Struct, frozen=True):
     """Who did it: a user (id and subject), or the system itself (`user_id` None, label e.g. 'cli')."""
 
@@ -124,8 +125,10 @@ def insert_events(events: str, *, only_if: str | None = None) -> str:
     change's events in the same round trip (and so in its transaction); `only_if` is an SQL condition, e.g. that
     the change inserted a row."""
     condition = f" WHERE {only_if}" if only_if else ""
-    return (f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} "
-            f"FROM jsonb_populate_recordset(NULL::audit_event, {events}::jsonb){condition}")
+    return (
+        f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS} "
+        f"FROM jsonb_populate_recordset(NULL::audit_event, {events}::jsonb){condition}"
+    )
 
 
 _INSERT = insert_events("$1")
@@ -163,7 +166,9 @@ async def verify_chain(conn: asyncpg.Connection, batch: int = 1000) -> ChainRepo
         async for row in conn.cursor("SELECT * FROM audit_event ORDER BY seq", prefetch=batch):
             count += 1
             if row["prev_hash"] != prev_hash:
-                return ChainReport(count - 1, prev_hash, row["seq"], "previous-hash link does not match the event before it")
+                return ChainReport(
+                    count - 1, prev_hash, row["seq"], "previous-hash link does not match the event before it"
+                )
             if row_hash_of(prev_hash, dict(row)) != row["row_hash"]:
                 return ChainReport(count - 1, prev_hash, row["seq"], "content does not match its hash (altered)")
             prev_hash = row["row_hash"]

@@ -114,4 +114,3 @@ def ensure_regime_visible(principal: Principal, regime: str) -> None:
     """Object-level check for services: an object of a regime the caller may not see does not exist."""
     if not principal.sees_regime(regime):
         raise NotFound("Not found.")
-

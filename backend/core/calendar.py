@@ -148,5 +148,7 @@ def load_equated_days(path: Path) -> dict[date, str]:
             try:
                 days[date.fromisoformat(raw)] = title
             except (TypeError, ValueError):
-                raise CalendarDataError(f"{path.name}: decree {index} has a day that is not YYYY-MM-DD: {raw!r}") from None
+                raise CalendarDataError(
+                    f"{path.name}: decree {index} has a day that is not YYYY-MM-DD: {raw!r}"
+                ) from None
     return days

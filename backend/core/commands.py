@@ -42,10 +42,14 @@ def with_etag(value: V, status: int = 200, location: str | None = None) -> Respo
 
 
 async def create(
-    request: Request[Principal, Any, Any], tx: asyncpg.Connection, idempotency_key: str | None,
-    make: Callable[[], Awaitable[V]], location: Callable[[V], str],
+    request: Request[Principal, Any, Any],
+    tx: asyncpg.Connection,
+    idempotency_key: str | None,
+    make: Callable[[], Awaitable[V]],
+    location: Callable[[V], str],
 ) -> Response[Any]:
     """Create a resource at most once per Idempotency-Key: 201 with its Location and ETag."""
+
     async def command() -> Response[V]:
         created = await make()
         return with_etag(created, 201, location(created))
@@ -54,8 +58,12 @@ async def create(
 
 
 async def change(
-    request: Request[Principal, Any, Any], tx: asyncpg.Connection, if_match: str | None, idempotency_key: str | None,
-    apply: Callable[[int], Awaitable[Any]], respond: Callable[[Any], Response[Any]] = with_etag,
+    request: Request[Principal, Any, Any],
+    tx: asyncpg.Connection,
+    if_match: str | None,
+    idempotency_key: str | None,
+    apply: Callable[[int], Awaitable[Any]],
+    respond: Callable[[Any], Response[Any]] = with_etag,
 ) -> Response[Any]:
     """Apply a change to the version named in If-Match, at most once per Idempotency-Key. `apply` gets that
     version and returns the changed resource; `respond` shapes the answer (by default 200 with its ETag)."""

@@ -69,7 +69,9 @@ class NotModified:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if_none_match = _header(scope, b"if-none-match") if scope["type"] == "http" and scope["method"] == "GET" else None
+        if_none_match = (
+            _header(scope, b"if-none-match") if scope["type"] == "http" and scope["method"] == "GET" else None
+        )
         if if_none_match is None:
             await self.app(scope, receive, send)
             return

@@ -20,8 +20,18 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backend.core.errors import problem_response
 
 EXPOSED_HEADERS = [
-    "ETag", "Location", "X-Request-ID", "Retry-After", "Idempotent-Replayed", "Content-Disposition", "Allow",
-    "WWW-Authenticate", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    "ETag",
+    "Location",
+    "X-Request-ID",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "Content-Disposition",
+    "Allow",
+    "WWW-Authenticate",
+    "RateLimit-Policy",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
 ]
 
 

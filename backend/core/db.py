@@ -31,9 +31,7 @@ def _encode_json(value: Any) -> str:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb columns travel as Python values; msgspec does the (de)serialisation.
     for typename in ("json", "jsonb"):
-        await conn.set_type_codec(
-            typename, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog"
-        )
+        await conn.set_type_codec(typename, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

@@ -65,8 +65,15 @@ class OfflineSwaggerPlugin(OpenAPIRenderPlugin):
 """.encode()
 
     def receive_router(self, router: Router) -> None:
-        router.register(get("/swagger-init.js", name="swagger_ui_start_script", media_type=JAVASCRIPT,
-                            sync_to_thread=False, include_in_schema=False)(_start_script))
+        router.register(
+            get(
+                "/swagger-init.js",
+                name="swagger_ui_start_script",
+                media_type=JAVASCRIPT,
+                sync_to_thread=False,
+                include_in_schema=False,
+            )(_start_script)
+        )
 
 
 @cache

@@ -147,8 +147,16 @@ def problem_response(
 
 
 def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
-    return problem_response(request, exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers or None,
-                            type_uri=exc.type_uri, members=exc.members)
+    return problem_response(
+        request,
+        exc.status,
+        exc.code,
+        exc.detail,
+        errors=exc.errors,
+        headers=exc.headers or None,
+        type_uri=exc.type_uri,
+        members=exc.members,
+    )
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
@@ -191,7 +199,7 @@ def _validation_problem(request: Request[Any, Any, Any], exc: ValidationExceptio
             continue
         message = str(item.get("message", "invalid value"))
         source, key = item.get("source"), item.get("key")
-        if source == "body" or source is None and key is None:
+        if source == "body" or (source is None and key is None):
             errors.append(_body_field_error(message, key))
         else:
             errors.append(FieldError(detail=message[:300], parameter=str(key)))
@@ -265,7 +273,11 @@ def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Re
     if isinstance(exc, _DB_UNAVAILABLE):
         log.warning("database_unavailable", error=type(exc).__name__)
         return problem_response(
-            request, 503, "database_unavailable", "The database is not reachable; try again.", headers={"Retry-After": "5"}
+            request,
+            503,
+            "database_unavailable",
+            "The database is not reachable; try again.",
+            headers={"Retry-After": "5"},
         )
     return handle_unexpected(request, exc)
 
@@ -274,7 +286,9 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     if client_disconnected(request):
         # A phone that gives up mid-request (network lost, user cancelled): no bug, and nobody reads the answer.
         log.info("client_disconnected", error=type(exc).__name__)
-        return problem_response(request, 400, "client_disconnected", "The client closed the request before it was complete.")
+        return problem_response(
+            request, 400, "client_disconnected", "The client closed the request before it was complete."
+        )
     # The traceback goes to our log (no locals, no request body); the client gets the correlation id only.
     log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
     return problem_response(

@@ -73,13 +73,27 @@ def uuid7(unix_ms: int | None = None) -> UUID:
 
 
 def event(
-    type: str, *, actor: UUID | None, subject_type: str, subject_id: UUID, related: dict[str, UUID] | None = None,
-    regimes: list[str] | None = None, request_id: str | None = None,
+    type: str,
+    *,
+    actor: UUID | None,
+    subject_type: str,
+    subject_id: UUID,
+    related: dict[str, UUID] | None = None,
+    regimes: list[str] | None = None,
+    request_id: str | None = None,
 ) -> Event:
     unix_ms = clock.time_ns() // 1_000_000  # one reading for the id and the time: the id sorts by it
-    return Event(id=uuid7(unix_ms), type=type, time=EPOCH + timedelta(milliseconds=unix_ms), actor=actor,
-                 subject_type=subject_type, subject_id=subject_id, related=related or {},
-                 regimes=sorted(regimes or []), request_id=request_id)
+    return Event(
+        id=uuid7(unix_ms),
+        type=type,
+        time=EPOCH + timedelta(milliseconds=unix_ms),
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        related=related or {},
+        regimes=sorted(regimes or []),
+        request_id=request_id,
+    )
 
 
 def react(event_type: str, reaction: Reaction) -> None:
@@ -110,7 +124,9 @@ def cloudevent(happened: Event) -> dict[str, Any]:
         "time": happened.time.isoformat().replace("+00:00", "Z"),
         "subject": f"{happened.subject_type}/{happened.subject_id}",
         "datacontenttype": "application/json",
-        "data": {"actor": None if happened.actor is None else str(happened.actor),
-                 "related": {role: str(value) for role, value in happened.related.items()},
-                 "regimes": happened.regimes},
+        "data": {
+            "actor": None if happened.actor is None else str(happened.actor),
+            "related": {role: str(value) for role, value in happened.related.items()},
+            "regimes": happened.regimes,
+        },
     }

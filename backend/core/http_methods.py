@@ -56,7 +56,9 @@ class HttpMethods:
         elif methods is None:  # no such path: the router answers 404
             await self.app(scope, receive, send)
         else:
-            await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow_header(methods).encode())]})
+            await send(
+                {"type": "http.response.start", "status": 204, "headers": [(b"allow", allow_header(methods).encode())]}
+            )
             await send({"type": "http.response.body", "body": b""})
 
     def methods_of(self, path: str) -> list[str] | None:

@@ -70,11 +70,11 @@ async def run_once(
     stored = await tx.fetchrow(_FIND, principal.user_id, key)
     if stored is not None:
         if stored["fingerprint"] != fingerprint:
-            raise Unprocessable(
-                "This Idempotency-Key was used for a different request.", code="idempotency_key_reused"
-            )
+            raise Unprocessable("This Idempotency-Key was used for a different request.", code="idempotency_key_reused")
         headers = {**stored["response_headers"], REPLAY_HEADER: "true"}
-        return Response(stored["response_body"], status_code=stored["status_code"], headers=headers, media_type="application/json")
+        return Response(
+            stored["response_body"], status_code=stored["status_code"], headers=headers, media_type="application/json"
+        )
     response = await command()
     body = response.render(response.content, "application/json")
     # A Response without an explicit status gets the route's default only later; store the one the client sees.

@@ -55,7 +55,9 @@ class _AccessLog:
         self.enabled = False
         self._encode = msgspec.json.Encoder().encode
 
-    def write(self, method: str, path: str, status: int, duration_ms: float, user_id: str | None, request_id: str) -> None:
+    def write(
+        self, method: str, path: str, status: int, duration_ms: float, user_id: str | None, request_id: str
+    ) -> None:
         if not self.enabled:
             return
         line = _AccessLine(method, path, status, duration_ms, user_id, "request", request_id, "info", datetime.now(UTC))
@@ -82,7 +84,11 @@ def configure_logging(level: str, stream: Any = None) -> None:
     _access_log.stream = output
     _access_log.enabled = _LEVELS[level] <= logging.INFO
     structlog.configure(
-        processors=[*_COMMON_FIELDS, structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)],
+        processors=[
+            *_COMMON_FIELDS,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.BytesLoggerFactory(stream or _StandardOutput()),
         cache_logger_on_first_use=True,
@@ -103,14 +109,16 @@ def _route_standard_logging(level: str, output: Any) -> None:
     as `logger`. uvicorn says when it starts and stops at our level; other libraries log warnings and up.
     Our access log replaces uvicorn's."""
     handler = _JsonLineHandler(output)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_COMMON_FIELDS, structlog.stdlib.add_logger_name],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=lambda obj, default=None: _dumps(obj, default).decode()),
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_COMMON_FIELDS, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(serializer=lambda obj, default=None: _dumps(obj, default).decode()),
+            ],
+        )
+    )
     logging.basicConfig(level=max(_LEVELS[level], logging.WARNING), handlers=[handler], force=True)
     logging.getLogger("uvicorn").setLevel(_LEVELS[level])
     logging.getLogger("uvicorn.access").disabled = True

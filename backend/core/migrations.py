@@ -105,7 +105,9 @@ def _check_applied_unchanged(migrations: list[Migration], applied: dict[str, str
     for name, checksum in sorted(applied.items()):
         migration = on_disk.get(name)
         if migration is None:
-            raise MigrationError(f"migration {name} was applied to the database but is missing from the migrations directory")
+            raise MigrationError(
+                f"migration {name} was applied to the database but is missing from the migrations directory"
+            )
         if migration.checksum != checksum:
             raise MigrationError(
                 f"migration {name} changed after it was applied (checksum {checksum[:12]} in the database, "

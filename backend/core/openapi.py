@@ -42,7 +42,10 @@ IDEMPOTENCY_KEY_PATTERN = r'^"?[!#-~]{1,255}"?$'
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
-            data_container=Problem, media_type=PROBLEM_JSON, description=HTTPStatus(status).phrase, generate_examples=False
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
         )
         for status in sorted(set(statuses))
     }
@@ -62,14 +65,16 @@ IdempotencyKey = Annotated[
         # Documented, not enforced by the framework: a bad key is answered by core.idempotency as
         # 400 idempotency_key_invalid.
         schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN},
-        description="1-255 visible ASCII characters (no `\"`), optionally in double quotes. Makes a retry safe: "
+        description='1-255 visible ASCII characters (no `"`), optionally in double quotes. Makes a retry safe: '
         "the same key and request give the stored response (kept 7 days by default)",
     ),
 ]
 # Declared by a read with an ETag so the document shows it; core.concurrency.NotModified answers it for all.
 IfNoneMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-None-Match", description="The ETag of your copy: 304 without a body when it is still current"),
+    HeaderParameter(
+        name="If-None-Match", description="The ETag of your copy: 304 without a body when it is still current"
+    ),
 ]
 NOT_MODIFIED = {
     304: ResponseSpec(data_container=None, description="Not Modified: the copy named in If-None-Match is current")
@@ -170,7 +175,8 @@ def _document_location(operation: dict[str, Any]) -> None:
     created = operation.get("responses", {}).get("201")
     if created is not None:
         created.setdefault("headers", {})["Location"] = {
-            "description": "The path of the created resource", "required": True,
+            "description": "The path of the created resource",
+            "required": True,
             "schema": {"type": "string", "format": "uri-reference"},
         }
 
@@ -180,4 +186,3 @@ def _give_headers_a_schema(operation: dict[str, Any]) -> None:
     for response in operation.get("responses", {}).values():
         for header in response.get("headers", {}).values():
             header.setdefault("schema", {"type": "string"})
-

@@ -86,8 +86,7 @@ def keyset_page_sql(
     if after is not None:
         args.extend(after)
         beyond = "<" if newest_first else ">"
-        conditions.append(
-            f"({first}, {second}) {beyond} (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
+        conditions.append(f"({first}, {second}) {beyond} (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
     args.append(limit)
     where = " AND ".join(f"({condition})" for condition in conditions)
     direction = " DESC" if newest_first else ""

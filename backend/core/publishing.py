@@ -125,8 +125,14 @@ class FileReport:
 Publish = Callable[..., Awaitable[Any]]
 
 
-async def publish_files(conn: asyncpg.Connection, paths: list[Path], *, identity: str, publish: Publish,
-                        load: Callable[[Path], Any] = read_json) -> list[FileReport]:
+async def publish_files(
+    conn: asyncpg.Connection,
+    paths: list[Path],
+    *,
+    identity: str,
+    publish: Publish,
+    load: Callable[[Path], Any] = read_json,
+) -> list[FileReport]:
     """Publish each file with `publish(tx, document, actor=..., published_by=None, request_id=None)`, whose
     result has `outcome` and `version.version`; `identity` is the member naming the template (key, kind)."""
     reports: list[FileReport] = []
@@ -136,16 +142,23 @@ async def publish_files(conn: asyncpg.Connection, paths: list[Path], *, identity
     return reports
 
 
-async def _publish_file(conn: asyncpg.Connection, path: Path, identity: str, publish: Publish,
-                        load: Callable[[Path], Any], defined_in: dict[str, str]) -> FileReport:
+async def _publish_file(
+    conn: asyncpg.Connection,
+    path: Path,
+    identity: str,
+    publish: Publish,
+    load: Callable[[Path], Any],
+    defined_in: dict[str, str],
+) -> FileReport:
     try:
         document = load(path)
     except FileUnreadable as exc:
         return FileReport(path.name, "refused", problems=[f"/: {exc}"])
     name = document.get(identity) if isinstance(document, dict) and isinstance(document.get(identity), str) else None
     if name is not None and name in defined_in:
-        return FileReport(path.name, "refused", name,
-                          problems=[f"/{identity}: template {name} is also defined in {defined_in[name]}"])
+        return FileReport(
+            path.name, "refused", name, problems=[f"/{identity}: template {name} is also defined in {defined_in[name]}"]
+        )
     if name is not None:
         defined_in[name] = path.name
     try:

@@ -17,7 +17,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.errors import error_response
 
-
 WINDOW_S = 60
 
 

@@ -86,7 +86,7 @@ def _require_declared_content_type(request: Request[Any, Any, Any]) -> str | Non
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type in accepted:
         return media_type
-    if JSON_TYPES == tuple(accepted) and media_type.endswith("+json"):
+    if tuple(accepted) == JSON_TYPES and media_type.endswith("+json"):
         return JSON_TYPES[0]
     raise UnsupportedMediaType(f"Send the body as {' or '.join(accepted)}.")
 

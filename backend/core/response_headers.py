@@ -48,6 +48,7 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
+
 _SAFE_METHODS = {"GET", "HEAD"}
 
 
@@ -70,13 +71,15 @@ class _SendWithPolicy:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
-            message["headers"] = with_policy_headers(headers, message["status"], self.personal, self.safe,
-                                                     self.html_policy)
+            message["headers"] = with_policy_headers(
+                headers, message["status"], self.personal, self.safe, self.html_policy
+            )
         await self.send(message)
 
 
-def with_policy_headers(headers: list[tuple[bytes, bytes]], status: int, personal: bool, safe: bool,
-                        html_policy: bytes = HTML_POLICY) -> list[tuple[bytes, bytes]]:
+def with_policy_headers(
+    headers: list[tuple[bytes, bytes]], status: int, personal: bool, safe: bool, html_policy: bytes = HTML_POLICY
+) -> list[tuple[bytes, bytes]]:
     present = {name.lower(): value for name, value in headers}
     if b"cache-control" not in present:
         headers.append((b"cache-control", _cache_control(present, status, personal, safe)))

@@ -84,7 +84,9 @@ async def ensure_login_role(conn: asyncpg.Connection, role: str, password: str |
 
 async def is_privileged(conn: asyncpg.Connection) -> bool:
     """Whether the connected role could rewrite the audit trail (superuser, or owner of audit_event)."""
-    return bool(await conn.fetchval(
-        "SELECT rolsuper OR coalesce(pg_has_role(current_user, (SELECT relowner FROM pg_class"
-        " WHERE oid = to_regclass('audit_event')), 'USAGE'), false) FROM pg_roles WHERE rolname = current_user"
-    ))
+    return bool(
+        await conn.fetchval(
+            "SELECT rolsuper OR coalesce(pg_has_role(current_user, (SELECT relowner FROM pg_class"
+            " WHERE oid = to_regclass('audit_event')), 'USAGE'), false) FROM pg_roles WHERE rolname = current_user"
+        )
+    )

@@ -284,7 +284,9 @@ def public_jwk(private_pem: bytes) -> dict[str, Any]:
 
 def mint_dev_token(private_pem: bytes, claims: dict[str, Any]) -> str:
     kid = public_jwk(private_pem)["kid"]
-    return jws.sign(msgspec.json.encode(claims), private_pem, headers={"kid": kid, "typ": "JWT"}, algorithm=DEV_ALGORITHM)
+    return jws.sign(
+        msgspec.json.encode(claims), private_pem, headers={"kid": kid, "typ": "JWT"}, algorithm=DEV_ALGORITHM
+    )
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -293,4 +295,6 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     else:
         pem = load_or_create_dev_key(settings.dev_signing_key_path)
         source = StaticKeySource(KeySet({"keys": [public_jwk(pem)]}, (DEV_ALGORITHM,)))
-    return TokenVerifier(source, issuer=settings.jwt_issuer, audience=settings.jwt_audience, leeway_s=settings.jwt_leeway_s)
+    return TokenVerifier(
+        source, issuer=settings.jwt_issuer, audience=settings.jwt_audience, leeway_s=settings.jwt_leeway_s
+    )

@@ -23,8 +23,16 @@ class Forfeiture:
     capped: bool
 
 
-def forfeiture(*, unit: str, sum_cents: int, max_cents: int, so_far_cents: int, term_last_day: date,
-               observed_on: date, violations_observed: int = 1) -> Forfeiture:
+def forfeiture(
+    *,
+    unit: str,
+    sum_cents: int,
+    max_cents: int,
+    so_far_cents: int,
+    term_last_day: date,
+    observed_on: date,
+    violations_observed: int = 1,
+) -> Forfeiture:
     """The sum forfeited when the continuation is observed on `observed_on` (after `term_last_day`)."""
     if observed_on <= term_last_day:
         raise ValueError("nothing is forfeited within the begunstigingstermijn")

@@ -52,9 +52,22 @@ _DECISION_TITLES = {"last_onder_dwangsom": "Besluit last onder dwangsom"}
 _ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\S+)(?: lid (?P<lid>\S+))?")
 _UNITS = {"ineens": "once"}
 # What the officer gives on the step, named as the step names it (the rest is named as the letter data has it).
-_STEP_POINTERS = {"/sanction/motivering": "/document_text", **{f"/sanction/{name}": f"/{name}" for name in (
-    "amount_cents", "order_text", "begunstiging_days", "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents",
-    "weeks", "months")}}
+_STEP_POINTERS = {
+    "/sanction/motivering": "/document_text",
+    **{
+        f"/sanction/{name}": f"/{name}"
+        for name in (
+            "amount_cents",
+            "order_text",
+            "begunstiging_days",
+            "dwangsom_cents",
+            "dwangsom_unit",
+            "dwangsom_max_cents",
+            "weeks",
+            "months",
+        )
+    },
+}
 
 
 def kind_of(step: dict[str, Any]) -> LetterKind | None:
@@ -74,8 +87,11 @@ def kenmerk(case: dict[str, Any]) -> str:
 
 
 def _missing(pointer: str, detail: str) -> Unprocessable:
-    return Unprocessable("The letter lacks data it must state; nothing was stored.", code="letter_data_missing",
-                         errors=[FieldError(detail=detail, pointer=pointer)])
+    return Unprocessable(
+        "The letter lacks data it must state; nothing was stored.",
+        code="letter_data_missing",
+        errors=[FieldError(detail=detail, pointer=pointer)],
+    )
 
 
 async def _addressee(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> Addressee:
@@ -83,8 +99,11 @@ async def _addressee(conn: asyncpg.Connection, case: dict[str, Any], step: dict[
         return msgspec.convert(step["addressee"], Addressee)
     if case["object_id"] is not None and (found := await registry.current_addressee(conn, case["object_id"])):
         return found
-    where = ("the establishment has no addressee: record it in the registry" if case["object_id"] is not None
-             else "a location without an establishment: name the addressee on the step")
+    where = (
+        "the establishment has no addressee: record it in the registry"
+        if case["object_id"] is not None
+        else "a location without an establishment: name the addressee on the step"
+    )
     raise _missing("/addressee", where)
 
 
@@ -96,35 +115,43 @@ async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: dict[s
     except NotFound:
         return CaseRef(kenmerk=kenmerk(case))
     number = f"{found.house_number}{found.house_number_addition or ''}"
-    return CaseRef(kenmerk=kenmerk(case), object_name=found.name,
-                   address=f"{found.street} {number}, {found.postcode} {found.city}")
+    return CaseRef(
+        kenmerk=kenmerk(case), object_name=found.name, address=f"{found.street} {number}, {found.postcode} {found.city}"
+    )
 
 
 async def _signer(conn: asyncpg.Connection, step: dict[str, Any], function: str, authority: str) -> Signer:
     name = await conn.fetchval("SELECT display_name FROM app_user WHERE id = $1", step["drafted_by"])
     if not name:
-        raise _missing("/signer/name", "the drafting officer has no name on record (the identity provider's name "
-                                       "claim)")
+        raise _missing(
+            "/signer/name", "the drafting officer has no name on record (the identity provider's name claim)"
+        )
     return Signer(name=name, function=function, on_behalf_of=authority)
 
 
 def _finding(violation: dict[str, Any], texts: dict[str, Any]) -> Finding:
     article = _ARTICLE.match(violation["article_key"])
     text = texts.get(violation["code"])
-    return Finding(observed_on=violation["observed_on"], description=text.description if text else violation["code"],
-                   law=article["law"] if article else violation["article_key"],
-                   article=article["article"] if article else "?", lid=article["lid"] if article else None)
+    return Finding(
+        observed_on=violation["observed_on"],
+        description=text.description if text else violation["code"],
+        law=article["law"] if article else violation["article_key"],
+        article=article["article"] if article else "?",
+        lid=article["lid"] if article else None,
+    )
 
 
-async def _facts(conn: asyncpg.Connection, principal: Principal, step: dict[str, Any],
-                 violations: list[dict[str, Any]]) -> Facts | None:
+async def _facts(
+    conn: asyncpg.Connection, principal: Principal, step: dict[str, Any], violations: list[dict[str, Any]]
+) -> Facts | None:
     ids = set(step["violation_ids"])
     rests_on = [v for v in violations if v["violation_id"] in ids]
     if not rests_on:
         return None
     texts = await violation_texts(conn, principal)
-    return Facts(inspection_dates=sorted({v["observed_on"] for v in rests_on}),
-                 findings=[_finding(v, texts) for v in rests_on])
+    return Facts(
+        inspection_dates=sorted({v["observed_on"] for v in rests_on}), findings=[_finding(v, texts) for v in rests_on]
+    )
 
 
 def _sanction(case: dict[str, Any], step: dict[str, Any], heard: str | None) -> Sanction | None:
@@ -134,38 +161,56 @@ def _sanction(case: dict[str, Any], step: dict[str, Any], heard: str | None) -> 
     if decision == "boete" and case["regime"] not in _ALCOHOL_REGIMES:
         raise _missing("/decision", f"a boete has no legal basis under {case['regime']} in these letters")
     unit = step["dwangsom_unit"]
-    return Sanction(decision=decision, legal_basis=LEGAL_BASIS[decision], motivering=step["document_text"],
-                    amount_cents=step["amount_cents"], order_text=step["order_text"],
-                    begunstiging_days=step["begunstiging_days"], dwangsom_cents=step["dwangsom_cents"],
-                    dwangsom_unit=_UNITS.get(unit, unit), dwangsom_max_cents=step["dwangsom_max_cents"],
-                    weeks=step["weeks"], months=step["months"], zienswijze=heard)
+    return Sanction(
+        decision=decision,
+        legal_basis=LEGAL_BASIS[decision],
+        motivering=step["document_text"],
+        amount_cents=step["amount_cents"],
+        order_text=step["order_text"],
+        begunstiging_days=step["begunstiging_days"],
+        dwangsom_cents=step["dwangsom_cents"],
+        dwangsom_unit=_UNITS.get(unit, unit),
+        dwangsom_max_cents=step["dwangsom_max_cents"],
+        weeks=step["weeks"],
+        months=step["months"],
+        zienswijze=heard,
+    )
 
 
 async def _related(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> dict[str, Any] | None:
     if step["related_step_id"] is None:
         return None
-    row = await conn.fetchrow("SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2",
-                              step["related_step_id"], case["id"])
+    row = await conn.fetchrow(
+        "SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2", step["related_step_id"], case["id"]
+    )
     return dict(row) if row is not None else None
 
 
-async def _collection(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]
-                      ) -> tuple[EarlierDecision | None, Collection | None]:
+async def _collection(
+    conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]
+) -> tuple[EarlierDecision | None, Collection | None]:
     """An invordering: the besluit whose dwangsom was forfeited, and the forfeiture (its day starts 5:33/5:35)."""
     hercontrole = await _related(conn, case, step)
     besluit = await _related(conn, case, hercontrole) if hercontrole else None
     if hercontrole is None or besluit is None or besluit["sent_on"] is None:
         return None, None
-    earlier = EarlierDecision(kenmerk=kenmerk(case), sent_on=besluit["sent_on"],
-                              title=_DECISION_TITLES.get(besluit["decision"], "Besluit"))
+    earlier = EarlierDecision(
+        kenmerk=kenmerk(case), sent_on=besluit["sent_on"], title=_DECISION_TITLES.get(besluit["decision"], "Besluit")
+    )
     forfeited_on = hercontrole["forfeited_on"] or hercontrole["observed_on"]
-    return earlier, Collection(observed_on=forfeited_on, forfeited_cents=step["amount_cents"],
-                               units=hercontrole["forfeited_units"] or None)
+    return earlier, Collection(
+        observed_on=forfeited_on, forfeited_cents=step["amount_cents"], units=hercontrole["forfeited_units"] or None
+    )
 
 
 async def letter_data(
-    conn: asyncpg.Connection, principal: Principal, ctx: letters.Letters, case: dict[str, Any], step: dict[str, Any],
-    violations: list[dict[str, Any]], sent_on: date,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    ctx: letters.Letters,
+    case: dict[str, Any],
+    step: dict[str, Any],
+    violations: list[dict[str, Any]],
+    sent_on: date,
 ) -> LetterData:
     related = await _related(conn, case, step) if step["type"] == "besluit" else None
     heard = related["zienswijze_summary"] if related and related["type"] == "voornemen" else None
@@ -173,17 +218,25 @@ async def letter_data(
     if step["type"] == "invordering":
         earlier, collection = await _collection(conn, case, step)
     return LetterData(
-        addressee=await _addressee(conn, case, step), case=await _case_ref(conn, principal, case),
+        addressee=await _addressee(conn, case, step),
+        case=await _case_ref(conn, principal, case),
         terms=Terms(sent_on=sent_on, zienswijze_weeks=step["zienswijze_weeks"]),
         signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),
-        facts=await _facts(conn, principal, step, violations), sanction=_sanction(case, step, heard),
-        earlier_decision=earlier, collection=collection,
+        facts=await _facts(conn, principal, step, violations),
+        sanction=_sanction(case, step, heard),
+        earlier_decision=earlier,
+        collection=collection,
     )
 
 
 async def render(
-    conn: asyncpg.Connection, principal: Principal, ctx: letters.Letters, case: dict[str, Any], step: dict[str, Any],
-    violations: list[dict[str, Any]], sent_on: date,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    ctx: letters.Letters,
+    case: dict[str, Any],
+    step: dict[str, Any],
+    violations: list[dict[str, Any]],
+    sent_on: date,
 ) -> Rendered | None:
     """The step's letter dated `sent_on`; None for a step without a letter."""
     kind = kind_of(step)
@@ -193,6 +246,8 @@ async def render(
     try:
         return await letters.render_letter(conn, ctx, kind, data)
     except Unprocessable as exc:
-        exc.errors = [FieldError(detail=e.detail, pointer=_STEP_POINTERS.get(e.pointer or "", e.pointer))
-                      for e in exc.errors or ()]
+        exc.errors = [
+            FieldError(detail=e.detail, pointer=_STEP_POINTERS.get(e.pointer or "", e.pointer))
+            for e in exc.errors or ()
+        ]
         raise

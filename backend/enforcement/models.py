@@ -22,12 +22,27 @@ CaseStatus = Annotated[
 CaseResult = Literal["complied", "sanctioned", "no_action", "merged", "withdrawn"]
 StepType = Literal["warning", "voornemen", "besluit", "hercontrole", "invordering", "bezwaar"]
 Decision = Annotated[
-    Literal["boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing", "intrekking", "ontzegging_19a",
-            "sluiting_13b"],
+    Literal[
+        "boete",
+        "last_onder_dwangsom",
+        "last_onder_bestuursdwang",
+        "schorsing",
+        "intrekking",
+        "ontzegging_19a",
+        "sluiting_13b",
+    ],
     Meta(description="What a voornemen or besluit is about"),
 ]
-Intervention = Literal["warning", "boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing",
-                       "intrekking", "ontzegging_19a", "sluiting_13b"]
+Intervention = Literal[
+    "warning",
+    "boete",
+    "last_onder_dwangsom",
+    "last_onder_bestuursdwang",
+    "schorsing",
+    "intrekking",
+    "ontzegging_19a",
+    "sluiting_13b",
+]
 StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
 DwangsomUnit = Annotated[
     Literal["per_violation", "per_day", "per_week", "ineens"],
@@ -37,12 +52,15 @@ Behaviour = Annotated[
     Literal["goedwillend", "onverschillig", "calculerend", "crimineel"],
     Meta(description="LHSO interventiematrix: the offender's behaviour"),
 ]
-DeadlineKind = Literal["zienswijze", "begunstigingstermijn", "bezwaar_term", "bezwaar_decision", "payment",
-                       "invordering_limit"]
+DeadlineKind = Literal[
+    "zienswijze", "begunstigingstermijn", "bezwaar_term", "bezwaar_decision", "payment", "invordering_limit"
+]
 EmployeeClassSource = Annotated[
     Literal["inspection", "registry", "assumed"],
-    Meta(description="Where the fine column comes from: the inspector's answer on the day (BB-01), the registry's "
-                     "history on the day of the violation, or assumed (< 50) for a location without an object"),
+    Meta(
+        description="Where the fine column comes from: the inspector's answer on the day (BB-01), the registry's "
+        "history on the day of the violation, or assumed (< 50) for a location without an object"
+    ),
 ]
 Reason = Annotated[str, Meta(min_length=3, max_length=2000, pattern="^[^\x00]*\\S[^\x00]*$")]
 Text = Annotated[str, Meta(max_length=20_000, pattern="^[^\x00]*$")]
@@ -63,7 +81,8 @@ class CaseOpen(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Reason
 
     example: ClassVar[dict[str, Any]] = {
-        "object_id": "10000000-0000-4000-8000-000000000001", "regime": "alcohol",
+        "object_id": "10000000-0000-4000-8000-000000000001",
+        "regime": "alcohol",
         "reason": "Melding politie: verkoop aan minderjarigen geconstateerd",
     }
 
@@ -109,9 +128,13 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     posted_on: Annotated[date | None, Meta(description="bezwaar by post: the day it was posted (Awb 6:9)")] = None
     deviation_reason: Reason | None = None
     behaviour: Behaviour | None = None
-    addressee: Annotated[Addressee | None, Meta(
-        description="Who receives the letter, for a location without a registered establishment (default: the "
-                    "establishment's addressee in the registry)")] = None
+    addressee: Annotated[
+        Addressee | None,
+        Meta(
+            description="Who receives the letter, for a location without a registered establishment (default: the "
+            "establishment's addressee in the registry)"
+        ),
+    ] = None
 
 
 class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,9 +144,11 @@ class ZienswijzeRecord(msgspec.Struct, forbid_unknown_fields=True):
 
 BezwaarChangeKind = Annotated[
     Literal["lateness_excused", "advisory_committee", "extension", "postponement"],
-    Meta(description="lateness_excused: Awb 6:11; advisory_committee: decision term 12 weeks (7:10 lid 1); "
-                     "extension: once, by the configured weeks (7:10 lid 3); postponement: further, with the "
-                     "objector's consent (7:10 lid 4)"),
+    Meta(
+        description="lateness_excused: Awb 6:11; advisory_committee: decision term 12 weeks (7:10 lid 1); "
+        "extension: once, by the configured weeks (7:10 lid 3); postponement: further, with the "
+        "objector's consent (7:10 lid 4)"
+    ),
 ]
 
 
@@ -155,12 +180,17 @@ class StepOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     result: Literal["complied", "forfeited", "gegrond", "ongegrond", "niet_ontvankelijk"]
     observed_on: Annotated[date | None, Meta(description="hercontrole: the day of the follow-up inspection")] = None
-    forfeited_cents: Annotated[Cents | None, Meta(
-        description="hercontrole: default the sum the law forfeits; another sum needs `reason`")] = None
+    forfeited_cents: Annotated[
+        Cents | None, Meta(description="hercontrole: default the sum the law forfeits; another sum needs `reason`")
+    ] = None
     violations_observed: Annotated[int, Meta(ge=1, le=10_000)] | None = None
-    reason: Annotated[Reason | None, Meta(
-        description="hercontrole: why the sum differs from the law's, or why an outcome already recorded (from the "
-                    "follow-up inspection) is corrected")] = None
+    reason: Annotated[
+        Reason | None,
+        Meta(
+            description="hercontrole: why the sum differs from the law's, or why an outcome already recorded (from the "
+            "follow-up inspection) is corrected"
+        ),
+    ] = None
 
 
 # --- responses --------------------------------------------------------------------------------------------
@@ -220,8 +250,10 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     late_excused: Annotated[bool | None, Meta(description="bezwaar: lateness excused (Awb 6:11)")]
     bezwaar_changes: list[BezwaarChangeEntry]
     outcome: Literal["gegrond", "ongegrond", "niet_ontvankelijk"] | None
-    letter_sha256: Annotated[str | None, Meta(
-        description="SHA-256 of the step's letter: the draft's as last rendered, the stored document once sent")]
+    letter_sha256: Annotated[
+        str | None,
+        Meta(description="SHA-256 of the step's letter: the draft's as last rendered, the stored document once sent"),
+    ]
     approved_sha256: Annotated[str | None, Meta(description="SHA-256 of the letter the second officer approved")]
     drafted_by: UUID
     approved_by: UUID | None
@@ -312,10 +344,17 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
 
 class StrikeCount(msgspec.Struct, frozen=True, kw_only=True):
     article: str
-    count: Annotated[int, Meta(description="Occasions (inspections) with a violation of the article in the window "
-                                           "before the violation measured, its own included")]
-    violation_id: Annotated[UUID, Meta(description="The open violation measured: the one with the most occasions "
-                                                   "in the window before its date")]
+    count: Annotated[
+        int,
+        Meta(
+            description="Occasions (inspections) with a violation of the article in the window "
+            "before the violation measured, its own included"
+        ),
+    ]
+    violation_id: Annotated[
+        UUID,
+        Meta(description="The open violation measured: the one with the most occasions in the window before its date"),
+    ]
     observed_on: date
     strikes: int
     window_months: int
@@ -333,8 +372,10 @@ class ProposalItem(msgspec.Struct, frozen=True, kw_only=True):
     rules_version: str | None
     violation_ids: list[UUID]
     observed_on: date
-    earlier_occasions: Annotated[int, Meta(description="Other inspections with a violation of the same article at "
-                                                       "this target in the last 12 months")]
+    earlier_occasions: Annotated[
+        int,
+        Meta(description="Other inspections with a violation of the same article at this target in the last 12 months"),
+    ]
     earlier_violations: Annotated[list[EarlierViolation], Meta(description="The most recent of them (at most 20)")]
     ladder_position: int
     step: Intervention
@@ -360,8 +401,10 @@ class NextAction(msgspec.Struct, frozen=True, kw_only=True):
 class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     regime: Regime
-    employee_class: Annotated[Literal["under_50", "50_or_more"], Meta(
-        description="The column of the case's newest violation; each item's fine names its own")]
+    employee_class: Annotated[
+        Literal["under_50", "50_or_more"],
+        Meta(description="The column of the case's newest violation; each item's fine names its own"),
+    ]
     employee_class_source: EmployeeClassSource
     employee_class_assumed: Annotated[bool, Meta(description="No registered object: kolom I (< 50) assumed")]
     items: list[ProposalItem]

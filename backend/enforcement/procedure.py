@@ -13,8 +13,16 @@ from pathlib import Path
 from backend.core.config import PROJECT_ROOT
 
 AWB_FILE = PROJECT_ROOT / "schemas" / "procedure" / "awb.json"
-NAMES = ("boete_voornemen_above_cents", "bezwaar_term_weeks", "bezwaar_post_grace_days", "bezwaar_decision_weeks",
-         "bezwaar_decision_weeks_with_committee", "bezwaar_extension_weeks", "payment_weeks", "collection_limit_years")
+NAMES = (
+    "boete_voornemen_above_cents",
+    "bezwaar_term_weeks",
+    "bezwaar_post_grace_days",
+    "bezwaar_decision_weeks",
+    "bezwaar_decision_weeks_with_committee",
+    "bezwaar_extension_weeks",
+    "payment_weeks",
+    "collection_limit_years",
+)
 
 
 class ProcedureInvalid(ValueError):
@@ -27,8 +35,9 @@ def load_awb(path: Path) -> dict[str, int]:
         found = {name: values[name]["value"] for name in NAMES}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProcedureInvalid(f"{path.name}: cannot read the values ({exc!r})") from None
-    wrong = [name for name, value in found.items()
-             if not isinstance(value, int) or isinstance(value, bool) or value < 1]
+    wrong = [
+        name for name, value in found.items() if not isinstance(value, int) or isinstance(value, bool) or value < 1
+    ]
     if wrong:
         raise ProcedureInvalid(f"{path.name}: not a positive whole number: {', '.join(wrong)}")
     return found

@@ -27,11 +27,28 @@ from backend.enforcement.models import (
 from backend.enforcement.rules import LadderStep, RuleBook
 
 # Decisions that need a voornemen with a zienswijze term first (Awb 4:8; for boetes above EUR 340 also 5:53).
-VOORNEMEN_REQUIRED = frozenset({"boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing", "intrekking",
-                                "ontzegging_19a", "sluiting_13b"})
+VOORNEMEN_REQUIRED = frozenset(
+    {
+        "boete",
+        "last_onder_dwangsom",
+        "last_onder_bestuursdwang",
+        "schorsing",
+        "intrekking",
+        "ontzegging_19a",
+        "sluiting_13b",
+    }
+)
 # How heavy an intervention is: the heaviest of a case's items is proposed first.
-WEIGHT = {"warning": 0, "last_onder_dwangsom": 1, "boete": 2, "last_onder_bestuursdwang": 3, "schorsing": 4,
-          "ontzegging_19a": 5, "sluiting_13b": 5, "intrekking": 6}
+WEIGHT = {
+    "warning": 0,
+    "last_onder_dwangsom": 1,
+    "boete": 2,
+    "last_onder_bestuursdwang": 3,
+    "schorsing": 4,
+    "ontzegging_19a": 5,
+    "sluiting_13b": 5,
+    "intrekking": 6,
+}
 DEFAULT_WINDOW_MONTHS = 12
 _NO_RULE = LadderStep("warning", note="No sanction rule for this code: the officer decides (LHSO).")
 
@@ -55,21 +72,37 @@ def months_before(day: date, months: int) -> date:
 
 
 async def build(
-    conn: asyncpg.Connection, book: RuleBook, *, case: dict[str, Any], violations: list[dict[str, Any]],
-    steps: list[dict[str, Any]], employee_class: str, class_source: str,
+    conn: asyncpg.Connection,
+    book: RuleBook,
+    *,
+    case: dict[str, Any],
+    violations: list[dict[str, Any]],
+    steps: list[dict[str, Any]],
+    employee_class: str,
+    class_source: str,
 ) -> Proposal:
-    target = (Target("establishment_id", case["object_id"]) if case["object_id"] is not None
-              else Target("location_id", case["location_id"]))
+    target = (
+        Target("establishment_id", case["object_id"])
+        if case["object_id"] is not None
+        else Target("location_id", case["location_id"])
+    )
     open_ = [v for v in violations if v["violation_id"] not in _dealt_with(steps)]
     by_code: dict[str, list[dict[str, Any]]] = {}
     for violation in open_:
         by_code.setdefault(violation["code"], []).append(violation)
-    items = [await _item(conn, book, case["regime"], code, group, target,
-                         _class_of(group, employee_class, class_source))
-             for code, group in sorted(by_code.items())]
-    return Proposal(case_id=case["id"], regime=case["regime"], employee_class=employee_class,
-                    employee_class_source=class_source, employee_class_assumed=class_source == "assumed", items=items,
-                    next=_next(items, steps))
+    items = [
+        await _item(conn, book, case["regime"], code, group, target, _class_of(group, employee_class, class_source))
+        for code, group in sorted(by_code.items())
+    ]
+    return Proposal(
+        case_id=case["id"],
+        regime=case["regime"],
+        employee_class=employee_class,
+        employee_class_source=class_source,
+        employee_class_assumed=class_source == "assumed",
+        items=items,
+        next=_next(items, steps),
+    )
 
 
 def _class_of(group: list[dict[str, Any]], fallback: str, fallback_source: str) -> tuple[str, str]:
@@ -84,13 +117,21 @@ def _class_of(group: list[dict[str, Any]], fallback: str, fallback_source: str) 
 
 def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
     """Violations a sent warning or a besluit (in any state) covers: the proposal is about the others."""
-    return {violation_id for step in steps
-            if (step["type"] == "warning" and step["status"] == "sent") or step["type"] == "besluit"
-            for violation_id in step["violation_ids"]}
+    return {
+        violation_id
+        for step in steps
+        if (step["type"] == "warning" and step["status"] == "sent") or step["type"] == "besluit"
+        for violation_id in step["violation_ids"]
+    }
 
 
 async def _item(
-    conn: asyncpg.Connection, book: RuleBook, regime: str, code: str, group: list[dict[str, Any]], target: Target,
+    conn: asyncpg.Connection,
+    book: RuleBook,
+    regime: str,
+    code: str,
+    group: list[dict[str, Any]],
+    target: Target,
     employee_class: tuple[str, str],
 ) -> ProposalItem:
     rule = book.rule(regime, code)
@@ -114,18 +155,34 @@ async def _item(
         table = book.table(rule.fine_table, reference)
         verify += [text for text in (table.verify, table.category_verify.get(fine.category)) if text]
     return ProposalItem(
-        code=code, article=article, rule_found=rule is not None,
+        code=code,
+        article=article,
+        rule_found=rule is not None,
         rules_version=f"{rule.regime} v{rule.file_version}" if rule else None,
-        violation_ids=[v["violation_id"] for v in group], observed_on=reference, earlier_occasions=occasions,
-        earlier_violations=[EarlierViolation(r["violation_id"], r["inspection_id"], r["code"], r["observed_on"])
-                            for r in earlier_rows],
-        ladder_position=position, step=step, weeks=weeks, months=months, also=list(chosen.also), note=chosen.note,
-        verify=verify, fine=fine, three_strikes=strikes,
+        violation_ids=[v["violation_id"] for v in group],
+        observed_on=reference,
+        earlier_occasions=occasions,
+        earlier_violations=[
+            EarlierViolation(r["violation_id"], r["inspection_id"], r["code"], r["observed_on"]) for r in earlier_rows
+        ],
+        ladder_position=position,
+        step=step,
+        weeks=weeks,
+        months=months,
+        also=list(chosen.also),
+        note=chosen.note,
+        verify=verify,
+        fine=fine,
+        three_strikes=strikes,
     )
 
 
 async def _strikes(
-    conn: asyncpg.Connection, book: RuleBook, article: str, target: Target, group: list[dict[str, Any]],
+    conn: asyncpg.Connection,
+    book: RuleBook,
+    article: str,
+    target: Target,
+    group: list[dict[str, Any]],
 ) -> StrikeCount | None:
     """Art. 19a counts, for a violation being sanctioned, the occasions with a violation of the article in the
     window before its date (that day included). Each open violation is measured against its own window, so the
@@ -135,59 +192,108 @@ async def _strikes(
         return None
     counted: list[tuple[int, date, UUID]] = []
     for day in sorted({v["observed_on"] for v in group}):
-        count = await conn.fetchval(queries.occasions_in_window(target.column), target.id, article,
-                                    months_before(day, rule.window_months), day)
+        count = await conn.fetchval(
+            queries.occasions_in_window(target.column), target.id, article, months_before(day, rule.window_months), day
+        )
         violation_id = min(v["violation_id"] for v in group if v["observed_on"] == day)
         counted.append((count, day, violation_id))
     count, day, violation_id = max(counted)
-    return StrikeCount(article=article, count=count, strikes=rule.strikes, window_months=rule.window_months,
-                       triggered=count >= rule.strikes, weeks_min=rule.weeks_min, weeks_max=rule.weeks_max,
-                       violation_id=violation_id, observed_on=day)
+    return StrikeCount(
+        article=article,
+        count=count,
+        strikes=rule.strikes,
+        window_months=rule.window_months,
+        triggered=count >= rule.strikes,
+        weeks_min=rule.weeks_min,
+        weeks_max=rule.weeks_max,
+        violation_id=violation_id,
+        observed_on=day,
+    )
 
 
 async def _fine(
-    conn: asyncpg.Connection, book: RuleBook, rule: Any, target: Target, article: str, reference: date,
-    employee_class: tuple[str, str], violations: int,
+    conn: asyncpg.Connection,
+    book: RuleBook,
+    rule: Any,
+    target: Target,
+    article: str,
+    reference: date,
+    employee_class: tuple[str, str],
+    violations: int,
 ) -> FineExplanation | None:
     if rule.fine_table is None or rule.fine_category is None:
         return None
     table = book.table(rule.fine_table, reference)
     column, column_source = employee_class
     base = table.amounts[rule.fine_category][column]
-    fines = await conn.fetch(queries.earlier_fines(target.column), target.id, article,
-                             months_before(reference, table.window_months), reference)
+    fines = await conn.fetch(
+        queries.earlier_fines(target.column),
+        target.id,
+        article,
+        months_before(reference, table.window_months),
+        reference,
+    )
     recidive = bool(fines)
     per_violation = base * (100 + table.surcharge_percent) // 100 if recidive else base
     return FineExplanation(
-        table=table.key, table_title=table.title, table_valid_from=table.valid_from, source=table.source,
-        category=rule.fine_category, employee_class=column, employee_class_source=column_source, base_cents=base,
-        recidive=recidive, recidive_fine_step_ids=sorted(row["id"] for row in fines),
+        table=table.key,
+        table_title=table.title,
+        table_valid_from=table.valid_from,
+        source=table.source,
+        category=rule.fine_category,
+        employee_class=column,
+        employee_class_source=column_source,
+        base_cents=base,
+        recidive=recidive,
+        recidive_fine_step_ids=sorted(row["id"] for row in fines),
         surcharge_percent=table.surcharge_percent,
-        amount_per_violation_cents=per_violation, amount_cents=per_violation * violations,
+        amount_per_violation_cents=per_violation,
+        amount_cents=per_violation * violations,
     )
 
 
 def _next(items: list[ProposalItem], steps: list[dict[str, Any]]) -> NextAction:
     if not items:
-        return NextAction(type="none", decision=None, violation_ids=[], amount_cents=None, weeks=None, months=None,
-                          explanation="Every violation of the case has been dealt with by a warning or a decision.")
+        return NextAction(
+            type="none",
+            decision=None,
+            violation_ids=[],
+            amount_cents=None,
+            weeks=None,
+            months=None,
+            explanation="Every violation of the case has been dealt with by a warning or a decision.",
+        )
     heaviest = max(items, key=lambda item: WEIGHT[item.step])
     chosen = [item for item in items if item.step == heaviest.step]
     violation_ids = [v for item in chosen for v in item.violation_ids]
-    why = "; ".join(f"{item.code} ({item.article}): {item.earlier_occasions} earlier occasion(s) in 12 months -> "
-                    f"ladder step {item.ladder_position + 1}: {item.step}"
-                    + (" (three strikes)" if item.three_strikes and item.three_strikes.triggered else "")
-                    for item in chosen)
+    why = "; ".join(
+        f"{item.code} ({item.article}): {item.earlier_occasions} earlier occasion(s) in 12 months -> "
+        f"ladder step {item.ladder_position + 1}: {item.step}"
+        + (" (three strikes)" if item.three_strikes and item.three_strikes.triggered else "")
+        for item in chosen
+    )
     if heaviest.step == "warning":
-        return NextAction(type="warning", decision=None, violation_ids=violation_ids, amount_cents=None, weeks=None,
-                          months=None, explanation=why)
+        return NextAction(
+            type="warning",
+            decision=None,
+            violation_ids=violation_ids,
+            amount_cents=None,
+            weeks=None,
+            months=None,
+            explanation=why,
+        )
     amount = sum(item.fine.amount_cents for item in chosen if item.fine) if heaviest.step == "boete" else None
-    voornemen_sent = any(s["type"] == "voornemen" and s["decision"] == heaviest.step and s["status"] == "sent"
-                         for s in steps)
+    voornemen_sent = any(
+        s["type"] == "voornemen" and s["decision"] == heaviest.step and s["status"] == "sent" for s in steps
+    )
     needs_voornemen = heaviest.step in VOORNEMEN_REQUIRED and not voornemen_sent
     return NextAction(
-        type="voornemen" if needs_voornemen else "besluit", decision=heaviest.step, violation_ids=violation_ids,
-        amount_cents=amount, weeks=heaviest.weeks, months=heaviest.months,
+        type="voornemen" if needs_voornemen else "besluit",
+        decision=heaviest.step,
+        violation_ids=violation_ids,
+        amount_cents=amount,
+        weeks=heaviest.weeks,
+        months=heaviest.months,
         explanation=why + ("; a voornemen with a zienswijze term comes first (Awb 4:8)" if needs_voornemen else ""),
     )
 

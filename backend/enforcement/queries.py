@@ -223,6 +223,7 @@ UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND kind 
 
 # --- proposal: recidive and strikes (indexed by target, article and date) ---------------------------------
 
+
 # Earlier violations of article $2 at the target $1 (an establishment or a location: `target` is one of two
 # fixed column names) in the window ($3, $4], from inspections other than $5.
 def earlier_violations(target: str) -> str:
@@ -297,7 +298,13 @@ def list_cases(
 ) -> tuple[str, list[Any]]:
     """One keyset page, newest first by (opened_at, id)."""
     return keyset_page_sql(
-        f"SELECT {CASE_COLUMNS} FROM enforcement_case c", visible=VISIBLE, scope_args=list(scope),
-        filter_sql=_CASE_FILTERS, filters=filters, order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
-        after=after, limit=limit, newest_first=True,
+        f"SELECT {CASE_COLUMNS} FROM enforcement_case c",
+        visible=VISIBLE,
+        scope_args=list(scope),
+        filter_sql=_CASE_FILTERS,
+        filters=filters,
+        order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
+        after=after,
+        limit=limit,
+        newest_first=True,
     )

@@ -20,7 +20,6 @@ from backend.core.logging import request_id_of
 from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.enforcement import service
-from backend.letters.service import Letters, letters_for
 from backend.enforcement.models import (
     BezwaarChange,
     Case,
@@ -37,6 +36,7 @@ from backend.enforcement.models import (
     StepWithdraw,
     ZienswijzeRecord,
 )
+from backend.letters.service import Letters, letters_for
 from backend.users.models import Regime
 
 READERS = ("enforcement_officer", "admin")
@@ -48,8 +48,12 @@ StatusFilter = Annotated[CaseStatus | None, QueryParameter()]
 OpenFilter = Annotated[bool | None, QueryParameter(name="open", description="true: cases not closed; false: closed")]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Cases of this establishment")]
 LocationFilter = Annotated[UUID | None, QueryParameter(description="Cases of this location")]
-UntilFilter = Annotated[date | None, QueryParameter(
-    description="Last day of the period (default: seven days from today, Europe/Amsterdam; at most a year ahead)")]
+UntilFilter = Annotated[
+    date | None,
+    QueryParameter(
+        description="Last day of the period (default: seven days from today, Europe/Amsterdam; at most a year ahead)"
+    ),
+]
 DeadlineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many deadlines (1-500)")]
 
 
@@ -70,190 +74,429 @@ class EnforcementController(Controller):
     path = BASE
     tags = ["Enforcement"]
 
-    @get("/cases", operation_id="ListEnforcementCases", summary="Cases of your regimes, newest first (keyset)",
-         guards=[requires_role(*READERS)], responses=problem_responses(*LIST))
+    @get(
+        "/cases",
+        operation_id="ListEnforcementCases",
+        summary="Cases of your regimes, newest first (keyset)",
+        guards=[requires_role(*READERS)],
+        responses=problem_responses(*LIST),
+    )
     async def list_cases(
-        self, request: Request[Principal, Any, Any], db: Db, regime: RegimeFilter = None, status: StatusFilter = None, open_: OpenFilter = None,
-        object_id: ObjectFilter = None, location_id: LocationFilter = None, cursor: PageCursor = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        regime: RegimeFilter = None,
+        status: StatusFilter = None,
+        open_: OpenFilter = None,
+        object_id: ObjectFilter = None,
+        location_id: LocationFilter = None,
+        cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> CasePage:
         """Enforcement officers and admins, for the cases of their regimes (sex-work cases need the sexwork regime).
         Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment and location."""
-        filters = {"regime": regime, "status": status, "open": open_, "object_id": object_id,
-                   "location_id": location_id}
+        filters = {
+            "regime": regime,
+            "status": status,
+            "open": open_,
+            "object_id": object_id,
+            "location_id": location_id,
+        }
         return await service.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @post("/cases", operation_id="OpenEnforcementCase", summary="Open a case by hand, with a reason",
-          guards=[requires_role(*OFFICERS)], status_code=201, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases",
+        operation_id="OpenEnforcementCase",
+        summary="Open a case by hand, with a reason",
+        guards=[requires_role(*OFFICERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
+    )
     async def open_case(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[CaseOpen],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[CaseOpen],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Opens a case by hand for an establishment or location with a reason (a reviewed
         inspection with violations opens one by itself). 201 with Location and ETag; 409 when an open case of that
         target and regime exists."""
-        return await commands.create(request, tx, idempotency_key, lambda: service.open_case(
-            tx, request.user, data, request_id=request_id_of(request)), _case_url)
+        return await commands.create(
+            request,
+            tx,
+            idempotency_key,
+            lambda: service.open_case(tx, request.user, data, request_id=request_id_of(request)),
+            _case_url,
+        )
 
-    @get("/cases/{case_id:uuid}", operation_id="GetEnforcementCase",
-         summary="One case with its violations, steps, deadlines and status history; its ETag",
-         guards=[requires_role(*READERS)], responses=problem_responses(*READ_ONE))
+    @get(
+        "/cases/{case_id:uuid}",
+        operation_id="GetEnforcementCase",
+        summary="One case with its violations, steps, deadlines and status history; its ETag",
+        guards=[requires_role(*READERS)],
+        responses=problem_responses(*READ_ONE),
+    )
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
         return commands.with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
-    @get("/cases/{case_id:uuid}/proposal", operation_id="ProposeEnforcementStep",
-         summary="The next step the sanction rules propose, and why", guards=[requires_role(*READERS)],
-         responses=problem_responses(*READ_ONE))
+    @get(
+        "/cases/{case_id:uuid}/proposal",
+        operation_id="ProposeEnforcementStep",
+        summary="The next step the sanction rules propose, and why",
+        guards=[requires_role(*READERS)],
+        responses=problem_responses(*READ_ONE),
+    )
     async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
         """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
         case, such as a warning, a fine with its amount or a last onder dwangsom, and the reasons (recidive, three
         strikes); an officer may deviate with a written reason."""
         return await service.get_proposal(db, request.user, case_id)
 
-    @post("/cases/{case_id:uuid}/close", operation_id="CloseEnforcementCase",
-          summary="Close the case with a result and a reason; If-Match", guards=[requires_role(*OFFICERS)],
-          status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/close",
+        operation_id="CloseEnforcementCase",
+        summary="Close the case with a result and a reason; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def close(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseClose],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        data: JSONBody[CaseClose],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Closes the case with a result and a reason. If-Match (the case's ETag) is required:
         428 without it, 412 when stale; 409 `case_closed` when it is closed already."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.close_case(
-            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.close_case(
+                tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/merge", operation_id="MergeEnforcementCases",
-          summary="Merge another open case of the regime into this one; If-Match", guards=[requires_role(*OFFICERS)],
-          status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/merge",
+        operation_id="MergeEnforcementCases",
+        summary="Merge another open case of the regime into this one; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def merge(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[CaseMerge],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        data: JSONBody[CaseMerge],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Merges another open case of the same regime that has no steps yet into this one.
         If-Match of this case is required: 428 without it, 412 when stale; 409 when the other case is closed or
         has steps."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.merge_cases(
-            tx, request.user, case_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.merge_cases(
+                tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps", operation_id="DraftEnforcementStep",
-          summary="Draft a step (warning, voornemen, besluit, invordering) or register a bezwaar; If-Match",
-          guards=[requires_role(*OFFICERS)], status_code=201, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps",
+        operation_id="DraftEnforcementStep",
+        summary="Draft a step (warning, voornemen, besluit, invordering) or register a bezwaar; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
+    )
     async def draft_step(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], data: JSONBody[StepCreate],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        data: JSONBody[StepCreate],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Drafts a step (warning, voornemen, besluit, invordering) or registers a bezwaar
         against a sent decision; a besluit needs approval by a second officer before it can be sent. If-Match of the
         case is required; 201 with the case."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.create_step(
-            tx, request.user, case_id, data, version=version, letters=_letters(request),
-            request_id=request_id_of(request)), _located)
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.create_step(
+                tx,
+                request.user,
+                case_id,
+                data,
+                version=version,
+                letters=_letters(request),
+                request_id=request_id_of(request),
+            ),
+            _located,
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/approve", operation_id="ApproveEnforcementStep",
-          summary="Approve a drafted decision as the second officer; If-Match", guards=[requires_role(*OFFICERS)],
-          status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/approve",
+        operation_id="ApproveEnforcementStep",
+        summary="Approve a drafted decision as the second officer; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def approve(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers other than the drafter and the inspectors of its violations (vier-ogenprincipe; 403
         otherwise). Approves a drafted decision. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.approve_step(
-            tx, request.user, case_id, step_id, version=version, letters=_letters(request),
-            request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.approve_step(
+                tx,
+                request.user,
+                case_id,
+                step_id,
+                version=version,
+                letters=_letters(request),
+                request_id=request_id_of(request),
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/send", operation_id="SendEnforcementStep",
-          summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
-                  "If-Match",
-          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/send",
+        operation_id="SendEnforcementStep",
+        summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
+        "If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def send(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        data: JSONBody[StepSend | None] = None, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        data: JSONBody[StepSend | None] = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Records that the step was sent on a date; from then on it is final, and its legal
         terms (zienswijze, begunstigingstermijn, bezwaar) start. A decision must be approved first (409). If-Match
         of the case is required."""
         terms = request.app.state.settings.atw_authority_terms
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.send_step(
-            tx, request.user, case_id, step_id, data or StepSend(), version=version, atw_terms=terms,
-            letters=_letters(request), request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.send_step(
+                tx,
+                request.user,
+                case_id,
+                step_id,
+                data or StepSend(),
+                version=version,
+                atw_terms=terms,
+                letters=_letters(request),
+                request_id=request_id_of(request),
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw", operation_id="WithdrawEnforcementDecision",
-          summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
-          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw",
+        operation_id="WithdrawEnforcementDecision",
+        summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def withdraw(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        data: JSONBody[StepWithdraw], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        data: JSONBody[StepWithdraw],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Withdraws a sent besluit (intrekking by the authority) on the day and with the
         reason given; the decision stays on record and a withdrawn boete no longer counts as recidive. 409 when
         the step is not a sent decision."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.withdraw_step(
-            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.withdraw_step(
+                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze", operation_id="RecordZienswijze",
-          summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
-          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze",
+        operation_id="RecordZienswijze",
+        summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def zienswijze(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        data: JSONBody[ZienswijzeRecord], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        data: JSONBody[ZienswijzeRecord],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Records on a sent voornemen that the zienswijze was received (with its content) or
         not within the term. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.record_zienswijze(
-            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.record_zienswijze(
+                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome", operation_id="RecordEnforcementOutcome",
-          summary="Record a hercontrole's outcome (complied / forfeited) or a bezwaar's decision; If-Match",
-          guards=[requires_role(*OFFICERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome",
+        operation_id="RecordEnforcementOutcome",
+        summary="Record a hercontrole's outcome (complied / forfeited) or a bezwaar's decision; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def outcome(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        data: JSONBody[StepOutcome], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        data: JSONBody[StepOutcome],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. Records a hercontrole's outcome (complied, or forfeited with the sum, never above
         the maximum) or the decision on a bezwaar. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.record_outcome(
-            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.record_outcome(
+                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes", operation_id="ChangeBezwaar",
-          summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
-                  "consent), with a reason; If-Match", guards=[requires_role(*OFFICERS)], status_code=200,
-          responses=problem_responses(*COMMAND))
+    @post(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes",
+        operation_id="ChangeBezwaar",
+        summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
+        "consent), with a reason; If-Match",
+        guards=[requires_role(*OFFICERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def bezwaar_change(
-        self, request: Request[Principal, Any, Any], tx: Tx, case_id: FromPath[UUID], step_id: FromPath[UUID],
-        data: JSONBody[BezwaarChange], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        data: JSONBody[BezwaarChange],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Case]:
         """Enforcement officers. On a bezwaar step: excuses its lateness (Awb 6:11) or changes its decision term
         (advisory committee: 12 weeks; one extension by 6 weeks; postponement with the objector's consent, Awb
         7:10), each recorded with its reason. 409 when the change is not allowed (e.g. a second extension)."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.change_bezwaar(
-            tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.change_bezwaar(
+                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @get("/cases/{case_id:uuid}/steps/{step_id:uuid}/document", operation_id="GetEnforcementStepDocument",
-         summary="The step's letter as PDF/A: the stored document once sent, a preview before; every read audited",
-         guards=[requires_role(*READERS)], responses=problem_responses(*READ_ONE),
-         media_type="application/pdf")
+    @get(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/document",
+        operation_id="GetEnforcementStepDocument",
+        summary="The step's letter as PDF/A: the stored document once sent, a preview before; every read audited",
+        guards=[requires_role(*READERS)],
+        responses=problem_responses(*READ_ONE),
+        media_type="application/pdf",
+    )
     async def document(
-        self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID], step_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
     ) -> Response[bytes]:
         """Enforcement officers and admins who may see the case. The letter of a warning, voornemen, besluit or
         invordering as a PDF/A download, ETag = its SHA-256: once sent, the document stored then (409
         `document_tampered` when it no longer matches its hash, never the changed bytes); before, a preview
         rendered now and dated today (422 naming what the letter lacks). Every read is audited."""
-        pdf, sha = await service.step_document(db, request.user, _letters(request), case_id, step_id,
-                                               request_id=request_id_of(request))
-        return Response(pdf, media_type="application/pdf", headers={
-            "ETag": f'"{sha}"', "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
-            "Content-Disposition": f'attachment; filename="brief-{step_id}.pdf"',
-            "Content-Security-Policy": "default-src 'none'; sandbox"})
+        pdf, sha = await service.step_document(
+            db, request.user, _letters(request), case_id, step_id, request_id=request_id_of(request)
+        )
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "ETag": f'"{sha}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+                "Content-Disposition": f'attachment; filename="brief-{step_id}.pdf"',
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
 
-    @get("/deadlines", operation_id="ListEnforcementDeadlines",
-         summary="Deadlines expiring from today up to `until`, and those overdue", guards=[requires_role(*READERS)],
-         responses=problem_responses(*LIST))
+    @get(
+        "/deadlines",
+        operation_id="ListEnforcementDeadlines",
+        summary="Deadlines expiring from today up to `until`, and those overdue",
+        guards=[requires_role(*READERS)],
+        responses=problem_responses(*LIST),
+    )
     async def deadlines(
-        self, request: Request[Principal, Any, Any], db: Db, until: UntilFilter = None, limit: DeadlineLimit = 200,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        until: UntilFilter = None,
+        limit: DeadlineLimit = 200,
     ) -> DeadlineView:
         """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
         `until`, and those already overdue, earliest first."""

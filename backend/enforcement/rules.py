@@ -115,7 +115,9 @@ class RuleBook:
 
 @functools.cache
 def _schema_validator() -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")), validate_formats=True)
+    return jsonschema_rs.Draft202012Validator(
+        json.loads(SCHEMA_PATH.read_text(encoding="utf-8")), validate_formats=True
+    )
 
 
 def _source(value: dict[str, Any]) -> str:
@@ -131,8 +133,10 @@ def load_rules(directory: Path = DEFAULT_DIRECTORY) -> RuleBook:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             problems.append(f"{path.name}: not valid JSON ({exc})")
             continue
-        errors = [f"{path.name}{'/' + '/'.join(map(str, e.instance_path)) if e.instance_path else ''}: {e.message[:200]}"
-                  for e in _schema_validator().iter_errors(document)]
+        errors = [
+            f"{path.name}{'/' + '/'.join(map(str, e.instance_path)) if e.instance_path else ''}: {e.message[:200]}"
+            for e in _schema_validator().iter_errors(document)
+        ]
         if errors:
             problems += errors
             continue
@@ -154,8 +158,15 @@ def load_rules(directory: Path = DEFAULT_DIRECTORY) -> RuleBook:
             if not weeks["min"] <= weeks["proposed"] <= weeks["max"]:
                 problems.append(f"{path.name}/three_strikes/weeks: proposed must lie between min and max")
             book.strikes[strikes["article"]] = ThreeStrikes(
-                strikes["article"], strikes["strikes"], strikes["window_months"], weeks["min"], weeks["max"],
-                weeks["proposed"], _source(strikes["source"]), strikes.get("note"))
+                strikes["article"],
+                strikes["strikes"],
+                strikes["window_months"],
+                weeks["min"],
+                weeks["max"],
+                weeks["proposed"],
+                _source(strikes["source"]),
+                strikes.get("note"),
+            )
     for name, document in documents:  # rules after every table is known: a rule may use another file's table
         problems += _add_rules(book, name, document)
     for regime, under in sorted(book.cases_under.items()):
@@ -176,12 +187,19 @@ def _add_table(book: RuleBook, name: str, table: dict[str, Any]) -> list[str]:
     categories = [category["category"] for category in table["categories"]]
     if len(set(categories)) != len(categories):
         return [f"{name}: fine table {table['key']} lists a category twice"]
-    versions.append(FineTable(
-        table["key"], table["title"], valid_from, _source(table["source"]), table.get("verify"),
-        table["recidive"]["surcharge_percent"], table["recidive"]["window_months"],
-        {c["category"]: dict(c["amounts_cents"]) for c in table["categories"]},
-        {c["category"]: c["verify"] for c in table["categories"] if "verify" in c},
-    ))
+    versions.append(
+        FineTable(
+            table["key"],
+            table["title"],
+            valid_from,
+            _source(table["source"]),
+            table.get("verify"),
+            table["recidive"]["surcharge_percent"],
+            table["recidive"]["window_months"],
+            {c["category"]: dict(c["amounts_cents"]) for c in table["categories"]},
+            {c["category"]: c["verify"] for c in table["categories"] if "verify" in c},
+        )
+    )
     versions.sort(key=lambda t: t.valid_from)
     return []
 
@@ -204,11 +222,20 @@ def _add_rules(book: RuleBook, name: str, document: dict[str, Any]) -> list[str]
         uses_boete = any(step["step"] == "boete" for step in rule["ladder"])
         if uses_boete and fine is None:
             problems.append(f"{at}: the ladder proposes a boete but the rule names no fine table")
-        ladder = tuple(LadderStep(s["step"], s.get("weeks"), s.get("months"), tuple(s.get("also", ())), s.get("note"))
-                       for s in rule["ladder"])
+        ladder = tuple(
+            LadderStep(s["step"], s.get("weeks"), s.get("months"), tuple(s.get("also", ())), s.get("note"))
+            for s in rule["ladder"]
+        )
         book.rules[(regime, rule["code"])] = Rule(
-            regime, rule["code"], rule["article"], ladder, fine["table"] if fine else None,
-            fine["category"] if fine else None, rule.get("verify"), document["version"])
+            regime,
+            rule["code"],
+            rule["article"],
+            ladder,
+            fine["table"] if fine else None,
+            fine["category"] if fine else None,
+            rule.get("verify"),
+            document["version"],
+        )
     return problems
 
 

@@ -41,11 +41,8 @@ from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from backend.core.events import Event
 from backend.core.pagination import decode_cursor, keyset_page
-from backend.enforcement import dwangsom
-from backend.enforcement import letter
+from backend.enforcement import dwangsom, letter, queries, rules
 from backend.enforcement import proposal as proposals
-from backend.enforcement.procedure import awb
-from backend.enforcement import queries, rules
 from backend.enforcement.models import (
     BezwaarChange,
     Case,
@@ -63,6 +60,7 @@ from backend.enforcement.models import (
     StepWithdraw,
     ZienswijzeRecord,
 )
+from backend.enforcement.procedure import awb
 from backend.inspections import service as inspections
 from backend.letters import service as letters_service
 from backend.letters.service import Letters
@@ -94,9 +92,22 @@ _REQUIRED_IN_BESLUIT = {
     "sluiting_13b": ("months",),
 }
 _OPTIONAL_FIELDS = ("type", "document_text", "deviation_reason", "behaviour")
-_STEP_FIELDS = ("decision", "violation_ids", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
-                "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "related_step_id",
-                "received_on", "posted_on")
+_STEP_FIELDS = (
+    "decision",
+    "violation_ids",
+    "amount_cents",
+    "weeks",
+    "months",
+    "order_text",
+    "begunstiging_days",
+    "dwangsom_cents",
+    "dwangsom_unit",
+    "dwangsom_max_cents",
+    "zienswijze_weeks",
+    "related_step_id",
+    "received_on",
+    "posted_on",
+)
 SCHORSING_MAX_WEEKS = 12  # Alcoholwet art. 32
 
 
@@ -163,8 +174,12 @@ async def list_cases(
     after = decode_cursor(cursor, tuple[datetime, UUID])
     sql, args = queries.list_cases(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), CaseSummary),
-                                     lambda last: (last.opened_at.isoformat(), str(last.id)))
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: msgspec.convert(dict(row), CaseSummary),
+        lambda last: (last.opened_at.isoformat(), str(last.id)),
+    )
     return CasePage(items=items, next_cursor=next_cursor)
 
 
@@ -172,7 +187,11 @@ async def list_cases(
 
 
 async def _bump(
-    tx: asyncpg.Connection, case: dict[str, Any], version: int | None, *, status: str | None = None,
+    tx: asyncpg.Connection,
+    case: dict[str, Any],
+    version: int | None,
+    *,
+    status: str | None = None,
     team_id: str | None = None,
 ) -> int:
     new_version = await tx.fetchval(queries.BUMP, case["id"], version, status, team_id)
@@ -184,19 +203,39 @@ async def _bump(
 
 
 async def _history(
-    tx: asyncpg.Connection, case_id: UUID, status: str, principal: Principal | None, *, result: str | None = None,
+    tx: asyncpg.Connection,
+    case_id: UUID,
+    status: str,
+    principal: Principal | None,
+    *,
+    result: str | None = None,
     reason: str | None = None,
 ) -> None:
-    await tx.execute(queries.INSERT_HISTORY, case_id, status, result, reason,
-                     principal.user_id if principal else None)
+    await tx.execute(queries.INSERT_HISTORY, case_id, status, result, reason, principal.user_id if principal else None)
 
 
 async def _audit(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, action: str, request_id: str | None, *,
-    reason: str | None = None, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    action: str,
+    request_id: str | None,
+    *,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
-    await audit.record(tx, actor=actor_of(principal), action=f"enforcement_case.{action}", object_type=OBJECT_TYPE,
-                       object_id=case_id, request_id=request_id, reason=reason, before=before, after=after)
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action=f"enforcement_case.{action}",
+        object_type=OBJECT_TYPE,
+        object_id=case_id,
+        request_id=request_id,
+        reason=reason,
+        before=before,
+        after=after,
+    )
 
 
 # --- cases: from a review, and by hand -----------------------------------------------------------------------
@@ -219,8 +258,9 @@ async def inspection_reviewed(
         await _hercontrole_inspected(tx, principal, inspection, request_id)
 
 
-async def _hercontrole_inspected(tx: asyncpg.Connection, principal: Principal, inspection: Any,
-                                 request_id: str | None) -> None:
+async def _hercontrole_inspected(
+    tx: asyncpg.Connection, principal: Principal, inspection: Any, request_id: str | None
+) -> None:
     """The follow-up inspection after the begunstigingstermijn: a violation the decision rests on found again
     (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
     the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
@@ -234,11 +274,24 @@ async def _hercontrole_inspected(tx: asyncpg.Connection, principal: Principal, i
     continued = [v for v in inspection.violations if v.code in codes]
     result = "forfeited" if continued else "complied"
     await tx.fetchval(queries.BUMP, step["case_id"], None, None, None)
-    await _settle_hercontrole(tx, step["case_id"], step, result=result, observed_on=observed_on,
-                              violations_observed=max(len(continued), 1), source="inspection",
-                              inspection_id=inspection.id)
-    await _audit(tx, principal, step["case_id"], "hercontrole_inspected", request_id,
-                 after={"step_id": str(step["id"]), "inspection_id": str(inspection.id), "result": result})
+    await _settle_hercontrole(
+        tx,
+        step["case_id"],
+        step,
+        result=result,
+        observed_on=observed_on,
+        violations_observed=max(len(continued), 1),
+        source="inspection",
+        inspection_id=inspection.id,
+    )
+    await _audit(
+        tx,
+        principal,
+        step["case_id"],
+        "hercontrole_inspected",
+        request_id,
+        after={"step_id": str(step["id"]), "inspection_id": str(inspection.id), "result": result},
+    )
 
 
 async def violations_reviewed(
@@ -260,31 +313,56 @@ async def violations_reviewed(
         regime = book.case_regime(found_under)
         rule = book.rule(found_under, violation.code)
         article = rule.article if rule else rules.article_key(msgspec.to_builtins(violation.article))
-        by_regime.setdefault(regime, []).append({
-            "violation_id": str(violation.id), "inspection_id": str(inspection.id),
-            "establishment_id": str(violation.object_id) if violation.object_id else None,
-            "location_id": str(violation.location_id) if violation.location_id else None,
-            "code": violation.code, "article_key": article, "observed_on": violation.observed_on.isoformat(),
-            "inspector_ids": [str(user_id) for user_id in present],
-            "checklist_version_id": str(violation.checklist_version_id), "employee_class": employee_class,
-            "employee_class_source": source,
-        })
+        by_regime.setdefault(regime, []).append(
+            {
+                "violation_id": str(violation.id),
+                "inspection_id": str(inspection.id),
+                "establishment_id": str(violation.object_id) if violation.object_id else None,
+                "location_id": str(violation.location_id) if violation.location_id else None,
+                "code": violation.code,
+                "article_key": article,
+                "observed_on": violation.observed_on.isoformat(),
+                "inspector_ids": [str(user_id) for user_id in present],
+                "checklist_version_id": str(violation.checklist_version_id),
+                "employee_class": employee_class,
+                "employee_class_source": source,
+            }
+        )
     cases = []
     for regime, rows in sorted(by_regime.items()):
         case_id, opened = await _open_or_lock(tx, principal, inspection, regime)
         added = await tx.fetch(queries.ADD_VIOLATIONS, case_id, rows)
         await tx.fetchval(queries.BUMP, case_id, None, None, inspection.team_id)
-        await _audit(tx, principal, case_id, "violations_added", request_id,
-                     after={"inspection_id": str(inspection.id), "opened": opened,
-                            "violation_ids": sorted(str(row["violation_id"]) for row in added)})
+        await _audit(
+            tx,
+            principal,
+            case_id,
+            "violations_added",
+            request_id,
+            after={
+                "inspection_id": str(inspection.id),
+                "opened": opened,
+                "violation_ids": sorted(str(row["violation_id"]) for row in added),
+            },
+        )
         cases.append(case_id)
     return cases
 
 
-async def _open_or_lock(tx: asyncpg.Connection, principal: Principal, inspection: Any, regime: str) -> tuple[UUID, bool]:
+async def _open_or_lock(
+    tx: asyncpg.Connection, principal: Principal, inspection: Any, regime: str
+) -> tuple[UUID, bool]:
     target = inspection.object_id or inspection.location_id
-    case_id = await tx.fetchval(queries.INSERT_CASE_IF_NONE_OPEN, uuid4(), inspection.object_id,
-                                inspection.location_id, regime, inspection.wijk, inspection.team_id, principal.user_id)
+    case_id = await tx.fetchval(
+        queries.INSERT_CASE_IF_NONE_OPEN,
+        uuid4(),
+        inspection.object_id,
+        inspection.location_id,
+        regime,
+        inspection.wijk,
+        inspection.team_id,
+        principal.user_id,
+    )
     if case_id is not None:
         await _history(tx, case_id, "open", principal, reason=f"inspection {inspection.id} reviewed with violations")
         return case_id, True
@@ -312,20 +390,42 @@ async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen
         raise _invalid("/regime", f"the target is not supervised under {data.regime}")
     reason = data.reason.strip()
     regime = rules.rulebook().case_regime(data.regime)
-    case_id = await tx.fetchval(queries.INSERT_CASE_IF_NONE_OPEN, uuid4(), data.object_id, data.location_id,
-                                regime, target.wijk, None, principal.user_id)
+    case_id = await tx.fetchval(
+        queries.INSERT_CASE_IF_NONE_OPEN,
+        uuid4(),
+        data.object_id,
+        data.location_id,
+        regime,
+        target.wijk,
+        None,
+        principal.user_id,
+    )
     if case_id is None:
-        raise Conflict("The target has an open case of this regime already; add to that one.",
-                       code="case_already_open")
+        raise Conflict("The target has an open case of this regime already; add to that one.", code="case_already_open")
     await _history(tx, case_id, "open", principal, reason=reason)
-    await _audit(tx, principal, case_id, "opened", request_id, reason=reason,
-                 after={"regime": regime, "object_id": str(data.object_id) if data.object_id else None,
-                        "location_id": str(data.location_id) if data.location_id else None})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "opened",
+        request_id,
+        reason=reason,
+        after={
+            "regime": regime,
+            "object_id": str(data.object_id) if data.object_id else None,
+            "location_id": str(data.location_id) if data.location_id else None,
+        },
+    )
     return await _view(tx, principal, case_id)
 
 
 async def close_case(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, data: CaseClose, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    data: CaseClose,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Case:
     case = await _case_row(tx, principal, case_id)
@@ -336,13 +436,26 @@ async def close_case(
     await tx.execute(queries.END_PROCEDURE_DEADLINES, case_id)
     reason = data.reason.strip()
     await _history(tx, case_id, "closed", principal, result=data.result, reason=reason)
-    await _audit(tx, principal, case_id, "closed", request_id, reason=reason,
-                 before={"status": case["status"]}, after={"status": "closed", "result": data.result})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "closed",
+        request_id,
+        reason=reason,
+        before={"status": case["status"]},
+        after={"status": "closed", "result": data.result},
+    )
     return await _view(tx, principal, case_id)
 
 
 async def merge_cases(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, data: CaseMerge, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    data: CaseMerge,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Case:
     """Move the source case's violations into this case and close the source with result 'merged'."""
@@ -366,10 +479,24 @@ async def merge_cases(
     await tx.execute(queries.MOVE_VIOLATIONS, data.source_case_id, case_id)
     reason = data.reason.strip()
     await _history(tx, data.source_case_id, "closed", principal, result="merged", reason=reason)
-    await _audit(tx, principal, data.source_case_id, "merged", request_id, reason=reason,
-                 after={"status": "closed", "result": "merged", "merged_into": str(case_id)})
-    await _audit(tx, principal, case_id, "merged_in", request_id, reason=reason,
-                 after={"source_case_id": str(data.source_case_id)})
+    await _audit(
+        tx,
+        principal,
+        data.source_case_id,
+        "merged",
+        request_id,
+        reason=reason,
+        after={"status": "closed", "result": "merged", "merged_into": str(case_id)},
+    )
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "merged_in",
+        request_id,
+        reason=reason,
+        after={"source_case_id": str(data.source_case_id)},
+    )
     return await _view(tx, principal, case_id)
 
 
@@ -414,12 +541,22 @@ async def get_proposal(conn: asyncpg.Connection, principal: Principal, case_id: 
 
 
 async def _proposal(
-    conn: asyncpg.Connection, principal: Principal, case: dict[str, Any], violations: list[dict[str, Any]],
+    conn: asyncpg.Connection,
+    principal: Principal,
+    case: dict[str, Any],
+    violations: list[dict[str, Any]],
     steps: list[dict[str, Any]],
 ) -> Proposal:
     employee_class, source = await _employee_class(conn, principal, case)
-    return await proposals.build(conn, rules.rulebook(), case=case, violations=violations, steps=steps,
-                                 employee_class=employee_class, class_source=source)
+    return await proposals.build(
+        conn,
+        rules.rulebook(),
+        case=case,
+        violations=violations,
+        steps=steps,
+        employee_class=employee_class,
+        class_source=source,
+    )
 
 
 # --- steps: drafting -----------------------------------------------------------------------------------------
@@ -470,13 +607,19 @@ def _range_problems(data: StepCreate, book: rules.RuleBook) -> list[FieldError]:
     the dwangsom."""
     problems = []
     if data.decision == "schorsing" and data.weeks is not None and data.weeks > SCHORSING_MAX_WEEKS:
-        problems.append(FieldError(detail=f"a schorsing lasts at most {SCHORSING_MAX_WEEKS} weeks (Alcoholwet art. 32)",
-                                   pointer="/weeks"))
+        problems.append(
+            FieldError(
+                detail=f"a schorsing lasts at most {SCHORSING_MAX_WEEKS} weeks (Alcoholwet art. 32)", pointer="/weeks"
+            )
+        )
     low, high = book.ban_weeks()
     if data.decision == "ontzegging_19a" and data.weeks is not None and not low <= data.weeks <= high:
         problems.append(FieldError(detail=f"an art. 19a ban lasts {low} to {high} weeks", pointer="/weeks"))
-    if (data.dwangsom_cents is not None and data.dwangsom_max_cents is not None
-            and data.dwangsom_max_cents < data.dwangsom_cents):
+    if (
+        data.dwangsom_cents is not None
+        and data.dwangsom_max_cents is not None
+        and data.dwangsom_max_cents < data.dwangsom_cents
+    ):
         problems.append(FieldError(detail="the maximum is below the dwangsom itself", pointer="/dwangsom_max_cents"))
     if data.received_on is not None and data.received_on > registry.today():
         problems.append(FieldError(detail="is in the future", pointer="/received_on"))
@@ -486,16 +629,26 @@ def _range_problems(data: StepCreate, book: rules.RuleBook) -> list[FieldError]:
 
 
 def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
-    return {v for s in steps if (s["type"] == "warning" and s["status"] == "sent") or s["type"] == "besluit"
-            for v in s["violation_ids"]}
+    return {
+        v
+        for s in steps
+        if (s["type"] == "warning" and s["status"] == "sent") or s["type"] == "besluit"
+        for v in s["violation_ids"]
+    }
 
 
 def _chosen_violations(
-    data: StepCreate, violations: list[dict[str, Any]], steps: list[dict[str, Any]], voornemen: dict[str, Any] | None,
+    data: StepCreate,
+    violations: list[dict[str, Any]],
+    steps: list[dict[str, Any]],
+    voornemen: dict[str, Any] | None,
 ) -> list[UUID]:
     known = {v["violation_id"] for v in violations}
-    unknown = [FieldError(detail="is not a violation of this case", pointer=f"/violation_ids/{index}")
-               for index, violation_id in enumerate(data.violation_ids) if violation_id not in known]
+    unknown = [
+        FieldError(detail="is not a violation of this case", pointer=f"/violation_ids/{index}")
+        for index, violation_id in enumerate(data.violation_ids)
+        if violation_id not in known
+    ]
     _refused(unknown)
     if len(set(data.violation_ids)) != len(data.violation_ids):
         raise _invalid("/violation_ids", "a violation is listed twice")
@@ -509,22 +662,29 @@ def _chosen_violations(
     return chosen
 
 
-async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+async def _voornemen_for(
+    tx: asyncpg.Connection, data: StepCreate, steps: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     """The sent voornemen a besluit follows; refuses a besluit before it or before its zienswijze term ended."""
     if data.type != "besluit" or data.decision not in proposals.VOORNEMEN_REQUIRED:
         return None
     sent = [s for s in steps if s["type"] == "voornemen" and s["decision"] == data.decision and s["status"] == "sent"]
     if not sent:
-        raise Conflict(f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
-                       code="voornemen_required")
+        raise Conflict(
+            f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
+            code="voornemen_required",
+        )
     wanted = set(data.violation_ids)
     # The latest voornemen on these violations (any, when none is named or none covers them all).
     voornemen = next((s for s in reversed(sent) if wanted <= set(s["violation_ids"])), sent[-1])
     if voornemen["zienswijze"] == "pending":
         term = await tx.fetchrow(queries.DEADLINE_OF, voornemen["id"], "zienswijze")
         if term is not None and term["due_on"] >= registry.today():
-            raise Conflict(f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
-                           "or wait for the term to end.", code="zienswijze_term_running")
+            raise Conflict(
+                f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
+                "or wait for the term to end.",
+                code="zienswijze_term_running",
+            )
     return voornemen
 
 
@@ -536,8 +696,11 @@ def _heard_on_these(data: StepCreate, voornemen: dict[str, Any] | None, chosen: 
         return
     unheard = sorted(set(chosen) - set(voornemen["violation_ids"] if voornemen else ()))
     if unheard:
-        raise Conflict(f"A boete above {threshold // 100} euro needs a voornemen on the same violations first "
-                       f"(Awb 5:53); not in it: {', '.join(map(str, unheard))}.", code="voornemen_required")
+        raise Conflict(
+            f"A boete above {threshold // 100} euro needs a voornemen on the same violations first "
+            f"(Awb 5:53); not in it: {', '.join(map(str, unheard))}.",
+            code="voornemen_required",
+        )
 
 
 def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) -> str | None:
@@ -554,8 +717,14 @@ def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) ->
 
 
 async def create_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, data: StepCreate, *, version: int,
-    letters: Letters, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    data: StepCreate,
+    *,
+    version: int,
+    letters: Letters,
+    request_id: str | None,
 ) -> Case:
     problems = _field_problems(data)
     book = rules.rulebook()
@@ -564,10 +733,26 @@ async def create_step(
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
     violations, steps = await _violations(tx, case_id), await _steps(tx, case_id)
-    columns: dict[str, Any] = {name: getattr(data, name) for name in (
-        "decision", "document_text", "amount_cents", "weeks", "months", "order_text", "begunstiging_days",
-        "dwangsom_cents", "dwangsom_unit", "dwangsom_max_cents", "zienswijze_weeks", "deviation_reason", "behaviour",
-        "received_on", "posted_on")}
+    columns: dict[str, Any] = {
+        name: getattr(data, name)
+        for name in (
+            "decision",
+            "document_text",
+            "amount_cents",
+            "weeks",
+            "months",
+            "order_text",
+            "begunstiging_days",
+            "dwangsom_cents",
+            "dwangsom_unit",
+            "dwangsom_max_cents",
+            "zienswijze_weeks",
+            "deviation_reason",
+            "behaviour",
+            "received_on",
+            "posted_on",
+        )
+    }
     columns.update(status="draft", related_step_id=None, violation_ids=[], proposal=None, late=None)
     new_status = ""
     if data.type in ("warning", "voornemen", "besluit"):
@@ -584,16 +769,30 @@ async def create_step(
     await _draft_letter(tx, principal, letters, case, step_id, violations)
     if data.type == "bezwaar":
         await _bezwaar_registered(tx, principal, case, step_id, columns, new_status)
-    await _audit(tx, principal, case_id, "step_drafted" if data.type != "bezwaar" else "bezwaar_registered",
-                 request_id, reason=data.deviation_reason,
-                 after={"step_id": str(step_id), "type": data.type, "decision": data.decision,
-                        "amount_cents": columns["amount_cents"],
-                        "violation_ids": [str(v) for v in columns["violation_ids"]]})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "step_drafted" if data.type != "bezwaar" else "bezwaar_registered",
+        request_id,
+        reason=data.deviation_reason,
+        after={
+            "step_id": str(step_id),
+            "type": data.type,
+            "decision": data.decision,
+            "amount_cents": columns["amount_cents"],
+            "violation_ids": [str(v) for v in columns["violation_ids"]],
+        },
+    )
     return await _view(tx, principal, case_id)
 
 
 async def _draft_letter(
-    tx: asyncpg.Connection, principal: Principal, letters: Letters, case: dict[str, Any], step_id: UUID,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    letters: Letters,
+    case: dict[str, Any],
+    step_id: UUID,
     violations: list[dict[str, Any]],
 ) -> None:
     """Render the drafted step's letter (dated today, as a preview): what it lacks is a 422 and nothing is kept."""
@@ -604,8 +803,13 @@ async def _draft_letter(
 
 
 async def _prepare_sanction(
-    tx: asyncpg.Connection, principal: Principal, case: dict[str, Any], data: StepCreate,
-    violations: list[dict[str, Any]], steps: list[dict[str, Any]], columns: dict[str, Any],
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case: dict[str, Any],
+    data: StepCreate,
+    violations: list[dict[str, Any]],
+    steps: list[dict[str, Any]],
+    columns: dict[str, Any],
 ) -> None:
     voornemen = await _voornemen_for(tx, data, steps)
     chosen = _chosen_violations(data, violations, steps, voornemen)
@@ -613,20 +817,28 @@ async def _prepare_sanction(
     if data.type == "besluit" and data.decision == "boete":
         fined = [row["violation_id"] for row in await tx.fetch(queries.ALREADY_FINED, chosen)]
         if fined:
-            raise Conflict(f"A boete already rests on violation(s) {', '.join(map(str, sorted(fined)))}: one fine "
-                           "per violation.", code="already_fined")
+            raise Conflict(
+                f"A boete already rests on violation(s) {', '.join(map(str, sorted(fined)))}: one fine per violation.",
+                code="already_fined",
+            )
     advice = await _proposal(tx, principal, case, violations, steps)
     deviation = _deviation(data, advice, chosen)
     if deviation is not None and data.deviation_reason is None and voornemen and voornemen["deviation_reason"]:
         # The besluit carries out the voornemen: the reason written for choosing it still holds.
         columns["deviation_reason"] = voornemen["deviation_reason"]
     elif deviation is not None and data.deviation_reason is None:
-        raise _invalid("/deviation_reason", f"{deviation}: give the reason (LHSO: the offender's behaviour and the "
-                                            "consequences)", code="deviation_reason_required")
+        raise _invalid(
+            "/deviation_reason",
+            f"{deviation}: give the reason (LHSO: the offender's behaviour and the consequences)",
+            code="deviation_reason_required",
+        )
     if data.type == "voornemen" and data.zienswijze_weeks is None:
         columns["zienswijze_weeks"] = DEFAULT_ZIENSWIJZE_WEEKS
-    columns.update(violation_ids=chosen, related_step_id=voornemen["id"] if voornemen else None,
-                   proposal=msgspec.to_builtins(advice))
+    columns.update(
+        violation_ids=chosen,
+        related_step_id=voornemen["id"] if voornemen else None,
+        proposal=msgspec.to_builtins(advice),
+    )
 
 
 async def _prepare_invordering(
@@ -634,7 +846,9 @@ async def _prepare_invordering(
 ) -> None:
     hercontrole = next((s for s in steps if s["id"] == data.related_step_id), None)
     if hercontrole is None or hercontrole["type"] != "hercontrole" or hercontrole["status"] != "forfeited":
-        raise Conflict("An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited")
+        raise Conflict(
+            "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
+        )
     if await tx.fetchval(queries.INVORDERING_OF, hercontrole["id"]) is not None:
         raise Conflict("This forfeited sum has an invordering already.", code="already_collected")
     limit = await tx.fetchrow(queries.DEADLINE_OF, hercontrole["id"], "invordering_limit")
@@ -642,8 +856,9 @@ async def _prepare_invordering(
         raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35).", code="collection_time_barred")
     amount = data.amount_cents if data.amount_cents is not None else hercontrole["forfeited_cents"]
     if amount > hercontrole["forfeited_cents"]:
-        raise _invalid("/amount_cents", f"more than the {hercontrole['forfeited_cents']} cents forfeited",
-                       code="above_forfeited")
+        raise _invalid(
+            "/amount_cents", f"more than the {hercontrole['forfeited_cents']} cents forfeited", code="above_forfeited"
+        )
     columns.update(amount_cents=amount, related_step_id=hercontrole["id"], violation_ids=hercontrole["violation_ids"])
 
 
@@ -657,8 +872,12 @@ async def _prepare_bezwaar(
         raise Conflict("A bezwaar against this decision is registered already.", code="bezwaar_exists")
     assert data.received_on is not None
     term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
-    columns.update(status="registered", related_step_id=decision["id"], violation_ids=decision["violation_ids"],
-                   late=bezwaar_late(term_end, data.received_on, data.posted_on))
+    columns.update(
+        status="registered",
+        related_step_id=decision["id"],
+        violation_ids=decision["violation_ids"],
+        late=bezwaar_late(term_end, data.received_on, data.posted_on),
+    )
     return "bezwaar"
 
 
@@ -672,34 +891,74 @@ def bezwaar_late(term_end: date, received_on: date, posted_on: date | None) -> b
 
 
 async def _insert_step(
-    tx: asyncpg.Connection, case_id: UUID, step_type: str, columns: dict[str, Any], principal: Principal,
-    *, step_id: UUID | None = None,
+    tx: asyncpg.Connection,
+    case_id: UUID,
+    step_type: str,
+    columns: dict[str, Any],
+    principal: Principal,
+    *,
+    step_id: UUID | None = None,
 ) -> UUID:
     step_id = step_id or uuid4()
     c = columns
     await tx.fetchval(
-        queries.INSERT_STEP, step_id, case_id, step_type, c.get("decision"), c["status"], c.get("related_step_id"),
-        c.get("violation_ids", []), c.get("document_text"), c.get("amount_cents"), c.get("weeks"), c.get("months"),
-        c.get("order_text"), c.get("begunstiging_days"), c.get("dwangsom_cents"), c.get("dwangsom_unit"),
-        c.get("dwangsom_max_cents"), c.get("zienswijze_weeks"), c.get("proposal"), c.get("deviation_reason"),
-        c.get("behaviour"), c.get("assignment_id"), c.get("due_on"), c.get("received_on"), c.get("late"),
-        principal.user_id, c.get("posted_on"),
+        queries.INSERT_STEP,
+        step_id,
+        case_id,
+        step_type,
+        c.get("decision"),
+        c["status"],
+        c.get("related_step_id"),
+        c.get("violation_ids", []),
+        c.get("document_text"),
+        c.get("amount_cents"),
+        c.get("weeks"),
+        c.get("months"),
+        c.get("order_text"),
+        c.get("begunstiging_days"),
+        c.get("dwangsom_cents"),
+        c.get("dwangsom_unit"),
+        c.get("dwangsom_max_cents"),
+        c.get("zienswijze_weeks"),
+        c.get("proposal"),
+        c.get("deviation_reason"),
+        c.get("behaviour"),
+        c.get("assignment_id"),
+        c.get("due_on"),
+        c.get("received_on"),
+        c.get("late"),
+        principal.user_id,
+        c.get("posted_on"),
     )
     return step_id
 
 
 async def _bezwaar_registered(
-    tx: asyncpg.Connection, principal: Principal, case: dict[str, Any], step_id: UUID, columns: dict[str, Any],
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case: dict[str, Any],
+    step_id: UUID,
+    columns: dict[str, Any],
     status: str,
 ) -> None:
     decision = await tx.fetchrow(queries.GET_STEP, columns["related_step_id"], case["id"])
     term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
-    await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "bezwaar_decision",
-                     calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks"]))
+    await tx.execute(
+        queries.INSERT_DEADLINE,
+        case["id"],
+        step_id,
+        "bezwaar_decision",
+        calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks"]),
+    )
     await tx.execute(queries.RESOLVE_DEADLINE, decision["id"], "bezwaar_term")
     await tx.execute(queries.SET_STATUS, case["id"], status)
-    await _history(tx, case["id"], status, principal, reason=f"bezwaar against step {decision['seq']}"
-                   + (" (received after the term)" if columns["late"] else ""))
+    await _history(
+        tx,
+        case["id"],
+        status,
+        principal,
+        reason=f"bezwaar against step {decision['seq']}" + (" (received after the term)" if columns["late"] else ""),
+    )
 
 
 # --- steps: approval, sending, what follows ---------------------------------------------------------------------
@@ -718,8 +977,14 @@ async def _rests_on_inspectors(tx: asyncpg.Connection, case_id: UUID, step: dict
 
 
 async def approve_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, *, version: int,
-    letters: Letters, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    *,
+    version: int,
+    letters: Letters,
+    request_id: str | None,
 ) -> Case:
     """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on, approves
     the letter as it reads today; its SHA-256 is the approval. An approved step whose letter changed since (the
@@ -737,21 +1002,33 @@ async def approve_step(
     if step["status"] == "approved" and rendered.sha256 == step["approved_sha256"]:
         raise Conflict("The step is approved and its letter has not changed since.", code="not_a_draft")
     if step["drafted_by"] == principal.user_id:
-        raise Forbidden("You drafted this decision; a second officer approves it (vier-ogenprincipe).",
-                        code="four_eyes")
+        raise Forbidden(
+            "You drafted this decision; a second officer approves it (vier-ogenprincipe).", code="four_eyes"
+        )
     if principal.user_id in await _rests_on_inspectors(tx, case_id, step):
-        raise Forbidden("You inspected a violation this decision rests on; another officer approves it.",
-                        code="four_eyes")
-    await tx.execute(queries.APPROVE, step_id, principal.user_id, rendered.sha256, rendered.template_version_id,
-                     today)
-    await _audit(tx, principal, case_id, "step_approved", request_id,
-                 before={"step_id": str(step_id), "status": step["status"]},
-                 after={"step_id": str(step_id), "status": "approved", "letter_sha256": rendered.sha256})
+        raise Forbidden(
+            "You inspected a violation this decision rests on; another officer approves it.", code="four_eyes"
+        )
+    await tx.execute(queries.APPROVE, step_id, principal.user_id, rendered.sha256, rendered.template_version_id, today)
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "step_approved",
+        request_id,
+        before={"step_id": str(step_id), "status": step["status"]},
+        after={"step_id": str(step_id), "status": "approved", "letter_sha256": rendered.sha256},
+    )
     return await _view(tx, principal, case_id)
 
 
 async def step_document(
-    conn: asyncpg.Connection, principal: Principal, letters: Letters, case_id: UUID, step_id: UUID, *,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    letters: Letters,
+    case_id: UUID,
+    step_id: UUID,
+    *,
     request_id: str | None,
 ) -> tuple[bytes, str]:
     """The step's letter and its SHA-256: a sent step's stored document, checked against the hash the step
@@ -766,26 +1043,48 @@ async def step_document(
             raise NotFound("No letter was stored when this step was sent.", code="no_letter")
         pdf, sha = await _stored_letter(conn, principal, letters, case_id, step, request_id), step["letter_sha256"]
     else:
-        rendered = await letter.render(conn, principal, letters, case, step, await _violations(conn, case_id),
-                                       registry.today())
+        rendered = await letter.render(
+            conn, principal, letters, case, step, await _violations(conn, case_id), registry.today()
+        )
         assert rendered is not None
         pdf, sha = rendered.pdf, rendered.sha256
     async with conn.transaction():
-        await _audit(conn, principal, case_id, "document_read", request_id,
-                     after={"step_id": str(step_id), "sha256": sha, "preview": step["sent_on"] is None})
+        await _audit(
+            conn,
+            principal,
+            case_id,
+            "document_read",
+            request_id,
+            after={"step_id": str(step_id), "sha256": sha, "preview": step["sent_on"] is None},
+        )
     return pdf, sha
 
 
-async def _stored_letter(conn: asyncpg.Connection, principal: Principal, letters: Letters, case_id: UUID,
-                         step: dict[str, Any], request_id: str | None) -> bytes:
+async def _stored_letter(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    letters: Letters,
+    case_id: UUID,
+    step: dict[str, Any],
+    request_id: str | None,
+) -> bytes:
     try:
         return await letters_service.read_document(letters, step["letter_sha256"])
     except letters_service.DocumentTampered:
         async with conn.transaction():
-            await _audit(conn, principal, case_id, "document_tampered", request_id,
-                         after={"step_id": str(step["id"]), "sha256": step["letter_sha256"]})
-        raise Conflict("The stored letter no longer matches the hash recorded when it was sent; it is not served. "
-                       "Restore it from the backup.", code="document_tampered") from None
+            await _audit(
+                conn,
+                principal,
+                case_id,
+                "document_tampered",
+                request_id,
+                after={"step_id": str(step["id"]), "sha256": step["letter_sha256"]},
+            )
+        raise Conflict(
+            "The stored letter no longer matches the hash recorded when it was sent; it is not served. "
+            "Restore it from the backup.",
+            code="document_tampered",
+        ) from None
 
 
 _SENT_STATUS = {"warning": "warned", "voornemen": "voornemen", "besluit": "besluit", "invordering": "invordering"}
@@ -807,8 +1106,16 @@ def _sending_day(data: StepSend, step: dict[str, Any]) -> date:
 
 
 async def send_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepSend, *, version: int,
-    atw_terms: tuple[str, ...], letters: Letters, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: StepSend,
+    *,
+    version: int,
+    atw_terms: tuple[str, ...],
+    letters: Letters,
+    request_id: str | None,
 ) -> Case:
     """Send a step to the offender; a decision only once approved, with the letter approved. Its letter, dated
     the day of sending, is stored write-once and its SHA-256 recorded. Sent, it never changes. Its terms count
@@ -831,8 +1138,13 @@ async def send_step(
         end = calendar.term_end(sent_on, weeks=step["zienswijze_weeks"], atw="zienswijze" in atw_terms)
         await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "zienswijze", end)
     elif step["type"] == "besluit":
-        await tx.execute(queries.INSERT_DEADLINE, case_id, step_id, "bezwaar_term",
-                         calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"]))
+        await tx.execute(
+            queries.INSERT_DEADLINE,
+            case_id,
+            step_id,
+            "bezwaar_term",
+            calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"]),
+        )
         if step["related_step_id"] is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], "zienswijze")
         if step["decision"] == "last_onder_dwangsom":
@@ -841,21 +1153,37 @@ async def send_step(
     elif step["type"] == "invordering":
         limit = await tx.fetchrow(queries.DEADLINE_OF, step["related_step_id"], "invordering_limit")
         if limit is not None and sent_on > limit["due_on"]:
-            raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
-                           code="collection_time_barred")
+            raise Conflict(
+                f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
+                code="collection_time_barred",
+            )
         # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
         for kind in ("payment", "invordering_limit"):
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], kind)
     await tx.execute(queries.SET_STATUS, case_id, new_status)
     await _history(tx, case_id, new_status, principal, reason=f"step {step['seq']} ({step['type']}) sent")
-    await _audit(tx, principal, case_id, "step_sent", request_id,
-                 after={"step_id": str(step_id), "type": step["type"], "decision": step["decision"],
-                        "sent_on": sent_on.isoformat()})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "step_sent",
+        request_id,
+        after={
+            "step_id": str(step_id),
+            "type": step["type"],
+            "decision": step["decision"],
+            "sent_on": sent_on.isoformat(),
+        },
+    )
     return await _view(tx, principal, case_id)
 
 
 async def _send_letter(
-    tx: asyncpg.Connection, principal: Principal, letters: Letters, case: dict[str, Any], step: dict[str, Any],
+    tx: asyncpg.Connection,
+    principal: Principal,
+    letters: Letters,
+    case: dict[str, Any],
+    step: dict[str, Any],
     sent_on: date,
 ) -> None:
     """A decision's letter must read as approved (rendered again on the day of approval: only the date may differ
@@ -864,8 +1192,11 @@ async def _send_letter(
     if step["approved_sha256"] is not None:
         again = await letter.render(tx, principal, letters, case, step, violations, step["approved_letter_on"])
         if again is None or again.sha256 != step["approved_sha256"]:
-            raise Conflict("The letter changed since it was approved (its data or template); a second officer "
-                           "approves it again before it is sent.", code="letter_changed")
+            raise Conflict(
+                "The letter changed since it was approved (its data or template); a second officer "
+                "approves it again before it is sent.",
+                code="letter_changed",
+            )
     rendered = await letter.render(tx, principal, letters, case, step, violations, sent_on)
     if rendered is None:
         return
@@ -874,8 +1205,13 @@ async def _send_letter(
 
 
 async def _plan_hercontrole(
-    tx: asyncpg.Connection, principal: Principal, case: dict[str, Any], besluit: dict[str, Any], sent_on: date,
-    atw_terms: tuple[str, ...], request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case: dict[str, Any],
+    besluit: dict[str, Any],
+    sent_on: date,
+    atw_terms: tuple[str, ...],
+    request_id: str | None,
 ) -> None:
     """A last onder dwangsom was sent: a follow-up inspection is planned for the day after its
     begunstigingstermijn ends, by the team and inspectors of the inspections it rests on."""
@@ -885,21 +1221,45 @@ async def _plan_hercontrole(
     inspectors = sorted({user for v in rests_on for user in v["inspector_ids"]})[:MAX_HERCONTROLE_INSPECTORS]
     checklists = sorted({v["checklist_version_id"] for v in rests_on})[:10]
     assignment = await planning.plan_hercontrole(
-        tx, principal, object_id=case["object_id"], location_id=case["location_id"], team_id=case["team_id"],
-        wijk=case["wijk"], regimes=[case["regime"]], checklist_version_ids=checklists, inspector_ids=inspectors,
-        planned_from=end + timedelta(days=1), planned_to=end + timedelta(days=HERCONTROLE_WINDOW_DAYS),
+        tx,
+        principal,
+        object_id=case["object_id"],
+        location_id=case["location_id"],
+        team_id=case["team_id"],
+        wijk=case["wijk"],
+        regimes=[case["regime"]],
+        checklist_version_ids=checklists,
+        inspector_ids=inspectors,
+        planned_from=end + timedelta(days=1),
+        planned_to=end + timedelta(days=HERCONTROLE_WINDOW_DAYS),
         notes=f"Hercontrole last onder dwangsom (zaak {case['id']}); begunstigingstermijn tot en met {end}.",
         request_id=request_id,
     )
-    step_id = await _insert_step(tx, case["id"], "hercontrole", {
-        "status": "planned", "related_step_id": besluit["id"], "violation_ids": besluit["violation_ids"],
-        "assignment_id": assignment.id, "due_on": end}, principal)
+    step_id = await _insert_step(
+        tx,
+        case["id"],
+        "hercontrole",
+        {
+            "status": "planned",
+            "related_step_id": besluit["id"],
+            "violation_ids": besluit["violation_ids"],
+            "assignment_id": assignment.id,
+            "due_on": end,
+        },
+        principal,
+    )
     await tx.execute(queries.INSERT_DEADLINE, case["id"], step_id, "begunstigingstermijn", end)
 
 
 async def withdraw_step(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepWithdraw, *,
-    version: int, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: StepWithdraw,
+    *,
+    version: int,
+    request_id: str | None,
 ) -> Case:
     """The authority withdraws a sent decision: it stays on record, and a withdrawn boete no longer counts for
     recidive."""
@@ -913,14 +1273,27 @@ async def withdraw_step(
     reason = data.reason.strip()
     await tx.execute(queries.WITHDRAW, step_id, registry.today(), reason)
     await tx.execute(queries.RESOLVE_STEP_DEADLINES, step_id)
-    await _audit(tx, principal, case_id, "step_withdrawn", request_id, reason=reason,
-                 after={"step_id": str(step_id), "withdrawn_on": registry.today().isoformat()})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "step_withdrawn",
+        request_id,
+        reason=reason,
+        after={"step_id": str(step_id), "withdrawn_on": registry.today().isoformat()},
+    )
     return await _view(tx, principal, case_id)
 
 
 async def record_zienswijze(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: ZienswijzeRecord, *,
-    version: int, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: ZienswijzeRecord,
+    *,
+    version: int,
+    request_id: str | None,
 ) -> Case:
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
@@ -931,19 +1304,33 @@ async def record_zienswijze(
         raise Conflict(f"The zienswijze was recorded already ({step['zienswijze']}).", code="zienswijze_recorded")
     term = await tx.fetchrow(queries.DEADLINE_OF, step_id, "zienswijze")
     if not data.received and term is not None and term["due_on"] >= registry.today():
-        raise Conflict(f"The zienswijze term runs until {term['due_on']}; 'not received' is recorded after it.",
-                       code="zienswijze_term_running")
+        raise Conflict(
+            f"The zienswijze term runs until {term['due_on']}; 'not received' is recorded after it.",
+            code="zienswijze_term_running",
+        )
     outcome = "received" if data.received else "not_received"
     await tx.execute(queries.RECORD_ZIENSWIJZE, step_id, outcome, data.summary)
     await tx.execute(queries.RESOLVE_DEADLINE, step_id, "zienswijze")
-    await _audit(tx, principal, case_id, "zienswijze_recorded", request_id,
-                 after={"step_id": str(step_id), "zienswijze": outcome})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "zienswijze_recorded",
+        request_id,
+        after={"step_id": str(step_id), "zienswijze": outcome},
+    )
     return await _view(tx, principal, case_id)
 
 
 async def record_outcome(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: StepOutcome, *,
-    version: int, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: StepOutcome,
+    *,
+    version: int,
+    request_id: str | None,
 ) -> Case:
     case = await _case_row(tx, principal, case_id)
     await _bump(tx, case, version)
@@ -956,17 +1343,24 @@ async def record_outcome(
         if data.observed_on is not None or data.forfeited_cents is not None:
             raise _invalid("/observed_on", "applies to a hercontrole only")
         if data.violations_observed is not None or data.reason is not None:
-            raise _invalid("/violations_observed" if data.violations_observed else "/reason",
-                           "applies to a hercontrole only")
+            raise _invalid(
+                "/violations_observed" if data.violations_observed else "/reason", "applies to a hercontrole only"
+            )
         if step["status"] != "registered":
             raise Conflict("The bezwaar was decided already.", code="outcome_recorded")
         await tx.execute(queries.BEZWAAR_OUTCOME, step_id, data.result)
         await tx.execute(queries.RESOLVE_DEADLINE, step_id, "bezwaar_decision")
     else:
         raise Conflict(f"A {step['type']} has no outcome to record.", code="no_outcome")
-    await _audit(tx, principal, case_id, "outcome_recorded", request_id,
-                 reason=data.reason, after={"step_id": str(step_id), "result": data.result,
-                                            "forfeited_cents": data.forfeited_cents})
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "outcome_recorded",
+        request_id,
+        reason=data.reason,
+        after={"step_id": str(step_id), "result": data.result, "forfeited_cents": data.forfeited_cents},
+    )
     return await _view(tx, principal, case_id)
 
 
@@ -983,61 +1377,121 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
         raise _invalid("/violations_observed", "nothing is forfeited when the offender complied")
     if step["status"] != "planned":
         if step["outcome_source"] != "inspection" or data.reason is None:
-            raise Conflict("The outcome of this hercontrole was recorded already; an outcome taken from the follow-up "
-                           "inspection is corrected with a reason.", code="outcome_recorded")
+            raise Conflict(
+                "The outcome of this hercontrole was recorded already; an outcome taken from the follow-up "
+                "inspection is corrected with a reason.",
+                code="outcome_recorded",
+            )
         if await tx.fetchval(queries.INVORDERING_OF, step["id"]) is not None:
-            raise Conflict("The forfeited sum has an invordering; the outcome no longer changes.",
-                           code="already_collected")
-    await _settle_hercontrole(tx, case_id, step, result=data.result, observed_on=data.observed_on,
-                              violations_observed=data.violations_observed or 1, cents=data.forfeited_cents,
-                              source="officer", reason=data.reason)
+            raise Conflict(
+                "The forfeited sum has an invordering; the outcome no longer changes.", code="already_collected"
+            )
+    await _settle_hercontrole(
+        tx,
+        case_id,
+        step,
+        result=data.result,
+        observed_on=data.observed_on,
+        violations_observed=data.violations_observed or 1,
+        cents=data.forfeited_cents,
+        source="officer",
+        reason=data.reason,
+    )
 
 
 async def _settle_hercontrole(
-    tx: asyncpg.Connection, case_id: UUID, step: dict[str, Any], *, result: str, observed_on: date,
-    violations_observed: int = 1, cents: int | None = None, source: str, reason: str | None = None,
+    tx: asyncpg.Connection,
+    case_id: UUID,
+    step: dict[str, Any],
+    *,
+    result: str,
+    observed_on: date,
+    violations_observed: int = 1,
+    cents: int | None = None,
+    source: str,
+    reason: str | None = None,
     inspection_id: UUID | None = None,
 ) -> None:
     """Record a hercontrole's outcome. Forfeited: the law's sum (dwangsom.forfeiture) unless the officer gives
     another with a reason, never above the maximum; the payment term (5:33) and the collection limit (5:35) count
     from the day of forfeiture."""
     if observed_on <= step["due_on"]:
-        raise Conflict(f"The begunstigingstermijn runs until {step['due_on']}; nothing is forfeited within it.",
-                       code="begunstigingstermijn_running")
+        raise Conflict(
+            f"The begunstigingstermijn runs until {step['due_on']}; nothing is forfeited within it.",
+            code="begunstigingstermijn_running",
+        )
     units = forfeited_on = None
     if result == "forfeited":
         besluit = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], case_id)
         so_far = await tx.fetchval(queries.FORFEITED_UNDER, besluit["id"], step["id"])
-        law = dwangsom.forfeiture(unit=besluit["dwangsom_unit"], sum_cents=besluit["dwangsom_cents"],
-                                  max_cents=besluit["dwangsom_max_cents"], so_far_cents=so_far,
-                                  term_last_day=step["due_on"], observed_on=observed_on,
-                                  violations_observed=violations_observed)
+        law = dwangsom.forfeiture(
+            unit=besluit["dwangsom_unit"],
+            sum_cents=besluit["dwangsom_cents"],
+            max_cents=besluit["dwangsom_max_cents"],
+            so_far_cents=so_far,
+            term_last_day=step["due_on"],
+            observed_on=observed_on,
+            violations_observed=violations_observed,
+        )
         if cents is not None and so_far + cents > besluit["dwangsom_max_cents"]:
-            raise _invalid("/forfeited_cents", f"with the {so_far} cents forfeited before, above the maximum of "
-                                               f"{besluit['dwangsom_max_cents']} cents (Awb 5:32b)",
-                           code="above_maximum")
+            raise _invalid(
+                "/forfeited_cents",
+                f"with the {so_far} cents forfeited before, above the maximum of "
+                f"{besluit['dwangsom_max_cents']} cents (Awb 5:32b)",
+                code="above_maximum",
+            )
         if cents is not None and cents != law.cents and reason is None:
-            raise _invalid("/forfeited_cents", f"the decision forfeits {law.cents} cents ({law.units} x "
-                                               f"{besluit['dwangsom_cents']}, {besluit['dwangsom_unit']}); give the "
-                                               "reason for another sum", code="reason_required")
+            raise _invalid(
+                "/forfeited_cents",
+                f"the decision forfeits {law.cents} cents ({law.units} x "
+                f"{besluit['dwangsom_cents']}, {besluit['dwangsom_unit']}); give the "
+                "reason for another sum",
+                code="reason_required",
+            )
         cents = law.cents if cents is None else cents
         units, forfeited_on = law.units, law.forfeited_on
-        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "payment",
-                         calendar.term_end(forfeited_on, weeks=awb()["payment_weeks"]))
-        await tx.execute(queries.SET_DEADLINE, case_id, step["id"], "invordering_limit",
-                         add_years(forfeited_on, awb()["collection_limit_years"]))
+        await tx.execute(
+            queries.SET_DEADLINE,
+            case_id,
+            step["id"],
+            "payment",
+            calendar.term_end(forfeited_on, weeks=awb()["payment_weeks"]),
+        )
+        await tx.execute(
+            queries.SET_DEADLINE,
+            case_id,
+            step["id"],
+            "invordering_limit",
+            add_years(forfeited_on, awb()["collection_limit_years"]),
+        )
     else:
         cents = None
         for kind in ("payment", "invordering_limit"):
             await tx.execute(queries.RESOLVE_DEADLINE, step["id"], kind)
-    await tx.execute(queries.HERCONTROLE_OUTCOME, step["id"], result, observed_on, cents, units, forfeited_on,
-                     source, reason, inspection_id)
+    await tx.execute(
+        queries.HERCONTROLE_OUTCOME,
+        step["id"],
+        result,
+        observed_on,
+        cents,
+        units,
+        forfeited_on,
+        source,
+        reason,
+        inspection_id,
+    )
     await tx.execute(queries.RESOLVE_DEADLINE, step["id"], "begunstigingstermijn")
 
 
 async def change_bezwaar(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, data: BezwaarChange, *,
-    version: int, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: BezwaarChange,
+    *,
+    version: int,
+    request_id: str | None,
 ) -> Case:
     """Record a change of a registered bezwaar with its reason: lateness excused (Awb 6:11), the advisory
     committee's decision term, the one extension, or a postponement the objector consented to (7:10). The
@@ -1065,17 +1519,28 @@ async def change_bezwaar(
         due_after = await _moved_decision_term(tx, step, data, earlier, due_before)
         await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_decision", due_after)
     reason = data.reason.strip()
-    await tx.execute(queries.INSERT_BEZWAAR_CHANGE, step_id, data.change, reason, due_before, due_after,
-                     principal.user_id)
-    await _audit(tx, principal, case_id, "bezwaar_changed", request_id, reason=reason,
-                 before={"step_id": str(step_id), "due_on": due_before.isoformat() if due_before else None},
-                 after={"step_id": str(step_id), "change": data.change,
-                        "due_on": due_after.isoformat() if due_after else None})
+    await tx.execute(
+        queries.INSERT_BEZWAAR_CHANGE, step_id, data.change, reason, due_before, due_after, principal.user_id
+    )
+    await _audit(
+        tx,
+        principal,
+        case_id,
+        "bezwaar_changed",
+        request_id,
+        reason=reason,
+        before={"step_id": str(step_id), "due_on": due_before.isoformat() if due_before else None},
+        after={"step_id": str(step_id), "change": data.change, "due_on": due_after.isoformat() if due_after else None},
+    )
     return await _view(tx, principal, case_id)
 
 
 async def _moved_decision_term(
-    tx: asyncpg.Connection, step: dict[str, Any], data: BezwaarChange, earlier: list[str], due: date | None,
+    tx: asyncpg.Connection,
+    step: dict[str, Any],
+    data: BezwaarChange,
+    earlier: list[str],
+    due: date | None,
 ) -> date:
     """The decision deadline after the change (Awb 7:10): 12 weeks after the bezwaar term with an advisory
     committee (decided before any extension), one extension, then postponements with consent."""
@@ -1083,15 +1548,20 @@ async def _moved_decision_term(
         raise Conflict("The decision term of this bezwaar has ended.", code="not_a_pending_bezwaar")
     if data.change == "advisory_committee":
         if earlier and set(earlier) != {"lateness_excused"}:
-            raise Conflict("The advisory committee's term is set before the term is extended or postponed.",
-                           code="bezwaar_term_changed")
+            raise Conflict(
+                "The advisory committee's term is set before the term is extended or postponed.",
+                code="bezwaar_term_changed",
+            )
         decision = await tx.fetchrow(queries.GET_STEP, step["related_step_id"], step["case_id"])
         term_end = calendar.term_end(decision["sent_on"], weeks=awb()["bezwaar_term_weeks"])
         return calendar.term_end(term_end, weeks=awb()["bezwaar_decision_weeks_with_committee"])
     if data.change == "extension":
         if "extension" in earlier or "postponement" in earlier:
-            raise Conflict("The decision term is extended only once (Awb 7:10 lid 3); postpone it further with "
-                           "the objector's consent.", code="already_extended")
+            raise Conflict(
+                "The decision term is extended only once (Awb 7:10 lid 3); postpone it further with "
+                "the objector's consent.",
+                code="already_extended",
+            )
         return calendar.term_end(due, weeks=awb()["bezwaar_extension_weeks"])
     assert data.weeks is not None
     return calendar.term_end(due, weeks=data.weeks)
@@ -1100,9 +1570,7 @@ async def _moved_decision_term(
 # --- deadlines ------------------------------------------------------------------------------------------------
 
 
-async def deadlines(
-    conn: asyncpg.Connection, principal: Principal, *, until: date | None, limit: int
-) -> DeadlineView:
+async def deadlines(conn: asyncpg.Connection, principal: Principal, *, until: date | None, limit: int) -> DeadlineView:
     """What expires from today up to `until` (default: the coming seven days), and what is overdue."""
     today = registry.today()
     until = until or today + timedelta(days=7)
@@ -1112,5 +1580,6 @@ async def deadlines(
         raise BadRequest(f"`until` is at most {DEADLINE_HORIZON_DAYS} days ahead.", code="invalid_date_range")
     rows = await conn.fetch(queries.DEADLINES, *_scope(principal), today, until, limit)
     items = [msgspec.convert(dict(row), DeadlineItem) for row in rows]
-    return DeadlineView(today=today, until=until, expiring=[i for i in items if not i.overdue],
-                        overdue=[i for i in items if i.overdue])
+    return DeadlineView(
+        today=today, until=until, expiring=[i for i in items if not i.overdue], overdue=[i for i in items if i.overdue]
+    )

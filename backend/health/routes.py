@@ -20,8 +20,13 @@ class HealthController(Controller):
     tags = ["Health"]
     opt = {"exclude_from_auth": True}
 
-    @get("/live", operation_id="GetLiveness", summary="The process is up", security=[{}],
-         responses=problem_responses(400, 429, 500))
+    @get(
+        "/live",
+        operation_id="GetLiveness",
+        summary="The process is up",
+        security=[{}],
+        responses=problem_responses(400, 429, 500),
+    )
     async def live(self) -> HealthStatus:
         """No token needed. Answers 200 while the process runs; for the orchestrator's liveness probe."""
         return HealthStatus(status="ok")

@@ -38,7 +38,9 @@ class DatabaseProbe:
             async with asyncio.timeout(self.timeout_s):
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await asyncpg.connect(
-                        self.database_url, statement_cache_size=0, server_settings={"application_name": APPLICATION_NAME}
+                        self.database_url,
+                        statement_cache_size=0,
+                        server_settings={"application_name": APPLICATION_NAME},
                     )
                 await self._conn.fetchval("SELECT 1")
             return True

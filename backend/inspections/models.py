@@ -46,7 +46,12 @@ class PhotoManifestEntry(msgspec.Struct, forbid_unknown_fields=True):
     sha256: Sha256Hex
     size: PhotoSize
     checklist: Annotated[int, Meta(ge=0, le=49, description="Index into `checklists`")]
-    question: Annotated[str, Meta(min_length=1, max_length=64, description="The question it is evidence for; null: a general photo")] | None = None
+    question: (
+        Annotated[
+            str, Meta(min_length=1, max_length=64, description="The question it is evidence for; null: a general photo")
+        ]
+        | None
+    ) = None
 
 
 class InspectionSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -54,34 +59,56 @@ class InspectionSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
     body again is safe. A correction of a returned inspection sends `base_revision` (the revision it
     corrects)."""
 
-    assignment_id: Annotated[UUID | None, Meta(description="The planned assignment; null for an unplanned inspection")] = None
+    assignment_id: Annotated[
+        UUID | None, Meta(description="The planned assignment; null for an unplanned inspection")
+    ] = None
     object_id: UUID | None = None
     location_id: UUID | None = None
-    team_id: Annotated[TeamId | None, Meta(
-        description="Planned: the assignment's team. Unplanned: one of your teams (may be left out if you have one)"
-    )] = None
+    team_id: Annotated[
+        TeamId | None,
+        Meta(
+            description="Planned: the assignment's team. Unplanned: one of your teams (may be left out if you have one)"
+        ),
+    ] = None
     checklists: Annotated[list[ChecklistEntry], Meta(min_length=1, max_length=50)]
     started_at: DeviceTime
     finished_at: DeviceTime
     position: Position | None = None
-    inspector_ids: Annotated[list[UUID], Meta(min_length=1, max_length=6, description="Inspectors present, you included")]
+    inspector_ids: Annotated[
+        list[UUID], Meta(min_length=1, max_length=6, description="Inspectors present, you included")
+    ]
     partners: Annotated[list[Partner], Meta(max_length=7, description="Partners present")] = []
     observations: Observations | None = None
     photos: Annotated[list[PhotoManifestEntry], Meta(max_length=200)] = []
-    base_revision: Annotated[int, Meta(ge=1, le=1_000_000, description="Corrections only: the revision corrected")] | None = None
+    base_revision: (
+        Annotated[int, Meta(ge=1, le=1_000_000, description="Corrections only: the revision corrected")] | None
+    ) = None
 
     example: ClassVar[dict[str, Any]] = {
-        "assignment_id": "40000000-0000-4000-8000-000000000001", "object_id": "10000000-0000-4000-8000-000000000001",
+        "assignment_id": "40000000-0000-4000-8000-000000000001",
+        "object_id": "10000000-0000-4000-8000-000000000001",
         "team_id": "team-centrum",
-        "checklists": [{"checklist_version_id": "20000000-0000-4000-8000-000000000001",
-                        "answers": {"AW-01": "yes", "AW-03": "no", "AW-06": "no"}}],
-        "started_at": "2025-06-03T21:10:00+02:00", "finished_at": "2025-06-03T21:45:00+02:00",
+        "checklists": [
+            {
+                "checklist_version_id": "20000000-0000-4000-8000-000000000001",
+                "answers": {"AW-01": "yes", "AW-03": "no", "AW-06": "no"},
+            }
+        ],
+        "started_at": "2025-06-03T21:10:00+02:00",
+        "finished_at": "2025-06-03T21:45:00+02:00",
         "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.5},
-        "inspector_ids": ["30000000-0000-4000-8000-000000000001"], "partners": ["politie"],
+        "inspector_ids": ["30000000-0000-4000-8000-000000000001"],
+        "partners": ["politie"],
         "observations": "Geen leidinggevende aanwezig; leeftijdsgrens niet zichtbaar aangegeven.",
-        "photos": [{"id": "50000000-0000-4000-8000-000000000001",
-                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 2480213,
-                    "checklist": 0, "question": "AW-06"}],
+        "photos": [
+            {
+                "id": "50000000-0000-4000-8000-000000000001",
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "size": 2480213,
+                "checklist": 0,
+                "question": "AW-06",
+            }
+        ],
     }
 
 
@@ -136,7 +163,9 @@ class PhotoEvidence(msgspec.Struct, frozen=True, kw_only=True):
     height: int
     captured_at: Annotated[datetime | None, Meta(description="From the photo's EXIF (the phone's claim)")]
     received_at: datetime
-    position: Annotated[GeoPoint | None, Meta(description="GPS from the photo's EXIF; enforcement officers and auditors only")]
+    position: Annotated[
+        GeoPoint | None, Meta(description="GPS from the photo's EXIF; enforcement officers and auditors only")
+    ]
 
 
 class StoredPhoto(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -146,9 +175,10 @@ class StoredPhoto(msgspec.Struct, frozen=True, omit_defaults=True):
     checklist: int
     question: str | None
     received: bool
-    evidence: Annotated[PhotoEvidence | None, Meta(
-        description="The received photo: type, size, capture and receipt time, position; absent until it arrives"
-    )] = None
+    evidence: Annotated[
+        PhotoEvidence | None,
+        Meta(description="The received photo: type, size, capture and receipt time, position; absent until it arrives"),
+    ] = None
 
 
 class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,9 +202,10 @@ class InspectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     inspected_at: Annotated[datetime, Meta(description="The time deadlines count from")]
     reviewed_by: UUID | None
     reviewed_at: datetime | None
-    return_reason: Annotated[str | None, Meta(
-        description="Why a coordinator returned it (kept after the correction); null when it was never returned"
-    )]
+    return_reason: Annotated[
+        str | None,
+        Meta(description="Why a coordinator returned it (kept after the correction); null when it was never returned"),
+    ]
     version: int
     updated_at: datetime
 
@@ -183,9 +214,9 @@ class ReturnedInspection(msgspec.Struct, frozen=True, kw_only=True):
     """An inspection a coordinator sent back to its inspectors, as their phones hear of it."""
 
     id: UUID
-    revision: Annotated[int, Meta(
-        description="The revision to correct: send the whole inspection again with `base_revision` = this"
-    )]
+    revision: Annotated[
+        int, Meta(description="The revision to correct: send the whole inspection again with `base_revision` = this")
+    ]
     return_reason: str
     assignment_id: UUID | None
     object_id: UUID | None
@@ -199,9 +230,9 @@ class Inspection(InspectionSummary, frozen=True, kw_only=True):
 
     partners: list[Partner]
     observations: str | None
-    clock_skew_seconds: Annotated[int | None, Meta(
-        description="The phone's clock minus the server's, from the Date header; null when not sent"
-    )]
+    clock_skew_seconds: Annotated[
+        int | None, Meta(description="The phone's clock minus the server's, from the Date header; null when not sent")
+    ]
     position: Position | None
     created_at: datetime
     checklists: list[StoredChecklist]

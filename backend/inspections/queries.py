@@ -209,7 +209,9 @@ PHOTO = "SELECT inspection_id, sha256, size_bytes FROM inspection_photo WHERE id
 
 LOCK_INSPECTION = "SELECT state FROM inspection WHERE id = $1 FOR UPDATE"
 
-MARK_PHOTO_RECEIVED = "UPDATE inspection_photo SET received_at = now() WHERE id = $1 AND received_at IS NULL RETURNING id"
+MARK_PHOTO_RECEIVED = (
+    "UPDATE inspection_photo SET received_at = now() WHERE id = $1 AND received_at IS NULL RETURNING id"
+)
 
 # Where an uploaded photo goes: whether the caller sees the inspection, and its manifest entry.
 PHOTO_SLOT = f"""
@@ -272,7 +274,7 @@ _INSPECTION_FILTERS = {
     "to": "i.inspected_at < (({}::date + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')",
     # Ready for review and the given user was not there (vier-ogenprincipe: they may not review it).
     "awaiting_review_by": "i.state IN ('complete', 'corrected') AND NOT ({0}::uuid = ANY (i.inspector_ids) "
-                          "OR i.submitted_by = {0}::uuid)",
+    "OR i.submitted_by = {0}::uuid)",
 }
 
 _VIOLATION_FILTERS = {
@@ -288,9 +290,14 @@ def list_inspections(
 ) -> tuple[str, list[Any]]:
     return keyset_page_sql(
         f"SELECT {LIST_ITEM_COLUMNS} FROM inspection i LEFT JOIN establishment e ON e.id = i.establishment_id",
-        visible=visible("i."), scope_args=list(scope),
-        filter_sql=_INSPECTION_FILTERS, filters=filters, order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
-        after=after, limit=limit, newest_first=True,
+        visible=visible("i."),
+        scope_args=list(scope),
+        filter_sql=_INSPECTION_FILTERS,
+        filters=filters,
+        order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
+        after=after,
+        limit=limit,
+        newest_first=True,
     )
 
 
@@ -300,8 +307,14 @@ def list_violations(
     """Violations of inspections the caller may see (the inspection's visibility decides)."""
     return keyset_page_sql(
         f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
-        visible=visible("i."), scope_args=list(scope), filter_sql=_VIOLATION_FILTERS, filters=filters,
-        order_by=(("v.observed_on", "date"), ("v.id", "uuid")), after=after, limit=limit, newest_first=True,
+        visible=visible("i."),
+        scope_args=list(scope),
+        filter_sql=_VIOLATION_FILTERS,
+        filters=filters,
+        order_by=(("v.observed_on", "date"), ("v.id", "uuid")),
+        after=after,
+        limit=limit,
+        newest_first=True,
     )
 
 

@@ -49,18 +49,23 @@ from backend.users.models import Regime
 
 READ_CACHE = "private, no-cache"
 
-DeviceDate = Annotated[str | None, HeaderParameter(
-    name="Date", description="The phone's clock when sending (HTTP-date). Not part of the body, so a resend stays "
-    "identical; it lets the server measure the phone's clock skew",
-)]
+DeviceDate = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Date",
+        description="The phone's clock when sending (HTTP-date). Not part of the body, so a resend stays "
+        "identical; it lets the server measure the phone's clock skew",
+    ),
+]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this establishment")]
 LocationFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this location")]
 AssignmentFilter = Annotated[UUID | None, QueryParameter(description="The inspection of this assignment")]
 StateFilter = Annotated[InspectionState | None, QueryParameter(name="state")]  # `state` is reserved by Litestar
 TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
-FromFilter = Annotated[date | None, QueryParameter(
-    name="from", description="Inspected on or after this date (Europe/Amsterdam)")]
+FromFilter = Annotated[
+    date | None, QueryParameter(name="from", description="Inspected on or after this date (Europe/Amsterdam)")
+]
 ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]
 
 
@@ -77,7 +82,8 @@ class InspectionController(Controller):
     exception_handlers = {service.StaleRevision: _stale_revision}
 
     @put(
-        "/{inspection_id:uuid}", operation_id="SubmitInspection",
+        "/{inspection_id:uuid}",
+        operation_id="SubmitInspection",
         summary="Submit (or resend, or correct) an inspection under the phone's own UUID",
         description="Every success is 200 with the stored inspection, its violations and the photos it still "
         "expects; the same body again gives the same answer and stores nothing. Another body for an existing id is "
@@ -85,41 +91,78 @@ class InspectionController(Controller):
         "current revision (409 `stale_revision` with `current_revision` otherwise). A photo id of another "
         "inspection is 409 `photo_id_in_use`. Answers are checked against the checklist versions: 422 lists every "
         "problem with a pointer.",
-        guards=[requires_role("inspector")], status_code=200,
-        responses=problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422), response_headers=ETAG_HEADER,
+        guards=[requires_role("inspector")],
+        status_code=200,
+        responses=problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422),
+        response_headers=ETAG_HEADER,
     )
     async def submit(
-        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID],
-        data: JSONBody[InspectionSubmission], date_: DeviceDate = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        inspection_id: FromPath[UUID],
+        data: JSONBody[InspectionSubmission],
+        date_: DeviceDate = None,
     ) -> Response[Inspection]:
-        submitted = await service.submit(tx, request.user, inspection_id, data, date_header=date_,
-                                         request_id=request_id_of(request))
+        submitted = await service.submit(
+            tx, request.user, inspection_id, data, date_header=date_, request_id=request_id_of(request)
+        )
         return commands.with_etag(submitted)
 
-    @get(operation_id="ListInspections", summary="Inspections you may see, newest first (keyset)",
-         responses=problem_responses(*LIST))
+    @get(
+        operation_id="ListInspections",
+        summary="Inspections you may see, newest first (keyset)",
+        responses=problem_responses(*LIST),
+    )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: ObjectFilter = None,
-        location_id: LocationFilter = None, assignment_id: AssignmentFilter = None, state_: StateFilter = None,
-        team_id: TeamFilter = None, regime: RegimeFilter = None, wijk: WijkFilter = None, from_: FromFilter = None,
-        to: ToFilter = None, awaiting_my_review: Annotated[bool, QueryParameter(
-            description="true: complete or corrected ones you may review (you were not present)")] = False,
-        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        object_id: ObjectFilter = None,
+        location_id: LocationFilter = None,
+        assignment_id: AssignmentFilter = None,
+        state_: StateFilter = None,
+        team_id: TeamFilter = None,
+        regime: RegimeFilter = None,
+        wijk: WijkFilter = None,
+        from_: FromFilter = None,
+        to: ToFilter = None,
+        awaiting_my_review: Annotated[
+            bool, QueryParameter(description="true: complete or corrected ones you may review (you were not present)")
+        ] = False,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> InspectionPage:
         """Any authenticated user, for the inspections they may see: admins and enforcement officers all of their
         regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
         present at. Newest first, in pages (keyset `cursor`), filtered by target, assignment, state, team, regime,
         wijk and dates."""
-        filters = {"object_id": object_id, "location_id": location_id, "assignment_id": assignment_id,
-                   "state": state_, "team_id": team_id, "regime": regime, "wijk": wijk, "from": from_, "to": to,
-                   "awaiting_review_by": request.user.user_id if awaiting_my_review else None}
+        filters = {
+            "object_id": object_id,
+            "location_id": location_id,
+            "assignment_id": assignment_id,
+            "state": state_,
+            "team_id": team_id,
+            "regime": regime,
+            "wijk": wijk,
+            "from": from_,
+            "to": to,
+            "awaiting_review_by": request.user.user_id if awaiting_my_review else None,
+        }
         return await service.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get("/{inspection_id:uuid}", operation_id="GetInspection",
-         summary="One inspection with its checklists, photos and violations; ETag = version",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    @get(
+        "/{inspection_id:uuid}",
+        operation_id="GetInspection",
+        summary="One inspection with its checklists, photos and violations; ETag = version",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        inspection_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Inspection]:
         """Anyone who may see the inspection (see ListInspections; 404 otherwise). The inspection with its
@@ -128,8 +171,12 @@ class InspectionController(Controller):
         found = await service.get_inspection(db, request.user, inspection_id)
         return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
 
-    @get("/{inspection_id:uuid}/revisions", operation_id="ListInspectionRevisions",
-         summary="Every revision of an inspection as the phone sent it", responses=problem_responses(*READ_ONE))
+    @get(
+        "/{inspection_id:uuid}/revisions",
+        operation_id="ListInspectionRevisions",
+        summary="Every revision of an inspection as the phone sent it",
+        responses=problem_responses(*READ_ONE),
+    )
     async def revisions(
         self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID]
     ) -> RevisionList:
@@ -137,53 +184,97 @@ class InspectionController(Controller):
         correction), oldest first."""
         return await service.list_revisions(db, request.user, inspection_id)
 
-    @post("/{inspection_id:uuid}/review", operation_id="ReviewInspection",
-          summary="Accept a complete or corrected inspection (coordinator of its team, not present there); If-Match",
-          guards=[requires_role(*service.REVIEWERS)], status_code=200, responses=problem_responses(*COMMAND),
-          response_headers=ETAG_HEADER)
+    @post(
+        "/{inspection_id:uuid}/review",
+        operation_id="ReviewInspection",
+        summary="Accept a complete or corrected inspection (coordinator of its team, not present there); If-Match",
+        guards=[requires_role(*service.REVIEWERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+        response_headers=ETAG_HEADER,
+    )
     async def review(
-        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID], if_match: IfMatch = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        inspection_id: FromPath[UUID],
+        if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Inspection]:
         """Coordinators of the inspection's team who were not present at it, and admins (403 otherwise). Accepts a
         complete or corrected inspection; its violations then open or extend enforcement cases. If-Match is
         required: 428 without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.review(
-            tx, request.user, inspection_id, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.review(
+                tx, request.user, inspection_id, version=version, request_id=request_id_of(request)
+            ),
+        )
 
-    @post("/{inspection_id:uuid}/return", operation_id="ReturnInspection",
-          summary="Send an inspection back to its inspectors with a reason; If-Match",
-          guards=[requires_role(*service.REVIEWERS)], status_code=200, responses=problem_responses(*COMMAND),
-          response_headers=ETAG_HEADER)
+    @post(
+        "/{inspection_id:uuid}/return",
+        operation_id="ReturnInspection",
+        summary="Send an inspection back to its inspectors with a reason; If-Match",
+        guards=[requires_role(*service.REVIEWERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+        response_headers=ETAG_HEADER,
+    )
     async def return_(
-        self, request: Request[Principal, Any, Any], tx: Tx, inspection_id: FromPath[UUID],
-        data: JSONBody[ReturnRequest], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        inspection_id: FromPath[UUID],
+        data: JSONBody[ReturnRequest],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Inspection]:
         """Coordinators of the inspection's team and admins. Sends the inspection back to its inspectors with a
         reason; the phone corrects it with a PUT that names the revision it corrects. If-Match is required: 428
         without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: service.return_(
-            tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: service.return_(
+                tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)
+            ),
+        )
 
 
 class ViolationController(Controller):
     path = "/api/v1/violations"
     tags = ["Inspections"]
 
-    @get(operation_id="ListViolations",
-         summary="Violations of an object, location or inspection, newest first (keyset)",
-         description="Give at least one of object_id, location_id, inspection_id (422 otherwise). Withdrawn "
-         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
-         responses=problem_responses(*LIST))
+    @get(
+        operation_id="ListViolations",
+        summary="Violations of an object, location or inspection, newest first (keyset)",
+        description="Give at least one of object_id, location_id, inspection_id (422 otherwise). Withdrawn "
+        "violations (a correction no longer establishes them) only with include_withdrawn=true.",
+        responses=problem_responses(*LIST),
+    )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
         object_id: Annotated[UUID | None, QueryParameter(description="Violations at this establishment")] = None,
         location_id: Annotated[UUID | None, QueryParameter(description="Violations at this location")] = None,
         inspection_id: Annotated[UUID | None, QueryParameter(description="Violations of this inspection")] = None,
         include_withdrawn: Annotated[bool, QueryParameter(description="Also those a correction withdrew")] = False,
-        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> ViolationPage:
         return await service.list_violations(
-            db, request.user, object_id=object_id, location_id=location_id, inspection_id=inspection_id,
-            include_withdrawn=include_withdrawn, cursor=cursor, limit=limit,
+            db,
+            request.user,
+            object_id=object_id,
+            location_id=location_id,
+            inspection_id=inspection_id,
+            include_withdrawn=include_withdrawn,
+            cursor=cursor,
+            limit=limit,
         )

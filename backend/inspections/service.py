@@ -46,9 +46,9 @@ from backend.inspections.models import (
     AssignmentOutcome,
     ExpectedPhoto,
     Inspection,
+    InspectionListItem,
     InspectionPage,
     InspectionSubmission,
-    InspectionListItem,
     PhotoEvidence,
     PhotoManifestEntry,
     PhotoReceipt,
@@ -93,7 +93,9 @@ def _scope(principal: Principal) -> tuple[Any, ...]:
     """The bind values of queries.visible for this caller."""
     inspector = principal.has_role("inspector")
     return (
-        sorted(principal.regimes), principal.sees_regime("sexwork"), principal.has_role("admin", "enforcement_officer"),
+        sorted(principal.regimes),
+        principal.sees_regime("sexwork"),
+        principal.has_role("admin", "enforcement_officer"),
         sorted(principal.teams) if principal.has_role("coordinator") else [],
         sorted(principal.teams) if inspector else [],
         principal.user_id if inspector else None,
@@ -163,8 +165,13 @@ def assess_clock(started: datetime, finished: datetime, reference: datetime, ske
         inspected_at = reference if suspect else (_shifted(finished, 0) or reference)
     if not problems and _day(inspected_at) > _day(reference):
         # The inspection date is the violation date: a fact cannot lie after the day we received it.
-        problems.append(FieldError(pointer="/finished_at", detail=f"with the phone's clock correction the "
-                                   f"inspection ends on {_day(inspected_at)}, after the day it was received"))
+        problems.append(
+            FieldError(
+                pointer="/finished_at",
+                detail=f"with the phone's clock correction the "
+                f"inspection ends on {_day(inspected_at)}, after the day it was received",
+            )
+        )
     return Clock(skew, suspect, inspected_at, problems)
 
 
@@ -227,8 +234,9 @@ async def _assignment(
         problems.append(FieldError(detail="no such assignment", pointer="/assignment_id"))
         return None
     if principal.user_id not in assignment.inspector_ids and assignment.team_id not in principal.teams:
-        raise Forbidden("You submit inspections of your team's assignments or those assigned to you.",
-                        code="not_your_assignment")
+        raise Forbidden(
+            "You submit inspections of your team's assignments or those assigned to you.", code="not_your_assignment"
+        )
     if (data.object_id, data.location_id) != (assignment.object_id, assignment.location_id):
         pointer = "/object_id" if assignment.object_id is not None else "/location_id"
         problems.append(FieldError(detail="is not the target of the assignment", pointer=pointer))
@@ -236,7 +244,10 @@ async def _assignment(
 
 
 async def _target(
-    conn: asyncpg.Connection, principal: Principal, data: InspectionSubmission, request_id: str | None,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    data: InspectionSubmission,
+    request_id: str | None,
     problems: list[FieldError],
 ) -> Target | None:
     """The object or location inspected; one the caller may not see counts as missing. A closed object is
@@ -265,8 +276,9 @@ def _team(
 ) -> str | None:
     if assignment is not None:
         if data.team_id is not None and data.team_id != assignment.team_id:
-            problems.append(FieldError(detail=f"the assignment is planned for team {assignment.team_id}",
-                                       pointer="/team_id"))
+            problems.append(
+                FieldError(detail=f"the assignment is planned for team {assignment.team_id}", pointer="/team_id")
+            )
         return assignment.team_id
     if data.team_id is None:
         if len(principal.teams) == 1:
@@ -294,34 +306,39 @@ async def _versions(
             versions.append(None)
             continue
         if version.key in seen and version.key not in REPEATABLE_TEMPLATES:
-            problems.append(FieldError(detail=f"checklist {version.key} is already in this inspection", pointer=pointer))
+            problems.append(
+                FieldError(detail=f"checklist {version.key} is already in this inspection", pointer=pointer)
+            )
         seen.add(version.key)
         versions.append(version)
     found = [version for version in versions if version is not None]
     if found and not any(version.kind == "inspection" for version in found):
-        problems.append(FieldError(detail="give at least one inspection checklist; add-ons accompany one",
-                                   pointer="/checklists"))
+        problems.append(
+            FieldError(detail="give at least one inspection checklist; add-ons accompany one", pointer="/checklists")
+        )
     return versions
 
 
-def _regimes(
-    versions: list[ChecklistVersion | None], target: Target | None, problems: list[FieldError]
-) -> list[str]:
+def _regimes(versions: list[ChecklistVersion | None], target: Target | None, problems: list[FieldError]) -> list[str]:
     """The inspection's regimes: those of its checklists; each must be one the target is supervised under."""
     regimes = sorted({v.regime for v in versions if v is not None} - {checklists.ANY_REGIME})
     if target is None or not any(versions):
         return regimes
     for index, version in enumerate(versions):
         if version is not None and version.regime != checklists.ANY_REGIME and version.regime not in target.regimes:
-            problems.append(FieldError(
-                detail=f"a {version.regime} checklist; the target is not supervised under {version.regime}",
-                pointer=f"/checklists/{index}/checklist_version_id"))
+            problems.append(
+                FieldError(
+                    detail=f"a {version.regime} checklist; the target is not supervised under {version.regime}",
+                    pointer=f"/checklists/{index}/checklist_version_id",
+                )
+            )
     if not regimes:
         problems.append(FieldError(detail="give a checklist of a regime", pointer="/checklists"))
     elif "sexwork" in target.regimes and "sexwork" not in regimes:
         # Otherwise users without the sexwork scope would learn of a sex-work target through the inspection.
-        problems.append(FieldError(detail="a sex-work target is inspected with a sexwork checklist",
-                                   pointer="/checklists"))
+        problems.append(
+            FieldError(detail="a sex-work target is inspected with a sexwork checklist", pointer="/checklists")
+        )
     return regimes
 
 
@@ -335,8 +352,9 @@ def _manifest(data: InspectionSubmission, problems: list[FieldError]) -> dict[in
             continue
         seen.add(photo.id)
         if photo.checklist >= len(data.checklists):
-            problems.append(FieldError(detail=f"there is no checklist {photo.checklist}",
-                                       pointer=f"/photos/{index}/checklist"))
+            problems.append(
+                FieldError(detail=f"there is no checklist {photo.checklist}", pointer=f"/photos/{index}/checklist")
+            )
         elif photo.question is not None:
             evidence.setdefault(photo.checklist, {}).setdefault(photo.question, []).append(str(photo.id))
     return evidence
@@ -353,7 +371,9 @@ def _evidence_problem(index: int, problem: AnswerProblem, photos: list[PhotoMani
     return FieldError(detail=detail, pointer="/photos")
 
 
-def _photo_answer_problems(index: int, version: ChecklistVersion, answers: dict[str, Any], manifest: set[str]) -> list[FieldError]:
+def _photo_answer_problems(
+    index: int, version: ChecklistVersion, answers: dict[str, Any], manifest: set[str]
+) -> list[FieldError]:
     """A photo-type answer lists photo ids: each must be in the manifest, or it would never be uploaded."""
     problems = []
     for key, item in validator.questions(version.content).items.items():
@@ -361,13 +381,19 @@ def _photo_answer_problems(index: int, version: ChecklistVersion, answers: dict[
         if item["answer"]["type"] == "photo" and isinstance(value, list):
             missing = [v for v in value if isinstance(v, str) and v.lower() not in manifest]
             if missing:
-                problems.append(FieldError(detail="lists photos that are not in the photo manifest (photos)",
-                                           pointer=f"/checklists/{index}" + validator.pointer("answers", key)))
+                problems.append(
+                    FieldError(
+                        detail="lists photos that are not in the photo manifest (photos)",
+                        pointer=f"/checklists/{index}" + validator.pointer("answers", key),
+                    )
+                )
     return problems
 
 
 def _answers(
-    data: InspectionSubmission, versions: list[ChecklistVersion | None], evidence: dict[int, dict[str, list[str]]],
+    data: InspectionSubmission,
+    versions: list[ChecklistVersion | None],
+    evidence: dict[int, dict[str, list[str]]],
     problems: list[FieldError],
 ) -> list[tuple[int, ChecklistVersion, Any]]:
     """Validate every checklist's answers; every problem of every checklist is reported."""
@@ -396,20 +422,26 @@ def _free_text_problems(data: InspectionSubmission, versions: list[ChecklistVers
     into the closed answers and the photos."""
     problems = []
     if data.observations:
-        problems.append(FieldError(detail="no free text on a sex-work inspection: leave out observations",
-                                   pointer="/observations"))
+        problems.append(
+            FieldError(detail="no free text on a sex-work inspection: leave out observations", pointer="/observations")
+        )
     for index, (entry, version) in enumerate(zip(data.checklists, versions, strict=True)):
         if version is None:
             continue
         for key, item in validator.questions(version.content).items.items():
             if item["answer"]["type"] == "text" and entry.answers.get(key) not in (None, ""):
-                problems.append(FieldError(
-                    detail="no free text on a sex-work inspection: leave out this text answer",
-                    pointer=f"/checklists/{index}" + validator.pointer("answers", key)))
+                problems.append(
+                    FieldError(
+                        detail="no free text on a sex-work inspection: leave out this text answer",
+                        pointer=f"/checklists/{index}" + validator.pointer("answers", key),
+                    )
+                )
     return problems
 
 
-async def _inspector_problems(conn: asyncpg.Connection, principal: Principal, inspector_ids: list[UUID]) -> list[FieldError]:
+async def _inspector_problems(
+    conn: asyncpg.Connection, principal: Principal, inspector_ids: list[UUID]
+) -> list[FieldError]:
     problems = []
     if len(set(inspector_ids)) != len(inspector_ids):
         problems.append(FieldError(detail="an inspector is listed twice", pointer="/inspector_ids"))
@@ -425,8 +457,13 @@ async def _inspector_problems(conn: asyncpg.Connection, principal: Principal, in
 
 
 async def _prepare(
-    conn: asyncpg.Connection, principal: Principal, data: InspectionSubmission, *, reference: datetime,
-    skew: int | None, request_id: str | None,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    data: InspectionSubmission,
+    *,
+    reference: datetime,
+    skew: int | None,
+    request_id: str | None,
 ) -> Prepared:
     """Check the whole submission; raise 422 listing every problem, or return what to store."""
     problems: list[FieldError] = []
@@ -448,21 +485,43 @@ async def _prepare(
     _refused(problems)
     assert target is not None and team_id is not None and clock is not None
     return Prepared(
-        target=target, assignment=assignment, team_id=team_id, regimes=regimes, clock=clock,
+        target=target,
+        assignment=assignment,
+        team_id=team_id,
+        regimes=regimes,
+        clock=clock,
         checklist_rows=[
-            {"position": index, "checklist_version_id": str(entry.checklist_version_id), "template_key": version.key,
-             "regime": version.regime, "answers": entry.answers}
-            for index, (entry, version) in enumerate(zip(data.checklists, versions, strict=True)) if version
+            {
+                "position": index,
+                "checklist_version_id": str(entry.checklist_version_id),
+                "template_key": version.key,
+                "regime": version.regime,
+                "answers": entry.answers,
+            }
+            for index, (entry, version) in enumerate(zip(data.checklists, versions, strict=True))
+            if version
         ],
         violation_rows=[
-            {"checklist_version_id": str(version.id), "checklist_position": index, "question_key": violation.key,
-             "code": violation.code, "article": msgspec.to_builtins(violation.article), "severity": violation.severity,
-             "evidence_photo_ids": evidence.get(index, {}).get(violation.key, [])}
+            {
+                "checklist_version_id": str(version.id),
+                "checklist_position": index,
+                "question_key": violation.key,
+                "code": violation.code,
+                "article": msgspec.to_builtins(violation.article),
+                "severity": violation.severity,
+                "evidence_photo_ids": evidence.get(index, {}).get(violation.key, []),
+            }
             for index, version, violation in found
         ],
         photo_rows=[
-            {"id": str(photo.id), "position": index, "checklist_position": photo.checklist,
-             "question_key": photo.question, "sha256": photo.sha256, "size_bytes": photo.size}
+            {
+                "id": str(photo.id),
+                "position": index,
+                "checklist_position": photo.checklist,
+                "question_key": photo.question,
+                "sha256": photo.sha256,
+                "size_bytes": photo.size,
+            }
             for index, photo in enumerate(data.photos)
         ],
         codes=sorted({violation.code for _, _, violation in found}),
@@ -473,8 +532,13 @@ async def _prepare(
 
 
 async def submit(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission, *,
-    date_header: str | None, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    data: InspectionSubmission,
+    *,
+    date_header: str | None,
+    request_id: str | None,
 ) -> Inspection:
     """Store a submission, answer a resend of a stored revision, or apply a correction (see the module)."""
     received_at = datetime.now(UTC)
@@ -488,8 +552,9 @@ async def submit(
     if existing is None:  # only a correction gets here without a stored inspection
         _refused([FieldError(detail="there is no inspection with this id to correct", pointer="/base_revision")])
     for _attempt in range(2):
-        result = await _on_existing(tx, principal, inspection_id, data, existing, body, digest, received_at, skew,
-                                    request_id)
+        result = await _on_existing(
+            tx, principal, inspection_id, data, existing, body, digest, received_at, skew, request_id
+        )
         if result is not None:
             return await _with_evidence(tx, principal, result)
         # A concurrent correction moved the inspection on meanwhile: decide again on what is stored now.
@@ -498,8 +563,15 @@ async def submit(
 
 
 async def _submit_new(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission,
-    body: dict[str, Any], digest: str, received_at: datetime, skew: int | None, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    data: InspectionSubmission,
+    body: dict[str, Any],
+    digest: str,
+    received_at: datetime,
+    skew: int | None,
+    request_id: str | None,
 ) -> Inspection | None:
     """Store the first submission under this id; None when the id exists (nothing stored). Nearly every PUT
     is new, so it is checked and inserted before asking whether the id exists; a resend that no longer passes
@@ -524,26 +596,61 @@ async def _submit_new(
 def _event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
     concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
     related = {role: value for role, value in concerned.items() if value is not None}
-    return events.event(type, actor=principal.user_id, subject_type="inspection", subject_id=view.id,
-                        related=related, regimes=list(view.regimes), request_id=request_id)
+    return events.event(
+        type,
+        actor=principal.user_id,
+        subject_type="inspection",
+        subject_id=view.id,
+        related=related,
+        regimes=list(view.regimes),
+        request_id=request_id,
+    )
 
 
 async def _insert(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, prepared: Prepared, body: dict[str, Any],
-    digest: str, received_at: datetime, data: InspectionSubmission, event: audit.Event,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    prepared: Prepared,
+    body: dict[str, Any],
+    digest: str,
+    received_at: datetime,
+    data: InspectionSubmission,
+    event: audit.Event,
 ) -> Inspection | None:
     """One statement for every row and the audit event, answering the stored view; None when the id exists
     already (nothing inserted)."""
     position = data.position
     try:
         row = await tx.fetchrow(
-            queries.INSERT, inspection_id, "submitted" if prepared.photo_rows else "complete",
-            data.assignment_id, prepared.target.object_id, prepared.target.location_id, prepared.team_id,
-            prepared.target.wijk, prepared.regimes, principal.user_id, data.inspector_ids, sorted(data.partners),
-            data.observations or None, data.started_at, data.finished_at, received_at, prepared.clock.skew_seconds,
-            prepared.clock.suspect, prepared.clock.inspected_at, position.latitude if position else None,
-            position.longitude if position else None, position.accuracy_m if position else None,
-            body, digest, prepared.checklist_rows, prepared.violation_rows, prepared.observed_on, prepared.photo_rows,
+            queries.INSERT,
+            inspection_id,
+            "submitted" if prepared.photo_rows else "complete",
+            data.assignment_id,
+            prepared.target.object_id,
+            prepared.target.location_id,
+            prepared.team_id,
+            prepared.target.wijk,
+            prepared.regimes,
+            principal.user_id,
+            data.inspector_ids,
+            sorted(data.partners),
+            data.observations or None,
+            data.started_at,
+            data.finished_at,
+            received_at,
+            prepared.clock.skew_seconds,
+            prepared.clock.suspect,
+            prepared.clock.inspected_at,
+            position.latitude if position else None,
+            position.longitude if position else None,
+            position.accuracy_m if position else None,
+            body,
+            digest,
+            prepared.checklist_rows,
+            prepared.violation_rows,
+            prepared.observed_on,
+            prepared.photo_rows,
             [event],
         )
     except asyncpg.UniqueViolationError as exc:
@@ -554,25 +661,48 @@ async def _insert(
 
 
 def _photo_in_use() -> Conflict:
-    return Conflict("A photo id in the manifest belongs to another inspection; give each photo its own id.",
-                    code="photo_id_in_use")
+    return Conflict(
+        "A photo id in the manifest belongs to another inspection; give each photo its own id.", code="photo_id_in_use"
+    )
 
 
 def _audit_event(
-    principal: Principal, inspection_id: UUID, prepared: Prepared, action: str, revision: int, digest: str,
+    principal: Principal,
+    inspection_id: UUID,
+    prepared: Prepared,
+    action: str,
+    revision: int,
+    digest: str,
     request_id: str | None,
 ) -> audit.Event:
     """The submission's audit event (never answers or observations: personal data)."""
     state = "corrected" if action == "corrected" else ("submitted" if prepared.photo_rows else "complete")
-    return audit.event(actor=actor_of(principal), action=f"inspection.{action}", object_type="inspection",
-                       object_id=inspection_id, request_id=request_id,
-                       after={"revision": revision, "state": state, "body_sha256": digest,
-                              "violation_codes": prepared.codes, "clock_suspect": prepared.clock.suspect})
+    return audit.event(
+        actor=actor_of(principal),
+        action=f"inspection.{action}",
+        object_type="inspection",
+        object_id=inspection_id,
+        request_id=request_id,
+        after={
+            "revision": revision,
+            "state": state,
+            "body_sha256": digest,
+            "violation_codes": prepared.codes,
+            "clock_suspect": prepared.clock.suspect,
+        },
+    )
 
 
 async def _on_existing(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission,
-    existing: asyncpg.Record, body: dict[str, Any], digest: str, received_at: datetime, skew: int | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    data: InspectionSubmission,
+    existing: asyncpg.Record,
+    body: dict[str, Any],
+    digest: str,
+    received_at: datetime,
+    skew: int | None,
     request_id: str | None,
 ) -> Inspection | None:
     """A PUT to an id that exists: a resend, a correction, or a conflict. None: the correction lost a race."""
@@ -583,43 +713,74 @@ async def _on_existing(
         return await _view(tx, inspection_id)
     current = existing["revision"]
     if existing["state"] == "returned" and data.base_revision == current:
-        return await _correct(tx, principal, inspection_id, data, existing, body, digest, received_at, skew,
-                              request_id)
+        return await _correct(tx, principal, inspection_id, data, existing, body, digest, received_at, skew, request_id)
     if data.base_revision is not None and data.base_revision != current:
         raise StaleRevision(current)
     if data.base_revision is not None:
-        raise Conflict(f"The inspection is {existing['state']}; it can be corrected only after it was returned.",
-                       code="inspection_conflict")
+        raise Conflict(
+            f"The inspection is {existing['state']}; it can be corrected only after it was returned.",
+            code="inspection_conflict",
+        )
     raise Conflict("An inspection with this id exists already with other content.", code="inspection_conflict")
 
 
 async def _correct(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission,
-    existing: asyncpg.Record, body: dict[str, Any], digest: str, received_at: datetime, skew: int | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    data: InspectionSubmission,
+    existing: asyncpg.Record,
+    body: dict[str, Any],
+    digest: str,
+    received_at: datetime,
+    skew: int | None,
     request_id: str | None,
 ) -> Inspection | None:
     if principal.user_id != existing["submitted_by"] and principal.user_id not in existing["inspector_ids"]:
-        raise Forbidden("Only the inspector who submitted it or one who was present corrects an inspection.",
-                        code="not_your_inspection")
+        raise Forbidden(
+            "Only the inspector who submitted it or one who was present corrects an inspection.",
+            code="not_your_inspection",
+        )
     # The visit's times are judged against its first receipt; without a Date header the known skew stays.
     skew = skew if skew is not None else existing["clock_skew_seconds"]
-    prepared = await _prepare(tx, principal, data, reference=existing["received_at"], skew=skew,
-                              request_id=request_id)
+    prepared = await _prepare(tx, principal, data, reference=existing["received_at"], skew=skew, request_id=request_id)
     await _check_photo_changes(tx, inspection_id, data.photos)
     position = data.position
     row = await tx.fetchrow(
-        queries.CORRECT, inspection_id, data.base_revision, data.assignment_id, prepared.target.object_id,
-        prepared.target.location_id, prepared.team_id, prepared.target.wijk, prepared.regimes, data.inspector_ids,
-        sorted(data.partners), data.observations or None, data.started_at, data.finished_at,
-        prepared.clock.skew_seconds, prepared.clock.suspect, prepared.clock.inspected_at,
-        position.latitude if position else None, position.longitude if position else None,
+        queries.CORRECT,
+        inspection_id,
+        data.base_revision,
+        data.assignment_id,
+        prepared.target.object_id,
+        prepared.target.location_id,
+        prepared.team_id,
+        prepared.target.wijk,
+        prepared.regimes,
+        data.inspector_ids,
+        sorted(data.partners),
+        data.observations or None,
+        data.started_at,
+        data.finished_at,
+        prepared.clock.skew_seconds,
+        prepared.clock.suspect,
+        prepared.clock.inspected_at,
+        position.latitude if position else None,
+        position.longitude if position else None,
         position.accuracy_m if position else None,
     )
     if row is None:
         return None
     revision = row["revision"]
-    await tx.execute(queries.INSERT_REVISION, inspection_id, revision, data.base_revision, body, digest,
-                     principal.user_id, received_at)
+    await tx.execute(
+        queries.INSERT_REVISION,
+        inspection_id,
+        revision,
+        data.base_revision,
+        body,
+        digest,
+        principal.user_id,
+        received_at,
+    )
     await tx.execute(queries.DELETE_CHECKLISTS, inspection_id)
     await tx.execute(queries.INSERT_CHECKLISTS, inspection_id, prepared.checklist_rows)
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photo_rows)
@@ -640,13 +801,18 @@ async def _check_photo_changes(tx: asyncpg.Connection, inspection_id: UUID, phot
     for index, photo in enumerate(photos):
         row = stored.get(photo.id)
         if row is not None and (row["sha256"], row["size_bytes"]) != (photo.sha256, photo.size):
-            problems.append(FieldError(detail="this photo id was listed with another hash or size; a new photo "
-                                              "gets a new id", pointer=f"/photos/{index}/sha256"))
+            problems.append(
+                FieldError(
+                    detail="this photo id was listed with another hash or size; a new photo gets a new id",
+                    pointer=f"/photos/{index}/sha256",
+                )
+            )
     listed = {photo.id for photo in photos}
     for row in await tx.fetch(queries.RECEIVED_PHOTOS, inspection_id):
         if row["id"] not in listed:
-            problems.append(FieldError(detail=f"photo {row['id']} has been received; it stays in the manifest",
-                                       pointer="/photos"))
+            problems.append(
+                FieldError(detail=f"photo {row['id']} has been received; it stays in the manifest", pointer="/photos")
+            )
     _refused(problems)
 
 
@@ -670,8 +836,15 @@ async def _replace_violations(tx: asyncpg.Connection, inspection_id: UUID, revis
     if kept:
         await tx.execute(queries.REFRESH_VIOLATIONS, kept, target.object_id, target.location_id, prepared.observed_on)
     if added:
-        await tx.execute(queries.INSERT_VIOLATIONS, inspection_id, revision, target.object_id, target.location_id,
-                         prepared.observed_on, added)
+        await tx.execute(
+            queries.INSERT_VIOLATIONS,
+            inspection_id,
+            revision,
+            target.object_id,
+            target.location_id,
+            prepared.observed_on,
+            added,
+        )
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -680,8 +853,9 @@ async def _replace_violations(tx: asyncpg.Connection, inspection_id: UUID, revis
 def _inspection(row: asyncpg.Record) -> Inspection:
     fields = dict(row)
     latitude, longitude, accuracy = fields.pop("latitude"), fields.pop("longitude"), fields.pop("position_accuracy_m")
-    fields["position"] = None if latitude is None else {"latitude": latitude, "longitude": longitude,
-                                                        "accuracy_m": accuracy}
+    fields["position"] = (
+        None if latitude is None else {"latitude": latitude, "longitude": longitude, "accuracy_m": accuracy}
+    )
     fields["expected_photos"] = [photo["id"] for photo in fields["photos"] if not photo["received"]]
     return msgspec.convert(fields, Inspection)
 
@@ -700,7 +874,9 @@ async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspect
 EvidenceReader = Callable[[asyncpg.Connection, Principal, list[UUID]], Awaitable[dict[UUID, PhotoEvidence]]]
 
 
-async def _no_evidence(conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]) -> dict[UUID, PhotoEvidence]:
+async def _no_evidence(
+    conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]
+) -> dict[UUID, PhotoEvidence]:
     return {}
 
 
@@ -759,32 +935,56 @@ async def list_inspections(
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     sql, args = queries.list_inspections(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), InspectionListItem),
-                                     lambda last: (last.inspected_at.isoformat(), str(last.id)))
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: msgspec.convert(dict(row), InspectionListItem),
+        lambda last: (last.inspected_at.isoformat(), str(last.id)),
+    )
     return InspectionPage(items=items, next_cursor=next_cursor)
 
 
 async def list_violations(
-    conn: asyncpg.Connection, principal: Principal, *, object_id: UUID | None, location_id: UUID | None,
-    inspection_id: UUID | None, include_withdrawn: bool, cursor: str | None, limit: int,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    object_id: UUID | None,
+    location_id: UUID | None,
+    inspection_id: UUID | None,
+    include_withdrawn: bool,
+    cursor: str | None,
+    limit: int,
 ) -> ViolationPage:
     """An object's, location's or inspection's violations, newest first (the history recidive counts from)."""
     if object_id is None and location_id is None and inspection_id is None:
-        raise Unprocessable("Name what the violations are of.", errors=[
-            FieldError(detail="give object_id, location_id or inspection_id", parameter=name)
-            for name in ("object_id", "location_id", "inspection_id")
-        ])
+        raise Unprocessable(
+            "Name what the violations are of.",
+            errors=[
+                FieldError(detail="give object_id, location_id or inspection_id", parameter=name)
+                for name in ("object_id", "location_id", "inspection_id")
+            ],
+        )
     after = decode_cursor(cursor, tuple[date, UUID])
-    filters = {"object_id": object_id, "location_id": location_id, "inspection_id": inspection_id,
-               "active_only": None if include_withdrawn else True}
+    filters = {
+        "object_id": object_id,
+        "location_id": location_id,
+        "inspection_id": inspection_id,
+        "active_only": None if include_withdrawn else True,
+    }
     sql, args = queries.list_violations(filters, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items, next_cursor = keyset_page(rows, limit, lambda row: msgspec.convert(dict(row), Violation),
-                                     lambda last: (last.observed_on.isoformat(), str(last.id)))
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: msgspec.convert(dict(row), Violation),
+        lambda last: (last.observed_on.isoformat(), str(last.id)),
+    )
     return ViolationPage(items=items, next_cursor=next_cursor)
 
 
-async def outcomes_of_assignments(conn: asyncpg.Connection, assignment_ids: list[UUID]) -> dict[UUID, AssignmentOutcome]:
+async def outcomes_of_assignments(
+    conn: asyncpg.Connection, assignment_ids: list[UUID]
+) -> dict[UUID, AssignmentOutcome]:
     """The latest inspection of each assignment, with its active violation codes (for the complaints feature,
     which shows it as a follow-up summary to callers who may see the complaint). No visibility check here."""
     if not assignment_ids:
@@ -809,17 +1009,25 @@ async def review(
     """A coordinator accepts the inspection. Vier-ogen: not someone who was there or submitted it."""
     current = await _reviewable(tx, principal, inspection_id)
     if principal.user_id in current.inspector_ids or principal.user_id == current.submitted_by:
-        raise Forbidden("You were present at this inspection; another coordinator reviews it (vier-ogenprincipe).",
-                        code="four_eyes")
+        raise Forbidden(
+            "You were present at this inspection; another coordinator reviews it (vier-ogenprincipe).", code="four_eyes"
+        )
     if current.state not in ("complete", "corrected") or current.expected_photos:
         waiting = f" and waits for {len(current.expected_photos)} photo(s)" if current.expected_photos else ""
         raise Conflict(f"The inspection is {current.state}{waiting}; it cannot be reviewed now.", code="not_reviewable")
     if await tx.fetchrow(queries.REVIEW, inspection_id, version, principal.user_id) is None:
         raise stale(current.version)
     view = await _with_evidence(tx, principal, await _view(tx, inspection_id))
-    await audit.record(tx, actor=actor_of(principal), action="inspection.reviewed", object_type="inspection",
-                       object_id=inspection_id, request_id=request_id,
-                       before={"state": current.state}, after={"state": "reviewed", "revision": current.revision})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="inspection.reviewed",
+        object_type="inspection",
+        object_id=inspection_id,
+        request_id=request_id,
+        before={"state": current.state},
+        after={"state": "reviewed", "revision": current.revision},
+    )
     # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
     # takes its outcome from them, in this transaction (the enforcement feature reacts).
     await events.announce(tx, _event("inspection.reviewed", principal, view, request_id), principal)
@@ -827,7 +1035,12 @@ async def review(
 
 
 async def return_(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, reason: str, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    reason: str,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Inspection:
     """A coordinator sends the inspection back to its inspectors with a reason; they correct it."""
@@ -838,9 +1051,17 @@ async def return_(
     if await tx.fetchrow(queries.RETURN, inspection_id, version, reason) is None:
         raise stale(current.version)
     view = await _with_evidence(tx, principal, await _view(tx, inspection_id))
-    await audit.record(tx, actor=actor_of(principal), action="inspection.returned", object_type="inspection",
-                       object_id=inspection_id, request_id=request_id, reason=reason,
-                       before={"state": current.state}, after={"state": "returned", "revision": current.revision})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="inspection.returned",
+        object_type="inspection",
+        object_id=inspection_id,
+        request_id=request_id,
+        reason=reason,
+        before={"state": current.state},
+        after={"state": "returned", "revision": current.revision},
+    )
     await events.announce(tx, _event("inspection.returned", principal, view, request_id), principal)
     return view
 
@@ -849,7 +1070,12 @@ async def return_(
 
 
 async def photo_received(
-    tx: asyncpg.Connection, photo_id: UUID, sha256: str, size: int, *, actor: audit.Actor = audit.SYSTEM,
+    tx: asyncpg.Connection,
+    photo_id: UUID,
+    sha256: str,
+    size: int,
+    *,
+    actor: audit.Actor = audit.SYSTEM,
     request_id: str | None = None,
 ) -> PhotoReceipt:
     """A photo of a manifest arrived (the photos feature calls this in its transaction): mark it received,
@@ -870,9 +1096,16 @@ async def photo_received(
             raise NotFound("No inspection expects this photo.")
         return PhotoReceipt(inspection_id=inspection_id, state=state, already_received=True)
     after = await tx.fetchval(queries.PHOTO_ARRIVED, inspection_id)
-    await audit.record(tx, actor=actor, action="inspection.photo_received", object_type="inspection",
-                       object_id=inspection_id, request_id=request_id, before={"state": state},
-                       after={"state": after, "photo_id": str(photo_id), "sha256": sha256})
+    await audit.record(
+        tx,
+        actor=actor,
+        action="inspection.photo_received",
+        object_type="inspection",
+        object_id=inspection_id,
+        request_id=request_id,
+        before={"state": state},
+        after={"state": after, "photo_id": str(photo_id), "sha256": sha256},
+    )
     return PhotoReceipt(inspection_id=inspection_id, state=after, already_received=False)
 
 
@@ -886,8 +1119,9 @@ async def photo_slot(
     row = await conn.fetchrow(queries.PHOTO_SLOT, *_scope(principal), inspection_id, photo_id)
     if row is None:
         if await conn.fetchrow(queries.PHOTO, photo_id) is not None:
-            raise Conflict("Another inspection lists this photo id; give each photo its own id.",
-                           code="photo_id_in_use")
+            raise Conflict(
+                "Another inspection lists this photo id; give each photo its own id.", code="photo_id_in_use"
+            )
         return None
     if not row["visible"]:
         raise NotFound("No such inspection.")

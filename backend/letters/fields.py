@@ -69,12 +69,14 @@ def _with_context(make: Callable[..., str]) -> Callable[..., str]:
 
 def _term(kind: str, weeks: int = 0, days: int = 0) -> Callable[..., str]:
     """The last day of a term of the given length counted from a date source (the sending date)."""
+
     @_with_context
     def make(start: date, context: Context) -> str:
         # Statutory terms (bezwaar, beroep, payment) always follow the Atw; terms the authority sets itself
         # follow it when the setting names them.
         atw = kind in STATUTORY_TERMS or kind in context.atw_terms
         return dutch.long_date(calendar.term_end(start, weeks=weeks, days=days, atw=atw))
+
     return make
 
 
@@ -215,8 +217,13 @@ LISTS: dict[str, str] = {"facts.findings": "facts.findings"}
 # What every letter of a kind must state (DOMAIN.md "Letters"): publishing refuses a template without it.
 _MUST_DECISION: dict[str, tuple[str, ...]] = {
     "boete": ("sanction.amount", "sanction.amount_words"),
-    "last_onder_dwangsom": ("sanction.order", "terms.begunstiging_last_day", "sanction.dwangsom_amount",
-                            "sanction.dwangsom_unit", "sanction.dwangsom_max"),
+    "last_onder_dwangsom": (
+        "sanction.order",
+        "terms.begunstiging_last_day",
+        "sanction.dwangsom_amount",
+        "sanction.dwangsom_unit",
+        "sanction.dwangsom_max",
+    ),
     "last_onder_bestuursdwang": ("sanction.order", "terms.begunstiging_last_day"),
     "schorsing": ("sanction.weeks",),
     "intrekking": (),
@@ -238,23 +245,48 @@ def _catalogue() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]
         specific = BY_DECISION[decision]
         fields[f"voornemen_{decision}"] = {**COMMON, **FACTS, **SANCTION, **specific, **ZIENSWIJZE}
         # A voornemen announces the decision; the begunstigingstermijn's last day follows from the besluit's date.
-        announced = tuple("sanction.begunstiging_days" if name == "terms.begunstiging_last_day" else name
-                          for name in _MUST_DECISION[decision])
-        required[f"voornemen_{decision}"] = ("facts.inspection_dates", "sanction.legal_basis",
-                                             "terms.zienswijze_last_day", *announced)
+        announced = tuple(
+            "sanction.begunstiging_days" if name == "terms.begunstiging_last_day" else name
+            for name in _MUST_DECISION[decision]
+        )
+        required[f"voornemen_{decision}"] = (
+            "facts.inspection_dates",
+            "sanction.legal_basis",
+            "terms.zienswijze_last_day",
+            *announced,
+        )
         fields[f"besluit_{decision}"] = {**COMMON, **FACTS, **SANCTION, **specific, **BESLUIT_EXTRA, **RECHTSMIDDELEN}
         # A besluit states its reasons (Awb 3:46), what it decides, and how to object (3:45).
-        required[f"besluit_{decision}"] = ("facts.inspection_dates", "sanction.legal_basis", "sanction.motivering",
-                                           *_MUST_DECISION[decision], *_MUST_CLAUSE)
+        required[f"besluit_{decision}"] = (
+            "facts.inspection_dates",
+            "sanction.legal_basis",
+            "sanction.motivering",
+            *_MUST_DECISION[decision],
+            *_MUST_CLAUSE,
+        )
         lists[f"voornemen_{decision}"] = lists[f"besluit_{decision}"] = facts_list
     fields["invorderingsbeschikking"] = {**COMMON, **EARLIER_DECISION, **COLLECTION, **RECHTSMIDDELEN}
-    required["invorderingsbeschikking"] = ("earlier_decision.kenmerk", "collection.amount", "collection.amount_words",
-                                           "collection.payment_due", *_MUST_CLAUSE)
+    required["invorderingsbeschikking"] = (
+        "earlier_decision.kenmerk",
+        "collection.amount",
+        "collection.amount_words",
+        "collection.payment_due",
+        *_MUST_CLAUSE,
+    )
     fields["bezwaar_ontvangstbevestiging"] = {**COMMON, **EARLIER_DECISION, **BEZWAAR}
-    required["bezwaar_ontvangstbevestiging"] = ("bezwaar.received_on", "earlier_decision.kenmerk", "bezwaar.decision_due")
+    required["bezwaar_ontvangstbevestiging"] = (
+        "bezwaar.received_on",
+        "earlier_decision.kenmerk",
+        "bezwaar.decision_due",
+    )
     fields["beslissing_op_bezwaar"] = {**COMMON, **EARLIER_DECISION, **BEZWAAR, **BEZWAAR_DECISION}
-    required["beslissing_op_bezwaar"] = ("bezwaar.outcome", "bezwaar.reasoning", "earlier_decision.kenmerk",
-                                         "terms.beroep_last_day", "authority.appeal_court")
+    required["beslissing_op_bezwaar"] = (
+        "bezwaar.outcome",
+        "bezwaar.reasoning",
+        "earlier_decision.kenmerk",
+        "terms.beroep_last_day",
+        "authority.appeal_court",
+    )
     fields["klacht_antwoord"] = {**COMMON, **COMPLAINT}
     required["klacht_antwoord"] = ("complaint.reference", "complaint.outcome")
     for kind in LETTER_KINDS:

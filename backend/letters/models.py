@@ -17,17 +17,44 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-Decision = Literal["boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing", "intrekking",
-                   "ontzegging_19a", "sluiting_13b"]
-DECISIONS: tuple[Decision, ...] = ("boete", "last_onder_dwangsom", "last_onder_bestuursdwang", "schorsing",
-                                   "intrekking", "ontzegging_19a", "sluiting_13b")
+Decision = Literal[
+    "boete",
+    "last_onder_dwangsom",
+    "last_onder_bestuursdwang",
+    "schorsing",
+    "intrekking",
+    "ontzegging_19a",
+    "sluiting_13b",
+]
+DECISIONS: tuple[Decision, ...] = (
+    "boete",
+    "last_onder_dwangsom",
+    "last_onder_bestuursdwang",
+    "schorsing",
+    "intrekking",
+    "ontzegging_19a",
+    "sluiting_13b",
+)
 LetterKind = Literal[
     "waarschuwing",
-    "voornemen_boete", "voornemen_last_onder_dwangsom", "voornemen_last_onder_bestuursdwang", "voornemen_schorsing",
-    "voornemen_intrekking", "voornemen_ontzegging_19a", "voornemen_sluiting_13b",
-    "besluit_boete", "besluit_last_onder_dwangsom", "besluit_last_onder_bestuursdwang", "besluit_schorsing",
-    "besluit_intrekking", "besluit_ontzegging_19a", "besluit_sluiting_13b",
-    "invorderingsbeschikking", "bezwaar_ontvangstbevestiging", "beslissing_op_bezwaar", "klacht_antwoord",
+    "voornemen_boete",
+    "voornemen_last_onder_dwangsom",
+    "voornemen_last_onder_bestuursdwang",
+    "voornemen_schorsing",
+    "voornemen_intrekking",
+    "voornemen_ontzegging_19a",
+    "voornemen_sluiting_13b",
+    "besluit_boete",
+    "besluit_last_onder_dwangsom",
+    "besluit_last_onder_bestuursdwang",
+    "besluit_schorsing",
+    "besluit_intrekking",
+    "besluit_ontzegging_19a",
+    "besluit_sluiting_13b",
+    "invorderingsbeschikking",
+    "bezwaar_ontvangstbevestiging",
+    "beslissing_op_bezwaar",
+    "klacht_antwoord",
 ]
 LETTER_KINDS: tuple[LetterKind, ...] = LetterKind.__args__  # type: ignore[attr-defined]
 DwangsomUnit = Literal["per_violation", "per_day", "per_week", "once"]

@@ -28,8 +28,16 @@ class LetterheadError(ValueError):
     """The letterhead or logo file is unreadable or incomplete; the message says which and why."""
 
 
-LETTERHEAD_KEYS = ("municipality", "authority", "sender", "return_address", "bezwaar_address", "bezwaar_digital",
-                   "court", "appeal_court")
+LETTERHEAD_KEYS = (
+    "municipality",
+    "authority",
+    "sender",
+    "return_address",
+    "bezwaar_address",
+    "bezwaar_digital",
+    "court",
+    "appeal_court",
+)
 
 
 def load_letterhead(path: Path) -> dict[str, Any]:
@@ -68,5 +76,6 @@ class Renderer:
         timestamp = int(datetime.combine(dated, time(), UTC).timestamp())
         inputs = {"letter": json.dumps(document, ensure_ascii=False, sort_keys=True), "logo": self._logo}
         with self._lock:
-            return self._compiler.compile(format="pdf", pdf_standards=PDF_STANDARD, sys_inputs=inputs,
-                                          timestamp=timestamp)
+            return self._compiler.compile(
+                format="pdf", pdf_standards=PDF_STANDARD, sys_inputs=inputs, timestamp=timestamp
+            )

@@ -51,8 +51,9 @@ async def publish(
     tx: asyncpg.Connection, document: Any, *, actor: audit.Actor, published_by: UUID | None, request_id: str | None
 ) -> Publication:
     """Publish a template document as its kind's next version, or report it unchanged; raises Unprocessable."""
-    content = checked_content(tx, document, templates.check_template,
-                              detail="The letter template is invalid.", code="letter_template_invalid")
+    content = checked_content(
+        tx, document, templates.check_template, detail="The letter template is invalid.", code="letter_template_invalid"
+    )
     kind, sha = content["kind"], templates.content_sha256(content)
     await tx.execute(queries.INSERT_TEMPLATE, kind, content["title"])
     await tx.fetchrow(queries.LOCK_TEMPLATE, kind)
@@ -61,12 +62,27 @@ async def publish(
         return Publication("unchanged", _version(latest))
     number = next_version(latest)
     version_id = uuid4()
-    await tx.execute(queries.INSERT_VERSION, version_id, kind, number, content["title"],
-                     date.fromisoformat(content["valid_from"]), content, sha, published_by)
+    await tx.execute(
+        queries.INSERT_VERSION,
+        version_id,
+        kind,
+        number,
+        content["title"],
+        date.fromisoformat(content["valid_from"]),
+        content,
+        sha,
+        published_by,
+    )
     await tx.execute(queries.SET_TEMPLATE_TITLE, kind, content["title"])
-    await audit.record(tx, actor=actor, action="letter_template.published", object_type="letter_template",
-                       object_id=kind, request_id=request_id,
-                       after={"version_id": str(version_id), "version": number, "content_sha256": sha})
+    await audit.record(
+        tx,
+        actor=actor,
+        action="letter_template.published",
+        object_type="letter_template",
+        object_id=kind,
+        request_id=request_id,
+        after={"version_id": str(version_id), "version": number, "content_sha256": sha},
+    )
     return Publication("published", _version(await tx.fetchrow(queries.GET_VERSION, version_id)))
 
 
@@ -83,8 +99,10 @@ async def publish_directory(conn: asyncpg.Connection, directory: Path) -> list[F
 async def latest_version(conn: asyncpg.Connection, kind: LetterKind) -> LetterTemplateVersion:
     row = await conn.fetchrow(queries.LATEST_VERSION, kind)
     if row is None:
-        raise Unprocessable(f"No letter template for {kind} is published; publish schemas/letters first.",
-                            code="letter_template_missing")
+        raise Unprocessable(
+            f"No letter template for {kind} is published; publish schemas/letters first.",
+            code="letter_template_missing",
+        )
     return _version(row)
 
 
@@ -110,9 +128,13 @@ def _renderer(logo_file: str) -> render.Renderer:
 def letters_for(settings: Settings) -> Letters:
     """The default wiring: letterhead and logo from the settings, documents under <data_dir>/evidence."""
     data = Path(settings.data_dir)
-    return Letters(settings=settings, renderer=_renderer(settings.letter_logo_file),
-                   letterhead=render.load_letterhead(Path(settings.letterhead_file)),
-                   store=FileSystemStore(data / "evidence"), spool=Spool(data / "tmp" / "documents"))
+    return Letters(
+        settings=settings,
+        renderer=_renderer(settings.letter_logo_file),
+        letterhead=render.load_letterhead(Path(settings.letterhead_file)),
+        store=FileSystemStore(data / "evidence"),
+        spool=Spool(data / "tmp" / "documents"),
+    )
 
 
 def parse_letter_data(raw: Any) -> LetterData:
@@ -121,8 +143,11 @@ def parse_letter_data(raw: Any) -> LetterData:
     try:
         return msgspec.convert(raw, LetterData)
     except msgspec.ValidationError as exc:
-        raise Unprocessable("The letter data is incomplete or invalid; nothing was rendered.",
-                            code="letter_data_invalid", errors=[validation_field_error(exc)]) from None
+        raise Unprocessable(
+            "The letter data is incomplete or invalid; nothing was rendered.",
+            code="letter_data_invalid",
+            errors=[validation_field_error(exc)],
+        ) from None
 
 
 async def render_letter(conn: asyncpg.Connection, letters: Letters, kind: LetterKind, data: LetterData) -> Rendered:
@@ -136,8 +161,12 @@ async def render_with(letters: Letters, version: LetterTemplateVersion, data: Le
     context = fields.Context(data, letters.letterhead, frozenset(letters.settings.atw_authority_terms))
     document = compose(version, context)
     pdf = await asyncio.to_thread(letters.renderer.render, document, data.terms.sent_on)
-    return Rendered(pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(), template_version_id=version.id,
-                    template_version=version.version)
+    return Rendered(
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        template_version_id=version.id,
+        template_version=version.version,
+    )
 
 
 def compose(version: LetterTemplateVersion, context: fields.Context) -> dict[str, Any]:
@@ -156,8 +185,11 @@ def compose(version: LetterTemplateVersion, context: fields.Context) -> dict[str
         "sender": letterhead["sender"],
         "return_address": letterhead["return_address"],
         "addressee": _address_lines(data),
-        "meta": [["Datum", fields.value(context, fields.COMMON["letter.date"])], ["Ons kenmerk", data.case.kenmerk],
-                 ["Onderwerp", subject]],
+        "meta": [
+            ["Datum", fields.value(context, fields.COMMON["letter.date"])],
+            ["Ons kenmerk", data.case.kenmerk],
+            ["Onderwerp", subject],
+        ],
         "salutation": content.get("salutation", DEFAULT_SALUTATION),
         "blocks": blocks,
         "closing": content.get("closing", DEFAULT_CLOSING),
@@ -219,14 +251,19 @@ class _Filler:
         except fields.MissingData as exc:
             self.missing.setdefault(exc.pointer, "facts.findings")
             return None
-        return {"ul": [templates.FIELD.sub(lambda match, values=values: values[match.group(1)], item)
-                       for values in findings]}
+        return {
+            "ul": [
+                templates.FIELD.sub(lambda match, values=values: values[match.group(1)], item) for values in findings
+            ]
+        }
 
     def raise_missing(self) -> None:
         if self.missing:
-            raise refused(f"The data lacks what the {self.kind} letter states; nothing was rendered.",
-                          "letter_data_missing",
-                          [(pointer, f"is required for {{{{{name}}}}}") for pointer, name in self.missing.items()])
+            raise refused(
+                f"The data lacks what the {self.kind} letter states; nothing was rendered.",
+                "letter_data_missing",
+                [(pointer, f"is required for {{{{{name}}}}}") for pointer, name in self.missing.items()],
+            )
 
 
 # --- documents: write-once by SHA-256 --------------------------------------------------------------------------

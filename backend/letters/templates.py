@@ -64,8 +64,11 @@ def field_problems(content: Mapping[str, Any]) -> list[TemplateProblem]:
     used: set[str] = set()
     for n, block in enumerate(content["body"]):
         if isinstance(block, dict) and "if" in block and block["if"] not in offered:
-            problems.append(TemplateProblem(f"/body/{n}/if", f"line {n + 1}: unknown field {block['if']} "
-                                                             f"(a {kind} letter does not offer it)"))
+            problems.append(
+                TemplateProblem(
+                    f"/body/{n}/if", f"line {n + 1}: unknown field {block['if']} (a {kind} letter does not offer it)"
+                )
+            )
     for at, where, text, list_name in texts(content):
         if list_name is not None and list_name not in fields.LIST_FIELDS[kind]:
             problems.append(TemplateProblem(at, f"{where}: a {kind} letter has no list {list_name}"))
@@ -74,22 +77,29 @@ def field_problems(content: Mapping[str, Any]) -> list[TemplateProblem]:
         for name in placeholders(text):
             allowed = fields.FINDING_FIELDS if list_name else offered
             if name not in allowed:
-                problems.append(TemplateProblem(at, f"{where}: unknown field {{{{{name}}}}} "
-                                                    f"({_offer(kind, list_name)})"))
+                problems.append(
+                    TemplateProblem(at, f"{where}: unknown field {{{{{name}}}}} ({_offer(kind, list_name)})")
+                )
             elif list_name is None:
                 used.add(name)
     if not problems:
         missing = [name for name in fields.REQUIRED[kind] if name not in used]
         if missing:
-            problems.append(TemplateProblem("/body", f"a {kind} letter must state " + ", ".join(
-                f"{{{{{name}}}}}" for name in missing)))
+            problems.append(
+                TemplateProblem(
+                    "/body", f"a {kind} letter must state " + ", ".join(f"{{{{{name}}}}}" for name in missing)
+                )
+            )
     return problems
 
 
 def _brace_problems(at: str, where: str, text: str) -> list[TemplateProblem]:
     """A brace that is not part of a well-formed {{name}} is a typo that would print literally."""
-    problems = [TemplateProblem(at, f"{where}: {{{{{name}}}}} is not a field name (letters, digits, _ and .)")
-                for name in placeholders(text) if not _NAME.match(name)]
+    problems = [
+        TemplateProblem(at, f"{where}: {{{{{name}}}}} is not a field name (letters, digits, _ and .)")
+        for name in placeholders(text)
+        if not _NAME.match(name)
+    ]
     if "{" in FIELD.sub("", text) or "}" in FIELD.sub("", text):
         problems.append(TemplateProblem(at, f"{where}: a brace outside a {{{{field}}}}"))
     return problems

@@ -93,8 +93,9 @@ def inspect_and_derive(
         with Image.open(source, formats=[FORMAT_OF[found]]) as im:
             width, height = im.size
             if width * height > max_pixels:
-                raise ImageRejected("image_too_large", f"The image has {width}x{height} pixels; at most "
-                                    f"{max_pixels:,} are accepted.")
+                raise ImageRejected(
+                    "image_too_large", f"The image has {width}x{height} pixels; at most {max_pixels:,} are accepted."
+                )
             exif = im.getexif()
             upright = _decode_upright(im)
     except Image.DecompressionBombError:
@@ -176,12 +177,14 @@ def _exif_facts(exif: Image.Exif) -> tuple[datetime | None, float | None, float 
     """Capture time and position from EXIF: the phone's claims; anything unreadable counts as absent."""
     try:
         details = exif.get_ifd(ExifTags.IFD.Exif)
-        captured = _capture_time(details.get(ExifTags.Base.DateTimeOriginal), details.get(ExifTags.Base.OffsetTimeOriginal))
-    except Exception:  # noqa: BLE001 - EXIF is client data; a broken block must not fail the upload
+        captured = _capture_time(
+            details.get(ExifTags.Base.DateTimeOriginal), details.get(ExifTags.Base.OffsetTimeOriginal)
+        )
+    except Exception:
         captured = None
     try:
         latitude, longitude = _position(exif.get_ifd(ExifTags.IFD.GPSInfo))
-    except Exception:  # noqa: BLE001 - as above
+    except Exception:
         latitude = longitude = None
     return captured, latitude, longitude
 

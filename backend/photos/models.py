@@ -23,10 +23,13 @@ class Photo(msgspec.Struct, frozen=True, kw_only=True):
     width: int
     height: int
     received_at: datetime
-    attached: Annotated[bool, Meta(
-        description="false while the inspection has not arrived: the photo waits for it (and is removed when it "
-        "never comes)"
-    )]
+    attached: Annotated[
+        bool,
+        Meta(
+            description="false while the inspection has not arrived: the photo waits for it (and is removed when it "
+            "never comes)"
+        ),
+    ]
 
 
 Variant = Literal["display", "thumbnail"]

@@ -101,7 +101,12 @@ class Append:
 
 
 async def create(
-    ev: Evidence, principal: Principal, up: Upload, length: int | None, body: AsyncIterator[bytes], *,
+    ev: Evidence,
+    principal: Principal,
+    up: Upload,
+    length: int | None,
+    body: AsyncIterator[bytes],
+    *,
     request_id: str | None,
 ) -> UploadState:
     """A new upload resource for the photo, with the request's content (possibly none) as its first part."""
@@ -111,13 +116,20 @@ async def create(
     admission = await service.admit(ev, principal, up)
     async with ev.connection() as conn:
         row = await conn.fetchrow(
-            queries.INSERT_UPLOAD, uuid.uuid4(), up.inspection_id, up.photo_id, principal.user_id, up.declared_type,
-            admission.sha256, length, _expiry(ev), MAX_OPEN_UPLOADS,
+            queries.INSERT_UPLOAD,
+            uuid.uuid4(),
+            up.inspection_id,
+            up.photo_id,
+            principal.user_id,
+            up.declared_type,
+            admission.sha256,
+            length,
+            _expiry(ev),
+            MAX_OPEN_UPLOADS,
         )
     if row is None:
         raise TooManyUploads(f"You have {MAX_OPEN_UPLOADS} unfinished uploads; complete or cancel some first.")
-    outcome = await _append(ev, principal, row, Append(0, False, None, up.content_length), body,
-                            request_id=request_id)
+    outcome = await _append(ev, principal, row, Append(0, False, None, up.content_length), body, request_id=request_id)
     assert isinstance(outcome, UploadState)
     return outcome
 
@@ -139,7 +151,12 @@ async def cancel(ev: Evidence, principal: Principal, upload_id: UUID) -> None:
 
 
 async def append(
-    ev: Evidence, principal: Principal, upload_id: UUID, request: Append, body: AsyncIterator[bytes], *,
+    ev: Evidence,
+    principal: Principal,
+    upload_id: UUID,
+    request: Append,
+    body: AsyncIterator[bytes],
+    *,
     request_id: str | None,
 ) -> UploadState | Photo:
     """Append the content; the upload's new state, or the photo when this completed it."""
@@ -149,7 +166,12 @@ async def append(
 
 
 async def _append(
-    ev: Evidence, principal: Principal, row: asyncpg.Record, request: Append, body: AsyncIterator[bytes], *,
+    ev: Evidence,
+    principal: Principal,
+    row: asyncpg.Record,
+    request: Append,
+    body: AsyncIterator[bytes],
+    *,
     request_id: str | None,
 ) -> UploadState | Photo:
     if row["completed_at"] is not None:
@@ -177,8 +199,9 @@ async def _append_part(
         except _Overflow:
             await _remove(ev, row["id"])
             if length is not None and length <= ev.settings.photo_max_bytes:
-                raise InconsistentLength("The content goes past the announced Upload-Length; the upload is "
-                                         "removed.") from None
+                raise InconsistentLength(
+                    "The content goes past the announced Upload-Length; the upload is removed."
+                ) from None
             raise _too_large(ev) from None
         counted = await _commit(ev, row, token if received else None, part, received, length)
     if counted is None or not received:
@@ -220,10 +243,17 @@ async def _receive(body: AsyncIterator[bytes], part: SpoolFile, room: int) -> tu
 async def _length(ev: Evidence, row: asyncpg.Record, request: Append) -> int | None:
     """The upload's length as known after this request; 400 when the request contradicts it, 413 (and
     the upload is removed) when it is over the limit."""
-    announced = {value for value in (
-        row["upload_length"], request.length,
-        request.offset + request.content_length if request.complete and request.content_length is not None else None,
-    ) if value is not None}
+    announced = {
+        value
+        for value in (
+            row["upload_length"],
+            request.length,
+            request.offset + request.content_length
+            if request.complete and request.content_length is not None
+            else None,
+        )
+        if value is not None
+    }
     if len(announced) > 1:
         raise InconsistentLength("The lengths announced for this upload do not match.")
     length = announced.pop() if announced else None
@@ -243,14 +273,20 @@ async def _commit(
     if received:
         await asyncio.to_thread(ev.parts.seal, part)
     async with ev.connection() as conn:
-        return await conn.fetchrow(queries.APPEND_UPLOAD, row["id"], row["upload_offset"], received, token, length,
-                                   _expiry(ev))
+        return await conn.fetchrow(
+            queries.APPEND_UPLOAD, row["id"], row["upload_offset"], received, token, length, _expiry(ev)
+        )
 
 
 async def _complete(ev: Evidence, principal: Principal, row: asyncpg.Record, *, request_id: str | None) -> Photo:
     """Pass the whole upload through the checks of a whole upload; the upload ends either way."""
-    up = Upload(inspection_id=row["inspection_id"], photo_id=row["photo_id"], declared_type=row["media_type"],
-                declared_sha256=row["sha256"], content_length=row["upload_offset"])
+    up = Upload(
+        inspection_id=row["inspection_id"],
+        photo_id=row["photo_id"],
+        declared_type=row["media_type"],
+        declared_sha256=row["sha256"],
+        content_length=row["upload_offset"],
+    )
     try:
         handles = await asyncio.to_thread(ev.parts.open_parts, row["id"], list(row["parts"]))
     except FileNotFoundError:  # a concurrent completion finished first and removed the parts
@@ -304,9 +340,14 @@ def _expiry(ev: Evidence) -> datetime:
 
 def _state(ev: Evidence, row: asyncpg.Record) -> UploadState:
     remaining = int((row["expires_at"] - datetime.now(UTC)).total_seconds())
-    return UploadState(id=row["id"], offset=row["upload_offset"], length=row["upload_length"],
-                       complete=row["completed_at"] is not None, max_size=ev.settings.photo_max_bytes,
-                       max_age_s=max(0, remaining))
+    return UploadState(
+        id=row["id"],
+        offset=row["upload_offset"],
+        length=row["upload_length"],
+        complete=row["completed_at"] is not None,
+        max_size=ev.settings.photo_max_bytes,
+        max_age_s=max(0, remaining),
+    )
 
 
 def _too_large(ev: Evidence) -> ApiError:

@@ -36,28 +36,52 @@ from backend.photos.models import Photo, Variant
 DERIVATIVE_CACHE = "private, no-cache"  # kept by the client, revalidated (cheaply, 304) so access stays checked
 EXTENSION = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
-Digest = Annotated[str | None, HeaderParameter(
-    name="Repr-Digest", description="RFC 9530: `sha-256=:<base64 of the SHA-256>:`. Required when the inspection "
-    "has not arrived yet; otherwise the manifest's hash is used when it is left out",
-)]
-ContentDigest = Annotated[str | None, HeaderParameter(
-    name="Content-Digest", description="RFC 9530, the same as Repr-Digest for an unencoded body; either may be sent",
-)]
-ContentEncoding = Annotated[str | None, HeaderParameter(
-    name="Content-Encoding", description="Not supported: send the image bytes as they are",
-)]
-UploadComplete = Annotated[str | None, HeaderParameter(
-    name="Upload-Complete", description="Resumable uploads (structured boolean). On the PUT: `?0` creates an upload "
-    "resource (201 with Location) to append the photo to; `?1` is a whole upload. On a PATCH (required): whether "
-    "this content ends the photo",
-)]
-UploadLength = Annotated[str | None, HeaderParameter(
-    name="Upload-Length", description="Resumable uploads: the photo's size in bytes, when known (413 above the limit)",
-)]
-UploadOffset = Annotated[str | None, HeaderParameter(
-    name="Upload-Offset", description="Where this content starts in the photo; must be the upload's offset (409 "
-    "with the server's offset otherwise)",
-)]
+Digest = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Repr-Digest",
+        description="RFC 9530: `sha-256=:<base64 of the SHA-256>:`. Required when the inspection "
+        "has not arrived yet; otherwise the manifest's hash is used when it is left out",
+    ),
+]
+ContentDigest = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Content-Digest",
+        description="RFC 9530, the same as Repr-Digest for an unencoded body; either may be sent",
+    ),
+]
+ContentEncoding = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Content-Encoding",
+        description="Not supported: send the image bytes as they are",
+    ),
+]
+UploadComplete = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Upload-Complete",
+        description="Resumable uploads (structured boolean). On the PUT: `?0` creates an upload "
+        "resource (201 with Location) to append the photo to; `?1` is a whole upload. On a PATCH (required): whether "
+        "this content ends the photo",
+    ),
+]
+UploadLength = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Upload-Length",
+        description="Resumable uploads: the photo's size in bytes, when known (413 above the limit)",
+    ),
+]
+UploadOffset = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Upload-Offset",
+        description="Where this content starts in the photo; must be the upload's offset (409 "
+        "with the server's offset otherwise)",
+    ),
+]
 
 _BINARY = Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream")
 
@@ -67,26 +91,34 @@ class _UploadOperation(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             content={media_type: OpenAPIMediaType(schema=_BINARY) for media_type in service.ACCEPTED_TYPES},
-            required=True, description="The photo's bytes exactly as taken (at most 25 MiB by default)",
+            required=True,
+            description="The photo's bytes exactly as taken (at most 25 MiB by default)",
         )
 
 
 PARTIAL_UPLOAD = "application/partial-upload"
-_CREATED = ResponseSpec(data_container=None, description="A resumable upload was created: its URL in Location, "
-                        "with Upload-Offset, Upload-Complete: ?0 and Upload-Limit")
+_CREATED = ResponseSpec(
+    data_container=None,
+    description="A resumable upload was created: its URL in Location, "
+    "with Upload-Offset, Upload-Complete: ?0 and Upload-Limit",
+)
 _APPENDED = ResponseSpec(data_container=None, description="Appended: Upload-Offset, Upload-Complete: ?0, Upload-Limit")
 
 
 @dataclass
 class _AppendOperation(Operation):
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(content={PARTIAL_UPLOAD: OpenAPIMediaType(schema=_BINARY)}, required=False,
-                                        description="The photo's next bytes, from Upload-Offset on")
+        self.request_body = RequestBody(
+            content={PARTIAL_UPLOAD: OpenAPIMediaType(schema=_BINARY)},
+            required=False,
+            description="The photo's next bytes, from Upload-Offset on",
+        )
 
 
 def _image_response(media_types: tuple[str, ...], description: str) -> OpenAPIResponse:
-    return OpenAPIResponse(description=description,
-                           content={media_type: OpenAPIMediaType(schema=_BINARY) for media_type in media_types})
+    return OpenAPIResponse(
+        description=description, content={media_type: OpenAPIMediaType(schema=_BINARY) for media_type in media_types}
+    )
 
 
 @dataclass
@@ -101,8 +133,9 @@ class _OriginalOperation(Operation):
     def __post_init__(self) -> None:
         assert self.responses is not None
         self.responses["200"] = _image_response(
-            service.ACCEPTED_TYPES, "The original bytes as a download (Content-Disposition: attachment), with "
-            "Repr-Digest; the read is audited")
+            service.ACCEPTED_TYPES,
+            "The original bytes as a download (Content-Disposition: attachment), with Repr-Digest; the read is audited",
+        )
 
 
 def parse_digest(header: str | None) -> str | None:
@@ -152,7 +185,9 @@ class PhotoController(Controller):
     tags = ["Photos"]
 
     @put(
-        "/{photo_id:uuid}", operation_id="UploadPhoto", summary="Upload a photo of an inspection (raw image body)",
+        "/{photo_id:uuid}",
+        operation_id="UploadPhoto",
+        summary="Upload a photo of an inspection (raw image body)",
         description="The body is the image as taken: image/jpeg, image/png or image/webp (415 otherwise), at most "
         "25 MiB (413). Its SHA-256 is checked against Repr-Digest/Content-Digest or the manifest's (422 "
         "`digest_mismatch`); the bytes must be an image of the declared type (422 `unsupported_image`, "
@@ -163,41 +198,64 @@ class PhotoController(Controller):
         "bytes again answer the same; other bytes for a stored photo id are 409 `photo_conflict`. With "
         "`Upload-Complete: ?0` the same checks admit a resumable upload: 201 with its Location (the content sent, "
         "possibly none, is its first part), to be continued with PATCH there.",
-        status_code=200, opt={"accepts": list(service.ACCEPTED_TYPES)}, request_max_body_size=None,
+        status_code=200,
+        opt={"accepts": list(service.ACCEPTED_TYPES)},
+        request_max_body_size=None,
         operation_class=_UploadOperation,
         responses={**problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422), 201: _CREATED},
     )
     async def upload(
-        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
-        repr_digest: Digest = None, content_digest: ContentDigest = None, content_encoding: ContentEncoding = None,
-        upload_complete: UploadComplete = None, upload_length: UploadLength = None,
+        self,
+        request: Request[Principal, Any, Any],
+        inspection_id: FromPath[UUID],
+        photo_id: FromPath[UUID],
+        repr_digest: Digest = None,
+        content_digest: ContentDigest = None,
+        content_encoding: ContentEncoding = None,
+        upload_complete: UploadComplete = None,
+        upload_length: UploadLength = None,
     ) -> Response[Photo]:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in service.ACCEPTED_TYPES:
             raise UnsupportedMediaType(f"Send the photo as {', '.join(service.ACCEPTED_TYPES)}.")
         if content_encoding not in (None, "", "identity"):
-            raise UnsupportedMediaType("Send the photo's bytes without a Content-Encoding.",
-                                       code="unsupported_content_encoding")
+            raise UnsupportedMediaType(
+                "Send the photo's bytes without a Content-Encoding.", code="unsupported_content_encoding"
+            )
         declared = _declared_sha256(repr_digest, content_digest)
-        upload = service.Upload(inspection_id=inspection_id, photo_id=photo_id, declared_type=media_type,
-                                declared_sha256=declared, content_length=_content_length(request))
+        upload = service.Upload(
+            inspection_id=inspection_id,
+            photo_id=photo_id,
+            declared_type=media_type,
+            declared_sha256=declared,
+            content_length=_content_length(request),
+        )
         complete, length = structured_boolean(upload_complete), structured_integer(upload_length)
         if complete is False:
-            state = await resumable.create(_evidence(request), request.user, upload, length, _body(request),
-                                           request_id=request_id_of(request))
+            state = await resumable.create(
+                _evidence(request), request.user, upload, length, _body(request), request_id=request_id_of(request)
+            )
             return Response(b"", status_code=201, headers=_state_headers(request, state, location=True))
         if length is not None and upload.content_length is not None and length != upload.content_length:
             raise resumable.InconsistentLength("Upload-Length and Content-Length differ.")
-        photo = await service.upload(_evidence(request), request.user, upload, _body(request),
-                                     request_id=request_id_of(request))
+        photo = await service.upload(
+            _evidence(request), request.user, upload, _body(request), request_id=request_id_of(request)
+        )
         return Response(photo, headers={"Upload-Complete": "?1"} if complete else None)
 
-    @get("/{photo_id:uuid}/display", operation_id="GetPhotoDisplay",
-         summary="The photo for viewing: longest side at most 2048 px, upright, no metadata",
-         operation_class=_DerivativeOperation, media_type="image/jpeg",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED})
+    @get(
+        "/{photo_id:uuid}/display",
+        operation_id="GetPhotoDisplay",
+        summary="The photo for viewing: longest side at most 2048 px, upright, no metadata",
+        operation_class=_DerivativeOperation,
+        media_type="image/jpeg",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    )
     async def display(
-        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        inspection_id: FromPath[UUID],
+        photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Any]:
         """Anyone who may see the inspection. The photo for viewing: re-encoded, upright, the longest side at most
@@ -205,43 +263,65 @@ class PhotoController(Controller):
         304."""
         return await _derivative(request, inspection_id, photo_id, "display", if_none_match)
 
-    @get("/{photo_id:uuid}/thumbnail", operation_id="GetPhotoThumbnail",
-         summary="The photo as a thumbnail: at most 320 px, upright, no metadata",
-         operation_class=_DerivativeOperation, media_type="image/jpeg",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED})
+    @get(
+        "/{photo_id:uuid}/thumbnail",
+        operation_id="GetPhotoThumbnail",
+        summary="The photo as a thumbnail: at most 320 px, upright, no metadata",
+        operation_class=_DerivativeOperation,
+        media_type="image/jpeg",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    )
     async def thumbnail(
-        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        inspection_id: FromPath[UUID],
+        photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
     ) -> Response[Any]:
         """Anyone who may see the inspection. The photo as a thumbnail of at most 320 px, upright, without metadata;
         404 until the photo has arrived. Strong ETag; If-None-Match gives 304."""
         return await _derivative(request, inspection_id, photo_id, "thumbnail", if_none_match)
 
-    @get("/{photo_id:uuid}/original", operation_id="DownloadPhotoOriginal",
-         summary="The original bytes as received (enforcement officers and auditors); every read is audited",
-         guards=[requires_role(*service.EVIDENCE_ROLES)], operation_class=_OriginalOperation,
-         responses=problem_responses(*READ_ONE))
+    @get(
+        "/{photo_id:uuid}/original",
+        operation_id="DownloadPhotoOriginal",
+        summary="The original bytes as received (enforcement officers and auditors); every read is audited",
+        guards=[requires_role(*service.EVIDENCE_ROLES)],
+        operation_class=_OriginalOperation,
+        responses=problem_responses(*READ_ONE),
+    )
     async def original(
-        self, request: Request[Principal, Any, Any], inspection_id: FromPath[UUID], photo_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        inspection_id: FromPath[UUID],
+        photo_id: FromPath[UUID],
     ) -> Stream:
         """Enforcement officers and auditors who may see the inspection. The original bytes as received, as a
         download with their Repr-Digest, for evidence; every read is written to the audit trail."""
-        download = await service.original(_evidence(request), request.user, inspection_id, photo_id,
-                                          request_id=request_id_of(request))
+        download = await service.original(
+            _evidence(request), request.user, inspection_id, photo_id, request_id=request_id_of(request)
+        )
         blob = await download.open()
         digest = base64.b64encode(bytes.fromhex(download.sha256)).decode()
-        return Stream(blob.chunks, media_type=download.media_type, headers={
-            "Content-Length": str(blob.size),
-            "Content-Disposition": f'attachment; filename="{photo_id}.{EXTENSION[download.media_type]}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Repr-Digest": f"sha-256=:{digest}:",
-            "Cache-Control": "no-store",
-        })
+        return Stream(
+            blob.chunks,
+            media_type=download.media_type,
+            headers={
+                "Content-Length": str(blob.size),
+                "Content-Disposition": f'attachment; filename="{photo_id}.{EXTENSION[download.media_type]}"',
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Repr-Digest": f"sha-256=:{digest}:",
+                "Cache-Control": "no-store",
+            },
+        )
 
 
 async def _derivative(
-    request: Request[Principal, Any, Any], inspection_id: UUID, photo_id: UUID, variant: Variant,
+    request: Request[Principal, Any, Any],
+    inspection_id: UUID,
+    photo_id: UUID,
+    variant: Variant,
     if_none_match: str | None,
 ) -> Response[Any]:
     download = await service.derivative(_evidence(request), request.user, inspection_id, photo_id, variant)
@@ -261,48 +341,77 @@ class PhotoUploadController(Controller):
     path = "/api/v1/photo-uploads/{upload_id:uuid}"
     tags = ["Photos"]
 
-    @head("/", operation_id="GetPhotoUploadOffset", summary="Where a resumable upload is (Upload-Offset)",
-          description="204 with Upload-Offset (bytes received and kept), Upload-Complete, Upload-Length when known "
-          "and Upload-Limit (max-size, max-age in seconds).",
-          status_code=204, responses=problem_responses(*READ_ONE))
+    @head(
+        "/",
+        operation_id="GetPhotoUploadOffset",
+        summary="Where a resumable upload is (Upload-Offset)",
+        description="204 with Upload-Offset (bytes received and kept), Upload-Complete, Upload-Length when known "
+        "and Upload-Limit (max-size, max-age in seconds).",
+        status_code=204,
+        responses=problem_responses(*READ_ONE),
+    )
     async def offset(self, request: Request[Principal, Any, Any], upload_id: FromPath[UUID]) -> Response[None]:
         state = await resumable.state(_evidence(request), request.user, upload_id)
         return Response(None, status_code=204, headers=_state_headers(request, state))
 
-    @patch("/", operation_id="AppendPhotoUpload", summary="Append to a resumable upload (application/partial-upload)",
-           description="The content continues the photo at Upload-Offset (409 `upload_offset_mismatch` with the "
-           "server's Upload-Offset otherwise, also for the loser of two appends at once). `Upload-Complete: ?0`: 204 "
-           "with the new Upload-Offset. `?1`: the photo is checked and stored as by the PUT and the answer is the "
-           "PUT's, with Upload-Complete: ?1; a refused photo removes the upload. Past the size limit: 413 and the "
-           "upload is removed; past its Upload-Length: 400 `upload_length_inconsistent` and removed.",
-           status_code=200, opt={"accepts": [PARTIAL_UPLOAD]}, request_max_body_size=None,
-           operation_class=_AppendOperation,
-           responses={**problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422), 204: _APPENDED})
+    @patch(
+        "/",
+        operation_id="AppendPhotoUpload",
+        summary="Append to a resumable upload (application/partial-upload)",
+        description="The content continues the photo at Upload-Offset (409 `upload_offset_mismatch` with the "
+        "server's Upload-Offset otherwise, also for the loser of two appends at once). `Upload-Complete: ?0`: 204 "
+        "with the new Upload-Offset. `?1`: the photo is checked and stored as by the PUT and the answer is the "
+        "PUT's, with Upload-Complete: ?1; a refused photo removes the upload. Past the size limit: 413 and the "
+        "upload is removed; past its Upload-Length: 400 `upload_length_inconsistent` and removed.",
+        status_code=200,
+        opt={"accepts": [PARTIAL_UPLOAD]},
+        request_max_body_size=None,
+        operation_class=_AppendOperation,
+        responses={**problem_responses(*AUTHENTICATED, 400, 404, 409, 413, 415, 422), 204: _APPENDED},
+    )
     async def append(
-        self, request: Request[Principal, Any, Any], upload_id: FromPath[UUID], upload_offset: UploadOffset = None,
-        upload_complete: UploadComplete = None, upload_length: UploadLength = None,
+        self,
+        request: Request[Principal, Any, Any],
+        upload_id: FromPath[UUID],
+        upload_offset: UploadOffset = None,
+        upload_complete: UploadComplete = None,
+        upload_length: UploadLength = None,
     ) -> Response[Any]:
         offset, complete = structured_integer(upload_offset), structured_boolean(upload_complete)
         if offset is None or complete is None:
-            raise BadRequest("An append needs Upload-Offset (an integer) and Upload-Complete (?0 or ?1).",
-                             code="upload_header_invalid")
-        appended = resumable.Append(offset=offset, complete=complete, length=structured_integer(upload_length),
-                                    content_length=_content_length(request))
-        outcome = await resumable.append(_evidence(request), request.user, upload_id, appended, _body(request),
-                                         request_id=request_id_of(request))
+            raise BadRequest(
+                "An append needs Upload-Offset (an integer) and Upload-Complete (?0 or ?1).",
+                code="upload_header_invalid",
+            )
+        appended = resumable.Append(
+            offset=offset,
+            complete=complete,
+            length=structured_integer(upload_length),
+            content_length=_content_length(request),
+        )
+        outcome = await resumable.append(
+            _evidence(request), request.user, upload_id, appended, _body(request), request_id=request_id_of(request)
+        )
         if isinstance(outcome, Photo):
             return Response(outcome, headers={"Upload-Complete": "?1"})
         return Response(None, status_code=204, headers=_state_headers(request, outcome))
 
-    @delete("/", operation_id="CancelPhotoUpload", summary="Cancel a resumable upload and remove its bytes",
-            status_code=204, responses=problem_responses(*READ_ONE))
+    @delete(
+        "/",
+        operation_id="CancelPhotoUpload",
+        summary="Cancel a resumable upload and remove its bytes",
+        status_code=204,
+        responses=problem_responses(*READ_ONE),
+    )
     async def cancel(self, request: Request[Principal, Any, Any], upload_id: FromPath[UUID]) -> None:
         """Only the upload's creator (404 for anyone else). Cancels an unfinished resumable upload and removes the
         bytes received so far; a completed upload has become its photo and is gone (404)."""
         await resumable.cancel(_evidence(request), request.user, upload_id)
 
 
-def _state_headers(request: Request[Any, Any, Any], state: resumable.UploadState, *, location: bool = False) -> dict[str, str]:
+def _state_headers(
+    request: Request[Any, Any, Any], state: resumable.UploadState, *, location: bool = False
+) -> dict[str, str]:
     headers = {
         "Upload-Offset": str(state.offset),
         "Upload-Complete": "?1" if state.complete else "?0",

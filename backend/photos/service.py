@@ -147,13 +147,21 @@ async def admit(ev: Evidence, principal: Principal, up: Upload) -> Admission:
         existing = await conn.fetchrow(queries.GET, up.photo_id)
     declared = up.declared_sha256 or (expected.sha256 if expected else None)
     if declared is None:
-        raise Unprocessable("Send the photo's SHA-256 in Repr-Digest (sha-256=:<base64>:); its inspection has not "
-                            "arrived, so there is no manifest to check it against.", code="digest_required")
+        raise Unprocessable(
+            "Send the photo's SHA-256 in Repr-Digest (sha-256=:<base64>:); its inspection has not "
+            "arrived, so there is no manifest to check it against.",
+            code="digest_required",
+        )
     return Admission(expected, existing, declared)
 
 
 async def accept(
-    ev: Evidence, principal: Principal, up: Upload, admission: Admission, body: AsyncIterator[bytes], *,
+    ev: Evidence,
+    principal: Principal,
+    up: Upload,
+    admission: Admission,
+    body: AsyncIterator[bytes],
+    *,
     request_id: str | None,
 ) -> Photo:
     """Receive the bytes and keep the photo if they pass every check; nothing is kept otherwise."""
@@ -163,8 +171,10 @@ async def accept(
         if size == 0:
             raise Unprocessable("The body is empty; send the photo's bytes.", code="empty_body")
         if sha256 != admission.sha256:
-            raise Unprocessable("The body's SHA-256 is not the one declared; nothing was stored. Send the photo "
-                                "again.", code="digest_mismatch")
+            raise Unprocessable(
+                "The body's SHA-256 is not the one declared; nothing was stored. Send the photo again.",
+                code="digest_mismatch",
+            )
         if existing is not None:
             async with ev.connection() as conn, conn.transaction():
                 return await _resend(conn, principal, up, existing, sha256, request_id)
@@ -202,8 +212,9 @@ async def _slot(conn: asyncpg.Connection, principal: Principal, up: Upload) -> E
 
 def _check_manifest(expected: ExpectedPhoto | None, sha256: str, size: int) -> None:
     if expected is not None and (expected.sha256, expected.size) != (sha256, size):
-        raise Unprocessable("The photo is not the one the inspection's manifest lists (SHA-256 and size).",
-                            code="photo_mismatch")
+        raise Unprocessable(
+            "The photo is not the one the inspection's manifest lists (SHA-256 and size).", code="photo_mismatch"
+        )
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -237,25 +248,49 @@ async def _process(ev: Evidence, source: Path, declared_type: str, display: Path
     try:
         async with ev.processing:
             return await asyncio.to_thread(
-                images.inspect_and_derive, source, declared_type, max_pixels=ev.settings.photo_max_pixels,
-                display_path=display, thumbnail_path=thumbnail,
+                images.inspect_and_derive,
+                source,
+                declared_type,
+                max_pixels=ev.settings.photo_max_pixels,
+                display_path=display,
+                thumbnail_path=thumbnail,
             )
     except images.ImageRejected as exc:
         raise Unprocessable(exc.detail + " Nothing was stored.", code=exc.code) from None
 
 
 async def _store(
-    tx: asyncpg.Connection, store: BlobStore, principal: Principal, up: Upload, sha256: str, size: int,
-    processed: images.Processed, blobs: dict[tuple[Kind, str], Path], request_id: str | None,
+    tx: asyncpg.Connection,
+    store: BlobStore,
+    principal: Principal,
+    up: Upload,
+    sha256: str,
+    size: int,
+    processed: images.Processed,
+    blobs: dict[tuple[Kind, str], Path],
+    request_id: str | None,
 ) -> Photo:
     await tx.execute(queries.LOCK_INSPECTION, up.inspection_id)
     # Decided again under the lock: the inspection may have arrived while the body streamed.
     expected = await _slot(tx, principal, up)
     _check_manifest(expected, sha256, size)
     row = await tx.fetchrow(
-        queries.INSERT, up.photo_id, up.inspection_id, principal.user_id, sha256, size, processed.media_type,
-        processed.width, processed.height, processed.captured_at, processed.latitude, processed.longitude,
-        datetime.now(UTC), processed.display.sha256, processed.display.size, processed.thumbnail.sha256,
+        queries.INSERT,
+        up.photo_id,
+        up.inspection_id,
+        principal.user_id,
+        sha256,
+        size,
+        processed.media_type,
+        processed.width,
+        processed.height,
+        processed.captured_at,
+        processed.latitude,
+        processed.longitude,
+        datetime.now(UTC),
+        processed.display.sha256,
+        processed.display.size,
+        processed.thumbnail.sha256,
         processed.thumbnail.size,
     )
     if row is None:  # a concurrent upload of this photo id committed first
@@ -266,24 +301,42 @@ async def _store(
         await store.put(kind, blob_sha, path)
     if expected is not None:
         row = await _attach(tx, principal, row, request_id)
-    await audit.record(tx, actor=actor_of(principal), action="photo.uploaded", object_type="photo",
-                       object_id=up.photo_id, request_id=request_id,
-                       after={"inspection_id": str(up.inspection_id), "sha256": sha256, "size": size,
-                              "media_type": processed.media_type, "attached": row["attached_at"] is not None})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="photo.uploaded",
+        object_type="photo",
+        object_id=up.photo_id,
+        request_id=request_id,
+        after={
+            "inspection_id": str(up.inspection_id),
+            "sha256": sha256,
+            "size": size,
+            "media_type": processed.media_type,
+            "attached": row["attached_at"] is not None,
+        },
+    )
     return _photo(row)
 
 
 async def _resend(
-    tx: asyncpg.Connection, principal: Principal, up: Upload, existing: asyncpg.Record, sha256: str,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    up: Upload,
+    existing: asyncpg.Record,
+    sha256: str,
     request_id: str | None,
 ) -> Photo:
     """The photo id is stored already: the same bytes answer the stored photo, other bytes are refused."""
     if existing["inspection_id"] != up.inspection_id:
-        raise Conflict("This photo id belongs to another inspection; give each photo its own id.",
-                       code="photo_id_in_use")
+        raise Conflict(
+            "This photo id belongs to another inspection; give each photo its own id.", code="photo_id_in_use"
+        )
     if existing["sha256"] != sha256:
-        raise Conflict("This photo was received with other bytes; the stored photo stays. A new photo gets a "
-                       "new id.", code="photo_conflict")
+        raise Conflict(
+            "This photo was received with other bytes; the stored photo stays. A new photo gets a new id.",
+            code="photo_conflict",
+        )
     if existing["attached_at"] is not None:
         return _photo(existing)
     if existing["uploaded_by"] != principal.user_id:
@@ -300,12 +353,19 @@ async def _resend(
 async def _attach(
     tx: asyncpg.Connection, uploader: Principal, row: asyncpg.Record, request_id: str | None
 ) -> asyncpg.Record:
-    receipt = await inspections.photo_received(tx, row["id"], row["sha256"], row["size_bytes"],
-                                               actor=actor_of(uploader), request_id=request_id)
+    receipt = await inspections.photo_received(
+        tx, row["id"], row["sha256"], row["size_bytes"], actor=actor_of(uploader), request_id=request_id
+    )
     attached = await tx.fetchrow(queries.ATTACH, row["id"]) or row
     if not receipt.already_received:
-        received = events.event("photo.received", actor=uploader.user_id, subject_type="photo", subject_id=row["id"],
-                                related={"inspection": receipt.inspection_id}, request_id=request_id)
+        received = events.event(
+            "photo.received",
+            actor=uploader.user_id,
+            subject_type="photo",
+            subject_id=row["id"],
+            related={"inspection": receipt.inspection_id},
+            request_id=request_id,
+        )
         await events.announce(tx, received, uploader)
     return attached
 
@@ -315,14 +375,21 @@ async def _release(conn: asyncpg.Connection, blobs: list[tuple[Kind, str]], read
 
 
 def _blobs_of(row: asyncpg.Record) -> list[tuple[Kind, str]]:
-    return [("original", row["sha256"]), ("derivative", row["display_sha256"]),
-            ("derivative", row["thumbnail_sha256"])]
+    return [("original", row["sha256"]), ("derivative", row["display_sha256"]), ("derivative", row["thumbnail_sha256"])]
 
 
 def _photo(row: asyncpg.Record) -> Photo:
-    return Photo(id=row["id"], inspection_id=row["inspection_id"], sha256=row["sha256"], size=row["size_bytes"],
-                 media_type=row["media_type"], width=row["width"], height=row["height"],
-                 received_at=row["received_at"], attached=row["attached_at"] is not None)
+    return Photo(
+        id=row["id"],
+        inspection_id=row["inspection_id"],
+        sha256=row["sha256"],
+        size=row["size_bytes"],
+        media_type=row["media_type"],
+        width=row["width"],
+        height=row["height"],
+        received_at=row["received_at"],
+        attached=row["attached_at"] is not None,
+    )
 
 
 # --- the inspection arrives ------------------------------------------------------------------------------------
@@ -360,8 +427,15 @@ async def on_inspection_submitted(tx: asyncpg.Connection, submitted: events.Even
 
 async def _principal_of(conn: asyncpg.Connection, user_id: UUID) -> Principal:
     user = await users.get_user(conn, user_id)
-    return Principal(user_id=user.id, subject=user.subject, issuer=user.issuer, roles=frozenset(user.roles),
-                     regimes=frozenset(user.regimes), teams=frozenset(user.teams), display_name=user.display_name)
+    return Principal(
+        user_id=user.id,
+        subject=user.subject,
+        issuer=user.issuer,
+        roles=frozenset(user.roles),
+        regimes=frozenset(user.regimes),
+        teams=frozenset(user.teams),
+        display_name=user.display_name,
+    )
 
 
 async def _discard(
@@ -371,32 +445,50 @@ async def _discard(
     if await tx.fetchrow(queries.DELETE_PENDING, row["id"]) is None:
         return
     await _release(tx, _blobs_of(row), datetime.now(UTC))
-    await audit.record(tx, actor=audit.SYSTEM, action=action, object_type="photo", object_id=row["id"],
-                       request_id=request_id, reason=reason,
-                       before={"inspection_id": str(row["inspection_id"]), "sha256": row["sha256"],
-                               "uploaded_by": str(row["uploaded_by"])})
+    await audit.record(
+        tx,
+        actor=audit.SYSTEM,
+        action=action,
+        object_type="photo",
+        object_id=row["id"],
+        request_id=request_id,
+        reason=reason,
+        before={
+            "inspection_id": str(row["inspection_id"]),
+            "sha256": row["sha256"],
+            "uploaded_by": str(row["uploaded_by"]),
+        },
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
 
 
-async def evidence_of(conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]) -> dict[UUID, PhotoEvidence]:
+async def evidence_of(
+    conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]
+) -> dict[UUID, PhotoEvidence]:
     """The server's facts about received photos for the inspection's detail; the caller must be allowed to
     see the inspection. Position only for EVIDENCE_ROLES (see the module docstring)."""
     show_position = principal.has_role(*EVIDENCE_ROLES)
     rows = await conn.fetch(queries.EVIDENCE, photo_ids)
     return {
         row["id"]: PhotoEvidence(
-            media_type=row["media_type"], width=row["width"], height=row["height"], captured_at=row["captured_at"],
+            media_type=row["media_type"],
+            width=row["width"],
+            height=row["height"],
+            captured_at=row["captured_at"],
             received_at=row["received_at"],
-            position=GeoPoint(row["latitude"], row["longitude"]) if show_position and row["latitude"] is not None
+            position=GeoPoint(row["latitude"], row["longitude"])
+            if show_position and row["latitude"] is not None
             else None,
         )
         for row in rows
     }
 
 
-async def derivative(ev: Evidence, principal: Principal, inspection_id: UUID, photo_id: UUID, variant: Variant) -> Download:
+async def derivative(
+    ev: Evidence, principal: Principal, inspection_id: UUID, photo_id: UUID, variant: Variant
+) -> Download:
     """A display image or thumbnail, for whoever may see the inspection (404 otherwise)."""
     async with ev.connection() as conn:
         row = await _served(conn, principal, inspection_id, photo_id, whole_regimes=False)
@@ -411,9 +503,15 @@ async def original(
     the role); the read is audited and committed before anything is sent."""
     async with ev.connection() as conn, conn.transaction():
         row = await _served(conn, principal, inspection_id, photo_id, whole_regimes=True)
-        await audit.record(conn, actor=actor_of(principal), action="photo.original_read", object_type="photo",
-                           object_id=photo_id, request_id=request_id,
-                           after={"inspection_id": str(inspection_id), "sha256": row["sha256"]})
+        await audit.record(
+            conn,
+            actor=actor_of(principal),
+            action="photo.original_read",
+            object_type="photo",
+            object_id=photo_id,
+            request_id=request_id,
+            after={"inspection_id": str(inspection_id), "sha256": row["sha256"]},
+        )
     sha256 = row["sha256"]
     return Download(sha256=sha256, media_type=row["media_type"], open=lambda: ev.store.open("original", sha256))
 
@@ -467,9 +565,7 @@ async def _remove_if_unreferenced(conn: asyncpg.Connection, store: BlobStore, ki
     return removed
 
 
-async def purge_forever(
-    ev: Evidence, interval_s: float, purge_uploads: Callable[[Evidence], Awaitable[int]]
-) -> None:
+async def purge_forever(ev: Evidence, interval_s: float, purge_uploads: Callable[[Evidence], Awaitable[int]]) -> None:
     """The app's background loop: purge now, then every `interval_s`; also the expired resumable uploads
     (`purge_uploads`, photos.resumable.purge)."""
     while True:
@@ -478,7 +574,7 @@ async def purge_forever(
             removed = await purge(ev)
             if any(removed) or uploads:
                 log.info("photos_purged", photos=removed[0], blobs=removed[1], uploads=uploads)
-        except Exception as exc:  # noqa: BLE001 - the loop must outlive one bad round (next try in an hour)
+        except Exception as exc:
             log.warning("photo_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(interval_s)
 
@@ -487,6 +583,11 @@ def evidence_for(pool: asyncpg.Pool, settings: Settings) -> Evidence:
     """The default wiring: blobs under <data_dir>/evidence, uploads spooled in <data_dir>/tmp/uploads, the
     parts of resumable uploads in <data_dir>/resumable."""
     data = Path(settings.data_dir)
-    return Evidence(pool=pool, store=FileSystemStore(data / "evidence"), spool=Spool(data / "tmp" / "uploads"),
-                    parts=PartStore(data / "resumable"), settings=settings,
-                    processing=asyncio.Semaphore(os.cpu_count() or 1))
+    return Evidence(
+        pool=pool,
+        store=FileSystemStore(data / "evidence"),
+        spool=Spool(data / "tmp" / "uploads"),
+        parts=PartStore(data / "resumable"),
+        settings=settings,
+        processing=asyncio.Semaphore(os.cpu_count() or 1),
+    )

@@ -13,8 +13,10 @@ from backend.users.models import Regime, TeamId
 
 PlanReason = Annotated[
     Literal["regular_cycle", "hercontrole", "complaint", "verscherpt_toezicht", "project"],
-    Meta(description="Why it is planned: the regular cycle, a re-check (hercontrole), a complaint, verscherpt "
-                     "toezicht, or a project/action"),
+    Meta(
+        description="Why it is planned: the regular cycle, a re-check (hercontrole), a complaint, verscherpt "
+        "toezicht, or a project/action"
+    ),
 ]
 Partner = Literal["politie", "nvwa", "belastingdienst", "kansspelautoriteit", "riec", "douane", "arbeidsinspectie"]
 AssignmentStatus = Annotated[
@@ -41,9 +43,13 @@ class AssignmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     notes: Notes | None = None
 
     example: ClassVar[dict[str, Any]] = {
-        "object_id": "10000000-0000-4000-8000-000000000001", "team_id": "team-centrum", "regimes": ["alcohol"],
-        "checklist_version_ids": ["20000000-0000-4000-8000-000000000001"], "planned_from": "2025-06-02",
-        "planned_to": "2025-06-06", "inspector_ids": ["30000000-0000-4000-8000-000000000001"],
+        "object_id": "10000000-0000-4000-8000-000000000001",
+        "team_id": "team-centrum",
+        "regimes": ["alcohol"],
+        "checklist_version_ids": ["20000000-0000-4000-8000-000000000001"],
+        "planned_from": "2025-06-02",
+        "planned_to": "2025-06-06",
+        "inspector_ids": ["30000000-0000-4000-8000-000000000001"],
         "reason": "regular_cycle",
     }
 
@@ -73,7 +79,9 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     planned_to: date
     inspector_ids: list[UUID]
     reason: PlanReason
-    complaint_id: Annotated[UUID | None, Meta(description="The complaint this inspection follows up (reason complaint)")]
+    complaint_id: Annotated[
+        UUID | None, Meta(description="The complaint this inspection follows up (reason complaint)")
+    ]
     partners: list[Partner]
     notes: str | None
     status: AssignmentStatus

@@ -97,6 +97,12 @@ def list_assignments(
 ) -> tuple[str, list[Any]]:
     """One keyset page ordered by (planned_from, id); None filter values are left out."""
     return keyset_page_sql(
-        f"SELECT {COLUMNS} FROM assignment", visible=VISIBLE, scope_args=list(scope), filter_sql=_FILTERS,
-        filters=filters, order_by=(("planned_from", "date"), ("id", "uuid")), after=after, limit=limit,
+        f"SELECT {COLUMNS} FROM assignment",
+        visible=VISIBLE,
+        scope_args=list(scope),
+        filter_sql=_FILTERS,
+        filters=filters,
+        order_by=(("planned_from", "date"), ("id", "uuid")),
+        after=after,
+        limit=limit,
     )

@@ -17,12 +17,26 @@ from backend.core.auth import Principal, requires_role
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
-    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+    COMMAND,
+    ETAG_HEADER,
+    LIST,
+    NOT_MODIFIED,
+    READ_ONE,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.planning import service
 from backend.planning.models import (
-    Assignment, AssignmentCreate, AssignmentPage, AssignmentStatus, Cancel, Reassign, Reschedule,
+    Assignment,
+    AssignmentCreate,
+    AssignmentPage,
+    AssignmentStatus,
+    Cancel,
+    Reassign,
+    Reschedule,
 )
 from backend.registry.models import WijkFilter
 from backend.users.models import Regime
@@ -31,9 +45,12 @@ PLANNERS = ("coordinator", "admin")
 
 TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
 StatusFilter = Annotated[AssignmentStatus | None, QueryParameter()]
-OverdueFilter = Annotated[bool | None, QueryParameter(
-    description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
-)]
+OverdueFilter = Annotated[
+    bool | None,
+    QueryParameter(
+        description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
+    ),
+]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
 InspectorFilter = Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")]
 FromFilter = Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")]
@@ -44,72 +61,143 @@ class AssignmentController(Controller):
     path = "/api/v1/assignments"
     tags = ["Planning"]
 
-    @post(operation_id="CreateAssignment", summary="Plan an inspection of an object or location for a team",
-          guards=[requires_role(*PLANNERS)], status_code=201, responses=problem_responses(*COMMAND))
+    @post(
+        operation_id="CreateAssignment",
+        summary="Plan an inspection of an object or location for a team",
+        guards=[requires_role(*PLANNERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
+    )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[AssignmentCreate],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[AssignmentCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
         """Coordinators (for their own teams) and admins. Plans an inspection of an establishment or location for a
         team in a window of days, with the checklists to use and optionally the inspectors (members of the team).
         201 with Location and ETag; the inspectors' phones receive it at their next sync."""
-        return await commands.create(request, tx, idempotency_key, lambda: service.create_assignment(
-            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
+        return await commands.create(
+            request,
+            tx,
+            idempotency_key,
+            lambda: service.create_assignment(tx, request.user, data, request_id=request_id_of(request)),
+            lambda created: f"{self.path}/{created.id}",
+        )
 
-    @get(operation_id="ListAssignments", summary="Assignments you may see, ordered by planned_from (keyset)",
-         responses=problem_responses(*LIST))
+    @get(
+        operation_id="ListAssignments",
+        summary="Assignments you may see, ordered by planned_from (keyset)",
+        responses=problem_responses(*LIST),
+    )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db,
-        team: TeamFilter = None, status: StatusFilter = None, overdue: OverdueFilter = None,
-        regime: RegimeFilter = None, wijk: WijkFilter = None, inspector: InspectorFilter = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        team: TeamFilter = None,
+        status: StatusFilter = None,
+        overdue: OverdueFilter = None,
+        regime: RegimeFilter = None,
+        wijk: WijkFilter = None,
+        inspector: InspectorFilter = None,
         from_: FromFilter = None,
-        to: ToFilter = None, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        to: ToFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> AssignmentPage:
         """Any authenticated user, for the assignments of their regimes: admins and enforcement officers see all,
         coordinators and inspectors their teams' (and inspectors those they are assigned to). Ordered by
         planned_from, in pages (keyset `cursor`); filters by team, status, regime, wijk, inspector, dates, overdue."""
-        filters = {"team": team, "status": status, "regime": regime, "wijk": wijk, "inspector": inspector,
-                   "from": from_, "to": to}
-        return await service.list_assignments(db, request.user, filters=filters, overdue=overdue, cursor=cursor,
-                                              limit=limit)
+        filters = {
+            "team": team,
+            "status": status,
+            "regime": regime,
+            "wijk": wijk,
+            "inspector": inspector,
+            "from": from_,
+            "to": to,
+        }
+        return await service.list_assignments(
+            db, request.user, filters=filters, overdue=overdue, cursor=cursor, limit=limit
+        )
 
-    @get("/{assignment_id:uuid}", operation_id="GetAssignment", summary="One assignment, with its ETag",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    @get(
+        "/{assignment_id:uuid}",
+        operation_id="GetAssignment",
+        summary="One assignment, with its ETag",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, assignment_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        assignment_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Assignment]:
         """Anyone who may see the assignment (see ListAssignments); 404 otherwise. The ETag is what the assignment
         commands need in If-Match."""
         return commands.with_etag(await service.get_assignment(db, request.user, assignment_id))
 
-    @post("/{assignment_id:uuid}/reassign", operation_id="ReassignAssignment",
-          summary="Assign other inspectors; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
-          responses=problem_responses(*COMMAND))
+    @post(
+        "/{assignment_id:uuid}/reassign",
+        operation_id="ReassignAssignment",
+        summary="Assign other inspectors; If-Match",
+        guards=[requires_role(*PLANNERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def reassign(
-        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
-        data: JSONBody[Reassign], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        assignment_id: FromPath[UUID],
+        data: JSONBody[Reassign],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
         """Coordinators and admins. Replaces the inspectors of a planned assignment (members of its team). If-Match
         is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
 
-    @post("/{assignment_id:uuid}/reschedule", operation_id="RescheduleAssignment",
-          summary="Move the planned window; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
-          responses=problem_responses(*COMMAND))
+    @post(
+        "/{assignment_id:uuid}/reschedule",
+        operation_id="RescheduleAssignment",
+        summary="Move the planned window; If-Match",
+        guards=[requires_role(*PLANNERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def reschedule(
-        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
-        data: JSONBody[Reschedule], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        assignment_id: FromPath[UUID],
+        data: JSONBody[Reschedule],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
         """Coordinators and admins. Moves the planned window of a planned assignment. If-Match is required: 428
         without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
 
-    @post("/{assignment_id:uuid}/cancel", operation_id="CancelAssignment",
-          summary="Cancel with a reason; If-Match", guards=[requires_role(*PLANNERS)], status_code=200,
-          responses=problem_responses(*COMMAND))
+    @post(
+        "/{assignment_id:uuid}/cancel",
+        operation_id="CancelAssignment",
+        summary="Cancel with a reason; If-Match",
+        guards=[requires_role(*PLANNERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def cancel(
-        self, request: Request[Principal, Any, Any], tx: Tx, assignment_id: FromPath[UUID],
-        data: JSONBody[Cancel], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        assignment_id: FromPath[UUID],
+        data: JSONBody[Cancel],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Assignment]:
         """Coordinators and admins. Cancels a planned assignment with a reason; phones remove it at their next sync.
         If-Match is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
@@ -117,8 +205,20 @@ class AssignmentController(Controller):
 
 
 async def _change(
-    request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
-    change: Any, assignment_id: UUID, data: Any,
+    request: Request[Principal, Any, Any],
+    tx: Tx,
+    if_match: str | None,
+    idempotency_key: str | None,
+    change: Any,
+    assignment_id: UUID,
+    data: Any,
 ) -> Response[Assignment]:
-    return await commands.change(request, tx, if_match, idempotency_key, lambda version: change(
-        tx, request.user, assignment_id, data, version=version, request_id=request_id_of(request)))
+    return await commands.change(
+        request,
+        tx,
+        if_match,
+        idempotency_key,
+        lambda version: change(
+            tx, request.user, assignment_id, data, version=version, request_id=request_id_of(request)
+        ),
+    )

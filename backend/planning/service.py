@@ -37,15 +37,34 @@ from backend.users.service import actor_of
 
 CHECKLIST_KINDS_FILE = PROJECT_ROOT / "schemas" / "planning" / "checklist-object-kinds.json"
 
-_AUDITED = ("object_id", "location_id", "team_id", "wijk", "regimes", "checklist_version_ids", "planned_from",
-            "planned_to", "inspector_ids", "reason", "partners", "notes", "status", "cancel_reason")
+_AUDITED = (
+    "object_id",
+    "location_id",
+    "team_id",
+    "wijk",
+    "regimes",
+    "checklist_version_ids",
+    "planned_from",
+    "planned_to",
+    "inspector_ids",
+    "reason",
+    "partners",
+    "notes",
+    "status",
+    "cancel_reason",
+)
 
 
 def _scope(principal: Principal) -> tuple[Any, ...]:
     """The bind values of queries.VISIBLE for this caller."""
     teams = sorted(principal.teams) if principal.has_role("inspector", "coordinator") else []
-    return (sorted(principal.regimes), principal.sees_regime("sexwork"),
-            principal.has_role("admin", "enforcement_officer"), teams, principal.user_id)
+    return (
+        sorted(principal.regimes),
+        principal.sees_regime("sexwork"),
+        principal.has_role("admin", "enforcement_officer"),
+        teams,
+        principal.user_id,
+    )
 
 
 def _sees_regimes(regimes: set[str] | frozenset[str] | list[str], theirs: frozenset[str] | set[str]) -> bool:
@@ -83,20 +102,29 @@ async def get_assignment(conn: asyncpg.Connection, principal: Principal, assignm
 
 
 async def list_assignments(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], overdue: bool | None,
-    cursor: str | None, limit: int,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    overdue: bool | None,
+    cursor: str | None,
+    limit: int,
 ) -> AssignmentPage:
     if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
     after = decode_cursor(cursor, tuple[date, UUID])
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     today = registry.today()
-    prepared = {**filters, "overdue_before": today if overdue else None,
-                "not_overdue_before": today if overdue is False else None}
+    prepared = {
+        **filters,
+        "overdue_before": today if overdue else None,
+        "not_overdue_before": today if overdue is False else None,
+    }
     sql, args = queries.list_assignments(prepared, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
-    items, next_cursor = keyset_page(rows, limit, _assignment,
-                                     lambda last: (last.planned_from.isoformat(), str(last.id)))
+    items, next_cursor = keyset_page(
+        rows, limit, _assignment, lambda last: (last.planned_from.isoformat(), str(last.id))
+    )
     return AssignmentPage(items=items, next_cursor=next_cursor)
 
 
@@ -158,8 +186,9 @@ async def _check_inspectors(
         elif team_id not in user.teams:
             problems.append(FieldError(detail=f"this inspector is not in team {team_id}", pointer=pointer))
         elif not _sees_regimes(regimes, set(user.regimes)):
-            problems.append(FieldError(detail="this inspector is not scoped for the assignment's regimes",
-                                       pointer=pointer))
+            problems.append(
+                FieldError(detail="this inspector is not scoped for the assignment's regimes", pointer=pointer)
+            )
     return problems
 
 
@@ -208,7 +237,11 @@ def checklist_kinds() -> dict[str, frozenset[str]]:
 
 
 async def _check_checklists(
-    conn: asyncpg.Connection, principal: Principal, version_ids: list[UUID], regimes: list[str], kind: str | None,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    version_ids: list[UUID],
+    regimes: list[str],
+    kind: str | None,
 ) -> list[FieldError]:
     """Each checklist fits a planned regime and the object's kind; every planned regime has its checklist."""
     problems, covered = [], set()
@@ -223,14 +256,18 @@ async def _check_checklists(
             continue
         covered.add(version.regime)
         if version.regime != checklists.ANY_REGIME and version.regime not in regimes:
-            problems.append(FieldError(detail=f"a checklist of regime {version.regime}, not planned here",
-                                       pointer=pointer))
+            problems.append(
+                FieldError(detail=f"a checklist of regime {version.regime}, not planned here", pointer=pointer)
+            )
         fits = checklist_kinds().get(version.key)
         if kind is not None and fits is not None and kind not in fits:
-            problems.append(FieldError(detail=f"checklist {version.key} is not made for an object of kind {kind}",
-                                       pointer=pointer))
-    problems += [FieldError(detail=f"regime {regime} is planned without a checklist of it",
-                            pointer="/checklist_version_ids") for regime in sorted(set(regimes) - covered)]
+            problems.append(
+                FieldError(detail=f"checklist {version.key} is not made for an object of kind {kind}", pointer=pointer)
+            )
+    problems += [
+        FieldError(detail=f"regime {regime} is planned without a checklist of it", pointer="/checklist_version_ids")
+        for regime in sorted(set(regimes) - covered)
+    ]
     return problems
 
 
@@ -238,7 +275,11 @@ async def _check_checklists(
 
 
 async def create_assignment(
-    tx: asyncpg.Connection, principal: Principal, data: AssignmentCreate, *, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    data: AssignmentCreate,
+    *,
+    request_id: str | None,
     complaint_id: UUID | None = None,
 ) -> Assignment:
     """Plan an inspection. `complaint_id`: the complaint it follows up (the complaints feature passes it, with
@@ -255,34 +296,87 @@ async def create_assignment(
         problems.append(FieldError(detail="a partner is listed twice", pointer="/partners"))
     _refused(problems)
     row = await tx.fetchrow(
-        queries.INSERT, uuid4(), data.object_id, data.location_id, data.team_id, wijk, sorted(data.regimes),
-        data.checklist_version_ids, data.planned_from, data.planned_to, data.inspector_ids, data.reason,
-        sorted(data.partners), data.notes or None, principal.user_id, complaint_id,
+        queries.INSERT,
+        uuid4(),
+        data.object_id,
+        data.location_id,
+        data.team_id,
+        wijk,
+        sorted(data.regimes),
+        data.checklist_version_ids,
+        data.planned_from,
+        data.planned_to,
+        data.inspector_ids,
+        data.reason,
+        sorted(data.partners),
+        data.notes or None,
+        principal.user_id,
+        complaint_id,
     )
     created = _assignment(row)
     after = _audit_state(created)
     if complaint_id is not None:
         after["complaint_id"] = str(complaint_id)
-    await audit.record(tx, actor=actor_of(principal), action="assignment.created", object_type="assignment",
-                       object_id=created.id, request_id=request_id, after=after)
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="assignment.created",
+        object_type="assignment",
+        object_id=created.id,
+        request_id=request_id,
+        after=after,
+    )
     return created
 
 
 async def plan_hercontrole(
-    tx: asyncpg.Connection, principal: Principal, *, object_id: UUID | None, location_id: UUID | None, team_id: str,
-    wijk: str, regimes: list[str], checklist_version_ids: list[UUID], inspector_ids: list[UUID], planned_from: date,
-    planned_to: date, notes: str, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    *,
+    object_id: UUID | None,
+    location_id: UUID | None,
+    team_id: str,
+    wijk: str,
+    regimes: list[str],
+    checklist_version_ids: list[UUID],
+    inspector_ids: list[UUID],
+    planned_from: date,
+    planned_to: date,
+    notes: str,
+    request_id: str | None,
 ) -> Assignment:
     """A hercontrole the enforcement feature plans (in its transaction) when a last onder dwangsom is sent, at
     the end of its begunstigingstermijn: the decision orders it, so no planner's team check applies; the team,
     checklists and inspectors are those of the inspections the decision rests on."""
     row = await tx.fetchrow(
-        queries.INSERT, uuid4(), object_id, location_id, team_id, wijk, sorted(regimes), checklist_version_ids,
-        planned_from, planned_to, inspector_ids, "hercontrole", [], notes, principal.user_id, None,
+        queries.INSERT,
+        uuid4(),
+        object_id,
+        location_id,
+        team_id,
+        wijk,
+        sorted(regimes),
+        checklist_version_ids,
+        planned_from,
+        planned_to,
+        inspector_ids,
+        "hercontrole",
+        [],
+        notes,
+        principal.user_id,
+        None,
     )
     created = _assignment(row)
-    await audit.record(tx, actor=actor_of(principal), action="assignment.created", object_type="assignment",
-                       object_id=created.id, request_id=request_id, reason="hercontrole", after=_audit_state(created))
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="assignment.created",
+        object_type="assignment",
+        object_id=created.id,
+        request_id=request_id,
+        reason="hercontrole",
+        after=_audit_state(created),
+    )
     return created
 
 
@@ -302,8 +396,15 @@ async def _changeable(tx: asyncpg.Connection, principal: Principal, assignment_i
 
 
 async def _apply(
-    tx: asyncpg.Connection, principal: Principal, current: Assignment, action: str, sql: str, version: int,
-    *args: Any, reason: str | None = None, request_id: str | None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    current: Assignment,
+    action: str,
+    sql: str,
+    version: int,
+    *args: Any,
+    reason: str | None = None,
+    request_id: str | None,
 ) -> Assignment:
     row = await tx.fetchrow(sql, current.id, version, *args)
     if row is None:
@@ -311,40 +412,74 @@ async def _apply(
     updated = _assignment(row)
     before, after = _audit_state(current), _audit_state(updated)
     changed = [key for key in after if before[key] != after[key]]
-    await audit.record(tx, actor=actor_of(principal), action=f"assignment.{action}", object_type="assignment",
-                       object_id=current.id, request_id=request_id, reason=reason,
-                       before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action=f"assignment.{action}",
+        object_type="assignment",
+        object_id=current.id,
+        request_id=request_id,
+        reason=reason,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
     return updated
 
 
 async def reassign(
-    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Reassign, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    assignment_id: UUID,
+    data: Reassign,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Assignment:
     current = await _changeable(tx, principal, assignment_id)
     _refused(await _check_inspectors(tx, data.inspector_ids, current.team_id, list(current.regimes)))
-    return await _apply(tx, principal, current, "reassigned", queries.REASSIGN, version, data.inspector_ids,
-                        request_id=request_id)
+    return await _apply(
+        tx, principal, current, "reassigned", queries.REASSIGN, version, data.inspector_ids, request_id=request_id
+    )
 
 
 async def reschedule(
-    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Reschedule, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    assignment_id: UUID,
+    data: Reschedule,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Assignment:
     current = await _changeable(tx, principal, assignment_id)
     _refused(_check_window(data.planned_from, data.planned_to))
-    return await _apply(tx, principal, current, "rescheduled", queries.RESCHEDULE, version, data.planned_from,
-                        data.planned_to, request_id=request_id)
+    return await _apply(
+        tx,
+        principal,
+        current,
+        "rescheduled",
+        queries.RESCHEDULE,
+        version,
+        data.planned_from,
+        data.planned_to,
+        request_id=request_id,
+    )
 
 
 async def cancel(
-    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, data: Cancel, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    assignment_id: UUID,
+    data: Cancel,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Assignment:
     current = await _changeable(tx, principal, assignment_id)
     reason = data.reason.strip()
-    return await _apply(tx, principal, current, "cancelled", queries.CANCEL, version, reason, reason=reason,
-                        request_id=request_id)
+    return await _apply(
+        tx, principal, current, "cancelled", queries.CANCEL, version, reason, reason=reason, request_id=request_id
+    )
 
 
 async def mark_done(
@@ -355,9 +490,16 @@ async def mark_done(
     row = await tx.fetchrow(queries.MARK_DONE, assignment_id)
     if row is None:
         return False
-    await audit.record(tx, actor=actor_of(principal), action="assignment.done", object_type="assignment",
-                       object_id=assignment_id, request_id=request_id,
-                       before={"status": "planned"}, after={"status": "done", "inspection_id": str(inspection_id)})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="assignment.done",
+        object_type="assignment",
+        object_id=assignment_id,
+        request_id=request_id,
+        before={"status": "planned"},
+        after={"status": "done", "inspection_id": str(inspection_id)},
+    )
     return True
 
 

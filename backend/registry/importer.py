@@ -127,8 +127,9 @@ class _Row(msgspec.Struct):
     data: ObjectWrite
 
 
-def _check_row(line: int, cells: dict[str, str], wijken: frozenset[str], wijk_names: dict[str, str]
-               ) -> tuple[ObjectWrite | None, list[ImportIssue]]:
+def _check_row(
+    line: int, cells: dict[str, str], wijken: frozenset[str], wijk_names: dict[str, str]
+) -> tuple[ObjectWrite | None, list[ImportIssue]]:
     """The row as an ObjectWrite, or every issue it has."""
     values: dict[str, Any] = {}
     issues: list[ImportIssue] = []
@@ -177,9 +178,12 @@ def _decode(content: bytes) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
-        report = _report(0, 0, [ImportIssue(
-            row=line, reason=f"byte 0x{content[exc.start]:02X} is not UTF-8; export the file as UTF-8"
-        )], stored=False)
+        report = _report(
+            0,
+            0,
+            [ImportIssue(row=line, reason=f"byte 0x{content[exc.start]:02X} is not UTF-8; export the file as UTF-8")],
+            stored=False,
+        )
         raise ImportRejected("The file is not UTF-8 text.", code="csv_encoding", report=report) from None
 
 
@@ -195,7 +199,8 @@ def _header(reader: Any) -> list[str]:
         hint = " Columns are separated by semicolons." if len(header) == 1 and "," in header[0] else ""
         raise ImportRejected(
             f"The header must name exactly these columns: {DELIMITER.join(COLUMNS)}.{hint}",
-            code="csv_columns", report=_report(0, 0, issues, stored=False),
+            code="csv_columns",
+            report=_report(0, 0, issues, stored=False),
         )
     return header
 
@@ -229,24 +234,35 @@ def check_file(content: bytes, wijk_rows: list[tuple[str, str]]) -> tuple[int, l
             if data is not None:
                 first = seen.setdefault(_duplicate_key(data), line)
                 if first != line:
-                    row_issues.append(ImportIssue(row=line, column="naam",
-                                                  reason=f"same name and address as row {first}"))
+                    row_issues.append(
+                        ImportIssue(row=line, column="naam", reason=f"same name and address as row {first}")
+                    )
                 else:
                     good.append(_Row(line, data))
             issues += row_issues
     except csv.Error as exc:
-        raise ImportRejected("The file is not valid CSV.", code="csv_malformed", report=_report(
-            0, 0, [ImportIssue(row=reader.line_num, reason=str(exc))], stored=False)) from None
+        raise ImportRejected(
+            "The file is not valid CSV.",
+            code="csv_malformed",
+            report=_report(0, 0, [ImportIssue(row=reader.line_num, reason=str(exc))], stored=False),
+        ) from None
     if rows == 0:
-        raise ImportRejected("The file has no data rows.", code="csv_empty",
-                             report=_report(0, 0, [ImportIssue(row=1, reason="no data rows")], stored=False))
+        raise ImportRejected(
+            "The file has no data rows.",
+            code="csv_empty",
+            report=_report(0, 0, [ImportIssue(row=1, reason="no data rows")], stored=False),
+        )
     return rows, good, issues
 
 
 def _duplicate_key(data: ObjectWrite) -> tuple[str, int, str, str]:
     """What the unique index establishment_active_address_name_key compares."""
-    return (normalise_postcode(data.postcode), data.house_number,
-            normalise_addition(data.house_number_addition) or "", data.name.strip().lower())
+    return (
+        normalise_postcode(data.postcode),
+        data.house_number,
+        normalise_addition(data.house_number_addition) or "",
+        data.name.strip().lower(),
+    )
 
 
 async def _already_registered(conn: asyncpg.Connection, good: list[_Row]) -> set[tuple[Any, ...]]:
@@ -264,23 +280,39 @@ async def import_objects(
     registered = await _already_registered(conn, good)
     for row in good:
         if _duplicate_key(row.data) in registered:
-            issues.append(ImportIssue(row=row.line, column="naam",
-                                      reason="an active object with this name is already registered at this address"))
+            issues.append(
+                ImportIssue(
+                    row=row.line,
+                    column="naam",
+                    reason="an active object with this name is already registered at this address",
+                )
+            )
     bad_lines = {issue.row for issue in issues}
     good = [row for row in good if row.line not in bad_lines]
     if issues and not partial:
         raise ImportRejected(
             f"{len(bad_lines)} of {rows} rows have errors; nothing was stored "
             "(send partial=true to store the good rows).",
-            code="csv_invalid_rows", report=_report(rows, 0, issues, stored=False),
+            code="csv_invalid_rows",
+            report=_report(rows, 0, issues, stored=False),
         )
     await _copy(conn, good)
     report = _report(rows, len(good), issues, stored=bool(good))
-    await audit.record(conn, actor=actor, action="establishment.imported", object_type="establishment_import",
-                       object_id=uuid4(), request_id=request_id, after={
-                           "rows": rows, "imported": report.imported, "rejected": report.rejected, "partial": partial,
-                           "sha256": hashlib.sha256(content).hexdigest(),
-                       })
+    await audit.record(
+        conn,
+        actor=actor,
+        action="establishment.imported",
+        object_type="establishment_import",
+        object_id=uuid4(),
+        request_id=request_id,
+        after={
+            "rows": rows,
+            "imported": report.imported,
+            "rejected": report.rejected,
+            "partial": partial,
+            "sha256": hashlib.sha256(content).hexdigest(),
+        },
+    )
     return report
 
 
@@ -291,5 +323,8 @@ async def _copy(conn: asyncpg.Connection, good: list[_Row]) -> None:
     try:
         await conn.copy_records_to_table("establishment", records=records, columns=queries.COPY_COLUMNS)
     except asyncpg.UniqueViolationError:
-        raise Conflict("An object in the file was registered by someone else meanwhile; nothing was stored. "
-                       "Import the file again.", code="duplicate_object") from None
+        raise Conflict(
+            "An object in the file was registered by someone else meanwhile; nothing was stored. "
+            "Import the file again.",
+            code="duplicate_object",
+        ) from None

@@ -18,12 +18,27 @@ from backend.users.models import Regime
 
 # One kind per sex business type under APV Utrecht hoofdstuk 3 (research/domain.md 4.1).
 SexBusinessType = Literal[
-    "seks_prive_huis", "seks_club", "seks_raamprostitutie", "seks_escortbedrijf", "seks_massagesalon",
-    "seks_prostitutiehotel", "seks_bioscoop", "seks_theater", "seks_parenclub", "seks_sauna",
+    "seks_prive_huis",
+    "seks_club",
+    "seks_raamprostitutie",
+    "seks_escortbedrijf",
+    "seks_massagesalon",
+    "seks_prostitutiehotel",
+    "seks_bioscoop",
+    "seks_theater",
+    "seks_parenclub",
+    "seks_sauna",
 ]
 Kind = Literal[
-    "horeca_hoogdrempelig", "horeca_laagdrempelig", "slijterij", "supermarkt", "paracommercie", "coffeeshop",
-    SexBusinessType, "speelautomatenhal", "other",
+    "horeca_hoogdrempelig",
+    "horeca_laagdrempelig",
+    "slijterij",
+    "supermarkt",
+    "paracommercie",
+    "coffeeshop",
+    SexBusinessType,
+    "speelautomatenhal",
+    "other",
 ]
 SEX_KINDS = frozenset(get_args(SexBusinessType))
 KINDS = frozenset(get_args(Kind))
@@ -36,8 +51,10 @@ SupervisionLevel = Literal["regular", "verscherpt"]
 ObjectStatus = Literal["active", "closed"]
 PermitStatus = Annotated[
     Literal["granted", "suspended", "withdrawn"],
-    Meta(description="withdrawn: a withdrawal is recorded; suspended: a suspension runs now or is announced; "
-                     "otherwise granted (also after valid_to: ask /objects/{id}/permits?on= what was in force)"),
+    Meta(
+        description="withdrawn: a withdrawal is recorded; suspended: a suspension runs now or is announced; "
+        "otherwise granted (also after valid_to: ask /objects/{id}/permits?on= what was in force)"
+    ),
 ]
 
 # PostgreSQL text cannot hold NUL; NOT_BLANK also wants a visible character somewhere: names made only of spaces
@@ -47,24 +64,45 @@ NOT_BLANK = "^[^\x00]*[^\x00\\s][^\x00]*$"
 Text200 = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 City = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
 HouseNumber = Annotated[int, Meta(ge=1, le=99999)]
-Addition = Annotated[str, Meta(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)*$",
-                               description="huisletter/toevoeging, e.g. A, bis, 2hg; stored upper-case")]
-PostcodeInput = Annotated[str, Meta(
-    pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$",
-    description="Dutch postcode 1234 AB; a space and lower case are accepted, stored as 1234AB",
-)]
+Addition = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=10,
+        pattern=r"^[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)*$",
+        description="huisletter/toevoeging, e.g. A, bis, 2hg; stored upper-case",
+    ),
+]
+PostcodeInput = Annotated[
+    str,
+    Meta(
+        pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$",
+        description="Dutch postcode 1234 AB; a space and lower case are accepted, stored as 1234AB",
+    ),
+]
 Postcode = Annotated[str, Meta(pattern=r"^[1-9][0-9]{3}[A-Z]{2}$")]
 # The wijk codes are reference data (schemas/wijken.json, equal to the wijk table); the service checks input
 # against the table, the document lists them as an enumeration.
 WIJK_CODES = [wijk["code"] for wijk in json.loads((PROJECT_ROOT / "schemas" / "wijken.json").read_bytes())["wijken"]]
 _WIJK_DESCRIPTION = "One of Utrecht's ten wijken"
-WijkCode = Annotated[str, Meta(
-    min_length=1, max_length=64,
-    description=_WIJK_DESCRIPTION, extra_json_schema={"enum": WIJK_CODES},
-)]
-WijkFilter = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=64, description=_WIJK_DESCRIPTION, schema_extra={"enum": WIJK_CODES},
-)]
+WijkCode = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description=_WIJK_DESCRIPTION,
+        extra_json_schema={"enum": WIJK_CODES},
+    ),
+]
+WijkFilter = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=64,
+        description=_WIJK_DESCRIPTION,
+        schema_extra={"enum": WIJK_CODES},
+    ),
+]
 # The Netherlands' bounding box: catches swapped or zeroed coordinates.
 Latitude = Annotated[float, Meta(ge=50.7, le=53.6)]
 Longitude = Annotated[float, Meta(ge=3.3, le=7.3)]
@@ -100,9 +138,18 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     regimes: Regimes
 
     example: ClassVar[dict[str, Any]] = {
-        "name": "Café De Domtoren", "trade_name": "De Domtoren", "street": "Domplein", "house_number": 12,
-        "postcode": "3512 JC", "wijk": "binnenstad", "latitude": 52.0907, "longitude": 5.1214, "kvk_number": "12345678",
-        "kind": "horeca_hoogdrempelig", "employee_class": "under_50", "regimes": ["alcohol", "nix18"],
+        "name": "Café De Domtoren",
+        "trade_name": "De Domtoren",
+        "street": "Domplein",
+        "house_number": 12,
+        "postcode": "3512 JC",
+        "wijk": "binnenstad",
+        "latitude": 52.0907,
+        "longitude": 5.1214,
+        "kvk_number": "12345678",
+        "kind": "horeca_hoogdrempelig",
+        "employee_class": "under_50",
+        "regimes": ["alcohol", "nix18"],
     }
 
 
@@ -153,8 +200,12 @@ class LocationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     regimes: Regimes
 
     example: ClassVar[dict[str, Any]] = {
-        "street": "Vleutenseweg", "house_number": 301, "postcode": "3532 HN", "wijk": "west",
-        "description": "Adres uit een advertentie; geen vergunning bekend", "regimes": ["sexwork"],
+        "street": "Vleutenseweg",
+        "house_number": 301,
+        "postcode": "3532 HN",
+        "wijk": "west",
+        "description": "Adres uit een advertentie; geen vergunning bekend",
+        "regimes": ["sexwork"],
     }
 
 
@@ -248,8 +299,11 @@ class AlcoholPermitWrite(_PermitWrite, tag="alcoholvergunning"):
     conditions: AlcoholConditions
 
     example: ClassVar[dict[str, Any]] = {
-        "type": "alcoholvergunning", "number": "AV-2024-0137", "holder": "Domtoren Horeca B.V.",
-        "valid_from": "2024-03-01", "conditions": {"leidinggevenden": ["J. de Vries", "A. Bakker"]},
+        "type": "alcoholvergunning",
+        "number": "AV-2024-0137",
+        "holder": "Domtoren Horeca B.V.",
+        "valid_from": "2024-03-01",
+        "conditions": {"leidinggevenden": ["J. de Vries", "A. Bakker"]},
     }
 
 
@@ -278,8 +332,13 @@ class EventPermitWrite(_PermitWrite, tag="ontheffing_art35"):
 
 
 PermitWrite = (
-    AlcoholPermitWrite | HorecaPermitWrite | GedoogPermitWrite | SexBusinessPermitWrite | MachinePermitWrite
-    | ArcadePermitWrite | EventPermitWrite
+    AlcoholPermitWrite
+    | HorecaPermitWrite
+    | GedoogPermitWrite
+    | SexBusinessPermitWrite
+    | MachinePermitWrite
+    | ArcadePermitWrite
+    | EventPermitWrite
 )
 
 
@@ -344,9 +403,7 @@ class EventPermit(_PermitRead, tag="ontheffing_art35"):
     conditions: EventConditions
 
 
-Permit = (
-    AlcoholPermit | HorecaPermit | GedoogPermit | SexBusinessPermit | MachinePermit | ArcadePermit | EventPermit
-)
+Permit = AlcoholPermit | HorecaPermit | GedoogPermit | SexBusinessPermit | MachinePermit | ArcadePermit | EventPermit
 
 
 class ObjectWithPermits(Establishment, frozen=True, kw_only=True):
@@ -369,7 +426,8 @@ class SuspendPermit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Reason
 
     example: ClassVar[dict[str, Any]] = {
-        "starts_on": "2025-06-02", "ends_on": "2025-06-29",
+        "starts_on": "2025-06-02",
+        "ends_on": "2025-06-29",
         "reason": "Schorsing na herhaalde overtreding art. 20 lid 1",
     }
 

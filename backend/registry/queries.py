@@ -11,6 +11,7 @@ OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_add
 latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes, version,
 created_at, updated_at"""
 
+
 # Who may see a row with `regimes`: $1 the caller's regimes, $2 whether the caller is scoped for sex work.
 # A row with the sexwork regime is hidden from everyone else even when another regime matches.
 def _visible(alias: str = "") -> str:
@@ -39,8 +40,23 @@ RETURNING {OBJECT_COLUMNS}
 
 # Columns a COPY of new establishments fills, in INSERT_OBJECT order (the rest take their defaults).
 COPY_COLUMNS = (
-    "id", "name", "trade_name", "street", "house_number", "house_number_addition", "postcode", "city", "wijk",
-    "latitude", "longitude", "kvk_number", "kind", "employee_class", "supervision_level", "status", "regimes",
+    "id",
+    "name",
+    "trade_name",
+    "street",
+    "house_number",
+    "house_number_addition",
+    "postcode",
+    "city",
+    "wijk",
+    "latitude",
+    "longitude",
+    "kvk_number",
+    "kind",
+    "employee_class",
+    "supervision_level",
+    "status",
+    "regimes",
 )
 
 # Which of these (postcode, house number, addition, lower(name)) keys an active establishment already has.
@@ -87,8 +103,14 @@ def search_objects(
     """One keyset page ordered by (name, id). `filters` maps names of _SEARCH_FILTERS to (prepared) values;
     None values are left out."""
     return keyset_page_sql(
-        f"SELECT {OBJECT_COLUMNS} FROM establishment", visible=VISIBLE, scope_args=[regimes, sees_sexwork],
-        filter_sql=_SEARCH_FILTERS, filters=filters, order_by=(("name", "text"), ("id", "uuid")), after=after, limit=limit,
+        f"SELECT {OBJECT_COLUMNS} FROM establishment",
+        visible=VISIBLE,
+        scope_args=[regimes, sees_sexwork],
+        filter_sql=_SEARCH_FILTERS,
+        filters=filters,
+        order_by=(("name", "text"), ("id", "uuid")),
+        after=after,
+        limit=limit,
     )
 
 

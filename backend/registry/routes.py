@@ -24,11 +24,19 @@ from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
-    COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+    COMMAND,
+    ETAG_HEADER,
+    LIST,
+    NOT_MODIFIED,
+    READ_ONE,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from backend.registry import importer, service
 from backend.letters.models import Addressee
+from backend.registry import importer, service
 from backend.registry.models import (
     Establishment,
     EstablishmentPage,
@@ -54,15 +62,17 @@ WRITERS = ("coordinator", "admin")
 ADDRESSEE_WRITERS = ("coordinator", "enforcement_officer", "admin")
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
-Query = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=100, description="Part of the name or trade name (case-insensitive)"
-)]
-PostcodeFilter = Annotated[str | None, QueryParameter(
-    pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode (1234 AB) or its four digits"
-)]
-StreetFilter = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=200, description="Start of the street name (case-insensitive)"
-)]
+Query = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=100, description="Part of the name or trade name (case-insensitive)"),
+]
+PostcodeFilter = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode (1234 AB) or its four digits"),
+]
+StreetFilter = Annotated[
+    str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street name (case-insensitive)")
+]
 HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999)]
 KindFilter = Annotated[Kind | None, QueryParameter()]
 RegimeFilter = Annotated[Regime | None, QueryParameter()]
@@ -95,8 +105,12 @@ def _import_rejected(request: Request[Any, Any, Any], exc: importer.ImportReject
 
 _IMPORT_RESPONSES = {
     **problem_responses(*COMMAND),
-    422: ResponseSpec(data_container=ImportProblem, media_type=PROBLEM_JSON, generate_examples=False,
-                      description="Nothing stored; `report` lists every bad row (row, column, reason)"),
+    422: ResponseSpec(
+        data_container=ImportProblem,
+        media_type=PROBLEM_JSON,
+        generate_examples=False,
+        description="Nothing stored; `report` lists every bad row (row, column, reason)",
+    ),
 }
 
 
@@ -108,39 +122,78 @@ class ObjectController(Controller):
     tags = ["Registry"]
 
     @post(
-        operation_id="CreateObject", summary="Register an establishment", guards=[requires_role(*WRITERS)],
-        status_code=201, responses=problem_responses(*COMMAND),
+        operation_id="CreateObject",
+        summary="Register an establishment",
+        guards=[requires_role(*WRITERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
     )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ObjectWrite],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[ObjectWrite],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Establishment]:
         """Coordinators and admins. Registers an establishment with its address, wijk, kind and regimes; 201 with
         Location and ETag. 422 names every bad field (e.g. a sex business without the sexwork regime); 409 when an
         active establishment of that name is registered at the address. Send an Idempotency-Key to retry safely."""
-        return await commands.create(request, tx, idempotency_key, lambda: service.create_object(
-            tx, request.user, data, request_id=request_id_of(request)), lambda created: f"{self.path}/{created.id}")
+        return await commands.create(
+            request,
+            tx,
+            idempotency_key,
+            lambda: service.create_object(tx, request.user, data, request_id=request_id_of(request)),
+            lambda created: f"{self.path}/{created.id}",
+        )
 
-    @get(operation_id="SearchObjects", summary="Search establishments you may see, ordered by name",
-         responses=problem_responses(*LIST))
+    @get(
+        operation_id="SearchObjects",
+        summary="Search establishments you may see, ordered by name",
+        responses=problem_responses(*LIST),
+    )
     async def search(
-        self, request: Request[Principal, Any, Any], db: Db,
-        q: Query = None, postcode: PostcodeFilter = None, street: StreetFilter = None,
-        house_number: HouseNumberFilter = None, wijk: WijkFilter = None, kind: KindFilter = None,
-        regime: RegimeFilter = None, status: StatusFilter = None,
-        cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        q: Query = None,
+        postcode: PostcodeFilter = None,
+        street: StreetFilter = None,
+        house_number: HouseNumberFilter = None,
+        wijk: WijkFilter = None,
+        kind: KindFilter = None,
+        regime: RegimeFilter = None,
+        status: StatusFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
     ) -> EstablishmentPage:
         """Any authenticated user; only establishments of your regimes (sex businesses only with the sexwork
         regime). Filters by name, postcode, street, house number, wijk, kind, regime and status, ordered by name, in
         pages (keyset `cursor`)."""
-        filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number, "wijk": wijk,
-                   "kind": kind, "regime": regime, "status": status}
+        filters = {
+            "q": q,
+            "postcode": postcode,
+            "street": street,
+            "house_number": house_number,
+            "wijk": wijk,
+            "kind": kind,
+            "regime": regime,
+            "status": status,
+        }
         return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get("/{object_id:uuid}", operation_id="GetObject", summary="One establishment, with its ETag",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    @get(
+        "/{object_id:uuid}",
+        operation_id="GetObject",
+        summary="One establishment, with its ETag",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        object_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Establishment]:
         """Any authenticated user who may see the establishment (its regimes); 404 otherwise, as for one that does
         not exist. The ETag is what ReplaceObject needs in If-Match."""
@@ -148,44 +201,72 @@ class ObjectController(Controller):
         return commands.with_etag(found)
 
     @put(
-        "/{object_id:uuid}", operation_id="ReplaceObject",
-        summary="Replace an establishment (close it with status closed); If-Match", guards=[requires_role(*WRITERS)],
+        "/{object_id:uuid}",
+        operation_id="ReplaceObject",
+        summary="Replace an establishment (close it with status closed); If-Match",
+        guards=[requires_role(*WRITERS)],
         responses=problem_responses(*COMMAND),
     )
     async def replace(
-        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[ObjectWrite],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        object_id: FromPath[UUID],
+        data: JSONBody[ObjectWrite],
         if_match: IfMatch = None,
     ) -> Response[Establishment]:
         """Coordinators and admins. Replaces the establishment as a whole (omitted optional fields are cleared);
         closing it is status `closed`, it is never deleted. If-Match is required: 428 without it, 412 when it
         changed since you read it."""
         version = required_version(if_match)
-        updated = await service.replace_object(tx, request.user, object_id, data, version=version,
-                                               request_id=request_id_of(request))
+        updated = await service.replace_object(
+            tx, request.user, object_id, data, version=version, request_id=request_id_of(request)
+        )
         return commands.with_etag(updated)
 
-    @get("/{object_id:uuid}/addressee", operation_id="GetObjectAddressee",
-         summary="Who receives the establishment's letters, with the history", responses=problem_responses(*READ_ONE))
-    async def addressee(self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]) -> ObjectAddressee:
+    @get(
+        "/{object_id:uuid}/addressee",
+        operation_id="GetObjectAddressee",
+        summary="Who receives the establishment's letters, with the history",
+        responses=problem_responses(*READ_ONE),
+    )
+    async def addressee(
+        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
+    ) -> ObjectAddressee:
         """Any authenticated user who may see the establishment. The operator (exploitant or permit holder) who
         receives its letters, with correspondence address and optional e-mail, and every earlier one, newest first."""
         return await service.get_addressee(db, request.user, object_id)
 
-    @put("/{object_id:uuid}/addressee", operation_id="SetObjectAddressee",
-         summary="Record who receives the establishment's letters (the earlier one stays as history)",
-         guards=[requires_role(*ADDRESSEE_WRITERS)], responses=problem_responses(*COMMAND))
+    @put(
+        "/{object_id:uuid}/addressee",
+        operation_id="SetObjectAddressee",
+        summary="Record who receives the establishment's letters (the earlier one stays as history)",
+        guards=[requires_role(*ADDRESSEE_WRITERS)],
+        responses=problem_responses(*COMMAND),
+    )
     async def set_addressee(
-        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[Addressee],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        object_id: FromPath[UUID],
+        data: JSONBody[Addressee],
     ) -> ObjectAddressee:
         """Coordinators, enforcement officers and admins. Records the operator and correspondence address the
         enforcement letters go to; the previous addressee stays in the history. Audited."""
         return await service.set_addressee(tx, request.user, object_id, data, request_id=request_id_of(request))
 
-    @get("/{object_id:uuid}/permits", operation_id="ListObjectPermits",
-         summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",
-         responses=problem_responses(*READ_ONE))
+    @get(
+        "/{object_id:uuid}/permits",
+        operation_id="ListObjectPermits",
+        summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",
+        responses=problem_responses(*READ_ONE),
+    )
     async def permits(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID], on: OnDate = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        object_id: FromPath[UUID],
+        on: OnDate = None,
     ) -> PermitList:
         """Any authenticated user who may see the establishment. Its permits of every type, or with `on` only those
         in force on that date (the vergunningcontrole). Leidinggevenden are shown only to users with the alcohol
@@ -193,38 +274,61 @@ class ObjectController(Controller):
         return await service.list_permits(db, request.user, object_id, on)
 
     @post(
-        "/{object_id:uuid}/permits", operation_id="CreatePermit", summary="Record a permit of an establishment",
-        guards=[requires_role(*WRITERS)], status_code=201, responses=problem_responses(*COMMAND),
+        "/{object_id:uuid}/permits",
+        operation_id="CreatePermit",
+        summary="Record a permit of an establishment",
+        guards=[requires_role(*WRITERS)],
+        status_code=201,
+        responses=problem_responses(*COMMAND),
     )
     async def create_permit(
-        self, request: Request[Principal, Any, Any], tx: Tx, object_id: FromPath[UUID], data: JSONBody[PermitWrite],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        object_id: FromPath[UUID],
+        data: JSONBody[PermitWrite],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
         """Coordinators and admins. Records a permit of the establishment; the body's `type` decides its conditions
         (e.g. the leidinggevenden of an alcoholvergunning). 201 with Location and ETag; 409 `permit_overlap` when a
         permit of the type is already granted for an overlapping period."""
-        return await commands.create(request, tx, idempotency_key, lambda: service.create_permit(
-            tx, request.user, object_id, data, request_id=request_id_of(request)),
-            lambda permit: f"/api/v1/permits/{permit.id}")
+        return await commands.create(
+            request,
+            tx,
+            idempotency_key,
+            lambda: service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request)),
+            lambda permit: f"/api/v1/permits/{permit.id}",
+        )
 
     @post(
-        "/import", operation_id="ImportObjects",
+        "/import",
+        operation_id="ImportObjects",
         summary="Import establishments from a register export (CSV); all-or-nothing unless partial=true",
-        guards=[requires_role(*WRITERS)], status_code=200, responses=_IMPORT_RESPONSES,
-        operation_class=_CsvOperation, opt={"accepts": ["text/csv"]}, request_max_body_size=IMPORT_MAX_BYTES,
+        guards=[requires_role(*WRITERS)],
+        status_code=200,
+        responses=_IMPORT_RESPONSES,
+        operation_class=_CsvOperation,
+        opt={"accepts": ["text/csv"]},
+        request_max_body_size=IMPORT_MAX_BYTES,
         exception_handlers={importer.ImportRejected: _import_rejected},
     )
     async def import_csv(
-        self, request: Request[Principal, Any, Any], tx: Tx,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
         partial: Annotated[bool, QueryParameter(description="Store the good rows and report the bad ones")] = False,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportReport]:
         """Coordinators and admins. Imports establishments from a register export (text/csv, semicolon-separated,
         columns in the README): all-or-nothing by default (422 with a report of every bad row, nothing stored), or
         with partial=true the good rows are stored and the bad ones reported."""
+
         async def command() -> Response[ImportReport]:
             report = await importer.import_objects(
-                tx, await request.body(), partial=partial, actor=actor_of(request.user),
+                tx,
+                await request.body(),
+                partial=partial,
+                actor=actor_of(request.user),
                 request_id=request_id_of(request),
             )
             return Response(report, status_code=200)
@@ -236,56 +340,106 @@ class PermitController(Controller):
     path = "/api/v1/permits"
     tags = ["Registry"]
 
-    @get("/{permit_id:uuid}", operation_id="GetPermit", summary="One permit with its history and ETag",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    @get(
+        "/{permit_id:uuid}",
+        operation_id="GetPermit",
+        summary="One permit with its history and ETag",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
     async def get_one(
-        self, request: Request[Principal, Any, Any], db: Db, permit_id: FromPath[UUID], if_none_match: IfNoneMatch = None
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        permit_id: FromPath[UUID],
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Permit]:
         """Any authenticated user who may see the establishment. One permit with its history (every change, who,
         when, why) and its ETag for the permit commands."""
         permit = await service.get_permit(db, request.user, permit_id)
         return commands.with_etag(permit)
 
-    @put("/{permit_id:uuid}", operation_id="ReplacePermit",
-         summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
-         guards=[requires_role(*WRITERS)], responses=problem_responses(*COMMAND))
+    @put(
+        "/{permit_id:uuid}",
+        operation_id="ReplacePermit",
+        summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
+        guards=[requires_role(*WRITERS)],
+        responses=problem_responses(*COMMAND),
+    )
     async def replace(
-        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID], data: JSONBody[PermitWrite],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        permit_id: FromPath[UUID],
+        data: JSONBody[PermitWrite],
         if_match: IfMatch = None,
     ) -> Response[Permit]:
         """Coordinators and admins. Corrects a permit as a whole (holder, number, validity, conditions); the type
         cannot change. If-Match is required: 428 without it, 412 when stale."""
         version = required_version(if_match)
-        permit = await service.replace_permit(tx, request.user, permit_id, data, version=version,
-                                              request_id=request_id_of(request))
+        permit = await service.replace_permit(
+            tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
+        )
         return commands.with_etag(permit)
 
-    @post("/{permit_id:uuid}/suspend", operation_id="SuspendPermit", summary="Suspend a permit for a period; If-Match",
-          guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/{permit_id:uuid}/suspend",
+        operation_id="SuspendPermit",
+        summary="Suspend a permit for a period; If-Match",
+        guards=[requires_role(*WRITERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def suspend(
-        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
-        data: JSONBody[SuspendPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        permit_id: FromPath[UUID],
+        data: JSONBody[SuspendPermit],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
         """Coordinators and admins. Suspends the permit from `starts_on` to `ends_on` (inclusive) with a reason.
         If-Match is required: 428 without it, 412 when stale; 409 `permit_withdrawn` for a withdrawn permit."""
         return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
 
-    @post("/{permit_id:uuid}/withdraw", operation_id="WithdrawPermit",
-          summary="Withdraw a permit from a date; If-Match", guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/{permit_id:uuid}/withdraw",
+        operation_id="WithdrawPermit",
+        summary="Withdraw a permit from a date; If-Match",
+        guards=[requires_role(*WRITERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def withdraw(
-        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
-        data: JSONBody[WithdrawPermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        permit_id: FromPath[UUID],
+        data: JSONBody[WithdrawPermit],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
         """Coordinators and admins. Withdraws the permit from `effective_on` with a reason (intrekking). If-Match is
         required: 428 without it, 412 when stale; 409 `permit_withdrawn` when it is already withdrawn."""
         return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
 
-    @post("/{permit_id:uuid}/reinstate", operation_id="ReinstatePermit",
-          summary="Lift a suspension or withdrawal from a date; If-Match",
-          guards=[requires_role(*WRITERS)], status_code=200, responses=problem_responses(*COMMAND))
+    @post(
+        "/{permit_id:uuid}/reinstate",
+        operation_id="ReinstatePermit",
+        summary="Lift a suspension or withdrawal from a date; If-Match",
+        guards=[requires_role(*WRITERS)],
+        status_code=200,
+        responses=problem_responses(*COMMAND),
+    )
     async def reinstate(
-        self, request: Request[Principal, Any, Any], tx: Tx, permit_id: FromPath[UUID],
-        data: JSONBody[ReinstatePermit], if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        permit_id: FromPath[UUID],
+        data: JSONBody[ReinstatePermit],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Permit]:
         """Coordinators and admins. Lifts a suspension or withdrawal from `effective_on`; an `effective_on` at or
         before its start undoes it entirely (e.g. after bezwaar). If-Match is required: 428 without it, 412 when
@@ -293,11 +447,24 @@ class PermitController(Controller):
         return await self._change(request, tx, if_match, idempotency_key, service.reinstate_permit, permit_id, data)
 
     async def _change(
-        self, request: Request[Principal, Any, Any], tx: Tx, if_match: str | None, idempotency_key: str | None,
-        change: Any, permit_id: UUID, data: Any,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        if_match: str | None,
+        idempotency_key: str | None,
+        change: Any,
+        permit_id: UUID,
+        data: Any,
     ) -> Response[Permit]:
-        return await commands.change(request, tx, if_match, idempotency_key, lambda version: change(
-            tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)))
+        return await commands.change(
+            request,
+            tx,
+            if_match,
+            idempotency_key,
+            lambda version: change(
+                tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
+            ),
+        )
 
 
 class LocationController(Controller):
@@ -308,23 +475,32 @@ class LocationController(Controller):
         operation_id="CreateLocation",
         summary="Record an address to inspect (e.g. from an advertisement or a complaint)",
         guards=[requires_role("inspector", "coordinator", "complaints_officer", "admin")],
-        status_code=201, responses=problem_responses(*COMMAND),
+        status_code=201,
+        responses=problem_responses(*COMMAND),
     )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[LocationCreate],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        data: JSONBody[LocationCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Location]:
         """Inspectors, coordinators, complaints officers and admins. Records an address to inspect that is not (yet)
         a registered establishment, e.g. from an advertisement or a complaint; it is linked to an active
         establishment at the same address. 201 with Location."""
+
         async def command() -> Response[Location]:
             location = await service.create_location(tx, request.user, data, request_id=request_id_of(request))
             return Response(location, status_code=201, headers={"Location": f"{self.path}/{location.id}"})
 
         return await run_once(request, tx, command, raw_key=idempotency_key)
 
-    @get("/{location_id:uuid}", operation_id="GetLocation",
-         summary="One location (reads of sex-work locations are audited)", responses=problem_responses(*READ_ONE))
+    @get(
+        "/{location_id:uuid}",
+        operation_id="GetLocation",
+        summary="One location (reads of sex-work locations are audited)",
+        responses=problem_responses(*READ_ONE),
+    )
     async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
         """Any authenticated user whose regimes include one of the location's; 404 otherwise. Reads of sex-work
         locations are audited."""

@@ -21,16 +21,16 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
-from backend.registry import queries
 from backend.letters.models import Addressee
+from backend.registry import queries
 from backend.registry.models import (
     SEX_KINDS,
     AddresseeRecord,
-    ObjectAddressee,
     Establishment,
     EstablishmentPage,
     Location,
     LocationCreate,
+    ObjectAddressee,
     ObjectWithPermits,
     ObjectWrite,
     Permit,
@@ -86,7 +86,9 @@ async def wijk_codes(conn: asyncpg.Connection) -> frozenset[str]:
 async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:
     """A filter on a wijk that does not exist is a mistake to report (422), not a search with no results."""
     if wijk is not None and wijk not in await wijk_codes(conn):
-        raise Unprocessable("The request has invalid fields.", errors=[FieldError(detail="unknown wijk", parameter="wijk")])
+        raise Unprocessable(
+            "The request has invalid fields.", errors=[FieldError(detail="unknown wijk", parameter="wijk")]
+        )
 
 
 def object_problems(data: ObjectWrite, wijken: frozenset[str]) -> list[FieldError]:
@@ -104,10 +106,22 @@ def object_problems(data: ObjectWrite, wijken: frozenset[str]) -> list[FieldErro
 def object_row(data: ObjectWrite) -> tuple[Any, ...]:
     """The column values of an establishment (after id), normalised, in queries.INSERT_OBJECT order."""
     return (
-        data.name.strip(), data.trade_name.strip() if data.trade_name else None, data.street.strip(),
-        data.house_number, normalise_addition(data.house_number_addition), normalise_postcode(data.postcode),
-        data.city.strip(), data.wijk, data.latitude, data.longitude, data.kvk_number, data.kind,
-        data.employee_class, data.supervision_level, data.status, sorted(set(data.regimes)),
+        data.name.strip(),
+        data.trade_name.strip() if data.trade_name else None,
+        data.street.strip(),
+        data.house_number,
+        normalise_addition(data.house_number_addition),
+        normalise_postcode(data.postcode),
+        data.city.strip(),
+        data.wijk,
+        data.latitude,
+        data.longitude,
+        data.kvk_number,
+        data.kind,
+        data.employee_class,
+        data.supervision_level,
+        data.status,
+        sorted(set(data.regimes)),
     )
 
 
@@ -180,13 +194,25 @@ async def create_object(
     await _check_object(tx, principal, data)
     row = await _write_object(tx, queries.INSERT_OBJECT, uuid4(), *object_row(data))
     created = _establishment(row)
-    await audit.record(tx, actor=actor_of(principal), action="establishment.created", object_type="establishment",
-                       object_id=created.id, request_id=request_id, after=_audit_fields(created))
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="establishment.created",
+        object_type="establishment",
+        object_id=created.id,
+        request_id=request_id,
+        after=_audit_fields(created),
+    )
     return created
 
 
 async def replace_object(
-    tx: asyncpg.Connection, principal: Principal, object_id: UUID, data: ObjectWrite, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    object_id: UUID,
+    data: ObjectWrite,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Establishment:
     current = await get_object(tx, principal, object_id)
@@ -197,17 +223,27 @@ async def replace_object(
     updated = _establishment(row)
     before, after = _audit_fields(current), _audit_fields(updated)
     changed = [key for key in after if before[key] != after[key]]
-    await audit.record(tx, actor=actor_of(principal), action="establishment.updated", object_type="establishment",
-                       object_id=object_id, request_id=request_id,
-                       before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="establishment.updated",
+        object_type="establishment",
+        object_id=object_id,
+        request_id=request_id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
     return updated
 
 
 async def _check_object(tx: asyncpg.Connection, principal: Principal, data: ObjectWrite) -> None:
     problems = object_problems(data, await wijk_codes(tx))
     if not problems and not _visible_to(principal, data.regimes):
-        problems.append(FieldError(detail="include a regime you are scoped for (sexwork needs the sexwork scope)",
-                                   pointer="/regimes"))
+        problems.append(
+            FieldError(
+                detail="include a regime you are scoped for (sexwork needs the sexwork scope)", pointer="/regimes"
+            )
+        )
     if problems:
         raise Unprocessable("The request has invalid fields.", errors=problems)
 
@@ -216,8 +252,9 @@ async def _write_object(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg
     try:
         return await tx.fetchrow(sql, *args)
     except asyncpg.UniqueViolationError:
-        raise Conflict("An active object with this name is already registered at this address.",
-                       code="duplicate_object") from None
+        raise Conflict(
+            "An active object with this name is already registered at this address.", code="duplicate_object"
+        ) from None
 
 
 # --- locations -------------------------------------------------------------------------------------------
@@ -239,14 +276,31 @@ async def create_location(
     matches = await tx.fetch(queries.ACTIVE_OBJECTS_AT, postcode, data.house_number, addition or "")
     object_id = matches[0]["id"] if len(matches) == 1 else None  # several businesses at one address: no guess
     row = await tx.fetchrow(
-        queries.INSERT_LOCATION, uuid4(), object_id, data.street.strip(), data.house_number, addition, postcode,
-        data.city.strip(), data.wijk, data.latitude, data.longitude, data.description, sorted(set(data.regimes)),
+        queries.INSERT_LOCATION,
+        uuid4(),
+        object_id,
+        data.street.strip(),
+        data.house_number,
+        addition,
+        postcode,
+        data.city.strip(),
+        data.wijk,
+        data.latitude,
+        data.longitude,
+        data.description,
+        sorted(set(data.regimes)),
         principal.user_id,
     )
     location = await _shown_location(tx, principal, row)
-    await audit.record(tx, actor=actor_of(principal), action="location.created", object_type="location",
-                       object_id=location.id, request_id=request_id,
-                       after={"object_id": str(object_id) if object_id else None, "regimes": location.regimes})
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="location.created",
+        object_type="location",
+        object_id=location.id,
+        request_id=request_id,
+        after={"object_id": str(object_id) if object_id else None, "regimes": location.regimes},
+    )
     return location
 
 
@@ -259,8 +313,14 @@ async def get_location(
     location = await _shown_location(tx, principal, row)
     if "sexwork" in location.regimes:
         # A sex-work address may be someone's home: who looked at it is logged (DOMAIN.md, sensitive data).
-        await audit.record(tx, actor=actor_of(principal), action="location.read", object_type="location",
-                           object_id=location_id, request_id=request_id)
+        await audit.record(
+            tx,
+            actor=actor_of(principal),
+            action="location.read",
+            object_type="location",
+            object_id=location_id,
+            request_id=request_id,
+        )
     return location
 
 
@@ -283,11 +343,17 @@ def _permit_type(data: PermitWrite) -> str:
 
 def permit_state(row: asyncpg.Record) -> dict[str, Any]:
     """A permit's fields as its history records them."""
-    return msgspec.to_builtins({
-        "number": row["number"], "holder": row["holder"], "valid_from": row["valid_from"], "valid_to": row["valid_to"],
-        "conditions": row["conditions"], "withdrawn_on": row["withdrawn_on"],
-        "suspensions": [[s["starts_on"], s["ends_on"]] for s in _suspensions(row)],
-    })
+    return msgspec.to_builtins(
+        {
+            "number": row["number"],
+            "holder": row["holder"],
+            "valid_from": row["valid_from"],
+            "valid_to": row["valid_to"],
+            "conditions": row["conditions"],
+            "withdrawn_on": row["withdrawn_on"],
+            "suspensions": [[s["starts_on"], s["ends_on"]] for s in _suspensions(row)],
+        }
+    )
 
 
 def _suspensions(row: asyncpg.Record) -> list[dict[str, date]]:
@@ -312,8 +378,9 @@ def _permit(row: asyncpg.Record, principal: Principal, history: list[PermitHisto
         status = "suspended"
     else:
         status = "granted"
-    fields.update(status=status, suspensions=suspensions,
-                  conditions=_masked(fields["type"], fields["conditions"], principal))
+    fields.update(
+        status=status, suspensions=suspensions, conditions=_masked(fields["type"], fields["conditions"], principal)
+    )
     permit = msgspec.convert(fields, Permit)  # type: ignore[arg-type]
     return permit if history is None else msgspec.structs.replace(permit, history=history)
 
@@ -338,7 +405,10 @@ async def get_permit(conn: asyncpg.Connection, principal: Principal, permit_id: 
     row = await _visible_permit(conn, principal, permit_id)
     history = [
         PermitHistoryEntry(
-            version=h["version"], action=h["action"], occurred_at=h["occurred_at"], actor_id=h["actor_id"],
+            version=h["version"],
+            action=h["action"],
+            occurred_at=h["occurred_at"],
+            actor_id=h["actor_id"],
             reason=h["reason"],
             state={**h["state"], "conditions": _masked(row["type"], h["state"]["conditions"], principal)},
         )
@@ -354,8 +424,11 @@ def _check_validity(data: PermitWrite) -> None:
 
 def _check_fits_object(data: PermitWrite, establishment: Establishment) -> None:
     if _permit_type(data) == "exploitatievergunning_seksinrichting" and "sexwork" not in establishment.regimes:
-        raise _invalid("/type", "a seksinrichting permit belongs to an object with the sexwork regime",
-                       code="permit_type_not_applicable")
+        raise _invalid(
+            "/type",
+            "a seksinrichting permit belongs to an object with the sexwork regime",
+            code="permit_type_not_applicable",
+        )
 
 
 async def _write_permit(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record | None:
@@ -364,18 +437,34 @@ async def _write_permit(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg
     except asyncpg.ExclusionViolationError:
         raise Conflict(
             "Another permit of this type is granted to this object for an overlapping period; end or withdraw "
-            "that one first.", code="permit_overlap",
+            "that one first.",
+            code="permit_overlap",
         ) from None
 
 
 async def _record_change(
-    tx: asyncpg.Connection, principal: Principal, row: asyncpg.Record, action: str, *, reason: str | None,
-    request_id: str | None, before: dict[str, Any] | None = None,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    row: asyncpg.Record,
+    action: str,
+    *,
+    reason: str | None,
+    request_id: str | None,
+    before: dict[str, Any] | None = None,
 ) -> None:
     state = permit_state(row)
     await tx.execute(queries.INSERT_HISTORY, row["id"], row["version"], action, principal.user_id, reason, state)
-    await audit.record(tx, actor=actor_of(principal), action=f"permit.{action}", object_type="permit",
-                       object_id=row["id"], request_id=request_id, reason=reason, before=before, after=state)
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action=f"permit.{action}",
+        object_type="permit",
+        object_id=row["id"],
+        request_id=request_id,
+        reason=reason,
+        before=before,
+        after=state,
+    )
 
 
 async def create_permit(
@@ -385,37 +474,64 @@ async def create_permit(
     _check_validity(data)
     _check_fits_object(data, establishment)
     row = await _write_permit(
-        tx, queries.INSERT_PERMIT, uuid4(), object_id, _permit_type(data), data.number.strip(), data.holder.strip(),
-        data.valid_from, data.valid_to, msgspec.to_builtins(data.conditions),
+        tx,
+        queries.INSERT_PERMIT,
+        uuid4(),
+        object_id,
+        _permit_type(data),
+        data.number.strip(),
+        data.holder.strip(),
+        data.valid_from,
+        data.valid_to,
+        msgspec.to_builtins(data.conditions),
     )
     await _record_change(tx, principal, row, "granted", reason=None, request_id=request_id)
     return _permit(row, principal)
 
 
 async def replace_permit(
-    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: PermitWrite, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    permit_id: UUID,
+    data: PermitWrite,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Permit:
     current = await _visible_permit(tx, principal, permit_id)
     if _permit_type(data) != current["type"]:
-        raise _invalid("/type", f"a permit's type cannot change (this one is {current['type']})",
-                       code="permit_type_immutable")
+        raise _invalid(
+            "/type", f"a permit's type cannot change (this one is {current['type']})", code="permit_type_immutable"
+        )
     _check_validity(data)
     if current["withdrawn_on"] is not None and current["withdrawn_on"] < data.valid_from:
         raise _invalid("/valid_from", "the permit was withdrawn before this valid_from")
     row = await _write_permit(
-        tx, queries.UPDATE_PERMIT, permit_id, version, data.number.strip(), data.holder.strip(), data.valid_from,
-        data.valid_to, msgspec.to_builtins(data.conditions),
+        tx,
+        queries.UPDATE_PERMIT,
+        permit_id,
+        version,
+        data.number.strip(),
+        data.holder.strip(),
+        data.valid_from,
+        data.valid_to,
+        msgspec.to_builtins(data.conditions),
     )
     if row is None:
         raise stale(current["version"])
-    await _record_change(tx, principal, row, "updated", reason=None, request_id=request_id,
-                         before=permit_state(current))
+    await _record_change(
+        tx, principal, row, "updated", reason=None, request_id=request_id, before=permit_state(current)
+    )
     return _permit(row, principal)
 
 
 async def suspend_permit(
-    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: SuspendPermit, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    permit_id: UUID,
+    data: SuspendPermit,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Permit:
     current = await _visible_permit(tx, principal, permit_id)
@@ -427,12 +543,27 @@ async def suspend_permit(
         raise _invalid("/starts_on", "the suspension starts before the permit is valid")
     if current["valid_to"] is not None and data.ends_on > current["valid_to"]:
         raise _invalid("/ends_on", "the suspension ends after the permit's valid_to")
-    return await _change_status(tx, principal, current, "suspended", data.reason, request_id,
-                                queries.SUSPEND_PERMIT, version, data.starts_on, data.ends_on)
+    return await _change_status(
+        tx,
+        principal,
+        current,
+        "suspended",
+        data.reason,
+        request_id,
+        queries.SUSPEND_PERMIT,
+        version,
+        data.starts_on,
+        data.ends_on,
+    )
 
 
 async def withdraw_permit(
-    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: WithdrawPermit, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    permit_id: UUID,
+    data: WithdrawPermit,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Permit:
     current = await _visible_permit(tx, principal, permit_id)
@@ -442,12 +573,26 @@ async def withdraw_permit(
         raise _invalid("/effective_on", "the withdrawal takes effect before the permit is valid")
     if current["valid_to"] is not None and data.effective_on > current["valid_to"]:
         raise _invalid("/effective_on", "the permit has expired by then")
-    return await _change_status(tx, principal, current, "withdrawn", data.reason, request_id,
-                                queries.WITHDRAW_PERMIT, version, data.effective_on)
+    return await _change_status(
+        tx,
+        principal,
+        current,
+        "withdrawn",
+        data.reason,
+        request_id,
+        queries.WITHDRAW_PERMIT,
+        version,
+        data.effective_on,
+    )
 
 
 async def reinstate_permit(
-    tx: asyncpg.Connection, principal: Principal, permit_id: UUID, data: ReinstatePermit, *, version: int,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    permit_id: UUID,
+    data: ReinstatePermit,
+    *,
+    version: int,
     request_id: str | None,
 ) -> Permit:
     current = await _visible_permit(tx, principal, permit_id)
@@ -455,13 +600,21 @@ async def reinstate_permit(
     lifts_suspension = any(s["ends_on"] >= effective_on for s in _suspensions(current))
     if current["withdrawn_on"] is None and not lifts_suspension:
         raise Conflict("The permit is neither withdrawn nor suspended from that day on.", code="nothing_to_reinstate")
-    return await _change_status(tx, principal, current, "reinstated", data.reason, request_id,
-                                queries.REINSTATE_PERMIT, version, effective_on)
+    return await _change_status(
+        tx, principal, current, "reinstated", data.reason, request_id, queries.REINSTATE_PERMIT, version, effective_on
+    )
 
 
 async def _change_status(
-    tx: asyncpg.Connection, principal: Principal, current: asyncpg.Record, action: str, reason: str,
-    request_id: str | None, sql: str, version: int, *args: Any,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    current: asyncpg.Record,
+    action: str,
+    reason: str,
+    request_id: str | None,
+    sql: str,
+    version: int,
+    *args: Any,
 ) -> Permit:
     row = await _write_permit(tx, sql, current["id"], version, *args)
     if row is None:
@@ -484,8 +637,9 @@ async def objects_with_permits(
     permits: dict[UUID, list[Permit]] = {row["id"]: [] for row in rows}
     for permit_row in await conn.fetch(queries.PERMITS_OF_OBJECTS, list(permits)):
         permits[permit_row["object_id"]].append(_permit(permit_row, principal))
-    return [ObjectWithPermits(**msgspec.structs.asdict(_establishment(row)), permits=permits[row["id"]])
-            for row in rows]
+    return [
+        ObjectWithPermits(**msgspec.structs.asdict(_establishment(row)), permits=permits[row["id"]]) for row in rows
+    ]
 
 
 async def get_locations(conn: asyncpg.Connection, principal: Principal, location_ids: list[UUID]) -> list[Location]:
@@ -503,8 +657,14 @@ async def record_location_reads(
     """The location.read audit events get_location writes, for locations read with get_locations."""
     for location in locations:
         if "sexwork" in location.regimes:
-            await audit.record(tx, actor=actor_of(principal), action="location.read", object_type="location",
-                               object_id=location.id, request_id=request_id)
+            await audit.record(
+                tx,
+                actor=actor_of(principal),
+                action="location.read",
+                object_type="location",
+                object_id=location.id,
+                request_id=request_id,
+            )
 
 
 # --- addressees -----------------------------------------------------------------------------------------------
@@ -513,7 +673,9 @@ async def record_location_reads(
 async def get_addressee(conn: asyncpg.Connection, principal: Principal, object_id: UUID) -> ObjectAddressee:
     """Who receives the establishment's letters, with the history (404 when the caller may not see it)."""
     await get_object(conn, principal, object_id)
-    history = [msgspec.convert(dict(row), AddresseeRecord) for row in await conn.fetch(queries.ADDRESSEE_HISTORY, object_id)]
+    history = [
+        msgspec.convert(dict(row), AddresseeRecord) for row in await conn.fetch(queries.ADDRESSEE_HISTORY, object_id)
+    ]
     return ObjectAddressee(object_id=object_id, current=history[0] if history else None, history=history)
 
 
@@ -523,11 +685,26 @@ async def set_addressee(
     """Record a new addressee; the earlier ones stay as history. Audited without the address itself (personal
     data stays in its table)."""
     await get_object(tx, principal, object_id)
-    await tx.execute(queries.INSERT_ADDRESSEE, object_id, data.name, data.attention, data.street, data.postcode,
-                     data.city, data.email, principal.user_id)
-    await audit.record(tx, actor=actor_of(principal), action="establishment.addressee_set",
-                       object_type="establishment", object_id=object_id, request_id=request_id,
-                       after={"addressee": "replaced", "email": data.email is not None})
+    await tx.execute(
+        queries.INSERT_ADDRESSEE,
+        object_id,
+        data.name,
+        data.attention,
+        data.street,
+        data.postcode,
+        data.city,
+        data.email,
+        principal.user_id,
+    )
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action="establishment.addressee_set",
+        object_type="establishment",
+        object_id=object_id,
+        request_id=request_id,
+        after={"addressee": "replaced", "email": data.email is not None},
+    )
     return await get_addressee(tx, principal, object_id)
 
 

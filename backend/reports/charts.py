@@ -120,7 +120,7 @@ def _cut(text: str, font: FontType, room: float) -> list[str]:
         last = lines[LABEL_MAX_LINES - 1]
         while last and _width(last + "…", font) > room:
             last = last[:-1]
-        lines = [*lines[:LABEL_MAX_LINES - 1], last + "…"]
+        lines = [*lines[: LABEL_MAX_LINES - 1], last + "…"]
     return lines
 
 
@@ -135,8 +135,9 @@ def _fit(names: Sequence[str], room: float) -> tuple[int, list[list[str]]]:
     return LABEL_SIZES[-1], [_cut(name, floor, room) for name in names]
 
 
-def axis_labels(names: Sequence[str], figures: Sequence[str], *, base_width: int = WIDTH,
-                axis_y: int = HEIGHT - MARGIN_BOTTOM) -> Layout:
+def axis_labels(
+    names: Sequence[str], figures: Sequence[str], *, base_width: int = WIDTH, axis_y: int = HEIGHT - MARGIN_BOTTOM
+) -> Layout:
     """Where each bar's name and figure go under the axis: centred in the bar's slot, never wider than the slot
     less LABEL_GAP. The slot is at least MIN_SLOT and wide enough for the widest figure; the canvas grows when
     the bars need more room than `base_width` gives."""
@@ -226,8 +227,12 @@ def compliance_per_wijk(groups: Sequence[Group], subtitle: str) -> bytes:
             draw.rectangle((x0, bar_top, x1, bottom), fill=BAR)
             draw.text((label.x, bar_top - 4), f"{round(item.share * 100)}%", fill=INK, font=_font(12), anchor="md")
     _draw_labels(draw, layout)
-    draw.text((left, HEIGHT - 40), "Naleving = beoordeelde controles zonder overtreding / beoordeelde controles",
-              fill=INK, font=_font(12))
+    draw.text(
+        (left, HEIGHT - 40),
+        "Naleving = beoordeelde controles zonder overtreding / beoordeelde controles",
+        fill=INK,
+        font=_font(12),
+    )
     return _png(image)
 
 

@@ -59,18 +59,27 @@ class CycleRule:
 CYCLE_RULES: tuple[CycleRule, ...] = (
     CycleRule("verscherpt", "Verscherpt toezicht (4x per jaar)", 3, supervision_level="verscherpt"),
     CycleRule("coffeeshop", "Coffeeshop (jaarlijks)", 12, kinds=("coffeeshop",)),
-    CycleRule("horeca", "Reguliere horeca (eens per 4 jaar)", 48,
-              kinds=("horeca_hoogdrempelig", "horeca_laagdrempelig")),
+    CycleRule(
+        "horeca", "Reguliere horeca (eens per 4 jaar)", 48, kinds=("horeca_hoogdrempelig", "horeca_laagdrempelig")
+    ),
 )
 
 
 def cycle_rule_arrays() -> tuple[list[int], list[str], list[int], list[str | None], list[str | None]]:
     """CYCLE_RULES as parallel arrays for SQL's unnest, one row per (rule, kind): priority, key, months,
     supervision level, kind (None = any)."""
-    rows = [(priority, rule.key, rule.months, rule.supervision_level, kind)
-            for priority, rule in enumerate(CYCLE_RULES) for kind in (rule.kinds or (None,))]
-    return ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-            [r[4] for r in rows])
+    rows = [
+        (priority, rule.key, rule.months, rule.supervision_level, kind)
+        for priority, rule in enumerate(CYCLE_RULES)
+        for kind in (rule.kinds or (None,))
+    ]
+    return (
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+    )
 
 
 # Sanctions: a sent besluit of each decision, and its Dutch label. Warnings are sent warning steps; forfeited

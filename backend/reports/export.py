@@ -9,16 +9,36 @@ from collections.abc import Iterator
 from typing import Any
 
 from backend.reports.models import (
-    Complaints, Figure, IndicatorReport, Money, Sanctions, TrendReport, ViolationFigure,
+    Complaints,
+    Figure,
+    IndicatorReport,
+    Money,
+    Sanctions,
+    TrendReport,
+    ViolationFigure,
 )
 from backend.reports.service import ViolationText
 
-HEADER = ("Indicator", "Onderverdeling", "Teller", "Noemer", "Percentage", "Waarde", "Bedrag (euro)", "Van",
-          "Tot en met")
+HEADER = (
+    "Indicator",
+    "Onderverdeling",
+    "Teller",
+    "Noemer",
+    "Percentage",
+    "Waarde",
+    "Bedrag (euro)",
+    "Van",
+    "Tot en met",
+)
 SANCTION_LABELS = {
-    "warnings": "Waarschuwingen", "fines": "Bestuurlijke boetes", "lasten_onder_dwangsom": "Lasten onder dwangsom",
-    "lasten_onder_bestuursdwang": "Lasten onder bestuursdwang", "forfeited_dwangsommen": "Verbeurde dwangsommen",
-    "suspensions": "Schorsingen", "withdrawals": "Intrekkingen", "bans_19a": "Ontzeggingen art. 19a Alcoholwet",
+    "warnings": "Waarschuwingen",
+    "fines": "Bestuurlijke boetes",
+    "lasten_onder_dwangsom": "Lasten onder dwangsom",
+    "lasten_onder_bestuursdwang": "Lasten onder bestuursdwang",
+    "forfeited_dwangsommen": "Verbeurde dwangsommen",
+    "suspensions": "Schorsingen",
+    "withdrawals": "Intrekkingen",
+    "bans_19a": "Ontzeggingen art. 19a Alcoholwet",
     "closures_13b": "Sluitingen art. 13b Opiumwet",
 }
 # (indicator, breakdown, figure, value): the value is the number of violations of a code, or a median.
@@ -33,8 +53,17 @@ def _line(row: Row, start: str, end: str) -> list[str]:
     indicator, part, fig, count = row
     amount = _number(fig.amount_cents / 100, 2) if isinstance(fig, Money) else ""
     percent = None if fig.share is None else fig.share * 100
-    return [indicator, part, str(fig.numerator), str(fig.denominator), _number(percent, 1),
-            count or "", amount, start, end]
+    return [
+        indicator,
+        part,
+        str(fig.numerator),
+        str(fig.denominator),
+        _number(percent, 1),
+        count or "",
+        amount,
+        start,
+        end,
+    ]
 
 
 def _sanctions(s: Sanctions) -> Iterator[Row]:
@@ -48,12 +77,16 @@ def _complaints(c: Complaints) -> Iterator[Row]:
     yield "Klachten binnen de termijn afgehandeld", "Totaal", c.resolved_within_deadline, None
     median = c.median_handling_working_days
     # Teller and Noemer: the resolved complaints the median is taken over.
-    yield ("Mediane afhandeltijd klachten (werkdagen)", "Totaal",
-           Figure(numerator=median.count, denominator=median.count, share=None), _number(median.value, 1))
+    yield (
+        "Mediane afhandeltijd klachten (werkdagen)",
+        "Totaal",
+        Figure(numerator=median.count, denominator=median.count, share=None),
+        _number(median.value, 1),
+    )
 
 
 def _violation(v: ViolationFigure, texts: dict[str, ViolationText]) -> str:
-    """"Alcohol verstrekt zonder vaststelling van de leeftijd (Alcoholwet art. 20 lid 1; AW-20-1-...)": the
+    """ "Alcohol verstrekt zonder vaststelling van de leeftijd (Alcoholwet art. 20 lid 1; AW-20-1-...)": the
     checklist's Dutch description and current article; the stored article for a code no checklist has now."""
     text = texts.get(v.code)
     if text is None:
@@ -67,8 +100,11 @@ def _report_rows(r: IndicatorReport, texts: dict[str, ViolationText]) -> Iterato
     yield "Controles naar aanleiding van een klacht", "Totaal", r.controls.following_complaint, None
     yield "Hercontroles", "Totaal", r.controls.hercontroles, None
     yield "Naleving", "Totaal", r.compliance.overall, None
-    for prefix, groups in (("Regime", r.compliance.per_regime), ("Soort object", r.compliance.per_object_kind),
-                           ("Wijk", r.compliance.per_wijk)):
+    for prefix, groups in (
+        ("Regime", r.compliance.per_regime),
+        ("Soort object", r.compliance.per_object_kind),
+        ("Wijk", r.compliance.per_wijk),
+    ):
         for g in groups:
             yield "Naleving", f"{prefix}: {g.label}", g, None
     if r.nix18 is not None:
@@ -102,7 +138,8 @@ def trend_csv(report: TrendReport) -> str:
                 ("Controles uitgevoerd (beoordeeld)", month.controls.done),
                 ("Vergunningcontroles", month.controls.vergunningcontroles),
                 ("Controles naar aanleiding van een klacht", month.controls.following_complaint),
-                ("Hercontroles", month.controls.hercontroles), ("Naleving", month.compliance),
+                ("Hercontroles", month.controls.hercontroles),
+                ("Naleving", month.compliance),
                 ("Controles met een overtreding", month.violations),
             ]
             if month.nix18 is not None:

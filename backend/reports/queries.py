@@ -98,13 +98,16 @@ def nix18_attempts(filters: dict[str, Any], *, by_month: bool) -> tuple[str, lis
     args: list[Any] = []
     where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=5)
     month = _month(f"i.inspected_at {AMSTERDAM_DAY}", by_month)
-    return f"""
+    return (
+        f"""
 SELECT {month} AS month, coalesce(c.answers ->> 'NX-01', 'onbekend') AS channel, count(*) AS attempts,
        count(*) FILTER (WHERE {NIX18_COMPLIED_SQL}) AS complied
 {_INSPECTION_FROM}
 JOIN inspection_checklist c ON c.inspection_id = i.id AND c.template_key = $5
 WHERE i.state = 'reviewed' AND {where}
-GROUP BY 1, 2""", args
+GROUP BY 1, 2""",
+        args,
+    )
 
 
 def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -112,7 +115,8 @@ def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     (code, article of the latest one, violations, controls)."""
     args: list[Any] = []
     where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=4)
-    return f"""
+    return (
+        f"""
 SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC))[1] AS article, count(*) AS violations,
        count(DISTINCT v.inspection_id) AS controls
 {_INSPECTION_FROM}
@@ -120,7 +124,9 @@ JOIN violation v ON v.inspection_id = i.id AND v.withdrawn_at IS NULL
 JOIN inspection_checklist c ON c.inspection_id = v.inspection_id AND c.position = v.checklist_position
 WHERE i.state = 'reviewed' AND (c.regime = ANY ($3::text[]) OR c.regime = 'any') AND {where}
 GROUP BY v.code
-ORDER BY controls DESC, violations DESC, v.code""", args
+ORDER BY controls DESC, violations DESC, v.code""",
+        args,
+    )
 
 
 # --- enforcement: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work ---------------------
@@ -148,7 +154,8 @@ def sanctions(filters: dict[str, Any], decisions: list[str], *, by_month: bool) 
         f" AS {name}_cents"
         for name in decisions
     )
-    return f"""
+    return (
+        f"""
 SELECT {_month(_STEP_DAY, by_month)} AS month,
        count(*) FILTER (WHERE s.type IN ('warning', 'besluit')) AS sent,
        count(*) FILTER (WHERE s.type = 'warning') AS warnings,
@@ -162,7 +169,9 @@ JOIN enforcement_case k ON k.id = s.case_id
 LEFT JOIN establishment e ON e.id = k.establishment_id
 LEFT JOIN location l ON l.id = k.location_id
 WHERE {where}
-GROUP BY 1""", args
+GROUP BY 1""",
+        args,
+    )
 
 
 # --- complaints: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 whether regime-less
@@ -183,7 +192,8 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
     if filters.get("wijk") is not None:
         args.append(filters["wijk"])
         in_wijk = f"c.wijk = ${5 + len(args)}"
-    return f"""
+    return (
+        f"""
 SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
        count(*) FILTER (WHERE {in_wijk} AND EXISTS (
@@ -195,7 +205,9 @@ SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month, count(*) A
                         OR (c.state NOT IN ('resolved', 'rejected') AND c.resolution_due_on < $5))) AS due
 {_COMPLAINT_FROM}
 WHERE {where}
-GROUP BY 1""", args
+GROUP BY 1""",
+        args,
+    )
 
 
 def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
@@ -206,13 +218,16 @@ def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple
     if filters.get("wijk") is not None:
         args.append(filters["wijk"])
         where += f" AND c.wijk = ${5 + len(args)}"
-    return f"""
+    return (
+        f"""
 SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month,
        (c.received_at {AMSTERDAM_DAY})::date AS received_on, (c.closed_at {AMSTERDAM_DAY})::date AS closed_on,
        count(*) AS n
 {_COMPLAINT_FROM}
 WHERE c.state = 'resolved' AND c.closed_at IS NOT NULL AND $5::date IS NOT NULL AND {where}
-GROUP BY 1, 2, 3""", args
+GROUP BY 1, 2, 3""",
+        args,
+    )
 
 
 # --- objects: $1 reference date, $2 counted regimes, $3 sees sex work, $4-$8 the cycle rules ------------------
@@ -228,7 +243,8 @@ def object_figures(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     base = f"""e.status = 'active' AND e.created_at < {_END_OF_REFERENCE_DAY} AND e.regimes && $2::text[]
 AND ($3::boolean OR NOT ('sexwork' = ANY (e.regimes)))"""
     where = _where(base, _OBJECT_FILTERS, filters, args, fixed=8)
-    return f"""
+    return (
+        f"""
 WITH rules AS (
   SELECT * FROM unnest($4::int[], $5::text[], $6::int[], $7::text[], $8::text[]) AS r(priority, key, months, level, kind)
 ), objects AS (
@@ -246,7 +262,9 @@ WITH rules AS (
 SELECT rule, count(*) AS objects, count(*) FILTER (WHERE supervision_level = 'verscherpt') AS verscherpt,
        count(*) FILTER (WHERE rule IS NOT NULL AND last_on < ($1::date - make_interval(months => months))::date)
          AS overdue
-FROM objects GROUP BY rule""", args
+FROM objects GROUP BY rule""",
+        args,
+    )
 
 
 WIJKEN = "SELECT code, name FROM wijk ORDER BY name"

@@ -29,17 +29,34 @@ JSON = "application/json"
 
 # service.FIRST_DAY to service.LAST_DAY, as a pattern a client can check (JSON Schema has no date bounds).
 REPORTED_DAY = {"pattern": "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
-FromDate = Annotated[date | None, QueryParameter(
-    name="from", description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`",
-    schema_extra=REPORTED_DAY)]
-ToDate = Annotated[date | None, QueryParameter(
-    description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today",
-    schema_extra=REPORTED_DAY)]
+FromDate = Annotated[
+    date | None,
+    QueryParameter(
+        name="from",
+        description="First day (Europe/Amsterdam, 2000-2100); default 1 January of the year of `to`",
+        schema_extra=REPORTED_DAY,
+    ),
+]
+ToDate = Annotated[
+    date | None,
+    QueryParameter(
+        description="Last day, inclusive (2000-2100); default 31 December of the year of `from`, or today",
+        schema_extra=REPORTED_DAY,
+    ),
+]
 RegimeFilter = Annotated[Regime | None, QueryParameter(description="Only this regime (one of yours)")]
-KindFilter = Annotated[ObjectKind | None, QueryParameter(
-    description="Only objects of this kind; `location` for addresses that are not registered objects")]
-TeamFilter = Annotated[str | None, QueryParameter(
-    min_length=1, max_length=64, description="Only this team's controls and cases (complaints and objects have no team)")]
+KindFilter = Annotated[
+    ObjectKind | None,
+    QueryParameter(description="Only objects of this kind; `location` for addresses that are not registered objects"),
+]
+TeamFilter = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1,
+        max_length=64,
+        description="Only this team's controls and cases (complaints and objects have no team)",
+    ),
+]
 YearFilter = Annotated[int | None, QueryParameter(ge=2000, le=2100, description="A calendar year instead of from/to")]
 
 
@@ -60,7 +77,10 @@ class _CsvOrJsonOperation(Operation):
         assert isinstance(ok, OpenAPIResponse) and ok.content
         self.responses["200"] = _text_schema(
             "The figures as JSON, or with `Accept: text/csv` as CSV (semicolon-separated, Dutch headers, one row "
-            "per figure)", CSV, ok.content[JSON].schema)
+            "per figure)",
+            CSV,
+            ok.content[JSON].schema,
+        )
 
 
 @dataclass
@@ -68,8 +88,11 @@ class _PngOperation(Operation):
     def __post_init__(self) -> None:
         assert self.responses is not None
         self.responses["200"] = OpenAPIResponse(
-            description="A PNG chart", content={"image/png": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, content_media_type="image/png"))})
+            description="A PNG chart",
+            content={
+                "image/png": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, content_media_type="image/png"))
+            },
+        )
 
 
 def _wants_csv(request: Request[Any, Any, Any]) -> bool:
@@ -83,15 +106,19 @@ def _timeout(request: Request[Any, Any, Any]) -> int:
 
 def _csv(text: str, name: str, period: Any) -> Response[Any]:
     filename = f"{name}-{period.from_.isoformat()}-{period.to.isoformat()}.csv"
-    return Response(text, media_type=f"{CSV}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        text, media_type=f"{CSV}; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 def _subtitle(req: service.Request) -> str:
     parts = [f"{req.period.from_.isoformat()} t/m {req.period.to.isoformat()}"]
     f = req.filters
-    parts += [f"{name} {value}" for name, value in (("regime", f.regime), ("wijk", f.wijk), ("soort", f.object_kind),
-                                                    ("team", f.team)) if value is not None]
+    parts += [
+        f"{name} {value}"
+        for name, value in (("regime", f.regime), ("wijk", f.wijk), ("soort", f.object_kind), ("team", f.team))
+        if value is not None
+    ]
     return ", ".join(parts)
 
 
@@ -100,67 +127,114 @@ class ReportController(Controller):
     tags = ["Reports"]
     guards = [requires_role(*READERS)]
 
-    @get("/indicators", operation_id="GetIndicators", operation_class=_CsvOrJsonOperation,
-         summary="Performance indicators for a period, each with its numerator and denominator",
-         responses=problem_responses(*LIST))
+    @get(
+        "/indicators",
+        operation_id="GetIndicators",
+        operation_class=_CsvOrJsonOperation,
+        summary="Performance indicators for a period, each with its numerator and denominator",
+        responses=problem_responses(*LIST),
+    )
     async def indicators(
-        self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
-        regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        from_: FromDate = None,
+        to: ToDate = None,
+        regime: RegimeFilter = None,
+        wijk: WijkFilter = None,
+        object_kind: KindFilter = None,
+        team: TeamFilter = None,
     ) -> Response[IndicatorReport]:
         """Coordinators, admins, auditors and enforcement officers, over the inspections, complaints and sanctions
         of their regimes. The municipality's performance indicators for a period (default: this year so far), each
         with its numerator and denominator, filtered by regime, wijk, object kind and team; `Accept: text/csv` gives
         a spreadsheet. 503 `database_timeout` when the aggregate takes too long."""
-        req = service.Request(service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind,
-                                                                   team=team))
+        req = service.Request(
+            service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
+        )
         report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
         if _wants_csv(request):
             texts = await service.violation_texts(db, request.user)
             return _csv(export.indicators_csv(report, texts), "indicatoren", report.period)
         return Response(report)
 
-    @get("/indicators/trend", operation_id="GetIndicatorTrend", operation_class=_CsvOrJsonOperation,
-         summary="The indicators per month over a year (or from/to, at most 36 months)",
-         responses=problem_responses(*LIST))
+    @get(
+        "/indicators/trend",
+        operation_id="GetIndicatorTrend",
+        operation_class=_CsvOrJsonOperation,
+        summary="The indicators per month over a year (or from/to, at most 36 months)",
+        responses=problem_responses(*LIST),
+    )
     async def trend(
-        self, request: Request[Principal, Any, Any], db: Db, year: YearFilter = None, from_: FromDate = None,
-        to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        year: YearFilter = None,
+        from_: FromDate = None,
+        to: ToDate = None,
+        regime: RegimeFilter = None,
+        wijk: WijkFilter = None,
+        object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[TrendReport]:
         """Coordinators, admins, auditors and enforcement officers. The indicators per month over a year, or from/to
         (at most 36 months), with the same filters as GetIndicators; `Accept: text/csv` gives a spreadsheet."""
-        req = service.Request(service.year_period(year, from_, to),
-                              Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
+        req = service.Request(
+            service.year_period(year, from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
+        )
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
         if _wants_csv(request):
             return _csv(export.trend_csv(report), "indicatoren-per-maand", report.period)
         return Response(report)
 
-    @get("/charts/compliance-per-wijk.png", operation_id="GetComplianceChart", operation_class=_PngOperation,
-         summary="Chart: compliance per wijk for a period", media_type="image/png",
-         responses=problem_responses(*LIST))
+    @get(
+        "/charts/compliance-per-wijk.png",
+        operation_id="GetComplianceChart",
+        operation_class=_PngOperation,
+        summary="Chart: compliance per wijk for a period",
+        media_type="image/png",
+        responses=problem_responses(*LIST),
+    )
     async def compliance_chart(
-        self, request: Request[Principal, Any, Any], db: Db, from_: FromDate = None, to: ToDate = None,
-        regime: RegimeFilter = None, object_kind: KindFilter = None, team: TeamFilter = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        from_: FromDate = None,
+        to: ToDate = None,
+        regime: RegimeFilter = None,
+        object_kind: KindFilter = None,
+        team: TeamFilter = None,
     ) -> Response[bytes]:
         """Coordinators, admins, auditors and enforcement officers. A PNG bar chart of the compliance per wijk for a
         period, with the same filters as GetIndicators (except wijk)."""
-        req = service.Request(service.period_of(from_, to),
-                              Filters(regime=regime, object_kind=object_kind, team=team))
+        req = service.Request(service.period_of(from_, to), Filters(regime=regime, object_kind=object_kind, team=team))
         groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
         return Response(charts.compliance_per_wijk(groups, _subtitle(req)), media_type="image/png")
 
-    @get("/charts/trend.png", operation_id="GetTrendChart", operation_class=_PngOperation,
-         summary="Chart: controls and compliance per month", media_type="image/png",
-         responses=problem_responses(*LIST))
+    @get(
+        "/charts/trend.png",
+        operation_id="GetTrendChart",
+        operation_class=_PngOperation,
+        summary="Chart: controls and compliance per month",
+        media_type="image/png",
+        responses=problem_responses(*LIST),
+    )
     async def trend_chart(
-        self, request: Request[Principal, Any, Any], db: Db, year: YearFilter = None, from_: FromDate = None,
-        to: ToDate = None, regime: RegimeFilter = None, wijk: WijkFilter = None, object_kind: KindFilter = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        year: YearFilter = None,
+        from_: FromDate = None,
+        to: ToDate = None,
+        regime: RegimeFilter = None,
+        wijk: WijkFilter = None,
+        object_kind: KindFilter = None,
         team: TeamFilter = None,
     ) -> Response[bytes]:
         """Coordinators, admins, auditors and enforcement officers. A PNG chart of the number of controls and the
         compliance per month, with the same filters as GetIndicatorTrend."""
-        req = service.Request(service.year_period(year, from_, to),
-                              Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team))
+        req = service.Request(
+            service.year_period(year, from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
+        )
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
         return Response(charts.trend(report.months, _subtitle(req)), media_type="image/png")

@@ -34,14 +34,33 @@ from backend.registry import service as registry
 from backend.reports import definitions as defs
 from backend.reports import queries
 from backend.reports.models import (
-    Compliance, Complaints, Controls, Figure, Filters, Group, IndicatorReport, Median, Money, MonthFigures, Nix18,
-    Objects, Period, Sanctions, TrendReport, ViolationFigure,
+    Complaints,
+    Compliance,
+    Controls,
+    Figure,
+    Filters,
+    Group,
+    IndicatorReport,
+    Median,
+    Money,
+    MonthFigures,
+    Nix18,
+    Objects,
+    Period,
+    Sanctions,
+    TrendReport,
+    ViolationFigure,
 )
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 MAX_TREND_MONTHS = 36
-REGIME_LABELS = {"alcohol": "Alcoholwet", "nix18": "NIX18 leeftijdscontrole", "coffeeshop": "Coffeeshops",
-                 "sexwork": "Seksbranche", "gambling": "Kansspelen"}
+REGIME_LABELS = {
+    "alcohol": "Alcoholwet",
+    "nix18": "NIX18 leeftijdscontrole",
+    "coffeeshop": "Coffeeshops",
+    "sexwork": "Seksbranche",
+    "gambling": "Kansspelen",
+}
 _NO_TEAM = "{what}: not cut by team ({why}), so left out when a team is given"
 
 
@@ -62,8 +81,9 @@ def figure(numerator: int, denominator: int) -> Figure:
 
 
 def group(key: str, label: str, numerator: int, denominator: int) -> Group:
-    return Group(key=key, label=label, numerator=numerator, denominator=denominator,
-                 share=share(numerator, denominator))
+    return Group(
+        key=key, label=label, numerator=numerator, denominator=denominator, share=share(numerator, denominator)
+    )
 
 
 # --- the request --------------------------------------------------------------------------------------------
@@ -71,8 +91,10 @@ def group(key: str, label: str, numerator: int, denominator: int) -> Group:
 
 def _bounded(day: date, name: str) -> date:
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise Unprocessable("The request has invalid fields.", errors=[
-            FieldError(detail=f"must be between {FIRST_DAY} and {LAST_DAY}", parameter=name)])
+        raise Unprocessable(
+            "The request has invalid fields.",
+            errors=[FieldError(detail=f"must be between {FIRST_DAY} and {LAST_DAY}", parameter=name)],
+        )
     return day
 
 
@@ -103,8 +125,10 @@ def year_period(year: int | None, from_: date | None, to: date | None) -> Period
         return Period(from_=date(year, 1, 1), to=date(year, 12, 31))
     period = period_of(from_, to)
     if len(months_of(period)) > MAX_TREND_MONTHS:
-        raise Unprocessable("The request has invalid fields.", errors=[
-            FieldError(detail=f"a trend spans at most {MAX_TREND_MONTHS} months", parameter="to")])
+        raise Unprocessable(
+            "The request has invalid fields.",
+            errors=[FieldError(detail=f"a trend spans at most {MAX_TREND_MONTHS} months", parameter="to")],
+        )
     return period
 
 
@@ -172,13 +196,17 @@ class InspectionCounts:
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> InspectionCounts:
-        return cls(row["inspections"], row["done"], row["permit"], row["complaint"], row["hercontrole"],
-                   row["compliant"])
+        return cls(
+            row["inspections"], row["done"], row["permit"], row["complaint"], row["hercontrole"], row["compliant"]
+        )
 
     def controls(self) -> Controls:
-        return Controls(done=figure(self.done, self.inspections), vergunningcontroles=figure(self.permit, self.done),
-                        following_complaint=figure(self.complaint, self.done),
-                        hercontroles=figure(self.hercontrole, self.done))
+        return Controls(
+            done=figure(self.done, self.inspections),
+            vergunningcontroles=figure(self.permit, self.done),
+            following_complaint=figure(self.complaint, self.done),
+            hercontroles=figure(self.hercontrole, self.done),
+        )
 
 
 async def _inspection_rows(
@@ -186,8 +214,17 @@ async def _inspection_rows(
 ) -> dict[tuple[str, str | None, date | None], InspectionCounts]:
     sql, filter_args = queries.inspection_figures(_filter_values(req), by_month=by_month, breakdowns=breakdowns)
     templates, questions = defs.permit_questions()
-    rows = await conn.fetch(sql, *_instants(req.period), counted, sexwork, templates, questions,
-                            defs.REASON_COMPLAINT, defs.REASON_HERCONTROLE, *filter_args)
+    rows = await conn.fetch(
+        sql,
+        *_instants(req.period),
+        counted,
+        sexwork,
+        templates,
+        questions,
+        defs.REASON_COMPLAINT,
+        defs.REASON_HERCONTROLE,
+        *filter_args,
+    )
     return {(row["dimension"], row["key"], row["month"]): InspectionCounts.of(row) for row in rows}
 
 
@@ -218,16 +255,27 @@ def _sanctions(row: Any) -> Sanctions:
     fields: dict[str, Any] = {"warnings": figure(row["warnings"], sent)}
     for decision, name in defs.DECISIONS.items():
         fields[name] = figure(row[decision], sent)
-    fields["fines"] = Money(numerator=row["boete"], denominator=sent, share=share(row["boete"], sent),
-                            amount_cents=row["boete_cents"])
+    fields["fines"] = Money(
+        numerator=row["boete"], denominator=sent, share=share(row["boete"], sent), amount_cents=row["boete_cents"]
+    )
     fields["forfeited_dwangsommen"] = Money(
-        numerator=row["forfeited"], denominator=row["hercontroles"], share=share(row["forfeited"], row["hercontroles"]),
-        amount_cents=row["forfeited_cents"])
+        numerator=row["forfeited"],
+        denominator=row["hercontroles"],
+        share=share(row["forfeited"], row["hercontroles"]),
+        amount_cents=row["forfeited_cents"],
+    )
     return Sanctions(**fields)
 
 
-_NO_SANCTIONS = {"sent": 0, "warnings": 0, "hercontroles": 0, "forfeited": 0, "forfeited_cents": 0,
-                 **{d: 0 for d in defs.DECISIONS}, **{f"{d}_cents": 0 for d in defs.DECISIONS}}
+_NO_SANCTIONS = {
+    "sent": 0,
+    "warnings": 0,
+    "hercontroles": 0,
+    "forfeited": 0,
+    "forfeited_cents": 0,
+    **dict.fromkeys(defs.DECISIONS, 0),
+    **{f"{d}_cents": 0 for d in defs.DECISIONS},
+}
 
 
 async def _complaint_rows(
@@ -277,8 +325,15 @@ async def _objects(conn: asyncpg.Connection, req: Request, counted: list[str], s
     rows = await conn.fetch(sql, reference, counted, sexwork, *defs.cycle_rule_arrays(), *filter_args)
     by_rule = {row["rule"]: row for row in rows}
     objects = sum(row["objects"] for row in rows)
-    per_rule = [group(rule.key, rule.label, by_rule[rule.key]["overdue"] if rule.key in by_rule else 0,
-                      by_rule[rule.key]["objects"] if rule.key in by_rule else 0) for rule in defs.CYCLE_RULES]
+    per_rule = [
+        group(
+            rule.key,
+            rule.label,
+            by_rule[rule.key]["overdue"] if rule.key in by_rule else 0,
+            by_rule[rule.key]["objects"] if rule.key in by_rule else 0,
+        )
+        for rule in defs.CYCLE_RULES
+    ]
     return Objects(
         reference_date=reference,
         verscherpt=figure(sum(row["verscherpt"] for row in rows), objects),
@@ -314,7 +369,9 @@ def _left_out(req: Request, counted: list[str]) -> list[str]:
 # --- the reports ---------------------------------------------------------------------------------------------
 
 
-async def indicators(conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int) -> IndicatorReport:
+async def indicators(
+    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int
+) -> IndicatorReport:
     counted, sexwork = await _check(conn, principal, req)
     async with _snapshot(conn, timeout_ms) as conn:
         wijken = await _wijk_names(conn)
@@ -328,18 +385,25 @@ async def indicators(conn: asyncpg.Connection, principal: Principal, req: Reques
         objects = None if team_given else await _objects(conn, req, counted, sexwork)
     total = rows.get(("total", None, None), InspectionCounts())
     return IndicatorReport(
-        period=req.period, filters=req.filters, controls=total.controls(),
+        period=req.period,
+        filters=req.filters,
+        controls=total.controls(),
         compliance=_compliance(rows, total, counted, wijken),
         nix18=None if nix18 is None else _nix18(nix18.get(None, {})),
         violations=[_violation(row, total.done) for row in violation_rows],
         sanctions=sanctions or _sanctions(_NO_SANCTIONS),
         complaints=None if team_given else complaints or _complaints(None, []),
-        objects=objects, not_included=_left_out(req, counted),
+        objects=objects,
+        not_included=_left_out(req, counted),
     )
 
 
-def _compliance(rows: dict[tuple[str, str | None, date | None], InspectionCounts], total: InspectionCounts,
-                counted: list[str], wijken: dict[str, str]) -> Compliance:
+def _compliance(
+    rows: dict[tuple[str, str | None, date | None], InspectionCounts],
+    total: InspectionCounts,
+    counted: list[str],
+    wijken: dict[str, str],
+) -> Compliance:
     def breakdown(dimension: str, label: Any) -> list[Group]:
         found = sorted((key, counts) for (dim, key, _), counts in rows.items() if dim == dimension and key is not None)
         return [group(key, label(key), c.compliant, c.done) for key, c in found if c.done]
@@ -361,8 +425,10 @@ def _kind_label(kind: str) -> str:
 def _nix18(channels: dict[str, tuple[int, int]]) -> Nix18:
     complied = sum(c for c, _ in channels.values())
     attempts = sum(a for _, a in channels.values())
-    return Nix18(overall=figure(complied, attempts),
-                 per_channel=[group(key, key.capitalize(), c, a) for key, (c, a) in sorted(channels.items())])
+    return Nix18(
+        overall=figure(complied, attempts),
+        per_channel=[group(key, key.capitalize(), c, a) for key, (c, a) in sorted(channels.items())],
+    )
 
 
 UNKNOWN_ARTICLE = "artikel onbekend"  # how checklists mark an article still to be looked up
@@ -402,14 +468,24 @@ async def violation_texts(conn: asyncpg.Connection, principal: Principal) -> dic
     for version in sorted(versions, key=lambda v: v.key):
         for _, item in iter_items(version.content):
             for rule in item.get("violations", ()):
-                texts.setdefault(rule["code"], ViolationText(description=rule.get("description") or item["question"],
-                                                             article=article_text(rule["article"])))
+                texts.setdefault(
+                    rule["code"],
+                    ViolationText(
+                        description=rule.get("description") or item["question"], article=article_text(rule["article"])
+                    ),
+                )
     return texts
 
 
 def _violation(row: asyncpg.Record, done: int) -> ViolationFigure:
-    return ViolationFigure(code=row["code"], article=article_text(row["article"]), violations=row["violations"],
-                           numerator=row["controls"], denominator=done, share=share(row["controls"], done))
+    return ViolationFigure(
+        code=row["code"],
+        article=article_text(row["article"]),
+        violations=row["violations"],
+        numerator=row["controls"],
+        denominator=done,
+        share=share(row["controls"], done),
+    )
 
 
 async def trend(conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int) -> TrendReport:
@@ -423,13 +499,17 @@ async def trend(conn: asyncpg.Connection, principal: Principal, req: Request, *,
     months = []
     for month in months_of(req.period):
         counts = rows.get(("total", None, month), InspectionCounts())
-        months.append(MonthFigures(
-            month=month.strftime("%Y-%m"), controls=counts.controls(), compliance=figure(counts.compliant, counts.done),
-            nix18=None if nix18 is None else _nix18(nix18.get(month, {})).overall,
-            violations=figure(counts.done - counts.compliant, counts.done),
-            sanctions=sanctions.get(month) or _sanctions(_NO_SANCTIONS),
-            complaints=None if team_given else complaints.get(month) or _complaints(None, []),
-        ))
+        months.append(
+            MonthFigures(
+                month=month.strftime("%Y-%m"),
+                controls=counts.controls(),
+                compliance=figure(counts.compliant, counts.done),
+                nix18=None if nix18 is None else _nix18(nix18.get(month, {})).overall,
+                violations=figure(counts.done - counts.compliant, counts.done),
+                sanctions=sanctions.get(month) or _sanctions(_NO_SANCTIONS),
+                complaints=None if team_given else complaints.get(month) or _complaints(None, []),
+            )
+        )
     return TrendReport(period=req.period, filters=req.filters, months=months, not_included=_left_out(req, counted))
 
 

@@ -15,18 +15,29 @@ from backend.core.openapi import LIST, problem_responses
 from backend.sync import service
 from backend.sync.models import SyncPage
 
-SyncLimit = Annotated[int, QueryParameter(
-    ge=1, le=service.MAX_LIMIT,
-    description=f"At most this many changes (or, in a full sync, assignments) per page (1-{service.MAX_LIMIT})",
-)]
-HaveChecklists = Annotated[list[UUID] | None, QueryParameter(
-    max_items=service.MAX_LIMIT,
-    description="Checklist versions your phone holds (repeat the parameter): they are immutable, so an incremental "
-    "sync leaves them out",
-)]
-SyncCursor = Annotated[str | None, QueryParameter(
-    max_length=512, description="The `cursor` of your previous sync; without it, a full sync of your working set",
-)]
+SyncLimit = Annotated[
+    int,
+    QueryParameter(
+        ge=1,
+        le=service.MAX_LIMIT,
+        description=f"At most this many changes (or, in a full sync, assignments) per page (1-{service.MAX_LIMIT})",
+    ),
+]
+HaveChecklists = Annotated[
+    list[UUID] | None,
+    QueryParameter(
+        max_items=service.MAX_LIMIT,
+        description="Checklist versions your phone holds (repeat the parameter): they are immutable, so an incremental "
+        "sync leaves them out",
+    ),
+]
+SyncCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=512,
+        description="The `cursor` of your previous sync; without it, a full sync of your working set",
+    ),
+]
 
 DESCRIPTION = """Everything your phone needs offline that changed since `cursor`: your planned assignments, the
 objects (with permits) and locations they target, the checklist versions they use, and tombstones (`removed`)
@@ -42,13 +53,28 @@ class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["Sync"]
 
-    @get(operation_id="Sync", summary="Your offline working set, or what changed in it since your cursor",
-         description=DESCRIPTION, guards=[requires_role("inspector")], responses=problem_responses(*LIST))
+    @get(
+        operation_id="Sync",
+        summary="Your offline working set, or what changed in it since your cursor",
+        description=DESCRIPTION,
+        guards=[requires_role("inspector")],
+        responses=problem_responses(*LIST),
+    )
     async def sync(
-        self, request: Request[Principal, Any, Any], db: Db, cursor: SyncCursor = None,
-        limit: SyncLimit = service.DEFAULT_LIMIT, have_checklists: HaveChecklists = None,
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        cursor: SyncCursor = None,
+        limit: SyncLimit = service.DEFAULT_LIMIT,
+        have_checklists: HaveChecklists = None,
     ) -> Response[SyncPage]:
-        page = await service.sync(db, request.user, cursor=cursor, limit=limit, request_id=request_id_of(request),
-                                  have_checklists=frozenset(have_checklists or ()))
+        page = await service.sync(
+            db,
+            request.user,
+            cursor=cursor,
+            limit=limit,
+            request_id=request_id_of(request),
+            have_checklists=frozenset(have_checklists or ()),
+        )
         # Personal and sensitive data, different per user and per moment: no cache may keep it.
         return Response(page, headers={"Cache-Control": "no-store"})

@@ -120,12 +120,16 @@ def _snapshot(conn: asyncpg.Connection) -> asyncpg.transaction.Transaction:
 
 
 async def sync(
-    conn: asyncpg.Connection, principal: Principal, *, cursor: str | None, limit: int, request_id: str | None,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    cursor: str | None,
+    limit: int,
+    request_id: str | None,
     have_checklists: frozenset[UUID] = frozenset(),
 ) -> SyncPage:
     position = _position(cursor, principal)
-    page = (await _feed_page(conn, principal, position, limit, have_checklists)
-            if isinstance(position, _Feed) else None)
+    page = await _feed_page(conn, principal, position, limit, have_checklists) if isinstance(position, _Feed) else None
     if page is None:
         page = await _full_page(conn, principal, position if isinstance(position, _Full) else None, limit)
     if any("sexwork" in location.regimes for location in page.locations):
@@ -157,9 +161,15 @@ async def _full_page(conn: asyncpg.Connection, principal: Principal, position: _
     more = len(rows) > limit
     next_position = _Full(watermark, assignments[-1].id) if more else _Feed(watermark, 0)
     return SyncPage(
-        reset=position is None, assignments=assignments, objects=objects, locations=locations,
-        checklist_versions=versions, returned_inspections=returned, removed=[],
-        cursor=_cursor(principal, next_position), has_more=more,
+        reset=position is None,
+        assignments=assignments,
+        objects=objects,
+        locations=locations,
+        checklist_versions=versions,
+        returned_inspections=returned,
+        removed=[],
+        cursor=_cursor(principal, next_position),
+        has_more=more,
     )
 
 
@@ -180,8 +190,10 @@ async def _feed_page(
         entries = [row for row in rows if row["seq"] is not None]
         more = len(entries) > limit
         entries = entries[:limit]
-        wanted = {entity: _unique(row["entity_id"] for row in entries if row["entity"] == entity)
-                  for entity in ("assignment", "object", "location", "checklist_version", "inspection")}
+        wanted = {
+            entity: _unique(row["entity_id"] for row in entries if row["entity"] == entity)
+            for entity in ("assignment", "object", "location", "checklist_version", "inspection")
+        }
         assignments, removed = _assignment_states(
             principal, wanted["assignment"], await planning.get_assignments(conn, principal, wanted["assignment"])
         )
@@ -196,16 +208,26 @@ async def _feed_page(
     removed += _gone("object", wanted["object"], {o.id for o in objects}, planned)
     removed += _gone("location", wanted["location"], {location.id for location in locations}, planned)
     removed += _gone("checklist_version", wanted["checklist_version"], {v.id for v in versions}, None)
-    removed += [Removed("inspection", inspection_id, "corrected") for inspection_id in wanted["inspection"]
-                if inspection_id not in {r.id for r in returned}]
+    removed += [
+        Removed("inspection", inspection_id, "corrected")
+        for inspection_id in wanted["inspection"]
+        if inspection_id not in {r.id for r in returned}
+    ]
     if more:
         next_position = _Feed(int(entries[-1]["xid"]), entries[-1]["seq"])
     else:
         # Everything of this user below the horizon is delivered; a forged position above it stays put.
         next_position = max(position, _Feed(horizon, 0))
     return SyncPage(
-        reset=False, assignments=assignments, objects=objects, locations=locations, checklist_versions=versions,
-        returned_inspections=returned, removed=removed, cursor=_cursor(principal, next_position), has_more=more,
+        reset=False,
+        assignments=assignments,
+        objects=objects,
+        locations=locations,
+        checklist_versions=versions,
+        returned_inspections=returned,
+        removed=removed,
+        cursor=_cursor(principal, next_position),
+        has_more=more,
     )
 
 
@@ -245,7 +267,8 @@ def _gone(entity: str, wanted: list[UUID], shown: set[UUID], planned: set[UUID] 
     (`planned`, for targets), otherwise because the caller may not see it."""
     return [
         Removed(entity, entity_id, "unassigned" if planned is not None and entity_id not in planned else "not_visible")
-        for entity_id in wanted if entity_id not in shown
+        for entity_id in wanted
+        if entity_id not in shown
     ]
 
 

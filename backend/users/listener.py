@@ -44,7 +44,9 @@ class UserChangeListener:
 
     async def _listen_once(self) -> None:
         conn = await asyncpg.connect(
-            self.database_url, timeout=CONNECT_TIMEOUT_S, statement_cache_size=0,
+            self.database_url,
+            timeout=CONNECT_TIMEOUT_S,
+            statement_cache_size=0,
             server_settings={"application_name": APPLICATION_NAME},
         )
         try:

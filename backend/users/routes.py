@@ -13,7 +13,16 @@ from backend.core.auth import Principal, requires_role
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
-    AUTHENTICATED, COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, IdempotencyKey, IfMatch, IfNoneMatch, problem_responses,
+    AUTHENTICATED,
+    COMMAND,
+    ETAG_HEADER,
+    LIST,
+    NOT_MODIFIED,
+    READ_ONE,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.users import service
@@ -28,7 +37,11 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["Users"]
 
-    @get(operation_id="GetMe", summary="The caller's id, roles, regimes and teams", responses=problem_responses(*AUTHENTICATED))
+    @get(
+        operation_id="GetMe",
+        summary="The caller's id, roles, regimes and teams",
+        responses=problem_responses(*AUTHENTICATED),
+    )
     async def get_me(self, request: Request[Principal, Any, Any]) -> Me:
         """Any authenticated user. Answers who the token says you are, as the service records it (your user id,
         roles, regimes and teams); the first call registers you, so coordinators can assign work to you."""
@@ -58,8 +71,13 @@ class UserController(Controller):
         active state, in pages (keyset `cursor`)."""
         return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
 
-    @get("/{user_id:uuid}", operation_id="GetUser", summary="One user, with its ETag",
-         responses={**problem_responses(*READ_ONE), **NOT_MODIFIED}, response_headers=ETAG_HEADER)
+    @get(
+        "/{user_id:uuid}",
+        operation_id="GetUser",
+        summary="One user, with its ETag",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+        response_headers=ETAG_HEADER,
+    )
     async def get_user(self, db: Db, user_id: FromPath[UUID], if_none_match: IfNoneMatch = None) -> Response[User]:
         """Coordinators and admins. One user with their roles, regimes and teams; the ETag is what DeactivateUser
         and ActivateUser need in If-Match (304 to a current If-None-Match). 404 when no such user exists."""
@@ -75,7 +93,10 @@ class UserController(Controller):
         responses=problem_responses(*COMMAND),
     )
     async def deactivate(
-        self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        user_id: FromPath[UUID],
         data: JSONBody[ActivationChange],
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
@@ -93,7 +114,10 @@ class UserController(Controller):
         responses=problem_responses(*COMMAND),
     )
     async def activate(
-        self, request: Request[Principal, Any, Any], tx: Tx, user_id: FromPath[UUID],
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        user_id: FromPath[UUID],
         data: JSONBody[ActivationChange],
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
@@ -103,12 +127,24 @@ class UserController(Controller):
         return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=True)
 
     async def _set_active(
-        self, request: Request[Principal, Any, Any], tx: Tx, user_id: UUID, data: ActivationChange,
-        if_match: str | None, idempotency_key: str | None, *, active: bool,
+        self,
+        request: Request[Principal, Any, Any],
+        tx: Tx,
+        user_id: UUID,
+        data: ActivationChange,
+        if_match: str | None,
+        idempotency_key: str | None,
+        *,
+        active: bool,
     ) -> Response[User]:
         async def apply(version: int) -> User:
             user = await service.set_active(
-                tx, request.user, user_id=user_id, version=version, active=active, reason=data.reason,
+                tx,
+                request.user,
+                user_id=user_id,
+                version=version,
+                active=active,
+                reason=data.reason,
                 request_id=request_id_of(request),
             )
             request.app.state.principal_directory.forget(str(user_id))

@@ -76,22 +76,41 @@ async def sync_user_from_claims(
     row = await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
     # A token without a name keeps the name we know (development tokens usually carry none).
     name = claims.name if claims.name is not None or row is None else row["display_name"]
-    wanted = {"display_name": name, "roles": list(claims.roles), "regimes": list(claims.regimes), "teams": list(claims.teams)}
+    wanted = {
+        "display_name": name,
+        "roles": list(claims.roles),
+        "regimes": list(claims.regimes),
+        "teams": list(claims.teams),
+    }
     if row is None:
         row = await conn.fetchrow(queries.INSERT_FROM_TOKEN, uuid4(), claims.iss, claims.sub, *wanted.values())
         if row is None:  # a concurrent first request registered the same user
             return await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
-        await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.registered",
-                           object_type="user", object_id=row["id"], request_id=request_id, after=wanted)
+        await audit.record(
+            conn,
+            actor=audit.Actor("token", row["id"]),
+            action="user.registered",
+            object_type="user",
+            object_id=row["id"],
+            request_id=request_id,
+            after=wanted,
+        )
         return row
     before = {field: row[field] for field in _CLAIM_FIELDS}
     if before == wanted:
         await conn.execute(queries.TOUCH, row["id"])
         return row
     row = await conn.fetchrow(queries.REFRESH_FROM_TOKEN, row["id"], *wanted.values())
-    await audit.record(conn, actor=audit.Actor("token", row["id"]), action="user.claims_changed",
-                       object_type="user", object_id=row["id"], request_id=request_id,
-                       before=before, after=wanted)
+    await audit.record(
+        conn,
+        actor=audit.Actor("token", row["id"]),
+        action="user.claims_changed",
+        object_type="user",
+        object_id=row["id"],
+        request_id=request_id,
+        before=before,
+        after=wanted,
+    )
     return row
 
 
@@ -152,7 +171,13 @@ async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | 
 
 
 async def set_active(
-    tx: asyncpg.Connection, principal: Principal, *, user_id: UUID, version: int, active: bool, reason: str,
+    tx: asyncpg.Connection,
+    principal: Principal,
+    *,
+    user_id: UUID,
+    version: int,
+    active: bool,
+    reason: str,
     request_id: str | None,
 ) -> User:
     if not active and user_id == principal.user_id:
@@ -163,9 +188,14 @@ async def set_active(
         raise stale(current.version)
     await tx.execute(queries.NOTIFY_CHANGED, str(user_id))
     await audit.record(
-        tx, actor=actor_of(principal), action="user.activated" if active else "user.deactivated",
-        object_type="user", object_id=user_id, request_id=request_id, reason=reason,
-        before={"active": current.active}, after={"active": active},
+        tx,
+        actor=actor_of(principal),
+        action="user.activated" if active else "user.deactivated",
+        object_type="user",
+        object_id=user_id,
+        request_id=request_id,
+        reason=reason,
+        before={"active": current.active},
+        after={"active": active},
     )
     return _user(row)
-

@@ -47,18 +47,53 @@ PAGE = 50
 WARMUP = 30
 OVERDUE_SHARE, OPEN_SHARE = 0.02, 0.05
 REGIMES = ["alcohol", "nix18", "coffeeshop", "gambling"]  # the caller: every regime but sexwork
-WIJKEN = ["binnenstad", "oost", "leidsche_rijn", "west", "overvecht", "zuid", "noordoost", "zuidwest", "noordwest",
-          "vleuten_de_meern"]
+WIJKEN = [
+    "binnenstad",
+    "oost",
+    "leidsche_rijn",
+    "west",
+    "overvecht",
+    "zuid",
+    "noordoost",
+    "zuidwest",
+    "noordwest",
+    "vleuten_de_meern",
+]
 # category, regime, acknowledgement days, handling days, weight
 CATEGORIES = [
-    ("geluidsoverlast_horeca", "alcohol", 2, 10, 40), ("overlast_bezoekers_parkeren", "alcohol", 2, 10, 20),
-    ("verkoop_alcohol_minderjarigen", "nix18", 2, 15, 10), ("illegale_prostitutie", "sexwork", 2, 20, 5),
-    ("drugsoverlast", "coffeeshop", 2, 15, 12), ("illegaal_gokken", "gambling", 2, 20, 4),
-    ("ondermijning", None, 2, 20, 3), ("other", None, 2, 10, 6),
+    ("geluidsoverlast_horeca", "alcohol", 2, 10, 40),
+    ("overlast_bezoekers_parkeren", "alcohol", 2, 10, 20),
+    ("verkoop_alcohol_minderjarigen", "nix18", 2, 15, 10),
+    ("illegale_prostitutie", "sexwork", 2, 20, 5),
+    ("drugsoverlast", "coffeeshop", 2, 15, 12),
+    ("illegaal_gokken", "gambling", 2, 20, 4),
+    ("ondermijning", None, 2, 20, 3),
+    ("other", None, 2, 10, 6),
 ]
-COLUMNS = ("id", "category", "regime", "channel", "description", "street", "house_number", "postcode", "city", "wijk",
-           "wijk_source", "wants_feedback", "has_contact", "state", "received_at", "acknowledged_at",
-           "acknowledgement_due_on", "resolution_due_on", "outcome", "forwarded_to", "closed_at", "created_by")
+COLUMNS = (
+    "id",
+    "category",
+    "regime",
+    "channel",
+    "description",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "wijk",
+    "wijk_source",
+    "wants_feedback",
+    "has_contact",
+    "state",
+    "received_at",
+    "acknowledged_at",
+    "acknowledgement_due_on",
+    "resolution_due_on",
+    "outcome",
+    "forwarded_to",
+    "closed_at",
+    "created_by",
+)
 
 
 def generated_complaints(count: int, rng: random.Random, creator: UUID) -> list[tuple[Any, ...]]:
@@ -89,20 +124,43 @@ def generated_complaints(count: int, rng: random.Random, creator: UUID) -> list[
             state, acknowledged = "rejected", received + timedelta(days=1)
             outcome, forwarded, closed = None, "Politie Midden-Nederland", received + timedelta(days=2)
         assert state in ("resolved", "rejected") or roll < OPEN_SHARE or resolution_due < on
-        rows.append((
-            uuid4(), key, regime, rng.choice(["phone", "email", "web_form", "api"]),
-            "Overlast gemeld door bewoner (gegenereerd).", "Oudegracht", rng.randint(1, 400),
-            f"35{rng.randint(11, 85)}AB", "Utrecht", rng.choice(WIJKEN), "postcode", False, False, state, received,
-            acknowledged, ack_due, resolution_due, outcome, forwarded, closed, creator,
-        ))
+        rows.append(
+            (
+                uuid4(),
+                key,
+                regime,
+                rng.choice(["phone", "email", "web_form", "api"]),
+                "Overlast gemeld door bewoner (gegenereerd).",
+                "Oudegracht",
+                rng.randint(1, 400),
+                f"35{rng.randint(11, 85)}AB",
+                "Utrecht",
+                rng.choice(WIJKEN),
+                "postcode",
+                False,
+                False,
+                state,
+                received,
+                acknowledged,
+                ack_due,
+                resolution_due,
+                outcome,
+                forwarded,
+                closed,
+                creator,
+            )
+        )
     return rows
 
 
 async def add_complaints(url: str, rows: list[tuple[Any, ...]], creator: UUID) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("INSERT INTO app_user (id, issuer, subject, roles) VALUES ($1, 'bench', 'bench-intake', "
-                           "'{complaints_officer}') ON CONFLICT DO NOTHING", creator)
+        await conn.execute(
+            "INSERT INTO app_user (id, issuer, subject, roles) VALUES ($1, 'bench', 'bench-intake', "
+            "'{complaints_officer}') ON CONFLICT DO NOTHING",
+            creator,
+        )
         await conn.copy_records_to_table("complaint", records=rows, columns=COLUMNS)
         await conn.execute("ANALYZE complaint")
     finally:
@@ -147,7 +205,9 @@ async def overdue_counts(url: str) -> int:
     try:
         return await conn.fetchval(
             "SELECT count(*) FROM complaint WHERE state IN ('received', 'in_progress', 'inspection_planned', "
-            "'reopened') AND resolution_due_on < $1", today())
+            "'reopened') AND resolution_due_on < $1",
+            today(),
+        )
     finally:
         await conn.close()
 
@@ -158,18 +218,40 @@ def run(requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-complaints-") as tmp:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            urls = {size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}", ROOT / "migrations")) for size in (SMALL, LARGE)}
+            urls = {
+                size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}", ROOT / "migrations"))
+                for size in (SMALL, LARGE)
+            }
             first = generated_complaints(SMALL, rng, creator)
             asyncio.run(add_complaints(urls[SMALL], first, creator))
             asyncio.run(add_complaints(urls[LARGE], first + generated_complaints(LARGE - SMALL, rng, creator), creator))
             overdue = {size: asyncio.run(overdue_counts(url)) for size, url in urls.items()}
-            settings = {size: load_settings({}, database_url=url, data_dir=tmp, log_level="warning",
-                                            jwt_issuer="bench", jwt_audience="toezicht-api") for size, url in urls.items()}
+            settings = {
+                size: load_settings(
+                    {},
+                    database_url=url,
+                    data_dir=tmp,
+                    log_level="warning",
+                    jwt_issuer="bench",
+                    jwt_audience="toezicht-api",
+                )
+                for size, url in urls.items()
+            }
             key = load_or_create_dev_key(settings[SMALL].dev_signing_key_path)
             now = int(time.time())
-            token = mint_dev_token(key, {"iss": "bench", "aud": "toezicht-api", "sub": "bench-handler", "iat": now,
-                                         "nbf": now, "exp": now + 3600, "roles": ["complaints_officer"],
-                                         "regimes": REGIMES})
+            token = mint_dev_token(
+                key,
+                {
+                    "iss": "bench",
+                    "aud": "toezicht-api",
+                    "sub": "bench-handler",
+                    "iat": now,
+                    "nbf": now,
+                    "exp": now + 3600,
+                    "roles": ["complaints_officer"],
+                    "regimes": REGIMES,
+                },
+            )
             figures = asyncio.run(measure(settings, token, requests))
         finally:
             server.cleanup()  # type: ignore[attr-defined]
@@ -179,18 +261,24 @@ def run(requests: int) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> bool:
     small, large = result["latency"][SMALL], result["latency"][LARGE]
     overdue = result["overdue"]
-    print(f"Overdue complaints, first page of {PAGE} (GET /api/v1/complaints/deadlines?overdue=true, in-process ASGI), "
-          f"{result['requests']} requests each, the two sizes in turn; overdue: {overdue[SMALL]:,} of {SMALL:,} and "
-          f"{overdue[LARGE]:,} of {LARGE:,}:")
-    print(f"  {'deadline':<16} {'p50 20k':>9} {'p50 200k':>9} {'p99 20k':>9} {'p99 200k':>9} {'p99 ratio':>9}"
-          f"  (target <= {TARGET_RATIO})")
+    print(
+        f"Overdue complaints, first page of {PAGE} (GET /api/v1/complaints/deadlines?overdue=true, in-process ASGI), "
+        f"{result['requests']} requests each, the two sizes in turn; overdue: {overdue[SMALL]:,} of {SMALL:,} and "
+        f"{overdue[LARGE]:,} of {LARGE:,}:"
+    )
+    print(
+        f"  {'deadline':<16} {'p50 20k':>9} {'p50 200k':>9} {'p99 20k':>9} {'p99 200k':>9} {'p99 ratio':>9}"
+        f"  (target <= {TARGET_RATIO})"
+    )
     ok = True
     for name in small:
         ratio = large[name]["p99_ms"] / small[name]["p99_ms"]
         ok &= ratio <= TARGET_RATIO
-        print(f"  {name:<16} {small[name]['p50_ms']:>7.2f}ms {large[name]['p50_ms']:>7.2f}ms "
-              f"{small[name]['p99_ms']:>7.2f}ms {large[name]['p99_ms']:>7.2f}ms {ratio:>9.2f}"
-              f"  {'ok' if ratio <= TARGET_RATIO else 'MISSED'}")
+        print(
+            f"  {name:<16} {small[name]['p50_ms']:>7.2f}ms {large[name]['p50_ms']:>7.2f}ms "
+            f"{small[name]['p99_ms']:>7.2f}ms {large[name]['p99_ms']:>7.2f}ms {ratio:>9.2f}"
+            f"  {'ok' if ratio <= TARGET_RATIO else 'MISSED'}"
+        )
     return ok
 
 

@@ -79,9 +79,15 @@ async def measure(host: str, port: int, pid: int, token: str, rounds: int) -> di
                     totals[encoding][key] += value
     finally:
         await conn.close()
-    return {encoding: {"bytes_per_sync": t["bytes"] / rounds, "pages_per_sync": t["pages"] / rounds,
-                       "assignments_per_sync": t["assignments"] / rounds, "cpu_ms_per_request": 1000 * t["cpu_s"] / t["pages"]}
-            for encoding, t in totals.items()}
+    return {
+        encoding: {
+            "bytes_per_sync": t["bytes"] / rounds,
+            "pages_per_sync": t["pages"] / rounds,
+            "assignments_per_sync": t["assignments"] / rounds,
+            "cpu_ms_per_request": 1000 * t["cpu_s"] / t["pages"],
+        }
+        for encoding, t in totals.items()
+    }
 
 
 async def register(host: str, port: int, token: str) -> UUID:
@@ -96,8 +102,17 @@ async def register(host: str, port: int, token: str) -> UUID:
 
 def inspector_token(data_dir: Path) -> str:
     now, defaults = int(time.time()), Settings()
-    claims = {"iss": defaults.jwt_issuer, "aud": defaults.jwt_audience, "sub": "bench-compression", "iat": now,
-              "nbf": now, "exp": now + 4 * 3600, "roles": ["inspector"], "regimes": REGIMES, "teams": [TEAM]}
+    claims = {
+        "iss": defaults.jwt_issuer,
+        "aud": defaults.jwt_audience,
+        "sub": "bench-compression",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 4 * 3600,
+        "roles": ["inspector"],
+        "regimes": REGIMES,
+        "teams": [TEAM],
+    }
     return mint_dev_token(load_or_create_dev_key(data_dir / "dev-signing-key.pem"), claims)
 
 
@@ -123,17 +138,25 @@ def run(rounds: int) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> bool:
     figures = result["encodings"]
     plain = figures["identity"]
-    print(f"First phone sync (GET /api/v1/sync, all pages), {MINE} assignments, registry of {OBJECTS:,} objects; "
-          f"`toezicht serve` on loopback, {result['rounds']} rounds, the encodings in turn:")
+    print(
+        f"First phone sync (GET /api/v1/sync, all pages), {MINE} assignments, registry of {OBJECTS:,} objects; "
+        f"`toezicht serve` on loopback, {result['rounds']} rounds, the encodings in turn:"
+    )
     ok = True
     for encoding, figure in figures.items():
         ratio = plain["bytes_per_sync"] / figure["bytes_per_sync"]
         meets = encoding == "identity" or ratio >= TARGET_RATIO
         ok &= meets
-        print(f"  {encoding:8s} {figure['bytes_per_sync'] / 1e3:9.1f} kB per sync ({figure['pages_per_sync']:.0f} pages, "
-              f"{figure['assignments_per_sync']:.0f} assignments)   server CPU {figure['cpu_ms_per_request']:6.2f} ms "
-              f"per request" + ("" if encoding == "identity" else
-                                f"   {ratio:5.1f} x fewer bytes (target >= {TARGET_RATIO:.0f}: {'ok' if meets else 'MISSED'})"))
+        print(
+            f"  {encoding:8s} {figure['bytes_per_sync'] / 1e3:9.1f} kB per sync ({figure['pages_per_sync']:.0f} pages, "
+            f"{figure['assignments_per_sync']:.0f} assignments)   server CPU {figure['cpu_ms_per_request']:6.2f} ms "
+            f"per request"
+            + (
+                ""
+                if encoding == "identity"
+                else f"   {ratio:5.1f} x fewer bytes (target >= {TARGET_RATIO:.0f}: {'ok' if meets else 'MISSED'})"
+            )
+        )
     return ok
 
 

@@ -51,17 +51,36 @@ class Api:
     """The app in process with its lifespan running, and tokens for the bench's users."""
 
     def __init__(self, url: str, data_dir: Path) -> None:
-        self.settings = load_settings({}, database_url=url, data_dir=str(data_dir), log_level="warning",
-                                      jwt_issuer=ISSUER, jwt_audience=AUDIENCE, db_pool_min=1, db_pool_max=4)
+        self.settings = load_settings(
+            {},
+            database_url=url,
+            data_dir=str(data_dir),
+            log_level="warning",
+            jwt_issuer=ISSUER,
+            jwt_audience=AUDIENCE,
+            db_pool_min=1,
+            db_pool_max=4,
+        )
         self.key = load_or_create_dev_key(data_dir / "dev-signing-key.pem")
         self.app = create_app(self.settings)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://bench")
 
     def headers(self, sub: str, roles: list[str], teams: list[str] | None = None) -> dict[str, str]:
         now = int(time.time())
-        token = mint_dev_token(self.key, {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "nbf": now,
-                                          "exp": now + 3600, "roles": roles, "regimes": ["alcohol", "nix18"],
-                                          "teams": teams or []})
+        token = mint_dev_token(
+            self.key,
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": sub,
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3600,
+                "roles": roles,
+                "regimes": ["alcohol", "nix18"],
+                "teams": teams or [],
+            },
+        )
         return {"Authorization": f"Bearer {token}"}
 
     async def call(self, method: str, path: str, who: dict[str, str], **kwargs: Any) -> Any:
@@ -83,16 +102,23 @@ async def world(api: Api) -> tuple[dict[str, str], list[str], list[str]]:
     version_id = (await api.call("POST", "/api/v1/checklists", admin, json=checklist_file("alcohol-horeca")))["id"]
     objects, cases = [], []
     for number in (1, 2):
-        created = await api.call("POST", "/api/v1/objects", admin, json=object_body(
-            name=f"Café Bench {number}", house_number=number))
+        created = await api.call(
+            "POST", "/api/v1/objects", admin, json=object_body(name=f"Café Bench {number}", house_number=number)
+        )
         objects.append(created["id"])
         finished = datetime.now(UTC) - timedelta(minutes=10)
-        body = {"object_id": created["id"], "team_id": "team-a", "inspector_ids": [inspector_id],
-                "checklists": [{"checklist_version_id": version_id, "answers": NO_MANAGER}],
-                "started_at": (finished - timedelta(minutes=30)).isoformat(), "finished_at": finished.isoformat()}
+        body = {
+            "object_id": created["id"],
+            "team_id": "team-a",
+            "inspector_ids": [inspector_id],
+            "checklists": [{"checklist_version_id": version_id, "answers": NO_MANAGER}],
+            "started_at": (finished - timedelta(minutes=30)).isoformat(),
+            "finished_at": finished.isoformat(),
+        }
         stored = await api.call("PUT", f"/api/v1/inspections/{uuid.uuid4()}", inspector, json=body)
-        await api.call("POST", f"/api/v1/inspections/{stored['id']}/review",
-                       {**coordinator, "If-Match": f'"{stored["version"]}"'})
+        await api.call(
+            "POST", f"/api/v1/inspections/{stored['id']}/review", {**coordinator, "If-Match": f'"{stored["version"]}"'}
+        )
         listed = await api.call("GET", "/api/v1/enforcement/cases", officer, params={"object_id": created["id"]})
         cases.append(listed["items"][0]["id"])
     return officer, objects, cases
@@ -150,10 +176,17 @@ async def history(url: str, objects: list[str], earlier: int, other: int) -> Non
                     """INSERT INTO establishment (id, name, street, house_number, postcode, city, wijk, kind,
                                                   employee_class, regimes)
                        SELECT $2, 'Ander ' || $2::uuid::text, street, house_number, postcode, city, wijk, kind, employee_class,
-                              regimes FROM establishment WHERE id = $1""", uuid.UUID(objects[0]), clone)
-                await conn.execute(HISTORY.replace("WHERE i.establishment_id = $1 LIMIT 1",
-                                                   "WHERE i.establishment_id = $4 LIMIT 1"),
-                                   clone, per_object, 1, uuid.UUID(objects[0]))
+                              regimes FROM establishment WHERE id = $1""",
+                    uuid.UUID(objects[0]),
+                    clone,
+                )
+                await conn.execute(
+                    HISTORY.replace("WHERE i.establishment_id = $1 LIMIT 1", "WHERE i.establishment_id = $4 LIMIT 1"),
+                    clone,
+                    per_object,
+                    1,
+                    uuid.UUID(objects[0]),
+                )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -169,8 +202,10 @@ async def measure(api: Api, officer: dict[str, str], cases: list[str], requests:
         body = await api.call("GET", f"/api/v1/enforcement/cases/{cases[which]}/proposal", officer)
         timings[which].append(time.perf_counter() - started)
         if n < 2:
-            print(f"  case {which}: earlier occasions {body['items'][0]['earlier_occasions']}, "
-                  f"next {body['next']['type']} {body['next']['decision'] or ''}")
+            print(
+                f"  case {which}: earlier occasions {body['items'][0]['earlier_occasions']}, "
+                f"next {body['next']['type']} {body['next']['decision'] or ''}"
+            )
     return timings
 
 
@@ -183,8 +218,10 @@ async def run(url: str, data_dir: Path, args: argparse.Namespace) -> float:
     await api.http.aclose()
     for label, values in ((f"{args.earlier} earlier violations", many), ("no earlier violations", none)):
         ordered = sorted(values)
-        print(f"{label:>28}: median {statistics.median(ordered) * 1000:7.2f} ms, "
-              f"p95 {ordered[int(len(ordered) * 0.95)] * 1000:7.2f} ms ({len(ordered)} requests)")
+        print(
+            f"{label:>28}: median {statistics.median(ordered) * 1000:7.2f} ms, "
+            f"p95 {ordered[int(len(ordered) * 0.95)] * 1000:7.2f} ms ({len(ordered)} requests)"
+        )
     ratio = statistics.median(many) / statistics.median(none)
     print(f"{'ratio (medians)':>28}: {ratio:.2f} (target < 2)")
     return ratio

@@ -49,7 +49,17 @@ TOKEN_ARGS = ["--sub", "bench-user", "--role", "inspector", "--regime", "alcohol
 
 STARTUP_TIMEOUT_S = 120.0  # the first start of ours runs initdb and the migrations
 STOP_TIMEOUT_S = 30.0
-VERSIONED = ("litestar", "uvicorn", "uvloop", "httptools", "msgspec", "structlog", "python-jose", "cryptography", "asyncpg")
+VERSIONED = (
+    "litestar",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "msgspec",
+    "structlog",
+    "python-jose",
+    "cryptography",
+    "asyncpg",
+)
 
 
 @dataclass
@@ -158,8 +168,11 @@ def stop_leftover_postgres(pgdata: Path) -> None:
 def ours_env(data_dir: Path) -> dict[str, str]:
     """Production defaults: no TOEZICHT_* overrides from the caller's shell, no DATABASE_URL (so an
     embedded PostgreSQL starts with its data in `data_dir`), log level info."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TOEZICHT_") and k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")
+    }
     env.update(TOEZICHT_DATA_DIR=str(data_dir), TOEZICHT_LOG_LEVEL="info", TOEZICHT_WORKERS="1")
     return env
 
@@ -171,7 +184,10 @@ def serve_ours(port: int, data_dir: Path, log: Path) -> Iterator[tuple[str, int]
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [str(TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=ours_env(data_dir), stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=ROOT,
+            env=ours_env(data_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
             start_new_session=True,  # a Ctrl-C on the bench reaches it once, through stop(), not twice
         )
         try:
@@ -186,9 +202,27 @@ def serve_ours(port: int, data_dir: Path, log: Path) -> Iterator[tuple[str, int]
 def serve_bare(port: int, log: Path) -> Iterator[tuple[str, int]]:
     base = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH_DIR), "bare_app:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--no-server-header", "--no-proxy-headers", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(BENCH_DIR),
+        "bare_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--no-server-header",
+        "--no-proxy-headers",
+        "--log-level",
+        "warning",
     ]
     with log.open("wb") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
@@ -201,7 +235,12 @@ def serve_bare(port: int, log: Path) -> Iterator[tuple[str, int]]:
 
 def mint_token(data_dir: Path) -> str:
     done = subprocess.run(
-        [str(TOEZICHT), "token", *TOKEN_ARGS], cwd=ROOT, env=ours_env(data_dir), capture_output=True, text=True, timeout=60
+        [str(TOEZICHT), "token", *TOKEN_ARGS],
+        cwd=ROOT,
+        env=ours_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if done.returncode != 0:
         raise RuntimeError(f"toezicht token failed: {done.stderr}")
@@ -229,15 +268,21 @@ def measure(wrk: str, server: str, base: str, pid: int, token: str, args: argpar
         if args.warmup > 0:
             run_wrk(wrk, url, seconds=args.warmup, connections=args.connections, threads=args.threads, token=bearer)
         cpu_before = cpu_seconds(pid)
-        output = run_wrk(wrk, url, seconds=args.duration, connections=args.connections, threads=args.threads, token=bearer)
+        output = run_wrk(
+            wrk, url, seconds=args.duration, connections=args.connections, threads=args.threads, token=bearer
+        )
         cpu_after = cpu_seconds(pid)
         rps, p50, p99, requests, errors = parse_wrk(output)
         cpu_us = None
         if cpu_before is not None and cpu_after is not None and requests:
             cpu_us = (cpu_after - cpu_before) / requests * 1e6
         results.append(Result(endpoint, server, rps, p50, p99, requests, errors, cpu_us))
-        print(f"  {server:4} {endpoint:15} {rps:10.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "
-              f"cpu {_fmt(cpu_us)} us/req" + (f"  ERRORS {errors}" if errors else ""), file=sys.stderr, flush=True)
+        print(
+            f"  {server:4} {endpoint:15} {rps:10.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "
+            f"cpu {_fmt(cpu_us)} us/req" + (f"  ERRORS {errors}" if errors else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     return results
 
 
@@ -257,14 +302,18 @@ def aggregate(rounds: list[list[Result]]) -> list[Result]:
     merged = []
     for group in zip(*rounds, strict=True):
         first = group[0]
-        merged.append(Result(
-            first.endpoint, first.server,
-            statistics.median(r.requests_per_s for r in group),
-            statistics.median(r.p50_ms for r in group),
-            statistics.median(r.p99_ms for r in group),
-            sum(r.requests for r in group), sum(r.errors for r in group),
-            _median_or_none([r.cpu_us_per_request for r in group]),
-        ))
+        merged.append(
+            Result(
+                first.endpoint,
+                first.server,
+                statistics.median(r.requests_per_s for r in group),
+                statistics.median(r.p50_ms for r in group),
+                statistics.median(r.p99_ms for r in group),
+                sum(r.requests for r in group),
+                sum(r.errors for r in group),
+                _median_or_none([r.cpu_us_per_request for r in group]),
+            )
+        )
     return merged
 
 
@@ -282,7 +331,10 @@ def environment(wrk: str) -> dict[str, object]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split()[1:2]
-    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
     return {
         "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu": cpu,
@@ -317,14 +369,25 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
     return out
 
 
-def print_report(env: dict[str, object], args: argparse.Namespace, results: list[Result], ratio: dict[str, dict[str, float]]) -> None:
-    print(f"machine: {env['nproc']} CPUs ({env['cpu']}), load average at start {', '.join(f'{x:.2f}' for x in env['loadavg_at_start'])}")  # type: ignore[attr-defined]
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in env.items() if k not in {"nproc", "cpu", "loadavg_at_start", "platform"}))
-    print(f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (after a {args.warmup:g}s warm-up), "
-          f"{args.rounds} round(s){' (medians)' if args.rounds > 1 else ''}, one server at a time on loopback")
+def print_report(
+    env: dict[str, object], args: argparse.Namespace, results: list[Result], ratio: dict[str, dict[str, float]]
+) -> None:
+    print(
+        f"machine: {env['nproc']} CPUs ({env['cpu']}), load average at start {', '.join(f'{x:.2f}' for x in env['loadavg_at_start'])}"
+    )  # type: ignore[attr-defined]
+    print(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in env.items() if k not in {"nproc", "cpu", "loadavg_at_start", "platform"})
+    )
+    print(
+        f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (after a {args.warmup:g}s warm-up), "
+        f"{args.rounds} round(s){' (medians)' if args.rounds > 1 else ''}, one server at a time on loopback"
+    )
     print()
-    header = (f"{'endpoint':<16}{'server':<8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu us/req':>12}{'errors':>8}"
-              "   ratio ours/bare: req/s (latency p50, p99; cpu bare/ours)")
+    header = (
+        f"{'endpoint':<16}{'server':<8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu us/req':>12}{'errors':>8}"
+        "   ratio ours/bare: req/s (latency p50, p99; cpu bare/ours)"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
@@ -333,12 +396,18 @@ def print_report(env: dict[str, object], args: argparse.Namespace, results: list
             q = ratio[r.endpoint]
             cpu = f"; {q['cpu_bare_over_ours']:.2f}" if "cpu_bare_over_ours" in q else ""
             note = f"   {q['requests_per_s']:.2f}  (x{q['p50']:.2f}, x{q['p99']:.2f}{cpu})"
-        print(f"{r.endpoint:<16}{r.server:<8}{r.requests_per_s:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
-              f"{_fmt(r.cpu_us_per_request):>12}{r.errors:>8}{note}")
+        print(
+            f"{r.endpoint:<16}{r.server:<8}{r.requests_per_s:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}"
+            f"{_fmt(r.cpu_us_per_request):>12}{r.errors:>8}{note}"
+        )
     print()
     me_ratio = ratio[ME]["requests_per_s"]
     verdict = "meets" if me_ratio >= TARGET_ME_RATIO else "BELOW"
-    cpu = f"; by server CPU per request (bare/ours) {ratio[ME]['cpu_bare_over_ours']:.2f}" if "cpu_bare_over_ours" in ratio[ME] else ""
+    cpu = (
+        f"; by server CPU per request (bare/ours) {ratio[ME]['cpu_bare_over_ours']:.2f}"
+        if "cpu_bare_over_ours" in ratio[ME]
+        else ""
+    )
     print(f"{ME}: ours/bare = {me_ratio:.2f} req/s ({verdict} the target of {TARGET_ME_RATIO}){cpu}")
     print(f"{READY}: ours/bare = {ratio[READY]['requests_per_s']:.2f} (ours asks the database; the bare app does not)")
 
@@ -351,14 +420,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="open connections (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1; the servers get the other CPU)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds before each measurement (default 2; 0: none)")
-    parser.add_argument("--rounds", type=int, default=1, help="rounds (ours, then bare); figures are medians (default 1)")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="warm-up seconds before each measurement (default 2; 0: none)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds (ours, then bare); figures are medians (default 1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--check", action="store_true", help=f"exit 1 if {ME} is below {TARGET_ME_RATIO} of bare")
     return parser
 
 
-def one_round(wrk: str, args: argparse.Namespace, data_dir: Path, logs: Path, token: str | None) -> tuple[str, list[Result]]:
+def one_round(
+    wrk: str, args: argparse.Namespace, data_dir: Path, logs: Path, token: str | None
+) -> tuple[str, list[Result]]:
     """Ours, then the bare app, each measured while it is the only server up. Returns the token (minted
     in the first round) and the results, bare before ours per endpoint."""
     with serve_ours(free_port(), data_dir, logs / "ours.log") as (base, pid):

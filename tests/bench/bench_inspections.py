@@ -48,10 +48,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
 import asyncpg  # noqa: E402
-import msgspec  # noqa: E402
-
 import bench_cli  # noqa: E402
 import bench_http  # noqa: E402
+import msgspec  # noqa: E402
+from bench_registry import generated_objects  # noqa: E402
+from raw_http import Connection  # noqa: E402
+
 from backend.checklists import service as checklists  # noqa: E402
 from backend.checklists import templates, validator  # noqa: E402
 from backend.core import db as core_db  # noqa: E402
@@ -60,8 +62,6 @@ from backend.core.config import Settings  # noqa: E402
 from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry import queries as registry_queries  # noqa: E402
-from bench_registry import generated_objects  # noqa: E402
-from raw_http import Connection  # noqa: E402
 from tests.checklist_answers import answer_set  # noqa: E402
 
 PHONES, PER_PHONE = 200, 20
@@ -106,15 +106,28 @@ def submission(world: World, rng: random.Random, inspector_id: str) -> tuple[str
     checklists_, photos = rng.choice(world.variants)
     # Photo ids are unique across inspections: give this one its own, in the manifest and in photo answers.
     renamed = {photo["id"]: str(uuid.uuid4()) for photo in photos}
-    checklists_ = [{**entry, "answers": {key: [renamed.get(v, v) for v in value] if isinstance(value, list) else value
-                                         for key, value in entry["answers"].items()}} for entry in checklists_]
+    checklists_ = [
+        {
+            **entry,
+            "answers": {
+                key: [renamed.get(v, v) for v in value] if isinstance(value, list) else value
+                for key, value in entry["answers"].items()
+            },
+        }
+        for entry in checklists_
+    ]
     photos = [{**photo, "id": renamed[photo["id"]], "sha256": sha256_hex(renamed[photo["id"]])} for photo in photos]
     now = datetime.now(UTC)
     body = {
-        "object_id": rng.choice(world.objects), "team_id": TEAM, "checklists": checklists_,
-        "started_at": (now - timedelta(minutes=40)).isoformat(), "finished_at": now.isoformat(),
+        "object_id": rng.choice(world.objects),
+        "team_id": TEAM,
+        "checklists": checklists_,
+        "started_at": (now - timedelta(minutes=40)).isoformat(),
+        "finished_at": now.isoformat(),
         "position": {"latitude": 52.09, "longitude": 5.12, "accuracy_m": 8.0},
-        "inspector_ids": [inspector_id], "partners": ["politie"], "observations": "Controle verliep rustig.",
+        "inspector_ids": [inspector_id],
+        "partners": ["politie"],
+        "observations": "Controle verliep rustig.",
         "photos": photos,
     }
     return str(uuid.uuid4()), body
@@ -139,11 +152,20 @@ def _add(world: World, rng: random.Random, key: str, into: list[dict[str, Any]],
     index = len(into)
     into.append({"checklist_version_id": world.versions[key]["id"], "answers": answers})
     content = world.versions[key]["content"]
-    photo_answers = {q: v for q, v in answers.items() if validator.items_by_key(content)[q]["answer"]["type"] == "photo"}
+    photo_answers = {
+        q: v for q, v in answers.items() if validator.items_by_key(content)[q]["answer"]["type"] == "photo"
+    }
     for question, ids in {**evidence, **photo_answers}.items():
         for photo_id in ids:
-            photos.append({"id": photo_id, "sha256": sha256_hex(photo_id), "size": 2_500_000 + rng.randint(0, 10**6),
-                           "checklist": index, "question": question})
+            photos.append(
+                {
+                    "id": photo_id,
+                    "sha256": sha256_hex(photo_id),
+                    "size": 2_500_000 + rng.randint(0, 10**6),
+                    "checklist": index,
+                    "question": question,
+                }
+            )
     return len(answers)
 
 
@@ -152,8 +174,10 @@ async def prepare(url: str, rng: random.Random) -> tuple[dict[str, dict[str, Any
     try:
         await migrate(conn, ROOT / "migrations")
         await checklists.publish_directory(conn, templates.DEFAULT_DIRECTORY)
-        rows = await conn.fetch("SELECT DISTINCT ON (template_key) id, template_key, content FROM checklist_version "
-                                "ORDER BY template_key, version DESC")
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (template_key) id, template_key, content FROM checklist_version "
+            "ORDER BY template_key, version DESC"
+        )
         versions = {row["template_key"]: {"id": str(row["id"]), "content": row["content"]} for row in rows}
         objects = [row for row in generated_objects(OBJECTS, 0, rng)]
         # Every object is horeca that sells alcohol (kind is column 12, regimes the last).
@@ -178,7 +202,11 @@ def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[s
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [str(bench_http.TOEZICHT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
         )
         try:
             bench_http.wait_ready(process, f"http://127.0.0.1:{port}", log)
@@ -189,8 +217,16 @@ def serve(url: str, data_dir: Path, log: Path, workers: int) -> Iterator[tuple[s
 
 def token(data_dir: Path, sub: str) -> str:
     now = int(time.time())
-    claims = {"iss": SETTINGS["issuer"], "aud": SETTINGS["audience"], "sub": sub, "iat": now, "exp": now + 4 * 3600,
-              "roles": ["inspector"], "regimes": REGIMES, "teams": [TEAM]}
+    claims = {
+        "iss": SETTINGS["issuer"],
+        "aud": SETTINGS["audience"],
+        "sub": sub,
+        "iat": now,
+        "exp": now + 4 * 3600,
+        "roles": ["inspector"],
+        "regimes": REGIMES,
+        "teams": [TEAM],
+    }
     return mint_dev_token(load_or_create_dev_key(data_dir / "dev-signing-key.pem"), claims)
 
 
@@ -221,8 +257,14 @@ def put(inspection_id: str) -> str:
 # --- 1. phones that retry ------------------------------------------------------------------------------
 
 
-async def one_phone(host: str, port: int, phone: Phone, work: list[tuple[str, bytes]], rng: random.Random,
-                    answers: dict[str, list[tuple[int, bytes]]]) -> dict[str, int]:
+async def one_phone(
+    host: str,
+    port: int,
+    phone: Phone,
+    work: list[tuple[str, bytes]],
+    rng: random.Random,
+    answers: dict[str, list[tuple[int, bytes]]],
+) -> dict[str, int]:
     """Send each inspection until an answer arrives; some twice at once, some with the first answer lost."""
     counts = {"sends": 0, "duplicates": 0, "lost": 0}
     conn = await Connection(host, port).open()
@@ -237,8 +279,10 @@ async def one_phone(host: str, port: int, phone: Phone, work: list[tuple[str, by
                 conn = await Connection(host, port).open()
             if roll > 1 - DUPLICATE_SHARE:
                 second = await Connection(host, port).open()
-                results = await asyncio.gather(conn.request("PUT", put(inspection_id), phone.headers, body),
-                                               second.request("PUT", put(inspection_id), phone.headers, body))
+                results = await asyncio.gather(
+                    conn.request("PUT", put(inspection_id), phone.headers, body),
+                    second.request("PUT", put(inspection_id), phone.headers, body),
+                )
                 await second.close()
                 counts["duplicates"] += 1
                 counts["sends"] += 2
@@ -253,25 +297,35 @@ async def one_phone(host: str, port: int, phone: Phone, work: list[tuple[str, by
 
 async def run_phones(world: World, host: str, port: int, rng: random.Random) -> dict[str, Any]:
     crew = await phones(host, port, world.data_dir, PHONES, "phone")
-    work = [[(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(PER_PHONE))]
-            for p in crew]
+    work = [
+        [(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(PER_PHONE))]
+        for p in crew
+    ]
     answers: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
     conn = await asyncpg.connect(world.url)
     try:
         before = await conn.fetchval("SELECT count(*) FROM inspection")
         started = time.perf_counter()
-        counts = await asyncio.gather(*(one_phone(host, port, p, w, random.Random(rng.random()), answers)
-                                        for p, w in zip(crew, work, strict=True)))
+        counts = await asyncio.gather(
+            *(
+                one_phone(host, port, p, w, random.Random(rng.random()), answers)
+                for p, w in zip(crew, work, strict=True)
+            )
+        )
         elapsed = time.perf_counter() - started
         stored = await conn.fetchval("SELECT count(*) FROM inspection") - before
     finally:
         await conn.close()
     mismatched = [i for i, got in answers.items() if len({(s, b) for s, b in got}) != 1 or got[0][0] != 200]
     return {
-        "inspections_sent": PHONES * PER_PHONE, "inspections_stored": stored,
-        "sends": sum(c["sends"] for c in counts), "duplicate_pairs": sum(c["duplicates"] for c in counts),
-        "lost_answers": sum(c["lost"] for c in counts), "inspections_with_differing_answers": len(mismatched),
-        "seconds": round(elapsed, 2), "ok": stored == PHONES * PER_PHONE and not mismatched,
+        "inspections_sent": PHONES * PER_PHONE,
+        "inspections_stored": stored,
+        "sends": sum(c["sends"] for c in counts),
+        "duplicate_pairs": sum(c["duplicates"] for c in counts),
+        "lost_answers": sum(c["lost"] for c in counts),
+        "inspections_with_differing_answers": len(mismatched),
+        "seconds": round(elapsed, 2),
+        "ok": stored == PHONES * PER_PHONE and not mismatched,
     }
 
 
@@ -318,8 +372,12 @@ def summary(runs: list[Run]) -> dict[str, Any]:
     over every request of every round."""
     latencies = [ms for run in runs for ms in run.latencies_ms]
     rates = [round(len(run.latencies_ms) / run.seconds, 1) for run in runs]
-    return {"submissions": len(latencies), "per_s": statistics.median(rates), "rounds_per_s": rates,
-            **percentiles(latencies)}
+    return {
+        "submissions": len(latencies),
+        "per_s": statistics.median(rates),
+        "rounds_per_s": rates,
+        **percentiles(latencies),
+    }
 
 
 def machine_speed_ms() -> float:
@@ -331,13 +389,14 @@ def machine_speed_ms() -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-async def run_throughput(world: World, host: str, port: int, rng: random.Random, total: int,
-                         crew: list[Phone]) -> Run:
+async def run_throughput(world: World, host: str, port: int, rng: random.Random, total: int, crew: list[Phone]) -> Run:
     per_sender = total // CONCURRENCY
-    work = [[(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(per_sender))]
-            for p in crew]
+    work = [
+        [(i, msgspec.json.encode(b)) for i, b in (submission(world, rng, p.user_id) for _ in range(per_sender))]
+        for p in crew
+    ]
     warm = [w[: max(1, per_sender // 10)] for w in work]
-    rest = [w[len(v):] for w, v in zip(work, warm, strict=True)]
+    rest = [w[len(v) :] for w, v in zip(work, warm, strict=True)]
     await asyncio.gather(*(sender(host, port, p, w, []) for p, w in zip(crew, warm, strict=True)))
     await analyze(world)
     latencies: list[float] = []
@@ -359,23 +418,49 @@ def baseline_rows(world: World, body: dict[str, Any]) -> dict[str, Any]:
         for photo in body["photos"]:
             if photo["checklist"] == index and photo["question"]:
                 evidence[photo["question"]].append(photo["id"])
-        checklist_rows.append({"position": index, "checklist_version_id": entry["checklist_version_id"],
-                               "template_key": key, "regime": content["regime"], "answers": entry["answers"]})
+        checklist_rows.append(
+            {
+                "position": index,
+                "checklist_version_id": entry["checklist_version_id"],
+                "template_key": key,
+                "regime": content["regime"],
+                "answers": entry["answers"],
+            }
+        )
         for violation in validator.validate(content, entry["answers"], evidence).violations:
-            violation_rows.append({
-                "checklist_version_id": entry["checklist_version_id"], "checklist_position": index,
-                "question_key": violation.key, "code": violation.code,
-                "article": msgspec.to_builtins(violation.article), "severity": violation.severity,
-                "evidence_photo_ids": evidence.get(violation.key, []),
-            })
-    photo_rows = [{"id": p["id"], "position": i, "checklist_position": p["checklist"], "question_key": p["question"],
-                   "sha256": p["sha256"], "size_bytes": p["size"]} for i, p in enumerate(body["photos"])]
-    return {"checklists": checklist_rows, "violations": violation_rows, "photos": photo_rows,
-            "codes": sorted({v["code"] for v in violation_rows})}
+            violation_rows.append(
+                {
+                    "checklist_version_id": entry["checklist_version_id"],
+                    "checklist_position": index,
+                    "question_key": violation.key,
+                    "code": violation.code,
+                    "article": msgspec.to_builtins(violation.article),
+                    "severity": violation.severity,
+                    "evidence_photo_ids": evidence.get(violation.key, []),
+                }
+            )
+    photo_rows = [
+        {
+            "id": p["id"],
+            "position": i,
+            "checklist_position": p["checklist"],
+            "question_key": p["question"],
+            "sha256": p["sha256"],
+            "size_bytes": p["size"],
+        }
+        for i, p in enumerate(body["photos"])
+    ]
+    return {
+        "checklists": checklist_rows,
+        "violations": violation_rows,
+        "photos": photo_rows,
+        "codes": sorted({v["code"] for v in violation_rows}),
+    }
 
 
-async def baseline_insert(conn: asyncpg.Connection, world: World, user_id: str, inspection_id: str,
-                          body: dict[str, Any], rows: dict[str, Any]) -> None:
+async def baseline_insert(
+    conn: asyncpg.Connection, world: World, user_id: str, inspection_id: str, body: dict[str, Any], rows: dict[str, Any]
+) -> None:
     """The service's own insert statement with its audit event, in one transaction, as a hand-written caller would."""
     from backend.core import audit
     from backend.inspections import queries as inspection_queries
@@ -383,16 +468,50 @@ async def baseline_insert(conn: asyncpg.Connection, world: World, user_id: str, 
     now = datetime.now(UTC)
     digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
     started, finished = datetime.fromisoformat(body["started_at"]), datetime.fromisoformat(body["finished_at"])
-    event = audit.event(actor=audit.Actor(label="bench", user_id=uuid.UUID(user_id)), action="inspection.submitted",
-                        object_type="inspection", object_id=inspection_id,
-                        after={"revision": 1, "state": "submitted", "body_sha256": digest,
-                               "violation_codes": rows["codes"], "clock_suspect": False})
+    event = audit.event(
+        actor=audit.Actor(label="bench", user_id=uuid.UUID(user_id)),
+        action="inspection.submitted",
+        object_type="inspection",
+        object_id=inspection_id,
+        after={
+            "revision": 1,
+            "state": "submitted",
+            "body_sha256": digest,
+            "violation_codes": rows["codes"],
+            "clock_suspect": False,
+        },
+    )
     async with conn.transaction():
         await conn.fetchrow(
-            inspection_queries.INSERT, uuid.UUID(inspection_id), "submitted" if rows["photos"] else "complete", None,
-            uuid.UUID(body["object_id"]), None, TEAM, "west", REGIMES, uuid.UUID(user_id), [uuid.UUID(user_id)],
-            body["partners"], body["observations"], started, finished, now, None, False, finished, 52.09, 5.12, 8.0,
-            body, digest, rows["checklists"], rows["violations"], finished.date(), rows["photos"], [event],
+            inspection_queries.INSERT,
+            uuid.UUID(inspection_id),
+            "submitted" if rows["photos"] else "complete",
+            None,
+            uuid.UUID(body["object_id"]),
+            None,
+            TEAM,
+            "west",
+            REGIMES,
+            uuid.UUID(user_id),
+            [uuid.UUID(user_id)],
+            body["partners"],
+            body["observations"],
+            started,
+            finished,
+            now,
+            None,
+            False,
+            finished,
+            52.09,
+            5.12,
+            8.0,
+            body,
+            digest,
+            rows["checklists"],
+            rows["violations"],
+            finished.date(),
+            rows["photos"],
+            [event],
         )
 
 
@@ -480,16 +599,43 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
         events, prev = [], last["row_hash"]
         now = datetime.now(UTC)
         for seq in range(last["seq"] + 1, last["seq"] + 1 + count):
-            row = {"seq": seq, "id": uuid.uuid4(), "occurred_at": now, "actor_id": None, "actor_label": "bench",
-                   "action": "inspection.submitted", "object_type": "inspection", "object_id": str(uuid.uuid4()),
-                   "request_id": None, "reason": None, "before": None, "after": None}
+            row = {
+                "seq": seq,
+                "id": uuid.uuid4(),
+                "occurred_at": now,
+                "actor_id": None,
+                "actor_label": "bench",
+                "action": "inspection.submitted",
+                "object_type": "inspection",
+                "object_id": str(uuid.uuid4()),
+                "request_id": None,
+                "reason": None,
+                "before": None,
+                "after": None,
+            }
             row_hash = audit.row_hash_of(prev, row)
             # before/after stay NULL (asyncpg's COPY has no binary jsonb encoder); the hash covers them as null.
             events.append((*(v for k, v in row.items() if k not in ("before", "after")), prev, row_hash, 2))
             prev = row_hash
-        await conn.copy_records_to_table("audit_event", records=events, columns=[
-            "seq", "id", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id", "request_id",
-            "reason", "prev_hash", "row_hash", "hash_version"])
+        await conn.copy_records_to_table(
+            "audit_event",
+            records=events,
+            columns=[
+                "seq",
+                "id",
+                "occurred_at",
+                "actor_id",
+                "actor_label",
+                "action",
+                "object_type",
+                "object_id",
+                "request_id",
+                "reason",
+                "prev_hash",
+                "row_hash",
+                "hash_version",
+            ],
+        )
         await conn.execute("SELECT setval('audit_event_seq_seq', $1)", last["seq"] + count)
         await conn.execute("VACUUM ANALYZE")
         total = await conn.fetchval("SELECT count(*) FROM inspection")
@@ -501,8 +647,9 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
 # --- the run -----------------------------------------------------------------------------------------------
 
 
-async def measure_pair(world: World, host: str, port: int, rng: random.Random, total: int,
-                       crew: list[Phone]) -> dict[str, Any]:
+async def measure_pair(
+    world: World, host: str, port: int, rng: random.Random, total: int, crew: list[Phone]
+) -> dict[str, Any]:
     """Ours and the baseline in alternating rounds, so a change in the machine's speed hits both alike."""
     ours, baseline, speed = [], [], []
     for _ in range(ROUNDS):
@@ -523,11 +670,16 @@ async def scenarios(world: World, host: str, port: int, args: argparse.Namespace
     grown = await store_more(world, args.stored)
     progress("stored", grown)
     stored = await measure_pair(world, host, port, rng, args.submissions, crew)
-    return {"empty": empty, "phones": retrying, "store": grown, "stored": stored,
-            "stored_ratio": round(stored["ours"]["per_s"] / empty["ours"]["per_s"], 2),
-            # The same with the machine's drift between the two phases taken out through the baseline, which
-            # runs beside ours in both (it also feels the stored rows, so this is the stricter comparison).
-            "stored_ratio_vs_baseline": round(stored["ratio"] / empty["ratio"], 2)}
+    return {
+        "empty": empty,
+        "phones": retrying,
+        "store": grown,
+        "stored": stored,
+        "stored_ratio": round(stored["ours"]["per_s"] / empty["ours"]["per_s"], 2),
+        # The same with the machine's drift between the two phases taken out through the baseline, which
+        # runs beside ours in both (it also feels the stored rows, so this is the stricter comparison).
+        "stored_ratio_vs_baseline": round(stored["ratio"] / empty["ratio"], 2),
+    }
 
 
 def progress(step: str, figures: dict[str, Any]) -> None:
@@ -537,22 +689,30 @@ def progress(step: str, figures: dict[str, Any]) -> None:
 def report(results: dict[str, Any]) -> list[str]:
     """Print the figures; return the targets missed."""
     phones_ = results["phones"]
-    print(f"phones: {phones_['inspections_sent']} inspections in {phones_['sends']} sends "
-          f"({phones_['duplicate_pairs']} concurrent duplicate pairs, {phones_['lost_answers']} lost answers) "
-          f"-> {phones_['inspections_stored']} stored, {phones_['inspections_with_differing_answers']} with differing "
-          f"answers, {phones_['seconds']} s")
+    print(
+        f"phones: {phones_['inspections_sent']} inspections in {phones_['sends']} sends "
+        f"({phones_['duplicate_pairs']} concurrent duplicate pairs, {phones_['lost_answers']} lost answers) "
+        f"-> {phones_['inspections_stored']} stored, {phones_['inspections_with_differing_answers']} with differing "
+        f"answers, {phones_['seconds']} s"
+    )
     print(f"{'':22} {'ours/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'base/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
     for name in ("empty", "stored"):
         o, b = results[name]["ours"], results[name]["baseline"]
-        print(f"{name:22} {o['per_s']:8.0f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {b['per_s']:8.0f} "
-              f"{b['p50_ms']:8.2f} {b['p99_ms']:8.2f} {results[name]['ratio']:6.2f}")
+        print(
+            f"{name:22} {o['per_s']:8.0f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {b['per_s']:8.0f} "
+            f"{b['p50_ms']:8.2f} {b['p99_ms']:8.2f} {results[name]['ratio']:6.2f}"
+        )
     for name in ("empty", "stored"):
         pair = results[name]
-        print(f"  {name} rounds: ours {pair['ours']['rounds_per_s']}/s, baseline {pair['baseline']['rounds_per_s']}/s; "
-              f"machine speed (fixed Python loop before each round, lower is faster): {pair['machine_loop_ms']} ms")
-    print(f"stored: {results['store']['inspections_stored']} inspections (copied {results['store']['added']} in "
-          f"{results['store']['seconds']} s); rate with them / empty: {results['stored_ratio']:.2f} "
-          f"(relative to the baseline in each phase: {results['stored_ratio_vs_baseline']:.2f})")
+        print(
+            f"  {name} rounds: ours {pair['ours']['rounds_per_s']}/s, baseline {pair['baseline']['rounds_per_s']}/s; "
+            f"machine speed (fixed Python loop before each round, lower is faster): {pair['machine_loop_ms']} ms"
+        )
+    print(
+        f"stored: {results['store']['inspections_stored']} inspections (copied {results['store']['added']} in "
+        f"{results['store']['seconds']} s); rate with them / empty: {results['stored_ratio']:.2f} "
+        f"(relative to the baseline in each phase: {results['stored_ratio_vs_baseline']:.2f})"
+    )
     missed = []
     if not phones_["ok"]:
         missed.append("phones: not exactly one inspection per id with one answer per body")

@@ -69,8 +69,12 @@ def plain_compiler(directory: Path) -> typst.Compiler:
 
 
 def plain_pdf(compiler: typst.Compiler, n: int) -> bytes:
-    return compiler.compile(format="pdf", pdf_standards="a-2b", timestamp=0,
-                            sys_inputs={"text": f"Brief {n}: een alinea platte tekst op één pagina."})
+    return compiler.compile(
+        format="pdf",
+        pdf_standards="a-2b",
+        timestamp=0,
+        sys_inputs={"text": f"Brief {n}: een alinea platte tekst op één pagina."},
+    )
 
 
 def plain_per_second(directory: Path, count: int) -> float:
@@ -134,10 +138,14 @@ def measure_document(requests: int) -> None:
             reads, plain = asyncio.run(document_against_plain(url, data_dir, requests))
         finally:
             server.cleanup()  # type: ignore[attr-defined]
-    print(f"GET .../document of a drafted voornemen boete: p99 {p99(reads) * 1000:.1f} ms, "
-          f"median {statistics.median(reads) * 1000:.1f} ms ({len(reads)} requests)")
-    print(f"plain one-page PDF/A-2b, same library: p99 {p99(plain) * 1000:.1f} ms, "
-          f"median {statistics.median(plain) * 1000:.1f} ms")
+    print(
+        f"GET .../document of a drafted voornemen boete: p99 {p99(reads) * 1000:.1f} ms, "
+        f"median {statistics.median(reads) * 1000:.1f} ms ({len(reads)} requests)"
+    )
+    print(
+        f"plain one-page PDF/A-2b, same library: p99 {p99(plain) * 1000:.1f} ms, "
+        f"median {statistics.median(plain) * 1000:.1f} ms"
+    )
     print(f"ratio document GET / plain render (p99): {p99(reads) / p99(plain):.1f}")
 
 
@@ -156,11 +164,13 @@ def main() -> int:
             ours.append(asyncio.run(letters_per_second(letters, args.letters)))
             plain.append(plain_per_second(Path(tmp), args.letters))
     letter_rate, plain_rate = statistics.median(ours), statistics.median(plain)
-    print(f"letters ({KIND}, 2 pages, PDF/A-2b): {letter_rate:.0f}/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in ours)})")
-    print(f"plain one-page PDF/A-2b, same library: {plain_rate:.0f}/s  "
-          f"(rounds: {', '.join(f'{r:.0f}' for r in plain)})")
-    print(f"ratio letter/plain throughput: {letter_rate / plain_rate:.2f}  (target: at least {TARGET_PER_S:.0f} letters/s)")
+    print(f"letters ({KIND}, 2 pages, PDF/A-2b): {letter_rate:.0f}/s  (rounds: {', '.join(f'{r:.0f}' for r in ours)})")
+    print(
+        f"plain one-page PDF/A-2b, same library: {plain_rate:.0f}/s  (rounds: {', '.join(f'{r:.0f}' for r in plain)})"
+    )
+    print(
+        f"ratio letter/plain throughput: {letter_rate / plain_rate:.2f}  (target: at least {TARGET_PER_S:.0f} letters/s)"
+    )
     measure_document(args.requests)
     return 1 if args.check and letter_rate < TARGET_PER_S else 0
 

@@ -41,11 +41,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
+import bench_cli  # noqa: E402
+import bench_http  # noqa: E402
 import httpx  # noqa: E402
 from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
-import bench_cli  # noqa: E402
-import bench_http  # noqa: E402
 from backend.core.config import Settings  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.photos import images  # noqa: E402
@@ -89,8 +89,9 @@ def naive(source: Path, display: Path, thumbnail: Path) -> None:
 
 
 def ours(source: Path, display: Path, thumbnail: Path) -> None:
-    images.inspect_and_derive(source, "image/jpeg", max_pixels=50_000_000, display_path=display,
-                              thumbnail_path=thumbnail)
+    images.inspect_and_derive(
+        source, "image/jpeg", max_pixels=50_000_000, display_path=display, thumbnail_path=thumbnail
+    )
 
 
 def processing(count: int) -> dict[str, Any]:
@@ -112,9 +113,14 @@ def processing(count: int) -> dict[str, Any]:
             for index in range(count):
                 pipeline(sources[index % len(sources)], display, thumbnail)
             rates[name] = count / (time.perf_counter() - started)
-        return {"photos": count, "photo_bytes_median": int(statistics.median(sizes)), "generated_s": round(made_s, 1),
-                "naive_per_s": round(rates["naive"], 2), "ours_per_s": round(rates["ours"], 2),
-                "ratio": round(rates["ours"] / rates["naive"], 2)}
+        return {
+            "photos": count,
+            "photo_bytes_median": int(statistics.median(sizes)),
+            "generated_s": round(made_s, 1),
+            "naive_per_s": round(rates["naive"], 2),
+            "ours_per_s": round(rates["ours"], 2),
+            "ratio": round(rates["ours"] / rates["naive"], 2),
+        }
 
 
 # --- memory of the server under concurrent uploads -------------------------------------------------------------
@@ -170,9 +176,19 @@ def phone_and_server() -> Iterator[tuple[str, int, str]]:
         with bench_http.serve_ours(bench_http.free_port(), data_dir, data_dir / "server.log") as (base, pid):
             defaults = Settings()
             now = int(time.time())
-            token = mint_dev_token(load_or_create_dev_key(data_dir / "dev-signing-key.pem"), {
-                "iss": defaults.jwt_issuer, "aud": defaults.jwt_audience, "sub": "bench-phone", "iat": now,
-                "exp": now + 3600, "roles": ["inspector"], "regimes": ["alcohol"], "teams": ["team-bench"]})
+            token = mint_dev_token(
+                load_or_create_dev_key(data_dir / "dev-signing-key.pem"),
+                {
+                    "iss": defaults.jwt_issuer,
+                    "aud": defaults.jwt_audience,
+                    "sub": "bench-phone",
+                    "iat": now,
+                    "exp": now + 3600,
+                    "roles": ["inspector"],
+                    "regimes": ["alcohol"],
+                    "teams": ["team-bench"],
+                },
+            )
             assert bench_http.http_get(base + "/api/v1/me", token)[0] == 200
             yield base, pid, token
 
@@ -184,9 +200,15 @@ def memory(uploads: int, mib: int) -> dict[str, Any]:
         figures = asyncio.run(upload_all(base, token, body, uploads, pid))
         after = proc_status(pid)
     peak = max(after["VmHWM"], figures["peak_rss_polled_mb"])
-    return {"uploads": uploads, "upload_mib": mib, **figures, "idle_rss_mb": round(idle["VmRSS"], 1),
-            "idle_hwm_mb": round(idle["VmHWM"], 1), "hwm_after_mb": round(after["VmHWM"], 1),
-            "peak_above_idle_mb": round(peak - idle["VmRSS"], 1)}
+    return {
+        "uploads": uploads,
+        "upload_mib": mib,
+        **figures,
+        "idle_rss_mb": round(idle["VmRSS"], 1),
+        "idle_hwm_mb": round(idle["VmHWM"], 1),
+        "hwm_after_mb": round(after["VmHWM"], 1),
+        "peak_above_idle_mb": round(peak - idle["VmRSS"], 1),
+    }
 
 
 # --- bytes a phone sends on a bad network --------------------------------------------------------------------
@@ -203,15 +225,16 @@ async def cut_request(base: str, method: str, path: str, headers: dict[str, str]
     host, port = base.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     head = request_head(method, path, headers, len(body))
-    sent = head + body[:int(len(body) * share)]
+    sent = head + body[: int(len(body) * share)]
     writer.write(sent)
     await writer.drain()
     writer.transport.abort()  # the network is gone: no FIN handshake, no answer read
     return len(sent)
 
 
-async def whole_request(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],
-                        body: bytes) -> tuple[httpx.Response, int]:
+async def whole_request(
+    client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[httpx.Response, int]:
     response = await client.request(method, path, content=body, headers=headers)
     return response, len(request_head(method, path, headers, len(body))) + len(body)
 
@@ -248,8 +271,13 @@ async def bad_network(base: str, token: str, body: bytes, share: float) -> dict[
         assert response.status_code == 200, response.text
         assert response.json()["sha256"] == hashlib.sha256(body).hexdigest()
         resumable += sent
-    return {"cut_at": share, "whole_bytes": whole, "resumable_bytes": resumable, "server_offset": offset,
-            "ratio": round(resumable / whole, 3)}
+    return {
+        "cut_at": share,
+        "whole_bytes": whole,
+        "resumable_bytes": resumable,
+        "server_offset": offset,
+        "ratio": round(resumable / whole, 3),
+    }
 
 
 def bad_networks(mib: int) -> list[dict[str, Any]]:
@@ -267,18 +295,25 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"processing": processing(args.photos)}
     p = results["processing"]
-    print(f"processing 12 MP JPEGs ({p['photo_bytes_median'] / 1e6:.1f} MB): ours {p['ours_per_s']} photos/s, "
-          f"naive {p['naive_per_s']} photos/s, ratio {p['ratio']}x (target >= {TARGET_RATIO}x)", flush=True)
+    print(
+        f"processing 12 MP JPEGs ({p['photo_bytes_median'] / 1e6:.1f} MB): ours {p['ours_per_s']} photos/s, "
+        f"naive {p['naive_per_s']} photos/s, ratio {p['ratio']}x (target >= {TARGET_RATIO}x)",
+        flush=True,
+    )
     results["memory"] = memory(args.uploads, args.upload_mib)
     m = results["memory"]
-    print(f"memory: {m['uploads']} concurrent {m['upload_mib']} MiB uploads in {m['elapsed_s']} s (statuses "
-          f"{m['statuses']}): server idle RSS {m['idle_rss_mb']} MB, peak {m['peak_above_idle_mb']} MB above idle "
-          f"(VmHWM after {m['hwm_after_mb']} MB; target < {TARGET_MEMORY_MB:.0f} MB above idle)")
+    print(
+        f"memory: {m['uploads']} concurrent {m['upload_mib']} MiB uploads in {m['elapsed_s']} s (statuses "
+        f"{m['statuses']}): server idle RSS {m['idle_rss_mb']} MB, peak {m['peak_above_idle_mb']} MB above idle "
+        f"(VmHWM after {m['hwm_after_mb']} MB; target < {TARGET_MEMORY_MB:.0f} MB above idle)"
+    )
     results["bad_network"] = bad_networks(args.upload_mib)
     for run in results["bad_network"]:
-        print(f"connection lost at {run['cut_at']:.0%} of a {args.upload_mib} MiB photo: whole again "
-              f"{run['whole_bytes'] / 1e6:.2f} MB sent, resumable {run['resumable_bytes'] / 1e6:.2f} MB sent "
-              f"(server kept {run['server_offset'] / 1e6:.2f} MB), ratio {run['ratio']}")
+        print(
+            f"connection lost at {run['cut_at']:.0%} of a {args.upload_mib} MiB photo: whole again "
+            f"{run['whole_bytes'] / 1e6:.2f} MB sent, resumable {run['resumable_bytes'] / 1e6:.2f} MB sent "
+            f"(server kept {run['server_offset'] / 1e6:.2f} MB), ratio {run['ratio']}"
+        )
     missed = []
     if any(run["resumable_bytes"] >= run["whole_bytes"] for run in results["bad_network"]):
         missed.append("resumable uploads sent no fewer bytes than whole ones")

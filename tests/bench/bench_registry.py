@@ -50,21 +50,79 @@ WARMUP = 30
 # The caller is a typical inspector: the filter on regimes and the sexwork rule apply.
 REGIMES = ["alcohol", "nix18"]
 
-WIJKEN = ["binnenstad", "oost", "leidsche_rijn", "west", "overvecht", "zuid", "noordoost", "zuidwest", "noordwest",
-          "vleuten_de_meern"]
-PREFIXES = ["Café", "Eetcafé", "Bar", "Restaurant", "Grand Café", "Brasserie", "Slijterij", "Supermarkt", "Snackbar",
-            "Sportkantine", "Hotel", "Club", "Lunchroom", "Bistro"]
-WORDS = ["De Kroon", "Het Anker", "De Zwaan", "Het Wapen", "De Kade", "Oudegracht", "De Pastoor", "Lombok", "Zuilen",
-         "De Markt", "Het Hoekje", "De Gouden Leeuw", "Wittevrouwen", "Tuindorp", "De Ster", "Maliebaan"]
-STREETS = ["Oudegracht", "Nieuwegracht", "Kanaalstraat", "Amsterdamsestraatweg", "Biltstraat", "Vleutenseweg",
-           "Zamenhofdreef", "Croeselaan", "Twijnstraat", "Voorstraat", "Lange Elisabethstraat", "Neude"]
+WIJKEN = [
+    "binnenstad",
+    "oost",
+    "leidsche_rijn",
+    "west",
+    "overvecht",
+    "zuid",
+    "noordoost",
+    "zuidwest",
+    "noordwest",
+    "vleuten_de_meern",
+]
+PREFIXES = [
+    "Café",
+    "Eetcafé",
+    "Bar",
+    "Restaurant",
+    "Grand Café",
+    "Brasserie",
+    "Slijterij",
+    "Supermarkt",
+    "Snackbar",
+    "Sportkantine",
+    "Hotel",
+    "Club",
+    "Lunchroom",
+    "Bistro",
+]
+WORDS = [
+    "De Kroon",
+    "Het Anker",
+    "De Zwaan",
+    "Het Wapen",
+    "De Kade",
+    "Oudegracht",
+    "De Pastoor",
+    "Lombok",
+    "Zuilen",
+    "De Markt",
+    "Het Hoekje",
+    "De Gouden Leeuw",
+    "Wittevrouwen",
+    "Tuindorp",
+    "De Ster",
+    "Maliebaan",
+]
+STREETS = [
+    "Oudegracht",
+    "Nieuwegracht",
+    "Kanaalstraat",
+    "Amsterdamsestraatweg",
+    "Biltstraat",
+    "Vleutenseweg",
+    "Zamenhofdreef",
+    "Croeselaan",
+    "Twijnstraat",
+    "Voorstraat",
+    "Lange Elisabethstraat",
+    "Neude",
+]
 # kind, weight, regimes
 KINDS = [
-    ("horeca_hoogdrempelig", 30, ["alcohol", "nix18"]), ("horeca_hoogdrempelig", 8, ["alcohol", "gambling", "nix18"]),
-    ("horeca_laagdrempelig", 20, ["alcohol", "nix18"]), ("slijterij", 6, ["alcohol", "nix18"]),
-    ("supermarkt", 10, ["alcohol", "nix18"]), ("paracommercie", 8, ["alcohol", "nix18"]),
-    ("coffeeshop", 1, ["coffeeshop"]), ("seks_prive_huis", 2, ["sexwork"]), ("seks_club", 1, ["alcohol", "sexwork"]),
-    ("speelautomatenhal", 2, ["gambling"]), ("other", 12, ["nix18"]),
+    ("horeca_hoogdrempelig", 30, ["alcohol", "nix18"]),
+    ("horeca_hoogdrempelig", 8, ["alcohol", "gambling", "nix18"]),
+    ("horeca_laagdrempelig", 20, ["alcohol", "nix18"]),
+    ("slijterij", 6, ["alcohol", "nix18"]),
+    ("supermarkt", 10, ["alcohol", "nix18"]),
+    ("paracommercie", 8, ["alcohol", "nix18"]),
+    ("coffeeshop", 1, ["coffeeshop"]),
+    ("seks_prive_huis", 2, ["sexwork"]),
+    ("seks_club", 1, ["alcohol", "sexwork"]),
+    ("speelautomatenhal", 2, ["gambling"]),
+    ("other", 12, ["nix18"]),
 ]
 
 
@@ -75,11 +133,27 @@ def generated_objects(count: int, start: int, rng: random.Random) -> list[tuple[
     for i, (kind, _, regimes) in enumerate(kinds, start):
         name = f"{rng.choice(PREFIXES)} {rng.choice(WORDS)} {i:06d}"
         postcode = f"{rng.randint(3500, 3585)}{rng.choice('ABCDEGHJKLMNPRTVWXZ')}{rng.choice('ABCDEGHJKLMNPRTVWXZ')}"
-        rows.append((
-            uuid4(), name, None, rng.choice(STREETS), rng.randint(1, 400), None, postcode, "Utrecht",
-            rng.choice(WIJKEN), round(rng.uniform(52.05, 52.13), 5), round(rng.uniform(5.03, 5.18), 5), None, kind,
-            "under_50" if rng.random() < 0.95 else "50_or_more", "regular", "active", regimes,
-        ))
+        rows.append(
+            (
+                uuid4(),
+                name,
+                None,
+                rng.choice(STREETS),
+                rng.randint(1, 400),
+                None,
+                postcode,
+                "Utrecht",
+                rng.choice(WIJKEN),
+                round(rng.uniform(52.05, 52.13), 5),
+                round(rng.uniform(5.03, 5.18), 5),
+                None,
+                kind,
+                "under_50" if rng.random() < 0.95 else "50_or_more",
+                "regular",
+                "active",
+                regimes,
+            )
+        )
     return rows
 
 
@@ -100,7 +174,8 @@ async def deep_cursor(url: str, extra: str, args: list[Any], fraction: float = 0
         total = await conn.fetchval(f"SELECT count(*) FROM establishment WHERE {where}", REGIMES, *args)
         row = await conn.fetchrow(
             f"SELECT name, id FROM establishment WHERE {where} ORDER BY name, id OFFSET {int(total * fraction)} LIMIT 1",
-            REGIMES, *args,
+            REGIMES,
+            *args,
         )
     finally:
         await conn.close()
@@ -124,7 +199,9 @@ async def timed_get(http: Any, headers: dict[str, str], path: str) -> float:
     return elapsed
 
 
-async def measure(settings: dict[int, Any], urls: dict[int, str], token: str, requests: int) -> dict[int, dict[str, Any]]:
+async def measure(
+    settings: dict[int, Any], urls: dict[int, str], token: str, requests: int
+) -> dict[int, dict[str, Any]]:
     """p50/p99 per size and scenario. The two sizes are asked in turn, request by request, so drift on the machine
     (other load, caches, the garbage collector) falls on both alike."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -134,7 +211,7 @@ async def measure(settings: dict[int, Any], urls: dict[int, str], token: str, re
         for name, (query, extra, args) in SCENARIOS.items():
             base = f"/api/v1/objects?limit={PAGE}" + (f"&{query}" if query else "")
             for depth in ("first", "deep"):
-                paths = {size: base for size in urls}
+                paths = dict.fromkeys(urls, base)
                 if depth == "deep":
                     paths = {size: f"{base}&cursor={await deep_cursor(url, extra, args)}" for size, url in urls.items()}
                 samples: dict[int, list[float]] = {size: [] for size in urls}
@@ -153,13 +230,27 @@ def import_file(rows: int, rng: random.Random) -> bytes:
     lines = [";".join(importer.COLUMNS)]
     for i in range(rows):
         kind, _, regimes = rng.choices(KINDS, weights=[w for _, w, _ in KINDS])[0]
-        lines.append(";".join([
-            f"{rng.choice(PREFIXES)} {rng.choice(WORDS)} {i:06d}", "", rng.choice(STREETS), str(rng.randint(1, 400)), "",
-            f"{rng.randint(3500, 3585)} {rng.choice('ABCDEGHJKLMNPRTVWXZ')}{rng.choice('ABCDEGHJKLMNPRTVWXZ')}",
-            "Utrecht", rng.choice(WIJKEN), f"{rng.randint(10_000_000, 99_999_999)}", kind, str(rng.randint(1, 80)),
-            "regulier", ",".join(regimes), f"{rng.uniform(52.05, 52.13):.5f}".replace(".", ","),
-            f"{rng.uniform(5.03, 5.18):.5f}".replace(".", ","),
-        ]))
+        lines.append(
+            ";".join(
+                [
+                    f"{rng.choice(PREFIXES)} {rng.choice(WORDS)} {i:06d}",
+                    "",
+                    rng.choice(STREETS),
+                    str(rng.randint(1, 400)),
+                    "",
+                    f"{rng.randint(3500, 3585)} {rng.choice('ABCDEGHJKLMNPRTVWXZ')}{rng.choice('ABCDEGHJKLMNPRTVWXZ')}",
+                    "Utrecht",
+                    rng.choice(WIJKEN),
+                    f"{rng.randint(10_000_000, 99_999_999)}",
+                    kind,
+                    str(rng.randint(1, 80)),
+                    "regulier",
+                    ",".join(regimes),
+                    f"{rng.uniform(52.05, 52.13):.5f}".replace(".", ","),
+                    f"{rng.uniform(5.03, 5.18):.5f}".replace(".", ","),
+                ]
+            )
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -194,17 +285,39 @@ def run(requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-registry-") as tmp:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            urls = {size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}", ROOT / "migrations"))
-                    for size in (SMALL, LARGE)}
+            urls = {
+                size: asyncio.run(prepare_database(admin_url, server, f"bench_{size}", ROOT / "migrations"))
+                for size in (SMALL, LARGE)
+            }
             first = generated_objects(SMALL, 0, rng)
             asyncio.run(add_objects(urls[SMALL], first))
             asyncio.run(add_objects(urls[LARGE], first + generated_objects(LARGE - SMALL, SMALL, rng)))
-            settings = {size: load_settings({}, database_url=url, data_dir=tmp, log_level="warning",
-                                            jwt_issuer="bench", jwt_audience="toezicht-api") for size, url in urls.items()}
+            settings = {
+                size: load_settings(
+                    {},
+                    database_url=url,
+                    data_dir=tmp,
+                    log_level="warning",
+                    jwt_issuer="bench",
+                    jwt_audience="toezicht-api",
+                )
+                for size, url in urls.items()
+            }
             key = load_or_create_dev_key(settings[SMALL].dev_signing_key_path)
             now = int(time.time())
-            token = mint_dev_token(key, {"iss": "bench", "aud": "toezicht-api", "sub": "bench-inspector", "iat": now,
-                                         "nbf": now, "exp": now + 3600, "roles": ["inspector"], "regimes": REGIMES})
+            token = mint_dev_token(
+                key,
+                {
+                    "iss": "bench",
+                    "aud": "toezicht-api",
+                    "sub": "bench-inspector",
+                    "iat": now,
+                    "nbf": now,
+                    "exp": now + 3600,
+                    "roles": ["inspector"],
+                    "regimes": REGIMES,
+                },
+            )
             figures = asyncio.run(measure(settings, urls, token, requests))
 
             import_url = asyncio.run(prepare_database(admin_url, server, "bench_import", ROOT / "migrations"))
@@ -213,33 +326,49 @@ def run(requests: int) -> dict[str, Any]:
         finally:
             server.cleanup()  # type: ignore[attr-defined]
     assert imported == IMPORT_ROWS
-    return {"requests": requests, "latency": figures, "import_s": seconds, "import_rows": imported,
-            "import_rows_per_s": imported / seconds, "import_mb": len(content) / 1e6}
+    return {
+        "requests": requests,
+        "latency": figures,
+        "import_s": seconds,
+        "import_rows": imported,
+        "import_rows_per_s": imported / seconds,
+        "import_mb": len(content) / 1e6,
+    }
 
 
 def report(result: dict[str, Any]) -> bool:
     small, large = result["latency"][SMALL], result["latency"][LARGE]
-    print(f"Object search (GET /api/v1/objects, page of {PAGE}, in-process ASGI), {result['requests']} requests each, "
-          "the two sizes in turn:")
-    print(f"  {'scenario':<11} {'p50 10k':>9} {'p50 100k':>9} {'p99 10k':>9} {'p99 100k':>9} {'p99 ratio':>9}"
-          f"  (target <= {TARGET_RATIO})")
+    print(
+        f"Object search (GET /api/v1/objects, page of {PAGE}, in-process ASGI), {result['requests']} requests each, "
+        "the two sizes in turn:"
+    )
+    print(
+        f"  {'scenario':<11} {'p50 10k':>9} {'p50 100k':>9} {'p99 10k':>9} {'p99 100k':>9} {'p99 ratio':>9}"
+        f"  (target <= {TARGET_RATIO})"
+    )
     ok = True
     for name in small:
         ratio = large[name]["p99_ms"] / small[name]["p99_ms"]
         ok &= ratio <= TARGET_RATIO
-        print(f"  {name:<11} {small[name]['p50_ms']:>7.2f}ms {large[name]['p50_ms']:>7.2f}ms "
-              f"{small[name]['p99_ms']:>7.2f}ms {large[name]['p99_ms']:>7.2f}ms {ratio:>9.2f}"
-              f"  {'ok' if ratio <= TARGET_RATIO else 'MISSED'}")
+        print(
+            f"  {name:<11} {small[name]['p50_ms']:>7.2f}ms {large[name]['p50_ms']:>7.2f}ms "
+            f"{small[name]['p99_ms']:>7.2f}ms {large[name]['p99_ms']:>7.2f}ms {ratio:>9.2f}"
+            f"  {'ok' if ratio <= TARGET_RATIO else 'MISSED'}"
+        )
     fast = result["import_s"] < TARGET_IMPORT_S
     ok &= fast
-    print(f"CSV import of {result['import_rows']:,} rows ({result['import_mb']:.1f} MB): {result['import_s']:.1f} s, "
-          f"{result['import_rows_per_s']:,.0f} rows/s  (target < {TARGET_IMPORT_S:.0f} s: {'ok' if fast else 'MISSED'})")
+    print(
+        f"CSV import of {result['import_rows']:,} rows ({result['import_mb']:.1f} MB): {result['import_s']:.1f} s, "
+        f"{result['import_rows_per_s']:,.0f} rows/s  (target < {TARGET_IMPORT_S:.0f} s: {'ok' if fast else 'MISSED'})"
+    )
     return ok
 
 
 def main() -> int:
     parser = bench_cli.arguments(__doc__, check_help="exit 1 when a target is missed")
-    parser.add_argument("--requests", type=int, default=1000, help="measured requests per scenario and size (default 1000)")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="measured requests per scenario and size (default 1000)"
+    )
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     result = run(args.requests)

@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -48,14 +48,45 @@ TARGET_RATIO = 0.2
 OBJECTS = 20_000
 CHUNK = 100_000
 YEAR = 2025
-WIJKEN = ["binnenstad", "oost", "leidsche_rijn", "west", "overvecht", "zuid", "noordoost", "zuidwest", "noordwest",
-          "vleuten_de_meern"]
+WIJKEN = [
+    "binnenstad",
+    "oost",
+    "leidsche_rijn",
+    "west",
+    "overvecht",
+    "zuid",
+    "noordoost",
+    "zuidwest",
+    "noordwest",
+    "vleuten_de_meern",
+]
 SCOPE = ["alcohol", "nix18", "coffeeshop", "gambling"]  # the caller: every regime but sexwork
 TEMPLATES = ["alcohol-horeca", "nix18-purchase-attempt", "coffeeshop", "sexwork-establishment"]
-HORECA = {"AW-01": "yes", "AW-02": "yes", "AW-02a": "yes", "AW-16": "yes", "AW-03": "yes", "AW-04": "yes",
-          "AW-05": "yes", "AW-06": "yes", "AW-07a": "no", "AW-08": "no", "AW-09": "no", "AW-10": "no", "AW-11": "no"}
-ATTEMPT = {"NX-01": "supermarkt", "NX-01a": "2025-03-01T21:30:00+01:00", "NX-05": "yes", "NX-05a": "age_16_17",
-           "NX-05b": "yes", "NX-02": "no", "NX-03": "no", "NX-04": "no"}
+HORECA = {
+    "AW-01": "yes",
+    "AW-02": "yes",
+    "AW-02a": "yes",
+    "AW-16": "yes",
+    "AW-03": "yes",
+    "AW-04": "yes",
+    "AW-05": "yes",
+    "AW-06": "yes",
+    "AW-07a": "no",
+    "AW-08": "no",
+    "AW-09": "no",
+    "AW-10": "no",
+    "AW-11": "no",
+}
+ATTEMPT = {
+    "NX-01": "supermarkt",
+    "NX-01a": "2025-03-01T21:30:00+01:00",
+    "NX-05": "yes",
+    "NX-05a": "age_16_17",
+    "NX-05b": "yes",
+    "NX-02": "no",
+    "NX-03": "no",
+    "NX-04": "no",
+}
 CHANNELS = ["horeca", "supermarkt", "slijterij", "cafetaria", "sportkantine", "flitsbezorger"]
 # (checklists, regimes, object kinds, weight)
 PROFILES = [
@@ -86,7 +117,7 @@ def _csv(rows: list[list[Any]]) -> io.BytesIO:
 
 async def _copy(conn: asyncpg.Connection, table: str, columns: list[str], rows: list[list[Any]]) -> None:
     for start in range(0, len(rows), CHUNK):
-        await conn.copy_to_table(table, source=_csv(rows[start:start + CHUNK]), columns=columns, format="csv")
+        await conn.copy_to_table(table, source=_csv(rows[start : start + CHUNK]), columns=columns, format="csv")
 
 
 def _moment(rng: random.Random) -> datetime:
@@ -94,8 +125,9 @@ def _moment(rng: random.Random) -> datetime:
     return start + timedelta(seconds=rng.uniform(0, 365 * 86_400 - 7_200))
 
 
-async def generate(url: str, versions: dict[str, UUID], users: dict[str, UUID], inspections: int,
-                   complaints: int, rng: random.Random) -> None:
+async def generate(
+    url: str, versions: dict[str, UUID], users: dict[str, UUID], inspections: int, complaints: int, rng: random.Random
+) -> None:
     conn = await asyncpg.connect(url)
     try:
         await _generate(conn, versions, users, inspections, complaints, rng)
@@ -105,8 +137,14 @@ async def generate(url: str, versions: dict[str, UUID], users: dict[str, UUID], 
         await conn.close()
 
 
-async def _generate(conn: asyncpg.Connection, versions: dict[str, UUID], users: dict[str, UUID], count: int,
-                    complaint_count: int, rng: random.Random) -> None:
+async def _generate(
+    conn: asyncpg.Connection,
+    versions: dict[str, UUID],
+    users: dict[str, UUID],
+    count: int,
+    complaint_count: int,
+    rng: random.Random,
+) -> None:
     created = datetime(2020, 1, 1, tzinfo=UTC)
     by_kind: dict[str, list[tuple[UUID, str]]] = {}
     objects = []
@@ -115,11 +153,42 @@ async def _generate(conn: asyncpg.Connection, versions: dict[str, UUID], users: 
         kind, wijk = rng.choice(kinds), rng.choice(WIJKEN)
         object_id = uuid4()
         regimes = ["alcohol", "nix18"] if kind.startswith("horeca") or kind in ("supermarkt", "slijterij") else regimes
-        objects.append([object_id, f"Object {n}", "Straat", n % 9999 + 1, "3511AB", "Utrecht", wijk, kind, "under_50",
-                        "verscherpt" if rng.random() < 0.05 else "regular", regimes, created])
+        objects.append(
+            [
+                object_id,
+                f"Object {n}",
+                "Straat",
+                n % 9999 + 1,
+                "3511AB",
+                "Utrecht",
+                wijk,
+                kind,
+                "under_50",
+                "verscherpt" if rng.random() < 0.05 else "regular",
+                regimes,
+                created,
+            ]
+        )
         by_kind.setdefault(kind, []).append((object_id, wijk))
-    await _copy(conn, "establishment", ["id", "name", "street", "house_number", "postcode", "city", "wijk", "kind",
-                                        "employee_class", "supervision_level", "regimes", "created_at"], objects)
+    await _copy(
+        conn,
+        "establishment",
+        [
+            "id",
+            "name",
+            "street",
+            "house_number",
+            "postcode",
+            "city",
+            "wijk",
+            "kind",
+            "employee_class",
+            "supervision_level",
+            "regimes",
+            "created_at",
+        ],
+        objects,
+    )
     complaint_rows, complaint_ids = _complaints(complaint_count, users["intake"], rng)
     await _copy(conn, "complaint", COMPLAINT_COLUMNS, complaint_rows)
     assignments, inspections, checklists, violations = [], [], [], []
@@ -131,43 +200,173 @@ async def _generate(conn: asyncpg.Connection, versions: dict[str, UUID], users: 
         if rng.random() < 0.3:
             assignment_id, reason = uuid4(), rng.choices(REASONS, weights=[50, 25, 15, 5, 5])[0]
             complaint = rng.choice(complaint_ids) if reason == "complaint" else None
-            assignments.append([assignment_id, object_id, "team-a", wijk, regimes, [versions[t] for t in templates],
-                                "2025-01-01", "2025-12-31", [users["inspector"]], reason, "done", users["coordinator"],
-                                complaint])
+            assignments.append(
+                [
+                    assignment_id,
+                    object_id,
+                    "team-a",
+                    wijk,
+                    regimes,
+                    [versions[t] for t in templates],
+                    "2025-01-01",
+                    "2025-12-31",
+                    [users["inspector"]],
+                    reason,
+                    "done",
+                    users["coordinator"],
+                    complaint,
+                ]
+            )
         reviewed = rng.random() < 0.95
-        inspections.append([inspection_id, "reviewed" if reviewed else "complete", assignment_id, object_id, "team-a",
-                            wijk, regimes, users["inspector"], [users["inspector"]], moment - timedelta(hours=1),
-                            moment, moment, False, moment, users["coordinator"] if reviewed else None,
-                            moment if reviewed else None])
+        inspections.append(
+            [
+                inspection_id,
+                "reviewed" if reviewed else "complete",
+                assignment_id,
+                object_id,
+                "team-a",
+                wijk,
+                regimes,
+                users["inspector"],
+                [users["inspector"]],
+                moment - timedelta(hours=1),
+                moment,
+                moment,
+                False,
+                moment,
+                users["coordinator"] if reviewed else None,
+                moment if reviewed else None,
+            ]
+        )
         entries = [t for t in templates for _ in range(rng.randint(1, 3) if t == "nix18-purchase-attempt" else 1)]
         for position, template in enumerate(entries):
-            answers = ({**ATTEMPT, "NX-01": rng.choice(CHANNELS), "NX-04": rng.choice(["yes", "no"])}
-                       if template == "nix18-purchase-attempt" else HORECA if template == "alcohol-horeca"
-                       else {"CS-01": "yes"} if template == "coffeeshop" else {"SX-01": "yes"})
-            regime = {"alcohol-horeca": "alcohol", "nix18-purchase-attempt": "nix18"}.get(template, template.split("-")[0])
-            checklists.append([inspection_id, position, versions[template], template,
-                               "sexwork" if template.startswith("sexwork") else regime, answers])
+            answers = (
+                {**ATTEMPT, "NX-01": rng.choice(CHANNELS), "NX-04": rng.choice(["yes", "no"])}
+                if template == "nix18-purchase-attempt"
+                else HORECA
+                if template == "alcohol-horeca"
+                else {"CS-01": "yes"}
+                if template == "coffeeshop"
+                else {"SX-01": "yes"}
+            )
+            regime = {"alcohol-horeca": "alcohol", "nix18-purchase-attempt": "nix18"}.get(
+                template, template.split("-")[0]
+            )
+            checklists.append(
+                [
+                    inspection_id,
+                    position,
+                    versions[template],
+                    template,
+                    "sexwork" if template.startswith("sexwork") else regime,
+                    answers,
+                ]
+            )
             if rng.random() < 0.3 / len(entries):
-                violations.append([inspection_id, 1, object_id, versions[template], position, "Q",
-                                   rng.choice(["AW-3-NO-PERMIT", "AW-24-1-NO-MANAGER-PRESENT", "AW-20-1-AGE-NOT-ESTABLISHED"]),
-                                   {"law": "Alcoholwet", "article": "20", "lid": "1"}, "serious",
-                                   moment.astimezone(AMSTERDAM).date()])
-    await _copy(conn, "assignment", ["id", "establishment_id", "team_id", "wijk", "regimes", "checklist_version_ids",
-                                     "planned_from", "planned_to", "inspector_ids", "reason", "status", "created_by",
-                                     "complaint_id"], assignments)
-    await _copy(conn, "inspection", ["id", "state", "assignment_id", "establishment_id", "team_id", "wijk", "regimes",
-                                     "submitted_by", "inspector_ids", "started_at", "finished_at", "received_at",
-                                     "clock_suspect", "inspected_at", "reviewed_by", "reviewed_at"], inspections)
-    await _copy(conn, "inspection_checklist", ["inspection_id", "position", "checklist_version_id", "template_key",
-                                               "regime", "answers"], checklists)
-    await _copy(conn, "violation", ["inspection_id", "revision", "establishment_id", "checklist_version_id",
-                                    "checklist_position", "question_key", "code", "article", "severity",
-                                    "observed_on"], violations)
+                violations.append(
+                    [
+                        inspection_id,
+                        1,
+                        object_id,
+                        versions[template],
+                        position,
+                        "Q",
+                        rng.choice(["AW-3-NO-PERMIT", "AW-24-1-NO-MANAGER-PRESENT", "AW-20-1-AGE-NOT-ESTABLISHED"]),
+                        {"law": "Alcoholwet", "article": "20", "lid": "1"},
+                        "serious",
+                        moment.astimezone(AMSTERDAM).date(),
+                    ]
+                )
+    await _copy(
+        conn,
+        "assignment",
+        [
+            "id",
+            "establishment_id",
+            "team_id",
+            "wijk",
+            "regimes",
+            "checklist_version_ids",
+            "planned_from",
+            "planned_to",
+            "inspector_ids",
+            "reason",
+            "status",
+            "created_by",
+            "complaint_id",
+        ],
+        assignments,
+    )
+    await _copy(
+        conn,
+        "inspection",
+        [
+            "id",
+            "state",
+            "assignment_id",
+            "establishment_id",
+            "team_id",
+            "wijk",
+            "regimes",
+            "submitted_by",
+            "inspector_ids",
+            "started_at",
+            "finished_at",
+            "received_at",
+            "clock_suspect",
+            "inspected_at",
+            "reviewed_by",
+            "reviewed_at",
+        ],
+        inspections,
+    )
+    await _copy(
+        conn,
+        "inspection_checklist",
+        ["inspection_id", "position", "checklist_version_id", "template_key", "regime", "answers"],
+        checklists,
+    )
+    await _copy(
+        conn,
+        "violation",
+        [
+            "inspection_id",
+            "revision",
+            "establishment_id",
+            "checklist_version_id",
+            "checklist_position",
+            "question_key",
+            "code",
+            "article",
+            "severity",
+            "observed_on",
+        ],
+        violations,
+    )
 
 
-COMPLAINT_COLUMNS = ["id", "category", "regime", "channel", "description", "street", "house_number", "postcode", "city",
-                     "wijk", "wijk_source", "wants_feedback", "has_contact", "state", "received_at",
-                     "acknowledgement_due_on", "resolution_due_on", "outcome", "closed_at", "created_by"]
+COMPLAINT_COLUMNS = [
+    "id",
+    "category",
+    "regime",
+    "channel",
+    "description",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "wijk",
+    "wijk_source",
+    "wants_feedback",
+    "has_contact",
+    "state",
+    "received_at",
+    "acknowledgement_due_on",
+    "resolution_due_on",
+    "outcome",
+    "closed_at",
+    "created_by",
+]
 
 
 def _complaints(count: int, creator: UUID, rng: random.Random) -> tuple[list[list[Any]], list[UUID]]:
@@ -178,12 +377,30 @@ def _complaints(count: int, creator: UUID, rng: random.Random) -> tuple[list[lis
         resolved = rng.random() < 0.9
         complaint_id = uuid4()
         ids.append(complaint_id)
-        rows.append([complaint_id, "geluidsoverlast_horeca", rng.choice(["alcohol", "nix18", "coffeeshop", None]),
-                     "phone", "Overlast (gegenereerd).", "Oudegracht", rng.randint(1, 400), "3511AB", "Utrecht",
-                     rng.choice(WIJKEN), "postcode", False, False, "resolved" if resolved else "in_progress", received,
-                     received_on + timedelta(days=2), calendar.add_working_days(received_on, 10),
-                     "nuisance_stopped" if resolved else None,
-                     received + timedelta(days=rng.randint(1, 20)) if resolved else None, creator])
+        rows.append(
+            [
+                complaint_id,
+                "geluidsoverlast_horeca",
+                rng.choice(["alcohol", "nix18", "coffeeshop", None]),
+                "phone",
+                "Overlast (gegenereerd).",
+                "Oudegracht",
+                rng.randint(1, 400),
+                "3511AB",
+                "Utrecht",
+                rng.choice(WIJKEN),
+                "postcode",
+                False,
+                False,
+                "resolved" if resolved else "in_progress",
+                received,
+                received_on + timedelta(days=2),
+                calendar.add_working_days(received_on, 10),
+                "nuisance_stopped" if resolved else None,
+                received + timedelta(days=rng.randint(1, 20)) if resolved else None,
+                creator,
+            ]
+        )
     return rows, ids
 
 
@@ -191,8 +408,12 @@ async def setup(settings: Any, token_for: Any) -> tuple[dict[str, UUID], dict[st
     """Users and published checklists through the API (so their rows are exactly what the app writes)."""
     async with app_client(settings) as http:
         users = {}
-        for name, roles in (("admin", ["admin"]), ("coordinator", ["coordinator"]), ("inspector", ["inspector"]),
-                            ("intake", ["complaints_officer"])):
+        for name, roles in (
+            ("admin", ["admin"]),
+            ("coordinator", ["coordinator"]),
+            ("inspector", ["inspector"]),
+            ("intake", ["complaints_officer"]),
+        ):
             response = await http.get("/api/v1/me", headers=token_for(name, roles))
             users[name] = UUID(response.json()["id"])
         versions = {}
@@ -205,8 +426,10 @@ async def setup(settings: Any, token_for: Any) -> tuple[dict[str, UUID], dict[st
 
 
 async def measure(settings: Any, headers: dict[str, str], runs: int) -> dict[str, Any]:
-    periods = {"year": {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"}, "month": {"from": f"{YEAR}-06-01",
-                                                                                     "to": f"{YEAR}-06-30"}}
+    periods = {
+        "year": {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"},
+        "month": {"from": f"{YEAR}-06-01", "to": f"{YEAR}-06-30"},
+    }
     samples: dict[str, list[float]] = {name: [] for name in (*periods, "trend")}
     done: dict[str, int] = {}
     async with app_client(settings) as http:
@@ -233,15 +456,27 @@ def run(inspections: int, complaints: int, runs: int) -> dict[str, Any]:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
             url = asyncio.run(prepare_database(admin_url, server, "bench_reports", ROOT / "migrations"))
-            settings = load_settings({}, database_url=url, data_dir=tmp, log_level="warning", jwt_issuer="bench",
-                                     jwt_audience="toezicht-api")
+            settings = load_settings(
+                {}, database_url=url, data_dir=tmp, log_level="warning", jwt_issuer="bench", jwt_audience="toezicht-api"
+            )
             key = load_or_create_dev_key(settings.dev_signing_key_path)
 
             def token_for(sub: str, roles: list[str], regimes: list[str] | None = None) -> dict[str, str]:
                 now = int(time.time())
-                token = mint_dev_token(key, {"iss": "bench", "aud": "toezicht-api", "sub": sub, "iat": now, "nbf": now,
-                                             "exp": now + 7200, "roles": roles, "regimes": regimes or [*SCOPE, "sexwork"],
-                                             "teams": ["team-a"]})
+                token = mint_dev_token(
+                    key,
+                    {
+                        "iss": "bench",
+                        "aud": "toezicht-api",
+                        "sub": sub,
+                        "iat": now,
+                        "nbf": now,
+                        "exp": now + 7200,
+                        "roles": roles,
+                        "regimes": regimes or [*SCOPE, "sexwork"],
+                        "teams": ["team-a"],
+                    },
+                )
                 return {"Authorization": f"Bearer {token}"}
 
             versions, users = asyncio.run(setup(settings, token_for))
@@ -257,12 +492,18 @@ def run(inspections: int, complaints: int, runs: int) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> bool:
     median = result["median_s"]
     ratio = median["month"] / median["year"]
-    print(f"Performance indicators over {result['inspections']:,} inspections and {result['complaints']:,} complaints "
-          f"of {YEAR} (loaded in {result['load_s']:.0f} s), median of {result['runs']} runs, in-process ASGI:")
-    print(f"  one year  (GET /api/v1/reports/indicators?from={YEAR}-01-01&to={YEAR}-12-31): {median['year']:.2f} s, "
-          f"{result['controls_done']['year']:,} controls done in scope")
-    print(f"  one month (June):                                                     {median['month']:.2f} s, "
-          f"{result['controls_done']['month']:,} controls done in scope")
+    print(
+        f"Performance indicators over {result['inspections']:,} inspections and {result['complaints']:,} complaints "
+        f"of {YEAR} (loaded in {result['load_s']:.0f} s), median of {result['runs']} runs, in-process ASGI:"
+    )
+    print(
+        f"  one year  (GET /api/v1/reports/indicators?from={YEAR}-01-01&to={YEAR}-12-31): {median['year']:.2f} s, "
+        f"{result['controls_done']['year']:,} controls done in scope"
+    )
+    print(
+        f"  one month (June):                                                     {median['month']:.2f} s, "
+        f"{result['controls_done']['month']:,} controls done in scope"
+    )
     print(f"  monthly trend of the year (GET /api/v1/reports/indicators/trend?year={YEAR}): {median['trend']:.2f} s")
     ok = ratio <= TARGET_RATIO
     print(f"  month / year = {ratio:.3f} (target <= {TARGET_RATIO}): {'ok' if ok else 'MISSED'}")

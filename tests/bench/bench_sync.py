@@ -88,24 +88,46 @@ async def add_work(url: str, inspector: UUID, work: dict[str, Any]) -> dict[str,
     try:
         for report in await checklists.publish_directory(conn, templates.DEFAULT_DIRECTORY):
             assert report.outcome == "published", report.lines()
-        versions = [await conn.fetchval("SELECT id FROM checklist_version WHERE template_key = $1", key)
-                    for key in CHECKLISTS]
+        versions = [
+            await conn.fetchval("SELECT id FROM checklist_version WHERE template_key = $1", key) for key in CHECKLISTS
+        ]
         for i, user_id in enumerate(work["other_users"]):
             await conn.execute(INSERT_USER, user_id, f"bench-other-{i}", REGIMES, [TEAM])
         start = date.today() + timedelta(days=1)
-        rows = [(uuid4(), obj[0], TEAM, obj[8], versions, start, start + timedelta(days=30), [inspector], inspector)
-                for obj in work["mine"]]
-        rows += [(uuid4(), obj[0], TEAM, obj[8], versions, start, start + timedelta(days=30),
-                  [work["other_users"][i % OTHERS]], inspector) for i, obj in enumerate(work["others"])]
+        rows = [
+            (uuid4(), obj[0], TEAM, obj[8], versions, start, start + timedelta(days=30), [inspector], inspector)
+            for obj in work["mine"]
+        ]
+        rows += [
+            (
+                uuid4(),
+                obj[0],
+                TEAM,
+                obj[8],
+                versions,
+                start,
+                start + timedelta(days=30),
+                [work["other_users"][i % OTHERS]],
+                inspector,
+            )
+            for i, obj in enumerate(work["others"])
+        ]
         await conn.executemany(INSERT_ASSIGNMENT, rows)
         conditions = {"leidinggevenden": ["J. de Vries"]}
-        await conn.executemany(INSERT_PERMIT, [
-            (uuid4(), obj[0], f"AW-{i:06d}", date(2024, 1, 1), date(2030, 12, 31), conditions)
-            for i, obj in enumerate(work["mine"])
-        ])
+        await conn.executemany(
+            INSERT_PERMIT,
+            [
+                (uuid4(), obj[0], f"AW-{i:06d}", date(2024, 1, 1), date(2030, 12, 31), conditions)
+                for i, obj in enumerate(work["mine"])
+            ],
+        )
         await conn.execute("ANALYZE")
-        return {"assignments": [row[0] for row in rows[:MINE]], "objects": [obj[0] for obj in work["mine"]],
-                "other_user": work["other_users"][0], "inspector": inspector}
+        return {
+            "assignments": [row[0] for row in rows[:MINE]],
+            "objects": [obj[0] for obj in work["mine"]],
+            "other_user": work["other_users"][0],
+            "inspector": inspector,
+        }
     finally:
         await conn.close()
 
@@ -116,20 +138,33 @@ async def make_changes(url: str, ids: dict[str, Any]) -> None:
     try:
         mine, objects = ids["assignments"], ids["objects"]
         for assignment_id in mine[:4]:
-            await conn.execute("UPDATE assignment SET planned_from = planned_from + 7, planned_to = planned_to + 7, "
-                               "version = version + 1, updated_at = now() WHERE id = $1", assignment_id)
-        await conn.execute("UPDATE assignment SET inspector_ids = $2, version = version + 1 WHERE id = $1",
-                           mine[4], [ids["other_user"]])
-        await conn.execute("UPDATE assignment SET status = 'cancelled', cancel_reason = 'bench', version = version + 1 "
-                           "WHERE id = $1", mine[5])
+            await conn.execute(
+                "UPDATE assignment SET planned_from = planned_from + 7, planned_to = planned_to + 7, "
+                "version = version + 1, updated_at = now() WHERE id = $1",
+                assignment_id,
+            )
+        await conn.execute(
+            "UPDATE assignment SET inspector_ids = $2, version = version + 1 WHERE id = $1",
+            mine[4],
+            [ids["other_user"]],
+        )
+        await conn.execute(
+            "UPDATE assignment SET status = 'cancelled', cancel_reason = 'bench', version = version + 1 WHERE id = $1",
+            mine[5],
+        )
         for object_id in objects[10:12]:
-            await conn.execute("UPDATE establishment SET supervision_level = 'verscherpt', version = version + 1 "
-                               "WHERE id = $1", object_id)
+            await conn.execute(
+                "UPDATE establishment SET supervision_level = 'verscherpt', version = version + 1 WHERE id = $1",
+                object_id,
+            )
         for i, object_id in enumerate(objects[20:22]):
             await conn.execute(
                 "INSERT INTO permit (id, establishment_id, type, number, holder, valid_from, conditions) "
                 "VALUES ($1, $2, 'ontheffing_art35', $3, 'Vereniging', current_date, '{\"event\": \"Koningsdag\"}')",
-                uuid4(), object_id, f"ONT-{i}")
+                uuid4(),
+                object_id,
+                f"ONT-{i}",
+            )
     finally:
         await conn.close()
 
@@ -138,13 +173,24 @@ async def new_work(url: str, ids: dict[str, Any]) -> None:
     """Ten new assignments for the inspector, with the checklist versions it already holds."""
     conn = await core_db.connect(url)
     try:
-        versions = [await conn.fetchval("SELECT id FROM checklist_version WHERE template_key = $1", key)
-                    for key in CHECKLISTS]
+        versions = [
+            await conn.fetchval("SELECT id FROM checklist_version WHERE template_key = $1", key) for key in CHECKLISTS
+        ]
         start = date.today() + timedelta(days=40)
-        for object_id in ids["objects"][30:30 + CHANGES]:
+        for object_id in ids["objects"][30 : 30 + CHANGES]:
             wijk = await conn.fetchval("SELECT wijk FROM establishment WHERE id = $1", object_id)
-            await conn.execute(INSERT_ASSIGNMENT, uuid4(), object_id, TEAM, wijk, versions, start,
-                               start + timedelta(days=30), [ids["inspector"]], ids["inspector"])
+            await conn.execute(
+                INSERT_ASSIGNMENT,
+                uuid4(),
+                object_id,
+                TEAM,
+                wijk,
+                versions,
+                start,
+                start + timedelta(days=30),
+                [ids["inspector"]],
+                ids["inspector"],
+            )
         ids["versions"] = [str(version) for version in versions]
     finally:
         await conn.close()
@@ -156,8 +202,11 @@ async def sync_bytes(http: Any, headers: dict[str, str], cursor: str, have: list
     assert response.status_code == 200, response.text
     page = response.json()
     assert not page["reset"] and len(page["assignments"]) == CHANGES, page
-    return {"bytes": len(response.content), "checklist_bytes": len(json.dumps(page["checklist_versions"])) - 2,
-            "checklist_versions": len(page["checklist_versions"])}
+    return {
+        "bytes": len(response.content),
+        "checklist_bytes": len(json.dumps(page["checklist_versions"])) - 2,
+        "checklist_versions": len(page["checklist_versions"]),
+    }
 
 
 async def first_sync(http: Any, headers: dict[str, str]) -> tuple[float, str, dict[str, int]]:
@@ -185,8 +234,12 @@ async def incremental_sync(http: Any, headers: dict[str, str], cursor: str) -> t
     assert response.status_code == 200, response.text
     page = response.json()
     assert not page["has_more"] and not page["reset"], page
-    return elapsed, {"assignments": len(page["assignments"]), "objects": len(page["objects"]),
-                     "removed": len(page["removed"]), "bytes": len(response.content)}
+    return elapsed, {
+        "assignments": len(page["assignments"]),
+        "objects": len(page["objects"]),
+        "removed": len(page["removed"]),
+        "bytes": len(response.content),
+    }
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -194,8 +247,9 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"p50_ms": cuts[49], "p99_ms": cuts[98], "min_ms": min(values)}
 
 
-async def measure(settings: dict[int, Any], urls: dict[int, str], ids: dict[int, dict[str, Any]], token: str,
-                  repeat: int) -> dict[str, Any]:
+async def measure(
+    settings: dict[int, Any], urls: dict[int, str], ids: dict[int, dict[str, Any]], token: str, repeat: int
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     result: dict[str, Any] = {"first": {}, "incremental": {}, "delivered": {}}
     async with app_client(settings[SMALL]) as small, app_client(settings[LARGE]) as large:
@@ -223,8 +277,10 @@ async def measure(settings: dict[int, Any], urls: dict[int, str], ids: dict[int,
         # The phone is up to date, then 10 new assignments arrive that use the checklist versions it holds.
         page = (await small.get("/api/v1/sync", headers=headers, params={"cursor": cursors[SMALL]})).json()
         await new_work(urls[SMALL], ids[SMALL])
-        result["bytes"] = {"before": await sync_bytes(small, headers, page["cursor"], []),
-                           "after": await sync_bytes(small, headers, page["cursor"], ids[SMALL]["versions"])}
+        result["bytes"] = {
+            "before": await sync_bytes(small, headers, page["cursor"], []),
+            "after": await sync_bytes(small, headers, page["cursor"], ids[SMALL]["versions"]),
+        }
     return result
 
 
@@ -248,20 +304,41 @@ def run(repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="toezicht-bench-sync-") as tmp:
         server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
         try:
-            urls = {size: asyncio.run(prepare_database(admin_url, server, f"bench_sync_{size}", ROOT / "migrations"))
-                    for size in (SMALL, LARGE)}
+            urls = {
+                size: asyncio.run(prepare_database(admin_url, server, f"bench_sync_{size}", ROOT / "migrations"))
+                for size in (SMALL, LARGE)
+            }
             first = generated_objects(SMALL, 0, rng)
             asyncio.run(add_objects(urls[SMALL], first))
             asyncio.run(add_objects(urls[LARGE], first + generated_objects(LARGE - SMALL, SMALL, rng)))
             work = plan_work(first, rng)
-            settings = {size: load_settings({}, database_url=url, data_dir=tmp, log_level="warning",
-                                            jwt_issuer="bench", jwt_audience="toezicht-api")
-                        for size, url in urls.items()}
+            settings = {
+                size: load_settings(
+                    {},
+                    database_url=url,
+                    data_dir=tmp,
+                    log_level="warning",
+                    jwt_issuer="bench",
+                    jwt_audience="toezicht-api",
+                )
+                for size, url in urls.items()
+            }
             key = load_or_create_dev_key(settings[SMALL].dev_signing_key_path)
             now = int(time.time())
-            token = mint_dev_token(key, {"iss": "bench", "aud": "toezicht-api", "sub": "bench-inspector", "iat": now,
-                                         "nbf": now, "exp": now + 3600, "roles": ["inspector"], "regimes": REGIMES,
-                                         "teams": [TEAM]})
+            token = mint_dev_token(
+                key,
+                {
+                    "iss": "bench",
+                    "aud": "toezicht-api",
+                    "sub": "bench-inspector",
+                    "iat": now,
+                    "nbf": now,
+                    "exp": now + 3600,
+                    "roles": ["inspector"],
+                    "regimes": REGIMES,
+                    "teams": [TEAM],
+                },
+            )
             ids = {}
             for size, url in urls.items():
                 inspector = asyncio.run(register_inspector(settings[size], token))
@@ -276,43 +353,64 @@ def run(repeat: int) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> bool:
     delivered = result["delivered"]
-    print(f"Phone sync (GET /api/v1/sync, in-process ASGI), registry of {SMALL:,} and {LARGE:,} objects, the two "
-          "sizes in turn;")
-    print(f"  the inspector: {MINE} planned assignments; {OTHERS} other inspectors: {OTHERS * OTHERS_EACH:,}; "
-          f"sync_feed rows: {result['feed_rows'][LARGE]:,}")
+    print(
+        f"Phone sync (GET /api/v1/sync, in-process ASGI), registry of {SMALL:,} and {LARGE:,} objects, the two "
+        "sizes in turn;"
+    )
+    print(
+        f"  the inspector: {MINE} planned assignments; {OTHERS} other inspectors: {OTHERS * OTHERS_EACH:,}; "
+        f"sync_feed rows: {result['feed_rows'][LARGE]:,}"
+    )
     ok = True
     for phase, runs in (("first", result["repeat"]), ("incremental", result["repeat"] * 10)):
         small, large = result[phase][SMALL], result[phase][LARGE]
         ratio = large["p50_ms"] / small["p50_ms"]
         what = delivered[f"{phase}/{LARGE}"]
         if phase == "first":
-            label = (f"first sync, all pages ({what['pages']} pages: {what['assignments']} assignments, "
-                     f"{what['objects']} objects with permits, {what['checklist_versions']} checklist versions, "
-                     f"{what['bytes'] / 1e6:.1f} MB)")
+            label = (
+                f"first sync, all pages ({what['pages']} pages: {what['assignments']} assignments, "
+                f"{what['objects']} objects with permits, {what['checklist_versions']} checklist versions, "
+                f"{what['bytes'] / 1e6:.1f} MB)"
+            )
         else:
-            label = (f"incremental sync after {CHANGES} changes ({what['assignments']} assignments, {what['objects']} "
-                     f"objects, {what['removed']} tombstones, {what['bytes'] / 1e3:.1f} kB)")
+            label = (
+                f"incremental sync after {CHANGES} changes ({what['assignments']} assignments, {what['objects']} "
+                f"objects, {what['removed']} tombstones, {what['bytes'] / 1e3:.1f} kB)"
+            )
             ok &= ratio <= TARGET_RATIO
         print(f"  {label}, {runs} runs each:")
-        print(f"    p50 {small['p50_ms']:8.2f} ms at 10k  {large['p50_ms']:8.2f} ms at 100k   "
-              f"p99 {small['p99_ms']:8.2f} / {large['p99_ms']:8.2f} ms   p50 ratio 100k/10k {ratio:.2f}"
-              + (f"  (target <= {TARGET_RATIO}: {'ok' if ratio <= TARGET_RATIO else 'MISSED'})"
-                 if phase == "incremental" else ""))
+        print(
+            f"    p50 {small['p50_ms']:8.2f} ms at 10k  {large['p50_ms']:8.2f} ms at 100k   "
+            f"p99 {small['p99_ms']:8.2f} / {large['p99_ms']:8.2f} ms   p50 ratio 100k/10k {ratio:.2f}"
+            + (
+                f"  (target <= {TARGET_RATIO}: {'ok' if ratio <= TARGET_RATIO else 'MISSED'})"
+                if phase == "incremental"
+                else ""
+            )
+        )
     before, after = result["bytes"]["before"], result["bytes"]["after"]
     print(f"  bytes of the incremental sync after {CHANGES} new assignments using checklist versions the phone holds:")
     for name, figures in (("naming nothing (before)", before), ("have_checklists (after)", after)):
-        print(f"    {name:26} {figures['bytes']:>9,} bytes, of which checklist versions {figures['checklist_bytes']:>9,} "
-              f"({figures['checklist_versions']} versions)")
-    print(f"    ratio after/before {after['bytes'] / before['bytes']:.3f}  (target: no checklist bytes: "
-          f"{'ok' if after['checklist_bytes'] == 0 else 'MISSED'})")
+        print(
+            f"    {name:26} {figures['bytes']:>9,} bytes, of which checklist versions {figures['checklist_bytes']:>9,} "
+            f"({figures['checklist_versions']} versions)"
+        )
+    print(
+        f"    ratio after/before {after['bytes'] / before['bytes']:.3f}  (target: no checklist bytes: "
+        f"{'ok' if after['checklist_bytes'] == 0 else 'MISSED'})"
+    )
     ok &= after["checklist_bytes"] == 0
     return ok
 
 
 def main() -> int:
     parser = bench_cli.arguments(__doc__, check_help="exit 1 when the target is missed")
-    parser.add_argument("--repeat", type=int, default=30,
-                        help="measured first syncs per size (default 30; incremental syncs: 10 x as many)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=30,
+        help="measured first syncs per size (default 30; incremental syncs: 10 x as many)",
+    )
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     result = run(args.repeat)
