@@ -14,6 +14,7 @@ import pytest
 
 from backend.checklists import templates
 from backend.checklists.validator import iter_items
+from backend.core.publishing import content_sha256
 from tests.helpers import assert_problem, register, run_toezicht
 
 FILES = sorted(templates.DEFAULT_DIRECTORY.glob("*.json"))
@@ -90,7 +91,9 @@ def test_shipped_templates_cover_every_regime_and_every_research_item():
         + [f"KS-{n:02}" for n in range(1, 9)]
         + [f"OM-{n:02}" for n in range(1, 9)]
     )
-    covered = {key for key in research if any(k == key or (k.startswith(key) and k[len(key) :].isalpha()) for k in keys)}
+    covered = {
+        key for key in research if any(k == key or (k.startswith(key) and k[len(key) :].isalpha()) for k in keys)
+    }
     assert sorted(set(research) - covered) == []
     for content in contents.values():
         assert content["sources"] and content["valid_from"]
@@ -429,7 +432,7 @@ async def test_one_version_with_its_content_hash_as_etag(client, admin, auth):
     assert response.status_code == 200
     assert response.json() == nix18
     assert response.json()["content"] == templates.check_template(document("nix18-purchase-attempt"))
-    assert response.headers["etag"] == f'"{templates.content_sha256(response.json()["content"])}"'
+    assert response.headers["etag"] == f'"{content_sha256(response.json()["content"])}"'
     assert "immutable" in response.headers["cache-control"]
     for header in (response.headers["etag"], f"W/{response.headers['etag']}", "*"):
         cached = await client.get(f"{URL}/{nix18['id']}", headers={**inspector, "If-None-Match": header})

@@ -28,7 +28,10 @@ PACKAGE = "toezicht_client"
 GENERATOR_CONFIG = {
     "project_name_override": PACKAGE,
     "package_name_override": PACKAGE,
-    "content_type_overrides": dict.fromkeys(("image/jpeg", "image/png", "image/webp", "text/csv", "application/pdf", "application/partial-upload"), "application/octet-stream"),
+    "content_type_overrides": dict.fromkeys(
+        ("image/jpeg", "image/png", "image/webp", "text/csv", "application/pdf", "application/partial-upload"),
+        "application/octet-stream",
+    ),
     "post_hooks": [],
 }
 

@@ -23,7 +23,7 @@ from backend.checklists.models import ChecklistList, ChecklistSummary, Checklist
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
-from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused
+from backend.core.publishing import FileReport, checked_content, content_sha256, next_version, publish_files, refused
 
 ANY_REGIME = "any"
 
@@ -35,7 +35,7 @@ async def publish(
     content = checked_content(
         tx, document, templates.check_template, detail="The checklist template is invalid.", code="checklist_invalid"
     )
-    key, sha = content["key"], templates.content_sha256(content)
+    key, sha = content["key"], content_sha256(content)
     await tx.execute(queries.INSERT_TEMPLATE, key, content["regime"], content["title"])
     template = await tx.fetchrow(queries.LOCK_TEMPLATE, key)
     if template["regime"] != content["regime"]:
