@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.checklists import templates
-from backend.registry.service import today
+from backend.core.calendar import today
 from tests.helpers import register
 from tests.registry_helpers import ALL_REGIMES, create_object
 

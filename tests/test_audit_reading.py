@@ -19,9 +19,9 @@ from backend.audit import service as audit_service
 from backend.core import db as core_db
 from backend.core.audit import verify_chain
 from backend.core.auth import Principal
+from backend.core.calendar import today
 from backend.core.config import PROJECT_ROOT
 from backend.core.migrations import migrate
-from backend.registry.service import today
 from tests.complaint_helpers import complaint_world, create_complaint
 from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
 from tests.helpers import assert_problem, register

@@ -13,7 +13,7 @@ import pytest
 
 from backend.complaints import reference
 from backend.core import calendar
-from backend.registry.service import today
+from backend.core.calendar import today
 from tests.complaint_helpers import (
     REPORTER,
     URL,

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.registry.service import today
+from backend.core.calendar import today
 from tests.complaint_helpers import (
     CONTACT_STRINGS,
     REPORTER,

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.core import calendar
+from backend.core.calendar import AMSTERDAM, today
 from backend.enforcement.dwangsom import forfeiture
 from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
-from backend.registry.service import AMSTERDAM, today
 from tests.enforcement_helpers import (
     AGE_NOT_ESTABLISHED,
     CASES,

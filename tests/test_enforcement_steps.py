@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from backend.core import calendar
-from backend.registry.service import today
+from backend.core.calendar import today
 from tests.conftest import app_client, make_settings
 from tests.enforcement_helpers import (
     AGE_NOT_ESTABLISHED,

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 import msgspec
 import pytest
 
-from backend.registry.service import AMSTERDAM
+from backend.core.calendar import AMSTERDAM
 from tests.helpers import assert_problem
 from tests.inspection_helpers import (
     NIX18_NOT_SOLD,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.registry.service import AMSTERDAM
+from backend.core.calendar import AMSTERDAM
 from tests.helpers import assert_problem
 from tests.inspection_helpers import (
     HORECA_NO_MANAGER,

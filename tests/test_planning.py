@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from backend.checklists import templates
-from backend.registry.service import today
+from backend.core.calendar import today
 from tests.helpers import assert_problem, register
 from tests.registry_helpers import ALL_REGIMES, count, create_object
 

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
+from backend.core.calendar import today
 from backend.demo import load_demo_data
-from backend.registry.service import today
 from tests.conftest import ISSUER
 from tests.helpers import assert_problem
 from tests.registry_helpers import (

@@ -19,8 +19,8 @@ import pytest
 
 from backend.checklists import templates
 from backend.core import db as core_db
+from backend.core.calendar import today
 from backend.core.pagination import encode_cursor
-from backend.registry.service import today
 from tests.conftest import wait_until
 from tests.helpers import assert_problem, register
 from tests.registry_helpers import ALL_REGIMES, alcohol_permit, create_object, create_permit, object_body

@@ -66,7 +66,7 @@ from backend.complaints.models import (
 from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
-from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
 from backend.inspections import service as inspections
 from backend.planning import service as planning
@@ -116,22 +116,6 @@ def _sees(principal: Principal, regime: str | None) -> bool:
     return principal.sees_regime(regime) if regime is not None else is_handler(principal)
 
 
-class _Problems:
-    """Field problems with their stable code; one 422 lists them all."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, FieldError]] = []
-
-    def add(self, pointer: str, detail: str, code: str = "validation_failed") -> None:
-        self.items.append((code, FieldError(detail=detail, pointer=pointer)))
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            codes = {code for code, _ in self.items}
-            code = codes.pop() if len(codes) == 1 else "validation_failed"
-            raise Unprocessable("The request has invalid fields.", code=code, errors=[e for _, e in self.items])
-
-
 def categories() -> CategoryList:
     return CategoryList(
         items=[msgspec.convert(msgspec.to_builtins(c), CategoryView) for c in reference.categories().values()]
@@ -142,7 +126,7 @@ def categories() -> CategoryList:
 
 
 def _deadline_flags(fields: dict[str, Any]) -> None:
-    on = registry.today()
+    on = calendar.today()
     fields["acknowledgement_overdue"] = fields["state"] == "received" and fields["acknowledgement_due_on"] < on
     fields["overdue"] = fields["state"] not in CLOSED_STATES and fields["resolution_due_on"] < on
 
@@ -256,7 +240,7 @@ async def _visible_row(conn: asyncpg.Connection, principal: Principal, complaint
 # --- intake -------------------------------------------------------------------------------------------------------
 
 
-def _utc(moment: datetime | None, pointer: str, problems: _Problems, now: datetime) -> datetime | None:
+def _utc(moment: datetime | None, pointer: str, problems: FieldProblems, now: datetime) -> datetime | None:
     if moment is None:
         return None
     try:
@@ -270,7 +254,9 @@ def _utc(moment: datetime | None, pointer: str, problems: _Problems, now: dateti
     return value
 
 
-def _reporter(data: ReporterContact | None, wants_feedback: bool, problems: _Problems) -> tuple[str | None, ...] | None:
+def _reporter(
+    data: ReporterContact | None, wants_feedback: bool, problems: FieldProblems
+) -> tuple[str | None, ...] | None:
     """The reporter's (name, email, phone) to store, None for an anonymous complaint."""
     name = data.name.strip() if data and data.name else None
     email = data.email.strip() if data and data.email and data.email.strip() else None
@@ -293,7 +279,7 @@ def _reporter(data: ReporterContact | None, wants_feedback: bool, problems: _Pro
 
 
 async def _object(
-    conn: asyncpg.Connection, principal: Principal, object_id: UUID | None, problems: _Problems
+    conn: asyncpg.Connection, principal: Principal, object_id: UUID | None, problems: FieldProblems
 ) -> Establishment | None:
     if object_id is None:
         return None
@@ -305,7 +291,7 @@ async def _object(
 
 
 async def _place(
-    conn: asyncpg.Connection, data: ComplaintCreate, found: Establishment | None, problems: _Problems
+    conn: asyncpg.Connection, data: ComplaintCreate, found: Establishment | None, problems: FieldProblems
 ) -> dict[str, Any]:
     """The complaint's location columns and its wijk with where the wijk came from."""
     place: dict[str, Any] = dict.fromkeys(
@@ -363,7 +349,7 @@ async def create_complaint(
 ) -> Complaint:
     """Register a complaint; every problem is reported in one 422 and nothing is stored. The answer holds no
     reporter details: it may be kept as an idempotent response (the route adds them with with_reporter)."""
-    problems = _Problems()
+    problems = FieldProblems()
     now = datetime.now(UTC)
     category = reference.categories().get(data.category)
     if category is None:
@@ -380,7 +366,7 @@ async def create_complaint(
             problems.add("/category", f"a complaint of regime {regime}; you are not scoped for it")
     problems.raise_if_any()
     assert category is not None
-    received_on = received_at.astimezone(registry.AMSTERDAM).date()
+    received_on = received_at.astimezone(calendar.AMSTERDAM).date()
     try:
         row = await tx.fetchrow(
             queries.INSERT,
@@ -479,7 +465,7 @@ async def list_due(
     `due_by` limits to those due on or before that day."""
     after = decode_cursor(cursor, tuple[date, UUID])
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
-    on = registry.today()
+    on = calendar.today()
     prepared = {**filters, "before": on if overdue else None, "from": on if overdue is False else None, "by": due_by}
     sql, args = queries.list_due(deadline, prepared, scope=_scope(principal), after=after, limit=limit + 1)
     rows = await conn.fetch(sql, *args)
@@ -645,7 +631,7 @@ async def transition(
     reason = data.reason.strip() if data.reason else None
     changes: dict[str, Any] = {}
     if isinstance(data, Resolve):
-        problems = _Problems()
+        problems = FieldProblems()
         if data.answer is not None and not row["wants_feedback"]:
             problems.add(
                 "/answer",
@@ -661,7 +647,7 @@ async def transition(
     elif isinstance(data, Reopen):
         category = reference.categories().get(row["category"])
         if category is not None:  # a category dropped from the data keeps its last date
-            changes = {"resolution_due_on": calendar.add_working_days(registry.today(), category.handling_working_days)}
+            changes = {"resolution_due_on": calendar.add_working_days(calendar.today(), category.handling_working_days)}
     updated = await _move(tx, principal, row, target, reason=reason, request_id=request_id, **changes)
     return await _view(tx, principal, updated)
 
@@ -676,7 +662,7 @@ async def assign_handler(
     request_id: str | None,
 ) -> Complaint:
     row = await _changeable(tx, principal, complaint_id, version)
-    problems = _Problems()
+    problems = FieldProblems()
     try:
         user = await users.get_user(tx, data.handler_id)
     except NotFound:

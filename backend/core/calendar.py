@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from backend.core.config import PROJECT_ROOT
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EQUATED_DAYS_FILE = PROJECT_ROOT / "schemas" / "calendar" / "atw-equated-days.json"
 ATW_ART2_MIN_TERM_DAYS = 3
 ATW_ART2_FREE_DAYS = 2
+
+
+def today() -> date:
+    """Today in the Netherlands: legal terms, permits and due dates count calendar days in Europe/Amsterdam."""
+    return datetime.now(AMSTERDAM).date()
 
 
 class CalendarDataError(ValueError):

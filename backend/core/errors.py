@@ -89,6 +89,36 @@ class Unprocessable(ApiError):
     status, code = 422, "validation_failed"
 
 
+def invalid(pointer: str, detail: str, code: str = "validation_failed") -> Unprocessable:
+    """The 422 for one bad field: `pointer` is the JSON pointer into the request ("/data/amount")."""
+    return Unprocessable(detail, code=code, errors=[FieldError(detail=detail, pointer=pointer)])
+
+
+class FieldProblems:
+    """Field problems collected while checking a request, so that one 422 lists them all.
+
+    Each problem keeps its stable code: when every problem has the same one, that code is the answer's;
+    mixed problems answer the generic `validation_failed`."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, FieldError]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, pointer: str, detail: str, code: str = "validation_failed") -> None:
+        self.items.append((code, FieldError(detail=detail, pointer=pointer)))
+
+    def extend(self, errors: list[FieldError], code: str = "validation_failed") -> None:
+        self.items.extend((code, error) for error in errors)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            codes = {code for code, _ in self.items}
+            code = codes.pop() if len(codes) == 1 else "validation_failed"
+            raise Unprocessable("The request has invalid fields.", code=code, errors=[e for _, e in self.items])
+
+
 class PreconditionRequired(ApiError):
     status, code = 428, "precondition_required"
 

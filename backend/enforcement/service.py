@@ -265,7 +265,7 @@ async def _hercontrole_inspected(
     (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
     the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
     row = await tx.fetchrow(queries.PLANNED_HERCONTROLE, inspection.assignment_id)
-    observed_on = inspection.inspected_at.astimezone(registry.AMSTERDAM).date()
+    observed_on = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
     if row is None or observed_on <= row["due_on"]:
         return
     step = dict(row)
@@ -531,7 +531,7 @@ async def _employee_class(conn: asyncpg.Connection, principal: Principal, case: 
     recorded = await conn.fetchrow(queries.RECORDED_EMPLOYEE_CLASS, case["id"])
     if recorded is not None:
         return recorded["employee_class"], recorded["employee_class_source"] or "registry"
-    current = await _registered_employee_class(conn, principal, case["object_id"], registry.today())
+    current = await _registered_employee_class(conn, principal, case["object_id"], calendar.today())
     return (current, "registry") if current else ("under_50", "assumed")
 
 
@@ -621,7 +621,7 @@ def _range_problems(data: StepCreate, book: rules.RuleBook) -> list[FieldError]:
         and data.dwangsom_max_cents < data.dwangsom_cents
     ):
         problems.append(FieldError(detail="the maximum is below the dwangsom itself", pointer="/dwangsom_max_cents"))
-    if data.received_on is not None and data.received_on > registry.today():
+    if data.received_on is not None and data.received_on > calendar.today():
         problems.append(FieldError(detail="is in the future", pointer="/received_on"))
     if data.posted_on is not None and data.received_on is not None and data.posted_on > data.received_on:
         problems.append(FieldError(detail="is after the day it was received", pointer="/posted_on"))
@@ -679,7 +679,7 @@ async def _voornemen_for(
     voornemen = next((s for s in reversed(sent) if wanted <= set(s["violation_ids"])), sent[-1])
     if voornemen["zienswijze"] == "pending":
         term = await tx.fetchrow(queries.DEADLINE_OF, voornemen["id"], "zienswijze")
-        if term is not None and term["due_on"] >= registry.today():
+        if term is not None and term["due_on"] >= calendar.today():
             raise Conflict(
                 f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
                 "or wait for the term to end.",
@@ -797,7 +797,7 @@ async def _draft_letter(
 ) -> None:
     """Render the drafted step's letter (dated today, as a preview): what it lacks is a 422 and nothing is kept."""
     step = await _step(tx, case["id"], step_id)
-    rendered = await letter.render(tx, principal, letters, case, step, violations, registry.today())
+    rendered = await letter.render(tx, principal, letters, case, step, violations, calendar.today())
     if rendered is not None:
         await tx.execute(queries.SET_LETTER, step_id, rendered.sha256, rendered.template_version_id)
 
@@ -852,7 +852,7 @@ async def _prepare_invordering(
     if await tx.fetchval(queries.INVORDERING_OF, hercontrole["id"]) is not None:
         raise Conflict("This forfeited sum has an invordering already.", code="already_collected")
     limit = await tx.fetchrow(queries.DEADLINE_OF, hercontrole["id"], "invordering_limit")
-    if limit is not None and registry.today() > limit["due_on"]:
+    if limit is not None and calendar.today() > limit["due_on"]:
         raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35).", code="collection_time_barred")
     amount = data.amount_cents if data.amount_cents is not None else hercontrole["forfeited_cents"]
     if amount > hercontrole["forfeited_cents"]:
@@ -996,7 +996,7 @@ async def approve_step(
         raise Conflict(f"A {step['type']} needs no approval.", code="no_approval_needed")
     if step["status"] not in ("draft", "approved"):
         raise Conflict(f"The step is {step['status']}; only a draft is approved.", code="not_a_draft")
-    today = registry.today()
+    today = calendar.today()
     rendered = await letter.render(tx, principal, letters, case, step, await _violations(tx, case_id), today)
     assert rendered is not None  # a decision always has a letter
     if step["status"] == "approved" and rendered.sha256 == step["approved_sha256"]:
@@ -1044,7 +1044,7 @@ async def step_document(
         pdf, sha = await _stored_letter(conn, principal, letters, case_id, step, request_id), step["letter_sha256"]
     else:
         rendered = await letter.render(
-            conn, principal, letters, case, step, await _violations(conn, case_id), registry.today()
+            conn, principal, letters, case, step, await _violations(conn, case_id), calendar.today()
         )
         assert rendered is not None
         pdf, sha = rendered.pdf, rendered.sha256
@@ -1093,12 +1093,12 @@ _SENT_STATUS = {"warning": "warned", "voornemen": "voornemen", "besluit": "beslu
 def _sending_day(data: StepSend, step: dict[str, Any]) -> date:
     """The day of sending as given (default today): not after today, not before the approval of a decision or
     the drafting of another step."""
-    today = registry.today()
+    today = calendar.today()
     sent_on = data.sent_on or today
     if sent_on > today:
         raise _invalid("/sent_on", "is in the future")
     ready = step["approved_at"] or step["created_at"]
-    ready_on = ready.astimezone(registry.AMSTERDAM).date()
+    ready_on = ready.astimezone(calendar.AMSTERDAM).date()
     if sent_on < ready_on:
         what = "approved" if step["approved_at"] else "drafted"
         raise _invalid("/sent_on", f"is before the step was {what} ({ready_on})")
@@ -1271,7 +1271,7 @@ async def withdraw_step(
     if step["withdrawn_on"] is not None:
         raise Conflict(f"The decision was withdrawn on {step['withdrawn_on']}.", code="already_withdrawn")
     reason = data.reason.strip()
-    await tx.execute(queries.WITHDRAW, step_id, registry.today(), reason)
+    await tx.execute(queries.WITHDRAW, step_id, calendar.today(), reason)
     await tx.execute(queries.RESOLVE_STEP_DEADLINES, step_id)
     await _audit(
         tx,
@@ -1280,7 +1280,7 @@ async def withdraw_step(
         "step_withdrawn",
         request_id,
         reason=reason,
-        after={"step_id": str(step_id), "withdrawn_on": registry.today().isoformat()},
+        after={"step_id": str(step_id), "withdrawn_on": calendar.today().isoformat()},
     )
     return await _view(tx, principal, case_id)
 
@@ -1303,7 +1303,7 @@ async def record_zienswijze(
     if step["zienswijze"] != "pending":
         raise Conflict(f"The zienswijze was recorded already ({step['zienswijze']}).", code="zienswijze_recorded")
     term = await tx.fetchrow(queries.DEADLINE_OF, step_id, "zienswijze")
-    if not data.received and term is not None and term["due_on"] >= registry.today():
+    if not data.received and term is not None and term["due_on"] >= calendar.today():
         raise Conflict(
             f"The zienswijze term runs until {term['due_on']}; 'not received' is recorded after it.",
             code="zienswijze_term_running",
@@ -1369,7 +1369,7 @@ async def _hercontrole_outcome(tx: asyncpg.Connection, case_id: UUID, step: dict
         raise _invalid("/result", "a hercontrole finds compliance (complied) or forfeiture (forfeited)")
     if data.observed_on is None:
         raise _invalid("/observed_on", "the day of the hercontrole")
-    if data.observed_on > registry.today():
+    if data.observed_on > calendar.today():
         raise _invalid("/observed_on", "is in the future")
     if data.result == "complied" and data.forfeited_cents is not None:
         raise _invalid("/forfeited_cents", "nothing is forfeited when the offender complied")
@@ -1572,7 +1572,7 @@ async def _moved_decision_term(
 
 async def deadlines(conn: asyncpg.Connection, principal: Principal, *, until: date | None, limit: int) -> DeadlineView:
     """What expires from today up to `until` (default: the coming seven days), and what is overdue."""
-    today = registry.today()
+    today = calendar.today()
     until = until or today + timedelta(days=7)
     if until < today:
         raise BadRequest("`until` is before today.", code="invalid_date_range")

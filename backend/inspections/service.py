@@ -36,7 +36,7 @@ import msgspec
 from backend.checklists import service as checklists
 from backend.checklists import validator
 from backend.checklists.models import AnswerProblem, AnswersRejected, ChecklistVersion
-from backend.core import audit, events
+from backend.core import audit, calendar, events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -176,7 +176,7 @@ def assess_clock(started: datetime, finished: datetime, reference: datetime, ske
 
 
 def _day(moment: datetime) -> date:
-    return moment.astimezone(registry.AMSTERDAM).date()
+    return moment.astimezone(calendar.AMSTERDAM).date()
 
 
 def _time_problems(data: InspectionSubmission) -> list[FieldError]:
@@ -220,7 +220,7 @@ class Prepared:
 
     @property
     def observed_on(self) -> date:
-        return self.clock.inspected_at.astimezone(registry.AMSTERDAM).date()
+        return self.clock.inspected_at.astimezone(calendar.AMSTERDAM).date()
 
 
 async def _assignment(

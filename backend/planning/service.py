@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from backend.checklists import service as checklists
-from backend.core import audit
+from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.config import PROJECT_ROOT
@@ -73,7 +73,7 @@ def _sees_regimes(regimes: set[str] | frozenset[str] | list[str], theirs: frozen
 
 def _assignment(row: asyncpg.Record) -> Assignment:
     fields = dict(row)
-    fields["overdue"] = fields["status"] == "planned" and fields["planned_to"] < registry.today()
+    fields["overdue"] = fields["status"] == "planned" and fields["planned_to"] < calendar.today()
     return msgspec.convert(fields, Assignment)
 
 
@@ -114,7 +114,7 @@ async def list_assignments(
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
     after = decode_cursor(cursor, tuple[date, UUID])
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
-    today = registry.today()
+    today = calendar.today()
     prepared = {
         **filters,
         "overdue_before": today if overdue else None,
@@ -166,7 +166,7 @@ async def targets_planned_for_caller(
 def _check_window(planned_from: date, planned_to: date) -> list[FieldError]:
     if planned_to < planned_from:
         return [FieldError(detail="planned_to is before planned_from", pointer="/planned_to")]
-    if planned_to < registry.today():
+    if planned_to < calendar.today():
         return [FieldError(detail="the window has already passed", pointer="/planned_to")]
     return []
 

@@ -8,16 +8,16 @@ not see answers 404, like one that does not exist. Writes must leave a record th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
 
 from backend.core import audit
 from backend.core.auth import Principal
+from backend.core.calendar import today
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
@@ -42,13 +42,6 @@ from backend.registry.models import (
     WithdrawPermit,
 )
 from backend.users.service import actor_of
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def today() -> date:
-    """Permits are granted per calendar day in the Netherlands."""
-    return datetime.now(AMSTERDAM).date()
 
 
 def _scope(principal: Principal) -> tuple[list[str], bool]:

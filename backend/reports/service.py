@@ -106,7 +106,7 @@ def period_of(from_: date | None, to: date | None) -> Period:
     if to is not None:
         _bounded(to, "to")
     if from_ is None and to is None:
-        to = registry.today()
+        to = calendar.today()
     if from_ is None:
         assert to is not None
         from_ = date(to.year, 1, 1)
@@ -151,8 +151,8 @@ def _counted(principal: Principal, regime: str | None) -> list[str]:
 
 def _instants(period: Period) -> tuple[datetime, datetime]:
     """The period as [start, end) instants: midnight in Amsterdam on `from` and on the day after `to`."""
-    start = datetime.combine(period.from_, time(), registry.AMSTERDAM)
-    end = datetime.combine(period.to + timedelta(days=1), time(), registry.AMSTERDAM)
+    start = datetime.combine(period.from_, time(), calendar.AMSTERDAM)
+    end = datetime.combine(period.to + timedelta(days=1), time(), calendar.AMSTERDAM)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
@@ -282,7 +282,7 @@ async def _complaint_rows(
     conn: asyncpg.Connection, req: Request, counted: list[str], *, by_month: bool
 ) -> dict[date | None, Complaints]:
     values = _filter_values(req)
-    fixed = (*_instants(req.period), counted, req.filters.regime is None, registry.today())
+    fixed = (*_instants(req.period), counted, req.filters.regime is None, calendar.today())
     sql, filter_args = queries.complaint_figures(values, by_month=by_month)
     rows = {row["month"]: row for row in await conn.fetch(sql, *fixed, *filter_args)}
     sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
@@ -320,7 +320,7 @@ def weighted_median(values: list[tuple[int, int]]) -> Median:
 async def _objects(conn: asyncpg.Connection, req: Request, counted: list[str], sexwork: bool) -> Objects:
     """As of the end of the period (or today when that is later): objects under verscherpt toezicht and objects
     overdue for their cycle."""
-    reference = min(req.period.to, registry.today())
+    reference = min(req.period.to, calendar.today())
     sql, filter_args = queries.object_figures(_filter_values(req))
     rows = await conn.fetch(sql, reference, counted, sexwork, *defs.cycle_rule_arrays(), *filter_args)
     by_rule = {row["rule"]: row for row in rows}
