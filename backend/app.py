@@ -209,7 +209,10 @@ def _openapi_config() -> DocumentConfig:
                     type="http",
                     scheme="bearer",
                     bearer_format="JWT",
-                    description="An access token from the municipality's identity provider (or `toezicht token` in development).",
+                    description=(
+                        "An access token from the municipality's identity provider"
+                        " (or `toezicht token` in development)."
+                    ),
                 )
             }
         ),

@@ -1,5 +1,5 @@
-"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects | checklists publish |
-letters publish."""
+"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects |
+checklists publish | letters publish."""
 
 from __future__ import annotations
 
@@ -337,7 +337,8 @@ def _print_banner(settings: Settings) -> None:
 
         hint = _token_hint(base)
         lines += [
-            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md), in another terminal:",
+            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md),"
+            " in another terminal:",
             f"    {hint['get_a_token']}",
             f"    {hint['call_the_api']}",
         ]
