@@ -251,11 +251,7 @@ class _Filler:
         except fields.MissingData as exc:
             self.missing.setdefault(exc.pointer, "facts.findings")
             return None
-        return {
-            "ul": [
-                templates.FIELD.sub(lambda match, values=values: values[match.group(1)], item) for values in findings
-            ]
-        }
+        return {"ul": [_item_for(item, finding) for finding in findings]}
 
     def raise_missing(self) -> None:
         if self.missing:
@@ -264,6 +260,11 @@ class _Filler:
                 "letter_data_missing",
                 [(pointer, f"is required for {{{{{name}}}}}") for pointer, name in self.missing.items()],
             )
+
+
+def _item_for(item: str, finding: dict[str, str]) -> str:
+    """A list item's text with its placeholders filled from one finding."""
+    return templates.FIELD.sub(lambda match: finding[match.group(1)], item)
 
 
 # --- documents: write-once by SHA-256 --------------------------------------------------------------------------
