@@ -7,6 +7,7 @@ Idempotent: rows have fixed ids and are inserted only when absent, so a second l
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -238,7 +239,7 @@ DEMO_ESTABLISHMENTS = [
     ),
 ]
 
-DEMO_PERMITS = [
+DEMO_PERMITS: list[tuple[str, str, str, str, str, date, date | None, dict[str, Any]]] = [
     # id, establishment id, type, number, holder, valid from, valid to, conditions
     (
         "20000000-0000-4000-8000-000000000001",
@@ -350,8 +351,8 @@ async def load_demo_data(conn: asyncpg.Connection, issuer: str) -> int:
             )
         for establishment_id, *rest in DEMO_ESTABLISHMENTS:
             added += _count(await conn.execute(_INSERT_ESTABLISHMENT, UUID(establishment_id), *rest))
-        for permit_id, establishment_id, *rest in DEMO_PERMITS:
-            row = await conn.fetchrow(_INSERT_PERMIT, UUID(permit_id), UUID(establishment_id), *rest)
+        for permit_id, establishment_id, *permit in DEMO_PERMITS:
+            row = await conn.fetchrow(_INSERT_PERMIT, UUID(permit_id), UUID(establishment_id), *permit)
             if row is not None:
                 await conn.execute(_INSERT_PERMIT_HISTORY, row["id"], permit_state(row))
                 added += 1

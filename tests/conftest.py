@@ -37,6 +37,9 @@ RUNTIME_ROLE = "toezicht_test_app"
 ISSUER = "toezicht-test"
 AUDIENCE = "toezicht-api"
 
+# Fixtures kept beside the helpers they use: the fault tests' own PostgreSQL (faulty_pg, fault_db).
+pytest_plugins = ["tests.fault_postgres"]
+
 
 def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database (keeps a ?host=/socket/dir query)."""

@@ -141,7 +141,7 @@ def test_a_broken_rules_file_is_refused_naming_the_problem(tmp_path, name, chang
 def test_a_file_that_is_not_json_is_refused(tmp_path):
     directory = _copy(tmp_path)
     (directory / "nix18.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(rules.RulesInvalid, match="nix18.json: not valid JSON"):
+    with pytest.raises(rules.RulesInvalid, match=r"nix18\.json: not valid JSON"):
         rules.load_rules(directory)
 
 
