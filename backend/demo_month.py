@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
+import httpx
 import msgspec
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
@@ -94,17 +95,23 @@ class Visit:
         return _inspection(self.number)
 
 
-# How each inspection ends: reviewed (its violations open a case), returned, corrected after return, or waiting.
-REVIEWED, RETURNED, CORRECTED, WAITING = "reviewed", "returned", "corrected", "waiting"
+# How each inspection ends: reviewed (its violations open a case), returned, corrected after return, or waiting
+# for the coordinator's review.
+Outcome = Literal["reviewed", "returned", "corrected", "waiting"]
+REVIEWED: Outcome = "reviewed"
+RETURNED: Outcome = "returned"
+CORRECTED: Outcome = "corrected"
+WAITING: Outcome = "waiting"
+Case = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Inspected:
     visit: Visit
-    outcome: str
+    outcome: Outcome
     return_reason: str | None = None
     correction: str | None = None  # the corrected observations (the answers stand)
-    case: Callable[..., Any] | None = None  # what the jurists do with the case its violations open
+    case: Callable[[Api, Case], Awaitable[None]] | None = None  # what the jurists do with the case it opens
     addressee: Mapping[str, str] | None = None
 
 
@@ -134,21 +141,26 @@ class Api:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Any:
-        sent = {"Authorization": f"Bearer {self.tokens[who]}", **(headers or {})}
+        sent = dict(headers or {})
         if version is not None:
             sent["If-Match"] = f'"{version}"'
-        response = await self.client.request(
-            method, API + path, json=body, content=content, headers=sent, params=params
+        response = await self._request(
+            who, method, path, expect, json=body, content=content, headers=sent, params=params
         )
-        if response.status_code not in expect:
-            raise DemoLoadError(f"{method} {path} as {who}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content and "json" in response.headers.get("content-type", "") else None
 
     async def exists(self, who: str, path: str) -> bool:
-        response = await self.client.get(API + path, headers={"Authorization": f"Bearer {self.tokens[who]}"})
-        if response.status_code not in (200, 404):
-            raise DemoLoadError(f"GET {path} as {who}: {response.status_code} {response.text[:500]}")
-        return response.status_code == 200
+        """Whether `who` finds the resource at `path` (a GET answers 200 rather than 404)."""
+        return (await self._request(who, "GET", path, (200, 404))).status_code == 200
+
+    async def _request(
+        self, who: str, method: str, path: str, expect: tuple[int, ...], **arguments: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", **arguments.pop("headers", {})}
+        response = await self.client.request(method, API + path, headers=headers, **arguments)
+        if response.status_code not in expect:
+            raise DemoLoadError(f"{method} {path} as {who}: {response.status_code} {response.text[:500]}")
+        return response
 
 
 def _claims(settings: Settings, user: tuple[Any, ...]) -> dict[str, Any]:
@@ -236,11 +248,11 @@ def _submission(api: Api, visit: Visit, answers: Mapping[str, Any], **extra: Any
     finished = _finished_at(visit)
     establishment = next(row for row in DEMO_ESTABLISHMENTS if UUID(str(row[0])) == visit.object_id)
     latitude, longitude = establishment[-2], establishment[-1]
-    moments = {key: finished.isoformat() if value == AT_VISIT else value for key, value in answers.items()}
+    filled = {key: finished.isoformat() if value == AT_VISIT else value for key, value in answers.items()}
     return {
         "object_id": str(visit.object_id),
         "team_id": visit.team,
-        "checklists": [{"checklist_version_id": api.ids[visit.checklist], "answers": moments}],
+        "checklists": [{"checklist_version_id": api.ids[visit.checklist], "answers": filled}],
         "started_at": (finished - timedelta(minutes=40)).isoformat(),
         "finished_at": finished.isoformat(),
         "position": {"latitude": latitude, "longitude": longitude, "accuracy_m": 6.0},
@@ -299,8 +311,6 @@ async def _inspect(api: Api, work: Inspected) -> int:
 
 # --- enforcement ------------------------------------------------------------------------------------------------
 
-Case = dict[str, Any]
-
 
 async def _set_addressee(api: Api, object_id: UUID, addressee: Mapping[str, str] | None) -> None:
     if addressee is not None:
@@ -352,8 +362,8 @@ async def _voornemen_sent(api: Api, case: Case, **terms: Any) -> Case:
 
 
 async def _zienswijze_pending(api: Api, case: Case) -> None:
-    """A voornemen boete sent today: the term for a zienswijze runs."""
-    await _voornemen_sent(api, case, decision="boete", amount_cents=272_000)
+    """A voornemen boete sent today: the term for a zienswijze runs, a week, so the deadlines list has it this week."""
+    await _voornemen_sent(api, case, decision="boete", amount_cents=272_000, zienswijze_weeks=1)
 
 
 async def _besluit_awaiting_approval(api: Api, case: Case) -> None:
@@ -777,21 +787,28 @@ async def _planned_already(api: Api) -> set[tuple[str, str]]:
             return found
 
 
-async def _plan(api: Api, planned: Planned, existing: set[tuple[str, str]]) -> int:
-    if (str(planned.object_id), planned.reason) in existing:
-        return 0
+def _who_and_when(api: Api, planned: Planned) -> dict[str, Any]:
+    """What an assignment and a complaint's planned inspection both say: team, checklist, window, inspectors."""
     start = today() + timedelta(days=planned.starts_in)
-    body = {
-        "object_id": str(planned.object_id),
+    return {
         "team_id": planned.team,
-        "regimes": [planned.regime],
         "checklist_version_ids": [api.ids[planned.checklist]],
         "planned_from": start.isoformat(),
         "planned_to": (start + timedelta(days=planned.days)).isoformat(),
         "inspector_ids": [api.ids[who] for who in planned.inspectors],
-        "reason": planned.reason,
         "partners": list(planned.partners),
         "notes": planned.notes,
+    }
+
+
+async def _plan(api: Api, planned: Planned, existing: set[tuple[str, str]]) -> int:
+    if (str(planned.object_id), planned.reason) in existing:
+        return 0
+    body = {
+        "object_id": str(planned.object_id),
+        "regimes": [planned.regime],
+        "reason": planned.reason,
+        **_who_and_when(api, planned),
     }
     await api.call("coord-dirk", "POST", "/assignments", body=body)
     return 1
@@ -840,37 +857,23 @@ TAKE_UP: Mapping[str, Any] = {"to": "in_progress"}
 
 
 async def _complaint(api: Api, complaint: Complaint) -> int:
-    response = await api.call("klacht-gerda", "POST", "/complaints", body=complaint.body, expect=(201, 409))
-    if response.get("code") == "duplicate_external_reference":
-        return 0
-    if response.get("status") == 409:
-        raise DemoLoadError(f"POST /complaints {complaint.reference}: {response}")
-    current = response
+    """Register the complaint as klacht-gerda, who takes it up and moves it on; coord-dirk plans its inspection."""
+    current = await api.call("klacht-gerda", "POST", "/complaints", body=complaint.body, expect=(201, 409))
+    if current.get("code") == "duplicate_external_reference":
+        return 0  # registered by an earlier load
+    if "id" not in current:
+        raise DemoLoadError(f"POST /complaints {complaint.reference}: {current}")
+    path = f"/complaints/{current['id']}"
     if complaint.steps:
-        current = await api.call(
-            "klacht-gerda",
-            "POST",
-            f"/complaints/{current['id']}/handler",
-            body={"handler_id": api.ids["klacht-gerda"]},
-            version=current["version"],
-        )
+        body = {"handler_id": api.ids["klacht-gerda"]}
+        current = await api.call("klacht-gerda", "POST", f"{path}/handler", body=body, version=current["version"])
     for step in complaint.steps:
-        path = f"/complaints/{current['id']}/transitions"
-        current = await api.call("klacht-gerda", "POST", path, body=dict(step), version=current["version"])
-    if complaint.inspection is not None:
-        planned = complaint.inspection
-        start = today() + timedelta(days=planned.starts_in)
-        body = {
-            "team_id": planned.team,
-            "checklist_version_ids": [api.ids[planned.checklist]],
-            "planned_from": start.isoformat(),
-            "planned_to": (start + timedelta(days=planned.days)).isoformat(),
-            "inspector_ids": [api.ids[who] for who in planned.inspectors],
-            "notes": planned.notes,
-        }
-        await api.call(
-            "coord-dirk", "POST", f"/complaints/{current['id']}/inspections", body=body, version=current["version"]
+        current = await api.call(
+            "klacht-gerda", "POST", f"{path}/transitions", body=dict(step), version=current["version"]
         )
+    if complaint.inspection is not None:
+        body = _who_and_when(api, complaint.inspection)
+        await api.call("coord-dirk", "POST", f"{path}/inspections", body=body, version=current["version"])
     return 1
 
 
@@ -893,7 +896,7 @@ COMPLAINTS: list[Complaint] = [
         "DEMO-MELDING-02",
         "overlast_bezoekers_parkeren",
         "web_form",
-        7,
+        9,
         "Bezoekers van het café parkeren elke avond op de stoep en voor mijn uitrit.",
         address={"street": "Vechtstraat", "house_number": 52, "postcode": "3523 XB"},
         reporter=_reporter("P. de Graaf", email="p.degraaf@example.nl"),
@@ -902,7 +905,7 @@ COMPLAINTS: list[Complaint] = [
         "DEMO-MELDING-03",
         "drugsoverlast",
         "email",
-        5,
+        16,
         "Groepjes die voor de coffeeshop blijven hangen en dealen; veel afval op de kade.",
         address={"street": "Bemuurde Weerd Oostzijde", "house_number": 9, "postcode": "3514 AN"},
         reporter=_reporter("M. Bos", email="m.bos@example.nl"),

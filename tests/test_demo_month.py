@@ -11,6 +11,7 @@ import pytest
 from backend import demo, demo_case, demo_month
 from backend.checklists import templates as checklist_templates
 from backend.checklists.service import publish_directory as publish_checklists
+from backend.core import calendar
 from backend.core.calendar import today
 from backend.letters import templates as letter_templates
 from backend.letters.service import publish_directory as publish_letters
@@ -115,6 +116,10 @@ async def test_planning_and_cases_show_every_kind_of_step(client, as_user, month
     assert some(type="bezwaar", status="registered")
     [hercontrole] = [step for step in steps if step["type"] == "hercontrole"]
     assert hercontrole["status"] == "planned" and date.fromisoformat(hercontrole["due_on"]) > today()
+    # The jurists' deadlines view has a term expiring: the zienswijze of a week.
+    week = calendar.term_end(today(), weeks=1)
+    expiring = (await get(client, eva, "/enforcement/deadlines", until=week.isoformat()))["expiring"]
+    assert "zienswijze" in {deadline["kind"] for deadline in expiring}
 
 
 async def test_the_complaint_screens_show_every_state_some_overdue(client, as_user, month_loaded):
