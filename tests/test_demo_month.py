@@ -140,11 +140,13 @@ async def test_sex_work_items_are_seen_only_by_users_scoped_for_sex_work(client,
     # Those scoped for it see the case, the complaint, the inspection and its assignment ...
     assert sexwork(await items(client, as_user("jur-eva"), "/enforcement/cases"))
     assert sexwork(await items(client, as_user("klacht-gerda"), "/complaints"))
+    assert sexwork(await items(client, as_user("klacht-gerda"), "/complaints/deadlines", overdue="false"))
     assert sexwork(await items(client, as_user("coord-dirk"), "/inspections"))
     assert sexwork(await items(client, as_user("coord-dirk"), "/assignments"))
     # ... those without the regime see none of them, not even by id.
     assert not sexwork(await items(client, as_user("jur-frank"), "/enforcement/cases"))
     assert not sexwork(await items(client, as_user("klacht-karin"), "/complaints"))
+    assert not sexwork(await items(client, as_user("klacht-karin"), "/complaints/deadlines", overdue="false"))
     for subject in ("insp-anna", "insp-chantal"):
         assert not sexwork(await items(client, as_user(subject), "/inspections"))
         response = await client.get(f"/api/v1/inspections/{SEXWORK_INSPECTION}", headers=as_user(subject))
