@@ -346,8 +346,8 @@ WARNING_TEXT = (
     "overtreding volgt een sanctie."
 )
 MOTIVERING = (
-    "De overtreding is vastgesteld bij een inspectie en niet betwist. Het verbod beschermt jongeren tegen de schade "
-    "van alcohol; een boete is passend en evenredig."
+    "De overtreding is bij een inspectie vastgesteld. De zienswijze geeft geen aanleiding om van een sanctie af te "
+    "zien; de sanctie is passend en evenredig."
 )
 
 
