@@ -228,6 +228,7 @@ def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
 def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
     from backend.demo import load_demo_data
     from backend.demo_case import load_demo_case
+    from backend.demo_month import load_demo_month
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
     report(
@@ -241,6 +242,18 @@ def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
         "demo_case_loaded",
         "demo case: a sent besluit boete added" if cases else "demo case: already present",
         cases_added=cases,
+    )
+    if settings.auth_mode != "dev":
+        report("demo_month_skipped", "demo month: skipped (its requests need the dev-mode demo tokens)")
+        return
+    started = time.monotonic()
+    work = asyncio.run(load_demo_month(settings))
+    seconds = round(time.monotonic() - started, 1)
+    report(
+        "demo_month_loaded",
+        f"demo month: {work} pieces of work added in {seconds} s" if work else "demo month: already present",
+        work_added=work,
+        seconds=seconds,
     )
 
 

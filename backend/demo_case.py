@@ -18,6 +18,7 @@ import msgspec
 from backend import reactions
 from backend.core.auth import Principal
 from backend.core.config import Settings
+from backend.demo_answers import HORECA_NO_MANAGER
 from backend.enforcement import service as enforcement
 from backend.enforcement.models import Case, StepCreate, StepSend, ZienswijzeRecord
 from backend.inspections import service as inspections
@@ -29,20 +30,6 @@ from backend.registry import service as registry
 DEMO_INSPECTION_ID = UUID("30000000-0000-4000-8000-000000000001")
 DEMO_CAFE_ID = UUID("10000000-0000-4000-8000-000000000001")  # Café De Domtoren
 
-# alcohol-horeca answered with one violation: no leidinggevende present (Alcoholwet art. 24).
-NO_MANAGER_ANSWERS: dict[str, Any] = {
-    "AW-01": "yes",
-    "AW-02": "yes",
-    "AW-02a": "yes",
-    "AW-16": "yes",
-    "AW-03": "no",
-    "AW-06": "yes",
-    "AW-07a": "no",
-    "AW-08": "no",
-    "AW-09": "no",
-    "AW-10": "no",
-    "AW-11": "no",
-}
 ADDRESSEE = Addressee(
     name="Domtoren Horeca B.V.",
     attention="mevrouw M. Yilmaz",
@@ -127,7 +114,7 @@ async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, c
     submission = msgspec.convert(
         {
             "object_id": str(DEMO_CAFE_ID),
-            "checklists": [{"checklist_version_id": str(checklist), "answers": NO_MANAGER_ANSWERS}],
+            "checklists": [{"checklist_version_id": str(checklist), "answers": HORECA_NO_MANAGER}],
             "started_at": (finished - timedelta(minutes=35)).isoformat(),
             "finished_at": finished.isoformat(),
             "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.0},
