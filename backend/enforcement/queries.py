@@ -55,6 +55,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT ((coalesce(establishment_id, location_id)), regime) WHERE status <> 'closed' DO NOTHING
 RETURNING id
 """
+# The bind values of INSERT_CASE_IF_NONE_OPEN in order ($1..$7): records.NewCase's fields.
+CASE_INSERT_FIELDS = ("id", "establishment_id", "location_id", "regime", "wijk", "team_id", "opened_by")
 
 LOCK_OPEN_CASE = """
 SELECT id FROM enforcement_case WHERE coalesce(establishment_id, location_id) = $1 AND regime = $2 AND status <> 'closed'
@@ -120,8 +122,40 @@ SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, 
 FROM enforcement_step WHERE case_id = $2
 RETURNING id
 """
+# The bind values of INSERT_STEP in order ($1..$26; seq is counted): records.NewStep's fields.
+STEP_INSERT_FIELDS = (
+    "id",
+    "case_id",
+    "type",
+    "decision",
+    "status",
+    "related_step_id",
+    "violation_ids",
+    "document_text",
+    "amount_cents",
+    "weeks",
+    "months",
+    "order_text",
+    "begunstiging_days",
+    "dwangsom_cents",
+    "dwangsom_unit",
+    "dwangsom_max_cents",
+    "zienswijze_weeks",
+    "proposal",
+    "deviation_reason",
+    "behaviour",
+    "assignment_id",
+    "due_on",
+    "received_on",
+    "late",
+    "drafted_by",
+    "posted_on",
+)
 
 GET_STEP = "SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2"
+
+# The case's steps as the rules read them (records.StepRecord), in order.
+STEP_RECORDS = "SELECT * FROM enforcement_step WHERE case_id = $1 ORDER BY seq"
 
 FINE_VIOLATIONS = """
 INSERT INTO enforcement_fined_violation (violation_id, step_id) SELECT unnest($1::uuid[]), $2
