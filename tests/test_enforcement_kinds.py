@@ -1,17 +1,21 @@
 """The kinds of step as data (backend/enforcement/steps.py): the table agrees with the API's lists and the letter
 kinds, every command on a step reads it (a transition the table lacks is refused with its stable code, also when
 the table changes), and every kind an officer drafts can be drafted. Also: the inserts bind a record's fields in
-the order their statement names the columns."""
+the order their statement names the columns, and opening a case and sending a step are announced as events."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, get_args, get_type_hints
 
 import pytest
 
+from backend.core import events
+from backend.core.auth import Principal
 from backend.core.calendar import today
 from backend.enforcement import queries, steps
 from backend.enforcement.models import CaseStatus, Decision, StepCreate, StepStatus, StepType
@@ -48,6 +52,13 @@ DECISIONS = get_args(get_args(Decision)[0])
 @pytest.fixture
 async def world(client, auth, db) -> World:
     return await enforcement_world(client, auth, db)
+
+
+@pytest.fixture
+def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
+    """Register reactions for one test only (on a copy of what the app wired)."""
+    monkeypatch.setattr(events, "_reactions", {kind: list(found) for kind, found in events._reactions.items()})
+    return events.react
 
 
 def _statuses(kind: steps.Kind) -> set[str]:
@@ -157,3 +168,40 @@ async def test_a_transition_taken_out_of_the_table_is_refused(client, world, mon
     monkeypatch.setitem(steps.KINDS, "warning", warning)
     current = await done(client, world, current, last_step(current)["id"], "send")
     assert last_step(current)["status"] == "sent"
+
+
+async def test_opening_a_case_and_sending_a_step_are_announced(client, world, reactions):
+    heard: list[events.Event] = []
+
+    async def record(tx, happened: events.Event, principal: Principal) -> None:
+        heard.append(happened)
+
+    reactions("case.opened", record)
+    reactions("step.sent", record)
+    cafe, club = uuid.UUID(world.ids["cafe"]), uuid.UUID(world.ids["club"])
+    # A review with violations opens a case: announced with the reviewer as the actor.
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    (from_review,) = heard
+    assert (from_review.type, from_review.subject_type) == ("case.opened", "case")
+    assert from_review.subject_id == uuid.UUID(current["id"])
+    assert (from_review.related, from_review.regimes) == ({"object": cafe}, ["alcohol"])
+    assert from_review.actor == uuid.UUID(world.ids["coord_a"])
+    # By hand.
+    body = {"object_id": world.ids["club"], "regime": "sexwork", "reason": "Melding buurt: overlast"}
+    response = await client.post(CASES, json=body, headers=world.h["officer_sw"])
+    assert response.status_code == 201, response.text
+    _, by_hand = heard
+    assert (by_hand.type, by_hand.subject_type) == ("case.opened", "case")
+    assert by_hand.subject_id == uuid.UUID(response.json()["id"])
+    assert (by_hand.related, by_hand.regimes) == ({"object": club}, ["sexwork"])
+    assert by_hand.actor == uuid.UUID(world.ids["officer_sw"])
+    # Sending a step (drafting announces nothing).
+    current = await drafted(client, world, current, {"type": "warning"})
+    warning = last_step(current)
+    assert len(heard) == 2
+    current = await done(client, world, current, warning["id"], "send", who="officer_b")
+    _, _, sent = heard
+    assert (sent.type, sent.subject_type, sent.subject_id) == ("step.sent", "step", uuid.UUID(warning["id"]))
+    assert sent.related == {"case": uuid.UUID(current["id"]), "object": cafe}
+    assert (sent.regimes, sent.actor) == (["alcohol"], uuid.UUID(world.ids["officer_b"]))

@@ -4,7 +4,7 @@ A reviewed inspection with violations opens a case per law (the regime of its ch
 sanction rules file it under: NIX18 violations are Alcoholwet offences and go to the alcohol case), or adds to
 the open case of its target and regime (violations_reviewed, in reaction to inspection.reviewed, in the review's
 transaction; the partial unique index keeps one open case per target and regime under concurrency).
-Officers open, merge and close cases by hand with a reason.
+Officers open, merge and close cases by hand with a reason. A new case is announced as `case.opened`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import msgspec
 
+from backend.core import events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound, invalid
@@ -95,6 +96,10 @@ async def violations_reviewed(
         case_id, opened = await _open_or_lock(tx, principal, inspection, regime)
         added = await tx.fetch(queries.ADD_VIOLATIONS, case_id, rows)
         await records.lock(tx, case_id, team_id=inspection.team_id)
+        if opened:
+            await _announce_opened(
+                tx, principal, case_id, inspection.object_id or inspection.location_id, regime, request_id
+            )
         await records.audit(
             tx,
             principal,
@@ -134,6 +139,22 @@ async def _open_or_lock(
     if case_id is None:  # the open case was closed between our insert and the lock: open a new one
         return await _open_or_lock(tx, principal, inspection, regime)
     return case_id, False
+
+
+async def _announce_opened(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, target: UUID, regime: str, request_id: str | None
+) -> None:
+    """case.opened, once the case holds what opened it: related "object" is its establishment or location."""
+    opened = events.event(
+        "case.opened",
+        actor=principal.user_id,
+        subject_type="case",
+        subject_id=case_id,
+        related={"object": target},
+        regimes=[regime],
+        request_id=request_id,
+    )
+    await events.announce(tx, opened, principal)
 
 
 async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen, *, request_id: str | None) -> Case:
@@ -180,6 +201,7 @@ async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen
             "location_id": str(data.location_id) if data.location_id else None,
         },
     )
+    await _announce_opened(tx, principal, case_id, target.id, regime, request_id)
     return await reading.view(tx, principal, case_id)
 
 

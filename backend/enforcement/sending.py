@@ -2,7 +2,8 @@
 its letter as approved. The letter dated that day is stored write-once; a sent step never changes (a database
 trigger holds this too). Every term the step starts counts from the day of sending: the zienswijze term of a
 voornemen, the bezwaar term of a besluit (6:7, 6:8), the begunstigingstermijn of a last onder dwangsom (whose
-hercontrole is planned then); an invordering is sent within the collection limit (5:35).
+hercontrole is planned then); an invordering is sent within the collection limit (5:35). Announced as
+`step.sent`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.core import calendar
+from backend.core import calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
 from backend.enforcement import hercontrole, letter, queries, reading, records, steps
@@ -71,6 +72,16 @@ async def send_step(
         request_id,
         after={"step_id": str(step_id), "type": step.type, "decision": step.decision, "sent_on": sent_on.isoformat()},
     )
+    sent = events.event(
+        "step.sent",
+        actor=principal.user_id,
+        subject_type="step",
+        subject_id=step_id,
+        related={"case": case_id, "object": case.target_id},
+        regimes=[case.regime],
+        request_id=request_id,
+    )
+    await events.announce(tx, sent, principal)
     return await reading.view(tx, principal, case_id)
 
 
