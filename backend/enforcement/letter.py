@@ -43,6 +43,7 @@ from backend.letters.models import (
 )
 from backend.registry import service as registry
 from backend.reports.service import ViolationText, violation_texts
+from backend.users import service as users
 
 # The power each decision uses (the letter's legal basis). A boete is an Alcoholwet power only.
 LEGAL_BASIS = {
@@ -122,7 +123,10 @@ async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: CaseRe
 
 
 async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, authority: str) -> Signer:
-    name = await conn.fetchval("SELECT display_name FROM app_user WHERE id = $1", step.drafted_by)
+    try:
+        name = (await users.get_user(conn, step.drafted_by)).display_name
+    except NotFound:
+        name = None
     if not name:
         raise _missing(
             "/signer/name", "the drafting officer has no name on record (the identity provider's name claim)"
