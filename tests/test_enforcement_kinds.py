@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, get_args, get_type_hints
 
@@ -52,13 +51,6 @@ DECISIONS = get_args(get_args(Decision)[0])
 @pytest.fixture
 async def world(client, auth, db) -> World:
     return await enforcement_world(client, auth, db)
-
-
-@pytest.fixture
-def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
-    """Register reactions for one test only (on a copy of what the app wired)."""
-    monkeypatch.setattr(events, "_reactions", {kind: list(found) for kind, found in events._reactions.items()})
-    return events.react
 
 
 def _statuses(kind: steps.Kind) -> set[str]:

@@ -29,9 +29,7 @@ async def approve_step(
     """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on, approves
     the letter as it reads today; its SHA-256 is the approval. An approved step whose letter changed since (the
     addressee, the template) is approved again."""
-    case = await reading.case(tx, principal, case_id)
-    await records.bump(tx, case, version)
-    step = await records.step(tx, case_id, step_id)
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "approve")
     today = calendar.today()
     rendered = await letter.render(tx, principal, letters, case, step, await records.violations(tx, case_id), today)

@@ -100,9 +100,7 @@ async def change_bezwaar(
         raise invalid("/consent", "a further postponement needs the objector's consent (Awb 7:10 lid 4)")
     if data.change == "postponement" and data.weeks is None:
         raise invalid("/weeks", "by how many weeks the decision is postponed")
-    case = await reading.case(tx, principal, case_id)
-    await records.bump(tx, case, version)
-    step = await records.step(tx, case_id, step_id)
+    _, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "change_bezwaar")
     earlier = [row["change"] for row in await tx.fetch(queries.BEZWAAR_CHANGES, step_id)]
     term = await tx.fetchrow(queries.DEADLINE_OF, step_id, "bezwaar_decision")

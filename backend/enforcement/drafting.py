@@ -26,40 +26,15 @@ from backend.letters.service import Letters
 
 DEFAULT_ZIENSWIJZE_WEEKS = 2
 SCHORSING_MAX_WEEKS = 12  # Alcoholwet art. 32
-# The request fields that may or may not apply, in the order their problems are listed.
-_STEP_FIELDS = (
-    "decision",
-    "violation_ids",
-    "amount_cents",
-    "weeks",
-    "months",
-    "order_text",
-    "begunstiging_days",
-    "dwangsom_cents",
-    "dwangsom_unit",
-    "dwangsom_max_cents",
-    "zienswijze_weeks",
-    "related_step_id",
-    "received_on",
-    "posted_on",
-)
+# What any kind of step may state; the other request fields apply to some kinds only (steps.KINDS), and are
+# checked in their order in StepCreate.
+_ANY_KIND = frozenset({"type", "document_text", "deviation_reason", "behaviour", "addressee"})
+_KIND_FIELDS = tuple(name for name in StepCreate.__struct_fields__ if name not in _ANY_KIND)
 # The request fields the new step takes over as given (the others follow from the checks).
-_TAKEN_OVER = (
-    "decision",
-    "document_text",
-    "amount_cents",
-    "weeks",
-    "months",
-    "order_text",
-    "begunstiging_days",
-    "dwangsom_cents",
-    "dwangsom_unit",
-    "dwangsom_max_cents",
-    "zienswijze_weeks",
-    "deviation_reason",
-    "behaviour",
-    "received_on",
-    "posted_on",
+_TAKEN_OVER = tuple(
+    name
+    for name in StepCreate.__struct_fields__
+    if name in NewStep.__struct_fields__ and name not in ("type", "violation_ids", "related_step_id")
 )
 
 
@@ -71,7 +46,7 @@ def _field_problems(data: StepCreate, problems: FieldProblems) -> None:
     decision_fields = ("decision", *steps.DECISION_FIELDS.get(data.decision or "", ())) if kind.names_decision else ()
     allowed = {*kind.fields, *decision_fields}
     what = f"{data.type} {data.decision}" if data.decision else data.type
-    for name in _STEP_FIELDS:
+    for name in _KIND_FIELDS:
         if getattr(data, name) not in (None, []) and name not in allowed:
             problems.add(f"/{name}", f"does not apply to a {what}")
     if kind.decision_required:

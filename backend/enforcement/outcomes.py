@@ -22,15 +22,6 @@ _OUTCOMES: dict[str, Callable[[asyncpg.Connection, StepRecord, StepOutcome], Awa
 }
 
 
-async def _changing(
-    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, version: int
-) -> StepRecord:
-    """The step, once the case's version moved from `version` (412 when stale)."""
-    case = await reading.case(tx, principal, case_id)
-    await records.bump(tx, case, version)
-    return await records.step(tx, case_id, step_id)
-
-
 async def withdraw_step(
     tx: asyncpg.Connection,
     principal: Principal,
@@ -43,7 +34,7 @@ async def withdraw_step(
 ) -> Case:
     """The authority withdraws a sent decision: it stays on record, and a withdrawn boete no longer counts for
     recidive."""
-    step = await _changing(tx, principal, case_id, step_id, version)
+    _, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "withdraw")
     if step.withdrawn_on is not None:
         raise Conflict(f"The decision was withdrawn on {step.withdrawn_on}.", code="already_withdrawn")
@@ -72,7 +63,7 @@ async def record_zienswijze(
     version: int,
     request_id: str | None,
 ) -> Case:
-    step = await _changing(tx, principal, case_id, step_id, version)
+    _, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "record_zienswijze")
     if step.zienswijze != "pending":
         raise Conflict(f"The zienswijze was recorded already ({step.zienswijze}).", code="zienswijze_recorded")
@@ -108,7 +99,7 @@ async def record_outcome(
 ) -> Case:
     """A hercontrole's outcome or a bezwaar's decision: the request's fields are checked for the kind first,
     then the step's status (steps.TRANSITIONS via steps.status_allows)."""
-    step = await _changing(tx, principal, case_id, step_id, version)
+    _, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.kind_allows(step.type, "record_outcome")
     await _OUTCOMES[step.type](tx, step, data)
     await records.audit(

@@ -19,7 +19,7 @@ from backend.core.errors import BadRequest, NotFound
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import queries, records
 from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView
-from backend.enforcement.records import CaseRecord
+from backend.enforcement.records import CaseRecord, StepRecord
 
 DEADLINE_HORIZON_DAYS = 366
 
@@ -38,6 +38,16 @@ async def _visible(conn: asyncpg.Connection, principal: Principal, case_id: UUID
 async def case(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> CaseRecord:
     """The case when the caller may see it; 404 otherwise, as for a case that does not exist."""
     return records.case_record(await _visible(conn, principal, case_id))
+
+
+async def changing(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, version: int
+) -> tuple[CaseRecord, StepRecord]:
+    """A step about to change, and its case: visible to the caller, the case's version moved from `version` (412
+    when stale), which also locks it."""
+    found = await case(tx, principal, case_id)
+    await records.bump(tx, found, version)
+    return found, await records.step(tx, case_id, step_id)
 
 
 async def view(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Case:

@@ -54,9 +54,7 @@ async def send_step(
     """Send a step to the offender; a decision only once approved, with the letter approved. Its letter, dated
     the day of sending, is stored write-once and its SHA-256 recorded. Sent, it never changes. Its terms count
     from the day of sending."""
-    case = await reading.case(tx, principal, case_id)
-    await records.bump(tx, case, version)
-    step = await records.step(tx, case_id, step_id)
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "send")
     sent_on = _sending_day(data, step)
     await _send_letter(tx, principal, letters, case, step, sent_on)
