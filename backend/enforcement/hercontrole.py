@@ -86,10 +86,13 @@ async def inspected(tx: asyncpg.Connection, principal: Principal, inspection: An
     (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
     the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
     row = await tx.fetchrow(queries.PLANNED_HERCONTROLE, inspection.assignment_id)
-    observed_on = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
-    if row is None or observed_on <= row["due_on"]:
+    if row is None:
         return
     step = records.step_record(row)
+    observed_on = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
+    assert step.due_on is not None  # a hercontrole is planned for the end of the begunstigingstermijn
+    if observed_on <= step.due_on:
+        return
     codes = {v.code for v in await records.rests_on(tx, step.case_id, step)}
     continued = [v for v in inspection.violations if v.code in codes]
     result = "forfeited" if continued else "complied"
