@@ -19,7 +19,7 @@ from backend import reactions
 from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.demo_answers import HORECA_NO_MANAGER
-from backend.enforcement import service as enforcement
+from backend.enforcement import approval, drafting, outcomes, reading, sending
 from backend.enforcement.models import Case, StepCreate, StepSend, ZienswijzeRecord
 from backend.inspections import service as inspections
 from backend.inspections.models import InspectionSubmission
@@ -80,7 +80,7 @@ async def drafted_voornemen(conn: asyncpg.Connection, settings: Settings) -> Cas
     case_id = await conn.fetchval(
         "SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1", DEMO_INSPECTION_ID
     )
-    case = await enforcement.get_case(conn, drafter, case_id, request_id=None)
+    case = await reading.get_case(conn, drafter, case_id, request_id=None)
     return await _draft(
         conn,
         settings,
@@ -130,7 +130,7 @@ async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, c
 
 
 async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principal, case: Case, **fields: Any) -> Case:
-    return await enforcement.create_step(
+    return await drafting.create_step(
         conn,
         drafter,
         case.id,
@@ -142,7 +142,7 @@ async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principa
 
 
 async def _send(conn: asyncpg.Connection, settings: Settings, officer: Principal, case: Case) -> Case:
-    return await enforcement.send_step(
+    return await sending.send_step(
         conn,
         officer,
         case.id,
@@ -160,7 +160,7 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
     jur-frank, sent."""
     drafter, approver = [await principal(conn, subject, settings.jwt_issuer) for subject in ("jur-eva", "jur-frank")]
     case = await _send(conn, settings, drafter, case)
-    case = await enforcement.record_zienswijze(
+    case = await outcomes.record_zienswijze(
         conn,
         drafter,
         case.id,
@@ -180,7 +180,7 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
         document_text=MOTIVERING,
         deviation_reason=DEVIATION,
     )
-    case = await enforcement.approve_step(
+    case = await approval.approve_step(
         conn, approver, case.id, case.steps[-1].id, version=case.version, letters=letters_for(settings), request_id=None
     )
     return await _send(conn, settings, drafter, case)

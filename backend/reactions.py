@@ -4,7 +4,7 @@ sides, so the announcing feature imports none of the features that react to it. 
 from __future__ import annotations
 
 from backend.core import events
-from backend.enforcement import service as enforcement
+from backend.enforcement import cases as enforcement_cases
 from backend.inspections import service as inspections
 from backend.photos import service as photos
 from backend.planning import service as planning
@@ -16,6 +16,6 @@ def wire() -> None:
     events.react("inspection.submitted", planning.on_inspection_stored)
     events.react("inspection.submitted", photos.on_inspection_submitted)
     events.react("inspection.corrected", planning.on_inspection_stored)
-    events.react("inspection.reviewed", enforcement.on_inspection_reviewed)
+    events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)

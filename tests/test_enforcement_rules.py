@@ -13,8 +13,8 @@ import pytest
 
 from backend.checklists import templates
 from backend.enforcement import rules
+from backend.enforcement.hercontrole import add_years
 from backend.enforcement.proposal import months_before
-from backend.enforcement.service import add_years
 
 REGIMES = ("alcohol", "nix18", "coffeeshop", "sexwork", "gambling")
 
