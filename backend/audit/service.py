@@ -20,7 +20,7 @@ import msgspec
 from backend.audit import queries
 from backend.audit.models import AuditEvent, AuditEventPage
 from backend.core.auth import Principal
-from backend.core.errors import FieldError, NotFound, Unprocessable
+from backend.core.errors import NotFound, Unprocessable, invalid_parameter
 from backend.core.pagination import BigintKey, decode_cursor, keyset_page, keyset_page_sql
 
 # Events that record a read of sensitive data rather than a change: the answer to "what did this person look at".
@@ -80,10 +80,7 @@ class TrailFilter(msgspec.Struct, frozen=True):
 
     def check(self) -> None:
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise Unprocessable(
-                "The request has invalid parameters.",
-                errors=[FieldError(detail="`to` is before `from`", parameter="to")],
-            )
+            raise invalid_parameter("to", "`to` is before `from`")
 
     def sql_filters(self, actions: tuple[str, ...] | None = None) -> dict[str, Any]:
         return {
