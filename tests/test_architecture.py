@@ -79,17 +79,27 @@ def test_core_imports_no_feature():
     assert set(feature_imports(BACKEND).get("core", {})) == set()
 
 
-def test_the_cycle_search_finds_a_cycle_and_names_its_modules(tmp_path):
-    """The check itself can fail: two folders importing each other are reported, one-way imports are not."""
+def fake_backend(tmp_path: Path, module: str, bodies: dict[str, str]) -> Path:
+    """A backend/ with a feature folder per entry of `bodies`, each with one module of that text."""
     root = tmp_path / "backend"
-    for folder, body in {
-        "a": "from backend.b import service\n",
-        "b": "from backend.a.models import Thing\n",
-        "c": "import backend.a.service\n",
-    }.items():
+    for folder, body in bodies.items():
         (root / folder).mkdir(parents=True)
         (root / folder / "__init__.py").write_text("")
-        (root / folder / "service.py").write_text(body)
+        (root / folder / module).write_text(body)
+    return root
+
+
+def test_the_cycle_search_finds_a_cycle_and_names_its_modules(tmp_path):
+    """The check itself can fail: two folders importing each other are reported, one-way imports are not."""
+    root = fake_backend(
+        tmp_path,
+        "service.py",
+        {
+            "a": "from backend.b import service\n",
+            "b": "from backend.a.models import Thing\n",
+            "c": "import backend.a.service\n",
+        },
+    )
     graph = feature_imports(root)
     assert [describe(graph, cycle) for cycle in cycles(graph)] == [
         "a -> b -> a (backend/a/service.py imports b; backend/b/service.py imports a)"
@@ -216,19 +226,21 @@ def test_pending_crossings_still_occur():
 def test_the_table_check_finds_a_crossing_and_names_its_module(tmp_path):
     """The check itself can fail: a folder naming another's table is reported; its own tables, a CTE and prose
     are not."""
-    root, migrations = tmp_path / "backend", tmp_path / "migrations"
+    migrations = tmp_path / "migrations"
     migrations.mkdir()
     (migrations / "0001_a.sql").write_text("CREATE TABLE thing (id uuid);\nCREATE TABLE thing_part (id uuid);\n")
     (migrations / "0002_b_more.sql").write_text("CREATE TABLE other (id uuid);\n")
     (migrations / "0003_c_rules.sql").write_text("ALTER TABLE thing ADD COLUMN x int;\n")
-    for folder, body in {
-        "a": 'SQL = "SELECT * FROM thing JOIN thing_part USING (id)"\n',
-        "b": 'def f():\n    """Reads from thing."""\n    return "WITH thing AS (SELECT 1) DELETE FROM thing_part"\n',
-        "c": "LOOKUP = f\"SELECT id FROM {'x'} JOIN other o ON true\"\n",
-    }.items():
-        (root / folder).mkdir(parents=True)
-        (root / folder / "__init__.py").write_text("")
-        (root / folder / "queries.py").write_text(body)
+    root = fake_backend(
+        tmp_path,
+        "queries.py",
+        {
+            "a": 'SQL = "SELECT * FROM thing JOIN thing_part USING (id)"\n',
+            "b": 'def f():\n    """Reads from thing."""\n    return "WITH thing AS (SELECT 1) DELETE FROM thing_part"'
+            "\n",
+            "c": "LOOKUP = f\"SELECT id FROM {'x'} JOIN other o ON true\"\n",
+        },
+    )
     owners = table_owners(migrations, feature_folders(root), declared={})
     assert owners == {"thing": {"a"}, "thing_part": {"a"}, "other": {"b"}}
     assert sql_crossings(root, owners) == {
