@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.inspection_helpers import USERS, World, build_world
+from tests.inspection_helpers import USERS, World, add_users, build_world, if_match
 from tests.registry_helpers import ALL_REGIMES
 
 URL = "/api/v1/complaints"
@@ -37,11 +37,7 @@ WORLD_USERS = (
 async def complaint_world(client, auth) -> World:
     """inspection_helpers' world (café in binnenstad, sex club in west, checklists) with complaint users."""
     world = await build_world(client, auth, users=())
-    for name in WORLD_USERS:
-        world.h[name] = auth(name, **COMPLAINT_USERS[name])
-        response = await client.get("/api/v1/me", headers=world.h[name])
-        assert response.status_code == 200, response.text
-        world.ids[name] = response.json()["id"]
+    await add_users(client, auth, world, {name: COMPLAINT_USERS[name] for name in WORLD_USERS})
     return world
 
 
@@ -68,10 +64,6 @@ async def create_complaint(client, world: World, who: str = "complaints", **over
     response = await client.post(URL, json=complaint_body(**overrides), headers=world.h[who])
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def if_match(world: World, who: str, version: int) -> dict[str, str]:
-    return {**world.h[who], "If-Match": f'"{version}"'}
 
 
 async def move(client, world: World, complaint: dict[str, Any], body: dict[str, Any], who: str = "complaints"):

@@ -8,8 +8,17 @@ from typing import Any
 
 from backend.letters import service as letters
 from backend.letters import templates
-from tests.helpers import register
-from tests.inspection_helpers import HORECA_OK, NIX18_SOLD_NO_ID, World, build_world, sha, submitted
+from tests.inspection_helpers import (
+    HORECA_OK,
+    NIX18_SOLD_NO_ID,
+    World,
+    accepted,
+    add_users,
+    build_world,
+    if_match,
+    submitted,
+)
+from tests.photo_helpers import entry, listed_jpeg, photos_sent
 
 BASE = "/api/v1/enforcement"
 CASES = f"{BASE}/cases"
@@ -55,9 +64,7 @@ USERS = ("admin", "coord_a", "coord_b", "insp_a1", "insp_a2", "insp_enforcer_b",
 async def enforcement_world(client, auth, db) -> World:
     """The inspection world, its officers, the shipped letter templates, and an addressee for each establishment."""
     world = await build_world(client, auth, USERS)
-    for name, claims in OFFICERS.items():
-        world.h[name] = auth(name, **claims)
-        world.ids[name] = str(await register(client, world.h[name]))
+    await add_users(client, auth, world, OFFICERS)
     await letters.publish_directory(db, templates.DEFAULT_DIRECTORY)
     for key in ("cafe", "club"):
         response = await client.put(
@@ -67,8 +74,8 @@ async def enforcement_world(client, auth, db) -> World:
     return world
 
 
-def with_version(world: World, who: str, version: int, **extra: str) -> dict[str, str]:
-    return {**world.h[who], "If-Match": f'"{version}"', **extra}
+# The enforcement tests' name for it: a command on a case or step with the version they read.
+with_version = if_match
 
 
 async def reviewed(
@@ -80,27 +87,17 @@ async def reviewed(
     reviewer: str = "coord_a",
     object_key: str = "cafe",
     body: dict[str, Any] | None = None,
-    db=None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An inspection of the object with these alcohol-horeca answers (or this body), submitted and reviewed.
-    A body with photos needs `db`: the photos are marked received there (the photos feature's part)."""
+    """An inspection of the object with these alcohol-horeca answers (or this body) as a phone sends it: submitted
+    by `who` (with `headers`), then its photos (made by listed_jpeg); and accepted in review by `reviewer`."""
     body = body or world.body(
         who,
         object_id=world.ids[object_key],
         checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}],
     )
-    stored = await submitted(client, world, body, who)
-    if body.get("photos"):
-        await db.execute("UPDATE inspection_photo SET received_at = now() WHERE inspection_id = $1::uuid", stored["id"])
-        stored["version"] = await db.fetchval(
-            "UPDATE inspection SET state = 'complete', version = version + 1 WHERE id = $1::uuid RETURNING version",
-            stored["id"],
-        )
-    response = await client.post(
-        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, reviewer, stored["version"])
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    stored = await photos_sent(client, world, await submitted(client, world, body, who, headers), who)
+    return await accepted(client, world, stored, reviewer)
 
 
 def nix18_body(world: World, who: str = "insp_a1") -> dict[str, Any]:
@@ -109,7 +106,7 @@ def nix18_body(world: World, who: str = "insp_a1") -> dict[str, Any]:
     return world.body(
         who,
         checklists=[{"checklist_version_id": world.ids["nix18-purchase-attempt"], "answers": dict(NIX18_SOLD_NO_ID)}],
-        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 1000, "checklist": 0, "question": "NX-04"}],
+        photos=[entry(photo_id, listed_jpeg(photo_id), "NX-04")],
     )
 
 

@@ -35,6 +35,19 @@ async def register(client, headers) -> uuid.UUID:
     return uuid.UUID(response.json()["id"])
 
 
+async def set_active(
+    client, headers, user_id: str, verb: str, reason: str | None = None, request_id: str | None = None
+):
+    """`verb` (activate or deactivate) the user through the API the way the back office does: with the ETag
+    just read. The response, whatever it is."""
+    current = await client.get(f"/api/v1/users/{user_id}", headers=headers)
+    assert current.status_code == 200, current.text
+    sent = {**headers, "If-Match": current.headers["etag"], **({"X-Request-ID": request_id} if request_id else {})}
+    return await client.post(
+        f"/api/v1/users/{user_id}/{verb}", json={"reason": reason or f"test: {verb}"}, headers=sent
+    )
+
+
 async def run_toezicht(database_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
     """Run the `toezicht` command against a test database; its exit code and output (stdout and stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_") and k != "DATABASE_URL"}

@@ -130,11 +130,16 @@ USERS: dict[str, dict[str, Any]] = {
 }
 
 
+async def add_users(client, auth, world: World, claims: dict[str, dict[str, Any]]) -> None:
+    """Users with these claims (by name) join the world: their headers and their ids."""
+    for name, theirs in claims.items():
+        world.h[name] = auth(name, **theirs)
+        world.ids[name] = str(await register(client, world.h[name]))
+
+
 async def build_world(client, auth, users: tuple[str, ...] = tuple(USERS)) -> World:
     w = World()
-    for name in users:
-        w.h[name] = auth(name, **USERS[name])
-        w.ids[name] = str(await register(client, w.h[name]))
+    await add_users(client, auth, w, {name: USERS[name] for name in users})
     admin = w.h.get("admin") or auth("admin", **USERS["admin"])
     for key in (
         "alcohol-horeca",
@@ -155,21 +160,28 @@ async def build_world(client, auth, users: tuple[str, ...] = tuple(USERS)) -> Wo
     return w
 
 
-async def plan(client, world: World, **overrides: Any) -> dict[str, Any]:
-    """An assignment of the café for team-a, insp_a1 and insp_a2."""
-    start = today() + timedelta(days=1)
-    body = {
+def assignment_body(world: World, opens_in: int = 1, days: int = 5, **overrides: Any) -> dict[str, Any]:
+    """An assignment of the café for team-a, insp_a1 and insp_a2, its window opening in `opens_in` days."""
+    start = today() + timedelta(days=opens_in)
+    body: dict[str, Any] = {
         "object_id": world.ids["cafe"],
         "team_id": "team-a",
         "regimes": ["alcohol"],
         "checklist_version_ids": [world.ids["alcohol-horeca"]],
         "planned_from": start.isoformat(),
-        "planned_to": (start + timedelta(days=5)).isoformat(),
+        "planned_to": (start + timedelta(days=days)).isoformat(),
         "inspector_ids": [world.ids["insp_a1"], world.ids["insp_a2"]],
         "reason": "regular_cycle",
     }
     body.update(overrides)
-    response = await client.post("/api/v1/assignments", headers=world.h["coord_a"], json=body)
+    return body
+
+
+async def plan(client, world: World, **overrides: Any) -> dict[str, Any]:
+    """An assignment (assignment_body) planned by coord_a."""
+    response = await client.post(
+        "/api/v1/assignments", headers=world.h["coord_a"], json=assignment_body(world, **overrides)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -186,8 +198,28 @@ async def put(
     return await client.put(f"{URL}/{inspection_id}", json=body, headers={**world.h[who], **(headers or {})})
 
 
-async def submitted(client, world: World, body: dict[str, Any] | None = None, who: str = "insp_a1") -> dict[str, Any]:
-    response = await put(client, world, body or world.body(who), who)
+async def submitted(
+    client,
+    world: World,
+    body: dict[str, Any] | None = None,
+    who: str = "insp_a1",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await put(client, world, body or world.body(who), who, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def if_match(world: World, who: str, version: int, **extra: str) -> dict[str, str]:
+    """The headers of `who` for a command on what they read at `version`."""
+    return {**world.h[who], "If-Match": f'"{version}"', **extra}
+
+
+async def accepted(client, world: World, inspection: dict[str, Any], reviewer: str = "coord_a") -> dict[str, Any]:
+    """The inspection (as last read, for its version) accepted in review by `reviewer`."""
+    response = await client.post(
+        f"{URL}/{inspection['id']}/review", headers=if_match(world, reviewer, inspection["version"])
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

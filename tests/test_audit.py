@@ -18,6 +18,7 @@ from backend.core import db as core_db
 from backend.core.audit import verify_chain
 from backend.core.config import PROJECT_ROOT
 from backend.core.pagination import encode_cursor
+from tests.helpers import set_active
 
 TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
 CLI_TIMEOUT_S = 60
@@ -49,26 +50,15 @@ async def trail(client, auth) -> Trail:
         client, admin, target_id, "deactivate", "left the team", request_id="deactivate-request-0001"
     )
     activated = await set_active(client, admin, target_id, "activate", "back from leave")
+    assert deactivated.status_code == activated.status_code == 200, (deactivated.text, activated.text)
     return Trail(
         admin_headers=admin,
         admin_id=admin_me.json()["id"],
         target_id=target_id,
         registered_request_id=target_me.headers["x-request-id"],
-        deactivated_request_id=deactivated,
-        activated_request_id=activated,
+        deactivated_request_id=deactivated.headers["x-request-id"],
+        activated_request_id=activated.headers["x-request-id"],
     )
-
-
-async def set_active(client, admin, user_id: str, verb: str, reason: str, request_id: str | None = None) -> str:
-    """(De)activate through the API the way the back office does; return the response's X-Request-ID."""
-    current = await client.get(f"/api/v1/users/{user_id}", headers=admin)
-    assert current.status_code == 200, current.text
-    headers = {**admin, "If-Match": current.headers["etag"]}
-    if request_id:
-        headers["X-Request-ID"] = request_id
-    response = await client.post(f"/api/v1/users/{user_id}/{verb}", json={"reason": reason}, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.headers["x-request-id"]
 
 
 async def events(db) -> list[asyncpg.Record]:

@@ -30,6 +30,7 @@ from jose import jws, jwt
 from backend.core.config import PROJECT_ROOT
 from backend.core.tokens import JWKS_REFETCH_INTERVAL_S, MAX_TOKEN_BYTES, JwksKeySource, public_jwk
 from tests.conftest import AUDIENCE, ISSUER, app_client, bearer, make_settings, wait_until
+from tests.helpers import set_active
 
 ME = "/api/v1/me"
 OIDC_ISSUER = "https://idp.example/realms/utrecht"
@@ -313,16 +314,6 @@ async def test_same_claims_again_write_no_audit_event(client, db, auth):
 
 
 # --- deactivation ------------------------------------------------------------------------------------
-
-
-async def set_active(client: httpx.AsyncClient, admin: dict[str, str], user_id: str, action: str) -> httpx.Response:
-    current = await client.get(f"/api/v1/users/{user_id}", headers=admin)
-    assert current.status_code == 200, current.text
-    return await client.post(
-        f"/api/v1/users/{user_id}/{action}",
-        headers={**admin, "If-Match": current.headers["etag"]},
-        json={"reason": f"test: {action}"},
-    )
 
 
 async def test_deactivated_user_is_refused_until_reactivated(client, db, auth):

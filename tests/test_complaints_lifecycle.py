@@ -24,7 +24,7 @@ from tests.complaint_helpers import (
     stored,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import HORECA_NO_MANAGER, World, put
+from tests.inspection_helpers import HORECA_NO_MANAGER, World, accepted, put
 
 
 @pytest.fixture
@@ -96,10 +96,7 @@ async def test_from_complaint_to_inspection_outcome_and_answer(client, db, world
     pending = (await read(client, world, taken["id"]))["inspections"][0]
     assert pending["inspection_id"] == inspection["id"] and pending["inspection_state"] == "complete"
     assert pending["reviewed"] is False and pending["violations_found"] is None and pending["violation_codes"] == []
-    review = await client.post(
-        f"/api/v1/inspections/{inspection['id']}/review", headers=if_match(world, "coord_a", inspection["version"])
-    )
-    assert review.status_code == 200, review.text
+    await accepted(client, world, inspection)
     shown = await read(client, world, taken["id"])
     outcome = shown["inspections"][0]
     assert outcome["reviewed"] is True and outcome["violations_found"] is True
@@ -158,11 +155,7 @@ async def test_an_inspection_without_violations_shows_none_found(client, world):
     planned = await plan(client, world, complaint)
     submitted = await put(client, world, world.body(assignment_id=planned["assignment"]["id"]))
     assert submitted.status_code == 200, submitted.text
-    review = await client.post(
-        f"/api/v1/inspections/{submitted.json()['id']}/review",
-        headers=if_match(world, "coord_a", submitted.json()["version"]),
-    )
-    assert review.status_code == 200, review.text
+    await accepted(client, world, submitted.json())
     outcome = (await read(client, world, complaint["id"]))["inspections"][0]
     assert outcome["reviewed"] is True and outcome["violations_found"] is False and outcome["violation_codes"] == []
 

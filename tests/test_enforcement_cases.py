@@ -22,7 +22,7 @@ from tests.enforcement_helpers import (
     with_version,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import World, submitted
+from tests.inspection_helpers import World, accepted, submitted
 from tests.registry_helpers import create_object
 
 
@@ -53,11 +53,7 @@ async def test_a_reviewed_inspection_with_violations_opens_a_case(client, db, wo
 
 
 async def test_a_reviewed_inspection_without_violations_opens_nothing(client, db, world):
-    stored = await submitted(client, world)
-    response = await client.post(
-        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, "coord_a", stored["version"])
-    )
-    assert response.status_code == 200
+    await accepted(client, world, await submitted(client, world))
     assert await db.fetchval("SELECT count(*) FROM enforcement_case") == 0
 
 
@@ -70,7 +66,7 @@ async def test_a_second_review_adds_to_the_open_case_and_a_nix18_sale_joins_the_
         "AW-24-1-NO-MANAGER-PRESENT",
     ]
     assert await actions(db, found["id"]) == ["enforcement_case.violations_added"] * 2
-    await reviewed(client, world, {}, body=nix18_body(world), db=db)  # an Alcoholwet offence too: the same case
+    await reviewed(client, world, {}, body=nix18_body(world))  # an Alcoholwet offence too: the same case
     same = await only_case(client, world)
     assert same["id"] == found["id"] and len(same["violations"]) == 3
 

@@ -75,19 +75,7 @@ async def reviewed_on(
         finished_at=finished,
         checklists=[{"checklist_version_id": world.ids[checklist], "answers": dict(answers)}],
     )
-    return await submitted_and_reviewed(client, world, body, headers={"Date": http_date(datetime.now(UTC))})
-
-
-async def submitted_and_reviewed(client, world: World, body: dict, headers: dict | None = None) -> dict:
-    """Submitted by insp_a1 and reviewed by coord_a."""
-    response = await put(client, world, body, headers=headers)
-    assert response.status_code == 200, response.text
-    stored = response.json()
-    response = await client.post(
-        f"/api/v1/inspections/{stored['id']}/review", headers=with_version(world, "coord_a", stored["version"])
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    return await reviewed(client, world, {}, body=body, headers={"Date": http_date(datetime.now(UTC))})
 
 
 async def cases_of(client, world: World, object_id: str) -> list[dict]:
@@ -391,7 +379,7 @@ async def test_one_visit_with_an_alcohol_and_a_nix18_form_opens_one_alcoholwet_c
     body = nix18_body(world)
     body["checklists"].insert(0, {"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(NO_MANAGER)})
     body["photos"][0]["checklist"] = 1
-    await reviewed(client, world, {}, body=body, db=db)
+    await reviewed(client, world, {}, body=body)
     [current] = await cases_of(client, world, world.ids["cafe"])
     assert current["regime"] == "alcohol"
     assert sorted(v["code"] for v in current["violations"]) == [
@@ -414,7 +402,7 @@ async def test_a_case_opened_by_hand_under_nix18_is_the_alcoholwet_case(client, 
     )
     assert response.status_code == 201, response.text
     assert response.json()["regime"] == "alcohol"
-    await reviewed(client, world, {}, body=nix18_body(world), db=db)
+    await reviewed(client, world, {}, body=nix18_body(world))
     [current] = await cases_of(client, world, world.ids["cafe"])
     assert current["id"] == response.json()["id"] and len(current["violations"]) == 1
 
@@ -816,7 +804,7 @@ async def follow_up_reviewed(client, world: World, hercontrole: dict, answers: d
         assignment_id=hercontrole["assignment_id"],
         checklists=[{"checklist_version_id": world.ids["alcohol-horeca"], "answers": dict(answers)}],
     )
-    await submitted_and_reviewed(client, world, body)
+    await reviewed(client, world, {}, body=body)
 
 
 @pytest.mark.parametrize(

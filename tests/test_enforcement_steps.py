@@ -133,7 +133,7 @@ async def test_recidive_adds_fifty_percent_after_a_boete_for_the_same_article(cl
 
 async def test_a_third_strike_of_article_20_lid_1_proposes_a_19a_ban(client, db, world):
     await reviewed(client, world, AGE_NOT_ESTABLISHED)
-    await reviewed(client, world, {}, body=nix18_body(world), db=db)  # a NIX18 sale counts for the same article
+    await reviewed(client, world, {}, body=nix18_body(world))  # a NIX18 sale counts for the same article
     current = await only_case(client, world, regime="alcohol")
     advice = await proposal(client, world, current["id"])
     assert advice["items"][0]["three_strikes"]["count"] == 2 and not advice["items"][0]["three_strikes"]["triggered"]

@@ -16,6 +16,7 @@ from tests.inspection_helpers import (
     URL,
     World,
     build_world,
+    if_match,
     plan,
     put,
     sha,
@@ -27,10 +28,6 @@ from tests.inspection_helpers import (
 @pytest.fixture
 async def world(client, auth) -> World:
     return await build_world(client, auth)
-
-
-def if_match(world: World, who: str, version: int, **extra: str) -> dict[str, str]:
-    return {**world.h[who], "If-Match": f'"{version}"', **extra}
 
 
 async def return_it(client, world: World, inspection: dict, who: str = "coord_a", reason: str = "AW-06: foto onscherp"):

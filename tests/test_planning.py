@@ -4,99 +4,60 @@ and keyset pages, reassign/reschedule/cancel with If-Match, Idempotency-Key and 
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from backend.checklists import templates
 from backend.core.calendar import today
-from tests.helpers import assert_problem, register
-from tests.registry_helpers import ALL_REGIMES, count, create_object
+from tests import inspection_helpers
+from tests.helpers import assert_problem, register, set_active
+from tests.inspection_helpers import World, build_world, submitted
+from tests.registry_helpers import ALL_REGIMES, count
 
 URL = "/api/v1/assignments"
 SCOPED = ["alcohol", "nix18"]
 
 
-def checklist(key: str) -> dict:
-    return json.loads((templates.DEFAULT_DIRECTORY / f"{key}.json").read_text(encoding="utf-8"))
-
-
-@dataclass
-class World:
-    """Two teams, their coordinators and inspectors, objects and published checklists."""
-
-    h: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> headers
-    ids: dict[str, str] = field(default_factory=dict)  # name -> user id, object id or checklist version id
-
-    def body(self, **overrides: Any) -> dict[str, Any]:
-        start = today() + timedelta(days=3)
-        body: dict[str, Any] = {
-            "object_id": self.ids["cafe"],
-            "team_id": "team-a",
-            "regimes": ["alcohol"],
-            "checklist_version_ids": [self.ids["alcohol-horeca"]],
-            "planned_from": start.isoformat(),
-            "planned_to": (start + timedelta(days=4)).isoformat(),
-            "inspector_ids": [self.ids["insp_a1"], self.ids["insp_a2"]],
-            "reason": "regular_cycle",
-            "partners": ["politie", "nvwa"],
-            "notes": "Avondcontrole",
-        }
-        body.update(overrides)
-        return body
-
-    def sexwork_body(self, **overrides: Any) -> dict[str, Any]:
-        return self.body(
-            **{
-                "object_id": self.ids["club"],
-                "regimes": ["sexwork"],
-                "checklist_version_ids": [self.ids["sexwork-establishment"]],
-                "inspector_ids": [self.ids["insp_sw"]],
-                **overrides,
-            }
-        )
+# The inspection world's users that plan and are planned.
+USERS = ("admin", "coord_a", "coord_b", "insp_a1", "insp_a2", "insp_sw", "insp_b")
 
 
 @pytest.fixture
 async def world(client, auth) -> World:
-    w = World()
-    users = {
-        "admin": dict(roles=["admin"], regimes=ALL_REGIMES),
-        "coord_a": dict(roles=["coordinator"], regimes=ALL_REGIMES, teams=["team-a"]),
-        "coord_b": dict(roles=["coordinator"], regimes=ALL_REGIMES, teams=["team-b"]),
-        "insp_a1": dict(roles=["inspector"], regimes=SCOPED, teams=["team-a"]),
-        "insp_a2": dict(roles=["inspector"], regimes=SCOPED, teams=["team-a"]),
-        "insp_sw": dict(roles=["inspector"], regimes=ALL_REGIMES, teams=["team-a"]),
-        "insp_b": dict(roles=["inspector"], regimes=SCOPED, teams=["team-b"]),
-    }
-    for name, claims in users.items():
-        w.h[name] = auth(name, **claims)
-        w.ids[name] = str(await register(client, w.h[name]))
-    for key in (
-        "alcohol-horeca",
-        "sexwork-establishment",
-        "ondermijning-signals",
-        "coffeeshop",
-        "nix18-purchase-attempt",
-    ):
-        response = await client.post("/api/v1/checklists", headers=w.h["admin"], json=checklist(key))
-        assert response.status_code == 201, response.text
-        w.ids[key] = response.json()["id"]
-    w.ids["cafe"] = (await create_object(client, w.h["admin"]))["id"]
-    w.ids["club"] = (
-        await create_object(
-            client, w.h["admin"], name="Club Rood", kind="seks_club", regimes=["sexwork", "alcohol"], wijk="west"
-        )
-    )["id"]
-    return w
+    return await build_world(client, auth, USERS)
+
+
+def assignment_body(world: World, **overrides: Any) -> dict[str, Any]:
+    """The café for team-a, insp_a1 and insp_a2 with partners and notes, in a window that opens in three days."""
+    return inspection_helpers.assignment_body(
+        world, 3, 4, **{"partners": ["politie", "nvwa"], "notes": "Avondcontrole", **overrides}
+    )
+
+
+def sexwork_assignment_body(world: World, **overrides: Any) -> dict[str, Any]:
+    return assignment_body(
+        world,
+        **{
+            "object_id": world.ids["club"],
+            "regimes": ["sexwork"],
+            "checklist_version_ids": [world.ids["sexwork-establishment"]],
+            "inspector_ids": [world.ids["insp_sw"]],
+            **overrides,
+        },
+    )
 
 
 async def plan(client, world: World, who: str = "coord_a", body: dict | None = None) -> dict[str, Any]:
-    response = await client.post(URL, headers=world.h[who], json=body or world.body())
+    response = await client.post(
+        URL,
+        headers=world.h[who],
+        json=body
+        or assignment_body(
+            world,
+        ),
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -127,7 +88,9 @@ async def planning_state(db) -> tuple[int, int]:
 
 
 async def test_plan_an_inspection_and_read_it_back(client, db, world):
-    response = await client.post(URL, headers=world.h["coord_a"], json=world.body(partners=["nvwa", "politie"]))
+    response = await client.post(
+        URL, headers=world.h["coord_a"], json=assignment_body(world, partners=["nvwa", "politie"])
+    )
     assert response.status_code == 201, response.text
     created = response.json()
     assert response.headers["etag"] == '"1"'
@@ -141,11 +104,27 @@ async def test_plan_an_inspection_and_read_it_back(client, db, world):
     read = await client.get(f"{URL}/{created['id']}", headers=world.h["insp_a1"])
     assert read.status_code == 200 and read.json() == created and read.headers["etag"] == '"1"'
     row = await db.fetchrow("SELECT team_id, inspector_ids, status FROM assignment WHERE id = $1::uuid", created["id"])
-    assert row["team_id"] == "team-a" and [str(i) for i in row["inspector_ids"]] == world.body()["inspector_ids"]
+    assert (
+        row["team_id"] == "team-a"
+        and [str(i) for i in row["inspector_ids"]]
+        == assignment_body(
+            world,
+        )["inspector_ids"]
+    )
     [event] = await events(db, created["id"])
     assert event["action"] == "assignment.created" and str(event["actor_id"]) == world.ids["coord_a"]
-    assert event["after"]["inspector_ids"] == world.body()["inspector_ids"]
-    assert event["after"]["planned_from"] == world.body()["planned_from"]
+    assert (
+        event["after"]["inspector_ids"]
+        == assignment_body(
+            world,
+        )["inspector_ids"]
+    )
+    assert (
+        event["after"]["planned_from"]
+        == assignment_body(
+            world,
+        )["planned_from"]
+    )
 
 
 async def test_plan_a_location_takes_its_wijk(client, db, world):
@@ -161,21 +140,31 @@ async def test_plan_a_location_takes_its_wijk(client, db, world):
         },
     )
     assert location.status_code == 201, location.text
-    created = await plan(client, world, body=world.body(object_id=None, location_id=location.json()["id"]))
+    created = await plan(client, world, body=assignment_body(world, object_id=None, location_id=location.json()["id"]))
     assert created["location_id"] == location.json()["id"] and created["object_id"] is None
     assert created["wijk"] == "west"
 
 
 async def test_admin_plans_for_any_team(client, world):
-    body = world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])
+    body = assignment_body(world, team_id="team-b", inspector_ids=[world.ids["insp_b"]])
     assert (await plan(client, world, "admin", body))["team_id"] == "team-b"
 
 
 async def test_only_coordinators_of_the_team_and_admins_plan(client, auth, db, world):
     enforcer = auth("enf-1", roles=["enforcement_officer"], regimes=ALL_REGIMES, teams=["team-a"])
     for headers in (world.h["insp_a1"], enforcer):
-        assert_problem(await client.post(URL, headers=headers, json=world.body()), 403, "forbidden")
-    other_team = world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])
+        assert_problem(
+            await client.post(
+                URL,
+                headers=headers,
+                json=assignment_body(
+                    world,
+                ),
+            ),
+            403,
+            "forbidden",
+        )
+    other_team = assignment_body(world, team_id="team-b", inspector_ids=[world.ids["insp_b"]])
     assert_problem(await client.post(URL, headers=world.h["coord_a"], json=other_team), 403, "not_your_team")
     assert await planning_state(db) == (0, 0)
 
@@ -184,53 +173,73 @@ def _bad_cases(w: World, past: str, users: dict[str, str]) -> list[tuple[str, di
     """(what, body, pointer) of each refused plan."""
     a1 = w.ids["insp_a1"]
     return [
-        ("both targets", w.body(location_id=str(uuid.uuid4())), "/object_id"),
-        ("no target", w.body(object_id=None), "/object_id"),
-        ("unknown object", w.body(object_id=str(uuid.uuid4())), "/object_id"),
-        ("regime the target lacks", w.body(regimes=["gambling"]), "/regimes"),
-        ("duplicate regime", w.body(regimes=["alcohol", "alcohol"]), "/regimes"),
-        ("sex-work target without sexwork", w.body(object_id=w.ids["club"], regimes=["alcohol"]), "/regimes"),
-        ("empty regimes", w.body(regimes=[]), "/regimes"),
+        ("both targets", assignment_body(w, location_id=str(uuid.uuid4())), "/object_id"),
+        ("no target", assignment_body(w, object_id=None), "/object_id"),
+        ("unknown object", assignment_body(w, object_id=str(uuid.uuid4())), "/object_id"),
+        ("regime the target lacks", assignment_body(w, regimes=["gambling"]), "/regimes"),
+        ("duplicate regime", assignment_body(w, regimes=["alcohol", "alcohol"]), "/regimes"),
+        (
+            "sex-work target without sexwork",
+            assignment_body(w, object_id=w.ids["club"], regimes=["alcohol"]),
+            "/regimes",
+        ),
+        ("empty regimes", assignment_body(w, regimes=[]), "/regimes"),
         (
             "window reversed",
-            w.body(planned_to=w.body()["planned_from"], planned_from=w.body()["planned_to"]),
+            assignment_body(
+                w,
+                planned_to=assignment_body(
+                    w,
+                )["planned_from"],
+                planned_from=assignment_body(
+                    w,
+                )["planned_to"],
+            ),
             "/planned_to",
         ),
-        ("window passed", w.body(planned_from=past, planned_to=past), "/planned_to"),
-        ("unknown checklist", w.body(checklist_version_ids=[str(uuid.uuid4())]), "/checklist_version_ids/0"),
+        ("window passed", assignment_body(w, planned_from=past, planned_to=past), "/planned_to"),
         (
-            "checklist of another regime",
-            w.body(checklist_version_ids=[w.ids["coffeeshop"]]),
+            "unknown checklist",
+            assignment_body(w, checklist_version_ids=[str(uuid.uuid4())]),
             "/checklist_version_ids/0",
         ),
-        ("duplicate checklist", w.body(checklist_version_ids=[w.ids["alcohol-horeca"]] * 2), "/checklist_version_ids"),
-        ("no checklist", w.body(checklist_version_ids=[]), "/checklist_version_ids"),
-        ("no inspectors", w.body(inspector_ids=[]), "/inspector_ids"),
-        ("five inspectors", w.body(inspector_ids=[a1] * 5), "/inspector_ids"),
-        ("inspector twice", w.body(inspector_ids=[a1, a1]), "/inspector_ids"),
-        ("unknown user", w.body(inspector_ids=[str(uuid.uuid4())]), "/inspector_ids/0"),
-        ("not an inspector", w.body(inspector_ids=[a1, w.ids["coord_a"]]), "/inspector_ids/1"),
-        ("inspector of another team", w.body(inspector_ids=[w.ids["insp_b"]]), "/inspector_ids/0"),
-        ("deactivated inspector", w.body(inspector_ids=[users["gone"]]), "/inspector_ids/0"),
+        (
+            "checklist of another regime",
+            assignment_body(w, checklist_version_ids=[w.ids["coffeeshop"]]),
+            "/checklist_version_ids/0",
+        ),
+        (
+            "duplicate checklist",
+            assignment_body(w, checklist_version_ids=[w.ids["alcohol-horeca"]] * 2),
+            "/checklist_version_ids",
+        ),
+        ("no checklist", assignment_body(w, checklist_version_ids=[]), "/checklist_version_ids"),
+        ("no inspectors", assignment_body(w, inspector_ids=[]), "/inspector_ids"),
+        ("five inspectors", assignment_body(w, inspector_ids=[a1] * 5), "/inspector_ids"),
+        ("inspector twice", assignment_body(w, inspector_ids=[a1, a1]), "/inspector_ids"),
+        ("unknown user", assignment_body(w, inspector_ids=[str(uuid.uuid4())]), "/inspector_ids/0"),
+        ("not an inspector", assignment_body(w, inspector_ids=[a1, w.ids["coord_a"]]), "/inspector_ids/1"),
+        ("inspector of another team", assignment_body(w, inspector_ids=[w.ids["insp_b"]]), "/inspector_ids/0"),
+        ("deactivated inspector", assignment_body(w, inspector_ids=[users["gone"]]), "/inspector_ids/0"),
         (
             "inspector without the regime",
-            w.body(
-                object_id=w.ids["club"], regimes=["sexwork"], checklist_version_ids=[w.ids["sexwork-establishment"]]
+            assignment_body(
+                w, object_id=w.ids["club"], regimes=["sexwork"], checklist_version_ids=[w.ids["sexwork-establishment"]]
             ),
             "/inspector_ids/0",
         ),
-        ("bad reason", w.body(reason="whim"), "/reason"),
-        ("bad partner", w.body(partners=["fbi"]), "/partners/0"),
-        ("partner twice", w.body(partners=["riec", "riec"]), "/partners"),
-        ("long notes", w.body(notes="x" * 2001), "/notes"),
-        ("unknown field", w.body(priority="high"), "/priority"),
-        ("bad date", w.body(planned_from="2026-02-30"), "/planned_from"),
+        ("bad reason", assignment_body(w, reason="whim"), "/reason"),
+        ("bad partner", assignment_body(w, partners=["fbi"]), "/partners/0"),
+        ("partner twice", assignment_body(w, partners=["riec", "riec"]), "/partners"),
+        ("long notes", assignment_body(w, notes="x" * 2001), "/notes"),
+        ("unknown field", assignment_body(w, priority="high"), "/priority"),
+        ("bad date", assignment_body(w, planned_from="2026-02-30"), "/planned_from"),
     ]
 
 
 async def test_every_bad_plan_is_422_with_a_pointer_and_stores_nothing(client, auth, db, world):
     gone = await register(client, auth("gone", roles=["inspector"], regimes=SCOPED, teams=["team-a"]))
-    await db.execute("UPDATE app_user SET active = false WHERE id = $1", gone)
+    assert (await set_active(client, world.h["admin"], str(gone), "deactivate")).status_code == 200
     past = (today() - timedelta(days=1)).isoformat()
     for what, body, pointer in _bad_cases(world, past, {"gone": str(gone)}):
         response = await client.post(URL, headers=world.h["coord_a"], json=body)
@@ -244,13 +253,18 @@ async def test_targets_and_regimes_the_planner_does_not_see_are_refused(client, 
     coord = auth("coord-alc", roles=["coordinator"], regimes=["alcohol"], teams=["team-a"])
     await register(client, coord)
     # The sex business is invisible to this coordinator: refused like a missing object.
-    body = world.sexwork_body(
-        regimes=["alcohol"], checklist_version_ids=[world.ids["alcohol-horeca"]], inspector_ids=[world.ids["insp_a1"]]
+    body = sexwork_assignment_body(
+        world,
+        regimes=["alcohol"],
+        checklist_version_ids=[world.ids["alcohol-horeca"]],
+        inspector_ids=[world.ids["insp_a1"]],
     )
     problem = assert_problem(await client.post(URL, headers=coord, json=body), 422, "validation_failed")
     assert problem["errors"][0]["pointer"] == "/object_id" and problem["errors"][0]["detail"] == "no such object"
     problem = assert_problem(
-        await client.post(URL, headers=coord, json=world.body(regimes=["alcohol", "nix18"])), 422, "validation_failed"
+        await client.post(URL, headers=coord, json=assignment_body(world, regimes=["alcohol", "nix18"])),
+        422,
+        "validation_failed",
     )
     assert [e["pointer"] for e in problem["errors"]] == ["/regimes", "/checklist_version_ids"]  # nor its checklist
     assert await planning_state(db) == (0, 0)
@@ -258,12 +272,24 @@ async def test_targets_and_regimes_the_planner_does_not_see_are_refused(client, 
 
 async def test_idempotent_create_stores_one_assignment(client, db, world):
     headers = {**world.h["coord_a"], "Idempotency-Key": "plan-1"}
-    first = await client.post(URL, headers=headers, json=world.body())
-    again = await client.post(URL, headers=headers, json=world.body())
+    first = await client.post(
+        URL,
+        headers=headers,
+        json=assignment_body(
+            world,
+        ),
+    )
+    again = await client.post(
+        URL,
+        headers=headers,
+        json=assignment_body(
+            world,
+        ),
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     assert again.headers["etag"] == '"1"'
-    other = await client.post(URL, headers=headers, json=world.body(notes="Anders"))
+    other = await client.post(URL, headers=headers, json=assignment_body(world, notes="Anders"))
     assert_problem(other, 422, "idempotency_key_reused")
     assert await planning_state(db) == (1, 1)
 
@@ -278,13 +304,18 @@ async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, au
         await plan(
             client,
             world,
-            body=world.sexwork_body(
+            body=sexwork_assignment_body(
+                world,
                 regimes=["alcohol", "sexwork"],
                 checklist_version_ids=[world.ids["sexwork-establishment"], world.ids["alcohol-horeca"]],
             ),
         )
     )["id"]
-    b1 = (await plan(client, world, "coord_b", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]])))["id"]
+    b1 = (
+        await plan(
+            client, world, "coord_b", assignment_body(world, team_id="team-b", inspector_ids=[world.ids["insp_b"]])
+        )
+    )["id"]
     everything = {a1, a_sex, b1}
     expected = {
         "insp_a1": {a1},  # own team, not sex work
@@ -322,7 +353,7 @@ async def test_each_role_sees_only_its_assignments_in_lists_and_reads(client, au
 
 async def test_an_inspector_keeps_seeing_their_own_assignment_after_leaving_the_team(client, auth, world):
     mine = (await plan(client, world))["id"]
-    colleague = (await plan(client, world, body=world.body(inspector_ids=[world.ids["insp_a2"]])))["id"]
+    colleague = (await plan(client, world, body=assignment_body(world, inspector_ids=[world.ids["insp_a2"]])))["id"]
     moved = auth("insp_a1", roles=["inspector"], regimes=SCOPED, teams=["team-c"])
     assert await listed(client, moved) == [mine]
     assert (await client.get(f"{URL}/{mine}", headers=moved)).status_code == 200
@@ -335,12 +366,21 @@ async def test_an_inspector_keeps_seeing_their_own_assignment_after_leaving_the_
 async def test_list_filters(client, db, world):
     start = today() + timedelta(days=10)
     cafe = (await plan(client, world))["id"]
-    club = (await plan(client, world, body=world.sexwork_body()))["id"]
+    club = (
+        await plan(
+            client,
+            world,
+            body=sexwork_assignment_body(
+                world,
+            ),
+        )
+    )["id"]
     later = (
         await plan(
             client,
             world,
-            body=world.body(
+            body=assignment_body(
+                world,
                 regimes=["nix18"],
                 checklist_version_ids=[world.ids["nix18-purchase-attempt"], world.ids["ondermijning-signals"]],
                 inspector_ids=[world.ids["insp_a2"]],
@@ -350,8 +390,11 @@ async def test_list_filters(client, db, world):
         )
     )["id"]
     other_team = (
-        await plan(client, world, "admin", world.body(team_id="team-b", inspector_ids=[world.ids["insp_b"]]))
+        await plan(
+            client, world, "admin", assignment_body(world, team_id="team-b", inspector_ids=[world.ids["insp_b"]])
+        )
     )["id"]
+    # Windows in the past: a plan for one is refused, so these two are moved back in the database.
     late = (await plan(client, world))["id"]
     await db.execute(
         "UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid",
@@ -359,9 +402,12 @@ async def test_list_filters(client, db, world):
         today() - timedelta(days=1),
     )
     cancelled = (await plan(client, world))["id"]
+    response = await client.post(
+        f"{URL}/{cancelled}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'}, json={"reason": "weg"}
+    )
+    assert response.status_code == 200, response.text
     await db.execute(
-        "UPDATE assignment SET status = 'cancelled', cancel_reason = 'weg', planned_to = $2, "
-        "planned_from = $2 WHERE id = $1::uuid",
+        "UPDATE assignment SET planned_from = $2, planned_to = $2 WHERE id = $1::uuid",
         cancelled,
         today() - timedelta(days=5),
     )
@@ -487,7 +533,7 @@ async def test_cancel_with_a_reason_then_nothing_changes_it(client, db, world):
 
 async def test_a_done_assignment_cannot_change(client, db, world):
     created = await plan(client, world)
-    await db.execute("UPDATE assignment SET status = 'done' WHERE id = $1::uuid", created["id"])
+    await submitted(client, world, world.body(assignment_id=created["id"]))  # its inspection: done
     response = await client.post(
         f"{URL}/{created['id']}/cancel", headers={**world.h["coord_a"], "If-Match": '"1"'}, json={"reason": "Te laat"}
     )

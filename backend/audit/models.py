@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import msgspec
-
 from backend.core.audit import EventContent
+from backend.core.pagination import Page
 
 
 class AuditEvent(EventContent, frozen=True):
@@ -13,6 +12,5 @@ class AuditEvent(EventContent, frozen=True):
     actor_name: str | None = None
 
 
-class AuditEventPage(msgspec.Struct, frozen=True):
-    items: list[AuditEvent]
-    next_cursor: str | None
+class AuditEventPage(Page[AuditEvent], frozen=True):
+    pass

@@ -1,9 +1,9 @@
 """SQL for reading the audit trail. $1 is always the reader's regimes: an event whose scope_regime (set when it
 was linked, migrations/0016_audit_scope.sql) is not among them is left out."""
 
-_COLUMNS = """e.seq, e.id, e.occurred_at, e.actor_id, e.actor_label, u.display_name AS actor_name, e.action,
+_COLUMNS = """e.seq, e.id, e.occurred_at, e.actor_id, e.actor_label, e.action,
        e.object_type, e.object_id, e.request_id, e.reason, e.before, e.after, e.row_hash"""
-_FROM = "FROM audit_event e LEFT JOIN app_user u ON u.id = e.actor_id"
+_FROM = "FROM audit_event e"
 IN_SCOPE = "(e.scope_regime IS NULL OR e.scope_regime = ANY ($1::text[]))"
 
 LIST_FOR_OBJECT = f"""

@@ -14,7 +14,7 @@ from backend.audit import service
 from backend.audit.models import AuditEventPage
 from backend.core.auth import Principal, requires_role
 from backend.core.db import Db
-from backend.core.errors import FieldError, Unprocessable
+from backend.core.errors import FieldProblems, invalid_parameter
 from backend.core.openapi import LIST, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 
@@ -27,13 +27,6 @@ ObjectId = Annotated[str | None, QueryParameter(min_length=1, max_length=128)]
 ActorFilter = Annotated[UUID | None, QueryParameter(description="Events of this user (what they did or read)")]
 FromDate = Annotated[date | None, QueryParameter(name="from", description="On or after this day (Europe/Amsterdam)")]
 ToDate = Annotated[date | None, QueryParameter(description="On or before this day (Europe/Amsterdam)")]
-
-
-def _missing(parameter: str) -> Unprocessable:
-    return Unprocessable(
-        "The request has invalid parameters.",
-        errors=[FieldError(detail="Missing required query parameter.", parameter=parameter)],
-    )
 
 
 class AuditController(Controller):
@@ -65,12 +58,13 @@ class AuditController(Controller):
         if object_type is None and object_id is None:
             return await service.list_trail(db, request.user, trail, cursor=cursor, limit=limit)
         if object_type is None or object_id is None:
-            raise _missing("object_type" if object_type is None else "object_id")
-        if trail != service.TrailFilter():
-            raise Unprocessable(
-                "An object's trail is read whole: leave out actor_id, from and to.",
-                errors=[FieldError(detail="not with object_type", parameter="actor_id")],
+            raise invalid_parameter(
+                "object_type" if object_type is None else "object_id", "Missing required query parameter."
             )
+        if trail != service.TrailFilter():
+            problems = FieldProblems("An object's trail is read whole: leave out actor_id, from and to.")
+            problems.add_parameter("actor_id", "not with object_type")
+            raise problems.error()
         return await service.list_for_object(
             db, request.user, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit
         )

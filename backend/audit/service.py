@@ -20,8 +20,9 @@ import msgspec
 from backend.audit import queries
 from backend.audit.models import AuditEvent, AuditEventPage
 from backend.core.auth import Principal
-from backend.core.errors import FieldError, NotFound, Unprocessable
+from backend.core.errors import NotFound, Unprocessable, invalid_parameter
 from backend.core.pagination import BigintKey, decode_cursor, keyset_page, keyset_page_sql
+from backend.users import service as users
 
 # Events that record a read of sensitive data rather than a change: the answer to "what did this person look at".
 READ_ACTIONS = ("complaint.reporter_read", "location.read", "photo.original_read")
@@ -40,8 +41,14 @@ CSV_HEADER = (
 )
 
 
-def _event(row: asyncpg.Record) -> AuditEvent:
-    return msgspec.convert(dict(row), AuditEvent)
+def _event(row: dict[str, Any]) -> AuditEvent:
+    return msgspec.convert(row, AuditEvent)
+
+
+async def _with_actor_names(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """The events with the current name of each actor (users keeps the names; None for one without a name)."""
+    names = await users.display_names(conn, {row["actor_id"] for row in rows if row["actor_id"] is not None})
+    return [{**row, "actor_name": names.get(row["actor_id"])} for row in rows]
 
 
 def _regimes(principal: Principal) -> list[str]:
@@ -62,8 +69,11 @@ async def list_for_object(
     (after_seq,) = decode_cursor(cursor, tuple[BigintKey]) or (0,)
     rows = []
     if await conn.fetchval(queries.OBJECT_IN_SCOPE, _regimes(principal), object_type, object_id):
-        rows = await conn.fetch(
-            queries.LIST_FOR_OBJECT, _regimes(principal), object_type, object_id, after_seq, limit + 1
+        rows = await _with_actor_names(
+            conn,
+            await conn.fetch(
+                queries.LIST_FOR_OBJECT, _regimes(principal), object_type, object_id, after_seq, limit + 1
+            ),
         )
     if not rows and cursor is None:
         raise NotFound("No such object in the audit trail.")
@@ -80,10 +90,7 @@ class TrailFilter(msgspec.Struct, frozen=True):
 
     def check(self) -> None:
         if self.from_ is not None and self.to is not None and self.to < self.from_:
-            raise Unprocessable(
-                "The request has invalid parameters.",
-                errors=[FieldError(detail="`to` is before `from`", parameter="to")],
-            )
+            raise invalid_parameter("to", "`to` is before `from`")
 
     def sql_filters(self, actions: tuple[str, ...] | None = None) -> dict[str, Any]:
         return {
@@ -116,9 +123,8 @@ async def list_trail(
     trail.check()
     after = decode_cursor(cursor, tuple[AwareDatetime, BigintKey])
     sql, args = _trail_sql(principal, trail, after=after, limit=limit + 1)
-    items, next_cursor = keyset_page(
-        await conn.fetch(sql, *args), limit, _event, lambda last: (last.occurred_at.isoformat(), last.seq)
-    )
+    rows = await _with_actor_names(conn, await conn.fetch(sql, *args))
+    items, next_cursor = keyset_page(rows, limit, _event, lambda last: (last.occurred_at.isoformat(), last.seq))
     return AuditEventPage(items=items, next_cursor=next_cursor)
 
 
@@ -127,9 +133,10 @@ async def reads_csv(conn: asyncpg.Connection, principal: Principal, trail: Trail
     headers, oldest first, within the caller's regime scope."""
     trail.check()
     sql, args = _trail_sql(principal, trail, after=None, limit=MAX_EXPORT_ROWS + 1, actions=READ_ACTIONS)
-    rows = await conn.fetch(sql, *args)
-    if len(rows) > MAX_EXPORT_ROWS:
+    found = await conn.fetch(sql, *args)
+    if len(found) > MAX_EXPORT_ROWS:
         raise Unprocessable(f"More than {MAX_EXPORT_ROWS} reads; export a shorter period.", code="export_too_large")
+    rows = await _with_actor_names(conn, found)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -16,6 +16,7 @@ from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.complaints import reference
+from backend.core.pagination import Page
 from backend.planning.models import Assignment, InspectorIds, Notes, Partner
 from backend.registry.models import NO_NUL, NOT_BLANK, WIJK_CODES
 from backend.users.models import Regime, TeamId
@@ -332,9 +333,8 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
     ] = []
 
 
-class ComplaintPage(msgspec.Struct, frozen=True):
-    items: list[ComplaintSummary]
-    next_cursor: str | None
+class ComplaintPage(Page[ComplaintSummary], frozen=True):
+    pass
 
 
 class PlannedInspection(msgspec.Struct, frozen=True):

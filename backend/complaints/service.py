@@ -66,7 +66,7 @@ from backend.complaints.models import (
 from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
-from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, Unprocessable
+from backend.core.errors import Conflict, FieldProblems, NotFound, invalid
 from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
 from backend.inspections import service as inspections
 from backend.planning import service as planning
@@ -520,13 +520,10 @@ async def suggest_objects(
 ) -> EstablishmentPage:
     """Active objects the caller may see matching a name and/or an address (the registry's search)."""
     if all(value is None for value in filters.values()):
-        raise Unprocessable(
-            "Give a name or an address to match.",
-            errors=[
-                FieldError(detail="give q, postcode, street or house_number", parameter=name)
-                for name in ("q", "postcode", "street", "house_number")
-            ],
-        )
+        problems = FieldProblems("Give a name or an address to match.")
+        for name in ("q", "postcode", "street", "house_number"):
+            problems.add_parameter(name, "give q, postcode, street or house_number")
+        raise problems.error()
     return await registry.search_objects(
         conn, principal, filters={**filters, "status": "active"}, cursor=None, limit=limit
     )
@@ -705,27 +702,12 @@ async def _plan_target(
     made from the complaint's address."""
     if row["object_id"] is not None:
         if data.location_id is not None:
-            raise Unprocessable(
-                "The request has invalid fields.",
-                errors=[
-                    FieldError(
-                        detail="the complaint concerns an object: the inspection targets it", pointer="/location_id"
-                    )
-                ],
-            )
+            raise invalid("/location_id", "the complaint concerns an object: the inspection targets it")
         return row["object_id"], None
     if data.location_id is not None:
         return None, data.location_id
     if row["street"] is None:
-        raise Unprocessable(
-            "The request has invalid fields.",
-            errors=[
-                FieldError(
-                    detail="the complaint has no address: give a location_id (POST /api/v1/locations)",
-                    pointer="/location_id",
-                )
-            ],
-        )
+        raise invalid("/location_id", "the complaint has no address: give a location_id (POST /api/v1/locations)")
     location = await registry.create_location(
         tx,
         principal,
@@ -762,14 +744,7 @@ async def plan_inspection(
     _check_transition(row["state"], "inspection_planned")
     regimes = list(data.regimes) if data.regimes else ([row["regime"]] if row["regime"] else [])
     if not regimes:
-        raise Unprocessable(
-            "The request has invalid fields.",
-            errors=[
-                FieldError(
-                    detail="the complaint's category has no regime: give the regimes to inspect", pointer="/regimes"
-                )
-            ],
-        )
+        raise invalid("/regimes", "the complaint's category has no regime: give the regimes to inspect")
     object_id, location_id = await _plan_target(tx, principal, row, data, regimes, request_id)
     assignment = await planning.create_assignment(
         tx,

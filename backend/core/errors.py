@@ -94,13 +94,19 @@ def invalid(pointer: str, detail: str, code: str = "validation_failed") -> Unpro
     return Unprocessable(detail, code=code, errors=[FieldError(detail=detail, pointer=pointer)])
 
 
+def invalid_parameter(name: str, detail: str, code: str = "validation_failed") -> Unprocessable:
+    """The 422 for one bad query parameter `name`."""
+    return Unprocessable(detail, code=code, errors=[FieldError(detail=detail, parameter=name)])
+
+
 class FieldProblems:
     """Field problems collected while checking a request, so that one 422 lists them all.
 
     Each problem keeps its stable code: when every problem has the same one, that code is the answer's;
-    mixed problems answer the generic `validation_failed`."""
+    mixed problems answer the generic `validation_failed`. `detail` is what the 422 says as a whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, detail: str = "The request has invalid fields.") -> None:
+        self.detail = detail
         self.items: list[tuple[str, FieldError]] = []
 
     def __bool__(self) -> bool:
@@ -109,14 +115,21 @@ class FieldProblems:
     def add(self, pointer: str, detail: str, code: str = "validation_failed") -> None:
         self.items.append((code, FieldError(detail=detail, pointer=pointer)))
 
+    def add_parameter(self, name: str, detail: str, code: str = "validation_failed") -> None:
+        self.items.append((code, FieldError(detail=detail, parameter=name)))
+
     def extend(self, errors: list[FieldError], code: str = "validation_failed") -> None:
         self.items.extend((code, error) for error in errors)
 
+    def error(self) -> Unprocessable:
+        """The 422 listing the problems found."""
+        codes = {code for code, _ in self.items}
+        code = codes.pop() if len(codes) == 1 else "validation_failed"
+        return Unprocessable(self.detail, code=code, errors=[e for _, e in self.items])
+
     def raise_if_any(self) -> None:
         if self.items:
-            codes = {code for code, _ in self.items}
-            code = codes.pop() if len(codes) == 1 else "validation_failed"
-            raise Unprocessable("The request has invalid fields.", code=code, errors=[e for _, e in self.items])
+            raise self.error()
 
 
 class PreconditionRequired(ApiError):

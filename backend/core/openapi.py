@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, get_origin
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -22,6 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPI, Schema
 from litestar.params import HeaderParameter
 from litestar.typing import FieldDefinition
+from litestar.utils.typing import get_type_hints_with_generics_resolved
 
 from backend.core.errors import PROBLEM_JSON, Problem
 
@@ -97,6 +98,7 @@ class StructSchema(StructSchemaPlugin):
         # The framework's rendering registers the nested structs as components; their properties are msgspec's.
         schema = super().to_openapi_schema(field_definition, schema_creator)
         struct = field_definition.type_
+        _register_generic_fields(struct, schema_creator)
         (_,), components = msgspec.json.schema_components([struct], ref_template=COMPONENT_REF)
         own = components[struct.__name__]
         schema.properties = own.get("properties", {})
@@ -107,6 +109,17 @@ class StructSchema(StructSchemaPlugin):
         if isinstance(example, dict):
             schema.examples = [example]
         return schema
+
+
+def _register_generic_fields(struct: type[msgspec.Struct], schema_creator: Any) -> None:
+    """A struct that fills in a generic struct's parameters (`CasePage(Page[CaseSummary])`): the framework reads
+    the inherited fields with their parameters unfilled (`list[T]`), so the structs they hold (CaseSummary) would
+    be missing from the components that msgspec's properties refer to."""
+    for base in getattr(struct, "__orig_bases__", ()):
+        origin = get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, msgspec.Struct):
+            for hint in get_type_hints_with_generics_resolved(base, include_extras=True).values():
+                schema_creator.for_field_definition(FieldDefinition.from_annotation(hint))
 
 
 @dataclass

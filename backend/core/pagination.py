@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
@@ -26,6 +26,16 @@ PageLimit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per p
 PageCursor = Annotated[
     str | None, QueryParameter(max_length=_MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")
 ]
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True):
+    """One page of a list: its items, and the cursor of the next page (None on the last).
+
+    Each list names its own page (`class CasePage(Page[CaseSummary])`), so the OpenAPI document has one
+    clearly named component per list instead of a name built from the item type's module path."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 def encode_cursor(*values: Any) -> str:

@@ -19,7 +19,7 @@ import jsonschema_rs
 import msgspec
 
 from backend.core import audit
-from backend.core.errors import FieldError, Unprocessable
+from backend.core.errors import FieldProblems, Unprocessable
 
 MAX_SCHEMA_PROBLEMS = 50
 
@@ -41,7 +41,10 @@ class TemplateInvalid(Exception):
 
 def refused(detail: str, code: str, problems: list[tuple[str, str]]) -> Unprocessable:
     """The 422 refusing a template, one field error per (pointer, detail)."""
-    return Unprocessable(detail, code=code, errors=[FieldError(detail=d, pointer=p) for p, d in problems])
+    found = FieldProblems(detail)
+    for pointer, problem in problems:
+        found.add(pointer, problem, code)
+    return found.error()
 
 
 def checked_content(

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.core.pagination import Page
 from backend.letters.models import Addressee
 from backend.users.models import Regime
 
@@ -311,9 +312,8 @@ class Case(CaseSummary, frozen=True, kw_only=True):
     history: list[StatusEntry]
 
 
-class CasePage(msgspec.Struct, frozen=True):
-    items: list[CaseSummary]
-    next_cursor: str | None
+class CasePage(Page[CaseSummary], frozen=True):
+    pass
 
 
 # --- proposal ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from backend.checklists.models import LegalRef, Severity
+from backend.core.pagination import Page
 from backend.planning.models import Partner
 from backend.users.models import Regime, TeamId
 
@@ -253,9 +254,8 @@ class InspectionListItem(InspectionSummary, frozen=True, kw_only=True):
     inspector_names: list[str]
 
 
-class InspectionPage(msgspec.Struct, frozen=True):
-    items: list[InspectionListItem]
-    next_cursor: str | None
+class InspectionPage(Page[InspectionListItem], frozen=True):
+    pass
 
 
 class Revision(msgspec.Struct, frozen=True):
@@ -271,9 +271,8 @@ class RevisionList(msgspec.Struct, frozen=True):
     items: list[Revision]
 
 
-class ViolationPage(msgspec.Struct, frozen=True):
-    items: list[Violation]
-    next_cursor: str | None
+class ViolationPage(Page[Violation], frozen=True):
+    pass
 
 
 class ExpectedPhoto(msgspec.Struct, frozen=True):

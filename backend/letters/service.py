@@ -28,7 +28,7 @@ import msgspec
 
 from backend.core import audit
 from backend.core.config import Settings
-from backend.core.errors import NotFound, Unprocessable, validation_field_error
+from backend.core.errors import FieldProblems, NotFound, Unprocessable, validation_field_error
 from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused, template_files
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
@@ -143,11 +143,9 @@ def parse_letter_data(raw: Any) -> LetterData:
     try:
         return msgspec.convert(raw, LetterData)
     except msgspec.ValidationError as exc:
-        raise Unprocessable(
-            "The letter data is incomplete or invalid; nothing was rendered.",
-            code="letter_data_invalid",
-            errors=[validation_field_error(exc)],
-        ) from None
+        problems = FieldProblems("The letter data is incomplete or invalid; nothing was rendered.")
+        problems.extend([validation_field_error(exc)], "letter_data_invalid")
+        raise problems.error() from None
 
 
 async def render_letter(conn: asyncpg.Connection, letters: Letters, kind: LetterKind, data: LetterData) -> Rendered:

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.core.pagination import Page
 from backend.users.models import Regime, TeamId
 
 PlanReason = Annotated[
@@ -93,6 +94,5 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class AssignmentPage(msgspec.Struct, frozen=True):
-    items: list[Assignment]
-    next_cursor: str | None
+class AssignmentPage(Page[Assignment], frozen=True):
+    pass

@@ -27,7 +27,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.config import PROJECT_ROOT
-from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.planning import queries
@@ -81,11 +81,6 @@ def _assignment(row: asyncpg.Record) -> Assignment:
 def _audit_state(value: Assignment) -> dict[str, Any]:
     fields = msgspec.to_builtins(value)
     return {key: fields[key] for key in _AUDITED}
-
-
-def _refused(problems: list[FieldError]) -> None:
-    if problems:
-        raise Unprocessable("The request has invalid fields.", errors=problems)
 
 
 def _may_plan_for(principal: Principal, team_id: str) -> bool:
@@ -164,70 +159,73 @@ async def targets_planned_for_caller(
 # --- checks shared by create and the changes ------------------------------------------------------------
 
 
-def _check_window(planned_from: date, planned_to: date) -> list[FieldError]:
+def _check_window(problems: FieldProblems, planned_from: date, planned_to: date) -> None:
     if planned_to < planned_from:
-        return [FieldError(detail="planned_to is before planned_from", pointer="/planned_to")]
-    if planned_to < calendar.today():
-        return [FieldError(detail="the window has already passed", pointer="/planned_to")]
-    return []
+        problems.add("/planned_to", "planned_to is before planned_from")
+    elif planned_to < calendar.today():
+        problems.add("/planned_to", "the window has already passed")
 
 
 async def _check_inspectors(
-    conn: asyncpg.Connection, inspector_ids: list[UUID], team_id: str, regimes: Sequence[str]
-) -> list[FieldError]:
+    conn: asyncpg.Connection, problems: FieldProblems, inspector_ids: list[UUID], team_id: str, regimes: Sequence[str]
+) -> None:
     """Each must be an active user with the inspector role in the team, who may see the assignment."""
-    problems = []
     if len(set(inspector_ids)) != len(inspector_ids):
-        problems.append(FieldError(detail="an inspector is listed twice", pointer="/inspector_ids"))
+        problems.add("/inspector_ids", "an inspector is listed twice")
     for index, user_id in enumerate(inspector_ids):
         pointer = f"/inspector_ids/{index}"
         user, problem = await users.as_inspector(conn, user_id)
         if problem is not None or user is None:
-            problems.append(FieldError(detail=problem or "no such user", pointer=pointer))
+            problems.add(pointer, problem or "no such user")
         elif team_id not in user.teams:
-            problems.append(FieldError(detail=f"this inspector is not in team {team_id}", pointer=pointer))
+            problems.add(pointer, f"this inspector is not in team {team_id}")
         elif not _sees_regimes(regimes, set(user.regimes)):
-            problems.append(
-                FieldError(detail="this inspector is not scoped for the assignment's regimes", pointer=pointer)
-            )
-    return problems
+            problems.add(pointer, "this inspector is not scoped for the assignment's regimes")
 
 
 async def _target(
-    conn: asyncpg.Connection, principal: Principal, data: AssignmentCreate, request_id: str | None
-) -> tuple[list[str], str, str | None, list[FieldError]]:
-    """The target's regimes, wijk and kind (None for a location), or the problem with it (one the caller may not
-    see counts as missing)."""
+    conn: asyncpg.Connection,
+    problems: FieldProblems,
+    principal: Principal,
+    data: AssignmentCreate,
+    request_id: str | None,
+) -> tuple[list[str], str, str | None] | None:
+    """The target's regimes, wijk and kind (None for a location), or None with the problem added (one the caller
+    may not see counts as missing)."""
     if (data.object_id is None) == (data.location_id is None):
-        return [], "", None, [FieldError(detail="give exactly one of object_id and location_id", pointer="/object_id")]
+        problems.add("/object_id", "give exactly one of object_id and location_id")
+        return None
     if data.object_id is not None:
         try:
             found = await registry.get_object(conn, principal, data.object_id)
         except NotFound:
-            return [], "", None, [FieldError(detail="no such object", pointer="/object_id")]
+            problems.add("/object_id", "no such object")
+            return None
         if found.status != "active":
-            return [], "", None, [FieldError(detail="the object is closed", pointer="/object_id")]
-        return list(found.regimes), found.wijk, found.kind, []
+            problems.add("/object_id", "the object is closed")
+            return None
+        return list(found.regimes), found.wijk, found.kind
     assert data.location_id is not None
     try:
         location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
     except NotFound:
-        return [], "", None, [FieldError(detail="no such location", pointer="/location_id")]
-    return list(location.regimes), location.wijk, None, []
+        problems.add("/location_id", "no such location")
+        return None
+    return list(location.regimes), location.wijk, None
 
 
-def _check_regimes(principal: Principal, regimes: Sequence[str], target_regimes: list[str]) -> list[FieldError]:
-    problems = []
+def _check_regimes(
+    problems: FieldProblems, principal: Principal, regimes: Sequence[str], target_regimes: Sequence[str]
+) -> None:
     if len(set(regimes)) != len(regimes):
-        problems.append(FieldError(detail="a regime is listed twice", pointer="/regimes"))
+        problems.add("/regimes", "a regime is listed twice")
     if not set(regimes) <= set(target_regimes):
-        problems.append(FieldError(detail="plan only regimes of the object or location", pointer="/regimes"))
+        problems.add("/regimes", "plan only regimes of the object or location")
     if not set(regimes) <= principal.regimes:
-        problems.append(FieldError(detail="plan only regimes you are scoped for", pointer="/regimes"))
+        problems.add("/regimes", "plan only regimes you are scoped for")
     if "sexwork" in target_regimes and "sexwork" not in regimes:
         # Otherwise users without the sexwork scope would learn of a sex-work target through the assignment.
-        problems.append(FieldError(detail="a sex-work target is planned with the sexwork regime", pointer="/regimes"))
-    return problems
+        problems.add("/regimes", "a sex-work target is planned with the sexwork regime")
 
 
 @functools.cache
@@ -239,37 +237,31 @@ def checklist_kinds() -> dict[str, frozenset[str]]:
 
 async def _check_checklists(
     conn: asyncpg.Connection,
+    problems: FieldProblems,
     principal: Principal,
     version_ids: list[UUID],
     regimes: Sequence[str],
     kind: str | None,
-) -> list[FieldError]:
+) -> None:
     """Each checklist fits a planned regime and the object's kind; every planned regime has its checklist."""
-    problems, covered = [], set()
+    covered = set()
     if len(set(version_ids)) != len(version_ids):
-        problems.append(FieldError(detail="a checklist version is listed twice", pointer="/checklist_version_ids"))
+        problems.add("/checklist_version_ids", "a checklist version is listed twice")
     for index, version_id in enumerate(version_ids):
         pointer = f"/checklist_version_ids/{index}"
         try:
             version = await checklists.get_version(conn, principal, version_id)
         except NotFound:
-            problems.append(FieldError(detail="no such checklist version", pointer=pointer))
+            problems.add(pointer, "no such checklist version")
             continue
         covered.add(version.regime)
         if version.regime != checklists.ANY_REGIME and version.regime not in regimes:
-            problems.append(
-                FieldError(detail=f"a checklist of regime {version.regime}, not planned here", pointer=pointer)
-            )
+            problems.add(pointer, f"a checklist of regime {version.regime}, not planned here")
         fits = checklist_kinds().get(version.key)
         if kind is not None and fits is not None and kind not in fits:
-            problems.append(
-                FieldError(detail=f"checklist {version.key} is not made for an object of kind {kind}", pointer=pointer)
-            )
-    problems += [
-        FieldError(detail=f"regime {regime} is planned without a checklist of it", pointer="/checklist_version_ids")
-        for regime in sorted(set(regimes) - covered)
-    ]
-    return problems
+            problems.add(pointer, f"checklist {version.key} is not made for an object of kind {kind}")
+    for regime in sorted(set(regimes) - covered):
+        problems.add("/checklist_version_ids", f"regime {regime} is planned without a checklist of it")
 
 
 # --- commands ---------------------------------------------------------------------------------------------
@@ -287,15 +279,17 @@ async def create_assignment(
     reason complaint, after checking the complaint)."""
     if not _may_plan_for(principal, data.team_id):
         raise Forbidden("You plan only for your own teams.", code="not_your_team")
-    target_regimes, wijk, kind, problems = await _target(tx, principal, data, request_id)
-    if not problems:
-        problems += _check_regimes(principal, data.regimes, target_regimes)
-    problems += _check_window(data.planned_from, data.planned_to)
-    problems += await _check_checklists(tx, principal, data.checklist_version_ids, data.regimes, kind)
-    problems += await _check_inspectors(tx, data.inspector_ids, data.team_id, data.regimes)
+    problems = FieldProblems()
+    target = await _target(tx, problems, principal, data, request_id)
+    target_regimes, wijk, kind = target or ([], "", None)
+    if target is not None:
+        _check_regimes(problems, principal, data.regimes, target_regimes)
+    _check_window(problems, data.planned_from, data.planned_to)
+    await _check_checklists(tx, problems, principal, data.checklist_version_ids, data.regimes, kind)
+    await _check_inspectors(tx, problems, data.inspector_ids, data.team_id, data.regimes)
     if len(set(data.partners)) != len(data.partners):
-        problems.append(FieldError(detail="a partner is listed twice", pointer="/partners"))
-    _refused(problems)
+        problems.add("/partners", "a partner is listed twice")
+    problems.raise_if_any()
     row = await tx.fetchrow(
         queries.INSERT,
         uuid4(),
@@ -437,7 +431,9 @@ async def reassign(
     request_id: str | None,
 ) -> Assignment:
     current = await _changeable(tx, principal, assignment_id)
-    _refused(await _check_inspectors(tx, data.inspector_ids, current.team_id, list(current.regimes)))
+    problems = FieldProblems()
+    await _check_inspectors(tx, problems, data.inspector_ids, current.team_id, list(current.regimes))
+    problems.raise_if_any()
     return await _apply(
         tx, principal, current, "reassigned", queries.REASSIGN, version, data.inspector_ids, request_id=request_id
     )
@@ -453,7 +449,9 @@ async def reschedule(
     request_id: str | None,
 ) -> Assignment:
     current = await _changeable(tx, principal, assignment_id)
-    _refused(_check_window(data.planned_from, data.planned_to))
+    problems = FieldProblems()
+    _check_window(problems, data.planned_from, data.planned_to)
+    problems.raise_if_any()
     return await _apply(
         tx,
         principal,

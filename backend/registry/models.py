@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.core.config import PROJECT_ROOT
+from backend.core.pagination import Page
 from backend.users.models import Regime
 
 # --- values ------------------------------------------------------------------------------------------
@@ -176,9 +177,8 @@ class Establishment(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class EstablishmentPage(msgspec.Struct, frozen=True):
-    items: list[Establishment]
-    next_cursor: str | None
+class EstablishmentPage(Page[Establishment], frozen=True):
+    pass
 
 
 # --- locations ----------------------------------------------------------------------------------------

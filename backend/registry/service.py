@@ -20,7 +20,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.calendar import today
 from backend.core.concurrency import stale
-from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, invalid, invalid_parameter
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.letters.models import Addressee
 from backend.registry import queries
@@ -53,11 +53,6 @@ def _visible_to(principal: Principal, regimes: Sequence[str]) -> bool:
     return principal.sees_any_regime(regimes) and ("sexwork" not in regimes or principal.sees_regime("sexwork"))
 
 
-def _invalid(pointer: str, detail: str, code: str = "validation_failed") -> Unprocessable:
-    errors = [FieldError(detail=detail, pointer=pointer)]
-    return Unprocessable("The request has invalid fields.", code=code, errors=errors)
-
-
 # --- addresses -----------------------------------------------------------------------------------------
 
 
@@ -80,9 +75,7 @@ async def wijk_codes(conn: asyncpg.Connection) -> frozenset[str]:
 async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:
     """A filter on a wijk that does not exist is a mistake to report (422), not a search with no results."""
     if wijk is not None and wijk not in await wijk_codes(conn):
-        raise Unprocessable(
-            "The request has invalid fields.", errors=[FieldError(detail="unknown wijk", parameter="wijk")]
-        )
+        raise invalid_parameter("wijk", "unknown wijk")
 
 
 def object_problems(data: ObjectWrite, wijken: frozenset[str]) -> list[FieldError]:
@@ -231,15 +224,11 @@ async def replace_object(
 
 
 async def _check_object(tx: asyncpg.Connection, principal: Principal, data: ObjectWrite) -> None:
-    problems = object_problems(data, await wijk_codes(tx))
+    problems = FieldProblems()
+    problems.extend(object_problems(data, await wijk_codes(tx)))
     if not problems and not _visible_to(principal, data.regimes):
-        problems.append(
-            FieldError(
-                detail="include a regime you are scoped for (sexwork needs the sexwork scope)", pointer="/regimes"
-            )
-        )
-    if problems:
-        raise Unprocessable("The request has invalid fields.", errors=problems)
+        problems.add("/regimes", "include a regime you are scoped for (sexwork needs the sexwork scope)")
+    problems.raise_if_any()
 
 
 async def _write_object(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record | None:
@@ -257,15 +246,14 @@ async def _write_object(tx: asyncpg.Connection, sql: str, *args: Any) -> asyncpg
 async def create_location(
     tx: asyncpg.Connection, principal: Principal, data: LocationCreate, *, request_id: str | None
 ) -> Location:
-    problems = []
+    problems = FieldProblems()
     if data.wijk not in await wijk_codes(tx):
-        problems.append(FieldError(detail="unknown wijk", pointer="/wijk"))
+        problems.add("/wijk", "unknown wijk")
     if (data.latitude is None) != (data.longitude is None):
-        problems.append(FieldError(detail="give latitude and longitude together, or neither", pointer="/longitude"))
+        problems.add("/longitude", "give latitude and longitude together, or neither")
     if not set(data.regimes) <= principal.regimes:
-        problems.append(FieldError(detail="a location is created for regimes you are scoped for", pointer="/regimes"))
-    if problems:
-        raise Unprocessable("The request has invalid fields.", errors=problems)
+        problems.add("/regimes", "a location is created for regimes you are scoped for")
+    problems.raise_if_any()
     postcode, addition = normalise_postcode(data.postcode), normalise_addition(data.house_number_addition)
     matches = await tx.fetch(queries.ACTIVE_OBJECTS_AT, postcode, data.house_number, addition or "")
     object_id = matches[0]["id"] if len(matches) == 1 else None  # several businesses at one address: no guess
@@ -416,12 +404,12 @@ async def get_permit(conn: asyncpg.Connection, principal: Principal, permit_id: 
 
 def _check_validity(data: PermitWrite) -> None:
     if data.valid_to is not None and data.valid_to < data.valid_from:
-        raise _invalid("/valid_to", "valid_to is before valid_from")
+        raise invalid("/valid_to", "valid_to is before valid_from")
 
 
 def _check_fits_object(data: PermitWrite, establishment: Establishment) -> None:
     if _permit_type(data) == "exploitatievergunning_seksinrichting" and "sexwork" not in establishment.regimes:
-        raise _invalid(
+        raise invalid(
             "/type",
             "a seksinrichting permit belongs to an object with the sexwork regime",
             code="permit_type_not_applicable",
@@ -497,12 +485,12 @@ async def replace_permit(
 ) -> Permit:
     current = await _visible_permit(tx, principal, permit_id)
     if _permit_type(data) != current["type"]:
-        raise _invalid(
+        raise invalid(
             "/type", f"a permit's type cannot change (this one is {current['type']})", code="permit_type_immutable"
         )
     _check_validity(data)
     if current["withdrawn_on"] is not None and current["withdrawn_on"] < data.valid_from:
-        raise _invalid("/valid_from", "the permit was withdrawn before this valid_from")
+        raise invalid("/valid_from", "the permit was withdrawn before this valid_from")
     row = await _write_permit(
         tx,
         queries.UPDATE_PERMIT,
@@ -535,11 +523,11 @@ async def suspend_permit(
     if current["withdrawn_on"] is not None:
         raise Conflict("The permit is withdrawn; a withdrawn permit cannot be suspended.", code="permit_withdrawn")
     if data.ends_on < data.starts_on:
-        raise _invalid("/ends_on", "ends_on is before starts_on")
+        raise invalid("/ends_on", "ends_on is before starts_on")
     if data.starts_on < current["valid_from"]:
-        raise _invalid("/starts_on", "the suspension starts before the permit is valid")
+        raise invalid("/starts_on", "the suspension starts before the permit is valid")
     if current["valid_to"] is not None and data.ends_on > current["valid_to"]:
-        raise _invalid("/ends_on", "the suspension ends after the permit's valid_to")
+        raise invalid("/ends_on", "the suspension ends after the permit's valid_to")
     return await _change_status(
         tx,
         principal,
@@ -567,9 +555,9 @@ async def withdraw_permit(
     if current["withdrawn_on"] is not None:
         raise Conflict("The permit is already withdrawn.", code="permit_withdrawn")
     if data.effective_on < current["valid_from"]:
-        raise _invalid("/effective_on", "the withdrawal takes effect before the permit is valid")
+        raise invalid("/effective_on", "the withdrawal takes effect before the permit is valid")
     if current["valid_to"] is not None and data.effective_on > current["valid_to"]:
-        raise _invalid("/effective_on", "the permit has expired by then")
+        raise invalid("/effective_on", "the permit has expired by then")
     return await _change_status(
         tx,
         principal,

@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.core.pagination import Page
+
 Role = Literal["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
 Regime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
 TeamId = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -37,9 +39,8 @@ class User(msgspec.Struct, frozen=True):
     last_seen_at: datetime | None
 
 
-class UserPage(msgspec.Struct, frozen=True):
-    items: list[User]
-    next_cursor: str | None
+class UserPage(Page[User], frozen=True):
+    pass
 
 
 class ActivationChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -159,6 +159,12 @@ async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User:
     return _user(row)
 
 
+async def display_names(conn: asyncpg.Connection, user_ids: set[UUID]) -> dict[UUID, str | None]:
+    """The name of each of these users (None for a user without one); ids of no user are left out."""
+    rows = await conn.fetch(queries.DISPLAY_NAMES, list(user_ids))
+    return {row["id"]: row["display_name"] for row in rows}
+
+
 async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | None, str | None]:
     """The user behind an inspector id, or why they cannot be one: missing, deactivated, not an inspector."""
     try:
