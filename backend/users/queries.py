@@ -22,6 +22,8 @@ TOUCH = "UPDATE app_user SET last_seen_at = now() WHERE id = $1"
 
 GET = f"SELECT {USER_COLUMNS} FROM app_user WHERE id = $1"
 
+DISPLAY_NAMES = "SELECT id, display_name FROM app_user WHERE id = ANY ($1::uuid[])"
+
 # Keyset page ordered by (subject, id); filters are optional (NULL means no filter).
 LIST = f"""
 SELECT {USER_COLUMNS} FROM app_user

@@ -157,6 +157,13 @@ async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User:
     return _user(row)
 
 
+async def display_names(conn: asyncpg.Connection, user_ids: list[UUID]) -> dict[UUID, str | None]:
+    """The display names of these users, in one query (other features' lists show who did what)."""
+    if not user_ids:
+        return {}
+    return {row["id"]: row["display_name"] for row in await conn.fetch(queries.DISPLAY_NAMES, user_ids)}
+
+
 async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | None, str | None]:
     """The user behind an inspector id, or why they cannot be one: missing, deactivated, not an inspector."""
     try:
