@@ -563,6 +563,158 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
     assert sent["drafted_by"] != sent["approved_by"]
 
 
+def press(browser, *keys: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).send_keys(*keys).perform()
+
+
+def tab_to(browser, description: str, matches, limit: int = 120) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        press(browser, Keys.TAB)
+        if matches(browser.switch_to.active_element):
+            return
+    raise AssertionError(f"Tab never reached {description}")
+
+
+def named(name: str):
+    return lambda element: element.get_attribute("name") == name
+
+
+def with_text(text: str):
+    return lambda element: element.text == text
+
+
+def keyboard_sign_in(browser, server: str, subject: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{server}/console/")
+    wait_for_heading(browser, "Aanmelden (demo)")
+    tab_to(browser, subject, lambda element: element.get_attribute("data-subject") == subject)
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, "Handhaving")
+    settled(browser)
+
+
+async def test_keyboard_only_through_the_boete_flow(browser, server, console_database, data_dir, make_token):
+    from selenium.webdriver.common.keys import Keys
+
+    cafe = "Café Het Plein"
+    await a_case_with_a_photographed_violation(console_database, data_dir, make_token, cafe)
+    reason = "Calculerend: eerder gewaarschuwd door de politie."
+
+    def draft(kind_key: str, amount: str, motivering: str | None) -> None:
+        tab_to(browser, "the kind of step", named("type"))
+        press(browser, kind_key)  # the select jumps to the option starting with it
+        tab_to(browser, "the amount", named("amount"))
+        press(browser, Keys.END, *[Keys.BACKSPACE] * 12, amount)
+        if motivering:
+            tab_to(browser, "the motivering", named("document_text"))
+            press(browser, motivering)
+        tab_to(browser, "the deviation reason", named("deviation_reason"))
+        press(browser, reason)
+        tab_to(browser, "the draft button", with_text("Concept opstellen"))
+        press(browser, Keys.ENTER)
+
+    keyboard_sign_in(browser, server, "jur-eva")
+    tab_to(browser, "the case in the worklist", with_text(cafe))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    draft("v", "1360", None)
+    wait_for(browser, lambda b: "Concept" in step_status(b, 1), "the drafted voornemen")
+    assert "Voornemen" in text_of(browser, "#stap-1")
+    tab_to(browser, "the send button", with_text("Verzenden"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 1), "the voornemen sent")
+    tab_to(browser, "the zienswijze's summary", named("summary"))
+    press(browser, "Geen bezwaar tegen de feiten.")
+    tab_to(browser, "the zienswijze button", with_text("Zienswijze vastleggen"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Ontvangen" in step_status(b, 1), "the zienswijze recorded")
+    draft("b", "1360", MOTIVERING)
+    wait_for(browser, lambda b: "Concept" in step_status(b, 2), "the drafted besluit")
+
+    keyboard_sign_in(browser, server, "jur-frank")
+    tab_to(browser, "the decision awaiting approval", with_text(f"Bestuurlijke boete: {cafe}"))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    tab_to(browser, "the approve button", with_text("Goedkeuren"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Goedgekeurd" in step_status(b, 2), "the besluit approved")
+
+    keyboard_sign_in(browser, server, "jur-eva")
+    tab_to(browser, "the case in the worklist", with_text(cafe))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    tab_to(browser, "the send button", with_text("Verzenden"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 2), "the besluit sent")
+    tab_to(browser, "the letter button", with_text("Brief bekijken"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, letter_shown, "the sent letter")
+
+
+async def decision_awaiting_approval(database_url: str, data_dir: Path, make_token, cafe: str) -> str:
+    """The café's case up to a boete Eva drafted (voornemen sent, zienswijze received), through the API; its id."""
+    await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
+    eva = demo_headers(make_token, "jur-eva")
+    reason = {"deviation_reason": "Calculerend gedrag"}
+    boete = {"decision": "boete", "amount_cents": 136_000, **reason}
+    async with app_client(make_settings(database_url, data_dir)) as http:
+        cases = (await http.get("/api/v1/enforcement/cases", headers=eva, params={"open": "true"})).json()["items"]
+        current = next(item for item in cases if item["object_name"] == cafe)
+
+        async def command(path: str, body: dict | None = None, status: int = 200) -> None:
+            nonlocal current
+            response = await http.post(
+                f"/api/v1/enforcement/cases/{current['id']}{path}",
+                json=body,
+                headers={**eva, "If-Match": f'"{current["version"]}"'},
+            )
+            assert response.status_code == status, response.text
+            current = response.json()
+
+        await command("/steps", {"type": "voornemen", **boete}, 201)
+        await command(f"/steps/{current['steps'][-1]['id']}/send")
+        await command(f"/steps/{current['steps'][-1]['id']}/zienswijze", {"received": True})
+        await command("/steps", {"type": "besluit", "document_text": MOTIVERING, **boete}, 201)
+    return current["id"]
+
+
+async def test_an_officer_without_the_sexwork_regime_never_sees_a_sex_work_case(
+    browser, server, console_database, data_dir, make_token
+):
+    secret = "Huize Rood"
+    case_id = await decision_awaiting_approval(console_database, data_dir, make_token, secret)
+    connection = await core_db.connect(console_database)
+    try:  # the case becomes a sex-work case (a sex business's case under APV hoofdstuk 3)
+        await connection.execute("UPDATE enforcement_case SET regime = 'sexwork' WHERE id = $1::uuid", case_id)
+    finally:
+        await connection.close()
+
+    sign_in(browser, server, "jur-eva", "Handhaving")
+    settled(browser)
+    assert secret in text_of(browser, "main")  # she may: the open cases list it
+    browser.find_element("link text", secret).click()
+    wait_for_heading(browser, f"Zaak Seksbranche: {secret}")
+
+    sign_in(browser, server, "jur-frank", "Handhaving")  # no sexwork: not in deadlines, approvals or cases
+    settled(browser)
+    assert secret not in text_of(browser, "body")
+    assert "Seksbranche" not in text_of(browser, "main form")  # nor a regime to filter on
+    fill(browser, "Wijk", "Binnenstad")
+    submit(browser, "Zaken tonen")
+    settled(browser)
+    assert secret not in text_of(browser, "body")
+    browser.execute_script("location.hash = arguments[0]", f"#/zaken/{case_id}")
+    wait_for(browser, lambda b: text_of(b, "#meldingen"), "refused in words")
+    assert "bestaat niet, of u mag het niet zien" in text_of(browser, "#meldingen")
+    assert secret not in text_of(browser, "body")
+    check_screen(browser, "zaak-geweigerd")
+
+
 def test_no_token_reaches_the_server_log(browser, served_console):
     """Last in this module: every sign-in and call above went through this server."""
     sign_in(browser, served_console.base_url, "klacht-gerda", "Klachten")
