@@ -6,6 +6,7 @@ regime. Screenshots of each screen are kept in tests/output/ (git-ignored)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -166,6 +167,18 @@ def check_screen(browser, name: str) -> None:
     assert not [entry for entry in log if "Content Security Policy" in entry["message"]], log
     assert not [entry for entry in log if entry["level"] == "SEVERE" and "/api/v1/" not in entry["message"]], log
     browser.save_screenshot(str(OUTPUT_DIR / f"console-{name}.png"))
+
+
+def full_page_screenshot(browser, name: str) -> None:
+    """The whole page, not only the window (the README shows the case page this way)."""
+    width, height = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+    shot = browser.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    (OUTPUT_DIR / f"console-{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def fill(browser, label: str, value: str) -> None:
@@ -554,6 +567,7 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
     click_in_step(browser, 2, "Verzenden")
     wait_for(browser, lambda b: "Verzonden" in step_status(b, 2), "the besluit sent")
     assert "Bezwaartermijn" in step_status(browser, 2)
+    full_page_screenshot(browser, "zaak-volledig")  # docs/console-zaak.png
     click_in_step(browser, 2, "Brief bekijken")
     wait_for(browser, letter_shown, "the sent letter")
     check_screen(browser, "zaak-verzonden")
