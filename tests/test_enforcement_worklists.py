@@ -23,6 +23,7 @@ from tests.enforcement_helpers import (
     last_step,
     only_case,
     reviewed,
+    with_dwangsom,
 )
 from tests.helpers import assert_problem, register
 from tests.inspection_helpers import World
@@ -178,18 +179,11 @@ async def test_the_case_list_names_each_case_s_target_and_who_opened_it_and_filt
 
 
 async def test_the_deadlines_list_names_each_deadline_s_target_and_wijk(client, world):
-    await reviewed(client, world, NO_MANAGER)
-    current = await only_case(client, world)
-    current = await drafted(
-        client,
-        world,
-        current,
-        {"type": "voornemen", "decision": "boete", "amount_cents": 102_000, "deviation_reason": "Calculerend gedrag"},
-    )
-    await done(client, world, current, last_step(current)["id"], "send")
+    current, besluit = await with_dwangsom(client, world)
+    await done(client, world, current, besluit["id"], "send")
     listed = await client.get(f"{BASE}/deadlines", headers=world.h["officer_b"], params={"until": _weeks_ahead(4)})
-    [zienswijze] = [d for d in listed.json()["expiring"] if d["kind"] == "zienswijze"]
-    assert (zienswijze["object_name"], zienswijze["address"], zienswijze["wijk"]) == (
+    [term] = [d for d in listed.json()["expiring"] if d["kind"] == "begunstigingstermijn"]
+    assert (term["object_name"], term["address"], term["wijk"]) == (
         "Café Het Hoekje",
         CAFE_ADDRESS,
         "binnenstad",
@@ -211,3 +205,31 @@ async def test_sex_work_cases_are_in_no_worklist_without_the_sexwork_regime(clie
     assert (await client.get(CASES, headers=world.h["officer_b"])).json()["items"] == []
     [waiting] = (await approvals(client, world, "officer_sw2"))["items"]
     assert waiting["case_id"] == current["id"] and waiting["regime"] == "sexwork"
+
+
+async def test_showing_a_sex_work_location_s_address_in_a_list_is_an_audited_read(client, world, db):
+    location = await client.post(
+        "/api/v1/locations",
+        json={
+            "street": "Vleutenseweg",
+            "house_number": 301,
+            "postcode": "3532 HN",
+            "wijk": "west",
+            "regimes": ["sexwork"],
+        },
+        headers=world.h["coord_a"],
+    )
+    assert location.status_code == 201, location.text
+    location_id = location.json()["id"]
+    opened = await client.post(
+        CASES,
+        json={"location_id": location_id, "regime": "sexwork", "reason": "Advertentie zonder vergunning"},
+        headers=world.h["officer_sw"],
+    )
+    assert opened.status_code == 201, opened.text
+    reads = "SELECT count(*) FROM audit_event WHERE action = 'location.read' AND object_id = $1"
+    before = await db.fetchval(reads, location_id)
+
+    [item] = (await client.get(CASES, headers=world.h["officer_sw"])).json()["items"]
+    assert (item["object_name"], item["address"]) == (None, "Vleutenseweg 301, 3532HN Utrecht")
+    assert await db.fetchval(reads, location_id) == before + 1

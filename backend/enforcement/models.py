@@ -426,11 +426,15 @@ class DeadlineItem(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool
 
 
+EXPIRING = Meta(description="Due from today up to and including `until`")
+OVERDUE = Meta(description="Due before today and still open (not bezwaar terms)")
+
+
 class DeadlineView(msgspec.Struct, frozen=True):
     today: date
     until: date
-    expiring: Annotated[list[DeadlineItem], Meta(description="Due from today up to and including `until`")]
-    overdue: Annotated[list[DeadlineItem], Meta(description="Due before today and still open (not bezwaar terms)")]
+    expiring: Annotated[list[DeadlineItem], EXPIRING]
+    overdue: Annotated[list[DeadlineItem], OVERDUE]
 
 
 # --- worklists: what a screen shows of each item, one request per page ----------------------------------------
@@ -468,8 +472,8 @@ class DeadlineEntry(DeadlineItem, frozen=True, kw_only=True):
 class DeadlineWorklist(msgspec.Struct, frozen=True):
     today: date
     until: date
-    expiring: Annotated[list[DeadlineEntry], Meta(description="Due from today up to and including `until`")]
-    overdue: Annotated[list[DeadlineEntry], Meta(description="Due before today and still open (not bezwaar terms)")]
+    expiring: Annotated[list[DeadlineEntry], EXPIRING]
+    overdue: Annotated[list[DeadlineEntry], OVERDUE]
 
 
 class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
