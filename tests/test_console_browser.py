@@ -6,19 +6,29 @@ regime. Screenshots of each screen are kept in tests/output/ (git-ignored)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
+import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from backend.core import db as core_db
 from backend.demo import DEMO_USERS
+from backend.letters import service as letters
+from backend.letters import templates as letter_templates
 from tests.conftest import app_client, bearer, create_database, drop_database, make_settings, with_database
+from tests.enforcement_helpers import MOTIVERING, OPERATOR
 from tests.helpers import register
-from tests.inspection_helpers import HORECA_NO_MANAGER, HORECA_OK, World, checklist_file, submitted
+from tests.inspection_helpers import HORECA_OK, World, checklist_file, submitted
+from tests.photo_helpers import entry as photo_entry
+from tests.photo_helpers import jpeg
+from tests.photo_helpers import upload as upload_photo
 from tests.registry_helpers import create_object
 from tests.server_helpers import Served, served
 
@@ -161,6 +171,18 @@ def check_screen(browser, name: str) -> None:
     assert not [entry for entry in log if "Content Security Policy" in entry["message"]], log
     assert not [entry for entry in log if entry["level"] == "SEVERE" and "/api/v1/" not in entry["message"]], log
     browser.save_screenshot(str(OUTPUT_DIR / f"console-{name}.png"))
+
+
+def full_page_screenshot(browser, name: str) -> None:
+    """The whole page, not only the window (the README shows the case page this way)."""
+    width, height = browser.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+    shot = browser.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    (OUTPUT_DIR / f"console-{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def fill(browser, label: str, value: str) -> None:
@@ -392,29 +414,323 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
     assert states[1]["return_reason"] == "AW-06: de foto van de leeftijdsaanduiding ontbreekt."
 
 
-async def test_the_jurist_sees_the_deadline_worklist_and_opens_a_case_with_its_violations(
-    browser, server, console_database, data_dir, make_token
-):
-    (inspection,) = await inspections_by_anna(
-        console_database, data_dir, make_token, "Café De Gracht", HORECA_NO_MANAGER
-    )
-    async with app_client(make_settings(console_database, data_dir)) as http:  # reviewed: the case opens
+async def a_case_with_a_photographed_violation(database_url: str, data_dir: Path, make_token, cafe: str) -> str:
+    """Anna finds no manager and no age notice (photographed) at the café named `cafe`, and Dirk accepts the
+    inspection: the case opens. The café's letters go to its operator; the letter templates are published. Returns
+    the café's id."""
+    connection = await core_db.connect(database_url)
+    try:
+        await letters.publish_directory(connection, letter_templates.DEFAULT_DIRECTORY)
+    finally:
+        await connection.close()
+    async with app_client(make_settings(database_url, data_dir)) as http:
+        admin, anna, dirk = (demo_headers(make_token, who) for who in ("admin-hans", "insp-anna", "coord-dirk"))
+        world = World(h={"insp_a1": anna}, ids={"insp_a1": str(await register(http, anna))})
+        checklist = await http.post("/api/v1/checklists", headers=admin, json=checklist_file("alcohol-horeca"))
+        world.ids["alcohol-horeca"] = checklist.json()["id"]
+        world.ids["cafe"] = (await create_object(http, admin, name=cafe))["id"]
+        addressee = await http.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=OPERATOR, headers=admin)
+        assert addressee.status_code == 200, addressee.text
+        photo, photo_id, inspection_id = jpeg(320, 240), str(uuid.uuid4()), str(uuid.uuid4())
+        body = world.violating_body(photos=[photo_entry(photo_id, photo)])
+        assert (await http.put(f"/api/v1/inspections/{inspection_id}", json=body, headers=anna)).status_code == 200
+        uploaded = await upload_photo(http, anna, inspection_id, photo_id, photo)
+        assert uploaded.status_code in (200, 201), uploaded.text
+        version = (await http.get(f"/api/v1/inspections/{inspection_id}", headers=dirk)).json()["version"]
         review = await http.post(
-            f"/api/v1/inspections/{inspection}/review",
-            headers={**demo_headers(make_token, "coord-dirk"), "If-Match": '"1"'},
+            f"/api/v1/inspections/{inspection_id}/review", headers={**dirk, "If-Match": f'"{version}"'}
         )
         assert review.status_code == 200, review.text
+    return world.ids["cafe"]
+
+
+def thumbnails_loaded(browser) -> bool:
+    return browser.execute_script(
+        "const images = [...document.querySelectorAll('main img.console-thumbnail')];"
+        "return images.length > 0 && images.every(img => img.complete && img.naturalWidth > 0);"
+    )
+
+
+def letter_shown(browser) -> bool:
+    """The letter preview is a PDF from a blob: URL (fetched with the token; no token in its address), opened in the
+    browser's PDF viewer."""
+    return browser.execute_script(
+        "const frame = document.querySelector('main iframe.console-letter');"
+        "return !!frame && frame.src.startsWith('blob:') && !!frame.contentDocument"
+        " && frame.contentDocument.contentType === 'application/pdf';"
+    )
+
+
+def step_status(browser, seq: int) -> str:
+    return browser.execute_script(
+        "const step = document.getElementById('stap-' + arguments[0]);"
+        "return step ? step.closest('article').querySelector('dl').innerText : '';",
+        seq,
+    )
+
+
+def open_case(browser, server: str, subject: str, cafe: str) -> None:
+    sign_in(browser, server, subject, "Handhaving")
+    settled(browser)
+    browser.find_element("link text", cafe).click()
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+
+
+def click_in_step(browser, seq: int, text: str) -> None:
+    browser.find_element("xpath", f'//article[.//h3[@id="stap-{seq}"]]//button[normalize-space()="{text}"]').click()
+
+
+def api_status(server: str, subject: str, method: str, path: str, headers: dict[str, str] | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{server}{path}",
+        method=method,
+        headers={"Authorization": f"Bearer {api_token(server, subject)}", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return {"status": response.status, **json.loads(response.read() or b"{}")}
+    except urllib.error.HTTPError as refused:
+        return {"status": refused.code, **json.loads(refused.read())}
+
+
+async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
+    browser, server, console_database, data_dir, make_token
+):
+    cafe = "Café De Brug"
+    await a_case_with_a_photographed_violation(console_database, data_dir, make_token, cafe)
     sign_in(browser, server, "jur-eva", "Handhaving")
     settled(browser)
     main = text_of(browser, "main")
-    assert "Verlopen termijnen" in main and "Open zaken" in main
+    assert "Verlopen termijnen" in main and "Wacht op mijn goedkeuring" in main and cafe in main
     check_screen(browser, "handhaving")
-    browser.find_element("css selector", 'main table a[href^="#/zaken/"]').click()
-    wait_for(browser, lambda b: heading(b).startswith("Zaak alcohol"), "the case page")
-    assert "NO-MANAGER-PRESENT" in text_of(browser, "main table") and "Alcoholwet art. 24" in text_of(
-        browser, "main table"
-    )
+    browser.find_element("link text", cafe).click()
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    wait_for(browser, thumbnails_loaded, "the violation's photo")
+    violations = text_of(browser, "#kop-overtredingen + table")
+    assert "NO-MANAGER-PRESENT" in violations and "Alcoholwet art. 24" in violations and "team-centrum" in violations
+    assert "Grondslag" in text_of(browser, "main") and "Waarschuwing" in text_of(browser, "main")  # the proposal
     check_screen(browser, "zaak")
+
+    # Eva: a voornemen for a boete instead of the proposed warning; the server asks why, in Dutch words.
+    fill(browser, "Soort stap", "Voornemen")
+    fill(browser, "Besluit", "Bestuurlijke boete")
+    fill(browser, "Bedrag in euro (bij een boete)", "1360")
+    submit(browser, "Concept opstellen")
+    wait_for(browser, lambda b: "reden van afwijking" in text_of(b, "#meldingen"), "the refusal in words")
+    fill(
+        browser, "Reden van afwijking van het voorstel (optioneel)", "Calculerend: eerder gewaarschuwd door de politie."
+    )
+    submit(browser, "Concept opstellen")
+    wait_for(browser, lambda b: "Concept" in step_status(b, 1), "the drafted voornemen")
+    click_in_step(browser, 1, "Conceptbrief bekijken")
+    wait_for(browser, letter_shown, "the voornemen's letter")
+    check_screen(browser, "zaak-voornemen")
+    click_in_step(browser, 1, "Verzenden")
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 1), "the voornemen sent")
+    fill(browser, "Samenvatting van de zienswijze", "De exploitant erkent dat er geen leidinggevende was.")
+    submit(browser, "Zienswijze vastleggen")
+    wait_for(browser, lambda b: "Ontvangen" in step_status(b, 1), "the zienswijze recorded")
+
+    # Eva drafts the besluit; she cannot approve it: the console does not offer it and the server refuses it.
+    fill(browser, "Soort stap", "Besluit")
+    fill(browser, "Besluit", "Bestuurlijke boete")
+    fill(browser, "Bedrag in euro (bij een boete)", "1360")
+    fill(browser, "Motivering", MOTIVERING)
+    fill(
+        browser, "Reden van afwijking van het voorstel (optioneel)", "Calculerend: eerder gewaarschuwd door de politie."
+    )
+    submit(browser, "Concept opstellen")
+    wait_for(browser, lambda b: "Concept" in step_status(b, 2), "the drafted besluit")
+    assert not browser.find_elements("xpath", '//button[normalize-space()="Goedkeuren"]')
+    case_id = browser.execute_script("return location.hash.split('/')[2]")
+    found = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{case_id}")
+    besluit = found["steps"][-1]["id"]
+    refused = api_status(
+        server,
+        "jur-eva",
+        "POST",
+        f"/api/v1/enforcement/cases/{case_id}/steps/{besluit}/approve",
+        {"If-Match": f'"{found["version"]}"'},
+    )
+    assert (refused["status"], refused["code"]) == (403, "four_eyes")
+    check_screen(browser, "zaak-besluit-concept")
+
+    # Frank finds it in his worklist and approves it.
+    sign_in(browser, server, "jur-frank", "Handhaving")
+    settled(browser)
+    approvals = text_of(browser, "#kop-goedkeuren ~ .console-paged")
+    assert f"Bestuurlijke boete: {cafe}" in approvals and "Eva Smit" in approvals and "1.360,00" in approvals
+    browser.find_element("link text", f"Bestuurlijke boete: {cafe}").click()
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    click_in_step(browser, 2, "Goedkeuren")
+    wait_for(browser, lambda b: "Goedgekeurd" in step_status(b, 2), "the besluit approved")
+    check_screen(browser, "zaak-goedgekeurd")
+
+    # Eva sends it: the letter as sent is the stored document.
+    open_case(browser, server, "jur-eva", cafe)
+    click_in_step(browser, 2, "Verzenden")
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 2), "the besluit sent")
+    assert "Bezwaartermijn" in step_status(browser, 2)
+    full_page_screenshot(browser, "zaak-volledig")  # docs/console-zaak.png
+    click_in_step(browser, 2, "Brief bekijken")
+    wait_for(browser, letter_shown, "the sent letter")
+    check_screen(browser, "zaak-verzonden")
+    found = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{case_id}")
+    sent = found["steps"][-1]
+    assert (sent["status"], sent["amount_cents"], sent["approved_by"] is not None) == ("sent", 136_000, True)
+    assert sent["drafted_by"] != sent["approved_by"]
+
+
+def press(browser, *keys: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).send_keys(*keys).perform()
+
+
+def tab_to(browser, description: str, matches, limit: int = 120) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        press(browser, Keys.TAB)
+        if matches(browser.switch_to.active_element):
+            return
+    raise AssertionError(f"Tab never reached {description}")
+
+
+def named(name: str):
+    return lambda element: element.get_attribute("name") == name
+
+
+def with_text(text: str):
+    return lambda element: element.text == text
+
+
+def keyboard_sign_in(browser, server: str, subject: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{server}/console/")
+    wait_for_heading(browser, "Aanmelden (demo)")
+    tab_to(browser, subject, lambda element: element.get_attribute("data-subject") == subject)
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, "Handhaving")
+    settled(browser)
+
+
+async def test_keyboard_only_through_the_boete_flow(browser, server, console_database, data_dir, make_token):
+    from selenium.webdriver.common.keys import Keys
+
+    cafe = "Café Het Plein"
+    await a_case_with_a_photographed_violation(console_database, data_dir, make_token, cafe)
+    reason = "Calculerend: eerder gewaarschuwd door de politie."
+
+    def draft(kind_key: str, amount: str, motivering: str | None) -> None:
+        tab_to(browser, "the kind of step", named("type"))
+        press(browser, kind_key)  # the select jumps to the option starting with it
+        tab_to(browser, "the amount", named("amount"))
+        press(browser, Keys.END, *[Keys.BACKSPACE] * 12, amount)
+        if motivering:
+            tab_to(browser, "the motivering", named("document_text"))
+            press(browser, motivering)
+        tab_to(browser, "the deviation reason", named("deviation_reason"))
+        press(browser, reason)
+        tab_to(browser, "the draft button", with_text("Concept opstellen"))
+        press(browser, Keys.ENTER)
+
+    keyboard_sign_in(browser, server, "jur-eva")
+    tab_to(browser, "the case in the worklist", with_text(cafe))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    draft("v", "1360", None)
+    wait_for(browser, lambda b: "Concept" in step_status(b, 1), "the drafted voornemen")
+    assert "Voornemen" in text_of(browser, "#stap-1")
+    tab_to(browser, "the send button", with_text("Verzenden"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 1), "the voornemen sent")
+    tab_to(browser, "the zienswijze's summary", named("summary"))
+    press(browser, "Geen bezwaar tegen de feiten.")
+    tab_to(browser, "the zienswijze button", with_text("Zienswijze vastleggen"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Ontvangen" in step_status(b, 1), "the zienswijze recorded")
+    draft("b", "1360", MOTIVERING)
+    wait_for(browser, lambda b: "Concept" in step_status(b, 2), "the drafted besluit")
+
+    keyboard_sign_in(browser, server, "jur-frank")
+    tab_to(browser, "the decision awaiting approval", with_text(f"Bestuurlijke boete: {cafe}"))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    tab_to(browser, "the approve button", with_text("Goedkeuren"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Goedgekeurd" in step_status(b, 2), "the besluit approved")
+
+    keyboard_sign_in(browser, server, "jur-eva")
+    tab_to(browser, "the case in the worklist", with_text(cafe))
+    press(browser, Keys.ENTER)
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    tab_to(browser, "the send button", with_text("Verzenden"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, 2), "the besluit sent")
+    tab_to(browser, "the letter button", with_text("Brief bekijken"))
+    press(browser, Keys.ENTER)
+    wait_for(browser, letter_shown, "the sent letter")
+
+
+async def decision_awaiting_approval(database_url: str, data_dir: Path, make_token, cafe: str) -> str:
+    """The café's case up to a boete Eva drafted (voornemen sent, zienswijze received), through the API; its id."""
+    await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
+    eva = demo_headers(make_token, "jur-eva")
+    reason = {"deviation_reason": "Calculerend gedrag"}
+    boete = {"decision": "boete", "amount_cents": 136_000, **reason}
+    async with app_client(make_settings(database_url, data_dir)) as http:
+        cases = (await http.get("/api/v1/enforcement/cases", headers=eva, params={"open": "true"})).json()["items"]
+        current = next(item for item in cases if item["object_name"] == cafe)
+
+        async def command(path: str, body: dict | None = None, status: int = 200) -> None:
+            nonlocal current
+            response = await http.post(
+                f"/api/v1/enforcement/cases/{current['id']}{path}",
+                json=body,
+                headers={**eva, "If-Match": f'"{current["version"]}"'},
+            )
+            assert response.status_code == status, response.text
+            current = response.json()
+
+        await command("/steps", {"type": "voornemen", **boete}, 201)
+        await command(f"/steps/{current['steps'][-1]['id']}/send")
+        await command(f"/steps/{current['steps'][-1]['id']}/zienswijze", {"received": True})
+        await command("/steps", {"type": "besluit", "document_text": MOTIVERING, **boete}, 201)
+    return current["id"]
+
+
+async def test_an_officer_without_the_sexwork_regime_never_sees_a_sex_work_case(
+    browser, server, console_database, data_dir, make_token
+):
+    secret = "Huize Rood"
+    case_id = await decision_awaiting_approval(console_database, data_dir, make_token, secret)
+    connection = await core_db.connect(console_database)
+    try:  # the case becomes a sex-work case (a sex business's case under APV hoofdstuk 3)
+        await connection.execute("UPDATE enforcement_case SET regime = 'sexwork' WHERE id = $1::uuid", case_id)
+    finally:
+        await connection.close()
+
+    sign_in(browser, server, "jur-eva", "Handhaving")
+    settled(browser)
+    assert secret in text_of(browser, "main")  # she may: the open cases list it
+    browser.find_element("link text", secret).click()
+    wait_for_heading(browser, f"Zaak Seksbranche: {secret}")
+
+    sign_in(browser, server, "jur-frank", "Handhaving")  # no sexwork: not in deadlines, approvals or cases
+    settled(browser)
+    assert secret not in text_of(browser, "body")
+    assert "Seksbranche" not in text_of(browser, "main form")  # nor a regime to filter on
+    fill(browser, "Wijk", "Binnenstad")
+    submit(browser, "Zaken tonen")
+    settled(browser)
+    assert secret not in text_of(browser, "body")
+    browser.execute_script("location.hash = arguments[0]", f"#/zaken/{case_id}")
+    wait_for(browser, lambda b: text_of(b, "#meldingen"), "refused in words")
+    assert "bestaat niet, of u mag het niet zien" in text_of(browser, "#meldingen")
+    assert secret not in text_of(browser, "body")
+    check_screen(browser, "zaak-geweigerd")
 
 
 def test_no_token_reaches_the_server_log(browser, served_console):

@@ -91,6 +91,7 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "WithdrawEnforcementDecision": ENFORCERS,
     "ChangeBezwaar": ENFORCERS,
     "ListEnforcementDeadlines": ENFORCEMENT_READERS,
+    "ListEnforcementApprovals": ENFORCERS,
     "CreateComplaint": HANDLERS,
     "ListComplaints": ANY_USER,
     "GetComplaint": ANY_USER,

@@ -418,6 +418,7 @@ class DeadlineItem(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     step_id: UUID
     regime: Regime
+    wijk: str
     object_id: UUID | None
     location_id: UUID | None
     kind: DeadlineKind
@@ -425,8 +426,77 @@ class DeadlineItem(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool
 
 
+EXPIRING = Meta(description="Due from today up to and including `until`")
+OVERDUE = Meta(description="Due before today and still open (not bezwaar terms)")
+
+
 class DeadlineView(msgspec.Struct, frozen=True):
     today: date
     until: date
-    expiring: Annotated[list[DeadlineItem], Meta(description="Due from today up to and including `until`")]
-    overdue: Annotated[list[DeadlineItem], Meta(description="Due before today and still open (not bezwaar terms)")]
+    expiring: Annotated[list[DeadlineItem], EXPIRING]
+    overdue: Annotated[list[DeadlineItem], OVERDUE]
+
+
+# --- worklists: what a screen shows of each item, one request per page ----------------------------------------
+
+ObjectName = Annotated[
+    str | None,
+    Meta(description="The establishment's name; null for a location without one, or one you may not see"),
+]
+AddressLine = Annotated[
+    str | None,
+    Meta(description="The establishment's or location's address on one line; null when you may not see it"),
+]
+
+
+class CaseListItem(CaseSummary, frozen=True, kw_only=True):
+    """A case as a worklist shows it: the summary with its target's name and address and who opened it."""
+
+    object_name: ObjectName
+    address: AddressLine
+    opened_by_name: Annotated[str | None, Meta(description="null: opened by a review, or no name on record")]
+
+
+class CaseListPage(msgspec.Struct, frozen=True):
+    items: list[CaseListItem]
+    next_cursor: str | None
+
+
+class DeadlineEntry(DeadlineItem, frozen=True, kw_only=True):
+    """A deadline as a worklist shows it: with its case's target's name and address."""
+
+    object_name: ObjectName
+    address: AddressLine
+
+
+class DeadlineWorklist(msgspec.Struct, frozen=True):
+    today: date
+    until: date
+    expiring: Annotated[list[DeadlineEntry], EXPIRING]
+    overdue: Annotated[list[DeadlineEntry], OVERDUE]
+
+
+class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A drafted decision (besluit or invordering) waiting for a second officer's approval that you may give: not
+    drafted by you, not resting on a violation you found. `case_version` is the If-Match the approval needs."""
+
+    case_id: UUID
+    case_version: int
+    step_id: UUID
+    type: Literal["besluit", "invordering"]
+    decision: Decision | None
+    amount_cents: int | None
+    regime: Regime
+    wijk: str
+    object_id: UUID | None
+    location_id: UUID | None
+    object_name: ObjectName
+    address: AddressLine
+    drafted_by: UUID
+    drafted_by_name: str | None
+    drafted_at: datetime
+
+
+class ApprovalPage(msgspec.Struct, frozen=True):
+    items: list[ApprovalItem]
+    next_cursor: str | None

@@ -311,7 +311,7 @@ def _target(target: str) -> str:
 # --- deadlines view ----------------------------------------------------------------------------------------
 
 DEADLINES = """
-SELECT d.case_id, d.step_id, c.regime, c.establishment_id AS object_id, c.location_id, d.kind, d.due_on,
+SELECT d.case_id, d.step_id, c.regime, c.wijk, c.establishment_id AS object_id, c.location_id, d.kind, d.due_on,
        d.due_on < $2 AS overdue
 FROM enforcement_deadline d JOIN enforcement_case c ON c.id = d.case_id
 WHERE d.resolved_at IS NULL AND d.due_on <= $3 AND {VISIBLE}
@@ -326,6 +326,7 @@ _CASE_FILTERS = {
     "open": "(c.status <> 'closed') = {}",
     "object_id": "c.establishment_id = {}",
     "location_id": "c.location_id = {}",
+    "wijk": "c.wijk = {}",
 }
 
 
@@ -343,4 +344,35 @@ def list_cases(
         after=after,
         limit=limit,
         newest_first=True,
+    )
+
+
+# --- approvals worklist ------------------------------------------------------------------------------------------
+
+# Drafted decisions of open cases the caller ($2) may approve: not their own draft, and resting on no violation
+# they inspected (the vier-ogen rules approve_step applies).
+AWAITING_APPROVAL_BY = """s.status = 'draft' AND s.type IN ('besluit', 'invordering') AND c.status <> 'closed'
+AND s.drafted_by <> $2
+AND NOT EXISTS (SELECT 1 FROM enforcement_case_violation cv
+                WHERE cv.case_id = s.case_id AND cv.violation_id = ANY (s.violation_ids)
+                  AND $2 = ANY (cv.inspector_ids))"""
+
+_APPROVAL_FILTERS = {"case_id": "s.case_id = {}", "regime": "c.regime = {}"}
+
+
+def approvals(
+    filters: dict[str, Any], *, scope: tuple[Any, ...], approver: Any, after: tuple[Any, Any] | None, limit: int
+) -> tuple[str, list[Any]]:
+    """One keyset page of the steps awaiting the approver, longest waiting first by (created_at, id)."""
+    return keyset_page_sql(
+        """SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.type, s.decision, s.amount_cents, c.regime,
+       c.wijk, c.establishment_id AS object_id, c.location_id, s.drafted_by, s.created_at AS drafted_at
+FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
+        visible=f"{VISIBLE} AND {AWAITING_APPROVAL_BY}",
+        scope_args=[*scope, approver],
+        filter_sql=_APPROVAL_FILTERS,
+        filters=filters,
+        order_by=(("s.created_at", "timestamptz"), ("s.id", "uuid")),
+        after=after,
+        limit=limit,
     )

@@ -1,4 +1,5 @@
-"""HTTP for enforcement (/api/v1/enforcement): cases, their proposal and steps, and the deadlines view.
+"""HTTP for enforcement (/api/v1/enforcement): cases, their proposal and steps, the deadlines view and the
+approvals worklist. Lists carry what a worklist shows of each item (worklists.py).
 
 Every change answers the whole case with its new ETag; one ETag (the case's version) guards the case and
 its steps, so If-Match always carries the version last read of the case.
@@ -29,16 +30,18 @@ from backend.enforcement import (
     proposing,
     reading,
     sending,
+    worklists,
 )
 from backend.enforcement.models import (
+    ApprovalPage,
     BezwaarChange,
     Case,
     CaseClose,
+    CaseListPage,
     CaseMerge,
     CaseOpen,
-    CasePage,
     CaseStatus,
-    DeadlineView,
+    DeadlineWorklist,
     Proposal,
     StepCreate,
     StepOutcome,
@@ -47,6 +50,7 @@ from backend.enforcement.models import (
     ZienswijzeRecord,
 )
 from backend.letters.service import Letters, letters_for
+from backend.registry.models import WijkFilter
 from backend.users.models import Regime
 
 READERS = ("enforcement_officer", "admin")
@@ -58,6 +62,7 @@ StatusFilter = Annotated[CaseStatus | None, QueryParameter()]
 OpenFilter = Annotated[bool | None, QueryParameter(name="open", description="true: cases not closed; false: closed")]
 ObjectFilter = Annotated[UUID | None, QueryParameter(description="Cases of this establishment")]
 LocationFilter = Annotated[UUID | None, QueryParameter(description="Cases of this location")]
+CaseFilter = Annotated[UUID | None, QueryParameter(description="Only the steps of this case")]
 UntilFilter = Annotated[
     date | None,
     QueryParameter(
@@ -100,19 +105,24 @@ class EnforcementController(Controller):
         open_: OpenFilter = None,
         object_id: ObjectFilter = None,
         location_id: LocationFilter = None,
+        wijk: WijkFilter = None,
         cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
-    ) -> CasePage:
+    ) -> CaseListPage:
         """Enforcement officers and admins, for the cases of their regimes (sex-work cases need the sexwork regime).
-        Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment and location."""
+        Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment, location and wijk.
+        Each case with its establishment's name and address (or the location's) and who opened it."""
+        await worklists.check_wijk(db, wijk)
         filters = {
             "regime": regime,
             "status": status,
             "open": open_,
             "object_id": object_id,
             "location_id": location_id,
+            "wijk": wijk,
         }
-        return await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        page = await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await worklists.case_page(db, request.user, page, request_id=request_id_of(request))
 
     @post(
         "/cases",
@@ -507,7 +517,38 @@ class EnforcementController(Controller):
         db: Db,
         until: UntilFilter = None,
         limit: DeadlineLimit = 200,
-    ) -> DeadlineView:
+    ) -> DeadlineWorklist:
         """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
-        `until`, and those already overdue, earliest first."""
-        return await reading.deadlines(db, request.user, until=until, limit=limit)
+        `until`, and those already overdue, earliest first; each with its case's wijk and the name and address of
+        its establishment or location."""
+        view = await reading.deadlines(db, request.user, until=until, limit=limit)
+        return await worklists.deadline_worklist(db, request.user, view, request_id=request_id_of(request))
+
+    @get(
+        "/approvals",
+        operation_id="ListEnforcementApprovals",
+        summary="Drafted decisions awaiting your approval as the second officer (never your own drafts)",
+        guards=[requires_role(*OFFICERS)],
+        responses=problem_responses(*LIST),
+    )
+    async def approvals(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        case_id: CaseFilter = None,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ApprovalPage:
+        """Enforcement officers. The drafted besluiten and invorderingen of open cases of their regimes that they may
+        approve (vier-ogenprincipe): never their own drafts, nor decisions resting on a violation they inspected.
+        Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
+        If-Match of the approval), the target's name and address and the drafter's name."""
+        return await worklists.approvals(
+            db,
+            request.user,
+            filters={"case_id": case_id, "regime": regime},
+            cursor=cursor,
+            limit=limit,
+            request_id=request_id_of(request),
+        )

@@ -627,6 +627,19 @@ async def objects_with_permits(
     ]
 
 
+async def get_objects(conn: asyncpg.Connection, principal: Principal, object_ids: list[UUID]) -> list[Establishment]:
+    """The establishments of `object_ids` the caller may see, in one query (other features' lists call this)."""
+    if not object_ids:
+        return []
+    return [_establishment(row) for row in await conn.fetch(queries.GET_OBJECTS, *_scope(principal), object_ids)]
+
+
+def address_line(place: Establishment | Location) -> str:
+    """An establishment's or location's address on one line, as letters and worklists show it."""
+    number = f"{place.house_number}{place.house_number_addition or ''}"
+    return f"{place.street} {number}, {place.postcode} {place.city}"
+
+
 async def get_locations(conn: asyncpg.Connection, principal: Principal, location_ids: list[UUID]) -> list[Location]:
     """The locations of `location_ids` the caller may see, in one query. Reading sex-work locations must be
     audited: callers pass what they show to record_location_reads."""

@@ -9,6 +9,7 @@ claims differ, after `user_cache_s`, or at once when another process (de)activat
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -159,10 +160,12 @@ async def get_user(conn: asyncpg.Connection, user_id: UUID) -> User:
     return _user(row)
 
 
-async def display_names(conn: asyncpg.Connection, user_ids: set[UUID]) -> dict[UUID, str | None]:
-    """The name of each of these users (None for a user without one); ids of no user are left out."""
-    rows = await conn.fetch(queries.DISPLAY_NAMES, list(user_ids))
-    return {row["id"]: row["display_name"] for row in rows}
+async def display_names(conn: asyncpg.Connection, user_ids: Collection[UUID]) -> dict[UUID, str | None]:
+    """The name of each of these users (None for a user without one), in one query: other features' lists show
+    who did what. Ids of no user are left out."""
+    if not user_ids:
+        return {}
+    return {row["id"]: row["display_name"] for row in await conn.fetch(queries.DISPLAY_NAMES, list(user_ids))}
 
 
 async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | None, str | None]:

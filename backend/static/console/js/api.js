@@ -23,12 +23,54 @@ const MESSAGES = {
   429: "Te veel verzoeken. Wacht even en probeer het opnieuw.",
 };
 
-// The server's error in words: our sentence for the status, then the server's own explanation.
+// The service's stable problem codes in Dutch words; an unknown code falls back to the service's own detail.
+const CODES = {
+  four_eyes: "U mag dit besluit niet goedkeuren: u heeft het zelf opgesteld of de overtreding zelf vastgesteld. Een tweede jurist keurt het goed (vier-ogenprincipe).",
+  not_a_draft: "Deze stap is geen concept (meer) en kan niet opnieuw worden goedgekeurd.",
+  no_approval_needed: "Deze stap heeft geen goedkeuring nodig.",
+  not_approved: "Dit besluit is nog niet goedgekeurd door een tweede jurist en kan nog niet worden verzonden.",
+  not_sendable: "Deze stap kan niet worden verzonden.",
+  already_sent: "Deze stap is al verzonden.",
+  case_closed: "De zaak is gesloten en verandert niet meer.",
+  stale_version: "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
+  precondition_failed: "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
+  voornemen_required: "Voor deze boete moet eerst een voornemen zijn verzonden, met gelegenheid voor een zienswijze (Awb 5:53).",
+  zienswijze_term_running: "De termijn voor de zienswijze loopt nog.",
+  zienswijze_recorded: "De zienswijze is al vastgelegd.",
+  not_a_sent_voornemen: "Een zienswijze hoort bij een verzonden voornemen.",
+  deviation_reason_required: "U wijkt af van het voorstel: geef de reden van afwijking.",
+  already_fined: "Voor deze overtreding is al een boete opgelegd of in voorbereiding.",
+  letter_data_missing: "De brief mist gegevens die erin moeten staan.",
+  letter_template_missing: "Er is geen briefsjabloon voor deze stap.",
+  no_letter: "Bij deze stap hoort geen brief.",
+  document_tampered: "De opgeslagen brief komt niet meer overeen met de vastgelegde vingerafdruk en wordt niet getoond.",
+  not_a_sent_decision: "Dit kan alleen bij een verzonden besluit.",
+  bezwaar_exists: "Tegen dit besluit is al bezwaar geregistreerd.",
+  not_a_pending_bezwaar: "Dit bezwaar is al beslist of bestaat niet.",
+  outcome_recorded: "De uitkomst is al vastgelegd.",
+  no_outcome: "Voor deze stap is geen uitkomst vast te leggen.",
+  above_maximum: "Het bedrag ligt boven het maximum.",
+  collection_time_barred: "De invordering is verjaard (Awb 5:35).",
+  validation_failed: "",
+};
+const FIELDS = {
+  "/type": "Soort stap", "/decision": "Besluit", "/amount_cents": "Bedrag", "/document_text": "Motivering",
+  "/deviation_reason": "Reden van afwijking", "/sent_on": "Verzenddatum", "/received_on": "Ontvangen op",
+  "/posted_on": "Op de post gedaan op", "/summary": "Samenvatting", "/observed_on": "Datum hercontrole",
+  "/result": "Uitkomst", "/violation_ids": "Overtredingen", "/addressee": "Geadresseerde", "/reason": "Reden",
+};
+
+// The server's error in words: our sentence for the status, the code's meaning, and which fields to check.
 export function describe(error) {
   if (!(error instanceof ApiError)) return "De service is niet bereikbaar. Probeer het later opnieuw.";
   const general = MESSAGES[error.status] || "Er ging iets mis bij de service.";
-  const fields = (error.problem.errors || []).map((item) => `${item.parameter || item.pointer || ""}: ${item.detail}`).join("; ");
-  return [general, error.problem.detail, fields].filter(Boolean).join(" ");
+  const known = Object.hasOwn(CODES, error.problem.code);
+  const meaning = known ? CODES[error.problem.code] : error.problem.detail;
+  const fields = (error.problem.errors || []).map((item) => {
+    const where = item.parameter || item.pointer || "";
+    return FIELDS[where] ? `${FIELDS[where]} (${item.detail})` : `${where}: ${item.detail}`;
+  });
+  return [general, meaning, fields.length ? `Controleer: ${fields.join("; ")}.` : ""].filter(Boolean).join(" ");
 }
 
 export async function api(path, { method = "GET", body, version, accept = "application/json" } = {}) {

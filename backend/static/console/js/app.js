@@ -5,7 +5,8 @@ import { demoUsers, finishOidcSignIn, loadConfig, signInAsDemoUser, startOidcSig
 import { button, h, heading, link, paragraph } from "./dom.js";
 import { complaintScreen, complaintsScreen, newComplaintScreen } from "./complaints.js";
 import { auditScreen } from "./audit.js";
-import { caseScreen, enforcementScreen } from "./enforcement.js";
+import { caseScreen } from "./case.js";
+import { enforcementScreen } from "./enforcement.js";
 import { indicatorsScreen } from "./indicators.js";
 import { inspectionScreen, reviewListScreen } from "./review.js";
 
@@ -38,7 +39,7 @@ export function showError(message) {
   region.replaceChildren(h("p", { class: "utrecht-paragraph" }, message));
 }
 
-function clearError() {
+export function clearError() {
   document.getElementById("meldingen").replaceChildren();
 }
 
@@ -49,7 +50,7 @@ let pageLoaded = false;
 export function render(title, ...content) {
   document.title = `${title} – Toezicht BW`;
   const target = main();
-  target.replaceChildren(heading(1, title, { tabindex: "-1", id: "paginakop" }), ...content);
+  target.replaceChildren(heading(1, title, { tabindex: "-1", id: "paginakop" }), ...content.filter(Boolean));
   if (pageLoaded) document.getElementById("paginakop").focus();
   pageLoaded = true;
 }
@@ -58,6 +59,9 @@ export function navigate(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
 }
+
+// The signed-in user as /api/v1/me describes them (id, roles, regimes).
+export function currentUser() { return me; }
 
 function allowed(roles) {
   return me && me.roles.some((role) => roles.includes(role));

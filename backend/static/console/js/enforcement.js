@@ -1,61 +1,65 @@
-// The jurist's screens, read-only for now: deadlines within 7 days and overdue (the service counts them by the
-// Atw calendar), open cases by regime and wijk, and a case with its violations and steps.
+// The jurist's worklist: deadlines overdue and within 7 days (the service counts them by the Atw calendar), the
+// decisions awaiting my approval as the second officer, and open cases by regime and wijk. Every list names each
+// case's establishment and address itself: one request per page.
 import { api, query } from "./api.js";
-import { render } from "./app.js";
-import { facts, formatDate, h, heading, link, paragraph, table } from "./dom.js";
+import { currentUser, render } from "./app.js";
+import { button, field, formatDate, h, heading, link, paragraph, table } from "./dom.js";
 import { pagedTable } from "./pages.js";
+import { CASE_STATUSES, DEADLINES, DECISIONS, REGIMES, STEPS, WIJKEN, euros, targetName, word } from "./words.js";
 
-const DEADLINES = {
-  zienswijze: "Zienswijze", begunstigingstermijn: "Begunstigingstermijn", bezwaar_term: "Bezwaartermijn",
-  bezwaar_decision: "Beslistermijn bezwaar", payment: "Betaling", invordering_limit: "Invordering",
-};
-const STATUSES = {
-  open: "Open", warned: "Gewaarschuwd", voornemen: "Voornemen", besluit: "Besluit", hercontrole: "Hercontrole",
-  invordering: "Invordering", bezwaar: "Bezwaar", closed: "Gesloten",
-};
-const STEPS = { warning: "Waarschuwing", voornemen: "Voornemen", besluit: "Besluit", hercontrole: "Hercontrole",
-                invordering: "Invordering", bezwaar: "Bezwaar" };
-
-function deadlineRows(items) {
-  return items.map((item) => [link(`#/zaken/${item.case_id}`, DEADLINES[item.kind] || item.kind), item.regime,
-                              formatDate(item.due_on)]);
+function deadlineRow(item) {
+  return [link(`#/zaken/${item.case_id}`, `${word(DEADLINES, item.kind)}: ${targetName(item)}`), item.address || "",
+          word(WIJKEN, item.wijk), word(REGIMES, item.regime), formatDate(item.due_on)];
 }
 
 function deadlineList(caption, items) {
-  return items.length ? table(caption, ["Termijn", "Regime", "Uiterlijk"], deadlineRows(items))
+  return items.length ? table(caption, ["Termijn", "Adres", "Wijk", "Regime", "Uiterlijk"], items.map(deadlineRow))
                       : paragraph(`${caption}: geen.`);
 }
 
+function approvalRow(item) {
+  const what = item.decision ? word(DECISIONS, item.decision) : word(STEPS, item.type);
+  return [link(`#/zaken/${item.case_id}`, `${what}: ${targetName(item)}`), item.address || "", word(WIJKEN, item.wijk),
+          euros(item.amount_cents), item.drafted_by_name || "Onbekend", formatDate(item.drafted_at)];
+}
+
 function caseRow(item) {
-  return [link(`#/zaken/${item.id}`, `Zaak van ${formatDate(item.opened_at)}`), item.regime, item.wijk,
-          STATUSES[item.status] || item.status, String(item.violation_count)];
+  return [link(`#/zaken/${item.id}`, targetName(item)), item.address || "", word(REGIMES, item.regime),
+          word(WIJKEN, item.wijk), word(CASE_STATUSES, item.status), String(item.violation_count), formatDate(item.opened_at)];
+}
+
+function section(id, title, ...content) {
+  return h("section", { class: "console-section", "aria-labelledby": id }, heading(2, title, { id }), ...content);
+}
+
+// Open cases, narrowed to a regime and a wijk with a small form; the table pages with the API's cursors.
+function openCases() {
+  const user = currentUser();
+  const results = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "console-form console-filters", novalidate: true },
+    field("Regime", "select", { name: "regime" }, [["", "Alle regimes"], ...user.regimes.map((r) => [r, word(REGIMES, r)])]),
+    field("Wijk", "select", { name: "wijk" }, [["", "Alle wijken"], ...Object.entries(WIJKEN)]),
+    h("div", {}, button("Zaken tonen", null, { type: "submit" })));
+  const show = () => {
+    const values = Object.fromEntries(new FormData(form).entries());
+    results.replaceChildren(pagedTable("Open zaken", ["Zaak", "Adres", "Regime", "Wijk", "Status", "Overtredingen", "Geopend"],
+      `/api/v1/enforcement/cases${query({ open: true, ...values })}`, caseRow));
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
+  show();
+  return [form, results];
 }
 
 export async function enforcementScreen() {
   const deadlines = await api("/api/v1/enforcement/deadlines");
+  const approver = currentUser().roles.includes("enforcement_officer");
   render("Handhaving",
-    h("section", { class: "console-section", "aria-labelledby": "kop-verlopen" }, heading(2, "Verlopen termijnen", { id: "kop-verlopen" }),
-      deadlineList("Verlopen termijnen", deadlines.overdue)),
-    h("section", { class: "console-section", "aria-labelledby": "kop-termijnen" },
-      heading(2, `Termijnen tot en met ${formatDate(deadlines.until)}`, { id: "kop-termijnen" }),
+    section("kop-verlopen", "Verlopen termijnen", deadlineList("Verlopen termijnen", deadlines.overdue)),
+    section("kop-termijnen", `Termijnen tot en met ${formatDate(deadlines.until)}`,
       deadlineList("Termijnen die binnenkort verlopen", deadlines.expiring)),
-    h("section", { class: "console-section", "aria-labelledby": "kop-zaken" }, heading(2, "Open zaken", { id: "kop-zaken" }),
-      pagedTable("Open zaken", ["Zaak", "Regime", "Wijk", "Status", "Overtredingen"],
-        `/api/v1/enforcement/cases${query({ open: true })}`, caseRow)));
-}
-
-export async function caseScreen(id) {
-  const found = await api(`/api/v1/enforcement/cases/${id}`);
-  render(`Zaak ${found.regime}, ${found.wijk}`,
-    facts([["Status", STATUSES[found.status] || found.status], ["Geopend", formatDate(found.opened_at)],
-           ["Gesloten", formatDate(found.closed_at)], ["Resultaat", found.result]]),
-    h("section", { class: "console-section", "aria-labelledby": "kop-overtredingen" },
-      heading(2, "Overtredingen", { id: "kop-overtredingen" }),
-      found.violations.length ? table("Overtredingen in deze zaak", ["Code", "Artikel", "Vastgesteld", "Beboet"],
-        found.violations.map((v) => [v.code, v.article_key, formatDate(v.observed_on), v.fined ? "Ja" : "Nee"]))
-        : paragraph("Geen overtredingen.")),
-    h("section", { class: "console-section", "aria-labelledby": "kop-stappen" }, heading(2, "Stappen", { id: "kop-stappen" }),
-      found.steps.length ? table("Stappen in deze zaak", ["Stap", "Besluit", "Status"],
-        found.steps.map((step) => [STEPS[step.type] || step.type, step.decision || "", step.status]))
-        : paragraph("Nog geen stappen.")));
+    approver ? section("kop-goedkeuren", "Wacht op mijn goedkeuring",
+      paragraph("Besluiten die een collega opstelde. Uw eigen concepten keurt een tweede jurist goed (vier-ogenprincipe)."),
+      pagedTable("Besluiten die wachten op uw goedkeuring", ["Besluit", "Adres", "Wijk", "Bedrag", "Opgesteld door", "Opgesteld"],
+        "/api/v1/enforcement/approvals", approvalRow)) : null,
+    section("kop-zaken", "Open zaken", ...openCases()));
 }

@@ -1,0 +1,161 @@
+"""The jurist's worklists: the steps awaiting my approval, and the display fields a worklist shows of every case,
+deadline and approval (the target's name and address, people's names), so that a screen is one request per page.
+
+Names and addresses come from the registry and users services, one batch per page, with the caller's own
+visibility: an establishment or location the caller may not see stays unnamed. Showing a sex-work location's
+address is a read of it, audited as the registry audits one (record_location_reads).
+
+The approvals list applies the vier-ogen rules of approval ahead of time: a drafted besluit or invordering of an
+open case of the caller's regimes, not drafted by the caller and resting on no violation the caller inspected.
+Approving still checks them (approve_step); this list only leaves out what would be refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.core.auth import Principal
+from backend.core.pagination import decode_cursor, keyset_page
+from backend.enforcement import queries
+from backend.enforcement.models import (
+    ApprovalItem,
+    ApprovalPage,
+    CaseListItem,
+    CaseListPage,
+    CasePage,
+    DeadlineEntry,
+    DeadlineView,
+    DeadlineWorklist,
+)
+from backend.registry import service as registry
+from backend.users import service as users
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a worklist shows of a case's target."""
+
+    object_name: str | None = None
+    address: str | None = None
+
+
+UNSEEN = Place()
+
+
+class Places:
+    """The names and addresses of one page's targets, read in one batch per kind."""
+
+    def __init__(self, objects: dict[UUID, Place], locations: dict[UUID, Place]) -> None:
+        self._objects = objects
+        self._locations = locations
+
+    def of(self, object_id: UUID | None, location_id: UUID | None) -> Place:
+        if object_id is not None:
+            return self._objects.get(object_id, UNSEEN)
+        if location_id is not None:
+            return self._locations.get(location_id, UNSEEN)
+        return UNSEEN
+
+
+async def places(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    targets: list[tuple[UUID | None, UUID | None]],
+    *,
+    request_id: str | None,
+) -> Places:
+    """The places of (object_id, location_id) pairs, as far as the caller may see them."""
+    object_ids = sorted({o for o, _ in targets if o is not None})
+    location_ids = sorted({loc for o, loc in targets if o is None and loc is not None})
+    objects = await registry.get_objects(conn, principal, object_ids)
+    locations = await registry.get_locations(conn, principal, location_ids)
+    if any("sexwork" in location.regimes for location in locations):
+        async with conn.transaction():
+            await registry.record_location_reads(conn, principal, locations, request_id=request_id)
+    return Places(
+        {found.id: Place(found.name, registry.address_line(found)) for found in objects},
+        {found.id: Place(None, registry.address_line(found)) for found in locations},
+    )
+
+
+def _labelled(item: Any, shape: type[Any], place: Place, **names: str | None) -> Any:
+    return shape(**msgspec.structs.asdict(item), object_name=place.object_name, address=place.address, **names)
+
+
+async def case_page(
+    conn: asyncpg.Connection, principal: Principal, page: CasePage, *, request_id: str | None
+) -> CaseListPage:
+    """A page of cases with their targets' names and addresses and who opened them."""
+    found = await places(conn, principal, [(c.object_id, c.location_id) for c in page.items], request_id=request_id)
+    names = await users.display_names(conn, sorted({c.opened_by for c in page.items if c.opened_by is not None}))
+    items = [
+        _labelled(
+            case,
+            CaseListItem,
+            found.of(case.object_id, case.location_id),
+            opened_by_name=names.get(case.opened_by) if case.opened_by else None,
+        )
+        for case in page.items
+    ]
+    return CaseListPage(items=items, next_cursor=page.next_cursor)
+
+
+async def deadline_worklist(
+    conn: asyncpg.Connection, principal: Principal, view: DeadlineView, *, request_id: str | None
+) -> DeadlineWorklist:
+    """The deadlines view with each deadline's target named."""
+    every = [*view.overdue, *view.expiring]
+    found = await places(conn, principal, [(d.object_id, d.location_id) for d in every], request_id=request_id)
+
+    def entries(items: list[Any]) -> list[DeadlineEntry]:
+        return [_labelled(d, DeadlineEntry, found.of(d.object_id, d.location_id)) for d in items]
+
+    return DeadlineWorklist(
+        today=view.today, until=view.until, expiring=entries(view.expiring), overdue=entries(view.overdue)
+    )
+
+
+async def approvals(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+    request_id: str | None,
+) -> ApprovalPage:
+    """Drafted decisions the caller may approve, longest waiting first, in keyset pages."""
+    after = decode_cursor(cursor, tuple[datetime, UUID])
+    sql, args = queries.approvals(
+        filters, scope=(sorted(principal.regimes),), approver=principal.user_id, after=after, limit=limit + 1
+    )
+    rows = [dict(row) for row in await conn.fetch(sql, *args)]
+    shown = rows[:limit]
+    found = await places(conn, principal, [(r["object_id"], r["location_id"]) for r in shown], request_id=request_id)
+    names = await users.display_names(conn, sorted({r["drafted_by"] for r in shown}))
+
+    def item(row: dict[str, Any]) -> ApprovalItem:
+        place = found.of(row["object_id"], row["location_id"])
+        return msgspec.convert(
+            {
+                **row,
+                "object_name": place.object_name,
+                "address": place.address,
+                "drafted_by_name": names.get(row["drafted_by"]),
+            },
+            ApprovalItem,
+        )
+
+    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.drafted_at.isoformat(), str(last.step_id)))
+    return ApprovalPage(items=items, next_cursor=next_cursor)
+
+
+async def check_wijk(conn: asyncpg.Connection, wijk: str | None) -> None:
+    """422 for a wijk filter that names no wijk, as every list with a wijk filter answers."""
+    await registry.ensure_known_wijk_filter(conn, wijk)
