@@ -91,7 +91,10 @@ class Receiver:
 def receiving(receiver: Receiver) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender went away mid-request (killed): nothing was delivered
+                return
             status = receiver._answer({k.lower(): v for k, v in self.headers.items()}, body)
             with contextlib.suppress(OSError):  # the sender may be gone (killed mid-delivery)
                 self.send_response(status)

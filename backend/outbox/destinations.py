@@ -95,6 +95,11 @@ async def resolve(parts: SplitResult, allowlist: Allowlist) -> list[str]:
     """Every address the URL's host resolves to, each public or named by the allowlist; else Refused."""
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    literal = _address(host)
+    if literal is not None:  # nothing to resolve (and no thread hop for it)
+        if not (_public(literal) or allowlist.names_address(literal)):
+            raise Refused("The URL's host is a private, loopback or link-local address.")
+        return [str(literal)]
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):

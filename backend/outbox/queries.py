@@ -98,9 +98,10 @@ RETURNING m.id, m.claim, m.attempts, m.payload, s.url, s.secret,
 """
 
 DELIVERED = """
-UPDATE outbox_message
-SET state = 'delivered', delivered_at = now(), last_status = $3, last_error = NULL, claim = NULL
-WHERE id = $1 AND claim = $2 AND state = 'pending'
+UPDATE outbox_message m
+SET state = 'delivered', delivered_at = now(), last_status = d.status, last_error = NULL, claim = NULL
+FROM unnest($1::uuid[], $2::uuid[], $3::integer[]) AS d (id, claim, status)
+WHERE m.id = d.id AND m.claim = d.claim AND m.state = 'pending'
 """
 
 # A failed attempt: again after `delay` seconds, or a dead letter once `max_attempts` were made.

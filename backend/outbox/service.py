@@ -74,8 +74,14 @@ async def claim(conn: asyncpg.Connection, settings: Settings, limit: int) -> lis
     ]
 
 
-async def record_delivered(conn: asyncpg.Connection, message: Claimed, status: int | None) -> None:
-    await conn.execute(queries.DELIVERED, message.id, message.claim, status)
+async def record_delivered(conn: asyncpg.Connection, delivered: list[tuple[Claimed, int | None]]) -> None:
+    """Messages the receivers took (with their HTTP status), where the claim is still ours."""
+    await conn.execute(
+        queries.DELIVERED,
+        [message.id for message, _ in delivered],
+        [message.claim for message, _ in delivered],
+        [status for _, status in delivered],
+    )
 
 
 async def record_failed(
