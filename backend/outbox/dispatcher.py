@@ -51,6 +51,7 @@ class Dispatcher:
         self._to_record = asyncio.Event()
         # Claims wait until this many slots are free (or nothing is in flight): fewer, larger claims.
         self._claim_at = max(1, settings.outbox_concurrency // 2)
+        self._database_lost = False  # logged once per outage, not at every poll
 
     async def run(self) -> None:
         """Deliver until cancelled; deliveries in flight are cancelled with it (their lease brings them back)."""
@@ -95,8 +96,13 @@ class Dispatcher:
                     claimed = await service.claim(conn, self.settings, free)
                     if not claimed and not self._in_flight:
                         wait_s = await self._until_next_due(conn)
+                if self._database_lost:
+                    self._database_lost = False
+                    log.info("outbox_database_available")
             except DATABASE_TROUBLE as exc:
-                log.warning("outbox_database_unavailable", error=type(exc).__name__)
+                if not self._database_lost:
+                    self._database_lost = True
+                    log.warning("outbox_database_unavailable", error=type(exc).__name__)
         for message in claimed:
             task = asyncio.create_task(self._deliver(http, message))
             self._in_flight.add(task)
