@@ -135,13 +135,12 @@ async def create_subscription(
         secret,
         principal.user_id,
     )
-    await audit.record(
+    await _audit(
         tx,
-        actor=actor_of(principal),
-        action="webhook_subscription.created",
-        object_type=OBJECT_TYPE,
-        object_id=subscription_id,
-        request_id=request_id,
+        principal,
+        "created",
+        subscription_id,
+        request_id,
         after={"url": body.url, "event_types": event_types, "regimes": regimes},
     )
     return _with_secret(await get_subscription(tx, subscription_id), secret)
@@ -160,6 +159,25 @@ async def _check_subscription(principal: Principal, body: SubscriptionCreate, se
     if outside:
         problems.add("/regimes", f"Outside your regime scope: {', '.join(outside)}.", "regime_out_of_scope")
     problems.raise_if_any()
+
+
+async def _audit(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    what: str,
+    subscription_id: UUID,
+    request_id: str | None,
+    **change: dict[str, Any],
+) -> None:
+    await audit.record(
+        tx,
+        actor=actor_of(principal),
+        action=f"{OBJECT_TYPE}.{what}",
+        object_type=OBJECT_TYPE,
+        object_id=subscription_id,
+        request_id=request_id,
+        **change,
+    )
 
 
 def _with_secret(subscription: Subscription, secret: str) -> SubscriptionWithSecret:
@@ -194,15 +212,8 @@ async def delete_subscription(
     if await tx.fetchval(queries.DELETE_SUBSCRIPTION, subscription_id, version) is None:
         raise stale(current.version)
     await tx.execute(queries.CANCEL_PENDING, subscription_id)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="webhook_subscription.deleted",
-        object_type=OBJECT_TYPE,
-        object_id=subscription_id,
-        request_id=request_id,
-        before={"url": current.url, "event_types": current.event_types, "regimes": current.regimes},
-    )
+    before = {"url": current.url, "event_types": current.event_types, "regimes": current.regimes}
+    await _audit(tx, principal, "deleted", subscription_id, request_id, before=before)
 
 
 async def rotate_secret(
@@ -221,14 +232,7 @@ async def rotate_secret(
     )
     if rotated is None:
         raise stale(current.version)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="webhook_subscription.secret_rotated",
-        object_type=OBJECT_TYPE,
-        object_id=subscription_id,
-        request_id=request_id,
-    )
+    await _audit(tx, principal, "secret_rotated", subscription_id, request_id)  # never the secret
     return _with_secret(await get_subscription(tx, subscription_id), secret)
 
 
