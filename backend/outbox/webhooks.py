@@ -89,6 +89,8 @@ async def deliver(
         return Outcome(None, "timeout")
     except httpx.HTTPError:
         return Outcome(None, "connection_failed")
+    except Exception:  # anything else one receiver causes (a URL httpx cannot use) must not stop the dispatcher
+        return Outcome(None, "delivery_error")
 
 
 async def _attempt(http: httpx.AsyncClient, message: Claimed, allowlist: Allowlist, allow_http: bool) -> Outcome:
