@@ -83,6 +83,14 @@ class Dispatcher:
             with contextlib.suppress(*DATABASE_TROUBLE):  # what finished is kept; else it comes back after the lease
                 async with asyncio.timeout(self.settings.db_acquire_timeout_s):
                     await self._record_delivered()
+            await self._close_pool()
+
+    async def _close_pool(self) -> None:
+        """Close politely, so that a connection given back mid-query (a claim cut off by the stop) is reset
+        before it goes; a database that does not answer must not hold up the stop."""
+        try:
+            await asyncio.wait_for(self.pool.close(), self.settings.db_acquire_timeout_s)
+        except (TimeoutError, *DATABASE_TROUBLE):
             self.pool.terminate()
 
     async def _round(self, http: httpx.AsyncClient) -> None:
