@@ -42,6 +42,9 @@ from backend.enforcement.routes import EnforcementController
 from backend.health.routes import HealthController
 from backend.health.service import DatabaseProbe
 from backend.inspections.routes import InspectionController, ViolationController
+from backend.outbox import service as outbox
+from backend.outbox.dispatcher import Dispatcher
+from backend.outbox.routes import OutboxMessageController, SubscriptionController
 from backend.photos import resumable
 from backend.photos import service as photos
 from backend.photos.routes import PhotoController, PhotoUploadController
@@ -80,6 +83,8 @@ ROUTE_HANDLERS = [
     PhotoController,
     PhotoUploadController,
     ReportController,
+    SubscriptionController,
+    OutboxMessageController,
     ConsoleController,
 ]
 
@@ -137,7 +142,9 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     await _warn_if_privileged(pool, settings)
     directory = PrincipalDirectory(pool, settings.user_cache_s)
     app.state.db_pool = pool
-    app.state.database_probe = probe = DatabaseProbe(settings.database_url, READY_TIMEOUT_S)
+    app.state.database_probe = probe = DatabaseProbe(
+        settings.database_url, READY_TIMEOUT_S, details={"outbox": outbox.backlog}
+    )
     app.state.principal_directory = directory
     app.state.resolve_principal = directory.resolve
     tasks = [
@@ -153,6 +160,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.photo_evidence = evidence = photos.evidence_for(pool, settings)
     await asyncio.to_thread(evidence.spool.sweep)  # uploads a killed server left half-written
     tasks.append(asyncio.create_task(photos.purge_forever(evidence, PURGE_INTERVAL_S, resumable.purge)))
+    if settings.outbox_dispatcher:  # else `toezicht dispatch` runs apart (see README)
+        tasks.append(asyncio.create_task(Dispatcher(settings).run()))
     try:
         yield
     finally:

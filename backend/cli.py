@@ -1,5 +1,5 @@
-"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects |
-checklists publish | letters publish."""
+"""The `toezicht` command: serve | dispatch | migrate | token | openapi | demo | audit verify | import objects |
+checklists publish | letters publish | dead-letters list/replay."""
 
 from __future__ import annotations
 
@@ -61,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default TOEZICHT_WORKERS or 1)")
     serve.add_argument("--demo", action="store_true", help="load the demo data before serving (idempotent)")
     serve.set_defaults(run=_serve)
+
+    dispatch = commands.add_parser(
+        "dispatch", help="deliver outbox messages (webhooks) until stopped; beside or instead of serve's dispatcher"
+    )
+    dispatch.set_defaults(run=_dispatch)
+
+    dead = commands.add_parser("dead-letters", help="outbox messages whose retries were exhausted")
+    dead_commands = dead.add_subparsers(dest="dead_letters_command", required=True, metavar="ACTION")
+    dead_list = dead_commands.add_parser("list", help="print the dead letters, one JSON object a line")
+    dead_list.set_defaults(run=_dead_letters_list)
+    dead_replay = dead_commands.add_parser("replay", help="send dead letters again (same webhook-id)")
+    dead_replay.add_argument("message_ids", nargs="*", metavar="ID", help="message ids (see `list`)")
+    dead_replay.add_argument("--all", action="store_true", help="every dead letter")
+    dead_replay.set_defaults(run=_dead_letters_replay)
 
     hint = commands.add_parser("hint", help="print the URLs and, in dev mode, how to get a token and call the API")
     hint.set_defaults(run=_hint)
@@ -430,6 +444,84 @@ def openapi_document(settings: Settings) -> str:
 
     schema = create_app(settings).openapi_schema.to_schema()
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _dispatch(_args: argparse.Namespace, settings: Settings) -> int:
+    """Run the outbox dispatcher until SIGTERM/SIGINT; several may run at once (they share the work)."""
+    from backend.core.logging import configure_logging
+    from backend.outbox.dispatcher import Dispatcher
+
+    configure_logging(settings.log_level)
+    settings = _with_database(settings, _to_log)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        work = asyncio.ensure_future(Dispatcher(settings).run())
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, work.cancel)
+        _to_log("dispatcher_started", "", concurrency=settings.outbox_concurrency)
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+
+    try:
+        asyncio.run(run())
+    finally:
+        _stop_embedded_database()
+    return 0
+
+
+def _dead_letters_list(_args: argparse.Namespace, settings: Settings) -> int:
+    from backend.outbox import service
+
+    async def work(conn: Any) -> Any:
+        return await service.list_messages(conn, state="dead", subscription_id=None, cursor=None, limit=200)
+
+    page = _on_connection(_with_database(settings), work)
+    for message in page.items:
+        print(json.dumps(_json_ready(message)))
+    if page.next_cursor:
+        print("toezicht: more than 200 dead letters; see GET /api/v1/outbox-messages?state=dead", file=sys.stderr)
+    return 0
+
+
+def _json_ready(value: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
+def _dead_letters_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when every named dead letter is due again, 1 when one could not be replayed."""
+    from uuid import UUID
+
+    from backend.core import audit
+    from backend.core.errors import ApiError
+    from backend.outbox import service
+
+    if bool(args.message_ids) == args.all:
+        print("toezicht: name message ids or --all", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        named = [UUID(value) for value in args.message_ids]
+    except ValueError:
+        print("toezicht: a message id is not a UUID", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def work(conn: Any) -> list[str]:
+        problems = []
+        for message_id in named or await service.dead_letter_ids(conn):
+            try:
+                async with conn.transaction():
+                    await service.replay(conn, audit.Actor(label="cli"), message_id)
+                print(f"replayed {message_id}")
+            except ApiError as exc:
+                problems.append(f"{message_id}: {exc.detail}")
+        return problems
+
+    problems = _on_connection(_with_database(settings), work)
+    for problem in problems:
+        print(f"toezicht: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:

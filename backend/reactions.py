@@ -6,6 +6,8 @@ from __future__ import annotations
 from backend.core import events
 from backend.enforcement import cases as enforcement_cases
 from backend.inspections import service as inspections
+from backend.outbox import service as outbox
+from backend.outbox.models import EVENT_TYPES as OUTGOING
 from backend.photos import service as photos
 from backend.planning import service as planning
 
@@ -17,5 +19,9 @@ def wire() -> None:
     events.react("inspection.submitted", photos.on_inspection_submitted)
     events.react("inspection.corrected", planning.on_inspection_stored)
     events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
+    # Every event that leaves the service goes to the outbox in the announcing transaction (after the reactions
+    # above, so a message is only written for a change that got this far).
+    for kind in OUTGOING:
+        events.react(kind, outbox.on_event)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)

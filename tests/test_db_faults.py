@@ -128,7 +128,8 @@ async def test_a_deactivation_reaches_the_cache_again_after_postgresql_restarts(
     async def listening() -> bool:
         return (
             await owner.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN %app_user_changed%'"
             )
             == 1
         )

@@ -106,6 +106,14 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "GetIndicatorTrend": REPORT_READERS,
     "GetComplianceChart": REPORT_READERS,
     "GetTrendChart": REPORT_READERS,
+    "CreateSubscription": ("admin",),
+    "ListSubscriptions": ("admin",),
+    "GetSubscription": ("admin",),
+    "DeleteSubscription": ("admin",),
+    "RotateSubscriptionSecret": ("admin",),
+    "ListOutboxMessages": ("admin",),
+    "GetOutboxMessage": ("admin",),
+    "ReplayOutboxMessage": ("admin",),
 }
 # Bodies that get an allowed caller past the media-type check to the handler (which then refuses them).
 BODY_TYPES = {"ImportObjects": "text/csv", "UploadPhoto": "image/jpeg"}

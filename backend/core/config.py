@@ -107,6 +107,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # inspections takes seconds; the default request timeout is shorter).
     report_statement_timeout_ms: PositiveInt = 120_000
 
+    # Webhooks (backend/outbox/): the hosts subscription URLs may name (host names, `*.domain`, `*` for any
+    # public host, IP addresses or networks); a private, loopback or link-local address only when named here.
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    # Plain http to receivers: for development and tests only.
+    webhook_allow_http: bool = False
+    # After a secret rotation the previous secret signs too (a second signature) for this long.
+    webhook_rotation_overlap_hours: PositiveInt = 24
+    # The dispatcher: run inside `toezicht serve` (off when `toezicht dispatch` runs apart).
+    outbox_dispatcher: bool = True
+    # Retries back off exponentially (base * 2^(attempt-1), at most retry_max_s, with jitter) until max_attempts;
+    # then the message is a dead letter. The defaults try for about a day and a half.
+    outbox_max_attempts: Annotated[int, Meta(ge=1, le=100)] = 16
+    outbox_retry_base_s: Annotated[float, Meta(gt=0)] = 30.0
+    outbox_retry_max_s: Annotated[float, Meta(gt=0)] = 6 * 3600.0
+    # A claimed message is due again after this long (a dispatcher that died mid-delivery); above the timeout.
+    outbox_lease_s: Annotated[float, Meta(gt=0)] = 60.0
+    outbox_delivery_timeout_s: Annotated[float, Meta(gt=0)] = 10.0
+    # How often an idle dispatcher looks for due work (a NOTIFY wakes it at once for new messages).
+    outbox_poll_interval_s: Annotated[float, Meta(gt=0)] = 1.0
+    # Deliveries in flight at once per dispatcher.
+    outbox_concurrency: Annotated[int, Meta(ge=1, le=200)] = 10
+
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:
             raise SettingsError("TOEZICHT_DB_POOL_MIN must not exceed TOEZICHT_DB_POOL_MAX")
@@ -119,6 +141,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_OIDC_JWKS_URL or TOEZICHT_OIDC_JWKS_FILE")
             if not self.oidc_algorithms:
                 raise SettingsError("TOEZICHT_OIDC_ALGORITHMS must name at least one algorithm")
+        if self.outbox_lease_s <= self.outbox_delivery_timeout_s:
+            raise SettingsError("TOEZICHT_OUTBOX_LEASE_S must exceed TOEZICHT_OUTBOX_DELIVERY_TIMEOUT_S")
         for name in ("oidc_jwks_url", "oidc_authorization_url", "oidc_token_url"):
             url = getattr(self, name)
             if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -144,7 +168,7 @@ ENV_VARS: dict[str, str] = {
     **{field.upper(): field for field in _URL_FIELDS},
     **{f"TOEZICHT_{field.upper()}": field for field in Settings.__struct_fields__ if field not in _URL_FIELDS},
 }
-_LIST_FIELDS = {"oidc_algorithms", "cors_origins", "atw_authority_terms"}
+_LIST_FIELDS = {"oidc_algorithms", "cors_origins", "atw_authority_terms", "webhook_allowed_hosts"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

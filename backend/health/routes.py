@@ -11,8 +11,10 @@ from backend.core.errors import ServiceUnavailable
 from backend.core.openapi import problem_responses
 
 
-class HealthStatus(msgspec.Struct, frozen=True):
+class HealthStatus(msgspec.Struct, frozen=True, omit_defaults=True):
     status: str
+    # Figures for operators (e.g. `outbox`: messages waiting, dead letters, age of the oldest); not the status.
+    detail: dict[str, Any] = {}
 
 
 class HealthController(Controller):
@@ -41,7 +43,9 @@ class HealthController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
         """No token needed. Answers 200 when the database answers within two seconds, else 503 `not_ready`; for the
         orchestrator's readiness probe. Asked on a connection of its own, not the pool: a busy instance (every pooled
-        connection in use) stays ready."""
-        if not await request.app.state.database_probe.ready():
+        connection in use) stays ready. `detail.outbox` tells the webhook backlog: messages `pending`, `dead` letters
+        and `oldest_pending_s`; a backlog never makes the service unready."""
+        probe = request.app.state.database_probe
+        if not await probe.ready():
             raise ServiceUnavailable("The database does not answer.", code="not_ready")
-        return HealthStatus(status="ok")
+        return HealthStatus(status="ok", detail=probe.detail)

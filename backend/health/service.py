@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 
@@ -17,10 +19,17 @@ from backend.core.db import CONNECTION_LOST
 APPLICATION_NAME = "toezicht-ready"
 
 
+# Figures for readiness's detail (e.g. the outbox backlog), asked on the probe's connection after it answered.
+Detail = Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]
+
+
 class DatabaseProbe:
-    def __init__(self, database_url: str, timeout_s: float) -> None:
+    def __init__(self, database_url: str, timeout_s: float, details: dict[str, Detail] | None = None) -> None:
         self.database_url = database_url
         self.timeout_s = timeout_s
+        self.details = details or {}
+        # What the details said at the last answer: information only, never part of the status.
+        self.detail: dict[str, Any] = {}
         self._conn: asyncpg.Connection | None = None
         self._asking: asyncio.Future[bool] | None = None
 
@@ -43,6 +52,7 @@ class DatabaseProbe:
                         server_settings={"application_name": APPLICATION_NAME},
                     )
                 await self._conn.fetchval("SELECT 1")
+                self.detail = {name: await ask(self._conn) for name, ask in self.details.items()}
             return True
         except (*CONNECTION_LOST, asyncpg.PostgresError):
             self._drop_connection()

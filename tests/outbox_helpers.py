@@ -1,0 +1,151 @@
+"""A webhook receiver on loopback for the outbox tests, and the steps they share.
+
+The receiver is a plain http.server in a thread of the test: it verifies every delivery with the Standard
+Webhooks reference library (`standardwebhooks`, the receiver's code, not ours), answers the statuses a test
+scripts, and can hold a request open until the test releases it (to act while a delivery is in flight)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from tests.conftest import wait_until
+from tests.inspection_helpers import HORECA_OK, SEXWORK_OK, World, submitted
+
+SUBSCRIPTIONS = "/api/v1/subscriptions"
+MESSAGES = "/api/v1/outbox-messages"
+HOLD_TIMEOUT_S = 60.0
+# Settings for a test app that delivers to the loopback receiver at once, retrying within milliseconds.
+FAST = dict(
+    webhook_allowed_hosts=("127.0.0.1",),
+    webhook_allow_http=True,
+    outbox_retry_base_s=0.01,
+    outbox_retry_max_s=0.05,
+    outbox_poll_interval_s=0.05,
+    outbox_delivery_timeout_s=5.0,
+    outbox_lease_s=6.0,
+)
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+    status: int  # what the receiver answered
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers["webhook-id"]
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    secret: str | None = None
+    answers: list[int] = field(default_factory=list)  # statuses for the next requests, in order
+    default: int = 204  # then this one
+    hold_first: bool = False  # keep the first request open until `release`
+    deliveries: list[Delivery] = field(default_factory=list)
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/toezicht"
+
+    def verified(self, delivery: Delivery, secret: str | None = None) -> bool:
+        try:
+            Webhook(secret or self.secret or "").verify(delivery.body, delivery.headers)
+            return True
+        except WebhookVerificationError:
+            return False
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [d.webhook_id for d in self.deliveries]
+
+    def _answer(self, headers: dict[str, str], body: bytes) -> int:
+        with self.lock:
+            first = not self.arrived.is_set()
+            self.arrived.set()
+            status = self.answers.pop(0) if self.answers else self.default
+        if first and self.hold_first:
+            self.release.wait(HOLD_TIMEOUT_S)
+        with self.lock:
+            self.deliveries.append(Delivery(headers, body, status))
+        return status
+
+
+@contextlib.contextmanager
+def receiving(receiver: Receiver) -> Iterator[Receiver]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender went away mid-request (killed): nothing was delivered
+                return
+            status = receiver._answer({k.lower(): v for k, v in self.headers.items()}, body)
+            with contextlib.suppress(OSError):  # the sender may be gone (killed mid-delivery)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+async def subscribe(client, headers, receiver: Receiver, **overrides: Any) -> dict[str, Any]:
+    body = {"url": receiver.url, "event_types": ["inspection.submitted"], "regimes": ["alcohol", "nix18"]}
+    body.update(overrides)
+    response = await client.post(SUBSCRIPTIONS, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    receiver.secret = created["secret"]
+    return created
+
+
+async def submit_cafe(client, world: World, who: str = "insp_a1") -> dict[str, Any]:
+    return await submitted(client, world, world.body(who))
+
+
+async def submit_club(client, world: World) -> dict[str, Any]:
+    checklists = [
+        {"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
+        {"checklist_version_id": world.ids["alcohol-horeca"], "answers": HORECA_OK},
+    ]
+    body = world.body("insp_sw", object_id=world.ids["club"], observations=None, checklists=checklists)
+    return await submitted(client, world, body, "insp_sw")
+
+
+async def messages(db) -> list[dict[str, Any]]:
+    return [dict(row) for row in await db.fetch("SELECT * FROM outbox_message ORDER BY created_at, id")]
+
+
+async def until_all_delivered(db, count: int, timeout_s: float = 30.0) -> None:
+    async def delivered() -> bool:
+        return await db.fetchval("SELECT count(*) FROM outbox_message WHERE state = 'delivered'") >= count
+
+    await wait_until(delivered, timeout_s=timeout_s)
