@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
     verify.set_defaults(run=_audit_verify)
 
+    reports = commands.add_parser("reports", help="performance indicator tools")
+    reports_commands = reports.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
+    rebuild = reports_commands.add_parser(
+        "rebuild", help="compute the indicators' read model again from the records (after an import or restore)"
+    )
+    rebuild.set_defaults(run=_reports_rebuild)
+
     _add_publish_command(commands, "checklists", "checklist templates", "the template files", _checklists_publish)
     _add_publish_command(commands, "letters", "letter templates", "the letter template files", _letters_publish)
 
@@ -425,6 +432,14 @@ def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
         f"({report.events} events before it verify)"
     )
     return 1
+
+
+def _reports_rebuild(_args: argparse.Namespace, settings: Settings) -> int:
+    from backend.reports.facts import rebuild
+
+    _on_connection(_with_database(settings), rebuild)
+    print("reports read model rebuilt")
+    return 0
 
 
 def _import_objects(args: argparse.Namespace, settings: Settings) -> int:

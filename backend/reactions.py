@@ -8,6 +8,7 @@ from backend.enforcement import service as enforcement
 from backend.inspections import service as inspections
 from backend.photos import service as photos
 from backend.planning import service as planning
+from backend.reports import facts as reports
 
 
 def wire() -> None:
@@ -17,5 +18,11 @@ def wire() -> None:
     events.react("inspection.submitted", photos.on_inspection_submitted)
     events.react("inspection.corrected", planning.on_inspection_stored)
     events.react("inspection.reviewed", enforcement.on_inspection_reviewed)
+    # The reports' read model last: it reads what the reactions above wrote (cases opened, hercontroles settled).
+    for changed in ("submitted", "corrected", "reviewed", "returned"):
+        events.react(f"inspection.{changed}", reports.on_inspection_changed)
+    events.react("step.sent", reports.on_step_sent)
+    for changed in ("received", "answered", "reopened"):
+        events.react(f"complaint.{changed}", reports.on_complaint_changed)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)

@@ -39,7 +39,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from backend.core.events import Event
+from backend.core.events import Event, announce, event
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import dwangsom, letter, queries, rules
 from backend.enforcement import proposal as proposals
@@ -1162,6 +1162,19 @@ async def send_step(
             await tx.execute(queries.RESOLVE_DEADLINE, step["related_step_id"], kind)
     await tx.execute(queries.SET_STATUS, case_id, new_status)
     await _history(tx, case_id, new_status, principal, reason=f"step {step['seq']} ({step['type']}) sent")
+    await announce(
+        tx,
+        event(
+            "step.sent",
+            actor=principal.user_id,
+            subject_type="step",
+            subject_id=step_id,
+            related={"case": case_id, **({"object": case["object_id"]} if case["object_id"] else {})},
+            regimes=[case["regime"]],
+            request_id=request_id,
+        ),
+        principal,
+    )
     await _audit(
         tx,
         principal,
