@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from backend.complaints import service as complaints
 from backend.core import calendar
@@ -132,7 +133,15 @@ async def replace_inspection(tx: asyncpg.Connection, inspection: Inspection, kin
         await tx.executemany(
             queries.INSERT_VIOLATION_FACT,
             [
-                (inspection.id, v.id, v.code, regime_at[v.checklist], dict(v.article), v.observed_on, *dims)
+                (
+                    inspection.id,
+                    v.id,
+                    v.code,
+                    regime_at[v.checklist],
+                    msgspec.to_builtins(v.article),
+                    v.observed_on,
+                    *dims,
+                )
                 for v in violations
             ],
         )
