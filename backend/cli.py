@@ -435,9 +435,21 @@ def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reports_rebuild(_args: argparse.Namespace, settings: Settings) -> int:
+    """As the schema's owner (it empties the read model's tables), like the migration that first built it."""
+    from backend.core import db
     from backend.reports.facts import rebuild
 
-    _on_connection(_with_database(settings), rebuild)
+    settings = _with_database(settings)
+
+    async def run() -> None:
+        assert settings.owner_database_url
+        conn = await db.connect(settings.owner_database_url)
+        try:
+            await rebuild(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
     print("reports read model rebuilt")
     return 0
 

@@ -170,7 +170,8 @@ class _PatientConnection:
         self._timeout_s = timeout_ms / 1000 + 5
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._conn.fetch(query, *args, timeout=self._timeout_s)
+        rows: list[asyncpg.Record] = await self._conn.fetch(query, *args, timeout=self._timeout_s)
+        return rows
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
@@ -284,9 +285,8 @@ def cycle_rows(objects: list[SupervisedObject], last_on: dict[Any, date | None],
     counts: dict[str | None, dict[str, Any]] = {}
     for found in objects:
         rule = defs.cycle_rule_of(found.supervision_level, found.kind)
-        row = counts.setdefault(
-            rule and rule.key, {"rule": rule and rule.key, "objects": 0, "verscherpt": 0, "overdue": 0}
-        )
+        key = rule.key if rule else None
+        row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
         row["objects"] += 1
         row["verscherpt"] += found.supervision_level == "verscherpt"
         last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
@@ -422,7 +422,8 @@ def weighted_median(values: list[tuple[int, int]]) -> Median:
         return Median(value=None, count=0)
     ordered = sorted(values)
     middle = [(count - 1) // 2, count // 2]
-    picked, seen = [], 0
+    picked: list[int] = []
+    seen = 0
     for value, n in ordered:
         picked.extend(value for position in middle if seen <= position < seen + n)
         seen += n
