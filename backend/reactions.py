@@ -26,3 +26,4 @@ def wire() -> None:
         events.react(f"complaint.{changed}", reports.on_complaint_changed)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
+    reports.read_cases_with(reports.CaseReads(get_case=enforcement.get_case, list_cases=enforcement.list_cases))

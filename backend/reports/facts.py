@@ -12,6 +12,8 @@ regime and team (only counts ever leave the reports), in the name of the user wh
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from uuid import UUID
@@ -23,7 +25,6 @@ from backend.complaints import service as complaints
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.events import Event
-from backend.enforcement import service as enforcement
 from backend.inspections import service as inspections
 from backend.inspections.models import Inspection
 from backend.planning import service as planning
@@ -35,6 +36,28 @@ ALL_REGIMES = frozenset({"alcohol", "nix18", "coffeeshop", "sexwork", "gambling"
 CLOSED_COMPLAINT_STATES = ("resolved", "rejected")
 SANCTION_TYPES = ("warning", "besluit")
 SETTLED = ("complied", "forfeited")
+
+
+@dataclass(frozen=True)
+class CaseReads:
+    """The enforcement service's reads of cases (enforcement imports reports for its letters, so reports gets
+    them handed over in backend/reactions.py instead of importing enforcement)."""
+
+    get_case: Callable[..., Awaitable[Any]]  # (conn, principal, case_id) -> Case
+    list_cases: Callable[..., Awaitable[Any]]  # (conn, principal, *, filters, cursor, limit) -> CasePage
+
+
+_cases: list[CaseReads] = []
+
+
+def read_cases_with(reads: CaseReads) -> None:
+    _cases[:] = [reads]
+
+
+def _enforcement() -> CaseReads:
+    if not _cases:
+        raise RuntimeError("reports.facts.read_cases_with was not called (backend/reactions.py wires it)")
+    return _cases[0]
 
 
 def _reader(principal: Principal) -> Principal:
@@ -161,7 +184,7 @@ async def _after_review(tx: asyncpg.Connection, reader: Principal, inspection: I
         target = (
             {"object_id": inspection.object_id} if inspection.object_id else {"location_id": inspection.location_id}
         )
-        page = await enforcement.list_cases(tx, reader, filters={**target, "open": True}, cursor=None, limit=100)
+        page = await _enforcement().list_cases(tx, reader, filters={**target, "open": True}, cursor=None, limit=100)
         now = await tx.fetchval("SELECT now()")
         for case in page.items:
             if case.opened_at == now:
@@ -173,7 +196,7 @@ async def _after_review(tx: asyncpg.Connection, reader: Principal, inspection: I
 
 
 async def _remember_case(tx: asyncpg.Connection, reader: Principal, case_id: UUID, team_id: str | None) -> None:
-    case = await enforcement.get_case(tx, reader, case_id)
+    case = await _enforcement().get_case(tx, reader, case_id)
     kind = await _object_kind(tx, reader, case.object_id)
     if case.object_id is not None:
         regimes = (await registry.get_object(tx, reader, case.object_id)).regimes
@@ -193,7 +216,7 @@ async def on_step_sent(tx: asyncpg.Connection, happened: Event, principal: Princ
 
 
 async def replace_sanctions(tx: asyncpg.Connection, reader: Principal, case_id: UUID) -> None:
-    case = await enforcement.get_case(tx, reader, case_id)
+    case = await _enforcement().get_case(tx, reader, case_id)
     rows = []
     for s in case.steps:
         if s.type in SANCTION_TYPES and s.sent_on is not None:
