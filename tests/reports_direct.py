@@ -14,25 +14,8 @@ from typing import Any
 from backend.core import calendar
 from backend.reports import definitions as defs
 from backend.reports.definitions import NIX18_COMPLIED_SQL
+from backend.reports.queries import AMSTERDAM_DAY, _month, _where
 from backend.reports.service import Request, Row, _filter_values, _instants
-
-AMSTERDAM_DAY = "AT TIME ZONE 'Europe/Amsterdam'"
-
-
-def _month(column: str, by_month: bool) -> str:
-    return f"date_trunc('month', {column})::date" if by_month else "NULL::date"
-
-
-def _where(base: str, fragments: dict[str, str], filters: dict[str, Any], args: list[Any], *, fixed: int) -> str:
-    """`base` and one fragment per given filter (`{}` is its parameter), appending the values to `args`; the
-    statement's `fixed` parameters come first, so the filters' are numbered after them."""
-    conditions = [base]
-    for name, value in filters.items():
-        if value is not None and name in fragments:
-            args.append(value)
-            conditions.append(fragments[name].format(f"${fixed + len(args)}"))
-    return " AND ".join(f"({condition})" for condition in conditions)
-
 
 # --- inspections: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 sees sex work ----------
 
