@@ -125,17 +125,17 @@ CREATE TABLE report_code_day (
 -- Complaints and sanctions are few enough per year to be read as facts.
 CREATE TABLE report_complaint (
     id                 uuid PRIMARY KEY,
-    received_at        timestamptz NOT NULL,
+    received_on        date NOT NULL,  -- received_at in Europe/Amsterdam
     regime             text,
     wijk               text NOT NULL,
     object_id          uuid,
     object_kind        text NOT NULL,
     state              text NOT NULL CHECK (state IN ('open', 'resolved', 'rejected')),
-    closed_at          timestamptz,
+    closed_on          date,  -- closed_at in Europe/Amsterdam
     resolution_due_on  date NOT NULL,
     followed           boolean NOT NULL  -- an inspection was submitted for an assignment following it up
 );
-CREATE INDEX report_complaint_received_idx ON report_complaint (received_at);
+CREATE INDEX report_complaint_received_idx ON report_complaint (received_on);
 
 -- The case a sanction belongs to: team_id is the team of the inspection that opened it (none when opened by hand).
 CREATE TABLE report_case (
@@ -311,8 +311,9 @@ BEGIN
     FROM report_code_control GROUP BY day, regimes, wijk, object_kind, team_id, code, code_regimes;
 
     INSERT INTO report_complaint
-    SELECT c.id, c.received_at, c.regime, c.wijk, c.establishment_id, coalesce(e.kind, 'location'),
-           CASE WHEN c.state IN ('resolved', 'rejected') THEN c.state ELSE 'open' END, c.closed_at,
+    SELECT c.id, (c.received_at AT TIME ZONE 'Europe/Amsterdam')::date, c.regime, c.wijk, c.establishment_id,
+           coalesce(e.kind, 'location'), CASE WHEN c.state IN ('resolved', 'rejected') THEN c.state ELSE 'open' END,
+           (c.closed_at AT TIME ZONE 'Europe/Amsterdam')::date,
            c.resolution_due_on,
            EXISTS (SELECT 1 FROM assignment a JOIN inspection i ON i.assignment_id = a.id WHERE a.complaint_id = c.id)
     FROM complaint c LEFT JOIN establishment e ON e.id = c.establishment_id;

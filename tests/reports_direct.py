@@ -8,14 +8,26 @@ holds the regimes whose figures count, and a record of sex work only counts for 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from backend.core import calendar
 from backend.reports import definitions as defs
 from backend.reports.definitions import NIX18_COMPLIED_SQL
-from backend.reports.queries import AMSTERDAM_DAY, _month, _where
-from backend.reports.service import Request, Row, _filter_values, _instants
+from backend.reports.models import Period
+from backend.reports.queries import _month, _where
+from backend.reports.service import Request, Row, _filter_values
+
+
+def _instants(period: Period) -> tuple[datetime, datetime]:
+    """The period as [start, end) instants: midnight in Amsterdam on `from` and on the day after `to`."""
+    start = datetime.combine(period.from_, time(), calendar.AMSTERDAM)
+    end = datetime.combine(period.to + timedelta(days=1), time(), calendar.AMSTERDAM)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+AMSTERDAM_DAY = "AT TIME ZONE 'Europe/Amsterdam'"
+
 
 # --- inspections: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 sees sex work ----------
 
@@ -228,11 +240,13 @@ AND ($3::boolean OR NOT ('sexwork' = ANY (e.regimes)))"""
     return (
         f"""
 WITH rules AS (
-  SELECT * FROM unnest($4::int[], $5::text[], $6::int[], $7::text[], $8::text[]) AS r(priority, key, months, level, kind)
+  SELECT * FROM unnest($4::int[], $5::text[], $6::int[], $7::text[], $8::text[])
+    AS r(priority, key, months, level, kind)
 ), objects AS (
   SELECT e.supervision_level, rule.key AS rule, rule.months,
          coalesce((SELECT (max(i.inspected_at) {AMSTERDAM_DAY})::date FROM inspection i
-                   WHERE i.establishment_id = e.id AND i.state = 'reviewed' AND i.inspected_at < {_END_OF_REFERENCE_DAY}),
+                   WHERE i.establishment_id = e.id AND i.state = 'reviewed'
+                     AND i.inspected_at < {_END_OF_REFERENCE_DAY}),
                   (e.created_at {AMSTERDAM_DAY})::date) AS last_on
   FROM establishment e
   LEFT JOIN LATERAL (

@@ -245,13 +245,13 @@ async def on_complaint_changed(tx: asyncpg.Connection, happened: Event, principa
     await tx.execute(
         queries.REPLACE_COMPLAINT_FACT,
         complaint.id,
-        complaint.received_at,
+        complaint.received_at.astimezone(calendar.AMSTERDAM).date(),
         complaint.regime,
         complaint.location.wijk,
         complaint.object_id,
         await _object_kind(tx, reader, complaint.object_id),
         state,
-        complaint.closed_at,
+        complaint.closed_at and complaint.closed_at.astimezone(calendar.AMSTERDAM).date(),
         complaint.resolution_due_on,
         followed,
     )

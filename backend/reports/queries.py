@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-AMSTERDAM_DAY = "AT TIME ZONE 'Europe/Amsterdam'"
-
 
 def _month(column: str, by_month: bool) -> str:
     return f"date_trunc('month', {column})::date" if by_month else "NULL::date"
@@ -142,10 +140,10 @@ GROUP BY 1""",
     )
 
 
-# --- complaints: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 whether regime-less
-# complaints count (no regime filter), $5 today ----------------------------------------------------------------
+# --- complaints: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 whether regime-less complaints count
+# (no regime filter), $5 today ------------------------------------------------------------------------------
 
-_COMPLAINT_SCOPE = """c.received_at >= $1 AND c.received_at < $2
+_COMPLAINT_SCOPE = """c.received_on BETWEEN $1 AND $2
 AND (c.regime = ANY ($3::text[]) OR (c.regime IS NULL AND $4::boolean))"""
 _COMPLAINT_FILTERS = {"object_kind": "c.object_kind = {}"}
 
@@ -161,11 +159,11 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
         in_wijk = f"c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month, count(*) AS all_wijken,
+SELECT {_month("c.received_on", by_month)} AS month, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
        count(*) FILTER (WHERE {in_wijk} AND c.followed) AS followed,
-       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved'
-                        AND (c.closed_at {AMSTERDAM_DAY})::date <= c.resolution_due_on) AS resolved_in_time,
+       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on <= c.resolution_due_on)
+         AS resolved_in_time,
        count(*) FILTER (WHERE {in_wijk} AND (c.state = 'resolved'
                         OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due
 FROM report_complaint c
@@ -185,11 +183,9 @@ def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple
         where += f" AND c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month,
-       (c.received_at {AMSTERDAM_DAY})::date AS received_on, (c.closed_at {AMSTERDAM_DAY})::date AS closed_on,
-       count(*) AS n
+SELECT {_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS n
 FROM report_complaint c
-WHERE c.state = 'resolved' AND c.closed_at IS NOT NULL AND $5::date IS NOT NULL AND {where}
+WHERE c.state = 'resolved' AND c.closed_on IS NOT NULL AND $5::date IS NOT NULL AND {where}
 GROUP BY 1, 2, 3""",
         args,
     )
@@ -228,12 +224,12 @@ INSERT INTO report_code_control (inspection_id, code, code_regimes, day, regimes
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
 
 REPLACE_COMPLAINT_FACT = """
-INSERT INTO report_complaint (id, received_at, regime, wijk, object_id, object_kind, state, closed_at,
+INSERT INTO report_complaint (id, received_on, regime, wijk, object_id, object_kind, state, closed_on,
                               resolution_due_on, followed)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, regime = excluded.regime, wijk = excluded.wijk,
+ON CONFLICT (id) DO UPDATE SET received_on = excluded.received_on, regime = excluded.regime, wijk = excluded.wijk,
     object_id = excluded.object_id, object_kind = excluded.object_kind, state = excluded.state,
-    closed_at = excluded.closed_at, resolution_due_on = excluded.resolution_due_on,
+    closed_on = excluded.closed_on, resolution_due_on = excluded.resolution_due_on,
     followed = report_complaint.followed OR excluded.followed"""
 # An inspection submitted for an assignment that follows up the complaint (inspections are never removed).
 COMPLAINT_FOLLOWED = "UPDATE report_complaint SET followed = true WHERE id = $1 AND NOT followed"

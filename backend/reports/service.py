@@ -23,7 +23,7 @@ from calendar import monthrange
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 import asyncpg
@@ -153,13 +153,6 @@ def _counted(principal: Principal, regime: str | None) -> list[str]:
     return sorted(principal.regimes)
 
 
-def _instants(period: Period) -> tuple[datetime, datetime]:
-    """The period as [start, end) instants: midnight in Amsterdam on `from` and on the day after `to`."""
-    start = datetime.combine(period.from_, time(), calendar.AMSTERDAM)
-    end = datetime.combine(period.to + timedelta(days=1), time(), calendar.AMSTERDAM)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 class _PatientConnection:
     """The report's connection, which waits for a statement as long as the report's statement_timeout allows
     (and a little more, so the server's own limit fires first): the pool's client-side limit
@@ -254,7 +247,7 @@ class ReadModel:
         self, conn: Any, req: Request, counted: list[str], *, by_month: bool
     ) -> tuple[list[Row], list[Row]]:
         values = _filter_values(req)
-        fixed = (*_instants(req.period), counted, req.filters.regime is None, calendar.today())
+        fixed = (*_days(req), counted, req.filters.regime is None, calendar.today())
         sql, filter_args = queries.complaint_figures(values, by_month=by_month)
         figures = list(await conn.fetch(sql, *fixed, *filter_args))
         sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
