@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench openapi lock vendor clean
+.PHONY: run lint test bench openapi lock vendor clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ run: $(STAMP)
 	@$(BIN)/toezicht hint
 	$(BIN)/toezicht serve --demo
 
-test: $(STAMP)
+# The checks every change passes (configuration in pyproject.toml): lint findings, formatting, and mypy --strict
+# over backend/. `make test` runs them first, so CI fails on a finding before any test runs.
+lint: $(STAMP)
+	$(BIN)/ruff check backend tests
+	$(BIN)/ruff format --check backend tests
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

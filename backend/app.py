@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp
 
 from backend import __doc__ as about
 from backend import reactions
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # every path answers, compression, rate limit, authentication and conditional reads wrap the whole app, so
     # they also cover 404/405. Outermost first: CORS is outside the rest, so a browser can read a 429 or 401
     # too; HEAD is answered outside the rate limit and authentication, so their answers to it lose their body.
-    handler = BearerAuthMiddleware(NotModified(app.asgi_handler))
+    handler: ASGIApp = BearerAuthMiddleware(NotModified(app.asgi_handler))
     if settings.rate_limit_per_minute:
         handler = RateLimit(handler, settings.rate_limit_per_minute)
     if settings.compression:
@@ -209,7 +210,10 @@ def _openapi_config() -> DocumentConfig:
                     type="http",
                     scheme="bearer",
                     bearer_format="JWT",
-                    description="An access token from the municipality's identity provider (or `toezicht token` in development).",
+                    description=(
+                        "An access token from the municipality's identity provider"
+                        " (or `toezicht token` in development)."
+                    ),
                 )
             }
         ),

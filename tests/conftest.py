@@ -27,6 +27,7 @@ import pytest
 
 from backend.app import create_app
 from backend.core import db as core_db
+from backend.core import events
 from backend.core.config import PROJECT_ROOT, Settings, load_settings
 from backend.core.migrations import migrate
 from backend.core.roles import ensure_login_role, with_user
@@ -36,6 +37,9 @@ TEMPLATE_DB = "toezicht_test_template"
 RUNTIME_ROLE = "toezicht_test_app"
 ISSUER = "toezicht-test"
 AUDIENCE = "toezicht-api"
+
+# Fixtures kept beside the helpers they use: the fault tests' own PostgreSQL (faulty_pg, fault_db).
+pytest_plugins = ["tests.fault_postgres"]
 
 
 def with_database(url: str, database: str) -> str:
@@ -278,3 +282,10 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], *, timeout_s: flo
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
+    """Register reactions for one test only (on a copy of what the app wired)."""
+    monkeypatch.setattr(events, "_reactions", {kind: list(found) for kind, found in events._reactions.items()})
+    return events.react

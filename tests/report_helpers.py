@@ -89,7 +89,8 @@ async def insert_inspection(
     reviewer = uuid.UUID(ds.ids["coord_a"]) if state == "reviewed" else None
     await db.execute(
         """INSERT INTO inspection (id, state, assignment_id, establishment_id, team_id, wijk, regimes, submitted_by,
-               inspector_ids, started_at, finished_at, received_at, clock_suspect, inspected_at, reviewed_by, reviewed_at)
+               inspector_ids, started_at, finished_at, received_at, clock_suspect, inspected_at, reviewed_by,
+               reviewed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz - interval '1 hour', $10, $10, false, $10, $11,
                    CASE WHEN $11::uuid IS NULL THEN NULL ELSE $10 END)""",
         inspection_id,
@@ -208,8 +209,8 @@ async def _complaint(
 ) -> str:
     complaint_id = str(uuid.uuid4())
     await db.execute(
-        """INSERT INTO complaint (id, category, regime, channel, description, street, house_number, postcode, city, wijk,
-               wijk_source, establishment_id, wants_feedback, has_contact, state, received_at,
+        """INSERT INTO complaint (id, category, regime, channel, description, street, house_number, postcode, city,
+               wijk, wijk_source, establishment_id, wants_feedback, has_contact, state, received_at,
                acknowledgement_due_on, resolution_due_on, outcome, forwarded_to, closed_at, created_by)
            VALUES ($1, 'geluidsoverlast_horeca', $2, 'phone', 'Overlast', 'Oudegracht', 1, '3511AA', 'Utrecht', $3,
                'override', $4, false, false, $5, $6, $7, $8, $9, $10, $11, $12)""",
@@ -237,18 +238,19 @@ async def build_dataset(client, auth, db) -> Dataset:
     coffeeshop), club (west, seks_club, sexwork+alcohol), cafe_oost (oost, horeca_hoogdrempelig, never controlled),
     coffee_no (noordoost, coffeeshop, last control 2024-05-01).
 
-    | id | day         | object | state    | checklists (regime)               | violations (regime)          | reason      |
-    |----|-------------|--------|----------|-----------------------------------|------------------------------|-------------|
-    | I1 | 2025-01-15  | cafe   | reviewed | horeca OK (API submit + review)   | -                            | -           |
-    | I2 | 2025-02-10  | cafe   | reviewed | horeca (permit)                   | AW-3-NO-PERMIT (alcohol)     | complaint C1|
-    | I3 | 2025-02-20  | west   | reviewed | horeca (permit); team-b           | AW-24-1-NO-MANAGER (alcohol) | hercontrole |
-    | I4 | 2025-03-05  | shop   | reviewed | 4 NIX18 attempts (supermarkt)     | 2x AGE-NOT-ESTABLISHED (nix) | -           |
-    | I5 | 2025-04-01  | west   | reviewed | horeca (permit) + 1 attempt; team-b| AGE-NOT-ESTABLISHED (nix18) | -           |
-    | I6 | 2025-05-10  | coffee | reviewed | coffeeshop (permit)               | one, withdrawn               | -           |
-    | I7 | 2025-05-20  | club   | reviewed | sexwork (permit)                  | SX-NO-PERMIT (sexwork)       | -           |
-    | I8 | 2025-06-30 23:30 | cafe | complete | horeca                          | -                            | -           |
-    | I9 | 2025-07-01 00:30 | cafe | reviewed | horeca (outside the period)     | -                            | -           |
-    | -  | 2024-05-01  | coffee_no | reviewed | coffeeshop (outside the period) | -                          | -           |
+    | id | day              | object    | state    | checklists (regime)             | violations (regime)          |
+    |----|------------------|-----------|----------|---------------------------------|------------------------------|
+    | I1 | 2025-01-15       | cafe      | reviewed | horeca OK (API submit + review) | -                            |
+    | I2 | 2025-02-10       | cafe      | reviewed | horeca (permit)                 | AW-3-NO-PERMIT (alcohol)     |
+    | I3 | 2025-02-20       | west      | reviewed | horeca (permit)                 | AW-24-1-NO-MANAGER (alcohol) |
+    | I4 | 2025-03-05       | shop      | reviewed | 4 NIX18 attempts (supermarkt)   | 2x AGE-NOT-ESTABLISHED (nix) |
+    | I5 | 2025-04-01       | west      | reviewed | horeca (permit) + 1 attempt     | AGE-NOT-ESTABLISHED (nix18)  |
+    | I6 | 2025-05-10       | coffee    | reviewed | coffeeshop (permit)             | one, withdrawn               |
+    | I7 | 2025-05-20       | club      | reviewed | sexwork (permit)                | SX-NO-PERMIT (sexwork)       |
+    | I8 | 2025-06-30 23:30 | cafe      | complete | horeca                          | -                            |
+    | I9 | 2025-07-01 00:30 | cafe      | reviewed | horeca (outside the period)     | -                            |
+    | -  | 2024-05-01       | coffee_no | reviewed | coffeeshop (outside the period) | -                            |
+    Team-b did I3 and I5. Reasons: I2 follows complaint C1, I3 is a hercontrole; the others have none.
     NIX18 attempts of I4: not sold, sold without ID, sold without ID, sold to an adult who showed ID; I5: one
     sold without ID in horeca.
     """

@@ -148,9 +148,12 @@ class ResumableClient:
         if content_length is not None:
             headers["Content-Length"] = str(content_length)
         response = await self.http.patch(self.location, content=content, headers=headers)
-        if response.status_code == 409 and sf_boolean(response.headers.get("upload-complete")) is not True:
-            if sf_integer(response.headers.get("upload-offset")) is None:
-                raise InteropError("a 409 for a mismatching offset must carry the correct Upload-Offset")
+        if (
+            response.status_code == 409
+            and sf_boolean(response.headers.get("upload-complete")) is not True
+            and sf_integer(response.headers.get("upload-offset")) is None
+        ):
+            raise InteropError("a 409 for a mismatching offset must carry the correct Upload-Offset")
         if complete and response.is_success and sf_boolean(response.headers.get("upload-complete")) is not True:
             raise InteropError("the answer to a completing append must carry Upload-Complete: ?1")
         if not complete and response.is_success:

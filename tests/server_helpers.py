@@ -76,10 +76,12 @@ def _wait_until_live(process: subprocess.Popen[bytes], run: Served) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"serve exited with {process.returncode}:\n" + "\n".join(run.output_lines()[-20:]))
-        with contextlib.suppress(OSError, urllib.error.URLError):
-            with urllib.request.urlopen(run.base_url + "/health/live", timeout=1.0) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(run.base_url + "/health/live", timeout=1.0) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.1)
     raise AssertionError("serve did not answer in time:\n" + "\n".join(run.output_lines()[-20:]))
 

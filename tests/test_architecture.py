@@ -5,6 +5,7 @@ named with the modules that close it, so a new cycle is caught at the change tha
 from __future__ import annotations
 
 import ast
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
@@ -54,10 +55,7 @@ def cycles(graph: dict[str, dict[str, str]]) -> list[list[str]]:
 
 def describe(graph: dict[str, dict[str, str]], cycle: list[str]) -> str:
     return (
-        " -> ".join(cycle)
-        + " ("
-        + "; ".join(f"{graph[a][b]} imports {b}" for a, b in zip(cycle, cycle[1:], strict=False))
-        + ")"
+        " -> ".join(cycle) + " (" + "; ".join(f"{graph[a][b]} imports {b}" for a, b in itertools.pairwise(cycle)) + ")"
     )
 
 

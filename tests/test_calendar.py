@@ -49,7 +49,7 @@ def test_easter_is_computed(easter: date) -> None:
 
 
 def test_the_holidays_of_2026() -> None:
-    names = {day: name for day, name in holidays(2026).items()}
+    names = dict(holidays(2026).items())
     assert [(day, name) for day, name in names.items() if "Gelijkgestelde" not in name] == [
         (date(2026, 1, 1), "Nieuwjaarsdag"),
         (date(2026, 4, 3), "Goede Vrijdag"),

@@ -321,6 +321,11 @@ def oracle_holds(condition: dict, value_of) -> bool:
     )
 
 
+def answers_if_shown(answers: dict, shown: dict[str, bool]):
+    """The value_of for oracle_holds: an item's answer, or None while the item is hidden."""
+    return lambda key: answers.get(key) if shown[key] else None
+
+
 def oracle_shown(content: dict, answers: dict) -> dict[str, bool]:
     items = items_by_key(content)
     shown = dict.fromkeys(items, True)
@@ -328,7 +333,7 @@ def oracle_shown(content: dict, answers: dict) -> dict[str, bool]:
         before = dict(shown)
         for key, it in items.items():
             condition = it.get("shown_when")
-            shown[key] = condition is None or oracle_holds(condition, lambda k: answers.get(k) if before[k] else None)
+            shown[key] = condition is None or oracle_holds(condition, answers_if_shown(answers, before))
         if shown == before:
             return shown
     raise AssertionError("visibility did not settle")
@@ -336,7 +341,7 @@ def oracle_shown(content: dict, answers: dict) -> dict[str, bool]:
 
 def oracle_violations(content: dict, answers: dict) -> set[tuple[str, str]]:
     shown = oracle_shown(content, answers)
-    value_of = lambda k: answers.get(k) if shown[k] else None  # noqa: E731
+    value_of = answers_if_shown(answers, shown)
     found = set()
     for key, it in items_by_key(content).items():
         value = value_of(key)
@@ -344,18 +349,28 @@ def oracle_violations(content: dict, answers: dict) -> set[tuple[str, str]]:
             continue
         for r in it.get("violations", ()):
             ((op, operand),) = r["when"].items()
-            values = value if isinstance(value, list) else [value]
-            hit = {
-                "equals": lambda: operand in values,
-                "in": lambda: bool(set(values) & set(operand)),
-                "greater_than": lambda: value > operand,
-                "greater_or_equal": lambda: value >= operand,
-                "less_than": lambda: value < operand,
-                "less_or_equal": lambda: value <= operand,
-            }[op]()
-            if hit and ("only_if" not in r or oracle_holds(r["only_if"], value_of)):
+            if oracle_test(op, operand, value) and ("only_if" not in r or oracle_holds(r["only_if"], value_of)):
                 found.add((key, r["code"]))
     return found
+
+
+def oracle_test(op: str, operand, value) -> bool:
+    """Whether an answer meets a violation test (`when`)."""
+    values = value if isinstance(value, list) else [value]
+    match op:
+        case "equals":
+            return operand in values
+        case "in":
+            return bool(set(values) & set(operand))
+        case "greater_than":
+            return value > operand
+        case "greater_or_equal":
+            return value >= operand
+        case "less_than":
+            return value < operand
+        case "less_or_equal":
+            return value <= operand
+    raise KeyError(op)
 
 
 def value_strategy(answer: dict) -> st.SearchStrategy:

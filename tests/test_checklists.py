@@ -79,7 +79,9 @@ def test_shipped_templates_cover_every_regime_and_every_research_item():
         "gambling-arcade",
         "ondermijning-signals",
     }
-    assert {path.stem: content["key"] for path, content in zip(FILES, contents.values())} == {k: k for k in contents}
+    assert {path.stem: content["key"] for path, content in zip(FILES, contents.values(), strict=True)} == {
+        k: k for k in contents
+    }
     assert {c["regime"] for c in contents.values()} == {*ALL_REGIMES, "any"}
     assert contents["ondermijning-signals"]["kind"] == "addon"
     keys = {item["key"] for c in contents.values() for _, item in iter_items(c)}

@@ -341,7 +341,7 @@ def test_a_malformed_category_file_is_refused_naming_it(tmp_path):
             }
         )
     )
-    with pytest.raises(reference.ReferenceDataError, match="categories.json"):
+    with pytest.raises(reference.ReferenceDataError, match=r"categories\.json"):
         reference.load_categories(path)
     path.write_text(
         json.dumps(
@@ -360,5 +360,5 @@ def test_a_malformed_category_file_is_refused_naming_it(tmp_path):
             }
         )
     )
-    with pytest.raises(reference.ReferenceDataError, match="categories.json"):
+    with pytest.raises(reference.ReferenceDataError, match=r"categories\.json"):
         reference.load_categories(path)

@@ -31,7 +31,10 @@ WAIT_S = 15
 
 pytestmark = pytest.mark.skipif(
     BROWSER is None or not Path(CHROMEDRIVER).exists(),
-    reason="Chromium is not installed (Debian packages chromium and chromium-driver): the console's browser tests are skipped",
+    reason=(
+        "Chromium is not installed (Debian packages chromium and chromium-driver): "
+        "the console's browser tests are skipped"
+    ),
 )
 
 
@@ -144,7 +147,8 @@ def check_screen(browser, name: str) -> None:
     result = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
-        ".then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
+        ".then(r => done(JSON.stringify(r.violations)),"
+        " e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
     )
     violations = [v for v in json.loads(result) if v["impact"] in ("serious", "critical")]
     assert not violations, [(v["id"], v["help"], [n["target"] for n in v.get("nodes", [])][:3]) for v in violations]
@@ -340,8 +344,8 @@ def demo_headers(make_token, subject: str) -> dict[str, str]:
 
 
 async def inspections_by_anna(database_url: str, data_dir: Path, make_token, cafe: str, *answers: dict) -> list[str]:
-    """Complete inspections of the café named `cafe` by the demo inspector Anna (team-centrum, which the demo coordinator Dirk
-    leads), one per set of alcohol-horeca answers, made through the API as her phone would."""
+    """Complete inspections of the café named `cafe` by the demo inspector Anna (team-centrum, which the demo
+    coordinator Dirk leads), one per set of alcohol-horeca answers, made through the API as her phone would."""
     async with app_client(make_settings(database_url, data_dir)) as http:
         admin, anna = demo_headers(make_token, "admin-hans"), demo_headers(make_token, "insp-anna")
         world = World(h={"insp_a1": anna}, ids={"insp_a1": str(await register(http, anna))})

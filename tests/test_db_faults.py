@@ -16,7 +16,7 @@ import httpx
 
 from backend.core import db as core_db
 from tests.conftest import app_client, make_settings, wait_until
-from tests.fault_postgres import FaultDatabase, fault_db, faulty_pg, requests_waiting_on_a_lock  # noqa: F401 - fixtures
+from tests.fault_postgres import FaultDatabase, requests_waiting_on_a_lock
 from tests.helpers import assert_problem
 from tests.registry_helpers import object_body
 

@@ -11,7 +11,7 @@ import uuid
 import msgspec
 import pytest
 
-from backend import cli, demo, demo_case
+from backend import cli, demo, demo_case, demo_month
 from backend.checklists import templates as checklist_templates
 from backend.checklists.service import publish_directory as publish_checklists
 from backend.complaints.reference import wijk_of_postcode
@@ -207,11 +207,16 @@ async def test_loading_the_demo_twice_adds_nothing(db, settings, demo_case_loade
     ] == counts
 
 
-async def test_toezicht_demo_in_a_process_of_its_own_builds_the_case(database_url, data_dir, db):
+async def test_toezicht_demo_in_a_process_of_its_own_builds_the_case_and_the_month(database_url, data_dir, db):
     """`make run` loads the demo before any app exists, so nothing may rely on what creating an app wires."""
     code, out = await run_toezicht(database_url, data_dir, "demo")
     assert code == 0, out
     sent = await db.fetchval(
-        "SELECT count(*) FROM enforcement_step WHERE type = 'besluit' AND decision = 'boete' AND sent_on IS NOT NULL"
+        "SELECT count(*) FROM enforcement_step s JOIN enforcement_case_violation v ON v.case_id = s.case_id "
+        "WHERE v.inspection_id = $1 AND s.type = 'besluit' AND s.decision = 'boete' AND s.sent_on IS NOT NULL",
+        demo_case.DEMO_INSPECTION_ID,
     )
     assert sent == 1, out
+    # The month follows, made through the API by an app of this process's own.
+    month = [inspection.visit.id for inspection in demo_month.INSPECTED]
+    assert await db.fetchval("SELECT count(*) FROM inspection WHERE id = ANY($1::uuid[])", month) == len(month), out

@@ -70,7 +70,7 @@ def test_the_vendored_files_are_the_pinned_ones():
 
 
 @needs_browser
-async def test_a_browser_without_internet_renders_every_operation(database_url, data_dir, tmp_path):
+def test_a_browser_without_internet_renders_every_operation(database_url, data_dir, tmp_path):
     OUTPUT_DIR.mkdir(exist_ok=True)
     screenshot = OUTPUT_DIR / "api-docs.png"
     screenshot.unlink(missing_ok=True)

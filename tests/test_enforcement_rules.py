@@ -13,8 +13,8 @@ import pytest
 
 from backend.checklists import templates
 from backend.enforcement import rules
+from backend.enforcement.hercontrole import add_years
 from backend.enforcement.proposal import months_before
-from backend.enforcement.service import add_years
 
 REGIMES = ("alcohol", "nix18", "coffeeshop", "sexwork", "gambling")
 
@@ -141,7 +141,7 @@ def test_a_broken_rules_file_is_refused_naming_the_problem(tmp_path, name, chang
 def test_a_file_that_is_not_json_is_refused(tmp_path):
     directory = _copy(tmp_path)
     (directory / "nix18.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(rules.RulesInvalid, match="nix18.json: not valid JSON"):
+    with pytest.raises(rules.RulesInvalid, match=r"nix18\.json: not valid JSON"):
         rules.load_rules(directory)
 
 

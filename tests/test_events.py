@@ -6,7 +6,6 @@ reaction that fails takes the change back with it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import pytest
 
@@ -21,13 +20,6 @@ from tests.inspection_helpers import World, submitted
 @pytest.fixture
 async def world(client, auth, db) -> World:
     return await enforcement_world(client, auth, db)
-
-
-@pytest.fixture
-def reactions(monkeypatch) -> Callable[[str, events.Reaction], None]:
-    """Register reactions for one test only (on a copy of what the app wired)."""
-    monkeypatch.setattr(events, "_reactions", {kind: list(found) for kind, found in events._reactions.items()})
-    return events.react
 
 
 def body(world: World) -> dict:

@@ -46,7 +46,7 @@ async def test_log_level_setting_silences_info(database_url, data_dir, make_toke
     assert not [line for line in _json_lines(capfd.readouterr().out) if line.get("event") == "request"]
 
 
-async def test_every_line_serve_writes_is_one_json_object_with_the_common_fields(database_url, data_dir, tmp_path):
+def test_every_line_serve_writes_is_one_json_object_with_the_common_fields(database_url, data_dir, tmp_path):
     """uvicorn's own lines (start, stop, a malformed request) and the command's report of its start are JSON
     like the access log, on both output streams."""
     with served(database_url, data_dir, tmp_path) as server:

@@ -88,7 +88,7 @@ def test_every_operation_has_a_function_in_the_generated_client(generated):
             tag = operation["tags"][0].lower()
             module = _snake(operation["operationId"])
             try:
-                importlib.import_module(f"{PACKAGE}.api.{tag}.{module}")
+                importlib.import_module(f"{package.__name__}.api.{tag}.{module}")
             except ModuleNotFoundError:
                 missing.append(operation["operationId"])
     assert missing == []

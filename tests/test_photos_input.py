@@ -3,10 +3,12 @@ uploads leave nothing behind; the spool is swept at start-up; photos whose inspe
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -282,14 +284,20 @@ async def test_a_client_that_disconnects_midway_leaves_nothing(settings, phone, 
         await nothing_stored(db, data_dir, data)
 
 
+@contextlib.contextmanager
+def locked_as_a_living_worker_holds_its_upload(path: Path) -> Iterator[None]:
+    with path.open("wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        yield
+
+
 async def test_leftover_spool_files_are_removed_at_start_but_not_those_being_written(settings, data_dir):
     spool = data_dir / "tmp" / "uploads"
     spool.mkdir(parents=True, exist_ok=True)
     leftover = spool / "killed-server.part"
     leftover.write_bytes(b"half a photo")
     in_progress = spool / "other-worker.part"
-    with open(in_progress, "wb") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a living worker holds its upload
+    with locked_as_a_living_worker_holds_its_upload(in_progress):
         async with app_client(settings) as http:
             assert (await http.get("/health/live")).status_code == 200
             assert not leftover.exists() and in_progress.exists()

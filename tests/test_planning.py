@@ -430,7 +430,7 @@ async def test_reassign_with_if_match_and_audit(client, db, world):
     response = await client.post(url, headers={**world.h["coord_a"], "If-Match": '"1"'}, json=body)
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"2"' and response.json()["inspector_ids"] == body["inspector_ids"]
-    created_event, event = await events(db, created["id"])
+    _, event = await events(db, created["id"])
     assert event["action"] == "assignment.reassigned"
     assert event["before"] == {"inspector_ids": created["inspector_ids"]}
     assert event["after"] == {"inspector_ids": body["inspector_ids"]}

@@ -15,11 +15,16 @@ from tests.helpers import assert_problem
 from tests.registry_helpers import ALL_REGIMES, count, create_object
 
 TOEZICHT = PROJECT_ROOT / ".venv" / "bin" / "toezicht"
-HEADER = "naam;handelsnaam;straat;huisnummer;toevoeging;postcode;plaats;wijk;kvk;soort;werknemers;toezichtniveau;regimes;lat;lon"
+HEADER = (
+    "naam;handelsnaam;straat;huisnummer;toevoeging;postcode;plaats;wijk;kvk;soort;werknemers;toezichtniveau;"
+    "regimes;lat;lon"
+)
 GOOD_ROWS = [
-    "Café De Domtoren;De Domtoren;Domplein;12;;3512 JC;Utrecht;Binnenstad;12345678;horeca_hoogdrempelig;12;regulier;alcohol,nix18,gambling;52,0907;5,1214",
+    "Café De Domtoren;De Domtoren;Domplein;12;;3512 JC;Utrecht;Binnenstad;12345678;horeca_hoogdrempelig;12;regulier;"
+    "alcohol,nix18,gambling;52,0907;5,1214",
     "Slijterij Lombok;;Kanaalstraat;88;A;3531cl;;west;;slijterij;3;verscherpt;alcohol,nix18;;",
-    "Supermarkt Overvecht;;Zamenhofdreef;30;;3562JT;Utrecht;Overvecht;87654321;supermarkt;120;regulier;alcohol, nix18;52.1163;5.1106",
+    "Supermarkt Overvecht;;Zamenhofdreef;30;;3562JT;Utrecht;Overvecht;87654321;supermarkt;120;regulier;"
+    "alcohol, nix18;52.1163;5.1106",
 ]
 
 

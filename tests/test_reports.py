@@ -69,7 +69,8 @@ async def test_every_indicator_matches_the_hand_worked_numbers(client, ds):
         {**fig(1, 7), "code": "AW-3-NO-PERMIT", "article": "Alcoholwet art. 3", "violations": 1},
         {**fig(1, 7), "code": "SX-NO-PERMIT", "article": "APV Utrecht art. 3:4", "violations": 1},
     ]
-    # Sent in the period: K1 warning + fine, K2 last onder dwangsom + schorsing, K3 13b, K4 intrekking, K5 19a + warning.
+    # Sent in the period: K1 warning + fine, K2 last onder dwangsom + schorsing, K3 13b, K4 intrekking,
+    # K5 19a + warning.
     assert body["sanctions"] == {
         "warnings": fig(2, 8),
         "fines": _money(1, 8, 136_000),

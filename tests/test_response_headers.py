@@ -88,7 +88,7 @@ async def test_html_may_not_be_framed_and_runs_only_the_services_own_scripts(cli
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["x-frame-options"] == "DENY"
     policy = dict(
-        (directive.split(" ", 1) + [""])[:2] for directive in page.headers["content-security-policy"].split("; ")
+        [*directive.split(" ", 1), ""][:2] for directive in page.headers["content-security-policy"].split("; ")
     )
     assert policy["frame-ancestors"] == "'none'"
     assert policy["default-src"] == "'none'"

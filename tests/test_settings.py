@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_bad_value_names_the_variable(environ, named):
 
 
 def test_every_setting_has_an_environment_variable_documented_in_the_readme():
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
     missing = [var for var in ENV_VARS if f"`{var}`" not in readme]
     assert not missing, f"README does not document: {missing}"
 

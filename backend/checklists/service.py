@@ -23,7 +23,15 @@ from backend.checklists.models import ChecklistList, ChecklistSummary, Checklist
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
-from backend.core.publishing import FileReport, checked_content, content_sha256, next_version, publish_files, refused
+from backend.core.publishing import (
+    FileReport,
+    checked_content,
+    content_sha256,
+    next_version,
+    publish_files,
+    refused,
+    template_files,
+)
 
 ANY_REGIME = "any"
 
@@ -170,4 +178,4 @@ async def get_version_cached(conn: asyncpg.Connection, principal: Principal, ver
 async def publish_directory(conn: asyncpg.Connection, directory: Path) -> list[FileReport]:
     """Publish every *.json template in `directory`, each in its own transaction: a refused file stores
     nothing and does not stop the others."""
-    return await publish_files(conn, sorted(directory.glob("*.json")), identity="key", publish=publish)
+    return await publish_files(conn, template_files(directory), identity="key", publish=publish)

@@ -66,7 +66,8 @@ def question_types(content: Mapping[str, Any]) -> dict[str, str]:
 
 # What a shape is, for the schema errors that only say "not valid under any of the schemas".
 _SHAPE_HINTS = {
-    "condition": "a condition is one of {key, equals}, {key, in}, {key, answered}, {all: [...]}, {any: [...]}, {not: ...}",
+    "condition": "a condition is one of {key, equals}, {key, in}, {key, answered}, {all: [...]}, {any: [...]}, "
+    "{not: ...}",
     "violationTest": "a violation test has exactly one of equals, in, greater_than, greater_or_equal, less_than, "
     "less_or_equal",
 }

@@ -190,7 +190,8 @@ def holds(condition: Mapping[str, Any], value_of: Callable[[str], Any]) -> bool:
         return not holds(condition["not"], value_of)
     value = value_of(condition["key"])
     if "answered" in condition:
-        return (value is not None) == condition["answered"]
+        answered: bool = condition["answered"]
+        return (value is not None) == answered
     if value is None:
         return False
     return _matches(value, [condition["equals"]] if "equals" in condition else condition["in"])
@@ -205,12 +206,13 @@ def violates(test: Mapping[str, Any], value: Any) -> bool:
         return _matches(value, operand)
     if not _is_number(value):
         return False
-    return {
+    threshold: bool = {  # both numbers (a valid template's operand; the value checked above)
         "greater_than": value > operand,
         "greater_or_equal": value >= operand,
         "less_than": value < operand,
         "less_or_equal": value <= operand,
     }[operator]
+    return threshold
 
 
 def value_problem(answer: Mapping[str, Any], value: Any) -> ValueProblem | None:

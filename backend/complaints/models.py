@@ -146,7 +146,8 @@ class ComplaintCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 max_length=100,
                 pattern=NOT_BLANK,
                 description=(
-                    "The intake system's own id: a second complaint with the same channel and reference is refused (409)"
+                    "The intake system's own id: a second complaint with the same channel and reference is"
+                    " refused (409)"
                 ),
             ),
         ]

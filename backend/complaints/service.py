@@ -74,6 +74,7 @@ from backend.planning.models import AssignmentCreate
 from backend.registry import service as registry
 from backend.registry.models import Establishment, EstablishmentPage, LocationCreate
 from backend.users import service as users
+from backend.users.models import Regime
 from backend.users.service import actor_of
 
 log = structlog.get_logger("toezicht.complaints")
@@ -651,7 +652,8 @@ async def transition(
     request_id: str | None,
 ) -> Complaint:
     row = await _changeable(tx, principal, complaint_id, version)
-    target: str = data.__struct_config__.tag  # type: ignore[assignment]
+    target = data.__struct_config__.tag
+    assert isinstance(target, str)  # every Transition class is tagged with the state it leads to (models.py)
     _check_transition(row["state"], target)
     reason = data.reason.strip() if data.reason else None
     changes: dict[str, Any] = {}
@@ -721,7 +723,7 @@ async def _plan_target(
     principal: Principal,
     row: asyncpg.Record,
     data: PlanInspection,
-    regimes: list[str],
+    regimes: list[Regime],
     request_id: str | None,
 ) -> tuple[UUID | None, UUID | None]:
     """(object_id, location_id) of the assignment: the complaint's object, the given location, or a location
@@ -762,7 +764,7 @@ async def _plan_target(
             latitude=row["latitude"],
             longitude=row["longitude"],
             description="Adres uit een klachtmelding",
-            regimes=regimes,  # type: ignore[arg-type]
+            regimes=regimes,
         ),
         request_id=request_id,
     )
@@ -801,7 +803,7 @@ async def plan_inspection(
             object_id=object_id,
             location_id=location_id,
             team_id=data.team_id,
-            regimes=regimes,  # type: ignore[arg-type]
+            regimes=regimes,
             checklist_version_ids=data.checklist_version_ids,
             planned_from=data.planned_from,
             planned_to=data.planned_to,

@@ -100,7 +100,7 @@ def event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> Event:
-    row = {
+    row: dict[str, Any] = {  # Event's fields, hashed before the event exists
         "id": uuid4(),
         "occurred_at": datetime.now(UTC),
         "actor_id": actor.user_id,

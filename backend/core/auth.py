@@ -14,6 +14,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -59,7 +60,11 @@ class BearerAuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not scope["path"].startswith(PROTECTED_PREFIX):
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["method"] == "OPTIONS"
+            or not scope["path"].startswith(PROTECTED_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
         try:
@@ -94,8 +99,8 @@ def _authorization_header(scope: Scope) -> str | None:
     return None
 
 
-def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    return connection.scope["user"]
+def principal_of(connection: ASGIConnection[Any, Principal, Any, Any]) -> Principal:
+    return connection.user
 
 
 def requires_role(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:

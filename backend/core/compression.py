@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 import brotli
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 GZIP_LEVEL = 6  # zlib's default: level 9 costs about twice the CPU for a percent or two
 BROTLI_QUALITY = 5  # the usual level for responses made per request (11 is for files compressed once)
@@ -32,10 +33,12 @@ class _Brotli:
         self._compressor = brotli.Compressor(quality=BROTLI_QUALITY)
 
     def compress(self, data: bytes) -> bytes:
-        return self._compressor.process(data)
+        compressed: bytes = self._compressor.process(data)  # brotli ships no types
+        return compressed
 
     def flush(self) -> bytes:
-        return self._compressor.finish()
+        rest: bytes = self._compressor.finish()
+        return rest
 
 
 def _gzip() -> _Compressor:
@@ -52,7 +55,7 @@ class CompressionMiddleware:
         self.minimum_size = minimum_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        encoding = chosen_encoding(scope) if scope["type"] == "http" and scope["method"] != "HEAD" else None
+        encoding = chosen_encoding(scope) if scope["type"] == ScopeType.HTTP and scope["method"] != "HEAD" else None
         if encoding is None:
             await self.app(scope, receive, send)
             return
@@ -89,21 +92,23 @@ class _CompressingSend:
 
     def __init__(self, send: Send, encoding: bytes, minimum_size: int) -> None:
         self.send, self.encoding, self.minimum_size = send, encoding, minimum_size
-        self.start: Message | None = None
+        self.start: HTTPResponseStartEvent | None = None
         self.compressor: _Compressor | None = None
         self.passthrough = False
 
     async def __call__(self, message: Message) -> None:
-        if self.passthrough or message["type"] not in ("http.response.start", "http.response.body"):
+        if self.passthrough:
             await self.send(message)
         elif message["type"] == "http.response.start":
             self.start = message
+        elif message["type"] != "http.response.body":
+            await self.send(message)
         elif self.compressor is None:
             await self._first_body(message)
         else:
             await self._compress(message)
 
-    async def _first_body(self, message: Message) -> None:
+    async def _first_body(self, message: HTTPResponseBodyEvent) -> None:
         assert self.start is not None
         headers = list(self.start.get("headers", []))
         more = message.get("more_body", False)
@@ -121,7 +126,7 @@ class _CompressingSend:
         await self.send({**self.start, "headers": headers})
         await self.send({**message, "body": body})
 
-    async def _compress(self, message: Message) -> None:
+    async def _compress(self, message: HTTPResponseBodyEvent) -> None:
         assert self.compressor is not None
         more = message.get("more_body", False)
         body = self.compressor.compress(message["body"]) + (b"" if more else self.compressor.flush())
@@ -144,6 +149,6 @@ def _is_text(headers: dict[bytes, bytes]) -> bool:
     return media_type.startswith(_TEXT_TYPES) or media_type.endswith(_TEXT_SUFFIXES)
 
 
-def _vary_with_encoding(start: Message) -> bytes:
+def _vary_with_encoding(start: HTTPResponseStartEvent) -> bytes:
     values = [value for name, value in start.get("headers", []) if name.lower() == b"vary"]
     return b", ".join([*values, b"Accept-Encoding"])

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from litestar import Response
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.errors import PreconditionFailed, PreconditionRequired
@@ -70,7 +71,7 @@ class NotModified:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if_none_match = (
-            _header(scope, b"if-none-match") if scope["type"] == "http" and scope["method"] == "GET" else None
+            _header(scope, b"if-none-match") if scope["type"] == ScopeType.HTTP and scope["method"] == "GET" else None
         )
         if if_none_match is None:
             await self.app(scope, receive, send)

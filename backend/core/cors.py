@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import Headers
+from litestar.enums import ScopeType
 from litestar.middleware._internal.cors import CORSMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -42,7 +43,7 @@ class Cors(CORSMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers.from_scope(scope)
         origin = headers.get("origin")
-        if scope["type"] != "http" or scope["method"] != "OPTIONS" or not origin:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS" or not origin:
             await super().__call__(scope, receive, send)
             return
         request: Request[Any, Any, Any] = Request(scope)

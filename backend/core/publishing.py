@@ -99,6 +99,12 @@ def read_json(path: Path) -> Any:
         raise FileUnreadable(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
+def template_files(directory: Path) -> list[Path]:
+    """The *.json templates in `directory`, in name order. A few small local files, listed and read (`read_json`)
+    on the event loop's thread: publishing a directory is a command-line step, never part of a request."""
+    return sorted(directory.glob("*.json"))
+
+
 def content_sha256(content: Mapping[str, Any]) -> str:
     """Hash of the canonical JSON (sorted keys): equal content gives an equal hash, whatever the layout."""
     return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 PERSONAL_PREFIX = "/api/"
 REVALIDATE = b"private, no-cache"
@@ -58,11 +59,13 @@ class ResponseHeadersMiddleware:
         self.console = console or console_policy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, _SendWithPolicy(scope, send, self.console) if scope["type"] == "http" else send)
+        await self.app(
+            scope, receive, _SendWithPolicy(scope, send, self.console) if scope["type"] == ScopeType.HTTP else send
+        )
 
 
 class _SendWithPolicy:
-    def __init__(self, scope: Scope, send: Send, console: bytes) -> None:
+    def __init__(self, scope: HTTPScope, send: Send, console: bytes) -> None:
         self.send = send
         self.personal = scope["path"].startswith(PERSONAL_PREFIX)
         self.safe = scope["method"] in _SAFE_METHODS

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import msgspec
@@ -233,7 +233,7 @@ class TokenVerifier:
         )
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -284,9 +284,10 @@ def public_jwk(private_pem: bytes) -> dict[str, Any]:
 
 def mint_dev_token(private_pem: bytes, claims: dict[str, Any]) -> str:
     kid = public_jwk(private_pem)["kid"]
-    return jws.sign(
+    token: str = jws.sign(
         msgspec.json.encode(claims), private_pem, headers={"kid": kid, "typ": "JWT"}, algorithm=DEV_ALGORITHM
     )
+    return token
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:

@@ -5,25 +5,32 @@ establishment, or the location with the addressee named on the step), the violat
 their law, article and lid and the checklist's Dutch description), the step's decision and terms, the drafting
 officer (name; function from the setting `letter_signer_function`, signing in mandaat for the authority of the
 letterhead) and the step's `document_text` as the motivering. What a letter needs and the data lacks is a 422
-naming it (letters.service), never a letter with a hole in it.
+naming it (letters.service), never a letter with a hole in it. Reading a step's letter (step_document) answers
+the stored document of a sent step, checked against its hash, or a preview; every read is audited.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import cast
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
+from backend.core import calendar
 from backend.core.auth import Principal
-from backend.core.errors import FieldError, NotFound, Unprocessable
+from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from backend.enforcement import reading, records, steps
+from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
 from backend.letters import service as letters
 from backend.letters.models import (
     Addressee,
     CaseRef,
     Collection,
+    Decision,
+    DwangsomUnit,
     EarlierDecision,
     Facts,
     Finding,
@@ -35,7 +42,8 @@ from backend.letters.models import (
     Terms,
 )
 from backend.registry import service as registry
-from backend.reports.service import violation_texts
+from backend.reports.service import ViolationText, violation_texts
+from backend.users import service as users
 
 # The power each decision uses (the letter's legal basis). A boete is an Alcoholwet power only.
 LEGAL_BASIS = {
@@ -70,20 +78,14 @@ _STEP_POINTERS = {
 }
 
 
-def kind_of(step: dict[str, Any]) -> LetterKind | None:
-    """The kind of letter a step is made known by; None for a step without a letter (hercontrole, bezwaar)."""
-    if step["type"] == "warning":
-        return "waarschuwing"
-    if step["type"] in ("voornemen", "besluit"):
-        return f"{step['type']}_{step['decision']}"  # type: ignore[return-value]
-    if step["type"] == "invordering":
-        return "invorderingsbeschikking"
-    return None
+def kind_of(step: StepRecord) -> LetterKind | None:
+    """The kind of letter a step is made known by (steps.KINDS); None for a step without a letter."""
+    return cast(LetterKind | None, steps.letter_kind(step.type, step.decision))
 
 
-def kenmerk(case: dict[str, Any]) -> str:
+def kenmerk(case: CaseRecord) -> str:
     """The case's reference on its letters: HH, the year it was opened, the start of its id."""
-    return f"HH-{case['opened_at'].year}-{str(case['id'])[:8].upper()}"
+    return f"HH-{case.opened_at.year}-{str(case.id)[:8].upper()}"
 
 
 def _missing(pointer: str, detail: str) -> Unprocessable:
@@ -94,24 +96,24 @@ def _missing(pointer: str, detail: str) -> Unprocessable:
     )
 
 
-async def _addressee(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> Addressee:
-    if step.get("addressee"):
-        return msgspec.convert(step["addressee"], Addressee)
-    if case["object_id"] is not None and (found := await registry.current_addressee(conn, case["object_id"])):
+async def _addressee(conn: asyncpg.Connection, case: CaseRecord, step: StepRecord) -> Addressee:
+    if step.addressee:
+        return msgspec.convert(step.addressee, Addressee)
+    if case.object_id is not None and (found := await registry.current_addressee(conn, case.object_id)):
         return found
     where = (
         "the establishment has no addressee: record it in the registry"
-        if case["object_id"] is not None
+        if case.object_id is not None
         else "a location without an establishment: name the addressee on the step"
     )
     raise _missing("/addressee", where)
 
 
-async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: dict[str, Any]) -> CaseRef:
-    if case["object_id"] is None:
+async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: CaseRecord) -> CaseRef:
+    if case.object_id is None:
         return CaseRef(kenmerk=kenmerk(case))
     try:
-        found = await registry.get_object(conn, principal, case["object_id"])
+        found = await registry.get_object(conn, principal, case.object_id)
     except NotFound:
         return CaseRef(kenmerk=kenmerk(case))
     number = f"{found.house_number}{found.house_number_addition or ''}"
@@ -120,8 +122,11 @@ async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: dict[s
     )
 
 
-async def _signer(conn: asyncpg.Connection, step: dict[str, Any], function: str, authority: str) -> Signer:
-    name = await conn.fetchval("SELECT display_name FROM app_user WHERE id = $1", step["drafted_by"])
+async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, authority: str) -> Signer:
+    try:
+        name = (await users.get_user(conn, step.drafted_by)).display_name
+    except NotFound:
+        name = None
     if not name:
         raise _missing(
             "/signer/name", "the drafting officer has no name on record (the identity provider's name claim)"
@@ -129,77 +134,75 @@ async def _signer(conn: asyncpg.Connection, step: dict[str, Any], function: str,
     return Signer(name=name, function=function, on_behalf_of=authority)
 
 
-def _finding(violation: dict[str, Any], texts: dict[str, Any]) -> Finding:
-    article = _ARTICLE.match(violation["article_key"])
-    text = texts.get(violation["code"])
+def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Finding:
+    article = _ARTICLE.match(violation.article_key)
+    text = texts.get(violation.code)
     return Finding(
-        observed_on=violation["observed_on"],
-        description=text.description if text else violation["code"],
-        law=article["law"] if article else violation["article_key"],
+        observed_on=violation.observed_on,
+        description=text.description if text else violation.code,
+        law=article["law"] if article else violation.article_key,
         article=article["article"] if article else "?",
         lid=article["lid"] if article else None,
     )
 
 
 async def _facts(
-    conn: asyncpg.Connection, principal: Principal, step: dict[str, Any], violations: list[dict[str, Any]]
+    conn: asyncpg.Connection, principal: Principal, step: StepRecord, violations: list[ViolationRecord]
 ) -> Facts | None:
-    ids = set(step["violation_ids"])
-    rests_on = [v for v in violations if v["violation_id"] in ids]
+    ids = set(step.violation_ids)
+    rests_on = [v for v in violations if v.violation_id in ids]
     if not rests_on:
         return None
     texts = await violation_texts(conn, principal)
     return Facts(
-        inspection_dates=sorted({v["observed_on"] for v in rests_on}), findings=[_finding(v, texts) for v in rests_on]
+        inspection_dates=sorted({v.observed_on for v in rests_on}), findings=[_finding(v, texts) for v in rests_on]
     )
 
 
-def _sanction(case: dict[str, Any], step: dict[str, Any], heard: str | None) -> Sanction | None:
-    decision = step["decision"]
+def _sanction(case: CaseRecord, step: StepRecord, heard: str | None) -> Sanction | None:
+    decision = step.decision
     if decision is None:
         return None
-    if decision == "boete" and case["regime"] not in _ALCOHOL_REGIMES:
-        raise _missing("/decision", f"a boete has no legal basis under {case['regime']} in these letters")
-    unit = step["dwangsom_unit"]
+    if decision == "boete" and case.regime not in _ALCOHOL_REGIMES:
+        raise _missing("/decision", f"a boete has no legal basis under {case.regime} in these letters")
+    unit = step.dwangsom_unit
     return Sanction(
-        decision=decision,
+        decision=cast(Decision, decision),
         legal_basis=LEGAL_BASIS[decision],
-        motivering=step["document_text"],
-        amount_cents=step["amount_cents"],
-        order_text=step["order_text"],
-        begunstiging_days=step["begunstiging_days"],
-        dwangsom_cents=step["dwangsom_cents"],
-        dwangsom_unit=_UNITS.get(unit, unit),
-        dwangsom_max_cents=step["dwangsom_max_cents"],
-        weeks=step["weeks"],
-        months=step["months"],
+        motivering=step.document_text,
+        amount_cents=step.amount_cents,
+        order_text=step.order_text,
+        begunstiging_days=step.begunstiging_days,
+        dwangsom_cents=step.dwangsom_cents,
+        dwangsom_unit=cast(DwangsomUnit | None, _UNITS.get(unit, unit) if unit else None),
+        dwangsom_max_cents=step.dwangsom_max_cents,
+        weeks=step.weeks,
+        months=step.months,
         zienswijze=heard,
     )
 
 
-async def _related(conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]) -> dict[str, Any] | None:
-    if step["related_step_id"] is None:
+async def _related(conn: asyncpg.Connection, case: CaseRecord, step: StepRecord) -> StepRecord | None:
+    if step.related_step_id is None:
         return None
-    row = await conn.fetchrow(
-        "SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2", step["related_step_id"], case["id"]
-    )
-    return dict(row) if row is not None else None
+    return await records.related_step(conn, case.id, step.related_step_id)
 
 
 async def _collection(
-    conn: asyncpg.Connection, case: dict[str, Any], step: dict[str, Any]
+    conn: asyncpg.Connection, case: CaseRecord, step: StepRecord
 ) -> tuple[EarlierDecision | None, Collection | None]:
     """An invordering: the besluit whose dwangsom was forfeited, and the forfeiture (its day starts 5:33/5:35)."""
     hercontrole = await _related(conn, case, step)
     besluit = await _related(conn, case, hercontrole) if hercontrole else None
-    if hercontrole is None or besluit is None or besluit["sent_on"] is None:
+    if hercontrole is None or besluit is None or besluit.sent_on is None:
         return None, None
     earlier = EarlierDecision(
-        kenmerk=kenmerk(case), sent_on=besluit["sent_on"], title=_DECISION_TITLES.get(besluit["decision"], "Besluit")
+        kenmerk=kenmerk(case), sent_on=besluit.sent_on, title=_DECISION_TITLES.get(besluit.decision or "", "Besluit")
     )
-    forfeited_on = hercontrole["forfeited_on"] or hercontrole["observed_on"]
+    forfeited_on = hercontrole.forfeited_on or hercontrole.observed_on
+    assert forfeited_on is not None and step.amount_cents is not None  # a forfeited sum, collected: both known
     return earlier, Collection(
-        observed_on=forfeited_on, forfeited_cents=step["amount_cents"], units=hercontrole["forfeited_units"] or None
+        observed_on=forfeited_on, forfeited_cents=step.amount_cents, units=hercontrole.forfeited_units or None
     )
 
 
@@ -207,20 +210,21 @@ async def letter_data(
     conn: asyncpg.Connection,
     principal: Principal,
     ctx: letters.Letters,
-    case: dict[str, Any],
-    step: dict[str, Any],
-    violations: list[dict[str, Any]],
+    case: CaseRecord,
+    step: StepRecord,
+    violations: list[ViolationRecord],
     sent_on: date,
 ) -> LetterData:
-    related = await _related(conn, case, step) if step["type"] == "besluit" else None
-    heard = related["zienswijze_summary"] if related and related["type"] == "voornemen" else None
-    earlier = collection = None
-    if step["type"] == "invordering":
+    related = await _related(conn, case, step) if step.type == "besluit" else None
+    heard = related.zienswijze_summary if related and related.type == "voornemen" else None
+    earlier: EarlierDecision | None = None
+    collection: Collection | None = None
+    if step.type == "invordering":
         earlier, collection = await _collection(conn, case, step)
     return LetterData(
         addressee=await _addressee(conn, case, step),
         case=await _case_ref(conn, principal, case),
-        terms=Terms(sent_on=sent_on, zienswijze_weeks=step["zienswijze_weeks"]),
+        terms=Terms(sent_on=sent_on, zienswijze_weeks=step.zienswijze_weeks),
         signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),
         facts=await _facts(conn, principal, step, violations),
         sanction=_sanction(case, step, heard),
@@ -233,9 +237,9 @@ async def render(
     conn: asyncpg.Connection,
     principal: Principal,
     ctx: letters.Letters,
-    case: dict[str, Any],
-    step: dict[str, Any],
-    violations: list[dict[str, Any]],
+    case: CaseRecord,
+    step: StepRecord,
+    violations: list[ViolationRecord],
     sent_on: date,
 ) -> Rendered | None:
     """The step's letter dated `sent_on`; None for a step without a letter."""
@@ -251,3 +255,68 @@ async def render(
             for e in exc.errors or ()
         ]
         raise
+
+
+async def step_document(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    ctx: letters.Letters,
+    case_id: UUID,
+    step_id: UUID,
+    *,
+    request_id: str | None,
+) -> tuple[bytes, str]:
+    """The step's letter and its SHA-256: a sent step's stored document, checked against the hash the step
+    recorded (a changed file is refused, never served); otherwise a preview rendered now, dated today. Every read
+    is audited."""
+    case = await reading.case(conn, principal, case_id)
+    step = await records.step(conn, case_id, step_id)
+    if kind_of(step) is None:
+        raise NotFound("This step has no letter.", code="no_letter")
+    if step.sent_on is not None:
+        if step.letter_sha256 is None:  # sent before letters were kept: there is no document to show
+            raise NotFound("No letter was stored when this step was sent.", code="no_letter")
+        pdf, sha = await _stored_letter(conn, principal, ctx, step, step.letter_sha256, request_id), step.letter_sha256
+    else:
+        rendered = await render(
+            conn, principal, ctx, case, step, await records.violations(conn, case_id), calendar.today()
+        )
+        assert rendered is not None
+        pdf, sha = rendered.pdf, rendered.sha256
+    async with conn.transaction():
+        await records.audit(
+            conn,
+            principal,
+            case_id,
+            "document_read",
+            request_id,
+            after={"step_id": str(step_id), "sha256": sha, "preview": step.sent_on is None},
+        )
+    return pdf, sha
+
+
+async def _stored_letter(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    ctx: letters.Letters,
+    step: StepRecord,
+    sha256: str,
+    request_id: str | None,
+) -> bytes:
+    try:
+        return await letters.read_document(ctx, sha256)
+    except letters.DocumentTampered:
+        async with conn.transaction():
+            await records.audit(
+                conn,
+                principal,
+                step.case_id,
+                "document_tampered",
+                request_id,
+                after={"step_id": str(step.id), "sha256": sha256},
+            )
+        raise Conflict(
+            "The stored letter no longer matches the hash recorded when it was sent; it is not served. "
+            "Restore it from the backup.",
+            code="document_tampered",
+        ) from None

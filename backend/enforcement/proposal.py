@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, cast
 from uuid import UUID
 
 import asyncpg
@@ -18,13 +18,18 @@ import asyncpg
 from backend.enforcement import queries
 from backend.enforcement.models import (
     EarlierViolation,
+    EmployeeClassSource,
     FineExplanation,
     NextAction,
     Proposal,
     ProposalItem,
     StrikeCount,
 )
+from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
 from backend.enforcement.rules import LadderStep, RuleBook
+from backend.users.models import Regime
+
+EmployeeClass = Literal["under_50", "50_or_more"]
 
 # Decisions that need a voornemen with a zienswijze term first (Awb 4:8; for boetes above EUR 340 also 5:53).
 VOORNEMEN_REQUIRED = frozenset(
@@ -75,53 +80,54 @@ async def build(
     conn: asyncpg.Connection,
     book: RuleBook,
     *,
-    case: dict[str, Any],
-    violations: list[dict[str, Any]],
-    steps: list[dict[str, Any]],
+    case: CaseRecord,
+    violations: list[ViolationRecord],
+    steps: list[StepRecord],
     employee_class: str,
     class_source: str,
 ) -> Proposal:
     target = (
-        Target("establishment_id", case["object_id"])
-        if case["object_id"] is not None
-        else Target("location_id", case["location_id"])
+        Target("establishment_id", case.object_id)
+        if case.object_id is not None
+        else Target("location_id", case.target_id)
     )
-    open_ = [v for v in violations if v["violation_id"] not in _dealt_with(steps)]
-    by_code: dict[str, list[dict[str, Any]]] = {}
+    open_ = [v for v in violations if v.violation_id not in dealt_with(steps)]
+    by_code: dict[str, list[ViolationRecord]] = {}
     for violation in open_:
-        by_code.setdefault(violation["code"], []).append(violation)
+        by_code.setdefault(violation.code, []).append(violation)
     items = [
-        await _item(conn, book, case["regime"], code, group, target, _class_of(group, employee_class, class_source))
+        await _item(conn, book, case.regime, code, group, target, _class_of(group, employee_class, class_source))
         for code, group in sorted(by_code.items())
     ]
     return Proposal(
-        case_id=case["id"],
-        regime=case["regime"],
-        employee_class=employee_class,
-        employee_class_source=class_source,
+        case_id=case.id,
+        regime=cast(Regime, case.regime),
+        employee_class=cast(EmployeeClass, employee_class),
+        employee_class_source=cast(EmployeeClassSource, class_source),
         employee_class_assumed=class_source == "assumed",
         items=items,
         next=_next(items, steps),
     )
 
 
-def _class_of(group: list[dict[str, Any]], fallback: str, fallback_source: str) -> tuple[str, str]:
+def _class_of(group: list[ViolationRecord], fallback: str, fallback_source: str) -> tuple[str, str]:
     """The fine column of a group of violations: the class recorded with its newest violation (the inspection's
     answer or the registry on that day), else the case's."""
-    recorded = [v for v in group if v.get("employee_class")]
+    recorded = [v for v in group if v.employee_class]
     if not recorded:
         return fallback, fallback_source
-    newest = max(recorded, key=lambda v: (v["observed_on"], v["added_at"]))
-    return newest["employee_class"], newest["employee_class_source"] or "registry"
+    newest = max(recorded, key=lambda v: (v.observed_on, v.added_at))
+    assert newest.employee_class is not None
+    return newest.employee_class, newest.employee_class_source or "registry"
 
 
-def _dealt_with(steps: list[dict[str, Any]]) -> set[UUID]:
+def dealt_with(steps: list[StepRecord]) -> set[UUID]:
     """Violations a sent warning or a besluit (in any state) covers: the proposal is about the others."""
     return {
         violation_id
         for step in steps
-        if (step["type"] == "warning" and step["status"] == "sent") or step["type"] == "besluit"
-        for violation_id in step["violation_ids"]
+        if (step.type == "warning" and step.status == "sent") or step.type == "besluit"
+        for violation_id in step.violation_ids
     }
 
 
@@ -130,14 +136,14 @@ async def _item(
     book: RuleBook,
     regime: str,
     code: str,
-    group: list[dict[str, Any]],
+    group: list[ViolationRecord],
     target: Target,
     employee_class: tuple[str, str],
 ) -> ProposalItem:
     rule = book.rule(regime, code)
-    article = rule.article if rule else group[0]["article_key"]
-    reference = max(v["observed_on"] for v in group)
-    inspections = sorted({v["inspection_id"] for v in group})
+    article = rule.article if rule else group[0].article_key
+    reference = max(v.observed_on for v in group)
+    inspections = sorted({v.inspection_id for v in group})
     window_start = months_before(reference, DEFAULT_WINDOW_MONTHS)
     args = (target.id, article, window_start, reference, inspections)
     earlier_rows = await conn.fetch(queries.earlier_violations(target.column), *args)
@@ -159,7 +165,7 @@ async def _item(
         article=article,
         rule_found=rule is not None,
         rules_version=f"{rule.regime} v{rule.file_version}" if rule else None,
-        violation_ids=[v["violation_id"] for v in group],
+        violation_ids=[v.violation_id for v in group],
         observed_on=reference,
         earlier_occasions=occasions,
         earlier_violations=[
@@ -182,7 +188,7 @@ async def _strikes(
     book: RuleBook,
     article: str,
     target: Target,
-    group: list[dict[str, Any]],
+    group: list[ViolationRecord],
 ) -> StrikeCount | None:
     """Art. 19a counts, for a violation being sanctioned, the occasions with a violation of the article in the
     window before its date (that day included). Each open violation is measured against its own window, so the
@@ -191,11 +197,11 @@ async def _strikes(
     if rule is None:
         return None
     counted: list[tuple[int, date, UUID]] = []
-    for day in sorted({v["observed_on"] for v in group}):
+    for day in sorted({v.observed_on for v in group}):
         count = await conn.fetchval(
             queries.occasions_in_window(target.column), target.id, article, months_before(day, rule.window_months), day
         )
-        violation_id = min(v["violation_id"] for v in group if v["observed_on"] == day)
+        violation_id = min(v.violation_id for v in group if v.observed_on == day)
         counted.append((count, day, violation_id))
     count, day, violation_id = max(counted)
     return StrikeCount(
@@ -241,8 +247,8 @@ async def _fine(
         table_valid_from=table.valid_from,
         source=table.source,
         category=rule.fine_category,
-        employee_class=column,
-        employee_class_source=column_source,
+        employee_class=cast(EmployeeClass, column),
+        employee_class_source=cast(EmployeeClassSource, column_source),
         base_cents=base,
         recidive=recidive,
         recidive_fine_step_ids=sorted(row["id"] for row in fines),
@@ -252,7 +258,7 @@ async def _fine(
     )
 
 
-def _next(items: list[ProposalItem], steps: list[dict[str, Any]]) -> NextAction:
+def _next(items: list[ProposalItem], steps: list[StepRecord]) -> NextAction:
     if not items:
         return NextAction(
             type="none",
@@ -283,9 +289,7 @@ def _next(items: list[ProposalItem], steps: list[dict[str, Any]]) -> NextAction:
             explanation=why,
         )
     amount = sum(item.fine.amount_cents for item in chosen if item.fine) if heaviest.step == "boete" else None
-    voornemen_sent = any(
-        s["type"] == "voornemen" and s["decision"] == heaviest.step and s["status"] == "sent" for s in steps
-    )
+    voornemen_sent = any(s.type == "voornemen" and s.decision == heaviest.step and s.status == "sent" for s in steps)
     needs_voornemen = heaviest.step in VOORNEMEN_REQUIRED and not voornemen_sent
     return NextAction(
         type="voornemen" if needs_voornemen else "besluit",

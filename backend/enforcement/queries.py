@@ -33,7 +33,8 @@ COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 
                                               'due_before', b.due_before, 'due_after', b.due_after,
                                               'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
           FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
-s.letter_sha256, s.approved_sha256, s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on, s.withdrawn_on, s.withdrawn_reason,
+s.letter_sha256, s.approved_sha256, s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on,
+s.withdrawn_on, s.withdrawn_reason,
 s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
@@ -55,9 +56,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT ((coalesce(establishment_id, location_id)), regime) WHERE status <> 'closed' DO NOTHING
 RETURNING id
 """
+# The bind values of INSERT_CASE_IF_NONE_OPEN in order ($1..$7): records.NewCase's fields.
+CASE_INSERT_FIELDS = ("id", "establishment_id", "location_id", "regime", "wijk", "team_id", "opened_by")
 
 LOCK_OPEN_CASE = """
-SELECT id FROM enforcement_case WHERE coalesce(establishment_id, location_id) = $1 AND regime = $2 AND status <> 'closed'
+SELECT id FROM enforcement_case
+WHERE coalesce(establishment_id, location_id) = $1 AND regime = $2 AND status <> 'closed'
 FOR UPDATE
 """
 
@@ -120,8 +124,40 @@ SELECT $1, $2, coalesce(max(seq), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, 
 FROM enforcement_step WHERE case_id = $2
 RETURNING id
 """
+# The bind values of INSERT_STEP in order ($1..$26; seq is counted): records.NewStep's fields.
+STEP_INSERT_FIELDS = (
+    "id",
+    "case_id",
+    "type",
+    "decision",
+    "status",
+    "related_step_id",
+    "violation_ids",
+    "document_text",
+    "amount_cents",
+    "weeks",
+    "months",
+    "order_text",
+    "begunstiging_days",
+    "dwangsom_cents",
+    "dwangsom_unit",
+    "dwangsom_max_cents",
+    "zienswijze_weeks",
+    "proposal",
+    "deviation_reason",
+    "behaviour",
+    "assignment_id",
+    "due_on",
+    "received_on",
+    "late",
+    "drafted_by",
+    "posted_on",
+)
 
 GET_STEP = "SELECT * FROM enforcement_step WHERE id = $1 AND case_id = $2"
+
+# The case's steps as the rules read them (records.StepRecord), in order.
+STEP_RECORDS = "SELECT * FROM enforcement_step WHERE case_id = $1 ORDER BY seq"
 
 FINE_VIOLATIONS = """
 INSERT INTO enforcement_fined_violation (violation_id, step_id) SELECT unnest($1::uuid[]), $2

@@ -19,7 +19,17 @@ from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from backend.enforcement import service
+from backend.enforcement import (
+    approval,
+    bezwaar,
+    cases,
+    drafting,
+    letter,
+    outcomes,
+    proposing,
+    reading,
+    sending,
+)
 from backend.enforcement.models import (
     BezwaarChange,
     Case,
@@ -102,7 +112,7 @@ class EnforcementController(Controller):
             "object_id": object_id,
             "location_id": location_id,
         }
-        return await service.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @post(
         "/cases",
@@ -126,7 +136,7 @@ class EnforcementController(Controller):
             request,
             tx,
             idempotency_key,
-            lambda: service.open_case(tx, request.user, data, request_id=request_id_of(request)),
+            lambda: cases.open_case(tx, request.user, data, request_id=request_id_of(request)),
             _case_url,
         )
 
@@ -140,7 +150,7 @@ class EnforcementController(Controller):
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
-        return commands.with_etag(await service.get_case(db, request.user, case_id, request_id=request_id_of(request)))
+        return commands.with_etag(await reading.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
     @get(
         "/cases/{case_id:uuid}/proposal",
@@ -153,7 +163,7 @@ class EnforcementController(Controller):
         """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
         case, such as a warning, a fine with its amount or a last onder dwangsom, and the reasons (recidive, three
         strikes); an officer may deviate with a written reason."""
-        return await service.get_proposal(db, request.user, case_id)
+        return await proposing.get_proposal(db, request.user, case_id)
 
     @post(
         "/cases/{case_id:uuid}/close",
@@ -179,7 +189,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.close_case(
+            lambda version: cases.close_case(
                 tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -209,7 +219,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.merge_cases(
+            lambda version: cases.merge_cases(
                 tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -239,7 +249,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.create_step(
+            lambda version: drafting.create_step(
                 tx,
                 request.user,
                 case_id,
@@ -275,7 +285,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.approve_step(
+            lambda version: approval.approve_step(
                 tx,
                 request.user,
                 case_id,
@@ -314,7 +324,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.send_step(
+            lambda version: sending.send_step(
                 tx,
                 request.user,
                 case_id,
@@ -353,7 +363,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.withdraw_step(
+            lambda version: outcomes.withdraw_step(
                 tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -383,7 +393,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.record_zienswijze(
+            lambda version: outcomes.record_zienswijze(
                 tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -413,7 +423,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.record_outcome(
+            lambda version: outcomes.record_outcome(
                 tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -445,7 +455,7 @@ class EnforcementController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.change_bezwaar(
+            lambda version: bezwaar.change_bezwaar(
                 tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
             ),
         )
@@ -469,7 +479,7 @@ class EnforcementController(Controller):
         invordering as a PDF/A download, ETag = its SHA-256: once sent, the document stored then (409
         `document_tampered` when it no longer matches its hash, never the changed bytes); before, a preview
         rendered now and dated today (422 naming what the letter lacks). Every read is audited."""
-        pdf, sha = await service.step_document(
+        pdf, sha = await letter.step_document(
             db, request.user, _letters(request), case_id, step_id, request_id=request_id_of(request)
         )
         return Response(
@@ -500,4 +510,4 @@ class EnforcementController(Controller):
     ) -> DeadlineView:
         """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
         `until`, and those already overdue, earliest first."""
-        return await service.deadlines(db, request.user, until=until, limit=limit)
+        return await reading.deadlines(db, request.user, until=until, limit=limit)

@@ -61,9 +61,13 @@ def _field(source: str, make: Callable[..., str] = _text) -> Field:
     return Field((source,), make)
 
 
+# The makers that also take the Context (after the source values).
+_WANT_CONTEXT: set[Callable[..., str]] = set()
+
+
 def _with_context(make: Callable[..., str]) -> Callable[..., str]:
     """Mark a maker that also takes the Context (after the source values)."""
-    make.wants_context = True  # type: ignore[attr-defined]
+    _WANT_CONTEXT.add(make)
     return make
 
 
@@ -324,7 +328,7 @@ def source_value(context: Context, source: str) -> Any:
 
 def value(context: Context, field: Field) -> str:
     values = [source_value(context, source) for source in field.sources]
-    if getattr(field.make, "wants_context", False):
+    if field.make in _WANT_CONTEXT:
         return field.make(*values, context)
     return field.make(*values)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -56,7 +56,7 @@ LetterKind = Literal[
     "beslissing_op_bezwaar",
     "klacht_antwoord",
 ]
-LETTER_KINDS: tuple[LetterKind, ...] = LetterKind.__args__  # type: ignore[attr-defined]
+LETTER_KINDS: tuple[LetterKind, ...] = get_args(LetterKind)
 DwangsomUnit = Literal["per_violation", "per_day", "per_week", "once"]
 BezwaarOutcome = Literal["gegrond", "ongegrond", "niet_ontvankelijk"]
 
@@ -192,4 +192,4 @@ class LetterTemplateVersion(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     valid_from: date
     content_sha256: str
-    content: dict
+    content: dict[str, Any]

@@ -16,12 +16,12 @@ import json
 import threading
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import typst
 
 LAYOUT = Path(__file__).with_name("layout.typ")
-PDF_STANDARD = "a-2b"
+PDF_STANDARD: Final = "a-2b"
 
 
 class LetterheadError(ValueError):
@@ -45,7 +45,9 @@ def load_letterhead(path: Path) -> dict[str, Any]:
         letterhead = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise LetterheadError(f"{path}: cannot read the letterhead ({exc.__class__.__name__})") from None
-    missing = [key for key in LETTERHEAD_KEYS if not letterhead.get(key)] if isinstance(letterhead, dict) else ["all"]
+    if not isinstance(letterhead, dict):
+        raise LetterheadError(f"{path}: the letterhead needs {', '.join(LETTERHEAD_KEYS)} (sender: a list of lines)")
+    missing = [key for key in LETTERHEAD_KEYS if not letterhead.get(key)]
     if missing or not all(isinstance(line, str) for line in letterhead["sender"]):
         raise LetterheadError(f"{path}: the letterhead needs {', '.join(LETTERHEAD_KEYS)} (sender: a list of lines)")
     return letterhead
@@ -76,6 +78,8 @@ class Renderer:
         timestamp = int(datetime.combine(dated, time(), UTC).timestamp())
         inputs = {"letter": json.dumps(document, ensure_ascii=False, sort_keys=True), "logo": self._logo}
         with self._lock:
-            return self._compiler.compile(
+            pdf = self._compiler.compile(
                 format="pdf", pdf_standards=PDF_STANDARD, sys_inputs=inputs, timestamp=timestamp
             )
+        assert isinstance(pdf, bytes)  # one document; only the image formats answer a list of pages
+        return pdf

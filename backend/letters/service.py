@@ -29,7 +29,7 @@ import msgspec
 from backend.core import audit
 from backend.core.config import Settings
 from backend.core.errors import NotFound, Unprocessable, validation_field_error
-from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused
+from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused, template_files
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
 from backend.letters.models import LetterData, LetterKind, LetterTemplateVersion, Rendered
@@ -93,7 +93,7 @@ def _version(row: asyncpg.Record) -> LetterTemplateVersion:
 async def publish_directory(conn: asyncpg.Connection, directory: Path) -> list[FileReport]:
     """Publish every *.json template in `directory`, each in its own transaction (a refused file stores nothing
     and does not stop the others)."""
-    return await publish_files(conn, sorted(directory.glob("*.json")), identity="kind", publish=publish)
+    return await publish_files(conn, template_files(directory), identity="kind", publish=publish)
 
 
 async def latest_version(conn: asyncpg.Connection, kind: LetterKind) -> LetterTemplateVersion:
@@ -251,11 +251,7 @@ class _Filler:
         except fields.MissingData as exc:
             self.missing.setdefault(exc.pointer, "facts.findings")
             return None
-        return {
-            "ul": [
-                templates.FIELD.sub(lambda match, values=values: values[match.group(1)], item) for values in findings
-            ]
-        }
+        return {"ul": [_item_for(item, finding) for finding in findings]}
 
     def raise_missing(self) -> None:
         if self.missing:
@@ -264,6 +260,11 @@ class _Filler:
                 "letter_data_missing",
                 [(pointer, f"is required for {{{{{name}}}}}") for pointer, name in self.missing.items()],
             )
+
+
+def _item_for(item: str, finding: dict[str, str]) -> str:
+    """A list item's text with its placeholders filled from one finding."""
+    return templates.FIELD.sub(lambda match: finding[match.group(1)], item)
 
 
 # --- documents: write-once by SHA-256 --------------------------------------------------------------------------

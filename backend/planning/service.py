@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -67,7 +68,7 @@ def _scope(principal: Principal) -> tuple[Any, ...]:
     )
 
 
-def _sees_regimes(regimes: set[str] | frozenset[str] | list[str], theirs: frozenset[str] | set[str]) -> bool:
+def _sees_regimes(regimes: Collection[str], theirs: frozenset[str] | set[str]) -> bool:
     return not set(theirs).isdisjoint(regimes) and ("sexwork" not in regimes or "sexwork" in theirs)
 
 
@@ -172,7 +173,7 @@ def _check_window(planned_from: date, planned_to: date) -> list[FieldError]:
 
 
 async def _check_inspectors(
-    conn: asyncpg.Connection, inspector_ids: list[UUID], team_id: str, regimes: list[str]
+    conn: asyncpg.Connection, inspector_ids: list[UUID], team_id: str, regimes: Sequence[str]
 ) -> list[FieldError]:
     """Each must be an active user with the inspector role in the team, who may see the assignment."""
     problems = []
@@ -215,7 +216,7 @@ async def _target(
     return list(location.regimes), location.wijk, None, []
 
 
-def _check_regimes(principal: Principal, regimes: list[str], target_regimes: list[str]) -> list[FieldError]:
+def _check_regimes(principal: Principal, regimes: Sequence[str], target_regimes: list[str]) -> list[FieldError]:
     problems = []
     if len(set(regimes)) != len(regimes):
         problems.append(FieldError(detail="a regime is listed twice", pointer="/regimes"))
@@ -240,7 +241,7 @@ async def _check_checklists(
     conn: asyncpg.Connection,
     principal: Principal,
     version_ids: list[UUID],
-    regimes: list[str],
+    regimes: Sequence[str],
     kind: str | None,
 ) -> list[FieldError]:
     """Each checklist fits a planned regime and the object's kind; every planned regime has its checklist."""

@@ -230,7 +230,7 @@ def check_file(content: bytes, wijk_rows: list[tuple[str, str]]) -> tuple[int, l
             if len(cells) != len(header):
                 issues.append(ImportIssue(row=line, reason=f"{len(cells)} fields; the header has {len(header)}"))
                 continue
-            data, row_issues = _check_row(line, dict(zip(header, cells)), wijken, wijk_names)
+            data, row_issues = _check_row(line, dict(zip(header, cells, strict=True)), wijken, wijk_names)
             if data is not None:
                 first = seen.setdefault(_duplicate_key(data), line)
                 if first != line:
@@ -267,7 +267,11 @@ def _duplicate_key(data: ObjectWrite) -> tuple[str, int, str, str]:
 
 async def _already_registered(conn: asyncpg.Connection, good: list[_Row]) -> set[tuple[Any, ...]]:
     keys = [_duplicate_key(row.data) for row in good]
-    found = await conn.fetch(queries.EXISTING_ACTIVE_KEYS, *(list(column) for column in zip(*keys))) if keys else []
+    found = (
+        await conn.fetch(queries.EXISTING_ACTIVE_KEYS, *(list(column) for column in zip(*keys, strict=True)))
+        if keys
+        else []
+    )
     return {tuple(record) for record in found}
 
 

@@ -249,47 +249,49 @@ class OpeningPeriod(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 OpeningHours = Annotated[list[OpeningPeriod], Meta(max_length=14)]
 
 
+# Subclasses of a frozen Struct say frozen=True again: msgspec inherits it, but type checkers (dataclass_transform)
+# read only the class's own keywords.
 class Conditions(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     pass
 
 
-class AlcoholConditions(Conditions):
+class AlcoholConditions(Conditions, frozen=True):
     # The aanhangsel: who may be in charge (art. 8, 30b Alcoholwet). Personal data: shown only to users
     # with the alcohol regime.
     leidinggevenden: Annotated[list[PersonName], Meta(min_length=1, max_length=100)]
 
 
-class AlcoholConditionsRead(Conditions):
+class AlcoholConditionsRead(Conditions, frozen=True):
     leidinggevenden: Annotated[
         list[str] | None, Meta(description="The leidinggevenden on the aanhangsel; absent without the alcohol regime")
     ] = None
 
 
-class HorecaConditions(Conditions):
+class HorecaConditions(Conditions, frozen=True):
     opening_hours: OpeningHours = []
 
 
-class GedoogConditions(Conditions):
+class GedoogConditions(Conditions, frozen=True):
     opening_hours: OpeningHours = []
     handelsvoorraad_gram: Annotated[int, Meta(ge=1, le=500, description="Permitted trade stock (at most 500 g)")] = 500
 
 
-class SexBusinessConditions(Conditions):
+class SexBusinessConditions(Conditions, frozen=True):
     business_type: SexBusinessType
     opening_hours: OpeningHours = []
     beheerders: Annotated[list[PersonName], Meta(max_length=100)] = []
 
 
-class MachineConditions(Conditions):
+class MachineConditions(Conditions, frozen=True):
     machines: Annotated[int, Meta(ge=1, le=100, description="Permitted number of kansspelautomaten")]
 
 
-class ArcadeConditions(Conditions):
+class ArcadeConditions(Conditions, frozen=True):
     machines: Annotated[int, Meta(ge=1, le=1000)] | None = None
     opening_hours: OpeningHours = []
 
 
-class EventConditions(Conditions):
+class EventConditions(Conditions, frozen=True):
     event: Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK, description="The event it is for")]
     opening_hours: OpeningHours = []
 
@@ -384,31 +386,31 @@ class _PermitRead(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     history: Annotated[list[PermitHistoryEntry] | None, Meta(description="Only on GET /permits/{id}")] = None
 
 
-class AlcoholPermit(_PermitRead, tag="alcoholvergunning"):
+class AlcoholPermit(_PermitRead, tag="alcoholvergunning", frozen=True):
     conditions: AlcoholConditionsRead
 
 
-class HorecaPermit(_PermitRead, tag="horeca_exploitatievergunning"):
+class HorecaPermit(_PermitRead, tag="horeca_exploitatievergunning", frozen=True):
     conditions: HorecaConditions
 
 
-class GedoogPermit(_PermitRead, tag="coffeeshop_gedoogverklaring"):
+class GedoogPermit(_PermitRead, tag="coffeeshop_gedoogverklaring", frozen=True):
     conditions: GedoogConditions
 
 
-class SexBusinessPermit(_PermitRead, tag="exploitatievergunning_seksinrichting"):
+class SexBusinessPermit(_PermitRead, tag="exploitatievergunning_seksinrichting", frozen=True):
     conditions: SexBusinessConditions
 
 
-class MachinePermit(_PermitRead, tag="aanwezigheidsvergunning_kansspelautomaten"):
+class MachinePermit(_PermitRead, tag="aanwezigheidsvergunning_kansspelautomaten", frozen=True):
     conditions: MachineConditions
 
 
-class ArcadePermit(_PermitRead, tag="vergunning_speelautomatenhal"):
+class ArcadePermit(_PermitRead, tag="vergunning_speelautomatenhal", frozen=True):
     conditions: ArcadeConditions
 
 
-class EventPermit(_PermitRead, tag="ontheffing_art35"):
+class EventPermit(_PermitRead, tag="ontheffing_art35", frozen=True):
     conditions: EventConditions
 
 

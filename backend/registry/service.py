@@ -8,6 +8,7 @@ not see answers 404, like one that does not exist. Writes must leave a record th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -49,7 +50,7 @@ def _scope(principal: Principal) -> tuple[list[str], bool]:
     return sorted(principal.regimes), principal.sees_regime("sexwork")
 
 
-def _visible_to(principal: Principal, regimes: list[str]) -> bool:
+def _visible_to(principal: Principal, regimes: Sequence[str]) -> bool:
     return principal.sees_any_regime(regimes) and ("sexwork" not in regimes or principal.sees_regime("sexwork"))
 
 
@@ -147,7 +148,7 @@ def _establishment(row: asyncpg.Record) -> Establishment:
 
 
 def _audit_fields(value: Establishment) -> dict[str, Any]:
-    fields = msgspec.to_builtins(value)
+    fields: dict[str, Any] = msgspec.to_builtins(value)
     for key in ("id", "version", "created_at", "updated_at"):
         fields.pop(key)
     return fields
@@ -352,12 +353,14 @@ async def _shown_location(conn: asyncpg.Connection, principal: Principal, row: a
 
 
 def _permit_type(data: PermitWrite) -> str:
-    return data.__struct_config__.tag  # type: ignore[return-value]
+    tag = data.__struct_config__.tag
+    assert isinstance(tag, str)  # every PermitWrite class is tagged with its type's name (models.py)
+    return tag
 
 
 def permit_state(row: asyncpg.Record) -> dict[str, Any]:
     """A permit's fields as its history records them."""
-    return msgspec.to_builtins(
+    state: dict[str, Any] = msgspec.to_builtins(
         {
             "number": row["number"],
             "holder": row["holder"],
@@ -368,6 +371,7 @@ def permit_state(row: asyncpg.Record) -> dict[str, Any]:
             "suspensions": [[s["starts_on"], s["ends_on"]] for s in _suspensions(row)],
         }
     )
+    return state
 
 
 def _suspensions(row: asyncpg.Record) -> list[dict[str, date]]:
@@ -395,7 +399,7 @@ def _permit(row: asyncpg.Record, principal: Principal, history: list[PermitHisto
     fields.update(
         status=status, suspensions=suspensions, conditions=_masked(fields["type"], fields["conditions"], principal)
     )
-    permit = msgspec.convert(fields, Permit)  # type: ignore[arg-type]
+    permit: Permit = msgspec.convert(fields, Permit)
     return permit if history is None else msgspec.structs.replace(permit, history=history)
 
 

@@ -131,6 +131,8 @@ def me(principal: Principal) -> Me:
         id=principal.user_id,
         subject=principal.subject,
         display_name=principal.display_name,
+        # A Principal's roles and regimes come from verified tokens, which keep only known ones (core.tokens);
+        # it types them as str because core cannot name this feature's Role and Regime.
         roles=sorted(principal.roles),  # type: ignore[arg-type]
         regimes=sorted(principal.regimes),  # type: ignore[arg-type]
         teams=sorted(principal.teams),

@@ -175,8 +175,8 @@ async def history(url: str, objects: list[str], earlier: int, other: int) -> Non
                 await conn.execute(
                     """INSERT INTO establishment (id, name, street, house_number, postcode, city, wijk, kind,
                                                   employee_class, regimes)
-                       SELECT $2, 'Ander ' || $2::uuid::text, street, house_number, postcode, city, wijk, kind, employee_class,
-                              regimes FROM establishment WHERE id = $1""",
+                       SELECT $2, 'Ander ' || $2::uuid::text, street, house_number, postcode, city, wijk, kind,
+                              employee_class, regimes FROM establishment WHERE id = $1""",
                     uuid.UUID(objects[0]),
                     clone,
                 )

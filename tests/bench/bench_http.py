@@ -372,9 +372,8 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
 def print_report(
     env: dict[str, object], args: argparse.Namespace, results: list[Result], ratio: dict[str, dict[str, float]]
 ) -> None:
-    print(
-        f"machine: {env['nproc']} CPUs ({env['cpu']}), load average at start {', '.join(f'{x:.2f}' for x in env['loadavg_at_start'])}"
-    )  # type: ignore[attr-defined]
+    load = ", ".join(f"{x:.2f}" for x in env["loadavg_at_start"])  # type: ignore[attr-defined]  # a list of floats
+    print(f"machine: {env['nproc']} CPUs ({env['cpu']}), load average at start {load}")
     print(
         "versions: "
         + ", ".join(f"{k} {v}" for k, v in env.items() if k not in {"nproc", "cpu", "loadavg_at_start", "platform"})

@@ -1,7 +1,8 @@
 """Inspection submissions benchmark: phones that retry, throughput at concurrency 20, and the same with 250,000
 inspections stored.
 
-    .venv/bin/python tests/bench/bench_inspections.py [--submissions 6000] [--stored 250000] [--workers 1] [--json out.json]
+    .venv/bin/python tests/bench/bench_inspections.py [--submissions 6000] [--stored 250000] [--workers 1] \
+        [--json out.json]
 
 One run, on an embedded PostgreSQL in a temporary directory (production settings, fsync on), with `toezicht
 serve` (--workers processes, default 1; uvicorn, uvloop, httptools, access log on) on loopback and a light
@@ -179,9 +180,10 @@ async def prepare(url: str, rng: random.Random) -> tuple[dict[str, dict[str, Any
             "ORDER BY template_key, version DESC"
         )
         versions = {row["template_key"]: {"id": str(row["id"]), "content": row["content"]} for row in rows}
-        objects = [row for row in generated_objects(OBJECTS, 0, rng)]
         # Every object is horeca that sells alcohol (kind is column 12, regimes the last).
-        objects = [row[:12] + ("horeca_hoogdrempelig",) + row[13:-1] + (REGIMES,) for row in objects]
+        objects = [
+            (*row[:12], "horeca_hoogdrempelig", *row[13:-1], REGIMES) for row in generated_objects(OBJECTS, 0, rng)
+        ]
         await conn.copy_records_to_table("establishment", records=objects, columns=registry_queries.COPY_COLUMNS)
         await conn.execute("ANALYZE")
     finally:
@@ -556,12 +558,14 @@ WITH source AS (
                             submitted_by, inspector_ids, partners, observations, started_at, finished_at, received_at,
                             clock_skew_seconds, clock_suspect, inspected_at, latitude, longitude, position_accuracy_m)
     SELECT s.new_id, i.revision, i.state, NULL, i.establishment_id, i.location_id, i.team_id, i.wijk, i.regimes,
-           i.submitted_by, i.inspector_ids, i.partners, i.observations, i.started_at - interval '1 day' * $2::integer,
-           i.finished_at - interval '1 day' * $2::integer, i.received_at - interval '1 day' * $2::integer, i.clock_skew_seconds,
-           i.clock_suspect, i.inspected_at - interval '1 day' * $2::integer, i.latitude, i.longitude, i.position_accuracy_m
+           i.submitted_by, i.inspector_ids, i.partners, i.observations,
+           i.started_at - interval '1 day' * $2::integer, i.finished_at - interval '1 day' * $2::integer,
+           i.received_at - interval '1 day' * $2::integer, i.clock_skew_seconds, i.clock_suspect,
+           i.inspected_at - interval '1 day' * $2::integer, i.latitude, i.longitude, i.position_accuracy_m
     FROM source s JOIN inspection i ON i.id = s.old_id
 ), rev AS (
-    INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by, received_at)
+    INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by,
+                                     received_at)
     SELECT s.new_id, r.revision, r.base_revision, r.body, encode(sha256((r.body_sha256 || s.new_id)::bytea), 'hex'),
            r.submitted_by, r.received_at
     FROM source s JOIN inspection_revision r ON r.inspection_id = s.old_id

@@ -223,7 +223,7 @@ def request_head(method: str, path: str, headers: dict[str, str], length: int) -
 async def cut_request(base: str, method: str, path: str, headers: dict[str, str], body: bytes, share: float) -> int:
     """Send the request with only `share` of its body, then lose the connection; bytes sent."""
     host, port = base.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    _, writer = await asyncio.open_connection(host, int(port))
     head = request_head(method, path, headers, len(body))
     sent = head + body[: int(len(body) * share)]
     writer.write(sent)

@@ -172,8 +172,9 @@ async def deep_cursor(url: str, extra: str, args: list[Any], fraction: float = 0
     try:
         where = f"regimes && $1::text[] AND NOT ('sexwork' = ANY (regimes)){extra}"
         total = await conn.fetchval(f"SELECT count(*) FROM establishment WHERE {where}", REGIMES, *args)
+        offset = int(total * fraction)
         row = await conn.fetchrow(
-            f"SELECT name, id FROM establishment WHERE {where} ORDER BY name, id OFFSET {int(total * fraction)} LIMIT 1",
+            f"SELECT name, id FROM establishment WHERE {where} ORDER BY name, id OFFSET {offset} LIMIT 1",
             REGIMES,
             *args,
         )

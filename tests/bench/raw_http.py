@@ -8,6 +8,7 @@ our server sends), nothing more: no redirects, no chunked bodies, no TLS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 
 
@@ -28,10 +29,8 @@ class Connection:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await self._writer.wait_closed()
-            except OSError:
-                pass
             self._reader = self._writer = None
 
     async def send(self, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> None:

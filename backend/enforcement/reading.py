@@ -1,0 +1,100 @@
+"""Reading enforcement: which cases a caller sees, one case in full, the list of cases, the deadlines view.
+
+Visibility: enforcement officers and admins (route guards) see the cases of their regimes; a sex-work case
+needs the sexwork regime. Anything else is 404, like a missing case. Who read a sex-work case is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.core import calendar
+from backend.core.auth import Principal
+from backend.core.errors import BadRequest, NotFound
+from backend.core.pagination import decode_cursor, keyset_page
+from backend.enforcement import queries, records
+from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView
+from backend.enforcement.records import CaseRecord, StepRecord
+
+DEADLINE_HORIZON_DAYS = 366
+
+
+def _scope(principal: Principal) -> tuple[Any, ...]:
+    return (sorted(principal.regimes),)
+
+
+async def _visible(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(queries.GET_CASE, *_scope(principal), case_id)
+    if row is None:
+        raise NotFound("No such case.")
+    return row
+
+
+async def case(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> CaseRecord:
+    """The case when the caller may see it; 404 otherwise, as for a case that does not exist."""
+    return records.case_record(await _visible(conn, principal, case_id))
+
+
+async def changing(
+    tx: asyncpg.Connection, principal: Principal, case_id: UUID, step_id: UUID, version: int
+) -> tuple[CaseRecord, StepRecord]:
+    """A step about to change, and its case: visible to the caller, the case's version moved from `version` (412
+    when stale), which also locks it."""
+    found = await case(tx, principal, case_id)
+    await records.bump(tx, found, version)
+    return found, await records.step(tx, case_id, step_id)
+
+
+async def view(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Case:
+    """The case as the API answers it: with its violations, steps (and their deadlines) and status history."""
+    fields = dict(await _visible(conn, principal, case_id))
+    fields["violations"] = [dict(v) for v in await conn.fetch(queries.CASE_VIOLATIONS, case_id)]
+    fields["steps"] = [dict(s) for s in await conn.fetch(queries.CASE_STEPS, case_id)]
+    fields["history"] = [dict(h) for h in await conn.fetch(queries.CASE_HISTORY, case_id)]
+    return msgspec.convert(fields, Case)
+
+
+async def get_case(
+    conn: asyncpg.Connection, principal: Principal, case_id: UUID, *, request_id: str | None = None
+) -> Case:
+    found = await view(conn, principal, case_id)
+    if found.regime == "sexwork":
+        # Who looked at a sex-work case is logged (DOMAIN.md, sensitive data: every read).
+        async with conn.transaction():
+            await records.audit(conn, principal, case_id, "read", request_id)
+    return found
+
+
+async def list_cases(
+    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> CasePage:
+    after = decode_cursor(cursor, tuple[datetime, UUID])
+    sql, args = queries.list_cases(filters, scope=_scope(principal), after=after, limit=limit + 1)
+    rows = await conn.fetch(sql, *args)
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: msgspec.convert(dict(row), CaseSummary),
+        lambda last: (last.opened_at.isoformat(), str(last.id)),
+    )
+    return CasePage(items=items, next_cursor=next_cursor)
+
+
+async def deadlines(conn: asyncpg.Connection, principal: Principal, *, until: date | None, limit: int) -> DeadlineView:
+    """What expires from today up to `until` (default: the coming seven days), and what is overdue."""
+    today = calendar.today()
+    until = until or today + timedelta(days=7)
+    if until < today:
+        raise BadRequest("`until` is before today.", code="invalid_date_range")
+    if until > today + timedelta(days=DEADLINE_HORIZON_DAYS):
+        raise BadRequest(f"`until` is at most {DEADLINE_HORIZON_DAYS} days ahead.", code="invalid_date_range")
+    rows = await conn.fetch(queries.DEADLINES, *_scope(principal), today, until, limit)
+    items = [msgspec.convert(dict(row), DeadlineItem) for row in rows]
+    return DeadlineView(
+        today=today, until=until, expiring=[i for i in items if not i.overdue], overdue=[i for i in items if i.overdue]
+    )

@@ -1,0 +1,147 @@
+"""Sending a step (bekendmaking, Awb 3:41): on the day the officer records, a decision only once approved with
+its letter as approved. The letter dated that day is stored write-once; a sent step never changes (a database
+trigger holds this too). Every term the step starts counts from the day of sending: the zienswijze term of a
+voornemen, the bezwaar term of a besluit (6:7, 6:8), the begunstigingstermijn of a last onder dwangsom (whose
+hercontrole is planned then); an invordering is sent within the collection limit (5:35). Announced as
+`step.sent`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+from backend.core import calendar, events
+from backend.core.auth import Principal
+from backend.core.errors import Conflict, invalid
+from backend.enforcement import hercontrole, letter, queries, reading, records, steps
+from backend.enforcement.models import Case, StepSend
+from backend.enforcement.procedure import awb
+from backend.enforcement.records import CaseRecord, StepRecord
+from backend.letters import service as letters_service
+from backend.letters.service import Letters
+
+
+def _sending_day(data: StepSend, step: StepRecord) -> date:
+    """The day of sending as given (default today): not after today, not before the approval of a decision or
+    the drafting of another step."""
+    today = calendar.today()
+    sent_on = data.sent_on or today
+    if sent_on > today:
+        raise invalid("/sent_on", "is in the future")
+    ready = step.approved_at or step.created_at
+    ready_on = ready.astimezone(calendar.AMSTERDAM).date()
+    if sent_on < ready_on:
+        what = "approved" if step.approved_at else "drafted"
+        raise invalid("/sent_on", f"is before the step was {what} ({ready_on})")
+    return sent_on
+
+
+async def send_step(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: StepSend,
+    *,
+    version: int,
+    atw_terms: tuple[str, ...],
+    letters: Letters,
+    request_id: str | None,
+) -> Case:
+    """Send a step to the offender; a decision only once approved, with the letter approved. Its letter, dated
+    the day of sending, is stored write-once and its SHA-256 recorded. Sent, it never changes. Its terms count
+    from the day of sending."""
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
+    steps.allows(step.type, step.status, "send")
+    sent_on = _sending_day(data, step)
+    await _send_letter(tx, principal, letters, case, step, sent_on)
+    await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, step.status)
+    new_status = await _terms_start(tx, principal, case, step, sent_on, atw_terms, request_id)
+    await tx.execute(queries.SET_STATUS, case_id, new_status)
+    await records.history(tx, case_id, new_status, principal, reason=f"step {step.seq} ({step.type}) sent")
+    await records.audit(
+        tx,
+        principal,
+        case_id,
+        "step_sent",
+        request_id,
+        after={"step_id": str(step_id), "type": step.type, "decision": step.decision, "sent_on": sent_on.isoformat()},
+    )
+    sent = events.event(
+        "step.sent",
+        actor=principal.user_id,
+        subject_type="step",
+        subject_id=step_id,
+        related={"case": case_id, "object": case.target_id},
+        regimes=[case.regime],
+        request_id=request_id,
+    )
+    await events.announce(tx, sent, principal)
+    return await reading.view(tx, principal, case_id)
+
+
+async def _terms_start(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case: CaseRecord,
+    step: StepRecord,
+    sent_on: date,
+    atw_terms: tuple[str, ...],
+    request_id: str | None,
+) -> str:
+    """Start the terms the sent step sets running; the case's status that follows."""
+    new_status = steps.KINDS[step.type].case_status
+    assert new_status is not None  # every kind that is sent moves the case
+    if step.type == "voornemen":
+        assert step.zienswijze_weeks is not None  # set when drafted
+        end = calendar.term_end(sent_on, weeks=step.zienswijze_weeks, atw="zienswijze" in atw_terms)
+        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "zienswijze", end)
+    elif step.type == "besluit":
+        bezwaar_term = calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"])
+        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "bezwaar_term", bezwaar_term)
+        if step.related_step_id is not None:
+            await tx.execute(queries.RESOLVE_DEADLINE, step.related_step_id, "zienswijze")
+        if step.decision == "last_onder_dwangsom":
+            await hercontrole.plan(tx, principal, case, step, sent_on, atw_terms, request_id)
+            new_status = "hercontrole"
+    elif step.type == "invordering":
+        limit = await tx.fetchrow(queries.DEADLINE_OF, step.related_step_id, "invordering_limit")
+        if limit is not None and sent_on > limit["due_on"]:
+            raise Conflict(
+                f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
+                code="collection_time_barred",
+            )
+        # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
+        for kind in ("payment", "invordering_limit"):
+            await tx.execute(queries.RESOLVE_DEADLINE, step.related_step_id, kind)
+    return new_status
+
+
+async def _send_letter(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    letters: Letters,
+    case: CaseRecord,
+    step: StepRecord,
+    sent_on: date,
+) -> None:
+    """A decision's letter must read as approved (rendered again on the day of approval: only the date may differ
+    from it). Then the letter dated `sent_on` is stored write-once and its hash recorded on the step."""
+    violations = await records.violations(tx, case.id)
+    if step.approved_sha256 is not None:
+        assert step.approved_letter_on is not None  # recorded with the approval
+        again = await letter.render(tx, principal, letters, case, step, violations, step.approved_letter_on)
+        if again is None or again.sha256 != step.approved_sha256:
+            raise Conflict(
+                "The letter changed since it was approved (its data or template); a second officer "
+                "approves it again before it is sent.",
+                code="letter_changed",
+            )
+    rendered = await letter.render(tx, principal, letters, case, step, violations, sent_on)
+    if rendered is None:
+        return
+    await letters_service.store_document(letters, rendered)
+    await tx.execute(queries.SET_LETTER, step.id, rendered.sha256, rendered.template_version_id)
