@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
     verify.set_defaults(run=_audit_verify)
 
+    reports = commands.add_parser("reports", help="performance indicator tools")
+    reports_commands = reports.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
+    rebuild = reports_commands.add_parser(
+        "rebuild", help="compute the indicators' read model again from the records (after an import or restore)"
+    )
+    rebuild.set_defaults(run=_reports_rebuild)
+
     _add_publish_command(commands, "checklists", "checklist templates", "the template files", _checklists_publish)
     _add_publish_command(commands, "letters", "letter templates", "the letter template files", _letters_publish)
 
@@ -536,6 +543,26 @@ def _audit_verify(_args: argparse.Namespace, settings: Settings) -> int:
         f"({report.events} events before it verify)"
     )
     return 1
+
+
+def _reports_rebuild(_args: argparse.Namespace, settings: Settings) -> int:
+    """As the schema's owner (it empties the read model's tables), like the migration that first built it."""
+    from backend.core import db
+    from backend.reports.facts import rebuild
+
+    settings = _with_database(settings)
+
+    async def run() -> None:
+        assert settings.owner_database_url
+        conn = await db.connect(settings.owner_database_url)
+        try:
+            await rebuild(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    print("reports read model rebuilt")
+    return 0
 
 
 def _import_objects(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from backend.core import events
 from backend.enforcement import cases as enforcement_cases
+from backend.enforcement import reading as enforcement_reading
 from backend.inspections import service as inspections
 from backend.outbox import service as outbox
 from backend.outbox.models import EVENT_TYPES as OUTGOING
 from backend.photos import service as photos
 from backend.planning import service as planning
+from backend.reports import facts as reports
 
 
 def wire() -> None:
@@ -19,9 +21,18 @@ def wire() -> None:
     events.react("inspection.submitted", photos.on_inspection_submitted)
     events.react("inspection.corrected", planning.on_inspection_stored)
     events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
+    # The reports' read model last: it reads what the reactions above wrote (cases opened, hercontroles settled).
+    for changed in ("submitted", "corrected", "reviewed", "returned"):
+        events.react(f"inspection.{changed}", reports.on_inspection_changed)
+    events.react("step.sent", reports.on_step_sent)
+    for changed in ("received", "answered", "reopened"):
+        events.react(f"complaint.{changed}", reports.on_complaint_changed)
     # Every event that leaves the service goes to the outbox in the announcing transaction (after the reactions
     # above, so a message is only written for a change that got this far).
     for kind in OUTGOING:
         events.react(kind, outbox.on_event)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
+    reports.read_cases_with(
+        reports.CaseReads(get_case=enforcement_reading.get_case, list_cases=enforcement_reading.list_cases)
+    )

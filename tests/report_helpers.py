@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.reports import facts as read_model
 from tests.inspection_helpers import HORECA_OK, URL, World, build_world
 from tests.registry_helpers import create_object
 
@@ -295,6 +296,9 @@ async def build_dataset(client, auth, db) -> Dataset:
     await _submit_and_review_i1(client, ds)
     await _arrange_inspections(db, ds)
     await _arrange_sanctions(db, ds)
+    # Written straight to the features' tables, as an upgraded database holds them: the reports' read model is
+    # rebuilt from them as `toezicht reports rebuild` does.
+    await read_model.rebuild(db)
     return ds
 
 

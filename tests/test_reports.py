@@ -11,6 +11,7 @@ import json
 import pytest
 from PIL import Image
 
+from backend.reports import facts as read_model
 from backend.reports.service import article_text
 from tests.helpers import assert_problem
 from tests.registry_helpers import ALL_REGIMES
@@ -238,6 +239,7 @@ async def test_csv_gives_the_current_article_of_a_violation_stored_without_one(c
     await db.execute("""UPDATE violation SET code = 'HV-NO-EXPLOITATION-PERMIT',
                             article = '{"law": "Horecaverordening Utrecht", "article": "n.t.b."}'
                         WHERE code = 'AW-3-NO-PERMIT'""")
+    await read_model.rebuild(db)  # changed behind the reactions' back, as a restore would
     recorded = {v["code"]: v["article"] for v in (await get_report(client, ds.world.h["coord_a"])).json()["violations"]}
     assert recorded["HV-NO-EXPLOITATION-PERMIT"] == "Horecaverordening Utrecht art. n.t.b."  # JSON: as recorded
     response = await get_report(client, {**ds.world.h["coord_a"], "Accept": "text/csv"})

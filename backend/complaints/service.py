@@ -63,7 +63,7 @@ from backend.complaints.models import (
     Resolve,
     Transition,
 )
-from backend.core import audit, calendar
+from backend.core import audit, calendar, events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldProblems, NotFound, invalid
@@ -229,6 +229,25 @@ async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Rec
     _deadline_flags(fields)
     _location_fields(fields)
     return msgspec.convert(fields, Complaint)
+
+
+async def read_complaint(conn: asyncpg.Connection, principal: Principal, complaint_id: UUID) -> Complaint:
+    """The complaint without the reporter's details, for other features (nothing personal is read, so nothing
+    is audited)."""
+    return await _view(conn, principal, await _visible_row(conn, principal, complaint_id))
+
+
+def _event(type: str, principal: Principal, row: asyncpg.Record, request_id: str | None) -> events.Event:
+    """A complaint event: its object when known, the category's regime when it has one (no personal data)."""
+    return events.event(
+        type,
+        actor=principal.user_id,
+        subject_type="complaint",
+        subject_id=row["id"],
+        related={"object": row["object_id"]} if row["object_id"] is not None else {},
+        regimes=[row["regime"]] if row["regime"] is not None else [],
+        request_id=request_id,
+    )
 
 
 async def _visible_row(conn: asyncpg.Connection, principal: Principal, complaint_id: UUID) -> asyncpg.Record:
@@ -423,6 +442,7 @@ async def create_complaint(
             "anonymous": contact is None,
         },
     )
+    await events.announce(tx, _event("complaint.received", principal, row, request_id), principal)
     return await _view(tx, principal, row)
 
 
@@ -611,6 +631,11 @@ async def _move(
         before={"state": row["state"]},
         after=after,
     )
+    # Answering (resolved or rejected) and reopening move the complaint in and out of its handling term.
+    if target in CLOSED_STATES:
+        await events.announce(tx, _event("complaint.answered", principal, updated, request_id), principal)
+    elif target == "reopened":
+        await events.announce(tx, _event("complaint.reopened", principal, updated, request_id), principal)
     return updated
 
 

@@ -22,6 +22,7 @@ EventType = Literal[
     "step.sent",
     "complaint.received",
     "complaint.answered",
+    "complaint.reopened",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

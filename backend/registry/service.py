@@ -9,7 +9,7 @@ not see answers 404, like one that does not exist. Writes must leave a record th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,6 +39,7 @@ from backend.registry.models import (
     PermitList,
     PermitWrite,
     ReinstatePermit,
+    SupervisedObject,
     SuspendPermit,
     WithdrawPermit,
 )
@@ -70,6 +71,26 @@ def normalise_addition(raw: str | None) -> str | None:
 
 async def wijk_codes(conn: asyncpg.Connection) -> frozenset[str]:
     return frozenset(row["code"] for row in await conn.fetch(queries.WIJK_CODES))
+
+
+async def wijk_names(conn: asyncpg.Connection) -> dict[str, str]:
+    """Every wijk's name by code, in the order of the names."""
+    return {row["code"]: row["name"] for row in await conn.fetch(queries.WIJK_NAMES)}
+
+
+async def supervised_objects(
+    conn: asyncpg.Connection,
+    regimes: list[str],
+    sees_sexwork: bool,
+    *,
+    before: datetime,
+    wijk: str | None,
+    kind: str | None,
+) -> list[SupervisedObject]:
+    """The active objects registered before `before` under any of `regimes` (sex work only with `sees_sexwork`),
+    in a wijk and of a kind when given: what the inspection cycle is about (the performance indicators)."""
+    rows = await conn.fetch(queries.SUPERVISED_OBJECTS, regimes, sees_sexwork, before, wijk, kind)
+    return [SupervisedObject(**dict(row)) for row in rows]
 
 
 async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:

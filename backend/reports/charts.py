@@ -155,16 +155,16 @@ def axis_labels(
     return Layout(width=width, slot=slot, labels=labels)
 
 
-def _line_fonts(lines: list[str], size: int) -> list[FontType]:
+def _line_sizes(lines: list[str], size: int) -> list[int]:
     """The name's lines in the label size, the figure (the last line) in the figure size."""
-    return [_font(size)] * (len(lines) - 1) + [_font(LABEL_SIZES[1])]
+    return [size] * (len(lines) - 1) + [LABEL_SIZES[1]]
 
 
 def _place(lines: list[str], size: int, x: float, top: float) -> Label:
     boxes, y = [], top
-    for line, font in zip(lines, _line_fonts(lines, size), strict=True):
-        boxes.append(_MEASURE.textbbox((x, y), line, font=font, anchor="ma"))
-        y += font.size + LINE_SPACING
+    for line, line_size in zip(lines, _line_sizes(lines, size), strict=True):
+        boxes.append(_MEASURE.textbbox((x, y), line, font=_font(line_size), anchor="ma"))
+        y += line_size + LINE_SPACING
     box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
     return Label(lines=lines, size=size, x=x, top=top, box=box)
 
@@ -172,9 +172,9 @@ def _place(lines: list[str], size: int, x: float, top: float) -> Label:
 def _draw_labels(draw: ImageDraw.ImageDraw, layout: Layout) -> None:
     for label in layout.labels:
         y = label.top
-        for line, font in zip(label.lines, _line_fonts(label.lines, label.size), strict=True):
-            draw.text((label.x, y), line, fill=INK, font=font, anchor="ma")
-            y += font.size + LINE_SPACING
+        for line, line_size in zip(label.lines, _line_sizes(label.lines, label.size), strict=True):
+            draw.text((label.x, y), line, fill=INK, font=_font(line_size), anchor="ma")
+            y += line_size + LINE_SPACING
 
 
 # --- drawing ---------------------------------------------------------------------------------------------------

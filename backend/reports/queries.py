@@ -1,23 +1,19 @@
-"""SQL for the performance indicators. Reports are the one feature that reads other features' tables
-(inspections, planning, registry, enforcement, complaints) directly: a figure over a year of inspections is one
-aggregate statement, not a million service calls. They only read, and only counts and sums leave them.
+"""SQL for the performance indicators, on the reports' own read model (migrations/0070_reports_read_model.sql):
+facts written by the reactions in backend/reports/facts.py, and per-day counts the triggers keep from them. No
+other feature's table is named here; what the registry knows of objects and wijken comes through its service.
 
-Every statement starts with the period as a range on an indexed time column (inspection.inspected_at,
-complaint.received_at, enforcement_step.sent_on/observed_on), so its cost follows the period asked. Every value is
-a bind parameter; a statement is assembled from fixed fragments, one per filter the caller gives.
+Every statement starts with the period as a range on an indexed day (or time) column, so its cost follows the
+period asked; a year of counts is a few hundred rows a day, whatever the number of inspections. Every value is a
+bind parameter; a statement is assembled from fixed fragments, one per filter the caller gives.
 
-Regime scope: `counted` ($3, or $2 for objects) holds the regimes whose figures count: the caller's regimes, or
-the one regime they filter on. A record counts when its regimes share one with `counted`, and a record of sex
-work (or about a sex-work object) only when the caller is scoped for sex work.
+Regime scope: `counted` ($3) holds the regimes whose figures count: the caller's regimes, or the one regime they
+filter on. A record counts when its regimes share one with `counted`, and a record of sex work (or about a
+sex-work object) only when the caller is scoped for sex work ($4).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from backend.reports.definitions import NIX18_COMPLIED_SQL
-
-AMSTERDAM_DAY = "AT TIME ZONE 'Europe/Amsterdam'"
 
 
 def _month(column: str, by_month: bool) -> str:
@@ -35,51 +31,30 @@ def _where(base: str, fragments: dict[str, str], filters: dict[str, Any], args: 
     return " AND ".join(f"({condition})" for condition in conditions)
 
 
-# --- inspections: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 sees sex work ----------
+# --- inspections: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work -------------------
 
-_INSPECTION_SCOPE = """i.inspected_at >= $1 AND i.inspected_at < $2 AND i.regimes && $3::text[]
-AND ($4::boolean OR NOT ('sexwork' = ANY (i.regimes)))"""
-_INSPECTION_FILTERS = {
-    "wijk": "i.wijk = {}",
-    "object_kind": "coalesce(e.kind, 'location') = {}",
-    "team": "i.team_id = {}",
-}
-_INSPECTION_FROM = """FROM inspection i
-LEFT JOIN establishment e ON e.id = i.establishment_id"""
+_DAY_SCOPE = """d.day BETWEEN $1 AND $2 AND d.regimes && $3::text[]
+AND ($4::boolean OR NOT ('sexwork' = ANY (d.regimes)))"""
+_DAY_FILTERS = {"wijk": "d.wijk = {}", "object_kind": "d.object_kind = {}", "team": "d.team_id = {}"}
 
 # Per group: inspections of the period in any state, controls done (reviewed), vergunningcontroles, controls
 # after a complaint, hercontroles, and controls without a violation in a counted regime's checklist.
-_COUNTS = """count(*) AS inspections, count(*) FILTER (WHERE reviewed) AS done,
-count(*) FILTER (WHERE reviewed AND permit_check) AS permit,
-count(*) FILTER (WHERE reviewed AND reason = $7) AS complaint,
-count(*) FILTER (WHERE reviewed AND reason = $8) AS hercontrole,
-count(*) FILTER (WHERE reviewed AND NOT violation_regimes && {regimes}) AS compliant"""
+_COUNTS = """sum(inspections)::bigint AS inspections, sum(done)::bigint AS done, sum(permit)::bigint AS permit,
+sum(complaint)::bigint AS complaint, sum(hercontrole)::bigint AS hercontrole,
+coalesce(sum(done) FILTER (WHERE NOT violation_regimes && {regimes}), 0)::bigint AS compliant"""
 
 
 def inspection_figures(filters: dict[str, Any], *, by_month: bool, breakdowns: bool) -> tuple[str, list[Any]]:
     """Rows (dimension, key, month, counts): the total, and with `breakdowns` per wijk, object kind and counted
-    regime. Fixed parameters after the scope: $5/$6 the templates with permit questions and those questions, $7/$8 the
-    complaint and hercontrole reasons."""
+    regime."""
     args: list[Any] = []
-    where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=8)
-    month = _month(f"i.inspected_at {AMSTERDAM_DAY}", by_month)
+    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
     counted = "($3::text[] || '{any}'::text[])"
     sql = f"""
 WITH base AS MATERIALIZED (
-  SELECT i.regimes, i.wijk, {month} AS month, coalesce(e.kind, 'location') AS object_kind,
-         i.state = 'reviewed' AS reviewed, a.reason, coalesce(permit.checked, false) AS permit_check,
-         CASE WHEN i.state = 'reviewed' THEN ARRAY(
-             SELECT DISTINCT c.regime FROM violation v
-             JOIN inspection_checklist c ON c.inspection_id = v.inspection_id AND c.position = v.checklist_position
-             WHERE v.inspection_id = i.id AND v.withdrawn_at IS NULL) END AS violation_regimes
-  {_INSPECTION_FROM}
-  LEFT JOIN assignment a ON a.id = i.assignment_id
-  -- Per inspection through its own checklists (an index probe each), so a month never reads a year's answers.
-  LEFT JOIN LATERAL (
-    SELECT true AS checked FROM inspection_checklist c
-    WHERE c.inspection_id = i.id AND c.template_key = ANY ($5::text[]) AND c.answers ?| $6::text[]
-    LIMIT 1) permit ON i.state = 'reviewed'
-  WHERE {where}
+  SELECT {_month("d.day", by_month)} AS month, d.regimes, d.wijk, d.object_kind, d.violation_regimes, d.inspections,
+         d.done, d.permit, d.complaint, d.hercontrole
+  FROM report_inspection_day d WHERE {where}
 )
 SELECT 'total' AS dimension, NULL::text AS key, month, {_COUNTS.format(regimes=counted)} FROM base GROUP BY month"""
     if breakdowns:
@@ -93,19 +68,15 @@ UNION ALL SELECT 'regime', r, month, {_COUNTS.format(regimes="ARRAY[r, 'any']")}
 
 
 def nix18_attempts(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """Purchase attempts of reviewed controls per sales channel: (month, channel, attempts, complied).
-    $5 the NIX18 template key; `complied` is definitions.NIX18_COMPLIED_SQL."""
+    """Purchase attempts of reviewed controls per sales channel: (month, channel, attempts, complied)."""
     args: list[Any] = []
-    where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=5)
-    month = _month(f"i.inspected_at {AMSTERDAM_DAY}", by_month)
+    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
     return (
         f"""
-SELECT {month} AS month, coalesce(c.answers ->> 'NX-01', 'onbekend') AS channel, count(*) AS attempts,
-       count(*) FILTER (WHERE {NIX18_COMPLIED_SQL}) AS complied
-{_INSPECTION_FROM}
-JOIN inspection_checklist c ON c.inspection_id = i.id AND c.template_key = $5
-WHERE i.state = 'reviewed' AND {where}
-GROUP BY 1, 2""",
+SELECT {_month("d.day", by_month)} AS month, d.channel, sum(d.attempts)::bigint AS attempts,
+       sum(d.complied)::bigint AS complied
+FROM report_nix18_day d WHERE {where}
+GROUP BY 1, 2 HAVING sum(d.attempts) > 0""",
         args,
     )
 
@@ -114,40 +85,38 @@ def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     """Active violations of reviewed controls from checklists of a counted regime (or a regime-less add-on):
     (code, article of the latest one, violations, controls)."""
     args: list[Any] = []
-    where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=4)
+    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
     return (
         f"""
-SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC))[1] AS article, count(*) AS violations,
-       count(DISTINCT v.inspection_id) AS controls
-{_INSPECTION_FROM}
-JOIN violation v ON v.inspection_id = i.id AND v.withdrawn_at IS NULL
-JOIN inspection_checklist c ON c.inspection_id = v.inspection_id AND c.position = v.checklist_position
-WHERE i.state = 'reviewed' AND (c.regime = ANY ($3::text[]) OR c.regime = 'any') AND {where}
-GROUP BY v.code
-ORDER BY controls DESC, violations DESC, v.code""",
+WITH violations AS (
+  SELECT d.code, (array_agg(d.article ORDER BY d.observed_on DESC) FILTER (WHERE d.violations > 0))[1] AS article,
+         sum(d.violations)::bigint AS violations
+  FROM report_violation_day d
+  WHERE (d.regime = ANY ($3::text[]) OR d.regime = 'any') AND {where}
+  GROUP BY d.code HAVING sum(d.violations) > 0
+), controls AS (
+  SELECT d.code, sum(d.controls)::bigint AS controls
+  FROM report_code_day d
+  WHERE d.code_regimes && ($3::text[] || '{{any}}'::text[]) AND {where}
+  GROUP BY d.code
+)
+SELECT v.code, v.article, v.violations, c.controls FROM violations v JOIN controls c ON c.code = v.code
+ORDER BY c.controls DESC, v.violations DESC, v.code""",
         args,
     )
 
 
-# --- enforcement: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work ---------------------
+# --- sanctions: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work -----------------------
 
-_CASE_FILTERS = {
-    "wijk": "k.wijk = {}",
-    "object_kind": "coalesce(e.kind, 'location') = {}",
-    "team": "k.team_id = {}",
-}
-# A warning or decision counts on the day it was sent; a hercontrole's outcome on the day it was observed.
-_STEP_DAY = "CASE WHEN s.type = 'hercontrole' THEN coalesce(s.observed_on, s.updated_at::date) ELSE s.sent_on END"
-_STEP_SCOPE = f"""((s.type IN ('warning', 'besluit') AND s.sent_on BETWEEN $1 AND $2)
-    OR (s.type = 'hercontrole' AND s.status IN ('complied', 'forfeited') AND {_STEP_DAY} BETWEEN $1 AND $2))
-AND k.regime = ANY ($3::text[]) AND ($4::boolean OR NOT ('sexwork' = ANY (coalesce(e.regimes, l.regimes))))"""
+_SANCTION_SCOPE = "s.day BETWEEN $1 AND $2 AND k.regime = ANY ($3::text[]) AND ($4::boolean OR NOT k.sexwork)"
+_CASE_FILTERS = {"wijk": "k.wijk = {}", "object_kind": "k.object_kind = {}", "team": "k.team_id = {}"}
 
 
 def sanctions(filters: dict[str, Any], decisions: list[str], *, by_month: bool) -> tuple[str, list[Any]]:
     """Counts and sums of sent sanctions per month: (month, sent, warnings, <decision>, <decision>_cents...,
     hercontroles, forfeited, forfeited_cents). `decisions` are fixed names from definitions.DECISIONS."""
     args: list[Any] = []
-    where = _where(_STEP_SCOPE, _CASE_FILTERS, filters, args, fixed=4)
+    where = _where(_SANCTION_SCOPE, _CASE_FILTERS, filters, args, fixed=4)
     per_decision = ",\n".join(
         f"count(*) FILTER (WHERE s.type = 'besluit' AND s.decision = '{name}') AS {name},\n"
         f"coalesce(sum(s.amount_cents) FILTER (WHERE s.type = 'besluit' AND s.decision = '{name}'), 0)::bigint"
@@ -156,31 +125,27 @@ def sanctions(filters: dict[str, Any], decisions: list[str], *, by_month: bool) 
     )
     return (
         f"""
-SELECT {_month(_STEP_DAY, by_month)} AS month,
+SELECT {_month("s.day", by_month)} AS month,
        count(*) FILTER (WHERE s.type IN ('warning', 'besluit')) AS sent,
        count(*) FILTER (WHERE s.type = 'warning') AS warnings,
        {per_decision},
        count(*) FILTER (WHERE s.type = 'hercontrole') AS hercontroles,
-       count(*) FILTER (WHERE s.type = 'hercontrole' AND s.status = 'forfeited') AS forfeited,
-       coalesce(sum(s.forfeited_cents) FILTER (WHERE s.type = 'hercontrole' AND s.status = 'forfeited'), 0)::bigint
+       count(*) FILTER (WHERE s.type = 'hercontrole' AND s.forfeited) AS forfeited,
+       coalesce(sum(s.forfeited_cents) FILTER (WHERE s.type = 'hercontrole' AND s.forfeited), 0)::bigint
          AS forfeited_cents
-FROM enforcement_step s
-JOIN enforcement_case k ON k.id = s.case_id
-LEFT JOIN establishment e ON e.id = k.establishment_id
-LEFT JOIN location l ON l.id = k.location_id
+FROM report_sanction s JOIN report_case k ON k.id = s.case_id
 WHERE {where}
 GROUP BY 1""",
         args,
     )
 
 
-# --- complaints: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 whether regime-less
-# complaints count (no regime filter), $5 today ----------------------------------------------------------------
+# --- complaints: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 whether regime-less complaints count
+# (no regime filter), $5 today ------------------------------------------------------------------------------
 
-_COMPLAINT_SCOPE = """c.received_at >= $1 AND c.received_at < $2
+_COMPLAINT_SCOPE = """c.received_on BETWEEN $1 AND $2
 AND (c.regime = ANY ($3::text[]) OR (c.regime IS NULL AND $4::boolean))"""
-_COMPLAINT_FILTERS = {"object_kind": "coalesce(e.kind, 'location') = {}"}
-_COMPLAINT_FROM = "FROM complaint c LEFT JOIN establishment e ON e.id = c.establishment_id"
+_COMPLAINT_FILTERS = {"object_kind": "c.object_kind = {}"}
 
 
 def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
@@ -194,16 +159,14 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
         in_wijk = f"c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month, count(*) AS all_wijken,
+SELECT {_month("c.received_on", by_month)} AS month, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
-       count(*) FILTER (WHERE {in_wijk} AND EXISTS (
-           SELECT 1 FROM assignment a JOIN inspection i ON i.assignment_id = a.id WHERE a.complaint_id = c.id))
-         AS followed,
-       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved'
-                        AND (c.closed_at {AMSTERDAM_DAY})::date <= c.resolution_due_on) AS resolved_in_time,
+       count(*) FILTER (WHERE {in_wijk} AND c.followed) AS followed,
+       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on <= c.resolution_due_on)
+         AS resolved_in_time,
        count(*) FILTER (WHERE {in_wijk} AND (c.state = 'resolved'
-                        OR (c.state NOT IN ('resolved', 'rejected') AND c.resolution_due_on < $5))) AS due
-{_COMPLAINT_FROM}
+                        OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due
+FROM report_complaint c
 WHERE {where}
 GROUP BY 1""",
         args,
@@ -220,51 +183,67 @@ def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple
         where += f" AND c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_month(f"c.received_at {AMSTERDAM_DAY}", by_month)} AS month,
-       (c.received_at {AMSTERDAM_DAY})::date AS received_on, (c.closed_at {AMSTERDAM_DAY})::date AS closed_on,
-       count(*) AS n
-{_COMPLAINT_FROM}
-WHERE c.state = 'resolved' AND c.closed_at IS NOT NULL AND $5::date IS NOT NULL AND {where}
+SELECT {_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS n
+FROM report_complaint c
+WHERE c.state = 'resolved' AND c.closed_on IS NOT NULL AND $5::date IS NOT NULL AND {where}
 GROUP BY 1, 2, 3""",
         args,
     )
 
 
-# --- objects: $1 reference date, $2 counted regimes, $3 sees sex work, $4-$8 the cycle rules ------------------
+# --- objects: the latest reviewed control of each object ($1) up to a day ($2) --------------------------------
 
-_OBJECT_FILTERS = {"wijk": "e.wijk = {}", "object_kind": "e.kind = {}"}
-_END_OF_REFERENCE_DAY = f"(($1::date + 1)::timestamp {AMSTERDAM_DAY})"
-
-
-def object_figures(filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    """Per cycle rule (NULL: none applies): (rule, objects, verscherpt, overdue) over the active objects
-    registered by the reference date. The last control is the latest reviewed one up to that date."""
-    args: list[Any] = []
-    base = f"""e.status = 'active' AND e.created_at < {_END_OF_REFERENCE_DAY} AND e.regimes && $2::text[]
-AND ($3::boolean OR NOT ('sexwork' = ANY (e.regimes)))"""
-    where = _where(base, _OBJECT_FILTERS, filters, args, fixed=8)
-    return (
-        f"""
-WITH rules AS (
-  SELECT * FROM unnest($4::int[], $5::text[], $6::int[], $7::text[], $8::text[]) AS r(priority, key, months, level, kind)
-), objects AS (
-  SELECT e.supervision_level, rule.key AS rule, rule.months,
-         coalesce((SELECT (max(i.inspected_at) {AMSTERDAM_DAY})::date FROM inspection i
-                   WHERE i.establishment_id = e.id AND i.state = 'reviewed' AND i.inspected_at < {_END_OF_REFERENCE_DAY}),
-                  (e.created_at {AMSTERDAM_DAY})::date) AS last_on
-  FROM establishment e
-  LEFT JOIN LATERAL (
-    SELECT r.key, r.months FROM rules r
-    WHERE (r.level IS NULL OR r.level = e.supervision_level) AND (r.kind IS NULL OR r.kind = e.kind)
-    ORDER BY r.priority LIMIT 1) rule ON true
-  WHERE {where}
-)
-SELECT rule, count(*) AS objects, count(*) FILTER (WHERE supervision_level = 'verscherpt') AS verscherpt,
-       count(*) FILTER (WHERE rule IS NOT NULL AND last_on < ($1::date - make_interval(months => months))::date)
-         AS overdue
-FROM objects GROUP BY rule""",
-        args,
-    )
+LAST_CONTROLS = """
+SELECT o.id AS object_id,
+       (SELECT f.day FROM report_inspection f WHERE f.object_id = o.id AND f.reviewed AND f.day <= $2
+        ORDER BY f.day DESC LIMIT 1) AS last_on
+FROM unnest($1::uuid[]) AS o(id)"""
 
 
-WIJKEN = "SELECT code, name FROM wijk ORDER BY name"
+# --- the facts (backend/reports/facts.py) ---------------------------------------------------------------------
+
+# The counts follow the inspection facts by trigger: a fact is deleted and inserted again, never updated.
+DELETE_INSPECTION_FACTS = """
+WITH attempts AS (DELETE FROM report_nix18_attempt WHERE inspection_id = $1),
+     violations AS (DELETE FROM report_violation WHERE inspection_id = $1),
+     codes AS (DELETE FROM report_code_control WHERE inspection_id = $1)
+DELETE FROM report_inspection WHERE id = $1"""
+INSERT_INSPECTION_FACT = """
+INSERT INTO report_inspection (id, object_id, day, regimes, wijk, object_kind, team_id, reviewed, permit, reason,
+                               violation_regimes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+INSERT_NIX18_FACT = """
+INSERT INTO report_nix18_attempt (inspection_id, position, channel, complied, day, regimes, wijk, object_kind, team_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""
+INSERT_VIOLATION_FACT = """
+INSERT INTO report_violation (inspection_id, violation_id, code, regime, article, observed_on, day, regimes, wijk,
+                              object_kind, team_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+INSERT_CODE_FACT = """
+INSERT INTO report_code_control (inspection_id, code, code_regimes, day, regimes, wijk, object_kind, team_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
+
+REPLACE_COMPLAINT_FACT = """
+INSERT INTO report_complaint (id, received_on, regime, wijk, object_id, object_kind, state, closed_on,
+                              resolution_due_on, followed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (id) DO UPDATE SET received_on = excluded.received_on, regime = excluded.regime, wijk = excluded.wijk,
+    object_id = excluded.object_id, object_kind = excluded.object_kind, state = excluded.state,
+    closed_on = excluded.closed_on, resolution_due_on = excluded.resolution_due_on,
+    followed = report_complaint.followed OR excluded.followed"""
+# An inspection submitted for an assignment that follows up the complaint (inspections are never removed).
+COMPLAINT_FOLLOWED = "UPDATE report_complaint SET followed = true WHERE id = $1 AND NOT followed"
+
+CASE_KNOWN = "SELECT EXISTS (SELECT 1 FROM report_case WHERE id = $1)"
+INSERT_CASE = """
+INSERT INTO report_case (id, regime, wijk, team_id, object_kind, sexwork) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO NOTHING"""
+DELETE_SANCTIONS = "DELETE FROM report_sanction WHERE case_id = $1"
+INSERT_SANCTION = """
+INSERT INTO report_sanction (id, case_id, type, decision, amount_cents, day, forfeited, forfeited_cents)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"""
+INSERT_HERCONTROLE = """
+INSERT INTO report_hercontrole (assignment_id, case_id) VALUES ($1, $2) ON CONFLICT (assignment_id) DO NOTHING"""
+HERCONTROLE_CASE = "SELECT case_id FROM report_hercontrole WHERE assignment_id = $1"
+
+REBUILD = "SELECT reports_rebuild($1::text[], $2::text[])"

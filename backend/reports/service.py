@@ -1,9 +1,11 @@
 """Performance indicators (prestatie-indicatoren) per period, regime, wijk, object kind and team.
 
-Reports are the one place that reads across features: queries.py aggregates the tables of inspections, planning,
-the registry, enforcement and complaints directly (one statement per group of figures rather than a service call
-per record), inside one read-only REPEATABLE READ transaction so every figure of a report comes from the same
-snapshot. Only counts and sums leave it: no names, addresses or user ids; teams are the finest unit.
+The figures come from the reports' own read model (facts.py keeps it from domain events; queries.py sums its
+per-day counts), read inside one read-only REPEATABLE READ transaction so every figure of a report comes from the
+same snapshot; what the registry knows of objects and wijken comes through its service. A `Source` gives the
+rows the figures are made of: `READ_MODEL` here, and tests compute the same rows directly from the features'
+tables to prove both agree. Only counts and sums leave it: no names, addresses or user ids; teams are the finest
+unit.
 
 Who may read (routes.READERS): coordinators, admins, auditors and enforcement officers. Regime scope applies as
 everywhere: only records of the caller's regimes count, sex-work records only for callers scoped for sex work,
@@ -17,11 +19,12 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
+from calendar import monthrange
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -31,6 +34,7 @@ from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, Forbidden, Unprocessable
 from backend.registry import service as registry
+from backend.registry.models import SupervisedObject
 from backend.reports import definitions as defs
 from backend.reports import queries
 from backend.reports.models import (
@@ -149,13 +153,6 @@ def _counted(principal: Principal, regime: str | None) -> list[str]:
     return sorted(principal.regimes)
 
 
-def _instants(period: Period) -> tuple[datetime, datetime]:
-    """The period as [start, end) instants: midnight in Amsterdam on `from` and on the day after `to`."""
-    start = datetime.combine(period.from_, time(), calendar.AMSTERDAM)
-    end = datetime.combine(period.to + timedelta(days=1), time(), calendar.AMSTERDAM)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 class _PatientConnection:
     """The report's connection, which waits for a statement as long as the report's statement_timeout allows
     (and a little more, so the server's own limit fires first): the pool's client-side limit
@@ -166,7 +163,8 @@ class _PatientConnection:
         self._timeout_s = timeout_ms / 1000 + 5
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._conn.fetch(query, *args, timeout=self._timeout_s)
+        rows: list[asyncpg.Record] = await self._conn.fetch(query, *args, timeout=self._timeout_s)
+        return rows
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
@@ -182,6 +180,123 @@ async def _snapshot(conn: asyncpg.Connection, timeout_ms: int) -> AsyncIterator[
         yield _PatientConnection(conn, timeout_ms)
 
 
+# --- where the rows come from --------------------------------------------------------------------------------
+
+Row = Mapping[str, Any]
+
+
+class Source(Protocol):
+    """The rows each group of figures is made of (queries.py documents their columns); `month` is None when not
+    `by_month`."""
+
+    async def inspection_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool, breakdowns: bool
+    ) -> list[Row]: ...
+
+    async def nix18_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    ) -> list[Row]: ...
+
+    async def violation_rows(self, conn: Any, req: Request, counted: list[str], sexwork: bool) -> list[Row]: ...
+
+    async def sanction_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    ) -> list[Row]: ...
+
+    async def complaint_rows(
+        self, conn: Any, req: Request, counted: list[str], *, by_month: bool
+    ) -> tuple[list[Row], list[Row]]:
+        """The figures per month, and the resolved complaints' (month, received_on, closed_on, n)."""
+        ...
+
+    async def object_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, reference: date
+    ) -> list[Row]:
+        """Per cycle rule (None: none applies): (rule, objects, verscherpt, overdue) as of `reference`."""
+        ...
+
+    async def wijk_names(self, conn: Any) -> dict[str, str]: ...
+
+
+class ReadModel:
+    """The rows from the reports' read model."""
+
+    async def inspection_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool, breakdowns: bool
+    ) -> list[Row]:
+        sql, filter_args = queries.inspection_figures(_filter_values(req), by_month=by_month, breakdowns=breakdowns)
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+
+    async def nix18_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    ) -> list[Row]:
+        sql, filter_args = queries.nix18_attempts(_filter_values(req), by_month=by_month)
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+
+    async def violation_rows(self, conn: Any, req: Request, counted: list[str], sexwork: bool) -> list[Row]:
+        sql, filter_args = queries.violations_per_code(_filter_values(req))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+
+    async def sanction_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    ) -> list[Row]:
+        sql, filter_args = queries.sanctions(_filter_values(req), list(defs.DECISIONS), by_month=by_month)
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+
+    async def complaint_rows(
+        self, conn: Any, req: Request, counted: list[str], *, by_month: bool
+    ) -> tuple[list[Row], list[Row]]:
+        values = _filter_values(req)
+        fixed = (*_days(req), counted, req.filters.regime is None, calendar.today())
+        sql, filter_args = queries.complaint_figures(values, by_month=by_month)
+        figures = list(await conn.fetch(sql, *fixed, *filter_args))
+        sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
+        return figures, list(await conn.fetch(sql, *fixed, *filter_args))
+
+    async def object_rows(
+        self, conn: Any, req: Request, counted: list[str], sexwork: bool, reference: date
+    ) -> list[Row]:
+        end_of_reference = datetime.combine(reference + timedelta(days=1), time(), calendar.AMSTERDAM)
+        objects = await registry.supervised_objects(
+            conn, counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
+        )
+        rows = await conn.fetch(queries.LAST_CONTROLS, [o.id for o in objects], reference)
+        last_on = {row["object_id"]: row["last_on"] for row in rows}
+        return cycle_rows(objects, last_on, reference)
+
+    async def wijk_names(self, conn: Any) -> dict[str, str]:
+        return await registry.wijk_names(conn)
+
+
+READ_MODEL = ReadModel()
+
+
+def cycle_rows(objects: list[SupervisedObject], last_on: dict[Any, date | None], reference: date) -> list[Row]:
+    """Per cycle rule (None: none applies): (rule, objects, verscherpt, overdue). An object's last control is its
+    latest reviewed one up to `reference`, else the day it was registered; overdue when that lies longer ago than
+    the rule's months (calendar months, as PostgreSQL counts them)."""
+    counts: dict[str | None, dict[str, Any]] = {}
+    for found in objects:
+        rule = defs.cycle_rule_of(found.supervision_level, found.kind)
+        key = rule.key if rule else None
+        row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
+        row["objects"] += 1
+        row["verscherpt"] += found.supervision_level == "verscherpt"
+        last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
+        row["overdue"] += rule is not None and last < months_before(reference, rule.months)
+    return list(counts.values())
+
+
+def months_before(day: date, months: int) -> date:
+    """`day` minus whole months, on the last day of a shorter month (as date - interval 'n months' does)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def _days(req: Request) -> tuple[date, date]:
+    return req.period.from_, req.period.to
+
+
 # --- the figures, per month (None: the whole period) ---------------------------------------------------------
 
 
@@ -195,7 +310,7 @@ class InspectionCounts:
     compliant: int = 0
 
     @classmethod
-    def of(cls, row: asyncpg.Record) -> InspectionCounts:
+    def of(cls, row: Mapping[str, Any]) -> InspectionCounts:
         return cls(
             row["inspections"], row["done"], row["permit"], row["complaint"], row["hercontrole"], row["compliant"]
         )
@@ -210,32 +325,26 @@ class InspectionCounts:
 
 
 async def _inspection_rows(
-    conn: asyncpg.Connection, req: Request, counted: list[str], sexwork: bool, *, by_month: bool, breakdowns: bool
+    source: Source,
+    conn: Any,
+    req: Request,
+    counted: list[str],
+    sexwork: bool,
+    *,
+    by_month: bool,
+    breakdowns: bool,
 ) -> dict[tuple[str, str | None, date | None], InspectionCounts]:
-    sql, filter_args = queries.inspection_figures(_filter_values(req), by_month=by_month, breakdowns=breakdowns)
-    templates, questions = defs.permit_questions()
-    rows = await conn.fetch(
-        sql,
-        *_instants(req.period),
-        counted,
-        sexwork,
-        templates,
-        questions,
-        defs.REASON_COMPLAINT,
-        defs.REASON_HERCONTROLE,
-        *filter_args,
-    )
+    rows = await source.inspection_rows(conn, req, counted, sexwork, by_month=by_month, breakdowns=breakdowns)
     return {(row["dimension"], row["key"], row["month"]): InspectionCounts.of(row) for row in rows}
 
 
 async def _nix18_rows(
-    conn: asyncpg.Connection, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    source: Source, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
 ) -> dict[date | None, dict[str, tuple[int, int]]] | None:
     """Per month: channel -> (complied, attempts); None when NIX18 is not among the counted regimes."""
     if defs.NIX18_REGIME not in counted:
         return None
-    sql, filter_args = queries.nix18_attempts(_filter_values(req), by_month=by_month)
-    rows = await conn.fetch(sql, *_instants(req.period), counted, sexwork, defs.NIX18_TEMPLATE, *filter_args)
+    rows = await source.nix18_rows(conn, req, counted, sexwork, by_month=by_month)
     result: dict[date | None, dict[str, tuple[int, int]]] = defaultdict(dict)
     for row in rows:
         result[row["month"]][row["channel"]] = (row["complied"], row["attempts"])
@@ -243,10 +352,9 @@ async def _nix18_rows(
 
 
 async def _sanction_rows(
-    conn: asyncpg.Connection, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
+    source: Source, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
 ) -> dict[date | None, Sanctions]:
-    sql, filter_args = queries.sanctions(_filter_values(req), list(defs.DECISIONS), by_month=by_month)
-    rows = await conn.fetch(sql, req.period.from_, req.period.to, counted, sexwork, *filter_args)
+    rows = await source.sanction_rows(conn, req, counted, sexwork, by_month=by_month)
     return {row["month"]: _sanctions(row) for row in rows}
 
 
@@ -279,15 +387,12 @@ _NO_SANCTIONS = {
 
 
 async def _complaint_rows(
-    conn: asyncpg.Connection, req: Request, counted: list[str], *, by_month: bool
+    source: Source, conn: Any, req: Request, counted: list[str], *, by_month: bool
 ) -> dict[date | None, Complaints]:
-    values = _filter_values(req)
-    fixed = (*_instants(req.period), counted, req.filters.regime is None, calendar.today())
-    sql, filter_args = queries.complaint_figures(values, by_month=by_month)
-    rows = {row["month"]: row for row in await conn.fetch(sql, *fixed, *filter_args)}
-    sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
+    figures, handled = await source.complaint_rows(conn, req, counted, by_month=by_month)
+    rows = {row["month"]: row for row in figures}
     days: dict[date | None, list[tuple[int, int]]] = defaultdict(list)
-    for row in await conn.fetch(sql, *fixed, *filter_args):
+    for row in handled:
         days[row["month"]].append((calendar.working_days_between(row["received_on"], row["closed_on"]), row["n"]))
     return {month: _complaints(rows.get(month), days.get(month, [])) for month in set(rows) | set(days)}
 
@@ -310,19 +415,19 @@ def weighted_median(values: list[tuple[int, int]]) -> Median:
         return Median(value=None, count=0)
     ordered = sorted(values)
     middle = [(count - 1) // 2, count // 2]
-    picked, seen = [], 0
+    picked: list[int] = []
+    seen = 0
     for value, n in ordered:
         picked.extend(value for position in middle if seen <= position < seen + n)
         seen += n
     return Median(value=float(statistics.fmean(picked)), count=count)
 
 
-async def _objects(conn: asyncpg.Connection, req: Request, counted: list[str], sexwork: bool) -> Objects:
+async def _objects(source: Source, conn: Any, req: Request, counted: list[str], sexwork: bool) -> Objects:
     """As of the end of the period (or today when that is later): objects under verscherpt toezicht and objects
     overdue for their cycle."""
     reference = min(req.period.to, calendar.today())
-    sql, filter_args = queries.object_figures(_filter_values(req))
-    rows = await conn.fetch(sql, reference, counted, sexwork, *defs.cycle_rule_arrays(), *filter_args)
+    rows = await source.object_rows(conn, req, counted, sexwork, reference)
     by_rule = {row["rule"]: row for row in rows}
     objects = sum(row["objects"] for row in rows)
     per_rule = [
@@ -347,10 +452,6 @@ def _filter_values(req: Request) -> dict[str, Any]:
     return {"wijk": f.wijk, "object_kind": f.object_kind, "team": f.team}
 
 
-async def _wijk_names(conn: asyncpg.Connection) -> dict[str, str]:
-    return {row["code"]: row["name"] for row in await conn.fetch(queries.WIJKEN)}
-
-
 async def _check(conn: asyncpg.Connection, principal: Principal, req: Request) -> tuple[list[str], bool]:
     await registry.ensure_known_wijk_filter(conn, req.filters.wijk)
     return _counted(principal, req.filters.regime), principal.sees_regime("sexwork")
@@ -370,19 +471,20 @@ def _left_out(req: Request, counted: list[str]) -> list[str]:
 
 
 async def indicators(
-    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int
+    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int, source: Source = READ_MODEL
 ) -> IndicatorReport:
     counted, sexwork = await _check(conn, principal, req)
     async with _snapshot(conn, timeout_ms) as conn:
-        wijken = await _wijk_names(conn)
-        rows = await _inspection_rows(conn, req, counted, sexwork, by_month=False, breakdowns=True)
-        nix18 = await _nix18_rows(conn, req, counted, sexwork, by_month=False)
-        sql, filter_args = queries.violations_per_code(_filter_values(req))
-        violation_rows = await conn.fetch(sql, *_instants(req.period), counted, sexwork, *filter_args)
-        sanctions = (await _sanction_rows(conn, req, counted, sexwork, by_month=False)).get(None)
+        wijken = await source.wijk_names(conn)
+        rows = await _inspection_rows(source, conn, req, counted, sexwork, by_month=False, breakdowns=True)
+        nix18 = await _nix18_rows(source, conn, req, counted, sexwork, by_month=False)
+        violation_rows = await source.violation_rows(conn, req, counted, sexwork)
+        sanctions = (await _sanction_rows(source, conn, req, counted, sexwork, by_month=False)).get(None)
         team_given = req.filters.team is not None
-        complaints = None if team_given else (await _complaint_rows(conn, req, counted, by_month=False)).get(None)
-        objects = None if team_given else await _objects(conn, req, counted, sexwork)
+        complaints = (
+            None if team_given else (await _complaint_rows(source, conn, req, counted, by_month=False)).get(None)
+        )
+        objects = None if team_given else await _objects(source, conn, req, counted, sexwork)
     total = rows.get(("total", None, None), InspectionCounts())
     return IndicatorReport(
         period=req.period,
@@ -477,7 +579,7 @@ async def violation_texts(conn: asyncpg.Connection, principal: Principal) -> dic
     return texts
 
 
-def _violation(row: asyncpg.Record, done: int) -> ViolationFigure:
+def _violation(row: Row, done: int) -> ViolationFigure:
     return ViolationFigure(
         code=row["code"],
         article=article_text(row["article"]),
@@ -488,14 +590,16 @@ def _violation(row: asyncpg.Record, done: int) -> ViolationFigure:
     )
 
 
-async def trend(conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int) -> TrendReport:
+async def trend(
+    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int, source: Source = READ_MODEL
+) -> TrendReport:
     counted, sexwork = await _check(conn, principal, req)
     team_given = req.filters.team is not None
     async with _snapshot(conn, timeout_ms) as conn:
-        rows = await _inspection_rows(conn, req, counted, sexwork, by_month=True, breakdowns=False)
-        nix18 = await _nix18_rows(conn, req, counted, sexwork, by_month=True)
-        sanctions = await _sanction_rows(conn, req, counted, sexwork, by_month=True)
-        complaints = {} if team_given else await _complaint_rows(conn, req, counted, by_month=True)
+        rows = await _inspection_rows(source, conn, req, counted, sexwork, by_month=True, breakdowns=False)
+        nix18 = await _nix18_rows(source, conn, req, counted, sexwork, by_month=True)
+        sanctions = await _sanction_rows(source, conn, req, counted, sexwork, by_month=True)
+        complaints = {} if team_given else await _complaint_rows(source, conn, req, counted, by_month=True)
     months = []
     for month in months_of(req.period):
         counts = rows.get(("total", None, month), InspectionCounts())
@@ -514,13 +618,13 @@ async def trend(conn: asyncpg.Connection, principal: Principal, req: Request, *,
 
 
 async def compliance_per_wijk(
-    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int
+    conn: asyncpg.Connection, principal: Principal, req: Request, *, timeout_ms: int, source: Source = READ_MODEL
 ) -> list[Group]:
     """Compliance of every wijk (those without controls too, with 0/0), for the chart."""
     counted, sexwork = await _check(conn, principal, req)
     async with _snapshot(conn, timeout_ms) as conn:
-        wijken = await _wijk_names(conn)
-        rows = await _inspection_rows(conn, req, counted, sexwork, by_month=False, breakdowns=True)
+        wijken = await source.wijk_names(conn)
+        rows = await _inspection_rows(source, conn, req, counted, sexwork, by_month=False, breakdowns=True)
     result = []
     for code, name in wijken.items():
         counts = rows.get(("wijk", code, None), InspectionCounts())
