@@ -457,9 +457,8 @@ class CaseListItem(CaseSummary, frozen=True, kw_only=True):
     opened_by_name: Annotated[str | None, Meta(description="null: opened by a review, or no name on record")]
 
 
-class CaseListPage(msgspec.Struct, frozen=True):
-    items: list[CaseListItem]
-    next_cursor: str | None
+class CaseListPage(Page[CaseListItem], frozen=True):
+    pass
 
 
 class DeadlineEntry(DeadlineItem, frozen=True, kw_only=True):
@@ -497,6 +496,5 @@ class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
     drafted_at: datetime
 
 
-class ApprovalPage(msgspec.Struct, frozen=True):
-    items: list[ApprovalItem]
-    next_cursor: str | None
+class ApprovalPage(Page[ApprovalItem], frozen=True):
+    pass

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.core.pagination import Page
 from backend.users.models import Regime
 
 # Every domain event (backend/core/events.py) a subscription may ask for. Adding a type here is all it takes to
@@ -70,9 +71,8 @@ class SubscriptionWithSecret(Subscription, frozen=True, kw_only=True):
     secret: str
 
 
-class SubscriptionPage(msgspec.Struct, frozen=True):
-    items: list[Subscription]
-    next_cursor: str | None
+class SubscriptionPage(Page[Subscription], frozen=True):
+    pass
 
 
 class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,9 +92,8 @@ class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
-class OutboxMessagePage(msgspec.Struct, frozen=True):
-    items: list[OutboxMessage]
-    next_cursor: str | None
+class OutboxMessagePage(Page[OutboxMessage], frozen=True):
+    pass
 
 
 class Claimed(msgspec.Struct, frozen=True):
