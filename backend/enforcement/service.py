@@ -112,7 +112,9 @@ SCHORSING_MAX_WEEKS = 12  # Alcoholwet art. 32
 
 
 def _scope(principal: Principal) -> tuple[Any, ...]:
-    return (sorted(principal.regimes),)
+    from backend.core.visibility import Visibility
+
+    return (Visibility.of(principal).regimes,)
 
 
 def _refused(problems: list[FieldError], code: str = "validation_failed") -> None:

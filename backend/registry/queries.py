@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core.pagination import keyset_page_sql
+from backend.core.visibility import Visibility
 
 OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
 latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes, version,
@@ -19,6 +20,11 @@ def _visible(alias: str = "") -> str:
 
 
 VISIBLE = _visible()
+
+
+def visible_args(seen: Visibility) -> tuple[list[str], bool]:
+    """The bind values $1-$2 of VISIBLE, in its order."""
+    return seen.regimes, seen.sexwork
 
 GET_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = $3 AND {VISIBLE}"
 

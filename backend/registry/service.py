@@ -21,6 +21,7 @@ from backend.core.calendar import today
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.visibility import Visibility
 from backend.letters.models import Addressee
 from backend.registry import queries
 from backend.registry.models import (
@@ -45,7 +46,7 @@ from backend.users.service import actor_of
 
 
 def _scope(principal: Principal) -> tuple[list[str], bool]:
-    return sorted(principal.regimes), principal.sees_regime("sexwork")
+    return queries.visible_args(Visibility.of(principal))
 
 
 def _visible_to(principal: Principal, regimes: list[str]) -> bool:
