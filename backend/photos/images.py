@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 DISPLAY_PX = 2048
 THUMBNAIL_PX = 320
@@ -112,7 +112,7 @@ def inspect_and_derive(
     return Processed(found, width, height, captured_at, latitude, longitude, display_facts, thumbnail_facts)
 
 
-def _decode_upright(im: Image.ImageFile.ImageFile) -> Image.Image:
+def _decode_upright(im: ImageFile.ImageFile) -> Image.Image:
     """One complete decode (at a reduced JPEG scale when that still gives the display size), in RGB,
     orientation applied."""
     if im.format == "JPEG":

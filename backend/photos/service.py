@@ -114,7 +114,10 @@ class Evidence:
 
     def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
         # Taken only when needed: an upload streams for seconds without holding a pooled connection.
-        return self.pool.acquire(timeout=self.settings.db_acquire_timeout_s)
+        acquired: contextlib.AbstractAsyncContextManager[asyncpg.Connection] = self.pool.acquire(
+            timeout=self.settings.db_acquire_timeout_s
+        )
+        return acquired
 
 
 # --- upload ------------------------------------------------------------------------------------------------
