@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from backend.core.visibility import Visibility
 from backend.inspections import queries
 
 ROW_OF_PARAMETER = {"checklists": queries.ChecklistRow, "violations": queries.ViolationRow, "photos": queries.PhotoRow}
@@ -70,3 +71,17 @@ def test_replacing_rows_of_a_correction_reads_the_row_records() -> None:
     assert _recordsets(queries.INSERT_CHECKLISTS) == {2: list(queries.ChecklistRow.__struct_fields__)}
     assert _recordsets(queries.INSERT_VIOLATIONS) == {6: list(queries.ViolationRow.__struct_fields__)}
     assert _recordsets(queries.REPLACE_PHOTOS) == {2: list(queries.PhotoRow.__struct_fields__)}
+
+
+# Inspections' own tables, the audit trail core writes for every feature, and the statements' own row sources.
+OWN_TABLES = {"inspection", "inspection_revision", "inspection_checklist", "inspection_photo", "violation"}
+ROW_SOURCES = {"audit_event", "ins", "cl", "vi", "ph", "jsonb_to_recordset", "jsonb_populate_recordset"}
+
+
+def test_the_statements_touch_only_inspections_tables() -> None:
+    """Objects and users are read through the registry's and users' services, not joined here."""
+    sql = "\n".join(value for name, value in vars(queries).items() if isinstance(value, str) and name.isupper())
+    sql += queries.list_inspections({}, seen=_named(Visibility), after=None, limit=1)[0]
+    sql += queries.list_violations({}, seen=_named(Visibility), after=None, limit=1)[0]
+    named = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]\w*)", sql))
+    assert named <= OWN_TABLES | ROW_SOURCES, named - OWN_TABLES - ROW_SOURCES

@@ -412,18 +412,13 @@ _VIOLATION_FILTERS = {
 }
 
 
-# What a worklist row shows besides the summary: the object's name and address and the inspectors' names, so a
-# page of inspections is one query (null/empty for an inspection of a location without an object).
-LIST_ITEM_COLUMNS = f"""{SUMMARY_COLUMNS}, e.name AS object_name, e.street, e.house_number, e.house_number_addition,
-e.postcode, coalesce((SELECT array_agg(coalesce(u.display_name, u.subject) ORDER BY coalesce(u.display_name, u.subject))
-                      FROM app_user u WHERE u.id = ANY (i.inspector_ids)), '{{}}') AS inspector_names"""
-
-
 def list_inspections(
     filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
+    """Inspections the caller may see (their summaries; the object's and inspectors' names come from the
+    registry and users features)."""
     return keyset_page_sql(
-        f"SELECT {LIST_ITEM_COLUMNS} FROM inspection i LEFT JOIN establishment e ON e.id = i.establishment_id",
+        f"SELECT {SUMMARY_COLUMNS} FROM inspection i",
         visible=visible("i."),
         scope_args=list(visible_args(seen)),
         filter_sql=_INSPECTION_FILTERS,

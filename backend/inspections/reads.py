@@ -8,7 +8,7 @@ Anything else is 404.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -34,6 +34,7 @@ from backend.inspections.models import (
     ViolationPage,
 )
 from backend.registry import service as registry
+from backend.users import service as users
 
 
 def inspection_of(row: asyncpg.Record) -> Inspection:
@@ -134,10 +135,36 @@ async def list_inspections(
     items, next_cursor = keyset_page(
         rows,
         limit,
-        lambda row: msgspec.convert(dict(row), InspectionListItem),
-        lambda last: (last.inspected_at.isoformat(), str(last.id)),
+        lambda row: row,
+        lambda last: (last["inspected_at"].isoformat(), str(last["id"])),
     )
-    return InspectionPage(items=items, next_cursor=next_cursor)
+    return InspectionPage(items=await _list_items(conn, items), next_cursor=next_cursor)
+
+
+async def _list_items(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[InspectionListItem]:
+    """What a worklist row shows besides the summary: the object's name and address (none for an inspection of a
+    location without an object) and the inspectors' names, ordered by name; one query each for the whole page."""
+    objects = await registry.objects_by_id(conn, _distinct(row["object_id"] for row in rows))
+    names = await users.names_in_order(conn, _distinct(uid for row in rows for uid in row["inspector_ids"]))
+    items = []
+    for row in rows:
+        found = objects.get(row["object_id"])
+        present = set(row["inspector_ids"])
+        fields = dict(row)
+        fields.update(
+            object_name=found.name if found else None,
+            street=found.street if found else None,
+            house_number=found.house_number if found else None,
+            house_number_addition=found.house_number_addition if found else None,
+            postcode=found.postcode if found else None,
+            inspector_names=[name for user_id, name in names if user_id in present],
+        )
+        items.append(msgspec.convert(fields, InspectionListItem))
+    return items
+
+
+def _distinct(ids: Iterable[UUID | None]) -> list[UUID]:
+    return sorted({found for found in ids if found is not None})
 
 
 async def list_violations(

@@ -88,6 +88,9 @@ LIMIT 1
 
 GET_OBJECTS = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($3::uuid[]) AND {VISIBLE}"
 
+# Establishments by id, whoever asks: for a feature that shows the object of a record the caller may see.
+OBJECTS_BY_ID = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($1::uuid[])"
+
 # --- search ------------------------------------------------------------------------------------------
 
 # Filter name -> condition on the next bind parameter.

@@ -645,6 +645,14 @@ async def get_locations(conn: asyncpg.Connection, principal: Principal, location
     return [msgspec.convert(dict(row), Location) for row in rows]
 
 
+async def objects_by_id(conn: asyncpg.Connection, object_ids: list[UUID]) -> dict[UUID, Establishment]:
+    """The establishments of `object_ids`, in one query. No visibility check: for a feature showing the object of
+    a record the caller may see (the record's visibility decides)."""
+    if not object_ids:
+        return {}
+    return {row["id"]: _establishment(row) for row in await conn.fetch(queries.OBJECTS_BY_ID, object_ids)}
+
+
 async def record_location_reads(
     tx: asyncpg.Connection, principal: Principal, locations: list[Location], *, request_id: str | None
 ) -> None:
