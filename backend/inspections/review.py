@@ -43,21 +43,9 @@ async def review(
         raise Conflict(f"The inspection is {current.state}{waiting}; it cannot be reviewed now.", code="not_reviewable")
     if await tx.fetchrow(queries.REVIEW, inspection_id, version, principal.user_id) is None:
         raise stale(current.version)
-    view = await with_evidence(tx, principal, await stored_view(tx, inspection_id))
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="inspection.reviewed",
-        object_type="inspection",
-        object_id=inspection_id,
-        request_id=request_id,
-        before={"state": current.state},
-        after={"state": "reviewed", "revision": current.revision},
-    )
     # Reviewed findings are established: violations open or join an enforcement case, and a planned hercontrole
     # takes its outcome from them, in this transaction (the enforcement feature reacts).
-    await events.announce(tx, domain_event("inspection.reviewed", principal, view, request_id), principal)
-    return view
+    return await _record(tx, principal, current, "reviewed", request_id=request_id)
 
 
 async def return_(
@@ -76,17 +64,30 @@ async def return_(
     reason = reason.strip()
     if await tx.fetchrow(queries.RETURN, inspection_id, version, reason) is None:
         raise stale(current.version)
-    view = await with_evidence(tx, principal, await stored_view(tx, inspection_id))
+    return await _record(tx, principal, current, "returned", request_id=request_id, reason=reason)
+
+
+async def _record(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    before: Inspection,
+    state: str,
+    *,
+    request_id: str | None,
+    reason: str | None = None,
+) -> Inspection:
+    """Audit and announce the move from `before` to `state` (inspection.<state>); the inspection as it is now."""
+    view = await with_evidence(tx, principal, await stored_view(tx, before.id))
     await audit.record(
         tx,
         actor=actor_of(principal),
-        action="inspection.returned",
+        action=f"inspection.{state}",
         object_type="inspection",
-        object_id=inspection_id,
+        object_id=before.id,
         request_id=request_id,
         reason=reason,
-        before={"state": current.state},
-        after={"state": "returned", "revision": current.revision},
+        before={"state": before.state},
+        after={"state": state, "revision": before.revision},
     )
-    await events.announce(tx, domain_event("inspection.returned", principal, view, request_id), principal)
+    await events.announce(tx, domain_event(f"inspection.{state}", principal, view, request_id), principal)
     return view
