@@ -149,13 +149,6 @@ MIGRATION_OWNERS: dict[str, str | dict[str, tuple[str, ...]]] = {
     "0051_letters_in_procedure.sql": "registry",  # object_addressee: who receives an object's letters
 }
 
-# Crossings that are on their way out; remove each pair with the change that ends it (the list only shrinks).
-PENDING = {
-    # inspections joins inspector names and the object for its lists.
-    ("inspections", "app_user"),
-    ("inspections", "establishment"),
-}
-
 CREATE_TABLE = re.compile(r"\bCREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 # Where SQL names a table (keywords in capitals, as our SQL writes them; prose says "from" in lower case).
 SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|TRUNCATE|USING)\s+(?:ONLY\s+)?(\w+)")
@@ -198,16 +191,8 @@ def test_a_features_sql_names_only_its_own_tables():
     """Features use each other through their service functions, never through another feature's SQL, so each
     feature's rules about its data stay in one place."""
     crossings = sql_crossings(BACKEND, table_owners(MIGRATIONS, feature_folders(BACKEND)))
-    new = sorted(
-        f"{module} names {table}" for (folder, table), module in crossings.items() if (folder, table) not in PENDING
-    )
-    assert new == [], "SQL of a feature naming another feature's tables:\n" + "\n".join(new)
-
-
-def test_pending_crossings_still_occur():
-    """A crossing that is gone leaves PENDING with the change that removed it, so the list only shrinks."""
-    crossings = sql_crossings(BACKEND, table_owners(MIGRATIONS, feature_folders(BACKEND)))
-    assert sorted(PENDING - set(crossings)) == []
+    found = sorted(f"{module} names {table}" for (_folder, table), module in crossings.items())
+    assert found == [], "SQL of a feature naming another feature's tables:\n" + "\n".join(found)
 
 
 def test_the_table_check_finds_a_crossing_and_names_its_module(tmp_path):

@@ -332,6 +332,13 @@ async def test_the_review_worklist_shows_what_a_coordinator_may_review_with_its_
     row = next(item for item in page["items"] if item["id"] == present["id"])
     assert row["object_name"] and row["street"] and row["house_number"] and row["postcode"]
     assert len(row["inspector_names"]) == 2
+    assert (row["object_name"], row["street"], row["house_number"], row["house_number_addition"]) == (
+        "Café Het Hoekje",
+        "Oudegracht",
+        100,
+        None,
+    )
+    assert row["inspector_names"] == ["coord_insp_a", "insp_a1"]  # by name (their subjects: they have none)
     # The coordinator who was there does not get it to review (vier-ogenprincipe).
     assert [item["id"] for item in (await listed("coord_insp_a")).json()["items"]] == [ready["id"]]
     everything = {item["id"] for item in (await client.get(URL, headers=world.h["coord_a"])).json()["items"]}

@@ -7,11 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core.pagination import keyset_page_sql
+from backend.core.visibility import Visibility
 
 # Who may see a complaint: $1 the caller's regimes; $2 whether the caller handles complaints (or is an admin):
 # they alone see complaints without a regime. A sex-work complaint has regime sexwork, so only users scoped for
 # sexwork see it.
 VISIBLE = "(c.regime = ANY ($1::text[]) OR (c.regime IS NULL AND $2::boolean))"
+
+
+def visible_args(seen: Visibility) -> tuple[list[str], bool]:
+    """The bind values $1-$2 of VISIBLE, in its order: a complaint without a regime only for handlers."""
+    return seen.regimes, seen.complaint_handler
+
 
 OPEN_STATES = "('received', 'in_progress', 'inspection_planned', 'reopened')"
 

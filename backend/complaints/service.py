@@ -68,6 +68,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldProblems, NotFound, invalid
 from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
+from backend.core.visibility import COMPLAINT_HANDLERS, Visibility
 from backend.inspections import service as inspections
 from backend.planning import service as planning
 from backend.planning.models import AssignmentCreate
@@ -79,7 +80,7 @@ from backend.users.service import actor_of
 
 log = structlog.get_logger("toezicht.complaints")
 
-HANDLERS = ("complaints_officer", "admin")
+HANDLERS = COMPLAINT_HANDLERS
 PLANNERS = ("coordinator", "admin")
 
 # The allowed state changes, in one place. inspection_planned is reached only by planning an inspection; to plan
@@ -110,7 +111,7 @@ def is_handler(principal: Principal) -> bool:
 
 def _scope(principal: Principal) -> tuple[list[str], bool]:
     """The bind values of queries.VISIBLE for this caller."""
-    return sorted(principal.regimes), is_handler(principal)
+    return queries.visible_args(Visibility.of(principal))
 
 
 def _sees(principal: Principal, regime: str | None) -> bool:

@@ -17,6 +17,7 @@ from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, NotFound
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.visibility import Visibility
 from backend.enforcement import queries, records
 from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView
 from backend.enforcement.records import CaseRecord, StepRecord
@@ -25,7 +26,7 @@ DEADLINE_HORIZON_DAYS = 366
 
 
 def _scope(principal: Principal) -> tuple[Any, ...]:
-    return (sorted(principal.regimes),)
+    return (Visibility.of(principal).regimes,)
 
 
 async def _visible(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> asyncpg.Record:

@@ -297,3 +297,15 @@ class AssignmentOutcome(msgspec.Struct, frozen=True):
     inspection_id: UUID
     state: InspectionState
     violation_codes: list[str]
+
+
+class Received(msgspec.Struct, frozen=True, kw_only=True):
+    """A PUT of an inspection as the server received it: the body as stored (builtins) and the SHA-256 of its
+    canonical JSON (sorted keys: equal bodies, equal hash), when it arrived, the phone's clock skew from its
+    Date header (None without one) and the request's id."""
+
+    body: dict[str, Any]
+    digest: str
+    received_at: datetime
+    skew: int | None
+    request_id: str | None

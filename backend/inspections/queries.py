@@ -1,12 +1,21 @@
 """SQL for inspections and violations. Every value is a bind parameter; list statements are assembled from
-fixed fragments, one per filter the caller gives."""
+fixed fragments, one per filter the caller gives.
+
+The statements that write many columns take a record (a Struct with named fields) instead of a long row of
+values; the one function beside each statement puts the record's fields in the statement's order, and
+tests/test_inspection_queries.py checks that order against the statement's column lists."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
+
+import msgspec
 
 from backend.core import audit
 from backend.core.pagination import keyset_page_sql
+from backend.core.visibility import Visibility
 
 
 def visible(alias: str = "") -> str:
@@ -21,9 +30,32 @@ AND ($3::boolean OR {a}team_id = ANY ($4::text[])
      OR $6::uuid = ANY ({a}inspector_ids) OR {a}submitted_by = $6::uuid)"""
 
 
-SCOPE_ARGS = 6
+def visible_args(seen: Visibility) -> tuple[Any, ...]:
+    """The bind values $1-$6 of `visible`, in its order."""
+    return (
+        seen.regimes,
+        seen.sexwork,
+        seen.all_teams,
+        seen.coordinated_teams,
+        seen.inspected_teams,
+        seen.inspector_id,
+    )
 
-# The existing inspection a PUT meets: whether the caller may see it, and the hash of every revision.
+
+class Existing(msgspec.Struct, frozen=True, kw_only=True):
+    """The stored inspection a PUT meets (EXISTING)."""
+
+    revision: int
+    state: str
+    submitted_by: UUID
+    inspector_ids: list[UUID]
+    received_at: datetime
+    clock_skew_seconds: int | None
+    visible: bool
+    hashes: list[str]
+
+
+# The existing inspection a PUT meets ($7): whether the caller may see it, and the hash of every revision.
 EXISTING = f"""
 SELECT i.revision, i.state, i.submitted_by, i.inspector_ids, i.received_at, i.clock_skew_seconds,
        ({visible("i.")}) AS visible,
@@ -67,14 +99,108 @@ _STORED_VIEW = _view("inspection_checklist", "inspection_photo", "violation") + 
 GET_VISIBLE = f"{_STORED_VIEW} WHERE i.id = $7 AND {visible('i.')}"
 GET_BY_ID = f"{_STORED_VIEW} WHERE i.id = $1"
 
-# The inspection, its first revision, checklists, violations, photos and audit event ($28) in one statement,
-# answering the view of what it inserted (the same as GET_BY_ID reads afterwards). Nothing is inserted when
-# the id exists (a concurrent duplicate committed first): then no row comes back.
+# --- what a submission writes ---------------------------------------------------------------------------
+
+
+class ChecklistRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One filled-in checklist of an inspection (a row of inspection_checklist)."""
+
+    position: int
+    checklist_version_id: UUID
+    template_key: str
+    regime: str
+    answers: dict[str, Any]
+
+
+class ViolationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A violation the answers establish (a row of violation, without what the inspection gives it)."""
+
+    checklist_version_id: UUID
+    checklist_position: int
+    question_key: str
+    code: str
+    article: dict[str, Any]
+    severity: str
+    evidence_photo_ids: list[str]
+
+
+class PhotoRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One photo of the manifest (a row of inspection_photo, without its inspection)."""
+
+    id: UUID
+    position: int
+    checklist_position: int
+    question_key: str | None
+    sha256: str
+    size_bytes: int
+
+
+class InspectionFields(msgspec.Struct, frozen=True, kw_only=True):
+    """The inspection's columns a revision decides: what a submission inserts and a correction replaces."""
+
+    assignment_id: UUID | None
+    establishment_id: UUID | None
+    location_id: UUID | None
+    team_id: str
+    wijk: str
+    regimes: list[str]
+    inspector_ids: list[UUID]
+    partners: list[str]
+    observations: str | None
+    started_at: datetime
+    finished_at: datetime
+    clock_skew_seconds: int | None
+    clock_suspect: bool
+    inspected_at: datetime
+    latitude: float | None
+    longitude: float | None
+    position_accuracy_m: float | None
+
+
+class NewInspection(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything INSERT stores: the inspection, its first revision, checklists, violations, photos and audit event."""
+
+    id: UUID
+    state: str
+    submitted_by: UUID
+    received_at: datetime
+    fields: InspectionFields
+    body: dict[str, Any]
+    body_sha256: str
+    checklists: list[ChecklistRow]
+    violations: list[ViolationRow]
+    observed_on: date
+    photos: list[PhotoRow]
+    audit_events: list[audit.Event]
+
+
+def insert_args(new: NewInspection) -> tuple[Any, ...]:
+    """The bind values of INSERT, in its order."""
+    return (
+        new.id,
+        new.state,
+        new.submitted_by,
+        new.received_at,
+        *msgspec.structs.astuple(new.fields),
+        new.body,
+        new.body_sha256,
+        new.checklists,
+        new.violations,
+        new.observed_on,
+        new.photos,
+        new.audit_events,
+    )
+
+
+# The inspection ($1-$21: the columns of NewInspection in order), its first revision ($22 body, $23 its hash),
+# checklists ($24), violations ($25, dated $26), photos ($27) and audit event ($28) in one statement, answering
+# the view of what it inserted (the same as GET_BY_ID reads afterwards). Nothing is inserted when the id exists
+# (a concurrent duplicate committed first): then no row comes back.
 INSERT = f"""
 WITH ins AS (
-    INSERT INTO inspection (id, state, assignment_id, establishment_id, location_id, team_id, wijk, regimes,
-                            submitted_by, inspector_ids, partners, observations, started_at, finished_at,
-                            received_at, clock_skew_seconds, clock_suspect, inspected_at, latitude, longitude,
+    INSERT INTO inspection (id, state, submitted_by, received_at, assignment_id, establishment_id, location_id,
+                            team_id, wijk, regimes, inspector_ids, partners, observations, started_at, finished_at,
+                            clock_skew_seconds, clock_suspect, inspected_at, latitude, longitude,
                             position_accuracy_m)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
     ON CONFLICT (id) DO NOTHING
@@ -82,7 +208,7 @@ WITH ins AS (
 ), rev AS (
     INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by,
                                      received_at)
-    SELECT id, 1, NULL, $22, $23, $9, $15 FROM ins
+    SELECT id, 1, NULL, $22, $23, submitted_by, received_at FROM ins
 ), cl AS (
     INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime, answers)
     SELECT ins.id, c.position, c.checklist_version_id, c.template_key, c.regime, c.answers
@@ -93,8 +219,8 @@ WITH ins AS (
     INSERT INTO violation (inspection_id, revision, establishment_id, location_id, checklist_version_id,
                            checklist_position, question_key, code, article, severity, observed_on,
                            evidence_photo_ids)
-    SELECT ins.id, 1, $4, $5, v.checklist_version_id, v.checklist_position, v.question_key, v.code, v.article,
-           v.severity, $26, v.evidence_photo_ids
+    SELECT ins.id, 1, ins.establishment_id, ins.location_id, v.checklist_version_id, v.checklist_position,
+           v.question_key, v.code, v.article, v.severity, $26, v.evidence_photo_ids
     FROM ins, jsonb_to_recordset($25::jsonb)
          AS v(checklist_version_id uuid, checklist_position smallint, question_key text, code text, article jsonb,
               severity text, evidence_photo_ids uuid[])
@@ -114,7 +240,8 @@ WITH ins AS (
 
 # --- corrections -------------------------------------------------------------------------------------------
 
-# The new revision replaces the current one only if it still is the revision corrected and still returned.
+# The new revision ($3-$19: the columns of InspectionFields in order) replaces the current one only if it still
+# is the revision corrected ($2) and still returned.
 CORRECT = """
 UPDATE inspection SET revision = revision + 1, state = 'corrected', assignment_id = $3, establishment_id = $4,
     location_id = $5, team_id = $6, wijk = $7, regimes = $8, inspector_ids = $9, partners = $10,
@@ -124,6 +251,12 @@ UPDATE inspection SET revision = revision + 1, state = 'corrected', assignment_i
 WHERE id = $1 AND revision = $2 AND state = 'returned'
 RETURNING revision
 """
+
+
+def correct_args(inspection_id: UUID, base_revision: int, fields: InspectionFields) -> tuple[Any, ...]:
+    """The bind values of CORRECT, in its order."""
+    return (inspection_id, base_revision, *msgspec.structs.astuple(fields))
+
 
 INSERT_REVISION = """
 INSERT INTO inspection_revision (inspection_id, revision, base_revision, body, body_sha256, submitted_by, received_at)
@@ -255,12 +388,6 @@ WHERE i.state = 'returned' AND ($7::uuid[] IS NULL OR i.id = ANY ($7::uuid[]))
 ORDER BY i.updated_at, i.id
 """
 
-# What a worklist row shows besides the summary: the object's name and address and the inspectors' names, so a
-# page of inspections is one query (null/empty for an inspection of a location without an object).
-LIST_ITEM_COLUMNS = f"""{SUMMARY_COLUMNS}, e.name AS object_name, e.street, e.house_number, e.house_number_addition,
-e.postcode, coalesce((SELECT array_agg(coalesce(u.display_name, u.subject) ORDER BY coalesce(u.display_name, u.subject))
-                      FROM app_user u WHERE u.id = ANY (i.inspector_ids)), '{{}}') AS inspector_names"""
-
 # Filter name -> condition on the next bind parameter. from/to are dates in Europe/Amsterdam.
 _INSPECTION_FILTERS = {
     "object_id": "i.establishment_id = {}",
@@ -286,12 +413,14 @@ _VIOLATION_FILTERS = {
 
 
 def list_inspections(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+    filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
+    """Inspections the caller may see (their summaries; the object's and inspectors' names come from the
+    registry and users features)."""
     return keyset_page_sql(
-        f"SELECT {LIST_ITEM_COLUMNS} FROM inspection i LEFT JOIN establishment e ON e.id = i.establishment_id",
+        f"SELECT {SUMMARY_COLUMNS} FROM inspection i",
         visible=visible("i."),
-        scope_args=list(scope),
+        scope_args=list(visible_args(seen)),
         filter_sql=_INSPECTION_FILTERS,
         filters=filters,
         order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
@@ -302,13 +431,13 @@ def list_inspections(
 
 
 def list_violations(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
+    filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """Violations of inspections the caller may see (the inspection's visibility decides)."""
     return keyset_page_sql(
         f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
         visible=visible("i."),
-        scope_args=list(scope),
+        scope_args=list(visible_args(seen)),
         filter_sql=_VIOLATION_FILTERS,
         filters=filters,
         order_by=(("v.observed_on", "date"), ("v.id", "uuid")),

@@ -34,7 +34,8 @@ from backend.core.openapi import (
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
-from backend.inspections import service
+from backend.inspections import reads, submission
+from backend.inspections import review as reviewing
 from backend.inspections.models import (
     Inspection,
     InspectionPage,
@@ -69,7 +70,7 @@ FromFilter = Annotated[
 ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]
 
 
-def _stale_revision(request: Request[Any, Any, Any], exc: service.StaleRevision) -> Response[Any]:
+def _stale_revision(request: Request[Any, Any, Any], exc: submission.StaleRevision) -> Response[Any]:
     """409 with the current revision as an extension member (RFC 9457), so the phone can rebase."""
     problem = problem_response(request, exc.status, exc.code, exc.detail).content
     body = {**msgspec.to_builtins(problem), "current_revision": exc.current_revision}
@@ -79,7 +80,7 @@ def _stale_revision(request: Request[Any, Any, Any], exc: service.StaleRevision)
 class InspectionController(Controller):
     path = "/api/v1/inspections"
     tags = ["Inspections"]
-    exception_handlers = {service.StaleRevision: _stale_revision}
+    exception_handlers = {submission.StaleRevision: _stale_revision}
 
     @put(
         "/{inspection_id:uuid}",
@@ -104,7 +105,7 @@ class InspectionController(Controller):
         data: JSONBody[InspectionSubmission],
         date_: DeviceDate = None,
     ) -> Response[Inspection]:
-        submitted = await service.submit(
+        submitted = await submission.submit(
             tx, request.user, inspection_id, data, date_header=date_, request_id=request_id_of(request)
         )
         return commands.with_etag(submitted)
@@ -149,7 +150,7 @@ class InspectionController(Controller):
             "to": to,
             "awaiting_review_by": request.user.user_id if awaiting_my_review else None,
         }
-        return await service.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await reads.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
     @get(
         "/{inspection_id:uuid}",
@@ -168,7 +169,7 @@ class InspectionController(Controller):
         """Anyone who may see the inspection (see ListInspections; 404 otherwise). The inspection with its
         checklists and answers, photos and violations; the ETag (its version) is what review and return need, and
         If-None-Match gives 304."""
-        found = await service.get_inspection(db, request.user, inspection_id)
+        found = await reads.get_inspection(db, request.user, inspection_id)
         return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
 
     @get(
@@ -182,13 +183,13 @@ class InspectionController(Controller):
     ) -> RevisionList:
         """Anyone who may see the inspection. Every revision as the phone sent it (the first submission and each
         correction), oldest first."""
-        return await service.list_revisions(db, request.user, inspection_id)
+        return await reads.list_revisions(db, request.user, inspection_id)
 
     @post(
         "/{inspection_id:uuid}/review",
         operation_id="ReviewInspection",
         summary="Accept a complete or corrected inspection (coordinator of its team, not present there); If-Match",
-        guards=[requires_role(*service.REVIEWERS)],
+        guards=[requires_role(*reviewing.REVIEWERS)],
         status_code=200,
         responses=problem_responses(*COMMAND),
         response_headers=ETAG_HEADER,
@@ -209,7 +210,7 @@ class InspectionController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.review(
+            lambda version: reviewing.review(
                 tx, request.user, inspection_id, version=version, request_id=request_id_of(request)
             ),
         )
@@ -218,7 +219,7 @@ class InspectionController(Controller):
         "/{inspection_id:uuid}/return",
         operation_id="ReturnInspection",
         summary="Send an inspection back to its inspectors with a reason; If-Match",
-        guards=[requires_role(*service.REVIEWERS)],
+        guards=[requires_role(*reviewing.REVIEWERS)],
         status_code=200,
         responses=problem_responses(*COMMAND),
         response_headers=ETAG_HEADER,
@@ -240,7 +241,7 @@ class InspectionController(Controller):
             tx,
             if_match,
             idempotency_key,
-            lambda version: service.return_(
+            lambda version: reviewing.return_(
                 tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)
             ),
         )
@@ -268,7 +269,7 @@ class ViolationController(Controller):
         cursor: PageCursor = None,
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> ViolationPage:
-        return await service.list_violations(
+        return await reads.list_violations(
             db,
             request.user,
             object_id=object_id,

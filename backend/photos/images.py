@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 DISPLAY_PX = 2048
 THUMBNAIL_PX = 320
@@ -112,7 +112,7 @@ def inspect_and_derive(
     return Processed(found, width, height, captured_at, latitude, longitude, display_facts, thumbnail_facts)
 
 
-def _decode_upright(im: Image.ImageFile.ImageFile) -> Image.Image:
+def _decode_upright(im: ImageFile.ImageFile) -> Image.Image:
     """One complete decode (at a reduced JPEG scale when that still gives the display size), in RGB,
     orientation applied."""
     if im.format == "JPEG":
@@ -121,7 +121,7 @@ def _decode_upright(im: Image.ImageFile.ImageFile) -> Image.Image:
             factor = DISPLAY_PX * DRAFT_TOLERANCE / longest
             im.draft("RGB", (max(1, math.ceil(im.width * factor)), max(1, math.ceil(im.height * factor))))
     im.load()
-    upright = ImageOps.exif_transpose(im) or im
+    upright = ImageOps.exif_transpose(im)  # a new image, or a copy when there is nothing to turn
     return _rgb(_in_srgb(upright, im.info.get("icc_profile")))
 
 

@@ -1,6 +1,15 @@
-"""SQL for evidence photos. Every value is a bind parameter."""
+"""SQL for evidence photos. Every value is a bind parameter; a photo is written from a NewPhoto record (its fields
+in INSERT's column order, checked by tests/test_photo_queries.py) and read back as a StoredPhoto."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from backend.inspections.models import MediaType
 
 # Uploads for one inspection id, and that inspection's arrival, take turns: a photo is either seen by the
 # arriving inspection or sees it (held until commit). photo_pending_after_turn (migration 0015) takes the
@@ -12,6 +21,40 @@ LOCK_BLOB = "SELECT pg_advisory_xact_lock(hashtextextended('photos:blob:' || $1 
 
 COLUMNS = """id, inspection_id, uploaded_by, sha256, size_bytes, media_type, width, height, captured_at, latitude,
 longitude, received_at, attached_at, display_sha256, display_size, thumbnail_sha256, thumbnail_size"""
+
+
+class NewPhoto(msgspec.Struct, frozen=True, kw_only=True):
+    """A received photo as INSERT stores it: who uploaded it, its original's facts and its derivatives'."""
+
+    id: UUID
+    inspection_id: UUID
+    uploaded_by: UUID
+    sha256: str
+    size_bytes: int
+    media_type: str
+    width: int
+    height: int
+    captured_at: datetime | None
+    latitude: float | None
+    longitude: float | None
+    received_at: datetime
+    display_sha256: str
+    display_size: int
+    thumbnail_sha256: str
+    thumbnail_size: int
+
+
+class StoredPhoto(NewPhoto, frozen=True, kw_only=True):
+    """A photo row (COLUMNS): attached once its inspection's manifest took it."""
+
+    media_type: MediaType  # as read back: one of the types the upload accepted
+    attached_at: datetime | None
+
+
+def insert_args(new: NewPhoto) -> tuple[Any, ...]:
+    """The bind values of INSERT, in its order."""
+    return msgspec.structs.astuple(new)
+
 
 GET = f"SELECT {COLUMNS} FROM photo WHERE id = $1"
 
@@ -69,7 +112,27 @@ FORGET_BLOB = "DELETE FROM photo_blob_release WHERE kind = $1 AND sha256 = $2"
 UPLOAD_COLUMNS = """id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, upload_offset, parts,
 completed_at, expires_at"""
 
-# A new upload, unless its creator has $9 open (not completed, not expired) already.
+
+class NewUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """A resumable upload as INSERT_UPLOAD creates it (with no bytes yet)."""
+
+    id: UUID
+    inspection_id: UUID
+    photo_id: UUID
+    created_by: UUID
+    media_type: str
+    sha256: str
+    upload_length: int | None
+    expires_at: datetime
+
+
+def insert_upload_args(new: NewUpload, open_at_most: int) -> tuple[Any, ...]:
+    """The bind values of INSERT_UPLOAD, in its order."""
+    return (*msgspec.structs.astuple(new), open_at_most)
+
+
+# A new upload ($1-$8: the fields of NewUpload in order), unless its creator has $9 open (not completed, not
+# expired) already.
 INSERT_UPLOAD = f"""
 INSERT INTO photo_upload (id, inspection_id, photo_id, created_by, media_type, sha256, upload_length, expires_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8

@@ -115,18 +115,17 @@ async def create(
         raise _too_large(ev)
     admission = await service.admit(ev, principal, up)
     async with ev.connection() as conn:
-        row = await conn.fetchrow(
-            queries.INSERT_UPLOAD,
-            uuid.uuid4(),
-            up.inspection_id,
-            up.photo_id,
-            principal.user_id,
-            up.declared_type,
-            admission.sha256,
-            length,
-            _expiry(ev),
-            MAX_OPEN_UPLOADS,
+        new = queries.NewUpload(
+            id=uuid.uuid4(),
+            inspection_id=up.inspection_id,
+            photo_id=up.photo_id,
+            created_by=principal.user_id,
+            media_type=up.declared_type,
+            sha256=admission.sha256,
+            upload_length=length,
+            expires_at=_expiry(ev),
         )
+        row = await conn.fetchrow(queries.INSERT_UPLOAD, *queries.insert_upload_args(new, MAX_OPEN_UPLOADS))
     if row is None:
         raise TooManyUploads(f"You have {MAX_OPEN_UPLOADS} unfinished uploads; complete or cancel some first.")
     outcome = await _append(ev, principal, row, Append(0, False, None, up.content_length), body, request_id=request_id)

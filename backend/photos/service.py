@@ -47,6 +47,7 @@ from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import msgspec
 import structlog
 
 from backend.core import audit, events
@@ -114,7 +115,10 @@ class Evidence:
 
     def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
         # Taken only when needed: an upload streams for seconds without holding a pooled connection.
-        return self.pool.acquire(timeout=self.settings.db_acquire_timeout_s)
+        acquired: contextlib.AbstractAsyncContextManager[asyncpg.Connection] = self.pool.acquire(
+            timeout=self.settings.db_acquire_timeout_s
+        )
+        return acquired
 
 
 # --- upload ------------------------------------------------------------------------------------------------
@@ -133,7 +137,7 @@ class Admission:
     inspection arrives), the photo already stored under its id, and the SHA-256 it must have."""
 
     expected: ExpectedPhoto | None
-    existing: asyncpg.Record | None
+    existing: queries.StoredPhoto | None
     sha256: str
 
 
@@ -144,7 +148,7 @@ async def admit(ev: Evidence, principal: Principal, up: Upload) -> Admission:
         raise too_large(limit)
     async with ev.connection() as conn:
         expected = await _slot(conn, principal, up)
-        existing = await conn.fetchrow(queries.GET, up.photo_id)
+        existing = _stored(await conn.fetchrow(queries.GET, up.photo_id))
     declared = up.declared_sha256 or (expected.sha256 if expected else None)
     if declared is None:
         raise Unprocessable(
@@ -196,8 +200,8 @@ async def stored(ev: Evidence, photo_id: UUID, inspection_id: UUID, sha256: str)
     """The photo stored under this id for this inspection with these bytes, if any (to answer again an
     upload whose answer was lost)."""
     async with ev.connection() as conn:
-        row = await conn.fetchrow(queries.GET, photo_id)
-    if row is None or (row["inspection_id"], row["sha256"]) != (inspection_id, sha256):
+        row = _stored(await conn.fetchrow(queries.GET, photo_id))
+    if row is None or (row.inspection_id, row.sha256) != (inspection_id, sha256):
         return None
     return _photo(row)
 
@@ -274,27 +278,29 @@ async def _store(
     # Decided again under the lock: the inspection may have arrived while the body streamed.
     expected = await _slot(tx, principal, up)
     _check_manifest(expected, sha256, size)
-    row = await tx.fetchrow(
-        queries.INSERT,
-        up.photo_id,
-        up.inspection_id,
-        principal.user_id,
-        sha256,
-        size,
-        processed.media_type,
-        processed.width,
-        processed.height,
-        processed.captured_at,
-        processed.latitude,
-        processed.longitude,
-        datetime.now(UTC),
-        processed.display.sha256,
-        processed.display.size,
-        processed.thumbnail.sha256,
-        processed.thumbnail.size,
+    new = queries.NewPhoto(
+        id=up.photo_id,
+        inspection_id=up.inspection_id,
+        uploaded_by=principal.user_id,
+        sha256=sha256,
+        size_bytes=size,
+        media_type=processed.media_type,
+        width=processed.width,
+        height=processed.height,
+        captured_at=processed.captured_at,
+        latitude=processed.latitude,
+        longitude=processed.longitude,
+        received_at=datetime.now(UTC),
+        display_sha256=processed.display.sha256,
+        display_size=processed.display.size,
+        thumbnail_sha256=processed.thumbnail.sha256,
+        thumbnail_size=processed.thumbnail.size,
     )
+    row = _stored(await tx.fetchrow(queries.INSERT, *queries.insert_args(new)))
     if row is None:  # a concurrent upload of this photo id committed first
-        return await _resend(tx, principal, up, await tx.fetchrow(queries.GET, up.photo_id), sha256, request_id)
+        stored = _stored(await tx.fetchrow(queries.GET, up.photo_id))
+        assert stored is not None  # it conflicted with this row, and photos are removed only under the lock we hold
+        return await _resend(tx, principal, up, stored, sha256, request_id)
     for (kind, blob_sha), path in sorted(blobs.items()):
         # Held until commit: the purge cannot remove a blob this photo now references.
         await tx.execute(queries.LOCK_BLOB, kind, blob_sha)
@@ -313,7 +319,7 @@ async def _store(
             "sha256": sha256,
             "size": size,
             "media_type": processed.media_type,
-            "attached": row["attached_at"] is not None,
+            "attached": row.attached_at is not None,
         },
     )
     return _photo(row)
@@ -323,46 +329,46 @@ async def _resend(
     tx: asyncpg.Connection,
     principal: Principal,
     up: Upload,
-    existing: asyncpg.Record,
+    existing: queries.StoredPhoto,
     sha256: str,
     request_id: str | None,
 ) -> Photo:
     """The photo id is stored already: the same bytes answer the stored photo, other bytes are refused."""
-    if existing["inspection_id"] != up.inspection_id:
+    if existing.inspection_id != up.inspection_id:
         raise Conflict(
             "This photo id belongs to another inspection; give each photo its own id.", code="photo_id_in_use"
         )
-    if existing["sha256"] != sha256:
+    if existing.sha256 != sha256:
         raise Conflict(
             "This photo was received with other bytes; the stored photo stays. A new photo gets a new id.",
             code="photo_conflict",
         )
-    if existing["attached_at"] is not None:
+    if existing.attached_at is not None:
         return _photo(existing)
-    if existing["uploaded_by"] != principal.user_id:
+    if existing.uploaded_by != principal.user_id:
         raise Conflict("Another user's upload waits under this photo id.", code="photo_id_in_use")
     # Still waiting: a correction may have listed it since the inspection arrived.
     await tx.execute(queries.LOCK_INSPECTION, up.inspection_id)
     expected = await _slot(tx, principal, up)
     if expected is None:
         return _photo(existing)
-    _check_manifest(expected, existing["sha256"], existing["size_bytes"])
+    _check_manifest(expected, existing.sha256, existing.size_bytes)
     return _photo(await _attach(tx, principal, existing, request_id))
 
 
 async def _attach(
-    tx: asyncpg.Connection, uploader: Principal, row: asyncpg.Record, request_id: str | None
-) -> asyncpg.Record:
+    tx: asyncpg.Connection, uploader: Principal, row: queries.StoredPhoto, request_id: str | None
+) -> queries.StoredPhoto:
     receipt = await inspections.photo_received(
-        tx, row["id"], row["sha256"], row["size_bytes"], actor=actor_of(uploader), request_id=request_id
+        tx, row.id, row.sha256, row.size_bytes, actor=actor_of(uploader), request_id=request_id
     )
-    attached = await tx.fetchrow(queries.ATTACH, row["id"]) or row
+    attached = _stored(await tx.fetchrow(queries.ATTACH, row.id)) or row
     if not receipt.already_received:
         received = events.event(
             "photo.received",
             actor=uploader.user_id,
             subject_type="photo",
-            subject_id=row["id"],
+            subject_id=row.id,
             related={"inspection": receipt.inspection_id},
             request_id=request_id,
         )
@@ -374,21 +380,25 @@ async def _release(conn: asyncpg.Connection, blobs: list[tuple[Kind, str]], read
     await conn.execute(queries.RELEASE, [kind for kind, _ in blobs], [sha for _, sha in blobs], ready_at)
 
 
-def _blobs_of(row: asyncpg.Record) -> list[tuple[Kind, str]]:
-    return [("original", row["sha256"]), ("derivative", row["display_sha256"]), ("derivative", row["thumbnail_sha256"])]
+def _blobs_of(row: queries.StoredPhoto) -> list[tuple[Kind, str]]:
+    return [("original", row.sha256), ("derivative", row.display_sha256), ("derivative", row.thumbnail_sha256)]
 
 
-def _photo(row: asyncpg.Record) -> Photo:
+def _stored(row: asyncpg.Record | None) -> queries.StoredPhoto | None:
+    return None if row is None else msgspec.convert(dict(row), queries.StoredPhoto)
+
+
+def _photo(row: queries.StoredPhoto) -> Photo:
     return Photo(
-        id=row["id"],
-        inspection_id=row["inspection_id"],
-        sha256=row["sha256"],
-        size=row["size_bytes"],
-        media_type=row["media_type"],
-        width=row["width"],
-        height=row["height"],
-        received_at=row["received_at"],
-        attached=row["attached_at"] is not None,
+        id=row.id,
+        inspection_id=row.inspection_id,
+        sha256=row.sha256,
+        size=row.size_bytes,
+        media_type=row.media_type,
+        width=row.width,
+        height=row.height,
+        received_at=row.received_at,
+        attached=row.attached_at is not None,
     )
 
 
@@ -401,10 +411,11 @@ async def attach_pending(
     """The inspection arrived (in the transaction that stored it): attach the photos
     uploaded for it before (see the module docstring); how many were attached."""
     attached = 0
-    for row in await tx.fetch(queries.PENDING_AFTER_TURN, inspection_id):
-        uploader = principal if row["uploaded_by"] == principal.user_id else await _principal_of(tx, row["uploaded_by"])
+    for pending in await tx.fetch(queries.PENDING_AFTER_TURN, inspection_id):
+        row = msgspec.convert(dict(pending), queries.StoredPhoto)
+        uploader = principal if row.uploaded_by == principal.user_id else await _principal_of(tx, row.uploaded_by)
         try:
-            expected = await inspections.photo_slot(tx, uploader, inspection_id, row["id"])
+            expected = await inspections.photo_slot(tx, uploader, inspection_id, row.id)
         except NotFound:
             await _discard(tx, row, "photo.discarded", "its uploader may not see the inspection", request_id)
             continue
@@ -412,7 +423,7 @@ async def attach_pending(
             continue  # not in the manifest: it waits (a correction may list it) until the purge
         if expected is None:
             continue
-        if (expected.sha256, expected.size) != (row["sha256"], row["size_bytes"]):
+        if (expected.sha256, expected.size) != (row.sha256, row.size_bytes):
             await _discard(tx, row, "photo.discarded", "it is not the photo the manifest lists", request_id)
             continue
         await _attach(tx, uploader, row, request_id)
@@ -439,10 +450,10 @@ async def _principal_of(conn: asyncpg.Connection, user_id: UUID) -> Principal:
 
 
 async def _discard(
-    tx: asyncpg.Connection, row: asyncpg.Record, action: str, reason: str, request_id: str | None
+    tx: asyncpg.Connection, row: queries.StoredPhoto, action: str, reason: str, request_id: str | None
 ) -> None:
     """Remove a waiting photo; its blobs go once no other photo references them (see purge)."""
-    if await tx.fetchrow(queries.DELETE_PENDING, row["id"]) is None:
+    if await tx.fetchrow(queries.DELETE_PENDING, row.id) is None:
         return
     await _release(tx, _blobs_of(row), datetime.now(UTC))
     await audit.record(
@@ -450,13 +461,13 @@ async def _discard(
         actor=audit.SYSTEM,
         action=action,
         object_type="photo",
-        object_id=row["id"],
+        object_id=row.id,
         request_id=request_id,
         reason=reason,
         before={
-            "inspection_id": str(row["inspection_id"]),
-            "sha256": row["sha256"],
-            "uploaded_by": str(row["uploaded_by"]),
+            "inspection_id": str(row.inspection_id),
+            "sha256": row.sha256,
+            "uploaded_by": str(row.uploaded_by),
         },
     )
 
@@ -539,7 +550,8 @@ async def purge(ev: Evidence) -> tuple[int, int]:
         async with ev.connection() as conn, conn.transaction():
             expired = await conn.fetch(queries.EXPIRED, cutoff, PURGE_BATCH)
             for item in expired:
-                row = await conn.fetchrow(queries.GET, item["id"])
+                row = _stored(await conn.fetchrow(queries.GET, item["id"]))
+                assert row is not None  # locked by EXPIRED
                 await _discard(conn, row, "photo.expired", "its inspection did not arrive in time", None)
         photos += len(expired)
         if len(expired) < PURGE_BATCH:

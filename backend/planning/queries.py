@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core.pagination import keyset_page_sql
+from backend.core.visibility import Visibility
 
 COLUMNS = """id, establishment_id AS object_id, location_id, team_id, wijk, regimes, checklist_version_ids,
 planned_from, planned_to, inspector_ids, reason, complaint_id, partners, notes, status, cancel_reason, created_by,
@@ -17,6 +18,12 @@ version, created_at, updated_at"""
 # coordinators), or $5 is one of the assigned inspectors.
 VISIBLE = """regimes && $1::text[] AND ($2::boolean OR NOT ('sexwork' = ANY (regimes)))
 AND ($3::boolean OR team_id = ANY ($4::text[]) OR $5::uuid = ANY (inspector_ids))"""
+
+
+def visible_args(seen: Visibility) -> tuple[Any, ...]:
+    """The bind values $1-$5 of VISIBLE, in its order."""
+    return (seen.regimes, seen.sexwork, seen.all_teams, seen.teams, seen.user_id)
+
 
 GET = f"SELECT {COLUMNS} FROM assignment WHERE id = $6 AND {VISIBLE}"
 

@@ -30,6 +30,7 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.visibility import Visibility
 from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
 from backend.registry import service as registry
@@ -58,14 +59,7 @@ _AUDITED = (
 
 def _scope(principal: Principal) -> tuple[Any, ...]:
     """The bind values of queries.VISIBLE for this caller."""
-    teams = sorted(principal.teams) if principal.has_role("inspector", "coordinator") else []
-    return (
-        sorted(principal.regimes),
-        principal.sees_regime("sexwork"),
-        principal.has_role("admin", "enforcement_officer"),
-        teams,
-        principal.user_id,
-    )
+    return queries.visible_args(Visibility.of(principal))
 
 
 def _sees_regimes(regimes: Collection[str], theirs: frozenset[str] | set[str]) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core.pagination import keyset_page_sql
+from backend.core.visibility import Visibility
 
 OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
 latitude, longitude, kvk_number, kind, employee_class, supervision_level, status, regimes, version,
@@ -19,6 +20,12 @@ def _visible(alias: str = "") -> str:
 
 
 VISIBLE = _visible()
+
+
+def visible_args(seen: Visibility) -> tuple[list[str], bool]:
+    """The bind values $1-$2 of VISIBLE, in its order."""
+    return seen.regimes, seen.sexwork
+
 
 GET_OBJECT = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = $3 AND {VISIBLE}"
 
@@ -81,6 +88,9 @@ LIMIT 1
 """
 
 GET_OBJECTS = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($3::uuid[]) AND {VISIBLE}"
+
+# Establishments by id, whoever asks: for a feature that shows the object of a record the caller may see.
+OBJECTS_BY_ID = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($1::uuid[])"
 
 # --- search ------------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from backend.core.calendar import today
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, invalid, invalid_parameter
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.visibility import Visibility
 from backend.letters.models import Addressee
 from backend.registry import queries
 from backend.registry.models import (
@@ -47,7 +48,7 @@ from backend.users.service import actor_of
 
 
 def _scope(principal: Principal) -> tuple[list[str], bool]:
-    return sorted(principal.regimes), principal.sees_regime("sexwork")
+    return queries.visible_args(Visibility.of(principal))
 
 
 def _visible_to(principal: Principal, regimes: Sequence[str]) -> bool:
@@ -668,6 +669,14 @@ async def get_locations(conn: asyncpg.Connection, principal: Principal, location
         return []
     rows = await conn.fetch(queries.GET_LOCATIONS, *_scope(principal), location_ids)
     return [msgspec.convert(dict(row), Location) for row in rows]
+
+
+async def objects_by_id(conn: asyncpg.Connection, object_ids: list[UUID]) -> dict[UUID, Establishment]:
+    """The establishments of `object_ids`, in one query. No visibility check: for a feature showing the object of
+    a record the caller may see (the record's visibility decides)."""
+    if not object_ids:
+        return {}
+    return {row["id"]: _establishment(row) for row in await conn.fetch(queries.OBJECTS_BY_ID, object_ids)}
 
 
 async def record_location_reads(

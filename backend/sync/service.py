@@ -47,7 +47,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 from uuid import UUID
 
 import asyncpg
@@ -62,7 +62,7 @@ from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
 from backend.sync import queries
-from backend.sync.models import Removed, SyncPage
+from backend.sync.models import Removed, SyncEntity, SyncPage
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 500
@@ -94,7 +94,8 @@ def _fingerprint(principal: Principal) -> str:
 
 def _position(cursor: str | None, principal: Principal) -> _Feed | _Full | None:
     """Where the cursor continues, or None for a (new) full sync."""
-    decoded = decode_cursor(cursor, _CursorShape)
+    # A tuple type with Annotated members is a typing special form to mypy, not a type[...]: named as one here.
+    decoded = decode_cursor(cursor, cast("type[_CursorShape]", _CursorShape))
     if decoded is None:
         return None
     kind, fingerprint, first, second = decoded
@@ -213,11 +214,8 @@ async def _feed_page(
         for inspection_id in wanted["inspection"]
         if inspection_id not in {r.id for r in returned}
     ]
-    if more:
-        next_position = _Feed(int(entries[-1]["xid"]), entries[-1]["seq"])
-    else:
-        # Everything of this user below the horizon is delivered; a forged position above it stays put.
-        next_position = max(position, _Feed(horizon, 0))
+    # Without more: everything of this user below the horizon is delivered; a forged position above it stays put.
+    next_position = _Feed(int(entries[-1]["xid"]), entries[-1]["seq"]) if more else max(position, _Feed(horizon, 0))
     return SyncPage(
         reset=False,
         assignments=assignments,
@@ -236,7 +234,7 @@ async def purge_feed(conn: asyncpg.Connection, retention: timedelta) -> int:
     cutoff = datetime.now(UTC) - retention
     removed = 0
     while True:
-        batch = await conn.fetchval(queries.PURGE_FEED, cutoff, PURGE_BATCH)
+        batch: int = await conn.fetchval(queries.PURGE_FEED, cutoff, PURGE_BATCH)
         removed += batch
         if batch < PURGE_BATCH:
             return removed
@@ -262,7 +260,7 @@ def _assignment_states(
     return upserts, removed
 
 
-def _gone(entity: str, wanted: list[UUID], shown: set[UUID], planned: set[UUID] | None) -> list[Removed]:
+def _gone(entity: SyncEntity, wanted: list[UUID], shown: set[UUID], planned: set[UUID] | None) -> list[Removed]:
     """Tombstones for what is not shown: unassigned when no planned assignment of the caller's targets it
     (`planned`, for targets), otherwise because the caller may not see it."""
     return [

@@ -23,6 +23,11 @@ TOUCH = "UPDATE app_user SET last_seen_at = now() WHERE id = $1"
 GET = f"SELECT {USER_COLUMNS} FROM app_user WHERE id = $1"
 
 DISPLAY_NAMES = "SELECT id, display_name FROM app_user WHERE id = ANY ($1::uuid[])"
+# Users' names (the subject when a user has none), ordered by name.
+NAMES = """
+SELECT id, coalesce(display_name, subject) AS name FROM app_user WHERE id = ANY ($1::uuid[])
+ORDER BY coalesce(display_name, subject)
+"""
 
 # Keyset page ordered by (subject, id); filters are optional (NULL means no filter).
 LIST = f"""

@@ -168,6 +168,14 @@ async def display_names(conn: asyncpg.Connection, user_ids: Collection[UUID]) ->
     return {row["id"]: row["display_name"] for row in await conn.fetch(queries.DISPLAY_NAMES, list(user_ids))}
 
 
+async def names_in_order(conn: asyncpg.Connection, user_ids: list[UUID]) -> list[tuple[UUID, str]]:
+    """The names of these users (their subject when they have none), ordered by name as the database orders
+    text; ids of no user are left out."""
+    if not user_ids:
+        return []
+    return [(row["id"], row["name"]) for row in await conn.fetch(queries.NAMES, user_ids)]
+
+
 async def as_inspector(conn: asyncpg.Connection, user_id: UUID) -> tuple[User | None, str | None]:
     """The user behind an inspector id, or why they cannot be one: missing, deactivated, not an inspector."""
     try:

@@ -1,0 +1,216 @@
+"""Reading inspections and violations: one inspection, its revisions, the lists, and who sees which.
+
+Visibility (queries.visible, bound from core.visibility): the inspection's regimes decide first (sex work only
+for the sexwork scope); within that admins and enforcement officers see all, coordinators their teams'
+inspections, inspectors their teams' planned inspections and the ones they submitted or were present at.
+Anything else is 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.core.auth import Principal
+from backend.core.errors import BadRequest, FieldError, NotFound, Unprocessable
+from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.visibility import Visibility
+from backend.inspections import queries
+from backend.inspections.models import (
+    AssignmentOutcome,
+    Inspection,
+    InspectionListItem,
+    InspectionPage,
+    PhotoEvidence,
+    ReturnedInspection,
+    Revision,
+    RevisionList,
+    Violation,
+    ViolationPage,
+)
+from backend.registry import service as registry
+from backend.users import service as users
+
+
+def inspection_of(row: asyncpg.Record) -> Inspection:
+    """The API's inspection from a row of the full view (queries._view)."""
+    fields = dict(row)
+    latitude, longitude, accuracy = fields.pop("latitude"), fields.pop("longitude"), fields.pop("position_accuracy_m")
+    fields["position"] = (
+        None if latitude is None else {"latitude": latitude, "longitude": longitude, "accuracy_m": accuracy}
+    )
+    fields["expected_photos"] = [photo["id"] for photo in fields["photos"] if not photo["received"]]
+    return msgspec.convert(fields, Inspection)
+
+
+async def stored_view(conn: asyncpg.Connection, inspection_id: UUID) -> Inspection:
+    """The inspection as stored now, without visibility check (after a write the caller was allowed)."""
+    return inspection_of(await conn.fetchrow(queries.GET_BY_ID, inspection_id))
+
+
+async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> Inspection:
+    row = await conn.fetchrow(queries.GET_VISIBLE, *queries.visible_args(Visibility.of(principal)), inspection_id)
+    if row is None:
+        raise NotFound("No such inspection.")
+    return await with_evidence(conn, principal, inspection_of(row))
+
+
+# --- the photos' evidence ------------------------------------------------------------------------------------
+
+EvidenceReader = Callable[[asyncpg.Connection, Principal, list[UUID]], Awaitable[dict[UUID, PhotoEvidence]]]
+
+
+async def _no_evidence(
+    conn: asyncpg.Connection, principal: Principal, photo_ids: list[UUID]
+) -> dict[UUID, PhotoEvidence]:
+    return {}
+
+
+_evidence_reader: EvidenceReader = _no_evidence
+
+
+def read_evidence_with(reader: EvidenceReader) -> None:
+    """Where the detail's photo evidence comes from: the photos feature's reader, given at start (backend/
+    reactions.py), so this feature does not import the one that depends on it."""
+    global _evidence_reader
+    _evidence_reader = reader
+
+
+async def with_evidence(conn: asyncpg.Connection, principal: Principal, view: Inspection) -> Inspection:
+    """The view with what the photos feature knows of each received photo (for this caller)."""
+    received = [photo.id for photo in view.photos if photo.received]
+    if not received:
+        return view
+    evidence = await _evidence_reader(conn, principal, received)
+    shown = [msgspec.structs.replace(photo, evidence=evidence.get(photo.id)) for photo in view.photos]
+    return msgspec.structs.replace(view, photos=shown)
+
+
+# --- who sees what ---------------------------------------------------------------------------------------------
+
+
+async def visible_to(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, whole_regimes: bool = False
+) -> bool:
+    """Whether the caller sees the inspection. `whole_regimes`: judged as for enforcement officers, on the
+    regimes alone (every inspection of the caller's regimes; sex work only with the sexwork scope)."""
+    seen = Visibility.of(principal)
+    if whole_regimes:
+        seen = seen.by_regime_only()
+    return bool(await conn.fetchval(queries.IS_VISIBLE, *queries.visible_args(seen), inspection_id))
+
+
+async def returned_to(
+    conn: asyncpg.Connection, principal: Principal, inspection_ids: list[UUID] | None = None
+) -> list[ReturnedInspection]:
+    """The caller's returned inspections (those they may correct), all of them or those among the ids."""
+    rows = await conn.fetch(queries.RETURNED_TO, *queries.visible_args(Visibility.of(principal)), inspection_ids)
+    return [msgspec.convert(dict(row), ReturnedInspection) for row in rows]
+
+
+# --- lists -------------------------------------------------------------------------------------------------------
+
+
+async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> RevisionList:
+    if not await visible_to(conn, principal, inspection_id):
+        raise NotFound("No such inspection.")
+    rows = await conn.fetch(queries.REVISIONS, inspection_id)
+    return RevisionList(items=[msgspec.convert(dict(row), Revision) for row in rows])
+
+
+async def list_inspections(
+    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> InspectionPage:
+    if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
+        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
+    after = decode_cursor(cursor, tuple[datetime, UUID])
+    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    sql, args = queries.list_inspections(filters, seen=Visibility.of(principal), after=after, limit=limit + 1)
+    rows = await conn.fetch(sql, *args)
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: row,
+        lambda last: (last["inspected_at"].isoformat(), str(last["id"])),
+    )
+    return InspectionPage(items=await _list_items(conn, items), next_cursor=next_cursor)
+
+
+async def _list_items(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[InspectionListItem]:
+    """What a worklist row shows besides the summary: the object's name and address (none for an inspection of a
+    location without an object) and the inspectors' names, ordered by name; one query each for the whole page."""
+    objects = await registry.objects_by_id(conn, _distinct(row["object_id"] for row in rows))
+    names = await users.names_in_order(conn, _distinct(uid for row in rows for uid in row["inspector_ids"]))
+    items = []
+    for row in rows:
+        found = objects.get(row["object_id"])
+        present = set(row["inspector_ids"])
+        fields = dict(row)
+        fields.update(
+            object_name=found.name if found else None,
+            street=found.street if found else None,
+            house_number=found.house_number if found else None,
+            house_number_addition=found.house_number_addition if found else None,
+            postcode=found.postcode if found else None,
+            inspector_names=[name for user_id, name in names if user_id in present],
+        )
+        items.append(msgspec.convert(fields, InspectionListItem))
+    return items
+
+
+def _distinct(ids: Iterable[UUID | None]) -> list[UUID]:
+    return sorted({found for found in ids if found is not None})
+
+
+async def list_violations(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    object_id: UUID | None,
+    location_id: UUID | None,
+    inspection_id: UUID | None,
+    include_withdrawn: bool,
+    cursor: str | None,
+    limit: int,
+) -> ViolationPage:
+    """An object's, location's or inspection's violations, newest first (the history recidive counts from)."""
+    if object_id is None and location_id is None and inspection_id is None:
+        raise Unprocessable(
+            "Name what the violations are of.",
+            errors=[
+                FieldError(detail="give object_id, location_id or inspection_id", parameter=name)
+                for name in ("object_id", "location_id", "inspection_id")
+            ],
+        )
+    after = decode_cursor(cursor, tuple[date, UUID])
+    filters = {
+        "object_id": object_id,
+        "location_id": location_id,
+        "inspection_id": inspection_id,
+        "active_only": None if include_withdrawn else True,
+    }
+    sql, args = queries.list_violations(filters, seen=Visibility.of(principal), after=after, limit=limit + 1)
+    rows = await conn.fetch(sql, *args)
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: msgspec.convert(dict(row), Violation),
+        lambda last: (last.observed_on.isoformat(), str(last.id)),
+    )
+    return ViolationPage(items=items, next_cursor=next_cursor)
+
+
+async def outcomes_of_assignments(
+    conn: asyncpg.Connection, assignment_ids: list[UUID]
+) -> dict[UUID, AssignmentOutcome]:
+    """The latest inspection of each assignment, with its active violation codes (for the complaints feature,
+    which shows it as a follow-up summary to callers who may see the complaint). No visibility check here."""
+    if not assignment_ids:
+        return {}
+    rows = await conn.fetch(queries.OUTCOMES_OF_ASSIGNMENTS, assignment_ids)
+    return {row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome) for row in rows}

@@ -1,0 +1,55 @@
+"""What a change of an inspection leaves behind: the domain event other features react to (backend/
+reactions.py) and the audit event of a submission or correction. Both carry ids and hashes, never answers or
+observations (personal data)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from backend.core import audit, events
+from backend.core.auth import Principal
+from backend.inspections.checking import Prepared
+from backend.inspections.models import Inspection
+from backend.users.service import actor_of
+
+
+def domain_event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
+    """inspection.submitted, .corrected, .reviewed or .returned, about the inspection as it is now."""
+    concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
+    related = {role: value for role, value in concerned.items() if value is not None}
+    return events.event(
+        type,
+        actor=principal.user_id,
+        subject_type="inspection",
+        subject_id=view.id,
+        related=related,
+        regimes=list(view.regimes),
+        request_id=request_id,
+    )
+
+
+def audit_event(
+    principal: Principal,
+    inspection_id: UUID,
+    prepared: Prepared,
+    action: str,
+    revision: int,
+    digest: str,
+    request_id: str | None,
+) -> audit.Event:
+    """The audit event of a submission (`action` "submitted") or correction ("corrected")."""
+    state = "corrected" if action == "corrected" else ("submitted" if prepared.photos else "complete")
+    return audit.event(
+        actor=actor_of(principal),
+        action=f"inspection.{action}",
+        object_type="inspection",
+        object_id=inspection_id,
+        request_id=request_id,
+        after={
+            "revision": revision,
+            "state": state,
+            "body_sha256": digest,
+            "violation_codes": prepared.codes,
+            "clock_suspect": prepared.clock.suspect,
+        },
+    )
