@@ -152,3 +152,20 @@ HAVING count(*) >= $4
 ORDER BY complaints DESC, last_received_at DESC, object_id
 LIMIT $7
 """
+
+# What an e-mail to the reporter needs: their address (when they want feedback), the day of receipt and the
+# latest answer recorded for them (a reopened complaint keeps its earlier answers in its history).
+FEEDBACK_CONTACT = """
+SELECT r.email, c.received_at,
+    (SELECT t.answer FROM complaint_transition t WHERE t.complaint_id = c.id AND t.answer IS NOT NULL
+     ORDER BY t.seq DESC LIMIT 1) AS answer
+FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
+WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL
+"""
+
+# Whether the reporter is to hear by e-mail, and when $2, whether there is an answer now (a rejection forwards
+# the complaint without one). Nothing personal leaves the query.
+WANTS_EMAIL = """
+SELECT EXISTS (SELECT 1 FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
+               WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL AND (NOT $2 OR c.answer IS NOT NULL))
+"""

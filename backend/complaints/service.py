@@ -251,6 +251,35 @@ def _event(type: str, principal: Principal, row: asyncpg.Record, request_id: str
     )
 
 
+class FeedbackContact(msgspec.Struct, frozen=True):
+    """What an e-mail to the reporter needs. Personal data: never logged, never stored elsewhere."""
+
+    email: str
+    received_at: datetime
+    answer: str | None
+
+
+async def feedback_contact(
+    tx: asyncpg.Connection, complaint_id: UUID, *, actor: audit.Actor = audit.SYSTEM
+) -> FeedbackContact | None:
+    """The reporter's e-mail contact when they left an address and want feedback, else None. Reading the address
+    is a read of the reporter's details, audited like any other (complaint.reporter_read); call it in a
+    transaction."""
+    row = await tx.fetchrow(queries.FEEDBACK_CONTACT, complaint_id)
+    if row is None:
+        return None
+    await audit.record(
+        tx, actor=actor, action="complaint.reporter_read", object_type="complaint", object_id=complaint_id
+    )
+    return FeedbackContact(email=row["email"], received_at=row["received_at"], answer=row["answer"])
+
+
+async def wants_email(conn: asyncpg.Connection, complaint_id: UUID, *, with_answer: bool = False) -> bool:
+    """Whether the reporter left an e-mail address and wants feedback, and (with_answer) whether the complaint has
+    an answer for them now. Reads no detail, so audits nothing."""
+    return bool(await conn.fetchval(queries.WANTS_EMAIL, complaint_id, with_answer))
+
+
 async def _visible_row(conn: asyncpg.Connection, principal: Principal, complaint_id: UUID) -> asyncpg.Record:
     row = await conn.fetchrow(queries.GET, *_scope(principal), complaint_id)
     if row is None:
