@@ -1,5 +1,6 @@
 """SQL for complaints. Every value is a bind parameter; list statements are assembled from the fixed fragments
-below, one per filter the caller gives. No statement here but REPORTER reads complaint_reporter: lists and
+below, one per filter the caller gives. No statement here but REPORTER and FEEDBACK_CONTACT (the e-mail to the
+reporter) reads details from complaint_reporter (WANTS_EMAIL only asks whether there is an address): lists and
 every other read cannot carry the reporter's identity or contact details."""
 
 from __future__ import annotations

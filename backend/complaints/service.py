@@ -13,7 +13,8 @@ a sex-work complaint therefore only users with the sexwork regime. Categories wi
 404, like one that does not exist. A handler cannot register a complaint they could then not see (422).
 
 Privacy. The reporter's details live in their own table (complaint_reporter) that only `get_complaint` reads,
-and only for handlers and admins; each such read writes a `complaint.reporter_read` audit event. Lists, the
+and only for handlers and admins, and `feedback_contact`, for the e-mail to the reporter the outbox sends; each
+such read writes a `complaint.reporter_read` audit event. Lists, the
 responses of commands (which the Idempotency-Key store keeps), audit events, sync and planning never carry them.
 
 Lifecycle. TRANSITIONS below is the one table of allowed state changes; each change checks the version
