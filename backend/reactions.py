@@ -7,6 +7,7 @@ from backend.core import events
 from backend.enforcement import cases as enforcement_cases
 from backend.enforcement import reading as enforcement_reading
 from backend.inspections import service as inspections
+from backend.outbox import email as outbox_email
 from backend.outbox import service as outbox
 from backend.outbox.models import EVENT_TYPES as OUTGOING
 from backend.photos import service as photos
@@ -31,6 +32,9 @@ def wire() -> None:
     # above, so a message is only written for a change that got this far).
     for kind in OUTGOING:
         events.react(kind, outbox.on_event)
+    # The reporter who wants feedback hears by e-mail that their complaint arrived, and its answer.
+    for kind in outbox_email.SUBJECTS:
+        events.react(kind, outbox_email.on_complaint_event)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
     reports.read_cases_with(

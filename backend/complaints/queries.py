@@ -1,5 +1,6 @@
 """SQL for complaints. Every value is a bind parameter; list statements are assembled from the fixed fragments
-below, one per filter the caller gives. No statement here but REPORTER reads complaint_reporter: lists and
+below, one per filter the caller gives. No statement here but REPORTER and FEEDBACK_CONTACT (the e-mail to the
+reporter) reads details from complaint_reporter (WANTS_EMAIL only asks whether there is an address): lists and
 every other read cannot carry the reporter's identity or contact details."""
 
 from __future__ import annotations
@@ -151,4 +152,21 @@ GROUP BY c.establishment_id
 HAVING count(*) >= $4
 ORDER BY complaints DESC, last_received_at DESC, object_id
 LIMIT $7
+"""
+
+# What an e-mail to the reporter needs: their address (when they want feedback), the day of receipt and the
+# latest answer recorded for them (a reopened complaint keeps its earlier answers in its history).
+FEEDBACK_CONTACT = """
+SELECT r.email, c.received_at,
+    (SELECT t.answer FROM complaint_transition t WHERE t.complaint_id = c.id AND t.answer IS NOT NULL
+     ORDER BY t.seq DESC LIMIT 1) AS answer
+FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
+WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL
+"""
+
+# Whether the reporter is to hear by e-mail, and when $2, whether there is an answer now (a rejection forwards
+# the complaint without one). Nothing personal leaves the query.
+WANTS_EMAIL = """
+SELECT EXISTS (SELECT 1 FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
+               WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL AND (NOT $2 OR c.answer IS NOT NULL))
 """

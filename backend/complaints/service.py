@@ -13,7 +13,8 @@ a sex-work complaint therefore only users with the sexwork regime. Categories wi
 404, like one that does not exist. A handler cannot register a complaint they could then not see (422).
 
 Privacy. The reporter's details live in their own table (complaint_reporter) that only `get_complaint` reads,
-and only for handlers and admins; each such read writes a `complaint.reporter_read` audit event. Lists, the
+and only for handlers and admins, and `feedback_contact`, for the e-mail to the reporter the outbox sends; each
+such read writes a `complaint.reporter_read` audit event. Lists, the
 responses of commands (which the Idempotency-Key store keeps), audit events, sync and planning never carry them.
 
 Lifecycle. TRANSITIONS below is the one table of allowed state changes; each change checks the version
@@ -249,6 +250,35 @@ def _event(type: str, principal: Principal, row: asyncpg.Record, request_id: str
         regimes=[row["regime"]] if row["regime"] is not None else [],
         request_id=request_id,
     )
+
+
+class FeedbackContact(msgspec.Struct, frozen=True):
+    """What an e-mail to the reporter needs. Personal data: never logged, never stored elsewhere."""
+
+    email: str
+    received_at: datetime
+    answer: str | None
+
+
+async def feedback_contact(
+    tx: asyncpg.Connection, complaint_id: UUID, *, actor: audit.Actor = audit.SYSTEM
+) -> FeedbackContact | None:
+    """The reporter's e-mail contact when they left an address and want feedback, else None. Reading the address
+    is a read of the reporter's details, audited like any other (complaint.reporter_read); call it in a
+    transaction."""
+    row = await tx.fetchrow(queries.FEEDBACK_CONTACT, complaint_id)
+    if row is None:
+        return None
+    await audit.record(
+        tx, actor=actor, action="complaint.reporter_read", object_type="complaint", object_id=complaint_id
+    )
+    return FeedbackContact(email=row["email"], received_at=row["received_at"], answer=row["answer"])
+
+
+async def wants_email(conn: asyncpg.Connection, complaint_id: UUID, *, with_answer: bool = False) -> bool:
+    """Whether the reporter left an e-mail address and wants feedback, and (with_answer) whether the complaint has
+    an answer for them now. Reads no detail, so audits nothing."""
+    return bool(await conn.fetchval(queries.WANTS_EMAIL, complaint_id, with_answer))
 
 
 async def _visible_row(conn: asyncpg.Connection, principal: Principal, complaint_id: UUID) -> asyncpg.Record:

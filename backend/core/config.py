@@ -128,6 +128,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_interval_s: Annotated[float, Meta(gt=0)] = 1.0
     # Deliveries in flight at once per dispatcher.
     outbox_concurrency: Annotated[int, Meta(ge=1, le=200)] = 10
+    # E-mail to reporters (backend/outbox/email.py), sent by the dispatcher. Without a host, e-mail messages
+    # wait in the outbox (pending) until one is configured.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "noreply@toezicht-bw.nl"
 
     def __post_init__(self) -> None:
         if self.db_pool_min > self.db_pool_max:

@@ -22,8 +22,8 @@ import httpx
 import structlog
 
 from backend.core.config import Settings
-from backend.core.db import CONNECTION_LOST
-from backend.outbox import queries, service, webhooks
+from backend.core.db import CONNECTION_LOST, _init_connection
+from backend.outbox import email, queries, service, webhooks
 from backend.outbox.destinations import Allowlist
 from backend.outbox.models import Claimed
 
@@ -59,6 +59,7 @@ class Dispatcher:
             self.settings.database_url,
             min_size=0,
             max_size=POOL_SIZE,
+            init=_init_connection,  # jsonb as values, as the audit record of an e-mail's recipient read needs
             command_timeout=self.settings.db_query_timeout_s,
             statement_cache_size=0 if self.settings.db_pgbouncer else 100,
             server_settings={
@@ -120,7 +121,7 @@ class Dispatcher:
         await self._wait(wait_s)
 
     async def _until_next_due(self, conn: asyncpg.Connection) -> float:
-        due = await service.next_due(conn)
+        due = await service.next_due(conn, self.settings)
         poll = self.settings.outbox_poll_interval_s
         if due is None:
             return poll
@@ -135,13 +136,11 @@ class Dispatcher:
             waiters[0].cancel()
 
     async def _deliver(self, http: httpx.AsyncClient, message: Claimed) -> None:
-        outcome = await webhooks.deliver(
-            http,
-            message,
-            self.allowlist,
-            allow_http=self.settings.webhook_allow_http,
-            timeout_s=self.settings.outbox_delivery_timeout_s,
-        )
+        try:
+            outcome = await self._attempt(http, message)
+        except DATABASE_TROUBLE as exc:  # reading an e-mail's recipient: the lease brings the message back
+            log.warning("outbox_recipient_not_read", message_id=str(message.id), error=type(exc).__name__)
+            return
         if outcome.delivered:
             self._delivered.append((message, outcome.status))
             self._to_record.set()
@@ -155,6 +154,17 @@ class Dispatcher:
             return
         if row is not None:
             _log_failure(message, outcome, row, delay)
+
+    async def _attempt(self, http: httpx.AsyncClient, message: Claimed) -> webhooks.Outcome:
+        if message.channel == "email":
+            return await email.deliver(self.pool, message, self.settings)
+        return await webhooks.deliver(
+            http,
+            message,
+            self.allowlist,
+            allow_http=self.settings.webhook_allow_http,
+            timeout_s=self.settings.outbox_delivery_timeout_s,
+        )
 
     async def _record_forever(self) -> None:
         while True:
@@ -196,12 +206,13 @@ class Dispatcher:
 
 
 def _log_failure(message: Claimed, outcome: webhooks.Outcome, row: asyncpg.Record, delay_s: float) -> None:
-    """One JSON line per failed attempt: ids, status and error code, never the URL, payload or secret."""
+    """One JSON line per failed attempt: ids, status and error code, never the URL, payload, secret or an
+    e-mail's address or text."""
     dead = row["state"] == "dead"
     log.warning(
-        "webhook_delivery_failed",
+        "webhook_delivery_failed" if row["channel"] == "webhook" else "email_delivery_failed",
         message_id=str(message.id),
-        subscription_id=str(row["subscription_id"]),
+        subscription_id=str(row["subscription_id"]) if row["subscription_id"] else None,
         event_type=row["event_type"],
         attempt=row["attempts"],
         status=outcome.status,

@@ -28,6 +28,7 @@ EventType = Literal[
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 MessageState = Literal["pending", "delivered", "dead", "cancelled"]
+Channel = Literal["webhook", "email"]
 Url = Annotated[str, Meta(min_length=1, max_length=2000, description="Where deliveries are POSTed (https)")]
 
 
@@ -76,12 +77,15 @@ class SubscriptionPage(Page[Subscription], frozen=True):
 
 
 class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
-    """One event for one subscription: its id is the `webhook-id` of every attempt."""
+    """One event for one subscription (its id is the `webhook-id` of every attempt), or an e-mail to the reporter
+    of a complaint (its id is in the Message-ID of every attempt)."""
 
     id: UUID
     event_id: UUID
     event_type: str
-    subscription_id: UUID
+    channel: Channel
+    subscription_id: UUID | None  # a webhook's
+    complaint_id: UUID | None  # an e-mail's: its recipient is found through the complaint when it is sent
     state: MessageState
     attempts: int
     next_attempt_at: datetime | None  # when pending
@@ -103,5 +107,8 @@ class Claimed(msgspec.Struct, frozen=True):
     claim: UUID
     attempts: int
     payload: str  # the CloudEvent as stored (JSON): sent as these bytes, which the signature covers
-    url: str
+    url: str  # a webhook's ("" for an e-mail)
     secrets: list[str]
+    channel: Channel = "webhook"
+    event_type: str = ""
+    complaint_id: UUID | None = None  # an e-mail's

@@ -83,18 +83,32 @@ SELECT pg_notify('{CHANNEL}', '') FROM (SELECT count(*) AS n FROM inserted) c WH
 """
 
 # Claim due messages for one attempt each: they are not due again until the lease ends (a dispatcher that dies
-# mid-delivery loses them only until then), and only the holder of `claim` may record the outcome.
+# mid-delivery loses them only until then), and only the holder of `claim` may record the outcome. E-mail
+# messages only when $3 (an SMTP server is configured); otherwise they wait. The payload as text: the bytes a
+# webhook signature covers.
 CLAIM = """
 UPDATE outbox_message m
 SET attempts = m.attempts + 1, next_attempt_at = now() + make_interval(secs => $1), claim = gen_random_uuid(),
     last_attempt_at = now()
-FROM webhook_subscription s
-WHERE m.id IN (
-    SELECT id FROM outbox_message WHERE state = 'pending' AND next_attempt_at <= now()
+FROM outbox_message due LEFT JOIN webhook_subscription s ON s.id = due.subscription_id
+WHERE due.id = m.id AND m.id IN (
+    SELECT id FROM outbox_message WHERE state = 'pending' AND next_attempt_at <= now() AND (channel = 'webhook' OR $3)
     ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
-) AND s.id = m.subscription_id
-RETURNING m.id, m.claim, m.attempts, m.payload, s.url, s.secret,
+)
+RETURNING m.id, m.claim, m.attempts, m.payload::text AS payload, m.channel, m.event_type, m.complaint_id,
+    s.url, s.secret,
     CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret
+"""
+
+# An e-mail message for a complaint's reporter; at most one per event. Wakes the dispatchers on commit.
+ENQUEUE_EMAIL = f"""
+WITH inserted AS (
+    INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload)
+    VALUES (gen_random_uuid(), $1, $2, 'email', $3, $4::jsonb)
+    ON CONFLICT (event_id) WHERE channel = 'email' DO NOTHING
+    RETURNING 1
+)
+SELECT pg_notify('{CHANNEL}', '') FROM inserted
 """
 
 DELIVERED = """
@@ -110,13 +124,13 @@ UPDATE outbox_message
 SET state = CASE WHEN attempts >= $6 THEN 'dead' ELSE 'pending' END,
     next_attempt_at = now() + make_interval(secs => $3), last_status = $4, last_error = $5, claim = NULL
 WHERE id = $1 AND claim = $2 AND state = 'pending'
-RETURNING state, attempts, subscription_id, event_type
+RETURNING state, attempts, subscription_id, event_type, channel
 """
 
-# The soonest a pending message is due (an idle dispatcher sleeps until then at most).
-NEXT_DUE = "SELECT min(next_attempt_at) FROM outbox_message WHERE state = 'pending'"
+# The soonest a pending message this dispatcher may send is due (an idle dispatcher sleeps until then at most).
+NEXT_DUE = "SELECT min(next_attempt_at) FROM outbox_message WHERE state = 'pending' AND (channel = 'webhook' OR $1)"
 
-MESSAGE_COLUMNS = """id, event_id, event_type, subscription_id, state, attempts,
+MESSAGE_COLUMNS = """id, event_id, event_type, channel, subscription_id, complaint_id, state, attempts,
     CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at, last_attempt_at, last_status,
     last_error, delivered_at, created_at"""
 
@@ -130,12 +144,14 @@ ORDER BY created_at, id
 LIMIT $5
 """
 
-# A dead letter is due again now, with a fresh count of attempts (same id: receivers see the same webhook-id).
+# A dead letter is due again now, with a fresh count of attempts (same id: receivers see the same webhook-id,
+# an e-mail the same Message-ID).
 REPLAY = f"""
 WITH replayed AS (
     UPDATE outbox_message m SET state = 'pending', attempts = 0, next_attempt_at = now(), claim = NULL
-    FROM webhook_subscription s
-    WHERE m.id = $1 AND m.state = 'dead' AND s.id = m.subscription_id AND s.deleted_at IS NULL
+    WHERE m.id = $1 AND m.state = 'dead' AND (m.channel = 'email' OR EXISTS (
+        SELECT 1 FROM webhook_subscription s WHERE s.id = m.subscription_id AND s.deleted_at IS NULL
+    ))
     RETURNING m.id
 )
 SELECT id, pg_notify('{CHANNEL}', '') FROM replayed

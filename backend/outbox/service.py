@@ -60,15 +60,18 @@ def retry_delay_s(attempts: int, settings: Settings) -> float:
 
 
 async def claim(conn: asyncpg.Connection, settings: Settings, limit: int) -> list[Claimed]:
-    rows = await conn.fetch(queries.CLAIM, settings.outbox_lease_s, limit)
+    rows = await conn.fetch(queries.CLAIM, settings.outbox_lease_s, limit, settings.smtp_host is not None)
     return [
         Claimed(
             id=row["id"],
             claim=row["claim"],
             attempts=row["attempts"],
             payload=row["payload"],
-            url=row["url"],
+            url=row["url"] or "",
             secrets=[s for s in (row["secret"], row["previous_secret"]) if s],
+            channel=row["channel"],
+            event_type=row["event_type"],
+            complaint_id=row["complaint_id"],
         )
         for row in rows
     ]
@@ -101,8 +104,8 @@ async def record_failed(
     return row, delay
 
 
-async def next_due(conn: asyncpg.Connection) -> datetime | None:
-    due: datetime | None = await conn.fetchval(queries.NEXT_DUE)
+async def next_due(conn: asyncpg.Connection, settings: Settings) -> datetime | None:
+    due: datetime | None = await conn.fetchval(queries.NEXT_DUE, settings.smtp_host is not None)
     return due
 
 
@@ -262,10 +265,10 @@ async def list_messages(
 async def replay(
     tx: asyncpg.Connection, actor: audit.Actor, message_id: UUID, request_id: str | None = None
 ) -> OutboxMessage:
-    """A dead letter is due again now, with its own id (receivers see the same webhook-id as before)."""
+    """A dead letter is due again now, with its own id (receivers see the same webhook-id, or Message-ID)."""
     current = await get_message(tx, message_id)
     if await tx.fetchrow(queries.REPLAY, message_id) is None:
-        raise Conflict("Only a dead letter of a subscription that still exists can be replayed.", code="not_dead")
+        raise Conflict("Only a dead letter (of a subscription that still exists) can be replayed.", code="not_dead")
     await audit.record(
         tx,
         actor=actor,

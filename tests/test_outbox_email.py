@@ -1,0 +1,196 @@
+"""E-mail to the reporter through the outbox: a real SMTP server (aiosmtpd) on loopback receives the
+acknowledgement of a complaint registered through the API and the answer the handler records; refusals are
+retried with the same Message-ID, end as dead letters and can be replayed; a reporter who asked for no feedback
+or left no address gets nothing, and without an SMTP server the e-mails wait."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as email_policy
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.complaint_helpers import REPORTER, complaint_world, create_complaint, moved
+from tests.conftest import app_client, make_settings, wait_until
+from tests.inspection_helpers import World
+from tests.outbox_helpers import FAST, MESSAGES, Receiver, receiving, subscribe
+
+SENDER = "meldingen@toezicht.example.nl"
+ANSWER = "Wij hebben het café gecontroleerd en een waarschuwing gegeven. Dank voor uw melding."
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received, and the replies it gives to the next DATA commands (then 250)."""
+
+    replies: list[str] = field(default_factory=list)
+    default: str = "250 OK"
+    received: list[EmailMessage] = field(default_factory=list)  # accepted
+    attempts: list[EmailMessage] = field(default_factory=list)  # every DATA, refused or not
+    port: int = 0
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        parsed = email.message_from_bytes(envelope.content, policy=email_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.attempts.append(parsed)
+        reply = self.replies.pop(0) if self.replies else self.default
+        if reply.startswith("250"):
+            self.received.append(parsed)
+        return reply
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[Mailbox]:
+    box = Mailbox()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0)
+    box.port = server.sockets[0].getsockname()[1]
+    try:
+        yield box
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def mail_settings(database_url, data_dir, mailbox: Mailbox, **overrides: Any):
+    values = dict(FAST, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_starttls=False, smtp_from=SENDER)
+    return make_settings(database_url, data_dir, **{**values, **overrides})
+
+
+@pytest.fixture
+def settings(database_url, data_dir, mailbox):
+    return mail_settings(database_url, data_dir, mailbox)
+
+
+@pytest.fixture
+async def world(client, auth) -> World:
+    return await complaint_world(client, auth)
+
+
+async def email_messages(db) -> list[dict[str, Any]]:
+    rows = await db.fetch("SELECT * FROM outbox_message WHERE channel = 'email' ORDER BY created_at, id")
+    return [dict(row) for row in rows]
+
+
+async def until(condition, timeout_s: float = 30.0) -> None:
+    async def holds() -> bool:
+        return bool(await condition()) if asyncio.iscoroutinefunction(condition) else bool(condition())
+
+    await wait_until(holds, timeout_s=timeout_s)
+
+
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def test_the_reporter_gets_the_acknowledgement_and_then_the_answer(client, world, db, mailbox):
+    complaint = await create_complaint(client, world)
+    await until(lambda: len(mailbox.received) == 1)
+
+    (message,) = await email_messages(db)
+    assert message["complaint_id"] is not None and str(message["complaint_id"]) == complaint["id"]
+    (ack,) = mailbox.received
+    assert ack["To"] == REPORTER["email"] and ack["From"] == SENDER
+    assert ack["Subject"] == "Ontvangstbevestiging van uw melding"
+    assert ack["Message-ID"] == f"<{message['id']}@toezicht.example.nl>"
+    assert ack.get_content_charset() == "utf-8"
+    assert "Wij hebben uw melding van" in text_of(ack) and "ontvangt u van ons bericht" in text_of(ack)
+    # The outbox keeps ids only: no address, no text.
+    stored = json.dumps([{k: str(v) for k, v in m.items()} for m in await email_messages(db)])
+    assert REPORTER["email"] not in stored and REPORTER["name"] not in stored
+
+    taken = await moved(client, world, complaint, {"to": "in_progress"})
+    await moved(client, world, taken, {"to": "resolved", "outcome": "violation_found", "answer": ANSWER})
+    await until(lambda: len(mailbox.received) == 2)
+    answer = mailbox.received[1]
+    assert answer["Subject"] == "Reactie op uw melding" and answer["To"] == REPORTER["email"]
+    assert ANSWER in text_of(answer)  # é and all: UTF-8 through MIME
+    second = (await email_messages(db))[1]
+    assert second["event_type"] == "complaint.answered"
+    assert answer["Message-ID"] == f"<{second['id']}@toezicht.example.nl>"
+
+    async def both_delivered() -> bool:
+        return all(m["state"] == "delivered" for m in await email_messages(db))
+
+    await until(both_delivered)
+    listed = await client.get(MESSAGES, headers=world.h["admin"])
+    assert [(m["channel"], m["subscription_id"]) for m in listed.json()["items"]] == [("email", None)] * 2
+
+
+async def test_no_e_mail_without_a_feedback_wish_or_an_address(client, world, db, mailbox):
+    await create_complaint(client, world, wants_feedback=False)
+    await create_complaint(client, world, reporter={"name": "Bram", "phone": "06 87654321"})
+    assert await email_messages(db) == []  # written with the change, so none will come
+    # A later reporter who does want it gets theirs, and it is the only e-mail sent.
+    wanted = await create_complaint(client, world, reporter={"email": "c.jansen@example.nl"})
+    await until(lambda: len(mailbox.received) == 1)
+    assert [m["To"] for m in mailbox.received] == ["c.jansen@example.nl"]
+    (message,) = await email_messages(db)
+    assert str(message["complaint_id"]) == wanted["id"]
+
+
+async def test_a_refusing_server_gets_the_same_message_id_again_and_no_personal_data_is_logged(
+    client, world, db, mailbox, capfd
+):
+    mailbox.replies = ["451 4.3.0 Probeer het later nog eens", "451 4.3.0 Probeer het later nog eens"]
+    await create_complaint(client, world)
+    await until(lambda: len(mailbox.received) == 1)
+
+    (message,) = await email_messages(db)
+    ids = [attempt["Message-ID"] for attempt in mailbox.attempts]
+    assert ids == [f"<{message['id']}@toezicht.example.nl>"] * 3
+
+    async def delivered() -> bool:
+        return (await email_messages(db))[0]["state"] == "delivered"
+
+    await until(delivered)
+    assert (await email_messages(db))[0]["attempts"] == 3
+    output = capfd.readouterr().out
+    failures = [json.loads(line) for line in output.splitlines() if '"email_delivery_failed"' in line]
+    assert [(f["attempt"], f["status"], f["error"]) for f in failures] == [(1, 451, "smtp_451"), (2, 451, "smtp_451")]
+    for secret in (REPORTER["email"], REPORTER["name"], "Harde muziek"):
+        assert secret not in output
+
+
+async def test_a_refused_e_mail_ends_as_a_dead_letter_and_a_replay_sends_it(database_url, data_dir, auth, db, mailbox):
+    mailbox.default = "451 4.3.0 Probeer het later nog eens"
+    async with app_client(mail_settings(database_url, data_dir, mailbox, outbox_max_attempts=2)) as client:
+        world = await complaint_world(client, auth)
+        await create_complaint(client, world)
+
+        async def dead() -> bool:
+            return [m["state"] for m in await email_messages(db)] == ["dead"]
+
+        await until(dead)
+        (letter,) = await email_messages(db)
+        assert letter["last_error"] == "smtp_451" and mailbox.received == []
+
+        mailbox.default = "250 OK"
+        replayed = await client.post(f"{MESSAGES}/{letter['id']}/replay", headers=world.h["admin"])
+        assert replayed.status_code == 200, replayed.text
+        await until(lambda: len(mailbox.received) == 1)
+    assert [a["Message-ID"] for a in mailbox.attempts] == [f"<{letter['id']}@toezicht.example.nl>"] * 3
+
+
+async def test_without_an_smtp_host_e_mails_wait_while_webhooks_go(database_url, data_dir, auth, db, mailbox):
+    settings = make_settings(database_url, data_dir, **FAST)
+    async with app_client(settings) as client:
+        world = await complaint_world(client, auth)
+        with receiving(Receiver()) as receiver:
+            await subscribe(client, world.h["admin"], receiver, event_types=["complaint.received"])
+            await create_complaint(client, world)
+            await until(lambda: len(receiver.deliveries) == 1)
+        # The webhook of the same event went; the e-mail was never tried, and waits.
+        (message,) = await email_messages(db)
+        assert message["state"] == "pending" and message["attempts"] == 0
+        assert mailbox.attempts == []
