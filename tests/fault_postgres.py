@@ -110,7 +110,10 @@ async def requests_waiting_on_a_lock(owner: asyncpg.Connection, count: int) -> N
 def faulty_pg() -> Iterator[FaultyPostgres]:
     with tempfile.TemporaryDirectory(prefix="toezicht-fault-pg-") as tmp:
         pgdata = Path(tmp) / "pgdata"
-        server, admin_url = embedded.start(pgdata, cleanup_mode="delete", database="postgres")
+        # PostgreSQL's defaults, as before the embedded server was sized for its machine: with those settings
+        # (2 GB shared buffers) the outbox restart test twice waited in vain for the app to answer again after
+        # the restart, and passed on other runs; the cause is not known yet.
+        server, admin_url = embedded.start(pgdata, cleanup_mode="delete", database="postgres", sized=False)
         password = uuid.uuid4().hex
         asyncio.run(_prepare(admin_url, password))
         faulty = FaultyPostgres(server, pgdata, admin_url, password)

