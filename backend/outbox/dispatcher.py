@@ -28,7 +28,9 @@ from backend.outbox.destinations import Allowlist
 from backend.outbox.models import Claimed
 
 log = structlog.get_logger("toezicht.outbox")
-DATABASE_TROUBLE = (*CONNECTION_LOST, asyncpg.PostgresError)
+# InternalClientError: a pooled connection left mid-operation by a lost server ("another operation is in
+# progress") refuses the next statement; the pool replaces it once it is given back.
+DATABASE_TROUBLE = (*CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InternalClientError)
 
 
 POOL_SIZE = 3  # claims and outcomes are short statements; deliveries hold no connection
@@ -73,7 +75,11 @@ class Dispatcher:
         try:
             async with webhooks.client(self.settings.outbox_delivery_timeout_s) as http:
                 while True:
-                    await self._round(http)
+                    try:
+                        await self._round(http)
+                    except Exception as exc:  # never the dispatcher's end: what a round claimed returns after its lease
+                        log.error("outbox_round_failed", error=type(exc).__name__)
+                        await self._wait(self.settings.outbox_poll_interval_s)
         finally:
             tasks = [*self._in_flight, recorder, *([listener] if listener else [])]
             for task in tasks:
