@@ -8,6 +8,7 @@ server running and thawed, whatever it did to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import tempfile
 import uuid
@@ -70,12 +71,16 @@ class FaultyPostgres:
 
     def freeze(self) -> None:
         """SIGSTOP the postmaster and every backend: the server neither answers nor refuses."""
-        for process in self._processes():
-            process.send_signal(signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
         for process in self._processes():
-            process.send_signal(signal.SIGCONT)
+            # A backend whose session just ended leaves between listing and signalling: nothing to stop or wake.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(sig)
 
     def urls(self, database: str) -> tuple[str, str]:
         """(owner URL, service role URL) of a database on this server."""
