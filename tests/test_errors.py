@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import pytest
 from litestar import get
 
@@ -169,3 +170,23 @@ async def test_503_when_a_query_exceeds_the_statement_timeout(database_url, data
     body = assert_problem(response, 503, "database_timeout")
     assert response.headers["retry-after"]
     assert "pg_sleep" not in body["detail"]
+
+
+async def test_a_connection_asyncpg_finds_mid_operation_is_an_outage_and_is_not_reused(database_url, data_dir):
+    # After a server restart a pooled connection can be left mid-operation; asyncpg then refuses it with
+    # InternalClientError. That is the database being unavailable (503), and the session must not be handed out again.
+    sessions: list[int] = []
+
+    @get("/session", operation_id="Session", opt={"exclude_from_auth": True})
+    async def session(db: Db, fail: bool = False) -> None:
+        sessions.append(await db.fetchval("SELECT pg_backend_pid()"))
+        if fail:
+            raise asyncpg.InternalClientError("cannot perform operation: another operation is in progress")
+
+    client = app_client(make_settings(database_url, data_dir, db_pool_min=1, db_pool_max=1))
+    client.app.register(session)
+    async with client as http:
+        body = assert_problem(await http.get("/session?fail=true"), 503, "database_unavailable")
+        assert (await http.get("/session")).status_code == 200
+    assert "another operation" not in body["detail"]
+    assert sessions[0] != sessions[1]

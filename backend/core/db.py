@@ -71,8 +71,15 @@ async def connect(database_url: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
-# Errors after which a connection cannot be trusted to answer: its server went away or stopped answering.
-CONNECTION_LOST = (TimeoutError, OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+# Errors after which a connection cannot be trusted to answer: its server went away or stopped answering, or
+# (InternalClientError) asyncpg found the connection mid-operation, as a pooled one can be after a server restart.
+CONNECTION_LOST = (
+    TimeoutError,
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InternalClientError,
+)
 
 
 async def provide_db(request: Request[Any, Any, Any]) -> AsyncIterator[asyncpg.Connection]:

@@ -296,6 +296,7 @@ _DB_UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -352,6 +353,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
     asyncpg.PostgresError: handle_database_error,
     asyncpg.exceptions.InterfaceError: handle_database_error,
+    asyncpg.exceptions.InternalClientError: handle_database_error,
     OSError: handle_database_error,
     TimeoutError: handle_database_error,
     Exception: handle_unexpected,

@@ -28,9 +28,7 @@ from backend.outbox.destinations import Allowlist
 from backend.outbox.models import Claimed
 
 log = structlog.get_logger("toezicht.outbox")
-# InternalClientError: a pooled connection left mid-operation by a lost server ("another operation is in
-# progress") refuses the next statement; the pool replaces it once it is given back.
-DATABASE_TROUBLE = (*CONNECTION_LOST, asyncpg.PostgresError, asyncpg.InternalClientError)
+DATABASE_TROUBLE = (*CONNECTION_LOST, asyncpg.PostgresError)
 
 
 POOL_SIZE = 3  # claims and outcomes are short statements; deliveries hold no connection
