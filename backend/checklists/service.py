@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -23,6 +23,7 @@ from backend.checklists.models import ChecklistList, ChecklistSummary, Checklist
 from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.errors import NotFound
+from backend.core.ids import new_id
 from backend.core.publishing import (
     FileReport,
     checked_content,
@@ -67,7 +68,7 @@ async def publish(
             changed,
         )
     number = next_version(latest)
-    version_id = uuid4()
+    version_id = new_id()
     await tx.execute(
         queries.INSERT_VERSION,
         version_id,

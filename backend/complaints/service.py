@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -68,6 +68,7 @@ from backend.core import audit, calendar, events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldProblems, NotFound, invalid
+from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
 from backend.core.visibility import COMPLAINT_HANDLERS, Visibility
 from backend.inspections import service as inspections
@@ -421,7 +422,7 @@ async def create_complaint(
     try:
         row = await tx.fetchrow(
             queries.INSERT,
-            uuid4(),
+            new_id(),
             category.key,
             regime,
             data.channel,

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from backend.core.ids import new_id
 
 GENESIS_HASH = "0" * 64
 
@@ -101,7 +103,7 @@ def event(
     after: dict[str, Any] | None = None,
 ) -> Event:
     row: dict[str, Any] = {  # Event's fields, hashed before the event exists
-        "id": uuid4(),
+        "id": new_id(),
         "occurred_at": datetime.now(UTC),
         "actor_id": actor.user_id,
         "actor_label": actor.label,

@@ -27,21 +27,19 @@ more reads it through the owning feature's service.
 
 from __future__ import annotations
 
-import os
-import time as clock
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
+from backend.core import ids
 from backend.core.auth import Principal
 
 SOURCE = "urn:nld:toezicht-bw"
 TYPE_PREFIX = "nl.toezicht-bw."
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,15 +61,6 @@ Reaction = Callable[[asyncpg.Connection, Event, Principal], Awaitable[None]]
 _reactions: dict[str, list[Reaction]] = {}
 
 
-def uuid7(unix_ms: int | None = None) -> UUID:
-    """A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits."""
-    unix_ms = clock.time_ns() // 1_000_000 if unix_ms is None else unix_ms
-    value = unix_ms << 80 | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant 10
-    return UUID(int=value)
-
-
 def event(
     type: str,
     *,
@@ -82,11 +71,11 @@ def event(
     regimes: list[str] | None = None,
     request_id: str | None = None,
 ) -> Event:
-    unix_ms = clock.time_ns() // 1_000_000  # one reading for the id and the time: the id sorts by it
+    happened = ids.new_id()
     return Event(
-        id=uuid7(unix_ms),
+        id=happened,
         type=type,
-        time=EPOCH + timedelta(milliseconds=unix_ms),
+        time=ids.moment_of(happened),  # the time the id carries: events sort by either alike
         actor=actor,
         subject_type=subject_type,
         subject_id=subject_id,

@@ -10,7 +10,7 @@ Officers open, merge and close cases by hand with a reason. A new case is announ
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -20,6 +20,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound, invalid
 from backend.core.events import Event
+from backend.core.ids import new_id
 from backend.enforcement import hercontrole, proposing, queries, reading, records, rules
 from backend.enforcement.models import Case, CaseClose, CaseMerge, CaseOpen
 from backend.enforcement.records import NewCase
@@ -121,7 +122,7 @@ async def _open_or_lock(
 ) -> tuple[UUID, bool]:
     target = inspection.object_id or inspection.location_id
     new = NewCase(
-        id=uuid4(),
+        id=new_id(),
         establishment_id=inspection.object_id,
         location_id=inspection.location_id,
         regime=regime,
@@ -176,7 +177,7 @@ async def open_case(tx: asyncpg.Connection, principal: Principal, data: CaseOpen
     reason = data.reason.strip()
     regime = rules.rulebook().case_regime(data.regime)
     new = NewCase(
-        id=uuid4(),
+        id=new_id(),
         establishment_id=data.object_id,
         location_id=data.location_id,
         regime=regime,

@@ -10,7 +10,7 @@ a 422 and nothing is kept.
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -18,6 +18,7 @@ import msgspec
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, FieldProblems, invalid
+from backend.core.ids import new_id
 from backend.enforcement import bezwaar, letter, proposal, proposing, queries, reading, records, rules, steps
 from backend.enforcement.models import Case, Proposal, StepCreate
 from backend.enforcement.procedure import awb
@@ -175,7 +176,7 @@ async def create_step(
     await records.bump(tx, case, version)
     violations, case_steps = await records.violations(tx, case_id), await records.steps(tx, case_id)
     new = NewStep(
-        id=uuid4(),
+        id=new_id(),
         case_id=case_id,
         type=data.type,
         status=steps.KINDS[data.type].starts,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
+from backend.core.ids import new_id
 from backend.enforcement import dwangsom, queries, records, steps
 from backend.enforcement.models import StepOutcome
 from backend.enforcement.procedure import awb
@@ -67,7 +68,7 @@ async def plan(
     step_id = await records.insert_step(
         tx,
         NewStep(
-            id=uuid4(),
+            id=new_id(),
             case_id=case.id,
             type="hercontrole",
             status=steps.KINDS["hercontrole"].starts,

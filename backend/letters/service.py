@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -29,6 +29,7 @@ import msgspec
 from backend.core import audit
 from backend.core.config import Settings
 from backend.core.errors import FieldProblems, NotFound, Unprocessable, validation_field_error
+from backend.core.ids import new_id
 from backend.core.publishing import FileReport, checked_content, next_version, publish_files, refused, template_files
 from backend.core.storage import BlobMissing, FileSystemStore, Spool
 from backend.letters import fields, queries, render, templates
@@ -61,7 +62,7 @@ async def publish(
     if latest is not None and latest["content_sha256"] == sha:
         return Publication("unchanged", _version(latest))
     number = next_version(latest)
-    version_id = uuid4()
+    version_id = new_id()
     await tx.execute(
         queries.INSERT_VERSION,
         version_id,

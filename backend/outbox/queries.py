@@ -71,7 +71,7 @@ SUBSCRIPTION_EXISTS = "SELECT version FROM webhook_subscription WHERE id = $1 AN
 ENQUEUE = f"""
 WITH inserted AS (
     INSERT INTO outbox_message (id, event_id, event_type, subscription_id, payload)
-    SELECT gen_random_uuid(), $1, $2, s.id, $4::jsonb
+    SELECT uuid7(), $1, $2, s.id, $4::jsonb
     FROM webhook_subscription s
     WHERE s.deleted_at IS NULL AND $2 = ANY (s.event_types)
       AND (cardinality($3::text[]) = 0 OR s.regimes && $3::text[])
@@ -104,7 +104,7 @@ RETURNING m.id, m.claim, m.attempts, m.payload::text AS payload, m.channel, m.ev
 ENQUEUE_EMAIL = f"""
 WITH inserted AS (
     INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload)
-    VALUES (gen_random_uuid(), $1, $2, 'email', $3, $4::jsonb)
+    VALUES (uuid7(), $1, $2, 'email', $3, $4::jsonb)
     ON CONFLICT (event_id) WHERE channel = 'email' DO NOTHING
     RETURNING 1
 )

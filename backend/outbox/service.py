@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -23,6 +23,7 @@ from backend.core.concurrency import stale
 from backend.core.config import Settings
 from backend.core.errors import Conflict, FieldProblems, NotFound
 from backend.core.events import Event
+from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.outbox import queries, webhooks
 from backend.outbox.destinations import Allowlist, Refused, checked_url, resolve
@@ -126,7 +127,7 @@ async def create_subscription(
     request_id: str | None,
 ) -> SubscriptionWithSecret:
     await _check_subscription(principal, body, settings)
-    subscription_id, secret = uuid4(), webhooks.new_secret()
+    subscription_id, secret = new_id(), webhooks.new_secret()
     event_types, regimes = sorted(set(body.event_types)), sorted(set(body.regimes))
     await tx.execute(
         queries.INSERT_SUBSCRIPTION,

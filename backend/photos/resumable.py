@@ -32,7 +32,6 @@ uploads open). Only its creator sees an upload resource (404 for anyone else).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ import asyncpg
 
 from backend.core.auth import Principal
 from backend.core.errors import ApiError, BadRequest, Conflict, NotFound
+from backend.core.ids import new_id
 from backend.core.storage import SpoolFile, read_parts
 from backend.photos import queries, service
 from backend.photos.models import Photo
@@ -116,7 +116,7 @@ async def create(
     admission = await service.admit(ev, principal, up)
     async with ev.connection() as conn:
         new = queries.NewUpload(
-            id=uuid.uuid4(),
+            id=new_id(),
             inspection_id=up.inspection_id,
             photo_id=up.photo_id,
             created_by=principal.user_id,

@@ -17,7 +17,7 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -29,6 +29,7 @@ from backend.core.concurrency import stale
 from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
+from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.planning import queries
@@ -120,7 +121,7 @@ async def list_assignments(
 
 # --- phone sync: batch reads ------------------------------------------------------------------------------
 
-_BEFORE_EVERY_ID = UUID(int=0)  # no assignment has the nil UUID (ids are uuid4)
+_BEFORE_EVERY_ID = UUID(int=0)  # no assignment has the nil UUID (ids are version 7)
 
 
 async def get_assignments(conn: asyncpg.Connection, principal: Principal, ids: list[UUID]) -> list[Assignment]:
@@ -286,7 +287,7 @@ async def create_assignment(
     problems.raise_if_any()
     row = await tx.fetchrow(
         queries.INSERT,
-        uuid4(),
+        new_id(),
         data.object_id,
         data.location_id,
         data.team_id,
@@ -339,7 +340,7 @@ async def plan_hercontrole(
     checklists and inspectors are those of the inspections the decision rests on."""
     row = await tx.fetchrow(
         queries.INSERT,
-        uuid4(),
+        new_id(),
         object_id,
         location_id,
         team_id,

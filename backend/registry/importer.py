@@ -14,13 +14,13 @@ import hashlib
 import io
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import msgspec
 
 from backend.core import audit
 from backend.core.errors import Conflict, Unprocessable
+from backend.core.ids import new_id
 from backend.registry import queries
 from backend.registry.models import KINDS, REGIMES, ImportIssue, ImportReport, ObjectWrite
 from backend.registry.service import normalise_addition, normalise_postcode, object_problems, object_row
@@ -307,7 +307,7 @@ async def import_objects(
         actor=actor,
         action="establishment.imported",
         object_type="establishment_import",
-        object_id=uuid4(),
+        object_id=new_id(),
         request_id=request_id,
         after={
             "rows": rows,
@@ -323,7 +323,7 @@ async def import_objects(
 async def _copy(conn: asyncpg.Connection, good: list[_Row]) -> None:
     if not good:
         return
-    records = [(uuid4(), *object_row(row.data)) for row in good]
+    records = [(new_id(), *object_row(row.data)) for row in good]
     try:
         await conn.copy_records_to_table("establishment", records=records, columns=queries.COPY_COLUMNS)
     except asyncpg.UniqueViolationError:

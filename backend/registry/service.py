@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -21,6 +21,7 @@ from backend.core.auth import Principal
 from backend.core.calendar import today
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, invalid, invalid_parameter
+from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.letters.models import Addressee
@@ -201,7 +202,7 @@ async def create_object(
     tx: asyncpg.Connection, principal: Principal, data: ObjectWrite, *, request_id: str | None
 ) -> Establishment:
     await _check_object(tx, principal, data)
-    row = await _write_object(tx, queries.INSERT_OBJECT, uuid4(), *object_row(data))
+    row = await _write_object(tx, queries.INSERT_OBJECT, new_id(), *object_row(data))
     created = _establishment(row)
     await audit.record(
         tx,
@@ -281,7 +282,7 @@ async def create_location(
     object_id = matches[0]["id"] if len(matches) == 1 else None  # several businesses at one address: no guess
     row = await tx.fetchrow(
         queries.INSERT_LOCATION,
-        uuid4(),
+        new_id(),
         object_id,
         data.street.strip(),
         data.house_number,
@@ -483,7 +484,7 @@ async def create_permit(
     row = await _write_permit(
         tx,
         queries.INSERT_PERMIT,
-        uuid4(),
+        new_id(),
         object_id,
         _permit_type(data),
         data.number.strip(),

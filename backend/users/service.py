@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -19,6 +19,7 @@ from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound, Unauthorized
+from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.tokens import Claims
 from backend.users import queries
@@ -84,7 +85,7 @@ async def sync_user_from_claims(
         "teams": list(claims.teams),
     }
     if row is None:
-        row = await conn.fetchrow(queries.INSERT_FROM_TOKEN, uuid4(), claims.iss, claims.sub, *wanted.values())
+        row = await conn.fetchrow(queries.INSERT_FROM_TOKEN, new_id(), claims.iss, claims.sub, *wanted.values())
         if row is None:  # a concurrent first request registered the same user
             return await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
         await audit.record(

@@ -22,6 +22,9 @@ HTTP client (raw_http.py):
    (the median round counts): this shared machine's speed drifts, and a fixed Python loop timed before each
    round shows by how much;
 3. the same throughput and baseline again after 250,000 more inspections were stored (copied in SQL).
+Beside each side of 2. and 3., what the database did per submission (buffer hits and reads, of indexes too,
+WAL and its full-page images, checkpoints, autovacuum runs), and at 3. the size of the tables a submission
+writes and of their indexes.
 Targets: at least 600 submissions/s; at least 0.5 of the baseline; with 250,000 stored at least 0.8 of the
 rate on the (nearly) empty database. Figures are printed; --check turns a missed target into exit code 1.
 """
@@ -63,6 +66,7 @@ from backend.checklists import templates, validator  # noqa: E402
 from backend.core import db as core_db  # noqa: E402
 from backend.core import embedded  # noqa: E402
 from backend.core.config import Settings  # noqa: E402
+from backend.core.ids import new_id  # noqa: E402
 from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.registry import queries as registry_queries  # noqa: E402
@@ -656,7 +660,7 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
         for seq in range(last["seq"] + 1, last["seq"] + 1 + count):
             row = {
                 "seq": seq,
-                "id": uuid.uuid4(),
+                "id": new_id(),  # as the server makes them
                 "occurred_at": now,
                 "actor_id": None,
                 "actor_label": "bench",
@@ -702,17 +706,99 @@ async def store_more(world: World, count: int) -> dict[str, Any]:
 # --- the run -----------------------------------------------------------------------------------------------
 
 
+# What the database did, counted by PostgreSQL: pages found in its buffers or read from the operating system, of
+# everything and per index (relation names are unique in this schema), WAL written and its full-page images (the
+# first change of a page after a checkpoint logs the whole page), checkpoints and autovacuum/autoanalyze runs.
+# Statistics reach these views when a backend has been idle for a second, so a snapshot waits that long first.
+DATABASE_COUNTERS = """
+SELECT 'blks_hit' AS name, blks_hit AS n FROM pg_stat_database WHERE datname = current_database()
+UNION ALL SELECT 'blks_read', blks_read FROM pg_stat_database WHERE datname = current_database()
+UNION ALL SELECT 'wal_bytes', wal_bytes FROM pg_stat_wal
+UNION ALL SELECT 'wal_fpi', wal_fpi FROM pg_stat_wal
+UNION ALL SELECT 'checkpoints', num_timed + num_requested FROM pg_stat_checkpointer
+UNION ALL SELECT 'autovacuums', sum(autovacuum_count + autoanalyze_count) FROM pg_stat_user_tables
+UNION ALL SELECT 'index:' || indexrelname, idx_blks_hit + idx_blks_read FROM pg_statio_user_indexes
+"""
+STATS_FLUSH_S = 1.1
+TOP_INDEXES = 8
+
+
+async def database_counters(world: World) -> Counter[str]:
+    await asyncio.sleep(STATS_FLUSH_S)
+    conn = await core_db.connect(world.url)
+    try:
+        return Counter({row["name"]: int(row["n"] or 0) for row in await conn.fetch(DATABASE_COUNTERS)})
+    finally:
+        await conn.close()
+
+
+def per_submission(counted: Counter[str], runs: list[Run]) -> dict[str, Any]:
+    """The counters of `runs` (warm-up included, as it ran in between) per timed submission: buffer pages hit
+    and read, the indexes with the most pages touched, and the checkpoints and autovacuum runs in all."""
+    submissions = sum(len(run.latencies_ms) for run in runs)
+    indexes = sorted(((n, k[6:]) for k, n in counted.items() if k.startswith("index:")), reverse=True)
+    return {
+        "blks_hit": round(counted["blks_hit"] / submissions, 1),
+        "blks_read": round(counted["blks_read"] / submissions, 2),
+        "index_blks": round(sum(n for n, _ in indexes) / submissions, 1),
+        "wal_kb": round(counted["wal_bytes"] / 1024 / submissions, 1),
+        "wal_fpi": round(counted["wal_fpi"] / submissions, 2),
+        "top_indexes": {name: round(n / submissions, 1) for n, name in indexes[:TOP_INDEXES]},
+        "checkpoints": counted["checkpoints"],
+        "autovacuums": counted["autovacuums"],
+    }
+
+
 async def measure_pair(
     world: World, host: str, port: int, rng: random.Random, total: int, crew: list[Phone]
 ) -> dict[str, Any]:
     """Ours and the baseline in alternating rounds, so a change in the machine's speed hits both alike."""
     ours, baseline, speed = [], [], []
+    counted: dict[str, Counter[str]] = {"ours": Counter(), "baseline": Counter()}
     for _ in range(ROUNDS):
         speed.append(machine_speed_ms())
+        before = await database_counters(world)
         ours.append(await run_throughput(world, host, port, rng, total // ROUNDS, crew))
+        middle = await database_counters(world)
         baseline.append(await run_baseline(world, rng, total // ROUNDS, crew))
-    pair = {"ours": summary(ours), "baseline": summary(baseline), "machine_loop_ms": speed}
+        after = await database_counters(world)
+        counted["ours"].update({k: n - before[k] for k, n in middle.items()})
+        counted["baseline"].update({k: n - middle[k] for k, n in after.items()})
+    pair = {
+        "ours": summary(ours),
+        "baseline": summary(baseline),
+        "machine_loop_ms": speed,
+        "database_per_submission": {
+            "ours": per_submission(counted["ours"], ours),
+            "baseline": per_submission(counted["baseline"], baseline),
+        },
+    }
     return {**pair, "ratio": round(pair["ours"]["per_s"] / pair["baseline"]["per_s"], 2)}
+
+
+# The tables a submission writes, with their indexes: how many and how large.
+TABLE_SIZES = """
+SELECT c.relname AS table, pg_relation_size(c.oid) AS table_bytes,
+       (SELECT count(*) FROM pg_index x WHERE x.indrelid = c.oid) AS indexes,
+       pg_indexes_size(c.oid) AS index_bytes
+FROM pg_class c
+WHERE c.relname IN ('inspection', 'inspection_revision', 'inspection_checklist', 'violation', 'inspection_photo',
+                    'audit_event', 'outbox_message', 'report_inspection', 'report_violation')
+ORDER BY c.relname
+"""
+
+
+async def table_sizes(world: World) -> dict[str, str]:
+    conn = await core_db.connect(world.url)
+    try:
+        rows = await conn.fetch(TABLE_SIZES)
+    finally:
+        await conn.close()
+    mb = 1024 * 1024
+    return {
+        r["table"]: f"{r['table_bytes'] / mb:.0f} MB + {r['indexes']} indexes {r['index_bytes'] / mb:.0f} MB"
+        for r in rows
+    }
 
 
 async def scenarios(world: World, host: str, port: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -726,6 +812,7 @@ async def scenarios(world: World, host: str, port: int, args: argparse.Namespace
     retrying = await run_phones(world, host, port, rng)
     progress("phones", retrying)
     grown = await store_more(world, args.stored)
+    grown["tables"] = await table_sizes(world)
     progress("stored", grown)
     stored = await measure_pair(world, host, port, rng, args.submissions, crew)
     return {
@@ -774,6 +861,10 @@ def report(results: dict[str, Any]) -> list[str]:
             f"  {name} rounds: ours {pair['ours']['rounds_per_s']}/s, baseline {pair['baseline']['rounds_per_s']}/s; "
             f"machine speed (fixed Python loop before each round, lower is faster): {pair['machine_loop_ms']} ms"
         )
+    for name in ("empty", "stored"):
+        for side, counted in results[name]["database_per_submission"].items():
+            print(f"  {name} database per submission, {side}: {counted}")
+    print(f"  tables at the stored phase: {results['store']['tables']}")
     print(
         f"stored: {results['store']['inspections_stored']} inspections (copied {results['store']['added']} in "
         f"{results['store']['seconds']} s); rate with them / empty: {results['stored_ratio']:.2f} "
