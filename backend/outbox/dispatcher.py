@@ -58,7 +58,7 @@ class Dispatcher:
         self._database_lost = False  # logged once per outage, not at every poll
 
     @functools.cached_property
-    def letters(self) -> letters.Letters:
+    def stored_letters(self) -> letters.Letters:
         """Where sent letters are stored (read when one is e-mailed)."""
         return letters.letters_for(self.settings)
 
@@ -170,7 +170,7 @@ class Dispatcher:
 
     async def _attempt(self, http: httpx.AsyncClient, message: Claimed) -> webhooks.Outcome:
         if message.channel == "email" and message.step_id is not None:
-            return await letter_mail.deliver(self.pool, message, self.letters)
+            return await letter_mail.deliver(self.pool, message, self.stored_letters)
         if message.channel == "email":
             return await email.deliver(self.pool, message, self.settings)
         return await webhooks.deliver(
