@@ -8,6 +8,7 @@ from backend.enforcement import cases as enforcement_cases
 from backend.enforcement import reading as enforcement_reading
 from backend.inspections import service as inspections
 from backend.outbox import email as outbox_email
+from backend.outbox import letter_mail as outbox_letter_mail
 from backend.outbox import service as outbox
 from backend.outbox.models import EVENT_TYPES as OUTGOING
 from backend.photos import service as photos
@@ -35,8 +36,11 @@ def wire() -> None:
     # The reporter who wants feedback hears by e-mail that their complaint arrived, and its answer.
     for kind in outbox_email.SUBJECTS:
         events.react(kind, outbox_email.on_complaint_event)
+    # A sent letter goes to its addressee by e-mail when it has an address on record (else it is marked for post).
+    events.react("step.sent", outbox_letter_mail.on_step_sent)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
+    enforcement_reading.read_mail_with(outbox_letter_mail.deliveries)
     reports.read_cases_with(
         reports.CaseReads(get_case=enforcement_reading.get_case, list_cases=enforcement_reading.list_cases)
     )

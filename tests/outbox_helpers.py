@@ -1,4 +1,4 @@
-"""A webhook receiver on loopback for the outbox tests, and the steps they share.
+"""A webhook receiver and an SMTP server on loopback for the outbox tests, and the steps they share.
 
 The receiver is a plain http.server in a thread of the test: it verifies every delivery with the Standard
 Webhooks reference library (`standardwebhooks`, the receiver's code, not ours), answers the statuses a test
@@ -6,17 +6,22 @@ scripts, and can hold a request open until the test releases it (to act while a 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import email
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.conftest import wait_until
+from tests.conftest import make_settings, wait_until
 from tests.inspection_helpers import HORECA_OK, SEXWORK_OK, World, submitted
 
 SUBSCRIPTIONS = "/api/v1/subscriptions"
@@ -149,3 +154,61 @@ async def until_all_delivered(db, count: int, timeout_s: float = 30.0) -> None:
         return await db.fetchval("SELECT count(*) FROM outbox_message WHERE state = 'delivered'") >= count
 
     await wait_until(delivered, timeout_s=timeout_s)
+
+
+# --- e-mail: a real SMTP server on loopback ------------------------------------------------------------------
+
+SENDER = "meldingen@toezicht.example.nl"
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received, and the replies it gives to the next DATA commands (then 250)."""
+
+    replies: list[str] = field(default_factory=list)
+    default: str = "250 OK"
+    received: list[EmailMessage] = field(default_factory=list)  # accepted
+    attempts: list[EmailMessage] = field(default_factory=list)  # every DATA, refused or not
+    port: int = 0
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        parsed = email.message_from_bytes(envelope.content, policy=email_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.attempts.append(parsed)
+        reply = self.replies.pop(0) if self.replies else self.default
+        if reply.startswith("250"):
+            self.received.append(parsed)
+        return reply
+
+
+@contextlib.asynccontextmanager
+async def smtp_server() -> AsyncIterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on loopback, for as long as the block runs."""
+    box = Mailbox()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0)
+    box.port = server.sockets[0].getsockname()[1]
+    try:
+        yield box
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def mail_settings(database_url, data_dir, mailbox: Mailbox, **overrides: Any):
+    values = dict(FAST, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_starttls=False, smtp_from=SENDER)
+    return make_settings(database_url, data_dir, **{**values, **overrides})
+
+
+async def until(condition, timeout_s: float = 30.0) -> None:
+    async def holds() -> bool:
+        return bool(await condition()) if asyncio.iscoroutinefunction(condition) else bool(condition())
+
+    await wait_until(holds, timeout_s=timeout_s)
+
+
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())

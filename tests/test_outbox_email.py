@@ -5,64 +5,36 @@ or left no address gets nothing, and without an SMTP server the e-mails wait."""
 
 from __future__ import annotations
 
-import asyncio
-import email
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import default as email_policy
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.complaint_helpers import REPORTER, complaint_world, create_complaint, moved
-from tests.conftest import app_client, make_settings, wait_until
+from tests.conftest import app_client, make_settings
 from tests.inspection_helpers import World
-from tests.outbox_helpers import FAST, MESSAGES, Receiver, receiving, subscribe
+from tests.outbox_helpers import (
+    FAST,
+    MESSAGES,
+    SENDER,
+    Mailbox,
+    Receiver,
+    mail_settings,
+    receiving,
+    smtp_server,
+    subscribe,
+    text_of,
+    until,
+)
 
-SENDER = "meldingen@toezicht.example.nl"
 ANSWER = "Wij hebben het café gecontroleerd en een waarschuwing gegeven. Dank voor uw melding."
-
-
-@dataclass
-class Mailbox:
-    """What the SMTP server received, and the replies it gives to the next DATA commands (then 250)."""
-
-    replies: list[str] = field(default_factory=list)
-    default: str = "250 OK"
-    received: list[EmailMessage] = field(default_factory=list)  # accepted
-    attempts: list[EmailMessage] = field(default_factory=list)  # every DATA, refused or not
-    port: int = 0
-
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        parsed = email.message_from_bytes(envelope.content, policy=email_policy)
-        assert isinstance(parsed, EmailMessage)
-        self.attempts.append(parsed)
-        reply = self.replies.pop(0) if self.replies else self.default
-        if reply.startswith("250"):
-            self.received.append(parsed)
-        return reply
 
 
 @pytest.fixture
 async def mailbox() -> AsyncIterator[Mailbox]:
-    box = Mailbox()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0)
-    box.port = server.sockets[0].getsockname()[1]
-    try:
+    async with smtp_server() as box:
         yield box
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-def mail_settings(database_url, data_dir, mailbox: Mailbox, **overrides: Any):
-    values = dict(FAST, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_starttls=False, smtp_from=SENDER)
-    return make_settings(database_url, data_dir, **{**values, **overrides})
 
 
 @pytest.fixture
@@ -78,19 +50,6 @@ async def world(client, auth) -> World:
 async def email_messages(db) -> list[dict[str, Any]]:
     rows = await db.fetch("SELECT * FROM outbox_message WHERE channel = 'email' ORDER BY created_at, id")
     return [dict(row) for row in rows]
-
-
-async def until(condition, timeout_s: float = 30.0) -> None:
-    async def holds() -> bool:
-        return bool(await condition()) if asyncio.iscoroutinefunction(condition) else bool(condition())
-
-    await wait_until(holds, timeout_s=timeout_s)
-
-
-def text_of(mail: EmailMessage) -> str:
-    part = mail.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 async def test_the_reporter_gets_the_acknowledgement_and_then_the_answer(client, world, db, mailbox):

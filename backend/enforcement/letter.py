@@ -96,7 +96,8 @@ def _missing(pointer: str, detail: str) -> Unprocessable:
     )
 
 
-async def _addressee(conn: asyncpg.Connection, case: CaseRecord, step: StepRecord) -> Addressee:
+async def addressee_of(conn: asyncpg.Connection, case: CaseRecord, step: StepRecord) -> Addressee:
+    """Who the step's letter is addressed to: the addressee named on the step, else the establishment's."""
     if step.addressee:
         return msgspec.convert(step.addressee, Addressee)
     if case.object_id is not None and (found := await registry.current_addressee(conn, case.object_id)):
@@ -222,7 +223,7 @@ async def letter_data(
     if step.type == "invordering":
         earlier, collection = await _collection(conn, case, step)
     return LetterData(
-        addressee=await _addressee(conn, case, step),
+        addressee=await addressee_of(conn, case, step),
         case=await _case_ref(conn, principal, case),
         terms=Terms(sent_on=sent_on, zienswijze_weeks=step.zienswijze_weeks),
         signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),

@@ -213,6 +213,30 @@ class BezwaarChangeEntry(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: datetime
 
 
+Dispatch = Literal["email", "post"]
+MailState = Literal["pending", "sent", "failed", "cancelled"]
+
+
+class LetterDispatch(msgspec.Struct, frozen=True, kw_only=True):
+    """How a sent letter went out: e-mailed to the addressee's address on record (its delivery state below), or
+    marked for post, when no address is on record or no mail server is configured: the back office prints and
+    posts it."""
+
+    by: Dispatch
+    state: Annotated[
+        MailState | None,
+        Meta(
+            description="E-mail only: pending (being delivered, retried), sent (the mail server took it), failed "
+            "(retries exhausted: post it, or an admin replays the outbox message), cancelled (the decision was "
+            "withdrawn before the e-mail went)"
+        ),
+    ] = None
+    outbox_message_id: Annotated[UUID | None, Meta(description="E-mail only: the outbox message")] = None
+    attempts: int | None = None
+    last_error: str | None = None
+    sent_at: Annotated[datetime | None, Meta(description="E-mail only: when the mail server took it")] = None
+
+
 class Step(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     seq: int
@@ -263,6 +287,10 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     sent_on: date | None
     withdrawn_on: Annotated[date | None, Meta(description="A sent decision withdrawn by the authority")]
     withdrawn_reason: str | None
+    dispatch: Annotated[
+        LetterDispatch | None,
+        Meta(description="A sent letter: by e-mail (with its delivery) or for post; null before it is sent"),
+    ]
     created_at: datetime
     updated_at: datetime
     deadlines: list[Deadline]

@@ -15,6 +15,14 @@ c.merged_into, c.opened_by, c.opened_at, c.closed_at, c.version, c.updated_at,
 
 GET_CASE = f"SELECT {CASE_COLUMNS} FROM enforcement_case c WHERE c.id = $2 AND {VISIBLE}"
 
+# The case of a step, for the system (the outbox e-mailing its letter): no caller, so no scope.
+CASE_OF_STEP = (
+    f"SELECT {CASE_COLUMNS} FROM enforcement_case c JOIN enforcement_step s ON s.case_id = c.id WHERE s.id = $1"
+)
+
+# How a sent step's letter goes out: 'email', 'post', or NULL (no letter, not sent).
+STEP_DISPATCH = "SELECT dispatch FROM enforcement_step WHERE id = $1"
+
 CASE_VIOLATIONS = """
 SELECT cv.violation_id, cv.inspection_id, cv.establishment_id AS object_id, cv.location_id, cv.code, cv.article_key,
        cv.observed_on, cv.added_at, cv.inspector_ids, cv.checklist_version_id, cv.employee_class,
@@ -34,7 +42,7 @@ COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 
                                               'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
           FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
 s.letter_sha256, s.approved_sha256, s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on,
-s.withdrawn_on, s.withdrawn_reason,
+s.withdrawn_on, s.withdrawn_reason, s.dispatch,
 s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
@@ -179,7 +187,7 @@ UPDATE enforcement_step SET letter_sha256 = $2, letter_template_version_id = $3,
 SET_ADDRESSEE = "UPDATE enforcement_step SET addressee = $2 WHERE id = $1"
 
 SEND = """
-UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated_at = now(),
+UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated_at = now(), dispatch = $5,
     zienswijze = CASE WHEN type = 'voornemen' THEN 'pending' ELSE zienswijze END
 WHERE id = $1 AND status = $4
 """

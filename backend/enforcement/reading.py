@@ -6,6 +6,7 @@ needs the sexwork regime. Anything else is 404, like a missing case. Who read a 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from backend.core.errors import BadRequest, NotFound
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.enforcement import queries, records
-from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView
+from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView, LetterDispatch
 from backend.enforcement.records import CaseRecord, StepRecord
 
 DEADLINE_HORIZON_DAYS = 366
@@ -51,11 +52,39 @@ async def changing(
     return found, await records.step(tx, case_id, step_id)
 
 
+MailReader = Callable[[asyncpg.Connection, list[UUID]], Awaitable[dict[UUID, LetterDispatch]]]
+
+
+async def _no_mail(conn: asyncpg.Connection, step_ids: list[UUID]) -> dict[UUID, LetterDispatch]:
+    return {}
+
+
+_mail_reader: MailReader = _no_mail
+
+
+def read_mail_with(reader: MailReader) -> None:
+    """Where the e-mail deliveries of sent letters (mailing.py) come from: the outbox's reader, given at start
+    (backend/reactions.py), so this feature does not import the one that depends on it."""
+    global _mail_reader
+    _mail_reader = reader
+
+
+async def _with_dispatch(conn: asyncpg.Connection, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The step rows with their recorded dispatch ('email', 'post' or None) as a LetterDispatch's fields."""
+    mailed = [step["id"] for step in steps if step["dispatch"] == "email"]
+    deliveries = await _mail_reader(conn, mailed) if mailed else {}
+    for step in steps:
+        if step["dispatch"] is not None:
+            found = deliveries.get(step["id"], LetterDispatch(by=step["dispatch"]))
+            step["dispatch"] = msgspec.structs.asdict(found)
+    return steps
+
+
 async def view(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Case:
     """The case as the API answers it: with its violations, steps (and their deadlines) and status history."""
     fields = dict(await _visible(conn, principal, case_id))
     fields["violations"] = [dict(v) for v in await conn.fetch(queries.CASE_VIOLATIONS, case_id)]
-    fields["steps"] = [dict(s) for s in await conn.fetch(queries.CASE_STEPS, case_id)]
+    fields["steps"] = await _with_dispatch(conn, [dict(s) for s in await conn.fetch(queries.CASE_STEPS, case_id)])
     fields["history"] = [dict(h) for h in await conn.fetch(queries.CASE_HISTORY, case_id)]
     return msgspec.convert(fields, Case)
 

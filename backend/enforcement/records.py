@@ -96,6 +96,7 @@ class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     sent_on: date | None
     withdrawn_on: date | None
+    dispatch: str | None = None  # a sent letter's: 'email' or 'post'
 
 
 class NewCase(msgspec.Struct, frozen=True, kw_only=True):

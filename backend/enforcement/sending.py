@@ -17,7 +17,7 @@ from backend.core import calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
 from backend.enforcement import hercontrole, letter, queries, reading, records, steps
-from backend.enforcement.models import Case, StepSend
+from backend.enforcement.models import Case, Dispatch, StepSend
 from backend.enforcement.procedure import awb
 from backend.enforcement.records import CaseRecord, StepRecord
 from backend.letters import service as letters_service
@@ -57,8 +57,8 @@ async def send_step(
     case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "send")
     sent_on = _sending_day(data, step)
-    await _send_letter(tx, principal, letters, case, step, sent_on)
-    await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, step.status)
+    dispatch = await _send_letter(tx, principal, letters, case, step, sent_on)
+    await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, step.status, dispatch)
     new_status = await _terms_start(tx, principal, case, step, sent_on, atw_terms, request_id)
     await tx.execute(queries.SET_STATUS, case_id, new_status)
     await records.history(tx, case_id, new_status, principal, reason=f"step {step.seq} ({step.type}) sent")
@@ -127,9 +127,11 @@ async def _send_letter(
     case: CaseRecord,
     step: StepRecord,
     sent_on: date,
-) -> None:
+) -> Dispatch | None:
     """A decision's letter must read as approved (rendered again on the day of approval: only the date may differ
-    from it). Then the letter dated `sent_on` is stored write-once and its hash recorded on the step."""
+    from it). Then the letter dated `sent_on` is stored write-once and its hash recorded on the step. Answers how
+    it goes out: by e-mail when its addressee has an address on record and a mail server is configured (the
+    outbox sends it, mailing.py), otherwise by post; None for a step without a letter."""
     violations = await records.violations(tx, case.id)
     if step.approved_sha256 is not None:
         assert step.approved_letter_on is not None  # recorded with the approval
@@ -142,6 +144,8 @@ async def _send_letter(
             )
     rendered = await letter.render(tx, principal, letters, case, step, violations, sent_on)
     if rendered is None:
-        return
+        return None
     await letters_service.store_document(letters, rendered)
     await tx.execute(queries.SET_LETTER, step.id, rendered.sha256, rendered.template_version_id)
+    addressee = await letter.addressee_of(tx, case, step)
+    return "email" if addressee.email and letters.settings.smtp_host else "post"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from datetime import UTC, datetime
 
 import asyncpg
@@ -23,7 +24,8 @@ import structlog
 
 from backend.core.config import Settings
 from backend.core.db import CONNECTION_LOST, _init_connection
-from backend.outbox import email, queries, service, webhooks
+from backend.letters import service as letters
+from backend.outbox import email, letter_mail, queries, service, webhooks
 from backend.outbox.destinations import Allowlist
 from backend.outbox.models import Claimed
 
@@ -52,6 +54,11 @@ class Dispatcher:
         # Claims wait until this many slots are free (or nothing is in flight): fewer, larger claims.
         self._claim_at = max(1, settings.outbox_concurrency // 2)
         self._database_lost = False  # logged once per outage, not at every poll
+
+    @functools.cached_property
+    def stored_letters(self) -> letters.Letters:
+        """Where sent letters are stored (read when one is e-mailed)."""
+        return letters.letters_for(self.settings)
 
     async def run(self) -> None:
         """Deliver until cancelled; deliveries in flight are cancelled with it (their lease brings them back)."""
@@ -160,6 +167,8 @@ class Dispatcher:
             _log_failure(message, outcome, row, delay)
 
     async def _attempt(self, http: httpx.AsyncClient, message: Claimed) -> webhooks.Outcome:
+        if message.channel == "email" and message.step_id is not None:
+            return await letter_mail.deliver(self.pool, message, self.stored_letters)
         if message.channel == "email":
             return await email.deliver(self.pool, message, self.settings)
         return await webhooks.deliver(
@@ -212,7 +221,7 @@ class Dispatcher:
 def _log_failure(message: Claimed, outcome: webhooks.Outcome, row: asyncpg.Record, delay_s: float) -> None:
     """One JSON line per failed attempt: ids, status and error code, never the URL, payload, secret or an
     e-mail's address or text."""
-    dead = row["state"] == "dead"
+    dead, pending = row["state"] == "dead", row["state"] == "pending"
     log.warning(
         "webhook_delivery_failed" if row["channel"] == "webhook" else "email_delivery_failed",
         message_id=str(message.id),
@@ -222,5 +231,5 @@ def _log_failure(message: Claimed, outcome: webhooks.Outcome, row: asyncpg.Recor
         status=outcome.status,
         error=outcome.error,
         dead_letter=dead,
-        retry_in_s=None if dead else round(delay_s, 3),
+        retry_in_s=round(delay_s, 3) if pending else None,
     )

@@ -50,7 +50,9 @@ async def on_complaint_event(tx: asyncpg.Connection, happened: Event, _principal
     answered = happened.type == "complaint.answered"
     if not await complaints.wants_email(tx, happened.subject_id, with_answer=answered):
         return
-    await tx.execute(queries.ENQUEUE_EMAIL, happened.id, happened.type, happened.subject_id, webhooks.payload(happened))
+    await tx.execute(
+        queries.ENQUEUE_EMAIL, happened.id, happened.type, happened.subject_id, webhooks.payload(happened), None
+    )
 
 
 def message_id(outbox_id: UUID, sender: str) -> str:
@@ -70,14 +72,20 @@ def body(event_type: str, contact: complaints.FeedbackContact) -> str:
     return f"{GREETING}\n\n{middle}\n\n{CLOSING}\n\n{NO_REPLY}\n"
 
 
-def compose(message: Claimed, contact: complaints.FeedbackContact, settings: Settings) -> EmailMessage:
+def headed(message: Claimed, to: str, subject: str, settings: Settings) -> EmailMessage:
+    """An e-mail of the outbox message with its headers; the caller sets its content."""
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
-    mail["To"] = contact.email
-    mail["Subject"] = SUBJECTS[message.event_type]
+    mail["To"] = to
+    mail["Subject"] = subject
     mail["Message-ID"] = message_id(message.id, settings.smtp_from)
     mail["Date"] = format_datetime(datetime.now(AMSTERDAM))
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    return mail
+
+
+def compose(message: Claimed, contact: complaints.FeedbackContact, settings: Settings) -> EmailMessage:
+    mail = headed(message, contact.email, SUBJECTS[message.event_type], settings)
     mail.set_content(body(message.event_type, contact), charset="utf-8")
     return mail
 
@@ -91,9 +99,14 @@ async def deliver(pool: asyncpg.Pool, message: Claimed, settings: Settings) -> w
         contact = await complaints.feedback_contact(conn, message.complaint_id)
     if contact is None or (message.event_type == "complaint.answered" and contact.answer is None):
         return webhooks.Outcome(None, "no_recipient")  # feedback withdrawn: retried, then a dead letter
+    return await send(compose(message, contact, settings), settings)
+
+
+async def send(mail: EmailMessage, settings: Settings) -> webhooks.Outcome:
+    """Hand the e-mail to the SMTP server; what the server does is the Outcome (its reply code when it refused)."""
     try:
         async with asyncio.timeout(settings.outbox_delivery_timeout_s):
-            await _send(compose(message, contact, settings), settings)
+            await _send(mail, settings)
     except aiosmtplib.SMTPRecipientsRefused:
         return webhooks.Outcome(None, "recipient_refused")
     except aiosmtplib.SMTPResponseException as refused:

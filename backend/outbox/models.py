@@ -78,7 +78,7 @@ class SubscriptionPage(Page[Subscription], frozen=True):
 
 class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
     """One event for one subscription (its id is the `webhook-id` of every attempt), or an e-mail to the reporter
-    of a complaint (its id is in the Message-ID of every attempt)."""
+    of a complaint or of a sent letter to its addressee (its id is in the Message-ID of every attempt)."""
 
     id: UUID
     event_id: UUID
@@ -86,6 +86,7 @@ class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
     channel: Channel
     subscription_id: UUID | None  # a webhook's
     complaint_id: UUID | None  # an e-mail's: its recipient is found through the complaint when it is sent
+    step_id: UUID | None  # a sent letter's e-mail: its addressee is found through the step when it is sent
     state: MessageState
     attempts: int
     next_attempt_at: datetime | None  # when pending
@@ -111,4 +112,6 @@ class Claimed(msgspec.Struct, frozen=True):
     secrets: list[str]
     channel: Channel = "webhook"
     event_type: str = ""
-    complaint_id: UUID | None = None  # an e-mail's
+    complaint_id: UUID | None = None  # an e-mail to a reporter
+    step_id: UUID | None = None  # an e-mail of a sent letter
+    created_at: datetime | None = None  # when its event happened (the letter's addressee then)

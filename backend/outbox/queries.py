@@ -96,15 +96,16 @@ WHERE due.id = m.id AND m.id IN (
     ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
 )
 RETURNING m.id, m.claim, m.attempts, m.payload::text AS payload, m.channel, m.event_type, m.complaint_id,
-    s.url, s.secret,
+    m.step_id, m.created_at, s.url, s.secret,
     CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret
 """
 
-# An e-mail message for a complaint's reporter; at most one per event. Wakes the dispatchers on commit.
+# An e-mail message for a complaint's reporter ($3) or of a sent step's letter ($5); at most one per event. Wakes
+# the dispatchers on commit.
 ENQUEUE_EMAIL = f"""
 WITH inserted AS (
-    INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload)
-    VALUES (uuid7(), $1, $2, 'email', $3, $4::jsonb)
+    INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload, step_id)
+    VALUES (uuid7(), $1, $2, 'email', $3, $4::jsonb, $5)
     ON CONFLICT (event_id) WHERE channel = 'email' DO NOTHING
     RETURNING 1
 )
@@ -118,10 +119,11 @@ FROM unnest($1::uuid[], $2::uuid[], $3::integer[]) AS d (id, claim, status)
 WHERE m.id = d.id AND m.claim = d.claim AND m.state = 'pending'
 """
 
-# A failed attempt: again after `delay` seconds, or a dead letter once `max_attempts` were made.
+# A failed attempt: again after `delay` seconds, or a dead letter once `max_attempts` were made; cancelled when
+# it failed for good ($7: a withdrawn decision's letter).
 FAILED = """
 UPDATE outbox_message
-SET state = CASE WHEN attempts >= $6 THEN 'dead' ELSE 'pending' END,
+SET state = CASE WHEN $7 THEN 'cancelled' WHEN attempts >= $6 THEN 'dead' ELSE 'pending' END,
     next_attempt_at = now() + make_interval(secs => $3), last_status = $4, last_error = $5, claim = NULL
 WHERE id = $1 AND claim = $2 AND state = 'pending'
 RETURNING state, attempts, subscription_id, event_type, channel
@@ -130,7 +132,7 @@ RETURNING state, attempts, subscription_id, event_type, channel
 # The soonest a pending message this dispatcher may send is due (an idle dispatcher sleeps until then at most).
 NEXT_DUE = "SELECT min(next_attempt_at) FROM outbox_message WHERE state = 'pending' AND (channel = 'webhook' OR $1)"
 
-MESSAGE_COLUMNS = """id, event_id, event_type, channel, subscription_id, complaint_id, state, attempts,
+MESSAGE_COLUMNS = """id, event_id, event_type, channel, subscription_id, complaint_id, step_id, state, attempts,
     CASE WHEN state = 'pending' THEN next_attempt_at END AS next_attempt_at, last_attempt_at, last_status,
     last_error, delivered_at, created_at"""
 
@@ -155,6 +157,12 @@ WITH replayed AS (
     RETURNING m.id
 )
 SELECT id, pg_notify('{CHANNEL}', '') FROM replayed
+"""
+
+# The e-mails of sent letters, by step (one per step: one step.sent event).
+LETTER_EMAILS = """
+SELECT id, step_id, state, attempts, last_error, delivered_at FROM outbox_message
+WHERE channel = 'email' AND step_id = ANY ($1::uuid[])
 """
 
 DEAD_LETTER_IDS = "SELECT id FROM outbox_message WHERE state = 'dead' ORDER BY created_at, id"

@@ -73,6 +73,8 @@ async def claim(conn: asyncpg.Connection, settings: Settings, limit: int) -> lis
             channel=row["channel"],
             event_type=row["event_type"],
             complaint_id=row["complaint_id"],
+            step_id=row["step_id"],
+            created_at=row["created_at"],
         )
         for row in rows
     ]
@@ -101,6 +103,7 @@ async def record_failed(
         outcome.status,
         outcome.error,
         settings.outbox_max_attempts,
+        outcome.final,
     )
     return row, delay
 

@@ -65,6 +65,7 @@ def payload(happened: Event) -> dict[str, Any]:
 class Outcome(NamedTuple):
     status: int | None  # the receiver's HTTP status, when it answered
     error: str | None  # a stable code when the attempt failed: timeout, connection_failed, http_503, ...
+    final: bool = False  # failed for good, without retries: the message is cancelled (a withdrawn decision)
 
     @property
     def delivered(self) -> bool:

@@ -259,3 +259,9 @@ CURRENT_ADDRESSEE = """
 SELECT name, attention, street, postcode, city, email FROM object_addressee
 WHERE object_id = $1 ORDER BY id DESC LIMIT 1
 """
+
+# The addressee that was current at $2 (what a letter sent then was addressed to).
+ADDRESSEE_AS_OF = """
+SELECT name, attention, street, postcode, city, email FROM object_addressee
+WHERE object_id = $1 AND recorded_at <= $2 ORDER BY id DESC LIMIT 1
+"""

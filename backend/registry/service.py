@@ -741,3 +741,9 @@ async def current_addressee(conn: asyncpg.Connection, object_id: UUID) -> Addres
     """The establishment's current addressee as a letter takes it (other features call this)."""
     row = await conn.fetchrow(queries.CURRENT_ADDRESSEE, object_id)
     return msgspec.convert(dict(row), Addressee) if row is not None else None
+
+
+async def addressee_as_of(conn: asyncpg.Connection, object_id: UUID, at: datetime) -> Addressee | None:
+    """The establishment's addressee as it was at `at`: who a letter sent then was addressed to."""
+    row = await conn.fetchrow(queries.ADDRESSEE_AS_OF, object_id, at)
+    return msgspec.convert(dict(row), Addressee) if row is not None else None

@@ -1,0 +1,217 @@
+"""A sent letter by e-mail: a real SMTP server (aiosmtpd) on loopback receives each letter sent through the API
+to an establishment whose addressee has an e-mail address, with the stored PDF attached as it is (its SHA-256 is
+the step's and the document endpoint's); a refusal is retried with the same Message-ID; without an address, or
+without a mail server, the step is marked for post; a decision withdrawn before its e-mail went is not sent.
+The step shows how its letter went out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from backend.core import calendar
+from tests.conftest import app_client, make_settings
+from tests.enforcement_helpers import (
+    CASES,
+    NO_MANAGER,
+    OPERATOR,
+    World,
+    act,
+    case,
+    done,
+    drafted,
+    enforcement_world,
+    fined,
+    last_step,
+    only_case,
+    proposal,
+    reviewed,
+)
+from tests.outbox_helpers import MESSAGES, SENDER, Mailbox, mail_settings, smtp_server, text_of, until
+
+DOMAIN = SENDER.rpartition("@")[2]
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[Mailbox]:
+    async with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def settings(database_url, data_dir, mailbox):
+    return mail_settings(database_url, data_dir, mailbox)
+
+
+@pytest.fixture
+async def world(client, auth, db) -> World:
+    return await enforcement_world(client, auth, db)
+
+
+async def letter_emails(db) -> list[dict[str, Any]]:
+    rows = await db.fetch("SELECT * FROM outbox_message WHERE step_id IS NOT NULL ORDER BY created_at, id")
+    return [dict(row) for row in rows]
+
+
+def attachment(mail: EmailMessage) -> tuple[str, str, bytes]:
+    (part,) = list(mail.iter_attachments())
+    content = part.get_content()
+    assert isinstance(content, bytes)
+    return part.get_content_type(), str(part.get_filename()), content
+
+
+def step_in(current: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in current["steps"] if s["id"] == step_id)
+
+
+async def document(client, world: World, current: dict[str, Any], step_id: str) -> tuple[str, bytes]:
+    response = await client.get(f"{CASES}/{current['id']}/steps/{step_id}/document", headers=world.h["officer_b"])
+    assert response.status_code == 200, response.text
+    return response.headers["etag"].strip('"'), response.content
+
+
+async def sent_warning(client, world: World) -> dict[str, Any]:
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
+    return await done(client, world, current, last_step(current)["id"], "send")
+
+
+async def test_each_sent_letter_arrives_with_the_stored_pdf_as_its_attachment(client, db, world, mailbox):
+    current = await fined(client, world)  # warning, voornemen and besluit boete, each sent
+    await until(lambda: len(mailbox.received) == 3)
+
+    messages = await letter_emails(db)
+    sent = [s for s in current["steps"] if s["sent_on"] is not None]
+    assert [str(m["step_id"]) for m in messages] == [s["id"] for s in sent]
+    for mail, message, step in zip(mailbox.received, messages, sent, strict=True):
+        assert mail["To"] == OPERATOR["email"] and mail["From"] == SENDER
+        assert mail["Message-ID"] == f"<{message['id']}@{DOMAIN}>"
+        kind, filename, pdf = attachment(mail)
+        assert kind == "application/pdf" and filename.endswith(f"-{step['seq']}.pdf")
+        etag, served = await document(client, world, current, step["id"])
+        assert hashlib.sha256(pdf).hexdigest() == step["letter_sha256"] == etag
+        assert pdf == served
+    besluit = mailbox.received[2]
+    assert besluit["Subject"].startswith("Besluit, ons kenmerk HH-")
+    kenmerk = besluit["Subject"].rpartition(" ")[2]
+    assert attachment(besluit)[1] == f"{kenmerk}-{sent[2]['seq']}.pdf"
+    text = text_of(besluit)
+    assert text.startswith("Geachte heer/mevrouw,") and kenmerk in text
+    assert f"onze brief van {calendar.today().strftime('%d-%m-%Y')}" in text
+
+    async def all_sent() -> bool:
+        return all(m["state"] == "delivered" for m in await letter_emails(db))
+
+    await until(all_sent)
+    current = await case(client, world, current["id"])
+    dispatch = step_in(current, sent[2]["id"])["dispatch"]
+    assert dispatch["by"] == "email" and dispatch["state"] == "sent" and dispatch["attempts"] == 1
+    assert dispatch["outbox_message_id"] == str(messages[2]["id"]) and dispatch["sent_at"] is not None
+    # The outbox keeps ids only: neither the address nor the name of the addressee.
+    stored = json.dumps([{k: str(v) for k, v in m.items()} for m in messages])
+    assert OPERATOR["email"] not in stored and OPERATOR["name"] not in stored
+    listed = await client.get(MESSAGES, headers=world.h["admin"])
+    assert {m["step_id"] for m in listed.json()["items"]} == {s["id"] for s in sent}
+
+
+async def test_a_refused_letter_is_sent_again_with_the_same_message_id_and_no_address_is_logged(
+    client, db, world, mailbox, capfd
+):
+    mailbox.replies = ["451 4.3.0 Probeer het later nog eens"]
+    current = await sent_warning(client, world)
+    await until(lambda: len(mailbox.received) == 1)
+
+    (message,) = await letter_emails(db)
+    assert [a["Message-ID"] for a in mailbox.attempts] == [f"<{message['id']}@{DOMAIN}>"] * 2
+    assert attachment(mailbox.attempts[0])[2] == attachment(mailbox.attempts[1])[2]
+
+    async def delivered() -> bool:
+        return (await letter_emails(db))[0]["state"] == "delivered"
+
+    await until(delivered)
+    dispatch = last_step(await case(client, world, current["id"]))["dispatch"]
+    assert (dispatch["by"], dispatch["state"], dispatch["attempts"]) == ("email", "sent", 2)
+    output = capfd.readouterr().out
+    failures = [json.loads(line) for line in output.splitlines() if '"email_delivery_failed"' in line]
+    assert [(f["attempt"], f["error"]) for f in failures] == [(1, "smtp_451")]
+    for personal in (OPERATOR["email"], OPERATOR["name"], OPERATOR["attention"]):
+        assert personal not in output
+
+
+async def test_without_an_address_on_record_the_letter_is_marked_for_post(client, db, world, mailbox):
+    without = {key: value for key, value in OPERATOR.items() if key != "email"}
+    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=without, headers=world.h["admin"])
+    assert put.status_code == 200, put.text
+    current = await sent_warning(client, world)
+    warning = last_step(current)
+    assert warning["dispatch"] == {
+        "by": "post",
+        "state": None,
+        "outbox_message_id": None,
+        "attempts": None,
+        "last_error": None,
+        "sent_at": None,
+    }
+    assert await letter_emails(db) == []  # written with the sending, so none will come
+
+    # Bad input to the next sending is a 4xx that stores nothing, e-mail included.
+    current = await case(client, world, current["id"])
+    await reviewed(client, world, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete", "amount_cents": amount})
+    voornemen = last_step(current)
+    tomorrow = (calendar.today() + timedelta(days=1)).isoformat()
+    refused = await act(client, world, current, voornemen["id"], "send", body={"sent_on": tomorrow})
+    assert refused.status_code == 422, refused.text
+    assert await letter_emails(db) == []
+
+    # With an address recorded since, the next letter goes by e-mail, and it is the only e-mail sent.
+    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=OPERATOR, headers=world.h["admin"])
+    assert put.status_code == 200, put.text
+    current = await case(client, world, current["id"])
+    current = await done(client, world, current, voornemen["id"], "send")
+    await until(lambda: len(mailbox.received) == 1)
+    (mail,) = mailbox.received
+    assert hashlib.sha256(attachment(mail)[2]).hexdigest() == step_in(current, voornemen["id"])["letter_sha256"]
+    assert step_in(current, warning["id"])["dispatch"]["by"] == "post"
+    assert step_in(current, voornemen["id"])["dispatch"]["by"] == "email"
+
+
+async def test_a_decision_withdrawn_before_its_e_mail_went_is_not_sent(database_url, data_dir, auth, db, mailbox):
+    # First no dispatcher runs (as when `toezicht dispatch` is down): the e-mails wait while the decision is
+    # withdrawn. Then one runs: the other letters go, the withdrawn decision's e-mail is cancelled.
+    waiting = mail_settings(database_url, data_dir, mailbox, outbox_dispatcher=False)
+    async with app_client(waiting) as client:
+        world = await enforcement_world(client, auth, db)
+        current = await fined(client, world)
+        besluit = last_step(current)
+        current = await done(client, world, current, besluit["id"], "withdraw", body={"reason": "Ten onrechte"})
+    assert {m["state"] for m in await letter_emails(db)} == {"pending"}
+    async with app_client(mail_settings(database_url, data_dir, mailbox)) as client:
+
+        async def settled() -> bool:
+            return {m["state"] for m in await letter_emails(db)} == {"delivered", "cancelled"}
+
+        await until(settled)
+        states = {str(m["step_id"]): (m["state"], m["last_error"]) for m in await letter_emails(db)}
+        assert states[besluit["id"]] == ("cancelled", "step_withdrawn")
+        hashes = [hashlib.sha256(attachment(mail)[2]).hexdigest() for mail in mailbox.received]
+        assert besluit["letter_sha256"] not in hashes and len(hashes) == 2
+        dispatch = step_in(await case(client, world, current["id"]), besluit["id"])["dispatch"]
+        assert (dispatch["by"], dispatch["state"], dispatch["last_error"]) == ("email", "cancelled", "step_withdrawn")
+
+
+async def test_without_a_mail_server_letters_are_marked_for_post(database_url, data_dir, auth, db):
+    async with app_client(make_settings(database_url, data_dir)) as client:
+        world = await enforcement_world(client, auth, db)
+        current = await sent_warning(client, world)
+        assert last_step(current)["dispatch"]["by"] == "post"
+        assert await letter_emails(db) == []
