@@ -73,7 +73,7 @@ class BearerAuthMiddleware:
             await error_response(scope, exc)(scope, receive, send)
             return
         scope["user"], scope["auth"] = principal, claims
-        scope["state"]["user_id"] = str(principal.user_id)
+        scope["state"]["user_id"] = principal.user_id  # for the access log, which writes it as text
         await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> tuple[Principal, Claims]:
