@@ -229,6 +229,9 @@ class _RandomIds:
     _BATCH = 4096
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self._pool = b""
         self._next = 0
 
@@ -240,7 +243,7 @@ class _RandomIds:
 
 
 _new_request_id = _RandomIds()
-os.register_at_fork(after_in_child=_new_request_id.__init__)  # a forked child must not repeat its parent's ids
+os.register_at_fork(after_in_child=_new_request_id.reset)  # a forked child must not repeat its parent's ids
 
 
 def request_id_of(request: Any) -> str | None:
