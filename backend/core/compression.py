@@ -64,7 +64,28 @@ class CompressionMiddleware:
 
 def chosen_encoding(scope: Scope) -> bytes | None:
     """The coding of ENCODINGS with the highest q-value in Accept-Encoding (RFC 9110 12.5.3), or None."""
-    header = next((value for name, value in scope["headers"] if name == b"accept-encoding"), b"")
+    header = b""
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            header = value
+            break
+    # Clients send a handful of distinct values, each on every request: parse each once. Bounded in entries
+    # and in length, because the value is the client's to choose.
+    if header in _CHOSEN:
+        return _CHOSEN[header]
+    choice = _preferred(header)
+    if len(header) <= _CACHED_HEADER_MAX:
+        if len(_CHOSEN) >= _CACHED_MAX:
+            _CHOSEN.clear()
+        _CHOSEN[header] = choice
+    return choice
+
+
+_CHOSEN: dict[bytes, bytes | None] = {}
+_CACHED_MAX, _CACHED_HEADER_MAX = 64, 256
+
+
+def _preferred(header: bytes) -> bytes | None:
     weights: dict[bytes, float] = {}
     for item in header.lower().split(b","):
         coding, _, params = item.strip().partition(b";")

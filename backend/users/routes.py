@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal, current_principal, requires_role
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
@@ -42,10 +42,10 @@ class MeController(Controller):
         summary="The caller's id, roles, regimes and teams",
         responses=problem_responses(*AUTHENTICATED),
     )
-    async def get_me(self, request: Request[Principal, Any, Any]) -> Me:
+    async def get_me(self) -> Me:
         """Any authenticated user. Answers who the token says you are, as the service records it (your user id,
         roles, regimes and teams); the first call registers you, so coordinators can assign work to you."""
-        return service.me(request.user)
+        return service.me(current_principal())
 
 
 class UserController(Controller):
