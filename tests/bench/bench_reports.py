@@ -26,6 +26,7 @@ Figures are printed; --check turns a missed target into exit code 1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -50,6 +51,7 @@ from backend.core import db as core_db  # noqa: E402
 from backend.core.auth import Principal  # noqa: E402
 from backend.core.calendar import AMSTERDAM  # noqa: E402
 from backend.core.config import load_settings  # noqa: E402
+from backend.core.migrations import migrate  # noqa: E402
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token  # noqa: E402
 from backend.reports import facts as read_model  # noqa: E402
 from backend.reports import service  # noqa: E402
@@ -529,47 +531,38 @@ async def measure(settings: Any, headers: dict[str, str], runs: int) -> dict[str
     return {"median_s": {name: statistics.median(values) for name, values in samples.items()}, "controls_done": done}
 
 
-def run(inspections: int, complaints: int, runs: int, with_baseline: bool) -> dict[str, Any]:
-    rng = random.Random(20251125)
-    with tempfile.TemporaryDirectory(prefix="toezicht-bench-reports-") as tmp:
-        server, admin_url = embedded.start(Path(tmp) / "pgdata", cleanup_mode="delete", database="postgres")
-        try:
-            url = asyncio.run(prepare_database(admin_url, server, "bench_reports", ROOT / "migrations"))
-            settings = load_settings(
-                {}, database_url=url, data_dir=tmp, log_level="warning", jwt_issuer="bench", jwt_audience="toezicht-api"
-            )
-            key = load_or_create_dev_key(settings.dev_signing_key_path)
-
-            def token_for(sub: str, roles: list[str], regimes: list[str] | None = None) -> dict[str, str]:
-                now = int(time.time())
-                token = mint_dev_token(
-                    key,
-                    {
-                        "iss": "bench",
-                        "aud": "toezicht-api",
-                        "sub": sub,
-                        "iat": now,
-                        "nbf": now,
-                        "exp": now + 7200,
-                        "roles": roles,
-                        "regimes": regimes or [*SCOPE, "sexwork"],
-                        "teams": ["team-a"],
-                    },
-                )
-                return {"Authorization": f"Bearer {token}"}
-
+def run(inspections: int, complaints: int, runs: int, with_baseline: bool, keep: Path | None) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        base = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="toezicht-bench-reports-")))
+        server, admin_url = embedded.start(
+            base / "pgdata", cleanup_mode="stop" if keep else "delete", database="postgres"
+        )
+        stack.callback(server.cleanup)
+        name = f"bench_reports_{inspections}_{complaints}"
+        url, filled = asyncio.run(_database(admin_url, server, name))
+        settings = load_settings(
+            {},
+            database_url=url,
+            data_dir=str(base),
+            log_level="warning",
+            jwt_issuer="bench",
+            jwt_audience="toezicht-api",
+        )
+        token_for = _tokens(settings)
+        loaded_s = None
+        if not filled:
             versions, users = asyncio.run(setup(settings, token_for))
             started = time.perf_counter()
-            asyncio.run(generate(url, versions, users, inspections, complaints, rng))
+            asyncio.run(generate(url, versions, users, inspections, complaints, random.Random(20251125)))
             loaded_s = time.perf_counter() - started
-            started = time.perf_counter()
-            rows = asyncio.run(rebuild(url))
-            rebuilt_s = time.perf_counter() - started
-            figures = asyncio.run(measure(settings, token_for("coordinator", ["coordinator"], SCOPE), runs))
-            if with_baseline:
-                figures.update(asyncio.run(baseline(url, users["coordinator"], runs)))
-        finally:
-            server.cleanup()  # type: ignore[attr-defined]
+            asyncio.run(_mark_filled(admin_url, name))
+        started = time.perf_counter()
+        rows = asyncio.run(rebuild(url))
+        rebuilt_s = time.perf_counter() - started
+        figures = asyncio.run(measure(settings, token_for("coordinator", ["coordinator"], SCOPE), runs))
+        if with_baseline:
+            coordinator = asyncio.run(_user_id(settings, token_for("coordinator", ["coordinator"], SCOPE)))
+            figures.update(asyncio.run(baseline(url, coordinator, runs)))
     return {
         "inspections": inspections,
         "complaints": complaints,
@@ -581,12 +574,71 @@ def run(inspections: int, complaints: int, runs: int, with_baseline: bool) -> di
     }
 
 
+FILLED = "filled by tests/bench/bench_reports.py"
+
+
+async def _database(admin_url: str, server: Any, name: str) -> tuple[str, bool]:
+    """The benchmark's database, migrated; whether a former run with --keep filled it completely (a run that
+    stopped while generating leaves it unmarked, and it is made again)."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        comment = await admin.fetchval(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", name
+        )
+        if comment == FILLED:
+            url = server.get_uri(name)
+            conn = await asyncpg.connect(url)
+            try:
+                await migrate(conn, ROOT / "migrations")
+            finally:
+                await conn.close()
+            return url, True
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')  # a name this script made from two numbers
+    finally:
+        await admin.close()
+    return await prepare_database(admin_url, server, name, ROOT / "migrations"), False
+
+
+async def _mark_filled(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{FILLED}'")  # constants of this script
+    finally:
+        await admin.close()
+
+
+def _tokens(settings: Any) -> Any:
+    key = load_or_create_dev_key(settings.dev_signing_key_path)
+
+    def token_for(sub: str, roles: list[str], regimes: list[str] | None = None) -> dict[str, str]:
+        now = int(time.time())
+        claims = {
+            "iss": "bench",
+            "aud": "toezicht-api",
+            "sub": sub,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 7200,
+            "roles": roles,
+            "regimes": regimes or [*SCOPE, "sexwork"],
+            "teams": ["team-a"],
+        }
+        return {"Authorization": f"Bearer {mint_dev_token(key, claims)}"}
+
+    return token_for
+
+
+async def _user_id(settings: Any, headers: dict[str, str]) -> UUID:
+    async with app_client(settings) as http:
+        return UUID((await http.get("/api/v1/me", headers=headers)).json()["id"])
+
+
 def report(result: dict[str, Any]) -> bool:
     median = result["median_s"]
     ratio = median["month"] / median["year"]
     print(
         f"Performance indicators over {result['inspections']:,} inspections and {result['complaints']:,} complaints "
-        f"of {YEAR} (loaded in {result['load_s']:.0f} s), median of {result['runs']} runs, in-process ASGI:"
+        f"of {YEAR} ({_loaded(result['load_s'])}), median of {result['runs']} runs, in-process ASGI:"
     )
     print(
         f"  one year  (GET /api/v1/reports/indicators?from={YEAR}-01-01&to={YEAR}-12-31): {median['year']:.2f} s, "
@@ -614,6 +666,10 @@ def report(result: dict[str, Any]) -> bool:
     return ok
 
 
+def _loaded(seconds: float | None) -> str:
+    return "data kept from a former run" if seconds is None else f"generated in {seconds:.0f} s"
+
+
 def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -624,9 +680,14 @@ def main() -> int:
     parser.add_argument("--complaints", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3, help="measured runs per period (default 3)")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the direct definitions' run")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the embedded PostgreSQL in this directory and reuse its data in the next run of the same sizes",
+    )
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    result = run(args.inspections, args.complaints, args.runs, not args.no_baseline)
+    result = run(args.inspections, args.complaints, args.runs, not args.no_baseline, args.keep)
     return bench_cli.finish(args, result, ok=report(result))
 
 
