@@ -225,17 +225,17 @@ class ReadModel:
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool, breakdowns: bool
     ) -> list[Row]:
         sql, filter_args = queries.inspection_figures(_filter_values(req), by_month=by_month, breakdowns=breakdowns)
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def nix18_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
     ) -> list[Row]:
         sql, filter_args = queries.nix18_attempts(_filter_values(req), by_month=by_month)
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def violation_rows(self, conn: Any, req: Request, counted: list[str], sexwork: bool) -> list[Row]:
         sql, filter_args = queries.violations_per_code(_filter_values(req))
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def sanction_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
@@ -261,8 +261,7 @@ class ReadModel:
             conn, counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
         )
         rows = await conn.fetch(queries.LAST_CONTROLS, [o.id for o in objects], reference)
-        last_on = {row["object_id"]: row["last_on"] for row in rows}
-        return cycle_rows(objects, last_on, reference)
+        return cycle_rows(objects, dict(rows), reference)
 
     async def wijk_names(self, conn: Any) -> dict[str, str]:
         return await registry.wijk_names(conn)
@@ -276,14 +275,20 @@ def cycle_rows(objects: list[SupervisedObject], last_on: dict[Any, date | None],
     latest reviewed one up to `reference`, else the day it was registered; overdue when that lies longer ago than
     the rule's months (calendar months, as PostgreSQL counts them)."""
     counts: dict[str | None, dict[str, Any]] = {}
+    rules: dict[tuple[str, str], tuple[dict[str, Any], date | None]] = {}  # per (level, kind): its row and cutoff
     for found in objects:
-        rule = defs.cycle_rule_of(found.supervision_level, found.kind)
-        key = rule.key if rule else None
-        row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
+        level_kind = (found.supervision_level, found.kind)
+        if level_kind not in rules:
+            rule = defs.cycle_rule_of(*level_kind)
+            key = rule.key if rule else None
+            row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
+            rules[level_kind] = (row, months_before(reference, rule.months) if rule else None)
+        row, cutoff = rules[level_kind]
         row["objects"] += 1
         row["verscherpt"] += found.supervision_level == "verscherpt"
-        last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
-        row["overdue"] += rule is not None and last < months_before(reference, rule.months)
+        if cutoff is not None:
+            last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
+            row["overdue"] += last < cutoff
     return list(counts.values())
 
 
@@ -295,6 +300,17 @@ def months_before(day: date, months: int) -> date:
 
 def _days(req: Request) -> tuple[date, date]:
     return req.period.from_, req.period.to
+
+
+def whole_months(period: Period) -> tuple[date, date]:
+    """The first and the last day of the calendar months the period covers entirely, which the counts read per
+    month; without such a month, a range that holds no month and leaves the period's days to the day counts
+    (queries._counts)."""
+    first = period.from_ if period.from_.day == 1 else (period.from_.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = period.to if (period.to + timedelta(days=1)).day == 1 else period.to.replace(day=1) - timedelta(days=1)
+    if first > last:
+        return period.to + timedelta(days=1), period.to
+    return first, last
 
 
 # --- the figures, per month (None: the whole period) ---------------------------------------------------------
