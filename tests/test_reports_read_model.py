@@ -330,13 +330,6 @@ async def test_the_rebuild_command_gives_the_same_figures(mixed, db, database_ur
     assert await _kept_counts(db) == counts
 
 
-def test_months_before_clamps_to_the_end_of_a_shorter_month():
-    assert service.months_before(date(2025, 5, 31), 3) == date(2025, 2, 28)
-    assert service.months_before(date(2024, 5, 31), 3) == date(2024, 2, 29)
-    assert service.months_before(date(2025, 1, 15), 48) == date(2021, 1, 15)
-    assert service.months_before(date(2025, 3, 31), 12) == date(2024, 3, 31)
-
-
 def test_whole_months_are_those_the_period_covers_entirely():
     def whole(from_: date, to: date) -> tuple[date, date]:
         return service.whole_months(service.Period(from_=from_, to=to))

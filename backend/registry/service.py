@@ -40,7 +40,7 @@ from backend.registry.models import (
     PermitList,
     PermitWrite,
     ReinstatePermit,
-    SupervisedObject,
+    SupervisedObjects,
     SuspendPermit,
     WithdrawPermit,
 )
@@ -87,11 +87,11 @@ async def supervised_objects(
     before: datetime,
     wijk: str | None,
     kind: str | None,
-) -> list[SupervisedObject]:
+) -> SupervisedObjects:
     """The active objects registered before `before` under any of `regimes` (sex work only with `sees_sexwork`),
     in a wijk and of a kind when given: what the inspection cycle is about (the performance indicators)."""
-    rows = await conn.fetch(queries.SUPERVISED_OBJECTS, regimes, sees_sexwork, before, wijk, kind)
-    return [SupervisedObject(**dict(row)) for row in rows]
+    row = await conn.fetchrow(queries.SUPERVISED_OBJECTS, regimes, sees_sexwork, before, wijk, kind)
+    return SupervisedObjects(**dict(row))
 
 
 async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:

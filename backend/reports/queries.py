@@ -174,8 +174,10 @@ _COMPLAINT_FILTERS = {"object_kind": "c.object_kind = {}"}
 
 
 def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """(month, all_wijken, received, followed, resolved_in_time, due): `received` and the rest within the wijk
-    filter, `all_wijken` without it."""
+    """The complaints of the period in one pass, per (month, received_on, closed_on): all_wijken, received,
+    followed, resolved_in_time, due and handled (resolved, with a day of closing), `all_wijken` without the wijk
+    filter and the rest within it. Few distinct pairs of days, so few rows: the service adds them up per month and
+    counts the handled ones' working days."""
     args: list[Any] = []
     where = _where(_COMPLAINT_SCOPE, _COMPLAINT_FILTERS, filters, args, fixed=5)
     in_wijk = "true"
@@ -184,49 +186,56 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
         in_wijk = f"c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_in_month("c.received_on", by_month)} AS month, count(*) AS all_wijken,
+SELECT {_in_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
        count(*) FILTER (WHERE {in_wijk} AND c.followed) AS followed,
        count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on <= c.resolution_due_on)
          AS resolved_in_time,
        count(*) FILTER (WHERE {in_wijk} AND (c.state = 'resolved'
-                        OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due
+                        OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due,
+       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on IS NOT NULL) AS handled
 FROM report_complaint c
 WHERE {where}
-GROUP BY 1""",
-        args,
-    )
-
-
-def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """Resolved complaints of the period as (month, received_on, closed_on, n): few distinct pairs, whose working
-    days the calendar counts."""
-    args: list[Any] = []
-    where = _where(_COMPLAINT_SCOPE, _COMPLAINT_FILTERS, filters, args, fixed=5)
-    if filters.get("wijk") is not None:
-        args.append(filters["wijk"])
-        where += f" AND c.wijk = ${5 + len(args)}"
-    return (
-        f"""
-SELECT {_in_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS n
-FROM report_complaint c
-WHERE c.state = 'resolved' AND c.closed_on IS NOT NULL AND $5::date IS NOT NULL AND {where}
 GROUP BY 1, 2, 3""",
         args,
     )
 
 
-# --- objects: the latest reviewed control of each object ($1) up to a day ($2) --------------------------------
+# --- objects: $1-$4 the objects' ids, kinds, supervision levels and registration times (the registry's), $5 the
+# reference day, $6-$10 the cycle rules (definitions.cycle_rule_arrays) --------------------------------------
 
-# The objects' latest controls in one join; only an object controlled after the day probes its facts for the
-# latest one up to it. Objects never controlled are left out.
-LAST_CONTROLS = """
-SELECT l.object_id,
-       CASE WHEN l.last_on <= $2 THEN l.last_on
-            ELSE (SELECT f.day FROM report_inspection f WHERE f.object_id = l.object_id AND f.reviewed AND f.day <= $2
-                  ORDER BY f.day DESC LIMIT 1) END AS last_on
-FROM report_object_last l
-WHERE l.object_id = ANY ($1::uuid[])"""
+# Per cycle rule (NULL: none applies): (rule, objects, verscherpt, overdue). An object's last control is its
+# latest reviewed one up to the reference day, else the day it was registered; overdue when that lies longer ago
+# than the rule's months. The latest controls are one join; only an object controlled after the reference day
+# probes its facts for the latest one up to it.
+OBJECT_FIGURES = """
+WITH rules AS (
+  SELECT * FROM unnest($6::int[], $7::text[], $8::int[], $9::text[], $10::text[])
+    AS r(priority, key, months, level, kind)
+), objects AS MATERIALIZED (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS o(id, kind, level, created_at)
+), classes AS MATERIALIZED (  -- the rule of each (level, kind): a few, not one per object
+  SELECT c.level, c.kind, rule.key, rule.months
+  FROM (SELECT DISTINCT level, kind FROM objects) c
+  LEFT JOIN LATERAL (
+    SELECT r.key, r.months FROM rules r
+    WHERE (r.level IS NULL OR r.level = c.level) AND (r.kind IS NULL OR r.kind = c.kind)
+    ORDER BY r.priority LIMIT 1) rule ON true
+), cycles AS (
+  SELECT o.level, c.key AS rule, c.months,
+         coalesce(CASE WHEN l.last_on IS NULL OR l.last_on <= $5 THEN l.last_on
+                       ELSE (SELECT f.day FROM report_inspection f
+                             WHERE f.object_id = o.id AND f.reviewed AND f.day <= $5
+                             ORDER BY f.day DESC LIMIT 1) END,
+                  (o.created_at AT TIME ZONE 'Europe/Amsterdam')::date) AS last_on
+  FROM objects o
+  JOIN classes c ON c.level = o.level AND c.kind = o.kind
+  LEFT JOIN report_object_last l ON l.object_id = o.id
+)
+SELECT rule, count(*) AS objects, count(*) FILTER (WHERE level = 'verscherpt') AS verscherpt,
+       count(*) FILTER (WHERE rule IS NOT NULL AND last_on < ($5::date - make_interval(months => months))::date)
+         AS overdue
+FROM cycles GROUP BY rule"""
 
 
 # --- the facts (backend/reports/facts.py) ---------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
-from calendar import monthrange
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, Forbidden, Unprocessable
 from backend.registry import service as registry
-from backend.registry.models import SupervisedObject
 from backend.reports import definitions as defs
 from backend.reports import queries
 from backend.reports.models import (
@@ -246,12 +244,24 @@ class ReadModel:
     async def complaint_rows(
         self, conn: Any, req: Request, counted: list[str], *, by_month: bool
     ) -> tuple[list[Row], list[Row]]:
-        values = _filter_values(req)
-        fixed = (*_days(req), counted, req.filters.regime is None, calendar.today())
-        sql, filter_args = queries.complaint_figures(values, by_month=by_month)
-        figures = list(await conn.fetch(sql, *fixed, *filter_args))
-        sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
-        return figures, list(await conn.fetch(sql, *fixed, *filter_args))
+        sql, filter_args = queries.complaint_figures(_filter_values(req), by_month=by_month)
+        rows = await conn.fetch(sql, *_days(req), counted, req.filters.regime is None, calendar.today(), *filter_args)
+        figures: dict[date | None, dict[str, Any]] = {}
+        handled: list[Row] = []
+        for row in rows:
+            month = figures.setdefault(row["month"], {"month": row["month"]} | dict.fromkeys(_COMPLAINT_COUNTS, 0))
+            for name in _COMPLAINT_COUNTS:
+                month[name] += row[name]
+            if row["handled"]:
+                handled.append(
+                    {
+                        "month": row["month"],
+                        "received_on": row["received_on"],
+                        "closed_on": row["closed_on"],
+                        "n": row["handled"],
+                    }
+                )
+        return list(figures.values()), handled
 
     async def object_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, reference: date
@@ -260,42 +270,15 @@ class ReadModel:
         objects = await registry.supervised_objects(
             conn, counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
         )
-        rows = await conn.fetch(queries.LAST_CONTROLS, [o.id for o in objects], reference)
-        return cycle_rows(objects, dict(rows), reference)
+        columns = (objects.ids, objects.kinds, objects.supervision_levels, objects.created_at)
+        return list(await conn.fetch(queries.OBJECT_FIGURES, *columns, reference, *defs.cycle_rule_arrays()))
 
     async def wijk_names(self, conn: Any) -> dict[str, str]:
         return await registry.wijk_names(conn)
 
 
 READ_MODEL = ReadModel()
-
-
-def cycle_rows(objects: list[SupervisedObject], last_on: dict[Any, date | None], reference: date) -> list[Row]:
-    """Per cycle rule (None: none applies): (rule, objects, verscherpt, overdue). An object's last control is its
-    latest reviewed one up to `reference`, else the day it was registered; overdue when that lies longer ago than
-    the rule's months (calendar months, as PostgreSQL counts them)."""
-    counts: dict[str | None, dict[str, Any]] = {}
-    rules: dict[tuple[str, str], tuple[dict[str, Any], date | None]] = {}  # per (level, kind): its row and cutoff
-    for found in objects:
-        level_kind = (found.supervision_level, found.kind)
-        if level_kind not in rules:
-            rule = defs.cycle_rule_of(*level_kind)
-            key = rule.key if rule else None
-            row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
-            rules[level_kind] = (row, months_before(reference, rule.months) if rule else None)
-        row, cutoff = rules[level_kind]
-        row["objects"] += 1
-        row["verscherpt"] += found.supervision_level == "verscherpt"
-        if cutoff is not None:
-            last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
-            row["overdue"] += last < cutoff
-    return list(counts.values())
-
-
-def months_before(day: date, months: int) -> date:
-    """`day` minus whole months, on the last day of a shorter month (as date - interval 'n months' does)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+_COMPLAINT_COUNTS = ("all_wijken", "received", "followed", "resolved_in_time", "due")
 
 
 def _days(req: Request) -> tuple[date, date]:
