@@ -154,16 +154,6 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     }
 
 
-class SupervisedObjects(msgspec.Struct, frozen=True, kw_only=True):
-    """Active objects as the inspection cycle sees them, as columns (the n-th of each list is the n-th object): a
-    city's tens of thousands of objects pass to the reports' SQL as arrays, without an object per row."""
-
-    ids: list[UUID]
-    kinds: list[str]
-    supervision_levels: list[str]
-    created_at: list[datetime]
-
-
 class Establishment(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     name: str

@@ -201,40 +201,43 @@ GROUP BY 1, 2, 3""",
     )
 
 
-# --- objects: $1-$4 the objects' ids, kinds, supervision levels and registration times (the registry's), $5 the
-# reference day, $6-$10 the cycle rules (definitions.cycle_rule_arrays) --------------------------------------
+# --- objects: the registry's statement of the supervised objects with its parameters first, then the reference
+# day and the cycle rules (definitions.cycle_rule_arrays) -----------------------------------------------------
 
-# Per cycle rule (NULL: none applies): (rule, objects, verscherpt, overdue). An object's last control is its
-# latest reviewed one up to the reference day, else the day it was registered; overdue when that lies longer ago
-# than the rule's months. The latest controls are one join; only an object controlled after the reference day
-# probes its facts for the latest one up to it.
-OBJECT_FIGURES = """
+
+def object_figures(objects: str, registry_args: int) -> str:
+    """Per cycle rule (NULL: none applies): (rule, objects, verscherpt, overdue) over the rows of `objects`
+    (id, kind, supervision_level, created_at; its `registry_args` parameters come first). An object's last control
+    is its latest reviewed one up to the reference day, else the day it was registered; overdue when that lies
+    longer ago than the rule's months. The latest controls are one join; only an object controlled after the
+    reference day probes its facts for the latest one up to it."""
+    reference, rules = f"${registry_args + 1}", [f"${registry_args + n}" for n in range(2, 7)]
+    return f"""
 WITH rules AS (
-  SELECT * FROM unnest($6::int[], $7::text[], $8::int[], $9::text[], $10::text[])
+  SELECT * FROM unnest({rules[0]}::int[], {rules[1]}::text[], {rules[2]}::int[], {rules[3]}::text[], {rules[4]}::text[])
     AS r(priority, key, months, level, kind)
-), objects AS MATERIALIZED (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS o(id, kind, level, created_at)
+), objects AS MATERIALIZED ({objects}
 ), classes AS MATERIALIZED (  -- the rule of each (level, kind): a few, not one per object
-  SELECT c.level, c.kind, rule.key, rule.months
-  FROM (SELECT DISTINCT level, kind FROM objects) c
+  SELECT c.supervision_level, c.kind, rule.key, rule.months
+  FROM (SELECT DISTINCT supervision_level, kind FROM objects) c
   LEFT JOIN LATERAL (
     SELECT r.key, r.months FROM rules r
-    WHERE (r.level IS NULL OR r.level = c.level) AND (r.kind IS NULL OR r.kind = c.kind)
+    WHERE (r.level IS NULL OR r.level = c.supervision_level) AND (r.kind IS NULL OR r.kind = c.kind)
     ORDER BY r.priority LIMIT 1) rule ON true
 ), cycles AS (
-  SELECT o.level, c.key AS rule, c.months,
-         coalesce(CASE WHEN l.last_on IS NULL OR l.last_on <= $5 THEN l.last_on
+  SELECT o.supervision_level, c.key AS rule, c.months,
+         coalesce(CASE WHEN l.last_on IS NULL OR l.last_on <= {reference}::date THEN l.last_on
                        ELSE (SELECT f.day FROM report_inspection f
-                             WHERE f.object_id = o.id AND f.reviewed AND f.day <= $5
+                             WHERE f.object_id = o.id AND f.reviewed AND f.day <= {reference}::date
                              ORDER BY f.day DESC LIMIT 1) END,
                   (o.created_at AT TIME ZONE 'Europe/Amsterdam')::date) AS last_on
   FROM objects o
-  JOIN classes c ON c.level = o.level AND c.kind = o.kind
+  JOIN classes c ON c.supervision_level = o.supervision_level AND c.kind = o.kind
   LEFT JOIN report_object_last l ON l.object_id = o.id
 )
-SELECT rule, count(*) AS objects, count(*) FILTER (WHERE level = 'verscherpt') AS verscherpt,
-       count(*) FILTER (WHERE rule IS NOT NULL AND last_on < ($5::date - make_interval(months => months))::date)
-         AS overdue
+SELECT rule, count(*) AS objects, count(*) FILTER (WHERE supervision_level = 'verscherpt') AS verscherpt,
+       count(*) FILTER (WHERE rule IS NOT NULL
+                        AND last_on < ({reference}::date - make_interval(months => months))::date) AS overdue
 FROM cycles GROUP BY rule"""
 
 

@@ -267,11 +267,11 @@ class ReadModel:
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, reference: date
     ) -> list[Row]:
         end_of_reference = datetime.combine(reference + timedelta(days=1), time(), calendar.AMSTERDAM)
-        objects = await registry.supervised_objects(
-            conn, counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
+        objects, registry_args = registry.supervised_objects(
+            counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
         )
-        columns = (objects.ids, objects.kinds, objects.supervision_levels, objects.created_at)
-        return list(await conn.fetch(queries.OBJECT_FIGURES, *columns, reference, *defs.cycle_rule_arrays()))
+        sql = queries.object_figures(objects, len(registry_args))
+        return list(await conn.fetch(sql, *registry_args, reference, *defs.cycle_rule_arrays()))
 
     async def wijk_names(self, conn: Any) -> dict[str, str]:
         return await registry.wijk_names(conn)
