@@ -2,10 +2,11 @@
 -- reviewed control, so that a year reads twelve months of counts (plus the days of a month it covers in part)
 -- and the inspection cycle joins one row per object instead of probing its controls.
 --
--- The month tables have the day tables' columns with `month` (its first day) for `day`; the triggers of 0070 now
--- add each fact to its day and to its month (+1 on insert, -1 on delete, in the same transaction). A violation's
--- month leaves out the day it was observed: the article of the latest violation of a code is read from the day
--- counts, and only for a code with more than one article in the period.
+-- The month tables have the day tables' columns with `month` (its first day) for `day`; triggers beside 0070's
+-- add each fact to its month as those add it to its day (+1 on insert, -1 on delete, in the same transaction),
+-- and keep each object's latest reviewed control. A violation's month leaves out the day it was observed: the
+-- article of the latest violation of a code is read from the day counts, and only for a code with more than one
+-- article in the period.
 -- `reports_rebuild_summaries` computes the month counts from the day counts and the latest controls from the
 -- facts: once here, and by `toezicht reports rebuild` after `reports_rebuild`.
 
@@ -75,108 +76,94 @@ CREATE FUNCTION report_month(day date) RETURNS date LANGUAGE sql IMMUTABLE PARAL
     SELECT day - (extract(day FROM day)::int - 1)
 $$;
 
--- --- the counts follow the facts: per day (as before) and per month ----------------------------------------
+-- --- the month counts follow the facts, beside 0070's day counts ------------------------------------------
 
-CREATE OR REPLACE FUNCTION report_inspection_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_inspection_month_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     f report_inspection;
     n int;
 BEGIN
     IF report_rebuilding() THEN RETURN NULL; END IF;
     IF TG_OP = 'DELETE' THEN f := OLD; n := -1; ELSE f := NEW; n := 1; END IF;
-    INSERT INTO report_inspection_day AS d
-    VALUES (f.day, f.regimes, f.wijk, f.object_kind, f.team_id, f.violation_regimes, n,
-            n * f.reviewed::int, n * f.permit::int,
-            n * (f.reviewed AND f.reason IS NOT DISTINCT FROM 'complaint')::int,
-            n * (f.reviewed AND f.reason IS NOT DISTINCT FROM 'hercontrole')::int)
-    ON CONFLICT (day, regimes, wijk, object_kind, team_id, violation_regimes) DO UPDATE
-    SET inspections = d.inspections + excluded.inspections, done = d.done + excluded.done,
-        permit = d.permit + excluded.permit, complaint = d.complaint + excluded.complaint,
-        hercontrole = d.hercontrole + excluded.hercontrole;
-    INSERT INTO report_inspection_month AS d
+    INSERT INTO report_inspection_month AS m
     VALUES (report_month(f.day), f.regimes, f.wijk, f.object_kind, f.team_id, f.violation_regimes, n,
             n * f.reviewed::int, n * f.permit::int,
             n * (f.reviewed AND f.reason IS NOT DISTINCT FROM 'complaint')::int,
             n * (f.reviewed AND f.reason IS NOT DISTINCT FROM 'hercontrole')::int)
     ON CONFLICT (month, regimes, wijk, object_kind, team_id, violation_regimes) DO UPDATE
-    SET inspections = d.inspections + excluded.inspections, done = d.done + excluded.done,
-        permit = d.permit + excluded.permit, complaint = d.complaint + excluded.complaint,
-        hercontrole = d.hercontrole + excluded.hercontrole;
-    IF f.reviewed AND f.object_id IS NOT NULL THEN
-        IF n = 1 THEN
-            INSERT INTO report_object_last AS l VALUES (f.object_id, f.day)
-            ON CONFLICT (object_id) DO UPDATE SET last_on = greatest(l.last_on, excluded.last_on);
-        ELSE
-            -- The deleted fact may have been the latest: take the latest of those left (an index probe).
-            WITH latest AS (
-                SELECT max(i.day) AS day FROM report_inspection i WHERE i.object_id = f.object_id AND i.reviewed
-            ), kept AS (
-                UPDATE report_object_last l SET last_on = latest.day FROM latest
-                WHERE l.object_id = f.object_id AND latest.day IS NOT NULL
-            )
-            DELETE FROM report_object_last l USING latest WHERE l.object_id = f.object_id AND latest.day IS NULL;
-        END IF;
+    SET inspections = m.inspections + excluded.inspections, done = m.done + excluded.done,
+        permit = m.permit + excluded.permit, complaint = m.complaint + excluded.complaint,
+        hercontrole = m.hercontrole + excluded.hercontrole;
+    IF NOT f.reviewed OR f.object_id IS NULL THEN RETURN NULL; END IF;
+    IF n = 1 THEN
+        INSERT INTO report_object_last AS l VALUES (f.object_id, f.day)
+        ON CONFLICT (object_id) DO UPDATE SET last_on = greatest(l.last_on, excluded.last_on);
+    ELSE
+        -- The deleted fact may have been the latest: take the latest of those left (an index probe).
+        WITH latest AS (
+            SELECT max(i.day) AS day FROM report_inspection i WHERE i.object_id = f.object_id AND i.reviewed
+        ), kept AS (
+            UPDATE report_object_last l SET last_on = latest.day FROM latest
+            WHERE l.object_id = f.object_id AND latest.day IS NOT NULL
+        )
+        DELETE FROM report_object_last l USING latest WHERE l.object_id = f.object_id AND latest.day IS NULL;
     END IF;
     RETURN NULL;
 END;
 $$;
+CREATE TRIGGER report_inspection_month_counted AFTER INSERT OR DELETE ON report_inspection
+    FOR EACH ROW EXECUTE FUNCTION report_inspection_month_counted();
 
-CREATE OR REPLACE FUNCTION report_nix18_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_nix18_month_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     f report_nix18_attempt;
     n int;
 BEGIN
     IF report_rebuilding() THEN RETURN NULL; END IF;
     IF TG_OP = 'DELETE' THEN f := OLD; n := -1; ELSE f := NEW; n := 1; END IF;
-    INSERT INTO report_nix18_day AS d
-    VALUES (f.day, f.regimes, f.wijk, f.object_kind, f.team_id, f.channel, n, n * f.complied::int)
-    ON CONFLICT (day, regimes, wijk, object_kind, team_id, channel) DO UPDATE
-    SET attempts = d.attempts + excluded.attempts, complied = d.complied + excluded.complied;
-    INSERT INTO report_nix18_month AS d
+    INSERT INTO report_nix18_month AS m
     VALUES (report_month(f.day), f.regimes, f.wijk, f.object_kind, f.team_id, f.channel, n, n * f.complied::int)
     ON CONFLICT (month, regimes, wijk, object_kind, team_id, channel) DO UPDATE
-    SET attempts = d.attempts + excluded.attempts, complied = d.complied + excluded.complied;
+    SET attempts = m.attempts + excluded.attempts, complied = m.complied + excluded.complied;
     RETURN NULL;
 END;
 $$;
+CREATE TRIGGER report_nix18_month_counted AFTER INSERT OR DELETE ON report_nix18_attempt
+    FOR EACH ROW EXECUTE FUNCTION report_nix18_month_counted();
 
-CREATE OR REPLACE FUNCTION report_violation_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_violation_month_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     f report_violation;
     n int;
 BEGIN
     IF report_rebuilding() THEN RETURN NULL; END IF;
     IF TG_OP = 'DELETE' THEN f := OLD; n := -1; ELSE f := NEW; n := 1; END IF;
-    INSERT INTO report_violation_day AS d
-    VALUES (f.day, f.regimes, f.wijk, f.object_kind, f.team_id, f.code, f.regime, f.article, f.observed_on, n)
-    ON CONFLICT (day, regimes, wijk, object_kind, team_id, code, regime, article, observed_on) DO UPDATE
-    SET violations = d.violations + excluded.violations;
-    INSERT INTO report_violation_month AS d
+    INSERT INTO report_violation_month AS m
     VALUES (report_month(f.day), f.regimes, f.wijk, f.object_kind, f.team_id, f.code, f.regime, f.article, n)
     ON CONFLICT (month, regimes, wijk, object_kind, team_id, code, regime, article) DO UPDATE
-    SET violations = d.violations + excluded.violations;
+    SET violations = m.violations + excluded.violations;
     RETURN NULL;
 END;
 $$;
+CREATE TRIGGER report_violation_month_counted AFTER INSERT OR DELETE ON report_violation
+    FOR EACH ROW EXECUTE FUNCTION report_violation_month_counted();
 
-CREATE OR REPLACE FUNCTION report_code_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION report_code_month_counted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     f report_code_control;
     n int;
 BEGIN
     IF report_rebuilding() THEN RETURN NULL; END IF;
     IF TG_OP = 'DELETE' THEN f := OLD; n := -1; ELSE f := NEW; n := 1; END IF;
-    INSERT INTO report_code_day AS d
-    VALUES (f.day, f.regimes, f.wijk, f.object_kind, f.team_id, f.code, f.code_regimes, n)
-    ON CONFLICT (day, regimes, wijk, object_kind, team_id, code, code_regimes) DO UPDATE
-    SET controls = d.controls + excluded.controls;
-    INSERT INTO report_code_month AS d
+    INSERT INTO report_code_month AS m
     VALUES (report_month(f.day), f.regimes, f.wijk, f.object_kind, f.team_id, f.code, f.code_regimes, n)
     ON CONFLICT (month, regimes, wijk, object_kind, team_id, code, code_regimes) DO UPDATE
-    SET controls = d.controls + excluded.controls;
+    SET controls = m.controls + excluded.controls;
     RETURN NULL;
 END;
 $$;
+CREATE TRIGGER report_code_month_counted AFTER INSERT OR DELETE ON report_code_control
+    FOR EACH ROW EXECUTE FUNCTION report_code_month_counted();
 
 -- --- the month counts and latest controls again, after reports_rebuild ------------------------------------
 
