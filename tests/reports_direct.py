@@ -115,7 +115,7 @@ def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=4)
     return (
         f"""
-SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC))[1] AS article, count(*) AS violations,
+SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC, v.article))[1] AS article, count(*) AS violations,
        count(DISTINCT v.inspection_id) AS controls
 {_INSPECTION_FROM}
 JOIN violation v ON v.inspection_id = i.id AND v.withdrawn_at IS NULL

@@ -5,6 +5,7 @@ computed both ways, for several callers and filters, and compared; and again aft
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +30,7 @@ from tests.inspection_helpers import (
     URL,
     USERS,
     World,
+    checklist_file,
     iso,
     put,
 )
@@ -52,6 +54,14 @@ async def _mixed_world(client, auth, db) -> World:
         f"/api/v1/objects/{world.ids['shop']}/addressee", json=OPERATOR, headers=world.h["admin"]
     )
     assert response.status_code == 200, response.text
+    # A newer version of the horeca checklist cites another article for a missing manager: inspections with
+    # either version give that code two articles in a period (the latest one counts).
+    corrected = checklist_file("alcohol-horeca")
+    text = json.dumps(corrected).replace('"article": "24", "lid": "1"', '"article": "24", "lid": "2"')
+    assert text != json.dumps(corrected)
+    response = await client.post("/api/v1/checklists", json=json.loads(text), headers=world.h["admin"])
+    assert response.status_code == 201, response.text
+    world.ids["alcohol-horeca-corrected"] = response.json()["id"]
     return world
 
 
@@ -59,7 +69,8 @@ def _checklists(world: World, place: str, rng: random.Random) -> list[dict[str, 
     if place == "club":
         return [{"checklist_version_id": world.ids["sexwork-establishment"], "answers": dict(SEXWORK_OK)}]
     horeca = dict(rng.choice([HORECA_OK, HORECA_NO_MANAGER]))
-    entries = [{"checklist_version_id": world.ids["alcohol-horeca"], "answers": horeca}]
+    version = world.ids[rng.choice(["alcohol-horeca", "alcohol-horeca-corrected"])]
+    entries = [{"checklist_version_id": version, "answers": horeca}]
     for _ in range(rng.choice([0, 1, 1, 2])):
         channel = rng.choice(["supermarkt", "horeca", "slijterij"])
         attempt = {**NIX18_NOT_SOLD, "NX-01": channel}
@@ -289,6 +300,9 @@ async def test_the_read_model_gives_every_figure_of_the_direct_definitions(mixed
     assert report["nix18"]["overall"]["denominator"] > 0 and report["violations"]
     assert report["sanctions"]["warnings"]["numerator"] > 0
     assert report["complaints"]["received"]["numerator"] > 0 and report["objects"]["overdue"]["denominator"] > 0
+    # A code has two articles in the period, so its latest is read from the day counts.
+    articles = "SELECT count(DISTINCT article) FROM report_violation WHERE code = 'AW-24-1-NO-MANAGER-PRESENT'"
+    assert await db.fetchval(articles) == 2
 
 
 # The counts the triggers keep, per table: the rows that still count something (a fact deleted again leaves its

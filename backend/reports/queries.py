@@ -121,7 +121,7 @@ WITH violations AS (
   GROUP BY code
 )
 SELECT v.code, CASE WHEN v.articles = 1 THEN v.article ELSE (
-         SELECT (array_agg(d.article ORDER BY d.observed_on DESC) FILTER (WHERE d.violations > 0))[1]
+         SELECT (array_agg(d.article ORDER BY d.observed_on DESC, d.article) FILTER (WHERE d.violations > 0))[1]
          FROM report_violation_day d
          WHERE d.code = v.code AND d.day BETWEEN $1 AND $2 AND {in_regime} AND {where}) END AS article,
        v.violations, c.controls
