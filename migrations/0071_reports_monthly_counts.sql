@@ -72,8 +72,9 @@ CREATE TABLE report_object_last (
 -- The latest article of a code in a period, for the few codes that have several.
 CREATE INDEX report_violation_day_code_idx ON report_violation_day (code, day);
 
+-- The month of a day, as its first day (through timestamp without time zone: no time zone to look up).
 CREATE FUNCTION report_month(day date) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT day - (extract(day FROM day)::int - 1)
+    SELECT date_trunc('month', day::timestamp)::date
 $$;
 
 -- --- the month counts follow the facts, beside 0070's day counts ------------------------------------------

@@ -173,11 +173,11 @@ AND (c.regime = ANY ($3::text[]) OR (c.regime IS NULL AND $4::boolean))"""
 _COMPLAINT_FILTERS = {"object_kind": "c.object_kind = {}"}
 
 
-def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """The complaints of the period in one pass, per (month, received_on, closed_on): all_wijken, received,
-    followed, resolved_in_time, due and handled (resolved, with a day of closing), `all_wijken` without the wijk
-    filter and the rest within it. Few distinct pairs of days, so few rows: the service adds them up per month and
-    counts the handled ones' working days."""
+def complaint_figures(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The complaints of the period in one pass, per (received_on, closed_on): all_wijken, received, followed,
+    resolved_in_time, due and handled (resolved, with a day of closing), `all_wijken` without the wijk filter and
+    the rest within it. Few distinct pairs of days, so few rows: the service adds them up (per month for a trend)
+    and counts the handled ones' working days."""
     args: list[Any] = []
     where = _where(_COMPLAINT_SCOPE, _COMPLAINT_FILTERS, filters, args, fixed=5)
     in_wijk = "true"
@@ -186,7 +186,7 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
         in_wijk = f"c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_in_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS all_wijken,
+SELECT c.received_on, c.closed_on, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
        count(*) FILTER (WHERE {in_wijk} AND c.followed) AS followed,
        count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on <= c.resolution_due_on)
@@ -196,7 +196,7 @@ SELECT {_in_month("c.received_on", by_month)} AS month, c.received_on, c.closed_
        count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on IS NOT NULL) AS handled
 FROM report_complaint c
 WHERE {where}
-GROUP BY 1, 2, 3""",
+GROUP BY 1, 2""",
         args,
     )
 
