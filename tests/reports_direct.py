@@ -15,7 +15,7 @@ from backend.core import calendar
 from backend.reports import definitions as defs
 from backend.reports.definitions import NIX18_COMPLIED_SQL
 from backend.reports.models import Period
-from backend.reports.queries import _month, _where
+from backend.reports.queries import _where
 from backend.reports.service import Request, Row, _filter_values
 
 
@@ -27,6 +27,10 @@ def _instants(period: Period) -> tuple[datetime, datetime]:
 
 
 AMSTERDAM_DAY = "AT TIME ZONE 'Europe/Amsterdam'"
+
+
+def _month(column: str, by_month: bool) -> str:
+    return f"date_trunc('month', {column})::date" if by_month else "NULL::date"
 
 
 # --- inspections: $1 from, $2 to (timestamptz, to exclusive), $3 counted regimes, $4 sees sex work ----------
@@ -111,7 +115,7 @@ def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     where = _where(_INSPECTION_SCOPE, _INSPECTION_FILTERS, filters, args, fixed=4)
     return (
         f"""
-SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC))[1] AS article, count(*) AS violations,
+SELECT v.code, (array_agg(v.article ORDER BY v.observed_on DESC, v.article))[1] AS article, count(*) AS violations,
        count(DISTINCT v.inspection_id) AS controls
 {_INSPECTION_FROM}
 JOIN violation v ON v.inspection_id = i.id AND v.withdrawn_at IS NULL

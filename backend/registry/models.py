@@ -154,15 +154,6 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     }
 
 
-class SupervisedObject(msgspec.Struct, frozen=True, kw_only=True):
-    """An active object as the inspection cycle sees it."""
-
-    id: UUID
-    kind: str
-    supervision_level: str
-    created_at: datetime
-
-
 class Establishment(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     name: str

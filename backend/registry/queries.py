@@ -238,6 +238,8 @@ WIJK_CODES = "SELECT code FROM wijk"
 WIJK_NAMES = "SELECT code, name FROM wijk ORDER BY name"
 
 # Active objects registered before $3 (an instant), for the inspection cycle; $4 wijk and $5 kind when given.
+# Rows (id, kind, supervision_level, created_at), read inside the statement of the feature that asks
+# (service.supervised_objects).
 SUPERVISED_OBJECTS = f"""
 SELECT id, kind, supervision_level, created_at FROM establishment
 WHERE status = 'active' AND created_at < $3 AND ($4::text IS NULL OR wijk = $4) AND ($5::text IS NULL OR kind = $5)

@@ -41,7 +41,6 @@ from backend.registry.models import (
     PermitList,
     PermitWrite,
     ReinstatePermit,
-    SupervisedObject,
     SuspendPermit,
     WithdrawPermit,
 )
@@ -80,19 +79,15 @@ async def wijk_names(conn: asyncpg.Connection) -> dict[str, str]:
     return {row["code"]: row["name"] for row in await conn.fetch(queries.WIJK_NAMES)}
 
 
-async def supervised_objects(
-    conn: asyncpg.Connection,
-    regimes: list[str],
-    sees_sexwork: bool,
-    *,
-    before: datetime,
-    wijk: str | None,
-    kind: str | None,
-) -> list[SupervisedObject]:
+def supervised_objects(
+    regimes: list[str], sees_sexwork: bool, *, before: datetime, wijk: str | None, kind: str | None
+) -> tuple[str, list[Any]]:
     """The active objects registered before `before` under any of `regimes` (sex work only with `sees_sexwork`),
-    in a wijk and of a kind when given: what the inspection cycle is about (the performance indicators)."""
-    rows = await conn.fetch(queries.SUPERVISED_OBJECTS, regimes, sees_sexwork, before, wijk, kind)
-    return [SupervisedObject(**dict(row)) for row in rows]
+    in a wijk and of a kind when given: what the inspection cycle is about (the performance indicators). Given as
+    a statement with its bind values ($1-$5), rows (id, kind, supervision_level, created_at), for the caller to
+    read inside its own statement: a city's tens of thousands of objects are counted where they are, not fetched
+    and sent back."""
+    return queries.SUPERVISED_OBJECTS, [regimes, sees_sexwork, before, wijk, kind]
 
 
 async def ensure_known_wijk_filter(conn: asyncpg.Connection, wijk: str | None) -> None:

@@ -65,17 +65,9 @@ CYCLE_RULES: tuple[CycleRule, ...] = (
 )
 
 
-def cycle_rule_of(supervision_level: str, kind: str) -> CycleRule | None:
-    """The first rule that matches an object, None when none does."""
-    for rule in CYCLE_RULES:
-        if rule.supervision_level in (None, supervision_level) and (rule.kinds is None or kind in rule.kinds):
-            return rule
-    return None
-
-
 def cycle_rule_arrays() -> tuple[list[int], list[str], list[int], list[str | None], list[str | None]]:
     """CYCLE_RULES as parallel arrays for SQL's unnest, one row per (rule, kind): priority, key, months,
-    supervision level, kind (None = any)."""
+    supervision level, kind (None = any); the SQL takes the first rule by priority that matches an object."""
     rows = [
         (priority, rule.key, rule.months, rule.supervision_level, kind)
         for priority, rule in enumerate(CYCLE_RULES)

@@ -78,10 +78,12 @@ async def _object_kind(tx: asyncpg.Connection, reader: Principal, object_id: UUI
 
 
 async def rebuild(conn: asyncpg.Connection) -> None:
-    """Every fact and count again from the features' own tables (the migration's reports_rebuild), in one
-    transaction: for a database whose records were written without the reactions (an import, a restore)."""
+    """Every fact and count again from the features' own tables (the migrations' reports_rebuild, then the month
+    counts and latest controls from those), in one transaction: for a database whose records were written without
+    the reactions (an import, a restore)."""
     async with conn.transaction():
         await conn.execute(queries.REBUILD, *defs.permit_questions())
+        await conn.execute(queries.REBUILD_SUMMARIES)
 
 
 # --- inspections -----------------------------------------------------------------------------------------------

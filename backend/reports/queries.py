@@ -1,10 +1,12 @@
-"""SQL for the performance indicators, on the reports' own read model (migrations/0070_reports_read_model.sql):
-facts written by the reactions in backend/reports/facts.py, and per-day counts the triggers keep from them. No
-other feature's table is named here; what the registry knows of objects and wijken comes through its service.
+"""SQL for the performance indicators, on the reports' own read model (migrations/0070_reports_read_model.sql and
+0071_reports_monthly_counts.sql): facts written by the reactions in backend/reports/facts.py, and per-day and
+per-month counts the triggers keep from them. No other feature's table is named here; what the registry knows of
+objects and wijken comes through its service.
 
-Every statement starts with the period as a range on an indexed day (or time) column, so its cost follows the
-period asked; a year of counts is a few hundred rows a day, whatever the number of inspections. Every value is a
-bind parameter; a statement is assembled from fixed fragments, one per filter the caller gives.
+Every statement starts with the period as a range on an indexed day (or month) column, so its cost follows the
+period asked: the counts of a year are its twelve months' rows (and the days of a month it covers only in part),
+whatever the number of inspections. Every value is a bind parameter; a statement is assembled from fixed
+fragments, one per filter the caller gives.
 
 Regime scope: `counted` ($3) holds the regimes whose figures count: the caller's regimes, or the one regime they
 filter on. A record counts when its regimes share one with `counted`, and a record of sex work (or about a
@@ -14,10 +16,6 @@ sex-work object) only when the caller is scoped for sex work ($4).
 from __future__ import annotations
 
 from typing import Any
-
-
-def _month(column: str, by_month: bool) -> str:
-    return f"date_trunc('month', {column})::date" if by_month else "NULL::date"
 
 
 def _where(base: str, fragments: dict[str, str], filters: dict[str, Any], args: list[Any], *, fixed: int) -> str:
@@ -31,11 +29,30 @@ def _where(base: str, fragments: dict[str, str], filters: dict[str, Any], args: 
     return " AND ".join(f"({condition})" for condition in conditions)
 
 
-# --- inspections: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work -------------------
+# --- inspections: $1 from, $2 to (dates, inclusive), $3 counted regimes, $4 sees sex work, $5 and $6 the first
+# and last day of the whole months in the period (service.whole_months) -------------------------------------
 
-_DAY_SCOPE = """d.day BETWEEN $1 AND $2 AND d.regimes && $3::text[]
-AND ($4::boolean OR NOT ('sexwork' = ANY (d.regimes)))"""
+_SCOPE = "d.regimes && $3::text[] AND ($4::boolean OR NOT ('sexwork' = ANY (d.regimes)))"
 _DAY_FILTERS = {"wijk": "d.wijk = {}", "object_kind": "d.object_kind = {}", "team": "d.team_id = {}"}
+_FIXED = 6
+_DIMENSIONS = "d.regimes, d.wijk, d.object_kind, d.team_id"
+
+
+def _counts(table: str, columns: str, where: str) -> str:
+    """The counts of `report_<table>_day` in the period: the whole months from `report_<table>_month` (`day` is
+    the month's first day there), the other days from the day table."""
+    return f"""
+  SELECT d.month AS day, {_DIMENSIONS}, {columns} FROM report_{table}_month d
+  WHERE d.month BETWEEN $5 AND $6 AND {where}
+  UNION ALL
+  SELECT d.day, {_DIMENSIONS}, {columns} FROM report_{table}_day d
+  WHERE (d.day >= $1 AND d.day < $5 OR d.day > $6 AND d.day <= $2) AND {where}"""
+
+
+def _in_month(day: str, by_month: bool) -> str:
+    """The month (its first day) of a date column, or NULL for the whole period."""
+    return f"report_month({day})" if by_month else "NULL::date"
+
 
 # Per group: inspections of the period in any state, controls done (reviewed), vergunningcontroles, controls
 # after a complaint, hercontroles, and controls without a violation in a counted regime's checklist.
@@ -48,13 +65,14 @@ def inspection_figures(filters: dict[str, Any], *, by_month: bool, breakdowns: b
     """Rows (dimension, key, month, counts): the total, and with `breakdowns` per wijk, object kind and counted
     regime."""
     args: list[Any] = []
-    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
+    where = _where(_SCOPE, _DAY_FILTERS, filters, args, fixed=_FIXED)
     counted = "($3::text[] || '{any}'::text[])"
+    columns = "d.violation_regimes, d.inspections, d.done, d.permit, d.complaint, d.hercontrole"
     sql = f"""
 WITH base AS MATERIALIZED (
-  SELECT {_month("d.day", by_month)} AS month, d.regimes, d.wijk, d.object_kind, d.violation_regimes, d.inspections,
-         d.done, d.permit, d.complaint, d.hercontrole
-  FROM report_inspection_day d WHERE {where}
+  SELECT {_in_month("day", by_month)} AS month, regimes, wijk, object_kind, violation_regimes, inspections, done,
+         permit, complaint, hercontrole
+  FROM ({_counts("inspection", columns, where)}) counts
 )
 SELECT 'total' AS dimension, NULL::text AS key, month, {_COUNTS.format(regimes=counted)} FROM base GROUP BY month"""
     if breakdowns:
@@ -70,37 +88,44 @@ UNION ALL SELECT 'regime', r, month, {_COUNTS.format(regimes="ARRAY[r, 'any']")}
 def nix18_attempts(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
     """Purchase attempts of reviewed controls per sales channel: (month, channel, attempts, complied)."""
     args: list[Any] = []
-    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
+    where = _where(_SCOPE, _DAY_FILTERS, filters, args, fixed=_FIXED)
     return (
         f"""
-SELECT {_month("d.day", by_month)} AS month, d.channel, sum(d.attempts)::bigint AS attempts,
-       sum(d.complied)::bigint AS complied
-FROM report_nix18_day d WHERE {where}
-GROUP BY 1, 2 HAVING sum(d.attempts) > 0""",
+SELECT {_in_month("day", by_month)} AS month, channel, sum(attempts)::bigint AS attempts,
+       sum(complied)::bigint AS complied
+FROM ({_counts("nix18", "d.channel, d.attempts, d.complied", where)}) counts
+GROUP BY 1, 2 HAVING sum(attempts) > 0""",
         args,
     )
 
 
 def violations_per_code(filters: dict[str, Any]) -> tuple[str, list[Any]]:
     """Active violations of reviewed controls from checklists of a counted regime (or a regime-less add-on):
-    (code, article of the latest one, violations, controls)."""
+    (code, article of the latest one, violations, controls). The months have no day of observation: a code with
+    more than one article in the period takes the latest from its day counts."""
     args: list[Any] = []
-    where = _where(_DAY_SCOPE, _DAY_FILTERS, filters, args, fixed=4)
+    where = _where(_SCOPE, _DAY_FILTERS, filters, args, fixed=_FIXED)
+    in_regime = "(d.regime = ANY ($3::text[]) OR d.regime = 'any')"
     return (
         f"""
 WITH violations AS (
-  SELECT d.code, (array_agg(d.article ORDER BY d.observed_on DESC) FILTER (WHERE d.violations > 0))[1] AS article,
-         sum(d.violations)::bigint AS violations
-  FROM report_violation_day d
-  WHERE (d.regime = ANY ($3::text[]) OR d.regime = 'any') AND {where}
-  GROUP BY d.code HAVING sum(d.violations) > 0
+  SELECT code, sum(violations)::bigint AS violations,
+         count(DISTINCT article) FILTER (WHERE violations > 0) AS articles,
+         (array_agg(article) FILTER (WHERE violations > 0))[1] AS article
+  FROM ({_counts("violation", "d.code, d.article, d.violations", f"{in_regime} AND {where}")}) counts
+  GROUP BY code HAVING sum(violations) > 0
 ), controls AS (
-  SELECT d.code, sum(d.controls)::bigint AS controls
-  FROM report_code_day d
-  WHERE d.code_regimes && ($3::text[] || '{{any}}'::text[]) AND {where}
-  GROUP BY d.code
+  SELECT code, sum(controls)::bigint AS controls
+  FROM ({_counts("code", "d.code, d.controls", f"d.code_regimes && ($3::text[] || '{{any}}'::text[]) AND {where}")})
+    counts
+  GROUP BY code
 )
-SELECT v.code, v.article, v.violations, c.controls FROM violations v JOIN controls c ON c.code = v.code
+SELECT v.code, CASE WHEN v.articles = 1 THEN v.article ELSE (
+         SELECT (array_agg(d.article ORDER BY d.observed_on DESC, d.article) FILTER (WHERE d.violations > 0))[1]
+         FROM report_violation_day d
+         WHERE d.code = v.code AND d.day BETWEEN $1 AND $2 AND {in_regime} AND {where}) END AS article,
+       v.violations, c.controls
+FROM violations v JOIN controls c ON c.code = v.code
 ORDER BY c.controls DESC, v.violations DESC, v.code""",
         args,
     )
@@ -125,7 +150,7 @@ def sanctions(filters: dict[str, Any], decisions: list[str], *, by_month: bool) 
     )
     return (
         f"""
-SELECT {_month("s.day", by_month)} AS month,
+SELECT {_in_month("s.day", by_month)} AS month,
        count(*) FILTER (WHERE s.type IN ('warning', 'besluit')) AS sent,
        count(*) FILTER (WHERE s.type = 'warning') AS warnings,
        {per_decision},
@@ -148,9 +173,11 @@ AND (c.regime = ANY ($3::text[]) OR (c.regime IS NULL AND $4::boolean))"""
 _COMPLAINT_FILTERS = {"object_kind": "c.object_kind = {}"}
 
 
-def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """(month, all_wijken, received, followed, resolved_in_time, due): `received` and the rest within the wijk
-    filter, `all_wijken` without it."""
+def complaint_figures(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The complaints of the period in one pass, per (received_on, closed_on): all_wijken, received, followed,
+    resolved_in_time, due and handled (resolved, with a day of closing), `all_wijken` without the wijk filter and
+    the rest within it. Few distinct pairs of days, so few rows: the service adds them up (per month for a trend)
+    and counts the handled ones' working days."""
     args: list[Any] = []
     where = _where(_COMPLAINT_SCOPE, _COMPLAINT_FILTERS, filters, args, fixed=5)
     in_wijk = "true"
@@ -159,45 +186,59 @@ def complaint_figures(filters: dict[str, Any], *, by_month: bool) -> tuple[str, 
         in_wijk = f"c.wijk = ${5 + len(args)}"
     return (
         f"""
-SELECT {_month("c.received_on", by_month)} AS month, count(*) AS all_wijken,
+SELECT c.received_on, c.closed_on, count(*) AS all_wijken,
        count(*) FILTER (WHERE {in_wijk}) AS received,
        count(*) FILTER (WHERE {in_wijk} AND c.followed) AS followed,
        count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on <= c.resolution_due_on)
          AS resolved_in_time,
        count(*) FILTER (WHERE {in_wijk} AND (c.state = 'resolved'
-                        OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due
+                        OR (c.state = 'open' AND c.resolution_due_on < $5))) AS due,
+       count(*) FILTER (WHERE {in_wijk} AND c.state = 'resolved' AND c.closed_on IS NOT NULL) AS handled
 FROM report_complaint c
 WHERE {where}
-GROUP BY 1""",
+GROUP BY 1, 2""",
         args,
     )
 
 
-def complaint_handling_days(filters: dict[str, Any], *, by_month: bool) -> tuple[str, list[Any]]:
-    """Resolved complaints of the period as (month, received_on, closed_on, n): few distinct pairs, whose working
-    days the calendar counts."""
-    args: list[Any] = []
-    where = _where(_COMPLAINT_SCOPE, _COMPLAINT_FILTERS, filters, args, fixed=5)
-    if filters.get("wijk") is not None:
-        args.append(filters["wijk"])
-        where += f" AND c.wijk = ${5 + len(args)}"
-    return (
-        f"""
-SELECT {_month("c.received_on", by_month)} AS month, c.received_on, c.closed_on, count(*) AS n
-FROM report_complaint c
-WHERE c.state = 'resolved' AND c.closed_on IS NOT NULL AND $5::date IS NOT NULL AND {where}
-GROUP BY 1, 2, 3""",
-        args,
-    )
+# --- objects: the registry's statement of the supervised objects with its parameters first, then the reference
+# day and the cycle rules (definitions.cycle_rule_arrays) -----------------------------------------------------
 
 
-# --- objects: the latest reviewed control of each object ($1) up to a day ($2) --------------------------------
-
-LAST_CONTROLS = """
-SELECT o.id AS object_id,
-       (SELECT f.day FROM report_inspection f WHERE f.object_id = o.id AND f.reviewed AND f.day <= $2
-        ORDER BY f.day DESC LIMIT 1) AS last_on
-FROM unnest($1::uuid[]) AS o(id)"""
+def object_figures(objects: str, registry_args: int) -> str:
+    """Per cycle rule (NULL: none applies): (rule, objects, verscherpt, overdue) over the rows of `objects`
+    (id, kind, supervision_level, created_at; its `registry_args` parameters come first). An object's last control
+    is its latest reviewed one up to the reference day, else the day it was registered; overdue when that lies
+    longer ago than the rule's months. The latest controls are one join; only an object controlled after the
+    reference day probes its facts for the latest one up to it."""
+    reference, rules = f"${registry_args + 1}", [f"${registry_args + n}" for n in range(2, 7)]
+    return f"""
+WITH rules AS (
+  SELECT * FROM unnest({rules[0]}::int[], {rules[1]}::text[], {rules[2]}::int[], {rules[3]}::text[], {rules[4]}::text[])
+    AS r(priority, key, months, level, kind)
+), objects AS MATERIALIZED ({objects}
+), classes AS MATERIALIZED (  -- the rule of each (level, kind): a few, not one per object
+  SELECT c.supervision_level, c.kind, rule.key, rule.months
+  FROM (SELECT DISTINCT supervision_level, kind FROM objects) c
+  LEFT JOIN LATERAL (
+    SELECT r.key, r.months FROM rules r
+    WHERE (r.level IS NULL OR r.level = c.supervision_level) AND (r.kind IS NULL OR r.kind = c.kind)
+    ORDER BY r.priority LIMIT 1) rule ON true
+), cycles AS (
+  SELECT o.supervision_level, c.key AS rule, c.months,
+         coalesce(CASE WHEN l.last_on IS NULL OR l.last_on <= {reference}::date THEN l.last_on
+                       ELSE (SELECT f.day FROM report_inspection f
+                             WHERE f.object_id = o.id AND f.reviewed AND f.day <= {reference}::date
+                             ORDER BY f.day DESC LIMIT 1) END,
+                  (o.created_at AT TIME ZONE 'Europe/Amsterdam')::date) AS last_on
+  FROM objects o
+  JOIN classes c ON c.supervision_level = o.supervision_level AND c.kind = o.kind
+  LEFT JOIN report_object_last l ON l.object_id = o.id
+)
+SELECT rule, count(*) AS objects, count(*) FILTER (WHERE supervision_level = 'verscherpt') AS verscherpt,
+       count(*) FILTER (WHERE rule IS NOT NULL
+                        AND last_on < ({reference}::date - make_interval(months => months))::date) AS overdue
+FROM cycles GROUP BY rule"""
 
 
 # --- the facts (backend/reports/facts.py) ---------------------------------------------------------------------
@@ -247,3 +288,4 @@ INSERT INTO report_hercontrole (assignment_id, case_id) VALUES ($1, $2) ON CONFL
 HERCONTROLE_CASE = "SELECT case_id FROM report_hercontrole WHERE assignment_id = $1"
 
 REBUILD = "SELECT reports_rebuild($1::text[], $2::text[])"
+REBUILD_SUMMARIES = "SELECT reports_rebuild_summaries()"

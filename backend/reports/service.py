@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
-from calendar import monthrange
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, Forbidden, Unprocessable
 from backend.registry import service as registry
-from backend.registry.models import SupervisedObject
 from backend.reports import definitions as defs
 from backend.reports import queries
 from backend.reports.models import (
@@ -175,8 +173,10 @@ async def _snapshot(conn: asyncpg.Connection, timeout_ms: int) -> AsyncIterator[
     """One read-only snapshot for every statement of a report; yields the connection to run them on."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         # Plans for the period actually asked: a cached generic plan would read a month as if it were a decade.
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        # One round trip for both settings: on a busy machine each one waits for the CPU.
+        await conn.execute(
+            f"SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = {int(timeout_ms)}"
+        )
         yield _PatientConnection(conn, timeout_ms)
 
 
@@ -225,17 +225,17 @@ class ReadModel:
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool, breakdowns: bool
     ) -> list[Row]:
         sql, filter_args = queries.inspection_figures(_filter_values(req), by_month=by_month, breakdowns=breakdowns)
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def nix18_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
     ) -> list[Row]:
         sql, filter_args = queries.nix18_attempts(_filter_values(req), by_month=by_month)
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def violation_rows(self, conn: Any, req: Request, counted: list[str], sexwork: bool) -> list[Row]:
         sql, filter_args = queries.violations_per_code(_filter_values(req))
-        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *filter_args))
+        return list(await conn.fetch(sql, *_days(req), counted, sexwork, *whole_months(req.period), *filter_args))
 
     async def sanction_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, *, by_month: bool
@@ -246,55 +246,57 @@ class ReadModel:
     async def complaint_rows(
         self, conn: Any, req: Request, counted: list[str], *, by_month: bool
     ) -> tuple[list[Row], list[Row]]:
-        values = _filter_values(req)
-        fixed = (*_days(req), counted, req.filters.regime is None, calendar.today())
-        sql, filter_args = queries.complaint_figures(values, by_month=by_month)
-        figures = list(await conn.fetch(sql, *fixed, *filter_args))
-        sql, filter_args = queries.complaint_handling_days(values, by_month=by_month)
-        return figures, list(await conn.fetch(sql, *fixed, *filter_args))
+        sql, filter_args = queries.complaint_figures(_filter_values(req))
+        rows = await conn.fetch(sql, *_days(req), counted, req.filters.regime is None, calendar.today(), *filter_args)
+        figures: dict[date | None, dict[str, Any]] = {}
+        handled: list[Row] = []
+        for row in rows:
+            key = row["received_on"].replace(day=1) if by_month else None
+            month = figures.setdefault(key, {"month": key} | dict.fromkeys(_COMPLAINT_COUNTS, 0))
+            for name in _COMPLAINT_COUNTS:
+                month[name] += row[name]
+            if row["handled"]:
+                handled.append(
+                    {
+                        "month": key,
+                        "received_on": row["received_on"],
+                        "closed_on": row["closed_on"],
+                        "n": row["handled"],
+                    }
+                )
+        return list(figures.values()), handled
 
     async def object_rows(
         self, conn: Any, req: Request, counted: list[str], sexwork: bool, reference: date
     ) -> list[Row]:
         end_of_reference = datetime.combine(reference + timedelta(days=1), time(), calendar.AMSTERDAM)
-        objects = await registry.supervised_objects(
-            conn, counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
+        objects, registry_args = registry.supervised_objects(
+            counted, sexwork, before=end_of_reference, wijk=req.filters.wijk, kind=req.filters.object_kind
         )
-        rows = await conn.fetch(queries.LAST_CONTROLS, [o.id for o in objects], reference)
-        last_on = {row["object_id"]: row["last_on"] for row in rows}
-        return cycle_rows(objects, last_on, reference)
+        sql = queries.object_figures(objects, len(registry_args))
+        return list(await conn.fetch(sql, *registry_args, reference, *defs.cycle_rule_arrays()))
 
     async def wijk_names(self, conn: Any) -> dict[str, str]:
         return await registry.wijk_names(conn)
 
 
 READ_MODEL = ReadModel()
-
-
-def cycle_rows(objects: list[SupervisedObject], last_on: dict[Any, date | None], reference: date) -> list[Row]:
-    """Per cycle rule (None: none applies): (rule, objects, verscherpt, overdue). An object's last control is its
-    latest reviewed one up to `reference`, else the day it was registered; overdue when that lies longer ago than
-    the rule's months (calendar months, as PostgreSQL counts them)."""
-    counts: dict[str | None, dict[str, Any]] = {}
-    for found in objects:
-        rule = defs.cycle_rule_of(found.supervision_level, found.kind)
-        key = rule.key if rule else None
-        row = counts.setdefault(key, {"rule": key, "objects": 0, "verscherpt": 0, "overdue": 0})
-        row["objects"] += 1
-        row["verscherpt"] += found.supervision_level == "verscherpt"
-        last = last_on.get(found.id) or found.created_at.astimezone(calendar.AMSTERDAM).date()
-        row["overdue"] += rule is not None and last < months_before(reference, rule.months)
-    return list(counts.values())
-
-
-def months_before(day: date, months: int) -> date:
-    """`day` minus whole months, on the last day of a shorter month (as date - interval 'n months' does)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+_COMPLAINT_COUNTS = ("all_wijken", "received", "followed", "resolved_in_time", "due")
 
 
 def _days(req: Request) -> tuple[date, date]:
     return req.period.from_, req.period.to
+
+
+def whole_months(period: Period) -> tuple[date, date]:
+    """The first and the last day of the calendar months the period covers entirely, which the counts read per
+    month; without such a month, a range that holds no month and leaves the period's days to the day counts
+    (queries._counts)."""
+    first = period.from_ if period.from_.day == 1 else (period.from_.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = period.to if (period.to + timedelta(days=1)).day == 1 else period.to.replace(day=1) - timedelta(days=1)
+    if first > last:
+        return period.to + timedelta(days=1), period.to
+    return first, last
 
 
 # --- the figures, per month (None: the whole period) ---------------------------------------------------------
