@@ -53,6 +53,10 @@ const CODES = {
   no_outcome: "Voor deze stap is geen uitkomst vast te leggen.",
   above_maximum: "Het bedrag ligt boven het maximum.",
   collection_time_barred: "De invordering is verjaard (Awb 5:35).",
+  letter_changed: "De brief is veranderd sinds de goedkeuring. Een tweede jurist keurt hem opnieuw goed voordat hij wordt verzonden.",
+  already_withdrawn: "Dit besluit is ingetrokken.",
+  begunstigingstermijn_running: "De begunstigingstermijn loopt nog: binnen de termijn wordt niets verbeurd.",
+  reason_required: "Een ander bedrag dan het verbeurde bedrag volgens het besluit vraagt om een reden.",
   validation_failed: "",
 };
 const FIELDS = {
