@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.core import calendar
 from backend.core import db as core_db
 from backend.demo import DEMO_USERS
 from backend.letters import service as letters
@@ -731,6 +732,72 @@ async def test_an_officer_without_the_sexwork_regime_never_sees_a_sex_work_case(
     assert "bestaat niet, of u mag het niet zien" in text_of(browser, "#meldingen")
     assert secret not in text_of(browser, "body")
     check_screen(browser, "zaak-geweigerd")
+
+
+DUTCH_MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+
+
+def api_command(server: str, subject: str, case_id: str, path: str) -> dict:
+    """A command on the case with its current version, as the console sends it."""
+    version = api_status(server, subject, "GET", f"/api/v1/enforcement/cases/{case_id}")["version"]
+    answer = api_status(
+        server, subject, "POST", f"/api/v1/enforcement/cases/{case_id}{path}", {"If-Match": f'"{version}"'}
+    )
+    assert "code" not in answer, answer  # a case, not a problem (its "status" is the case's)
+    return answer
+
+
+async def test_a_sent_boete_is_read_in_dutch_and_offers_only_a_bezwaar(
+    browser, server, console_database, data_dir, make_token
+):
+    cafe = "Café De Kade"
+    case_id = await decision_awaiting_approval(console_database, data_dir, make_token, cafe)
+    besluit = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{case_id}")["steps"][-1]["id"]
+    api_command(server, "jur-frank", case_id, f"/steps/{besluit}/approve")
+    api_command(server, "jur-eva", case_id, f"/steps/{besluit}/send")
+    open_case(browser, server, "jur-eva", cafe)
+
+    # The violations in the checklist's Dutch words, with their articles.
+    violations = text_of(browser, "#kop-overtredingen + table")
+    assert "Geen leidinggevende aanwezig (horecaloket cat. II)" in violations
+    assert "Alcoholwet art. 24 lid 1" in violations
+    assert "Leeftijdsgrens niet duidelijk aangegeven (horecaloket cat. I)" in violations
+
+    # Every violation has its besluit: no warning, voornemen or besluit to draft; a bezwaar against the besluit.
+    assert not browser.find_elements("css selector", 'select[name="type"]')
+    assert "geen waarschuwing, voornemen of besluit" in text_of(browser, 'section[aria-labelledby="kop-nieuwe-stap"]')
+    assert browser.find_elements("xpath", '//button[normalize-space()="Bezwaar registreren"]')
+
+    # Dates as a Dutch reader writes them: in the text and in the fields, whatever the browser's language.
+    assert browser.execute_script("return document.documentElement.lang") == "nl"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}", text_of(browser, "main"))
+    assert re.search(rf"Verzonden op\s+\d{{1,2}} ({DUTCH_MONTHS}) \d{{4}}", step_status(browser, 2))
+    assert not browser.find_elements("css selector", 'input[type="date"]')
+    today = calendar.today()
+    received = browser.find_element("name", "received_on")
+    assert received.get_attribute("value") == today.strftime("%d-%m-%Y")
+    fill(browser, "Ontvangen op (dd-mm-jjjj)", f"{today.day}-{today.month}-{today.year}")
+    check_screen(browser, "zaak-bezwaar-formulier")
+    submit(browser, "Bezwaar registreren")
+    wait_for(browser, lambda b: "Geregistreerd" in step_status(b, 3), "the bezwaar registered")
+    bezwaar = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{case_id}")["steps"][-1]
+    assert (bezwaar["type"], bezwaar["received_on"]) == ("bezwaar", today.isoformat())
+    assert not browser.find_elements("xpath", '//button[normalize-space()="Bezwaar registreren"]')  # once
+
+
+def test_an_error_code_without_dutch_words_is_shown_in_dutch_with_its_code(browser, server):
+    sign_in(browser, server, "coord-dirk", "Te beoordelen")
+    open_screen(browser, "#/indicatoren", "Indicatoren")
+    wait_for(browser, lambda b: "Controles uitgevoerd" in text_of(b, "main table"), "the indicators")
+    year = calendar.today().year
+    fill(browser, "Vanaf (dd-mm-jjjj)", f"31-12-{year}")
+    fill(browser, "Tot en met (dd-mm-jjjj)", f"01-01-{year}")
+    submit(browser, "Tonen")
+    wait_for(browser, lambda b: text_of(b, "#meldingen"), "the refusal in words")
+    message = text_of(browser, "#meldingen")
+    assert "Het verzoek klopt niet" in message and "invalid_date_range" in message
+    assert "before" not in message  # not the service's English detail
+    check_screen(browser, "indicatoren-fout")
 
 
 def test_no_token_reaches_the_server_log(browser, served_console):

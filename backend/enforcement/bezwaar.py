@@ -14,7 +14,7 @@ import asyncpg
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
-from backend.enforcement import queries, reading, records, steps
+from backend.enforcement import next_steps, queries, reading, records, steps
 from backend.enforcement.models import BezwaarChange, Case, StepCreate, StepOutcome
 from backend.enforcement.procedure import awb
 from backend.enforcement.records import CaseRecord, NewStep, StepRecord
@@ -40,7 +40,7 @@ def prepare(data: StepCreate, case_steps: list[StepRecord], new: NewStep) -> Non
     decision = next((s for s in case_steps if s.id == data.related_step_id), None)
     if decision is None or decision.type not in steps.DECISIONS or decision.status != "sent":
         raise Conflict("A bezwaar is made against a sent decision of this case.", code="not_a_sent_decision")
-    if any(s.type == "bezwaar" and s.related_step_id == decision.id for s in case_steps):
+    if next_steps.has_bezwaar(case_steps, decision.id):
         raise Conflict("A bezwaar against this decision is registered already.", code="bezwaar_exists")
     assert data.received_on is not None  # a bezwaar states it (steps.KINDS)
     new.related_step_id = decision.id

@@ -19,7 +19,18 @@ from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, FieldProblems, invalid
 from backend.core.ids import new_id
-from backend.enforcement import bezwaar, letter, proposal, proposing, queries, reading, records, rules, steps
+from backend.enforcement import (
+    bezwaar,
+    letter,
+    next_steps,
+    proposal,
+    proposing,
+    queries,
+    reading,
+    records,
+    rules,
+    steps,
+)
 from backend.enforcement.models import Case, Proposal, StepCreate
 from backend.enforcement.procedure import awb
 from backend.enforcement.records import CaseRecord, NewStep, StepRecord, ViolationRecord
@@ -99,8 +110,7 @@ def _chosen_violations(
         return list(data.violation_ids)
     if voornemen is not None and voornemen.violation_ids:
         return list(voornemen.violation_ids)
-    dealt_with = proposal.dealt_with(case_steps)
-    chosen = [v.violation_id for v in violations if v.violation_id not in dealt_with]
+    chosen = next_steps.open_violations(violations, case_steps)
     if not chosen:
         raise invalid("/violation_ids", "the case has no violation left that this step could rest on")
     return chosen
@@ -110,23 +120,19 @@ async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, case_steps: l
     """The sent voornemen a besluit follows; refuses a besluit before it or before its zienswijze term ended."""
     if data.type != "besluit" or data.decision not in proposal.VOORNEMEN_REQUIRED:
         return None
-    sent = [s for s in case_steps if s.type == "voornemen" and s.decision == data.decision and s.status == "sent"]
-    if not sent:
+    voornemen = next_steps.sent_voornemen(case_steps, data.decision, set(data.violation_ids))
+    if voornemen is None:
         raise Conflict(
             f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
             code="voornemen_required",
         )
-    wanted = set(data.violation_ids)
-    # The latest voornemen on these violations (any, when none is named or none covers them all).
-    voornemen = next((s for s in reversed(sent) if wanted <= set(s.violation_ids)), sent[-1])
-    if voornemen.zienswijze == "pending":
-        term = await tx.fetchrow(queries.DEADLINE_OF, voornemen.id, "zienswijze")
-        if term is not None and term["due_on"] >= calendar.today():
-            raise Conflict(
-                f"The zienswijze term of the voornemen runs until {term['due_on']}; record the zienswijze "
-                "or wait for the term to end.",
-                code="zienswijze_term_running",
-            )
+    running_until = await next_steps.zienswijze_running_until(tx, voornemen)
+    if running_until is not None:
+        raise Conflict(
+            f"The zienswijze term of the voornemen runs until {running_until}; record the zienswijze "
+            "or wait for the term to end.",
+            code="zienswijze_term_running",
+        )
     return voornemen
 
 
@@ -243,7 +249,7 @@ async def _prepare_sanction(
     chosen = _chosen_violations(data, violations, case_steps, voornemen)
     _heard_on_these(data, voornemen, chosen)
     if data.type == "besluit" and data.decision == "boete":
-        fined = [row["violation_id"] for row in await tx.fetch(queries.ALREADY_FINED, chosen)]
+        fined = await next_steps.fined(tx, chosen)
         if fined:
             raise Conflict(
                 f"A boete already rests on violation(s) {', '.join(map(str, sorted(fined)))}: one fine per violation.",

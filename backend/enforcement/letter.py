@@ -55,7 +55,6 @@ LEGAL_BASIS = {
     "ontzegging_19a": "artikel 19a van de Alcoholwet",
     "sluiting_13b": "artikel 13b van de Opiumwet",
 }
-_ALCOHOL_REGIMES = ("alcohol", "nix18")
 _DECISION_TITLES = {"last_onder_dwangsom": "Besluit last onder dwangsom"}
 _ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\S+)(?: lid (?P<lid>\S+))?")
 _UNITS = {"ineens": "once"}
@@ -164,7 +163,7 @@ def _sanction(case: CaseRecord, step: StepRecord, heard: str | None) -> Sanction
     decision = step.decision
     if decision is None:
         return None
-    if decision == "boete" and case.regime not in _ALCOHOL_REGIMES:
+    if not steps.decision_fits(case.regime, decision):
         raise _missing("/decision", f"a boete has no legal basis under {case.regime} in these letters")
     unit = step.dwangsom_unit
     return Sanction(

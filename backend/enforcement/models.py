@@ -303,6 +303,10 @@ class CaseViolation(msgspec.Struct, frozen=True, kw_only=True):
     location_id: UUID | None
     code: str
     article_key: str
+    description: Annotated[
+        str | None, Meta(description="Dutch, from the current checklists (as in the letters); null for a code none has")
+    ]
+    article: Annotated[str, Meta(description="The article as the current checklists state it, else `article_key`")]
     observed_on: date
     fined: Annotated[bool, Meta(description="A boete decision (draft or sent) rests on it")]
     added_at: datetime
@@ -334,10 +338,23 @@ class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+class NextStep(msgspec.Struct, frozen=True, kw_only=True):
+    type: Literal["warning", "voornemen", "besluit", "bezwaar"]
+    decision: Decision | None = None
+    related_step_id: Annotated[UUID | None, Meta(description="bezwaar: the sent decision it is lodged against")] = None
+
+
 class Case(CaseSummary, frozen=True, kw_only=True):
     violations: list[CaseViolation]
     steps: list[Step]
     history: list[StatusEntry]
+    next_steps: Annotated[
+        list[NextStep],
+        Meta(
+            description="What may be drafted now (POST .../steps without `violation_ids`): a warning or voornemen "
+            "while violations are open, a besluit after its voornemen and zienswijze term, a bezwaar per sent decision"
+        ),
+    ]
 
 
 class CasePage(Page[CaseSummary], frozen=True):

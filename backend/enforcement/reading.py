@@ -19,9 +19,10 @@ from backend.core.auth import Principal
 from backend.core.errors import BadRequest, NotFound
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.core.visibility import Visibility
-from backend.enforcement import queries, records
+from backend.enforcement import next_steps, queries, records
 from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView, LetterDispatch
-from backend.enforcement.records import CaseRecord, StepRecord
+from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
+from backend.reports.service import ViolationText, violation_texts
 
 DEADLINE_HORIZON_DAYS = 366
 
@@ -80,12 +81,32 @@ async def _with_dispatch(conn: asyncpg.Connection, steps: list[dict[str, Any]]) 
     return steps
 
 
+def _violation(row: asyncpg.Record, texts: dict[str, ViolationText]) -> dict[str, Any]:
+    """A violation with the Dutch words its letters use: the checklist's description and current article."""
+    text = texts.get(row["code"])
+    return {
+        **dict(row),
+        "description": text.description if text else None,
+        "article": (text.article if text else None) or row["article_key"],
+    }
+
+
 async def view(conn: asyncpg.Connection, principal: Principal, case_id: UUID) -> Case:
-    """The case as the API answers it: with its violations, steps (and their deadlines) and status history."""
-    fields = dict(await _visible(conn, principal, case_id))
-    fields["violations"] = [dict(v) for v in await conn.fetch(queries.CASE_VIOLATIONS, case_id)]
+    """The case as the API answers it: with its violations (in Dutch words), steps (and their deadlines), status
+    history and the steps that may be drafted now."""
+    row = await _visible(conn, principal, case_id)
+    violations = await conn.fetch(queries.CASE_VIOLATIONS, case_id)
+    texts = await violation_texts(conn, principal)
+    fields = dict(row)
+    fields["violations"] = [_violation(v, texts) for v in violations]
     fields["steps"] = await _with_dispatch(conn, [dict(s) for s in await conn.fetch(queries.CASE_STEPS, case_id)])
     fields["history"] = [dict(h) for h in await conn.fetch(queries.CASE_HISTORY, case_id)]
+    fields["next_steps"] = await next_steps.draftable(
+        conn,
+        records.case_record(row),
+        [msgspec.convert(dict(v), ViolationRecord) for v in violations],
+        await records.steps(conn, case_id),
+    )
     return msgspec.convert(fields, Case)
 
 

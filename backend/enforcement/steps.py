@@ -28,6 +28,8 @@ DECISION_FIELDS: Mapping[str, tuple[str, ...]] = {
     "sluiting_13b": ("months",),
     "intrekking": (),
 }
+# A boete is an Alcoholwet power (art. 44a): a case under another regime has no legal basis for one.
+BOETE_REGIMES = frozenset({"alcohol", "nix18"})
 # What a besluit must state (a voornemen may leave it open).
 REQUIRED_IN_BESLUIT: Mapping[str, tuple[str, ...]] = {
     "boete": ("amount_cents",),
@@ -202,6 +204,11 @@ def needs_approval(step_type: str) -> bool:
 
 def sendable(step_type: str) -> bool:
     return "send" in KINDS[step_type].transitions
+
+
+def decision_fits(regime: str, decision: str) -> bool:
+    """Whether a case under `regime` has a legal basis for the decision."""
+    return decision != "boete" or regime in BOETE_REGIMES
 
 
 def letter_kind(step_type: str, decision: str | None) -> str | None:

@@ -14,6 +14,7 @@ export class ApiError extends Error {
 }
 
 const MESSAGES = {
+  400: "Het verzoek klopt niet; controleer wat u heeft ingevuld.",
   401: "U bent niet (meer) aangemeld. Meld u opnieuw aan.",
   403: "U heeft geen toegang tot deze gegevens of deze handeling.",
   404: "Dit bestaat niet, of u mag het niet zien.",
@@ -23,7 +24,8 @@ const MESSAGES = {
   429: "Te veel verzoeken. Wacht even en probeer het opnieuw.",
 };
 
-// The service's stable problem codes in Dutch words; an unknown code falls back to the service's own detail.
+// The service's stable problem codes in Dutch words. A code not listed here is shown as it is, beside the general
+// sentence for the status: the service's own detail is English and meant for developers.
 const CODES = {
   four_eyes: "U mag dit besluit niet goedkeuren: u heeft het zelf opgesteld of de overtreding zelf vastgesteld. Een tweede jurist keurt het goed (vier-ogenprincipe).",
   not_a_draft: "Deze stap is geen concept (meer) en kan niet opnieuw worden goedgekeurd.",
@@ -51,6 +53,10 @@ const CODES = {
   no_outcome: "Voor deze stap is geen uitkomst vast te leggen.",
   above_maximum: "Het bedrag ligt boven het maximum.",
   collection_time_barred: "De invordering is verjaard (Awb 5:35).",
+  letter_changed: "De brief is veranderd sinds de goedkeuring. Een tweede jurist keurt hem opnieuw goed voordat hij wordt verzonden.",
+  already_withdrawn: "Dit besluit is ingetrokken.",
+  begunstigingstermijn_running: "De begunstigingstermijn loopt nog: binnen de termijn wordt niets verbeurd.",
+  reason_required: "Een ander bedrag dan het verbeurde bedrag volgens het besluit vraagt om een reden.",
   validation_failed: "",
 };
 const FIELDS = {
@@ -58,19 +64,21 @@ const FIELDS = {
   "/deviation_reason": "Reden van afwijking", "/sent_on": "Verzenddatum", "/received_on": "Ontvangen op",
   "/posted_on": "Op de post gedaan op", "/summary": "Samenvatting", "/observed_on": "Datum hercontrole",
   "/result": "Uitkomst", "/violation_ids": "Overtredingen", "/addressee": "Geadresseerde", "/reason": "Reden",
+  from: "Vanaf", to: "Tot en met",
 };
 
-// The server's error in words: our sentence for the status, the code's meaning, and which fields to check.
+// The server's error in words: our sentence for the status, the code's meaning (or the code itself, when we have no
+// words for it), and which fields to check.
 export function describe(error) {
   if (!(error instanceof ApiError)) return "De service is niet bereikbaar. Probeer het later opnieuw.";
   const general = MESSAGES[error.status] || "Er ging iets mis bij de service.";
-  const known = Object.hasOwn(CODES, error.problem.code);
-  const meaning = known ? CODES[error.problem.code] : error.problem.detail;
-  const fields = (error.problem.errors || []).map((item) => {
+  const code = error.problem.code;
+  const meaning = Object.hasOwn(CODES, code) ? CODES[code] : code ? `(Foutcode: ${code}.)` : "";
+  const fields = [...new Set((error.problem.errors || []).map((item) => {
     const where = item.parameter || item.pointer || "";
-    return FIELDS[where] ? `${FIELDS[where]} (${item.detail})` : `${where}: ${item.detail}`;
-  });
-  return [general, meaning, fields.length ? `Controleer: ${fields.join("; ")}.` : ""].filter(Boolean).join(" ");
+    return FIELDS[where] || FIELDS[where.replace(/\/\d+$/, "")] || where.replace(/^\//, "");
+  }))];
+  return [general, meaning, fields.length ? `Controleer: ${fields.join(", ")}.` : ""].filter(Boolean).join(" ");
 }
 
 export async function api(path, { method = "GET", body, version, accept = "application/json" } = {}) {

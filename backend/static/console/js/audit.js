@@ -1,7 +1,7 @@
 // The auditor's screen: who read or changed what, by person and by period.
 import { query } from "./api.js";
 import { render } from "./app.js";
-import { button, field, formatDate, h } from "./dom.js";
+import { button, dateField, field, formatDate, formValues, h } from "./dom.js";
 import { pagedTable } from "./pages.js";
 
 const HEADERS = ["Moment", "Wie", "Handeling", "Object", "Reden"];
@@ -15,11 +15,11 @@ export async function auditScreen() {
   const results = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "console-form", novalidate: true },
     field("Persoon (gebruikers-id, optioneel)", "input", { name: "actor_id" }),
-    field("Vanaf (datum)", "input", { name: "from", type: "date" }),
-    field("Tot en met (datum)", "input", { name: "to", type: "date" }),
+    dateField("Vanaf", "from"),
+    dateField("Tot en met", "to"),
     h("div", {}, button("Zoeken", null, { primary: true, type: "submit" })));
   const show = () => {
-    const values = Object.fromEntries(new FormData(form).entries());
+    const values = formValues(form);
     results.replaceChildren(pagedTable("Auditgebeurtenissen", HEADERS, `/api/v1/audit-events${query(values)}`, row));
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); show(); });

@@ -4,7 +4,7 @@
 // Photos and letters are fetched with the user's token and shown from blob: URLs (never a token in a URL).
 import { api, describe } from "./api.js";
 import { clearError, currentUser, render, showError } from "./app.js";
-import { address, button, facts, field, formatDate, h, heading, paragraph, table } from "./dom.js";
+import { address, button, dateField, facts, field, formatDate, formValues, h, heading, paragraph, table, todayIso } from "./dom.js";
 import { CASE_STATUSES, DEADLINES, DECISIONS, OUTCOMES, REGIMES, STEPS, STEP_STATUSES, WIJKEN, euros, word } from "./words.js";
 
 const LETTERS = ["warning", "voornemen", "besluit", "invordering"];
@@ -42,21 +42,13 @@ async function perform(found, path, body) {
   }
 }
 
-function valuesOf(form) {
-  return Object.fromEntries([...new FormData(form).entries()].filter(([, value]) => value !== ""));
-}
-
 function smallForm(legend, fields, submitText, onSubmit) {
   const form = h("form", { class: "console-form console-action", novalidate: true },
     h("fieldset", { class: "utrecht-form-fieldset console-form" },
       h("legend", { class: "utrecht-form-fieldset__legend" }, legend), ...fields),
     h("div", {}, button(submitText, null, { type: "submit" })));
-  form.addEventListener("submit", (event) => { event.preventDefault(); onSubmit(valuesOf(form)); });
+  form.addEventListener("submit", (event) => { event.preventDefault(); onSubmit(formValues(form)); });
   return form;
-}
-
-function today() {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Amsterdam" }).format(new Date());
 }
 
 function cents(text) {
@@ -74,17 +66,23 @@ function thumbnail(inspectionId, photoId, description) {
   return image;
 }
 
+// A violation as a jurist reads it: the checklist's Dutch description (the code beside it), and its article.
+function violationText(violation) {
+  return violation.description ? h("span", {}, violation.description, h("br"), h("small", {}, violation.code))
+    : violation.code;
+}
+
 function violationRow(violation, inspections) {
   const inspection = inspections.get(violation.inspection_id);
   const found = inspection && inspection.violations.find((v) => v.id === violation.violation_id);
   const received = new Set(inspection ? inspection.photos.filter((p) => p.received).map((p) => p.id) : []);
   const photos = found ? found.evidence_photo_ids.filter((id) => received.has(id)) : [];
   return [
-    violation.code, violation.article_key, formatDate(violation.observed_on),
+    violationText(violation), violation.article, formatDate(violation.observed_on),
     inspection ? `${formatDate(inspection.inspected_at)}, team ${inspection.team_id}` : "Niet zichtbaar",
     violation.fined ? "Ja" : "Nee",
     photos.length ? h("div", { class: "console-photos" },
-      photos.map((id, index) => thumbnail(violation.inspection_id, id, `Foto ${index + 1} bij overtreding ${violation.code}`)))
+      photos.map((id, index) => thumbnail(violation.inspection_id, id, `Foto ${index + 1} bij overtreding: ${violation.description || violation.code}`)))
       : "Geen",
   ];
 }
@@ -96,7 +94,7 @@ async function violationsSection(found) {
   return section("kop-overtredingen", "Overtredingen",
     found.violations.length
       ? table("Overtredingen in deze zaak, met de inspectie waarin ze zijn vastgesteld",
-        ["Code", "Artikel", "Vastgesteld", "Inspectie", "Beboet", "Foto's"],
+        ["Overtreding", "Artikel", "Vastgesteld", "Inspectie", "Beboet", "Foto's"],
         found.violations.map((v) => violationRow(v, inspections)))
       : paragraph("Geen overtredingen."));
 }
@@ -115,14 +113,15 @@ function proposedStep(step, decision) {
 }
 
 // The rules' proposal in Dutch: per violation code its legal basis, earlier occasions, step and amount.
-function proposalSection(advice) {
+function proposalSection(advice, violations) {
   if (!advice) return null;
+  const described = new Map(violations.map((v) => [v.code, v]));
   const next = advice.next;
   return section("kop-voorstel", "Voorstel",
     facts([["Volgende stap", proposedStep(next.type, next.decision)], ["Bedrag", euros(next.amount_cents)]]),
     advice.items.length ? table("Voorstel per overtreding, met de wettelijke grondslag",
-      ["Code", "Grondslag", "Eerder in 12 maanden", "Voorgestelde stap", "Bedrag", "Recidive"],
-      advice.items.map((item) => [item.code, legalBasis(item), String(item.earlier_occasions), proposedStep(item.step),
+      ["Overtreding", "Grondslag", "Eerder in 12 maanden", "Voorgestelde stap", "Bedrag", "Recidive"],
+      advice.items.map((item) => [violationText(described.get(item.code) || item), legalBasis(item), String(item.earlier_occasions), proposedStep(item.step),
                                   euros(item.fine && item.fine.amount_cents),
                                   item.fine && item.fine.recidive ? `Ja (+${item.fine.surcharge_percent}%)` : "Nee"])) : null);
 }
@@ -152,7 +151,7 @@ function stepActions(found, step, approvable) {
     actions.push(button("Goedkeuren", () => perform(found, `${stepPath}/approve`), { primary: true }));
   }
   if (sendable(step)) {
-    actions.push(smallForm(`Stap ${step.seq} verzenden`, [field("Verzenddatum", "input", { name: "sent_on", type: "date", value: today() })],
+    actions.push(smallForm(`Stap ${step.seq} verzenden`, [dateField("Verzenddatum", "sent_on", todayIso())],
       "Verzenden", (values) => perform(found, `${stepPath}/send`, values)));
   }
   if (step.type === "voornemen" && step.zienswijze === "pending") {
@@ -164,7 +163,7 @@ function stepActions(found, step, approvable) {
   if (step.type === "hercontrole" && step.status === "planned") {
     actions.push(smallForm("Uitkomst hercontrole", [
       field("Uitkomst", "select", { name: "result" }, [["complied", "Nageleefd"], ["forfeited", "Verbeurd"]]),
-      field("Datum hercontrole", "input", { name: "observed_on", type: "date", value: today() })],
+      dateField("Datum hercontrole", "observed_on", todayIso())],
     "Uitkomst vastleggen", (values) => perform(found, `${stepPath}/outcome`, values)));
   }
   if (step.type === "bezwaar" && step.status === "registered") {
@@ -172,11 +171,10 @@ function stepActions(found, step, approvable) {
       field("Uitkomst", "select", { name: "result" }, [["ongegrond", "Ongegrond"], ["gegrond", "Gegrond"], ["niet_ontvankelijk", "Niet-ontvankelijk"]])],
     "Beslissing vastleggen", (values) => perform(found, `${stepPath}/outcome`, values)));
   }
-  const objected = found.steps.some((other) => other.type === "bezwaar" && other.related_step_id === step.id);
-  if (step.type === "besluit" && step.status === "sent" && !step.withdrawn_on && !objected) {
+  if (found.next_steps.some((next) => next.type === "bezwaar" && next.related_step_id === step.id)) {
     actions.push(smallForm("Bezwaar registreren", [
-      field("Ontvangen op", "input", { name: "received_on", type: "date", value: today() }),
-      field("Op de post gedaan op (alleen per post)", "input", { name: "posted_on", type: "date" })],
+      dateField("Ontvangen op", "received_on", todayIso()),
+      dateField("Op de post gedaan op (alleen per post)", "posted_on")],
     "Bezwaar registreren", (values) => perform(found, "/steps", { type: "bezwaar", related_step_id: step.id, ...values })));
   }
   return actions;
@@ -208,27 +206,44 @@ function stepArticle(found, step, approvable, officer) {
 
 // --- drafting a step ------------------------------------------------------------------------------------------------
 
+// The kinds of step the form drafts; the service says which of them, with which decision, the case allows now.
+const DRAFTED = { warning: "Waarschuwing", voornemen: "Voornemen", besluit: "Besluit" };
+
 function draftForm(found, advice) {
-  const next = advice && advice.next.type !== "none" ? advice.next : { type: "warning", decision: null, amount_cents: null };
-  const select = (label, name, choices, chosen) => {
-    const wrapper = field(label, "select", { name }, Object.entries(choices));
-    if (chosen) wrapper.querySelector("select").value = chosen;
-    return wrapper;
+  const allowed = found.next_steps.filter((next) => Object.hasOwn(DRAFTED, next.type));
+  if (!allowed.length) {
+    return paragraph("Er kan nu geen waarschuwing, voornemen of besluit worden opgesteld: de overtredingen zijn "
+      + "afgehandeld, of een besluit wacht op het verzonden voornemen en de zienswijze.");
+  }
+  const proposed = advice && advice.next.type !== "none" ? advice.next : { type: null, decision: null, amount_cents: null };
+  const types = [...new Set(allowed.map((next) => next.type))];
+  const decisionsOf = (type) => allowed.filter((next) => next.type === type && next.decision).map((next) => next.decision);
+  const typeField = field("Soort stap", "select", { name: "type" }, types.map((type) => [type, DRAFTED[type]]));
+  const decisionField = field("Besluit", "select", { name: "decision" });
+  const typeSelect = typeField.querySelector("select");
+  const decisionSelect = decisionField.querySelector("select");
+  const offerDecisions = () => {
+    const decisions = decisionsOf(typeSelect.value);
+    decisionSelect.replaceChildren(...decisions.map((decision) => h("option", { value: decision }, word(DECISIONS, decision))));
+    if (decisions.includes(proposed.decision)) decisionSelect.value = proposed.decision;
+    decisionField.hidden = !decisions.length;
   };
+  if (types.includes(proposed.type)) typeSelect.value = proposed.type;
+  typeSelect.addEventListener("change", offerDecisions);
+  offerDecisions();
   const form = h("form", { class: "console-form", novalidate: true },
     paragraph("Het formulier is ingevuld volgens het voorstel. Wijkt u af, geef dan de reden."),
-    select("Soort stap", "type", { warning: "Waarschuwing", voornemen: "Voornemen", besluit: "Besluit" }, next.type),
-    select("Besluit", "decision", DECISIONS, next.decision || "boete"),
+    typeField, decisionField,
     field("Bedrag in euro (bij een boete)", "input", { name: "amount", inputmode: "decimal",
-      value: next.amount_cents ? String(next.amount_cents / 100).replace(".", ",") : "" }),
+      value: proposed.amount_cents ? String(proposed.amount_cents / 100).replace(".", ",") : "" }),
     field("Motivering", "textarea", { name: "document_text", rows: 4 }),
     field("Reden van afwijking van het voorstel (optioneel)", "textarea", { name: "deviation_reason", rows: 2 }),
     h("div", {}, button("Concept opstellen", null, { primary: true, type: "submit" })));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const values = valuesOf(form);
+    const values = formValues(form);
     const body = { type: values.type };
-    if (values.type !== "warning") body.decision = values.decision;
+    if (values.decision) body.decision = values.decision;
     if (body.decision === "boete" && values.amount) body.amount_cents = cents(values.amount);
     if (values.document_text) body.document_text = values.document_text;
     if (values.deviation_reason) body.deviation_reason = values.deviation_reason;
@@ -254,7 +269,7 @@ export async function caseScreen(id) {
            ["Regime", word(REGIMES, found.regime)], ["Status", word(CASE_STATUSES, found.status)],
            ["Geopend", formatDate(found.opened_at)], ["Gesloten", formatDate(found.closed_at)], ["Resultaat", found.result]]),
     violations,
-    proposalSection(advice),
+    proposalSection(advice, found.violations),
     section("kop-stappen", "Stappen",
       found.steps.length ? found.steps.map((step) => stepArticle(found, step, approvable, officer)) : paragraph("Nog geen stappen.")),
     officer && found.status !== "closed" ? section("kop-nieuwe-stap", "Nieuwe stap", draftForm(found, advice)) : null);

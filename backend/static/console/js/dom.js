@@ -57,11 +57,41 @@ export function facts(pairs) {
     .flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
+// Dates as Dutch readers expect them, whatever language the browser has: "4 december 2026" in text, dd-mm-jjjj
+// in fields (a date input would follow the browser's language, mm/dd/yyyy in an English one).
 export function formatDate(iso) {
   if (!iso) return "";
   const value = new Date(iso.length === 10 ? `${iso}T12:00:00` : iso);
-  const options = iso.length === 10 ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
+  const options = iso.length === 10 ? { dateStyle: "long" } : { dateStyle: "long", timeStyle: "short" };
   return new Intl.DateTimeFormat("nl-NL", { timeZone: "Europe/Amsterdam", ...options }).format(value);
+}
+
+// Today in Europe/Amsterdam, as the API writes a date (jjjj-mm-dd).
+export function todayIso() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Amsterdam" }).format(new Date());
+}
+
+function fieldDate(iso) {
+  const [year, month, day] = iso.split("-");
+  return `${day}-${month}-${year}`;
+}
+
+// dd-mm-jjjj (or d-m-jjjj) as the API's jjjj-mm-dd; anything else goes as typed, and the service says what is wrong.
+function apiDate(text) {
+  const parts = /^\s*(\d{1,2})[-./](\d{1,2})[-./](\d{4})\s*$/.exec(text);
+  return parts ? `${parts[3]}-${parts[2].padStart(2, "0")}-${parts[1].padStart(2, "0")}` : text;
+}
+
+export function dateField(label, name, iso = null) {
+  return field(`${label} (dd-mm-jjjj)`, "input", { name, "data-date": true, inputmode: "numeric", autocomplete: "off",
+                                                   value: iso ? fieldDate(iso) : "" });
+}
+
+// A form's filled-in values, its date fields as the API writes dates.
+export function formValues(form) {
+  const dates = new Set([...form.querySelectorAll("[data-date]")].map((input) => input.name));
+  return Object.fromEntries([...new FormData(form).entries()].filter(([, value]) => value !== "")
+    .map(([name, value]) => [name, dates.has(name) ? apiDate(value) : value]));
 }
 
 export function address(location) {

@@ -1,8 +1,8 @@
 // The performance indicators for a period: the key figures, the two charts and the CSV download. Charts and CSV
 // are fetched with the user's token and shown from blob: URLs (an <img src> to /api/v1 would carry no token).
-import { api, query } from "./api.js";
-import { render } from "./app.js";
-import { button, field, h, heading, table } from "./dom.js";
+import { api, describe, query } from "./api.js";
+import { clearError, render, showError } from "./app.js";
+import { button, dateField, formValues, h, heading, table, todayIso } from "./dom.js";
 
 function share(figure) {
   return figure.share === null ? "–" : `${Math.round(figure.share * 1000) / 10}%`;
@@ -28,12 +28,12 @@ async function downloadCsv(parameters) {
 }
 
 export async function indicatorsScreen() {
-  const year = new Date().getFullYear();
-  const parameters = { from: `${year}-01-01`, to: new Date().toISOString().slice(0, 10) };
+  const today = todayIso();
+  const parameters = { from: `${today.slice(0, 4)}-01-01`, to: today };
   const results = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "console-form", novalidate: true },
-    field("Vanaf (datum)", "input", { name: "from", type: "date", value: parameters.from }),
-    field("Tot en met (datum)", "input", { name: "to", type: "date", value: parameters.to }),
+    dateField("Vanaf", "from", parameters.from),
+    dateField("Tot en met", "to", parameters.to),
     h("div", {}, button("Tonen", null, { primary: true, type: "submit" })));
 
   async function show(values) {
@@ -56,7 +56,12 @@ export async function indicatorsScreen() {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await show(Object.fromEntries(new FormData(form).entries()));
+    try {
+      await show(formValues(form));
+      clearError();
+    } catch (error) {
+      showError(describe(error));
+    }
   });
   render("Indicatoren", form, results);
   await show(parameters);
