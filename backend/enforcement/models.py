@@ -13,6 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.letters import models as letters
 from backend.letters.models import Addressee
 from backend.users.models import Regime
 
@@ -22,18 +23,7 @@ CaseStatus = Annotated[
 ]
 CaseResult = Literal["complied", "sanctioned", "no_action", "merged", "withdrawn"]
 StepType = Literal["warning", "voornemen", "besluit", "hercontrole", "invordering", "bezwaar"]
-Decision = Annotated[
-    Literal[
-        "boete",
-        "last_onder_dwangsom",
-        "last_onder_bestuursdwang",
-        "schorsing",
-        "intrekking",
-        "ontzegging_19a",
-        "sluiting_13b",
-    ],
-    Meta(description="What a voornemen or besluit is about"),
-]
+Decision = Annotated[letters.Decision, Meta(description="What a voornemen or besluit is about")]
 Intervention = Literal[
     "warning",
     "boete",
