@@ -35,7 +35,6 @@ from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
 from backend.registry import service as registry
 from backend.users import service as users
-from backend.users.service import actor_of
 
 CHECKLIST_KINDS_FILE = PROJECT_ROOT / "schemas" / "planning" / "checklist-object-kinds.json"
 
@@ -306,14 +305,8 @@ async def create_assignment(
     after = _audit_state(created)
     if complaint_id is not None:
         after["complaint_id"] = str(complaint_id)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="assignment.created",
-        object_type="assignment",
-        object_id=created.id,
-        request_id=request_id,
-        after=after,
+    await audit.record_user_action(
+        tx, principal, "assignment", created.id, "created", request_id=request_id, after=after
     )
     return created
 
@@ -356,12 +349,12 @@ async def plan_hercontrole(
         None,
     )
     created = _assignment(row)
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="assignment.created",
-        object_type="assignment",
-        object_id=created.id,
+        principal,
+        "assignment",
+        created.id,
+        "created",
         request_id=request_id,
         reason="hercontrole",
         after=_audit_state(created),
@@ -399,18 +392,17 @@ async def _apply(
     if row is None:
         raise stale(current.version)
     updated = _assignment(row)
-    before, after = _audit_state(current), _audit_state(updated)
-    changed = [key for key in after if before[key] != after[key]]
-    await audit.record(
+    before, after = audit.changed_fields(_audit_state(current), _audit_state(updated))
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action=f"assignment.{action}",
-        object_type="assignment",
-        object_id=current.id,
+        principal,
+        "assignment",
+        current.id,
+        action,
         request_id=request_id,
         reason=reason,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
+        before=before,
+        after=after,
     )
     return updated
 
@@ -483,12 +475,12 @@ async def mark_done(
     row = await tx.fetchrow(queries.MARK_DONE, assignment_id)
     if row is None:
         return False
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="assignment.done",
-        object_type="assignment",
-        object_id=assignment_id,
+        principal,
+        "assignment",
+        assignment_id,
+        "done",
         request_id=request_id,
         before={"status": "planned"},
         after={"status": "done", "inspection_id": str(inspection_id)},
