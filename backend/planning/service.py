@@ -34,6 +34,7 @@ from backend.core.visibility import Visibility
 from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
 from backend.registry import service as registry
+from backend.registry.models import Establishment
 from backend.users import service as users
 
 CHECKLIST_KINDS_FILE = PROJECT_ROOT / "schemas" / "planning" / "checklist-object-kinds.json"
@@ -185,26 +186,15 @@ async def _target(
 ) -> tuple[list[str], str, str | None] | None:
     """The target's regimes, wijk and kind (None for a location), or None with the problem added (one the caller
     may not see counts as missing)."""
-    if (data.object_id is None) == (data.location_id is None):
-        problems.add("/object_id", "give exactly one of object_id and location_id")
+    found = await registry.target_of(conn, principal, data.object_id, data.location_id, problems, request_id=request_id)
+    if found is None:
         return None
-    if data.object_id is not None:
-        try:
-            found = await registry.get_object(conn, principal, data.object_id)
-        except NotFound:
-            problems.add("/object_id", "no such object")
-            return None
-        if found.status != "active":
-            problems.add("/object_id", "the object is closed")
-            return None
-        return list(found.regimes), found.wijk, found.kind
-    assert data.location_id is not None
-    try:
-        location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
-    except NotFound:
-        problems.add("/location_id", "no such location")
+    if not isinstance(found, Establishment):
+        return list(found.regimes), found.wijk, None
+    if found.status != "active":
+        problems.add("/object_id", "the object is closed")
         return None
-    return list(location.regimes), location.wijk, None
+    return list(found.regimes), found.wijk, found.kind
 
 
 def _check_regimes(

@@ -313,6 +313,35 @@ async def get_location(
     return location
 
 
+async def target_of(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    object_id: UUID | None,
+    location_id: UUID | None,
+    problems: FieldProblems,
+    *,
+    request_id: str | None,
+) -> Establishment | Location | None:
+    """The object or the location a record is about, given as exactly one of `object_id` and `location_id` (the
+    fields `/object_id` and `/location_id` of a request); one the caller may not see counts as missing. None with
+    the problem added when there is no such target."""
+    if (object_id is None) == (location_id is None):
+        problems.add("/object_id", "give exactly one of object_id and location_id")
+        return None
+    if object_id is not None:
+        try:
+            return await get_object(conn, principal, object_id)
+        except NotFound:
+            problems.add("/object_id", "no such object")
+            return None
+    assert location_id is not None
+    try:
+        return await get_location(conn, principal, location_id, request_id=request_id)
+    except NotFound:
+        problems.add("/location_id", "no such location")
+        return None
+
+
 async def _shown_location(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Location:
     """The location as this caller may see it: the linked establishment only if they may see that too."""
     fields = dict(row)
