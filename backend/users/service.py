@@ -129,6 +129,13 @@ def _principal(row: asyncpg.Record) -> Principal:
     )
 
 
+async def stored_principal(conn: asyncpg.Connection, issuer: str, subject: str) -> Principal | None:
+    """The stored user of this identity as the API sees them once signed in (None when there is none): for work
+    the service does on a user's behalf without a request, such as the demo data."""
+    row = await conn.fetchrow(queries.BY_IDENTITY, issuer, subject)
+    return None if row is None else _principal(row)
+
+
 def me(principal: Principal) -> Me:
     return Me(
         id=principal.user_id,
