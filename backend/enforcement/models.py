@@ -24,16 +24,7 @@ CaseStatus = Annotated[
 CaseResult = Literal["complied", "sanctioned", "no_action", "merged", "withdrawn"]
 StepType = Literal["warning", "voornemen", "besluit", "hercontrole", "invordering", "bezwaar"]
 Decision = Annotated[letters.Decision, Meta(description="What a voornemen or besluit is about")]
-Intervention = Literal[
-    "warning",
-    "boete",
-    "last_onder_dwangsom",
-    "last_onder_bestuursdwang",
-    "schorsing",
-    "intrekking",
-    "ontzegging_19a",
-    "sluiting_13b",
-]
+Intervention = Literal["warning", letters.Decision]  # what a proposal can advise: a warning or a decision
 StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
 DwangsomUnit = Annotated[
     Literal["per_violation", "per_day", "per_week", "ineens"],
