@@ -116,10 +116,7 @@ async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: CaseRe
         found = await registry.get_object(conn, principal, case.object_id)
     except NotFound:
         return CaseRef(kenmerk=kenmerk(case))
-    number = f"{found.house_number}{found.house_number_addition or ''}"
-    return CaseRef(
-        kenmerk=kenmerk(case), object_name=found.name, address=f"{found.street} {number}, {found.postcode} {found.city}"
-    )
+    return CaseRef(kenmerk=kenmerk(case), object_name=found.name, address=registry.address_line(found))
 
 
 async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, authority: str) -> Signer:
