@@ -15,6 +15,7 @@ from msgspec import Meta
 from backend.core.pagination import Page
 from backend.letters import models as letters
 from backend.letters.models import Addressee
+from backend.registry.models import EmployeeClass
 from backend.users.models import Regime
 
 CaseStatus = Annotated[
@@ -313,7 +314,7 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
     table_valid_from: date
     source: str
     category: str
-    employee_class: Literal["under_50", "50_or_more"]
+    employee_class: EmployeeClass
     employee_class_source: EmployeeClassSource
     base_cents: int
     recidive: Annotated[bool, Meta(description="A boete for the same article was sent in the window before")]
@@ -383,7 +384,7 @@ class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     regime: Regime
     employee_class: Annotated[
-        Literal["under_50", "50_or_more"],
+        EmployeeClass,
         Meta(description="The column of the case's newest violation; each item's fine names its own"),
     ]
     employee_class_source: EmployeeClassSource
