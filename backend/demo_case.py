@@ -26,6 +26,7 @@ from backend.inspections.models import InspectionSubmission
 from backend.letters.models import Addressee
 from backend.letters.service import letters_for
 from backend.registry import service as registry
+from backend.users import service as users
 
 DEMO_INSPECTION_ID = UUID("30000000-0000-4000-8000-000000000001")
 DEMO_CAFE_ID = UUID("10000000-0000-4000-8000-000000000001")  # Café De Domtoren
@@ -50,9 +51,6 @@ DEVIATION = "Demo: de boete wordt direct opgelegd, zodat de hele procedure te zi
 FINE_CENTS = 102_000
 
 _LATEST_CHECKLIST = "SELECT id FROM checklist_version WHERE template_key = $1 ORDER BY version DESC LIMIT 1"
-_USER = (
-    "SELECT id, subject, issuer, display_name, roles, regimes, teams FROM app_user WHERE subject = $1 AND issuer = $2"
-)
 
 
 async def load_demo_case(conn: asyncpg.Connection, settings: Settings) -> int:
@@ -95,16 +93,9 @@ async def drafted_voornemen(conn: asyncpg.Connection, settings: Settings) -> Cas
 
 async def principal(conn: asyncpg.Connection, subject: str, issuer: str) -> Principal:
     """A demo user as the API sees them once signed in."""
-    row = await conn.fetchrow(_USER, subject, issuer)
-    return Principal(
-        user_id=row["id"],
-        subject=row["subject"],
-        issuer=row["issuer"],
-        roles=frozenset(row["roles"]),
-        regimes=frozenset(row["regimes"]),
-        teams=frozenset(row["teams"]),
-        display_name=row["display_name"],
-    )
+    found = await users.stored_principal(conn, issuer, subject)
+    assert found is not None, f"demo user {subject} is created before the demo acts as them"
+    return found
 
 
 async def _reviewed_inspection(conn: asyncpg.Connection, inspector: Principal, coordinator: Principal) -> None:

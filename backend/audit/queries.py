@@ -1,6 +1,8 @@
 """SQL for reading the audit trail. $1 is always the reader's regimes: an event whose scope_regime (set when it
 was linked, migrations/0016_audit_scope.sql) is not among them is left out."""
 
+from backend.core.pagination import KeysetQuery
+
 _COLUMNS = """e.seq, e.id, e.occurred_at, e.actor_id, e.actor_label, e.action,
        e.object_type, e.object_id, e.request_id, e.reason, e.before, e.after, e.row_hash"""
 _FROM = "FROM audit_event e"
@@ -25,11 +27,15 @@ FROM (SELECT coalesce(audit_scope_of($2, $3, NULL, NULL), (
 
 # The trail by actor and/or period, in (occurred_at, seq) order: keyset reads on audit_event_actor_idx and
 # audit_event_period_idx.
-TRAIL_SELECT = f"SELECT {_COLUMNS} {_FROM}"
-TRAIL_FILTERS = {
+_TRAIL_FILTERS = {
     "actor_id": "e.actor_id = {}",
     "from": "e.occurred_at >= ({}::date::timestamp AT TIME ZONE 'Europe/Amsterdam')",
     "to": "e.occurred_at < (({}::date + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')",
     "actions": "e.action = ANY ({}::text[])",
 }
-TRAIL_ORDER = (("e.occurred_at", "timestamptz"), ("e.seq", "bigint"))
+TRAIL = KeysetQuery(
+    select=f"SELECT {_COLUMNS} {_FROM}",
+    visible=IN_SCOPE,
+    filter_sql=_TRAIL_FILTERS,
+    order_by=(("e.occurred_at", "timestamptz"), ("e.seq", "bigint")),
+)

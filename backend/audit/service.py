@@ -21,7 +21,7 @@ from backend.audit import queries
 from backend.audit.models import AuditEvent, AuditEventPage
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, Unprocessable, invalid_parameter
-from backend.core.pagination import BigintKey, decode_cursor, keyset_page, keyset_page_sql
+from backend.core.pagination import BigintKey, decode_cursor, keyset_page
 from backend.users import service as users
 
 # Events that record a read of sensitive data rather than a change: the answer to "what did this person look at".
@@ -104,15 +104,8 @@ class TrailFilter(msgspec.Struct, frozen=True):
 def _trail_sql(
     principal: Principal, trail: TrailFilter, *, after: Any, limit: int, actions: tuple[str, ...] | None = None
 ) -> tuple[str, list[Any]]:
-    return keyset_page_sql(
-        queries.TRAIL_SELECT,
-        visible=queries.IN_SCOPE,
-        scope_args=[_regimes(principal)],
-        filter_sql=queries.TRAIL_FILTERS,
-        filters=trail.sql_filters(actions),
-        order_by=queries.TRAIL_ORDER,
-        after=after,
-        limit=limit,
+    return queries.TRAIL.page_sql(
+        trail.sql_filters(actions), scope_args=[_regimes(principal)], after=after, limit=limit
     )
 
 

@@ -13,7 +13,9 @@ from uuid import UUID
 
 import msgspec
 
-TemplateRegime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling", "any"]
+from backend.core.tokens import Regime
+
+TemplateRegime = Literal[Regime, "any"]
 TemplateKind = Literal["inspection", "addon"]
 Severity = Literal["minor", "serious", "very_serious"]
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from backend.checklists import service
 from backend.checklists.models import ChecklistList, ChecklistVersion
+from backend.core import audit
 from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import conditional_response
 from backend.core.db import Db, Tx
@@ -25,7 +26,6 @@ from backend.core.openapi import (
     IfNoneMatch,
     problem_responses,
 )
-from backend.users.service import actor_of
 
 # The list depends on the caller's regimes; a published version never changes, so a phone may keep it.
 LIST_CACHE = "private, no-cache"
@@ -99,7 +99,7 @@ class ChecklistController(Controller):
             result = await service.publish(
                 tx,
                 data,
-                actor=actor_of(request.user),
+                actor=audit.user_actor(request.user),
                 published_by=request.user.user_id,
                 request_id=request_id_of(request),
             )

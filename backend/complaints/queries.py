@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.pagination import keyset_page_sql
+from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
 # Who may see a complaint: $1 the caller's regimes; $2 whether the caller handles complaints (or is an admin):
@@ -96,29 +96,35 @@ _FILTERS = {
     "handler": "c.handler_id = {}",
     "regime": "c.regime = {}",
 }
+_COMPLAINT_LIST = KeysetQuery(
+    select=f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
+    visible=VISIBLE,
+    filter_sql=_FILTERS,
+    order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")),
+    newest_first=True,
+)
 
 
 def list_complaints(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """One keyset page, newest first by (received_at, id); None filter values are left out."""
-    return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
-        visible=VISIBLE,
-        scope_args=list(scope),
-        filter_sql=_FILTERS,
-        filters=filters,
-        order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")),
-        after=after,
-        limit=limit,
-        newest_first=True,
-    )
+    return _COMPLAINT_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)
 
 
 # Per deadline: the complaints it still runs for (the partial index's condition, word for word) and its column.
 _DEADLINES = {
     "resolution": (f"c.state IN {OPEN_STATES}", "c.resolution_due_on"),
     "acknowledgement": ("c.state = 'received'", "c.acknowledgement_due_on"),
+}
+_DUE_LISTS = {
+    deadline: KeysetQuery(
+        select=f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
+        visible=f"{running} AND {VISIBLE}",
+        filter_sql={**_FILTERS, "before": f"{column} < {{}}", "from": f"{column} >= {{}}", "by": f"{column} <= {{}}"},
+        order_by=((column, "date"), ("c.id", "uuid")),
+    )
+    for deadline, (running, column) in _DEADLINES.items()
 }
 
 
@@ -127,18 +133,7 @@ def list_due(
 ) -> tuple[str, list[Any]]:
     """One keyset page of open complaints by (due date, id), the earliest first: `before` (overdue: due before
     today), `from` and `by` bound the due date."""
-    running, column = _DEADLINES[deadline]
-    filter_sql = {**_FILTERS, "before": f"{column} < {{}}", "from": f"{column} >= {{}}", "by": f"{column} <= {{}}"}
-    return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
-        visible=f"{running} AND {VISIBLE}",
-        scope_args=list(scope),
-        filter_sql=filter_sql,
-        filters=filters,
-        order_by=((column, "date"), ("c.id", "uuid")),
-        after=after,
-        limit=limit,
-    )
+    return _DUE_LISTS[deadline].page_sql(filters, scope_args=list(scope), after=after, limit=limit)
 
 
 # Objects with the most complaints the caller may see received since $3 (at least $4), optionally in wijk $5 or

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from backend.core.config import PROJECT_ROOT
+from backend.core.tokens import Regime
 
 DIRECTORY = PROJECT_ROOT / "schemas" / "complaints"
-Regime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
 WorkingDays = Annotated[int, Meta(ge=0, le=250)]
 
 

@@ -78,7 +78,6 @@ from backend.registry import service as registry
 from backend.registry.models import Establishment, EstablishmentPage, LocationCreate
 from backend.users import service as users
 from backend.users.models import Regime
-from backend.users.service import actor_of
 
 log = structlog.get_logger("toezicht.complaints")
 
@@ -189,14 +188,7 @@ async def with_reporter(
     if not is_handler(principal) or complaint.anonymous:
         return complaint
     reporter = await tx.fetchrow(queries.REPORTER, complaint.id)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="complaint.reporter_read",
-        object_type="complaint",
-        object_id=complaint.id,
-        request_id=request_id,
-    )
+    await audit.record_user_action(tx, principal, "complaint", complaint.id, "reporter_read", request_id=request_id)
     return msgspec.structs.replace(
         complaint, reporter=Reporter(name=reporter["name"], email=reporter["email"], phone=reporter["phone"])
     )
@@ -457,12 +449,12 @@ async def create_complaint(
         queries.INSERT_TRANSITION, row["id"], None, "received", principal.user_id, None, None, None, None, None
     )
     # No description or contact details in the audit trail: auditors read it, and it keeps events forever.
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="complaint.created",
-        object_type="complaint",
-        object_id=row["id"],
+        principal,
+        "complaint",
+        row["id"],
+        "created",
         request_id=request_id,
         after={
             "category": category.key,
@@ -652,12 +644,12 @@ async def _move(
             after[key] = value
     if answer is not None:
         after["answered"] = True  # the answer's text stays out of the audit trail (it is addressed to a person)
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action=f"complaint.{target}",
-        object_type="complaint",
-        object_id=row["id"],
+        principal,
+        "complaint",
+        row["id"],
+        target,
         request_id=request_id,
         reason=reason,
         before={"state": row["state"]},
@@ -734,12 +726,12 @@ async def assign_handler(
     updated = await tx.fetchrow(queries.SET_HANDLER, complaint_id, version, data.handler_id)
     if updated is None:
         raise stale(row["version"])
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="complaint.handler_assigned",
-        object_type="complaint",
-        object_id=complaint_id,
+        principal,
+        "complaint",
+        complaint_id,
+        "handler_assigned",
         request_id=request_id,
         before={"handler_id": str(row["handler_id"]) if row["handler_id"] else None},
         after={"handler_id": str(data.handler_id)},

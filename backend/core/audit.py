@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.core.auth import Principal
 from backend.core.ids import new_id
 
 GENESIS_HASH = "0" * 64
@@ -147,6 +148,45 @@ async def record(conn: asyncpg.Connection, **fields: Any) -> None:
     """Append one event (the keyword arguments of event()) to the chain when the caller's transaction commits
     (it must run inside one)."""
     await write(conn, event(**fields))
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields whose value differs between two states of a record, as they were and as they are: what an
+    update's event records."""
+    changed = [key for key in after if before[key] != after[key]]
+    return {key: before[key] for key in changed}, {key: after[key] for key in changed}
+
+
+def user_actor(principal: Principal) -> Actor:
+    """The signed-in user as the actor of an event."""
+    return Actor(label="user", user_id=principal.user_id)
+
+
+async def record_user_action(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    object_type: str,
+    object_id: str | UUID,
+    verb: str,
+    *,
+    request_id: str | None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append the event of what the signed-in user did to an object, action `<object_type>.<verb>` (e.g.
+    `permit.suspended`), when the caller's transaction commits (it must run inside one)."""
+    await record(
+        conn,
+        actor=user_actor(principal),
+        action=f"{object_type}.{verb}",
+        object_type=object_type,
+        object_id=object_id,
+        request_id=request_id,
+        reason=reason,
+        before=before,
+        after=after,
+    )
 
 
 class ChainReport(msgspec.Struct):

@@ -67,37 +67,38 @@ def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:
         raise BadRequest("The cursor is not one this API handed out.", code="invalid_cursor") from None
 
 
-def keyset_page_sql(
-    select: str,
-    *,
-    visible: str,
-    scope_args: list[Any],
-    filter_sql: dict[str, str],
-    filters: dict[str, Any],
-    order_by: tuple[tuple[str, str], tuple[str, str]],
-    after: tuple[Any, Any] | None,
-    limit: int,
-    newest_first: bool = False,
-) -> tuple[str, list[Any]]:
-    """SQL and arguments for one keyset page: `select` (e.g. "SELECT cols FROM t") restricted to what the
-    caller may see (`visible`, using `scope_args` as $1..$n), to each non-None filter (`filter_sql[name]`
-    with a `{}` placeholder for its parameter), and to rows after the cursor's key (ascending, or descending
-    when `newest_first`).
+class KeysetQuery(msgspec.Struct, frozen=True):
+    """A list's keyset query, declared once beside its SQL: `select` (e.g. "SELECT cols FROM t") restricted to
+    what the caller may see (`visible`, using the scope arguments as $1..$n), to each non-None filter
+    (`filter_sql[name]` with a `{}` placeholder for its parameter), ordered by the two key columns of
+    `order_by` with their SQL types, e.g. (("name", "text"), ("id", "uuid")), ascending or, when
+    `newest_first`, descending."""
 
-    `order_by` names the two key columns with their SQL types, e.g. (("name", "text"), ("id", "uuid")); only
-    fixed SQL fragments are joined, every value is a bind parameter."""
-    args = list(scope_args)
-    conditions = [visible]
-    for name, value in filters.items():
-        if value is not None:
-            args.append(value)
-            conditions.append(filter_sql[name].format(f"${len(args)}"))
-    (first, first_type), (second, second_type) = order_by
-    if after is not None:
-        args.extend(after)
-        beyond = "<" if newest_first else ">"
-        conditions.append(f"({first}, {second}) {beyond} (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})")
-    args.append(limit)
-    where = " AND ".join(f"({condition})" for condition in conditions)
-    direction = " DESC" if newest_first else ""
-    return f"{select} WHERE {where} ORDER BY {first}{direction}, {second}{direction} LIMIT ${len(args)}", args
+    select: str
+    visible: str
+    filter_sql: dict[str, str]
+    order_by: tuple[tuple[str, str], tuple[str, str]]
+    newest_first: bool = False
+
+    def page_sql(
+        self, filters: dict[str, Any], *, scope_args: list[Any], after: tuple[Any, Any] | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """SQL and arguments for one page: the rows after the cursor's key (`after`), at most `limit` of them.
+        Only fixed SQL fragments are joined, every value is a bind parameter."""
+        args = list(scope_args)
+        conditions = [self.visible]
+        for name, value in filters.items():
+            if value is not None:
+                args.append(value)
+                conditions.append(self.filter_sql[name].format(f"${len(args)}"))
+        (first, first_type), (second, second_type) = self.order_by
+        if after is not None:
+            args.extend(after)
+            beyond = "<" if self.newest_first else ">"
+            conditions.append(
+                f"({first}, {second}) {beyond} (${len(args) - 1}::{first_type}, ${len(args)}::{second_type})"
+            )
+        args.append(limit)
+        where = " AND ".join(f"({condition})" for condition in conditions)
+        direction = " DESC" if self.newest_first else ""
+        return f"{self.select} WHERE {where} ORDER BY {first}{direction}, {second}{direction} LIMIT ${len(args)}", args

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard, get_args
 
 import httpx
 import msgspec
@@ -33,8 +33,11 @@ JWKS_REFETCH_INTERVAL_S = 60.0
 DEV_ALGORITHM = "ES256"
 _VERIFIED_CACHE_SIZE = 4096
 
-ROLES = ("inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor")
-REGIMES = ("alcohol", "nix18", "coffeeshop", "sexwork", "gambling")
+# The roles and regimes a token's claims may name; other values are dropped.
+Role = Literal["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
+Regime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
+ROLES: tuple[Role, ...] = get_args(Role)
+REGIMES: tuple[Regime, ...] = get_args(Regime)
 
 
 class Claims(msgspec.Struct, frozen=True):

@@ -116,10 +116,7 @@ async def _case_ref(conn: asyncpg.Connection, principal: Principal, case: CaseRe
         found = await registry.get_object(conn, principal, case.object_id)
     except NotFound:
         return CaseRef(kenmerk=kenmerk(case))
-    number = f"{found.house_number}{found.house_number_addition or ''}"
-    return CaseRef(
-        kenmerk=kenmerk(case), object_name=found.name, address=f"{found.street} {number}, {found.postcode} {found.city}"
-    )
+    return CaseRef(kenmerk=kenmerk(case), object_name=found.name, address=registry.address_line(found))
 
 
 async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, authority: str) -> Signer:
@@ -206,33 +203,6 @@ async def _collection(
     )
 
 
-async def letter_data(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    ctx: letters.Letters,
-    case: CaseRecord,
-    step: StepRecord,
-    violations: list[ViolationRecord],
-    sent_on: date,
-) -> LetterData:
-    related = await _related(conn, case, step) if step.type == "besluit" else None
-    heard = related.zienswijze_summary if related and related.type == "voornemen" else None
-    earlier: EarlierDecision | None = None
-    collection: Collection | None = None
-    if step.type == "invordering":
-        earlier, collection = await _collection(conn, case, step)
-    return LetterData(
-        addressee=await addressee_of(conn, case, step),
-        case=await _case_ref(conn, principal, case),
-        terms=Terms(sent_on=sent_on, zienswijze_weeks=step.zienswijze_weeks),
-        signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),
-        facts=await _facts(conn, principal, step, violations),
-        sanction=_sanction(case, step, heard),
-        earlier_decision=earlier,
-        collection=collection,
-    )
-
-
 async def render(
     conn: asyncpg.Connection,
     principal: Principal,
@@ -246,7 +216,22 @@ async def render(
     kind = kind_of(step)
     if kind is None:
         return None
-    data = await letter_data(conn, principal, ctx, case, step, violations, sent_on)
+    related = await _related(conn, case, step) if step.type == "besluit" else None
+    heard = related.zienswijze_summary if related and related.type == "voornemen" else None
+    earlier: EarlierDecision | None = None
+    collection: Collection | None = None
+    if step.type == "invordering":
+        earlier, collection = await _collection(conn, case, step)
+    data = LetterData(
+        addressee=await addressee_of(conn, case, step),
+        case=await _case_ref(conn, principal, case),
+        terms=Terms(sent_on=sent_on, zienswijze_weeks=step.zienswijze_weeks),
+        signer=await _signer(conn, step, ctx.settings.letter_signer_function, ctx.letterhead["authority"]),
+        facts=await _facts(conn, principal, step, violations),
+        sanction=_sanction(case, step, heard),
+        earlier_decision=earlier,
+        collection=collection,
+    )
     try:
         return await letters.render_letter(conn, ctx, kind, data)
     except Unprocessable as exc:

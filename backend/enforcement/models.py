@@ -13,7 +13,9 @@ import msgspec
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.letters import models as letters
 from backend.letters.models import Addressee
+from backend.registry.models import EmployeeClass
 from backend.users.models import Regime
 
 CaseStatus = Annotated[
@@ -22,28 +24,8 @@ CaseStatus = Annotated[
 ]
 CaseResult = Literal["complied", "sanctioned", "no_action", "merged", "withdrawn"]
 StepType = Literal["warning", "voornemen", "besluit", "hercontrole", "invordering", "bezwaar"]
-Decision = Annotated[
-    Literal[
-        "boete",
-        "last_onder_dwangsom",
-        "last_onder_bestuursdwang",
-        "schorsing",
-        "intrekking",
-        "ontzegging_19a",
-        "sluiting_13b",
-    ],
-    Meta(description="What a voornemen or besluit is about"),
-]
-Intervention = Literal[
-    "warning",
-    "boete",
-    "last_onder_dwangsom",
-    "last_onder_bestuursdwang",
-    "schorsing",
-    "intrekking",
-    "ontzegging_19a",
-    "sluiting_13b",
-]
+Decision = Annotated[letters.Decision, Meta(description="What a voornemen or besluit is about")]
+Intervention = Literal["warning", letters.Decision]  # what a proposal can advise: a warning or a decision
 StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
 DwangsomUnit = Annotated[
     Literal["per_violation", "per_day", "per_week", "ineens"],
@@ -377,7 +359,7 @@ class FineExplanation(msgspec.Struct, frozen=True, kw_only=True):
     table_valid_from: date
     source: str
     category: str
-    employee_class: Literal["under_50", "50_or_more"]
+    employee_class: EmployeeClass
     employee_class_source: EmployeeClassSource
     base_cents: int
     recidive: Annotated[bool, Meta(description="A boete for the same article was sent in the window before")]
@@ -447,7 +429,7 @@ class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     case_id: UUID
     regime: Regime
     employee_class: Annotated[
-        Literal["under_50", "50_or_more"],
+        EmployeeClass,
         Meta(description="The column of the case's newest violation; each item's fine names its own"),
     ]
     employee_class_source: EmployeeClassSource

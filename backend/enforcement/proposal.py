@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
@@ -27,22 +27,12 @@ from backend.enforcement.models import (
 )
 from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
 from backend.enforcement.rules import LadderStep, RuleBook
+from backend.letters.models import DECISIONS
+from backend.registry.models import EmployeeClass
 from backend.users.models import Regime
 
-EmployeeClass = Literal["under_50", "50_or_more"]
-
 # Decisions that need a voornemen with a zienswijze term first (Awb 4:8; for boetes above EUR 340 also 5:53).
-VOORNEMEN_REQUIRED = frozenset(
-    {
-        "boete",
-        "last_onder_dwangsom",
-        "last_onder_bestuursdwang",
-        "schorsing",
-        "intrekking",
-        "ontzegging_19a",
-        "sluiting_13b",
-    }
-)
+VOORNEMEN_REQUIRED = frozenset(DECISIONS)  # every decision kind
 # How heavy an intervention is: the heaviest of a case's items is proposed first.
 WEIGHT = {
     "warning": 0,

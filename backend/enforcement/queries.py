@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.pagination import keyset_page_sql
+from backend.core.pagination import KeysetQuery
 
 # Who may see a case: $1 the caller's regimes (a sex-work case needs the sexwork regime, like any other).
 VISIBLE = "c.regime = ANY ($1::text[])"
@@ -336,23 +336,20 @@ _CASE_FILTERS = {
     "location_id": "c.location_id = {}",
     "wijk": "c.wijk = {}",
 }
+_CASE_LIST = KeysetQuery(
+    select=f"SELECT {CASE_COLUMNS} FROM enforcement_case c",
+    visible=VISIBLE,
+    filter_sql=_CASE_FILTERS,
+    order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
+    newest_first=True,
+)
 
 
 def list_cases(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """One keyset page, newest first by (opened_at, id)."""
-    return keyset_page_sql(
-        f"SELECT {CASE_COLUMNS} FROM enforcement_case c",
-        visible=VISIBLE,
-        scope_args=list(scope),
-        filter_sql=_CASE_FILTERS,
-        filters=filters,
-        order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
-        after=after,
-        limit=limit,
-        newest_first=True,
-    )
+    return _CASE_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)
 
 
 # --- approvals worklist ------------------------------------------------------------------------------------------
@@ -365,22 +362,18 @@ AND NOT EXISTS (SELECT 1 FROM enforcement_case_violation cv
                 WHERE cv.case_id = s.case_id AND cv.violation_id = ANY (s.violation_ids)
                   AND $2 = ANY (cv.inspector_ids))"""
 
-_APPROVAL_FILTERS = {"case_id": "s.case_id = {}", "regime": "c.regime = {}"}
+_APPROVAL_LIST = KeysetQuery(
+    select="""SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.type, s.decision, s.amount_cents,
+       c.regime, c.wijk, c.establishment_id AS object_id, c.location_id, s.drafted_by, s.created_at AS drafted_at
+FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
+    visible=f"{VISIBLE} AND {AWAITING_APPROVAL_BY}",
+    filter_sql={"case_id": "s.case_id = {}", "regime": "c.regime = {}"},
+    order_by=(("s.created_at", "timestamptz"), ("s.id", "uuid")),
+)
 
 
 def approvals(
     filters: dict[str, Any], *, scope: tuple[Any, ...], approver: Any, after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """One keyset page of the steps awaiting the approver, longest waiting first by (created_at, id)."""
-    return keyset_page_sql(
-        """SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.type, s.decision, s.amount_cents, c.regime,
-       c.wijk, c.establishment_id AS object_id, c.location_id, s.drafted_by, s.created_at AS drafted_at
-FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
-        visible=f"{VISIBLE} AND {AWAITING_APPROVAL_BY}",
-        scope_args=[*scope, approver],
-        filter_sql=_APPROVAL_FILTERS,
-        filters=filters,
-        order_by=(("s.created_at", "timestamptz"), ("s.id", "uuid")),
-        after=after,
-        limit=limit,
-    )
+    return _APPROVAL_LIST.page_sql(filters, scope_args=[*scope, approver], after=after, limit=limit)

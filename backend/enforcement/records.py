@@ -20,7 +20,6 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound
 from backend.enforcement import queries
-from backend.users.service import actor_of
 
 OBJECT_TYPE = "enforcement_case"
 
@@ -240,12 +239,12 @@ async def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    await audit_trail.record(
+    await audit_trail.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action=f"enforcement_case.{action}",
-        object_type=OBJECT_TYPE,
-        object_id=case_id,
+        principal,
+        OBJECT_TYPE,
+        case_id,
+        action,
         request_id=request_id,
         reason=reason,
         before=before,

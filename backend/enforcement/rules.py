@@ -25,7 +25,6 @@ from backend.core.config import PROJECT_ROOT
 
 SCHEMA_PATH = PROJECT_ROOT / "schemas" / "sanctions.schema.json"
 DEFAULT_DIRECTORY = PROJECT_ROOT / "schemas" / "sanctions"
-EMPLOYEE_CLASSES = ("under_50", "50_or_more")
 
 
 class RulesInvalid(Exception):

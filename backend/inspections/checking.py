@@ -27,6 +27,7 @@ from backend.inspections.models import InspectionSubmission, PhotoManifestEntry
 from backend.planning import service as planning
 from backend.planning.models import Assignment
 from backend.registry import service as registry
+from backend.registry.models import Establishment
 from backend.users import service as users
 
 # Templates filled in more than once per inspection: a NIX18 control has one form per purchase attempt.
@@ -112,23 +113,12 @@ async def _target(
 ) -> Target | None:
     """The object or location inspected; one the caller may not see counts as missing. A closed object is
     accepted: the visit happened (and may show it still trades)."""
-    if (data.object_id is None) == (data.location_id is None):
-        problems.add("/object_id", "give exactly one of object_id and location_id")
+    found = await registry.target_of(conn, principal, data.object_id, data.location_id, problems, request_id=request_id)
+    if found is None:
         return None
-    if data.object_id is not None:
-        try:
-            found = await registry.get_object(conn, principal, data.object_id)
-        except NotFound:
-            problems.add("/object_id", "no such object")
-            return None
+    if isinstance(found, Establishment):
         return Target(found.id, None, list(found.regimes), found.wijk)
-    assert data.location_id is not None
-    try:
-        location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
-    except NotFound:
-        problems.add("/location_id", "no such location")
-        return None
-    return Target(None, location.id, list(location.regimes), location.wijk)
+    return Target(None, found.id, list(found.regimes), found.wijk)
 
 
 def _team(

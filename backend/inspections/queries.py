@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from backend.core import audit
-from backend.core.pagination import keyset_page_sql
+from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
 
@@ -410,6 +410,20 @@ _VIOLATION_FILTERS = {
     "inspection_id": "v.inspection_id = {}",
     "active_only": "(v.withdrawn_at IS NULL) = {}",
 }
+_INSPECTION_LIST = KeysetQuery(
+    select=f"SELECT {SUMMARY_COLUMNS} FROM inspection i",
+    visible=visible("i."),
+    filter_sql=_INSPECTION_FILTERS,
+    order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
+    newest_first=True,
+)
+_VIOLATION_LIST = KeysetQuery(
+    select=f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
+    visible=visible("i."),
+    filter_sql=_VIOLATION_FILTERS,
+    order_by=(("v.observed_on", "date"), ("v.id", "uuid")),
+    newest_first=True,
+)
 
 
 def list_inspections(
@@ -417,34 +431,14 @@ def list_inspections(
 ) -> tuple[str, list[Any]]:
     """Inspections the caller may see (their summaries; the object's and inspectors' names come from the
     registry and users features)."""
-    return keyset_page_sql(
-        f"SELECT {SUMMARY_COLUMNS} FROM inspection i",
-        visible=visible("i."),
-        scope_args=list(visible_args(seen)),
-        filter_sql=_INSPECTION_FILTERS,
-        filters=filters,
-        order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
-        after=after,
-        limit=limit,
-        newest_first=True,
-    )
+    return _INSPECTION_LIST.page_sql(filters, scope_args=list(visible_args(seen)), after=after, limit=limit)
 
 
 def list_violations(
     filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """Violations of inspections the caller may see (the inspection's visibility decides)."""
-    return keyset_page_sql(
-        f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
-        visible=visible("i."),
-        scope_args=list(visible_args(seen)),
-        filter_sql=_VIOLATION_FILTERS,
-        filters=filters,
-        order_by=(("v.observed_on", "date"), ("v.id", "uuid")),
-        after=after,
-        limit=limit,
-        newest_first=True,
-    )
+    return _VIOLATION_LIST.page_sql(filters, scope_args=list(visible_args(seen)), after=after, limit=limit)
 
 
 # The latest inspection of each assignment in $1 with the codes of its violations that are not withdrawn.

@@ -17,7 +17,6 @@ from backend.inspections import queries
 from backend.inspections.models import Inspection
 from backend.inspections.reads import get_inspection, stored_view, with_evidence
 from backend.inspections.trail import domain_event
-from backend.users.service import actor_of
 
 REVIEWERS = ("coordinator", "admin")
 
@@ -78,12 +77,12 @@ async def _record(
 ) -> Inspection:
     """Audit and announce the move from `before` to `state` (inspection.<state>); the inspection as it is now."""
     view = await with_evidence(tx, principal, await stored_view(tx, before.id))
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action=f"inspection.{state}",
-        object_type="inspection",
-        object_id=before.id,
+        principal,
+        "inspection",
+        before.id,
+        state,
         request_id=request_id,
         reason=reason,
         before={"state": before.state},

@@ -10,7 +10,6 @@ from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.inspections.checking import Prepared
 from backend.inspections.models import Inspection
-from backend.users.service import actor_of
 
 
 def domain_event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
@@ -40,7 +39,7 @@ def audit_event(
     """The audit event of a submission (`action` "submitted") or correction ("corrected")."""
     state = "corrected" if action == "corrected" else ("submitted" if prepared.photos else "complete")
     return audit.event(
-        actor=actor_of(principal),
+        actor=audit.user_actor(principal),
         action=f"inspection.{action}",
         object_type="inspection",
         object_id=inspection_id,

@@ -26,15 +26,7 @@ Decision = Literal[
     "ontzegging_19a",
     "sluiting_13b",
 ]
-DECISIONS: tuple[Decision, ...] = (
-    "boete",
-    "last_onder_dwangsom",
-    "last_onder_bestuursdwang",
-    "schorsing",
-    "intrekking",
-    "ontzegging_19a",
-    "sluiting_13b",
-)
+DECISIONS: tuple[Decision, ...] = get_args(Decision)
 LetterKind = Literal[
     "waarschuwing",
     "voornemen_boete",

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from backend.core import commands
+from backend.core import audit, commands
 from backend.core.auth import Principal, requires_role
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
@@ -199,7 +199,7 @@ class OutboxMessageController(Controller):
         """Admins. Makes a dead letter due now with a fresh count of attempts; it keeps its id, so the receiver
         sees the same webhook-id. 409 `not_dead` for a message that is not a dead letter or whose subscription was
         deleted; Idempotency-Key; audited."""
-        actor = service.actor_of(request.user)
+        actor = audit.user_actor(request.user)
 
         async def command() -> Response[OutboxMessage]:
             return Response(await service.replay(tx, actor, message_id, request_id_of(request)))

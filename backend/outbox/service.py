@@ -41,10 +41,6 @@ from backend.outbox.models import (
 OBJECT_TYPE = "webhook_subscription"
 
 
-def actor_of(principal: Principal) -> audit.Actor:
-    return audit.Actor(label="user", user_id=principal.user_id)
-
-
 # --- the outbox ----------------------------------------------------------------------------------------
 
 
@@ -142,12 +138,13 @@ async def create_subscription(
         secret,
         principal.user_id,
     )
-    await _audit(
+    await audit.record_user_action(
         tx,
         principal,
-        "created",
+        OBJECT_TYPE,
         subscription_id,
-        request_id,
+        "created",
+        request_id=request_id,
         after={"url": body.url, "event_types": event_types, "regimes": regimes},
     )
     return _with_secret(await get_subscription(tx, subscription_id), secret)
@@ -166,25 +163,6 @@ async def _check_subscription(principal: Principal, body: SubscriptionCreate, se
     if outside:
         problems.add("/regimes", f"Outside your regime scope: {', '.join(outside)}.", "regime_out_of_scope")
     problems.raise_if_any()
-
-
-async def _audit(
-    tx: asyncpg.Connection,
-    principal: Principal,
-    what: str,
-    subscription_id: UUID,
-    request_id: str | None,
-    **change: dict[str, Any],
-) -> None:
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action=f"{OBJECT_TYPE}.{what}",
-        object_type=OBJECT_TYPE,
-        object_id=subscription_id,
-        request_id=request_id,
-        **change,
-    )
 
 
 def _with_secret(subscription: Subscription, secret: str) -> SubscriptionWithSecret:
@@ -220,7 +198,9 @@ async def delete_subscription(
         raise stale(current.version)
     await tx.execute(queries.CANCEL_PENDING, subscription_id)
     before = {"url": current.url, "event_types": current.event_types, "regimes": current.regimes}
-    await _audit(tx, principal, "deleted", subscription_id, request_id, before=before)
+    await audit.record_user_action(
+        tx, principal, OBJECT_TYPE, subscription_id, "deleted", request_id=request_id, before=before
+    )
 
 
 async def rotate_secret(
@@ -239,7 +219,8 @@ async def rotate_secret(
     )
     if rotated is None:
         raise stale(current.version)
-    await _audit(tx, principal, "secret_rotated", subscription_id, request_id)  # never the secret
+    # The secret itself never goes into the audit trail.
+    await audit.record_user_action(tx, principal, OBJECT_TYPE, subscription_id, "secret_rotated", request_id=request_id)
     return _with_secret(await get_subscription(tx, subscription_id), secret)
 
 

@@ -60,7 +60,6 @@ from backend.inspections.models import ExpectedPhoto, GeoPoint, PhotoEvidence
 from backend.photos import images, queries
 from backend.photos.models import Photo, Variant
 from backend.users import service as users
-from backend.users.service import actor_of
 
 log = structlog.get_logger("toezicht.photos")
 
@@ -307,12 +306,12 @@ async def _store(
         await store.put(kind, blob_sha, path)
     if expected is not None:
         row = await _attach(tx, principal, row, request_id)
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="photo.uploaded",
-        object_type="photo",
-        object_id=up.photo_id,
+        principal,
+        "photo",
+        up.photo_id,
+        "uploaded",
         request_id=request_id,
         after={
             "inspection_id": str(up.inspection_id),
@@ -360,7 +359,7 @@ async def _attach(
     tx: asyncpg.Connection, uploader: Principal, row: queries.StoredPhoto, request_id: str | None
 ) -> queries.StoredPhoto:
     receipt = await inspections.photo_received(
-        tx, row.id, row.sha256, row.size_bytes, actor=actor_of(uploader), request_id=request_id
+        tx, row.id, row.sha256, row.size_bytes, actor=audit.user_actor(uploader), request_id=request_id
     )
     attached = _stored(await tx.fetchrow(queries.ATTACH, row.id)) or row
     if not receipt.already_received:
@@ -514,12 +513,12 @@ async def original(
     the role); the read is audited and committed before anything is sent."""
     async with ev.connection() as conn, conn.transaction():
         row = await _served(conn, principal, inspection_id, photo_id, whole_regimes=True)
-        await audit.record(
+        await audit.record_user_action(
             conn,
-            actor=actor_of(principal),
-            action="photo.original_read",
-            object_type="photo",
-            object_id=photo_id,
+            principal,
+            "photo",
+            photo_id,
+            "original_read",
             request_id=request_id,
             after={"inspection_id": str(inspection_id), "sha256": row["sha256"]},
         )

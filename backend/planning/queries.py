@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.pagination import keyset_page_sql
+from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
 COLUMNS = """id, establishment_id AS object_id, location_id, team_id, wijk, regimes, checklist_version_ids,
@@ -97,19 +97,16 @@ _FILTERS = {
     "from": "planned_to >= {}",
     "to": "planned_from <= {}",
 }
+_ASSIGNMENT_LIST = KeysetQuery(
+    select=f"SELECT {COLUMNS} FROM assignment",
+    visible=VISIBLE,
+    filter_sql=_FILTERS,
+    order_by=(("planned_from", "date"), ("id", "uuid")),
+)
 
 
 def list_assignments(
     filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
 ) -> tuple[str, list[Any]]:
     """One keyset page ordered by (planned_from, id); None filter values are left out."""
-    return keyset_page_sql(
-        f"SELECT {COLUMNS} FROM assignment",
-        visible=VISIBLE,
-        scope_args=list(scope),
-        filter_sql=_FILTERS,
-        filters=filters,
-        order_by=(("planned_from", "date"), ("id", "uuid")),
-        after=after,
-        limit=limit,
-    )
+    return _ASSIGNMENT_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)

@@ -35,8 +35,8 @@ from backend.core.visibility import Visibility
 from backend.planning import queries
 from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
 from backend.registry import service as registry
+from backend.registry.models import Establishment
 from backend.users import service as users
-from backend.users.service import actor_of
 
 CHECKLIST_KINDS_FILE = PROJECT_ROOT / "schemas" / "planning" / "checklist-object-kinds.json"
 
@@ -187,26 +187,15 @@ async def _target(
 ) -> tuple[list[str], str, str | None] | None:
     """The target's regimes, wijk and kind (None for a location), or None with the problem added (one the caller
     may not see counts as missing)."""
-    if (data.object_id is None) == (data.location_id is None):
-        problems.add("/object_id", "give exactly one of object_id and location_id")
+    found = await registry.target_of(conn, principal, data.object_id, data.location_id, problems, request_id=request_id)
+    if found is None:
         return None
-    if data.object_id is not None:
-        try:
-            found = await registry.get_object(conn, principal, data.object_id)
-        except NotFound:
-            problems.add("/object_id", "no such object")
-            return None
-        if found.status != "active":
-            problems.add("/object_id", "the object is closed")
-            return None
-        return list(found.regimes), found.wijk, found.kind
-    assert data.location_id is not None
-    try:
-        location = await registry.get_location(conn, principal, data.location_id, request_id=request_id)
-    except NotFound:
-        problems.add("/location_id", "no such location")
+    if not isinstance(found, Establishment):
+        return list(found.regimes), found.wijk, None
+    if found.status != "active":
+        problems.add("/object_id", "the object is closed")
         return None
-    return list(location.regimes), location.wijk, None
+    return list(found.regimes), found.wijk, found.kind
 
 
 def _check_regimes(
@@ -307,14 +296,8 @@ async def create_assignment(
     after = _audit_state(created)
     if complaint_id is not None:
         after["complaint_id"] = str(complaint_id)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="assignment.created",
-        object_type="assignment",
-        object_id=created.id,
-        request_id=request_id,
-        after=after,
+    await audit.record_user_action(
+        tx, principal, "assignment", created.id, "created", request_id=request_id, after=after
     )
     return created
 
@@ -357,12 +340,12 @@ async def plan_hercontrole(
         None,
     )
     created = _assignment(row)
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="assignment.created",
-        object_type="assignment",
-        object_id=created.id,
+        principal,
+        "assignment",
+        created.id,
+        "created",
         request_id=request_id,
         reason="hercontrole",
         after=_audit_state(created),
@@ -400,18 +383,17 @@ async def _apply(
     if row is None:
         raise stale(current.version)
     updated = _assignment(row)
-    before, after = _audit_state(current), _audit_state(updated)
-    changed = [key for key in after if before[key] != after[key]]
-    await audit.record(
+    before, after = audit.changed_fields(_audit_state(current), _audit_state(updated))
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action=f"assignment.{action}",
-        object_type="assignment",
-        object_id=current.id,
+        principal,
+        "assignment",
+        current.id,
+        action,
         request_id=request_id,
         reason=reason,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
+        before=before,
+        after=after,
     )
     return updated
 
@@ -484,12 +466,12 @@ async def mark_done(
     row = await tx.fetchrow(queries.MARK_DONE, assignment_id)
     if row is None:
         return False
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="assignment.done",
-        object_type="assignment",
-        object_id=assignment_id,
+        principal,
+        "assignment",
+        assignment_id,
+        "done",
         request_id=request_id,
         before={"status": "planned"},
         after={"status": "done", "inspection_id": str(inspection_id)},

@@ -44,8 +44,9 @@ Kind = Literal[
 SEX_KINDS = frozenset(get_args(SexBusinessType))
 KINDS = frozenset(get_args(Kind))
 REGIMES = frozenset(get_args(Regime))
-EmployeeClass = Annotated[
-    Literal["under_50", "50_or_more"],
+EmployeeClass = Literal["under_50", "50_or_more"]
+EmployeeClassField = Annotated[
+    EmployeeClass,
     Meta(description="Fewer than 50 employees, or 50 and more: picks the column of the Alcoholbesluit fine table"),
 ]
 SupervisionLevel = Literal["regular", "verscherpt"]
@@ -133,7 +134,7 @@ class ObjectWrite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     longitude: Longitude | None = None
     kvk_number: KvkNumber | None = None
     kind: Kind
-    employee_class: EmployeeClass
+    employee_class: EmployeeClassField
     supervision_level: SupervisionLevel = "regular"
     status: ObjectStatus = "active"
     regimes: Regimes
@@ -168,7 +169,7 @@ class Establishment(msgspec.Struct, frozen=True, kw_only=True):
     longitude: float | None
     kvk_number: str | None
     kind: Kind
-    employee_class: EmployeeClass
+    employee_class: EmployeeClassField
     supervision_level: SupervisionLevel
     status: ObjectStatus
     regimes: list[Regime]

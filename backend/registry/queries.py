@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.pagination import keyset_page_sql
+from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
 OBJECT_COLUMNS = """id, name, trade_name, street, house_number, house_number_addition, postcode, city, wijk,
@@ -105,6 +105,12 @@ _SEARCH_FILTERS = {
     "regime": "regimes @> ARRAY[{}::text]",
     "status": "status = {}",
 }
+_OBJECT_SEARCH = KeysetQuery(
+    select=f"SELECT {OBJECT_COLUMNS} FROM establishment",
+    visible=VISIBLE,
+    filter_sql=_SEARCH_FILTERS,
+    order_by=(("name", "text"), ("id", "uuid")),
+)
 
 
 def search_objects(
@@ -112,16 +118,7 @@ def search_objects(
 ) -> tuple[str, list[Any]]:
     """One keyset page ordered by (name, id). `filters` maps names of _SEARCH_FILTERS to (prepared) values;
     None values are left out."""
-    return keyset_page_sql(
-        f"SELECT {OBJECT_COLUMNS} FROM establishment",
-        visible=VISIBLE,
-        scope_args=[regimes, sees_sexwork],
-        filter_sql=_SEARCH_FILTERS,
-        filters=filters,
-        order_by=(("name", "text"), ("id", "uuid")),
-        after=after,
-        limit=limit,
-    )
+    return _OBJECT_SEARCH.page_sql(filters, scope_args=[regimes, sees_sexwork], after=after, limit=limit)
 
 
 # --- locations ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from backend.core import commands
+from backend.core import audit, commands
 from backend.core.auth import Principal, requires_role
 from backend.core.concurrency import required_version
 from backend.core.db import Db, Tx
@@ -56,7 +56,6 @@ from backend.registry.models import (
     WithdrawPermit,
 )
 from backend.users.models import Regime
-from backend.users.service import actor_of
 
 WRITERS = ("coordinator", "admin")
 ADDRESSEE_WRITERS = ("coordinator", "enforcement_officer", "admin")
@@ -328,7 +327,7 @@ class ObjectController(Controller):
                 tx,
                 await request.body(),
                 partial=partial,
-                actor=actor_of(request.user),
+                actor=audit.user_actor(request.user),
                 request_id=request_id_of(request),
             )
             return Response(report, status_code=200)

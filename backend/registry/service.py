@@ -44,7 +44,6 @@ from backend.registry.models import (
     SuspendPermit,
     WithdrawPermit,
 )
-from backend.users.service import actor_of
 
 
 def _scope(principal: Principal) -> tuple[list[str], bool]:
@@ -199,14 +198,8 @@ async def create_object(
     await _check_object(tx, principal, data)
     row = await _write_object(tx, queries.INSERT_OBJECT, new_id(), *object_row(data))
     created = _establishment(row)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action="establishment.created",
-        object_type="establishment",
-        object_id=created.id,
-        request_id=request_id,
-        after=_audit_fields(created),
+    await audit.record_user_action(
+        tx, principal, "establishment", created.id, "created", request_id=request_id, after=_audit_fields(created)
     )
     return created
 
@@ -226,17 +219,16 @@ async def replace_object(
     if row is None:
         raise stale(current.version)
     updated = _establishment(row)
-    before, after = _audit_fields(current), _audit_fields(updated)
-    changed = [key for key in after if before[key] != after[key]]
-    await audit.record(
+    before, after = audit.changed_fields(_audit_fields(current), _audit_fields(updated))
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="establishment.updated",
-        object_type="establishment",
-        object_id=object_id,
+        principal,
+        "establishment",
+        object_id,
+        "updated",
         request_id=request_id,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
+        before=before,
+        after=after,
     )
     return updated
 
@@ -292,12 +284,12 @@ async def create_location(
         principal.user_id,
     )
     location = await _shown_location(tx, principal, row)
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="location.created",
-        object_type="location",
-        object_id=location.id,
+        principal,
+        "location",
+        location.id,
+        "created",
         request_id=request_id,
         after={"object_id": str(object_id) if object_id else None, "regimes": location.regimes},
     )
@@ -313,15 +305,37 @@ async def get_location(
     location = await _shown_location(tx, principal, row)
     if "sexwork" in location.regimes:
         # A sex-work address may be someone's home: who looked at it is logged (DOMAIN.md, sensitive data).
-        await audit.record(
-            tx,
-            actor=actor_of(principal),
-            action="location.read",
-            object_type="location",
-            object_id=location_id,
-            request_id=request_id,
-        )
+        await audit.record_user_action(tx, principal, "location", location_id, "read", request_id=request_id)
     return location
+
+
+async def target_of(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    object_id: UUID | None,
+    location_id: UUID | None,
+    problems: FieldProblems,
+    *,
+    request_id: str | None,
+) -> Establishment | Location | None:
+    """The object or the location a record is about, given as exactly one of `object_id` and `location_id` (the
+    fields `/object_id` and `/location_id` of a request); one the caller may not see counts as missing. None with
+    the problem added when there is no such target."""
+    if (object_id is None) == (location_id is None):
+        problems.add("/object_id", "give exactly one of object_id and location_id")
+        return None
+    if object_id is not None:
+        try:
+            return await get_object(conn, principal, object_id)
+        except NotFound:
+            problems.add("/object_id", "no such object")
+            return None
+    assert location_id is not None
+    try:
+        return await get_location(conn, principal, location_id, request_id=request_id)
+    except NotFound:
+        problems.add("/location_id", "no such location")
+        return None
 
 
 async def _shown_location(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Location:
@@ -457,16 +471,8 @@ async def _record_change(
 ) -> None:
     state = permit_state(row)
     await tx.execute(queries.INSERT_HISTORY, row["id"], row["version"], action, principal.user_id, reason, state)
-    await audit.record(
-        tx,
-        actor=actor_of(principal),
-        action=f"permit.{action}",
-        object_type="permit",
-        object_id=row["id"],
-        request_id=request_id,
-        reason=reason,
-        before=before,
-        after=state,
+    await audit.record_user_action(
+        tx, principal, "permit", row["id"], action, request_id=request_id, reason=reason, before=before, after=state
     )
 
 
@@ -681,14 +687,7 @@ async def record_location_reads(
     """The location.read audit events get_location writes, for locations read with get_locations."""
     for location in locations:
         if "sexwork" in location.regimes:
-            await audit.record(
-                tx,
-                actor=actor_of(principal),
-                action="location.read",
-                object_type="location",
-                object_id=location.id,
-                request_id=request_id,
-            )
+            await audit.record_user_action(tx, principal, "location", location.id, "read", request_id=request_id)
 
 
 # --- addressees -----------------------------------------------------------------------------------------------
@@ -720,12 +719,12 @@ async def set_addressee(
         data.email,
         principal.user_id,
     )
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="establishment.addressee_set",
-        object_type="establishment",
-        object_id=object_id,
+        principal,
+        "establishment",
+        object_id,
+        "addressee_set",
         request_id=request_id,
         after={"addressee": "replaced", "email": data.email is not None},
     )

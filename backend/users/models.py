@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.core.tokens import Regime as Regime  # the regimes features import from here
+from backend.core.tokens import Role
 
-Role = Literal["inspector", "coordinator", "enforcement_officer", "complaints_officer", "admin", "auditor"]
-Regime = Literal["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
 TeamId = Annotated[str, Meta(min_length=1, max_length=64)]
 
 

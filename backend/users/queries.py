@@ -2,7 +2,8 @@
 
 USER_COLUMNS = """id, issuer, subject, display_name, roles, regimes, teams, active, version, created_at, last_seen_at"""
 
-LOCK_BY_IDENTITY = f"SELECT {USER_COLUMNS} FROM app_user WHERE issuer = $1 AND subject = $2 FOR UPDATE"
+BY_IDENTITY = f"SELECT {USER_COLUMNS} FROM app_user WHERE issuer = $1 AND subject = $2"
+LOCK_BY_IDENTITY = f"{BY_IDENTITY} FOR UPDATE"
 
 INSERT_FROM_TOKEN = f"""
 INSERT INTO app_user (id, issuer, subject, display_name, roles, regimes, teams, last_seen_at)

@@ -25,8 +25,9 @@ from backend.core.openapi import (
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.tokens import Role
 from backend.users import service
-from backend.users.models import ActivationChange, Me, Role, User, UserPage
+from backend.users.models import ActivationChange, Me, User, UserPage
 
 TeamFilter = Annotated[str | None, QueryParameter(max_length=64, description="Only members of this team")]
 RoleFilter = Annotated[Role | None, QueryParameter(description="Only users with this role")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -26,10 +27,6 @@ from backend.users import queries
 from backend.users.models import Me, User, UserPage
 
 _CLAIM_FIELDS = ("display_name", "roles", "regimes", "teams")
-
-
-def actor_of(principal: Principal) -> audit.Actor:
-    return audit.Actor(label="user", user_id=principal.user_id)
 
 
 class _Entry(msgspec.Struct):
@@ -88,32 +85,37 @@ async def sync_user_from_claims(
         row = await conn.fetchrow(queries.INSERT_FROM_TOKEN, new_id(), claims.iss, claims.sub, *wanted.values())
         if row is None:  # a concurrent first request registered the same user
             return await conn.fetchrow(queries.LOCK_BY_IDENTITY, claims.iss, claims.sub)
-        await audit.record(
-            conn,
-            actor=audit.Actor("token", row["id"]),
-            action="user.registered",
-            object_type="user",
-            object_id=row["id"],
-            request_id=request_id,
-            after=wanted,
-        )
+        await _record_token_claims(conn, row["id"], "registered", request_id, before=None, after=wanted)
         return row
     before = {field: row[field] for field in _CLAIM_FIELDS}
     if before == wanted:
         await conn.execute(queries.TOUCH, row["id"])
         return row
     row = await conn.fetchrow(queries.REFRESH_FROM_TOKEN, row["id"], *wanted.values())
+    await _record_token_claims(conn, row["id"], "claims_changed", request_id, before=before, after=wanted)
+    return row
+
+
+async def _record_token_claims(
+    conn: asyncpg.Connection,
+    user_id: UUID,
+    verb: str,
+    request_id: str | None,
+    *,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """Audit what a verified token's claims did to its user (`user.<verb>`); the token is the actor."""
     await audit.record(
         conn,
-        actor=audit.Actor("token", row["id"]),
-        action="user.claims_changed",
+        actor=audit.Actor("token", user_id),
+        action=f"user.{verb}",
         object_type="user",
-        object_id=row["id"],
+        object_id=user_id,
         request_id=request_id,
         before=before,
-        after=wanted,
+        after=after,
     )
-    return row
 
 
 def _principal(row: asyncpg.Record) -> Principal:
@@ -126,6 +128,13 @@ def _principal(row: asyncpg.Record) -> Principal:
         teams=frozenset(row["teams"]),
         display_name=row["display_name"],
     )
+
+
+async def stored_principal(conn: asyncpg.Connection, issuer: str, subject: str) -> Principal | None:
+    """The stored user of this identity as the API sees them once signed in (None when there is none): for work
+    the service does on a user's behalf without a request, such as the demo data."""
+    row = await conn.fetchrow(queries.BY_IDENTITY, issuer, subject)
+    return None if row is None else _principal(row)
 
 
 def me(principal: Principal) -> Me:
@@ -207,12 +216,12 @@ async def set_active(
     if row is None:
         raise stale(current.version)
     await tx.execute(queries.NOTIFY_CHANGED, str(user_id))
-    await audit.record(
+    await audit.record_user_action(
         tx,
-        actor=actor_of(principal),
-        action="user.activated" if active else "user.deactivated",
-        object_type="user",
-        object_id=user_id,
+        principal,
+        "user",
+        user_id,
+        "activated" if active else "deactivated",
         request_id=request_id,
         reason=reason,
         before={"active": current.active},
