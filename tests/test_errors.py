@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 import pytest
 from litestar import get
+from litestar.params import FromQuery
 
 from backend.core.db import Db
 from tests.conftest import app_client, make_settings
@@ -178,7 +179,7 @@ async def test_a_connection_asyncpg_finds_mid_operation_is_an_outage_and_is_not_
     sessions: list[int] = []
 
     @get("/session", operation_id="Session", opt={"exclude_from_auth": True})
-    async def session(db: Db, fail: bool = False) -> None:
+    async def session(db: Db, fail: FromQuery[bool] = False) -> None:
         sessions.append(await db.fetchval("SELECT pg_backend_pid()"))
         if fail:
             raise asyncpg.InternalClientError("cannot perform operation: another operation is in progress")
