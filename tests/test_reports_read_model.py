@@ -10,13 +10,15 @@ import os
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 import pytest
 
 from backend.core import calendar
+from backend.core import db as core_db
 from backend.core.auth import Principal
+from backend.reports import queries as report_queries
 from backend.reports import service
 from backend.reports.models import Filters
 from tests.complaint_helpers import create_complaint, moved
@@ -355,3 +357,35 @@ def test_whole_months_are_those_the_period_covers_entirely():
     # No whole month: a range without a month, and every day of the period left to the day counts.
     assert whole(date(2025, 6, 5), date(2025, 6, 20)) == (date(2025, 6, 21), date(2025, 6, 20))
     assert whole(date(2025, 6, 5), date(2025, 7, 20)) == (date(2025, 7, 21), date(2025, 7, 20))
+
+
+async def test_a_count_is_locked_only_while_its_fact_commits(database_url):
+    """Two inspections of the same day, wijk, kind and team add to one count row. While the first one's transaction
+    is still open, the second commits without waiting for it (the counts are added at commit, migration 0072):
+    under 20 phones at once, a count row locked from the fact's insert to the commit queued every submission of
+    that wijk behind the slowest one. lock_timeout turns such a wait into an error here."""
+    day, team = date(2026, 3, 2), f"team-{uuid4()}"
+    facts = [(uuid4(), None, day, ["alcohol"], "west", "location", team, False, False, None, []) for _ in range(2)]
+    first, second = await core_db.connect(database_url), await core_db.connect(database_url)
+    try:
+        async with first.transaction():
+            await first.execute(report_queries.INSERT_INSPECTION_FACT, *facts[0])
+            async with second.transaction():
+                await second.execute("SET LOCAL lock_timeout = '5s'")
+                await second.execute(report_queries.INSERT_INSPECTION_FACT, *facts[1])
+            assert await second.fetchval(COUNTED_FOR_TEAM, team) == 1
+        assert await second.fetchval(COUNTED_FOR_TEAM, team) == 2
+        for fact in facts:
+            await second.execute("DELETE FROM report_inspection WHERE id = $1", fact[0])
+        assert await second.fetchval(COUNTED_FOR_TEAM, team) == 0
+    finally:
+        await first.close()
+        await second.close()
+
+
+# The team's inspections as its day counts have them, when its month counts agree (else -1).
+COUNTED_FOR_TEAM = """
+WITH d AS (SELECT coalesce(sum(inspections), 0) AS n FROM report_inspection_day WHERE team_id = $1),
+     m AS (SELECT coalesce(sum(inspections), 0) AS n FROM report_inspection_month WHERE team_id = $1)
+SELECT CASE WHEN d.n = m.n THEN d.n ELSE -1 END FROM d, m
+"""

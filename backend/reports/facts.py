@@ -71,10 +71,8 @@ def _reader(principal: Principal) -> Principal:
     )
 
 
-async def _object_kind(tx: asyncpg.Connection, reader: Principal, object_id: UUID | None) -> str:
-    if object_id is None:
-        return defs.LOCATION_KIND
-    return str((await registry.get_object(tx, reader, object_id)).kind)
+async def _object_kind(tx: asyncpg.Connection, object_id: UUID | None) -> str:
+    return defs.LOCATION_KIND if object_id is None else await registry.object_kind(tx, object_id)
 
 
 async def rebuild(conn: asyncpg.Connection) -> None:
@@ -82,6 +80,7 @@ async def rebuild(conn: asyncpg.Connection) -> None:
     counts and latest controls from those), in one transaction: for a database whose records were written without
     the reactions (an import, a restore)."""
     async with conn.transaction():
+        await conn.execute(queries.COUNT_NOW)
         await conn.execute(queries.REBUILD, *defs.permit_questions())
         await conn.execute(queries.REBUILD_SUMMARIES)
 
@@ -91,16 +90,22 @@ async def rebuild(conn: asyncpg.Connection) -> None:
 
 async def on_inspection_changed(tx: asyncpg.Connection, happened: Event, principal: Principal) -> None:
     """inspection.submitted/corrected/reviewed/returned: the inspection's facts anew; a complaint it follows up
-    is followed; after a review, the cases it opened and the hercontrole it settled."""
+    is followed; after a review, the cases it opened and the hercontrole it settled. The inspection is the
+    event's snapshot (the stored view the inspections feature announced; the reactions before this one change
+    nothing the facts are made of), read anew only for an event without one."""
     reader = _reader(principal)
-    inspection = await inspections.get_inspection(tx, reader, happened.subject_id)
+    inspection = happened.snapshot
+    if not isinstance(inspection, Inspection):
+        inspection = await inspections.get_inspection(tx, reader, happened.subject_id)
     reason = None
     if inspection.assignment_id is not None:
         assignment = await planning.get_assignment(tx, reader, inspection.assignment_id)
         reason = assignment.reason
         if assignment.complaint_id is not None:
             await tx.execute(queries.COMPLAINT_FOLLOWED, assignment.complaint_id)
-    await replace_inspection(tx, inspection, await _object_kind(tx, reader, inspection.object_id), reason)
+    kind = await _object_kind(tx, inspection.object_id)
+    # A first submission has no facts yet to replace.
+    await replace_inspection(tx, inspection, kind, reason, first=happened.type == "inspection.submitted")
     if happened.type == "inspection.reviewed":
         await _after_review(tx, reader, inspection)
 
@@ -127,7 +132,10 @@ def _permit_checked(inspection: Inspection) -> bool:
     return any(c.template_key in templates and any(q in c.answers for q in questions) for c in inspection.checklists)
 
 
-async def replace_inspection(tx: asyncpg.Connection, inspection: Inspection, kind: str, reason: str | None) -> None:
+async def replace_inspection(
+    tx: asyncpg.Connection, inspection: Inspection, kind: str, reason: str | None, *, first: bool = False
+) -> None:
+    """The inspection's facts anew (`first`: it has none yet, so there is nothing to delete)."""
     reviewed = inspection.state == "reviewed"
     day = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
     dims = (day, list(inspection.regimes), inspection.wijk, kind, inspection.team_id)
@@ -141,7 +149,8 @@ async def replace_inspection(tx: asyncpg.Connection, inspection: Inspection, kin
         for position, c in enumerate(inspection.checklists)
         if reviewed and c.template_key == defs.NIX18_TEMPLATE
     ]
-    await tx.execute(queries.DELETE_INSPECTION_FACTS, inspection.id)
+    if not first:
+        await tx.execute(queries.DELETE_INSPECTION_FACTS, inspection.id)
     await tx.execute(
         queries.INSERT_INSPECTION_FACT,
         inspection.id,
@@ -199,7 +208,7 @@ async def _after_review(tx: asyncpg.Connection, reader: Principal, inspection: I
 
 async def _remember_case(tx: asyncpg.Connection, reader: Principal, case_id: UUID, team_id: str | None) -> None:
     case = await _enforcement().get_case(tx, reader, case_id)
-    kind = await _object_kind(tx, reader, case.object_id)
+    kind = await _object_kind(tx, case.object_id)
     if case.object_id is not None:
         regimes = (await registry.get_object(tx, reader, case.object_id)).regimes
     else:
@@ -251,7 +260,7 @@ async def on_complaint_changed(tx: asyncpg.Connection, happened: Event, principa
         complaint.regime,
         complaint.location.wijk,
         complaint.object_id,
-        await _object_kind(tx, reader, complaint.object_id),
+        await _object_kind(tx, complaint.object_id),
         state,
         complaint.closed_at and complaint.closed_at.astimezone(calendar.AMSTERDAM).date(),
         complaint.resolution_due_on,

@@ -287,5 +287,11 @@ INSERT_HERCONTROLE = """
 INSERT INTO report_hercontrole (assignment_id, case_id) VALUES ($1, $2) ON CONFLICT (assignment_id) DO NOTHING"""
 HERCONTROLE_CASE = "SELECT case_id FROM report_hercontrole WHERE assignment_id = $1"
 
+# The counting triggers run at commit (migration 0072), when reports_rebuild has ended its "rebuilding" mode: in
+# a rebuild they run as each statement ends, inside that mode, and skip (the rebuild writes the counts itself).
+COUNT_NOW = (
+    "SET CONSTRAINTS report_inspection_counted, report_nix18_counted, report_violation_counted, "
+    "report_code_counted IMMEDIATE"
+)
 REBUILD = "SELECT reports_rebuild($1::text[], $2::text[])"
 REBUILD_SUMMARIES = "SELECT reports_rebuild_summaries()"
