@@ -22,7 +22,9 @@ map onto the CloudEvents attributes as follows (`cloudevent()` builds that envel
 
 `request_id` correlates the event with the request and its audit records; it stays inside (an outbox may
 carry it as a `traceparent`-like extension). Events carry ids, never personal data: a reaction that needs
-more reads it through the owning feature's service.
+more reads it through the owning feature's service, or takes `snapshot`: the subject as the announcing
+transaction left it (the owning feature's own read of it), which the announcer may hand its reactions so that
+they need not read it again. The snapshot never leaves the process: it is not part of the envelope.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     related: dict[str, UUID] = {}  # other ids it concerns, by role ("assignment": ..., "inspection": ...)
     regimes: list[str] = []  # the regimes it falls under, where that scopes who may see it
     request_id: str | None = None
+    snapshot: Any = None  # the subject as the announcer's service reads it; for reactions here, never delivered
 
 
 Reaction = Callable[[asyncpg.Connection, Event, Principal], Awaitable[None]]
@@ -70,6 +73,7 @@ def event(
     related: dict[str, UUID] | None = None,
     regimes: list[str] | None = None,
     request_id: str | None = None,
+    snapshot: Any = None,
 ) -> Event:
     happened = ids.new_id()
     return Event(
@@ -82,6 +86,7 @@ def event(
         related=related or {},
         regimes=sorted(regimes or []),
         request_id=request_id,
+        snapshot=snapshot,
     )
 
 

@@ -106,8 +106,8 @@ async def _submit_new(
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
     await events.announce(tx, domain_event("inspection.submitted", principal, view, put.request_id), principal)
-    if prepared.photos:
-        view = await stored_view(tx, inspection_id)
+    if prepared.photos and await tx.fetchval(queries.ANY_PHOTO_RECEIVED, inspection_id):
+        view = await stored_view(tx, inspection_id)  # a photo that waited attached: the view changed
     return await with_evidence(tx, principal, view)
 
 

@@ -13,7 +13,8 @@ from backend.inspections.models import Inspection
 
 
 def domain_event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
-    """inspection.submitted, .corrected, .reviewed or .returned, about the inspection as it is now."""
+    """inspection.submitted, .corrected, .reviewed or .returned, about the inspection as it is now (`view`, the
+    stored view, which its reactions get as the snapshot)."""
     concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
     related = {role: value for role, value in concerned.items() if value is not None}
     return events.event(
@@ -24,6 +25,7 @@ def domain_event(type: str, principal: Principal, view: Inspection, request_id: 
         related=related,
         regimes=list(view.regimes),
         request_id=request_id,
+        snapshot=view,
     )
 
 

@@ -92,6 +92,9 @@ GET_OBJECTS = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($3::u
 # Establishments by id, whoever asks: for a feature that shows the object of a record the caller may see.
 OBJECTS_BY_ID = f"SELECT {OBJECT_COLUMNS} FROM establishment WHERE id = ANY ($1::uuid[])"
 
+# An establishment's kind alone, whoever asks: for a feature that classifies a record (reports count by kind).
+OBJECT_KIND = "SELECT kind FROM establishment WHERE id = $1"
+
 # --- search ------------------------------------------------------------------------------------------
 
 # Filter name -> condition on the next bind parameter.
