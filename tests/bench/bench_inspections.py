@@ -17,10 +17,10 @@ HTTP client (raw_http.py):
    body); --phones-only runs this alone;
 2. throughput: 20 connections send different 40-answer inspections as fast as they are answered; reported as
    submissions/s with p50 and p99 latency. Baseline, in the same run: plain asyncpg with 20 connections doing
-   the same inserts per submission (inspection, revision, checklist answers, violations, photo manifest and the
-   hash-chained audit event) without HTTP, validation or JSON. Ours and the baseline alternate in three rounds
-   (the median round counts): this shared machine's speed drifts, and a fixed Python loop timed before each
-   round shows by how much;
+   the same inserts per submission (inspection, revision, checklist answers, violations, photo manifest, the
+   hash-chained audit event and the reports' fact with its counts) without HTTP, validation or JSON. Ours and
+   the baseline alternate in three rounds (the median round counts): this shared machine's speed drifts, and a
+   fixed Python loop timed before each round shows by how much;
 3. the same throughput and baseline again after 250,000 more inspections were stored (copied in SQL).
 Beside each side of 2. and 3., what the database did per submission (buffer hits and reads, of indexes too,
 WAL and its full-page images, checkpoints, autovacuum runs), and at 3. the size of the tables a submission
@@ -516,9 +516,11 @@ def baseline_rows(world: World, body: dict[str, Any]) -> dict[str, Any]:
 async def baseline_insert(
     conn: asyncpg.Connection, world: World, user_id: str, inspection_id: str, body: dict[str, Any], rows: dict[str, Any]
 ) -> None:
-    """The service's own insert statement with its audit event, in one transaction, as a hand-written caller would."""
+    """The service's own insert statement with its audit event, and the reports' fact of a submission (which the
+    read model's counts follow at commit), in one transaction, as a hand-written caller would."""
     from backend.core import audit
     from backend.inspections import queries as inspection_queries
+    from backend.reports import queries as report_queries
 
     now = datetime.now(UTC)
     digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
@@ -570,6 +572,8 @@ async def baseline_insert(
             audit_events=[event],
         )
         await conn.fetchrow(inspection_queries.INSERT, *inspection_queries.insert_args(new))
+        fact = (new.id, new.fields.establishment_id, finished.date(), REGIMES, "west", "horeca_hoogdrempelig", TEAM)
+        await conn.execute(report_queries.INSERT_INSPECTION_FACT, *fact, False, False, None, [])
 
 
 async def run_baseline(world: World, rng: random.Random, total: int, crew: list[Phone]) -> Run:
@@ -603,7 +607,8 @@ async def run_baseline(world: World, rng: random.Random, total: int, crew: list[
 
 # --- 3. 250,000 stored ------------------------------------------------------------------------------------
 
-# Copies of the inspections stored so far, with new ids, in batches: every table an inspection writes to grows.
+# Copies of the inspections stored so far, with new ids, in batches: every table an inspection writes to grows
+# (the reports' facts too; their day and month counts follow at each batch's commit).
 COPY_BATCH = """
 WITH source AS (
     SELECT i.id AS old_id, gen_random_uuid() AS new_id FROM inspection i
@@ -628,6 +633,12 @@ WITH source AS (
     INSERT INTO inspection_checklist (inspection_id, position, checklist_version_id, template_key, regime, answers)
     SELECT s.new_id, c.position, c.checklist_version_id, c.template_key, c.regime, c.answers
     FROM source s JOIN inspection_checklist c ON c.inspection_id = s.old_id
+), facts AS (
+    INSERT INTO report_inspection (id, object_id, day, regimes, wijk, object_kind, team_id, reviewed, permit, reason,
+                                   violation_regimes)
+    SELECT s.new_id, f.object_id, f.day - $2::integer, f.regimes, f.wijk, f.object_kind, f.team_id, f.reviewed,
+           f.permit, f.reason, f.violation_regimes
+    FROM source s JOIN report_inspection f ON f.id = s.old_id
 ), vi AS (
     INSERT INTO violation (inspection_id, revision, establishment_id, location_id, checklist_version_id,
                            checklist_position, question_key, code, article, severity, observed_on, evidence_photo_ids)
