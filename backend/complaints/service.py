@@ -537,25 +537,23 @@ async def hotspots(
     await registry.ensure_known_wijk_filter(conn, wijk)
     since = datetime.now(UTC) - timedelta(days=days)
     rows = await conn.fetch(queries.HOTSPOTS, *_scope(principal), since, min_count, wijk, object_id, limit)
-    items = []
-    for row in rows:
-        try:
-            found = await registry.get_object(conn, principal, row["object_id"])
-        except NotFound:
-            continue
-        items.append(
-            HotSpot(
-                object_id=found.id,
-                name=found.name,
-                street=found.street,
-                house_number=found.house_number,
-                house_number_addition=found.house_number_addition,
-                postcode=found.postcode,
-                wijk=found.wijk,
-                complaints=row["complaints"],
-                last_received_at=row["last_received_at"],
-            )
+    # The objects in one query; one the caller may not see is left out.
+    seen = {found.id: found for found in await registry.get_objects(conn, principal, [r["object_id"] for r in rows])}
+    items = [
+        HotSpot(
+            object_id=found.id,
+            name=found.name,
+            street=found.street,
+            house_number=found.house_number,
+            house_number_addition=found.house_number_addition,
+            postcode=found.postcode,
+            wijk=found.wijk,
+            complaints=row["complaints"],
+            last_received_at=row["last_received_at"],
         )
+        for row in rows
+        if (found := seen.get(row["object_id"])) is not None
+    ]
     return HotSpotList(since=since, days=days, items=items)
 
 
