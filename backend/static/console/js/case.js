@@ -186,11 +186,24 @@ function stepFacts(step) {
     ["Status", word(STEP_STATUSES, step.status)], ["Bedrag", euros(step.amount_cents)],
     ["Motivering", step.document_text], ["Reden van afwijking", step.deviation_reason],
     ["Opgesteld", formatDate(step.created_at)], ["Goedgekeurd", formatDate(step.approved_at)],
-    ["Verzonden op", formatDate(step.sent_on)],
+    ["Verzonden op", formatDate(step.sent_on)], ["Verzending", dispatchText(step.dispatch)],
     ["Zienswijze", step.zienswijze === "pending" ? "Termijn loopt" : step.zienswijze === "received" ? `Ontvangen${step.zienswijze_summary ? `: ${step.zienswijze_summary}` : ""}` : step.zienswijze === "not_received" ? "Niet ontvangen" : null],
     ["Uitkomst", word(OUTCOMES, step.outcome || (["complied", "forfeited"].includes(step.status) ? step.status : null))],
     ["Termijnen", terms.join("; ")], ["Ingetrokken op", formatDate(step.withdrawn_on)],
   ]);
+}
+
+// How a sent letter went out, in the words the back office acts on: a letter for post (or whose e-mail failed) is
+// printed and posted by hand.
+function dispatchText(dispatch) {
+  if (!dispatch) return null;
+  if (dispatch.by === "post") return "Per post versturen: er is geen e-mailadres bekend of geen mailserver ingesteld";
+  switch (dispatch.state) {
+    case "sent": return `Per e-mail verzonden op ${formatDate(dispatch.sent_at)}`;
+    case "failed": return "E-mail mislukt: per post versturen";
+    case "cancelled": return "Niet gemaild: het besluit is ingetrokken voordat de e-mail ging";
+    default: return `Per e-mail: wordt verzonden${dispatch.attempts ? ` (poging ${dispatch.attempts})` : ""}`;
+  }
 }
 
 function stepArticle(found, step, approvable, officer) {
