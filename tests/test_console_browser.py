@@ -773,7 +773,7 @@ async def test_a_sent_boete_is_read_in_dutch_and_offers_only_a_bezwaar(
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}", text_of(browser, "main"))
     assert re.search(rf"Verzonden op\s+\d{{1,2}} ({DUTCH_MONTHS}) \d{{4}}", step_status(browser, 2))
     # No mail server here: the back office sees that this letter is theirs to post.
-    assert "Per post versturen" in step_status(browser, 2)
+    assert "Per post: niet gemaild" in step_status(browser, 2)
     assert not browser.find_elements("css selector", 'input[type="date"]')
     today = calendar.today()
     received = browser.find_element("name", "received_on")

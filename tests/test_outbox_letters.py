@@ -185,6 +185,24 @@ async def test_without_an_address_on_record_the_letter_is_marked_for_post(client
     assert step_in(current, voornemen["id"])["dispatch"]["by"] == "email"
 
 
+async def test_a_sending_recorded_for_an_earlier_day_is_not_e_mailed(client, db, world, mailbox):
+    """The officer records that the letter went out yesterday, on paper: e-mailing it now would make it known a
+    second time, on another day. It stays marked as posted, and no e-mail is written."""
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world)
+    current = await drafted(client, world, current, {"type": "warning", "document_text": "Waarschuwing art. 24"})
+    warning = last_step(current)
+    # Arranged: drafted two days ago (a step cannot be dated before its drafting, and the API drafts today).
+    await db.execute(
+        "UPDATE enforcement_step SET created_at = now() - interval '2 days' WHERE id = $1::uuid", warning["id"]
+    )
+    yesterday = (calendar.today() - timedelta(days=1)).isoformat()
+    current = await done(client, world, current, warning["id"], "send", body={"sent_on": yesterday})
+    sent = step_in(current, warning["id"])
+    assert sent["sent_on"] == yesterday and sent["dispatch"]["by"] == "post"
+    assert await letter_emails(db) == []  # written with the sending, so none will come
+
+
 async def test_a_decision_withdrawn_before_its_e_mail_went_is_not_sent(database_url, data_dir, auth, db, mailbox):
     # First no dispatcher runs (as when `toezicht dispatch` is down): the e-mails wait while the decision is
     # withdrawn. Then one runs: the other letters go, the withdrawn decision's e-mail is cancelled.

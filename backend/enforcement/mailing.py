@@ -1,8 +1,9 @@
 """A sent letter by e-mail, as far as enforcement knows it: which steps go by e-mail, what an e-mail of a letter
 holds, and how its delivery shows on the step.
 
-When a step is sent its dispatch is recorded (sending.py): 'email' when the letter's addressee has an address on
-record and a mail server is configured, else 'post' (the back office prints and posts it). The outbox writes an
+When a step is sent its dispatch is recorded (sending.py): 'email' when it is sent today, the letter's addressee
+has an address on record and a mail server is configured, else 'post' (the back office prints and posts it; a
+sending recorded for an earlier day was posted that day). The outbox writes an
 e-mail message for an 'email' step in the sending transaction (`by_email`) and reads the letter when it sends
 (`letter_mail`), so no address is stored with the message: the addressee the letter names (the step's own, or
 the establishment's as recorded when the step was sent), and the stored PDF, checked against its hash. That read

@@ -131,7 +131,9 @@ async def _send_letter(
     """A decision's letter must read as approved (rendered again on the day of approval: only the date may differ
     from it). Then the letter dated `sent_on` is stored write-once and its hash recorded on the step. Answers how
     it goes out: by e-mail when its addressee has an address on record and a mail server is configured (the
-    outbox sends it, mailing.py), otherwise by post; None for a step without a letter."""
+    outbox sends it, mailing.py), otherwise by post; None for a step without a letter. A sending recorded for an
+    earlier day went out that day, on paper: e-mailing it now would make it known a second time, on another day,
+    so it stays marked as posted."""
     violations = await records.violations(tx, case.id)
     if step.approved_sha256 is not None:
         assert step.approved_letter_on is not None  # recorded with the approval
@@ -148,4 +150,5 @@ async def _send_letter(
     await letters_service.store_document(letters, rendered)
     await tx.execute(queries.SET_LETTER, step.id, rendered.sha256, rendered.template_version_id)
     addressee = await letter.addressee_of(tx, case, step)
-    return "email" if addressee.email and letters.settings.smtp_host else "post"
+    mailed_now = sent_on == calendar.today() and letters.settings.smtp_host
+    return "email" if addressee.email and mailed_now else "post"

@@ -197,7 +197,9 @@ function stepFacts(step) {
 // printed and posted by hand.
 function dispatchText(dispatch) {
   if (!dispatch) return null;
-  if (dispatch.by === "post") return "Per post versturen: er is geen e-mailadres bekend of geen mailserver ingesteld";
+  if (dispatch.by === "post") {
+    return "Per post: niet gemaild (geen e-mailadres bekend, geen mailserver, of verzonden op een eerdere dag)";
+  }
   switch (dispatch.state) {
     case "sent": return `Per e-mail verzonden op ${formatDate(dispatch.sent_at)}`;
     case "failed": return "E-mail mislukt: per post versturen";
