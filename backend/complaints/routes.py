@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
@@ -29,12 +29,13 @@ from backend.complaints.models import (
     Transition,
 )
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
-from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import AUTHENTICATED, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.registry.models import EstablishmentPage, WijkFilter
 from backend.users.models import Regime
 
@@ -73,12 +74,11 @@ class ComplaintController(Controller):
         (schemas/complaints/categories.json)."""
         return service.categories()
 
-    @post(
+    @command_route(
         operation_id="CreateComplaint",
         summary="Register a complaint (handlers, or an external intake system with an Idempotency-Key)",
-        guards=[requires_role(*HANDLERS)],
+        roles=HANDLERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self,
@@ -107,10 +107,9 @@ class ComplaintController(Controller):
         shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
         return Response(shown, status_code=response.status_code, headers=dict(response.headers))
 
-    @get(
+    @list_route(
         operation_id="ListComplaints",
         summary="Complaints you may see, newest first (keyset); never the reporter's details",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,
@@ -142,12 +141,11 @@ class ComplaintController(Controller):
         }
         return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get(
+    @list_route(
         "/deadlines",
         operation_id="ListComplaintDeadlines",
         summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
-        guards=[requires_role(*HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=HANDLERS,
     )
     async def deadlines(
         self,
@@ -184,12 +182,11 @@ class ComplaintController(Controller):
             limit=limit,
         )
 
-    @get(
+    @list_route(
         "/hotspots",
         operation_id="ListComplaintHotSpots",
         summary="Objects by their number of complaints in the last days (default 90), most first",
-        guards=[requires_role(*PLANNERS, *HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=(*PLANNERS, *HANDLERS),
     )
     async def hotspots(
         self,
@@ -216,12 +213,11 @@ class ComplaintController(Controller):
             limit=limit,
         )
 
-    @get(
+    @list_route(
         "/object-suggestions",
         operation_id="SuggestComplaintObjects",
         summary="Active objects you may see matching a name and/or address, to link a complaint to",
-        guards=[requires_role(*HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=HANDLERS,
     )
     async def suggestions(
         self,
@@ -243,12 +239,11 @@ class ComplaintController(Controller):
         filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
         return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
 
-    @get(
+    @read_route(
         "/{complaint_id:uuid}",
         operation_id="GetComplaint",
         summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
         "(audited)",
-        responses=problem_responses(*READ_ONE),
     )
     async def get_one(
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
@@ -260,13 +255,11 @@ class ComplaintController(Controller):
             await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request))
         )
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/transitions",
         operation_id="TransitionComplaint",
         summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
-        guards=[requires_role(*HANDLERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=HANDLERS,
     )
     async def transition(
         self,
@@ -290,13 +283,11 @@ class ComplaintController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/handler",
         operation_id="AssignComplaintHandler",
         summary="Assign a complaint handler; If-Match",
-        guards=[requires_role(*HANDLERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=HANDLERS,
     )
     async def assign(
         self,
@@ -319,13 +310,12 @@ class ComplaintController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/inspections",
         operation_id="PlanComplaintInspection",
         summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
-        guards=[requires_role(*PLANNERS)],
+        roles=PLANNERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def plan(
         self,

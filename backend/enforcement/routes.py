@@ -11,15 +11,16 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import IdempotencyKey, IfMatch
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.enforcement import (
     approval,
     bezwaar,
@@ -89,12 +90,11 @@ class EnforcementController(Controller):
     path = BASE
     tags = ["Enforcement"]
 
-    @get(
+    @list_route(
         "/cases",
         operation_id="ListEnforcementCases",
         summary="Cases of your regimes, newest first (keyset)",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*LIST),
+        roles=READERS,
     )
     async def list_cases(
         self,
@@ -124,13 +124,12 @@ class EnforcementController(Controller):
         page = await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
         return await worklists.case_page(db, request.user, page, request_id=request_id_of(request))
 
-    @post(
+    @command_route(
         "/cases",
         operation_id="OpenEnforcementCase",
         summary="Open a case by hand, with a reason",
-        guards=[requires_role(*OFFICERS)],
+        roles=OFFICERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def open_case(
         self,
@@ -150,24 +149,22 @@ class EnforcementController(Controller):
             _case_url,
         )
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}",
         operation_id="GetEnforcementCase",
         summary="One case with its violations, steps, deadlines and status history; its ETag",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
     )
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
         return commands.with_etag(await reading.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}/proposal",
         operation_id="ProposeEnforcementStep",
         summary="The next step the sanction rules propose, and why",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
     )
     async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
         """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
@@ -175,13 +172,11 @@ class EnforcementController(Controller):
         strikes); an officer may deviate with a written reason."""
         return await proposing.get_proposal(db, request.user, case_id)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/close",
         operation_id="CloseEnforcementCase",
         summary="Close the case with a result and a reason; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def close(
         self,
@@ -204,13 +199,11 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/merge",
         operation_id="MergeEnforcementCases",
         summary="Merge another open case of the regime into this one; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def merge(
         self,
@@ -234,13 +227,12 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps",
         operation_id="DraftEnforcementStep",
         summary="Draft a step (warning, voornemen, besluit, invordering) or register a bezwaar; If-Match",
-        guards=[requires_role(*OFFICERS)],
+        roles=OFFICERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def draft_step(
         self,
@@ -271,13 +263,11 @@ class EnforcementController(Controller):
             _located,
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/approve",
         operation_id="ApproveEnforcementStep",
         summary="Approve a drafted decision as the second officer; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def approve(
         self,
@@ -306,14 +296,12 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/send",
         operation_id="SendEnforcementStep",
         summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
         "If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def send(
         self,
@@ -347,13 +335,11 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw",
         operation_id="WithdrawEnforcementDecision",
         summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def withdraw(
         self,
@@ -378,13 +364,11 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze",
         operation_id="RecordZienswijze",
         summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def zienswijze(
         self,
@@ -408,13 +392,11 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome",
         operation_id="RecordEnforcementOutcome",
         summary="Record a hercontrole's outcome (complied / forfeited) or a bezwaar's decision; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def outcome(
         self,
@@ -438,14 +420,12 @@ class EnforcementController(Controller):
             ),
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes",
         operation_id="ChangeBezwaar",
         summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
         "consent), with a reason; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def bezwaar_change(
         self,
@@ -470,12 +450,11 @@ class EnforcementController(Controller):
             ),
         )
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/document",
         operation_id="GetEnforcementStepDocument",
         summary="The step's letter as PDF/A: the stored document once sent, a preview before; every read audited",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
         media_type="application/pdf",
     )
     async def document(
@@ -504,12 +483,11 @@ class EnforcementController(Controller):
             },
         )
 
-    @get(
+    @list_route(
         "/deadlines",
         operation_id="ListEnforcementDeadlines",
         summary="Deadlines expiring from today up to `until`, and those overdue",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*LIST),
+        roles=READERS,
     )
     async def deadlines(
         self,
@@ -524,12 +502,11 @@ class EnforcementController(Controller):
         view = await reading.deadlines(db, request.user, until=until, limit=limit)
         return await worklists.deadline_worklist(db, request.user, view, request_id=request_id_of(request))
 
-    @get(
+    @list_route(
         "/approvals",
         operation_id="ListEnforcementApprovals",
         summary="Drafted decisions awaiting your approval as the second officer (never your own drafts)",
-        guards=[requires_role(*OFFICERS)],
-        responses=problem_responses(*LIST),
+        roles=OFFICERS,
     )
     async def approvals(
         self,

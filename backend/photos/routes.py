@@ -24,12 +24,13 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import Stream
 
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.concurrency import not_modified
 from backend.core.errors import BadRequest
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, NOT_MODIFIED, READ_ONE, IfNoneMatch, problem_responses
 from backend.core.request_checks import UnsupportedMediaType
+from backend.core.routes import read_route
 from backend.photos import resumable, service
 from backend.photos.models import Photo, Variant
 
@@ -285,13 +286,12 @@ class PhotoController(Controller):
         404 until the photo has arrived. Strong ETag; If-None-Match gives 304."""
         return await _derivative(request, inspection_id, photo_id, "thumbnail", if_none_match)
 
-    @get(
+    @read_route(
         "/{photo_id:uuid}/original",
         operation_id="DownloadPhotoOriginal",
         summary="The original bytes as received (enforcement officers and auditors); every read is audited",
-        guards=[requires_role(*service.EVIDENCE_ROLES)],
+        roles=service.EVIDENCE_ROLES,
         operation_class=_OriginalOperation,
-        responses=problem_responses(*READ_ONE),
     )
     async def original(
         self,

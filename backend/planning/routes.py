@@ -9,25 +9,20 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
-    COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
-    problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.planning import service
 from backend.planning.models import (
     Assignment,
@@ -61,12 +56,11 @@ class AssignmentController(Controller):
     path = "/api/v1/assignments"
     tags = ["Planning"]
 
-    @post(
+    @command_route(
         operation_id="CreateAssignment",
         summary="Plan an inspection of an object or location for a team",
-        guards=[requires_role(*PLANNERS)],
+        roles=PLANNERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self,
@@ -86,10 +80,9 @@ class AssignmentController(Controller):
             lambda created: f"{self.path}/{created.id}",
         )
 
-    @get(
+    @list_route(
         operation_id="ListAssignments",
         summary="Assignments you may see, ordered by planned_from (keyset)",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,
@@ -122,12 +115,11 @@ class AssignmentController(Controller):
             db, request.user, filters=filters, overdue=overdue, cursor=cursor, limit=limit
         )
 
-    @get(
+    @read_route(
         "/{assignment_id:uuid}",
         operation_id="GetAssignment",
         summary="One assignment, with its ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -140,13 +132,11 @@ class AssignmentController(Controller):
         commands need in If-Match."""
         return commands.with_etag(await service.get_assignment(db, request.user, assignment_id))
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/reassign",
         operation_id="ReassignAssignment",
         summary="Assign other inspectors; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def reassign(
         self,
@@ -161,13 +151,11 @@ class AssignmentController(Controller):
         is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/reschedule",
         operation_id="RescheduleAssignment",
         summary="Move the planned window; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def reschedule(
         self,
@@ -182,13 +170,11 @@ class AssignmentController(Controller):
         without it, 412 when stale; 409 when it is no longer planned."""
         return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/cancel",
         operation_id="CancelAssignment",
         summary="Cancel with a reason; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def cancel(
         self,

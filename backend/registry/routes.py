@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -25,16 +25,13 @@ from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.letters.models import Addressee
 from backend.registry import importer, service
 from backend.registry.models import (
@@ -120,12 +117,11 @@ class ObjectController(Controller):
     path = "/api/v1/objects"
     tags = ["Registry"]
 
-    @post(
+    @command_route(
         operation_id="CreateObject",
         summary="Register an establishment",
-        guards=[requires_role(*WRITERS)],
+        roles=WRITERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self,
@@ -145,10 +141,9 @@ class ObjectController(Controller):
             lambda created: f"{self.path}/{created.id}",
         )
 
-    @get(
+    @list_route(
         operation_id="SearchObjects",
         summary="Search establishments you may see, ordered by name",
-        responses=problem_responses(*LIST),
     )
     async def search(
         self,
@@ -180,12 +175,11 @@ class ObjectController(Controller):
         }
         return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get(
+    @read_route(
         "/{object_id:uuid}",
         operation_id="GetObject",
         summary="One establishment, with its ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -199,12 +193,12 @@ class ObjectController(Controller):
         found = await service.get_object(db, request.user, object_id)
         return commands.with_etag(found)
 
-    @put(
+    @command_route(
         "/{object_id:uuid}",
         operation_id="ReplaceObject",
         summary="Replace an establishment (close it with status closed); If-Match",
-        guards=[requires_role(*WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
+        method=put,
     )
     async def replace(
         self,
@@ -223,11 +217,10 @@ class ObjectController(Controller):
         )
         return commands.with_etag(updated)
 
-    @get(
+    @read_route(
         "/{object_id:uuid}/addressee",
         operation_id="GetObjectAddressee",
         summary="Who receives the establishment's letters, with the history",
-        responses=problem_responses(*READ_ONE),
     )
     async def addressee(
         self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
@@ -236,12 +229,12 @@ class ObjectController(Controller):
         receives its letters, with correspondence address and optional e-mail, and every earlier one, newest first."""
         return await service.get_addressee(db, request.user, object_id)
 
-    @put(
+    @command_route(
         "/{object_id:uuid}/addressee",
         operation_id="SetObjectAddressee",
         summary="Record who receives the establishment's letters (the earlier one stays as history)",
-        guards=[requires_role(*ADDRESSEE_WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=ADDRESSEE_WRITERS,
+        method=put,
     )
     async def set_addressee(
         self,
@@ -254,11 +247,10 @@ class ObjectController(Controller):
         enforcement letters go to; the previous addressee stays in the history. Audited."""
         return await service.set_addressee(tx, request.user, object_id, data, request_id=request_id_of(request))
 
-    @get(
+    @read_route(
         "/{object_id:uuid}/permits",
         operation_id="ListObjectPermits",
         summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",
-        responses=problem_responses(*READ_ONE),
     )
     async def permits(
         self,
@@ -272,13 +264,12 @@ class ObjectController(Controller):
         regime."""
         return await service.list_permits(db, request.user, object_id, on)
 
-    @post(
+    @command_route(
         "/{object_id:uuid}/permits",
         operation_id="CreatePermit",
         summary="Record a permit of an establishment",
-        guards=[requires_role(*WRITERS)],
+        roles=WRITERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create_permit(
         self,
@@ -339,12 +330,11 @@ class PermitController(Controller):
     path = "/api/v1/permits"
     tags = ["Registry"]
 
-    @get(
+    @read_route(
         "/{permit_id:uuid}",
         operation_id="GetPermit",
         summary="One permit with its history and ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -358,12 +348,12 @@ class PermitController(Controller):
         permit = await service.get_permit(db, request.user, permit_id)
         return commands.with_etag(permit)
 
-    @put(
+    @command_route(
         "/{permit_id:uuid}",
         operation_id="ReplacePermit",
         summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
-        guards=[requires_role(*WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
+        method=put,
     )
     async def replace(
         self,
@@ -381,13 +371,11 @@ class PermitController(Controller):
         )
         return commands.with_etag(permit)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/suspend",
         operation_id="SuspendPermit",
         summary="Suspend a permit for a period; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def suspend(
         self,
@@ -402,13 +390,11 @@ class PermitController(Controller):
         If-Match is required: 428 without it, 412 when stale; 409 `permit_withdrawn` for a withdrawn permit."""
         return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/withdraw",
         operation_id="WithdrawPermit",
         summary="Withdraw a permit from a date; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def withdraw(
         self,
@@ -423,13 +409,11 @@ class PermitController(Controller):
         required: 428 without it, 412 when stale; 409 `permit_withdrawn` when it is already withdrawn."""
         return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/reinstate",
         operation_id="ReinstatePermit",
         summary="Lift a suspension or withdrawal from a date; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def reinstate(
         self,
@@ -470,12 +454,11 @@ class LocationController(Controller):
     path = "/api/v1/locations"
     tags = ["Registry"]
 
-    @post(
+    @command_route(
         operation_id="CreateLocation",
         summary="Record an address to inspect (e.g. from an advertisement or a complaint)",
-        guards=[requires_role("inspector", "coordinator", "complaints_officer", "admin")],
+        roles=("inspector", "coordinator", "complaints_officer", "admin"),
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self,
@@ -494,11 +477,10 @@ class LocationController(Controller):
 
         return await run_once(request, tx, command, raw_key=idempotency_key)
 
-    @get(
+    @read_route(
         "/{location_id:uuid}",
         operation_id="GetLocation",
         summary="One location (reads of sex-work locations are audited)",
-        responses=problem_responses(*READ_ONE),
     )
     async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
         """Any authenticated user whose regimes include one of the location's; 404 otherwise. Reads of sex-work
