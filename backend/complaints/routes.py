@@ -30,10 +30,11 @@ from backend.complaints.models import (
 )
 from backend.core import commands
 from backend.core.auth import Principal
+from backend.core.commands import Command, Creation
 from backend.core.config import Settings
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
-from backend.core.openapi import AUTHENTICATED, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import AUTHENTICATED, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
 from backend.core.routes import command_route, list_route, read_route
 from backend.registry.models import EstablishmentPage, WijkFilter
@@ -81,23 +82,15 @@ class ComplaintController(Controller):
         status_code=201,
     )
     async def create(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[ComplaintCreate],
-        idempotency_key: IdempotencyKey = None,
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate], creation: Creation
     ) -> Response[Complaint]:
         """Complaints officers and admins (also as the account of an external intake system, with an
         Idempotency-Key). Registers a resident's complaint about an address, coordinates or an establishment; the
         wijk follows from it unless given. 201 with Location and ETag; 422 `location_outside_wijken` when the place
         lies in none of the wijken, `unknown_category` for a category not in the list."""
         # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
-        response = await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_complaint(tx, request.user, data, request_id=request_id_of(request)),
-            lambda created: f"{self.path}/{created.id}",
+        response = await creation.run(
+            service.create_complaint, data, location=lambda created: f"{self.path}/{created.id}"
         )
         created = (
             response.content
@@ -262,26 +255,12 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def transition(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[Transition],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[Transition], command: Command
     ) -> Response[Complaint]:
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
         reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
         required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.transition(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.transition, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/handler",
@@ -290,25 +269,11 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def assign(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[AssignHandler],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[AssignHandler], command: Command
     ) -> Response[Complaint]:
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.assign_handler(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.assign_handler, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/inspections",
@@ -318,24 +283,9 @@ class ComplaintController(Controller):
         status_code=201,
     )
     async def plan(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[PlanInspection],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[PlanInspection], command: Command
     ) -> Response[PlannedInspection]:
         """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
         assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
         complaint) is required; 201 with the assignment's Location."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.plan_inspection(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-            _planned,
-        )
+        return await command.run(service.plan_inspection, complaint_id, data, respond=_planned)

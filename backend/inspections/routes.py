@@ -17,6 +17,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from backend.core import commands
 from backend.core.auth import Principal, requires_role
+from backend.core.commands import Command
 from backend.core.concurrency import conditional_response, etag
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, problem_response
@@ -24,8 +25,6 @@ from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED,
     ETAG_HEADER,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
@@ -186,26 +185,11 @@ class InspectionController(Controller):
         roles=reviewing.REVIEWERS,
         response_headers=ETAG_HEADER,
     )
-    async def review(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        inspection_id: FromPath[UUID],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Inspection]:
+    async def review(self, inspection_id: FromPath[UUID], command: Command) -> Response[Inspection]:
         """Coordinators of the inspection's team who were not present at it, and admins (403 otherwise). Accepts a
         complete or corrected inspection; its violations then open or extend enforcement cases. If-Match is
         required: 428 without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: reviewing.review(
-                tx, request.user, inspection_id, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(reviewing.review, inspection_id)
 
     @command_route(
         "/{inspection_id:uuid}/return",
@@ -215,26 +199,12 @@ class InspectionController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def return_(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        inspection_id: FromPath[UUID],
-        data: JSONBody[ReturnRequest],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, inspection_id: FromPath[UUID], data: JSONBody[ReturnRequest], command: Command
     ) -> Response[Inspection]:
         """Coordinators of the inspection's team and admins. Sends the inspection back to its inspectors with a
         reason; the phone corrects it with a PUT that names the revision it corrects. If-Match is required: 428
         without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: reviewing.return_(
-                tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(reviewing.return_, inspection_id, data.reason)
 
 
 class ViolationController(Controller):

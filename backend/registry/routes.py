@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import audit, commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import required_version
+from backend.core.commands import Command, Creation, Replacement
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
@@ -26,7 +26,6 @@ from backend.core.logging import request_id_of
 from backend.core.openapi import (
     COMMAND,
     IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
@@ -123,23 +122,11 @@ class ObjectController(Controller):
         roles=WRITERS,
         status_code=201,
     )
-    async def create(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[ObjectWrite],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Establishment]:
+    async def create(self, data: JSONBody[ObjectWrite], creation: Creation) -> Response[Establishment]:
         """Coordinators and admins. Registers an establishment with its address, wijk, kind and regimes; 201 with
         Location and ETag. 422 names every bad field (e.g. a sex business without the sexwork regime); 409 when an
         active establishment of that name is registered at the address. Send an Idempotency-Key to retry safely."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_object(tx, request.user, data, request_id=request_id_of(request)),
-            lambda created: f"{self.path}/{created.id}",
-        )
+        return await creation.run(service.create_object, data, location=lambda created: f"{self.path}/{created.id}")
 
     @list_route(
         operation_id="SearchObjects",
@@ -201,21 +188,12 @@ class ObjectController(Controller):
         method=put,
     )
     async def replace(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        object_id: FromPath[UUID],
-        data: JSONBody[ObjectWrite],
-        if_match: IfMatch = None,
+        self, object_id: FromPath[UUID], data: JSONBody[ObjectWrite], replacement: Replacement
     ) -> Response[Establishment]:
         """Coordinators and admins. Replaces the establishment as a whole (omitted optional fields are cleared);
         closing it is status `closed`, it is never deleted. If-Match is required: 428 without it, 412 when it
         changed since you read it."""
-        version = required_version(if_match)
-        updated = await service.replace_object(
-            tx, request.user, object_id, data, version=version, request_id=request_id_of(request)
-        )
-        return commands.with_etag(updated)
+        return await replacement.run(service.replace_object, object_id, data)
 
     @read_route(
         "/{object_id:uuid}/addressee",
@@ -272,22 +250,13 @@ class ObjectController(Controller):
         status_code=201,
     )
     async def create_permit(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        object_id: FromPath[UUID],
-        data: JSONBody[PermitWrite],
-        idempotency_key: IdempotencyKey = None,
+        self, object_id: FromPath[UUID], data: JSONBody[PermitWrite], creation: Creation
     ) -> Response[Permit]:
         """Coordinators and admins. Records a permit of the establishment; the body's `type` decides its conditions
         (e.g. the leidinggevenden of an alcoholvergunning). 201 with Location and ETag; 409 `permit_overlap` when a
         permit of the type is already granted for an overlapping period."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request)),
-            lambda permit: f"/api/v1/permits/{permit.id}",
+        return await creation.run(
+            service.create_permit, object_id, data, location=lambda permit: f"/api/v1/permits/{permit.id}"
         )
 
     @post(
@@ -356,20 +325,11 @@ class PermitController(Controller):
         method=put,
     )
     async def replace(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[PermitWrite],
-        if_match: IfMatch = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[PermitWrite], replacement: Replacement
     ) -> Response[Permit]:
         """Coordinators and admins. Corrects a permit as a whole (holder, number, validity, conditions); the type
         cannot change. If-Match is required: 428 without it, 412 when stale."""
-        version = required_version(if_match)
-        permit = await service.replace_permit(
-            tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
-        )
-        return commands.with_etag(permit)
+        return await replacement.run(service.replace_permit, permit_id, data)
 
     @command_route(
         "/{permit_id:uuid}/suspend",
@@ -378,17 +338,11 @@ class PermitController(Controller):
         roles=WRITERS,
     )
     async def suspend(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[SuspendPermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[SuspendPermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Suspends the permit from `starts_on` to `ends_on` (inclusive) with a reason.
         If-Match is required: 428 without it, 412 when stale; 409 `permit_withdrawn` for a withdrawn permit."""
-        return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
+        return await command.run(service.suspend_permit, permit_id, data)
 
     @command_route(
         "/{permit_id:uuid}/withdraw",
@@ -397,17 +351,11 @@ class PermitController(Controller):
         roles=WRITERS,
     )
     async def withdraw(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[WithdrawPermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[WithdrawPermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Withdraws the permit from `effective_on` with a reason (intrekking). If-Match is
         required: 428 without it, 412 when stale; 409 `permit_withdrawn` when it is already withdrawn."""
-        return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
+        return await command.run(service.withdraw_permit, permit_id, data)
 
     @command_route(
         "/{permit_id:uuid}/reinstate",
@@ -416,38 +364,12 @@ class PermitController(Controller):
         roles=WRITERS,
     )
     async def reinstate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[ReinstatePermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[ReinstatePermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Lifts a suspension or withdrawal from `effective_on`; an `effective_on` at or
         before its start undoes it entirely (e.g. after bezwaar). If-Match is required: 428 without it, 412 when
         stale; 409 `nothing_to_reinstate` when nothing is in effect from that day."""
-        return await self._change(request, tx, if_match, idempotency_key, service.reinstate_permit, permit_id, data)
-
-    async def _change(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        if_match: str | None,
-        idempotency_key: str | None,
-        change: Any,
-        permit_id: UUID,
-        data: Any,
-    ) -> Response[Permit]:
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: change(
-                tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.reinstate_permit, permit_id, data)
 
 
 class LocationController(Controller):

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
 from backend.core.auth import Principal, current_principal, requires_role
+from backend.core.commands import Command
 from backend.core.db import Db, Tx
-from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
@@ -86,17 +84,11 @@ class UserController(Controller):
         roles=("admin",),
     )
     async def deactivate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: FromPath[UUID],
-        data: JSONBody[ActivationChange],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, user_id: FromPath[UUID], data: JSONBody[ActivationChange], command: Command
     ) -> Response[User]:
         """Admins. Refuses the user's tokens from now on (in every worker at once), with a reason that is audited.
         If-Match is required: 428 without it, 412 when the user changed since you read it."""
-        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=False)
+        return await self._set_active(command, user_id, data, active=False)
 
     @command_route(
         "/{user_id:uuid}/activate",
@@ -105,40 +97,18 @@ class UserController(Controller):
         roles=("admin",),
     )
     async def activate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: FromPath[UUID],
-        data: JSONBody[ActivationChange],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, user_id: FromPath[UUID], data: JSONBody[ActivationChange], command: Command
     ) -> Response[User]:
         """Admins. Accepts a deactivated user's tokens again, with a reason that is audited. If-Match is required:
         428 without it, 412 when the user changed since you read it."""
-        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=True)
+        return await self._set_active(command, user_id, data, active=True)
 
     async def _set_active(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: UUID,
-        data: ActivationChange,
-        if_match: str | None,
-        idempotency_key: str | None,
-        *,
-        active: bool,
+        self, command: Command, user_id: UUID, data: ActivationChange, *, active: bool
     ) -> Response[User]:
-        async def apply(version: int) -> User:
-            user = await service.set_active(
-                tx,
-                request.user,
-                user_id=user_id,
-                version=version,
-                active=active,
-                reason=data.reason,
-                request_id=request_id_of(request),
-            )
-            request.app.state.principal_directory.forget(str(user_id))
+        async def set_active(tx: Tx, principal: Principal, **change: Any) -> User:
+            user = await service.set_active(tx, principal, user_id=user_id, active=active, reason=data.reason, **change)
+            command.request.app.state.principal_directory.forget(str(user_id))
             return user
 
-        return await commands.change(request, tx, if_match, idempotency_key, apply)
+        return await command.run(set_active)
