@@ -19,6 +19,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, head, patch, put
 from litestar.exceptions import InternalServerException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, HeaderParameter
@@ -182,6 +183,18 @@ def _evidence(request: Request[Any, Any, Any]) -> service.Evidence:
     return evidence
 
 
+def _derivative_route(variant: str, *, operation_id: str, summary: str) -> HTTPRouteHandler:
+    """GET of a re-encoded derivative: a JPEG with a strong ETag, 304 to a current If-None-Match."""
+    return get(
+        f"/{{photo_id:uuid}}/{variant}",
+        operation_id=operation_id,
+        summary=summary,
+        operation_class=_DerivativeOperation,
+        media_type="image/jpeg",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    )
+
+
 class PhotoController(Controller):
     path = "/api/v1/inspections/{inspection_id:uuid}/photos"
     tags = ["Photos"]
@@ -247,13 +260,10 @@ class PhotoController(Controller):
         )
         return Response(photo, headers={"Upload-Complete": "?1"} if complete else None)
 
-    @get(
-        "/{photo_id:uuid}/display",
+    @_derivative_route(
+        "display",
         operation_id="GetPhotoDisplay",
         summary="The photo for viewing: longest side at most 2048 px, upright, no metadata",
-        operation_class=_DerivativeOperation,
-        media_type="image/jpeg",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     )
     async def display(
         self,
@@ -267,13 +277,10 @@ class PhotoController(Controller):
         304."""
         return await _derivative(request, inspection_id, photo_id, "display", if_none_match)
 
-    @get(
-        "/{photo_id:uuid}/thumbnail",
+    @_derivative_route(
+        "thumbnail",
         operation_id="GetPhotoThumbnail",
         summary="The photo as a thumbnail: at most 320 px, upright, no metadata",
-        operation_class=_DerivativeOperation,
-        media_type="image/jpeg",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     )
     async def thumbnail(
         self,
