@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
 from backend.core.auth import Principal, current_principal, requires_role
 from backend.core.commands import Command
-from backend.core.db import Db, Tx
+from backend.core.db import Db
 from backend.core.openapi import (
     AUTHENTICATED,
     IfNoneMatch,
@@ -106,8 +107,18 @@ class UserController(Controller):
     async def _set_active(
         self, command: Command, user_id: UUID, data: ActivationChange, *, active: bool
     ) -> Response[User]:
-        async def set_active(tx: Tx, principal: Principal, **change: Any) -> User:
-            user = await service.set_active(tx, principal, user_id=user_id, active=active, reason=data.reason, **change)
+        async def set_active(
+            tx: asyncpg.Connection, principal: Principal, *, version: int, request_id: str | None
+        ) -> User:
+            user = await service.set_active(
+                tx,
+                principal,
+                user_id=user_id,
+                version=version,
+                active=active,
+                reason=data.reason,
+                request_id=request_id,
+            )
             command.request.app.state.principal_directory.forget(str(user_id))
             return user
 
