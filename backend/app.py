@@ -21,7 +21,7 @@ from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.console.routes import ConsoleController, console_assets
-from backend.core import db, idempotency, roles
+from backend.core import commands, db, idempotency, roles
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
 from backend.core.concurrency import NotModified
@@ -98,7 +98,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     reactions.wire()  # features react to each other's events without importing each other
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, swagger_ui_assets(), *console_assets()],
-        dependencies={"db": Provide(db.provide_db), "tx": Provide(db.provide_tx)},
+        dependencies={
+            "db": Provide(db.provide_db),
+            "tx": Provide(db.provide_tx),
+            "command": Provide(commands.provide_command),
+            "replacement": Provide(commands.provide_replacement),
+            "creation": Provide(commands.provide_creation),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         lifespan=[_lifespan],

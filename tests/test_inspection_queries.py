@@ -81,7 +81,8 @@ ROW_SOURCES = {"audit_event", "ins", "cl", "vi", "ph", "jsonb_to_recordset", "js
 def test_the_statements_touch_only_inspections_tables() -> None:
     """Objects and users are read through the registry's and users' services, not joined here."""
     sql = "\n".join(value for name, value in vars(queries).items() if isinstance(value, str) and name.isupper())
-    sql += queries.list_inspections({}, seen=_named(Visibility), after=None, limit=1)[0]
-    sql += queries.list_violations({}, seen=_named(Visibility), after=None, limit=1)[0]
+    scope_args = queries.visible_args(_named(Visibility))
+    for listing in (queries.INSPECTION_LIST, queries.VIOLATION_LIST):
+        sql += listing.page_sql({}, scope_args=scope_args, after=None, limit=1)[0]
     named = set(re.findall(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]\w*)", sql))
     assert named <= OWN_TABLES | ROW_SOURCES, named - OWN_TABLES - ROW_SOURCES

@@ -17,6 +17,7 @@ from backend.core.db import Db
 from backend.core.errors import FieldProblems, invalid_parameter
 from backend.core.openapi import LIST, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import list_route
 
 READERS = ("auditor", "admin")
 ObjectType = Annotated[
@@ -69,14 +70,13 @@ class AuditController(Controller):
             db, request.user, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit
         )
 
-    @get(
+    @list_route(
         "/reads",
         operation_id="ExportReads",
         media_type="text/csv",
         summary="A person's reads of sensitive data as CSV (for an AVG request)",
         description="Reporter details of complaints, photo originals and sex-work locations the user read, oldest "
         "first, within your regime scope; semicolon-separated with Dutch headers.",
-        responses=problem_responses(*LIST),
     )
     async def export_reads(
         self,

@@ -21,11 +21,11 @@ from backend.core.openapi import (
     AUTHENTICATED,
     ETAG_HEADER,
     NOT_MODIFIED,
-    READ_ONE,
     IdempotencyKey,
     IfNoneMatch,
     problem_responses,
 )
+from backend.core.routes import read_route
 
 # The list depends on the caller's regimes; a published version never changes, so a phone may keep it.
 LIST_CACHE = "private, no-cache"
@@ -51,12 +51,11 @@ class ChecklistController(Controller):
         checklists, etag = await service.list_current(db, request.user)
         return conditional_response(checklists, etag, if_none_match, LIST_CACHE)
 
-    @get(
+    @read_route(
         "/{version_id:uuid}",
         operation_id="GetChecklistVersion",
         summary="One published checklist version with its full content",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_checklist_version(
         self,

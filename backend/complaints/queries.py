@@ -5,8 +5,6 @@ every other read cannot carry the reporter's identity or contact details."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
@@ -96,7 +94,8 @@ _FILTERS = {
     "handler": "c.handler_id = {}",
     "regime": "c.regime = {}",
 }
-_COMPLAINT_LIST = KeysetQuery(
+# Complaints newest first by (received_at, id).
+COMPLAINT_LIST = KeysetQuery(
     select=f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
     visible=VISIBLE,
     filter_sql=_FILTERS,
@@ -105,19 +104,14 @@ _COMPLAINT_LIST = KeysetQuery(
 )
 
 
-def list_complaints(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page, newest first by (received_at, id); None filter values are left out."""
-    return _COMPLAINT_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)
-
-
 # Per deadline: the complaints it still runs for (the partial index's condition, word for word) and its column.
 _DEADLINES = {
     "resolution": (f"c.state IN {OPEN_STATES}", "c.resolution_due_on"),
     "acknowledgement": ("c.state = 'received'", "c.acknowledgement_due_on"),
 }
-_DUE_LISTS = {
+# Per deadline, open complaints by (due date, id), the earliest first: `before` (overdue: due before today),
+# `from` and `by` bound the due date.
+DUE_LISTS = {
     deadline: KeysetQuery(
         select=f"SELECT {SUMMARY_COLUMNS} FROM complaint c",
         visible=f"{running} AND {VISIBLE}",
@@ -126,14 +120,6 @@ _DUE_LISTS = {
     )
     for deadline, (running, column) in _DEADLINES.items()
 }
-
-
-def list_due(
-    deadline: str, filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page of open complaints by (due date, id), the earliest first: `before` (overdue: due before
-    today), `from` and `by` bound the due date."""
-    return _DUE_LISTS[deadline].page_sql(filters, scope_args=list(scope), after=after, limit=limit)
 
 
 # Objects with the most complaints the caller may see received since $3 (at least $4), optionally in wijk $5 or

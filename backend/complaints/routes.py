@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.complaints import service
@@ -29,12 +29,14 @@ from backend.complaints.models import (
     Transition,
 )
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
+from backend.core.commands import Command, Creation
 from backend.core.config import Settings
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
-from backend.core.openapi import AUTHENTICATED, COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
+from backend.core.openapi import AUTHENTICATED, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.registry.models import EstablishmentPage, WijkFilter
 from backend.users.models import Regime
 
@@ -73,31 +75,22 @@ class ComplaintController(Controller):
         (schemas/complaints/categories.json)."""
         return service.categories()
 
-    @post(
+    @command_route(
         operation_id="CreateComplaint",
         summary="Register a complaint (handlers, or an external intake system with an Idempotency-Key)",
-        guards=[requires_role(*HANDLERS)],
+        roles=HANDLERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[ComplaintCreate],
-        idempotency_key: IdempotencyKey = None,
+        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate], creation: Creation
     ) -> Response[Complaint]:
         """Complaints officers and admins (also as the account of an external intake system, with an
         Idempotency-Key). Registers a resident's complaint about an address, coordinates or an establishment; the
         wijk follows from it unless given. 201 with Location and ETag; 422 `location_outside_wijken` when the place
         lies in none of the wijken, `unknown_category` for a category not in the list."""
         # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
-        response = await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_complaint(tx, request.user, data, request_id=request_id_of(request)),
-            lambda created: f"{self.path}/{created.id}",
+        response = await creation.run(
+            service.create_complaint, data, location=lambda created: f"{self.path}/{created.id}"
         )
         created = (
             response.content
@@ -107,10 +100,9 @@ class ComplaintController(Controller):
         shown = await service.with_reporter(tx, request.user, created, request_id=request_id_of(request))
         return Response(shown, status_code=response.status_code, headers=dict(response.headers))
 
-    @get(
+    @list_route(
         operation_id="ListComplaints",
         summary="Complaints you may see, newest first (keyset); never the reporter's details",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,
@@ -142,12 +134,11 @@ class ComplaintController(Controller):
         }
         return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get(
+    @list_route(
         "/deadlines",
         operation_id="ListComplaintDeadlines",
         summary="Open complaints by due date, earliest first: overdue, upcoming, or both (keyset)",
-        guards=[requires_role(*HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=HANDLERS,
     )
     async def deadlines(
         self,
@@ -184,12 +175,11 @@ class ComplaintController(Controller):
             limit=limit,
         )
 
-    @get(
+    @list_route(
         "/hotspots",
         operation_id="ListComplaintHotSpots",
         summary="Objects by their number of complaints in the last days (default 90), most first",
-        guards=[requires_role(*PLANNERS, *HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=(*PLANNERS, *HANDLERS),
     )
     async def hotspots(
         self,
@@ -216,12 +206,11 @@ class ComplaintController(Controller):
             limit=limit,
         )
 
-    @get(
+    @list_route(
         "/object-suggestions",
         operation_id="SuggestComplaintObjects",
         summary="Active objects you may see matching a name and/or address, to link a complaint to",
-        guards=[requires_role(*HANDLERS)],
-        responses=problem_responses(*LIST),
+        roles=HANDLERS,
     )
     async def suggestions(
         self,
@@ -243,12 +232,11 @@ class ComplaintController(Controller):
         filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
         return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
 
-    @get(
+    @read_route(
         "/{complaint_id:uuid}",
         operation_id="GetComplaint",
         summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
         "(audited)",
-        responses=problem_responses(*READ_ONE),
     )
     async def get_one(
         self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
@@ -260,92 +248,44 @@ class ComplaintController(Controller):
             await service.get_complaint(tx, request.user, complaint_id, request_id=request_id_of(request))
         )
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/transitions",
         operation_id="TransitionComplaint",
         summary="Change the state (in_progress, resolved, reopened, rejected); If-Match",
-        guards=[requires_role(*HANDLERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=HANDLERS,
     )
     async def transition(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[Transition],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[Transition], command: Command
     ) -> Response[Complaint]:
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
         reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
         required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.transition(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.transition, complaint_id, data)
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/handler",
         operation_id="AssignComplaintHandler",
         summary="Assign a complaint handler; If-Match",
-        guards=[requires_role(*HANDLERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=HANDLERS,
     )
     async def assign(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[AssignHandler],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[AssignHandler], command: Command
     ) -> Response[Complaint]:
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.assign_handler(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.assign_handler, complaint_id, data)
 
-    @post(
+    @command_route(
         "/{complaint_id:uuid}/inspections",
         operation_id="PlanComplaintInspection",
         summary="Plan an inspection from the complaint (an assignment that knows it); If-Match of the complaint",
-        guards=[requires_role(*PLANNERS)],
+        roles=PLANNERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def plan(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        complaint_id: FromPath[UUID],
-        data: JSONBody[PlanInspection],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, complaint_id: FromPath[UUID], data: JSONBody[PlanInspection], command: Command
     ) -> Response[PlannedInspection]:
         """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
         assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
         complaint) is required; 201 with the assignment's Location."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: service.plan_inspection(
-                tx, request.user, complaint_id, data, version=version, request_id=request_id_of(request)
-            ),
-            _planned,
-        )
+        return await command.run(service.plan_inspection, complaint_id, data, respond=_planned)

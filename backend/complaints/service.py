@@ -489,8 +489,7 @@ async def list_complaints(
     prepared = dict(filters)
     if prepared.get("postcode") is not None:
         prepared["postcode"] = registry.normalise_postcode(prepared["postcode"])
-    sql, args = queries.list_complaints(prepared, scope=_scope(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    rows = await queries.COMPLAINT_LIST.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(rows, limit, _summary, lambda last: (last.received_at.isoformat(), str(last.id)))
     return ComplaintPage(items=items, next_cursor=next_cursor)
 
@@ -512,8 +511,8 @@ async def list_due(
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
     on = calendar.today()
     prepared = {**filters, "before": on if overdue else None, "from": on if overdue is False else None, "by": due_by}
-    sql, args = queries.list_due(deadline, prepared, scope=_scope(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    due_list = queries.DUE_LISTS[deadline]
+    rows = await due_list.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
     items = [_summary(row) for row in rows[:limit]]
     last = items[-1] if items and len(rows) > limit else None
     due = (last.resolution_due_on if deadline == "resolution" else last.acknowledgement_due_on) if last else None

@@ -4,19 +4,28 @@ the resource and its ETag.
 A command checks If-Match before anything runs (428 without it, 412 when it is not an ETag), runs at most once
 per Idempotency-Key (see `idempotency`), and answers with the resource, its ETag and, for a 201, its Location,
 so that a replay carries the same headers as the first answer.
+
+A route that changes a versioned resource declares `command: Command`, one that creates a resource
+`creation: Creation`: the app provides them (`provide_command`, `provide_creation`) from the request, its
+transaction and the headers they take, which the document then shows for that route.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from litestar import Request, Response
+from litestar.di import NamedDependency
 
 from backend.core.auth import Principal
 from backend.core.concurrency import etag, required_version
+from backend.core.db import Tx
 from backend.core.idempotency import run_once
+from backend.core.logging import request_id_of
+from backend.core.openapi import IdempotencyKey, IfMatch
 
 
 class Versioned(Protocol):
@@ -73,3 +82,90 @@ async def change(
         return respond(await apply(version))
 
     return await run_once(request, tx, command, raw_key=idempotency_key)
+
+
+@dataclass(frozen=True)
+class ChangeCommand:
+    """A change as a route receives it: the caller's request, its transaction, If-Match and Idempotency-Key."""
+
+    request: Request[Principal, Any, Any]
+    tx: asyncpg.Connection
+    if_match: str | None
+    idempotency_key: str | None
+
+    async def run(
+        self,
+        service_change: Callable[..., Awaitable[Any]],
+        *args: Any,
+        respond: Callable[[Any], Response[Any]] = with_etag,
+        **options: Any,
+    ) -> Response[Any]:
+        """`service_change(tx, user, *args, version=<If-Match>, request_id=..., **options)` as a command (`change`):
+        the way every service function that changes a versioned resource is called."""
+        return await change(
+            self.request,
+            self.tx,
+            self.if_match,
+            self.idempotency_key,
+            lambda version: service_change(
+                self.tx,
+                self.request.user,
+                *args,
+                version=version,
+                request_id=request_id_of(self.request),
+                **options,
+            ),
+            respond,
+        )
+
+
+@dataclass(frozen=True)
+class CreateCommand:
+    """A create as a route receives it: the caller's request, its transaction and Idempotency-Key."""
+
+    request: Request[Principal, Any, Any]
+    tx: asyncpg.Connection
+    idempotency_key: str | None
+
+    async def run(
+        self,
+        service_create: Callable[..., Awaitable[Any]],
+        *args: Any,
+        location: Callable[[Any], str],
+        **options: Any,
+    ) -> Response[Any]:
+        """`service_create(tx, user, *args, request_id=..., **options)` as a create (`create`): 201 at `location`
+        of what it made."""
+        return await create(
+            self.request,
+            self.tx,
+            self.idempotency_key,
+            lambda: service_create(
+                self.tx, self.request.user, *args, request_id=request_id_of(self.request), **options
+            ),
+            location,
+        )
+
+
+# Handler parameter types; the parameter's name picks its provider (app.py): `command: Command` for a change
+# (If-Match and Idempotency-Key), `replacement: Replacement` for a PUT that replaces a resource (If-Match only:
+# the PUT itself is idempotent), `creation: Creation` for a create (Idempotency-Key).
+Command = NamedDependency[ChangeCommand]
+Replacement = NamedDependency[ChangeCommand]
+Creation = NamedDependency[CreateCommand]
+
+
+async def provide_command(
+    request: Request[Principal, Any, Any], tx: Tx, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> ChangeCommand:
+    return ChangeCommand(request, tx, if_match, idempotency_key)
+
+
+async def provide_replacement(request: Request[Principal, Any, Any], tx: Tx, if_match: IfMatch = None) -> ChangeCommand:
+    return ChangeCommand(request, tx, if_match, None)
+
+
+async def provide_creation(
+    request: Request[Principal, Any, Any], tx: Tx, idempotency_key: IdempotencyKey = None
+) -> CreateCommand:
+    return CreateCommand(request, tx, idempotency_key)

@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
+import asyncpg
 import msgspec
 from litestar.params import QueryParameter
 
@@ -81,7 +82,7 @@ class KeysetQuery(msgspec.Struct, frozen=True):
     newest_first: bool = False
 
     def page_sql(
-        self, filters: dict[str, Any], *, scope_args: list[Any], after: tuple[Any, Any] | None, limit: int
+        self, filters: dict[str, Any], *, scope_args: Sequence[Any], after: tuple[Any, Any] | None, limit: int
     ) -> tuple[str, list[Any]]:
         """SQL and arguments for one page: the rows after the cursor's key (`after`), at most `limit` of them.
         Only fixed SQL fragments are joined, every value is a bind parameter."""
@@ -102,3 +103,17 @@ class KeysetQuery(msgspec.Struct, frozen=True):
         where = " AND ".join(f"({condition})" for condition in conditions)
         direction = " DESC" if self.newest_first else ""
         return f"{self.select} WHERE {where} ORDER BY {first}{direction}, {second}{direction} LIMIT ${len(args)}", args
+
+    async def fetch(
+        self,
+        conn: asyncpg.Connection,
+        filters: dict[str, Any],
+        *,
+        scope_args: Sequence[Any],
+        after: tuple[Any, Any] | None,
+        limit: int,
+    ) -> list[asyncpg.Record]:
+        """The rows of one page of `limit` items and one more, by which `keyset_page` sees that a next page exists."""
+        sql, args = self.page_sql(filters, scope_args=scope_args, after=after, limit=limit + 1)
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows

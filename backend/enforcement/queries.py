@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.core.pagination import KeysetQuery
 
 # Who may see a case: $1 the caller's regimes (a sex-work case needs the sexwork regime, like any other).
@@ -336,20 +334,14 @@ _CASE_FILTERS = {
     "location_id": "c.location_id = {}",
     "wijk": "c.wijk = {}",
 }
-_CASE_LIST = KeysetQuery(
+# Cases newest first by (opened_at, id).
+CASE_LIST = KeysetQuery(
     select=f"SELECT {CASE_COLUMNS} FROM enforcement_case c",
     visible=VISIBLE,
     filter_sql=_CASE_FILTERS,
     order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
     newest_first=True,
 )
-
-
-def list_cases(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page, newest first by (opened_at, id)."""
-    return _CASE_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)
 
 
 # --- approvals worklist ------------------------------------------------------------------------------------------
@@ -362,7 +354,8 @@ AND NOT EXISTS (SELECT 1 FROM enforcement_case_violation cv
                 WHERE cv.case_id = s.case_id AND cv.violation_id = ANY (s.violation_ids)
                   AND $2 = ANY (cv.inspector_ids))"""
 
-_APPROVAL_LIST = KeysetQuery(
+# Steps awaiting the approver (the scope's last argument), longest waiting first by (created_at, id).
+APPROVAL_LIST = KeysetQuery(
     select="""SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.type, s.decision, s.amount_cents,
        c.regime, c.wijk, c.establishment_id AS object_id, c.location_id, s.drafted_by, s.created_at AS drafted_at
 FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
@@ -370,10 +363,3 @@ FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
     filter_sql={"case_id": "s.case_id = {}", "regime": "c.regime = {}"},
     order_by=(("s.created_at", "timestamptz"), ("s.id", "uuid")),
 )
-
-
-def approvals(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], approver: Any, after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page of the steps awaiting the approver, longest waiting first by (created_at, id)."""
-    return _APPROVAL_LIST.page_sql(filters, scope_args=[*scope, approver], after=after, limit=limit)

@@ -125,8 +125,7 @@ async def list_cases(
     conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> CasePage:
     after = decode_cursor(cursor, tuple[datetime, UUID])
-    sql, args = queries.list_cases(filters, scope=_scope(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    rows = await queries.CASE_LIST.fetch(conn, filters, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
         limit,

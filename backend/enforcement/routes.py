@@ -11,15 +11,16 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
-from backend.core.db import Db, Tx
+from backend.core.auth import Principal
+from backend.core.commands import Command, Creation
+from backend.core.db import Db
 from backend.core.logging import request_id_of
-from backend.core.openapi import COMMAND, LIST, READ_ONE, IdempotencyKey, IfMatch, problem_responses
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.enforcement import (
     approval,
     bezwaar,
@@ -89,12 +90,11 @@ class EnforcementController(Controller):
     path = BASE
     tags = ["Enforcement"]
 
-    @get(
+    @list_route(
         "/cases",
         operation_id="ListEnforcementCases",
         summary="Cases of your regimes, newest first (keyset)",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*LIST),
+        roles=READERS,
     )
     async def list_cases(
         self,
@@ -124,50 +124,35 @@ class EnforcementController(Controller):
         page = await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
         return await worklists.case_page(db, request.user, page, request_id=request_id_of(request))
 
-    @post(
+    @command_route(
         "/cases",
         operation_id="OpenEnforcementCase",
         summary="Open a case by hand, with a reason",
-        guards=[requires_role(*OFFICERS)],
+        roles=OFFICERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
-    async def open_case(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[CaseOpen],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Case]:
+    async def open_case(self, data: JSONBody[CaseOpen], creation: Creation) -> Response[Case]:
         """Enforcement officers. Opens a case by hand for an establishment or location with a reason (a reviewed
         inspection with violations opens one by itself). 201 with Location and ETag; 409 when an open case of that
         target and regime exists."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: cases.open_case(tx, request.user, data, request_id=request_id_of(request)),
-            _case_url,
-        )
+        return await creation.run(cases.open_case, data, location=_case_url)
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}",
         operation_id="GetEnforcementCase",
         summary="One case with its violations, steps, deadlines and status history; its ETag",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
     )
     async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
         return commands.with_etag(await reading.get_case(db, request.user, case_id, request_id=request_id_of(request)))
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}/proposal",
         operation_id="ProposeEnforcementStep",
         summary="The next step the sanction rules propose, and why",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
     )
     async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
         """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
@@ -175,307 +160,133 @@ class EnforcementController(Controller):
         strikes); an officer may deviate with a written reason."""
         return await proposing.get_proposal(db, request.user, case_id)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/close",
         operation_id="CloseEnforcementCase",
         summary="Close the case with a result and a reason; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
-    async def close(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        data: JSONBody[CaseClose],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Case]:
+    async def close(self, case_id: FromPath[UUID], data: JSONBody[CaseClose], command: Command) -> Response[Case]:
         """Enforcement officers. Closes the case with a result and a reason. If-Match (the case's ETag) is required:
         428 without it, 412 when stale; 409 `case_closed` when it is closed already."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: cases.close_case(
-                tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(cases.close_case, case_id, data)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/merge",
         operation_id="MergeEnforcementCases",
         summary="Merge another open case of the regime into this one; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
-    async def merge(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        data: JSONBody[CaseMerge],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Case]:
+    async def merge(self, case_id: FromPath[UUID], data: JSONBody[CaseMerge], command: Command) -> Response[Case]:
         """Enforcement officers. Merges another open case of the same regime that has no steps yet into this one.
         If-Match of this case is required: 428 without it, 412 when stale; 409 when the other case is closed or
         has steps."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: cases.merge_cases(
-                tx, request.user, case_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(cases.merge_cases, case_id, data)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps",
         operation_id="DraftEnforcementStep",
         summary="Draft a step (warning, voornemen, besluit, invordering) or register a bezwaar; If-Match",
-        guards=[requires_role(*OFFICERS)],
+        roles=OFFICERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
-    async def draft_step(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        data: JSONBody[StepCreate],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Case]:
+    async def draft_step(self, case_id: FromPath[UUID], data: JSONBody[StepCreate], command: Command) -> Response[Case]:
         """Enforcement officers. Drafts a step (warning, voornemen, besluit, invordering) or registers a bezwaar
         against a sent decision; a besluit needs approval by a second officer before it can be sent. If-Match of the
         case is required; 201 with the case."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: drafting.create_step(
-                tx,
-                request.user,
-                case_id,
-                data,
-                version=version,
-                letters=_letters(request),
-                request_id=request_id_of(request),
-            ),
-            _located,
-        )
+        letters = _letters(command.request)
+        return await command.run(drafting.create_step, case_id, data, letters=letters, respond=_located)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/approve",
         operation_id="ApproveEnforcementStep",
         summary="Approve a drafted decision as the second officer; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
-    async def approve(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Case]:
+    async def approve(self, case_id: FromPath[UUID], step_id: FromPath[UUID], command: Command) -> Response[Case]:
         """Enforcement officers other than the drafter and the inspectors of its violations (vier-ogenprincipe; 403
         otherwise). Approves a drafted decision. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: approval.approve_step(
-                tx,
-                request.user,
-                case_id,
-                step_id,
-                version=version,
-                letters=_letters(request),
-                request_id=request_id_of(request),
-            ),
-        )
+        return await command.run(approval.approve_step, case_id, step_id, letters=_letters(command.request))
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/send",
         operation_id="SendEnforcementStep",
         summary="Send a step on the day of sending (default today; a decision only once approved); final then; "
         "If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def send(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        data: JSONBody[StepSend | None] = None,
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, case_id: FromPath[UUID], step_id: FromPath[UUID], command: Command, data: JSONBody[StepSend | None] = None
     ) -> Response[Case]:
         """Enforcement officers. Records that the step was sent on a date; from then on it is final, and its legal
         terms (zienswijze, begunstigingstermijn, bezwaar) start. A decision must be approved first (409). If-Match
         of the case is required."""
-        terms = request.app.state.settings.atw_authority_terms
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: sending.send_step(
-                tx,
-                request.user,
-                case_id,
-                step_id,
-                data or StepSend(),
-                version=version,
-                atw_terms=terms,
-                letters=_letters(request),
-                request_id=request_id_of(request),
-            ),
+        terms = command.request.app.state.settings.atw_authority_terms
+        letters = _letters(command.request)
+        return await command.run(
+            sending.send_step, case_id, step_id, data or StepSend(), atw_terms=terms, letters=letters
         )
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/withdraw",
         operation_id="WithdrawEnforcementDecision",
         summary="Withdraw a sent decision, with a reason; it stays on record; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def withdraw(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        data: JSONBody[StepWithdraw],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, case_id: FromPath[UUID], step_id: FromPath[UUID], data: JSONBody[StepWithdraw], command: Command
     ) -> Response[Case]:
         """Enforcement officers. Withdraws a sent besluit (intrekking by the authority) on the day and with the
         reason given; the decision stays on record and a withdrawn boete no longer counts as recidive. 409 when
         the step is not a sent decision."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: outcomes.withdraw_step(
-                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(outcomes.withdraw_step, case_id, step_id, data)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze",
         operation_id="RecordZienswijze",
         summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def zienswijze(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        data: JSONBody[ZienswijzeRecord],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, case_id: FromPath[UUID], step_id: FromPath[UUID], data: JSONBody[ZienswijzeRecord], command: Command
     ) -> Response[Case]:
         """Enforcement officers. Records on a sent voornemen that the zienswijze was received (with its content) or
         not within the term. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: outcomes.record_zienswijze(
-                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(outcomes.record_zienswijze, case_id, step_id, data)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/outcome",
         operation_id="RecordEnforcementOutcome",
         summary="Record a hercontrole's outcome (complied / forfeited) or a bezwaar's decision; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def outcome(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        data: JSONBody[StepOutcome],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, case_id: FromPath[UUID], step_id: FromPath[UUID], data: JSONBody[StepOutcome], command: Command
     ) -> Response[Case]:
         """Enforcement officers. Records a hercontrole's outcome (complied, or forfeited with the sum, never above
         the maximum) or the decision on a bezwaar. If-Match of the case is required: 428 without it, 412 when stale."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: outcomes.record_outcome(
-                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(outcomes.record_outcome, case_id, step_id, data)
 
-    @post(
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/bezwaar-changes",
         operation_id="ChangeBezwaar",
         summary="Excuse a bezwaar's lateness or move its decision term (committee, extension, postponement with "
         "consent), with a reason; If-Match",
-        guards=[requires_role(*OFFICERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=OFFICERS,
     )
     async def bezwaar_change(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        case_id: FromPath[UUID],
-        step_id: FromPath[UUID],
-        data: JSONBody[BezwaarChange],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, case_id: FromPath[UUID], step_id: FromPath[UUID], data: JSONBody[BezwaarChange], command: Command
     ) -> Response[Case]:
         """Enforcement officers. On a bezwaar step: excuses its lateness (Awb 6:11) or changes its decision term
         (advisory committee: 12 weeks; one extension by 6 weeks; postponement with the objector's consent, Awb
         7:10), each recorded with its reason. 409 when the change is not allowed (e.g. a second extension)."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: bezwaar.change_bezwaar(
-                tx, request.user, case_id, step_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(bezwaar.change_bezwaar, case_id, step_id, data)
 
-    @get(
+    @read_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/document",
         operation_id="GetEnforcementStepDocument",
         summary="The step's letter as PDF/A: the stored document once sent, a preview before; every read audited",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*READ_ONE),
+        roles=READERS,
         media_type="application/pdf",
     )
     async def document(
@@ -504,12 +315,11 @@ class EnforcementController(Controller):
             },
         )
 
-    @get(
+    @list_route(
         "/deadlines",
         operation_id="ListEnforcementDeadlines",
         summary="Deadlines expiring from today up to `until`, and those overdue",
-        guards=[requires_role(*READERS)],
-        responses=problem_responses(*LIST),
+        roles=READERS,
     )
     async def deadlines(
         self,
@@ -524,12 +334,11 @@ class EnforcementController(Controller):
         view = await reading.deadlines(db, request.user, until=until, limit=limit)
         return await worklists.deadline_worklist(db, request.user, view, request_id=request_id_of(request))
 
-    @get(
+    @list_route(
         "/approvals",
         operation_id="ListEnforcementApprovals",
         summary="Drafted decisions awaiting your approval as the second officer (never your own drafts)",
-        guards=[requires_role(*OFFICERS)],
-        responses=problem_responses(*LIST),
+        roles=OFFICERS,
     )
     async def approvals(
         self,

@@ -132,10 +132,9 @@ async def approvals(
 ) -> ApprovalPage:
     """Drafted decisions the caller may approve, longest waiting first, in keyset pages."""
     after = decode_cursor(cursor, tuple[datetime, UUID])
-    sql, args = queries.approvals(
-        filters, scope=(sorted(principal.regimes),), approver=principal.user_id, after=after, limit=limit + 1
-    )
-    rows = [dict(row) for row in await conn.fetch(sql, *args)]
+    scope_args = [sorted(principal.regimes), principal.user_id]
+    found_rows = await queries.APPROVAL_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    rows = [dict(row) for row in found_rows]
     shown = rows[:limit]
     found = await places(conn, principal, [(r["object_id"], r["location_id"]) for r in shown], request_id=request_id)
     names = await users.display_names(conn, sorted({r["drafted_by"] for r in shown}))

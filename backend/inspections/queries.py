@@ -413,35 +413,23 @@ _VIOLATION_FILTERS = {
     "inspection_id": "v.inspection_id = {}",
     "active_only": "(v.withdrawn_at IS NULL) = {}",
 }
-_INSPECTION_LIST = KeysetQuery(
+# Inspections the caller may see, newest first (their summaries; the object's and inspectors' names come from
+# the registry and users features).
+INSPECTION_LIST = KeysetQuery(
     select=f"SELECT {SUMMARY_COLUMNS} FROM inspection i",
     visible=visible("i."),
     filter_sql=_INSPECTION_FILTERS,
     order_by=(("i.inspected_at", "timestamptz"), ("i.id", "uuid")),
     newest_first=True,
 )
-_VIOLATION_LIST = KeysetQuery(
+# Violations of inspections the caller may see (the inspection's visibility decides), newest first.
+VIOLATION_LIST = KeysetQuery(
     select=f"SELECT {VIOLATION_COLUMNS} FROM violation v JOIN inspection i ON i.id = v.inspection_id",
     visible=visible("i."),
     filter_sql=_VIOLATION_FILTERS,
     order_by=(("v.observed_on", "date"), ("v.id", "uuid")),
     newest_first=True,
 )
-
-
-def list_inspections(
-    filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """Inspections the caller may see (their summaries; the object's and inspectors' names come from the
-    registry and users features)."""
-    return _INSPECTION_LIST.page_sql(filters, scope_args=list(visible_args(seen)), after=after, limit=limit)
-
-
-def list_violations(
-    filters: dict[str, Any], *, seen: Visibility, after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """Violations of inspections the caller may see (the inspection's visibility decides)."""
-    return _VIOLATION_LIST.page_sql(filters, scope_args=list(visible_args(seen)), after=after, limit=limit)
 
 
 # The latest inspection of each assignment in $1 with the codes of its violations that are not withdrawn.

@@ -130,8 +130,8 @@ async def list_inspections(
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
     after = decode_cursor(cursor, tuple[datetime, UUID])
     await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
-    sql, args = queries.list_inspections(filters, seen=Visibility.of(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    scope_args = queries.visible_args(Visibility.of(principal))
+    rows = await queries.INSPECTION_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
         limit,
@@ -194,8 +194,8 @@ async def list_violations(
         "inspection_id": inspection_id,
         "active_only": None if include_withdrawn else True,
     }
-    sql, args = queries.list_violations(filters, seen=Visibility.of(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    scope_args = queries.visible_args(Visibility.of(principal))
+    rows = await queries.VIOLATION_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
         limit,

@@ -12,28 +12,24 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, put
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from backend.core import commands
 from backend.core.auth import Principal, requires_role
+from backend.core.commands import Command
 from backend.core.concurrency import conditional_response, etag
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, problem_response
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     AUTHENTICATED,
-    COMMAND,
     ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.inspections import reads, submission
 from backend.inspections import review as reviewing
 from backend.inspections.models import (
@@ -110,10 +106,9 @@ class InspectionController(Controller):
         )
         return commands.with_etag(submitted)
 
-    @get(
+    @list_route(
         operation_id="ListInspections",
         summary="Inspections you may see, newest first (keyset)",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,
@@ -152,12 +147,11 @@ class InspectionController(Controller):
         }
         return await reads.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get(
+    @read_route(
         "/{inspection_id:uuid}",
         operation_id="GetInspection",
         summary="One inspection with its checklists, photos and violations; ETag = version",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -172,11 +166,10 @@ class InspectionController(Controller):
         found = await reads.get_inspection(db, request.user, inspection_id)
         return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
 
-    @get(
+    @read_route(
         "/{inspection_id:uuid}/revisions",
         operation_id="ListInspectionRevisions",
         summary="Every revision of an inspection as the phone sent it",
-        responses=problem_responses(*READ_ONE),
     )
     async def revisions(
         self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID]
@@ -185,78 +178,44 @@ class InspectionController(Controller):
         correction), oldest first."""
         return await reads.list_revisions(db, request.user, inspection_id)
 
-    @post(
+    @command_route(
         "/{inspection_id:uuid}/review",
         operation_id="ReviewInspection",
         summary="Accept a complete or corrected inspection (coordinator of its team, not present there); If-Match",
-        guards=[requires_role(*reviewing.REVIEWERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=reviewing.REVIEWERS,
         response_headers=ETAG_HEADER,
     )
-    async def review(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        inspection_id: FromPath[UUID],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Inspection]:
+    async def review(self, inspection_id: FromPath[UUID], command: Command) -> Response[Inspection]:
         """Coordinators of the inspection's team who were not present at it, and admins (403 otherwise). Accepts a
         complete or corrected inspection; its violations then open or extend enforcement cases. If-Match is
         required: 428 without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: reviewing.review(
-                tx, request.user, inspection_id, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(reviewing.review, inspection_id)
 
-    @post(
+    @command_route(
         "/{inspection_id:uuid}/return",
         operation_id="ReturnInspection",
         summary="Send an inspection back to its inspectors with a reason; If-Match",
-        guards=[requires_role(*reviewing.REVIEWERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=reviewing.REVIEWERS,
         response_headers=ETAG_HEADER,
     )
     async def return_(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        inspection_id: FromPath[UUID],
-        data: JSONBody[ReturnRequest],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, inspection_id: FromPath[UUID], data: JSONBody[ReturnRequest], command: Command
     ) -> Response[Inspection]:
         """Coordinators of the inspection's team and admins. Sends the inspection back to its inspectors with a
         reason; the phone corrects it with a PUT that names the revision it corrects. If-Match is required: 428
         without it, 412 when stale; 409 when it is not awaiting review."""
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: reviewing.return_(
-                tx, request.user, inspection_id, data.reason, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(reviewing.return_, inspection_id, data.reason)
 
 
 class ViolationController(Controller):
     path = "/api/v1/violations"
     tags = ["Inspections"]
 
-    @get(
+    @list_route(
         operation_id="ListViolations",
         summary="Violations of an object, location or inspection, newest first (keyset)",
         description="Give at least one of object_id, location_id, inspection_id (422 otherwise). Withdrawn "
         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,

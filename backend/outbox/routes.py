@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import audit, commands
@@ -15,16 +15,13 @@ from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.outbox import service
 from backend.outbox.models import (
     MessageState,
@@ -51,11 +48,10 @@ class SubscriptionController(Controller):
     tags = ["Webhooks"]
     guards = [requires_role("admin")]
 
-    @post(
+    @command_route(
         operation_id="CreateSubscription",
         summary="Subscribe a receiver to events by webhook; the signing secret is answered this once",
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[SubscriptionCreate]
@@ -70,10 +66,9 @@ class SubscriptionController(Controller):
         )
         return commands.versioned(created, created.version, 201, _location(created))
 
-    @get(
+    @list_route(
         operation_id="ListSubscriptions",
         summary="Webhook subscriptions, with how their deliveries go",
-        responses=problem_responses(*LIST),
     )
     async def list_subscriptions(
         self, db: Db, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT
@@ -83,12 +78,11 @@ class SubscriptionController(Controller):
         never shown."""
         return await service.list_subscriptions(db, cursor=cursor, limit=limit)
 
-    @get(
+    @read_route(
         "/{subscription_id:uuid}",
         operation_id="GetSubscription",
         summary="One webhook subscription with its ETag and delivery state",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_subscription(
         self, db: Db, subscription_id: FromPath[UUID], if_none_match: IfNoneMatch = None
@@ -120,12 +114,10 @@ class SubscriptionController(Controller):
 
         return await commands.change(request, tx, if_match, None, apply, lambda _: Response(None, status_code=204))
 
-    @post(
+    @command_route(
         "/{subscription_id:uuid}/rotate-secret",
         operation_id="RotateSubscriptionSecret",
         summary="A new signing secret; the previous one signs too for the overlap period",
-        status_code=200,
-        responses=problem_responses(*COMMAND),
     )
     async def rotate_secret(
         self,
@@ -151,10 +143,9 @@ class OutboxMessageController(Controller):
     tags = ["Webhooks"]
     guards = [requires_role("admin")]
 
-    @get(
+    @list_route(
         operation_id="ListOutboxMessages",
         summary="Messages of the outbox, e.g. the dead letters (state=dead)",
-        responses=problem_responses(*LIST),
     )
     async def list_messages(
         self,
@@ -171,23 +162,20 @@ class OutboxMessageController(Controller):
             db, state=message_state, subscription_id=subscription_id, cursor=cursor, limit=limit
         )
 
-    @get(
+    @read_route(
         "/{message_id:uuid}",
         operation_id="GetOutboxMessage",
         summary="One outbox message with its attempts and next attempt",
-        responses=problem_responses(*READ_ONE),
     )
     async def get_message(self, db: Db, message_id: FromPath[UUID]) -> OutboxMessage:
         """Admins. One message: its state (pending, delivered, dead, cancelled), attempts, the latest attempt's
         time, HTTP status and error code, and when it is tried next. Its id is the `webhook-id` receivers see."""
         return await service.get_message(db, message_id)
 
-    @post(
+    @command_route(
         "/{message_id:uuid}/replay",
         operation_id="ReplayOutboxMessage",
         summary="Send a dead letter again (same webhook-id, a fresh count of attempts)",
-        status_code=200,
-        responses=problem_responses(*COMMAND),
     )
     async def replay(
         self,

@@ -19,17 +19,19 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, head, patch, put
 from litestar.exceptions import InternalServerException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import Stream
 
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.concurrency import not_modified
 from backend.core.errors import BadRequest
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, NOT_MODIFIED, READ_ONE, IfNoneMatch, problem_responses
 from backend.core.request_checks import UnsupportedMediaType
+from backend.core.routes import read_route
 from backend.photos import resumable, service
 from backend.photos.models import Photo, Variant
 
@@ -181,6 +183,18 @@ def _evidence(request: Request[Any, Any, Any]) -> service.Evidence:
     return evidence
 
 
+def _derivative_route(variant: str, *, operation_id: str, summary: str) -> HTTPRouteHandler:
+    """GET of a re-encoded derivative: a JPEG with a strong ETag, 304 to a current If-None-Match."""
+    return get(
+        f"/{{photo_id:uuid}}/{variant}",
+        operation_id=operation_id,
+        summary=summary,
+        operation_class=_DerivativeOperation,
+        media_type="image/jpeg",
+        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
+    )
+
+
 class PhotoController(Controller):
     path = "/api/v1/inspections/{inspection_id:uuid}/photos"
     tags = ["Photos"]
@@ -246,13 +260,10 @@ class PhotoController(Controller):
         )
         return Response(photo, headers={"Upload-Complete": "?1"} if complete else None)
 
-    @get(
-        "/{photo_id:uuid}/display",
+    @_derivative_route(
+        "display",
         operation_id="GetPhotoDisplay",
         summary="The photo for viewing: longest side at most 2048 px, upright, no metadata",
-        operation_class=_DerivativeOperation,
-        media_type="image/jpeg",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     )
     async def display(
         self,
@@ -266,13 +277,10 @@ class PhotoController(Controller):
         304."""
         return await _derivative(request, inspection_id, photo_id, "display", if_none_match)
 
-    @get(
-        "/{photo_id:uuid}/thumbnail",
+    @_derivative_route(
+        "thumbnail",
         operation_id="GetPhotoThumbnail",
         summary="The photo as a thumbnail: at most 320 px, upright, no metadata",
-        operation_class=_DerivativeOperation,
-        media_type="image/jpeg",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
     )
     async def thumbnail(
         self,
@@ -285,13 +293,12 @@ class PhotoController(Controller):
         404 until the photo has arrived. Strong ETag; If-None-Match gives 304."""
         return await _derivative(request, inspection_id, photo_id, "thumbnail", if_none_match)
 
-    @get(
+    @read_route(
         "/{photo_id:uuid}/original",
         operation_id="DownloadPhotoOriginal",
         summary="The original bytes as received (enforcement officers and auditors); every read is audited",
-        guards=[requires_role(*service.EVIDENCE_ROLES)],
+        roles=service.EVIDENCE_ROLES,
         operation_class=_OriginalOperation,
-        responses=problem_responses(*READ_ONE),
     )
     async def original(
         self,

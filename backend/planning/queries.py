@@ -97,16 +97,10 @@ _FILTERS = {
     "from": "planned_to >= {}",
     "to": "planned_from <= {}",
 }
-_ASSIGNMENT_LIST = KeysetQuery(
+# Assignments by (planned_from, id).
+ASSIGNMENT_LIST = KeysetQuery(
     select=f"SELECT {COLUMNS} FROM assignment",
     visible=VISIBLE,
     filter_sql=_FILTERS,
     order_by=(("planned_from", "date"), ("id", "uuid")),
 )
-
-
-def list_assignments(
-    filters: dict[str, Any], *, scope: tuple[Any, ...], after: tuple[Any, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page ordered by (planned_from, id); None filter values are left out."""
-    return _ASSIGNMENT_LIST.page_sql(filters, scope_args=list(scope), after=after, limit=limit)

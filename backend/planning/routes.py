@@ -9,25 +9,18 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
-from backend.core.db import Db, Tx
-from backend.core.logging import request_id_of
+from backend.core.auth import Principal
+from backend.core.commands import Command, Creation
+from backend.core.db import Db
 from backend.core.openapi import (
-    COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
-    problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.planning import service
 from backend.planning.models import (
     Assignment,
@@ -61,35 +54,21 @@ class AssignmentController(Controller):
     path = "/api/v1/assignments"
     tags = ["Planning"]
 
-    @post(
+    @command_route(
         operation_id="CreateAssignment",
         summary="Plan an inspection of an object or location for a team",
-        guards=[requires_role(*PLANNERS)],
+        roles=PLANNERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
-    async def create(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[AssignmentCreate],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Assignment]:
+    async def create(self, data: JSONBody[AssignmentCreate], creation: Creation) -> Response[Assignment]:
         """Coordinators (for their own teams) and admins. Plans an inspection of an establishment or location for a
         team in a window of days, with the checklists to use and optionally the inspectors (members of the team).
         201 with Location and ETag; the inspectors' phones receive it at their next sync."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_assignment(tx, request.user, data, request_id=request_id_of(request)),
-            lambda created: f"{self.path}/{created.id}",
-        )
+        return await creation.run(service.create_assignment, data, location=lambda created: f"{self.path}/{created.id}")
 
-    @get(
+    @list_route(
         operation_id="ListAssignments",
         summary="Assignments you may see, ordered by planned_from (keyset)",
-        responses=problem_responses(*LIST),
     )
     async def list_(
         self,
@@ -122,12 +101,11 @@ class AssignmentController(Controller):
             db, request.user, filters=filters, overdue=overdue, cursor=cursor, limit=limit
         )
 
-    @get(
+    @read_route(
         "/{assignment_id:uuid}",
         operation_id="GetAssignment",
         summary="One assignment, with its ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -140,85 +118,41 @@ class AssignmentController(Controller):
         commands need in If-Match."""
         return commands.with_etag(await service.get_assignment(db, request.user, assignment_id))
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/reassign",
         operation_id="ReassignAssignment",
         summary="Assign other inspectors; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def reassign(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        assignment_id: FromPath[UUID],
-        data: JSONBody[Reassign],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, assignment_id: FromPath[UUID], data: JSONBody[Reassign], command: Command
     ) -> Response[Assignment]:
         """Coordinators and admins. Replaces the inspectors of a planned assignment (members of its team). If-Match
         is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
-        return await _change(request, tx, if_match, idempotency_key, service.reassign, assignment_id, data)
+        return await command.run(service.reassign, assignment_id, data)
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/reschedule",
         operation_id="RescheduleAssignment",
         summary="Move the planned window; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def reschedule(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        assignment_id: FromPath[UUID],
-        data: JSONBody[Reschedule],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, assignment_id: FromPath[UUID], data: JSONBody[Reschedule], command: Command
     ) -> Response[Assignment]:
         """Coordinators and admins. Moves the planned window of a planned assignment. If-Match is required: 428
         without it, 412 when stale; 409 when it is no longer planned."""
-        return await _change(request, tx, if_match, idempotency_key, service.reschedule, assignment_id, data)
+        return await command.run(service.reschedule, assignment_id, data)
 
-    @post(
+    @command_route(
         "/{assignment_id:uuid}/cancel",
         operation_id="CancelAssignment",
         summary="Cancel with a reason; If-Match",
-        guards=[requires_role(*PLANNERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=PLANNERS,
     )
     async def cancel(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        assignment_id: FromPath[UUID],
-        data: JSONBody[Cancel],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, assignment_id: FromPath[UUID], data: JSONBody[Cancel], command: Command
     ) -> Response[Assignment]:
         """Coordinators and admins. Cancels a planned assignment with a reason; phones remove it at their next sync.
         If-Match is required: 428 without it, 412 when stale; 409 when it is no longer planned."""
-        return await _change(request, tx, if_match, idempotency_key, service.cancel, assignment_id, data)
-
-
-async def _change(
-    request: Request[Principal, Any, Any],
-    tx: Tx,
-    if_match: str | None,
-    idempotency_key: str | None,
-    change: Any,
-    assignment_id: UUID,
-    data: Any,
-) -> Response[Assignment]:
-    return await commands.change(
-        request,
-        tx,
-        if_match,
-        idempotency_key,
-        lambda version: change(
-            tx, request.user, assignment_id, data, version=version, request_id=request_id_of(request)
-        ),
-    )
+        return await command.run(service.cancel, assignment_id, data)

@@ -111,8 +111,7 @@ async def list_assignments(
         "overdue_before": today if overdue else None,
         "not_overdue_before": today if overdue is False else None,
     }
-    sql, args = queries.list_assignments(prepared, scope=_scope(principal), after=after, limit=limit + 1)
-    rows = await conn.fetch(sql, *args)
+    rows = await queries.ASSIGNMENT_LIST.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows, limit, _assignment, lambda last: (last.planned_from.isoformat(), str(last.id))
     )

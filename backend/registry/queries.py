@@ -3,8 +3,6 @@ fragments below, one per filter the caller gives, so each combination gets a pla
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.core.pagination import KeysetQuery
 from backend.core.visibility import Visibility
 
@@ -108,20 +106,13 @@ _SEARCH_FILTERS = {
     "regime": "regimes @> ARRAY[{}::text]",
     "status": "status = {}",
 }
-_OBJECT_SEARCH = KeysetQuery(
+# Establishments by (name, id); the filters' values are prepared by the service (see _prepared_filters).
+OBJECT_SEARCH = KeysetQuery(
     select=f"SELECT {OBJECT_COLUMNS} FROM establishment",
     visible=VISIBLE,
     filter_sql=_SEARCH_FILTERS,
     order_by=(("name", "text"), ("id", "uuid")),
 )
-
-
-def search_objects(
-    filters: dict[str, Any], *, regimes: list[str], sees_sexwork: bool, after: tuple[str, Any] | None, limit: int
-) -> tuple[str, list[Any]]:
-    """One keyset page ordered by (name, id). `filters` maps names of _SEARCH_FILTERS to (prepared) values;
-    None values are left out."""
-    return _OBJECT_SEARCH.page_sql(filters, scope_args=[regimes, sees_sexwork], after=after, limit=limit)
 
 
 # --- locations ---------------------------------------------------------------------------------------

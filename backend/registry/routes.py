@@ -11,30 +11,26 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import audit, commands
 from backend.core.auth import Principal, requires_role
-from backend.core.concurrency import required_version
+from backend.core.commands import Command, Creation, Replacement
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
 from backend.core.openapi import (
     COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
     IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.letters.models import Addressee
 from backend.registry import importer, service
 from backend.registry.models import (
@@ -120,35 +116,21 @@ class ObjectController(Controller):
     path = "/api/v1/objects"
     tags = ["Registry"]
 
-    @post(
+    @command_route(
         operation_id="CreateObject",
         summary="Register an establishment",
-        guards=[requires_role(*WRITERS)],
+        roles=WRITERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
-    async def create(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        data: JSONBody[ObjectWrite],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Establishment]:
+    async def create(self, data: JSONBody[ObjectWrite], creation: Creation) -> Response[Establishment]:
         """Coordinators and admins. Registers an establishment with its address, wijk, kind and regimes; 201 with
         Location and ETag. 422 names every bad field (e.g. a sex business without the sexwork regime); 409 when an
         active establishment of that name is registered at the address. Send an Idempotency-Key to retry safely."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_object(tx, request.user, data, request_id=request_id_of(request)),
-            lambda created: f"{self.path}/{created.id}",
-        )
+        return await creation.run(service.create_object, data, location=lambda created: f"{self.path}/{created.id}")
 
-    @get(
+    @list_route(
         operation_id="SearchObjects",
         summary="Search establishments you may see, ordered by name",
-        responses=problem_responses(*LIST),
     )
     async def search(
         self,
@@ -180,12 +162,11 @@ class ObjectController(Controller):
         }
         return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
 
-    @get(
+    @read_route(
         "/{object_id:uuid}",
         operation_id="GetObject",
         summary="One establishment, with its ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -199,35 +180,25 @@ class ObjectController(Controller):
         found = await service.get_object(db, request.user, object_id)
         return commands.with_etag(found)
 
-    @put(
+    @command_route(
         "/{object_id:uuid}",
         operation_id="ReplaceObject",
         summary="Replace an establishment (close it with status closed); If-Match",
-        guards=[requires_role(*WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
+        method=put,
     )
     async def replace(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        object_id: FromPath[UUID],
-        data: JSONBody[ObjectWrite],
-        if_match: IfMatch = None,
+        self, object_id: FromPath[UUID], data: JSONBody[ObjectWrite], replacement: Replacement
     ) -> Response[Establishment]:
         """Coordinators and admins. Replaces the establishment as a whole (omitted optional fields are cleared);
         closing it is status `closed`, it is never deleted. If-Match is required: 428 without it, 412 when it
         changed since you read it."""
-        version = required_version(if_match)
-        updated = await service.replace_object(
-            tx, request.user, object_id, data, version=version, request_id=request_id_of(request)
-        )
-        return commands.with_etag(updated)
+        return await replacement.run(service.replace_object, object_id, data)
 
-    @get(
+    @read_route(
         "/{object_id:uuid}/addressee",
         operation_id="GetObjectAddressee",
         summary="Who receives the establishment's letters, with the history",
-        responses=problem_responses(*READ_ONE),
     )
     async def addressee(
         self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
@@ -236,12 +207,12 @@ class ObjectController(Controller):
         receives its letters, with correspondence address and optional e-mail, and every earlier one, newest first."""
         return await service.get_addressee(db, request.user, object_id)
 
-    @put(
+    @command_route(
         "/{object_id:uuid}/addressee",
         operation_id="SetObjectAddressee",
         summary="Record who receives the establishment's letters (the earlier one stays as history)",
-        guards=[requires_role(*ADDRESSEE_WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=ADDRESSEE_WRITERS,
+        method=put,
     )
     async def set_addressee(
         self,
@@ -254,11 +225,10 @@ class ObjectController(Controller):
         enforcement letters go to; the previous addressee stays in the history. Audited."""
         return await service.set_addressee(tx, request.user, object_id, data, request_id=request_id_of(request))
 
-    @get(
+    @read_route(
         "/{object_id:uuid}/permits",
         operation_id="ListObjectPermits",
         summary="An establishment's permits; with `on`, those in force on that date (vergunningcontrole)",
-        responses=problem_responses(*READ_ONE),
     )
     async def permits(
         self,
@@ -272,31 +242,21 @@ class ObjectController(Controller):
         regime."""
         return await service.list_permits(db, request.user, object_id, on)
 
-    @post(
+    @command_route(
         "/{object_id:uuid}/permits",
         operation_id="CreatePermit",
         summary="Record a permit of an establishment",
-        guards=[requires_role(*WRITERS)],
+        roles=WRITERS,
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create_permit(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        object_id: FromPath[UUID],
-        data: JSONBody[PermitWrite],
-        idempotency_key: IdempotencyKey = None,
+        self, object_id: FromPath[UUID], data: JSONBody[PermitWrite], creation: Creation
     ) -> Response[Permit]:
         """Coordinators and admins. Records a permit of the establishment; the body's `type` decides its conditions
         (e.g. the leidinggevenden of an alcoholvergunning). 201 with Location and ETag; 409 `permit_overlap` when a
         permit of the type is already granted for an overlapping period."""
-        return await commands.create(
-            request,
-            tx,
-            idempotency_key,
-            lambda: service.create_permit(tx, request.user, object_id, data, request_id=request_id_of(request)),
-            lambda permit: f"/api/v1/permits/{permit.id}",
+        return await creation.run(
+            service.create_permit, object_id, data, location=lambda permit: f"/api/v1/permits/{permit.id}"
         )
 
     @post(
@@ -339,12 +299,11 @@ class PermitController(Controller):
     path = "/api/v1/permits"
     tags = ["Registry"]
 
-    @get(
+    @read_route(
         "/{permit_id:uuid}",
         operation_id="GetPermit",
         summary="One permit with its history and ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_one(
         self,
@@ -358,124 +317,70 @@ class PermitController(Controller):
         permit = await service.get_permit(db, request.user, permit_id)
         return commands.with_etag(permit)
 
-    @put(
+    @command_route(
         "/{permit_id:uuid}",
         operation_id="ReplacePermit",
         summary="Correct a permit (holder, number, validity, conditions such as the leidinggevenden); If-Match",
-        guards=[requires_role(*WRITERS)],
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
+        method=put,
     )
     async def replace(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[PermitWrite],
-        if_match: IfMatch = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[PermitWrite], replacement: Replacement
     ) -> Response[Permit]:
         """Coordinators and admins. Corrects a permit as a whole (holder, number, validity, conditions); the type
         cannot change. If-Match is required: 428 without it, 412 when stale."""
-        version = required_version(if_match)
-        permit = await service.replace_permit(
-            tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
-        )
-        return commands.with_etag(permit)
+        return await replacement.run(service.replace_permit, permit_id, data)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/suspend",
         operation_id="SuspendPermit",
         summary="Suspend a permit for a period; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def suspend(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[SuspendPermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[SuspendPermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Suspends the permit from `starts_on` to `ends_on` (inclusive) with a reason.
         If-Match is required: 428 without it, 412 when stale; 409 `permit_withdrawn` for a withdrawn permit."""
-        return await self._change(request, tx, if_match, idempotency_key, service.suspend_permit, permit_id, data)
+        return await command.run(service.suspend_permit, permit_id, data)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/withdraw",
         operation_id="WithdrawPermit",
         summary="Withdraw a permit from a date; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def withdraw(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[WithdrawPermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[WithdrawPermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Withdraws the permit from `effective_on` with a reason (intrekking). If-Match is
         required: 428 without it, 412 when stale; 409 `permit_withdrawn` when it is already withdrawn."""
-        return await self._change(request, tx, if_match, idempotency_key, service.withdraw_permit, permit_id, data)
+        return await command.run(service.withdraw_permit, permit_id, data)
 
-    @post(
+    @command_route(
         "/{permit_id:uuid}/reinstate",
         operation_id="ReinstatePermit",
         summary="Lift a suspension or withdrawal from a date; If-Match",
-        guards=[requires_role(*WRITERS)],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=WRITERS,
     )
     async def reinstate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        permit_id: FromPath[UUID],
-        data: JSONBody[ReinstatePermit],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, permit_id: FromPath[UUID], data: JSONBody[ReinstatePermit], command: Command
     ) -> Response[Permit]:
         """Coordinators and admins. Lifts a suspension or withdrawal from `effective_on`; an `effective_on` at or
         before its start undoes it entirely (e.g. after bezwaar). If-Match is required: 428 without it, 412 when
         stale; 409 `nothing_to_reinstate` when nothing is in effect from that day."""
-        return await self._change(request, tx, if_match, idempotency_key, service.reinstate_permit, permit_id, data)
-
-    async def _change(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        if_match: str | None,
-        idempotency_key: str | None,
-        change: Any,
-        permit_id: UUID,
-        data: Any,
-    ) -> Response[Permit]:
-        return await commands.change(
-            request,
-            tx,
-            if_match,
-            idempotency_key,
-            lambda version: change(
-                tx, request.user, permit_id, data, version=version, request_id=request_id_of(request)
-            ),
-        )
+        return await command.run(service.reinstate_permit, permit_id, data)
 
 
 class LocationController(Controller):
     path = "/api/v1/locations"
     tags = ["Registry"]
 
-    @post(
+    @command_route(
         operation_id="CreateLocation",
         summary="Record an address to inspect (e.g. from an advertisement or a complaint)",
-        guards=[requires_role("inspector", "coordinator", "complaints_officer", "admin")],
+        roles=("inspector", "coordinator", "complaints_officer", "admin"),
         status_code=201,
-        responses=problem_responses(*COMMAND),
     )
     async def create(
         self,
@@ -494,11 +399,10 @@ class LocationController(Controller):
 
         return await run_once(request, tx, command, raw_key=idempotency_key)
 
-    @get(
+    @read_route(
         "/{location_id:uuid}",
         operation_id="GetLocation",
         summary="One location (reads of sex-work locations are audited)",
-        responses=problem_responses(*READ_ONE),
     )
     async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
         """Any authenticated user whose regimes include one of the location's; 404 otherwise. Reads of sex-work

@@ -163,15 +163,12 @@ async def search_objects(
 ) -> EstablishmentPage:
     after = decode_cursor(cursor, tuple[str, UUID])
     await ensure_known_wijk_filter(conn, filters.get("wijk"))
-    regimes, sees_sexwork = _scope(principal)
-    sql, args = queries.search_objects(
-        _prepared_filters(filters), regimes=regimes, sees_sexwork=sees_sexwork, after=after, limit=limit + 1
-    )
+    prepared = _prepared_filters(filters)
     async with conn.transaction(readonly=True):
         # A cached generic plan cannot use the search values: for `q` it took 10 ms where a plan for the values
         # takes 1-2 ms (tests/bench/bench_registry.py). Plan each search for its own values.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(sql, *args)
+        rows = await queries.OBJECT_SEARCH.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(rows, limit, _establishment, lambda last: (last.name, str(last.id)))
     return EstablishmentPage(items=items, next_cursor=next_cursor)
 

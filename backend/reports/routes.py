@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
 from backend.core.auth import Principal, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
-from backend.core.openapi import LIST, problem_responses
+from backend.core.routes import list_route
 from backend.registry.models import WijkFilter
 from backend.reports import charts, export, service
 from backend.reports.models import Filters, IndicatorReport, ObjectKind, TrendReport
@@ -127,12 +127,11 @@ class ReportController(Controller):
     tags = ["Reports"]
     guards = [requires_role(*READERS)]
 
-    @get(
+    @list_route(
         "/indicators",
         operation_id="GetIndicators",
         operation_class=_CsvOrJsonOperation,
         summary="Performance indicators for a period, each with its numerator and denominator",
-        responses=problem_responses(*LIST),
     )
     async def indicators(
         self,
@@ -158,12 +157,11 @@ class ReportController(Controller):
             return _csv(export.indicators_csv(report, texts), "indicatoren", report.period)
         return Response(report)
 
-    @get(
+    @list_route(
         "/indicators/trend",
         operation_id="GetIndicatorTrend",
         operation_class=_CsvOrJsonOperation,
         summary="The indicators per month over a year (or from/to, at most 36 months)",
-        responses=problem_responses(*LIST),
     )
     async def trend(
         self,
@@ -187,13 +185,12 @@ class ReportController(Controller):
             return _csv(export.trend_csv(report), "indicatoren-per-maand", report.period)
         return Response(report)
 
-    @get(
+    @list_route(
         "/charts/compliance-per-wijk.png",
         operation_id="GetComplianceChart",
         operation_class=_PngOperation,
         summary="Chart: compliance per wijk for a period",
         media_type="image/png",
-        responses=problem_responses(*LIST),
     )
     async def compliance_chart(
         self,
@@ -211,13 +208,12 @@ class ReportController(Controller):
         groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
         return Response(charts.compliance_per_wijk(groups, _subtitle(req)), media_type="image/png")
 
-    @get(
+    @list_route(
         "/charts/trend.png",
         operation_id="GetTrendChart",
         operation_class=_PngOperation,
         summary="Chart: controls and compliance per month",
         media_type="image/png",
-        responses=problem_responses(*LIST),
     )
     async def trend_chart(
         self,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import QueryParameter
 
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import Principal
 from backend.core.db import Db
 from backend.core.logging import request_id_of
-from backend.core.openapi import LIST, problem_responses
+from backend.core.routes import list_route
 from backend.sync import service
 from backend.sync.models import SyncPage
 
@@ -53,12 +53,11 @@ class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["Sync"]
 
-    @get(
+    @list_route(
         operation_id="Sync",
         summary="Your offline working set, or what changed in it since your cursor",
         description=DESCRIPTION,
-        guards=[requires_role("inspector")],
-        responses=problem_responses(*LIST),
+        roles=("inspector",),
     )
     async def sync(
         self,

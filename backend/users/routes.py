@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+import asyncpg
+from litestar import Controller, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import commands
 from backend.core.auth import Principal, current_principal, requires_role
-from backend.core.db import Db, Tx
-from backend.core.logging import request_id_of
+from backend.core.commands import Command
+from backend.core.db import Db
 from backend.core.openapi import (
     AUTHENTICATED,
-    COMMAND,
-    ETAG_HEADER,
-    LIST,
-    NOT_MODIFIED,
-    READ_ONE,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problem_responses,
 )
 from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.routes import command_route, list_route, read_route
 from backend.core.tokens import Role
 from backend.users import service
 from backend.users.models import ActivationChange, Me, User, UserPage
@@ -54,10 +49,9 @@ class UserController(Controller):
     tags = ["Users"]
     guards = [requires_role("coordinator", "admin")]
 
-    @get(
+    @list_route(
         operation_id="ListUsers",
         summary="Users known to the service, e.g. the inspectors of a team",
-        responses=problem_responses(*LIST),
     )
     async def list_users(
         self,
@@ -72,12 +66,11 @@ class UserController(Controller):
         active state, in pages (keyset `cursor`)."""
         return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
 
-    @get(
+    @read_route(
         "/{user_id:uuid}",
         operation_id="GetUser",
         summary="One user, with its ETag",
-        responses={**problem_responses(*READ_ONE), **NOT_MODIFIED},
-        response_headers=ETAG_HEADER,
+        etag=True,
     )
     async def get_user(self, db: Db, user_id: FromPath[UUID], if_none_match: IfNoneMatch = None) -> Response[User]:
         """Coordinators and admins. One user with their roles, regimes and teams; the ETag is what DeactivateUser
@@ -85,70 +78,48 @@ class UserController(Controller):
         user = await service.get_user(db, user_id)
         return commands.with_etag(user)
 
-    @post(
+    @command_route(
         "/{user_id:uuid}/deactivate",
         operation_id="DeactivateUser",
         summary="Deactivate a user: their tokens are refused from now on",
-        guards=[requires_role("admin")],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=("admin",),
     )
     async def deactivate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: FromPath[UUID],
-        data: JSONBody[ActivationChange],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, user_id: FromPath[UUID], data: JSONBody[ActivationChange], command: Command
     ) -> Response[User]:
         """Admins. Refuses the user's tokens from now on (in every worker at once), with a reason that is audited.
         If-Match is required: 428 without it, 412 when the user changed since you read it."""
-        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=False)
+        return await self._set_active(command, user_id, data, active=False)
 
-    @post(
+    @command_route(
         "/{user_id:uuid}/activate",
         operation_id="ActivateUser",
         summary="Activate a deactivated user again",
-        guards=[requires_role("admin")],
-        status_code=200,
-        responses=problem_responses(*COMMAND),
+        roles=("admin",),
     )
     async def activate(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: FromPath[UUID],
-        data: JSONBody[ActivationChange],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
+        self, user_id: FromPath[UUID], data: JSONBody[ActivationChange], command: Command
     ) -> Response[User]:
         """Admins. Accepts a deactivated user's tokens again, with a reason that is audited. If-Match is required:
         428 without it, 412 when the user changed since you read it."""
-        return await self._set_active(request, tx, user_id, data, if_match, idempotency_key, active=True)
+        return await self._set_active(command, user_id, data, active=True)
 
     async def _set_active(
-        self,
-        request: Request[Principal, Any, Any],
-        tx: Tx,
-        user_id: UUID,
-        data: ActivationChange,
-        if_match: str | None,
-        idempotency_key: str | None,
-        *,
-        active: bool,
+        self, command: Command, user_id: UUID, data: ActivationChange, *, active: bool
     ) -> Response[User]:
-        async def apply(version: int) -> User:
+        async def set_active(
+            tx: asyncpg.Connection, principal: Principal, *, version: int, request_id: str | None
+        ) -> User:
             user = await service.set_active(
                 tx,
-                request.user,
+                principal,
                 user_id=user_id,
                 version=version,
                 active=active,
                 reason=data.reason,
-                request_id=request_id_of(request),
+                request_id=request_id,
             )
-            request.app.state.principal_directory.forget(str(user_id))
+            command.request.app.state.principal_directory.forget(str(user_id))
             return user
 
-        return await commands.change(request, tx, if_match, idempotency_key, apply)
+        return await command.run(set_active)
