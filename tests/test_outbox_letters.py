@@ -158,6 +158,8 @@ async def test_without_an_address_on_record_the_letter_is_marked_for_post(client
         "attempts": None,
         "last_error": None,
         "sent_at": None,
+        "posted_on": None,
+        "posted_by": None,
     }
     assert await letter_emails(db) == []  # written with the sending, so none will come
 
@@ -201,6 +203,63 @@ async def test_a_sending_recorded_for_an_earlier_day_is_not_e_mailed(client, db,
     sent = step_in(current, warning["id"])
     assert sent["sent_on"] == yesterday and sent["dispatch"]["by"] == "post"
     assert await letter_emails(db) == []  # written with the sending, so none will come
+
+
+TO_POST = "/api/v1/enforcement/letters-to-post"
+
+
+async def test_a_letter_for_post_waits_on_the_worklist_until_it_is_recorded_as_posted(client, db, world, mailbox):
+    without = {key: value for key, value in OPERATOR.items() if key != "email"}
+    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=without, headers=world.h["admin"])
+    assert put.status_code == 200, put.text
+    current = await sent_warning(client, world)
+    warning = last_step(current)
+    listed = await client.get(TO_POST, headers=world.h["officer_b"])
+    assert listed.status_code == 200, listed.text
+    (item,) = listed.json()["items"]
+    assert (item["step_id"], item["case_id"]) == (warning["id"], current["id"])
+    assert item["case_version"] == current["version"]
+    assert (item["seq"], item["type"], item["sent_on"]) == (warning["seq"], "warning", warning["sent_on"])
+    assert item["object_name"] and item["address"]
+    # An officer of other regimes neither sees it nor can record it.
+    other = await client.get(TO_POST, headers=world.h["enforcer_coffee"])
+    assert other.status_code == 200 and other.json()["items"] == []
+    assert (await act(client, world, current, warning["id"], "posted", who="enforcer_coffee")).status_code == 404
+
+    # A day in the future or before the sending is refused, and nothing is recorded.
+    for day, detail in ((1, "is in the future"), (-1, "is before the letter was sent")):
+        posted_on = (calendar.today() + timedelta(days=day)).isoformat()
+        refused = await act(client, world, current, warning["id"], "posted", body={"posted_on": posted_on})
+        assert refused.status_code == 422 and detail in refused.text, refused.text
+    assert [i["step_id"] for i in (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"]] == [
+        warning["id"]
+    ]
+
+    current = await done(client, world, current, warning["id"], "posted", who="officer_b")
+    dispatch = step_in(current, warning["id"])["dispatch"]
+    assert (dispatch["by"], dispatch["posted_on"]) == ("post", calendar.today().isoformat())
+    assert dispatch["posted_by"] == world.ids["officer_b"]
+    assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
+    again = await act(client, world, current, warning["id"], "posted")
+    assert again.status_code == 409 and again.json()["code"] == "already_posted"
+    audited = await db.fetchval(
+        "SELECT count(*) FROM audit_event WHERE action = 'enforcement_case.letter_posted' AND object_id = $1",
+        current["id"],
+    )
+    assert audited == 1
+
+    # A letter that went by e-mail is not posted by hand, and never on the worklist.
+    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=OPERATOR, headers=world.h["admin"])
+    assert put.status_code == 200, put.text
+    await reviewed(client, world, NO_MANAGER)
+    current = await case(client, world, current["id"])
+    amount = (await proposal(client, world, current["id"]))["next"]["amount_cents"]
+    current = await drafted(client, world, current, {"type": "voornemen", "decision": "boete", "amount_cents": amount})
+    current = await done(client, world, current, last_step(current)["id"], "send")
+    assert last_step(current)["dispatch"]["by"] == "email"
+    refused = await act(client, world, current, last_step(current)["id"], "posted")
+    assert refused.status_code == 409 and refused.json()["code"] == "not_for_post"
+    assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
 
 
 async def test_a_decision_withdrawn_before_its_e_mail_went_is_not_sent(database_url, data_dir, auth, db, mailbox):

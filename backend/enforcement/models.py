@@ -151,6 +151,15 @@ class StepSend(msgspec.Struct, forbid_unknown_fields=True):
     sent_on: Annotated[date | None, Meta(description="Default: today (Europe/Amsterdam)")] = None
 
 
+class StepPosted(msgspec.Struct, forbid_unknown_fields=True):
+    """The back office printed a letter marked for post and posted it: recorded once, with the day."""
+
+    posted_on: Annotated[
+        date | None,
+        Meta(description="Default: today (Europe/Amsterdam); not before the day of sending, not after today"),
+    ] = None
+
+
 class StepWithdraw(msgspec.Struct, forbid_unknown_fields=True):
     """Withdraw a sent decision (intrekking door het bestuursorgaan); it stays on record as sent."""
 
@@ -217,6 +226,8 @@ class LetterDispatch(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int | None = None
     last_error: str | None = None
     sent_at: Annotated[datetime | None, Meta(description="E-mail only: when the mail server took it")] = None
+    posted_on: Annotated[date | None, Meta(description="Post only: the day the back office recorded posting it")] = None
+    posted_by: Annotated[UUID | None, Meta(description="Post only: who recorded posting it")] = None
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -524,4 +535,27 @@ class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ApprovalPage(Page[ApprovalItem], frozen=True):
+    pass
+
+
+class LetterToPost(msgspec.Struct, frozen=True, kw_only=True):
+    """A sent letter marked for post that nobody recorded as posted yet: print its stored document (the step's
+    document), post it, and record that (`posted`, If-Match: `case_version`). Its terms count from `sent_on`."""
+
+    case_id: UUID
+    case_version: int
+    step_id: UUID
+    seq: int
+    type: StepType
+    decision: Decision | None
+    sent_on: date
+    regime: Regime
+    wijk: str
+    object_id: UUID | None
+    location_id: UUID | None
+    object_name: ObjectName
+    address: AddressLine
+
+
+class LetterToPostPage(Page[LetterToPost], frozen=True):
     pass

@@ -40,7 +40,7 @@ COALESCE((SELECT jsonb_agg(jsonb_build_object('seq', b.seq, 'change', b.change, 
                                               'actor_id', b.actor_id, 'occurred_at', b.occurred_at) ORDER BY b.seq)
           FROM enforcement_bezwaar_change b WHERE b.step_id = s.id), '[]'::jsonb) AS bezwaar_changes,
 s.letter_sha256, s.approved_sha256, s.drafted_by, s.approved_by, s.approved_at, s.sent_by, s.sent_on,
-s.withdrawn_on, s.withdrawn_reason, s.dispatch,
+s.withdrawn_on, s.withdrawn_reason, s.dispatch, s.letter_posted_on, s.letter_posted_by,
 s.created_at, s.updated_at,
 COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on, 'resolved', d.resolved_at IS NOT NULL)
                            ORDER BY d.due_on, d.kind)
@@ -188,6 +188,12 @@ SEND = """
 UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated_at = now(), dispatch = $5,
     zienswijze = CASE WHEN type = 'voornemen' THEN 'pending' ELSE zienswijze END
 WHERE id = $1 AND status = $4
+"""
+
+# The back office posted a letter marked for post (once; sent_on <= the day, checked by the table too).
+RECORD_POSTED = """
+UPDATE enforcement_step SET letter_posted_on = $2, letter_posted_by = $3, updated_at = now()
+WHERE id = $1 AND dispatch = 'post' AND letter_posted_on IS NULL
 """
 
 WITHDRAW = """
@@ -341,6 +347,20 @@ CASE_LIST = KeysetQuery(
     filter_sql=_CASE_FILTERS,
     order_by=(("c.opened_at", "timestamptz"), ("c.id", "uuid")),
     newest_first=True,
+)
+
+
+# --- letters to post ----------------------------------------------------------------------------------------------
+
+# Sent letters marked for post that nobody recorded as posted, of the caller's regimes, oldest sending first. A
+# decision withdrawn before it was posted is not posted any more.
+POSTING_LIST = KeysetQuery(
+    select="""SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.seq, s.type, s.decision, s.sent_on,
+       c.regime, c.wijk, c.establishment_id AS object_id, c.location_id
+FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
+    visible=f"{VISIBLE} AND s.dispatch = 'post' AND s.letter_posted_on IS NULL AND s.withdrawn_on IS NULL",
+    filter_sql={"regime": "c.regime = {}"},
+    order_by=(("s.sent_on", "date"), ("s.id", "uuid")),
 )
 
 

@@ -71,12 +71,16 @@ def read_mail_with(reader: MailReader) -> None:
 
 
 async def _with_dispatch(conn: asyncpg.Connection, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The step rows with their recorded dispatch ('email', 'post' or None) as a LetterDispatch's fields."""
+    """The step rows with their recorded dispatch ('email', 'post' or None) as a LetterDispatch's fields: an
+    e-mail's delivery, or when a letter for post was posted."""
     mailed = [step["id"] for step in steps if step["dispatch"] == "email"]
     deliveries = await _mail_reader(conn, mailed) if mailed else {}
     for step in steps:
+        posted = LetterDispatch(
+            by="post", posted_on=step.pop("letter_posted_on"), posted_by=step.pop("letter_posted_by")
+        )
         if step["dispatch"] is not None:
-            found = deliveries.get(step["id"], LetterDispatch(by=step["dispatch"]))
+            found = deliveries.get(step["id"], LetterDispatch(by="email")) if step["dispatch"] == "email" else posted
             step["dispatch"] = msgspec.structs.asdict(found)
     return steps
 

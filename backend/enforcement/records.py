@@ -96,6 +96,7 @@ class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
     sent_on: date | None
     withdrawn_on: date | None
     dispatch: str | None = None  # a sent letter's: 'email' or 'post'
+    letter_posted_on: date | None = None  # a letter for post: the day the back office posted it
 
 
 class NewCase(msgspec.Struct, frozen=True, kw_only=True):

@@ -43,9 +43,11 @@ from backend.enforcement.models import (
     CaseOpen,
     CaseStatus,
     DeadlineWorklist,
+    LetterToPostPage,
     Proposal,
     StepCreate,
     StepOutcome,
+    StepPosted,
     StepSend,
     StepWithdraw,
     ZienswijzeRecord,
@@ -242,6 +244,24 @@ class EnforcementController(Controller):
         return await command.run(outcomes.withdraw_step, case_id, step_id, data)
 
     @command_route(
+        "/cases/{case_id:uuid}/steps/{step_id:uuid}/posted",
+        operation_id="RecordEnforcementLetterPosted",
+        summary="Record that a sent letter marked for post was printed and posted, with the day; once; If-Match",
+        roles=OFFICERS,
+    )
+    async def posted(
+        self,
+        case_id: FromPath[UUID],
+        step_id: FromPath[UUID],
+        command: Command,
+        data: JSONBody[StepPosted | None] = None,
+    ) -> Response[Case]:
+        """Enforcement officers. Records once that the back office posted a sent letter marked for post, on the
+        day given (default today; not before the day of sending). 409 `not_for_post` for a letter that went by
+        e-mail, `already_posted` the second time, `step_withdrawn` for a decision withdrawn before it was posted."""
+        return await command.run(sending.record_posted, case_id, step_id, data or StepPosted())
+
+    @command_route(
         "/cases/{case_id:uuid}/steps/{step_id:uuid}/zienswijze",
         operation_id="RecordZienswijze",
         summary="Record the zienswijze on a sent voornemen (received, or not within the term); If-Match",
@@ -333,6 +353,33 @@ class EnforcementController(Controller):
         its establishment or location."""
         view = await reading.deadlines(db, request.user, until=until, limit=limit)
         return await worklists.deadline_worklist(db, request.user, view, request_id=request_id_of(request))
+
+    @list_route(
+        "/letters-to-post",
+        operation_id="ListEnforcementLettersToPost",
+        summary="Sent letters marked for post that nobody recorded as posted yet, oldest sending first",
+        roles=OFFICERS,
+    )
+    async def letters_to_post(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> LetterToPostPage:
+        """Enforcement officers. The letters of their regimes' cases that were sent while marked for post (no e-mail
+        address on record, no mail server, or sent on an earlier day) and that nobody recorded as posted; not a
+        decision withdrawn before it was posted. Oldest sending first, in pages (keyset `cursor`); each with its
+        case's ETag value (`case_version`, the If-Match of `posted`) and the target's name and address."""
+        return await worklists.letters_to_post(
+            db,
+            request.user,
+            filters={"regime": regime},
+            cursor=cursor,
+            limit=limit,
+            request_id=request_id_of(request),
+        )
 
     @list_route(
         "/approvals",

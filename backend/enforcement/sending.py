@@ -3,7 +3,8 @@ its letter as approved. The letter dated that day is stored write-once; a sent s
 trigger holds this too). Every term the step starts counts from the day of sending: the zienswijze term of a
 voornemen, the bezwaar term of a besluit (6:7, 6:8), the begunstigingstermijn of a last onder dwangsom (whose
 hercontrole is planned then); an invordering is sent within the collection limit (5:35). Announced as
-`step.sent`.
+`step.sent`. A letter marked for post is printed and posted by the back office, which records the day
+(`record_posted`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from backend.core import calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
 from backend.enforcement import hercontrole, letter, queries, reading, records, steps
-from backend.enforcement.models import Case, Dispatch, StepSend
+from backend.enforcement.models import Case, Dispatch, StepPosted, StepSend
 from backend.enforcement.procedure import awb
 from backend.enforcement.records import CaseRecord, StepRecord
 from backend.letters import service as letters_service
@@ -152,3 +153,46 @@ async def _send_letter(
     addressee = await letter.addressee_of(tx, case, step)
     mailed_now = sent_on == calendar.today() and letters.settings.smtp_host
     return "email" if addressee.email and mailed_now else "post"
+
+
+async def record_posted(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case_id: UUID,
+    step_id: UUID,
+    data: StepPosted,
+    *,
+    version: int,
+    request_id: str | None,
+) -> Case:
+    """The back office posted a sent letter marked for post, on the day given (default today): recorded once.
+    Not for a letter that went by e-mail, nor for a decision withdrawn before it was posted."""
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
+    if step.dispatch != "post":
+        raise Conflict("Only a sent letter marked for post is posted by hand.", code="not_for_post")
+    if step.letter_posted_on is not None:
+        raise Conflict(f"The letter was recorded as posted on {step.letter_posted_on}.", code="already_posted")
+    if step.withdrawn_on is not None:
+        raise Conflict("The decision was withdrawn before it was posted; it is not posted.", code="step_withdrawn")
+    posted_on = _posting_day(data, step)
+    await tx.execute(queries.RECORD_POSTED, step_id, posted_on, principal.user_id)
+    await records.audit(
+        tx,
+        principal,
+        case.id,
+        "letter_posted",
+        request_id,
+        after={"step_id": str(step_id), "posted_on": posted_on.isoformat()},
+    )
+    return await reading.view(tx, principal, case_id)
+
+
+def _posting_day(data: StepPosted, step: StepRecord) -> date:
+    """The day given (default today): not after today, not before the day of sending."""
+    posted_on = data.posted_on or calendar.today()
+    if posted_on > calendar.today():
+        raise invalid("/posted_on", "is in the future")
+    assert step.sent_on is not None  # a step with a dispatch was sent
+    if posted_on < step.sent_on:
+        raise invalid("/posted_on", f"is before the letter was sent ({step.sent_on})")
+    return posted_on

@@ -1,5 +1,6 @@
-"""The jurist's worklists: the steps awaiting my approval, and the display fields a worklist shows of every case,
-deadline and approval (the target's name and address, people's names), so that a screen is one request per page.
+"""The jurist's worklists: the steps awaiting my approval, the letters to post, and the display fields a worklist
+shows of every case, deadline, approval and letter (the target's name and address, people's names), so that a
+screen is one request per page.
 
 Names and addresses come from the registry and users services, one batch per page, with the caller's own
 visibility: an establishment or location the caller may not see stays unnamed. Showing a sex-work location's
@@ -13,7 +14,7 @@ Approving still checks them (approve_step); this list only leaves out what would
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,8 @@ from backend.enforcement.models import (
     DeadlineEntry,
     DeadlineView,
     DeadlineWorklist,
+    LetterToPost,
+    LetterToPostPage,
 )
 from backend.registry import service as registry
 from backend.users import service as users
@@ -153,6 +156,34 @@ async def approvals(
 
     items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.drafted_at.isoformat(), str(last.step_id)))
     return ApprovalPage(items=items, next_cursor=next_cursor)
+
+
+async def letters_to_post(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+    request_id: str | None,
+) -> LetterToPostPage:
+    """Sent letters marked for post that nobody recorded as posted, oldest sending first, in keyset pages."""
+    after = decode_cursor(cursor, tuple[date, UUID])
+    scope_args = [sorted(principal.regimes)]
+    rows = [
+        dict(row)
+        for row in await queries.POSTING_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    ]
+    found = await places(
+        conn, principal, [(r["object_id"], r["location_id"]) for r in rows[:limit]], request_id=request_id
+    )
+
+    def item(row: dict[str, Any]) -> LetterToPost:
+        place = found.of(row["object_id"], row["location_id"])
+        return LetterToPost(**row, object_name=place.object_name, address=place.address)
+
+    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.sent_on.isoformat(), str(last.step_id)))
+    return LetterToPostPage(items=items, next_cursor=next_cursor)
 
 
 async def check_wijk(conn: asyncpg.Connection, wijk: str | None) -> None:
