@@ -786,6 +786,25 @@ async def test_a_sent_boete_is_read_in_dutch_and_offers_only_a_bezwaar(
     assert (bezwaar["type"], bezwaar["received_on"]) == ("bezwaar", today.isoformat())
     assert not browser.find_elements("xpath", '//button[normalize-space()="Bezwaar registreren"]')  # once
 
+    # No mail server here: the letters wait on the worklist "Te posten" until an officer records them as posted.
+    open_screen(browser, "#/handhaving", "Handhaving")
+    settled(browser)
+    to_post = text_of(browser, 'section[aria-labelledby="kop-posten"]')
+    dash = "\N{EN DASH}"  # as the case page writes a step's kind and decision
+    assert f"Besluit {dash} Bestuurlijke boete (stap 2): {cafe}" in to_post
+    assert f"Voornemen {dash} Bestuurlijke boete (stap 1): {cafe}" in to_post
+    browser.find_element("link text", cafe).click()
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
+    click_in_step(browser, 2, "Gepost")
+    wait_for(browser, lambda b: "Per post, gepost op" in step_status(b, 2), "the besluit recorded as posted")
+    posted = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{case_id}")["steps"][1]["dispatch"]
+    assert (posted["by"], posted["posted_on"]) == ("post", today.isoformat())
+    open_screen(browser, "#/handhaving", "Handhaving")
+    settled(browser)
+    to_post = text_of(browser, 'section[aria-labelledby="kop-posten"]')
+    assert f"(stap 2): {cafe}" not in to_post and f"(stap 1): {cafe}" in to_post
+    check_screen(browser, "handhaving-te-posten")
+
 
 def test_an_error_code_without_dutch_words_is_shown_in_dutch_with_its_code(browser, server):
     sign_in(browser, server, "coord-dirk", "Te beoordelen")

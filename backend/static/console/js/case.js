@@ -154,6 +154,10 @@ function stepActions(found, step, approvable) {
     actions.push(smallForm(`Stap ${step.seq} verzenden`, [dateField("Verzenddatum", "sent_on", todayIso())],
       "Verzenden", (values) => perform(found, `${stepPath}/send`, values)));
   }
+  if (step.dispatch && step.dispatch.by === "post" && !step.dispatch.posted_on && !step.withdrawn_on) {
+    actions.push(smallForm(`Brief van stap ${step.seq} gepost`, [dateField("Gepost op", "posted_on", todayIso())],
+      "Gepost", (values) => perform(found, `${stepPath}/posted`, values)));
+  }
   if (step.type === "voornemen" && step.zienswijze === "pending") {
     actions.push(smallForm("Zienswijze vastleggen", [
       field("Zienswijze ontvangen", "select", { name: "received" }, [["true", "Ja"], ["false", "Nee, niet binnen de termijn"]]),
@@ -198,7 +202,8 @@ function stepFacts(step) {
 function dispatchText(dispatch) {
   if (!dispatch) return null;
   if (dispatch.by === "post") {
-    return "Per post: niet gemaild (geen e-mailadres bekend, geen mailserver, of verzonden op een eerdere dag)";
+    return dispatch.posted_on ? `Per post, gepost op ${formatDate(dispatch.posted_on)}`
+      : "Per post: niet gemaild (geen e-mailadres bekend, geen mailserver, of verzonden op een eerdere dag); nog te posten";
   }
   switch (dispatch.state) {
     case "sent": return `Per e-mail verzonden op ${formatDate(dispatch.sent_at)}`;

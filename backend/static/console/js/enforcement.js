@@ -1,5 +1,5 @@
 // The jurist's worklist: deadlines overdue and within 7 days (the service counts them by the Atw calendar), the
-// decisions awaiting my approval as the second officer, and open cases by regime and wijk. Every list names each
+// decisions awaiting my approval as the second officer, the letters to post, and open cases by regime and wijk. Every list names each
 // case's establishment and address itself: one request per page.
 import { api, query } from "./api.js";
 import { currentUser, render } from "./app.js";
@@ -21,6 +21,12 @@ function approvalRow(item) {
   const what = item.decision ? word(DECISIONS, item.decision) : word(STEPS, item.type);
   return [link(`#/zaken/${item.case_id}`, `${what}: ${targetName(item)}`), item.address || "", word(WIJKEN, item.wijk),
           euros(item.amount_cents), item.drafted_by_name || "Onbekend", formatDate(item.drafted_at)];
+}
+
+function letterRow(item) {
+  const what = `${word(STEPS, item.type)}${item.decision ? ` – ${word(DECISIONS, item.decision)}` : ""}`;
+  return [link(`#/zaken/${item.case_id}`, `${what} (stap ${item.seq}): ${targetName(item)}`), item.address || "",
+          word(WIJKEN, item.wijk), formatDate(item.sent_on)];
 }
 
 function caseRow(item) {
@@ -61,5 +67,9 @@ export async function enforcementScreen() {
       paragraph("Besluiten die een collega opstelde. Uw eigen concepten keurt een tweede jurist goed (vier-ogenprincipe)."),
       pagedTable("Besluiten die wachten op uw goedkeuring", ["Besluit", "Adres", "Wijk", "Bedrag", "Opgesteld door", "Opgesteld"],
         "/api/v1/enforcement/approvals", approvalRow)) : null,
+    approver ? section("kop-posten", "Te posten",
+      paragraph("Verzonden brieven die niet zijn gemaild. Druk de brief af vanuit de zaak, post hem en leg vast dat hij is gepost."),
+      pagedTable("Brieven die nog gepost moeten worden", ["Brief", "Adres", "Wijk", "Verzonden op"],
+        "/api/v1/enforcement/letters-to-post", letterRow)) : null,
     section("kop-zaken", "Open zaken", ...openCases()));
 }
