@@ -40,7 +40,7 @@ def wire() -> None:
     events.react("step.sent", outbox_letter_mail.on_step_sent)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
-    enforcement_reading.read_mail_with(outbox_letter_mail.deliveries)
+    enforcement_reading.read_mail_with(outbox_letter_mail.deliveries, outbox_letter_mail.failed)
     reports.read_cases_with(
         reports.CaseReads(get_case=enforcement_reading.get_case, list_cases=enforcement_reading.list_cases)
     )

@@ -262,6 +262,30 @@ async def test_a_letter_for_post_waits_on_the_worklist_until_it_is_recorded_as_p
     assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
 
 
+async def test_a_letter_whose_e_mail_failed_for_good_is_posted_instead(database_url, data_dir, auth, db, mailbox):
+    mailbox.replies = ["451 4.3.0 Probeer het later nog eens"] * 2
+    async with app_client(mail_settings(database_url, data_dir, mailbox, outbox_max_attempts=2)) as client:
+        world = await enforcement_world(client, auth, db)
+        current = await sent_warning(client, world)
+        warning = last_step(current)
+        refused = await act(client, world, current, warning["id"], "posted")
+        assert refused.status_code == 409 and refused.json()["code"] == "not_for_post"  # the e-mail may still go
+
+        async def dead() -> bool:
+            return [m["state"] for m in await letter_emails(db)] == ["dead"]
+
+        await until(dead)
+        current = await case(client, world, current["id"])
+        assert step_in(current, warning["id"])["dispatch"]["state"] == "failed"
+        listed = await client.get(TO_POST, headers=world.h["officer_a"])
+        assert [item["step_id"] for item in listed.json()["items"]] == [warning["id"]]
+        current = await done(client, world, current, warning["id"], "posted")
+        dispatch = step_in(current, warning["id"])["dispatch"]
+        assert (dispatch["by"], dispatch["state"]) == ("email", "failed")
+        assert dispatch["posted_on"] == calendar.today().isoformat()
+        assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
+
+
 async def test_a_decision_withdrawn_before_its_e_mail_went_is_not_sent(database_url, data_dir, auth, db, mailbox):
     # First no dispatcher runs (as when `toezicht dispatch` is down): the e-mails wait while the decision is
     # withdrawn. Then one runs: the other letters go, the withdrawn decision's e-mail is cancelled.

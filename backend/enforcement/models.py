@@ -226,8 +226,10 @@ class LetterDispatch(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int | None = None
     last_error: str | None = None
     sent_at: Annotated[datetime | None, Meta(description="E-mail only: when the mail server took it")] = None
-    posted_on: Annotated[date | None, Meta(description="Post only: the day the back office recorded posting it")] = None
-    posted_by: Annotated[UUID | None, Meta(description="Post only: who recorded posting it")] = None
+    posted_on: Annotated[
+        date | None, Meta(description="For post, or after a failed e-mail: the day the back office posted it")
+    ] = None
+    posted_by: Annotated[UUID | None, Meta(description="Who recorded posting it")] = None
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -539,8 +541,9 @@ class ApprovalPage(Page[ApprovalItem], frozen=True):
 
 
 class LetterToPost(msgspec.Struct, frozen=True, kw_only=True):
-    """A sent letter marked for post that nobody recorded as posted yet: print its stored document (the step's
-    document), post it, and record that (`posted`, If-Match: `case_version`). Its terms count from `sent_on`."""
+    """A sent letter marked for post, or whose e-mail failed for good, that nobody recorded as posted yet: print
+    its stored document (the step's document), post it, and record that (`posted`, If-Match: `case_version`). Its
+    terms count from `sent_on`."""
 
     case_id: UUID
     case_version: int

@@ -190,10 +190,10 @@ UPDATE enforcement_step SET status = 'sent', sent_by = $2, sent_on = $3, updated
 WHERE id = $1 AND status = $4
 """
 
-# The back office posted a letter marked for post (once; sent_on <= the day, checked by the table too).
+# The back office posted a sent letter (once; sent_on <= the day, checked by the table too).
 RECORD_POSTED = """
 UPDATE enforcement_step SET letter_posted_on = $2, letter_posted_by = $3, updated_at = now()
-WHERE id = $1 AND dispatch = 'post' AND letter_posted_on IS NULL
+WHERE id = $1 AND dispatch IS NOT NULL AND letter_posted_on IS NULL
 """
 
 WITHDRAW = """
@@ -352,13 +352,14 @@ CASE_LIST = KeysetQuery(
 
 # --- letters to post ----------------------------------------------------------------------------------------------
 
-# Sent letters marked for post that nobody recorded as posted, of the caller's regimes, oldest sending first. A
-# decision withdrawn before it was posted is not posted any more.
+# Sent letters marked for post, or whose e-mail failed for good (the steps $2), that nobody recorded as posted, of
+# the caller's regimes, oldest sending first. A decision withdrawn before it was posted is not posted any more.
 POSTING_LIST = KeysetQuery(
     select="""SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.seq, s.type, s.decision, s.sent_on,
        c.regime, c.wijk, c.establishment_id AS object_id, c.location_id
 FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
-    visible=f"{VISIBLE} AND s.dispatch = 'post' AND s.letter_posted_on IS NULL AND s.withdrawn_on IS NULL",
+    visible=f"""{VISIBLE} AND (s.dispatch = 'post' OR s.id = ANY ($2::uuid[]))
+AND s.letter_posted_on IS NULL AND s.withdrawn_on IS NULL""",
     filter_sql={"regime": "c.regime = {}"},
     order_by=(("s.sent_on", "date"), ("s.id", "uuid")),
 )

@@ -54,34 +54,52 @@ async def changing(
 
 
 MailReader = Callable[[asyncpg.Connection, list[UUID]], Awaitable[dict[UUID, LetterDispatch]]]
+FailedMailReader = Callable[[asyncpg.Connection], Awaitable[list[UUID]]]
 
 
 async def _no_mail(conn: asyncpg.Connection, step_ids: list[UUID]) -> dict[UUID, LetterDispatch]:
     return {}
 
 
+async def _no_failed_mail(conn: asyncpg.Connection) -> list[UUID]:
+    return []
+
+
 _mail_reader: MailReader = _no_mail
+_failed_mail_reader: FailedMailReader = _no_failed_mail
 
 
-def read_mail_with(reader: MailReader) -> None:
-    """Where the e-mail deliveries of sent letters (mailing.py) come from: the outbox's reader, given at start
-    (backend/reactions.py), so this feature does not import the one that depends on it."""
-    global _mail_reader
-    _mail_reader = reader
+def read_mail_with(reader: MailReader, failed: FailedMailReader) -> None:
+    """Where the e-mail deliveries of sent letters (mailing.py) come from, and which of them failed for good: the
+    outbox's readers, given at start (backend/reactions.py), so this feature does not import the one that depends
+    on it."""
+    global _mail_reader, _failed_mail_reader
+    _mail_reader, _failed_mail_reader = reader, failed
+
+
+async def failed_mail(conn: asyncpg.Connection) -> list[UUID]:
+    """The sent steps whose letter's e-mail failed for good: the back office posts those instead."""
+    return await _failed_mail_reader(conn)
+
+
+async def delivery_failed(conn: asyncpg.Connection, step_id: UUID) -> bool:
+    """Whether the e-mail of this sent step's letter failed for good."""
+    found = (await _mail_reader(conn, [step_id])).get(step_id)
+    return found is not None and found.state == "failed"
 
 
 async def _with_dispatch(conn: asyncpg.Connection, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The step rows with their recorded dispatch ('email', 'post' or None) as a LetterDispatch's fields: an
-    e-mail's delivery, or when a letter for post was posted."""
+    e-mail's delivery, and when a letter for post (or whose e-mail failed) was posted."""
     mailed = [step["id"] for step in steps if step["dispatch"] == "email"]
     deliveries = await _mail_reader(conn, mailed) if mailed else {}
     for step in steps:
-        posted = LetterDispatch(
-            by="post", posted_on=step.pop("letter_posted_on"), posted_by=step.pop("letter_posted_by")
-        )
-        if step["dispatch"] is not None:
-            found = deliveries.get(step["id"], LetterDispatch(by="email")) if step["dispatch"] == "email" else posted
-            step["dispatch"] = msgspec.structs.asdict(found)
+        posted = {"posted_on": step.pop("letter_posted_on"), "posted_by": step.pop("letter_posted_by")}
+        if step["dispatch"] == "email":
+            found = deliveries.get(step["id"], LetterDispatch(by="email"))
+            step["dispatch"] = {**msgspec.structs.asdict(found), **posted}
+        elif step["dispatch"] == "post":
+            step["dispatch"] = msgspec.structs.asdict(LetterDispatch(by="post", **posted))
     return steps
 
 

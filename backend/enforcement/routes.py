@@ -256,9 +256,10 @@ class EnforcementController(Controller):
         command: Command,
         data: JSONBody[StepPosted | None] = None,
     ) -> Response[Case]:
-        """Enforcement officers. Records once that the back office posted a sent letter marked for post, on the
-        day given (default today; not before the day of sending). 409 `not_for_post` for a letter that went by
-        e-mail, `already_posted` the second time, `step_withdrawn` for a decision withdrawn before it was posted."""
+        """Enforcement officers. Records once that the back office posted a sent letter marked for post, or whose
+        e-mail failed for good, on the day given (default today; not before the day of sending). 409
+        `not_for_post` for a letter the e-mail delivers, `already_posted` the second time, `step_withdrawn` for
+        a decision withdrawn before it was posted."""
         return await command.run(sending.record_posted, case_id, step_id, data or StepPosted())
 
     @command_route(
@@ -357,7 +358,7 @@ class EnforcementController(Controller):
     @list_route(
         "/letters-to-post",
         operation_id="ListEnforcementLettersToPost",
-        summary="Sent letters marked for post that nobody recorded as posted yet, oldest sending first",
+        summary="Sent letters marked for post (or whose e-mail failed) not recorded as posted yet, oldest first",
         roles=OFFICERS,
     )
     async def letters_to_post(
@@ -369,9 +370,10 @@ class EnforcementController(Controller):
         limit: PageLimit = DEFAULT_LIMIT,
     ) -> LetterToPostPage:
         """Enforcement officers. The letters of their regimes' cases that were sent while marked for post (no e-mail
-        address on record, no mail server, or sent on an earlier day) and that nobody recorded as posted; not a
-        decision withdrawn before it was posted. Oldest sending first, in pages (keyset `cursor`); each with its
-        case's ETag value (`case_version`, the If-Match of `posted`) and the target's name and address."""
+        address on record, no mail server, or sent on an earlier day), or whose e-mail failed for good, and that
+        nobody recorded as posted; not a decision withdrawn before it was posted. Oldest sending first, in pages
+        (keyset `cursor`); each with its case's ETag value (`case_version`, the If-Match of `posted`) and the
+        target's name and address."""
         return await worklists.letters_to_post(
             db,
             request.user,

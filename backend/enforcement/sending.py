@@ -165,11 +165,13 @@ async def record_posted(
     version: int,
     request_id: str | None,
 ) -> Case:
-    """The back office posted a sent letter marked for post, on the day given (default today): recorded once.
-    Not for a letter that went by e-mail, nor for a decision withdrawn before it was posted."""
+    """The back office posted a sent letter marked for post, or whose e-mail failed for good, on the day given
+    (default today): recorded once. Not for a letter the e-mail delivers, nor for a decision withdrawn before it
+    was posted."""
     case, step = await reading.changing(tx, principal, case_id, step_id, version)
-    if step.dispatch != "post":
-        raise Conflict("Only a sent letter marked for post is posted by hand.", code="not_for_post")
+    by_post = step.dispatch == "post" or (step.dispatch == "email" and await reading.delivery_failed(tx, step_id))
+    if not by_post:
+        raise Conflict("Only a sent letter marked for post, or whose e-mail failed, is posted.", code="not_for_post")
     if step.letter_posted_on is not None:
         raise Conflict(f"The letter was recorded as posted on {step.letter_posted_on}.", code="already_posted")
     if step.withdrawn_on is not None:

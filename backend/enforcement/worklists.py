@@ -23,7 +23,7 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.pagination import decode_cursor, keyset_page
-from backend.enforcement import queries
+from backend.enforcement import queries, reading
 from backend.enforcement.models import (
     ApprovalItem,
     ApprovalPage,
@@ -167,9 +167,10 @@ async def letters_to_post(
     limit: int,
     request_id: str | None,
 ) -> LetterToPostPage:
-    """Sent letters marked for post that nobody recorded as posted, oldest sending first, in keyset pages."""
+    """Sent letters marked for post, or whose e-mail failed for good, that nobody recorded as posted, oldest
+    sending first, in keyset pages."""
     after = decode_cursor(cursor, tuple[date, UUID])
-    scope_args = [sorted(principal.regimes)]
+    scope_args = [sorted(principal.regimes), await reading.failed_mail(conn)]
     rows = [
         dict(row)
         for row in await queries.POSTING_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)

@@ -82,3 +82,8 @@ async def deliveries(conn: asyncpg.Connection, step_ids: list[UUID]) -> dict[UUI
         )
         for row in await conn.fetch(queries.LETTER_EMAILS, step_ids)
     }
+
+
+async def failed(conn: asyncpg.Connection) -> list[UUID]:
+    """The sent steps whose letter's e-mail failed for good (dead letters): to be posted instead."""
+    return [row["step_id"] for row in await conn.fetch(queries.FAILED_LETTER_STEPS)]

@@ -165,6 +165,11 @@ SELECT id, step_id, state, attempts, last_error, delivered_at FROM outbox_messag
 WHERE channel = 'email' AND step_id = ANY ($1::uuid[])
 """
 
+# The sent steps whose letter's e-mail failed for good: the back office posts those instead.
+FAILED_LETTER_STEPS = (
+    "SELECT step_id FROM outbox_message WHERE state = 'dead' AND channel = 'email' AND step_id IS NOT NULL"
+)
+
 DEAD_LETTER_IDS = "SELECT id FROM outbox_message WHERE state = 'dead' ORDER BY created_at, id"
 
 BACKLOG = """

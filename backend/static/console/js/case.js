@@ -154,7 +154,8 @@ function stepActions(found, step, approvable) {
     actions.push(smallForm(`Stap ${step.seq} verzenden`, [dateField("Verzenddatum", "sent_on", todayIso())],
       "Verzenden", (values) => perform(found, `${stepPath}/send`, values)));
   }
-  if (step.dispatch && step.dispatch.by === "post" && !step.dispatch.posted_on && !step.withdrawn_on) {
+  const toPost = step.dispatch && (step.dispatch.by === "post" || step.dispatch.state === "failed");
+  if (toPost && !step.dispatch.posted_on && !step.withdrawn_on) {
     actions.push(smallForm(`Brief van stap ${step.seq} gepost`, [dateField("Gepost op", "posted_on", todayIso())],
       "Gepost", (values) => perform(found, `${stepPath}/posted`, values)));
   }
@@ -207,7 +208,8 @@ function dispatchText(dispatch) {
   }
   switch (dispatch.state) {
     case "sent": return `Per e-mail verzonden op ${formatDate(dispatch.sent_at)}`;
-    case "failed": return "E-mail mislukt: per post versturen";
+    case "failed": return dispatch.posted_on ? `E-mail mislukt; per post gepost op ${formatDate(dispatch.posted_on)}`
+      : "E-mail mislukt: per post versturen";
     case "cancelled": return "Niet gemaild: het besluit is ingetrokken voordat de e-mail ging";
     default: return `Per e-mail: wordt verzonden${dispatch.attempts ? ` (poging ${dispatch.attempts})` : ""}`;
   }

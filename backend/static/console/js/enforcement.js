@@ -68,7 +68,7 @@ export async function enforcementScreen() {
       pagedTable("Besluiten die wachten op uw goedkeuring", ["Besluit", "Adres", "Wijk", "Bedrag", "Opgesteld door", "Opgesteld"],
         "/api/v1/enforcement/approvals", approvalRow)) : null,
     approver ? section("kop-posten", "Te posten",
-      paragraph("Verzonden brieven die niet zijn gemaild. Druk de brief af vanuit de zaak, post hem en leg vast dat hij is gepost."),
+      paragraph("Verzonden brieven die niet zijn gemaild of waarvan de e-mail mislukte. Druk de brief af vanuit de zaak, post hem en leg vast dat hij is gepost."),
       pagedTable("Brieven die nog gepost moeten worden", ["Brief", "Adres", "Wijk", "Verzonden op"],
         "/api/v1/enforcement/letters-to-post", letterRow)) : null,
     section("kop-zaken", "Open zaken", ...openCases()));
