@@ -28,16 +28,19 @@ from backend.letters.service import Letters
 def _sending_day(data: StepSend, step: StepRecord) -> date:
     """The day of sending as given (default today): not after today, not before the approval of a decision or
     the drafting of another step."""
-    today = calendar.today()
-    sent_on = data.sent_on or today
-    if sent_on > today:
-        raise invalid("/sent_on", "is in the future")
     ready = step.approved_at or step.created_at
-    ready_on = ready.astimezone(calendar.AMSTERDAM).date()
-    if sent_on < ready_on:
-        what = "approved" if step.approved_at else "drafted"
-        raise invalid("/sent_on", f"is before the step was {what} ({ready_on})")
-    return sent_on
+    what = "approved" if step.approved_at else "drafted"
+    return _recorded_day(data.sent_on, "/sent_on", ready.astimezone(calendar.AMSTERDAM).date(), f"the step was {what}")
+
+
+def _recorded_day(given: date | None, pointer: str, earliest: date, earliest_is: str) -> date:
+    """A day an officer records something happened (default today): not after today, not before `earliest`."""
+    day = given or calendar.today()
+    if day > calendar.today():
+        raise invalid(pointer, "is in the future")
+    if day < earliest:
+        raise invalid(pointer, f"is before {earliest_is} ({earliest})")
+    return day
 
 
 async def send_step(
@@ -191,10 +194,5 @@ async def record_posted(
 
 def _posting_day(data: StepPosted, step: StepRecord) -> date:
     """The day given (default today): not after today, not before the day of sending."""
-    posted_on = data.posted_on or calendar.today()
-    if posted_on > calendar.today():
-        raise invalid("/posted_on", "is in the future")
     assert step.sent_on is not None  # a step with a dispatch was sent
-    if posted_on < step.sent_on:
-        raise invalid("/posted_on", f"is before the letter was sent ({step.sent_on})")
-    return posted_on
+    return _recorded_day(data.posted_on, "/posted_on", step.sent_on, "the letter was sent")
