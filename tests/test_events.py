@@ -115,3 +115,29 @@ def test_a_reaction_registered_twice_runs_once(reactions):
     reactions("test.happened", once)
     reactions("test.happened", once)
     assert events.reactions_to("test.happened") == [once]
+
+
+async def test_an_announcement_returns_what_its_reactions_set_off_at_any_depth(reactions):
+    """The announcer learns what its change set off (the submission learns that a waiting photo attached) from
+    the events its reactions announced, their reactions' events included, in the order they were announced."""
+    principal = Principal(
+        user_id=uuid.uuid4(), subject="s", issuer="i", roles=frozenset(), regimes=frozenset(), teams=frozenset()
+    )
+
+    def happening(kind: str) -> events.Event:
+        return events.event(kind, actor=None, subject_type="test", subject_id=uuid.uuid4())
+
+    async def first(tx, happened: events.Event, who: Principal) -> None:
+        await events.announce(tx, happening("test.second"), who)
+        await events.announce(tx, happening("test.third"), who)
+
+    async def second(tx, happened: events.Event, who: Principal) -> None:
+        await events.announce(tx, happening("test.deepest"), who)
+
+    reactions("test.first", first)
+    reactions("test.second", second)
+    set_off = await events.announce(None, happening("test.first"), principal)  # type: ignore[arg-type]
+    assert [e.type for e in set_off] == ["test.second", "test.deepest", "test.third"]
+    assert await events.announce(None, happening("test.quiet"), principal) == []  # type: ignore[arg-type]
+    # Once announced, an announcement leaves nothing behind for the next one in the same task.
+    assert events._follow_ups.get() is None

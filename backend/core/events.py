@@ -30,6 +30,7 @@ they need not read it again. The snapshot never leaves the process: it is not pa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -101,11 +102,29 @@ def reactions_to(event_type: str) -> list[Reaction]:
     return list(_reactions.get(event_type, ()))
 
 
-async def announce(tx: asyncpg.Connection, happened: Event, principal: Principal) -> None:
+# The events announced while the reactions of an announcement run (their own announcements, and those of the
+# reactions to them): one list per announcement being reacted to, in the task (the request) that announced it.
+_follow_ups: ContextVar[list[Event] | None] = ContextVar("follow_ups", default=None)
+
+
+async def announce(tx: asyncpg.Connection, happened: Event, principal: Principal) -> list[Event]:
     """Run every reaction to `happened` in the caller's transaction, in the order they were registered.
-    `principal` is the caller on whose behalf the reactions act (they check and audit as that caller)."""
-    for reaction in reactions_to(happened.type):
-        await reaction(tx, happened, principal)
+    `principal` is the caller on whose behalf the reactions act (they check and audit as that caller).
+    Returns the events the reactions announced in turn, at any depth, in order: so the announcer learns what
+    its change set off (say, a waiting photo that attached) without asking the database or the reactors."""
+    outer = _follow_ups.get()
+    if outer is not None:
+        outer.append(happened)
+    mine: list[Event] = []
+    token = _follow_ups.set(mine)
+    try:
+        for reaction in reactions_to(happened.type):
+            await reaction(tx, happened, principal)
+    finally:
+        _follow_ups.reset(token)
+    if outer is not None:
+        outer.extend(mine)
+    return mine
 
 
 def cloudevent(happened: Event) -> dict[str, Any]:

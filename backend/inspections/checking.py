@@ -40,6 +40,7 @@ class Target:
     location_id: UUID | None
     regimes: list[str]
     wijk: str
+    object_kind: str | None  # the establishment's kind; None for a location
 
 
 @dataclass
@@ -117,8 +118,8 @@ async def _target(
     if found is None:
         return None
     if isinstance(found, Establishment):
-        return Target(found.id, None, list(found.regimes), found.wijk)
-    return Target(None, found.id, list(found.regimes), found.wijk)
+        return Target(found.id, None, list(found.regimes), found.wijk, found.kind)
+    return Target(None, found.id, list(found.regimes), found.wijk, None)
 
 
 def _team(

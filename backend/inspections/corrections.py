@@ -69,7 +69,10 @@ async def correct(
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photos)
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await stored_view(tx, inspection_id)
-    await events.announce(tx, domain_event("inspection.corrected", principal, view, put.request_id), principal)
+    corrected = domain_event(
+        "inspection.corrected", principal, view, put.request_id, object_kind=prepared.target.object_kind
+    )
+    await events.announce(tx, corrected, principal)
     await audit.write(
         tx, audit_event(principal, inspection_id, prepared, "corrected", revision, put.digest, put.request_id)
     )

@@ -304,9 +304,6 @@ SELECT id, inspection_id, sha256, size_bytes, received_at FROM inspection_photo 
 """
 
 RECEIVED_PHOTOS = "SELECT id FROM inspection_photo WHERE inspection_id = $1 AND received_at IS NOT NULL"
-ANY_PHOTO_RECEIVED = (
-    "SELECT EXISTS (SELECT 1 FROM inspection_photo WHERE inspection_id = $1 AND received_at IS NOT NULL)"
-)
 
 # A correction's manifest: photos not received and no longer listed go; listed ones are added or moved.
 REPLACE_PHOTOS = """

@@ -105,8 +105,11 @@ async def _submit_new(
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
-    await events.announce(tx, domain_event("inspection.submitted", principal, view, put.request_id), principal)
-    if prepared.photos and await tx.fetchval(queries.ANY_PHOTO_RECEIVED, inspection_id):
+    submitted = domain_event(
+        "inspection.submitted", principal, view, put.request_id, object_kind=prepared.target.object_kind
+    )
+    set_off = await events.announce(tx, submitted, principal)
+    if any(follow_up.type == "photo.received" for follow_up in set_off):
         view = await stored_view(tx, inspection_id)  # a photo that waited attached: the view changed
     return await with_evidence(tx, principal, view)
 

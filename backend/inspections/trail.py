@@ -6,15 +6,27 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
+
 from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.inspections.checking import Prepared
 from backend.inspections.models import Inspection
 
 
-def domain_event(type: str, principal: Principal, view: Inspection, request_id: str | None) -> events.Event:
+class InspectionSnapshot(msgspec.Struct, frozen=True):
+    """An inspection event's snapshot for its reactions: the stored view, and the kind of its object as the change
+    read it from the registry (None when the change read no object: a review, or an inspection of a location)."""
+
+    view: Inspection
+    object_kind: str | None = None
+
+
+def domain_event(
+    type: str, principal: Principal, view: Inspection, request_id: str | None, *, object_kind: str | None = None
+) -> events.Event:
     """inspection.submitted, .corrected, .reviewed or .returned, about the inspection as it is now (`view`, the
-    stored view, which its reactions get as the snapshot)."""
+    stored view, which its reactions get in the snapshot with `object_kind`)."""
     concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
     related = {role: value for role, value in concerned.items() if value is not None}
     return events.event(
@@ -25,7 +37,7 @@ def domain_event(type: str, principal: Principal, view: Inspection, request_id: 
         related=related,
         regimes=list(view.regimes),
         request_id=request_id,
-        snapshot=view,
+        snapshot=InspectionSnapshot(view, object_kind),
     )
 
 

@@ -27,6 +27,7 @@ from backend.core.auth import Principal
 from backend.core.events import Event
 from backend.inspections import service as inspections
 from backend.inspections.models import Inspection
+from backend.inspections.trail import InspectionSnapshot
 from backend.planning import service as planning
 from backend.registry import service as registry
 from backend.reports import definitions as defs
@@ -92,18 +93,21 @@ async def on_inspection_changed(tx: asyncpg.Connection, happened: Event, princip
     """inspection.submitted/corrected/reviewed/returned: the inspection's facts anew; a complaint it follows up
     is followed; after a review, the cases it opened and the hercontrole it settled. The inspection is the
     event's snapshot (the stored view the inspections feature announced; the reactions before this one change
-    nothing the facts are made of), read anew only for an event without one."""
+    nothing the facts are made of), read anew only for an event without one. The object's kind comes with the
+    snapshot when the change read the object (a submission, a correction)."""
     reader = _reader(principal)
-    inspection = happened.snapshot
-    if not isinstance(inspection, Inspection):
-        inspection = await inspections.get_inspection(tx, reader, happened.subject_id)
+    snapshot = happened.snapshot
+    if isinstance(snapshot, InspectionSnapshot):
+        inspection, known_kind = snapshot.view, snapshot.object_kind
+    else:
+        inspection, known_kind = await inspections.get_inspection(tx, reader, happened.subject_id), None
     reason = None
     if inspection.assignment_id is not None:
         assignment = await planning.get_assignment(tx, reader, inspection.assignment_id)
         reason = assignment.reason
         if assignment.complaint_id is not None:
             await tx.execute(queries.COMPLAINT_FOLLOWED, assignment.complaint_id)
-    kind = await _object_kind(tx, inspection.object_id)
+    kind = known_kind or await _object_kind(tx, inspection.object_id)
     # A first submission has no facts yet to replace.
     await replace_inspection(tx, inspection, kind, reason, first=happened.type == "inspection.submitted")
     if happened.type == "inspection.reviewed":
