@@ -33,6 +33,7 @@ from tests.enforcement_helpers import (
     proposal,
     reviewed,
 )
+from tests.helpers import assert_problem
 from tests.outbox_helpers import MESSAGES, SENDER, Mailbox, mail_settings, smtp_server, text_of, until
 
 DOMAIN = SENDER.rpartition("@")[2]
@@ -262,7 +263,9 @@ async def test_a_letter_for_post_waits_on_the_worklist_until_it_is_recorded_as_p
     assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
 
 
-async def test_a_letter_whose_e_mail_failed_for_good_is_posted_instead(database_url, data_dir, auth, db, mailbox):
+async def test_a_letter_whose_e_mail_failed_for_good_is_posted_instead_and_not_replayed(
+    database_url, data_dir, auth, db, mailbox
+):
     mailbox.replies = ["451 4.3.0 Probeer het later nog eens"] * 2
     async with app_client(mail_settings(database_url, data_dir, mailbox, outbox_max_attempts=2)) as client:
         world = await enforcement_world(client, auth, db)
@@ -284,6 +287,11 @@ async def test_a_letter_whose_e_mail_failed_for_good_is_posted_instead(database_
         assert (dispatch["by"], dispatch["state"]) == ("email", "failed")
         assert dispatch["posted_on"] == calendar.today().isoformat()
         assert (await client.get(TO_POST, headers=world.h["officer_a"])).json()["items"] == []
+        # Posted by hand, the dead letter is not e-mailed after all: a replay would make the decision known twice.
+        (message,) = await letter_emails(db)
+        replayed = await client.post(f"{MESSAGES}/{message['id']}/replay", headers=world.h["admin"])
+        assert_problem(replayed, 409, "letter_posted")
+        assert [m["state"] for m in await letter_emails(db)] == ["dead"]
 
 
 async def test_a_decision_withdrawn_before_its_e_mail_went_is_not_sent(database_url, data_dir, auth, db, mailbox):

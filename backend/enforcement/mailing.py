@@ -59,11 +59,17 @@ async def by_email(conn: asyncpg.Connection, step_id: UUID) -> bool:
     return bool(await conn.fetchval(queries.STEP_DISPATCH, step_id) == "email")
 
 
+async def letter_posted(conn: asyncpg.Connection, step_id: UUID) -> bool:
+    """Whether the back office recorded the step's letter as posted: its e-mail must not go as well (a decision
+    is made known once, on the day it went out)."""
+    return bool(await conn.fetchval(queries.STEP_POSTED, step_id))
+
+
 async def letter_mail(tx: asyncpg.Connection, ctx: letters.Letters, step_id: UUID, *, sent_at: datetime) -> LetterMail:
     """The e-mail of the step's letter, sent at `sent_at` (the addressee recorded after it is not the one the
-    letter names). NotMailed when the decision was withdrawn, the addressee has no address (any more), or the
-    stored letter is missing or changed. Reading the address is audited (enforcement_case.addressee_read): call
-    it in a transaction."""
+    letter names). NotMailed when the decision was withdrawn or its letter posted, the addressee has no address
+    (any more), or the stored letter is missing or changed. Reading the address is audited
+    (enforcement_case.addressee_read): call it in a transaction."""
     row = await tx.fetchrow(queries.CASE_OF_STEP, step_id)
     if row is None:
         raise NotMailed("no_letter", final=True)
@@ -71,6 +77,8 @@ async def letter_mail(tx: asyncpg.Connection, ctx: letters.Letters, step_id: UUI
     step = await records.step(tx, case.id, step_id)
     if step.withdrawn_on is not None:
         raise NotMailed("step_withdrawn", final=True)
+    if step.letter_posted_on is not None:  # its e-mail failed and it went by post: a replay must not mail it
+        raise NotMailed("letter_posted", final=True)
     if step.sent_on is None or step.letter_sha256 is None:
         raise NotMailed("no_letter", final=True)
     to = await _address(tx, case, step, sent_at)

@@ -20,6 +20,7 @@ CASE_OF_STEP = (
 
 # How a sent step's letter goes out: 'email', 'post', or NULL (no letter, not sent).
 STEP_DISPATCH = "SELECT dispatch FROM enforcement_step WHERE id = $1"
+STEP_POSTED = "SELECT letter_posted_on IS NOT NULL FROM enforcement_step WHERE id = $1"
 
 CASE_VIOLATIONS = """
 SELECT cv.violation_id, cv.inspection_id, cv.establishment_id AS object_id, cv.location_id, cv.code, cv.article_key,

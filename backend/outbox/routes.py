@@ -186,7 +186,7 @@ class OutboxMessageController(Controller):
     ) -> Response[OutboxMessage]:
         """Admins. Makes a dead letter due now with a fresh count of attempts; it keeps its id, so the receiver
         sees the same webhook-id. 409 `not_dead` for a message that is not a dead letter or whose subscription was
-        deleted; Idempotency-Key; audited."""
+        deleted, `letter_posted` for a letter's e-mail whose letter was posted instead; Idempotency-Key; audited."""
         actor = audit.user_actor(request.user)
 
         async def command() -> Response[OutboxMessage]:

@@ -25,6 +25,7 @@ from backend.core.errors import Conflict, FieldProblems, NotFound
 from backend.core.events import Event
 from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
+from backend.enforcement import mailing
 from backend.outbox import queries, webhooks
 from backend.outbox.destinations import Allowlist, Refused, checked_url, resolve
 from backend.outbox.models import (
@@ -250,8 +251,14 @@ async def list_messages(
 async def replay(
     tx: asyncpg.Connection, actor: audit.Actor, message_id: UUID, request_id: str | None = None
 ) -> OutboxMessage:
-    """A dead letter is due again now, with its own id (receivers see the same webhook-id, or Message-ID)."""
+    """A dead letter is due again now, with its own id (receivers see the same webhook-id, or Message-ID). A
+    letter's e-mail is not, once the letter was posted instead (the dispatcher cancels one that slips through)."""
     current = await get_message(tx, message_id)
+    if current.step_id is not None and await mailing.letter_posted(tx, current.step_id):
+        raise Conflict(
+            "This letter was posted after its e-mail failed; sending the e-mail now would deliver it twice.",
+            code="letter_posted",
+        )
     if await tx.fetchrow(queries.REPLAY, message_id) is None:
         raise Conflict("Only a dead letter (of a subscription that still exists) can be replayed.", code="not_dead")
     await audit.record(

@@ -210,7 +210,8 @@ function dispatchText(dispatch) {
     case "sent": return `Per e-mail verzonden op ${formatDate(dispatch.sent_at)}`;
     case "failed": return dispatch.posted_on ? `E-mail mislukt; per post gepost op ${formatDate(dispatch.posted_on)}`
       : "E-mail mislukt: per post versturen";
-    case "cancelled": return "Niet gemaild: het besluit is ingetrokken voordat de e-mail ging";
+    case "cancelled": return dispatch.posted_on ? `E-mail geannuleerd; per post gepost op ${formatDate(dispatch.posted_on)}`
+      : "Niet gemaild: het besluit is ingetrokken voordat de e-mail ging";
     default: return `Per e-mail: wordt verzonden${dispatch.attempts ? ` (poging ${dispatch.attempts})` : ""}`;
   }
 }
