@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from backend.demo import DEMO_USERS
 from backend.letters import service as letters
 from backend.letters import templates as letter_templates
 from tests.conftest import app_client, bearer, create_database, drop_database, make_settings, with_database
-from tests.enforcement_helpers import MOTIVERING, OPERATOR
+from tests.enforcement_helpers import DWANGSOM, MOTIVERING, OPERATOR, done, drafted, last_step
 from tests.helpers import register
 from tests.inspection_helpers import HORECA_OK, World, checklist_file, submitted
 from tests.photo_helpers import entry as photo_entry
@@ -580,6 +581,62 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
     sent = found["steps"][-1]
     assert (sent["status"], sent["amount_cents"], sent["approved_by"] is not None) == ("sent", 136_000, True)
     assert sent["drafted_by"] != sent["approved_by"]
+
+
+async def a_forfeited_dwangsom(database_url: str, data_dir: Path, make_token, cafe: str) -> dict:
+    """The café's case with a last onder dwangsom sent by Eva (approved by Frank) whose hercontrole, after the
+    begunstigingstermijn, found the violation again: 500 euro forfeited. Returns the case."""
+    await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
+    async with app_client(make_settings(database_url, data_dir)) as http:
+        world = World(
+            h={"officer_a": demo_headers(make_token, "jur-eva"), "officer_b": demo_headers(make_token, "jur-frank")}
+        )
+        (current,) = (await http.get("/api/v1/enforcement/cases", headers=world.h["officer_a"])).json()["items"]
+        current = (await http.get(f"/api/v1/enforcement/cases/{current['id']}", headers=world.h["officer_a"])).json()
+        terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
+        current = await drafted(http, world, current, {**terms, "type": "voornemen"})
+        current = await done(http, world, current, last_step(current)["id"], "send")
+        current = await done(http, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
+        current = await drafted(http, world, current, DWANGSOM)
+        current = await done(http, world, current, last_step(current)["id"], "approve", who="officer_b")
+        current = await done(http, world, current, last_step(current)["id"], "send")
+        hercontrole = last_step(current)
+        # The begunstigingstermijn ended (arranged: a planned hercontrole's due date is no letter's content).
+        connection = await core_db.connect(database_url)
+        try:
+            past = calendar.today() - timedelta(days=2)
+            await connection.execute(
+                "UPDATE enforcement_step SET due_on = $2 WHERE id = $1::uuid", hercontrole["id"], past
+            )
+        finally:
+            await connection.close()
+        outcome = {"result": "forfeited", "observed_on": calendar.today().isoformat(), "forfeited_cents": 50_000}
+        return await done(http, world, current, hercontrole["id"], "outcome", body=outcome)
+
+
+async def test_a_forfeited_dwangsom_is_collected_with_an_invordering(
+    browser, server, console_database, data_dir, make_token
+):
+    cafe = "Café De Sluis"
+    current = await a_forfeited_dwangsom(console_database, data_dir, make_token, cafe)
+    hercontrole = last_step(current)
+    assert hercontrole["type"] == "hercontrole" and hercontrole["status"] == "forfeited"
+    open_case(browser, server, "jur-eva", cafe)
+    seq = hercontrole["seq"]
+    assert "Verbeurd" in step_status(browser, seq)
+    # The form offers the sum forfeited; Eva collects less of it.
+    fill(browser, "Bedrag in euro (ten hoogste het verbeurde bedrag)", "400")
+    submit(browser, "Invordering opstellen")
+    wait_for(browser, lambda b: "Concept" in step_status(b, seq + 1), "the drafted invordering")
+    assert "Invordering" in text_of(browser, f"#stap-{seq + 1}")
+    assert not browser.find_elements("xpath", '//button[normalize-space()="Invordering opstellen"]')  # once
+    found = api_status(server, "jur-eva", "GET", f"/api/v1/enforcement/cases/{current['id']}")
+    collected = found["steps"][-1]
+    assert (collected["type"], collected["amount_cents"], collected["related_step_id"]) == (
+        "invordering",
+        40_000,
+        hercontrole["id"],
+    )
 
 
 def press(browser, *keys: str) -> None:

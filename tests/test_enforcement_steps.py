@@ -303,6 +303,8 @@ async def test_a_last_onder_dwangsom_plans_the_hercontrole_and_forfeiture_stays_
     assert kinds["payment"]["due_on"] == calendar.term_end(today(), weeks=6).isoformat()
     assert kinds["invordering_limit"]["due_on"] == today().replace(year=today().year + 1).isoformat()
     # Collection: an invordering of at most the sum forfeited, approved by a second officer, then sent.
+    collect = {"type": "invordering", "decision": None, "related_step_id": forfeited["id"]}
+    assert collect in current["next_steps"]  # the case offers it, as drafting accepts it
     too_much = await step(
         client, world, current, {"type": "invordering", "related_step_id": forfeited["id"], "amount_cents": 100_001}
     )
@@ -310,6 +312,7 @@ async def test_a_last_onder_dwangsom_plans_the_hercontrole_and_forfeiture_stays_
     current = await drafted(client, world, current, {"type": "invordering", "related_step_id": forfeited["id"]})
     invordering = last_step(current)
     assert invordering["amount_cents"] == 100_000
+    assert collect not in current["next_steps"]  # collected once
     current = await done(client, world, current, invordering["id"], "approve", who="officer_b")
     current = await done(client, world, current, invordering["id"], "send")
     limits = {d["kind"]: d for d in next(s for s in current["steps"] if s["id"] == forfeited["id"])["deadlines"]}
@@ -336,6 +339,8 @@ async def test_collection_after_the_one_year_limit_is_refused(client, db, world)
         hercontrole["id"],
         today() - timedelta(days=1),
     )
+    current = await case(client, world, current["id"])
+    assert all(offer["type"] != "invordering" for offer in current["next_steps"])  # nor offered any more
     before = await table_counts(db)
     late = await step(client, world, current, {"type": "invordering", "related_step_id": hercontrole["id"]})
     assert_problem(late, 409, "collection_time_barred")

@@ -277,15 +277,10 @@ async def _prepare_invordering(
     tx: asyncpg.Connection, data: StepCreate, case_steps: list[StepRecord], new: NewStep
 ) -> None:
     hercontrole = next((s for s in case_steps if s.id == data.related_step_id), None)
-    if hercontrole is None or hercontrole.type != "hercontrole" or hercontrole.status != "forfeited":
-        raise Conflict(
-            "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
-        )
-    if await tx.fetchval(queries.INVORDERING_OF, hercontrole.id) is not None:
-        raise Conflict("This forfeited sum has an invordering already.", code="already_collected")
-    limit = await tx.fetchrow(queries.DEADLINE_OF, hercontrole.id, "invordering_limit")
-    if limit is not None and calendar.today() > limit["due_on"]:
-        raise Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35).", code="collection_time_barred")
+    refusal = await next_steps.not_collectable(tx, hercontrole)
+    if refusal is not None:
+        raise refusal
+    assert hercontrole is not None  # not_collectable refuses a missing one
     forfeited = hercontrole.forfeited_cents
     assert forfeited is not None  # a forfeited hercontrole records its sum
     amount = data.amount_cents if data.amount_cents is not None else forfeited

@@ -334,9 +334,15 @@ class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class NextStep(msgspec.Struct, frozen=True, kw_only=True):
-    type: Literal["warning", "voornemen", "besluit", "bezwaar"]
+    type: Literal["warning", "voornemen", "besluit", "invordering", "bezwaar"]
     decision: Decision | None = None
-    related_step_id: Annotated[UUID | None, Meta(description="bezwaar: the sent decision it is lodged against")] = None
+    related_step_id: Annotated[
+        UUID | None,
+        Meta(
+            description="bezwaar: the sent decision it is lodged against; invordering: the forfeited hercontrole "
+            "whose sum it collects"
+        ),
+    ] = None
 
 
 class Case(CaseSummary, frozen=True, kw_only=True):

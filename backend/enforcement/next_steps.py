@@ -4,7 +4,8 @@
 A warning or a voornemen rests on violations no sent warning or besluit dealt with yet; a besluit follows a
 sent voornemen of the same decision whose zienswijze term ended or was answered (Awb 4:8), and a boete rests
 on no violation fined already; a boete is an Alcoholwet power only (steps.decision_fits); a bezwaar is lodged
-once against each sent decision. A reason for deviating from the proposal is asked when drafting, not here.
+once against each sent decision; an invordering collects the sum of a forfeited hercontrole once, while the power
+to collect lasts (Awb 5:35). A reason for deviating from the proposal is asked when drafting, not here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from backend.core import calendar
+from backend.core.errors import Conflict
 from backend.enforcement import proposal, queries, steps
 from backend.enforcement.models import Decision, NextStep
 from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
@@ -54,6 +56,21 @@ def has_bezwaar(case_steps: list[StepRecord], decision_id: UUID) -> bool:
     return any(s.type == "bezwaar" and s.related_step_id == decision_id for s in case_steps)
 
 
+async def not_collectable(conn: asyncpg.Connection, hercontrole: StepRecord | None) -> Conflict | None:
+    """Why no invordering may collect at this step now (None: it may): it must be a forfeited hercontrole, not
+    collected yet, whose power to collect has not lapsed."""
+    if hercontrole is None or hercontrole.type != "hercontrole" or hercontrole.status != "forfeited":
+        return Conflict(
+            "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
+        )
+    if await conn.fetchval(queries.INVORDERING_OF, hercontrole.id) is not None:
+        return Conflict("This forfeited sum has an invordering already.", code="already_collected")
+    limit = await conn.fetchrow(queries.DEADLINE_OF, hercontrole.id, "invordering_limit")
+    if limit is not None and calendar.today() > limit["due_on"]:
+        return Conflict(f"The power to collect lapsed on {limit['due_on']} (Awb 5:35).", code="collection_time_barred")
+    return None
+
+
 async def _besluit_possible(conn: asyncpg.Connection, decision: str, case_steps: list[StepRecord]) -> bool:
     voornemen = sent_voornemen(case_steps, decision, set())
     if voornemen is None or await zienswijze_running_until(conn, voornemen) is not None:
@@ -84,5 +101,10 @@ async def draftable(
         NextStep(type="bezwaar", related_step_id=s.id)
         for s in case_steps
         if s.type in steps.DECISIONS and s.status == "sent" and not has_bezwaar(case_steps, s.id)
+    ]
+    found += [
+        NextStep(type="invordering", related_step_id=s.id)
+        for s in case_steps
+        if s.type == "hercontrole" and s.status == "forfeited" and await not_collectable(conn, s) is None
     ]
     return found

@@ -176,6 +176,13 @@ function stepActions(found, step, approvable) {
       field("Uitkomst", "select", { name: "result" }, [["ongegrond", "Ongegrond"], ["gegrond", "Gegrond"], ["niet_ontvankelijk", "Niet-ontvankelijk"]])],
     "Beslissing vastleggen", (values) => perform(found, `${stepPath}/outcome`, values)));
   }
+  if (found.next_steps.some((next) => next.type === "invordering" && next.related_step_id === step.id)) {
+    actions.push(smallForm("Invordering opstellen", [
+      field("Bedrag in euro (ten hoogste het verbeurde bedrag)", "input", { name: "amount", inputmode: "decimal",
+        value: String(step.forfeited_cents / 100).replace(".", ",") })],
+    "Invordering opstellen", (values) => perform(found, "/steps",
+      { type: "invordering", related_step_id: step.id, ...(values.amount ? { amount_cents: cents(values.amount) } : {}) })));
+  }
   if (found.next_steps.some((next) => next.type === "bezwaar" && next.related_step_id === step.id)) {
     actions.push(smallForm("Bezwaar registreren", [
       dateField("Ontvangen op", "received_on", todayIso()),
