@@ -257,6 +257,13 @@ def test_a_complaint_from_intake_to_answer(browser, server):
     wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
     assert "petra.bos@example.nl" in text_of(browser, "main")  # the handler sees the reporter
     check_screen(browser, "klacht")
+    # The worklist names the category and the wijk in words, not by their keys.
+    open_screen(browser, "#/klachten", "Klachten")
+    settled(browser)
+    listed = text_of(browser, "#kop-nieuw + *")
+    assert "Geluidsoverlast horeca: Harde muziek" in listed and "Binnenstad" in listed and "binnenstad" not in listed
+    browser.find_element("partial link text", "Geluidsoverlast horeca: Harde muziek").click()
+    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
 
     fill(browser, "Nieuwe status", "In behandeling")
     submit(browser, "Status wijzigen")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import itertools
 import math
+from datetime import date
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from backend.reports import charts
-from backend.reports.models import Controls, Group, MonthFigures
+from backend.reports import charts, routes, service
+from backend.reports.models import Controls, Filters, Group, MonthFigures
 from backend.reports.service import figure
 
 OUTPUT = Path(__file__).parent / "output"
@@ -153,3 +154,11 @@ def test_a_chart_without_bars_is_still_drawn():
     assert layout.labels == [] and layout.width == charts.WIDTH
     _save("wijken-leeg.png", charts.compliance_per_wijk([], "geen wijken"))
     _save("trend-leeg.png", charts.trend([], "geen maanden"))
+
+
+def test_a_charts_subtitle_names_the_period_and_regime_as_a_dutch_reader_writes_them():
+    period = service.period_of(date(2026, 1, 1), date(2026, 12, 5))
+    plain = service.Request(period, Filters())
+    assert routes._subtitle(plain) == "1 januari 2026 t/m 5 december 2026"
+    filtered = service.Request(period, Filters(regime="alcohol", wijk="west", team="team-west"))
+    assert routes._subtitle(filtered) == "1 januari 2026 t/m 5 december 2026, Alcoholwet, wijk west, team team-west"

@@ -18,6 +18,7 @@ from backend.core.auth import Principal, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
 from backend.core.routes import list_route
+from backend.letters.dutch import long_date
 from backend.registry.models import WijkFilter
 from backend.reports import charts, export, service
 from backend.reports.models import Filters, IndicatorReport, ObjectKind, TrendReport
@@ -112,12 +113,14 @@ def _csv(text: str, name: str, period: Any) -> Response[Any]:
 
 
 def _subtitle(req: service.Request) -> str:
-    parts = [f"{req.period.from_.isoformat()} t/m {req.period.to.isoformat()}"]
+    """The period and filters under a chart's title, as a Dutch reader writes them: "1 januari 2026 t/m 5 december
+    2026, Alcoholwet, wijk west"."""
+    parts = [f"{long_date(req.period.from_)} t/m {long_date(req.period.to)}"]
     f = req.filters
+    if f.regime is not None:
+        parts.append(service.REGIME_LABELS.get(f.regime, f.regime))
     parts += [
-        f"{name} {value}"
-        for name, value in (("regime", f.regime), ("wijk", f.wijk), ("soort", f.object_kind), ("team", f.team))
-        if value is not None
+        f"{name} {value}" for name, value in (("wijk", f.wijk), ("soort", f.object_kind), ("team", f.team)) if value
     ]
     return ", ".join(parts)
 

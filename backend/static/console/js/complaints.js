@@ -4,6 +4,7 @@ import { api, describe, query } from "./api.js";
 import { navigate, render, showError } from "./app.js";
 import { address, button, facts, field, formatDate, h, heading, link, paragraph } from "./dom.js";
 import { pagedTable } from "./pages.js";
+import { WIJKEN, word } from "./words.js";
 
 export const STATES = {
   received: "Ontvangen", in_progress: "In behandeling", inspection_planned: "Controle gepland",
@@ -17,10 +18,11 @@ const OUTCOME_NAMES = Object.fromEntries(OUTCOMES);
 const CHANNELS = [["phone", "Telefoon"], ["email", "E-mail"], ["counter", "Balie"], ["web_form", "Webformulier"]];
 const HEADERS = ["Klacht", "Adres", "Wijk", "Status", "Ontvangen", "Uiterlijk afgehandeld"];
 
-function row(complaint) {
-  return [
-    link(`#/klachten/${complaint.id}`, `${complaint.category}: ${complaint.description.slice(0, 60)}`),
-    address(complaint.location), complaint.location.wijk, STATES[complaint.state] || complaint.state,
+// A worklist row in the handler's words: the category's name and the wijk's, not their keys.
+function rowNaming(categoryNames) {
+  return (complaint) => [
+    link(`#/klachten/${complaint.id}`, `${word(categoryNames, complaint.category)}: ${complaint.description.slice(0, 60)}`),
+    address(complaint.location), word(WIJKEN, complaint.location.wijk), STATES[complaint.state] || complaint.state,
     formatDate(complaint.received_at),
     `${formatDate(complaint.resolution_due_on)}${complaint.overdue ? " (te laat)" : ""}`,
   ];
@@ -32,6 +34,8 @@ function inDays(days) {
 }
 
 export async function complaintsScreen() {
+  const categories = await api("/api/v1/complaints/categories");
+  const row = rowNaming(Object.fromEntries(categories.items.map((category) => [category.key, category.name])));
   render("Klachten",
     h("section", { class: "console-section", "aria-labelledby": "kop-te-laat" }, heading(2, "Te laat", { id: "kop-te-laat" }),
       pagedTable("Klachten over de afhandeltermijn", HEADERS, `/api/v1/complaints/deadlines${query({ overdue: true })}`, row)),
