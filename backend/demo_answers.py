@@ -94,14 +94,14 @@ NIX18_NOT_SOLD: dict[str, Any] = {
 }
 # The testkoper bought alcohol without being asked for ID (art. 20 lid 1); the receipt is the evidence.
 NIX18_SOLD_NO_ID = {**NIX18_NOT_SOLD, "NX-04": "yes"}
-# Sex business without working hours as the permit sets them (APV); no identity data of anyone is recorded.
-SEXWORK_OPENING_HOURS: dict[str, Any] = {
+# Sex business without a manager present during opening hours (APV art. 3:11); no identity data of anyone is
+# recorded.
+SEXWORK_NO_MANAGER: dict[str, Any] = {
     "SX-90": "prostitutiebedrijf",
     "SX-01": "yes",
-    "SX-02": "yes",
-    "SX-02a": "yes",
+    "SX-02": "no",
     "SX-03": "yes",
-    "SX-07": "no",
+    "SX-07": "yes",
     "SX-04a": 0,
     "SX-05": "yes",
     "SX-05a": "yes",

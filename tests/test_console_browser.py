@@ -593,12 +593,13 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
 async def a_forfeited_dwangsom(database_url: str, data_dir: Path, make_token, cafe: str) -> dict:
     """The café's case with a last onder dwangsom sent by Eva (approved by Frank) whose hercontrole, after the
     begunstigingstermijn, found the violation again: 500 euro forfeited. Returns the case."""
-    await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
+    cafe_id = await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
     async with app_client(make_settings(database_url, data_dir)) as http:
         world = World(
             h={"officer_a": demo_headers(make_token, "jur-eva"), "officer_b": demo_headers(make_token, "jur-frank")}
         )
-        (current,) = (await http.get("/api/v1/enforcement/cases", headers=world.h["officer_a"])).json()["items"]
+        cases = await http.get("/api/v1/enforcement/cases", params={"object_id": cafe_id}, headers=world.h["officer_a"])
+        (current,) = cases.json()["items"]
         current = (await http.get(f"/api/v1/enforcement/cases/{current['id']}", headers=world.h["officer_a"])).json()
         terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
         current = await drafted(http, world, current, {**terms, "type": "voornemen"})

@@ -30,6 +30,7 @@ from tests.enforcement_helpers import (
     with_dwangsom,
 )
 from tests.helpers import assert_problem
+from tests.inspection_helpers import checklist_file
 from tests.letter_helpers import pdf_text
 from tests.registry_helpers import create_object
 
@@ -154,3 +155,56 @@ async def test_a_besluit_without_its_motivering_is_a_422_naming_the_field_and_no
     assert [error["pointer"] for error in problem["errors"]] == ["/document_text"]
     assert await db.fetchval("SELECT count(*) FROM enforcement_step") == len(current["steps"])
     assert await db.fetchval("SELECT count(*) FROM enforcement_fined_violation") == 0
+
+
+def with_extra_violation(content: dict, article: dict) -> dict:
+    """The alcohol-horeca checklist with a second violation where no manager is present (AW-03 'no'), citing
+    `article`: a code the sanction rules do not know, so its article is the checklist's."""
+    for section in content["sections"]:
+        for item in section["items"]:
+            if item["key"] == "AW-03":
+                item["violations"].append(
+                    {
+                        "when": {"equals": "no"},
+                        "code": "AW-TEST-ARTICLE",
+                        "article": article,
+                        "severity": "minor",
+                        "description": "Leidinggevende niet aanwezig (testregel)",
+                    }
+                )
+    return content
+
+
+async def test_no_letter_cites_an_article_the_checklist_has_not_looked_up_yet(client, db, world):
+    unknown = {"law": "Alcoholwet", "article": "artikel onbekend (VERIFY)"}
+    published = await client.post(
+        "/api/v1/checklists",
+        headers=world.h["admin"],
+        json=with_extra_violation(checklist_file("alcohol-horeca"), unknown),
+    )
+    assert published.status_code == 201, published.text
+    body = world.body(
+        "insp_a1",
+        object_id=world.ids["cafe"],
+        checklists=[{"checklist_version_id": published.json()["id"], "answers": dict(NO_MANAGER)}],
+    )
+    await reviewed(client, world, NO_MANAGER, body=body)
+    current = await only_case(client, world)
+    refused = await step(client, world, current, {"type": "warning"})
+    problem = assert_problem(refused, 422, "letter_data_missing")
+    assert [error["pointer"] for error in problem["errors"]] == ["/violation_ids"]
+    assert "AW-TEST-ARTICLE" in problem["errors"][0]["detail"]
+    assert await db.fetchval("SELECT count(*) FROM enforcement_step") == 0
+
+    # Once the checklists state the article, the letter cites it.
+    known = {"law": "Alcoholwet", "article": "24", "lid": "1"}
+    corrected = await client.post(
+        "/api/v1/checklists",
+        headers=world.h["admin"],
+        json=with_extra_violation(checklist_file("alcohol-horeca"), known),
+    )
+    assert corrected.status_code == 201, corrected.text
+    current = await drafted(client, world, current, {"type": "warning"})
+    response = await client.get(document_url(current, last_step(current)["id"]), headers=world.h["officer_a"])
+    text = pdf_text(response.content)
+    assert "onbekend" not in text and "Leidinggevende niet aanwezig (testregel)" in text

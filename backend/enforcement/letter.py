@@ -42,7 +42,7 @@ from backend.letters.models import (
     Terms,
 )
 from backend.registry import service as registry
-from backend.reports.service import ViolationText, violation_texts
+from backend.reports.service import UNKNOWN_ARTICLE, ViolationText, violation_texts
 from backend.users import service as users
 
 # The power each decision uses (the letter's legal basis). A boete is an Alcoholwet power only.
@@ -56,7 +56,7 @@ LEGAL_BASIS = {
     "sluiting_13b": "artikel 13b van de Opiumwet",
 }
 _DECISION_TITLES = {"last_onder_dwangsom": "Besluit last onder dwangsom"}
-_ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\S+)(?: lid (?P<lid>\S+))?")
+_ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\d\S*)(?: lid (?P<lid>\S+))?")
 _UNITS = {"ineens": "once"}
 # What the officer gives on the step, named as the step names it (the rest is named as the letter data has it).
 _STEP_POINTERS = {
@@ -131,9 +131,27 @@ async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, aut
     return Signer(name=name, function=function, on_behalf_of=authority)
 
 
+def _article(written: str | None) -> re.Match[str] | None:
+    """The law, numbered article and lid of an article as written ("Alcoholwet art. 20 lid 1"); None for none, for
+    one the checklist marks as still to be looked up, and for a provision without a number ("gedoogcriterium O")."""
+    if written is None or UNKNOWN_ARTICLE in written:
+        return None
+    return _ARTICLE.match(written)
+
+
 def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Finding:
-    article = _ARTICLE.match(violation.article_key)
+    """A violation as the letter states it: what was found, and the article it breaks. An article the case does
+    not state as a numbered one is taken as the current checklists state it; while they mark it as still to be
+    looked up ("artikel onbekend"), no letter is made: a sanction that cites no article would not stand."""
     text = texts.get(violation.code)
+    current = text.article if text else None
+    article = _article(violation.article_key) or _article(current)
+    if article is None and (UNKNOWN_ARTICLE in violation.article_key or (current and UNKNOWN_ARTICLE in current)):
+        raise _missing(
+            "/violation_ids",
+            f"the checklists do not state the article {violation.code} breaks yet "
+            f"({current or violation.article_key}); publish the checklist with its article first",
+        )
     return Finding(
         observed_on=violation.observed_on,
         description=text.description if text else violation.code,
