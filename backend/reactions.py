@@ -41,6 +41,7 @@ def wire() -> None:
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
     enforcement_reading.read_mail_with(outbox_letter_mail.deliveries, outbox_letter_mail.failed)
+    # The reports read a case to classify it, for nobody: `view`, not `get_case`, which logs a person's read.
     reports.read_cases_with(
-        reports.CaseReads(get_case=enforcement_reading.get_case, list_cases=enforcement_reading.list_cases)
+        reports.CaseReads(get_case=enforcement_reading.view, list_cases=enforcement_reading.list_cases)
     )

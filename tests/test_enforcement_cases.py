@@ -14,7 +14,10 @@ from tests.enforcement_helpers import (
     CASES,
     NO_MANAGER,
     case,
+    done,
+    drafted,
     enforcement_world,
+    last_step,
     nix18_body,
     only_case,
     reviewed,
@@ -22,7 +25,7 @@ from tests.enforcement_helpers import (
     with_version,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import World, accepted, submitted
+from tests.inspection_helpers import SEXWORK_OK, USERS, World, accepted, add_users, submitted
 from tests.registry_helpers import create_object
 
 
@@ -144,6 +147,21 @@ async def test_a_sex_work_case_is_visible_only_with_the_sexwork_regime(client, d
         422,
         "validation_failed",
     )
+
+
+async def test_only_people_read_a_sex_work_case_not_the_reports_classifying_a_sent_step(client, auth, db, world):
+    """Every read of a sex-work case is logged as its reader's; the reports' read model, classifying a sent step
+    in the same transaction, reads it for nobody and is not logged as the sender's read."""
+    await add_users(client, auth, world, {"insp_sw": USERS["insp_sw"]})
+    answers = {**{k: v for k, v in SEXWORK_OK.items() if k != "SX-02a"}, "SX-02": "no"}
+    checklist = {"checklist_version_id": world.ids["sexwork-establishment"], "answers": answers}
+    body = world.body("insp_sw", object_id=world.ids["club"], checklists=[checklist], observations=None)
+    await reviewed(client, world, answers, who="insp_sw", body=body)
+    current = await only_case(client, world, who="officer_sw", regime="sexwork")
+    current = await drafted(client, world, current, {"type": "warning"}, who="officer_sw")
+    before = await actions(db, current["id"])
+    await done(client, world, current, last_step(current)["id"], "send", who="officer_sw")
+    assert (await actions(db, current["id"]))[len(before) :] == ["enforcement_case.step_sent"]
 
 
 async def test_an_officer_opens_a_case_by_hand_once_per_target_and_regime(client, db, world):

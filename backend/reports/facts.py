@@ -44,7 +44,7 @@ class CaseReads:
     """The enforcement service's reads of cases (enforcement imports reports for its letters, so reports gets
     them handed over in backend/reactions.py instead of importing enforcement)."""
 
-    get_case: Callable[..., Awaitable[Any]]  # (conn, principal, case_id) -> Case
+    get_case: Callable[..., Awaitable[Any]]  # (conn, principal, case_id) -> Case, a read logged as nobody's
     list_cases: Callable[..., Awaitable[Any]]  # (conn, principal, *, filters, cursor, limit) -> CasePage
 
 
