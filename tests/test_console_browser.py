@@ -345,7 +345,9 @@ def test_the_auditor_reads_who_did_what_by_person_and_period(browser, server):
     sign_in(browser, server, "audit-ilse", "Indicatoren")
     open_screen(browser, "#/audit", "Audit")
     settled(browser)
-    assert "complaint" in text_of(browser, "main")
+    trail = text_of(browser, "main")
+    # In the auditor's words: signing in registered her.
+    assert "Ilse Dekker\tGebruiker: geregistreerd\tGebruiker " in trail and "user.registered" not in trail
     check_screen(browser, "audit")
 
 
