@@ -9,16 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import make_settings, wait_until
@@ -183,17 +191,46 @@ class Mailbox:
 
 
 @contextlib.asynccontextmanager
-async def smtp_server() -> AsyncIterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on loopback, for as long as the block runs."""
+async def smtp_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on loopback, for as long as the block runs; with `tls`, an SMTPS server (TLS
+    from the first byte, as on port 465)."""
     box = Mailbox()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0)
+    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0, ssl=tls)
     box.port = server.sockets[0].getsockname()[1]
     try:
         yield box
     finally:
         server.close()
         await server.wait_closed()
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1, and the certificate's PEM file
+    (which, being its own CA, is the CA file a client verifies it with)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
 
 
 def mail_settings(database_url, data_dir, mailbox: Mailbox, **overrides: Any):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from backend.core.config import SettingsError, load_settings
 from tests.complaint_helpers import REPORTER, complaint_world, create_complaint, moved
 from tests.conftest import app_client, make_settings
 from tests.inspection_helpers import World
@@ -22,6 +23,7 @@ from tests.outbox_helpers import (
     Receiver,
     mail_settings,
     receiving,
+    self_signed_tls,
     smtp_server,
     subscribe,
     text_of,
@@ -153,3 +155,37 @@ async def test_without_an_smtp_host_e_mails_wait_while_webhooks_go(database_url,
         (message,) = await email_messages(db)
         assert message["state"] == "pending" and message["attempts"] == 0
         assert mailbox.attempts == []
+
+
+async def test_e_mail_goes_over_smtps_to_a_server_whose_certificate_verifies(
+    database_url, data_dir, auth, db, tmp_path
+):
+    """Port 465 style: TLS from the first byte. The server's certificate is verified against
+    TOEZICHT_SMTP_CA_FILE; without it, against the system's CAs, which do not know this one: the attempt fails
+    and nothing is sent."""
+    context, ca_file = self_signed_tls(tmp_path)
+    async with smtp_server(tls=context) as box:
+        untrusted = mail_settings(database_url, data_dir, box, smtp_implicit_tls=True, outbox_max_attempts=1)
+        async with app_client(untrusted) as client:
+            world = await complaint_world(client, auth)
+            await create_complaint(client, world)
+
+            async def dead() -> bool:
+                return [(m["state"], m["last_error"]) for m in await email_messages(db)] == [
+                    ("dead", "connection_failed")
+                ]
+
+            await until(dead)
+        assert box.attempts == []
+        trusted = mail_settings(database_url, data_dir, box, smtp_implicit_tls=True, smtp_ca_file=str(ca_file))
+        async with app_client(trusted) as client:
+            (message,) = await email_messages(db)
+            replayed = await client.post(f"{MESSAGES}/{message['id']}/replay", headers=world.h["admin"])
+            assert replayed.status_code == 200, replayed.text
+            await until(lambda: len(box.received) == 1)
+        assert box.received[0]["Message-ID"] == f"<{message['id']}@toezicht.example.nl>"
+
+
+def test_a_ca_file_that_is_not_there_stops_the_start():
+    with pytest.raises(SettingsError, match="TOEZICHT_SMTP_CA_FILE"):
+        load_settings({"TOEZICHT_SMTP_CA_FILE": "/nowhere/ca.pem"})

@@ -133,6 +133,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_host: str | None = None
     smtp_port: Annotated[int, Meta(ge=1, le=65535)] = 587
     smtp_starttls: bool = True
+    # SMTPS (port 465): TLS from the first byte, as RFC 8314 prefers; STARTTLS is then moot.
+    smtp_implicit_tls: bool = False
+    # The certificate authorities that verify the server's certificate (PEM), for a relay with the
+    # municipality's own CA; unset, the system's.
+    smtp_ca_file: str | None = None
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_from: str = "noreply@toezicht-bw.nl"
@@ -149,6 +154,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise SettingsError("TOEZICHT_AUTH_MODE=oidc needs TOEZICHT_OIDC_JWKS_URL or TOEZICHT_OIDC_JWKS_FILE")
             if not self.oidc_algorithms:
                 raise SettingsError("TOEZICHT_OIDC_ALGORITHMS must name at least one algorithm")
+        if self.smtp_ca_file and not Path(self.smtp_ca_file).is_file():
+            raise SettingsError("TOEZICHT_SMTP_CA_FILE must name a readable PEM file")
         if self.outbox_lease_s <= self.outbox_delivery_timeout_s:
             raise SettingsError("TOEZICHT_OUTBOX_LEASE_S must exceed TOEZICHT_OUTBOX_DELIVERY_TIMEOUT_S")
         for name in ("oidc_jwks_url", "oidc_authorization_url", "oidc_token_url"):

@@ -119,11 +119,15 @@ async def send(mail: EmailMessage, settings: Settings) -> webhooks.Outcome:
 
 
 async def _send(mail: EmailMessage, settings: Settings) -> None:
+    """Over TLS from the start (SMTPS), or upgraded with STARTTLS; the server's certificate is always verified
+    (against TOEZICHT_SMTP_CA_FILE when set). A certificate that does not verify fails the attempt."""
     await aiosmtplib.send(
         mail,
         hostname=settings.smtp_host,
         port=settings.smtp_port,
-        start_tls=settings.smtp_starttls,
+        use_tls=settings.smtp_implicit_tls,
+        start_tls=settings.smtp_starttls and not settings.smtp_implicit_tls,
+        cert_bundle=settings.smtp_ca_file,
         username=settings.smtp_username,
         password=settings.smtp_password,
         timeout=settings.outbox_delivery_timeout_s,
