@@ -191,7 +191,7 @@ async def test_no_letter_cites_an_article_the_checklist_has_not_looked_up_yet(cl
     await reviewed(client, world, NO_MANAGER, body=body)
     current = await only_case(client, world)
     refused = await step(client, world, current, {"type": "warning"})
-    problem = assert_problem(refused, 422, "letter_data_missing")
+    problem = assert_problem(refused, 422, "article_unknown")
     assert [error["pointer"] for error in problem["errors"]] == ["/violation_ids"]
     assert "AW-TEST-ARTICLE" in problem["errors"][0]["detail"]
     assert await db.fetchval("SELECT count(*) FROM enforcement_step") == 0

@@ -147,10 +147,16 @@ def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Fin
     current = text.article if text else None
     article = _article(violation.article_key) or _article(current)
     if article is None and (UNKNOWN_ARTICLE in violation.article_key or (current and UNKNOWN_ARTICLE in current)):
-        raise _missing(
-            "/violation_ids",
-            f"the checklists do not state the article {violation.code} breaks yet "
-            f"({current or violation.article_key}); publish the checklist with its article first",
+        raise Unprocessable(
+            "A violation's article is not known yet; no letter cites it. Nothing was stored.",
+            code="article_unknown",
+            errors=[
+                FieldError(
+                    pointer="/violation_ids",
+                    detail=f"the checklists do not state the article {violation.code} breaks yet "
+                    f"({current or violation.article_key}); publish the checklist with its article first",
+                )
+            ],
         )
     return Finding(
         observed_on=violation.observed_on,
