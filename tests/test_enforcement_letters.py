@@ -9,6 +9,7 @@ import hashlib
 
 import pytest
 
+from backend.demo_answers import COFFEESHOP_OK
 from backend.letters import service as letters
 from tests.enforcement_helpers import (
     CASES,
@@ -30,7 +31,7 @@ from tests.enforcement_helpers import (
     with_dwangsom,
 )
 from tests.helpers import assert_problem
-from tests.inspection_helpers import checklist_file
+from tests.inspection_helpers import add_users, checklist_file
 from tests.letter_helpers import pdf_text
 from tests.registry_helpers import create_object
 
@@ -208,3 +209,28 @@ async def test_no_letter_cites_an_article_the_checklist_has_not_looked_up_yet(cl
     response = await client.get(document_url(current, last_step(current)["id"]), headers=world.h["officer_a"])
     text = pdf_text(response.content)
     assert "onbekend" not in text and "Leidinggevende niet aanwezig (testregel)" in text
+
+
+async def test_a_coffeeshop_letter_cites_the_gedoogcriterium_it_breaks(client, auth, world):
+    """The gedoogcriteria have no article number: the letter names the criterion of the Aanwijzing Opiumwet, as the
+    checklist does, never 'artikel ?'."""
+    coffee = {
+        "officer_cs": dict(roles=["enforcement_officer"], regimes=["coffeeshop"], name="C. Smit"),
+        "insp_cs": dict(roles=["inspector"], regimes=["coffeeshop"], teams=["team-a"]),
+    }
+    await add_users(client, auth, world, coffee)
+    shop = await create_object(
+        client, world.h["admin"], name="Coffeeshop De Wolk", kind="coffeeshop", regimes=["coffeeshop"]
+    )
+    addressee = await client.put(f"/api/v1/objects/{shop['id']}/addressee", json=OPERATOR, headers=world.h["admin"])
+    assert addressee.status_code == 200, addressee.text
+    answers = {**COFFEESHOP_OK, "CS-06": "yes"}  # more than 5 grams sold to one buyer: criterion G
+    checklist = {"checklist_version_id": world.ids["coffeeshop"], "answers": answers}
+    await reviewed(
+        client, world, answers, who="insp_cs", body=world.body("insp_cs", object_id=shop["id"], checklists=[checklist])
+    )
+    current = await only_case(client, world, who="officer_cs")
+    current = await drafted(client, world, current, {"type": "warning"}, who="officer_cs")
+    response = await client.get(document_url(current, last_step(current)["id"]), headers=world.h["officer_cs"])
+    text = " ".join(pdf_text(response.content).split())
+    assert "gedoogcriterium G van de Aanwijzing Opiumwet" in text and "artikel ?" not in text

@@ -57,6 +57,8 @@ LEGAL_BASIS = {
 }
 _DECISION_TITLES = {"last_onder_dwangsom": "Besluit last onder dwangsom"}
 _ARTICLE = re.compile(r"^(?P<law>.+?) art\. (?P<article>\d\S*)(?: lid (?P<lid>\S+))?")
+# A provision without a number, as the checklists write it ("Aanwijzing Opiumwet art. gedoogcriterium G").
+_PROVISION = re.compile(r"^(?P<law>.+?) art\. (?P<article>\D.*)$")
 _UNITS = {"ineens": "once"}
 # What the officer gives on the step, named as the step names it (the rest is named as the letter data has it).
 _STEP_POINTERS = {
@@ -131,21 +133,23 @@ async def _signer(conn: asyncpg.Connection, step: StepRecord, function: str, aut
     return Signer(name=name, function=function, on_behalf_of=authority)
 
 
-def _article(written: str | None) -> re.Match[str] | None:
-    """The law, numbered article and lid of an article as written ("Alcoholwet art. 20 lid 1"); None for none, for
-    one the checklist marks as still to be looked up, and for a provision without a number ("gedoogcriterium O")."""
+def _article(written: str | None, form: re.Pattern[str] = _ARTICLE) -> re.Match[str] | None:
+    """The law, numbered article and lid of an article as written ("Alcoholwet art. 20 lid 1"), or with
+    `_PROVISION` the law and a provision without a number; None for none, or one the checklist marks as still to
+    be looked up."""
     if written is None or UNKNOWN_ARTICLE in written:
         return None
-    return _ARTICLE.match(written)
+    return form.match(written)
 
 
 def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Finding:
     """A violation as the letter states it: what was found, and the article it breaks. An article the case does
-    not state as a numbered one is taken as the current checklists state it; while they mark it as still to be
-    looked up ("artikel onbekend"), no letter is made: a sanction that cites no article would not stand."""
+    not state as a numbered one is taken as the current checklists state it: numbered, or a named provision
+    ("gedoogcriterium G" of the Aanwijzing Opiumwet). While they mark it as still to be looked up ("artikel
+    onbekend"), no letter is made: a sanction that cites no article would not stand."""
     text = texts.get(violation.code)
     current = text.article if text else None
-    article = _article(violation.article_key) or _article(current)
+    article = _article(violation.article_key) or _article(current) or _article(current, _PROVISION)
     if article is None and (UNKNOWN_ARTICLE in violation.article_key or (current and UNKNOWN_ARTICLE in current)):
         raise Unprocessable(
             "A violation's article is not known yet; no letter cites it. Nothing was stored.",
@@ -163,7 +167,7 @@ def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Fin
         description=text.description if text else violation.code,
         law=article["law"] if article else violation.article_key,
         article=article["article"] if article else "?",
-        lid=article["lid"] if article else None,
+        lid=article.groupdict().get("lid") if article else None,
     )
 
 

@@ -92,7 +92,10 @@ def lid_text(lid: str | None) -> str:
 
 
 def article_text(finding: Any) -> str:
-    """'artikel 20, eerste lid, van de Alcoholwet'."""
+    """'artikel 20, eerste lid, van de Alcoholwet'; a provision without a number as it is named: 'gedoogcriterium G
+    van de Aanwijzing Opiumwet'."""
+    if not finding.article[:1].isdigit() and finding.article != "?":
+        return f"{finding.article} van de {finding.law}"
     lid = f", {lid_text(finding.lid)}," if finding.lid else ""
     return f"artikel {finding.article}{lid} van de {finding.law}"
 
