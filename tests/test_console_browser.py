@@ -592,23 +592,34 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
     assert sent["drafted_by"] != sent["approved_by"]
 
 
+def jurists(make_token) -> World:
+    """Eva drafts and sends (officer_a), Frank approves (officer_b): the demo's two jurists."""
+    return World(
+        h={"officer_a": demo_headers(make_token, "jur-eva"), "officer_b": demo_headers(make_token, "jur-frank")}
+    )
+
+
+async def an_approved_dwangsom(http, world: World, database_url: str, data_dir: Path, make_token, cafe: str) -> dict:
+    """The café's case with a last onder dwangsom drafted by Eva after her voornemen, approved by Frank, not sent
+    yet. Returns the case."""
+    cafe_id = await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
+    cases = await http.get("/api/v1/enforcement/cases", params={"object_id": cafe_id}, headers=world.h["officer_a"])
+    (current,) = cases.json()["items"]
+    current = (await http.get(f"/api/v1/enforcement/cases/{current['id']}", headers=world.h["officer_a"])).json()
+    terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
+    current = await drafted(http, world, current, {**terms, "type": "voornemen"})
+    current = await done(http, world, current, last_step(current)["id"], "send")
+    current = await done(http, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
+    current = await drafted(http, world, current, DWANGSOM)
+    return await done(http, world, current, last_step(current)["id"], "approve", who="officer_b")
+
+
 async def a_forfeited_dwangsom(database_url: str, data_dir: Path, make_token, cafe: str) -> dict:
     """The café's case with a last onder dwangsom sent by Eva (approved by Frank) whose hercontrole, after the
     begunstigingstermijn, found the violation again: 500 euro forfeited. Returns the case."""
-    cafe_id = await a_case_with_a_photographed_violation(database_url, data_dir, make_token, cafe)
     async with app_client(make_settings(database_url, data_dir)) as http:
-        world = World(
-            h={"officer_a": demo_headers(make_token, "jur-eva"), "officer_b": demo_headers(make_token, "jur-frank")}
-        )
-        cases = await http.get("/api/v1/enforcement/cases", params={"object_id": cafe_id}, headers=world.h["officer_a"])
-        (current,) = cases.json()["items"]
-        current = (await http.get(f"/api/v1/enforcement/cases/{current['id']}", headers=world.h["officer_a"])).json()
-        terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
-        current = await drafted(http, world, current, {**terms, "type": "voornemen"})
-        current = await done(http, world, current, last_step(current)["id"], "send")
-        current = await done(http, world, current, last_step(current)["id"], "zienswijze", body={"received": True})
-        current = await drafted(http, world, current, DWANGSOM)
-        current = await done(http, world, current, last_step(current)["id"], "approve", who="officer_b")
+        world = jurists(make_token)
+        current = await an_approved_dwangsom(http, world, database_url, data_dir, make_token, cafe)
         current = await done(http, world, current, last_step(current)["id"], "send")
         hercontrole = last_step(current)
         # The begunstigingstermijn ended (arranged: a planned hercontrole's due date is no letter's content).
@@ -622,6 +633,38 @@ async def a_forfeited_dwangsom(database_url: str, data_dir: Path, make_token, ca
             await connection.close()
         outcome = {"result": "forfeited", "observed_on": calendar.today().isoformat(), "forfeited_cents": 50_000}
         return await done(http, world, current, hercontrole["id"], "outcome", body=outcome)
+
+
+async def test_a_letter_changed_after_its_approval_is_approved_again_on_the_case_page(
+    browser, server, console_database, data_dir, make_token
+):
+    """The approvals list offers drafts only: a besluit whose letter changed after Frank approved it (here its
+    addressee) is approved again from the case page, and then sent."""
+    cafe = "Café Het Anker"
+    async with app_client(make_settings(console_database, data_dir)) as http:
+        current = await an_approved_dwangsom(http, jurists(make_token), console_database, data_dir, make_token, cafe)
+        admin = demo_headers(make_token, "admin-hans")
+        moved = {**OPERATOR, "street": "Oudegracht 99"}
+        changed = await http.put(f"/api/v1/objects/{current['object_id']}/addressee", json=moved, headers=admin)
+        assert changed.status_code == 200, changed.text
+    seq = last_step(current)["seq"]
+    open_case(browser, server, "jur-eva", cafe)
+    click_in_step(browser, seq, "Verzenden")
+    wait_for(browser, lambda b: "veranderd sinds de goedkeuring" in text_of(b, "#meldingen"), "letter_changed in words")
+    assert not browser.find_elements("xpath", '//button[normalize-space()="Opnieuw goedkeuren"]')  # she drafted it
+
+    open_case(browser, server, "jur-frank", cafe)
+    click_in_step(browser, seq, "Opnieuw goedkeuren")
+    path = f"/api/v1/enforcement/cases/{current['id']}"
+    before = last_step(current)["approved_sha256"]
+    wait_for(
+        browser, lambda _: api_status(server, "jur-frank", "GET", path)["steps"][seq - 1]["approved_sha256"] != before
+    )
+    open_case(browser, server, "jur-eva", cafe)
+    click_in_step(browser, seq, "Verzenden")
+    wait_for(browser, lambda b: "Verzonden" in step_status(b, seq), "the besluit sent")
+    sent = api_status(server, "jur-eva", "GET", path)["steps"][seq - 1]
+    assert sent["status"] == "sent" and sent["approved_sha256"] != before
 
 
 async def test_a_forfeited_dwangsom_is_collected_with_an_invordering(

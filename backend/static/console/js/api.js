@@ -28,7 +28,7 @@ const MESSAGES = {
 // sentence for the status: the service's own detail is English and meant for developers.
 const CODES = {
   four_eyes: "U mag dit besluit niet goedkeuren: u heeft het zelf opgesteld of de overtreding zelf vastgesteld. Een tweede jurist keurt het goed (vier-ogenprincipe).",
-  not_a_draft: "Deze stap is geen concept (meer) en kan niet opnieuw worden goedgekeurd.",
+  not_a_draft: "Deze stap is geen concept (meer), of de brief is sinds de goedkeuring niet veranderd: opnieuw goedkeuren is niet nodig.",
   no_approval_needed: "Deze stap heeft geen goedkeuring nodig.",
   not_approved: "Dit besluit is nog niet goedgekeurd door een tweede jurist en kan nog niet worden verzonden.",
   not_sendable: "Deze stap kan niet worden verzonden.",

@@ -150,6 +150,11 @@ function stepActions(found, step, approvable) {
   if (approvable.has(step.id)) {
     actions.push(button("Goedkeuren", () => perform(found, `${stepPath}/approve`), { primary: true }));
   }
+  // A letter that changed after its approval (its addressee, its template) is approved again before it is sent;
+  // sending says so. The approvals list offers drafts only, so a second officer finds it here.
+  if (NEEDS_APPROVAL.includes(step.type) && step.status === "approved" && step.drafted_by !== currentUser().id) {
+    actions.push(button("Opnieuw goedkeuren", () => perform(found, `${stepPath}/approve`)));
+  }
   if (sendable(step)) {
     actions.push(smallForm(`Stap ${step.seq} verzenden`, [dateField("Verzenddatum", "sent_on", todayIso())],
       "Verzenden", (values) => perform(found, `${stepPath}/send`, values)));
