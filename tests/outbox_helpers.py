@@ -191,12 +191,19 @@ class Mailbox:
 
 
 @contextlib.asynccontextmanager
-async def smtp_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[Mailbox]:
+async def smtp_server(
+    tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None
+) -> AsyncIterator[Mailbox]:
     """A real SMTP server (aiosmtpd) on loopback, for as long as the block runs; with `tls`, an SMTPS server (TLS
-    from the first byte, as on port 465)."""
+    from the first byte, as on port 465); with `starttls`, a submission server that takes mail only after STARTTLS
+    (as on port 587)."""
     box = Mailbox()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(box, hostname="mail.test"), "127.0.0.1", 0, ssl=tls)
+
+    def protocol() -> SMTP:
+        return SMTP(box, hostname="mail.test", tls_context=starttls, require_starttls=starttls is not None)
+
+    server = await loop.create_server(protocol, "127.0.0.1", 0, ssl=tls)
     box.port = server.sockets[0].getsockname()[1]
     try:
         yield box

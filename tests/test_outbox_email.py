@@ -186,6 +186,25 @@ async def test_e_mail_goes_over_smtps_to_a_server_whose_certificate_verifies(
         assert box.received[0]["Message-ID"] == f"<{message['id']}@toezicht.example.nl>"
 
 
+async def test_e_mail_goes_after_starttls_to_a_submission_server_whose_certificate_verifies(
+    database_url, data_dir, auth, db, tmp_path
+):
+    """The default (port 587): the connection is upgraded with STARTTLS, the certificate verified, and only then
+    is the message handed over; a server that takes mail only after STARTTLS gets it."""
+    context, ca_file = self_signed_tls(tmp_path)
+    async with smtp_server(starttls=context) as box:
+        settings = mail_settings(database_url, data_dir, box, smtp_starttls=True, smtp_ca_file=str(ca_file))
+        async with app_client(settings) as client:
+            world = await complaint_world(client, auth)
+            await create_complaint(client, world)
+
+            async def delivered() -> bool:
+                return [m["state"] for m in await email_messages(db)] == ["delivered"]
+
+            await until(delivered)
+        assert len(box.received) == 1
+
+
 def test_a_ca_file_that_is_not_there_stops_the_start():
     with pytest.raises(SettingsError, match="TOEZICHT_SMTP_CA_FILE"):
         load_settings({"TOEZICHT_SMTP_CA_FILE": "/nowhere/ca.pem"})
