@@ -47,7 +47,10 @@ COALESCE((SELECT jsonb_agg(jsonb_build_object('kind', d.kind, 'due_on', d.due_on
                            ORDER BY d.due_on, d.kind)
           FROM enforcement_deadline d WHERE d.step_id = s.id), '[]'::jsonb) AS deadlines"""
 
-CASE_STEPS = f"SELECT {STEP_COLUMNS} FROM enforcement_step s WHERE s.case_id = $1 ORDER BY s.seq"
+# The case view's steps: the API's columns, and those the step records add (records.StepRecord), so one read serves
+# both the answer and what may be drafted next.
+CASE_STEPS = f"""SELECT {STEP_COLUMNS}, s.case_id, s.addressee, s.approved_letter_on
+FROM enforcement_step s WHERE s.case_id = $1 ORDER BY s.seq"""
 
 CASE_HISTORY = """
 SELECT seq, status, result, reason, actor_id, occurred_at FROM enforcement_case_status WHERE case_id = $1 ORDER BY seq

@@ -121,13 +121,14 @@ async def view(conn: asyncpg.Connection, principal: Principal, case_id: UUID) ->
     texts = await violation_texts(conn, principal)
     fields = dict(row)
     fields["violations"] = [_violation(v, texts) for v in violations]
-    fields["steps"] = await _with_dispatch(conn, [dict(s) for s in await conn.fetch(queries.CASE_STEPS, case_id)])
+    step_rows = await conn.fetch(queries.CASE_STEPS, case_id)
+    fields["steps"] = await _with_dispatch(conn, [dict(s) for s in step_rows])
     fields["history"] = [dict(h) for h in await conn.fetch(queries.CASE_HISTORY, case_id)]
     fields["next_steps"] = await next_steps.draftable(
         conn,
         records.case_record(row),
         [msgspec.convert(dict(v), ViolationRecord) for v in violations],
-        await records.steps(conn, case_id),
+        [records.step_record(s) for s in step_rows],
     )
     return msgspec.convert(fields, Case)
 
