@@ -13,6 +13,7 @@ Approving still checks them (approve_step); this list only leaves out what would
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -87,6 +88,19 @@ async def places(
     )
 
 
+async def _placed(
+    conn: asyncpg.Connection, principal: Principal, rows: Sequence[Any], limit: int, *, request_id: str | None
+) -> list[dict[str, Any]]:
+    """A keyset page's `limit + 1` rows as dicts, the first `limit` (those shown) with their target's name and
+    address (`object_name`, `address`), read in one go."""
+    shown = [dict(row) for row in rows[:limit]]
+    found = await places(conn, principal, [(r["object_id"], r["location_id"]) for r in shown], request_id=request_id)
+    for row in shown:
+        place = found.of(row["object_id"], row["location_id"])
+        row.update(object_name=place.object_name, address=place.address)
+    return [*shown, *(dict(row) for row in rows[limit:])]
+
+
 def _labelled(item: Any, shape: type[Any], place: Place, **names: str | None) -> Any:
     return shape(**msgspec.structs.asdict(item), object_name=place.object_name, address=place.address, **names)
 
@@ -137,22 +151,11 @@ async def approvals(
     after = decode_cursor(cursor, tuple[datetime, UUID])
     scope_args = [sorted(principal.regimes), principal.user_id]
     found_rows = await queries.APPROVAL_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
-    rows = [dict(row) for row in found_rows]
-    shown = rows[:limit]
-    found = await places(conn, principal, [(r["object_id"], r["location_id"]) for r in shown], request_id=request_id)
-    names = await users.display_names(conn, sorted({r["drafted_by"] for r in shown}))
+    rows = await _placed(conn, principal, found_rows, limit, request_id=request_id)
+    names = await users.display_names(conn, sorted({r["drafted_by"] for r in rows[:limit]}))
 
     def item(row: dict[str, Any]) -> ApprovalItem:
-        place = found.of(row["object_id"], row["location_id"])
-        return msgspec.convert(
-            {
-                **row,
-                "object_name": place.object_name,
-                "address": place.address,
-                "drafted_by_name": names.get(row["drafted_by"]),
-            },
-            ApprovalItem,
-        )
+        return msgspec.convert({**row, "drafted_by_name": names.get(row["drafted_by"])}, ApprovalItem)
 
     items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.drafted_at.isoformat(), str(last.step_id)))
     return ApprovalPage(items=items, next_cursor=next_cursor)
@@ -171,19 +174,11 @@ async def letters_to_post(
     sending first, in keyset pages."""
     after = decode_cursor(cursor, tuple[date, UUID])
     scope_args = [sorted(principal.regimes), await reading.failed_mail(conn)]
-    rows = [
-        dict(row)
-        for row in await queries.POSTING_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
-    ]
-    found = await places(
-        conn, principal, [(r["object_id"], r["location_id"]) for r in rows[:limit]], request_id=request_id
+    found_rows = await queries.POSTING_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    rows = await _placed(conn, principal, found_rows, limit, request_id=request_id)
+    items, next_cursor = keyset_page(
+        rows, limit, lambda row: LetterToPost(**row), lambda last: (last.sent_on.isoformat(), str(last.step_id))
     )
-
-    def item(row: dict[str, Any]) -> LetterToPost:
-        place = found.of(row["object_id"], row["location_id"])
-        return LetterToPost(**row, object_name=place.object_name, address=place.address)
-
-    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.sent_on.isoformat(), str(last.step_id)))
     return LetterToPostPage(items=items, next_cursor=next_cursor)
 
 
