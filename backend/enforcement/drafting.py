@@ -277,7 +277,7 @@ async def _prepare_invordering(
     tx: asyncpg.Connection, data: StepCreate, case_steps: list[StepRecord], new: NewStep
 ) -> None:
     hercontrole = next((s for s in case_steps if s.id == data.related_step_id), None)
-    refusal = await next_steps.not_collectable(tx, hercontrole)
+    refusal = await next_steps.not_collectable(tx, hercontrole, case_steps)
     if refusal is not None:
         raise refusal
     assert hercontrole is not None  # not_collectable refuses a missing one

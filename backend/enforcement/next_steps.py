@@ -56,14 +56,16 @@ def has_bezwaar(case_steps: list[StepRecord], decision_id: UUID) -> bool:
     return any(s.type == "bezwaar" and s.related_step_id == decision_id for s in case_steps)
 
 
-async def not_collectable(conn: asyncpg.Connection, hercontrole: StepRecord | None) -> Conflict | None:
-    """Why no invordering may collect at this step now (None: it may): it must be a forfeited hercontrole, not
-    collected yet, whose power to collect has not lapsed."""
+async def not_collectable(
+    conn: asyncpg.Connection, hercontrole: StepRecord | None, case_steps: list[StepRecord]
+) -> Conflict | None:
+    """Why no invordering may collect at this step of the case (`case_steps`) now (None: it may): it must be a
+    forfeited hercontrole, not collected yet, whose power to collect has not lapsed."""
     if hercontrole is None or hercontrole.type != "hercontrole" or hercontrole.status != "forfeited":
         return Conflict(
             "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
         )
-    if await conn.fetchval(queries.INVORDERING_OF, hercontrole.id) is not None:
+    if any(s.type == "invordering" and s.related_step_id == hercontrole.id for s in case_steps):
         return Conflict("This forfeited sum has an invordering already.", code="already_collected")
     limit = await conn.fetchrow(queries.DEADLINE_OF, hercontrole.id, "invordering_limit")
     if limit is not None and calendar.today() > limit["due_on"]:
@@ -105,6 +107,6 @@ async def draftable(
     found += [
         NextStep(type="invordering", related_step_id=s.id)
         for s in case_steps
-        if s.type == "hercontrole" and s.status == "forfeited" and await not_collectable(conn, s) is None
+        if s.type == "hercontrole" and s.status == "forfeited" and await not_collectable(conn, s, case_steps) is None
     ]
     return found
