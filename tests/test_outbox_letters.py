@@ -146,11 +146,16 @@ async def test_a_refused_letter_is_sent_again_with_the_same_message_id_and_no_ad
         assert personal not in output
 
 
-async def test_without_an_address_on_record_the_letter_is_marked_for_post(client, db, world, mailbox):
+async def sent_warning_without_address(client, world: World) -> dict:
+    """The café's operator has no e-mail address on record; a warning is sent. Returns the case."""
     without = {key: value for key, value in OPERATOR.items() if key != "email"}
     put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=without, headers=world.h["admin"])
     assert put.status_code == 200, put.text
-    current = await sent_warning(client, world)
+    return await sent_warning(client, world)
+
+
+async def test_without_an_address_on_record_the_letter_is_marked_for_post(client, db, world, mailbox):
+    current = await sent_warning_without_address(client, world)
     warning = last_step(current)
     assert warning["dispatch"] == {
         "by": "post",
@@ -210,10 +215,7 @@ TO_POST = "/api/v1/enforcement/letters-to-post"
 
 
 async def test_a_letter_for_post_waits_on_the_worklist_until_it_is_recorded_as_posted(client, db, world, mailbox):
-    without = {key: value for key, value in OPERATOR.items() if key != "email"}
-    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=without, headers=world.h["admin"])
-    assert put.status_code == 200, put.text
-    current = await sent_warning(client, world)
+    current = await sent_warning_without_address(client, world)
     warning = last_step(current)
     listed = await client.get(TO_POST, headers=world.h["officer_b"])
     assert listed.status_code == 200, listed.text
