@@ -654,6 +654,8 @@ async def test_a_letter_changed_after_its_approval_is_approved_again_on_the_case
     assert not browser.find_elements("xpath", '//button[normalize-space()="Opnieuw goedkeuren"]')  # she drafted it
 
     open_case(browser, server, "jur-frank", cafe)
+    browser.execute_script("document.getElementById(arguments[0]).scrollIntoView()", f"stap-{seq}")
+    check_screen(browser, "zaak-opnieuw-goedkeuren")
     click_in_step(browser, seq, "Opnieuw goedkeuren")
     path = f"/api/v1/enforcement/cases/{current['id']}"
     before = last_step(current)["approved_sha256"]
@@ -677,6 +679,8 @@ async def test_a_forfeited_dwangsom_is_collected_with_an_invordering(
     open_case(browser, server, "jur-eva", cafe)
     seq = hercontrole["seq"]
     assert "Verbeurd" in step_status(browser, seq)
+    browser.execute_script("document.getElementById(arguments[0]).scrollIntoView()", f"stap-{seq}")
+    check_screen(browser, "zaak-invordering")
     # The form offers the sum forfeited; Eva collects less of it.
     fill(browser, "Bedrag in euro (ten hoogste het verbeurde bedrag)", "400")
     submit(browser, "Invordering opstellen")
