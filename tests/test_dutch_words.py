@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from backend.letters.dutch import MAX_NUMBER, euro_figures, euro_words, long_date, number_words
+from backend.letters.dutch import MAX_NUMBER, euro_figures, euro_words, long_date, number_words, sentence
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,18 @@ def test_numbers_outside_the_range_are_refused(bad):
 def test_dates_in_dutch():
     assert long_date(date(2026, 3, 3)) == "3 maart 2026"
     assert long_date(date(2026, 12, 31)) == "31 december 2026"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Geen leidinggevende aanwezig", "Geen leidinggevende aanwezig."),
+        ("  Verkoop van meer dan 5 gram per dag ", "Verkoop van meer dan 5 gram per dag."),
+        ("Al een zin.", "Al een zin."),
+        ("Waarom geen vergunning?", "Waarom geen vergunning?"),
+        ("(Zie bijlage.)", "(Zie bijlage.)"),
+        ("", ""),
+    ],
+)
+def test_a_finding_ends_as_a_sentence(text, expected):
+    assert sentence(text) == expected

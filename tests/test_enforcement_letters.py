@@ -234,3 +234,5 @@ async def test_a_coffeeshop_letter_cites_the_gedoogcriterium_it_breaks(client, a
     response = await client.get(document_url(current, last_step(current)["id"]), headers=world.h["officer_cs"])
     text = " ".join(pdf_text(response.content).split())
     assert "gedoogcriterium G van de Aanwijzing Opiumwet" in text and "artikel ?" not in text
+    # The checklist describes the finding as a heading; the letter ends it as a sentence before the next one.
+    assert "meer dan 5 gram per persoon per dag. Dit is in strijd met gedoogcriterium G" in text

@@ -114,3 +114,13 @@ def euro_figures(cents: int) -> str:
 def long_date(day: date) -> str:
     """A date as Dutch letters write it: '4 december 2026'."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+_SENTENCE_ENDS = (".", "!", "?", ".)", '."', ".”")
+
+
+def sentence(text: str) -> str:
+    """A text the letter follows with another sentence, ending as a sentence does: checklists describe a
+    violation as a heading ("Geen leidinggevende aanwezig"), which would otherwise run into the next sentence."""
+    text = text.strip()
+    return text if not text or text.endswith(_SENTENCE_ENDS) else f"{text}."

@@ -215,7 +215,7 @@ COMPLAINT: dict[str, Field] = {
 # The item fields of the one list a template may repeat: the findings, each with its article.
 FINDING_FIELDS: dict[str, Callable[[Any], str]] = {
     "observed_on": lambda finding: dutch.long_date(finding.observed_on),
-    "description": lambda finding: finding.description,
+    "description": lambda finding: dutch.sentence(finding.description),
     "article": article_text,
     "law": lambda finding: finding.law,
 }
