@@ -257,6 +257,28 @@ async def test_a_bad_template_is_refused_with_its_line_and_nothing_is_stored(db,
 # --- rendering every kind ------------------------------------------------------------------------------------
 
 
+async def test_an_invordering_sent_after_the_payment_term_says_the_sum_was_due_not_a_past_last_day(
+    db, letters, published
+):
+    """Forfeited on 27 January 2026, the sum was due on 10 March (5:33). Sent on 3 March, the letter gives that
+    day; sent on 20 March, it says the sum was due then and asks for payment now."""
+    in_time = pdf_text(
+        (await service.render_letter(db, letters, "invorderingsbeschikking", data_for("invorderingsbeschikking"))).pdf
+    )
+    assert "U moet het bedrag uiterlijk op 10 maart 2026 betalen, onder vermelding van het kenmerk" in in_time
+    late_terms = Terms(sent_on=date(2026, 3, 20), zienswijze_weeks=2)
+    late = pdf_text(
+        (
+            await service.render_letter(
+                db, letters, "invorderingsbeschikking", data_for("invorderingsbeschikking", terms=late_terms)
+            )
+        ).pdf
+    )
+    assert "Het bedrag had uiterlijk op 10 maart 2026 betaald moeten zijn (artikel 5:33 Algemene wet" in late
+    assert "Betaal het daarom direct, onder vermelding van het kenmerk HH-2026-0042." in late
+    assert "U moet het bedrag uiterlijk op" not in late
+
+
 @pytest.mark.parametrize("kind", LETTER_KINDS)
 async def test_each_kind_of_letter_states_its_mandatory_parts(db, letters, published, kind):
     rendered = await service.render_letter(db, letters, kind, data_for(kind))

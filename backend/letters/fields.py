@@ -120,6 +120,21 @@ def _one_year_after(day: date) -> date:
     return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else date(day.year + 1, 3, 1)
 
 
+@_with_context
+def _payment_instruction(observed_on: date, sent_on: date, context: Context) -> str:
+    """What the addressee must do about the forfeited sum. It is due six weeks after forfeiture by law (5:33), not
+    after this letter, and an authority usually sends the invorderingsbeschikking only once that term has passed:
+    the letter then states the sum was due, instead of a last day to pay that already lies in the past."""
+    atw = "payment" in STATUTORY_TERMS
+    due = calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=atw)
+    if due >= sent_on:
+        return f"U moet het bedrag uiterlijk op {dutch.long_date(due)} betalen"
+    return (
+        f"Het bedrag had uiterlijk op {dutch.long_date(due)} betaald moeten zijn (artikel 5:33 Algemene wet "
+        "bestuursrecht). Betaal het daarom direct"
+    )
+
+
 def _bezwaar_decision_due(decision_sent_on: date, committee: bool) -> str:
     term_end = calendar.term_end(decision_sent_on, weeks=BEZWAAR_WEEKS)
     weeks = BEZWAAR_DECISION_WEEKS_COMMITTEE if committee else BEZWAAR_DECISION_WEEKS
@@ -192,6 +207,7 @@ COLLECTION: dict[str, Field] = {
     "collection.amount_words": _field("collection.forfeited_cents", dutch.euro_words),
     "collection.units": _field("collection.units"),
     "collection.payment_due": Field(("collection.observed_on",), _term("payment", weeks=PAYMENT_WEEKS)),
+    "collection.payment": Field(("collection.observed_on", "terms.sent_on"), _payment_instruction),
     "collection.limitation_day": _field("collection.observed_on", lambda day: dutch.long_date(_one_year_after(day))),
 }
 BEZWAAR: dict[str, Field] = {
@@ -277,7 +293,7 @@ def _catalogue() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]
         "earlier_decision.kenmerk",
         "collection.amount",
         "collection.amount_words",
-        "collection.payment_due",
+        "collection.payment",
         *_MUST_CLAUSE,
     )
     fields["bezwaar_ontvangstbevestiging"] = {**COMMON, **EARLIER_DECISION, **BEZWAAR}
