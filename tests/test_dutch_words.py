@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from backend.letters.dutch import MAX_NUMBER, euro_figures, euro_words, long_date, number_words, sentence
+from backend.letters.dutch import MAX_NUMBER, count, euro_figures, euro_words, long_date, number_words, sentence
 
 
 @pytest.mark.parametrize(
@@ -95,3 +95,11 @@ def test_dates_in_dutch():
 )
 def test_a_finding_ends_as_a_sentence(text, expected):
     assert sentence(text) == expected
+
+
+def test_periods_are_counted_in_words_up_to_twenty_with_the_noun_in_the_right_number():
+    assert count(1, "week", "weken") == "één week"
+    assert count(2, "week", "weken") == "twee weken"
+    assert count(14, "dag", "dagen") == "veertien dagen"
+    assert count(20, "maand", "maanden") == "twintig maanden"
+    assert count(104, "week", "weken") == "104 weken"

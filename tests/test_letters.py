@@ -12,6 +12,7 @@ import re
 from datetime import date
 
 import asyncpg
+import msgspec
 import pytest
 
 from backend.core import audit
@@ -24,6 +25,7 @@ from tests.conftest import make_settings
 from tests.helpers import run_toezicht
 from tests.letter_helpers import (
     FOOTER,
+    SANCTIONS,
     SENT_ON,
     as_json,
     data_for,
@@ -68,7 +70,7 @@ CLAUSE_PARTS = [
     "voorlopige voorziening",
     "voorzieningenrechter van de rechtbank Midden-Nederland",
 ]
-ZIENSWIJZE_PARTS = ["zienswijze", "binnen 2 weken", "uiterlijk op 17 maart 2026", "geen bezwaar"]
+ZIENSWIJZE_PARTS = ["zienswijze", "binnen twee weken", "uiterlijk op 17 maart 2026", "geen bezwaar"]
 DECISION_PARTS = {
     "boete": ["€ 1.360,00", "duizend driehonderdzestig euro"],
     "last_onder_dwangsom": [
@@ -80,10 +82,10 @@ DECISION_PARTS = {
         "tienduizend euro",
     ],
     "last_onder_bestuursdwang": ["Verwijder de kansspelautomaat.", "op uw kosten"],
-    "schorsing": ["4 weken"],
+    "schorsing": ["vier weken"],
     "intrekking": ["trek", "vergunning in"],
-    "ontzegging_19a": ["6 weken", "alcoholhoudende drank"],
-    "sluiting_13b": ["3 maanden", "Oudegracht 1, 3511 AA Utrecht"],
+    "ontzegging_19a": ["zes weken", "alcoholhoudende drank"],
+    "sluiting_13b": ["drie maanden", "Oudegracht 1, 3511 AA Utrecht"],
 }
 # Last day of the begunstigingstermijn, counted from the besluit's sending date (14 and 7 days).
 BEGUNSTIGING = {
@@ -255,6 +257,39 @@ async def test_a_bad_template_is_refused_with_its_line_and_nothing_is_stored(db,
 
 
 # --- rendering every kind ------------------------------------------------------------------------------------
+
+
+async def test_periods_of_one_read_in_the_singular_and_short_periods_in_words(db, letters, published):
+    """A schorsing of one week with a zienswijze term of one week: 'één week', never '1 weken'."""
+    sanction = msgspec.structs.replace(SANCTIONS["schorsing"], weeks=1)
+    terms = Terms(sent_on=SENT_ON, zienswijze_weeks=1)
+    text = pdf_text(
+        (
+            await service.render_letter(
+                db, letters, "voornemen_schorsing", data_for("voornemen_schorsing", sanction=sanction, terms=terms)
+            )
+        ).pdf
+    )
+    assert "voor de duur van één week te schorsen" in text and "binnen één week na de dag van verzending" in text
+    closure = msgspec.structs.replace(SANCTIONS["sluiting_13b"], months=1)
+    text = pdf_text(
+        (
+            await service.render_letter(
+                db, letters, "besluit_sluiting_13b", data_for("besluit_sluiting_13b", sanction=closure)
+            )
+        ).pdf
+    )
+    assert "voor de duur van één maand." in text
+    order = msgspec.structs.replace(SANCTIONS["last_onder_dwangsom"], begunstiging_days=1)
+    text = pdf_text(
+        (
+            await service.render_letter(
+                db, letters, "besluit_last_onder_dwangsom", data_for("besluit_last_onder_dwangsom", sanction=order)
+            )
+        ).pdf
+    )
+    assert "(begunstigingstermijn van één dag)" in text
+    assert not re.search(r"\b1 (weken|maanden|dagen)\b", text)
 
 
 async def test_an_invordering_sent_after_the_payment_term_says_the_sum_was_due_not_a_past_last_day(

@@ -124,3 +124,10 @@ def sentence(text: str) -> str:
     violation as a heading ("Geen leidinggevende aanwezig"), which would otherwise run into the next sentence."""
     text = text.strip()
     return text if not text or text.endswith(_SENTENCE_ENDS) else f"{text}."
+
+
+def count(number: int, singular: str, plural: str) -> str:
+    """A number of units as a letter writes it: up to twenty in words, larger in figures, and the noun singular for
+    one: 'één week', 'twee weken', 'veertien dagen', '104 weken'."""
+    amount = number_words(number) if 0 <= number <= 20 else str(number)
+    return f"{amount} {singular if number == 1 else plural}"

@@ -100,6 +100,19 @@ def article_text(finding: Any) -> str:
     return f"artikel {finding.article}{lid} van de {finding.law}"
 
 
+# Periods in words with the noun in the right number: a letter never reads "1 weken".
+def _weeks(number: int) -> str:
+    return dutch.count(number, "week", "weken")
+
+
+def _months(number: int) -> str:
+    return dutch.count(number, "maand", "maanden")
+
+
+def _days(number: int) -> str:
+    return dutch.count(number, "dag", "dagen")
+
+
 def _dates(days: list[date]) -> str:
     texts = [dutch.long_date(day) for day in sorted(set(days))]
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " en " + texts[-1]
@@ -169,6 +182,7 @@ RECHTSMIDDELEN: dict[str, Field] = {
 }
 ZIENSWIJZE: dict[str, Field] = {
     "terms.zienswijze_weeks": _field("terms.zienswijze_weeks"),
+    "terms.zienswijze_term": _field("terms.zienswijze_weeks", _weeks),
     "terms.zienswijze_last_day": Field(("terms.sent_on", "terms.zienswijze_weeks"), _zienswijze_last_day),
 }
 EARLIER_DECISION: dict[str, Field] = {
@@ -179,6 +193,7 @@ EARLIER_DECISION: dict[str, Field] = {
 ORDER: dict[str, Field] = {
     "sanction.order": _field("sanction.order_text"),
     "sanction.begunstiging_days": _field("sanction.begunstiging_days"),
+    "sanction.begunstiging_term": _field("sanction.begunstiging_days", _days),
     "terms.begunstiging_last_day": Field(("terms.sent_on", "sanction.begunstiging_days"), _begunstiging_last_day),
 }
 BY_DECISION: dict[str, dict[str, Field]] = {
@@ -195,10 +210,16 @@ BY_DECISION: dict[str, dict[str, Field]] = {
         "sanction.dwangsom_max_words": _field("sanction.dwangsom_max_cents", dutch.euro_words),
     },
     "last_onder_bestuursdwang": ORDER,
-    "schorsing": {"sanction.weeks": _field("sanction.weeks")},
+    "schorsing": {"sanction.weeks": _field("sanction.weeks"), "sanction.duration": _field("sanction.weeks", _weeks)},
     "intrekking": {},
-    "ontzegging_19a": {"sanction.weeks": _field("sanction.weeks")},
-    "sluiting_13b": {"sanction.months": _field("sanction.months")},
+    "ontzegging_19a": {
+        "sanction.weeks": _field("sanction.weeks"),
+        "sanction.duration": _field("sanction.weeks", _weeks),
+    },
+    "sluiting_13b": {
+        "sanction.months": _field("sanction.months"),
+        "sanction.duration": _field("sanction.months", _months),
+    },
 }
 BESLUIT_EXTRA: dict[str, Field] = {"sanction.zienswijze": _field("sanction.zienswijze")}
 COLLECTION: dict[str, Field] = {
@@ -248,10 +269,10 @@ _MUST_DECISION: dict[str, tuple[str, ...]] = {
         "sanction.dwangsom_max",
     ),
     "last_onder_bestuursdwang": ("sanction.order", "terms.begunstiging_last_day"),
-    "schorsing": ("sanction.weeks",),
+    "schorsing": ("sanction.duration",),
     "intrekking": (),
-    "ontzegging_19a": ("sanction.weeks",),
-    "sluiting_13b": ("sanction.months",),
+    "ontzegging_19a": ("sanction.duration",),
+    "sluiting_13b": ("sanction.duration",),
 }
 _MUST_CLAUSE = ("terms.bezwaar_last_day", "authority.bezwaar_address", "authority.court")
 
@@ -269,7 +290,7 @@ def _catalogue() -> tuple[dict[str, dict[str, Field]], dict[str, tuple[str, ...]
         fields[f"voornemen_{decision}"] = {**COMMON, **FACTS, **SANCTION, **specific, **ZIENSWIJZE}
         # A voornemen announces the decision; the begunstigingstermijn's last day follows from the besluit's date.
         announced = tuple(
-            "sanction.begunstiging_days" if name == "terms.begunstiging_last_day" else name
+            "sanction.begunstiging_term" if name == "terms.begunstiging_last_day" else name
             for name in _MUST_DECISION[decision]
         )
         required[f"voornemen_{decision}"] = (
