@@ -24,6 +24,7 @@ from backend.letters.models import LETTER_KINDS, Terms
 from tests.conftest import make_settings
 from tests.helpers import run_toezicht
 from tests.letter_helpers import (
+    FACTS,
     FOOTER,
     SANCTIONS,
     SENT_ON,
@@ -290,6 +291,19 @@ async def test_periods_of_one_read_in_the_singular_and_short_periods_in_words(db
     )
     assert "(begunstigingstermijn van één dag)" in text
     assert not re.search(r"\b1 (weken|maanden|dagen)\b", text)
+
+
+async def test_a_letter_speaks_of_one_violation_or_of_several_as_its_findings_are(db, letters, published):
+    async def text_of(kind: str, **changes) -> str:
+        return pdf_text((await service.render_letter(db, letters, kind, data_for(kind, **changes))).pdf)
+
+    two = await text_of("waarschuwing")
+    one = await text_of("waarschuwing", facts=msgspec.structs.replace(FACTS, findings=FACTS.findings[:1]))
+    assert "Ik verzoek u de overtredingen direct te beëindigen" in two
+    assert "Ik verzoek u de overtreding direct te beëindigen" in one
+    voornemen = await text_of("voornemen_boete")
+    assert "Op grond van artikel 44a, eerste lid, van de Alcoholwet ben ik bevoegd hiertegen op te treden." in voornemen
+    assert "Deze overtreding geeft" not in voornemen
 
 
 async def test_an_invordering_sent_after_the_payment_term_says_the_sum_was_due_not_a_past_last_day(

@@ -168,6 +168,10 @@ COMMON: dict[str, Field] = {
 }
 FACTS: dict[str, Field] = {
     "facts.inspection_dates": _field("facts.inspection_dates", _dates),
+    # "Ik verzoek u de overtredingen te beëindigen" when the letter lists more than one finding.
+    "facts.violations": _field(
+        "facts.findings", lambda findings: "de overtreding" if len(findings) == 1 else "de overtredingen"
+    ),
 }
 SANCTION: dict[str, Field] = {
     "sanction.legal_basis": _field("sanction.legal_basis"),
