@@ -59,8 +59,11 @@ async def test_sending_stores_the_letter_write_once_and_records_its_hash(client,
         "bezwaar",
         "De overtreding is ernstig",
         "artikel 44a, eerste lid, van de Alcoholwet",
+        # The checklist's sentence for the offender, not its description for the back office.
+        "Er was geen leidinggevende aanwezig. Dit is in strijd met",
     ):
         assert part in text
+    assert "horecaloket" not in text
     with pytest.raises(Exception, match="a sent step cannot change"):
         await db.execute(
             "UPDATE enforcement_step SET letter_sha256 = repeat('0', 64) WHERE id = $1::uuid", besluit["id"]

@@ -164,7 +164,7 @@ def _finding(violation: ViolationRecord, texts: dict[str, ViolationText]) -> Fin
         )
     return Finding(
         observed_on=violation.observed_on,
-        description=text.description if text else violation.code,
+        description=text.finding if text else violation.code,
         law=article["law"] if article else violation.article_key,
         article=article["article"] if article else "?",
         lid=article.groupdict().get("lid") if article else None,

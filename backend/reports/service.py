@@ -560,22 +560,26 @@ def article_text(article: Any) -> str:
 class ViolationText:
     description: str  # Dutch, from the checklist
     article: str
+    finding: str  # the sentence a letter states it with: the rule's `finding`, else its description
 
 
 async def violation_texts(conn: asyncpg.Connection, principal: Principal) -> dict[str, ViolationText]:
-    """Per violation code, its description and article as the current checklists the caller sees state them:
-    the violation's own description (else its question) and the article as corrected since. A code in several
-    templates takes the first template by key."""
+    """Per violation code, its description, article and letter sentence as the current checklists the caller sees
+    state them: the violation's own description (else its question), the article as corrected since, and the
+    sentence for letters (else the description). A code in several templates takes the first template by key."""
     current, _ = await checklists.list_current(conn, principal)
     versions = await checklists.get_versions(conn, principal, [item.id for item in current.items])
     texts: dict[str, ViolationText] = {}
     for version in sorted(versions, key=lambda v: v.key):
         for _, item in iter_items(version.content):
             for rule in item.get("violations", ()):
+                description = rule.get("description") or item["question"]
                 texts.setdefault(
                     rule["code"],
                     ViolationText(
-                        description=rule.get("description") or item["question"], article=article_text(rule["article"])
+                        description=description,
+                        article=article_text(rule["article"]),
+                        finding=rule.get("finding") or description,
                     ),
                 )
     return texts
