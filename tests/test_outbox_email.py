@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
+from backend.core.calendar import AMSTERDAM
 from backend.core.config import SettingsError, load_settings
+from backend.letters import dutch
 from tests.complaint_helpers import REPORTER, complaint_world, create_complaint, moved
 from tests.conftest import app_client, make_settings
 from tests.inspection_helpers import World
@@ -66,6 +69,11 @@ async def test_the_reporter_gets_the_acknowledgement_and_then_the_answer(client,
     assert ack["Message-ID"] == f"<{message['id']}@toezicht.example.nl>"
     assert ack.get_content_charset() == "utf-8"
     assert "Wij hebben uw melding van" in text_of(ack) and "ontvangt u van ons bericht" in text_of(ack)
+    # In Dutch dates, with the day the reporter may expect the complaint to be dealt with.
+    received = datetime.fromisoformat(complaint["received_at"]).astimezone(AMSTERDAM).date()
+    due = date.fromisoformat(complaint["resolution_due_on"])
+    assert f"melding van {dutch.long_date(received)} ontvangen" in text_of(ack)
+    assert f"uiterlijk op {dutch.long_date(due)} af te handelen" in " ".join(text_of(ack).split())
     # The outbox keeps ids only: no address, no text.
     stored = json.dumps([{k: str(v) for k, v in m.items()} for m in await email_messages(db)])
     assert REPORTER["email"] not in stored and REPORTER["name"] not in stored

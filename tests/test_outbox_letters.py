@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from backend.core import calendar
+from backend.letters import dutch
 from tests.conftest import app_client, make_settings
 from tests.enforcement_helpers import (
     CASES,
@@ -105,7 +106,7 @@ async def test_each_sent_letter_arrives_with_the_stored_pdf_as_its_attachment(cl
     assert attachment(besluit)[1] == f"{kenmerk}-{sent[2]['seq']}.pdf"
     text = text_of(besluit)
     assert text.startswith("Geachte heer/mevrouw,") and kenmerk in text
-    assert f"onze brief van {calendar.today().strftime('%d-%m-%Y')}" in text
+    assert f"onze brief van {dutch.long_date(calendar.today())}" in text
 
     async def all_sent() -> bool:
         return all(m["state"] == "delivered" for m in await letter_emails(db))

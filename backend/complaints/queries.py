@@ -138,7 +138,7 @@ LIMIT $7
 # What an e-mail to the reporter needs: their address (when they want feedback), the day of receipt and the
 # latest answer recorded for them (a reopened complaint keeps its earlier answers in its history).
 FEEDBACK_CONTACT = """
-SELECT r.email, c.received_at,
+SELECT r.email, c.received_at, c.resolution_due_on,
     (SELECT t.answer FROM complaint_transition t WHERE t.complaint_id = c.id AND t.answer IS NOT NULL
      ORDER BY t.seq DESC LIMIT 1) AS answer
 FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id

@@ -250,6 +250,7 @@ class FeedbackContact(msgspec.Struct, frozen=True):
 
     email: str
     received_at: datetime
+    resolution_due_on: date
     answer: str | None
 
 
@@ -265,7 +266,7 @@ async def feedback_contact(
     await audit.record(
         tx, actor=actor, action="complaint.reporter_read", object_type="complaint", object_id=complaint_id
     )
-    return FeedbackContact(email=row["email"], received_at=row["received_at"], answer=row["answer"])
+    return msgspec.convert(dict(row), FeedbackContact)
 
 
 async def wants_email(conn: asyncpg.Connection, complaint_id: UUID, *, with_answer: bool = False) -> bool:

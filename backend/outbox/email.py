@@ -29,6 +29,7 @@ from backend.core.auth import Principal
 from backend.core.calendar import AMSTERDAM
 from backend.core.config import Settings
 from backend.core.events import Event
+from backend.letters import dutch
 from backend.outbox import queries, webhooks
 from backend.outbox.models import Claimed
 
@@ -61,10 +62,12 @@ def message_id(outbox_id: UUID, sender: str) -> str:
 
 
 def body(event_type: str, contact: complaints.FeedbackContact) -> str:
-    received = contact.received_at.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+    received = dutch.long_date(contact.received_at.astimezone(AMSTERDAM).date())
     if event_type == "complaint.received":
+        # The reporter learns when to expect an answer: the complaint's own resolution date (working days).
         middle = (
-            f"Wij hebben uw melding van {received} ontvangen. Een medewerker bekijkt uw melding. "
+            f"Wij hebben uw melding van {received} ontvangen. Een medewerker bekijkt uw melding. Wij streven "
+            f"ernaar uw melding uiterlijk op {dutch.long_date(contact.resolution_due_on)} af te handelen. "
             "Zodra wij uw melding hebben afgehandeld, ontvangt u van ons bericht."
         )
     else:

@@ -21,6 +21,7 @@ from backend.core.config import Settings
 from backend.core.events import Event
 from backend.enforcement import mailing
 from backend.enforcement.models import LetterDispatch, MailState
+from backend.letters import dutch
 from backend.letters.service import Letters
 from backend.outbox import email, queries, webhooks
 from backend.outbox.models import Claimed
@@ -41,7 +42,7 @@ async def on_step_sent(tx: asyncpg.Connection, happened: Event, _principal: Prin
 def body(letter: mailing.LetterMail) -> str:
     return (
         f"{email.GREETING}\n\n"
-        f"Hierbij ontvangt u onze brief van {letter.sent_on.strftime('%d-%m-%Y')} met ons kenmerk {letter.kenmerk}. "
+        f"Hierbij ontvangt u onze brief van {dutch.long_date(letter.sent_on)} met ons kenmerk {letter.kenmerk}. "
         "De brief vindt u in de bijlage van dit bericht (PDF). Leest u de brief zorgvuldig: daarin staat wat u kunt "
         "doen en binnen welke termijn. Vermeld bij een reactie altijd ons kenmerk.\n\n"
         f"{email.CLOSING}\n\n{email.NO_REPLY}\n"
