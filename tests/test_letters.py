@@ -10,6 +10,7 @@ import json
 import os
 import re
 from datetime import date
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -260,48 +261,33 @@ async def test_a_bad_template_is_refused_with_its_line_and_nothing_is_stored(db,
 # --- rendering every kind ------------------------------------------------------------------------------------
 
 
+async def letter_text(db: asyncpg.Connection, letters: service.Letters, kind: str, **changes: Any) -> str:
+    """The text of a letter of `kind` rendered from the test data with `changes`."""
+    return pdf_text((await service.render_letter(db, letters, kind, data_for(kind, **changes))).pdf)
+
+
 async def test_periods_of_one_read_in_the_singular_and_short_periods_in_words(db, letters, published):
     """A schorsing of one week with a zienswijze term of one week: 'één week', never '1 weken'."""
-    sanction = msgspec.structs.replace(SANCTIONS["schorsing"], weeks=1)
-    terms = Terms(sent_on=SENT_ON, zienswijze_weeks=1)
-    text = pdf_text(
-        (
-            await service.render_letter(
-                db, letters, "voornemen_schorsing", data_for("voornemen_schorsing", sanction=sanction, terms=terms)
-            )
-        ).pdf
+    week = msgspec.structs.replace(SANCTIONS["schorsing"], weeks=1)
+    text = await letter_text(
+        db, letters, "voornemen_schorsing", sanction=week, terms=Terms(sent_on=SENT_ON, zienswijze_weeks=1)
     )
     assert "voor de duur van één week te schorsen" in text and "binnen één week na de dag van verzending" in text
-    closure = msgspec.structs.replace(SANCTIONS["sluiting_13b"], months=1)
-    text = pdf_text(
-        (
-            await service.render_letter(
-                db, letters, "besluit_sluiting_13b", data_for("besluit_sluiting_13b", sanction=closure)
-            )
-        ).pdf
-    )
-    assert "voor de duur van één maand." in text
-    order = msgspec.structs.replace(SANCTIONS["last_onder_dwangsom"], begunstiging_days=1)
-    text = pdf_text(
-        (
-            await service.render_letter(
-                db, letters, "besluit_last_onder_dwangsom", data_for("besluit_last_onder_dwangsom", sanction=order)
-            )
-        ).pdf
-    )
+    month = msgspec.structs.replace(SANCTIONS["sluiting_13b"], months=1)
+    assert "voor de duur van één maand." in await letter_text(db, letters, "besluit_sluiting_13b", sanction=month)
+    day = msgspec.structs.replace(SANCTIONS["last_onder_dwangsom"], begunstiging_days=1)
+    text = await letter_text(db, letters, "besluit_last_onder_dwangsom", sanction=day)
     assert "(begunstigingstermijn van één dag)" in text
     assert not re.search(r"\b1 (weken|maanden|dagen)\b", text)
 
 
 async def test_a_letter_speaks_of_one_violation_or_of_several_as_its_findings_are(db, letters, published):
-    async def text_of(kind: str, **changes) -> str:
-        return pdf_text((await service.render_letter(db, letters, kind, data_for(kind, **changes))).pdf)
-
-    two = await text_of("waarschuwing")
-    one = await text_of("waarschuwing", facts=msgspec.structs.replace(FACTS, findings=FACTS.findings[:1]))
+    two = await letter_text(db, letters, "waarschuwing")
+    one_finding = msgspec.structs.replace(FACTS, findings=FACTS.findings[:1])
+    one = await letter_text(db, letters, "waarschuwing", facts=one_finding)
     assert "Ik verzoek u de overtredingen direct te beëindigen" in two
     assert "Ik verzoek u de overtreding direct te beëindigen" in one
-    voornemen = await text_of("voornemen_boete")
+    voornemen = await letter_text(db, letters, "voornemen_boete")
     assert "Op grond van artikel 44a, eerste lid, van de Alcoholwet ben ik bevoegd hiertegen op te treden." in voornemen
     assert "Deze overtreding geeft" not in voornemen
 
@@ -311,18 +297,10 @@ async def test_an_invordering_sent_after_the_payment_term_says_the_sum_was_due_n
 ):
     """Forfeited on 27 January 2026, the sum was due on 10 March (5:33). Sent on 3 March, the letter gives that
     day; sent on 20 March, it says the sum was due then and asks for payment now."""
-    in_time = pdf_text(
-        (await service.render_letter(db, letters, "invorderingsbeschikking", data_for("invorderingsbeschikking"))).pdf
-    )
+    in_time = await letter_text(db, letters, "invorderingsbeschikking")
     assert "U moet het bedrag uiterlijk op 10 maart 2026 betalen, onder vermelding van het kenmerk" in in_time
     late_terms = Terms(sent_on=date(2026, 3, 20), zienswijze_weeks=2)
-    late = pdf_text(
-        (
-            await service.render_letter(
-                db, letters, "invorderingsbeschikking", data_for("invorderingsbeschikking", terms=late_terms)
-            )
-        ).pdf
-    )
+    late = await letter_text(db, letters, "invorderingsbeschikking", terms=late_terms)
     assert "Het bedrag had uiterlijk op 10 maart 2026 betaald moeten zijn (artikel 5:33 Algemene wet" in late
     assert "Betaal het daarom direct, onder vermelding van het kenmerk HH-2026-0042." in late
     assert "U moet het bedrag uiterlijk op" not in late
