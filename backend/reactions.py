@@ -3,6 +3,7 @@ sides, so the announcing feature imports none of the features that react to it. 
 
 from __future__ import annotations
 
+from backend.complaints import service as complaints
 from backend.core import events
 from backend.enforcement import cases as enforcement_cases
 from backend.enforcement import reading as enforcement_reading
@@ -40,6 +41,7 @@ def wire() -> None:
     events.react("step.sent", outbox_letter_mail.on_step_sent)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
+    complaints.read_feedback_mail_with(outbox_email.feedback_emails)
     enforcement_reading.read_mail_with(outbox_letter_mail.deliveries, outbox_letter_mail.failed)
     # The reports read a case to classify it, for nobody: `view`, not `get_case`, which logs a person's read.
     reports.read_cases_with(

@@ -15,7 +15,7 @@ import pytest
 from backend.core.calendar import AMSTERDAM
 from backend.core.config import SettingsError, load_settings
 from backend.letters import dutch
-from tests.complaint_helpers import REPORTER, complaint_world, create_complaint, moved
+from tests.complaint_helpers import REPORTER, URL, complaint_world, create_complaint, moved
 from tests.conftest import app_client, make_settings
 from tests.inspection_helpers import World
 from tests.outbox_helpers import (
@@ -92,6 +92,14 @@ async def test_the_reporter_gets_the_acknowledgement_and_then_the_answer(client,
         return all(m["state"] == "delivered" for m in await email_messages(db))
 
     await until(both_delivered)
+    # The handler sees that both reached the reporter's mail server; a coordinator sees nothing of it.
+    seen = await client.get(f"{URL}/{complaint['id']}", headers=world.h["complaints"])
+    assert [(e["kind"], e["state"], e["last_error"]) for e in seen.json()["feedback_emails"]] == [
+        ("acknowledgement", "sent", None),
+        ("answer", "sent", None),
+    ]
+    coordinator = await client.get(f"{URL}/{complaint['id']}", headers=world.h["coord_alcohol_a"])
+    assert coordinator.status_code == 200 and coordinator.json()["feedback_emails"] == []
     listed = await client.get(MESSAGES, headers=world.h["admin"])
     assert [(m["channel"], m["subscription_id"]) for m in listed.json()["items"]] == [("email", None)] * 2
 
@@ -135,7 +143,7 @@ async def test_a_refused_e_mail_ends_as_a_dead_letter_and_a_replay_sends_it(data
     mailbox.default = "451 4.3.0 Probeer het later nog eens"
     async with app_client(mail_settings(database_url, data_dir, mailbox, outbox_max_attempts=2)) as client:
         world = await complaint_world(client, auth)
-        await create_complaint(client, world)
+        complaint = await create_complaint(client, world)
 
         async def dead() -> bool:
             return [m["state"] for m in await email_messages(db)] == ["dead"]
@@ -143,6 +151,11 @@ async def test_a_refused_e_mail_ends_as_a_dead_letter_and_a_replay_sends_it(data
         await until(dead)
         (letter,) = await email_messages(db)
         assert letter["last_error"] == "smtp_451" and mailbox.received == []
+        # The handler sees the reporter did not hear from us, so they can call instead.
+        seen = (await client.get(f"{URL}/{complaint['id']}", headers=world.h["complaints"])).json()
+        assert [(e["kind"], e["state"], e["attempts"], e["last_error"]) for e in seen["feedback_emails"]] == [
+            ("acknowledgement", "failed", 2, "smtp_451")
+        ]
 
         mailbox.default = "250 OK"
         replayed = await client.post(f"{MESSAGES}/{letter['id']}/replay", headers=world.h["admin"])

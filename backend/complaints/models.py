@@ -262,6 +262,26 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     assignment_id: UUID | None
 
 
+class FeedbackEmail(msgspec.Struct, frozen=True, kw_only=True):
+    """An e-mail to the reporter: whether it reached their mail server. One that failed for good means the reporter
+    did not hear from us: the handler contacts them another way (by phone, when they left a number)."""
+
+    kind: Annotated[
+        Literal["acknowledgement", "answer"], Meta(description="The acknowledgement of receipt, or the answer")
+    ]
+    state: Annotated[
+        Literal["pending", "sent", "failed", "cancelled"],
+        Meta(
+            description="pending (being delivered, retried), sent (the mail server took it), failed (retries "
+            "exhausted: contact the reporter another way, or an admin replays the outbox message), cancelled"
+        ),
+    ]
+    attempts: int
+    last_error: Annotated[str | None, Meta(description="The last attempt's error code, e.g. recipient_refused")]
+    sent_at: datetime | None
+    outbox_message_id: UUID
+
+
 class InspectionFollowUp(msgspec.Struct, frozen=True, kw_only=True):
     """An inspection planned from the complaint, and its outcome once the inspection is reviewed."""
 
@@ -322,6 +342,13 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry]
+    feedback_emails: Annotated[
+        list[FeedbackEmail],
+        Meta(
+            description="Complaint handlers and admins only: the e-mails to the reporter and how each went, "
+            "oldest first"
+        ),
+    ]
     inspections: list[InspectionFollowUp]
     related: Annotated[
         list[ComplaintRef],

@@ -33,6 +33,7 @@ handler's explicit override, else the object's, else the one of the address's fo
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -51,6 +52,7 @@ from backend.complaints.models import (
     ComplaintPage,
     ComplaintRef,
     ComplaintSummary,
+    FeedbackEmail,
     HistoryEntry,
     HotSpot,
     HotSpotList,
@@ -194,6 +196,23 @@ async def with_reporter(
     )
 
 
+FeedbackMailReader = Callable[[asyncpg.Connection, UUID], Awaitable[list[FeedbackEmail]]]
+
+
+async def _no_feedback_mail(conn: asyncpg.Connection, complaint_id: UUID) -> list[FeedbackEmail]:
+    return []
+
+
+_feedback_mail_reader: FeedbackMailReader = _no_feedback_mail
+
+
+def read_feedback_mail_with(reader: FeedbackMailReader) -> None:
+    """Where the state of the e-mails to a reporter comes from: the outbox's reader, given at start (backend/
+    reactions.py), so this feature does not import the one that sends them."""
+    global _feedback_mail_reader
+    _feedback_mail_reader = reader
+
+
 async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Complaint:
     """The complaint as this caller may see it, without the reporter's details (see with_reporter)."""
     fields = dict(row)
@@ -209,6 +228,8 @@ async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Rec
             item["answer"] = None
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history
+    # Whether the reporter heard from us is the handler's business, like the reporter's details.
+    fields["feedback_emails"] = await _feedback_mail_reader(conn, row["id"]) if handler else []
     fields["inspections"] = await _follow_ups(conn, row["id"])
     related = await conn.fetch(
         queries.RELATED,

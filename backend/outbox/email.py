@@ -18,6 +18,7 @@ import asyncio
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Literal
 from uuid import UUID
 
 import aiosmtplib
@@ -25,6 +26,7 @@ import asyncpg
 import structlog
 
 from backend.complaints import service as complaints
+from backend.complaints.models import FeedbackEmail
 from backend.core.auth import Principal
 from backend.core.calendar import AMSTERDAM
 from backend.core.config import Settings
@@ -54,6 +56,34 @@ async def on_complaint_event(tx: asyncpg.Connection, happened: Event, _principal
     await tx.execute(
         queries.ENQUEUE_EMAIL, happened.id, happened.type, happened.subject_id, webhooks.payload(happened), None
     )
+
+
+# How the complaint shows an e-mail message's state, and which e-mail it was.
+_STATES: dict[str, Literal["pending", "sent", "failed", "cancelled"]] = {
+    "pending": "pending",
+    "delivered": "sent",
+    "dead": "failed",
+    "cancelled": "cancelled",
+}
+_KINDS: dict[str, Literal["acknowledgement", "answer"]] = {
+    "complaint.received": "acknowledgement",
+    "complaint.answered": "answer",
+}
+
+
+async def feedback_emails(conn: asyncpg.Connection, complaint_id: UUID) -> list[FeedbackEmail]:
+    """The e-mails to this complaint's reporter and how each went, for the handler's view of the complaint."""
+    return [
+        FeedbackEmail(
+            kind=_KINDS[row["event_type"]],
+            state=_STATES[row["state"]],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            sent_at=row["delivered_at"],
+            outbox_message_id=row["id"],
+        )
+        for row in await conn.fetch(queries.COMPLAINT_EMAILS, complaint_id)
+    ]
 
 
 def message_id(outbox_id: UUID, sender: str) -> str:

@@ -165,6 +165,13 @@ SELECT id, step_id, state, attempts, last_error, delivered_at FROM outbox_messag
 WHERE channel = 'email' AND step_id = ANY ($1::uuid[])
 """
 
+# The e-mails to a complaint's reporter, oldest first (the state only: the address is read when sending).
+COMPLAINT_EMAILS = """
+SELECT id, event_type, state, attempts, last_error, delivered_at FROM outbox_message
+WHERE channel = 'email' AND complaint_id = $1
+ORDER BY created_at, id
+"""
+
 # The sent steps whose letter's e-mail failed for good: the back office posts those instead.
 FAILED_LETTER_STEPS = (
     "SELECT step_id FROM outbox_message WHERE state = 'dead' AND channel = 'email' AND step_id IS NOT NULL"

@@ -61,13 +61,27 @@ export async function complaintScreen(id) {
     h("section", { class: "console-section", "aria-labelledby": "kop-melder" }, heading(2, "Melder", { id: "kop-melder" }),
       complaint.anonymous ? paragraph("Anoniem gemeld.")
         : reporter ? facts([["Naam", reporter.name], ["E-mail", reporter.email], ["Telefoon", reporter.phone],
-                            ["Wil terugkoppeling", complaint.wants_feedback ? "Ja" : "Nee"]])
+                            ["Wil terugkoppeling", complaint.wants_feedback ? "Ja" : "Nee"],
+                            ...complaint.feedback_emails.map((mail) => [FEEDBACK_KINDS[mail.kind], feedbackText(mail, reporter)])])
           : paragraph("U mag de gegevens van de melder niet zien.")),
     h("section", { class: "console-section", "aria-labelledby": "kop-actie" }, heading(2, "Volgende stap", { id: "kop-actie" }),
       transitionForm(complaint)),
     h("section", { class: "console-section", "aria-labelledby": "kop-historie" }, heading(2, "Historie", { id: "kop-historie" }),
       h("ol", { class: "utrecht-ordered-list" }, complaint.history.map((entry) => h("li", { class: "utrecht-ordered-list__item" },
         `${formatDate(entry.occurred_at)}: ${STATES[entry.to_state] || entry.to_state}${entry.reason ? ` – ${entry.reason}` : ""}`)))));
+}
+
+// Whether the reporter heard from us: an e-mail that failed for good asks the handler to contact them another way.
+const FEEDBACK_KINDS = { acknowledgement: "E-mail ontvangstbevestiging", answer: "E-mail antwoord" };
+
+function feedbackText(mail, reporter) {
+  switch (mail.state) {
+    case "sent": return `Verzonden op ${formatDate(mail.sent_at)}`;
+    case "pending": return mail.attempts ? `Wordt opnieuw geprobeerd (${mail.attempts} pogingen)` : "Wordt verzonden";
+    case "failed": return `Mislukt (${mail.last_error || "onbekende fout"}): de melder heeft dit bericht niet ontvangen. `
+      + (reporter.phone ? `Bel de melder op ${reporter.phone}.` : "Neem op een andere manier contact op met de melder.");
+    default: return "Geannuleerd";
+  }
 }
 
 // The allowed transitions come from the service; the form asks only what the chosen one needs.
