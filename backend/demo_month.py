@@ -425,7 +425,8 @@ async def _bezwaar_registered(api: Api, case: Case) -> None:
     await _draft(api, case, {"type": "bezwaar", "related_step_id": besluit, "received_on": today().isoformat()})
 
 
-def _addressee(name: str, attention: str, street: str, postcode: str, email: str) -> dict[str, str]:
+def _addressee(name: str, attention: str, street: str, postcode: str, email: str) -> dict[str, str | bool]:
+    """An operator who asked for their letters by e-mail (Awb 2:14)."""
     return {
         "name": name,
         "attention": attention,
@@ -433,6 +434,7 @@ def _addressee(name: str, attention: str, street: str, postcode: str, email: str
         "postcode": postcode,
         "city": "Utrecht",
         "email": email,
+        "letters_by_email": True,
     }
 
 

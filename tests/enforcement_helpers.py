@@ -54,6 +54,7 @@ OPERATOR = {
     "postcode": "3511 AA",
     "city": "Utrecht",
     "email": "info@dehoek.example",
+    "letters_by_email": True,
 }
 
 

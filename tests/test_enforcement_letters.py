@@ -151,6 +151,13 @@ async def test_a_step_without_an_addressee_is_a_422_naming_it_and_nothing_is_sto
     assert [error["pointer"] for error in problem["errors"]] == ["/addressee"]
     assert await db.fetchval("SELECT count(*) FROM enforcement_step") == 0
 
+    # Letters by e-mail need the address they go to: refused, nothing stored.
+    no_address = {**OPERATOR, "email": None}
+    refused = await step(client, world, current, {"type": "warning", "addressee": no_address})
+    problem = assert_problem(refused, 422, "validation_failed")
+    assert [error["pointer"] for error in problem["errors"]] == ["/addressee/letters_by_email"]
+    assert await db.fetchval("SELECT count(*) FROM enforcement_step") == 0
+
     named = await drafted(client, world, current, {"type": "warning", "addressee": OPERATOR})
     response = await client.get(document_url(named, last_step(named)["id"]), headers=world.h["officer_a"])
     assert "t.a.v. de heer J. Jansen" in pdf_text(response.content)

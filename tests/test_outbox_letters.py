@@ -149,7 +149,7 @@ async def test_a_refused_letter_is_sent_again_with_the_same_message_id_and_no_ad
 
 async def sent_warning_without_address(client, world: World) -> dict:
     """The café's operator has no e-mail address on record; a warning is sent. Returns the case."""
-    without = {key: value for key, value in OPERATOR.items() if key != "email"}
+    without = {key: value for key, value in OPERATOR.items() if key not in ("email", "letters_by_email")}
     put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=without, headers=world.h["admin"])
     assert put.status_code == 200, put.text
     return await sent_warning(client, world)
@@ -192,6 +192,19 @@ async def test_without_an_address_on_record_the_letter_is_marked_for_post(client
     assert hashlib.sha256(attachment(mail)[2]).hexdigest() == step_in(current, voornemen["id"])["letter_sha256"]
     assert step_in(current, warning["id"])["dispatch"]["by"] == "post"
     assert step_in(current, voornemen["id"])["dispatch"]["by"] == "email"
+
+
+async def test_an_address_on_record_without_the_addressees_wish_for_e_mail_gets_its_letters_by_post(
+    client, db, world, mailbox
+):
+    """Awb 2:14 lid 1: a letter goes by e-mail only to an addressee who made known they are reachable that way; an
+    e-mail address on record alone is not that."""
+    unasked = {**OPERATOR, "letters_by_email": False}
+    put = await client.put(f"/api/v1/objects/{world.ids['cafe']}/addressee", json=unasked, headers=world.h["admin"])
+    assert put.status_code == 200, put.text
+    current = await sent_warning(client, world)
+    assert last_step(current)["dispatch"]["by"] == "post"
+    assert await letter_emails(db) == []
 
 
 async def test_a_sending_recorded_for_an_earlier_day_is_not_e_mailed(client, db, world, mailbox):

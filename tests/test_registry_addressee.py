@@ -15,6 +15,7 @@ OPERATOR = {
     "postcode": "3511 AA",
     "city": "Utrecht",
     "email": "info@dehoek.example",
+    "letters_by_email": True,
 }
 
 
@@ -31,7 +32,7 @@ async def test_a_new_addressee_keeps_the_earlier_one_as_history_and_is_audited(c
 
     assert (await client.put(url, json=OPERATOR, headers=coordinator)).status_code == 200
     officer = auth("officer-1", roles=["enforcement_officer"], regimes=["alcohol"])
-    moved = {**OPERATOR, "street": "Neude 5", "email": None}
+    moved = {**OPERATOR, "street": "Neude 5", "email": None, "letters_by_email": False}
     response = await client.put(url, json=moved, headers=officer)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -48,6 +49,15 @@ async def test_an_incomplete_addressee_is_a_422_naming_the_field_and_stores_noth
     response = await client.put(f"/api/v1/objects/{object_id}/addressee", json=incomplete, headers=coordinator)
     problem = assert_problem(response, 422, "validation_failed")
     assert [error["pointer"] for error in problem["errors"]] == ["/city"]
+    assert await count(db, "object_addressee") == 0
+
+
+async def test_letters_by_e_mail_without_an_e_mail_address_is_a_422_and_stores_nothing(client, coordinator, db):
+    object_id = (await create_object(client, coordinator))["id"]
+    no_address = {**OPERATOR, "email": None}
+    response = await client.put(f"/api/v1/objects/{object_id}/addressee", json=no_address, headers=coordinator)
+    problem = assert_problem(response, 422, "validation_failed")
+    assert [error["pointer"] for error in problem["errors"]] == ["/letters_by_email"]
     assert await count(db, "object_addressee") == 0
 
 

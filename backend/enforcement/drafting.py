@@ -67,6 +67,8 @@ def _field_problems(data: StepCreate, problems: FieldProblems) -> None:
                 problems.add(f"/{name}", f"a {data.type} {data.decision} states it")
     if kind.letter is None and data.addressee is not None:
         problems.add("/addressee", f"a {data.type} has no letter of its own here")
+    if data.addressee is not None:
+        data.addressee.problems(problems, "/addressee")
     for name, why in kind.required.items():
         if getattr(data, name) is None:
             problems.add(f"/{name}", why)

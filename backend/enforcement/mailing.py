@@ -23,6 +23,7 @@ from backend.core import audit
 from backend.core.errors import NotFound
 from backend.enforcement import letter, queries, records
 from backend.letters import service as letters
+from backend.letters.models import Addressee
 from backend.registry import service as registry
 
 # The subject's first words, per kind of step (its letter's kind of document).
@@ -108,12 +109,12 @@ async def _address(
     conn: asyncpg.Connection, case: records.CaseRecord, step: records.StepRecord, sent_at: datetime
 ) -> str | None:
     if step.addressee:
-        email = step.addressee.get("email")
-        return email if isinstance(email, str) and email else None
-    if case.object_id is None:
+        addressee: Addressee | None = msgspec.convert(step.addressee, Addressee)
+    elif case.object_id is None:
         return None
-    addressee = await registry.addressee_as_of(conn, case.object_id, sent_at)
-    return addressee.email if addressee is not None else None
+    else:
+        addressee = await registry.addressee_as_of(conn, case.object_id, sent_at)
+    return addressee.email if addressee is not None and addressee.letters_by_email else None
 
 
 async def _stored(ctx: letters.Letters, sha256: str) -> bytes:

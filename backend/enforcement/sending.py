@@ -155,7 +155,8 @@ async def _send_letter(
     await tx.execute(queries.SET_LETTER, step.id, rendered.sha256, rendered.template_version_id)
     addressee = await letter.addressee_of(tx, case, step)
     mailed_now = sent_on == calendar.today() and letters.settings.smtp_host
-    return "email" if addressee.email and mailed_now else "post"
+    # Awb 2:14: by e-mail only to an addressee who made known that letters reach them there.
+    return "email" if addressee.email and addressee.letters_by_email and mailed_now else "post"
 
 
 async def record_posted(

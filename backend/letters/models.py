@@ -17,6 +17,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from backend.core.errors import FieldProblems
+
 Decision = Literal[
     "boete",
     "last_onder_dwangsom",
@@ -66,6 +68,18 @@ class Addressee(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     postcode: Line
     city: Line
     email: Line | None = None
+    letters_by_email: Annotated[
+        bool,
+        Meta(
+            description="The addressee made known that letters reach them at `email` (Awb 2:14 lid 1): only then a "
+            "sent letter goes by e-mail; otherwise it is posted, whatever address is on record"
+        ),
+    ] = False
+
+    def problems(self, problems: FieldProblems, at: str = "") -> None:
+        """What the schema cannot say: letters go by e-mail only to an address."""
+        if self.letters_by_email and not self.email:
+            problems.add(f"{at}/letters_by_email", "letters go by e-mail only to an e-mail address: give `email` too")
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

@@ -474,6 +474,7 @@ class AddresseeRecord(msgspec.Struct, frozen=True, kw_only=True):
     postcode: str
     city: str
     email: str | None
+    letters_by_email: bool
     recorded_at: datetime
     recorded_by: UUID | None
 

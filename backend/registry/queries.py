@@ -239,22 +239,22 @@ WHERE status = 'active' AND created_at < $3 AND ($4::text IS NULL OR wijk = $4) 
 # --- addressees: append-only, the newest row is current -----------------------------------------------------
 
 INSERT_ADDRESSEE = """
-INSERT INTO object_addressee (object_id, name, attention, street, postcode, city, email, recorded_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO object_addressee (object_id, name, attention, street, postcode, city, email, recorded_by, letters_by_email)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
 ADDRESSEE_HISTORY = """
-SELECT name, attention, street, postcode, city, email, recorded_at, recorded_by FROM object_addressee
+SELECT name, attention, street, postcode, city, email, letters_by_email, recorded_at, recorded_by FROM object_addressee
 WHERE object_id = $1 ORDER BY id DESC LIMIT 100
 """
 
 CURRENT_ADDRESSEE = """
-SELECT name, attention, street, postcode, city, email FROM object_addressee
+SELECT name, attention, street, postcode, city, email, letters_by_email FROM object_addressee
 WHERE object_id = $1 ORDER BY id DESC LIMIT 1
 """
 
 # The addressee that was current at $2 (what a letter sent then was addressed to).
 ADDRESSEE_AS_OF = """
-SELECT name, attention, street, postcode, city, email FROM object_addressee
+SELECT name, attention, street, postcode, city, email, letters_by_email FROM object_addressee
 WHERE object_id = $1 AND recorded_at <= $2 ORDER BY id DESC LIMIT 1
 """

@@ -714,6 +714,9 @@ async def set_addressee(
     """Record a new addressee; the earlier ones stay as history. Audited without the address itself (personal
     data stays in its table)."""
     await get_object(tx, principal, object_id)
+    problems = FieldProblems()
+    data.problems(problems)
+    problems.raise_if_any()
     await tx.execute(
         queries.INSERT_ADDRESSEE,
         object_id,
@@ -724,6 +727,7 @@ async def set_addressee(
         data.city,
         data.email,
         principal.user_id,
+        data.letters_by_email,
     )
     await audit.record_user_action(
         tx,
@@ -732,7 +736,7 @@ async def set_addressee(
         object_id,
         "addressee_set",
         request_id=request_id,
-        after={"addressee": "replaced", "email": data.email is not None},
+        after={"addressee": "replaced", "email": data.email is not None, "letters_by_email": data.letters_by_email},
     )
     return await get_addressee(tx, principal, object_id)
 
