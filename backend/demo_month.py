@@ -112,7 +112,7 @@ class Inspected:
     return_reason: str | None = None
     correction: str | None = None  # the corrected observations (the answers stand)
     case: Callable[[Api, Case], Awaitable[None]] | None = None  # what the jurists do with the case it opens
-    addressee: Mapping[str, str] | None = None
+    addressee: Mapping[str, str | bool] | None = None
 
 
 # --- the API, as the demo users ------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ async def _inspect(api: Api, work: Inspected) -> int:
 # --- enforcement ------------------------------------------------------------------------------------------------
 
 
-async def _set_addressee(api: Api, object_id: UUID, addressee: Mapping[str, str] | None) -> None:
+async def _set_addressee(api: Api, object_id: UUID, addressee: Mapping[str, str | bool] | None) -> None:
     if addressee is not None:
         await api.call("admin-hans", "PUT", f"/objects/{object_id}/addressee", body=dict(addressee))
 
