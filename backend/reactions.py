@@ -21,8 +21,10 @@ def wire() -> None:
     """Register every reaction (again is harmless: a reaction is registered once)."""
     # In this order: the assignment is done before waiting photos attach (as the submission always did it).
     events.react("inspection.submitted", planning.on_inspection_stored)
-    events.react("inspection.submitted", photos.on_inspection_submitted)
+    events.react("inspection.submitted", photos.on_inspection_stored)
     events.react("inspection.corrected", planning.on_inspection_stored)
+    # A correction may list a photo the phone sent before the first submission, which left it out.
+    events.react("inspection.corrected", photos.on_inspection_stored)
     events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
     # The reports' read model last: it reads what the reactions above wrote (cases opened, hercontroles settled).
     for changed in ("submitted", "corrected", "reviewed", "returned"):

@@ -231,3 +231,14 @@ async def stored_counts(db) -> dict[str, int]:
         counts[table] = await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
     counts["audit"] = await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'inspection'")
     return counts
+
+
+async def return_it(
+    client, world: World, inspection: dict, who: str = "coord_a", reason: str = "AW-06: foto onscherp"
+) -> dict:
+    """The coordinator returns the inspection to its inspector with a reason; the inspection as returned."""
+    response = await client.post(
+        f"{URL}/{inspection['id']}/return", json={"reason": reason}, headers=if_match(world, who, inspection["version"])
+    )
+    assert response.status_code == 200, response.text
+    return response.json()

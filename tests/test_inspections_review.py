@@ -19,6 +19,7 @@ from tests.inspection_helpers import (
     if_match,
     plan,
     put,
+    return_it,
     sha,
     stored_counts,
     submitted,
@@ -28,14 +29,6 @@ from tests.inspection_helpers import (
 @pytest.fixture
 async def world(client, auth) -> World:
     return await build_world(client, auth)
-
-
-async def return_it(client, world: World, inspection: dict, who: str = "coord_a", reason: str = "AW-06: foto onscherp"):
-    response = await client.post(
-        f"{URL}/{inspection['id']}/return", json={"reason": reason}, headers=if_match(world, who, inspection["version"])
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def events(db, inspection_id: str) -> list[tuple[str, str | None]]:

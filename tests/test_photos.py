@@ -17,7 +17,7 @@ from PIL import Image
 from backend.core import db as core_db
 from backend.photos import queries as photo_queries
 from tests.helpers import assert_problem
-from tests.inspection_helpers import URL, World, build_world
+from tests.inspection_helpers import URL, World, build_world, return_it
 from tests.photo_helpers import (
     PHOTO_USERS,
     blob_path,
@@ -441,3 +441,25 @@ async def test_the_original_is_an_audited_download_for_enforcement_officers_and_
 
     display = await client.get(photo_url(inspection["id"], photo_id, "/display"), headers=world.h["insp_a1"])
     assert b"PK\x03\x04" not in display.content and b"<script>" not in display.content
+
+
+async def test_an_early_photo_the_first_submission_left_out_attaches_when_a_correction_lists_it(client, db, world):
+    """A photo the phone sent before its inspection, which the first submission does not list, waits: a correction
+    may list it. The correction that lists it takes it, so the phone need not send it again and the purge of
+    photos nobody claimed never takes evidence."""
+    data = jpeg()
+    photo_id, inspection_id = str(uuid.uuid4()), str(uuid.uuid4())
+    early = await upload(client, world.h["insp_a1"], inspection_id, photo_id, data)
+    assert early.status_code == 200 and early.json()["attached"] is False
+    first_body = world.violating_body()
+    first = await client.put(f"{URL}/{inspection_id}", json=first_body, headers=world.h["insp_a1"])
+    assert first.status_code == 200, first.text
+    assert photo_id not in [photo["id"] for photo in first.json()["photos"]]
+    await return_it(client, world, first.json(), reason="AW-06: foto van het bord ontbreekt")
+
+    correction = {**first_body, "photos": [*first_body["photos"], entry(photo_id, data, None)], "base_revision": 1}
+    corrected = await client.put(f"{URL}/{inspection_id}", json=correction, headers=world.h["insp_a1"])
+    assert corrected.status_code == 200, corrected.text
+    assert photo_id not in corrected.json()["expected_photos"]
+    events = await photo_events(db, "inspection.photo_received")
+    assert [e["after"]["photo_id"] for e in events] == [photo_id]

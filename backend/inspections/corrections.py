@@ -13,14 +13,14 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.core import audit, events
+from backend.core import audit
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, FieldProblems, Forbidden
 from backend.inspections import queries
 from backend.inspections.checking import Prepared, prepare
 from backend.inspections.models import Inspection, InspectionSubmission, PhotoManifestEntry, Received
 from backend.inspections.reads import stored_view
-from backend.inspections.trail import audit_event, domain_event
+from backend.inspections.trail import announce_stored, audit_event, domain_event
 
 
 def photo_in_use() -> Conflict:
@@ -72,7 +72,8 @@ async def correct(
     corrected = domain_event(
         "inspection.corrected", principal, view, put.request_id, object_kind=prepared.target.object_kind
     )
-    await events.announce(tx, corrected, principal)
+    # Photos that waited for the inspection and that this revision lists attach now (photos react).
+    view = await announce_stored(tx, corrected, principal)
     await audit.write(
         tx, audit_event(principal, inspection_id, prepared, "corrected", revision, put.digest, put.request_id)
     )

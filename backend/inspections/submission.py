@@ -21,7 +21,6 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.core import events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, FieldProblems, Forbidden, Unprocessable
 from backend.core.visibility import Visibility
@@ -31,7 +30,7 @@ from backend.inspections.clock import clock_skew
 from backend.inspections.corrections import correct, photo_in_use
 from backend.inspections.models import Inspection, InspectionSubmission, Received
 from backend.inspections.reads import inspection_of, stored_view, with_evidence
-from backend.inspections.trail import audit_event, domain_event
+from backend.inspections.trail import announce_stored, audit_event, domain_event
 
 
 class StaleRevision(Conflict):
@@ -108,10 +107,7 @@ async def _submit_new(
     submitted = domain_event(
         "inspection.submitted", principal, view, put.request_id, object_kind=prepared.target.object_kind
     )
-    set_off = await events.announce(tx, submitted, principal)
-    if any(follow_up.type == "photo.received" for follow_up in set_off):
-        view = await stored_view(tx, inspection_id)  # a photo that waited attached: the view changed
-    return await with_evidence(tx, principal, view)
+    return await with_evidence(tx, principal, await announce_stored(tx, submitted, principal))
 
 
 async def _insert(

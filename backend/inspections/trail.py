@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from backend.core import audit, events
 from backend.core.auth import Principal
 from backend.inspections.checking import Prepared
 from backend.inspections.models import Inspection
+from backend.inspections.reads import stored_view
 
 
 class InspectionSnapshot(msgspec.Struct, frozen=True):
@@ -39,6 +41,18 @@ def domain_event(
         request_id=request_id,
         snapshot=InspectionSnapshot(view, object_kind),
     )
+
+
+async def announce_stored(tx: asyncpg.Connection, happened: events.Event, principal: Principal) -> Inspection:
+    """Announce a submission or correction and answer the inspection as it is after the reactions: the view the
+    event carries, read again only when a photo that waited for it attached (photo.received among what the
+    announcement set off)."""
+    set_off = await events.announce(tx, happened, principal)
+    snapshot = happened.snapshot
+    assert isinstance(snapshot, InspectionSnapshot)
+    if any(follow_up.type == "photo.received" for follow_up in set_off):
+        return await stored_view(tx, snapshot.view.id)
+    return snapshot.view
 
 
 def audit_event(

@@ -430,9 +430,9 @@ async def attach_pending(
     return attached
 
 
-async def on_inspection_submitted(tx: asyncpg.Connection, submitted: events.Event, principal: Principal) -> None:
-    """Reaction to inspection.submitted: the photos that waited for it attach."""
-    await attach_pending(tx, principal, submitted.subject_id, request_id=submitted.request_id)
+async def on_inspection_stored(tx: asyncpg.Connection, stored: events.Event, principal: Principal) -> None:
+    """Reaction to inspection.submitted and .corrected: the photos that waited for it and that it lists attach."""
+    await attach_pending(tx, principal, stored.subject_id, request_id=stored.request_id)
 
 
 async def _principal_of(conn: asyncpg.Connection, user_id: UUID) -> Principal:
