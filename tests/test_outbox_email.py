@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -114,6 +114,18 @@ async def test_no_e_mail_without_a_feedback_wish_or_an_address(client, world, db
     assert [m["To"] for m in mailbox.received] == ["c.jansen@example.nl"]
     (message,) = await email_messages(db)
     assert str(message["complaint_id"]) == wanted["id"]
+
+
+async def test_an_acknowledgement_never_promises_a_day_already_past(client, world, mailbox):
+    """A complaint registered late (received two months ago): its resolution date has passed, so the
+    acknowledgement does not name it."""
+    received = datetime.now(UTC) - timedelta(days=60)
+    late = await create_complaint(client, world, received_at=received.isoformat(), incident_at=None)
+    assert date.fromisoformat(late["resolution_due_on"]) < date.today()
+    await until(lambda: len(mailbox.received) == 1)
+    text = " ".join(text_of(mailbox.received[0]).split())
+    assert "Wij hebben uw melding van" in text and "ontvangt u van ons bericht" in text
+    assert "streven ernaar" not in text
 
 
 async def test_a_refusing_server_gets_the_same_message_id_again_and_no_personal_data_is_logged(

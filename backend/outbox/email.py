@@ -27,6 +27,7 @@ import structlog
 
 from backend.complaints import service as complaints
 from backend.complaints.models import FeedbackEmail
+from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.calendar import AMSTERDAM
 from backend.core.config import Settings
@@ -94,10 +95,16 @@ def message_id(outbox_id: UUID, sender: str) -> str:
 def body(event_type: str, contact: complaints.FeedbackContact) -> str:
     received = dutch.long_date(contact.received_at.astimezone(AMSTERDAM).date())
     if event_type == "complaint.received":
-        # The reporter learns when to expect an answer: the complaint's own resolution date (working days).
+        # The reporter learns when to expect an answer: the complaint's own resolution date (working days), unless
+        # the acknowledgement goes out so late (a mail server configured only now) that the day has passed.
+        due = contact.resolution_due_on
+        expect = (
+            f"Wij streven ernaar uw melding uiterlijk op {dutch.long_date(due)} af te handelen. "
+            if due >= calendar.today()
+            else ""
+        )
         middle = (
-            f"Wij hebben uw melding van {received} ontvangen. Een medewerker bekijkt uw melding. Wij streven "
-            f"ernaar uw melding uiterlijk op {dutch.long_date(contact.resolution_due_on)} af te handelen. "
+            f"Wij hebben uw melding van {received} ontvangen. Een medewerker bekijkt uw melding. {expect}"
             "Zodra wij uw melding hebben afgehandeld, ontvangt u van ons bericht."
         )
     else:
