@@ -258,6 +258,7 @@ def test_a_complaint_from_intake_to_answer(browser, server):
     assert "petra.bos@example.nl" in text_of(browser, "main")  # the handler sees the reporter
     # and whether the acknowledgement reached them (this server has no mail server: it waits).
     assert "E-mail ontvangstbevestiging" in text_of(browser, "main") and "Wordt verzonden" in text_of(browser, "main")
+    assert "Binnenstad" in text_of(browser, "dl") and "binnenstad" not in text_of(browser, "dl")  # the wijk's name
     check_screen(browser, "klacht")
     # The worklist names the category and the wijk in words, not by their keys.
     open_screen(browser, "#/klachten", "Klachten")

@@ -53,7 +53,7 @@ export async function complaintScreen(id) {
   render(`Klacht: ${category ? category.name : complaint.category}`,
     facts([
       ["Status", STATES[complaint.state] || complaint.state], ["Omschrijving", complaint.description],
-      ["Adres", address(complaint.location)], ["Wijk", complaint.location.wijk],
+      ["Adres", address(complaint.location)], ["Wijk", word(WIJKEN, complaint.location.wijk)],
       ["Ontvangen", formatDate(complaint.received_at)], ["Uiterlijk afgehandeld", formatDate(complaint.resolution_due_on)],
       ["Termijn", complaint.overdue ? "Te laat" : "Op tijd"], ["Uitkomst", OUTCOME_NAMES[complaint.outcome]],
       ["Antwoord", complaint.answer], ["Doorgestuurd naar", complaint.forwarded_to],
