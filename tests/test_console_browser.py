@@ -37,6 +37,19 @@ from tests.server_helpers import Served, served
 CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER = shutil.which("chromium")
 OUTPUT_DIR = Path(__file__).resolve().parent / "output"
+# The wijken as the console names them (backend/static/console/js/words.js).
+WIJK_NAMES = {
+    "Binnenstad",
+    "Noordoost",
+    "Oost",
+    "Zuid",
+    "Zuidwest",
+    "West",
+    "Noordwest",
+    "Overvecht",
+    "Leidsche Rijn",
+    "Vleuten-De Meern",
+}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "4.14.1" / "axe.min.js"
 DOWNLOADS = OUTPUT_DIR / "downloads"
 WAIT_S = 15
@@ -409,6 +422,8 @@ async def test_a_coordinator_reviews_one_inspection_and_returns_another_with_a_r
 
     browser.find_element("css selector", f'a[href="#/inspecties/{accepted}"]').click()
     wait_for_heading(browser, "Inspectie beoordelen")
+    wijk = browser.find_element("xpath", "//dt[.='Wijk']/following-sibling::dd[1]").text
+    assert wijk in WIJK_NAMES, wijk  # the wijk's name, not its key
     check_screen(browser, "inspectie")
     submit(browser, "Goedkeuren")
     wait_for_heading(browser, "Te beoordelen")

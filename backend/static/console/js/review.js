@@ -4,6 +4,7 @@ import { api, describe, query } from "./api.js";
 import { navigate, render, showError } from "./app.js";
 import { address, button, facts, field, formatDate, h, heading, link, paragraph } from "./dom.js";
 import { pagedTable } from "./pages.js";
+import { REGIMES, WIJKEN, word } from "./words.js";
 
 const STATES = { submitted: "Ingediend (foto's volgen)", complete: "Compleet", returned: "Teruggestuurd",
                  corrected: "Gecorrigeerd", reviewed: "Beoordeeld" };
@@ -11,7 +12,7 @@ const HEADERS = ["Object", "Adres", "Wijk", "Inspecteurs", "Gecontroleerd", "Sta
 
 function row(inspection) {
   return [link(`#/inspecties/${inspection.id}`, inspection.object_name || "Locatie zonder object"),
-          address(inspection), inspection.wijk, inspection.inspector_names.join(", "),
+          address(inspection), word(WIJKEN, inspection.wijk), inspection.inspector_names.join(", "),
           formatDate(inspection.inspected_at), STATES[inspection.state] || inspection.state];
 }
 
@@ -19,7 +20,7 @@ const REASONS = { regular_cycle: "Reguliere cyclus", hercontrole: "Hercontrole",
                   verscherpt_toezicht: "Verscherpt toezicht", project: "Project" };
 
 function overdueRow(assignment) {
-  return [assignment.team_id, assignment.wijk, assignment.regimes.join(", "),
+  return [assignment.team_id, word(WIJKEN, assignment.wijk), assignment.regimes.map((regime) => word(REGIMES, regime)).join(", "),
           `${formatDate(assignment.planned_from)} – ${formatDate(assignment.planned_to)}`,
           REASONS[assignment.reason] || assignment.reason];
 }
@@ -54,7 +55,7 @@ export async function inspectionScreen(id) {
   const violations = inspection.violations.map((v) => h("li", { class: "utrecht-unordered-list__item" },
     `${v.code}: ${v.question}`));
   render("Inspectie beoordelen",
-    facts([["Status", STATES[inspection.state] || inspection.state], ["Wijk", inspection.wijk],
+    facts([["Status", STATES[inspection.state] || inspection.state], ["Wijk", word(WIJKEN, inspection.wijk)],
            ["Team", inspection.team_id], ["Gecontroleerd", formatDate(inspection.inspected_at)],
            ["Waarnemingen", inspection.observations], ["Reden eerder teruggestuurd", inspection.return_reason]]),
     h("section", { class: "console-section", "aria-labelledby": "kop-overtredingen" },
