@@ -18,11 +18,12 @@ import asyncio
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import aiosmtplib
 import asyncpg
+import msgspec
 import structlog
 
 from backend.complaints import service as complaints
@@ -59,32 +60,30 @@ async def on_complaint_event(tx: asyncpg.Connection, happened: Event, _principal
     )
 
 
-# How the complaint shows an e-mail message's state, and which e-mail it was.
-_STATES: dict[str, Literal["pending", "sent", "failed", "cancelled"]] = {
-    "pending": "pending",
-    "delivered": "sent",
-    "dead": "failed",
-    "cancelled": "cancelled",
-}
+# How an e-mail message's state reads where its e-mail is shown: a sent letter's dispatch, a complaint's feedback.
+_MAIL_STATES = {"pending": "pending", "delivered": "sent", "dead": "failed", "cancelled": "cancelled"}
+# Which e-mail to a reporter a message is.
 _KINDS: dict[str, Literal["acknowledgement", "answer"]] = {
     "complaint.received": "acknowledgement",
     "complaint.answered": "answer",
 }
 
 
+def delivery(row: asyncpg.Record) -> dict[str, Any]:
+    """An e-mail message's delivery as the API shows it: state, attempts, last error, when sent, the message."""
+    return {
+        "state": _MAIL_STATES[row["state"]],
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "sent_at": row["delivered_at"],
+        "outbox_message_id": row["id"],
+    }
+
+
 async def feedback_emails(conn: asyncpg.Connection, complaint_id: UUID) -> list[FeedbackEmail]:
     """The e-mails to this complaint's reporter and how each went, for the handler's view of the complaint."""
-    return [
-        FeedbackEmail(
-            kind=_KINDS[row["event_type"]],
-            state=_STATES[row["state"]],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            sent_at=row["delivered_at"],
-            outbox_message_id=row["id"],
-        )
-        for row in await conn.fetch(queries.COMPLAINT_EMAILS, complaint_id)
-    ]
+    rows = await conn.fetch(queries.COMPLAINT_EMAILS, complaint_id)
+    return [msgspec.convert({"kind": _KINDS[row["event_type"]], **delivery(row)}, FeedbackEmail) for row in rows]
 
 
 def message_id(outbox_id: UUID, sender: str) -> str:

@@ -15,21 +15,20 @@ from email.message import EmailMessage
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from backend.core.auth import Principal
 from backend.core.config import Settings
 from backend.core.events import Event
 from backend.enforcement import mailing
-from backend.enforcement.models import LetterDispatch, MailState
+from backend.enforcement.models import LetterDispatch
 from backend.letters import dutch
 from backend.letters.service import Letters
 from backend.outbox import email, queries, webhooks
 from backend.outbox.models import Claimed
 
+
 # The outbox's states as the step shows them.
-STATES: dict[str, MailState] = {"pending": "pending", "delivered": "sent", "dead": "failed", "cancelled": "cancelled"}
-
-
 async def on_step_sent(tx: asyncpg.Connection, happened: Event, _principal: Principal) -> None:
     """An e-mail message of the letter, in the sending transaction, when it goes by e-mail."""
     if happened.subject_type != "step" or not await mailing.by_email(tx, happened.subject_id):
@@ -72,17 +71,8 @@ async def deliver(pool: asyncpg.Pool, message: Claimed, letters: Letters) -> web
 
 async def deliveries(conn: asyncpg.Connection, step_ids: list[UUID]) -> dict[UUID, LetterDispatch]:
     """The e-mail of each of these sent steps' letters, as the step shows it."""
-    return {
-        row["step_id"]: LetterDispatch(
-            by="email",
-            state=STATES[row["state"]],
-            outbox_message_id=row["id"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            sent_at=row["delivered_at"],
-        )
-        for row in await conn.fetch(queries.LETTER_EMAILS, step_ids)
-    }
+    rows = await conn.fetch(queries.LETTER_EMAILS, step_ids)
+    return {row["step_id"]: msgspec.convert({"by": "email", **email.delivery(row)}, LetterDispatch) for row in rows}
 
 
 async def failed(conn: asyncpg.Connection) -> list[UUID]:
