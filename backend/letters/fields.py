@@ -133,13 +133,11 @@ def _one_year_after(day: date) -> date:
     return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else date(day.year + 1, 3, 1)
 
 
-@_with_context
-def _payment_instruction(observed_on: date, sent_on: date, context: Context) -> str:
+def _payment_instruction(observed_on: date, sent_on: date) -> str:
     """What the addressee must do about the forfeited sum. It is due six weeks after forfeiture by law (5:33), not
     after this letter, and an authority usually sends the invorderingsbeschikking only once that term has passed:
     the letter then states the sum was due, instead of a last day to pay that already lies in the past."""
-    atw = "payment" in STATUTORY_TERMS
-    due = calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=atw)
+    due = calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=True)  # statutory, so the Atw applies
     if due >= sent_on:
         return f"U moet het bedrag uiterlijk op {dutch.long_date(due)} betalen"
     return (
