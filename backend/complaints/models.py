@@ -263,7 +263,7 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FeedbackEmail(msgspec.Struct, frozen=True, kw_only=True):
-    """An e-mail to the reporter: whether it reached their mail server. One that failed for good means the reporter
+    """An e-mail to the reporter and whether our mail server took it. One that failed for good means the reporter
     did not hear from us: the handler contacts them another way (by phone, when they left a number)."""
 
     kind: Annotated[
