@@ -175,6 +175,11 @@ async def done(
     return response.json()
 
 
+def step_in(current: dict[str, Any], step_id: str) -> dict[str, Any]:
+    """The step with this id in a case as the API answers it."""
+    return next(s for s in current["steps"] if s["id"] == step_id)
+
+
 def last_step(current: dict[str, Any]) -> dict[str, Any]:
     return current["steps"][-1]
 

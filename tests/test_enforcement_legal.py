@@ -35,6 +35,7 @@ from tests.enforcement_helpers import (
     proposal,
     reviewed,
     step,
+    step_in,
     table_counts,
     voornemen_answered,
     warned_once,
@@ -557,6 +558,25 @@ async def test_a_bezwaar_by_post_is_on_time_when_posted_within_the_term(client, 
         body["posted_on"] = (term_end + timedelta(days=posted)).isoformat()
     current = await drafted(client, world, current, body)
     assert (last_step(current)["late"], last_step(current)["posted_on"]) == (late, body.get("posted_on"))
+
+
+async def test_a_decision_posted_after_its_day_of_sending_has_its_bezwaar_term_from_the_posting(client, db, world):
+    """Made known when it left the authority (Awb 3:41): a besluit recorded as sent 60 days ago but posted four days
+    later has its bezwaar term from the posting, so a bezwaar received two days after the sending's term is on time."""
+    current, besluit = await sent_long_ago(client, db, world)
+    sent_on = date.fromisoformat(besluit["sent_on"])
+    assert besluit["dispatch"]["by"] == "post"  # a sending recorded for an earlier day went on paper
+    posted_on = sent_on + timedelta(days=4)
+    current = await done(client, world, current, besluit["id"], "posted", body={"posted_on": posted_on.isoformat()})
+    from_posting = calendar.term_end(posted_on, weeks=6)
+    assert step_in(current, besluit["id"])["deadlines"] == [
+        {"kind": "bezwaar_term", "resolved": False, "due_on": from_posting.isoformat()}
+    ]
+    received_on = calendar.term_end(sent_on, weeks=6) + timedelta(days=2)
+    assert received_on <= from_posting
+    body = {"type": "bezwaar", "related_step_id": besluit["id"], "received_on": received_on.isoformat()}
+    current = await drafted(client, world, current, body)
+    assert last_step(current)["late"] is False
 
 
 async def bezwaar_change(client, world: World, current: dict, body: dict):

@@ -33,6 +33,7 @@ from tests.enforcement_helpers import (
     only_case,
     proposal,
     reviewed,
+    step_in,
 )
 from tests.helpers import assert_problem
 from tests.outbox_helpers import MESSAGES, SENDER, Mailbox, mail_settings, smtp_server, text_of, until
@@ -66,10 +67,6 @@ def attachment(mail: EmailMessage) -> tuple[str, str, bytes]:
     content = part.get_content()
     assert isinstance(content, bytes)
     return part.get_content_type(), str(part.get_filename()), content
-
-
-def step_in(current: dict[str, Any], step_id: str) -> dict[str, Any]:
-    return next(s for s in current["steps"] if s["id"] == step_id)
 
 
 async def document(client, world: World, current: dict[str, Any], step_id: str) -> tuple[str, bytes]:

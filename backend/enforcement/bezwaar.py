@@ -30,9 +30,16 @@ def late(term_end: date, received_on: date, posted_on: date | None) -> bool:
 
 
 def _term_end(decision: StepRecord) -> date:
-    """The last day of the bezwaar term against a sent decision (6 weeks from the day of sending, Awb 6:7, 6:8)."""
-    assert decision.sent_on is not None
-    return calendar.term_end(decision.sent_on, weeks=awb()["bezwaar_term_weeks"])
+    """The last day of the bezwaar term against a sent decision: 6 weeks from the day it was made known (the day of
+    sending, or the later day it was posted; Awb 6:7, 6:8)."""
+    made_known_on = decision.made_known_on()
+    assert made_known_on is not None
+    return bezwaar_term_end(made_known_on)
+
+
+def bezwaar_term_end(made_known_on: date) -> date:
+    """The last day of the bezwaar term against a decision made known on that day (Awb 6:7, 6:8, Atw)."""
+    return calendar.term_end(made_known_on, weeks=awb()["bezwaar_term_weeks"])
 
 
 def prepare(data: StepCreate, case_steps: list[StepRecord], new: NewStep) -> None:

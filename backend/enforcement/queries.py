@@ -269,6 +269,11 @@ UPDATE enforcement_deadline SET resolved_at = now()
 WHERE case_id = $1 AND resolved_at IS NULL AND kind IN ('zienswijze', 'begunstigingstermijn')
 """
 
+# A term that counts from a later day than first recorded (a decision posted after the day of sending).
+MOVE_DEADLINE = """
+UPDATE enforcement_deadline SET due_on = $3 WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
+"""
+
 RESOLVE_DEADLINE = """
 UPDATE enforcement_deadline SET resolved_at = now() WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
 """

@@ -98,6 +98,14 @@ class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
     dispatch: str | None = None  # a sent letter's: 'email' or 'post'
     letter_posted_on: date | None = None  # a letter for post: the day the back office posted it
 
+    def made_known_on(self) -> date | None:
+        """The day a sent step's letter was made known (Awb 3:41): the day of sending, or the later day the back
+        office posted it (a letter for post, or one whose e-mail failed). The bezwaar term counts from it (6:8)."""
+        if self.sent_on is None:
+            return None
+        posted = self.letter_posted_on
+        return posted if posted is not None and posted > self.sent_on else self.sent_on
+
 
 class NewCase(msgspec.Struct, frozen=True, kw_only=True):
     """A case to open (queries.INSERT_CASE_IF_NONE_OPEN); the field names are its columns."""

@@ -17,9 +17,8 @@ import asyncpg
 from backend.core import calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
-from backend.enforcement import hercontrole, letter, queries, reading, records, steps
+from backend.enforcement import bezwaar, hercontrole, letter, queries, reading, records, steps
 from backend.enforcement.models import Case, Dispatch, StepPosted, StepSend
-from backend.enforcement.procedure import awb
 from backend.enforcement.records import CaseRecord, StepRecord
 from backend.letters import service as letters_service
 from backend.letters.service import Letters
@@ -104,8 +103,7 @@ async def _terms_start(
         end = calendar.term_end(sent_on, weeks=step.zienswijze_weeks, atw="zienswijze" in atw_terms)
         await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "zienswijze", end)
     elif step.type == "besluit":
-        bezwaar_term = calendar.term_end(sent_on, weeks=awb()["bezwaar_term_weeks"])
-        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "bezwaar_term", bezwaar_term)
+        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "bezwaar_term", bezwaar.bezwaar_term_end(sent_on))
         if step.related_step_id is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step.related_step_id, "zienswijze")
         if step.decision == "last_onder_dwangsom":
@@ -182,6 +180,9 @@ async def record_posted(
         raise Conflict("The decision was withdrawn before it was posted; it is not posted.", code="step_withdrawn")
     posted_on = _posting_day(data, step)
     await tx.execute(queries.RECORD_POSTED, step_id, posted_on, principal.user_id)
+    if step.type == "besluit" and step.sent_on is not None and posted_on > step.sent_on:
+        # Posted after the day of sending: made known that day (Awb 3:41), so the bezwaar term counts from it.
+        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_term", bezwaar.bezwaar_term_end(posted_on))
     await records.audit(
         tx,
         principal,
