@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import uuid4
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from backend.core.calendar import AMSTERDAM, today
 from backend.enforcement.dwangsom import forfeiture
 from backend.enforcement.procedure import ProcedureInvalid, awb, load_awb
 from backend.enforcement.proposal import months_before
+from backend.enforcement.records import StepRecord
 from tests.enforcement_helpers import (
     AGE_NOT_ESTABLISHED,
     CASES,
@@ -577,6 +580,30 @@ async def test_a_decision_posted_after_its_day_of_sending_has_its_bezwaar_term_f
     body = {"type": "bezwaar", "related_step_id": besluit["id"], "received_on": received_on.isoformat()}
     current = await drafted(client, world, current, body)
     assert last_step(current)["late"] is False
+
+
+def sent_decision(sent_on: date, posted_on: date | None = None) -> StepRecord:
+    """A sent besluit as the enforcement service holds it; only its days matter here."""
+    required = {"id": uuid4(), "case_id": uuid4(), "seq": 1, "type": "besluit", "status": "sent"}
+    fields = dict.fromkeys(StepRecord.__struct_fields__) | required
+    moments = {"drafted_by": uuid4(), "created_at": datetime.now(UTC), "violation_ids": []}
+    return msgspec.convert({**fields, **moments, "sent_on": sent_on, "letter_posted_on": posted_on}, StepRecord)
+
+
+@pytest.mark.parametrize(
+    ("posted", "emailed", "made_known"),
+    [
+        (None, None, 0),  # the day of sending
+        (3, None, 3),  # posted three days later (a letter for post, or one whose e-mail failed)
+        (None, 1, 1),  # the mail server took the e-mail the next day, after retries (Awb 2:17)
+        (None, 0, 0),  # e-mailed the same day
+    ],
+)
+def test_a_decision_is_made_known_on_the_day_it_left_the_authority(posted, emailed, made_known):
+    sent_on = date(2026, 3, 3)
+    after = {None: None} | {n: sent_on + timedelta(days=n) for n in range(4)}
+    decision = sent_decision(sent_on, after[posted])
+    assert decision.made_known_on(after[emailed]) == sent_on + timedelta(days=made_known)
 
 
 async def bezwaar_change(client, world: World, current: dict, body: dict):

@@ -29,10 +29,11 @@ def late(term_end: date, received_on: date, posted_on: date | None) -> bool:
     return not (posted_on is not None and posted_on <= term_end and received_on <= term_end + grace)
 
 
-def _term_end(decision: StepRecord) -> date:
+async def _term_end(conn: asyncpg.Connection, decision: StepRecord) -> date:
     """The last day of the bezwaar term against a sent decision: 6 weeks from the day it was made known (the day of
-    sending, or the later day it was posted; Awb 6:7, 6:8)."""
-    made_known_on = decision.made_known_on()
+    sending, or the later day it was posted or its e-mail went; Awb 6:7, 6:8)."""
+    emailed_on = await reading.emailed_on(conn, decision.id) if decision.dispatch == "email" else None
+    made_known_on = decision.made_known_on(emailed_on)
     assert made_known_on is not None
     return bezwaar_term_end(made_known_on)
 
@@ -42,7 +43,7 @@ def bezwaar_term_end(made_known_on: date) -> date:
     return calendar.term_end(made_known_on, weeks=awb()["bezwaar_term_weeks"])
 
 
-def prepare(data: StepCreate, case_steps: list[StepRecord], new: NewStep) -> None:
+async def prepare(tx: asyncpg.Connection, data: StepCreate, case_steps: list[StepRecord], new: NewStep) -> None:
     """A bezwaar is lodged against a sent decision of this case, once; its lateness follows from the days."""
     decision = next((s for s in case_steps if s.id == data.related_step_id), None)
     if decision is None or decision.type not in steps.DECISIONS or decision.status != "sent":
@@ -52,14 +53,14 @@ def prepare(data: StepCreate, case_steps: list[StepRecord], new: NewStep) -> Non
     assert data.received_on is not None  # a bezwaar states it (steps.KINDS)
     new.related_step_id = decision.id
     new.violation_ids = decision.violation_ids
-    new.late = late(_term_end(decision), data.received_on, data.posted_on)
+    new.late = late(await _term_end(tx, decision), data.received_on, data.posted_on)
 
 
 async def registered(tx: asyncpg.Connection, principal: Principal, case: CaseRecord, new: NewStep) -> None:
     """The decision deadline starts, the decision's bezwaar term has done its work, the case is in bezwaar."""
     assert new.related_step_id is not None
     decision = await records.step(tx, case.id, new.related_step_id)
-    decide_by = calendar.term_end(_term_end(decision), weeks=awb()["bezwaar_decision_weeks"])
+    decide_by = calendar.term_end(await _term_end(tx, decision), weeks=awb()["bezwaar_decision_weeks"])
     await tx.execute(queries.INSERT_DEADLINE, case.id, new.id, "bezwaar_decision", decide_by)
     await tx.execute(queries.RESOLVE_DEADLINE, decision.id, "bezwaar_term")
     status = steps.KINDS["bezwaar"].case_status
@@ -156,7 +157,7 @@ async def _moved_decision_term(
             )
         assert step.related_step_id is not None
         decision = await records.step(tx, step.case_id, step.related_step_id)
-        return calendar.term_end(_term_end(decision), weeks=awb()["bezwaar_decision_weeks_with_committee"])
+        return calendar.term_end(await _term_end(tx, decision), weeks=awb()["bezwaar_decision_weeks_with_committee"])
     if data.change == "extension":
         if "extension" in earlier or "postponement" in earlier:
             raise Conflict(

@@ -194,7 +194,7 @@ async def create_step(
     if data.type == "invordering":
         await _prepare_invordering(tx, data, case_steps, new)
     elif data.type == "bezwaar":
-        bezwaar.prepare(data, case_steps, new)
+        await bezwaar.prepare(tx, data, case_steps, new)
     else:
         await _prepare_sanction(tx, principal, case, data, violations, case_steps, new)
     step_id = await records.insert_step(tx, new)

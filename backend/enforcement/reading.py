@@ -82,6 +82,15 @@ async def failed_mail(conn: asyncpg.Connection) -> list[UUID]:
     return await _failed_mail_reader(conn)
 
 
+async def emailed_on(conn: asyncpg.Connection, step_id: UUID) -> date | None:
+    """The day (Europe/Amsterdam) the mail server took the e-mail of this sent step's letter, None while it has
+    not (or for a letter not e-mailed): the moment an e-mailed letter is sent (Awb 2:17 lid 1)."""
+    found = (await _mail_reader(conn, [step_id])).get(step_id)
+    if found is None or found.state != "sent" or found.sent_at is None:
+        return None
+    return found.sent_at.astimezone(calendar.AMSTERDAM).date()
+
+
 async def delivery_failed(conn: asyncpg.Connection, step_id: UUID) -> bool:
     """Whether the e-mail of this sent step's letter failed for good."""
     found = (await _mail_reader(conn, [step_id])).get(step_id)

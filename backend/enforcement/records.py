@@ -98,13 +98,13 @@ class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
     dispatch: str | None = None  # a sent letter's: 'email' or 'post'
     letter_posted_on: date | None = None  # a letter for post: the day the back office posted it
 
-    def made_known_on(self) -> date | None:
-        """The day a sent step's letter was made known (Awb 3:41): the day of sending, or the later day the back
-        office posted it (a letter for post, or one whose e-mail failed). The bezwaar term counts from it (6:8)."""
+    def made_known_on(self, emailed_on: date | None = None) -> date | None:
+        """The day a sent step's letter was made known (Awb 3:41): the day of sending, or a later day it left: when
+        the back office posted it (a letter for post, or one whose e-mail failed) or when the mail server took its
+        e-mail after retries (`emailed_on`, Awb 2:17). The bezwaar term counts from it (6:8)."""
         if self.sent_on is None:
             return None
-        posted = self.letter_posted_on
-        return posted if posted is not None and posted > self.sent_on else self.sent_on
+        return max(day for day in (self.sent_on, self.letter_posted_on, emailed_on) if day is not None)
 
 
 class NewCase(msgspec.Struct, frozen=True, kw_only=True):
