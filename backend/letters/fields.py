@@ -29,7 +29,7 @@ BEZWAAR_WEEKS = 6
 PAYMENT_WEEKS = 6
 BEZWAAR_DECISION_WEEKS = 6
 BEZWAAR_DECISION_WEEKS_COMMITTEE = 12
-STATUTORY_TERMS = frozenset({"bezwaar", "beroep", "payment"})
+STATUTORY_TERMS = frozenset({"bezwaar", "beroep"})  # the payment term (5:33) is _payment_due
 
 _UNIT_TEXT = {"per_violation": "per overtreding", "per_day": "per dag", "per_week": "per week", "once": "ineens"}
 _OUTCOME_TEXT = {"gegrond": "gegrond", "ongegrond": "ongegrond", "niet_ontvankelijk": "niet-ontvankelijk"}
@@ -76,7 +76,7 @@ def _term(kind: str, weeks: int = 0, days: int = 0) -> Callable[..., str]:
 
     @_with_context
     def make(start: date, context: Context) -> str:
-        # Statutory terms (bezwaar, beroep, payment) always follow the Atw; terms the authority sets itself
+        # Statutory terms (bezwaar, beroep) always follow the Atw; terms the authority sets itself
         # follow it when the setting names them.
         atw = kind in STATUTORY_TERMS or kind in context.atw_terms
         return dutch.long_date(calendar.term_end(start, weeks=weeks, days=days, atw=atw))
@@ -133,11 +133,16 @@ def _one_year_after(day: date) -> date:
     return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else date(day.year + 1, 3, 1)
 
 
+def _payment_due(observed_on: date) -> date:
+    """The last day to pay a sum forfeited on that day: six weeks later (5:33), statutory, so the Atw applies."""
+    return calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=True)
+
+
 def _payment_instruction(observed_on: date, sent_on: date) -> str:
     """What the addressee must do about the forfeited sum. It is due six weeks after forfeiture by law (5:33), not
     after this letter, and an authority usually sends the invorderingsbeschikking only once that term has passed:
     the letter then states the sum was due, instead of a last day to pay that already lies in the past."""
-    due = calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=True)  # statutory, so the Atw applies
+    due = _payment_due(observed_on)
     if due >= sent_on:
         return f"U moet het bedrag uiterlijk op {dutch.long_date(due)} betalen"
     return (
@@ -229,7 +234,7 @@ COLLECTION: dict[str, Field] = {
     "collection.amount": _field("collection.forfeited_cents", dutch.euro_figures),
     "collection.amount_words": _field("collection.forfeited_cents", dutch.euro_words),
     "collection.units": _field("collection.units"),
-    "collection.payment_due": Field(("collection.observed_on",), _term("payment", weeks=PAYMENT_WEEKS)),
+    "collection.payment_due": _field("collection.observed_on", lambda day: dutch.long_date(_payment_due(day))),
     "collection.payment": Field(("collection.observed_on", "terms.sent_on"), _payment_instruction),
     "collection.limitation_day": _field("collection.observed_on", lambda day: dutch.long_date(_one_year_after(day))),
 }

@@ -76,6 +76,10 @@ class Addressee(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         ),
     ] = False
 
+    def letters_email(self) -> str | None:
+        """The address letters go to by e-mail; None when they go by post (no address, or no wish for e-mail)."""
+        return self.email if self.letters_by_email else None
+
     def problems(self, problems: FieldProblems, at: str = "") -> None:
         """What the schema cannot say: letters go by e-mail only to an address."""
         if self.letters_by_email and not self.email:
