@@ -114,7 +114,7 @@ async def _address(
         return None
     else:
         addressee = await registry.addressee_as_of(conn, case.object_id, sent_at)
-    return addressee.email if addressee is not None and addressee.letters_by_email else None
+    return addressee.letters_email() if addressee is not None else None
 
 
 async def _stored(ctx: letters.Letters, sha256: str) -> bytes:

@@ -13,6 +13,7 @@ from datetime import date
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from backend.core import calendar, events
 from backend.core.auth import Principal
@@ -154,7 +155,7 @@ async def _send_letter(
     addressee = await letter.addressee_of(tx, case, step)
     mailed_now = sent_on == calendar.today() and letters.settings.smtp_host
     # Awb 2:14: by e-mail only to an addressee who made known that letters reach them there.
-    return "email" if addressee.email and addressee.letters_by_email and mailed_now else "post"
+    return "email" if addressee.letters_email() and mailed_now else "post"
 
 
 async def record_posted(
@@ -180,9 +181,11 @@ async def record_posted(
         raise Conflict("The decision was withdrawn before it was posted; it is not posted.", code="step_withdrawn")
     posted_on = _posting_day(data, step)
     await tx.execute(queries.RECORD_POSTED, step_id, posted_on, principal.user_id)
-    if step.type == "besluit" and step.sent_on is not None and posted_on > step.sent_on:
+    made_known_on = msgspec.structs.replace(step, letter_posted_on=posted_on).made_known_on()
+    if step.type == "besluit" and made_known_on != step.made_known_on():
         # Posted after the day of sending: made known that day (Awb 3:41), so the bezwaar term counts from it.
-        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_term", bezwaar.bezwaar_term_end(posted_on))
+        assert made_known_on is not None  # a posted letter was sent
+        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_term", bezwaar.bezwaar_term_end(made_known_on))
     await records.audit(
         tx,
         principal,
