@@ -25,8 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check backend tests
 	$(BIN)/mypy
 
+# The suite runs in one process per CPU (at most four), each with a PostgreSQL of its own; a test file stays in one
+# process, so a file's shared browser or server starts once. TEST_PROCESSES=0 runs it in this process alone.
+TEST_PROCESSES ?= logical
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --maxprocesses 4 --dist loadfile
 
 bench: $(STAMP)
 	@for script in tests/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

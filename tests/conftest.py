@@ -33,8 +33,12 @@ from backend.core.migrations import migrate
 from backend.core.roles import ensure_login_role, with_user
 from backend.core.tokens import load_or_create_dev_key, mint_dev_token
 
-TEMPLATE_DB = "toezicht_test_template"
-RUNTIME_ROLE = "toezicht_test_app"
+# `make test` runs the suite in several processes (pytest-xdist). Each starts its own embedded PostgreSQL; on a
+# shared TEST_DATABASE_URL server each has a template and a service role of its own, so that one process's
+# fresh password or template rebuild never pulls the ground from under another's tests.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEMPLATE_DB = f"toezicht_test_template{_WORKER and '_' + _WORKER}"
+RUNTIME_ROLE = f"toezicht_test_app{_WORKER and '_' + _WORKER}"
 ISSUER = "toezicht-test"
 AUDIENCE = "toezicht-api"
 
