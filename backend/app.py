@@ -152,7 +152,6 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         settings.database_url, READY_TIMEOUT_S, details={"outbox": outbox.backlog}
     )
     app.state.principal_directory = directory
-    app.state.resolve_principal = directory.resolve
     tasks = [
         asyncio.create_task(_purge_forever("idempotency_keys", idempotency.purge_expired, pool)),
         asyncio.create_task(
