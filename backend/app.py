@@ -34,7 +34,7 @@ from backend.core.logging import RequestContextMiddleware, configure_logging
 from backend.core.openapi import DocumentConfig, StructSchema
 from backend.core.rate_limit import RateLimit
 from backend.core.request_checks import check_request
-from backend.core.response_headers import ResponseHeadersMiddleware, console_policy
+from backend.core.response_headers import ResponsePolicy, console_policy
 from backend.core.tokens import build_verifier
 from backend.enforcement import procedure as awb_procedure
 from backend.enforcement import rules as sanction_rules
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.cors_origins:
         handler = Cors(handler, settings.cors_origins)
     token_url = settings.oidc_token_url if settings.auth_mode == "oidc" else None
-    app.asgi_handler = RequestContextMiddleware(ResponseHeadersMiddleware(handler, console_policy(token_url)))
+    app.asgi_handler = RequestContextMiddleware(handler, ResponsePolicy(console_policy(token_url)))
     return app
 
 

@@ -39,6 +39,19 @@ async def test_access_log_line_has_request_facts_but_no_token_query_or_body(data
         assert secret not in output
 
 
+async def test_the_access_log_names_the_path_as_requested_not_as_the_router_rewrote_it(database_url, data_dir, capfd):
+    """The router rewrites the scope's path (`/console/` became `/console`); the log keeps the request's."""
+    settings = make_settings(database_url, data_dir, log_level="info")
+    async with app_client(settings) as http:
+        assert (await http.get("/console/")).status_code == 200
+        assert (await http.get("/console/js/api.js")).status_code == 200
+    requests = [line for line in _json_lines(capfd.readouterr().out) if line.get("event") == "request"]
+    assert [(line["method"], line["path"], line["status"]) for line in requests] == [
+        ("GET", "/console/", 200),
+        ("GET", "/console/js/api.js", 200),
+    ]
+
+
 async def test_log_level_setting_silences_info(database_url, data_dir, make_token, capfd):
     settings = make_settings(database_url, data_dir, log_level="warning")
     async with app_client(settings) as http:
