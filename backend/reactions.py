@@ -43,7 +43,7 @@ def wire() -> None:
     events.react("step.sent", outbox_letter_mail.on_step_sent)
     # Not an event but the same inversion: the inspection detail shows what the photos feature knows.
     inspections.read_evidence_with(photos.evidence_of)
-    complaints.read_feedback_mail_with(outbox_email.feedback_emails)
+    complaints.read_feedback_mail_with(outbox_email.feedback_emails, outbox_email.failed_feedback)
     enforcement_reading.read_mail_with(outbox_letter_mail.deliveries, outbox_letter_mail.failed)
     # The reports read a case to classify it, for nobody: `view`, not `get_case`, which logs a person's read.
     reports.read_cases_with(

@@ -6,6 +6,7 @@ regime. Screenshots of each screen are kept in tests/output/ (git-ignored)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -28,11 +29,12 @@ from tests.conftest import app_client, bearer, create_database, drop_database, m
 from tests.enforcement_helpers import DWANGSOM, MOTIVERING, OPERATOR, done, drafted, last_step
 from tests.helpers import register
 from tests.inspection_helpers import HORECA_OK, World, checklist_file, submitted
+from tests.outbox_helpers import Mailbox
 from tests.photo_helpers import entry as photo_entry
 from tests.photo_helpers import jpeg
 from tests.photo_helpers import upload as upload_photo
 from tests.registry_helpers import create_object
-from tests.server_helpers import Served, served
+from tests.server_helpers import Served, free_port, served
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER = shutil.which("chromium")
@@ -296,6 +298,70 @@ def test_a_complaint_from_intake_to_answer(browser, server):
         browser, "dl"
     )
     check_screen(browser, "klacht-afgehandeld")
+
+
+@pytest.fixture
+def refusing_mail_console(pg_server_url, template_url, data_dir, tmp_path) -> Iterator[str]:
+    """A console server whose mail server refuses every e-mail, so an e-mail to a reporter fails for good."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox(default="550 5.1.1 Onbekende ontvanger")
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    name = asyncio.run(create_database(pg_server_url))
+    try:
+        mail = {
+            "TOEZICHT_SMTP_HOST": "127.0.0.1",
+            "TOEZICHT_SMTP_PORT": str(smtp.port),
+            "TOEZICHT_SMTP_STARTTLS": "false",
+            "TOEZICHT_OUTBOX_MAX_ATTEMPTS": "1",
+            "TOEZICHT_OUTBOX_POLL_INTERVAL_S": "0.05",
+        }
+        with served(with_database(pg_server_url, name), data_dir, tmp_path, TOEZICHT_AUTH_MODE="dev", **mail) as run:
+            yield run.base_url
+    finally:
+        smtp.stop()
+        asyncio.run(drop_database(pg_server_url, name))
+
+
+def test_a_reporter_our_e_mail_did_not_reach_is_listed_until_the_handler_records_calling_them(
+    browser, refusing_mail_console
+):
+    server = refusing_mail_console
+    sign_in(browser, server, "klacht-gerda", "Klachten")
+    open_screen(browser, "#/klachten/nieuw", "Nieuwe klacht")
+    fill(browser, "Categorie", "Geluidsoverlast horeca")
+    fill(browser, "Kanaal", "Telefoon")
+    fill(browser, "Omschrijving", "Bonkende bas tot diep in de nacht.")
+    fill(browser, "Straat", "Domplein")
+    fill(browser, "Huisnummer", "12")
+    fill(browser, "Postcode", "3512 JC")
+    fill(browser, "E-mail", "onbereikbaar@example.nl")
+    fill(browser, "Telefoon", "0301234567")
+    fill(browser, "Wil terugkoppeling", "Ja")
+    submit(browser, "Klacht registreren")
+    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
+    complaint = browser.execute_script("return location.hash")
+    uninformed = "section[aria-labelledby=kop-melder-informeren]"
+
+    def listed(b) -> bool:
+        open_screen(b, "#/klachten/nieuw", "Nieuwe klacht")  # leave and come back: the list is read again
+        open_screen(b, "#/klachten", "Klachten")
+        settled(b)
+        return "Bonkende bas" in text_of(b, uninformed)
+
+    wait_for(browser, listed, "the complaint on the list of reporters our e-mail did not reach")
+    check_screen(browser, "klachten-melder-niet-bereikt")
+    open_screen(browser, complaint, "Klacht: Geluidsoverlast horeca")
+    assert "Bel de melder op 0301234567" in text_of(browser, "main")
+    check_screen(browser, "klacht-melder-informeren")
+    fill(browser, "Hoe is de melder geïnformeerd?", "Telefonisch")
+    submit(browser, "Vastleggen dat de melder is geïnformeerd")
+    wait_for(browser, lambda b: "Telefonisch op" in text_of(b, "main"), "the call recorded")
+    assert not browser.find_elements("xpath", '//button[normalize-space()="Vastleggen dat de melder is geïnformeerd"]')
+    open_screen(browser, "#/klachten", "Klachten")
+    settled(browser)
+    assert "Bonkende bas" not in text_of(browser, uninformed)
 
 
 def test_keyboard_only_from_sign_in_to_a_registered_complaint(browser, server):

@@ -17,7 +17,7 @@ from backend.core.config import SettingsError, load_settings
 from backend.letters import dutch
 from tests.complaint_helpers import REPORTER, URL, complaint_world, create_complaint, moved
 from tests.conftest import app_client, make_settings
-from tests.inspection_helpers import World
+from tests.inspection_helpers import World, if_match
 from tests.outbox_helpers import (
     FAST,
     MESSAGES,
@@ -174,6 +174,82 @@ async def test_a_refused_e_mail_ends_as_a_dead_letter_and_a_replay_sends_it(data
         assert replayed.status_code == 200, replayed.text
         await until(lambda: len(mailbox.received) == 1)
     assert [a["Message-ID"] for a in mailbox.attempts] == [f"<{letter['id']}@toezicht.example.nl>"] * 3
+
+
+REPORTERS_TO_INFORM = f"{URL}/reporters-to-inform"
+
+
+async def test_a_reporter_whose_e_mail_failed_is_on_the_worklist_until_the_handler_records_informing_them(
+    database_url, data_dir, auth, db, mailbox
+):
+    mailbox.default = "451 4.3.0 Probeer het later nog eens"
+    async with app_client(mail_settings(database_url, data_dir, mailbox, outbox_max_attempts=2)) as client:
+        world = await complaint_world(client, auth)
+        complaint = await create_complaint(client, world)
+        handler = world.h["complaints"]
+
+        async def all_dead() -> bool:
+            return {m["state"] for m in await email_messages(db)} == {"dead"}
+
+        await until(all_dead)
+        (acknowledgement,) = await email_messages(db)
+        listed = (await client.get(REPORTERS_TO_INFORM, headers=handler)).json()
+        assert [(i["id"], i["email_failed_at"]) for i in listed["items"]] == [
+            (complaint["id"], acknowledgement["last_attempt_at"].isoformat().replace("+00:00", "Z"))
+        ]
+        assert "reporter" not in listed["items"][0]  # a list never carries the reporter's details
+        seen = (await client.get(f"{URL}/{complaint['id']}", headers=handler)).json()
+        assert seen["reporter_to_inform"] is True and seen["reporter_informed"] is None
+        assert seen["feedback_emails"][0]["failed_at"] is not None
+
+        # A way of informing that is not one of ours is refused, and nothing is stored.
+        wrong = await client.post(
+            f"{URL}/{complaint['id']}/reporter-informed",
+            json={"how": "pigeon"},
+            headers=if_match(world, "complaints", seen["version"]),
+        )
+        assert wrong.status_code == 422, wrong.text
+        row = await db.fetchrow("SELECT version, reporter_informed_at FROM complaint WHERE id = $1", seen["id"])
+        assert (row["version"], row["reporter_informed_at"]) == (seen["version"], None)
+
+        informed = await client.post(
+            f"{URL}/{complaint['id']}/reporter-informed",
+            json={"how": "phone"},
+            headers=if_match(world, "complaints", seen["version"]),
+        )
+        assert informed.status_code == 200, informed.text
+        after = informed.json()
+        assert after["reporter_informed"]["how"] == "phone"
+        assert after["reporter_informed"]["by"] == world.ids["complaints"]
+        assert after["reporter_to_inform"] is False and after["version"] == seen["version"] + 1
+        assert informed.headers["ETag"] == f'"{after["version"]}"'
+        assert (await client.get(REPORTERS_TO_INFORM, headers=handler)).json()["items"] == []
+        actions = await db.fetch(
+            "SELECT after FROM audit_event WHERE action = 'complaint.reporter_informed' AND object_id = $1",
+            complaint["id"],
+        )
+        assert [a["after"] for a in actions] == [{"how": "phone"}]
+
+        # Nothing failed since: a second record is refused and stores nothing.
+        again = await client.post(
+            f"{URL}/{complaint['id']}/reporter-informed",
+            json={"how": "letter"},
+            headers=if_match(world, "complaints", after["version"]),
+        )
+        assert again.status_code == 409 and again.json()["code"] == "no_failed_email"
+        assert await db.fetchval("SELECT version FROM complaint WHERE id = $1", complaint["id"]) == after["version"]
+
+        # The answer fails too: the reporter is to be informed again.
+        taken = await moved(client, world, after, {"to": "in_progress"})
+        await moved(client, world, taken, {"to": "resolved", "outcome": "violation_found", "answer": ANSWER})
+        await until(lambda: len(mailbox.attempts) == 4)
+        await until(all_dead)
+        assert len(await email_messages(db)) == 2
+        listed = (await client.get(REPORTERS_TO_INFORM, headers=handler)).json()
+        assert [i["id"] for i in listed["items"]] == [complaint["id"]]
+        assert listed["items"][0]["state"] == "resolved"
+        seen = (await client.get(f"{URL}/{complaint['id']}", headers=handler)).json()
+        assert seen["reporter_to_inform"] is True and seen["reporter_informed"]["how"] == "phone"
 
 
 async def test_without_an_smtp_host_e_mails_wait_while_webhooks_go(database_url, data_dir, auth, db, mailbox):

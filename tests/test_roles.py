@@ -101,6 +101,8 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "AssignComplaintHandler": HANDLERS,
     "PlanComplaintInspection": PLANNERS,
     "ListComplaintDeadlines": HANDLERS,
+    "ListComplaintReportersToInform": HANDLERS,
+    "RecordComplaintReporterInformed": HANDLERS,
     "ListComplaintHotSpots": ("coordinator", "complaints_officer", "admin"),
     "SuggestComplaintObjects": HANDLERS,
     "ListComplaintCategories": ANY_USER,

@@ -211,6 +211,18 @@ class AssignHandler(msgspec.Struct, forbid_unknown_fields=True):
     handler_id: Annotated[UUID, Meta(description="An active complaint handler (or admin) who may see the complaint")]
 
 
+InformedHow = Annotated[
+    Literal["phone", "letter", "visit"],
+    Meta(description="How the reporter was informed: by phone, by letter, or in person (a visit)"),
+]
+
+
+class InformReporter(msgspec.Struct, forbid_unknown_fields=True):
+    """The reporter was informed another way after an e-mail to them failed for good."""
+
+    how: InformedHow
+
+
 class PlanInspection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """An assignment (reason complaint) of the complaint's object; without one, of `location_id`, or of a
     location made from the complaint's address. Regimes default to the complaint's."""
@@ -279,7 +291,16 @@ class FeedbackEmail(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int
     last_error: Annotated[str | None, Meta(description="The last attempt's error code, e.g. recipient_refused")]
     sent_at: datetime | None
+    failed_at: Annotated[datetime | None, Meta(description="When it failed for good (state failed)")] = None
     outbox_message_id: UUID
+
+
+class ReporterInformed(msgspec.Struct, frozen=True, kw_only=True):
+    """The last time a handler recorded informing the reporter another way (after a failed e-mail)."""
+
+    at: datetime
+    by: UUID
+    how: InformedHow
 
 
 class InspectionFollowUp(msgspec.Struct, frozen=True, kw_only=True):
@@ -349,6 +370,18 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
             "oldest first"
         ),
     ]
+    reporter_informed: Annotated[
+        ReporterInformed | None,
+        Meta(description="Complaint handlers and admins only: the last record of informing the reporter another way"),
+    ] = None
+    reporter_to_inform: Annotated[
+        bool,
+        Meta(
+            description="Complaint handlers and admins only: an e-mail to the reporter failed for good after they were "
+            "last informed another way; inform them (by phone when they left a number) and record it "
+            "(POST .../reporter-informed)"
+        ),
+    ] = False
     inspections: list[InspectionFollowUp]
     related: Annotated[
         list[ComplaintRef],
@@ -361,6 +394,16 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
 
 
 class ComplaintPage(Page[ComplaintSummary], frozen=True):
+    pass
+
+
+class ReporterToInform(ComplaintSummary, frozen=True, kw_only=True):
+    """A complaint whose reporter did not hear from us: an e-mail to them failed for good."""
+
+    email_failed_at: Annotated[datetime, Meta(description="When the last e-mail to the reporter failed for good")]
+
+
+class ReporterToInformPage(Page[ReporterToInform], frozen=True):
     pass
 
 

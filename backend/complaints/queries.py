@@ -27,7 +27,8 @@ c.establishment_id AS object_id, c.handler_id, c.wants_feedback, c.received_at, 
 c.resolution_due_on, c.version"""
 
 COLUMNS = f"""{SUMMARY_COLUMNS}, c.incident_at, c.external_reference, c.has_contact, c.acknowledged_at, c.outcome,
-c.answer, c.answered_at, c.forwarded_to, c.closed_at, c.created_by, c.created_at, c.updated_at"""
+c.answer, c.answered_at, c.forwarded_to, c.closed_at, c.created_by, c.created_at, c.updated_at,
+c.reporter_informed_at, c.reporter_informed_by, c.reporter_informed_how"""
 
 INSERT = f"""
 INSERT INTO complaint AS c (id, category, regime, channel, external_reference, description, incident_at, street,
@@ -82,6 +83,14 @@ WHERE id = $1 AND version = $2
 RETURNING {COLUMNS}
 """
 
+# The reporter was informed another way ($3 how, $4 who) after an e-mail to them failed for good.
+SET_REPORTER_INFORMED = f"""
+UPDATE complaint AS c SET reporter_informed_at = now(), reporter_informed_how = $3, reporter_informed_by = $4,
+    version = version + 1, updated_at = now()
+WHERE id = $1 AND version = $2
+RETURNING {COLUMNS}
+"""
+
 # --- lists --------------------------------------------------------------------------------------------------
 
 _FILTERS = {
@@ -101,6 +110,18 @@ COMPLAINT_LIST = KeysetQuery(
     filter_sql=_FILTERS,
     order_by=(("c.received_at", "timestamptz"), ("c.id", "uuid")),
     newest_first=True,
+)
+
+
+# Complaints with an e-mail to the reporter that failed for good after the reporter was last informed another way,
+# the oldest failure first. $3 and $4: the complaints with such an e-mail and when its last one failed (the outbox
+# knows them; this feature's SQL reads only its own tables).
+REPORTERS_TO_INFORM = KeysetQuery(
+    select=f"""SELECT {SUMMARY_COLUMNS}, f.failed_at AS email_failed_at FROM complaint c
+JOIN unnest($3::uuid[], $4::timestamptz[]) AS f (complaint_id, failed_at) ON f.complaint_id = c.id""",
+    visible=f"{VISIBLE} AND (c.reporter_informed_at IS NULL OR c.reporter_informed_at < f.failed_at)",
+    filter_sql=_FILTERS,
+    order_by=(("f.failed_at", "timestamptz"), ("c.id", "uuid")),
 )
 
 

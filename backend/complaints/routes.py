@@ -23,8 +23,10 @@ from backend.complaints.models import (
     ComplaintPage,
     Deadline,
     HotSpotList,
+    InformReporter,
     PlanInspection,
     PlannedInspection,
+    ReporterToInformPage,
     State,
     Transition,
 )
@@ -176,6 +178,31 @@ class ComplaintController(Controller):
         )
 
     @list_route(
+        "/reporters-to-inform",
+        operation_id="ListComplaintReportersToInform",
+        summary="Complaints whose e-mail to the reporter failed for good: inform them another way, oldest first",
+        roles=HANDLERS,
+    )
+    async def reporters_to_inform(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        category: CategoryFilter = None,
+        wijk: WijkFilter = None,
+        handler: HandlerFilter = None,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ReporterToInformPage:
+        """Complaints officers and admins, for the complaints they may see. Complaints in any state whose
+        acknowledgement or answer e-mail to the reporter failed for good (refused, or retries exhausted) after the
+        reporter was last informed another way: the reporter did not hear from us. The oldest failure first, in
+        pages (keyset `cursor`); never the reporter's details (open the complaint for their phone number). A complaint
+        leaves the list when POST .../reporter-informed records that they were informed."""
+        filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
+        return await service.reporters_to_inform(db, request.user, filters=filters, cursor=cursor, limit=limit)
+
+    @list_route(
         "/hotspots",
         operation_id="ListComplaintHotSpots",
         summary="Objects by their number of complaints in the last days (default 90), most first",
@@ -274,6 +301,21 @@ class ComplaintController(Controller):
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
         return await command.run(service.assign_handler, complaint_id, data)
+
+    @command_route(
+        "/{complaint_id:uuid}/reporter-informed",
+        operation_id="RecordComplaintReporterInformed",
+        summary="Record that the reporter was informed another way after an e-mail failed; If-Match",
+        roles=HANDLERS,
+    )
+    async def reporter_informed(
+        self, complaint_id: FromPath[UUID], data: JSONBody[InformReporter], command: Command
+    ) -> Response[Complaint]:
+        """Complaints officers and admins. After an e-mail to the reporter failed for good (`reporter_to_inform`),
+        records that they were informed by phone, letter or a visit, and by whom (audited); the complaint leaves
+        the reporters-to-inform list. 409 `no_failed_email` when no e-mail failed since the last record. If-Match
+        is required: 428 without it, 412 when stale."""
+        return await command.run(service.inform_reporter, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/inspections",

@@ -56,6 +56,7 @@ from backend.complaints.models import (
     HistoryEntry,
     HotSpot,
     HotSpotList,
+    InformReporter,
     InspectionFollowUp,
     PlanInspection,
     PlannedInspection,
@@ -63,6 +64,9 @@ from backend.complaints.models import (
     Reopen,
     Reporter,
     ReporterContact,
+    ReporterInformed,
+    ReporterToInform,
+    ReporterToInformPage,
     Resolve,
     Transition,
 )
@@ -197,20 +201,40 @@ async def with_reporter(
 
 
 FeedbackMailReader = Callable[[asyncpg.Connection, UUID], Awaitable[list[FeedbackEmail]]]
+# The complaints with an e-mail to the reporter that failed for good, with when the last of those failed.
+FailedFeedbackReader = Callable[[asyncpg.Connection], Awaitable[dict[UUID, datetime]]]
 
 
 async def _no_feedback_mail(conn: asyncpg.Connection, complaint_id: UUID) -> list[FeedbackEmail]:
     return []
 
 
+async def _no_failed_feedback(conn: asyncpg.Connection) -> dict[UUID, datetime]:
+    return {}
+
+
 _feedback_mail_reader: FeedbackMailReader = _no_feedback_mail
+_failed_feedback_reader: FailedFeedbackReader = _no_failed_feedback
 
 
-def read_feedback_mail_with(reader: FeedbackMailReader) -> None:
-    """Where the state of the e-mails to a reporter comes from: the outbox's reader, given at start (backend/
+def read_feedback_mail_with(reader: FeedbackMailReader, failed: FailedFeedbackReader) -> None:
+    """Where the state of the e-mails to a reporter comes from: the outbox's readers, given at start (backend/
     reactions.py), so this feature does not import the one that sends them."""
-    global _feedback_mail_reader
-    _feedback_mail_reader = reader
+    global _feedback_mail_reader, _failed_feedback_reader
+    _feedback_mail_reader, _failed_feedback_reader = reader, failed
+
+
+def _reporter_informed(row: asyncpg.Record) -> ReporterInformed | None:
+    if row["reporter_informed_at"] is None:
+        return None
+    return ReporterInformed(
+        at=row["reporter_informed_at"], by=row["reporter_informed_by"], how=row["reporter_informed_how"]
+    )
+
+
+def _to_inform(emails: list[FeedbackEmail], informed: ReporterInformed | None) -> bool:
+    """Whether an e-mail to the reporter failed for good after they were last informed another way."""
+    return any(e.failed_at is not None and (informed is None or e.failed_at > informed.at) for e in emails)
 
 
 async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Complaint:
@@ -229,7 +253,9 @@ async def _view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Rec
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history
     # Whether the reporter heard from us is the handler's business, like the reporter's details.
-    fields["feedback_emails"] = await _feedback_mail_reader(conn, row["id"]) if handler else []
+    emails = fields["feedback_emails"] = await _feedback_mail_reader(conn, row["id"]) if handler else []
+    informed = fields["reporter_informed"] = _reporter_informed(row) if handler else None
+    fields["reporter_to_inform"] = _to_inform(emails, informed)
     fields["inspections"] = await _follow_ups(conn, row["id"])
     related = await conn.fetch(
         queries.RELATED,
@@ -837,3 +863,55 @@ async def plan_inspection(
         tx, principal, row, "inspection_planned", reason=None, request_id=request_id, assignment_id=assignment.id
     )
     return PlannedInspection(complaint=await _view(tx, principal, updated), assignment=assignment)
+
+
+# --- the reporter who did not hear from us ------------------------------------------------------------------------
+
+
+async def reporters_to_inform(
+    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> ReporterToInformPage:
+    """Complaints whose e-mail to the reporter (acknowledgement or answer) failed for good after the reporter was
+    last informed another way, the oldest failure first: in every state, because a closed complaint's answer that
+    never arrived is the worst case."""
+    after = decode_cursor(cursor, tuple[datetime, UUID])
+    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    failed = await _failed_feedback_reader(conn)
+    scope_args = [*_scope(principal), list(failed), list(failed.values())]
+    rows = await queries.REPORTERS_TO_INFORM.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+
+    def item(row: asyncpg.Record) -> ReporterToInform:
+        fields = dict(row)
+        _deadline_flags(fields)
+        _location_fields(fields)
+        return msgspec.convert(fields, ReporterToInform)
+
+    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.email_failed_at.isoformat(), str(last.id)))
+    return ReporterToInformPage(items=items, next_cursor=next_cursor)
+
+
+async def inform_reporter(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    complaint_id: UUID,
+    data: InformReporter,
+    *,
+    version: int,
+    request_id: str | None,
+) -> Complaint:
+    """Records that the handler informed the reporter another way after an e-mail to them failed for good (409
+    `no_failed_email` when none failed since the last record). The complaint leaves the worklist until another
+    e-mail to the reporter fails."""
+    row = await _changeable(tx, principal, complaint_id, version)
+    if not _to_inform(await _feedback_mail_reader(tx, complaint_id), _reporter_informed(row)):
+        raise Conflict(
+            "No e-mail to the reporter failed since they were last informed; there is nothing to record.",
+            code="no_failed_email",
+        )
+    updated = await tx.fetchrow(queries.SET_REPORTER_INFORMED, complaint_id, version, data.how, principal.user_id)
+    if updated is None:
+        raise stale(row["version"])
+    await audit.record_user_action(
+        tx, principal, "complaint", complaint_id, "reporter_informed", request_id=request_id, after={"how": data.how}
+    )
+    return await _view(tx, principal, updated)

@@ -83,7 +83,22 @@ def delivery(row: asyncpg.Record) -> dict[str, Any]:
 async def feedback_emails(conn: asyncpg.Connection, complaint_id: UUID) -> list[FeedbackEmail]:
     """The e-mails to this complaint's reporter and how each went, for the handler's view of the complaint."""
     rows = await conn.fetch(queries.COMPLAINT_EMAILS, complaint_id)
-    return [msgspec.convert({"kind": _KINDS[row["event_type"]], **delivery(row)}, FeedbackEmail) for row in rows]
+    return [
+        msgspec.convert(
+            {
+                "kind": _KINDS[row["event_type"]],
+                **delivery(row),
+                "failed_at": row["last_at"] if row["state"] == "dead" else None,
+            },
+            FeedbackEmail,
+        )
+        for row in rows
+    ]
+
+
+async def failed_feedback(conn: asyncpg.Connection) -> dict[UUID, datetime]:
+    """The complaints with an e-mail to the reporter that failed for good, with when the last of those failed."""
+    return {row["complaint_id"]: row["failed_at"] for row in await conn.fetch(queries.FAILED_COMPLAINT_EMAILS)}
 
 
 def message_id(outbox_id: UUID, sender: str) -> str:

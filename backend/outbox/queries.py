@@ -165,11 +165,22 @@ SELECT id, step_id, state, attempts, last_error, delivered_at FROM outbox_messag
 WHERE channel = 'email' AND step_id = ANY ($1::uuid[])
 """
 
+# When a message was last tried (a dead one: when it failed for good; a message cancelled untried: when made).
+_TRIED_AT = "coalesce(last_attempt_at, created_at)"
+
 # The e-mails to a complaint's reporter, oldest first (the state only: the address is read when sending).
-COMPLAINT_EMAILS = """
-SELECT id, event_type, state, attempts, last_error, delivered_at FROM outbox_message
-WHERE channel = 'email' AND complaint_id = $1
+COMPLAINT_EMAILS = f"""
+SELECT id, event_type, state, attempts, last_error, delivered_at, {_TRIED_AT} AS last_at
+FROM outbox_message WHERE channel = 'email' AND complaint_id = $1
 ORDER BY created_at, id
+"""
+
+# The complaints with an e-mail to the reporter that failed for good, and when the last of those failed: the
+# handler informs those reporters another way.
+FAILED_COMPLAINT_EMAILS = f"""
+SELECT complaint_id, max({_TRIED_AT}) AS failed_at FROM outbox_message
+WHERE state = 'dead' AND channel = 'email' AND complaint_id IS NOT NULL
+GROUP BY complaint_id
 """
 
 # The sent steps whose letter's e-mail failed for good: the back office posts those instead.

@@ -60,6 +60,7 @@ const CODES = {
   letter_changed: "De brief is veranderd sinds de goedkeuring. Een tweede jurist keurt hem opnieuw goed voordat hij wordt verzonden.",
   already_withdrawn: "Dit besluit is ingetrokken.",
   already_posted: "Deze brief is al als gepost vastgelegd.",
+  no_failed_email: "Sinds de melder voor het laatst is geïnformeerd is geen e-mail aan de melder mislukt: er is niets vast te leggen.",
   not_for_post: "Deze brief gaat per e-mail; hij hoeft niet gepost te worden.",
   step_withdrawn: "Dit besluit is ingetrokken voordat de brief werd gepost; hij wordt niet meer gepost.",
   begunstigingstermijn_running: "De begunstigingstermijn loopt nog: binnen de termijn wordt niets verbeurd.",

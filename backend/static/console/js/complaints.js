@@ -33,10 +33,19 @@ function inDays(days) {
   return day.toISOString().slice(0, 10);
 }
 
+// The complaints whose e-mail to the reporter failed for good: the reporter did not hear from us.
+const UNINFORMED_HEADERS = [...HEADERS.slice(0, 5), "E-mail mislukt op"];
+
 export async function complaintsScreen() {
   const categories = await api("/api/v1/complaints/categories");
   const row = rowNaming(Object.fromEntries(categories.items.map((category) => [category.key, category.name])));
+  const uninformedRow = (complaint) => [...row(complaint).slice(0, 5), formatDate(complaint.email_failed_at)];
   render("Klachten",
+    h("section", { class: "console-section", "aria-labelledby": "kop-melder-informeren" },
+      heading(2, "Melder niet bereikt", { id: "kop-melder-informeren" }),
+      paragraph("Een e-mail aan de melder is mislukt: informeer de melder op een andere manier en leg dat vast op de klacht."),
+      pagedTable("Klachten waarvan de melder onze e-mail niet ontving", UNINFORMED_HEADERS,
+        "/api/v1/complaints/reporters-to-inform", uninformedRow)),
     h("section", { class: "console-section", "aria-labelledby": "kop-te-laat" }, heading(2, "Te laat", { id: "kop-te-laat" }),
       pagedTable("Klachten over de afhandeltermijn", HEADERS, `/api/v1/complaints/deadlines${query({ overdue: true })}`, row)),
     h("section", { class: "console-section", "aria-labelledby": "kop-binnenkort" }, heading(2, "Binnenkort te laat", { id: "kop-binnenkort" }),
@@ -62,8 +71,10 @@ export async function complaintScreen(id) {
       complaint.anonymous ? paragraph("Anoniem gemeld.")
         : reporter ? facts([["Naam", reporter.name], ["E-mail", reporter.email], ["Telefoon", reporter.phone],
                             ["Wil terugkoppeling", complaint.wants_feedback ? "Ja" : "Nee"],
-                            ...complaint.feedback_emails.map((mail) => [FEEDBACK_KINDS[mail.kind], feedbackText(mail, reporter)])])
-          : paragraph("U mag de gegevens van de melder niet zien.")),
+                            ...complaint.feedback_emails.map((mail) => [FEEDBACK_KINDS[mail.kind], feedbackText(mail, reporter)]),
+                            ["Op een andere manier geïnformeerd", informedText(complaint.reporter_informed)]])
+          : paragraph("U mag de gegevens van de melder niet zien."),
+      complaint.reporter_to_inform ? informForm(complaint) : null),
     h("section", { class: "console-section", "aria-labelledby": "kop-actie" }, heading(2, "Volgende stap", { id: "kop-actie" }),
       transitionForm(complaint)),
     h("section", { class: "console-section", "aria-labelledby": "kop-historie" }, heading(2, "Historie", { id: "kop-historie" }),
@@ -82,6 +93,32 @@ function feedbackText(mail, reporter) {
       + (reporter.phone ? `Bel de melder op ${reporter.phone}.` : "Neem op een andere manier contact op met de melder.");
     default: return "Geannuleerd";
   }
+}
+
+// After a failed e-mail the handler informs the reporter another way and records how; the complaint then leaves the
+// list of reporters not reached, until another e-mail fails.
+const INFORMED_HOW = [["phone", "Telefonisch"], ["letter", "Per brief"], ["visit", "Bij een bezoek"]];
+const INFORMED_HOW_NAMES = Object.fromEntries(INFORMED_HOW);
+
+function informedText(informed) {
+  return informed ? `${INFORMED_HOW_NAMES[informed.how] || informed.how} op ${formatDate(informed.at)}` : null;
+}
+
+function informForm(complaint) {
+  const form = h("form", { class: "console-form", novalidate: true },
+    field("Hoe is de melder geïnformeerd?", "select", { name: "how", required: true }, INFORMED_HOW),
+    h("div", {}, button("Vastleggen dat de melder is geïnformeerd", null, { primary: true, type: "submit" })));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { how: new FormData(form).get("how") };
+    try {
+      await api(`/api/v1/complaints/${complaint.id}/reporter-informed`, { method: "POST", body, version: complaint.version });
+      await complaintScreen(complaint.id);
+    } catch (error) {
+      showError(describe(error));
+    }
+  });
+  return form;
 }
 
 // The allowed transitions come from the service; the form asks only what the chosen one needs.
