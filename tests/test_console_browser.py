@@ -254,22 +254,35 @@ def test_the_sign_in_page_lists_the_demo_users_under_the_policy(browser, server)
     check_screen(browser, "aanmelden")
 
 
+def register_noise_complaint(browser, description: str, **reporter: str) -> None:
+    """Through the intake form: noise from the café at Domplein 12, by phone, from a reporter who wants feedback and
+    gave these fields (by their labels)."""
+    for label, value in {
+        "Categorie": "Geluidsoverlast horeca",
+        "Kanaal": "Telefoon",
+        "Omschrijving": description,
+        "Straat": "Domplein",
+        "Huisnummer": "12",
+        "Postcode": "3512 JC",
+        **reporter,
+        "Wil terugkoppeling": "Ja",
+    }.items():
+        fill(browser, label, value)
+    submit(browser, "Klacht registreren")
+    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
+
+
 def test_a_complaint_from_intake_to_answer(browser, server):
     sign_in(browser, server, "klacht-gerda", "Klachten")
     check_screen(browser, "klachten")
     open_screen(browser, "#/klachten/nieuw", "Nieuwe klacht")
     check_screen(browser, "nieuwe-klacht")
-    fill(browser, "Categorie", "Geluidsoverlast horeca")
-    fill(browser, "Kanaal", "Telefoon")
-    fill(browser, "Omschrijving", "Harde muziek tot na sluitingstijd bij het café op de hoek.")
-    fill(browser, "Straat", "Domplein")
-    fill(browser, "Huisnummer", "12")
-    fill(browser, "Postcode", "3512 JC")
-    fill(browser, "Naam", "Petra Bos")
-    fill(browser, "E-mail", "petra.bos@example.nl")
-    fill(browser, "Wil terugkoppeling", "Ja")
-    submit(browser, "Klacht registreren")
-    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
+    register_noise_complaint(
+        browser,
+        "Harde muziek tot na sluitingstijd bij het café op de hoek.",
+        Naam="Petra Bos",
+        **{"E-mail": "petra.bos@example.nl"},
+    )
     assert "petra.bos@example.nl" in text_of(browser, "main")  # the handler sees the reporter
     # and whether the acknowledgement reached them (this server has no mail server: it waits).
     assert "E-mail ontvangstbevestiging" in text_of(browser, "main") and "Wordt verzonden" in text_of(browser, "main")
@@ -330,17 +343,9 @@ def test_a_reporter_our_e_mail_did_not_reach_is_listed_until_the_handler_records
     server = refusing_mail_console
     sign_in(browser, server, "klacht-gerda", "Klachten")
     open_screen(browser, "#/klachten/nieuw", "Nieuwe klacht")
-    fill(browser, "Categorie", "Geluidsoverlast horeca")
-    fill(browser, "Kanaal", "Telefoon")
-    fill(browser, "Omschrijving", "Bonkende bas tot diep in de nacht.")
-    fill(browser, "Straat", "Domplein")
-    fill(browser, "Huisnummer", "12")
-    fill(browser, "Postcode", "3512 JC")
-    fill(browser, "E-mail", "onbereikbaar@example.nl")
-    fill(browser, "Telefoon", "0301234567")
-    fill(browser, "Wil terugkoppeling", "Ja")
-    submit(browser, "Klacht registreren")
-    wait_for_heading(browser, "Klacht: Geluidsoverlast horeca")
+    register_noise_complaint(
+        browser, "Bonkende bas tot diep in de nacht.", Telefoon="0301234567", **{"E-mail": "onbereikbaar@example.nl"}
+    )
     complaint = browser.execute_script("return location.hash")
     uninformed = "section[aria-labelledby=kop-melder-informeren]"
 

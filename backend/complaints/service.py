@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -106,6 +106,7 @@ TRANSITION_TARGETS = frozenset({"in_progress", "resolved", "reopened", "rejected
 
 # A clock a little ahead of ours is not a complaint from the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
+Listed = TypeVar("Listed", bound=ComplaintSummary)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 # Dutch: 0 and nine digits; international: + (or 00) and 8-15 digits (E.164).
@@ -156,10 +157,15 @@ def _location_fields(fields: dict[str, Any]) -> None:
 
 
 def _summary(row: asyncpg.Record) -> ComplaintSummary:
+    return _listed(row, ComplaintSummary)
+
+
+def _listed(row: asyncpg.Record, item: type[Listed]) -> Listed:
+    """A row of a list as its item: a complaint summary, or one with what that list adds."""
     fields = dict(row)
     _deadline_flags(fields)
     _location_fields(fields)
-    return msgspec.convert(fields, ComplaintSummary)
+    return msgspec.convert(fields, item)
 
 
 async def _follow_ups(conn: asyncpg.Connection, complaint_id: UUID) -> list[InspectionFollowUp]:
@@ -879,14 +885,12 @@ async def reporters_to_inform(
     failed = await _failed_feedback_reader(conn)
     scope_args = [*_scope(principal), list(failed), list(failed.values())]
     rows = await queries.REPORTERS_TO_INFORM.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
-
-    def item(row: asyncpg.Record) -> ReporterToInform:
-        fields = dict(row)
-        _deadline_flags(fields)
-        _location_fields(fields)
-        return msgspec.convert(fields, ReporterToInform)
-
-    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.email_failed_at.isoformat(), str(last.id)))
+    items, next_cursor = keyset_page(
+        rows,
+        limit,
+        lambda row: _listed(row, ReporterToInform),
+        lambda last: (last.email_failed_at.isoformat(), str(last.id)),
+    )
     return ReporterToInformPage(items=items, next_cursor=next_cursor)
 
 
