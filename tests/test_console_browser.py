@@ -666,8 +666,14 @@ async def test_a_boete_from_violation_to_sent_letter_with_two_officers(
     wait_for(browser, lambda b: "Goedgekeurd" in step_status(b, 2), "the besluit approved")
     check_screen(browser, "zaak-goedgekeurd")
 
-    # Eva sends it: the letter as sent is the stored document.
-    open_case(browser, server, "jur-eva", cafe)
+    # Eva finds it, approved, among the steps ready to send, and sends it: the letter as sent is the stored document.
+    sign_in(browser, server, "jur-eva", "Handhaving")
+    settled(browser)
+    to_send = text_of(browser, "#kop-verzenden ~ .console-paged")
+    boete = f"Besluit \u2013 Bestuurlijke boete: {cafe}"  # an en dash, as the console writes it
+    assert boete in to_send and "Goedgekeurd" in to_send and "Eva Smit" in to_send
+    browser.find_element("link text", boete).click()
+    wait_for_heading(browser, f"Zaak Alcoholwet: {cafe}")
     click_in_step(browser, 2, "Verzenden")
     wait_for(browser, lambda b: "Verzonden" in step_status(b, 2), "the besluit sent")
     assert "Bezwaartermijn" in step_status(browser, 2)

@@ -1,6 +1,6 @@
 """The jurist's worklists: the decisions awaiting my approval (never my own drafts, nor decisions on violations I
-found), and the names and addresses the case list, the deadlines list and the approvals list carry so that a
-screen needs one request per page; sex-work cases only with the sexwork regime."""
+found), the steps ready to send, and the names and addresses the case list, the deadlines list and the approvals
+list carry so that a screen needs one request per page; sex-work cases only with the sexwork regime."""
 
 from __future__ import annotations
 
@@ -150,6 +150,64 @@ async def test_approvals_page_with_the_cursor_oldest_first(client, world):
         400,
         "invalid_cursor",
     )
+
+
+READY = f"{BASE}/ready-to-send"
+
+
+async def ready(client, world: World, who: str, **params: Any) -> list[dict[str, Any]]:
+    response = await client.get(READY, headers=world.h[who], params=params)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_a_step_that_may_be_sent_is_listed_until_it_is_sent_a_decision_only_once_approved(client, world):
+    await reviewed(client, world, NO_MANAGER)
+    current = await only_case(client, world, "officer_a", object_id=world.ids["cafe"], open="true")
+    terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
+    current = await drafted(
+        client, world, current, {**terms, "type": "voornemen", "deviation_reason": "Herstel gaat voor"}
+    )
+    voornemen = last_step(current)
+    # A drafted voornemen needs no approval: any officer of the regime sees it waiting to be sent.
+    [item] = await ready(client, world, "officer_b")
+    assert item == {
+        "case_id": current["id"],
+        "case_version": current["version"],
+        "step_id": voornemen["id"],
+        "type": "voornemen",
+        "decision": "last_onder_dwangsom",
+        "status": "draft",
+        "amount_cents": None,
+        "regime": "alcohol",
+        "wijk": "binnenstad",
+        "object_id": world.ids["cafe"],
+        "location_id": None,
+        "object_name": "Café Het Hoekje",
+        "address": CAFE_ADDRESS,
+        "drafted_by": world.ids["officer_a"],
+        "drafted_by_name": "A. de Vries",
+        "drafted_at": voornemen["created_at"],
+    }
+    assert await ready(client, world, "officer_a", case_id=current["id"]) == [item]
+    assert await ready(client, world, "officer_a", regime="nix18") == []
+    # The list's case_version is the If-Match of sending; sent, it leaves the list.
+    sent = await client.post(
+        f"{CASES}/{item['case_id']}/steps/{item['step_id']}/send",
+        headers={**world.h["officer_a"], "If-Match": f'"{item["case_version"]}"'},
+    )
+    assert sent.status_code == 200, sent.text
+    assert await ready(client, world, "officer_a") == []
+
+    current = await done(client, world, sent.json(), voornemen["id"], "zienswijze", body={"received": True})
+    current = await drafted(client, world, current, DWANGSOM)
+    besluit = last_step(current)
+    assert await ready(client, world, "officer_a") == []  # a besluit waits for the second officer first
+    current = await done(client, world, current, besluit["id"], "approve", "officer_b")
+    [approved] = await ready(client, world, "officer_a")
+    assert (approved["step_id"], approved["type"], approved["status"]) == (besluit["id"], "besluit", "approved")
+    assert approved["case_version"] == current["version"]
 
 
 async def test_only_enforcement_officers_have_approvals(client, world, auth):

@@ -93,6 +93,7 @@ ROLE_MATRIX: dict[str, tuple[str, ...] | None] = {
     "ChangeBezwaar": ENFORCERS,
     "ListEnforcementDeadlines": ENFORCEMENT_READERS,
     "ListEnforcementApprovals": ENFORCERS,
+    "ListEnforcementStepsReadyToSend": ENFORCERS,
     "ListEnforcementLettersToPost": ENFORCERS,
     "CreateComplaint": HANDLERS,
     "ListComplaints": ANY_USER,

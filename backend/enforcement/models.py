@@ -521,14 +521,13 @@ class DeadlineWorklist(msgspec.Struct, frozen=True):
     overdue: Annotated[list[DeadlineEntry], OVERDUE]
 
 
-class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
-    """A drafted decision (besluit or invordering) waiting for a second officer's approval that you may give: not
-    drafted by you, not resting on a violation you found. `case_version` is the If-Match the approval needs."""
+class _DraftedStep(msgspec.Struct, frozen=True, kw_only=True):
+    """A drafted step as a worklist shows it: its case (`case_version` is the If-Match of what the list is for),
+    its target and who drafted it when."""
 
     case_id: UUID
     case_version: int
     step_id: UUID
-    type: Literal["besluit", "invordering"]
     decision: Decision | None
     amount_cents: int | None
     regime: Regime
@@ -542,7 +541,26 @@ class ApprovalItem(msgspec.Struct, frozen=True, kw_only=True):
     drafted_at: datetime
 
 
+class ApprovalItem(_DraftedStep, frozen=True, kw_only=True):
+    """A drafted decision (besluit or invordering) waiting for a second officer's approval that you may give: not
+    drafted by you, not resting on a violation you found. `case_version` is the If-Match the approval needs."""
+
+    type: Literal["besluit", "invordering"]
+
+
 class ApprovalPage(Page[ApprovalItem], frozen=True):
+    pass
+
+
+class ReadyToSendItem(_DraftedStep, frozen=True, kw_only=True):
+    """A step of an open case that may be sent now: a drafted warning or voornemen, or a decision a second officer
+    approved. It stays here until it is sent (`send`, If-Match: `case_version`)."""
+
+    type: StepType
+    status: Annotated[StepStatus, Meta(description="draft (needs no approval) or approved")]
+
+
+class ReadyToSendPage(Page[ReadyToSendItem], frozen=True):
     pass
 
 

@@ -374,6 +374,22 @@ AND s.letter_posted_on IS NULL AND s.withdrawn_on IS NULL""",
 )
 
 
+# --- steps ready to send ------------------------------------------------------------------------------------------
+
+# Steps of open cases that may be sent now, longest waiting first by (created_at, id): those whose kind and status
+# are one of the pairs $2, $3 (steps.ready_to_send: a drafted warning or voornemen, an approved decision).
+READY_LIST = KeysetQuery(
+    select="""SELECT s.id AS step_id, s.case_id, c.version AS case_version, s.type, s.decision, s.status,
+       s.amount_cents, c.regime, c.wijk, c.establishment_id AS object_id, c.location_id, s.drafted_by,
+       s.created_at AS drafted_at
+FROM enforcement_step s JOIN enforcement_case c ON c.id = s.case_id""",
+    visible=f"""{VISIBLE} AND c.status <> 'closed'
+AND (s.type, s.status) IN (SELECT * FROM unnest($2::text[], $3::text[]))""",
+    filter_sql={"case_id": "s.case_id = {}", "regime": "c.regime = {}"},
+    order_by=(("s.created_at", "timestamptz"), ("s.id", "uuid")),
+)
+
+
 # --- approvals worklist ------------------------------------------------------------------------------------------
 
 # Drafted decisions of open cases the caller ($2) may approve: not their own draft, and resting on no violation

@@ -45,6 +45,7 @@ from backend.enforcement.models import (
     DeadlineWorklist,
     LetterToPostPage,
     Proposal,
+    ReadyToSendPage,
     StepCreate,
     StepOutcome,
     StepPosted,
@@ -403,6 +404,35 @@ class EnforcementController(Controller):
         Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
         If-Match of the approval), the target's name and address and the drafter's name."""
         return await worklists.approvals(
+            db,
+            request.user,
+            filters={"case_id": case_id, "regime": regime},
+            cursor=cursor,
+            limit=limit,
+            request_id=request_id_of(request),
+        )
+
+    @list_route(
+        "/ready-to-send",
+        operation_id="ListEnforcementStepsReadyToSend",
+        summary="Drafted warnings and voornemens and approved decisions not sent yet, longest waiting first",
+        roles=OFFICERS,
+    )
+    async def ready_to_send(
+        self,
+        request: Request[Principal, Any, Any],
+        db: Db,
+        case_id: CaseFilter = None,
+        regime: RegimeFilter = None,
+        cursor: PageCursor = None,
+        limit: PageLimit = DEFAULT_LIMIT,
+    ) -> ReadyToSendPage:
+        """Enforcement officers. The steps of open cases of their regimes that may be sent now and were not: a
+        drafted warning or voornemen (no approval needed), or a besluit or invordering a second officer approved.
+        Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
+        If-Match of `send`), the target's name and address and the drafter's name. A step leaves the list when it
+        is sent, or when its case closes."""
+        return await worklists.ready_to_send(
             db,
             request.user,
             filters={"case_id": case_id, "regime": regime},

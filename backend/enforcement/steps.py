@@ -206,6 +206,13 @@ def sendable(step_type: str) -> bool:
     return "send" in KINDS[step_type].transitions
 
 
+def ready_to_send() -> tuple[list[str], list[str]]:
+    """The (kind, status) pairs a step can be sent from, as two lists: from the table, so a new kind or state is
+    listed where it can be sent without another change."""
+    pairs = sorted((kind, status) for kind, spec in KINDS.items() for status in spec.transitions.get("send", {}))
+    return [kind for kind, _ in pairs], [status for _, status in pairs]
+
+
 def decision_fits(regime: str, decision: str) -> bool:
     """Whether a case under `regime` has a legal basis for the decision."""
     return decision != "boete" or regime in BOETE_REGIMES

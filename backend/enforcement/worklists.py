@@ -1,6 +1,6 @@
-"""The jurist's worklists: the steps awaiting my approval, the letters to post, and the display fields a worklist
-shows of every case, deadline, approval and letter (the target's name and address, people's names), so that a
-screen is one request per page.
+"""The jurist's worklists: the steps awaiting my approval, the steps ready to send, the letters to post, and the
+display fields a worklist shows of every case, deadline, step and letter (the target's name and address, people's
+names), so that a screen is one request per page.
 
 Names and addresses come from the registry and users services, one batch per page, with the caller's own
 visibility: an establishment or location the caller may not see stays unnamed. Showing a sex-work location's
@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from backend.core.auth import Principal
-from backend.core.pagination import decode_cursor, keyset_page
-from backend.enforcement import queries, reading
+from backend.core.pagination import KeysetQuery, decode_cursor, keyset_page
+from backend.enforcement import queries, reading, steps
 from backend.enforcement.models import (
     ApprovalItem,
     ApprovalPage,
@@ -36,6 +36,8 @@ from backend.enforcement.models import (
     DeadlineWorklist,
     LetterToPost,
     LetterToPostPage,
+    ReadyToSendItem,
+    ReadyToSendPage,
 )
 from backend.registry import service as registry
 from backend.users import service as users
@@ -50,6 +52,7 @@ class Place:
 
 
 UNSEEN = Place()
+Drafted = TypeVar("Drafted", ApprovalItem, ReadyToSendItem)
 
 
 class Places:
@@ -148,17 +151,52 @@ async def approvals(
     request_id: str | None,
 ) -> ApprovalPage:
     """Drafted decisions the caller may approve, longest waiting first, in keyset pages."""
-    after = decode_cursor(cursor, tuple[datetime, UUID])
     scope_args = [sorted(principal.regimes), principal.user_id]
-    found_rows = await queries.APPROVAL_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    items, next_cursor = await _drafted_steps(
+        conn, principal, queries.APPROVAL_LIST, scope_args, ApprovalItem, filters, cursor, limit, request_id
+    )
+    return ApprovalPage(items=items, next_cursor=next_cursor)
+
+
+async def ready_to_send(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+    request_id: str | None,
+) -> ReadyToSendPage:
+    """Steps of the caller's regimes' open cases that may be sent now, longest waiting first, in keyset pages: what
+    was drafted or approved and then left lies here until someone sends it."""
+    scope_args = [sorted(principal.regimes), *steps.ready_to_send()]
+    items, next_cursor = await _drafted_steps(
+        conn, principal, queries.READY_LIST, scope_args, ReadyToSendItem, filters, cursor, limit, request_id
+    )
+    return ReadyToSendPage(items=items, next_cursor=next_cursor)
+
+
+async def _drafted_steps(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    query: KeysetQuery,
+    scope_args: list[Any],
+    item_type: type[Drafted],
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+    request_id: str | None,
+) -> tuple[list[Drafted], str | None]:
+    """One page of drafted steps, oldest draft first, each with its target's name and address and its drafter's."""
+    after = decode_cursor(cursor, tuple[datetime, UUID])
+    found_rows = await query.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
     rows = await _placed(conn, principal, found_rows, limit, request_id=request_id)
     names = await users.display_names(conn, sorted({r["drafted_by"] for r in rows[:limit]}))
 
-    def item(row: dict[str, Any]) -> ApprovalItem:
-        return msgspec.convert({**row, "drafted_by_name": names.get(row["drafted_by"])}, ApprovalItem)
+    def item(row: dict[str, Any]) -> Drafted:
+        return msgspec.convert({**row, "drafted_by_name": names.get(row["drafted_by"])}, item_type)
 
-    items, next_cursor = keyset_page(rows, limit, item, lambda last: (last.drafted_at.isoformat(), str(last.step_id)))
-    return ApprovalPage(items=items, next_cursor=next_cursor)
+    return keyset_page(rows, limit, item, lambda last: (last.drafted_at.isoformat(), str(last.step_id)))
 
 
 async def letters_to_post(

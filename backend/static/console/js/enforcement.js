@@ -1,5 +1,5 @@
 // The jurist's worklist: deadlines overdue and within 7 days (the service counts them by the Atw calendar), the
-// decisions awaiting my approval as the second officer, the letters to post, and open cases by regime and wijk. Every list names each
+// decisions awaiting my approval as the second officer, the steps ready to send, the letters to post, and open cases by regime and wijk. Every list names each
 // case's establishment and address itself: one request per page.
 import { api, query } from "./api.js";
 import { currentUser, render } from "./app.js";
@@ -21,6 +21,12 @@ function approvalRow(item) {
   const what = item.decision ? word(DECISIONS, item.decision) : word(STEPS, item.type);
   return [link(`#/zaken/${item.case_id}`, `${what}: ${targetName(item)}`), item.address || "", word(WIJKEN, item.wijk),
           euros(item.amount_cents), item.drafted_by_name || "Onbekend", formatDate(item.drafted_at)];
+}
+
+function readyRow(item) {
+  const what = item.decision ? `${word(STEPS, item.type)} – ${word(DECISIONS, item.decision)}` : word(STEPS, item.type);
+  return [link(`#/zaken/${item.case_id}`, `${what}: ${targetName(item)}`), item.address || "", word(WIJKEN, item.wijk),
+          item.status === "approved" ? "Goedgekeurd" : "Concept", item.drafted_by_name || "Onbekend", formatDate(item.drafted_at)];
 }
 
 function letterRow(item) {
@@ -67,6 +73,10 @@ export async function enforcementScreen() {
       paragraph("Besluiten die een collega opstelde. Uw eigen concepten keurt een tweede jurist goed (vier-ogenprincipe)."),
       pagedTable("Besluiten die wachten op uw goedkeuring", ["Besluit", "Adres", "Wijk", "Bedrag", "Opgesteld door", "Opgesteld"],
         "/api/v1/enforcement/approvals", approvalRow)) : null,
+    approver ? section("kop-verzenden", "Klaar om te verzenden",
+      paragraph("Waarschuwingen en voornemens in concept, en besluiten die een tweede jurist goedkeurde, die nog niet zijn verzonden. Verzend ze vanuit de zaak."),
+      pagedTable("Stappen die verzonden kunnen worden", ["Stap", "Adres", "Wijk", "Stand", "Opgesteld door", "Opgesteld"],
+        "/api/v1/enforcement/ready-to-send", readyRow)) : null,
     approver ? section("kop-posten", "Te posten",
       paragraph("Verzonden brieven die niet zijn gemaild of waarvan de e-mail mislukte. Druk de brief af vanuit de zaak, post hem en leg vast dat hij is gepost."),
       pagedTable("Brieven die nog gepost moeten worden", ["Brief", "Adres", "Wijk", "Verzonden op"],
