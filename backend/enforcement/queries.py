@@ -240,10 +240,6 @@ BEZWAAR_CHANGES = "SELECT change FROM enforcement_bezwaar_change WHERE step_id =
 
 EXCUSE_LATENESS = "UPDATE enforcement_step SET late_excused = true, updated_at = now() WHERE id = $1"
 
-MOVE_DEADLINE = """
-UPDATE enforcement_deadline SET due_on = $3 WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
-"""
-
 BEZWAAR_OUTCOME = """
 UPDATE enforcement_step SET status = 'decided', outcome = $2, updated_at = now() WHERE id = $1 AND status = 'registered'
 """
@@ -269,7 +265,8 @@ UPDATE enforcement_deadline SET resolved_at = now()
 WHERE case_id = $1 AND resolved_at IS NULL AND kind IN ('zienswijze', 'begunstigingstermijn')
 """
 
-# A term that counts from a later day than first recorded (a decision posted after the day of sending).
+# A deadline moved: a term counted from a later day than first recorded (a decision posted after the day of
+# sending), or a bezwaar's decision term extended or postponed (bezwaar.py).
 MOVE_DEADLINE = """
 UPDATE enforcement_deadline SET due_on = $3 WHERE step_id = $1 AND kind = $2 AND resolved_at IS NULL
 """
