@@ -224,3 +224,32 @@ def test_the_table_check_finds_a_crossing_and_names_its_module(tmp_path):
     with pytest.raises(AssertionError, match=re.escape("0004_misc.sql creates ['loose']")):
         table_owners(migrations, feature_folders(root), declared={})
     assert table_owners(migrations, feature_folders(root), declared={"0004_misc.sql": "c"})["loose"] == {"c"}
+
+
+def names_bound_twice(source: str) -> list[str]:
+    """Module-level names a module binds more than once (functions, classes, assignments): the later one silently
+    replaces the earlier, so a reader who finds the first reads the wrong one."""
+    bound: defaultdict[str, int] = defaultdict(int)
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound[node.name] += 1
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound[target.id] += 1
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            bound[node.target.id] += 1
+    return sorted(name for name, count in bound.items() if count > 1)
+
+
+def test_no_module_binds_a_top_level_name_twice():
+    twice = {
+        str(path.relative_to(BACKEND)): names
+        for path in sorted(BACKEND.rglob("*.py"))
+        if (names := names_bound_twice(path.read_text()))
+    }
+    assert twice == {}
+
+
+def test_a_name_bound_twice_is_found():
+    assert names_bound_twice('MOVE = "a"\nOTHER = 1\nMOVE = "a"\n') == ["MOVE"]
