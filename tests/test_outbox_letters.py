@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from backend.core import calendar
+from backend.enforcement import bezwaar, mailing
 from backend.letters import dutch
 from tests.conftest import app_client, make_settings
 from tests.enforcement_helpers import (
@@ -118,6 +120,36 @@ async def test_each_sent_letter_arrives_with_the_stored_pdf_as_its_attachment(cl
     assert OPERATOR["email"] not in stored and OPERATOR["name"] not in stored
     listed = await client.get(MESSAGES, headers=world.h["admin"])
     assert {m["step_id"] for m in listed.json()["items"]} == {s["id"] for s in sent}
+
+
+async def bezwaar_term_listed(db, step_id: str) -> date:
+    due: date = await db.fetchval(
+        "SELECT due_on FROM enforcement_deadline WHERE step_id = $1::uuid AND kind = 'bezwaar_term'", step_id
+    )
+    return due
+
+
+async def test_a_decision_the_mail_server_took_only_the_next_day_has_its_bezwaar_term_from_that_day(
+    client, db, world, mailbox
+):
+    current = await fined(client, world)  # the besluit boete e-mailed today
+    besluit = last_step(current)
+
+    async def all_sent() -> bool:
+        return all(m["state"] == "delivered" for m in await letter_emails(db))
+
+    await until(all_sent)
+    # Taken the day it was sent: recording the delivery leaves the term from the day of sending.
+    sent_on = date.fromisoformat(besluit["sent_on"])
+    assert await bezwaar_term_listed(db, besluit["id"]) == bezwaar.bezwaar_term_end(sent_on)
+    # Had the retries run past midnight, the delivery the dispatcher records makes it known the next day (2:17).
+    next_morning = datetime.combine(sent_on + timedelta(days=1), time(9), calendar.AMSTERDAM)
+    async with db.transaction():
+        await mailing.emailed(db, UUID(besluit["id"]), next_morning)
+    assert await bezwaar_term_listed(db, besluit["id"]) == bezwaar.bezwaar_term_end(sent_on + timedelta(days=1))
+    shown = step_in(await case(client, world, current["id"]), besluit["id"])
+    [listed] = [d for d in shown["deadlines"] if d["kind"] == "bezwaar_term"]
+    assert listed["due_on"] == bezwaar.bezwaar_term_end(sent_on + timedelta(days=1)).isoformat()
 
 
 async def test_a_refused_letter_is_sent_again_with_the_same_message_id_and_no_address_is_logged(

@@ -38,6 +38,13 @@ async def _term_end(conn: asyncpg.Connection, decision: StepRecord) -> date:
     return bezwaar_term_end(made_known_on)
 
 
+async def made_known_later(conn: asyncpg.Connection, decision: StepRecord, made_known_on: date) -> None:
+    """A sent decision made known on a later day than its records said so far (posted after the day of sending, or
+    its e-mail taken by the mail server only on a later day): the listed bezwaar term counts from that day."""
+    if decision.type == "besluit" and made_known_on != decision.made_known_on():
+        await conn.execute(queries.MOVE_DEADLINE, decision.id, "bezwaar_term", bezwaar_term_end(made_known_on))
+
+
 def bezwaar_term_end(made_known_on: date) -> date:
     """The last day of the bezwaar term against a decision made known on that day (Awb 6:7, 6:8, Atw)."""
     return calendar.term_end(made_known_on, weeks=awb()["bezwaar_term_weeks"])

@@ -19,9 +19,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.core import audit
+from backend.core import audit, calendar
 from backend.core.errors import NotFound
-from backend.enforcement import letter, queries, records
+from backend.enforcement import bezwaar, letter, queries, records
 from backend.letters import service as letters
 from backend.letters.models import Addressee
 from backend.registry import service as registry
@@ -53,6 +53,19 @@ class NotMailed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.final = final
+
+
+async def emailed(conn: asyncpg.Connection, step_id: UUID, taken_at: datetime) -> None:
+    """The mail server took the e-mail of this sent step's letter at `taken_at`: it was made known that day (Awb
+    2:17 lid 1). Retries can carry it past midnight; a decision's listed bezwaar term then counts from that day,
+    as for a letter posted later."""
+    row = await conn.fetchrow(queries.STEP_BY_ID, step_id)
+    if row is None:
+        return
+    step = records.step_record(row)
+    made_known_on = step.made_known_on(taken_at.astimezone(calendar.AMSTERDAM).date())
+    assert made_known_on is not None  # an e-mailed letter was sent
+    await bezwaar.made_known_later(conn, step, made_known_on)
 
 
 async def by_email(conn: asyncpg.Connection, step_id: UUID) -> bool:

@@ -20,6 +20,7 @@ CASE_OF_STEP = (
 
 # How a sent step's letter goes out: 'email', 'post', or NULL (no letter, not sent).
 STEP_DISPATCH = "SELECT dispatch FROM enforcement_step WHERE id = $1"
+STEP_BY_ID = "SELECT * FROM enforcement_step WHERE id = $1"
 STEP_POSTED = "SELECT letter_posted_on IS NOT NULL FROM enforcement_step WHERE id = $1"
 
 CASE_VIOLATIONS = """

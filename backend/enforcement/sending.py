@@ -182,10 +182,9 @@ async def record_posted(
     posted_on = _posting_day(data, step)
     await tx.execute(queries.RECORD_POSTED, step_id, posted_on, principal.user_id)
     made_known_on = msgspec.structs.replace(step, letter_posted_on=posted_on).made_known_on()
-    if step.type == "besluit" and made_known_on != step.made_known_on():
-        # Posted after the day of sending: made known that day (Awb 3:41), so the bezwaar term counts from it.
-        assert made_known_on is not None  # a posted letter was sent
-        await tx.execute(queries.MOVE_DEADLINE, step_id, "bezwaar_term", bezwaar.bezwaar_term_end(made_known_on))
+    assert made_known_on is not None  # a posted letter was sent
+    # Posted after the day of sending: made known that day (Awb 3:41), so the bezwaar term counts from it.
+    await bezwaar.made_known_later(tx, step, made_known_on)
     await records.audit(
         tx,
         principal,

@@ -117,6 +117,7 @@ UPDATE outbox_message m
 SET state = 'delivered', delivered_at = now(), last_status = d.status, last_error = NULL, claim = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::integer[]) AS d (id, claim, status)
 WHERE m.id = d.id AND m.claim = d.claim AND m.state = 'pending'
+RETURNING m.step_id, m.delivered_at
 """
 
 # A failed attempt: again after `delay` seconds, or a dead letter once `max_attempts` were made; cancelled when

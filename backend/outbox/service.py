@@ -78,13 +78,18 @@ async def claim(conn: asyncpg.Connection, settings: Settings, limit: int) -> lis
 
 
 async def record_delivered(conn: asyncpg.Connection, delivered: list[tuple[Claimed, int | None]]) -> None:
-    """Messages the receivers took (with their HTTP status), where the claim is still ours."""
-    await conn.execute(
-        queries.DELIVERED,
-        [message.id for message, _ in delivered],
-        [message.claim for message, _ in delivered],
-        [status for _, status in delivered],
-    )
+    """Messages the receivers took (with their HTTP status), where the claim is still ours; a letter's e-mail
+    tells enforcement when its letter was made known, in the same transaction."""
+    async with conn.transaction():
+        recorded = await conn.fetch(
+            queries.DELIVERED,
+            [message.id for message, _ in delivered],
+            [message.claim for message, _ in delivered],
+            [status for _, status in delivered],
+        )
+        for row in recorded:
+            if row["step_id"] is not None:
+                await mailing.emailed(conn, row["step_id"], row["delivered_at"])
 
 
 async def record_failed(
