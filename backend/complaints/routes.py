@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from backend.complaints import service
+from backend.complaints import intake, lifecycle, service
 from backend.complaints.models import (
     AssignHandler,
     CategoryFilter,
@@ -92,7 +92,7 @@ class ComplaintController(Controller):
         lies in none of the wijken, `unknown_category` for a category not in the list."""
         # The stored (replayable) answer holds no contact details; the caller gets what a GET would show them.
         response = await creation.run(
-            service.create_complaint, data, location=lambda created: f"{self.path}/{created.id}"
+            intake.create_complaint, data, location=lambda created: f"{self.path}/{created.id}"
         )
         created = (
             response.content
@@ -287,7 +287,7 @@ class ComplaintController(Controller):
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
         reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
         required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
-        return await command.run(service.transition, complaint_id, data)
+        return await command.run(lifecycle.transition, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/handler",
@@ -300,7 +300,7 @@ class ComplaintController(Controller):
     ) -> Response[Complaint]:
         """Complaints officers and admins. Makes a complaints officer the complaint's handler. If-Match is required:
         428 without it, 412 when stale."""
-        return await command.run(service.assign_handler, complaint_id, data)
+        return await command.run(lifecycle.assign_handler, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/reporter-informed",
@@ -315,7 +315,7 @@ class ComplaintController(Controller):
         records that they were informed by phone, letter or a visit, and by whom (audited); the complaint leaves
         the reporters-to-inform list. 409 `no_failed_email` when no e-mail failed since the last record. If-Match
         is required: 428 without it, 412 when stale."""
-        return await command.run(service.inform_reporter, complaint_id, data)
+        return await command.run(lifecycle.inform_reporter, complaint_id, data)
 
     @command_route(
         "/{complaint_id:uuid}/inspections",
@@ -330,4 +330,4 @@ class ComplaintController(Controller):
         """Coordinators and admins. Plans an inspection of the complaint's establishment or location as an
         assignment that refers to the complaint, so its outcome is reported back on the complaint. If-Match (of the
         complaint) is required; 201 with the assignment's Location."""
-        return await command.run(service.plan_inspection, complaint_id, data, respond=_planned)
+        return await command.run(lifecycle.plan_inspection, complaint_id, data, respond=_planned)
