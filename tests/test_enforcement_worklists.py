@@ -162,7 +162,7 @@ async def ready(client, world: World, who: str, **params: Any) -> list[dict[str,
     return items
 
 
-async def test_a_step_that_may_be_sent_is_listed_until_it_is_sent_a_decision_only_once_approved(client, world):
+async def test_a_step_that_may_be_sent_is_listed_until_it_is_sent_a_decision_only_once_approved(client, world, auth):
     await reviewed(client, world, NO_MANAGER)
     current = await only_case(client, world, "officer_a", object_id=world.ids["cafe"], open="true")
     terms = {key: value for key, value in DWANGSOM.items() if key not in ("type", "document_text")}
@@ -192,6 +192,10 @@ async def test_a_step_that_may_be_sent_is_listed_until_it_is_sent_a_decision_onl
     }
     assert await ready(client, world, "officer_a", case_id=current["id"]) == [item]
     assert await ready(client, world, "officer_a", regime="nix18") == []
+    # An officer of another regime never sees it.
+    world.h["officer_nix18"] = auth("officer_nix18", roles=["enforcement_officer"], regimes=["nix18"])
+    await register(client, world.h["officer_nix18"])
+    assert await ready(client, world, "officer_nix18") == []
     # The list's case_version is the If-Match of sending; sent, it leaves the list.
     sent = await client.post(
         f"{CASES}/{item['case_id']}/steps/{item['step_id']}/send",

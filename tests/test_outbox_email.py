@@ -201,6 +201,15 @@ async def test_a_reporter_whose_e_mail_failed_is_on_the_worklist_until_the_handl
         seen = (await client.get(f"{URL}/{complaint['id']}", headers=handler)).json()
         assert seen["reporter_to_inform"] is True and seen["reporter_informed"] is None
         assert seen["feedback_emails"][0]["failed_at"] is not None
+        # A handler of another regime sees neither the complaint on the list nor the complaint to record it on.
+        elsewhere = auth("handler-nix18", roles=["complaints_officer"], regimes=["nix18"])
+        assert (await client.get(REPORTERS_TO_INFORM, headers=elsewhere)).json()["items"] == []
+        hidden = await client.post(
+            f"{URL}/{complaint['id']}/reporter-informed",
+            json={"how": "phone"},
+            headers={**elsewhere, "If-Match": f'"{seen["version"]}"'},
+        )
+        assert hidden.status_code == 404, hidden.text
 
         # A way of informing that is not one of ours is refused, and nothing is stored.
         wrong = await client.post(
