@@ -241,7 +241,7 @@ async def view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Reco
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history
     # Whether the reporter heard from us is the handler's business, like the reporter's details.
-    emails = fields["feedback_emails"] = await _feedback_mail_reader(conn, row["id"]) if handler else []
+    emails = fields["feedback_emails"] = await feedback_emails(conn, row["id"]) if handler else []
     informed = fields["reporter_informed"] = reporter_informed(row) if handler else None
     fields["reporter_to_inform"] = to_inform(emails, informed)
     fields["inspections"] = await _follow_ups(conn, row["id"])

@@ -13,6 +13,7 @@ tests/test_enforcement_kinds.py checks that the table and the API's lists agree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -206,9 +207,10 @@ def sendable(step_type: str) -> bool:
     return "send" in KINDS[step_type].transitions
 
 
+@functools.cache
 def ready_to_send() -> tuple[list[str], list[str]]:
     """The (kind, status) pairs a step can be sent from, as two lists: from the table, so a new kind or state is
-    listed where it can be sent without another change."""
+    listed where it can be sent without another change. Read once; the lists are not to be changed."""
     pairs = sorted((kind, status) for kind, spec in KINDS.items() for status in spec.transitions.get("send", {}))
     return [kind for kind, _ in pairs], [status for _, status in pairs]
 

@@ -2,7 +2,7 @@
 // reporter's contact details, its allowed transitions and the answer, and the intake of a new complaint.
 import { api, describe, query } from "./api.js";
 import { navigate, render, showError } from "./app.js";
-import { address, button, facts, field, formatDate, h, heading, link, paragraph } from "./dom.js";
+import { address, button, facts, field, formatDate, formValues, h, heading, link, paragraph } from "./dom.js";
 import { pagedTable } from "./pages.js";
 import { WIJKEN, word } from "./words.js";
 
@@ -105,14 +105,20 @@ function informedText(informed) {
 }
 
 function informForm(complaint) {
-  const form = h("form", { class: "console-form", novalidate: true },
-    field("Hoe is de melder geïnformeerd?", "select", { name: "how", required: true }, INFORMED_HOW),
-    h("div", {}, button("Vastleggen dat de melder is geïnformeerd", null, { primary: true, type: "submit" })));
+  return commandForm(complaint, "reporter-informed", "Vastleggen dat de melder is geïnformeerd",
+    field("Hoe is de melder geïnformeerd?", "select", { name: "how", required: true }, INFORMED_HOW));
+}
+
+// A form that posts its filled-in fields to one of the complaint's commands (If-Match: the version shown) and shows
+// the complaint again, or the refusal in words.
+function commandForm(complaint, command, submitText, ...fields) {
+  const form = h("form", { class: "console-form", novalidate: true }, ...fields,
+    h("div", {}, button(submitText, null, { primary: true, type: "submit" })));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { how: new FormData(form).get("how") };
     try {
-      await api(`/api/v1/complaints/${complaint.id}/reporter-informed`, { method: "POST", body, version: complaint.version });
+      await api(`/api/v1/complaints/${complaint.id}/${command}`,
+        { method: "POST", body: formValues(form), version: complaint.version });
       await complaintScreen(complaint.id);
     } catch (error) {
       showError(describe(error));
@@ -131,20 +137,7 @@ function transitionForm(complaint) {
   const showDetails = () => details.replaceChildren(...detailFields(select.value, complaint));
   select.addEventListener("change", showDetails);
   showDetails();
-  const form = h("form", { class: "console-form", novalidate: true }, choice, details,
-    h("div", {}, button("Status wijzigen", null, { primary: true, type: "submit" })));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const values = Object.fromEntries(new FormData(form).entries());
-    const body = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== ""));
-    try {
-      await api(`/api/v1/complaints/${complaint.id}/transitions`, { method: "POST", body, version: complaint.version });
-      await complaintScreen(complaint.id);
-    } catch (error) {
-      showError(describe(error));
-    }
-  });
-  return form;
+  return commandForm(complaint, "transitions", "Status wijzigen", choice, details);
 }
 
 function detailFields(target, complaint) {
