@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -174,10 +174,12 @@ def _same(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a == b
 
 
-def _matches(value: Any, candidates: Iterable[Any]) -> bool:
+def _matches(value: Any, candidates: Sequence[Any]) -> bool:
     """A (multiple-choice: any selected) value equals one of the candidates."""
+    if isinstance(value, str):  # the common case; a string equals only a string, so `in` is _same here
+        return value in candidates
     values = value if isinstance(value, list) else [value]
-    return any(_same(v, c) for v in values for c in candidates)
+    return any(v in candidates if isinstance(v, str) else any(_same(v, c) for c in candidates) for v in values)
 
 
 def holds(condition: Mapping[str, Any], value_of: Callable[[str], Any]) -> bool:
@@ -360,49 +362,69 @@ def validate(
     evidence = evidence or {}
     value_of = _reader(answers, shown)
     problems: list[AnswerProblem] = []
+    may_violate: list[tuple[Item, str, Any]] = []  # shown answers that fit their question and have rules
     for key, item in items.items():
-        problems += _answer_problems(key, item, answers.get(key), shown[key])
-        problems += _evidence_problems(key, item, value_of, evidence, shown[key])
+        value = answers.get(key)
+        fits = False
+        if value is None:
+            if shown[key] and item["required"]:
+                problems.append(AnswerProblem(pointer("answers", key), "missing", "is required"))
+        elif not shown[key]:
+            problems.append(
+                AnswerProblem(
+                    pointer("answers", key), "hidden", "answers a question that is not shown for these answers"
+                )
+            )
+        else:
+            problem = value_problem(item["answer"], value)
+            if problem:
+                problems.append(AnswerProblem(pointer("answers", key), problem[0], problem[1]))
+            else:
+                fits = True
+        photos = evidence.get(key)
+        if photos is not None or (fits and "evidence" in item):
+            problems += _evidence_problems(key, item, value if fits else None, photos, shown[key], value_of)
+        if fits and "violations" in item:
+            may_violate.append((item, key, value))
     for member, given in (("answers", answers), ("evidence", evidence)):
         for key in sorted(k for k in given if k not in items):
             problems.append(AnswerProblem(pointer(member, key), "unknown_key", "is not a question of this checklist"))
     if problems:
         return AnswersRejected(tuple(problems))
-    return AnswersAccepted(tuple(_violations(items, value_of)))
-
-
-def _answer_problems(key: str, item: Item, value: Any, shown: bool) -> list[AnswerProblem]:
-    at = pointer("answers", key)
-    if value is None:
-        return [AnswerProblem(at, "missing", "is required")] if shown and item["required"] else []
-    if not shown:
-        return [AnswerProblem(at, "hidden", "answers a question that is not shown for these answers")]
-    problem = value_problem(item["answer"], value)
-    return [AnswerProblem(at, problem[0], problem[1])] if problem else []
+    return AnswersAccepted(tuple(_violations(may_violate, value_of)))
 
 
 def _evidence_problems(
-    key: str, item: Item, value_of: Callable[[str], Any], evidence: Mapping[str, Any], shown: bool
+    key: str, item: Item, fitting: Any, photos: Any, shown: bool, value_of: Callable[[str], Any]
 ) -> list[AnswerProblem]:
-    at = pointer("evidence", key)
-    photos = evidence.get(key)
+    """The photos given for a question (`photos`, None: none), and those its answer needs (`fitting`: the answer
+    when it is shown and fits the question, else None)."""
     if photos is not None:
         if not shown:
-            return [AnswerProblem(at, "hidden", "photos for a question that is not shown for these answers")]
+            return [
+                AnswerProblem(
+                    pointer("evidence", key), "hidden", "photos for a question that is not shown for these answers"
+                )
+            ]
         problem = photo_ids_problem(photos)
         if problem:
-            return [AnswerProblem(at, problem[0], problem[1])]
+            return [AnswerProblem(pointer("evidence", key), problem[0], problem[1])]
     rule = item.get("evidence")
-    value = value_of(key)
-    if rule is None or value is None or value_problem(item["answer"], value) is not None:
+    if rule is None or fitting is None:
         return []
     needed = rule.get("min_photos", 1)
     if len(photos or ()) >= needed:
         return []
     if rule["photo"] == "always":
-        return [AnswerProblem(at, "photo_required", f"this answer needs at least {needed} photo(s)")]
-    if any(_applies(violation, value, value_of) for violation in item.get("violations", ())):
-        return [AnswerProblem(at, "photo_required", f"a violation needs at least {needed} photo(s) as evidence")]
+        return [
+            AnswerProblem(pointer("evidence", key), "photo_required", f"this answer needs at least {needed} photo(s)")
+        ]
+    if any(_applies(violation, fitting, value_of) for violation in item.get("violations", ())):
+        return [
+            AnswerProblem(
+                pointer("evidence", key), "photo_required", f"a violation needs at least {needed} photo(s) as evidence"
+            )
+        ]
     return []
 
 
@@ -412,13 +434,11 @@ def _applies(rule: Mapping[str, Any], value: Any, value_of: Callable[[str], Any]
     return violates(rule["when"], value) and (only_if is None or holds(only_if, value_of))
 
 
-def _violations(items: Mapping[str, Item], value_of: Callable[[str], Any]) -> Iterator[Violation]:
-    for key, item in items.items():
-        value = value_of(key)
-        if value is None:
-            continue
+def _violations(may_violate: list[tuple[Item, str, Any]], value_of: Callable[[str], Any]) -> Iterator[Violation]:
+    """The violations of answers that fit their questions (template order): each code once per question."""
+    for item, key, value in may_violate:
         codes: set[str] = set()
-        for rule in item.get("violations", ()):
+        for rule in item["violations"]:
             if rule["code"] not in codes and _applies(rule, value, value_of):
                 codes.add(rule["code"])
                 yield Violation(key, rule["code"], msgspec.convert(rule["article"], LegalRef), rule["severity"])
