@@ -27,7 +27,8 @@ def wire() -> None:
     events.react("inspection.corrected", photos.on_inspection_stored)
     events.react("inspection.reviewed", enforcement_cases.on_inspection_reviewed)
     # The reports' read model last: it reads what the reactions above wrote (cases opened, hercontroles settled).
-    for changed in ("submitted", "corrected", "reviewed", "returned"):
+    events.react("inspection.submitted", reports.on_inspection_submitted)
+    for changed in ("corrected", "reviewed", "returned"):
         events.react(f"inspection.{changed}", reports.on_inspection_changed)
     events.react("step.sent", reports.on_step_sent)
     for changed in ("received", "answered", "reopened"):

@@ -141,3 +141,80 @@ async def test_an_announcement_returns_what_its_reactions_set_off_at_any_depth(r
     assert await events.announce(None, happening("test.quiet"), principal) == []  # type: ignore[arg-type]
     # Once announced, an announcement leaves nothing behind for the next one in the same task.
     assert events._follow_ups.get() is None
+
+
+class CountingConnection:
+    """A real connection that counts the statements sent through it (what a round trip is)."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.sent = conn, 0
+
+    async def fetchrow(self, sql: str, *args):
+        self.sent += 1
+        return await self.conn.fetchrow(sql, *args)
+
+
+def _principal() -> Principal:
+    return Principal(
+        user_id=uuid.uuid4(), subject="s", issuer="i", roles=frozenset(), regimes=frozenset(), teams=frozenset()
+    )
+
+
+async def test_statement_reactions_next_to_each_other_run_in_one_round_trip_with_their_own_values(db, reactions):
+    """Three statement reactions, each numbering its values from $1: one statement for all, every value where its
+    reaction put it, and the rows of a reaction that asked for them handed to its `then` in its order."""
+    await db.execute("CREATE TEMP TABLE noted (reaction text, value int)")
+    received: list[events.Rows] = []
+
+    async def then(tx, happened: events.Event, who: Principal, rows: events.Rows) -> None:
+        received.append(rows)
+
+    def note(name: str, *values: int) -> events.StatementReaction:
+        def statements(happened: events.Event) -> list[events.Statement]:
+            return [
+                events.Statement("INSERT INTO noted VALUES ($1, $2) RETURNING value", (name, value)) for value in values
+            ]
+
+        return events.StatementReaction(statements, then=then if name == "second" else None)
+
+    for reaction in (note("first", 1), note("second", 2, 3), note("third", 4)):
+        reactions("test.batched", reaction)
+    counting = CountingConnection(db)
+    happened = events.event("test.batched", actor=None, subject_type="test", subject_id=uuid.uuid4())
+    async with db.transaction():
+        await events.announce(counting, happened, _principal())  # type: ignore[arg-type]
+    assert counting.sent == 1
+    rows = await db.fetch("SELECT reaction, value FROM noted ORDER BY value")
+    assert [tuple(row) for row in rows] == [("first", 1), ("second", 2), ("second", 3), ("third", 4)]
+    assert received == [[[{"value": 2}], [{"value": 3}]]]
+
+
+async def test_a_plain_reaction_between_statement_reactions_sees_what_the_ones_before_it_wrote(db, reactions):
+    """Order holds: the statement reactions before a plain reaction have run when it runs, those after it after."""
+    await db.execute("CREATE TEMP TABLE noted (value int)")
+    seen: list[int] = []
+
+    def insert(value: int) -> events.StatementReaction:
+        return events.StatementReaction(lambda happened: [events.Statement("INSERT INTO noted VALUES ($1)", (value,))])
+
+    async def count(tx, happened: events.Event, who: Principal) -> None:
+        seen.append(await tx.fetchval("SELECT count(*) FROM noted"))
+
+    reactions("test.ordered", insert(1))
+    reactions("test.ordered", count)
+    reactions("test.ordered", insert(2))
+    happened = events.event("test.ordered", actor=None, subject_type="test", subject_id=uuid.uuid4())
+    async with db.transaction():
+        await events.announce(db, happened, _principal())
+    assert seen == [1]
+    assert await db.fetchval("SELECT count(*) FROM noted") == 2
+
+
+def test_a_statement_reaction_with_a_with_of_its_own_is_refused():
+    """A data-modifying WITH cannot be nested in the combined statement's WITH: said at once, not by PostgreSQL."""
+    with pytest.raises(ValueError, match="no WITH"):
+        events.combined((("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", 0, False),))
+    assert events.combined((("INSERT INTO t VALUES ($1, $2)", 2, False), ("SELECT $1", 1, True))) == (
+        "WITH s0 AS (INSERT INTO t VALUES ($1, $2)), s1 AS (SELECT $3) "
+        "SELECT (SELECT coalesce(json_agg(s1), '[]') FROM s1) AS s1"
+    )

@@ -4,6 +4,7 @@ its lifespan, with a back-off of milliseconds so that retries take no real time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -285,3 +286,20 @@ async def test_a_message_of_a_missing_id_is_404_and_a_delivered_one_cannot_be_re
     (message,) = await messages(db)
     answer = await client.post(f"{MESSAGES}/{message['id']}/replay", headers=world.h["admin"])
     assert_problem(answer, 409, "not_dead")
+
+
+async def test_a_new_message_wakes_the_dispatchers_when_its_change_commits(client, world, db):
+    """Dispatchers LISTEN on the outbox channel: the message a submission writes notifies it at commit (a trigger
+    on the table, so the message's INSERT can run among the submission's other reactions)."""
+    woken = asyncio.Event()
+
+    def wake(*_: object) -> None:
+        woken.set()
+
+    await db.add_listener("outbox_message", wake)
+    with receiving(Receiver()) as receiver:
+        await subscribe(client, world.h["admin"], receiver)
+        assert not woken.is_set()
+        await submit_cafe(client, world)
+        await asyncio.wait_for(woken.wait(), timeout=10)
+    await db.remove_listener("outbox_message", wake)

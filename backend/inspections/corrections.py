@@ -70,7 +70,12 @@ async def correct(
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await stored_view(tx, inspection_id)
     corrected = domain_event(
-        "inspection.corrected", principal, view, put.request_id, object_kind=prepared.target.object_kind
+        "inspection.corrected",
+        principal,
+        view,
+        put.request_id,
+        object_kind=prepared.target.object_kind,
+        assignment=prepared.assignment,
     )
     # Photos that waited for the inspection and that this revision lists attach now (photos react).
     view = await announce_stored(tx, corrected, principal)

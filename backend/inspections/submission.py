@@ -105,7 +105,12 @@ async def _submit_new(
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
     submitted = domain_event(
-        "inspection.submitted", principal, view, put.request_id, object_kind=prepared.target.object_kind
+        "inspection.submitted",
+        principal,
+        view,
+        put.request_id,
+        object_kind=prepared.target.object_kind,
+        assignment=prepared.assignment,
     )
     return await with_evidence(tx, principal, await announce_stored(tx, submitted, principal))
 

@@ -14,21 +14,30 @@ from backend.core.auth import Principal
 from backend.inspections.checking import Prepared
 from backend.inspections.models import Inspection
 from backend.inspections.reads import stored_view
+from backend.planning.models import Assignment
 
 
 class InspectionSnapshot(msgspec.Struct, frozen=True):
-    """An inspection event's snapshot for its reactions: the stored view, and the kind of its object as the change
-    read it from the registry (None when the change read no object: a review, or an inspection of a location)."""
+    """An inspection event's snapshot for its reactions: the stored view, and what the change read of its object
+    and assignment: the object's kind in the registry (None when the change read no object: a review, or an
+    inspection of a location) and the assignment it carried out (None: none, or the change read none)."""
 
     view: Inspection
     object_kind: str | None = None
+    assignment: Assignment | None = None
 
 
 def domain_event(
-    type: str, principal: Principal, view: Inspection, request_id: str | None, *, object_kind: str | None = None
+    type: str,
+    principal: Principal,
+    view: Inspection,
+    request_id: str | None,
+    *,
+    object_kind: str | None = None,
+    assignment: Assignment | None = None,
 ) -> events.Event:
     """inspection.submitted, .corrected, .reviewed or .returned, about the inspection as it is now (`view`, the
-    stored view, which its reactions get in the snapshot with `object_kind`)."""
+    stored view, which its reactions get in the snapshot with `object_kind` and `assignment`)."""
     concerned = {"assignment": view.assignment_id, "object": view.object_id, "location": view.location_id}
     related = {role: value for role, value in concerned.items() if value is not None}
     return events.event(
@@ -39,7 +48,7 @@ def domain_event(
         related=related,
         regimes=list(view.regimes),
         request_id=request_id,
-        snapshot=InspectionSnapshot(view, object_kind),
+        snapshot=InspectionSnapshot(view, object_kind, assignment),
     )
 
 

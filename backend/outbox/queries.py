@@ -67,19 +67,16 @@ SUBSCRIPTION_EXISTS = "SELECT version FROM webhook_subscription WHERE id = $1 AN
 
 # One message per subscription that wants this event type and may hear of its regimes: an event of no regime
 # goes to every such subscription; otherwise the scopes must share a regime, and sex work only to subscriptions
-# scoped for it. New messages wake the dispatchers when the transaction commits.
-ENQUEUE = f"""
-WITH inserted AS (
-    INSERT INTO outbox_message (id, event_id, event_type, subscription_id, payload)
-    SELECT uuid7(), $1, $2, s.id, $4::jsonb
-    FROM webhook_subscription s
-    WHERE s.deleted_at IS NULL AND $2 = ANY (s.event_types)
-      AND (cardinality($3::text[]) = 0 OR s.regimes && $3::text[])
-      AND (NOT 'sexwork' = ANY ($3::text[]) OR 'sexwork' = ANY (s.regimes))
-    ON CONFLICT (event_id, subscription_id) DO NOTHING
-    RETURNING 1
-)
-SELECT pg_notify('{CHANNEL}', '') FROM (SELECT count(*) AS n FROM inserted) c WHERE c.n > 0
+# scoped for it. New messages wake the dispatchers when the transaction commits (a trigger notifies CHANNEL:
+# migrations/0066_outbox_notify_on_insert.sql).
+ENQUEUE = """
+INSERT INTO outbox_message (id, event_id, event_type, subscription_id, payload)
+SELECT uuid7(), $1, $2, s.id, $4::jsonb
+FROM webhook_subscription s
+WHERE s.deleted_at IS NULL AND $2 = ANY (s.event_types)
+  AND (cardinality($3::text[]) = 0 OR s.regimes && $3::text[])
+  AND (NOT 'sexwork' = ANY ($3::text[]) OR 'sexwork' = ANY (s.regimes))
+ON CONFLICT (event_id, subscription_id) DO NOTHING
 """
 
 # Claim due messages for one attempt each: they are not due again until the lease ends (a dispatcher that dies
@@ -101,15 +98,11 @@ RETURNING m.id, m.claim, m.attempts, m.payload::text AS payload, m.channel, m.ev
 """
 
 # An e-mail message for a complaint's reporter ($3) or of a sent step's letter ($5); at most one per event. Wakes
-# the dispatchers on commit.
-ENQUEUE_EMAIL = f"""
-WITH inserted AS (
-    INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload, step_id)
-    VALUES (uuid7(), $1, $2, 'email', $3, $4::jsonb, $5)
-    ON CONFLICT (event_id) WHERE channel = 'email' DO NOTHING
-    RETURNING 1
-)
-SELECT pg_notify('{CHANNEL}', '') FROM inserted
+# the dispatchers on commit, as every new message does.
+ENQUEUE_EMAIL = """
+INSERT INTO outbox_message (id, event_id, event_type, channel, complaint_id, payload, step_id)
+VALUES (uuid7(), $1, $2, 'email', $3, $4::jsonb, $5)
+ON CONFLICT (event_id) WHERE channel = 'email' DO NOTHING
 """
 
 DELIVERED = """

@@ -22,7 +22,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.config import Settings
 from backend.core.errors import Conflict, FieldProblems, NotFound
-from backend.core.events import Event
+from backend.core.events import Event, Statement, StatementReaction
 from backend.core.ids import new_id
 from backend.core.pagination import decode_cursor, keyset_page
 from backend.enforcement import mailing
@@ -45,9 +45,15 @@ OBJECT_TYPE = "webhook_subscription"
 # --- the outbox ----------------------------------------------------------------------------------------
 
 
-async def on_event(tx: asyncpg.Connection, happened: Event, _principal: Principal) -> None:
-    """A message per subscription that wants this event, in the announcing transaction."""
-    await tx.execute(queries.ENQUEUE, happened.id, happened.type, list(happened.regimes), webhooks.payload(happened))
+def _messages(happened: Event) -> list[Statement]:
+    return [
+        Statement(queries.ENQUEUE, (happened.id, happened.type, list(happened.regimes), webhooks.payload(happened)))
+    ]
+
+
+# A message per subscription that wants this event, in the announcing transaction (with the other statement
+# reactions to it, in one round trip).
+on_event = StatementReaction(_messages)
 
 
 def retry_delay_s(attempts: int, settings: Settings) -> float:

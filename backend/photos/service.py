@@ -430,9 +430,20 @@ async def attach_pending(
     return attached
 
 
-async def on_inspection_stored(tx: asyncpg.Connection, stored: events.Event, principal: Principal) -> None:
-    """Reaction to inspection.submitted and .corrected: the photos that waited for it and that it lists attach."""
-    await attach_pending(tx, principal, stored.subject_id, request_id=stored.request_id)
+def _waiting(stored: events.Event) -> list[events.Statement]:
+    return [events.Statement(queries.WAITING_AFTER_TURN, (stored.subject_id,))]
+
+
+async def _attach_waiting(
+    tx: asyncpg.Connection, stored: events.Event, principal: Principal, rows: events.Rows
+) -> None:
+    if rows[0]:  # rarely: photos uploaded before their inspection (the lock is ours until commit)
+        await attach_pending(tx, principal, stored.subject_id, request_id=stored.request_id)
+
+
+# Reaction to inspection.submitted and .corrected: the photos that waited for it and that it lists attach. Whether
+# any wait is asked with the other statement reactions to the event, in one round trip.
+on_inspection_stored = events.StatementReaction(_waiting, then=_attach_waiting)
 
 
 async def _principal_of(conn: asyncpg.Connection, user_id: UUID) -> Principal:

@@ -24,7 +24,7 @@ import msgspec
 from backend.complaints import service as complaints
 from backend.core import calendar
 from backend.core.auth import Principal
-from backend.core.events import Event
+from backend.core.events import Event, Statement, StatementReaction
 from backend.inspections import service as inspections
 from backend.inspections.models import Inspection
 from backend.inspections.trail import InspectionSnapshot
@@ -89,12 +89,32 @@ async def rebuild(conn: asyncpg.Connection) -> None:
 # --- inspections -----------------------------------------------------------------------------------------------
 
 
+def _submitted_facts(happened: Event) -> list[Statement]:
+    """A first submission's facts, from the event's snapshot alone: the stored view, the kind of its object and
+    its assignment as the submission read them. Not reviewed, it counts no violations yet."""
+    snapshot = happened.snapshot
+    assert isinstance(snapshot, InspectionSnapshot)
+    inspection, assignment = snapshot.view, snapshot.assignment
+    kind = defs.LOCATION_KIND if inspection.object_id is None else snapshot.object_kind
+    assert kind is not None, "a submission's snapshot has the kind of its object"
+    facts = [
+        Statement(queries.INSERT_INSPECTION_FACT, _fact(inspection, kind, assignment.reason if assignment else None))
+    ]
+    if assignment is not None and assignment.complaint_id is not None:
+        facts.append(Statement(queries.COMPLAINT_FOLLOWED, (assignment.complaint_id,)))
+    return facts
+
+
+# inspection.submitted: its facts, with the outbox's message and the photos' question in one round trip.
+on_inspection_submitted = StatementReaction(_submitted_facts)
+
+
 async def on_inspection_changed(tx: asyncpg.Connection, happened: Event, principal: Principal) -> None:
-    """inspection.submitted/corrected/reviewed/returned: the inspection's facts anew; a complaint it follows up
-    is followed; after a review, the cases it opened and the hercontrole it settled. The inspection is the
-    event's snapshot (the stored view the inspections feature announced; the reactions before this one change
-    nothing the facts are made of), read anew only for an event without one. The object's kind comes with the
-    snapshot when the change read the object (a submission, a correction)."""
+    """inspection.corrected/reviewed/returned: the inspection's facts anew; a complaint it follows up is
+    followed; after a review, the cases it opened and the hercontrole it settled. The inspection is the event's
+    snapshot (the stored view the inspections feature announced; the reactions before this one change nothing the
+    facts are made of), read anew only for an event without one. The object's kind comes with the snapshot when
+    the change read the object (a correction)."""
     reader = _reader(principal)
     snapshot = happened.snapshot
     if isinstance(snapshot, InspectionSnapshot):
@@ -108,8 +128,7 @@ async def on_inspection_changed(tx: asyncpg.Connection, happened: Event, princip
         if assignment.complaint_id is not None:
             await tx.execute(queries.COMPLAINT_FOLLOWED, assignment.complaint_id)
     kind = known_kind or await _object_kind(tx, inspection.object_id)
-    # A first submission has no facts yet to replace.
-    await replace_inspection(tx, inspection, kind, reason, first=happened.type == "inspection.submitted")
+    await replace_inspection(tx, inspection, kind, reason)
     if happened.type == "inspection.reviewed":
         await _after_review(tx, reader, inspection)
 
@@ -136,15 +155,38 @@ def _permit_checked(inspection: Inspection) -> bool:
     return any(c.template_key in templates and any(q in c.answers for q in questions) for c in inspection.checklists)
 
 
-async def replace_inspection(
-    tx: asyncpg.Connection, inspection: Inspection, kind: str, reason: str | None, *, first: bool = False
-) -> None:
-    """The inspection's facts anew (`first`: it has none yet, so there is nothing to delete)."""
-    reviewed = inspection.state == "reviewed"
+def _dims(inspection: Inspection, kind: str) -> tuple[Any, ...]:
+    """What every fact of an inspection is counted by: day, regimes, wijk, object kind, team."""
     day = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
-    dims = (day, list(inspection.regimes), inspection.wijk, kind, inspection.team_id)
+    return (day, list(inspection.regimes), inspection.wijk, kind, inspection.team_id)
+
+
+def _counted_violations(inspection: Inspection) -> list[Any]:
+    """The violations the indicators count: those of a reviewed inspection."""
+    return inspection.violations if inspection.state == "reviewed" else []
+
+
+def _fact(inspection: Inspection, kind: str, reason: str | None) -> tuple[Any, ...]:
+    """The bind values of INSERT_INSPECTION_FACT."""
+    reviewed = inspection.state == "reviewed"
     regime_at = [c.regime for c in inspection.checklists]
-    violations = inspection.violations if reviewed else []
+    return (
+        inspection.id,
+        inspection.object_id,
+        *_dims(inspection, kind),
+        reviewed,
+        reviewed and _permit_checked(inspection),
+        reason,
+        sorted({regime_at[v.checklist] for v in _counted_violations(inspection)}),
+    )
+
+
+async def replace_inspection(tx: asyncpg.Connection, inspection: Inspection, kind: str, reason: str | None) -> None:
+    """The inspection's facts anew."""
+    reviewed = inspection.state == "reviewed"
+    dims = _dims(inspection, kind)
+    regime_at = [c.regime for c in inspection.checklists]
+    violations = _counted_violations(inspection)
     code_regimes: dict[str, set[str]] = {}
     for v in violations:
         code_regimes.setdefault(v.code, set()).add(regime_at[v.checklist])
@@ -153,18 +195,8 @@ async def replace_inspection(
         for position, c in enumerate(inspection.checklists)
         if reviewed and c.template_key == defs.NIX18_TEMPLATE
     ]
-    if not first:
-        await tx.execute(queries.DELETE_INSPECTION_FACTS, inspection.id)
-    await tx.execute(
-        queries.INSERT_INSPECTION_FACT,
-        inspection.id,
-        inspection.object_id,
-        *dims,
-        reviewed,
-        reviewed and _permit_checked(inspection),
-        reason,
-        sorted({regime_at[v.checklist] for v in violations}),
-    )
+    await tx.execute(queries.DELETE_INSPECTION_FACTS, inspection.id)
+    await tx.execute(queries.INSERT_INSPECTION_FACT, *_fact(inspection, kind, reason))
     if attempts:
         await tx.executemany(queries.INSERT_NIX18_FACT, [(inspection.id, *a, *dims) for a in attempts])
     if violations:
