@@ -20,7 +20,7 @@ from backend.inspections import queries
 from backend.inspections.checking import Prepared, prepare
 from backend.inspections.models import Inspection, InspectionSubmission, PhotoManifestEntry, Received
 from backend.inspections.reads import stored_view
-from backend.inspections.trail import announce_stored, audit_event, domain_event
+from backend.inspections.trail import announce_stored, audit_event
 
 
 def photo_in_use() -> Conflict:
@@ -69,16 +69,8 @@ async def correct(
     await tx.execute(queries.REPLACE_PHOTOS, inspection_id, prepared.photos)
     await _replace_violations(tx, inspection_id, revision, prepared)
     view = await stored_view(tx, inspection_id)
-    corrected = domain_event(
-        "inspection.corrected",
-        principal,
-        view,
-        put.request_id,
-        object_kind=prepared.target.object_kind,
-        assignment=prepared.assignment,
-    )
     # Photos that waited for the inspection and that this revision lists attach now (photos react).
-    view = await announce_stored(tx, corrected, principal)
+    view = await announce_stored(tx, "inspection.corrected", principal, view, prepared, put.request_id)
     await audit.write(
         tx, audit_event(principal, inspection_id, prepared, "corrected", revision, put.digest, put.request_id)
     )

@@ -30,7 +30,7 @@ from backend.inspections.clock import clock_skew
 from backend.inspections.corrections import correct, photo_in_use
 from backend.inspections.models import Inspection, InspectionSubmission, Received
 from backend.inspections.reads import inspection_of, stored_view, with_evidence
-from backend.inspections.trail import announce_stored, audit_event, domain_event
+from backend.inspections.trail import announce_stored, audit_event
 
 
 class StaleRevision(Conflict):
@@ -104,15 +104,8 @@ async def _submit_new(
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
-    submitted = domain_event(
-        "inspection.submitted",
-        principal,
-        view,
-        put.request_id,
-        object_kind=prepared.target.object_kind,
-        assignment=prepared.assignment,
-    )
-    return await with_evidence(tx, principal, await announce_stored(tx, submitted, principal))
+    stored = await announce_stored(tx, "inspection.submitted", principal, view, prepared, put.request_id)
+    return await with_evidence(tx, principal, stored)
 
 
 async def _insert(

@@ -52,10 +52,21 @@ def domain_event(
     )
 
 
-async def announce_stored(tx: asyncpg.Connection, happened: events.Event, principal: Principal) -> Inspection:
-    """Announce a submission or correction and answer the inspection as it is after the reactions: the view the
-    event carries, read again only when a photo that waited for it attached (photo.received among what the
-    announcement set off)."""
+async def announce_stored(
+    tx: asyncpg.Connection,
+    type: str,
+    principal: Principal,
+    view: Inspection,
+    prepared: Prepared,
+    request_id: str | None,
+) -> Inspection:
+    """Announce a submission or correction (`type`: inspection.submitted or .corrected; its snapshot with what the
+    change read of the object and the assignment) and answer the inspection as it is after the reactions: `view`,
+    read again only when a photo that waited for it attached (photo.received among what the announcement set
+    off)."""
+    happened = domain_event(
+        type, principal, view, request_id, object_kind=prepared.target.object_kind, assignment=prepared.assignment
+    )
     set_off = await events.announce(tx, happened, principal)
     snapshot = happened.snapshot
     assert isinstance(snapshot, InspectionSnapshot)
