@@ -26,7 +26,8 @@ Beside each side of 2. and 3., what the database did per submission (buffer hits
 WAL and its full-page images, checkpoints, autovacuum runs), and at 3. the size of the tables a submission
 writes and of their indexes.
 Targets: at least 600 submissions/s; at least 0.8 of the baseline on the (nearly) empty database; with 250,000
-stored at least 0.8 of the rate on the (nearly) empty database. Figures are printed; --check turns a missed target into exit code 1.
+stored at least 0.8 of the rate on the (nearly) empty database. Figures are printed; --check turns a missed
+target into exit code 1.
 """
 
 from __future__ import annotations
