@@ -70,7 +70,6 @@ ATTACH = f"UPDATE photo SET attached_at = now() WHERE id = $1 AND attached_at IS
 
 # The arriving inspection's turn, then the photos uploaded for it that wait (locked), oldest id first.
 PENDING_AFTER_TURN = f"SELECT {COLUMNS} FROM photo_pending_after_turn($1)"
-WAITING_AFTER_TURN = "SELECT id FROM photo_pending_after_turn($1)"
 
 # A photo as served: attached to this inspection.
 ATTACHED = f"SELECT {COLUMNS} FROM photo WHERE id = $1 AND inspection_id = $2 AND attached_at IS NOT NULL"

@@ -19,7 +19,7 @@ Who uploads:
   uploader can only deliver the exact photo the inspector declared;
 - to an inspection id that has not arrived: only inspectors (404 for anyone else, as for an inspection
   they may not see). The photo waits, owned by its uploader (another user's upload of that id is 409
-  photo_id_in_use). When the inspection arrives (`attach_pending`) the photo is attached if its uploader
+  photo_id_in_use). When the inspection arrives (`on_inspection_stored`) the photo is attached if its uploader
   may see the inspection and its SHA-256 and size are the manifest's; otherwise it is discarded (audited
   photo.discarded) and the phone's next send is judged as a new upload against the manifest. A photo the
   manifest does not list keeps waiting; one whose inspection never comes is removed by `purge` after
@@ -44,6 +44,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -404,14 +405,17 @@ def _photo(row: queries.StoredPhoto) -> Photo:
 # --- the inspection arrives ------------------------------------------------------------------------------------
 
 
-async def attach_pending(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, request_id: str | None
-) -> int:
-    """The inspection arrived (in the transaction that stored it): attach the photos
-    uploaded for it before (see the module docstring); how many were attached."""
-    attached = 0
-    for pending in await tx.fetch(queries.PENDING_AFTER_TURN, inspection_id):
-        row = msgspec.convert(dict(pending), queries.StoredPhoto)
+async def _attach_pending(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    inspection_id: UUID,
+    waiting: list[dict[str, Any]],
+    request_id: str | None,
+) -> None:
+    """The inspection arrived (in the transaction that stored it): attach the photos uploaded for it before
+    (`waiting`, their rows read after the lock: see the module docstring)."""
+    for pending in waiting:
+        row = msgspec.convert(pending, queries.StoredPhoto)
         uploader = principal if row.uploaded_by == principal.user_id else await _principal_of(tx, row.uploaded_by)
         try:
             expected = await inspections.photo_slot(tx, uploader, inspection_id, row.id)
@@ -426,23 +430,20 @@ async def attach_pending(
             await _discard(tx, row, "photo.discarded", "it is not the photo the manifest lists", request_id)
             continue
         await _attach(tx, uploader, row, request_id)
-        attached += 1
-    return attached
 
 
 def _waiting(stored: events.Event) -> list[events.Statement]:
-    return [events.Statement(queries.WAITING_AFTER_TURN, (stored.subject_id,))]
+    return [events.Statement(queries.PENDING_AFTER_TURN, (stored.subject_id,))]
 
 
 async def _attach_waiting(
     tx: asyncpg.Connection, stored: events.Event, principal: Principal, rows: events.Rows
 ) -> None:
-    if rows[0]:  # rarely: photos uploaded before their inspection (the lock is ours until commit)
-        await attach_pending(tx, principal, stored.subject_id, request_id=stored.request_id)
+    await _attach_pending(tx, principal, stored.subject_id, rows[0], stored.request_id)
 
 
-# Reaction to inspection.submitted and .corrected: the photos that waited for it and that it lists attach. Whether
-# any wait is asked with the other statement reactions to the event, in one round trip.
+# Reaction to inspection.submitted and .corrected: the photos that waited for it and that it lists attach. The
+# waiting photos are read with the other statement reactions to the event, in one round trip.
 on_inspection_stored = events.StatementReaction(_waiting, then=_attach_waiting)
 
 
