@@ -29,6 +29,7 @@ from backend.inspections import service as inspections
 from backend.inspections.models import Inspection
 from backend.inspections.trail import InspectionSnapshot
 from backend.planning import service as planning
+from backend.planning.models import Assignment
 from backend.registry import service as registry
 from backend.reports import definitions as defs
 from backend.reports import queries
@@ -94,15 +95,20 @@ def _submitted_facts(happened: Event) -> list[Statement]:
     its assignment as the submission read them. Not reviewed, it counts no violations yet."""
     snapshot = happened.snapshot
     assert isinstance(snapshot, InspectionSnapshot)
-    inspection, assignment = snapshot.view, snapshot.assignment
+    inspection = snapshot.view
     kind = defs.LOCATION_KIND if inspection.object_id is None else snapshot.object_kind
     assert kind is not None, "a submission's snapshot has the kind of its object"
-    facts = [
-        Statement(queries.INSERT_INSPECTION_FACT, _fact(inspection, kind, assignment.reason if assignment else None))
-    ]
-    if assignment is not None and assignment.complaint_id is not None:
-        facts.append(Statement(queries.COMPLAINT_FOLLOWED, (assignment.complaint_id,)))
-    return facts
+    reason, followed = _assignment_facts(snapshot.assignment)
+    return [Statement(queries.INSERT_INSPECTION_FACT, _fact(inspection, kind, reason)), *followed]
+
+
+def _assignment_facts(assignment: Assignment | None) -> tuple[str | None, list[Statement]]:
+    """What an inspection's assignment adds: the reason it counts under, and the complaint it follows up marked
+    followed."""
+    if assignment is None:
+        return None, []
+    followed = [Statement(queries.COMPLAINT_FOLLOWED, (assignment.complaint_id,))] if assignment.complaint_id else []
+    return assignment.reason, followed
 
 
 # inspection.submitted: its facts, with the outbox's message and the photos' question in one round trip.
@@ -113,20 +119,20 @@ async def on_inspection_changed(tx: asyncpg.Connection, happened: Event, princip
     """inspection.corrected/reviewed/returned: the inspection's facts anew; a complaint it follows up is
     followed; after a review, the cases it opened and the hercontrole it settled. The inspection is the event's
     snapshot (the stored view the inspections feature announced; the reactions before this one change nothing the
-    facts are made of), read anew only for an event without one. The object's kind comes with the snapshot when
-    the change read the object (a correction)."""
+    facts are made of), read anew only for an event without one. The object's kind and the assignment come with
+    the snapshot when the change read them (a correction)."""
     reader = _reader(principal)
     snapshot = happened.snapshot
     if isinstance(snapshot, InspectionSnapshot):
-        inspection, known_kind = snapshot.view, snapshot.object_kind
+        inspection, known_kind, assignment = snapshot.view, snapshot.object_kind, snapshot.assignment
     else:
         inspection, known_kind = await inspections.get_inspection(tx, reader, happened.subject_id), None
-    reason = None
-    if inspection.assignment_id is not None:
+        assignment = None
+    if assignment is None and inspection.assignment_id is not None:
         assignment = await planning.get_assignment(tx, reader, inspection.assignment_id)
-        reason = assignment.reason
-        if assignment.complaint_id is not None:
-            await tx.execute(queries.COMPLAINT_FOLLOWED, assignment.complaint_id)
+    reason, followed = _assignment_facts(assignment)
+    for statement in followed:
+        await tx.execute(statement.sql, *statement.args)
     kind = known_kind or await _object_kind(tx, inspection.object_id)
     await replace_inspection(tx, inspection, kind, reason)
     if happened.type == "inspection.reviewed":
