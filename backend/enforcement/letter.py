@@ -29,7 +29,6 @@ from backend.letters.models import (
     Addressee,
     CaseRef,
     Collection,
-    Decision,
     DwangsomUnit,
     EarlierDecision,
     Facts,
@@ -192,7 +191,7 @@ def _sanction(case: CaseRecord, step: StepRecord, heard: str | None) -> Sanction
         raise _missing("/decision", f"a boete has no legal basis under {case.regime} in these letters")
     unit = step.dwangsom_unit
     return Sanction(
-        decision=cast(Decision, decision),
+        decision=decision,
         legal_basis=LEGAL_BASIS[decision],
         motivering=step.document_text,
         amount_cents=step.amount_cents,

@@ -232,7 +232,10 @@ class LetterDispatch(msgspec.Struct, frozen=True, kw_only=True):
     posted_by: Annotated[UUID | None, Meta(description="Who recorded posting it")] = None
 
 
-class Step(msgspec.Struct, frozen=True, kw_only=True):
+class StepFields(msgspec.Struct, frozen=True, kw_only=True):
+    """What a step is and the terms it sets: the fields the API answers (Step) and the rules read (records.StepRecord)
+    alike, first in both."""
+
     id: UUID
     seq: int
     type: StepType
@@ -252,6 +255,9 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     zienswijze_weeks: int | None
     zienswijze: Literal["pending", "received", "not_received"] | None
     zienswijze_summary: str | None
+
+
+class Step(StepFields, frozen=True, kw_only=True):
     proposal: Annotated[dict[str, Any] | None, Meta(description="The proposal when it was drafted")]
     deviation_reason: str | None
     behaviour: Behaviour | None

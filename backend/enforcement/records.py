@@ -20,6 +20,7 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound
 from backend.enforcement import queries
+from backend.enforcement.models import StepFields
 
 OBJECT_TYPE = "enforcement_case"
 
@@ -56,27 +57,8 @@ class ViolationRecord(msgspec.Struct, frozen=True, kw_only=True):
     employee_class_source: str | None
 
 
-class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
+class StepRecord(StepFields, frozen=True, kw_only=True):
     case_id: UUID
-    seq: int
-    type: str
-    decision: str | None
-    status: str
-    related_step_id: UUID | None
-    violation_ids: list[UUID]
-    document_text: str | None
-    amount_cents: int | None
-    weeks: int | None
-    months: int | None
-    order_text: str | None
-    begunstiging_days: int | None
-    dwangsom_cents: int | None
-    dwangsom_unit: str | None
-    dwangsom_max_cents: int | None
-    zienswijze_weeks: int | None
-    zienswijze: str | None
-    zienswijze_summary: str | None
     deviation_reason: str | None
     due_on: date | None
     observed_on: date | None
