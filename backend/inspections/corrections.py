@@ -18,7 +18,7 @@ from backend.core.auth import Principal
 from backend.core.errors import Conflict, FieldProblems, Forbidden
 from backend.inspections import queries
 from backend.inspections.checking import Prepared, prepare
-from backend.inspections.models import Inspection, InspectionSubmission, PhotoManifestEntry, Received
+from backend.inspections.models import Inspection, PhotoManifestEntry, Received
 from backend.inspections.reads import stored_view
 from backend.inspections.trail import announce_stored, audit_event
 
@@ -30,12 +30,7 @@ def photo_in_use() -> Conflict:
 
 
 async def correct(
-    tx: asyncpg.Connection,
-    principal: Principal,
-    inspection_id: UUID,
-    data: InspectionSubmission,
-    existing: queries.Existing,
-    put: Received,
+    tx: asyncpg.Connection, principal: Principal, existing: queries.Existing, put: Received
 ) -> Inspection | None:
     """Apply the correction of a returned inspection; None when another correction changed it first."""
     if principal.user_id != existing.submitted_by and principal.user_id not in existing.inspector_ids:
@@ -43,6 +38,7 @@ async def correct(
             "Only the inspector who submitted it or one who was present corrects an inspection.",
             code="not_your_inspection",
         )
+    inspection_id, data = put.inspection_id, put.data
     assert data.base_revision is not None
     # The visit's times are judged against its first receipt; without a Date header the known skew stays.
     skew = put.skew if put.skew is not None else existing.clock_skew_seconds

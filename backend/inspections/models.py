@@ -300,10 +300,12 @@ class AssignmentOutcome(msgspec.Struct, frozen=True):
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
-    """A PUT of an inspection as the server received it: the body as stored (builtins) and the SHA-256 of its
-    canonical JSON (sorted keys: equal bodies, equal hash), when it arrived, the phone's clock skew from its
-    Date header (None without one) and the request's id."""
+    """A PUT of an inspection as the server received it: the id it was put to, the submission, the body as stored
+    (builtins) and the SHA-256 of its canonical JSON (sorted keys: equal bodies, equal hash), when it arrived, the
+    phone's clock skew from its Date header (None without one) and the request's id."""
 
+    inspection_id: UUID
+    data: InspectionSubmission
     body: dict[str, Any]
     digest: str
     received_at: datetime

@@ -43,12 +43,22 @@ class StaleRevision(Conflict):
         self.current_revision = current_revision
 
 
-def received(data: InspectionSubmission, *, date_header: str | None, request_id: str | None) -> Received:
+def received(
+    inspection_id: UUID, data: InspectionSubmission, *, date_header: str | None, request_id: str | None
+) -> Received:
     """The submission as received now, with its canonical hash and the phone's clock skew."""
     body = msgspec.to_builtins(data)
     digest = hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
     now = datetime.now(UTC)
-    return Received(body=body, digest=digest, received_at=now, skew=clock_skew(date_header, now), request_id=request_id)
+    return Received(
+        inspection_id=inspection_id,
+        data=data,
+        body=body,
+        digest=digest,
+        received_at=now,
+        skew=clock_skew(date_header, now),
+        request_id=request_id,
+    )
 
 
 async def submit(
@@ -61,9 +71,9 @@ async def submit(
     request_id: str | None,
 ) -> Inspection:
     """Store a submission, answer a resend of a stored revision, or apply a correction (see the module)."""
-    put = received(data, date_header=date_header, request_id=request_id)
+    put = received(inspection_id, data, date_header=date_header, request_id=request_id)
     if data.base_revision is None:
-        stored = await _submit_new(tx, principal, inspection_id, data, put)
+        stored = await _submit_new(tx, principal, put)
         if stored is not None:
             return stored
     existing = await _existing(tx, principal, inspection_id)
@@ -73,7 +83,7 @@ async def submit(
         problems.raise_if_any()
     for _attempt in range(2):
         assert existing is not None
-        result = await _on_existing(tx, principal, inspection_id, data, existing, put)
+        result = await _on_existing(tx, principal, existing, put)
         if result is not None:
             return await with_evidence(tx, principal, result)
         # A concurrent correction moved the inspection on meanwhile: decide again on what is stored now.
@@ -86,21 +96,19 @@ async def _existing(tx: asyncpg.Connection, principal: Principal, inspection_id:
     return None if row is None else msgspec.convert(dict(row), queries.Existing)
 
 
-async def _submit_new(
-    tx: asyncpg.Connection, principal: Principal, inspection_id: UUID, data: InspectionSubmission, put: Received
-) -> Inspection | None:
+async def _submit_new(tx: asyncpg.Connection, principal: Principal, put: Received) -> Inspection | None:
     """Store the first submission under this id; None when the id exists (nothing stored). Nearly every PUT
     is new, so it is checked and inserted before asking whether the id exists; a resend that no longer passes
     the checks (say the object was closed since) still gets the answer stored for it."""
     try:
         prepared = await prepare(
-            tx, principal, data, reference=put.received_at, skew=put.skew, request_id=put.request_id
+            tx, principal, put.data, reference=put.received_at, skew=put.skew, request_id=put.request_id
         )
     except (Unprocessable, Forbidden):
-        if await tx.fetchval(queries.ID_TAKEN, inspection_id):
+        if await tx.fetchval(queries.ID_TAKEN, put.inspection_id):
             return None
         raise
-    view = await _insert(tx, principal, inspection_id, data, prepared, put)
+    view = await _insert(tx, principal, prepared, put)
     if view is None:
         return None  # a resend, a concurrent duplicate that committed first, or another body under this id
     # Its assignment is done, and photos the phone uploaded before it may attach now (planning and photos react).
@@ -108,29 +116,22 @@ async def _submit_new(
     return await with_evidence(tx, principal, stored)
 
 
-async def _insert(
-    tx: asyncpg.Connection,
-    principal: Principal,
-    inspection_id: UUID,
-    data: InspectionSubmission,
-    prepared: Prepared,
-    put: Received,
-) -> Inspection | None:
+async def _insert(tx: asyncpg.Connection, principal: Principal, prepared: Prepared, put: Received) -> Inspection | None:
     """One statement for every row and the audit event, answering the stored view; None when the id exists
     already (nothing inserted)."""
     new = queries.NewInspection(
-        id=inspection_id,
+        id=put.inspection_id,
         state="submitted" if prepared.photos else "complete",
         submitted_by=principal.user_id,
         received_at=put.received_at,
-        fields=prepared.fields(data),
+        fields=prepared.fields(put.data),
         body=put.body,
         body_sha256=put.digest,
         checklists=prepared.checklists,
         violations=prepared.violations,
         observed_on=prepared.observed_on,
         photos=prepared.photos,
-        audit_events=[audit_event(principal, inspection_id, prepared, "submitted", 1, put.digest, put.request_id)],
+        audit_events=[audit_event(principal, put.inspection_id, prepared, "submitted", 1, put.digest, put.request_id)],
     )
     try:
         row = await tx.fetchrow(queries.INSERT, *queries.insert_args(new))
@@ -142,25 +143,20 @@ async def _insert(
 
 
 async def _on_existing(
-    tx: asyncpg.Connection,
-    principal: Principal,
-    inspection_id: UUID,
-    data: InspectionSubmission,
-    existing: queries.Existing,
-    put: Received,
+    tx: asyncpg.Connection, principal: Principal, existing: queries.Existing, put: Received
 ) -> Inspection | None:
     """A PUT to an id that exists: a resend, a correction, or a conflict. None: the correction lost a race."""
     if not existing.visible:
         # Do not reveal what it is: the id is simply taken.
         raise Conflict("An inspection with this id exists already.", code="inspection_conflict")
     if put.digest in existing.hashes:
-        return await stored_view(tx, inspection_id)
+        return await stored_view(tx, put.inspection_id)
     current = existing.revision
-    if existing.state == "returned" and data.base_revision == current:
-        return await correct(tx, principal, inspection_id, data, existing, put)
-    if data.base_revision is not None and data.base_revision != current:
+    if existing.state == "returned" and put.data.base_revision == current:
+        return await correct(tx, principal, existing, put)
+    if put.data.base_revision is not None and put.data.base_revision != current:
         raise StaleRevision(current)
-    if data.base_revision is not None:
+    if put.data.base_revision is not None:
         raise Conflict(
             f"The inspection is {existing.state}; it can be corrected only after it was returned.",
             code="inspection_conflict",
