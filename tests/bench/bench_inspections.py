@@ -22,9 +22,10 @@ HTTP client (raw_http.py):
    the baseline alternate in three rounds (the median round counts): this shared machine's speed drifts, and a
    fixed Python loop timed before each round shows by how much;
 3. the same throughput and baseline again after 250,000 more inspections were stored (copied in SQL).
-Beside each side of 2. and 3., what the database did per submission (buffer hits and reads, of indexes too,
-WAL and its full-page images, checkpoints, autovacuum runs), and at 3. the size of the tables a submission
-writes and of their indexes.
+Beside each side of 2. and 3., the CPU per timed submission of the server, PostgreSQL, this benchmark's client
+and the whole machine (with the share of the cores left idle), what the database did per submission (buffer
+hits and reads, of indexes too, WAL and its full-page images, checkpoints, autovacuum runs), and at 3. the size
+of the tables a submission writes and of their indexes.
 Targets: at least 600 submissions/s; at least 0.8 of the baseline on the (nearly) empty database; with 250,000
 stored at least 0.8 of the rate on the (nearly) empty database. Figures are printed; --check turns a missed
 target into exit code 1.
@@ -37,6 +38,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -99,6 +101,7 @@ class World(msgspec.Struct):
     versions: dict[str, dict[str, Any]]  # template key -> {"id": ..., "content": ...}
     objects: list[str]
     variants: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
+    server_pid: int = 0  # `toezicht serve` (its workers are its children)
 
 
 def sha256_hex(seed: str) -> str:
@@ -417,10 +420,72 @@ async def sender(host: str, port: int, phone: Phone, work: list[tuple[str, bytes
 
 
 class Run(NamedTuple):
-    """One timed run: every request's latency and the wall time of the whole run."""
+    """One timed run: every request's latency, the wall time of the whole run and the CPU seconds each group of
+    processes used meanwhile (cpu_used)."""
 
     latencies_ms: list[float]
     seconds: float
+    cpu_s: dict[str, float]
+
+
+# --- where the CPU goes (Linux /proc) -------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), None for a process gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _tree(root: int) -> list[int]:
+    """The process and its descendants."""
+    children: defaultdict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+            children[int(fields[1])].append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children[pid]
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system time of the processes, with that of their children that ended (a PostgreSQL backend)."""
+    ticks = 0
+    for pid in pids:
+        if (fields := _stat(pid)) is not None:
+            ticks += sum(int(n) for n in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / CLOCK_TICKS
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time of every core spent on anything but waiting (idle, iowait), since boot."""
+    values = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / CLOCK_TICKS
+
+
+def cpu_used(world: World) -> dict[str, float]:
+    """CPU seconds so far of the server, PostgreSQL (the postmaster and its backends), this benchmark (the
+    phones' HTTP client, or the baseline's asyncpg client) and the whole machine; empty without /proc."""
+    if not Path("/proc/stat").exists():
+        return {}
+    postmaster = int((world.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    return {
+        "app": _cpu_seconds(_tree(world.server_pid)) if world.server_pid else 0.0,
+        "postgres": _cpu_seconds(_tree(postmaster)),
+        "client": time.process_time(),
+        "machine": _machine_busy_seconds(),
+    }
+
+
+def _since(before: dict[str, float], world: World) -> dict[str, float]:
+    return {name: seconds - before[name] for name, seconds in cpu_used(world).items()}
 
 
 def summary(runs: list[Run]) -> dict[str, Any]:
@@ -433,7 +498,21 @@ def summary(runs: list[Run]) -> dict[str, Any]:
         "per_s": statistics.median(rates),
         "rounds_per_s": rates,
         **percentiles(latencies),
+        "cpu_ms_per_submission": cpu_per_submission(runs),
     }
+
+
+def cpu_per_submission(runs: list[Run]) -> dict[str, float]:
+    """CPU milliseconds per timed submission by group of processes, over all rounds, and the share of the
+    machine's cores left idle meanwhile."""
+    submissions = sum(len(run.latencies_ms) for run in runs)
+    seconds = sum(run.seconds for run in runs)
+    if not submissions or not all(run.cpu_s for run in runs):
+        return {}
+    used = {name: sum(run.cpu_s[name] for run in runs) for name in runs[0].cpu_s}
+    figures = {name: round(total * 1000 / submissions, 2) for name, total in used.items()}
+    figures["idle_share"] = round(1 - used["machine"] / (seconds * (os.cpu_count() or 1)), 2)
+    return figures
 
 
 def machine_speed_ms() -> float:
@@ -456,9 +535,9 @@ async def run_throughput(world: World, host: str, port: int, rng: random.Random,
     await asyncio.gather(*(sender(host, port, p, w, []) for p, w in zip(crew, warm, strict=True)))
     await analyze(world)
     latencies: list[float] = []
-    started = time.perf_counter()
+    cpu, started = cpu_used(world), time.perf_counter()
     await asyncio.gather(*(sender(host, port, p, w, latencies) for p, w in zip(crew, rest, strict=True)))
-    return Run(latencies, time.perf_counter() - started)
+    return Run(latencies, time.perf_counter() - started, _since(cpu, world))
 
 
 # --- the plain-asyncpg baseline -------------------------------------------------------------------------
@@ -597,13 +676,13 @@ async def run_baseline(world: World, rng: random.Random, total: int, crew: list[
         warm = max(1, per_worker // 10)
         await asyncio.gather(*(worker(c, p, w[:warm], False) for c, p, w in zip(connections, crew, work, strict=True)))
         await analyze(world)
-        started = time.perf_counter()
+        cpu, started = cpu_used(world), time.perf_counter()
         await asyncio.gather(*(worker(c, p, w[warm:], True) for c, p, w in zip(connections, crew, work, strict=True)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _since(cpu, world)
     finally:
         for conn in connections:
             await conn.close()
-    return Run(latencies, elapsed)
+    return Run(latencies, elapsed, cpu)
 
 
 # --- 3. 250,000 stored ------------------------------------------------------------------------------------
@@ -874,6 +953,14 @@ def report(results: dict[str, Any]) -> list[str]:
             f"machine speed (fixed Python loop before each round, lower is faster): {pair['machine_loop_ms']} ms"
         )
     for name in ("empty", "stored"):
+        o, b = results[name]["ours"]["cpu_ms_per_submission"], results[name]["baseline"]["cpu_ms_per_submission"]
+        if o and b:
+            print(
+                f"  {name} CPU ms per submission: ours app {o['app']}, PostgreSQL {o['postgres']}, client "
+                f"{o['client']}, machine {o['machine']} (idle {o['idle_share']:.0%}); baseline PostgreSQL "
+                f"{b['postgres']}, client {b['client']}, machine {b['machine']} (idle {b['idle_share']:.0%})"
+            )
+    for name in ("empty", "stored"):
         for side, counted in results[name]["database_per_submission"].items():
             print(f"  {name} database per submission, {side}: {counted}")
     print(f"  tables at the stored phase: {results['store']['tables']}")
@@ -900,7 +987,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             url = asyncio.run(_create_database(admin_url, server))
             versions, objects = asyncio.run(prepare(url, rng))
             world = World(url=url, data_dir=data_dir, versions=versions, objects=objects)
-            with serve(url, data_dir, data_dir / "server.log", args.workers) as (host, port, _pid):
+            with serve(url, data_dir, data_dir / "server.log", args.workers) as (host, port, pid):
+                world.server_pid = pid
                 return asyncio.run(scenarios(world, host, port, args))
         finally:
             with contextlib.suppress(Exception):
