@@ -441,12 +441,17 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def _tree(root: int) -> list[int]:
-    """The process and its descendants."""
+def _children() -> defaultdict[int, list[int]]:
+    """Every running process's children, by parent."""
     children: defaultdict[int, list[int]] = defaultdict(list)
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (fields := _stat(int(entry))) is not None:
             children[int(fields[1])].append(int(entry))
+    return children
+
+
+def _tree(root: int, children: defaultdict[int, list[int]]) -> list[int]:
+    """The process and its descendants."""
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -476,9 +481,10 @@ def cpu_used(world: World) -> dict[str, float]:
     if not Path("/proc/stat").exists():
         return {}
     postmaster = int((world.data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    children = _children()
     return {
-        "app": _cpu_seconds(_tree(world.server_pid)) if world.server_pid else 0.0,
-        "postgres": _cpu_seconds(_tree(postmaster)),
+        "app": _cpu_seconds(_tree(world.server_pid, children)) if world.server_pid else 0.0,
+        "postgres": _cpu_seconds(_tree(postmaster, children)),
         "client": time.process_time(),
         "machine": _machine_busy_seconds(),
     }
