@@ -21,7 +21,7 @@ from backend.audit.routes import AuditController
 from backend.checklists.routes import ChecklistController
 from backend.complaints.routes import ComplaintController
 from backend.console.routes import ConsoleController, console_assets
-from backend.core import commands, db, idempotency, roles
+from backend.core import collector, commands, db, idempotency, roles
 from backend.core.auth import BearerAuthMiddleware
 from backend.core.compression import CompressionMiddleware
 from backend.core.concurrency import NotModified
@@ -135,8 +135,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for the ASGI server (`toezicht serve` with several workers imports this)."""
-    return create_app()
+    """Factory for the ASGI server (`toezicht serve` with several workers imports this): one app per server
+    process, so the collector is settled here and not in create_app, which tests call many times per process."""
+    app = create_app()
+    collector.settle_after_start()
+    return app
 
 
 @contextlib.asynccontextmanager

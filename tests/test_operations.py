@@ -1,5 +1,6 @@
 """What an operator meets: a clean stop on SIGTERM/SIGINT, readiness that means "can reach the database",
-and a client that gives up mid-request logged as such, not as a bug."""
+a client that gives up mid-request logged as such, not as a bug, and a server process whose garbage collector
+leaves alone what it built at start."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +47,22 @@ async def test_ready_while_every_pooled_connection_is_busy(database_url, data_di
             ready = await http.get("/health/ready")
             assert ready.status_code == 200, ready.text
         assert (await busy).status_code == 200
+
+
+# --- the garbage collector ------------------------------------------------------------------------------------
+
+
+def test_the_servers_app_factory_freezes_start_up_objects_and_widens_young_collections():
+    # In a fresh interpreter, as uvicorn calls the factory in each server process (tests share theirs).
+    probe = (
+        "import gc; from backend.app import create_app_from_env; before = gc.get_threshold()[0]; "
+        "create_app_from_env(); print(before, gc.get_threshold()[0], gc.get_freeze_count())"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOEZICHT_")}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    before, after, frozen = map(int, done.stdout.split())
+    assert (before, after) == (700, 5_000)  # Python's default, then the server's
+    assert frozen > 10_000  # the app, its routes and OpenAPI models, the modules: out of the collector's sight
 
 
 # --- a client that gives up -------------------------------------------------------------------------------
