@@ -358,6 +358,8 @@ def test_a_reporter_our_e_mail_did_not_reach_is_listed_until_the_handler_records
     wait_for(browser, listed, "the complaint on the list of reporters our e-mail did not reach")
     check_screen(browser, "klachten-melder-niet-bereikt")
     open_screen(browser, complaint, "Klacht: Geluidsoverlast horeca")
+    # Why, in words (the mail server refused the DATA with 550), with the code beside them for the administrator.
+    assert "Mislukt: de mailserver weigerde het bericht (smtp_550)." in text_of(browser, "main")
     assert "Bel de melder op 0301234567" in text_of(browser, "main")
     check_screen(browser, "klacht-melder-informeren")
     fill(browser, "Hoe is de melder geïnformeerd?", "Telefonisch")

@@ -4,7 +4,7 @@ import { api, describe, query } from "./api.js";
 import { navigate, render, showError } from "./app.js";
 import { address, button, facts, field, formatDate, formValues, h, heading, link, paragraph } from "./dom.js";
 import { pagedTable } from "./pages.js";
-import { WIJKEN, word } from "./words.js";
+import { WIJKEN, mailError, word } from "./words.js";
 
 export const STATES = {
   received: "Ontvangen", in_progress: "In behandeling", inspection_planned: "Controle gepland",
@@ -89,7 +89,7 @@ function feedbackText(mail, reporter) {
   switch (mail.state) {
     case "sent": return `Verzonden op ${formatDate(mail.sent_at)}`;
     case "pending": return mail.attempts ? `Wordt opnieuw geprobeerd (${mail.attempts} pogingen)` : "Wordt verzonden";
-    case "failed": return `Mislukt (${mail.last_error || "onbekende fout"}): de melder heeft dit bericht niet ontvangen. `
+    case "failed": return `Mislukt: ${mailError(mail.last_error)}. De melder heeft dit bericht niet ontvangen. `
       + (reporter.phone ? `Bel de melder op ${reporter.phone}.` : "Neem op een andere manier contact op met de melder.");
     default: return "Geannuleerd";
   }

@@ -27,6 +27,25 @@ export const STEP_STATUSES = {
 export const OUTCOMES = { complied: "Nageleefd", forfeited: "Verbeurd", gegrond: "Gegrond", ongegrond: "Ongegrond",
                           niet_ontvankelijk: "Niet-ontvankelijk" };
 
+// Why an e-mail to a reporter failed, in words a handler can act on; the code stays beside them for whoever looks
+// into it with the mail server's administrator (backend/outbox/email.py names these codes).
+const MAIL_ERRORS = {
+  recipient_refused: "de mailserver van de melder weigert dit e-mailadres",
+  no_recipient: "er is geen e-mailadres meer om naar te sturen",
+  timeout: "onze mailserver antwoordde niet op tijd",
+  connection_failed: "geen verbinding met onze mailserver",
+};
+
+export function mailError(code) {
+  if (!code) return "onbekende fout";
+  const reply = /^smtp_([45])\d\d$/.exec(code);
+  const words = MAIL_ERRORS[code]
+    || (reply && reply[1] === "4" && "de mailserver kon het bericht tijdelijk niet aannemen")
+    || (reply && "de mailserver weigerde het bericht")
+    || "onbekende fout";
+  return `${words} (${code})`;
+}
+
 export function word(table, code) {
   return code ? table[code] || code : "";
 }
