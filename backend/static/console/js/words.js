@@ -37,13 +37,14 @@ const MAIL_ERRORS = {
 };
 
 export function mailError(code) {
-  if (!code) return "onbekende fout";
-  const reply = /^smtp_([45])\d\d$/.exec(code);
-  const words = MAIL_ERRORS[code]
-    || (reply && reply[1] === "4" && "de mailserver kon het bericht tijdelijk niet aannemen")
-    || (reply && "de mailserver weigerde het bericht")
-    || "onbekende fout";
-  return `${words} (${code})`;
+  return code ? `${mailErrorWords(code)} (${code})` : "onbekende fout";
+}
+
+function mailErrorWords(code) {
+  if (MAIL_ERRORS[code]) return MAIL_ERRORS[code];
+  if (/^smtp_4\d\d$/.test(code)) return "de mailserver kon het bericht tijdelijk niet aannemen";
+  if (/^smtp_5\d\d$/.test(code)) return "de mailserver weigerde het bericht";
+  return "onbekende fout";
 }
 
 export function word(table, code) {
