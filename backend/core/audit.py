@@ -189,6 +189,26 @@ async def record_user_action(
     )
 
 
+async def record_user_update(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    object_type: str,
+    object_id: str | UUID,
+    verb: str,
+    was: dict[str, Any],
+    now: dict[str, Any],
+    *,
+    request_id: str | None,
+    reason: str | None = None,
+) -> None:
+    """Append the event of the signed-in user's update of an object, given its audited fields before and after
+    (`was`, `now`): the event records only the fields that changed (changed_fields), as record_user_action does."""
+    before, after = changed_fields(was, now)
+    await record_user_action(
+        conn, principal, object_type, object_id, verb, request_id=request_id, reason=reason, before=before, after=after
+    )
+
+
 class ChainReport(msgspec.Struct):
     events: int
     head_hash: str

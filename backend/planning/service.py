@@ -382,17 +382,16 @@ async def _apply(
     if row is None:
         raise stale(current.version)
     updated = _assignment(row)
-    before, after = audit.changed_fields(_audit_state(current), _audit_state(updated))
-    await audit.record_user_action(
+    await audit.record_user_update(
         tx,
         principal,
         "assignment",
         current.id,
         action,
+        _audit_state(current),
+        _audit_state(updated),
         request_id=request_id,
         reason=reason,
-        before=before,
-        after=after,
     )
     return updated
 

@@ -216,16 +216,15 @@ async def replace_object(
     if row is None:
         raise stale(current.version)
     updated = _establishment(row)
-    before, after = audit.changed_fields(_audit_fields(current), _audit_fields(updated))
-    await audit.record_user_action(
+    await audit.record_user_update(
         tx,
         principal,
         "establishment",
         object_id,
         "updated",
+        _audit_fields(current),
+        _audit_fields(updated),
         request_id=request_id,
-        before=before,
-        after=after,
     )
     return updated
 
