@@ -67,8 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.set_defaults(run=_dispatch)
 
-    dead = commands.add_parser("dead-letters", help="outbox messages whose retries were exhausted")
-    dead_commands = dead.add_subparsers(dest="dead_letters_command", required=True, metavar="ACTION")
+    dead_commands = _add_group(commands, "dead-letters", "outbox messages whose retries were exhausted")
     dead_list = dead_commands.add_parser("list", help="print the dead letters, one JSON object a line")
     dead_list.set_defaults(run=_dead_letters_list)
     dead_replay = dead_commands.add_parser("replay", help="send dead letters again (same webhook-id)")
@@ -98,13 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load the demo data (idempotent)")
     demo.set_defaults(run=_demo)
 
-    audit = commands.add_parser("audit", help="audit trail tools")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_commands = _add_group(commands, "audit", "audit trail tools")
     verify = audit_commands.add_parser("verify", help="recompute the hash chain and report the first broken link")
     verify.set_defaults(run=_audit_verify)
 
-    reports = commands.add_parser("reports", help="performance indicator tools")
-    reports_commands = reports.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
+    reports_commands = _add_group(commands, "reports", "performance indicator tools")
     rebuild = reports_commands.add_parser(
         "rebuild", help="compute the indicators' read model again from the records (after an import or restore)"
     )
@@ -113,8 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_publish_command(commands, "checklists", "checklist templates", "the template files", _checklists_publish)
     _add_publish_command(commands, "letters", "letter templates", "the letter template files", _letters_publish)
 
-    imports = commands.add_parser("import", help="bulk imports")
-    import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    import_commands = _add_group(commands, "import", "bulk imports", metavar="WHAT")
     import_objects = import_commands.add_parser(
         "objects", help="import establishments from a register export (CSV, columns in the README)"
     )
@@ -132,11 +128,18 @@ def _add_publish_command(
     run: Callable[[argparse.Namespace, Settings], int],
 ) -> None:
     """`toezicht FEATURE publish [DIR]`: publish a feature's versioned template files (default schemas/FEATURE)."""
-    parser = commands.add_parser(feature, help=summary)
-    actions = parser.add_subparsers(dest=f"{feature}_command", required=True, metavar="ACTION")
+    actions = _add_group(commands, feature, summary)
     publish = actions.add_parser("publish", help=f"publish {files} in DIR as new versions where their content changed")
     publish.add_argument("directory", nargs="?", type=Path, metavar="DIR", help=f"default: schemas/{feature}")
     publish.set_defaults(run=run)
+
+
+def _add_group(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, metavar: str = "ACTION"
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """`toezicht NAME ACTION`, a command made of actions (`audit verify`): where to add its actions."""
+    group = commands.add_parser(name, help=summary)
+    return group.add_subparsers(dest=f"{name.replace('-', '_')}_command", required=True, metavar=metavar)
 
 
 # --- database helpers --------------------------------------------------------------------------------
@@ -478,10 +481,12 @@ def _dispatch(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dead_letters_list(_args: argparse.Namespace, settings: Settings) -> int:
+    from backend.core.pagination import PageRequest
     from backend.outbox import service
+    from backend.outbox.models import MessageFilters
 
     async def work(conn: Any) -> Any:
-        return await service.list_messages(conn, state="dead", subscription_id=None, cursor=None, limit=200)
+        return await service.list_messages(conn, MessageFilters(message_state="dead"), PageRequest(limit=200))
 
     page = _on_connection(_with_database(settings), work)
     for message in page.items:

@@ -48,5 +48,5 @@ def wire() -> None:
     enforcement_reading.read_mail_with(outbox_letter_mail.deliveries, outbox_letter_mail.failed)
     # The reports read a case to classify it, for nobody: `view`, not `get_case`, which logs a person's read.
     reports.read_cases_with(
-        reports.CaseReads(get_case=enforcement_reading.view, list_cases=enforcement_reading.list_cases)
+        reports.CaseReads(get_case=enforcement_reading.view, open_cases_at=enforcement_reading.open_cases_at)
     )

@@ -3,31 +3,21 @@ and a person's reads of sensitive data as CSV."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import QueryParameter
 
 from backend.audit import service
-from backend.audit.models import AuditEventPage
+from backend.audit.models import AuditEventPage, FromDate, ToDate, TrailObject
 from backend.core.auth import Principal, requires_role
 from backend.core.db import Db
 from backend.core.errors import FieldProblems, invalid_parameter
-from backend.core.openapi import LIST, problem_responses
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import list_route
 
 READERS = ("auditor", "admin")
-ObjectType = Annotated[
-    str | None,
-    QueryParameter(min_length=1, max_length=64, description="With object_id: that object's trail, oldest first"),
-]
-ObjectId = Annotated[str | None, QueryParameter(min_length=1, max_length=128)]
-ActorFilter = Annotated[UUID | None, QueryParameter(description="Events of this user (what they did or read)")]
-FromDate = Annotated[date | None, QueryParameter(name="from", description="On or after this day (Europe/Amsterdam)")]
-ToDate = Annotated[date | None, QueryParameter(description="On or before this day (Europe/Amsterdam)")]
 
 
 class AuditController(Controller):
@@ -35,29 +25,25 @@ class AuditController(Controller):
     tags = ["Audit"]
     guards = [requires_role(*READERS)]
 
-    @get(
+    @list_route(
         operation_id="ListAuditEvents",
         summary="Audit events of one object (oldest first), or by actor and/or period (in the order they happened)",
         description="Give `object_type` and `object_id` for one object's trail (404 when you may not see the "
         "object's trail); or any of `actor_id`, `from`, `to` (or none: the whole trail). Events of sex-work "
         "records only with the sexwork regime.",
-        responses=problem_responses(*LIST, 404),
+        problems=(404,),
     )
     async def list_events(
         self,
         request: Request[Principal, Any, Any],
         db: Db,
-        object_type: ObjectType = None,
-        object_id: ObjectId = None,
-        actor_id: ActorFilter = None,
-        from_: FromDate = None,
-        to: ToDate = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        of: TrailObject,
+        trail: service.TrailFilter,
+        page: PageRequest,
     ) -> AuditEventPage:
-        trail = service.TrailFilter(actor_id=actor_id, from_=from_, to=to)
+        object_type, object_id = of.object_type, of.object_id
         if object_type is None and object_id is None:
-            return await service.list_trail(db, request.user, trail, cursor=cursor, limit=limit)
+            return await service.list_trail(db, request.user, trail, page)
         if object_type is None or object_id is None:
             raise invalid_parameter(
                 "object_type" if object_type is None else "object_id", "Missing required query parameter."
@@ -66,9 +52,7 @@ class AuditController(Controller):
             problems = FieldProblems("An object's trail is read whole: leave out actor_id, from and to.")
             problems.add_parameter("actor_id", "not with object_type")
             raise problems.error()
-        return await service.list_for_object(
-            db, request.user, object_type=object_type, object_id=object_id, cursor=cursor, limit=limit
-        )
+        return await service.list_for_object(db, request.user, object_type, object_id, page)
 
     @list_route(
         "/reads",

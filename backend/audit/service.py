@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
+from litestar.params import QueryParameter
 
 from backend.audit import queries
-from backend.audit.models import AuditEvent, AuditEventPage
+from backend.audit.models import AuditEvent, AuditEventPage, FromDate, ToDate
 from backend.core.auth import Principal
 from backend.core.errors import NotFound, Unprocessable, invalid_parameter
-from backend.core.pagination import BigintKey, decode_cursor, keyset_page
+from backend.core.pagination import BigintKey, PageRequest, decode_cursor, keyset_page
+from backend.core.query_groups import QueryGroup
 from backend.users import service as users
 
 # Events that record a read of sensitive data rather than a change: the answer to "what did this person look at".
@@ -56,17 +58,12 @@ def _regimes(principal: Principal) -> list[str]:
 
 
 async def list_for_object(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    object_type: str,
-    object_id: str,
-    cursor: str | None,
-    limit: int,
+    conn: asyncpg.Connection, principal: Principal, object_type: str, object_id: str, page: PageRequest
 ) -> AuditEventPage:
     """One object's trail, oldest first; 404 when the caller may not see the object's trail, exactly as when the
     trail has no event of that object."""
-    (after_seq,) = decode_cursor(cursor, tuple[BigintKey]) or (0,)
+    (after_seq,) = decode_cursor(page.cursor, tuple[BigintKey]) or (0,)
+    limit = page.limit
     rows = []
     if await conn.fetchval(queries.OBJECT_IN_SCOPE, _regimes(principal), object_type, object_id):
         rows = await _with_actor_names(
@@ -75,30 +72,25 @@ async def list_for_object(
                 queries.LIST_FOR_OBJECT, _regimes(principal), object_type, object_id, after_seq, limit + 1
             ),
         )
-    if not rows and cursor is None:
+    if not rows and page.cursor is None:
         raise NotFound("No such object in the audit trail.")
     items, next_cursor = keyset_page(rows, limit, _event, lambda last: (last.seq,))
     return AuditEventPage(items=items, next_cursor=next_cursor)
 
 
-class TrailFilter(msgspec.Struct, frozen=True):
+class TrailFilter(QueryGroup, frozen=True):
     """The trail by actor and/or period (dates in Europe/Amsterdam, inclusive)."""
 
-    actor_id: UUID | None = None
-    from_: date | None = None
-    to: date | None = None
+    actor_id: Annotated[UUID | None, QueryParameter(description="Events of this user (what they did or read)")] = None
+    from_: FromDate = None
+    to: ToDate = None
 
     def check(self) -> None:
         if self.from_ is not None and self.to is not None and self.to < self.from_:
             raise invalid_parameter("to", "`to` is before `from`")
 
     def sql_filters(self, actions: tuple[str, ...] | None = None) -> dict[str, Any]:
-        return {
-            "actor_id": self.actor_id,
-            "from": self.from_,
-            "to": self.to,
-            "actions": list(actions) if actions else None,
-        }
+        return {**self.filter_values(), "actions": list(actions) if actions else None}
 
 
 def _trail_sql(
@@ -110,11 +102,11 @@ def _trail_sql(
 
 
 async def list_trail(
-    conn: asyncpg.Connection, principal: Principal, trail: TrailFilter, *, cursor: str | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, trail: TrailFilter, page: PageRequest
 ) -> AuditEventPage:
     """Events by actor and/or period in the order they happened (keyset on occurred_at, seq)."""
     trail.check()
-    after = decode_cursor(cursor, tuple[AwareDatetime, BigintKey])
+    after, limit = decode_cursor(page.cursor, tuple[AwareDatetime, BigintKey]), page.limit
     sql, args = _trail_sql(principal, trail, after=after, limit=limit + 1)
     rows = await _with_actor_names(conn, await conn.fetch(sql, *args))
     items, next_cursor = keyset_page(rows, limit, _event, lambda last: (last.occurred_at.isoformat(), last.seq))

@@ -17,8 +17,9 @@ from msgspec import Meta
 
 from backend.complaints import reference
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
 from backend.planning.models import Assignment, InspectorIds, Notes, Partner
-from backend.registry.models import NO_NUL, NOT_BLANK, WIJK_CODES
+from backend.registry.models import NO_NUL, NOT_BLANK, WIJK_CODES, RegimeFilter, WijkFilter
 from backend.users.models import Regime, TeamId
 
 DESCRIPTION_MAX = 5000
@@ -59,6 +60,83 @@ CategoryFilter = Annotated[
         min_length=1, max_length=64, description=_CATEGORY_DESCRIPTION, schema_extra={"enum": CATEGORY_KEYS}
     ),
 ]
+
+# --- what the lists take ------------------------------------------------------------------------------------------
+
+StateFilter = Annotated[State | None, QueryParameter(name="state")]
+ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
+PostcodeFilter = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)"),
+]
+HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999, description="With postcode: the address")]
+HandlerFilter = Annotated[UUID | None, QueryParameter(description="Complaints assigned to this handler")]
+
+
+class ComplaintFilters(QueryGroup, frozen=True):
+    """ListComplaints' filters."""
+
+    state_: StateFilter = None
+    category: CategoryFilter = None
+    wijk: WijkFilter = None
+    object_id: ObjectFilter = None
+    postcode: PostcodeFilter = None
+    house_number: HouseNumberFilter = None
+    handler: HandlerFilter = None
+    regime: RegimeFilter = None
+
+
+class WorklistFilters(QueryGroup, frozen=True):
+    """The filters of the handlers' worklists: deadlines and reporters to inform."""
+
+    category: CategoryFilter = None
+    wijk: WijkFilter = None
+    handler: HandlerFilter = None
+    regime: RegimeFilter = None
+
+
+class DueQuery(QueryGroup, frozen=True):
+    """Which due dates ListComplaintDeadlines lists."""
+
+    deadline: Annotated[
+        Deadline, QueryParameter(description="resolution (open complaints) or acknowledgement (still received)")
+    ] = "resolution"
+    overdue: Annotated[
+        bool | None,
+        QueryParameter(
+            description="true: due before today (Europe/Amsterdam); false: due today or later; leave out: both"
+        ),
+    ] = None
+    due_by: Annotated[date | None, QueryParameter(description="Only those due on or before this day")] = None
+
+
+class HotSpotQuery(QueryGroup, frozen=True):
+    """The window, place and threshold of ListComplaintHotSpots."""
+
+    days: Annotated[int | None, QueryParameter(ge=1, le=3660, description="The window (default: the setting, 90)")] = (
+        None
+    )
+    wijk: WijkFilter = None
+    object_id: Annotated[UUID | None, QueryParameter(description="One object's count")] = None
+    min_count: Annotated[int, QueryParameter(ge=1, le=10_000, description="At least this many complaints")] = 1
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20
+
+
+class ObjectMatch(QueryGroup, frozen=True):
+    """What SuggestComplaintObjects matches: a name and/or an address."""
+
+    q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")] = None
+    postcode: Annotated[
+        str | None,
+        QueryParameter(pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode or its four digits"),
+    ] = None
+    street: Annotated[str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street")] = (
+        None
+    )
+    house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10
+
+
 WijkOverride = Annotated[
     str,
     Meta(

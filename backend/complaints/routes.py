@@ -5,30 +5,31 @@ Complaints are never deleted: a complaint that is not ours is rejected (forwarde
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.complaints import intake, lifecycle, service
 from backend.complaints.models import (
     AssignHandler,
-    CategoryFilter,
     CategoryList,
     Complaint,
     ComplaintCreate,
+    ComplaintFilters,
     ComplaintPage,
-    Deadline,
+    DueQuery,
     HotSpotList,
+    HotSpotQuery,
     InformReporter,
+    ObjectMatch,
     PlanInspection,
     PlannedInspection,
     ReporterToInformPage,
-    State,
     Transition,
+    WorklistFilters,
 )
 from backend.core import commands
 from backend.core.auth import Principal
@@ -37,23 +38,12 @@ from backend.core.config import Settings
 from backend.core.db import Db, Tx
 from backend.core.logging import request_id_of
 from backend.core.openapi import AUTHENTICATED, problem_responses
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
-from backend.registry.models import EstablishmentPage, WijkFilter
-from backend.users.models import Regime
+from backend.registry.models import EstablishmentPage
 
 HANDLERS = service.HANDLERS
 PLANNERS = service.PLANNERS
-
-StateFilter = Annotated[State | None, QueryParameter(name="state")]
-ObjectFilter = Annotated[UUID | None, QueryParameter(description="Complaints about this object")]
-PostcodeFilter = Annotated[
-    str | None,
-    QueryParameter(pattern=r"^[1-9][0-9]{3} ?[A-Za-z]{2}$", description="Complaints at this postcode (1234 AB)"),
-]
-HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999, description="With postcode: the address")]
-HandlerFilter = Annotated[UUID | None, QueryParameter(description="Complaints assigned to this handler")]
-RegimeFilter = Annotated[Regime | None, QueryParameter()]
 
 
 def _planned(planned: PlannedInspection) -> Response[PlannedInspection]:
@@ -107,34 +97,12 @@ class ComplaintController(Controller):
         summary="Complaints you may see, newest first (keyset); never the reporter's details",
     )
     async def list_(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        state_: StateFilter = None,
-        category: CategoryFilter = None,
-        wijk: WijkFilter = None,
-        object_id: ObjectFilter = None,
-        postcode: PostcodeFilter = None,
-        house_number: HouseNumberFilter = None,
-        handler: HandlerFilter = None,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: ComplaintFilters, page: PageRequest
     ) -> ComplaintPage:
         """Any authenticated user, for the complaints of their regimes (categories without a regime: complaints
         officers and admins only). Newest first, in pages (keyset `cursor`); never the reporter's identity or
         contact details."""
-        filters = {
-            "state": state_,
-            "category": category,
-            "wijk": wijk,
-            "object_id": object_id,
-            "postcode": postcode,
-            "house_number": house_number,
-            "handler": handler,
-            "regime": regime,
-        }
-        return await service.list_complaints(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await service.list_complaints(db, request.user, filters, page)
 
     @list_route(
         "/deadlines",
@@ -143,39 +111,11 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def deadlines(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        deadline: Annotated[
-            Deadline, QueryParameter(description="resolution (open complaints) or acknowledgement (still received)")
-        ] = "resolution",
-        overdue: Annotated[
-            bool | None,
-            QueryParameter(
-                description="true: due before today (Europe/Amsterdam); false: due today or later; leave out: both"
-            ),
-        ] = None,
-        due_by: Annotated[date | None, QueryParameter(description="Only those due on or before this day")] = None,
-        category: CategoryFilter = None,
-        wijk: WijkFilter = None,
-        handler: HandlerFilter = None,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, due: DueQuery, filters: WorklistFilters, page: PageRequest
     ) -> ComplaintPage:
         """Any authenticated user, for the complaints they may see. Open complaints by their acknowledgement or
         resolution date, earliest first: overdue, upcoming or both, in pages (keyset `cursor`)."""
-        filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
-        return await service.list_due(
-            db,
-            request.user,
-            deadline=deadline,
-            overdue=overdue,
-            due_by=due_by,
-            filters=filters,
-            cursor=cursor,
-            limit=limit,
-        )
+        return await service.list_due(db, request.user, due, filters, page)
 
     @list_route(
         "/reporters-to-inform",
@@ -184,23 +124,14 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def reporters_to_inform(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        category: CategoryFilter = None,
-        wijk: WijkFilter = None,
-        handler: HandlerFilter = None,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: WorklistFilters, page: PageRequest
     ) -> ReporterToInformPage:
         """Complaints officers and admins, for the complaints they may see. Complaints in any state whose
         acknowledgement or answer e-mail to the reporter failed for good (refused, or retries exhausted) after the
         reporter was last informed another way: the reporter did not hear from us. The oldest failure first, in
         pages (keyset `cursor`); never the reporter's details (open the complaint for their phone number). A complaint
         leaves the list when POST .../reporter-informed records that they were informed."""
-        filters = {"category": category, "wijk": wijk, "handler": handler, "regime": regime}
-        return await service.reporters_to_inform(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await service.reporters_to_inform(db, request.user, filters, page)
 
     @list_route(
         "/hotspots",
@@ -208,30 +139,11 @@ class ComplaintController(Controller):
         summary="Objects by their number of complaints in the last days (default 90), most first",
         roles=(*PLANNERS, *HANDLERS),
     )
-    async def hotspots(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        days: Annotated[
-            int | None, QueryParameter(ge=1, le=3660, description="The window (default: the setting, 90)")
-        ] = None,
-        wijk: WijkFilter = None,
-        object_id: Annotated[UUID | None, QueryParameter(description="One object's count")] = None,
-        min_count: Annotated[int, QueryParameter(ge=1, le=10_000, description="At least this many complaints")] = 1,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
-    ) -> HotSpotList:
+    async def hotspots(self, request: Request[Principal, Any, Any], db: Db, query: HotSpotQuery) -> HotSpotList:
         """Coordinators, complaints officers and admins. Establishments by their number of complaints in the last
         `days` (default TOEZICHT_COMPLAINT_HOTSPOT_DAYS), most first: where to plan inspections."""
         settings: Settings = request.app.state.settings
-        return await service.hotspots(
-            db,
-            request.user,
-            days=days or settings.complaint_hotspot_days,
-            wijk=wijk,
-            object_id=object_id,
-            min_count=min_count,
-            limit=limit,
-        )
+        return await service.hotspots(db, request.user, query, default_days=settings.complaint_hotspot_days)
 
     @list_route(
         "/object-suggestions",
@@ -239,25 +151,10 @@ class ComplaintController(Controller):
         summary="Active objects you may see matching a name and/or address, to link a complaint to",
         roles=HANDLERS,
     )
-    async def suggestions(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="Part of the name")] = None,
-        postcode: Annotated[
-            str | None,
-            QueryParameter(pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode or its four digits"),
-        ] = None,
-        street: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street")
-        ] = None,
-        house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
-    ) -> EstablishmentPage:
+    async def suggestions(self, request: Request[Principal, Any, Any], db: Db, match: ObjectMatch) -> EstablishmentPage:
         """Complaints officers and admins. Active establishments they may see that match a name and/or address, to
         link a new complaint to."""
-        filters = {"q": q, "postcode": postcode, "street": street, "house_number": house_number}
-        return await service.suggest_objects(db, request.user, filters=filters, limit=limit)
+        return await service.suggest_objects(db, request.user, match)
 
     @read_route(
         "/{complaint_id:uuid}",

@@ -47,28 +47,33 @@ from backend.complaints.models import (
     CategoryList,
     CategoryView,
     Complaint,
+    ComplaintFilters,
     ComplaintPage,
     ComplaintRef,
     ComplaintSummary,
+    DueQuery,
     FeedbackEmail,
     HistoryEntry,
     HotSpot,
     HotSpotList,
+    HotSpotQuery,
     InspectionFollowUp,
+    ObjectMatch,
     Reporter,
     ReporterInformed,
     ReporterToInform,
     ReporterToInformPage,
+    WorklistFilters,
 )
 from backend.core import audit, calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import FieldProblems, NotFound
-from backend.core.pagination import decode_cursor, encode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
 from backend.core.visibility import COMPLAINT_HANDLERS, Visibility
 from backend.inspections import service as inspections
 from backend.planning import service as planning
 from backend.registry import service as registry
-from backend.registry.models import EstablishmentPage
+from backend.registry.models import EstablishmentPage, ObjectFilters
 
 HANDLERS = COMPLAINT_HANDLERS
 PLANNERS = ("coordinator", "admin")
@@ -329,35 +334,33 @@ async def get_complaint(
 
 
 async def list_complaints(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, filters: ComplaintFilters, page: PageRequest
 ) -> ComplaintPage:
-    after = decode_cursor(cursor, tuple[datetime, UUID])
-    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
-    prepared = dict(filters)
-    if prepared.get("postcode") is not None:
-        prepared["postcode"] = registry.normalise_postcode(prepared["postcode"])
-    rows = await queries.COMPLAINT_LIST.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
+    after = decode_cursor(page.cursor, tuple[datetime, UUID])
+    await registry.ensure_known_wijk_filter(conn, filters.wijk)
+    if filters.postcode is not None:
+        filters = msgspec.structs.replace(filters, postcode=registry.normalise_postcode(filters.postcode))
+    limit = page.limit
+    rows = await queries.COMPLAINT_LIST.fetch(conn, filters, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(rows, limit, _summary, lambda last: (last.received_at.isoformat(), str(last.id)))
     return ComplaintPage(items=items, next_cursor=next_cursor)
 
 
 async def list_due(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    deadline: str,
-    overdue: bool | None,
-    due_by: date | None,
-    filters: dict[str, Any],
-    cursor: str | None,
-    limit: int,
+    conn: asyncpg.Connection, principal: Principal, query: DueQuery, filters: WorklistFilters, page: PageRequest
 ) -> ComplaintPage:
     """Open complaints by due date, the earliest first: overdue (due before today), not yet overdue, or both;
     `due_by` limits to those due on or before that day."""
-    after = decode_cursor(cursor, tuple[date, UUID])
-    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    after = decode_cursor(page.cursor, tuple[date, UUID])
+    await registry.ensure_known_wijk_filter(conn, filters.wijk)
     on = calendar.today()
-    prepared = {**filters, "before": on if overdue else None, "from": on if overdue is False else None, "by": due_by}
+    deadline, overdue, limit = query.deadline, query.overdue, page.limit
+    prepared = {
+        **filters.filter_values(),
+        "before": on if overdue else None,
+        "from": on if overdue is False else None,
+        "by": query.due_by,
+    }
     due_list = queries.DUE_LISTS[deadline]
     rows = await due_list.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
     items = [_summary(row) for row in rows[:limit]]
@@ -369,20 +372,16 @@ async def list_due(
 
 
 async def hotspots(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    days: int,
-    wijk: str | None,
-    object_id: UUID | None,
-    min_count: int,
-    limit: int,
+    conn: asyncpg.Connection, principal: Principal, query: HotSpotQuery, *, default_days: int
 ) -> HotSpotList:
-    """Objects by the number of complaints (that the caller may see) received in the last `days` days; only
-    objects the caller may see are listed."""
-    await registry.ensure_known_wijk_filter(conn, wijk)
+    """Objects by the number of complaints (that the caller may see) received in the last `days` days (without
+    them, `default_days`); only objects the caller may see are listed."""
+    await registry.ensure_known_wijk_filter(conn, query.wijk)
+    days = query.days or default_days
     since = datetime.now(UTC) - timedelta(days=days)
-    rows = await conn.fetch(queries.HOTSPOTS, *_scope(principal), since, min_count, wijk, object_id, limit)
+    rows = await conn.fetch(
+        queries.HOTSPOTS, *_scope(principal), since, query.min_count, query.wijk, query.object_id, query.limit
+    )
     # The objects in one query; one the caller may not see is left out.
     seen = {found.id: found for found in await registry.get_objects(conn, principal, [r["object_id"] for r in rows])}
     items = [
@@ -403,31 +402,30 @@ async def hotspots(
     return HotSpotList(since=since, days=days, items=items)
 
 
-async def suggest_objects(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], limit: int
-) -> EstablishmentPage:
+async def suggest_objects(conn: asyncpg.Connection, principal: Principal, match: ObjectMatch) -> EstablishmentPage:
     """Active objects the caller may see matching a name and/or an address (the registry's search)."""
-    if all(value is None for value in filters.values()):
+    if (match.q, match.postcode, match.street, match.house_number) == (None, None, None, None):
         problems = FieldProblems("Give a name or an address to match.")
         for name in ("q", "postcode", "street", "house_number"):
             problems.add_parameter(name, "give q, postcode, street or house_number")
         raise problems.error()
-    return await registry.search_objects(
-        conn, principal, filters={**filters, "status": "active"}, cursor=None, limit=limit
+    active = ObjectFilters(
+        q=match.q, postcode=match.postcode, street=match.street, house_number=match.house_number, status="active"
     )
+    return await registry.search_objects(conn, principal, active, PageRequest(limit=match.limit))
 
 
 # --- the reporter who did not hear from us ------------------------------------------------------------------------
 
 
 async def reporters_to_inform(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, filters: WorklistFilters, page: PageRequest
 ) -> ReporterToInformPage:
     """Complaints whose e-mail to the reporter (acknowledgement or answer) failed for good after the reporter was
     last informed another way, the oldest failure first: in every state, because a closed complaint's answer that
     never arrived is the worst case."""
-    after = decode_cursor(cursor, tuple[datetime, UUID])
-    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
+    await registry.ensure_known_wijk_filter(conn, filters.wijk)
     failed = await _failed_feedback_reader(conn)
     scope_args = [*_scope(principal), list(failed), list(failed.values())]
     rows = await queries.REPORTERS_TO_INFORM.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
@@ -16,6 +16,7 @@ import msgspec
 from litestar.params import QueryParameter
 
 from backend.core.errors import BadRequest
+from backend.core.query_groups import QueryGroup
 
 _MAX_CURSOR_LENGTH = 512
 T = TypeVar("T")
@@ -27,6 +28,13 @@ PageLimit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per p
 PageCursor = Annotated[
     str | None, QueryParameter(max_length=_MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page")
 ]
+
+
+class PageRequest(QueryGroup, frozen=True):
+    """Which page of a list a client asks for: the one after `cursor` (none: the first), of at most `limit` items."""
+
+    cursor: PageCursor = None
+    limit: PageLimit = DEFAULT_LIMIT
 
 
 class Page(msgspec.Struct, Generic[T], frozen=True):
@@ -68,6 +76,10 @@ def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:
         raise BadRequest("The cursor is not one this API handed out.", code="invalid_cursor") from None
 
 
+# A list's filters: as the client gave them, or a mapping the service prepared from them.
+Filters = QueryGroup | Mapping[str, Any]
+
+
 class KeysetQuery(msgspec.Struct, frozen=True):
     """A list's keyset query, declared once beside its SQL: `select` (e.g. "SELECT cols FROM t") restricted to
     what the caller may see (`visible`, using the scope arguments as $1..$n), to each non-None filter
@@ -82,13 +94,14 @@ class KeysetQuery(msgspec.Struct, frozen=True):
     newest_first: bool = False
 
     def page_sql(
-        self, filters: dict[str, Any], *, scope_args: Sequence[Any], after: tuple[Any, Any] | None, limit: int
+        self, filters: Filters, *, scope_args: Sequence[Any], after: tuple[Any, Any] | None, limit: int
     ) -> tuple[str, list[Any]]:
         """SQL and arguments for one page: the rows after the cursor's key (`after`), at most `limit` of them.
         Only fixed SQL fragments are joined, every value is a bind parameter."""
         args = list(scope_args)
         conditions = [self.visible]
-        for name, value in filters.items():
+        values = filters.filter_values() if isinstance(filters, QueryGroup) else filters
+        for name, value in values.items():
             if value is not None:
                 args.append(value)
                 conditions.append(self.filter_sql[name].format(f"${len(args)}"))
@@ -107,7 +120,7 @@ class KeysetQuery(msgspec.Struct, frozen=True):
     async def fetch(
         self,
         conn: asyncpg.Connection,
-        filters: dict[str, Any],
+        filters: Filters,
         *,
         scope_args: Sequence[Any],
         after: tuple[Any, Any] | None,

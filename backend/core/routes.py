@@ -5,7 +5,7 @@ a guard, so a controller names only what is its own: path, operation id, summary
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar import get, post
@@ -13,6 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from backend.core.auth import requires_role
 from backend.core.openapi import COMMAND, ETAG_HEADER, LIST, NOT_MODIFIED, READ_ONE, problem_responses
+from backend.core.query_groups import Handler, spread_query_groups
 
 
 def _guards(roles: Sequence[str]) -> list[Any] | None:
@@ -21,17 +22,25 @@ def _guards(roles: Sequence[str]) -> list[Any] | None:
 
 
 def list_route(
-    path: str | None = None, *, operation_id: str, summary: str, roles: Sequence[str] = (), **options: Any
-) -> HTTPRouteHandler:
-    """GET of a list (keyset pages or a worklist)."""
-    return get(
+    path: str | None = None,
+    *,
+    operation_id: str,
+    summary: str,
+    roles: Sequence[str] = (),
+    problems: Sequence[int] = (),
+    **options: Any,
+) -> Callable[[Handler], HTTPRouteHandler]:
+    """GET of a list (keyset pages or a worklist), answering besides a list's problems those of `problems` (e.g.
+    404 for a list of one thing's parts). Its filters and page may be query groups (core.query_groups)."""
+    route = get(
         path,
         operation_id=operation_id,
         summary=summary,
         guards=_guards(roles),
-        responses=problem_responses(*LIST),
+        responses=problem_responses(*LIST, *problems),
         **options,
     )
+    return lambda handler: route(spread_query_groups(handler))
 
 
 def read_route(

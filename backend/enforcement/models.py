@@ -10,12 +10,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
 from backend.letters import models as letters
 from backend.letters.models import Addressee
-from backend.registry.models import EmployeeClass
+from backend.registry.models import EmployeeClass, RegimeFilter, WijkFilter
 from backend.users.models import Regime
 
 CaseStatus = Annotated[
@@ -592,3 +594,45 @@ class LetterToPost(msgspec.Struct, frozen=True, kw_only=True):
 
 class LetterToPostPage(Page[LetterToPost], frozen=True):
     pass
+
+
+# --- what the lists take ------------------------------------------------------------------------------------------
+
+
+class CaseFilters(QueryGroup, frozen=True):
+    """ListEnforcementCases' filters."""
+
+    regime: RegimeFilter = None
+    status: Annotated[CaseStatus | None, QueryParameter()] = None
+    open_: Annotated[bool | None, QueryParameter(name="open", description="true: cases not closed; false: closed")] = (
+        None
+    )
+    object_id: Annotated[UUID | None, QueryParameter(description="Cases of this establishment")] = None
+    location_id: Annotated[UUID | None, QueryParameter(description="Cases of this location")] = None
+    wijk: WijkFilter = None
+
+
+class StepFilters(QueryGroup, frozen=True):
+    """The filters of the officers' step worklists: approvals and ready to send."""
+
+    case_id: Annotated[UUID | None, QueryParameter(description="Only the steps of this case")] = None
+    regime: RegimeFilter = None
+
+
+class LetterFilters(QueryGroup, frozen=True):
+    """The filter of the letters to post."""
+
+    regime: RegimeFilter = None
+
+
+class DeadlineQuery(QueryGroup, frozen=True):
+    """The period and size of ListEnforcementDeadlines."""
+
+    until: Annotated[
+        date | None,
+        QueryParameter(
+            description="Last day of the period (default: seven days from today, Europe/Amsterdam; at most a year "
+            "ahead)"
+        ),
+    ] = None
+    limit: Annotated[int, QueryParameter(ge=1, le=500, description="At most this many deadlines (1-500)")] = 200

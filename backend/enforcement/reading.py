@@ -17,10 +17,19 @@ import msgspec
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, NotFound
-from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.enforcement import next_steps, queries, records
-from backend.enforcement.models import Case, CasePage, CaseSummary, DeadlineItem, DeadlineView, LetterDispatch
+from backend.enforcement.models import (
+    Case,
+    CaseFilters,
+    CasePage,
+    CaseSummary,
+    DeadlineItem,
+    DeadlineQuery,
+    DeadlineView,
+    LetterDispatch,
+)
 from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
 from backend.reports.service import ViolationText, violation_texts
 
@@ -154,9 +163,9 @@ async def get_case(
 
 
 async def list_cases(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, filters: CaseFilters, page: PageRequest
 ) -> CasePage:
-    after = decode_cursor(cursor, tuple[datetime, UUID])
+    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
     rows = await queries.CASE_LIST.fetch(conn, filters, scope_args=_scope(principal), after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
@@ -167,10 +176,18 @@ async def list_cases(
     return CasePage(items=items, next_cursor=next_cursor)
 
 
-async def deadlines(conn: asyncpg.Connection, principal: Principal, *, until: date | None, limit: int) -> DeadlineView:
+async def open_cases_at(
+    conn: asyncpg.Connection, principal: Principal, *, object_id: UUID | None = None, location_id: UUID | None = None
+) -> CasePage:
+    """The newest open cases of an establishment or a location (a page of at most 100: a target has a few)."""
+    at = CaseFilters(open_=True, object_id=object_id, location_id=location_id)
+    return await list_cases(conn, principal, at, PageRequest(limit=100))
+
+
+async def deadlines(conn: asyncpg.Connection, principal: Principal, query: DeadlineQuery) -> DeadlineView:
     """What expires from today up to `until` (default: the coming seven days), and what is overdue."""
     today = calendar.today()
-    until = until or today + timedelta(days=7)
+    until, limit = query.until or today + timedelta(days=7), query.limit
     if until < today:
         raise BadRequest("`until` is before today.", code="invalid_date_range")
     if until > today + timedelta(days=DEADLINE_HORIZON_DAYS):

@@ -7,19 +7,18 @@ its steps, so If-Match always carries the version last read of the case.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.core import commands
 from backend.core.auth import Principal
 from backend.core.commands import Command, Creation
 from backend.core.db import Db
 from backend.core.logging import request_id_of
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
 from backend.enforcement import (
     approval,
@@ -38,15 +37,18 @@ from backend.enforcement.models import (
     BezwaarChange,
     Case,
     CaseClose,
+    CaseFilters,
     CaseListPage,
     CaseMerge,
     CaseOpen,
-    CaseStatus,
+    DeadlineQuery,
     DeadlineWorklist,
+    LetterFilters,
     LetterToPostPage,
     Proposal,
     ReadyToSendPage,
     StepCreate,
+    StepFilters,
     StepOutcome,
     StepPosted,
     StepSend,
@@ -54,26 +56,10 @@ from backend.enforcement.models import (
     ZienswijzeRecord,
 )
 from backend.letters.service import Letters, letters_for
-from backend.registry.models import WijkFilter
-from backend.users.models import Regime
 
 READERS = ("enforcement_officer", "admin")
 OFFICERS = ("enforcement_officer",)
 BASE = "/api/v1/enforcement"
-
-RegimeFilter = Annotated[Regime | None, QueryParameter()]
-StatusFilter = Annotated[CaseStatus | None, QueryParameter()]
-OpenFilter = Annotated[bool | None, QueryParameter(name="open", description="true: cases not closed; false: closed")]
-ObjectFilter = Annotated[UUID | None, QueryParameter(description="Cases of this establishment")]
-LocationFilter = Annotated[UUID | None, QueryParameter(description="Cases of this location")]
-CaseFilter = Annotated[UUID | None, QueryParameter(description="Only the steps of this case")]
-UntilFilter = Annotated[
-    date | None,
-    QueryParameter(
-        description="Last day of the period (default: seven days from today, Europe/Amsterdam; at most a year ahead)"
-    ),
-]
-DeadlineLimit = Annotated[int, QueryParameter(ge=1, le=500, description="At most this many deadlines (1-500)")]
 
 
 def _case_url(case: Case) -> str:
@@ -100,32 +86,14 @@ class EnforcementController(Controller):
         roles=READERS,
     )
     async def list_cases(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        regime: RegimeFilter = None,
-        status: StatusFilter = None,
-        open_: OpenFilter = None,
-        object_id: ObjectFilter = None,
-        location_id: LocationFilter = None,
-        wijk: WijkFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: CaseFilters, page: PageRequest
     ) -> CaseListPage:
         """Enforcement officers and admins, for the cases of their regimes (sex-work cases need the sexwork regime).
         Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment, location and wijk.
         Each case with its establishment's name and address (or the location's) and who opened it."""
-        await worklists.check_wijk(db, wijk)
-        filters = {
-            "regime": regime,
-            "status": status,
-            "open": open_,
-            "object_id": object_id,
-            "location_id": location_id,
-            "wijk": wijk,
-        }
-        page = await reading.list_cases(db, request.user, filters=filters, cursor=cursor, limit=limit)
-        return await worklists.case_page(db, request.user, page, request_id=request_id_of(request))
+        await worklists.check_wijk(db, filters.wijk)
+        cases = await reading.list_cases(db, request.user, filters, page)
+        return await worklists.case_page(db, request.user, cases, request_id=request_id_of(request))
 
     @command_route(
         "/cases",
@@ -343,17 +311,11 @@ class EnforcementController(Controller):
         summary="Deadlines expiring from today up to `until`, and those overdue",
         roles=READERS,
     )
-    async def deadlines(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        until: UntilFilter = None,
-        limit: DeadlineLimit = 200,
-    ) -> DeadlineWorklist:
+    async def deadlines(self, request: Request[Principal, Any, Any], db: Db, query: DeadlineQuery) -> DeadlineWorklist:
         """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
         `until`, and those already overdue, earliest first; each with its case's wijk and the name and address of
         its establishment or location."""
-        view = await reading.deadlines(db, request.user, until=until, limit=limit)
+        view = await reading.deadlines(db, request.user, query)
         return await worklists.deadline_worklist(db, request.user, view, request_id=request_id_of(request))
 
     @list_route(
@@ -363,26 +325,14 @@ class EnforcementController(Controller):
         roles=OFFICERS,
     )
     async def letters_to_post(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: LetterFilters, page: PageRequest
     ) -> LetterToPostPage:
         """Enforcement officers. The letters of their regimes' cases that were sent while marked for post (no e-mail
         address on record, no mail server, or sent on an earlier day), or whose e-mail failed for good, and that
         nobody recorded as posted; not a decision withdrawn before it was posted. Oldest sending first, in pages
         (keyset `cursor`); each with its case's ETag value (`case_version`, the If-Match of `posted`) and the
         target's name and address."""
-        return await worklists.letters_to_post(
-            db,
-            request.user,
-            filters={"regime": regime},
-            cursor=cursor,
-            limit=limit,
-            request_id=request_id_of(request),
-        )
+        return await worklists.letters_to_post(db, request.user, filters, page, request_id=request_id_of(request))
 
     @list_route(
         "/approvals",
@@ -391,26 +341,13 @@ class EnforcementController(Controller):
         roles=OFFICERS,
     )
     async def approvals(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        case_id: CaseFilter = None,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: StepFilters, page: PageRequest
     ) -> ApprovalPage:
         """Enforcement officers. The drafted besluiten and invorderingen of open cases of their regimes that they may
         approve (vier-ogenprincipe): never their own drafts, nor decisions resting on a violation they inspected.
         Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
         If-Match of the approval), the target's name and address and the drafter's name."""
-        return await worklists.approvals(
-            db,
-            request.user,
-            filters={"case_id": case_id, "regime": regime},
-            cursor=cursor,
-            limit=limit,
-            request_id=request_id_of(request),
-        )
+        return await worklists.approvals(db, request.user, filters, page, request_id=request_id_of(request))
 
     @list_route(
         "/ready-to-send",
@@ -419,24 +356,11 @@ class EnforcementController(Controller):
         roles=OFFICERS,
     )
     async def ready_to_send(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        case_id: CaseFilter = None,
-        regime: RegimeFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: StepFilters, page: PageRequest
     ) -> ReadyToSendPage:
         """Enforcement officers. The steps of open cases of their regimes that may be sent now and were not: a
         drafted warning or voornemen (no approval needed), or a besluit or invordering a second officer approved.
         Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
         If-Match of `send`), the target's name and address and the drafter's name. A step leaves the list when it
         is sent, or when its case closes."""
-        return await worklists.ready_to_send(
-            db,
-            request.user,
-            filters={"case_id": case_id, "regime": regime},
-            cursor=cursor,
-            limit=limit,
-            request_id=request_id_of(request),
-        )
+        return await worklists.ready_to_send(db, request.user, filters, page, request_id=request_id_of(request))

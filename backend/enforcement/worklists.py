@@ -23,7 +23,7 @@ import asyncpg
 import msgspec
 
 from backend.core.auth import Principal
-from backend.core.pagination import KeysetQuery, decode_cursor, keyset_page
+from backend.core.pagination import KeysetQuery, PageRequest, decode_cursor, keyset_page
 from backend.enforcement import queries, reading, steps
 from backend.enforcement.models import (
     ApprovalItem,
@@ -34,10 +34,12 @@ from backend.enforcement.models import (
     DeadlineEntry,
     DeadlineView,
     DeadlineWorklist,
+    LetterFilters,
     LetterToPost,
     LetterToPostPage,
     ReadyToSendItem,
     ReadyToSendPage,
+    StepFilters,
 )
 from backend.registry import service as registry
 from backend.users import service as users
@@ -142,36 +144,24 @@ async def deadline_worklist(
 
 
 async def approvals(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    filters: dict[str, Any],
-    cursor: str | None,
-    limit: int,
-    request_id: str | None,
+    conn: asyncpg.Connection, principal: Principal, filters: StepFilters, page: PageRequest, *, request_id: str | None
 ) -> ApprovalPage:
     """Drafted decisions the caller may approve, longest waiting first, in keyset pages."""
     scope_args = [sorted(principal.regimes), principal.user_id]
     items, next_cursor = await _drafted_steps(
-        conn, principal, queries.APPROVAL_LIST, scope_args, ApprovalItem, filters, cursor, limit, request_id
+        conn, principal, queries.APPROVAL_LIST, scope_args, ApprovalItem, filters, page, request_id
     )
     return ApprovalPage(items=items, next_cursor=next_cursor)
 
 
 async def ready_to_send(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    filters: dict[str, Any],
-    cursor: str | None,
-    limit: int,
-    request_id: str | None,
+    conn: asyncpg.Connection, principal: Principal, filters: StepFilters, page: PageRequest, *, request_id: str | None
 ) -> ReadyToSendPage:
     """Steps of the caller's regimes' open cases that may be sent now, longest waiting first, in keyset pages: what
     was drafted or approved and then left lies here until someone sends it."""
     scope_args = [sorted(principal.regimes), *steps.ready_to_send()]
     items, next_cursor = await _drafted_steps(
-        conn, principal, queries.READY_LIST, scope_args, ReadyToSendItem, filters, cursor, limit, request_id
+        conn, principal, queries.READY_LIST, scope_args, ReadyToSendItem, filters, page, request_id
     )
     return ReadyToSendPage(items=items, next_cursor=next_cursor)
 
@@ -182,13 +172,12 @@ async def _drafted_steps(
     query: KeysetQuery,
     scope_args: list[Any],
     item_type: type[Drafted],
-    filters: dict[str, Any],
-    cursor: str | None,
-    limit: int,
+    filters: StepFilters,
+    page: PageRequest,
     request_id: str | None,
 ) -> tuple[list[Drafted], str | None]:
     """One page of drafted steps, oldest draft first, each with its target's name and address and its drafter's."""
-    after = decode_cursor(cursor, tuple[datetime, UUID])
+    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
     found_rows = await query.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
     rows = await _placed(conn, principal, found_rows, limit, request_id=request_id)
     names = await users.display_names(conn, sorted({r["drafted_by"] for r in rows[:limit]}))
@@ -200,17 +189,11 @@ async def _drafted_steps(
 
 
 async def letters_to_post(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    filters: dict[str, Any],
-    cursor: str | None,
-    limit: int,
-    request_id: str | None,
+    conn: asyncpg.Connection, principal: Principal, filters: LetterFilters, page: PageRequest, *, request_id: str | None
 ) -> LetterToPostPage:
     """Sent letters marked for post, or whose e-mail failed for good, that nobody recorded as posted, oldest
     sending first, in keyset pages."""
-    after = decode_cursor(cursor, tuple[date, UUID])
+    after, limit = decode_cursor(page.cursor, tuple[date, UUID]), page.limit
     scope_args = [sorted(principal.regimes), await reading.failed_mail(conn)]
     found_rows = await queries.POSTING_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
     rows = await _placed(conn, principal, found_rows, limit, request_id=request_id)

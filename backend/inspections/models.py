@@ -7,11 +7,14 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.checklists.models import LegalRef, Severity
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
 from backend.planning.models import Partner
+from backend.registry.models import RegimeFilter, WijkFilter
 from backend.users.models import Regime, TeamId
 
 InspectionState = Annotated[
@@ -311,3 +314,34 @@ class Received(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime
     skew: int | None
     request_id: str | None
+
+
+# --- what the lists take ------------------------------------------------------------------------------------------
+
+
+class InspectionFilters(QueryGroup, frozen=True):
+    """ListInspections' filters."""
+
+    object_id: Annotated[UUID | None, QueryParameter(description="Inspections of this establishment")] = None
+    location_id: Annotated[UUID | None, QueryParameter(description="Inspections of this location")] = None
+    assignment_id: Annotated[UUID | None, QueryParameter(description="The inspection of this assignment")] = None
+    state_: Annotated[InspectionState | None, QueryParameter(name="state")] = None
+    team_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None
+    regime: RegimeFilter = None
+    wijk: WijkFilter = None
+    from_: Annotated[
+        date | None, QueryParameter(name="from", description="Inspected on or after this date (Europe/Amsterdam)")
+    ] = None
+    to: Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")] = None
+    awaiting_my_review: Annotated[
+        bool, QueryParameter(description="true: complete or corrected ones you may review (you were not present)")
+    ] = False
+
+
+class ViolationFilters(QueryGroup, frozen=True):
+    """What ListViolations lists: the violations of an object, a location or an inspection."""
+
+    object_id: Annotated[UUID | None, QueryParameter(description="Violations at this establishment")] = None
+    location_id: Annotated[UUID | None, QueryParameter(description="Violations at this location")] = None
+    inspection_id: Annotated[UUID | None, QueryParameter(description="Violations of this inspection")] = None
+    include_withdrawn: Annotated[bool, QueryParameter(description="Also those a correction withdrew")] = False

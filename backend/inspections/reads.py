@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -18,12 +17,13 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, NotFound, Unprocessable
-from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.inspections import queries
 from backend.inspections.models import (
     AssignmentOutcome,
     Inspection,
+    InspectionFilters,
     InspectionListItem,
     InspectionPage,
     PhotoEvidence,
@@ -31,6 +31,7 @@ from backend.inspections.models import (
     Revision,
     RevisionList,
     Violation,
+    ViolationFilters,
     ViolationPage,
 )
 from backend.registry import service as registry
@@ -124,14 +125,16 @@ async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspect
 
 
 async def list_inspections(
-    conn: asyncpg.Connection, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    conn: asyncpg.Connection, principal: Principal, filters: InspectionFilters, page: PageRequest
 ) -> InspectionPage:
-    if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
+    if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
-    after = decode_cursor(cursor, tuple[datetime, UUID])
-    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
+    await registry.ensure_known_wijk_filter(conn, filters.wijk)
+    prepared = filters.filter_values()
+    prepared["awaiting_review_by"] = principal.user_id if prepared.pop("awaiting_my_review") else None
     scope_args = queries.visible_args(Visibility.of(principal))
-    rows = await queries.INSPECTION_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    rows = await queries.INSPECTION_LIST.fetch(conn, prepared, scope_args=scope_args, after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
         limit,
@@ -168,18 +171,10 @@ def _distinct(ids: Iterable[UUID | None]) -> list[UUID]:
 
 
 async def list_violations(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    object_id: UUID | None,
-    location_id: UUID | None,
-    inspection_id: UUID | None,
-    include_withdrawn: bool,
-    cursor: str | None,
-    limit: int,
+    conn: asyncpg.Connection, principal: Principal, filters: ViolationFilters, page: PageRequest
 ) -> ViolationPage:
     """An object's, location's or inspection's violations, newest first (the history recidive counts from)."""
-    if object_id is None and location_id is None and inspection_id is None:
+    if filters.object_id is None and filters.location_id is None and filters.inspection_id is None:
         raise Unprocessable(
             "Name what the violations are of.",
             errors=[
@@ -187,15 +182,11 @@ async def list_violations(
                 for name in ("object_id", "location_id", "inspection_id")
             ],
         )
-    after = decode_cursor(cursor, tuple[date, UUID])
-    filters = {
-        "object_id": object_id,
-        "location_id": location_id,
-        "inspection_id": inspection_id,
-        "active_only": None if include_withdrawn else True,
-    }
+    after, limit = decode_cursor(page.cursor, tuple[date, UUID]), page.limit
+    prepared = filters.filter_values()
+    prepared["active_only"] = None if prepared.pop("include_withdrawn") else True
     scope_args = queries.visible_args(Visibility.of(principal))
-    rows = await queries.VIOLATION_LIST.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
+    rows = await queries.VIOLATION_LIST.fetch(conn, prepared, scope_args=scope_args, after=after, limit=limit)
     items, next_cursor = keyset_page(
         rows,
         limit,

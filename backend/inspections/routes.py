@@ -7,13 +7,12 @@ or inspection.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from backend.core import commands
 from backend.core.auth import Principal, requires_role
@@ -28,21 +27,20 @@ from backend.core.openapi import (
     IfNoneMatch,
     problem_responses,
 )
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
 from backend.inspections import reads, submission
 from backend.inspections import review as reviewing
 from backend.inspections.models import (
     Inspection,
+    InspectionFilters,
     InspectionPage,
-    InspectionState,
     InspectionSubmission,
     ReturnRequest,
     RevisionList,
+    ViolationFilters,
     ViolationPage,
 )
-from backend.registry.models import WijkFilter
-from backend.users.models import Regime
 
 READ_CACHE = "private, no-cache"
 
@@ -54,16 +52,6 @@ DeviceDate = Annotated[
         "identical; it lets the server measure the phone's clock skew",
     ),
 ]
-ObjectFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this establishment")]
-LocationFilter = Annotated[UUID | None, QueryParameter(description="Inspections of this location")]
-AssignmentFilter = Annotated[UUID | None, QueryParameter(description="The inspection of this assignment")]
-StateFilter = Annotated[InspectionState | None, QueryParameter(name="state")]  # `state` is reserved by Litestar
-TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
-RegimeFilter = Annotated[Regime | None, QueryParameter()]
-FromFilter = Annotated[
-    date | None, QueryParameter(name="from", description="Inspected on or after this date (Europe/Amsterdam)")
-]
-ToFilter = Annotated[date | None, QueryParameter(description="Inspected on or before this date (Europe/Amsterdam)")]
 
 
 def _stale_revision(request: Request[Any, Any, Any], exc: submission.StaleRevision) -> Response[Any]:
@@ -111,41 +99,13 @@ class InspectionController(Controller):
         summary="Inspections you may see, newest first (keyset)",
     )
     async def list_(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        object_id: ObjectFilter = None,
-        location_id: LocationFilter = None,
-        assignment_id: AssignmentFilter = None,
-        state_: StateFilter = None,
-        team_id: TeamFilter = None,
-        regime: RegimeFilter = None,
-        wijk: WijkFilter = None,
-        from_: FromFilter = None,
-        to: ToFilter = None,
-        awaiting_my_review: Annotated[
-            bool, QueryParameter(description="true: complete or corrected ones you may review (you were not present)")
-        ] = False,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: InspectionFilters, page: PageRequest
     ) -> InspectionPage:
         """Any authenticated user, for the inspections they may see: admins and enforcement officers all of their
         regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
         present at. Newest first, in pages (keyset `cursor`), filtered by target, assignment, state, team, regime,
         wijk and dates."""
-        filters = {
-            "object_id": object_id,
-            "location_id": location_id,
-            "assignment_id": assignment_id,
-            "state": state_,
-            "team_id": team_id,
-            "regime": regime,
-            "wijk": wijk,
-            "from": from_,
-            "to": to,
-            "awaiting_review_by": request.user.user_id if awaiting_my_review else None,
-        }
-        return await reads.list_inspections(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await reads.list_inspections(db, request.user, filters, page)
 
     @read_route(
         "/{inspection_id:uuid}",
@@ -218,23 +178,6 @@ class ViolationController(Controller):
         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
     )
     async def list_(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        object_id: Annotated[UUID | None, QueryParameter(description="Violations at this establishment")] = None,
-        location_id: Annotated[UUID | None, QueryParameter(description="Violations at this location")] = None,
-        inspection_id: Annotated[UUID | None, QueryParameter(description="Violations of this inspection")] = None,
-        include_withdrawn: Annotated[bool, QueryParameter(description="Also those a correction withdrew")] = False,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: ViolationFilters, page: PageRequest
     ) -> ViolationPage:
-        return await reads.list_violations(
-            db,
-            request.user,
-            object_id=object_id,
-            location_id=location_id,
-            inspection_id=inspection_id,
-            include_withdrawn=include_withdrawn,
-            cursor=cursor,
-            limit=limit,
-        )
+        return await reads.list_violations(db, request.user, filters, page)

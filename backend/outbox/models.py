@@ -7,9 +7,11 @@ from typing import Annotated, Literal, get_args
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
 from backend.users.models import Regime
 
 # Every domain event (backend/core/events.py) a subscription may ask for. Adding a type here is all it takes to
@@ -115,3 +117,12 @@ class Claimed(msgspec.Struct, frozen=True):
     complaint_id: UUID | None = None  # an e-mail to a reporter
     step_id: UUID | None = None  # an e-mail of a sent letter
     created_at: datetime | None = None  # when its event happened (the letter's addressee then)
+
+
+class MessageFilters(QueryGroup, frozen=True):
+    """ListOutboxMessages' filters."""
+
+    message_state: Annotated[
+        MessageState | None, QueryParameter(name="state", description="Only messages in this state (dead: letters)")
+    ] = None
+    subscription_id: Annotated[UUID | None, QueryParameter(description="Only messages to this subscription")] = None

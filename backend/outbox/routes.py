@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.core import audit, commands
 from backend.core.auth import Principal, requires_role
@@ -20,11 +20,11 @@ from backend.core.openapi import (
     IfNoneMatch,
     problem_responses,
 )
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
 from backend.outbox import service
 from backend.outbox.models import (
-    MessageState,
+    MessageFilters,
     OutboxMessage,
     OutboxMessagePage,
     Subscription,
@@ -32,11 +32,6 @@ from backend.outbox.models import (
     SubscriptionPage,
     SubscriptionWithSecret,
 )
-
-StateFilter = Annotated[
-    MessageState | None, QueryParameter(name="state", description="Only messages in this state (dead: letters)")
-]
-SubscriptionFilter = Annotated[UUID | None, QueryParameter(description="Only messages to this subscription")]
 
 
 def _location(subscription: Subscription) -> str:
@@ -70,13 +65,11 @@ class SubscriptionController(Controller):
         operation_id="ListSubscriptions",
         summary="Webhook subscriptions, with how their deliveries go",
     )
-    async def list_subscriptions(
-        self, db: Db, cursor: PageCursor = None, limit: PageLimit = DEFAULT_LIMIT
-    ) -> SubscriptionPage:
+    async def list_subscriptions(self, db: Db, page: PageRequest) -> SubscriptionPage:
         """Admins. Every subscription in creation order (keyset `cursor`), each with its messages pending,
         delivered and dead, its latest attempt (time, HTTP status, error code) and its next attempt. Secrets are
         never shown."""
-        return await service.list_subscriptions(db, cursor=cursor, limit=limit)
+        return await service.list_subscriptions(db, page)
 
     @read_route(
         "/{subscription_id:uuid}",
@@ -147,20 +140,11 @@ class OutboxMessageController(Controller):
         operation_id="ListOutboxMessages",
         summary="Messages of the outbox, e.g. the dead letters (state=dead)",
     )
-    async def list_messages(
-        self,
-        db: Db,
-        message_state: StateFilter = None,
-        subscription_id: SubscriptionFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
-    ) -> OutboxMessagePage:
+    async def list_messages(self, db: Db, filters: MessageFilters, page: PageRequest) -> OutboxMessagePage:
         """Admins. Messages in creation order (keyset `cursor`), filtered by state and subscription: per message
         the event type and id, attempts, last HTTP status and error code, next attempt. `state=dead` lists the
         dead letters, which ReplayOutboxMessage sends again. Payloads and secrets are not shown."""
-        return await service.list_messages(
-            db, state=message_state, subscription_id=subscription_id, cursor=cursor, limit=limit
-        )
+        return await service.list_messages(db, filters, page)
 
     @read_route(
         "/{message_id:uuid}",

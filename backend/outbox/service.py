@@ -24,13 +24,14 @@ from backend.core.config import Settings
 from backend.core.errors import Conflict, FieldProblems, NotFound
 from backend.core.events import Event, Statement, StatementReaction
 from backend.core.ids import new_id
-from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, keyset_page
 from backend.enforcement import mailing
 from backend.outbox import queries, webhooks
 from backend.outbox.destinations import Allowlist, Refused, checked_url, resolve
 from backend.outbox.models import (
     Claimed,
     DeliveryState,
+    MessageFilters,
     OutboxMessage,
     OutboxMessagePage,
     Subscription,
@@ -194,8 +195,9 @@ async def get_subscription(conn: asyncpg.Connection, subscription_id: UUID) -> S
     return _subscription(row)
 
 
-async def list_subscriptions(conn: asyncpg.Connection, *, cursor: str | None, limit: int) -> SubscriptionPage:
-    after_time, after_id = decode_cursor(cursor, tuple[datetime, UUID]) or (None, None)
+async def list_subscriptions(conn: asyncpg.Connection, page: PageRequest) -> SubscriptionPage:
+    after_time, after_id = decode_cursor(page.cursor, tuple[datetime, UUID]) or (None, None)
+    limit = page.limit
     rows = await conn.fetch(queries.LIST_SUBSCRIPTIONS, after_time, after_id, limit + 1)
     items, next_cursor = keyset_page(rows, limit, _subscription, lambda s: (s.created_at, s.id))
     return SubscriptionPage(items=items, next_cursor=next_cursor)
@@ -250,11 +252,12 @@ async def get_message(conn: asyncpg.Connection, message_id: UUID) -> OutboxMessa
     return _message(row)
 
 
-async def list_messages(
-    conn: asyncpg.Connection, *, state: str | None, subscription_id: UUID | None, cursor: str | None, limit: int
-) -> OutboxMessagePage:
-    after_time, after_id = decode_cursor(cursor, tuple[datetime, UUID]) or (None, None)
-    rows = await conn.fetch(queries.LIST_MESSAGES, state, subscription_id, after_time, after_id, limit + 1)
+async def list_messages(conn: asyncpg.Connection, filters: MessageFilters, page: PageRequest) -> OutboxMessagePage:
+    after_time, after_id = decode_cursor(page.cursor, tuple[datetime, UUID]) or (None, None)
+    limit = page.limit
+    rows = await conn.fetch(
+        queries.LIST_MESSAGES, filters.message_state, filters.subscription_id, after_time, after_id, limit + 1
+    )
     items, next_cursor = keyset_page(rows, limit, _message, lambda m: (m.created_at, m.id))
     return OutboxMessagePage(items=items, next_cursor=next_cursor)
 

@@ -7,9 +7,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import Meta
 
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
+from backend.registry.models import RegimeFilter, WijkFilter
 from backend.users.models import Regime, TeamId
 
 PlanReason = Annotated[
@@ -96,3 +99,23 @@ class Assignment(msgspec.Struct, frozen=True, kw_only=True):
 
 class AssignmentPage(Page[Assignment], frozen=True):
     pass
+
+
+class AssignmentFilters(QueryGroup, frozen=True):
+    """ListAssignments' filters."""
+
+    team: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None
+    status: Annotated[AssignmentStatus | None, QueryParameter()] = None
+    overdue: Annotated[
+        bool | None,
+        QueryParameter(
+            description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
+        ),
+    ] = None
+    regime: RegimeFilter = None
+    wijk: WijkFilter = None
+    inspector: Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")] = None
+    from_: Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")] = (
+        None
+    )
+    to: Annotated[date | None, QueryParameter(description="Windows starting on or before this date")] = None

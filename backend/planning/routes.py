@@ -5,12 +5,11 @@ Assignments are never deleted: a cancellation keeps its reason, and done is set 
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.core import commands
 from backend.core.auth import Principal
@@ -19,35 +18,20 @@ from backend.core.db import Db
 from backend.core.openapi import (
     IfNoneMatch,
 )
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
 from backend.planning import service
 from backend.planning.models import (
     Assignment,
     AssignmentCreate,
+    AssignmentFilters,
     AssignmentPage,
-    AssignmentStatus,
     Cancel,
     Reassign,
     Reschedule,
 )
-from backend.registry.models import WijkFilter
-from backend.users.models import Regime
 
 PLANNERS = ("coordinator", "admin")
-
-TeamFilter = Annotated[str | None, QueryParameter(min_length=1, max_length=64)]
-StatusFilter = Annotated[AssignmentStatus | None, QueryParameter()]
-OverdueFilter = Annotated[
-    bool | None,
-    QueryParameter(
-        description="true: still planned and the window ended before today (Europe/Amsterdam); false: the others"
-    ),
-]
-RegimeFilter = Annotated[Regime | None, QueryParameter()]
-InspectorFilter = Annotated[UUID | None, QueryParameter(description="Assignments of this inspector")]
-FromFilter = Annotated[date | None, QueryParameter(name="from", description="Windows ending on or after this date")]
-ToFilter = Annotated[date | None, QueryParameter(description="Windows starting on or before this date")]
 
 
 class AssignmentController(Controller):
@@ -71,35 +55,12 @@ class AssignmentController(Controller):
         summary="Assignments you may see, ordered by planned_from (keyset)",
     )
     async def list_(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        team: TeamFilter = None,
-        status: StatusFilter = None,
-        overdue: OverdueFilter = None,
-        regime: RegimeFilter = None,
-        wijk: WijkFilter = None,
-        inspector: InspectorFilter = None,
-        from_: FromFilter = None,
-        to: ToFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: AssignmentFilters, page: PageRequest
     ) -> AssignmentPage:
         """Any authenticated user, for the assignments of their regimes: admins and enforcement officers see all,
         coordinators and inspectors their teams' (and inspectors those they are assigned to). Ordered by
         planned_from, in pages (keyset `cursor`); filters by team, status, regime, wijk, inspector, dates, overdue."""
-        filters = {
-            "team": team,
-            "status": status,
-            "regime": regime,
-            "wijk": wijk,
-            "inspector": inspector,
-            "from": from_,
-            "to": to,
-        }
-        return await service.list_assignments(
-            db, request.user, filters=filters, overdue=overdue, cursor=cursor, limit=limit
-        )
+        return await service.list_assignments(db, request.user, filters, page)
 
     @read_route(
         "/{assignment_id:uuid}",

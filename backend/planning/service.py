@@ -30,10 +30,18 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
 from backend.core.ids import new_id
-from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, keyset_page
 from backend.core.visibility import Visibility
 from backend.planning import queries
-from backend.planning.models import Assignment, AssignmentCreate, AssignmentPage, Cancel, Reassign, Reschedule
+from backend.planning.models import (
+    Assignment,
+    AssignmentCreate,
+    AssignmentFilters,
+    AssignmentPage,
+    Cancel,
+    Reassign,
+    Reschedule,
+)
 from backend.registry import service as registry
 from backend.registry.models import Establishment
 from backend.users import service as users
@@ -93,21 +101,16 @@ async def get_assignment(conn: asyncpg.Connection, principal: Principal, assignm
 
 
 async def list_assignments(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    *,
-    filters: dict[str, Any],
-    overdue: bool | None,
-    cursor: str | None,
-    limit: int,
+    conn: asyncpg.Connection, principal: Principal, filters: AssignmentFilters, page: PageRequest
 ) -> AssignmentPage:
-    if filters.get("from") is not None and filters.get("to") is not None and filters["to"] < filters["from"]:
+    if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
-    after = decode_cursor(cursor, tuple[date, UUID])
-    await registry.ensure_known_wijk_filter(conn, filters.get("wijk"))
+    after, limit = decode_cursor(page.cursor, tuple[date, UUID]), page.limit
+    await registry.ensure_known_wijk_filter(conn, filters.wijk)
     today = calendar.today()
-    prepared = {
-        **filters,
+    prepared = filters.filter_values()
+    overdue = prepared.pop("overdue")
+    prepared |= {
         "overdue_before": today if overdue else None,
         "not_overdue_before": today if overdue is False else None,
     }

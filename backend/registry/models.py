@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from backend.core.config import PROJECT_ROOT
 from backend.core.pagination import Page
+from backend.core.query_groups import QueryGroup
 from backend.users.models import Regime
 
 # --- values ------------------------------------------------------------------------------------------
@@ -105,6 +106,33 @@ WijkFilter = Annotated[
         schema_extra={"enum": WIJK_CODES},
     ),
 ]
+RegimeFilter = Annotated[Regime | None, QueryParameter()]
+
+
+class ObjectFilters(QueryGroup, frozen=True):
+    """SearchObjects' filters."""
+
+    q: Annotated[
+        str | None,
+        QueryParameter(min_length=1, max_length=100, description="Part of the name or trade name (case-insensitive)"),
+    ] = None
+    postcode: Annotated[
+        str | None,
+        QueryParameter(
+            pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode (1234 AB) or its four digits"
+        ),
+    ] = None
+    street: Annotated[
+        str | None,
+        QueryParameter(min_length=1, max_length=200, description="Start of the street name (case-insensitive)"),
+    ] = None
+    house_number: Annotated[int | None, QueryParameter(ge=1, le=99999)] = None
+    wijk: WijkFilter = None
+    kind: Annotated[Kind | None, QueryParameter()] = None
+    regime: RegimeFilter = None
+    status: Annotated[ObjectStatus | None, QueryParameter()] = None
+
+
 # The Netherlands' bounding box: catches swapped or zeroed coordinates.
 Latitude = Annotated[float, Meta(ge=50.7, le=53.6)]
 Longitude = Annotated[float, Meta(ge=3.3, le=7.3)]

@@ -29,7 +29,7 @@ from backend.core.openapi import (
     IfNoneMatch,
     problem_responses,
 )
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
 from backend.letters.models import Addressee
 from backend.registry import importer, service
@@ -37,41 +37,23 @@ from backend.registry.models import (
     Establishment,
     EstablishmentPage,
     ImportReport,
-    Kind,
     Location,
     LocationCreate,
     ObjectAddressee,
-    ObjectStatus,
+    ObjectFilters,
     ObjectWrite,
     Permit,
     PermitList,
     PermitWrite,
     ReinstatePermit,
     SuspendPermit,
-    WijkFilter,
     WithdrawPermit,
 )
-from backend.users.models import Regime
 
 WRITERS = ("coordinator", "admin")
 ADDRESSEE_WRITERS = ("coordinator", "enforcement_officer", "admin")
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 
-Query = Annotated[
-    str | None,
-    QueryParameter(min_length=1, max_length=100, description="Part of the name or trade name (case-insensitive)"),
-]
-PostcodeFilter = Annotated[
-    str | None,
-    QueryParameter(pattern=r"^[1-9][0-9]{3}( ?[A-Za-z]{2})?$", description="A postcode (1234 AB) or its four digits"),
-]
-StreetFilter = Annotated[
-    str | None, QueryParameter(min_length=1, max_length=200, description="Start of the street name (case-insensitive)")
-]
-HouseNumberFilter = Annotated[int | None, QueryParameter(ge=1, le=99999)]
-KindFilter = Annotated[Kind | None, QueryParameter()]
-RegimeFilter = Annotated[Regime | None, QueryParameter()]
-StatusFilter = Annotated[ObjectStatus | None, QueryParameter()]
 OnDate = Annotated[date | None, QueryParameter(description="Only the permits in force on this date (inclusive bounds)")]
 
 
@@ -133,34 +115,12 @@ class ObjectController(Controller):
         summary="Search establishments you may see, ordered by name",
     )
     async def search(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        q: Query = None,
-        postcode: PostcodeFilter = None,
-        street: StreetFilter = None,
-        house_number: HouseNumberFilter = None,
-        wijk: WijkFilter = None,
-        kind: KindFilter = None,
-        regime: RegimeFilter = None,
-        status: StatusFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
+        self, request: Request[Principal, Any, Any], db: Db, filters: ObjectFilters, page: PageRequest
     ) -> EstablishmentPage:
         """Any authenticated user; only establishments of your regimes (sex businesses only with the sexwork
         regime). Filters by name, postcode, street, house number, wijk, kind, regime and status, ordered by name, in
         pages (keyset `cursor`)."""
-        filters = {
-            "q": q,
-            "postcode": postcode,
-            "street": street,
-            "house_number": house_number,
-            "wijk": wijk,
-            "kind": kind,
-            "regime": regime,
-            "status": status,
-        }
-        return await service.search_objects(db, request.user, filters=filters, cursor=cursor, limit=limit)
+        return await service.search_objects(db, request.user, filters, page)
 
     @read_route(
         "/{object_id:uuid}",

@@ -46,7 +46,7 @@ class CaseReads:
     them handed over in backend/reactions.py instead of importing enforcement)."""
 
     get_case: Callable[..., Awaitable[Any]]  # (conn, principal, case_id) -> Case, a read logged as nobody's
-    list_cases: Callable[..., Awaitable[Any]]  # (conn, principal, *, filters, cursor, limit) -> CasePage
+    open_cases_at: Callable[..., Awaitable[Any]]  # (conn, principal, *, object_id, location_id) -> CasePage
 
 
 _cases: list[CaseReads] = []
@@ -234,10 +234,8 @@ async def _after_review(tx: asyncpg.Connection, reader: Principal, inspection: I
     """The enforcement feature reacted before: a case it opened now belongs to the inspection's team, and a
     planned hercontrole this inspection was may have its outcome."""
     if inspection.violations:
-        target = (
-            {"object_id": inspection.object_id} if inspection.object_id else {"location_id": inspection.location_id}
-        )
-        page = await _enforcement().list_cases(tx, reader, filters={**target, "open": True}, cursor=None, limit=100)
+        at = {"object_id": inspection.object_id} if inspection.object_id else {"location_id": inspection.location_id}
+        page = await _enforcement().open_cases_at(tx, reader, **at)
         now = await tx.fetchval("SELECT now()")
         for case in page.items:
             if case.opened_at == now:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
@@ -17,6 +18,7 @@ from litestar.params import QueryParameter
 from backend.core.auth import Principal, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
+from backend.core.query_groups import QueryGroup
 from backend.core.routes import list_route
 from backend.letters.dutch import long_date
 from backend.registry.models import WijkFilter
@@ -59,6 +61,47 @@ TeamFilter = Annotated[
     ),
 ]
 YearFilter = Annotated[int | None, QueryParameter(ge=2000, le=2100, description="A calendar year instead of from/to")]
+
+
+class PeriodQuery(QueryGroup, frozen=True):
+    """A report's period (service.period_of)."""
+
+    from_: FromDate = None
+    to: ToDate = None
+
+
+class TrendYear(QueryGroup, frozen=True):
+    """A trend's year, instead of a period (service.year_period)."""
+
+    year: YearFilter = None
+
+
+class ReportFilters(QueryGroup, frozen=True):
+    """What a report counts: one regime, wijk, kind of object or team."""
+
+    regime: RegimeFilter = None
+    wijk: WijkFilter = None
+    object_kind: KindFilter = None
+    team: TeamFilter = None
+
+
+class ChartFilters(QueryGroup, frozen=True):
+    """ReportFilters without the wijk, for the chart that has a bar per wijk."""
+
+    regime: RegimeFilter = None
+    object_kind: KindFilter = None
+    team: TeamFilter = None
+
+
+def _request(period: PeriodQuery, filters: ReportFilters | ChartFilters) -> service.Request:
+    """What the service computes: the period and the filters."""
+    return service.Request(service.period_of(period.from_, period.to), Filters(**msgspec.structs.asdict(filters)))
+
+
+def _trend_request(year: TrendYear, period: PeriodQuery, filters: ReportFilters) -> service.Request:
+    """What the service computes for a trend: a year or the period, and the filters."""
+    span = service.year_period(year.year, period.from_, period.to)
+    return service.Request(span, Filters(**msgspec.structs.asdict(filters)))
 
 
 def _text_schema(description: str, media_type: str, json_schema: Any) -> OpenAPIResponse:
@@ -137,23 +180,13 @@ class ReportController(Controller):
         summary="Performance indicators for a period, each with its numerator and denominator",
     )
     async def indicators(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        from_: FromDate = None,
-        to: ToDate = None,
-        regime: RegimeFilter = None,
-        wijk: WijkFilter = None,
-        object_kind: KindFilter = None,
-        team: TeamFilter = None,
+        self, request: Request[Principal, Any, Any], db: Db, period: PeriodQuery, filters: ReportFilters
     ) -> Response[IndicatorReport]:
         """Coordinators, admins, auditors and enforcement officers, over the inspections, complaints and sanctions
         of their regimes. The municipality's performance indicators for a period (default: this year so far), each
         with its numerator and denominator, filtered by regime, wijk, object kind and team; `Accept: text/csv` gives
         a spreadsheet. 503 `database_timeout` when the aggregate takes too long."""
-        req = service.Request(
-            service.period_of(from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
-        )
+        req = _request(period, filters)
         report = await service.indicators(db, request.user, req, timeout_ms=_timeout(request))
         if _wants_csv(request):
             texts = await service.violation_texts(db, request.user)
@@ -170,20 +203,15 @@ class ReportController(Controller):
         self,
         request: Request[Principal, Any, Any],
         db: Db,
-        year: YearFilter = None,
-        from_: FromDate = None,
-        to: ToDate = None,
-        regime: RegimeFilter = None,
-        wijk: WijkFilter = None,
-        object_kind: KindFilter = None,
-        team: TeamFilter = None,
+        year: TrendYear,
+        period: PeriodQuery,
+        filters: ReportFilters,
     ) -> Response[TrendReport]:
         """Coordinators, admins, auditors and enforcement officers. The indicators per month over a year, or from/to
         (at most 36 months), with the same filters as GetIndicators; `Accept: text/csv` gives a spreadsheet."""
-        req = service.Request(
-            service.year_period(year, from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
+        report = await service.trend(
+            db, request.user, _trend_request(year, period, filters), timeout_ms=_timeout(request)
         )
-        report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
         if _wants_csv(request):
             return _csv(export.trend_csv(report), "indicatoren-per-maand", report.period)
         return Response(report)
@@ -196,18 +224,11 @@ class ReportController(Controller):
         media_type="image/png",
     )
     async def compliance_chart(
-        self,
-        request: Request[Principal, Any, Any],
-        db: Db,
-        from_: FromDate = None,
-        to: ToDate = None,
-        regime: RegimeFilter = None,
-        object_kind: KindFilter = None,
-        team: TeamFilter = None,
+        self, request: Request[Principal, Any, Any], db: Db, period: PeriodQuery, filters: ChartFilters
     ) -> Response[bytes]:
         """Coordinators, admins, auditors and enforcement officers. A PNG bar chart of the compliance per wijk for a
         period, with the same filters as GetIndicators (except wijk)."""
-        req = service.Request(service.period_of(from_, to), Filters(regime=regime, object_kind=object_kind, team=team))
+        req = _request(period, filters)
         groups = await service.compliance_per_wijk(db, request.user, req, timeout_ms=_timeout(request))
         return Response(charts.compliance_per_wijk(groups, _subtitle(req)), media_type="image/png")
 
@@ -222,18 +243,12 @@ class ReportController(Controller):
         self,
         request: Request[Principal, Any, Any],
         db: Db,
-        year: YearFilter = None,
-        from_: FromDate = None,
-        to: ToDate = None,
-        regime: RegimeFilter = None,
-        wijk: WijkFilter = None,
-        object_kind: KindFilter = None,
-        team: TeamFilter = None,
+        year: TrendYear,
+        period: PeriodQuery,
+        filters: ReportFilters,
     ) -> Response[bytes]:
         """Coordinators, admins, auditors and enforcement officers. A PNG chart of the number of controls and the
         compliance per month, with the same filters as GetIndicatorTrend."""
-        req = service.Request(
-            service.year_period(year, from_, to), Filters(regime=regime, wijk=wijk, object_kind=object_kind, team=team)
-        )
+        req = _trend_request(year, period, filters)
         report = await service.trend(db, request.user, req, timeout_ms=_timeout(request))
         return Response(charts.trend(report.months, _subtitle(req)), media_type="image/png")

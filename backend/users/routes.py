@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 import asyncpg
 from litestar import Controller, Response, get
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from backend.core import commands
 from backend.core.auth import Principal, current_principal, requires_role
@@ -18,15 +17,10 @@ from backend.core.openapi import (
     IfNoneMatch,
     problem_responses,
 )
-from backend.core.pagination import DEFAULT_LIMIT, PageCursor, PageLimit
+from backend.core.pagination import PageRequest
 from backend.core.routes import command_route, list_route, read_route
-from backend.core.tokens import Role
 from backend.users import service
-from backend.users.models import ActivationChange, Me, User, UserPage
-
-TeamFilter = Annotated[str | None, QueryParameter(max_length=64, description="Only members of this team")]
-RoleFilter = Annotated[Role | None, QueryParameter(description="Only users with this role")]
-ActiveFilter = Annotated[bool | None, QueryParameter(description="Only active (true) or deactivated (false) users")]
+from backend.users.models import ActivationChange, Me, User, UserFilters, UserPage
 
 
 class MeController(Controller):
@@ -53,18 +47,10 @@ class UserController(Controller):
         operation_id="ListUsers",
         summary="Users known to the service, e.g. the inspectors of a team",
     )
-    async def list_users(
-        self,
-        db: Db,
-        team: TeamFilter = None,
-        role: RoleFilter = None,
-        active: ActiveFilter = None,
-        cursor: PageCursor = None,
-        limit: PageLimit = DEFAULT_LIMIT,
-    ) -> UserPage:
+    async def list_users(self, db: Db, filters: UserFilters, page: PageRequest) -> UserPage:
         """Coordinators and admins. Lists the users who have signed in at least once, filtered by team, role or
         active state, in pages (keyset `cursor`)."""
-        return await service.list_users(db, team=team, role=role, active=active, cursor=cursor, limit=limit)
+        return await service.list_users(db, filters, page)
 
     @read_route(
         "/{user_id:uuid}",

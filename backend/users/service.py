@@ -22,10 +22,10 @@ from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound, Unauthorized
 from backend.core.ids import new_id
-from backend.core.pagination import decode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, keyset_page
 from backend.core.tokens import Claims
 from backend.users import queries
-from backend.users.models import Me, User, UserPage
+from backend.users.models import Me, User, UserFilters, UserPage
 
 _CLAIM_FIELDS = ("display_name", "roles", "regimes", "teams")
 
@@ -169,11 +169,12 @@ def _user(row: asyncpg.Record) -> User:
     return msgspec.convert(dict(row), User)
 
 
-async def list_users(
-    conn: asyncpg.Connection, *, team: str | None, role: str | None, active: bool | None, cursor: str | None, limit: int
-) -> UserPage:
-    after_subject, after_id = decode_cursor(cursor, tuple[str, UUID]) or (None, None)
-    rows = await conn.fetch(queries.LIST, team, role, active, after_subject, after_id, limit + 1)
+async def list_users(conn: asyncpg.Connection, filters: UserFilters, page: PageRequest) -> UserPage:
+    after_subject, after_id = decode_cursor(page.cursor, tuple[str, UUID]) or (None, None)
+    limit = page.limit
+    rows = await conn.fetch(
+        queries.LIST, filters.team, filters.role, filters.active, after_subject, after_id, limit + 1
+    )
     items, next_cursor = keyset_page(rows, limit, _user, lambda last: (last.subject, str(last.id)))
     return UserPage(items=items, next_cursor=next_cursor)
 
