@@ -335,3 +335,11 @@ async def test_a_refused_preflight_is_a_problem(cors_client):
     )
     assert_problem(refused, 400, "cors_refused")
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_one_answer_names_every_bad_query_parameter_of_filters_and_page_together(client, everyone):
+    # A list's filters and its page are query groups (backend/core/query_groups.py) that Litestar validates with
+    # the handler's own parameters: one answer names them all, not the first group's alone.
+    response = await client.get("/api/v1/inspections?regime=none&from=yesterday&limit=0", headers=everyone)
+    problem = assert_problem(response, 422, "validation_failed")
+    assert sorted(error["parameter"] for error in problem["errors"]) == ["from", "limit", "regime"]

@@ -245,7 +245,7 @@ def _validation_problem(request: Request[Any, Any, Any], exc: ValidationExceptio
         if source == "body" or (source is None and key is None):
             errors.append(_body_field_error(message, key))
         else:
-            errors.append(FieldError(detail=message[:300], parameter=str(key)))
+            errors.append(FieldError(detail=message[:300], parameter=_sent_name(request, str(key))))
     detail = str(exc.detail or "")
     if not errors and "malformed" in detail.lower():
         return problem_response(request, 400, "malformed_body", "The request body is not valid JSON.")
@@ -256,6 +256,15 @@ def _validation_problem(request: Request[Any, Any, Any], exc: ValidationExceptio
     if not errors:
         errors.append(_body_field_error(detail, None))
     return problem_response(request, 422, "validation_failed", "The request has invalid fields.", errors=errors)
+
+
+def _sent_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a parameter was sent under (`from`), where Litestar reports the handler's (`from_`, a name
+    that dodges a Python keyword or one Litestar reserves)."""
+    handler: Any = request.scope.get("route_handler")
+    parameter = handler.parsed_fn_signature.parameters.get(key) if handler is not None else None
+    sent = getattr(parameter.kwarg_definition, "name", None) if parameter is not None else None
+    return sent or key
 
 
 _NAMED_MEMBER = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
