@@ -14,89 +14,27 @@ import asyncpg
 
 from backend.registry.service import permit_state
 
+
+def _user_id(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012x}"
+
+
+_EVERY_REGIME = ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"]
+_NO_SEXWORK = [regime for regime in _EVERY_REGIME if regime != "sexwork"]
+
 DEMO_USERS = [
     # id, subject, display name, roles, regimes, teams
-    (
-        "00000000-0000-4000-8000-000000000001",
-        "insp-anna",
-        "Anna de Vries",
-        ["inspector"],
-        ["alcohol", "nix18", "gambling"],
-        ["team-centrum"],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000002",
-        "insp-bram",
-        "Bram Jansen",
-        ["inspector"],
-        ["alcohol", "coffeeshop", "sexwork"],
-        ["team-centrum"],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000003",
-        "insp-chantal",
-        "Chantal Bakker",
-        ["inspector"],
-        ["alcohol", "nix18"],
-        ["team-west"],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000004",
-        "coord-dirk",
-        "Dirk Visser",
-        ["coordinator"],
-        ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-        ["team-centrum", "team-west"],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000005",
-        "jur-eva",
-        "Eva Smit",
-        ["enforcement_officer"],
-        ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-        [],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000006",
-        "jur-frank",
-        "Frank Meijer",
-        ["enforcement_officer"],
-        ["alcohol", "nix18", "coffeeshop", "gambling"],
-        [],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000007",
-        "klacht-gerda",
-        "Gerda Mulder",
-        ["complaints_officer"],
-        ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-        [],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000008",
-        "admin-hans",
-        "Hans de Boer",
-        ["admin"],
-        ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-        [],
-    ),
+    (_user_id(1), "insp-anna", "Anna de Vries", ["inspector"], ["alcohol", "nix18", "gambling"], ["team-centrum"]),
+    (_user_id(2), "insp-bram", "Bram Jansen", ["inspector"], ["alcohol", "coffeeshop", "sexwork"], ["team-centrum"]),
+    (_user_id(3), "insp-chantal", "Chantal Bakker", ["inspector"], ["alcohol", "nix18"], ["team-west"]),
+    (_user_id(4), "coord-dirk", "Dirk Visser", ["coordinator"], _EVERY_REGIME, ["team-centrum", "team-west"]),
+    (_user_id(5), "jur-eva", "Eva Smit", ["enforcement_officer"], _EVERY_REGIME, []),
+    (_user_id(6), "jur-frank", "Frank Meijer", ["enforcement_officer"], _NO_SEXWORK, []),
+    (_user_id(7), "klacht-gerda", "Gerda Mulder", ["complaints_officer"], _EVERY_REGIME, []),
+    (_user_id(8), "admin-hans", "Hans de Boer", ["admin"], _EVERY_REGIME, []),
     # A complaint handler without the sexwork regime: sex-work complaints are not hers to see.
-    (
-        "00000000-0000-4000-8000-00000000000a",
-        "klacht-karin",
-        "Karin Pauw",
-        ["complaints_officer"],
-        ["alcohol", "nix18", "coffeeshop", "gambling"],
-        [],
-    ),
-    (
-        "00000000-0000-4000-8000-000000000009",
-        "audit-ilse",
-        "Ilse Dekker",
-        ["auditor"],
-        ["alcohol", "nix18", "coffeeshop", "sexwork", "gambling"],
-        [],
-    ),
+    (_user_id(10), "klacht-karin", "Karin Pauw", ["complaints_officer"], _NO_SEXWORK, []),
+    (_user_id(9), "audit-ilse", "Ilse Dekker", ["auditor"], _EVERY_REGIME, []),
 ]
 
 # Each postcode lies in its wijk by schemas/complaints/wijk-pc4.json (tests/test_demo.py checks every rule).
@@ -330,6 +268,11 @@ DEMO_ESTABLISHMENTS = [
     ),
 ]
 
+# Both coffeeshops hold the same standard gedoogverklaring.
+_GEDOOGD: dict[str, Any] = {
+    "opening_hours": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}],
+    "handelsvoorraad_gram": 500,
+}
 DEMO_PERMITS: list[tuple[str, str, str, str, str, date, date | None, dict[str, Any]]] = [
     # id, establishment id, type, number, holder, valid from, valid to, conditions
     (
@@ -375,12 +318,7 @@ DEMO_PERMITS: list[tuple[str, str, str, str, str, date, date | None, dict[str, A
         "De Kade V.O.F.",
         date(2019, 7, 1),
         None,
-        {
-            "opening_hours": [
-                {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}
-            ],
-            "handelsvoorraad_gram": 500,
-        },
+        _GEDOOGD,
     ),
     (
         "20000000-0000-4000-8000-000000000005",
@@ -410,12 +348,7 @@ DEMO_PERMITS: list[tuple[str, str, str, str, str, date, date | None, dict[str, A
         "Kanaal Coffeeshop B.V.",
         date(2018, 1, 1),
         None,
-        {
-            "opening_hours": [
-                {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "opens": "10:00", "closes": "23:00"}
-            ],
-            "handelsvoorraad_gram": 500,
-        },
+        _GEDOOGD,
     ),
 ]
 

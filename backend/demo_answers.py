@@ -3,94 +3,56 @@ sets named _OK establish no violation, a comment names the violations of the oth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+
+def _answered(answer: str, *questions: str) -> dict[str, str]:
+    return dict.fromkeys(questions, answer)
+
+
+def _without(answers: Mapping[str, Any], *questions: str) -> dict[str, Any]:
+    return {question: answer for question, answer in answers.items() if question not in questions}
+
+
 HORECA_OK: dict[str, Any] = {
-    "AW-01": "yes",
-    "AW-02": "yes",
-    "AW-02a": "yes",
-    "AW-16": "yes",
-    "AW-03": "yes",
-    "AW-04": "yes",
-    "AW-05": "yes",
-    "AW-06": "yes",
-    "AW-07a": "no",
-    "AW-08": "no",
-    "AW-09": "no",
-    "AW-10": "no",
-    "AW-11": "no",
+    **_answered("yes", "AW-01", "AW-02", "AW-02a", "AW-16", "AW-03", "AW-04", "AW-05", "AW-06"),
+    **_answered("no", "AW-07a", "AW-08", "AW-09", "AW-10", "AW-11"),
 }
 # No leidinggevende present (Alcoholwet art. 24): AW-03 'no' hides AW-04 and AW-05.
-HORECA_NO_MANAGER = {**{k: v for k, v in HORECA_OK.items() if k not in ("AW-04", "AW-05")}, "AW-03": "no"}
+HORECA_NO_MANAGER = _without(HORECA_OK, "AW-04", "AW-05") | {"AW-03": "no"}
 # ... and no visible age notice (art. 20 lid 4), which needs a photo.
 HORECA_NO_MANAGER_NO_NOTICE = {**HORECA_NO_MANAGER, "AW-06": "no"}
 SHOP_OK: dict[str, Any] = {
     "AW-90": "slijterij",
-    "AW-01": "yes",
-    "AW-03": "yes",
-    "AW-05": "yes",
-    "AW-06": "yes",
-    "AW-07a": "yes",
-    "AW-07": "yes",
-    "AW-08": "no",
-    "AW-91": "no",
+    **_answered("yes", "AW-01", "AW-03", "AW-05", "AW-06", "AW-07a", "AW-07"),
+    **_answered("no", "AW-08", "AW-91"),
 }
 # Sold without establishing the buyer's age (art. 20 lid 1).
 SHOP_AGE_NOT_ESTABLISHED = {**SHOP_OK, "AW-07": "no"}
-SUPERMARKT_OK = {k: v for k, v in SHOP_OK.items() if k not in ("AW-01", "AW-03", "AW-05")} | {"AW-90": "supermarkt"}
+SUPERMARKT_OK = _without(SHOP_OK, "AW-01", "AW-03", "AW-05") | {"AW-90": "supermarkt"}
 PARACOMMERCIE_OK: dict[str, Any] = {
-    "AW-01": "yes",
-    "AW-12a": "yes",
-    "AW-12b": "yes",
-    "AW-12c": "yes",
-    "AW-13a": "yes",
-    "AW-13b": "no",
-    "AW-15a": "no",
-    "AW-06": "yes",
-    "AW-07a": "yes",
-    "AW-07": "yes",
-    "AW-08": "no",
-    "AW-09": "no",
-    "AW-10": "no",
+    **_answered("yes", "AW-01", "AW-12a", "AW-12b", "AW-12c", "AW-13a", "AW-06", "AW-07a", "AW-07"),
+    **_answered("no", "AW-13b", "AW-15a", "AW-08", "AW-09", "AW-10"),
 }
 COFFEESHOP_OK: dict[str, Any] = {
-    "CS-01": "yes",
-    "CS-01a": "yes",
-    "CS-10": "yes",
-    "CS-02": "no",
-    "CS-03": "no",
-    "CS-04": "no",
-    "CS-05": "no",
-    "CS-05a": "yes",
-    "CS-06": "no",
-    "CS-08": "yes",
+    **_answered("yes", "CS-01", "CS-01a", "CS-10", "CS-05a", "CS-08", "CS-07a"),
+    **_answered("no", "CS-02", "CS-03", "CS-04", "CS-05", "CS-06", "CS-09"),
     "CS-07": 420,
-    "CS-07a": "yes",
-    "CS-09": "no",
 }
 ARCADE_OK: dict[str, Any] = {
-    "KS-01": "yes",
-    "KS-01b": "yes",
+    **_answered("yes", "KS-01", "KS-01b", "KS-02a", "KS-04", "KS-06", "KS-07", "KS-08", "KS-08a"),
+    **_answered("no", "KS-05"),
     "KS-02": 24,
-    "KS-02a": "yes",
-    "KS-04": "yes",
-    "KS-05": "no",
-    "KS-06": "yes",
-    "KS-07": "yes",
-    "KS-08": "yes",
-    "KS-08a": "yes",
 }
 # Answers that are a moment of the visit itself: filled in with the time the inspection finished.
 AT_VISIT = "@visit"
 NIX18_NOT_SOLD: dict[str, Any] = {
     "NX-01": "supermarkt",
     "NX-01a": AT_VISIT,
-    "NX-05": "yes",
     "NX-05a": "age_16_17",
-    "NX-05b": "yes",
-    "NX-02": "no",
-    "NX-03": "no",
-    "NX-04": "no",
+    **_answered("yes", "NX-05", "NX-05b"),
+    **_answered("no", "NX-02", "NX-03", "NX-04"),
 }
 # The testkoper bought alcohol without being asked for ID (art. 20 lid 1); the receipt is the evidence.
 NIX18_SOLD_NO_ID = {**NIX18_NOT_SOLD, "NX-04": "yes"}
@@ -98,13 +60,7 @@ NIX18_SOLD_NO_ID = {**NIX18_NOT_SOLD, "NX-04": "yes"}
 # recorded.
 SEXWORK_NO_MANAGER: dict[str, Any] = {
     "SX-90": "prostitutiebedrijf",
-    "SX-01": "yes",
-    "SX-02": "no",
-    "SX-03": "yes",
-    "SX-07": "yes",
     "SX-04a": 0,
-    "SX-05": "yes",
-    "SX-05a": "yes",
-    "SX-06": "no",
-    "SX-10": "no",
+    **_answered("yes", "SX-01", "SX-03", "SX-07", "SX-05", "SX-05a"),
+    **_answered("no", "SX-02", "SX-06", "SX-10"),
 }

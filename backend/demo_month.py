@@ -75,24 +75,25 @@ OOSTEN, LEIDSCHE_RIJN, RIVIERENWIJK, KANALENEILAND, DE_MEERN, KANAAL = (_object(
 
 @dataclass(frozen=True)
 class Visit:
-    """One inspection as an inspector's phone submits it, finished `days_ago` at `at` (Europe/Amsterdam)."""
+    """Where, by whom and with which checklist and answers an inspection was made, finished `days_ago` at `at`
+    (Europe/Amsterdam). Each demo inspector works in one team, so the inspection is that team's."""
 
     number: int
     object_id: UUID
     inspector: str
-    team: str
     checklist: str
     answers: Mapping[str, Any]
     days_ago: int
-    observations: str | None  # None on a sex-work inspection: the API takes no free text there
-    at: clock = clock(21, 30)
-    partners: tuple[str, ...] = ()
-    evidence: tuple[str | None, ...] = ()  # one photo per entry: the question it shows, None for a general photo
-    upload: bool = True  # False: the phone has not sent its photos yet
+    at: clock
 
     @property
     def id(self) -> UUID:
         return _inspection(self.number)
+
+    @property
+    def team(self) -> str:
+        [team] = next(teams for _, subject, _, _, _, teams in DEMO_USERS if subject == self.inspector)
+        return team
 
 
 # How each inspection ends: reviewed (its violations open a case), returned, corrected after return, or waiting
@@ -107,12 +108,17 @@ Case = dict[str, Any]
 
 @dataclass(frozen=True)
 class Inspected:
+    """An inspection as the phone submits it (the visit, the observations, partners and photos) and how it ends."""
+
     visit: Visit
     outcome: Outcome
+    observations: str | None  # None on a sex-work inspection: the API takes no free text there
+    partners: tuple[str, ...] = ()
+    evidence: tuple[str | None, ...] = ()  # one photo per entry: the question it shows, None for a general photo
+    upload: bool = True  # False: the phone has not sent its photos yet
     return_reason: str | None = None
     correction: str | None = None  # the corrected observations (the answers stand)
     case: Callable[[Api, Case], Awaitable[None]] | None = None  # what the jurists do with the case it opens
-    addressee: Mapping[str, str | bool] | None = None
 
 
 # --- the API, as the demo users ------------------------------------------------------------------------------
@@ -237,18 +243,23 @@ def _finished_at(visit: Visit) -> datetime:
     return datetime.combine(today() - timedelta(days=visit.days_ago), visit.at, AMSTERDAM)
 
 
-def _photos(visit: Visit) -> list[tuple[UUID, str | None, bytes]]:
+def _photos(work: Inspected) -> list[tuple[UUID, str | None, bytes]]:
+    number = work.visit.number
     return [
-        (_photo(visit.number * 10 + index), question, evidence_jpeg(visit.number * 10 + index))
-        for index, question in enumerate(visit.evidence)
+        (_photo(number * 10 + index), question, evidence_jpeg(number * 10 + index))
+        for index, question in enumerate(work.evidence)
     ]
 
 
-def _submission(api: Api, visit: Visit, answers: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+def _establishment(object_id: UUID) -> tuple[Any, ...]:
+    return next(row for row in DEMO_ESTABLISHMENTS if UUID(str(row[0])) == object_id)
+
+
+def _submission(api: Api, work: Inspected, **extra: Any) -> dict[str, Any]:
+    visit = work.visit
     finished = _finished_at(visit)
-    establishment = next(row for row in DEMO_ESTABLISHMENTS if UUID(str(row[0])) == visit.object_id)
-    latitude, longitude = establishment[-2], establishment[-1]
-    filled = {key: finished.isoformat() if value == AT_VISIT else value for key, value in answers.items()}
+    latitude, longitude = _establishment(visit.object_id)[-2:]
+    filled = {key: finished.isoformat() if value == AT_VISIT else value for key, value in visit.answers.items()}
     return {
         "object_id": str(visit.object_id),
         "team_id": visit.team,
@@ -257,8 +268,8 @@ def _submission(api: Api, visit: Visit, answers: Mapping[str, Any], **extra: Any
         "finished_at": finished.isoformat(),
         "position": {"latitude": latitude, "longitude": longitude, "accuracy_m": 6.0},
         "inspector_ids": [api.ids[visit.inspector]],
-        "partners": list(visit.partners),
-        "observations": visit.observations,
+        "partners": list(work.partners),
+        "observations": work.observations,
         "photos": [
             {
                 "id": str(photo_id),
@@ -267,7 +278,7 @@ def _submission(api: Api, visit: Visit, answers: Mapping[str, Any], **extra: Any
                 "checklist": 0,
                 "question": question,
             }
-            for photo_id, question, data in _photos(visit)
+            for photo_id, question, data in _photos(work)
         ],
         **extra,
     }
@@ -279,9 +290,9 @@ async def _inspect(api: Api, work: Inspected) -> int:
     path = f"/inspections/{visit.id}"
     if await api.exists("coord-dirk", path):
         return 0
-    await api.call(visit.inspector, "PUT", path, body=_submission(api, visit, visit.answers))
-    if visit.upload:
-        for photo_id, _, data in _photos(visit):
+    await api.call(visit.inspector, "PUT", path, body=_submission(api, work))
+    if work.upload:
+        for photo_id, _, data in _photos(work):
             await api.call(
                 visit.inspector,
                 "PUT",
@@ -295,16 +306,14 @@ async def _inspect(api: Api, work: Inspected) -> int:
     if work.outcome == REVIEWED:
         await api.call("coord-dirk", "POST", f"{path}/review", version=version)
         if work.case is not None:
-            await _set_addressee(api, visit.object_id, work.addressee)
+            await _set_addressee(api, visit.object_id)
             await work.case(api, await _case_of(api, visit.object_id))
         return 1
     returned = await api.call(
         "coord-dirk", "POST", f"{path}/return", body={"reason": work.return_reason}, version=version
     )
     if work.outcome == CORRECTED:
-        corrected = _submission(
-            api, visit, visit.answers, base_revision=returned["revision"], observations=work.correction
-        )
+        corrected = _submission(api, work, base_revision=returned["revision"], observations=work.correction)
         await api.call(visit.inspector, "PUT", path, body=corrected)
     return 1
 
@@ -312,9 +321,32 @@ async def _inspect(api: Api, work: Inspected) -> int:
 # --- enforcement ------------------------------------------------------------------------------------------------
 
 
-async def _set_addressee(api: Api, object_id: UUID, addressee: Mapping[str, str | bool] | None) -> None:
-    if addressee is not None:
-        await api.call("admin-hans", "PUT", f"/objects/{object_id}/addressee", body=dict(addressee))
+# The operators whose cases the month takes further asked for their letters by e-mail (Awb 2:14); the letters go to
+# their establishment's address.
+OPERATORS: Mapping[UUID, tuple[str, str, str]] = {
+    # establishment: operator, for the attention of, e-mail
+    CLUB: ("Oudegracht Club B.V.", "de heer R. Dijkstra", "info@oudegrachtclub.example"),
+    SUPERMARKT: ("Supermarkt Overvecht B.V.", "de filiaalmanager", "filiaal@overvecht.example"),
+    SLIJTERIJ: ("Slijterij Lombok V.O.F.", "mevrouw S. el Idrissi", "info@slijterijlombok.example"),
+    RIVIERENWIJK: ("Rivierenwijk Horeca V.O.F.", "de heer S. Koster", "info@derivier.example"),
+    OOSTEN: ("Het Oosten Horeca B.V.", "mevrouw L. Verbeek", "info@hetoosten.example"),
+    PRIVEHUIS: ("Zandpad Exploitatie B.V.", "de beheerder", "beheer@zandpad.example"),
+}
+
+
+async def _set_addressee(api: Api, object_id: UUID) -> None:
+    name, attention, email = OPERATORS[object_id]
+    street, number, postcode = _establishment(object_id)[3:6]
+    addressee = {
+        "name": name,
+        "attention": attention,
+        "street": f"{street} {number}",
+        "postcode": f"{postcode[:4]} {postcode[4:]}",
+        "city": "Utrecht",
+        "email": email,
+        "letters_by_email": True,
+    }
+    await api.call("admin-hans", "PUT", f"/objects/{object_id}/addressee", body=addressee)
 
 
 async def _case_of(api: Api, object_id: UUID) -> Case:
@@ -366,22 +398,26 @@ async def _zienswijze_pending(api: Api, case: Case) -> None:
     await _voornemen_sent(api, case, decision="boete", amount_cents=272_000, zienswijze_weeks=1)
 
 
+async def _besluit_drafted(api: Api, case: Case, zienswijze: str, **decision: Any) -> Case:
+    """The voornemen of this decision sent, the offender's zienswijze on it recorded, the besluit drafted."""
+    case = await _voornemen_sent(api, case, **decision)
+    case = await _on_last_step(api, case, "zienswijze", body={"received": True, "summary": zienswijze})
+    return await _draft(
+        api, case, {"type": "besluit", **decision, "document_text": MOTIVERING, "deviation_reason": DEVIATION}
+    )
+
+
+async def _besluit_sent(api: Api, case: Case, zienswijze: str, **decision: Any) -> Case:
+    """The besluit `_besluit_drafted` drafts, approved by jur-frank and sent today."""
+    case = await _besluit_drafted(api, case, zienswijze, **decision)
+    case = await _on_last_step(api, case, "approve", who="jur-frank")
+    return await _on_last_step(api, case, "send")
+
+
 async def _besluit_awaiting_approval(api: Api, case: Case) -> None:
     """The voornemen answered (zienswijze recorded), the besluit boete drafted: a second officer is to approve it."""
-    case = await _voornemen_sent(api, case, decision="boete", amount_cents=136_000)
-    summary = "Eigenaar stelt dat de kassamedewerker nieuw was; het beleid is aangescherpt."
-    case = await _on_last_step(api, case, "zienswijze", body={"received": True, "summary": summary})
-    await _draft(
-        api,
-        case,
-        {
-            "type": "besluit",
-            "decision": "boete",
-            "amount_cents": 136_000,
-            "document_text": MOTIVERING,
-            "deviation_reason": DEVIATION,
-        },
-    )
+    zienswijze = "Eigenaar stelt dat de kassamedewerker nieuw was; het beleid is aangescherpt."
+    await _besluit_drafted(api, case, zienswijze, decision="boete", amount_cents=136_000)
 
 
 DWANGSOM = {
@@ -397,287 +433,109 @@ DWANGSOM = {
 async def _dwangsom_running(api: Api, case: Case) -> None:
     """A last onder dwangsom approved by jur-frank and sent today: the begunstigingstermijn runs and the
     hercontrole after it is planned."""
-    case = await _voornemen_sent(api, case, **DWANGSOM)
-    summary = "Exploitant zegt toe een tweede leidinggevende aan te stellen."
-    case = await _on_last_step(api, case, "zienswijze", body={"received": True, "summary": summary})
-    body = {"type": "besluit", "document_text": MOTIVERING, "deviation_reason": DEVIATION, **DWANGSOM}
-    case = await _draft(api, case, body)
-    case = await _on_last_step(api, case, "approve", who="jur-frank")
-    await _on_last_step(api, case, "send")
+    await _besluit_sent(api, case, "Exploitant zegt toe een tweede leidinggevende aan te stellen.", **DWANGSOM)
 
 
 async def _bezwaar_registered(api: Api, case: Case) -> None:
     """The whole boete procedure, sent today, and the offender's bezwaar against it received today."""
-    case = await _voornemen_sent(api, case, decision="boete", amount_cents=102_000)
-    summary = "Exploitant betwist dat de leidinggevende afwezig was: hij zou even buiten zijn geweest."
-    case = await _on_last_step(api, case, "zienswijze", body={"received": True, "summary": summary})
-    body = {
-        "type": "besluit",
-        "decision": "boete",
-        "amount_cents": 102_000,
-        "document_text": MOTIVERING,
-        "deviation_reason": DEVIATION,
-    }
-    case = await _draft(api, case, body)
-    case = await _on_last_step(api, case, "approve", who="jur-frank")
-    case = await _on_last_step(api, case, "send")
+    zienswijze = "Exploitant betwist dat de leidinggevende afwezig was: hij zou even buiten zijn geweest."
+    case = await _besluit_sent(api, case, zienswijze, decision="boete", amount_cents=102_000)
     besluit = case["steps"][-1]["id"]
     await _draft(api, case, {"type": "bezwaar", "related_step_id": besluit, "received_on": today().isoformat()})
-
-
-def _addressee(name: str, attention: str, street: str, postcode: str, email: str) -> dict[str, str | bool]:
-    """An operator who asked for their letters by e-mail (Awb 2:14)."""
-    return {
-        "name": name,
-        "attention": attention,
-        "street": street,
-        "postcode": postcode,
-        "city": "Utrecht",
-        "email": email,
-        "letters_by_email": True,
-    }
 
 
 INSPECTED: list[Inspected] = [
     # Reviewed, with violations: each opens a case the jurists take to another step.
     Inspected(
-        Visit(
-            1,
-            CLUB,
-            "insp-anna",
-            "team-centrum",
-            "alcohol-horeca",
-            HORECA_NO_MANAGER_NO_NOTICE,
-            days_ago=26,
-            at=clock(23, 45),
-            partners=("politie",),
-            evidence=("AW-06", None),
-            observations="Verscherpt toezicht. Geen leidinggevende aanwezig; leeftijdsgrens niet zichtbaar bij de bar.",
-        ),
+        Visit(1, CLUB, "insp-anna", "alcohol-horeca", HORECA_NO_MANAGER_NO_NOTICE, days_ago=26, at=clock(23, 45)),
         REVIEWED,
+        observations="Verscherpt toezicht. Geen leidinggevende aanwezig; leeftijdsgrens niet zichtbaar bij de bar.",
+        partners=("politie",),
+        evidence=("AW-06", None),
         case=_warning_sent,
-        addressee=_addressee(
-            "Oudegracht Club B.V.", "de heer R. Dijkstra", "Oudegracht 245", "3511 NK", "info@oudegrachtclub.example"
-        ),
     ),
     Inspected(
-        Visit(
-            2,
-            SUPERMARKT,
-            "insp-chantal",
-            "team-west",
-            "nix18-purchase-attempt",
-            NIX18_SOLD_NO_ID,
-            days_ago=21,
-            at=clock(17, 10),
-            evidence=("NX-04",),
-            observations="Testkoper (17 jaar) kocht een blikje bier aan de zelfscankassa zonder leeftijdscontrole.",
-        ),
+        Visit(2, SUPERMARKT, "insp-chantal", "nix18-purchase-attempt", NIX18_SOLD_NO_ID, days_ago=21, at=clock(17, 10)),
         REVIEWED,
+        observations="Testkoper (17 jaar) kocht een blikje bier aan de zelfscankassa zonder leeftijdscontrole.",
+        evidence=("NX-04",),
         case=_zienswijze_pending,
-        addressee=_addressee(
-            "Supermarkt Overvecht B.V.", "de filiaalmanager", "Zamenhofdreef 30", "3562 JT", "filiaal@overvecht.example"
-        ),
     ),
     Inspected(
-        Visit(
-            3,
-            SLIJTERIJ,
-            "insp-chantal",
-            "team-west",
-            "alcohol-shop",
-            SHOP_AGE_NOT_ESTABLISHED,
-            days_ago=18,
-            at=clock(18, 20),
-            observations="Verkoop van sterke drank aan een jongere zonder naar legitimatie te vragen.",
-        ),
+        Visit(3, SLIJTERIJ, "insp-chantal", "alcohol-shop", SHOP_AGE_NOT_ESTABLISHED, days_ago=18, at=clock(18, 20)),
         REVIEWED,
+        observations="Verkoop van sterke drank aan een jongere zonder naar legitimatie te vragen.",
         case=_besluit_awaiting_approval,
-        addressee=_addressee(
-            "Slijterij Lombok V.O.F.",
-            "mevrouw S. el Idrissi",
-            "Kanaalstraat 88",
-            "3531 CL",
-            "info@slijterijlombok.example",
-        ),
     ),
     Inspected(
-        Visit(
-            4,
-            RIVIERENWIJK,
-            "insp-anna",
-            "team-centrum",
-            "alcohol-horeca",
-            HORECA_NO_MANAGER,
-            days_ago=15,
-            at=clock(22, 50),
-            evidence=(None,),
-            observations="Opnieuw geen leidinggevende aanwezig; het personeel kon niemand bereiken.",
-        ),
+        Visit(4, RIVIERENWIJK, "insp-anna", "alcohol-horeca", HORECA_NO_MANAGER, days_ago=15, at=clock(22, 50)),
         REVIEWED,
+        observations="Opnieuw geen leidinggevende aanwezig; het personeel kon niemand bereiken.",
+        evidence=(None,),
         case=_dwangsom_running,
-        addressee=_addressee(
-            "Rivierenwijk Horeca V.O.F.", "de heer S. Koster", "Vechtstraat 45", "3523 XA", "info@derivier.example"
-        ),
     ),
     Inspected(
-        Visit(
-            5,
-            OOSTEN,
-            "insp-anna",
-            "team-centrum",
-            "alcohol-horeca",
-            HORECA_NO_MANAGER,
-            days_ago=24,
-            at=clock(0, 30),
-            observations="Geen leidinggevende aanwezig na middernacht.",
-        ),
+        Visit(5, OOSTEN, "insp-anna", "alcohol-horeca", HORECA_NO_MANAGER, days_ago=24, at=clock(0, 30)),
         REVIEWED,
+        observations="Geen leidinggevende aanwezig na middernacht.",
         case=_bezwaar_registered,
-        addressee=_addressee(
-            "Het Oosten Horeca B.V.", "mevrouw L. Verbeek", "Nachtegaalstraat 60", "3581 AM", "info@hetoosten.example"
-        ),
     ),
     Inspected(
-        Visit(
-            6,
-            PRIVEHUIS,
-            "insp-bram",
-            "team-centrum",
-            "sexwork-establishment",
-            SEXWORK_NO_MANAGER,
-            days_ago=12,
-            at=clock(1, 15),
-            partners=("politie",),
-            observations=None,
-        ),
+        Visit(6, PRIVEHUIS, "insp-bram", "sexwork-establishment", SEXWORK_NO_MANAGER, days_ago=12, at=clock(1, 15)),
         REVIEWED,
+        observations=None,
+        partners=("politie",),
         case=_warning_sent,
-        addressee=_addressee(
-            "Zandpad Exploitatie B.V.", "de beheerder", "Zandpad 7", "3552 AB", "beheer@zandpad.example"
-        ),
     ),
     # Reviewed without violations.
     Inspected(
-        Visit(
-            7,
-            COFFEESHOP,
-            "insp-bram",
-            "team-centrum",
-            "coffeeshop",
-            COFFEESHOP_OK,
-            days_ago=20,
-            at=clock(15, 0),
-            evidence=(None,),
-            observations="Jaarlijkse controle; handelsvoorraad gewogen: 420 gram.",
-        ),
+        Visit(7, COFFEESHOP, "insp-bram", "coffeeshop", COFFEESHOP_OK, days_ago=20, at=clock(15, 0)),
         REVIEWED,
+        observations="Jaarlijkse controle; handelsvoorraad gewogen: 420 gram.",
+        evidence=(None,),
     ),
     Inspected(
-        Visit(
-            8,
-            SPEELHAL,
-            "insp-anna",
-            "team-centrum",
-            "gambling-arcade",
-            ARCADE_OK,
-            days_ago=9,
-            at=clock(20, 0),
-            partners=("kansspelautoriteit",),
-            observations="Cruks-controle bij de ingang werkt; geen minderjarigen.",
-        ),
+        Visit(8, SPEELHAL, "insp-anna", "gambling-arcade", ARCADE_OK, days_ago=9, at=clock(20, 0)),
         REVIEWED,
+        observations="Cruks-controle bij de ingang werkt; geen minderjarigen.",
+        partners=("kansspelautoriteit",),
     ),
     Inspected(
-        Visit(
-            9,
-            KANTINE,
-            "insp-chantal",
-            "team-west",
-            "alcohol-paracommercie",
-            PARACOMMERCIE_OK,
-            days_ago=6,
-            at=clock(16, 30),
-            observations="Barvrijwilligers met IVA-certificaat; schenktijden volgens het reglement.",
-        ),
+        Visit(9, KANTINE, "insp-chantal", "alcohol-paracommercie", PARACOMMERCIE_OK, days_ago=6, at=clock(16, 30)),
         REVIEWED,
+        observations="Barvrijwilligers met IVA-certificaat; schenktijden volgens het reglement.",
     ),
     # Waiting for the coordinator's review.
     Inspected(
-        Visit(
-            10,
-            CAFETARIA,
-            "insp-chantal",
-            "team-west",
-            "nix18-purchase-attempt",
-            NIX18_NOT_SOLD,
-            days_ago=3,
-            at=clock(19, 40),
-            observations="Testkoper werd om legitimatie gevraagd; geen verkoop.",
-        ),
+        Visit(10, CAFETARIA, "insp-chantal", "nix18-purchase-attempt", NIX18_NOT_SOLD, days_ago=3, at=clock(19, 40)),
         WAITING,
+        observations="Testkoper werd om legitimatie gevraagd; geen verkoop.",
     ),
     Inspected(
-        Visit(
-            11,
-            LEIDSCHE_RIJN,
-            "insp-chantal",
-            "team-west",
-            "alcohol-shop",
-            SUPERMARKT_OK,
-            days_ago=2,
-            at=clock(11, 15),
-            evidence=(None,),
-            observations="Leeftijdsgrens goed zichtbaar bij alle kassa's.",
-        ),
+        Visit(11, LEIDSCHE_RIJN, "insp-chantal", "alcohol-shop", SUPERMARKT_OK, days_ago=2, at=clock(11, 15)),
         WAITING,
+        observations="Leeftijdsgrens goed zichtbaar bij alle kassa's.",
+        evidence=(None,),
     ),
     # Submitted yesterday; the phone has not sent its photo yet.
     Inspected(
-        Visit(
-            12,
-            KANALENEILAND,
-            "insp-chantal",
-            "team-west",
-            "alcohol-shop",
-            SHOP_OK,
-            days_ago=1,
-            at=clock(17, 50),
-            evidence=(None,),
-            upload=False,
-            observations="Controle zonder bijzonderheden.",
-        ),
+        Visit(12, KANALENEILAND, "insp-chantal", "alcohol-shop", SHOP_OK, days_ago=1, at=clock(17, 50)),
         WAITING,
+        observations="Controle zonder bijzonderheden.",
+        evidence=(None,),
+        upload=False,
     ),
     # Returned to the inspector with a reason; and one returned and since corrected, to be reviewed again.
     Inspected(
-        Visit(
-            13,
-            KANAAL,
-            "insp-bram",
-            "team-centrum",
-            "coffeeshop",
-            COFFEESHOP_OK,
-            days_ago=8,
-            at=clock(14, 20),
-            observations="Controle zonder bijzonderheden.",
-        ),
+        Visit(13, KANAAL, "insp-bram", "coffeeshop", COFFEESHOP_OK, days_ago=8, at=clock(14, 20)),
         RETURNED,
+        observations="Controle zonder bijzonderheden.",
         return_reason="De handelsvoorraad is niet gewogen maar geschat; weeg de voorraad en vul CS-07 opnieuw in.",
     ),
     Inspected(
-        Visit(
-            14,
-            DE_MEERN,
-            "insp-chantal",
-            "team-west",
-            "alcohol-paracommercie",
-            PARACOMMERCIE_OK,
-            days_ago=11,
-            at=clock(21, 0),
-            observations="Kantine open tijdens de training.",
-        ),
+        Visit(14, DE_MEERN, "insp-chantal", "alcohol-paracommercie", PARACOMMERCIE_OK, days_ago=11, at=clock(21, 0)),
         CORRECTED,
+        observations="Kantine open tijdens de training.",
         return_reason="Vermeld of er een bestuurder met Verklaring Sociale Hygiëne aanwezig was.",
         correction="Kantine open tijdens de training. Bestuurder met Verklaring Sociale Hygiëne was aanwezig.",
     ),
