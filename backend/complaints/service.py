@@ -68,7 +68,7 @@ from backend.complaints.models import (
 from backend.core import audit, calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import FieldProblems, NotFound
-from backend.core.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
+from backend.core.pagination import PageRequest, decode_cursor, encode_cursor
 from backend.core.visibility import COMPLAINT_HANDLERS, Visibility
 from backend.inspections import service as inspections
 from backend.planning import service as planning
@@ -336,13 +336,17 @@ async def get_complaint(
 async def list_complaints(
     conn: asyncpg.Connection, principal: Principal, filters: ComplaintFilters, page: PageRequest
 ) -> ComplaintPage:
-    after = decode_cursor(page.cursor, tuple[datetime, UUID])
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     if filters.postcode is not None:
         filters = msgspec.structs.replace(filters, postcode=registry.normalise_postcode(filters.postcode))
-    limit = page.limit
-    rows = await queries.COMPLAINT_LIST.fetch(conn, filters, scope_args=_scope(principal), after=after, limit=limit)
-    items, next_cursor = keyset_page(rows, limit, _summary, lambda last: (last.received_at.isoformat(), str(last.id)))
+    items, next_cursor = await queries.COMPLAINT_LIST.page(
+        conn,
+        filters,
+        page,
+        scope_args=_scope(principal),
+        item=_summary,
+        key=lambda last: (last.received_at.isoformat(), str(last.id)),
+    )
     return ComplaintPage(items=items, next_cursor=next_cursor)
 
 
@@ -424,15 +428,14 @@ async def reporters_to_inform(
     """Complaints whose e-mail to the reporter (acknowledgement or answer) failed for good after the reporter was
     last informed another way, the oldest failure first: in every state, because a closed complaint's answer that
     never arrived is the worst case."""
-    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     failed = await _failed_feedback_reader(conn)
-    scope_args = [*_scope(principal), list(failed), list(failed.values())]
-    rows = await queries.REPORTERS_TO_INFORM.fetch(conn, filters, scope_args=scope_args, after=after, limit=limit)
-    items, next_cursor = keyset_page(
-        rows,
-        limit,
-        lambda row: _listed(row, ReporterToInform),
-        lambda last: (last.email_failed_at.isoformat(), str(last.id)),
+    items, next_cursor = await queries.REPORTERS_TO_INFORM.page(
+        conn,
+        filters,
+        page,
+        scope_args=[*_scope(principal), list(failed), list(failed.values())],
+        item=lambda row: _listed(row, ReporterToInform),
+        key=lambda last: (last.email_failed_at.isoformat(), str(last.id)),
     )
     return ReporterToInformPage(items=items, next_cursor=next_cursor)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from types import GenericAlias
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -76,6 +79,8 @@ def decode_cursor(cursor: str | None, shape: type[T]) -> T | None:
         raise BadRequest("The cursor is not one this API handed out.", code="invalid_cursor") from None
 
 
+# The Python type of a sort key in a cursor, by the SQL type a KeysetQuery orders by.
+_KEY_TYPES: dict[str, Any] = {"timestamptz": datetime, "date": date, "uuid": UUID, "text": str, "bigint": BigintKey}
 # A list's filters: as the client gave them, or a mapping the service prepared from them.
 Filters = QueryGroup | Mapping[str, Any]
 
@@ -130,3 +135,20 @@ class KeysetQuery(msgspec.Struct, frozen=True):
         sql, args = self.page_sql(filters, scope_args=scope_args, after=after, limit=limit + 1)
         rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
         return rows
+
+    async def page(
+        self,
+        conn: asyncpg.Connection,
+        filters: Filters,
+        page: PageRequest,
+        *,
+        scope_args: Sequence[Any],
+        item: Callable[[asyncpg.Record], T],
+        key: Callable[[T], tuple[Any, Any]],
+    ) -> tuple[list[T], str | None]:
+        """The page a client asked for: its cursor read as this query's sort key (400 for one we did not hand
+        out), at most `page.limit` items made by `item`, and the cursor after the last of them (`key`)."""
+        shape: Any = GenericAlias(tuple, tuple(_KEY_TYPES[sql_type] for _, sql_type in self.order_by))
+        after = decode_cursor(page.cursor, shape)
+        rows = await self.fetch(conn, filters, scope_args=scope_args, after=after, limit=page.limit)
+        return keyset_page(rows, page.limit, item, key)

@@ -7,7 +7,7 @@ needs the sexwork regime. Anything else is 404, like a missing case. Who read a 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +17,7 @@ import msgspec
 from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, NotFound
-from backend.core.pagination import PageRequest, decode_cursor, keyset_page
+from backend.core.pagination import PageRequest
 from backend.core.visibility import Visibility
 from backend.enforcement import next_steps, queries, records
 from backend.enforcement.models import (
@@ -165,13 +165,13 @@ async def get_case(
 async def list_cases(
     conn: asyncpg.Connection, principal: Principal, filters: CaseFilters, page: PageRequest
 ) -> CasePage:
-    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
-    rows = await queries.CASE_LIST.fetch(conn, filters, scope_args=_scope(principal), after=after, limit=limit)
-    items, next_cursor = keyset_page(
-        rows,
-        limit,
-        lambda row: msgspec.convert(dict(row), CaseSummary),
-        lambda last: (last.opened_at.isoformat(), str(last.id)),
+    items, next_cursor = await queries.CASE_LIST.page(
+        conn,
+        filters,
+        page,
+        scope_args=_scope(principal),
+        item=lambda row: msgspec.convert(dict(row), CaseSummary),
+        key=lambda last: (last.opened_at.isoformat(), str(last.id)),
     )
     return CasePage(items=items, next_cursor=next_cursor)
 

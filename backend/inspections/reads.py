@@ -9,7 +9,6 @@ Anything else is 404.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -17,7 +16,7 @@ import msgspec
 
 from backend.core.auth import Principal
 from backend.core.errors import BadRequest, FieldError, NotFound, Unprocessable
-from backend.core.pagination import PageRequest, decode_cursor, keyset_page
+from backend.core.pagination import PageRequest
 from backend.core.visibility import Visibility
 from backend.inspections import queries
 from backend.inspections.models import (
@@ -129,17 +128,16 @@ async def list_inspections(
 ) -> InspectionPage:
     if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
-    after, limit = decode_cursor(page.cursor, tuple[datetime, UUID]), page.limit
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     prepared = filters.filter_values()
     prepared["awaiting_review_by"] = principal.user_id if prepared.pop("awaiting_my_review") else None
-    scope_args = queries.visible_args(Visibility.of(principal))
-    rows = await queries.INSPECTION_LIST.fetch(conn, prepared, scope_args=scope_args, after=after, limit=limit)
-    items, next_cursor = keyset_page(
-        rows,
-        limit,
-        lambda row: row,
-        lambda last: (last["inspected_at"].isoformat(), str(last["id"])),
+    items, next_cursor = await queries.INSPECTION_LIST.page(
+        conn,
+        prepared,
+        page,
+        scope_args=queries.visible_args(Visibility.of(principal)),
+        item=lambda row: row,
+        key=lambda last: (last["inspected_at"].isoformat(), str(last["id"])),
     )
     return InspectionPage(items=await _list_items(conn, items), next_cursor=next_cursor)
 
@@ -182,16 +180,15 @@ async def list_violations(
                 for name in ("object_id", "location_id", "inspection_id")
             ],
         )
-    after, limit = decode_cursor(page.cursor, tuple[date, UUID]), page.limit
     prepared = filters.filter_values()
     prepared["active_only"] = None if prepared.pop("include_withdrawn") else True
-    scope_args = queries.visible_args(Visibility.of(principal))
-    rows = await queries.VIOLATION_LIST.fetch(conn, prepared, scope_args=scope_args, after=after, limit=limit)
-    items, next_cursor = keyset_page(
-        rows,
-        limit,
-        lambda row: msgspec.convert(dict(row), Violation),
-        lambda last: (last.observed_on.isoformat(), str(last.id)),
+    items, next_cursor = await queries.VIOLATION_LIST.page(
+        conn,
+        prepared,
+        page,
+        scope_args=queries.visible_args(Visibility.of(principal)),
+        item=lambda row: msgspec.convert(dict(row), Violation),
+        key=lambda last: (last.observed_on.isoformat(), str(last.id)),
     )
     return ViolationPage(items=items, next_cursor=next_cursor)
 

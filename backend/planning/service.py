@@ -30,7 +30,7 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
 from backend.core.ids import new_id
-from backend.core.pagination import PageRequest, decode_cursor, keyset_page
+from backend.core.pagination import PageRequest
 from backend.core.visibility import Visibility
 from backend.planning import queries
 from backend.planning.models import (
@@ -105,7 +105,6 @@ async def list_assignments(
 ) -> AssignmentPage:
     if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
         raise BadRequest("`to` is before `from`.", code="invalid_date_range")
-    after, limit = decode_cursor(page.cursor, tuple[date, UUID]), page.limit
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     today = calendar.today()
     prepared = filters.filter_values()
@@ -114,9 +113,13 @@ async def list_assignments(
         "overdue_before": today if overdue else None,
         "not_overdue_before": today if overdue is False else None,
     }
-    rows = await queries.ASSIGNMENT_LIST.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
-    items, next_cursor = keyset_page(
-        rows, limit, _assignment, lambda last: (last.planned_from.isoformat(), str(last.id))
+    items, next_cursor = await queries.ASSIGNMENT_LIST.page(
+        conn,
+        prepared,
+        page,
+        scope_args=_scope(principal),
+        item=_assignment,
+        key=lambda last: (last.planned_from.isoformat(), str(last.id)),
     )
     return AssignmentPage(items=items, next_cursor=next_cursor)
 

@@ -22,7 +22,7 @@ from backend.core.calendar import today
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, FieldError, FieldProblems, NotFound, invalid, invalid_parameter
 from backend.core.ids import new_id
-from backend.core.pagination import PageRequest, decode_cursor, keyset_page
+from backend.core.pagination import PageRequest
 from backend.core.visibility import Visibility
 from backend.letters.models import Addressee
 from backend.registry import queries
@@ -162,15 +162,20 @@ async def employee_class_on(conn: asyncpg.Connection, principal: Principal, obje
 async def search_objects(
     conn: asyncpg.Connection, principal: Principal, filters: ObjectFilters, page: PageRequest
 ) -> EstablishmentPage:
-    after, limit = decode_cursor(page.cursor, tuple[str, UUID]), page.limit
     await ensure_known_wijk_filter(conn, filters.wijk)
     prepared = _prepared_filters(filters)
     async with conn.transaction(readonly=True):
         # A cached generic plan cannot use the search values: for `q` it took 10 ms where a plan for the values
         # takes 1-2 ms (tests/bench/bench_registry.py). Plan each search for its own values.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await queries.OBJECT_SEARCH.fetch(conn, prepared, scope_args=_scope(principal), after=after, limit=limit)
-    items, next_cursor = keyset_page(rows, limit, _establishment, lambda last: (last.name, str(last.id)))
+        items, next_cursor = await queries.OBJECT_SEARCH.page(
+            conn,
+            prepared,
+            page,
+            scope_args=_scope(principal),
+            item=_establishment,
+            key=lambda last: (last.name, str(last.id)),
+        )
     return EstablishmentPage(items=items, next_cursor=next_cursor)
 
 
