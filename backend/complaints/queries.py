@@ -122,6 +122,7 @@ JOIN unnest($3::uuid[], $4::timestamptz[]) AS f (complaint_id, failed_at) ON f.c
     visible=f"{VISIBLE} AND (c.reporter_informed_at IS NULL OR c.reporter_informed_at < f.failed_at)",
     filter_sql=_FILTERS,
     order_by=(("f.failed_at", "timestamptz"), ("c.id", "uuid")),
+    key_names=("email_failed_at", "id"),
 )
 
 

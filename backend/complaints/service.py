@@ -340,12 +340,7 @@ async def list_complaints(
     if filters.postcode is not None:
         filters = msgspec.structs.replace(filters, postcode=registry.normalise_postcode(filters.postcode))
     items, next_cursor = await queries.COMPLAINT_LIST.page(
-        conn,
-        filters,
-        page,
-        scope_args=_scope(principal),
-        item=_summary,
-        key=lambda last: (last.received_at.isoformat(), str(last.id)),
+        conn, filters, page, scope_args=_scope(principal), item=_summary
     )
     return ComplaintPage(items=items, next_cursor=next_cursor)
 
@@ -436,6 +431,5 @@ async def reporters_to_inform(
         page,
         scope_args=[*_scope(principal), list(failed), list(failed.values())],
         item=lambda row: _listed(row, ReporterToInform),
-        key=lambda last: (last.email_failed_at.isoformat(), str(last.id)),
     )
     return ReporterToInformPage(items=items, next_cursor=next_cursor)

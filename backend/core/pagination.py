@@ -90,13 +90,15 @@ class KeysetQuery(msgspec.Struct, frozen=True):
     what the caller may see (`visible`, using the scope arguments as $1..$n), to each non-None filter
     (`filter_sql[name]` with a `{}` placeholder for its parameter), ordered by the two key columns of
     `order_by` with their SQL types, e.g. (("name", "text"), ("id", "uuid")), ascending or, when
-    `newest_first`, descending."""
+    `newest_first`, descending. A listed item holds its sort key under the columns' names (`c.opened_at`:
+    `opened_at`), or under `key_names` where they differ."""
 
     select: str
     visible: str
     filter_sql: dict[str, str]
     order_by: tuple[tuple[str, str], tuple[str, str]]
     newest_first: bool = False
+    key_names: tuple[str, str] | None = None
 
     def page_sql(
         self, filters: Filters, *, scope_args: Sequence[Any], after: tuple[Any, Any] | None, limit: int
@@ -144,11 +146,17 @@ class KeysetQuery(msgspec.Struct, frozen=True):
         *,
         scope_args: Sequence[Any],
         item: Callable[[asyncpg.Record], T],
-        key: Callable[[T], tuple[Any, Any]],
     ) -> tuple[list[T], str | None]:
         """The page a client asked for: its cursor read as this query's sort key (400 for one we did not hand
-        out), at most `page.limit` items made by `item`, and the cursor after the last of them (`key`)."""
+        out), at most `page.limit` items made by `item`, and the cursor after the last of them."""
         shape: Any = GenericAlias(tuple, tuple(_KEY_TYPES[sql_type] for _, sql_type in self.order_by))
         after = decode_cursor(page.cursor, shape)
         rows = await self.fetch(conn, filters, scope_args=scope_args, after=after, limit=page.limit)
-        return keyset_page(rows, page.limit, item, key)
+        return keyset_page(rows, page.limit, item, self._sort_key)
+
+    def _sort_key(self, last: Any) -> tuple[Any, ...]:
+        """The sort key of a listed item (a record or a Struct), as the next page's cursor holds it."""
+        names = self.key_names or tuple(column.rsplit(".", 1)[-1] for column, _ in self.order_by)
+        if isinstance(last, asyncpg.Record):
+            return tuple(last[name] for name in names)
+        return tuple(getattr(last, name) for name in names)

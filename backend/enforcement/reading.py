@@ -166,12 +166,7 @@ async def list_cases(
     conn: asyncpg.Connection, principal: Principal, filters: CaseFilters, page: PageRequest
 ) -> CasePage:
     items, next_cursor = await queries.CASE_LIST.page(
-        conn,
-        filters,
-        page,
-        scope_args=_scope(principal),
-        item=lambda row: msgspec.convert(dict(row), CaseSummary),
-        key=lambda last: (last.opened_at.isoformat(), str(last.id)),
+        conn, filters, page, scope_args=_scope(principal), item=lambda row: msgspec.convert(dict(row), CaseSummary)
     )
     return CasePage(items=items, next_cursor=next_cursor)
 

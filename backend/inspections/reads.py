@@ -132,12 +132,7 @@ async def list_inspections(
     prepared = filters.filter_values()
     prepared["awaiting_review_by"] = principal.user_id if prepared.pop("awaiting_my_review") else None
     items, next_cursor = await queries.INSPECTION_LIST.page(
-        conn,
-        prepared,
-        page,
-        scope_args=queries.visible_args(Visibility.of(principal)),
-        item=lambda row: row,
-        key=lambda last: (last["inspected_at"].isoformat(), str(last["id"])),
+        conn, prepared, page, scope_args=queries.visible_args(Visibility.of(principal)), item=lambda row: row
     )
     return InspectionPage(items=await _list_items(conn, items), next_cursor=next_cursor)
 
@@ -188,7 +183,6 @@ async def list_violations(
         page,
         scope_args=queries.visible_args(Visibility.of(principal)),
         item=lambda row: msgspec.convert(dict(row), Violation),
-        key=lambda last: (last.observed_on.isoformat(), str(last.id)),
     )
     return ViolationPage(items=items, next_cursor=next_cursor)
 

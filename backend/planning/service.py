@@ -114,12 +114,7 @@ async def list_assignments(
         "not_overdue_before": today if overdue is False else None,
     }
     items, next_cursor = await queries.ASSIGNMENT_LIST.page(
-        conn,
-        prepared,
-        page,
-        scope_args=_scope(principal),
-        item=_assignment,
-        key=lambda last: (last.planned_from.isoformat(), str(last.id)),
+        conn, prepared, page, scope_args=_scope(principal), item=_assignment
     )
     return AssignmentPage(items=items, next_cursor=next_cursor)
 

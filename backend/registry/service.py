@@ -169,12 +169,7 @@ async def search_objects(
         # takes 1-2 ms (tests/bench/bench_registry.py). Plan each search for its own values.
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         items, next_cursor = await queries.OBJECT_SEARCH.page(
-            conn,
-            prepared,
-            page,
-            scope_args=_scope(principal),
-            item=_establishment,
-            key=lambda last: (last.name, str(last.id)),
+            conn, prepared, page, scope_args=_scope(principal), item=_establishment
         )
     return EstablishmentPage(items=items, next_cursor=next_cursor)
 
