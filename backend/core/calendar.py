@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from backend.core.config import PROJECT_ROOT
+from backend.core.errors import BadRequest
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EQUATED_DAYS_FILE = PROJECT_ROOT / "schemas" / "calendar" / "atw-equated-days.json"
@@ -30,6 +31,12 @@ ATW_ART2_FREE_DAYS = 2
 def today() -> date:
     """Today in the Netherlands: legal terms, permits and due dates count calendar days in Europe/Amsterdam."""
     return datetime.now(AMSTERDAM).date()
+
+
+def ensure_in_order(from_: date | None, to: date | None) -> None:
+    """400 `invalid_date_range` for a period that ends before it starts; either end may be open."""
+    if from_ is not None and to is not None and to < from_:
+        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
 
 
 class CalendarDataError(ValueError):

@@ -14,8 +14,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from backend.core import calendar
 from backend.core.auth import Principal
-from backend.core.errors import BadRequest, FieldError, NotFound, Unprocessable
+from backend.core.errors import FieldError, NotFound, Unprocessable
 from backend.core.pagination import PageRequest
 from backend.core.visibility import Visibility
 from backend.inspections import queries
@@ -126,8 +127,7 @@ async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspect
 async def list_inspections(
     conn: asyncpg.Connection, principal: Principal, filters: InspectionFilters, page: PageRequest
 ) -> InspectionPage:
-    if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
-        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
+    calendar.ensure_in_order(filters.from_, filters.to)
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     prepared = filters.filter_values()
     prepared["awaiting_review_by"] = principal.user_id if prepared.pop("awaiting_my_review") else None

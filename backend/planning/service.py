@@ -27,7 +27,7 @@ from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.config import PROJECT_ROOT
-from backend.core.errors import BadRequest, Conflict, FieldProblems, Forbidden, NotFound
+from backend.core.errors import Conflict, FieldProblems, Forbidden, NotFound
 from backend.core.events import Event
 from backend.core.ids import new_id
 from backend.core.pagination import PageRequest
@@ -103,8 +103,7 @@ async def get_assignment(conn: asyncpg.Connection, principal: Principal, assignm
 async def list_assignments(
     conn: asyncpg.Connection, principal: Principal, filters: AssignmentFilters, page: PageRequest
 ) -> AssignmentPage:
-    if filters.from_ is not None and filters.to is not None and filters.to < filters.from_:
-        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
+    calendar.ensure_in_order(filters.from_, filters.to)
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     today = calendar.today()
     prepared = filters.filter_values()

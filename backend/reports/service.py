@@ -114,8 +114,7 @@ def period_of(from_: date | None, to: date | None) -> Period:
         from_ = date(to.year, 1, 1)
     if to is None:
         to = date(from_.year, 12, 31)
-    if to < from_:
-        raise BadRequest("`to` is before `from`.", code="invalid_date_range")
+    calendar.ensure_in_order(from_, to)
     return Period(from_=from_, to=to)
 
 
