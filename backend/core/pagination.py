@@ -152,11 +152,12 @@ class KeysetQuery(msgspec.Struct, frozen=True):
         shape: Any = GenericAlias(tuple, tuple(_KEY_TYPES[sql_type] for _, sql_type in self.order_by))
         after = decode_cursor(page.cursor, shape)
         rows = await self.fetch(conn, filters, scope_args=scope_args, after=after, limit=page.limit)
-        return keyset_page(rows, page.limit, item, self._sort_key)
-
-    def _sort_key(self, last: Any) -> tuple[Any, ...]:
-        """The sort key of a listed item (a record or a Struct), as the next page's cursor holds it."""
         names = self.key_names or tuple(column.rsplit(".", 1)[-1] for column, _ in self.order_by)
-        if isinstance(last, asyncpg.Record):
-            return tuple(last[name] for name in names)
-        return tuple(getattr(last, name) for name in names)
+
+        def sort_key(last: Any) -> tuple[Any, ...]:
+            """The last item's sort key (a record's or a Struct's), as the next page's cursor holds it."""
+            if isinstance(last, asyncpg.Record):
+                return tuple(last[name] for name in names)
+            return tuple(getattr(last, name) for name in names)
+
+        return keyset_page(rows, page.limit, item, sort_key)

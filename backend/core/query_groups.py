@@ -7,7 +7,7 @@ takes the group as one parameter and hands it on to its service as it is, typed,
 Litestar knows nothing of groups, so the route decorators spread each group's fields into the handler's own
 signature (`spread_query_groups`). That keeps what a client sees exactly as if every field were written in the
 handler: each is documented as a query parameter, and all of them are validated together with the handler's other
-parameters, so one 400 names every bad one (a Litestar dependency would validate its own parameters apart, and
+parameters, so one 422 names every bad one (a Litestar dependency would validate its own parameters apart, and
 answer for them alone).
 """
 
