@@ -3,15 +3,15 @@ and a person's reads of sensitive data as CSV."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Response
 from litestar.params import QueryParameter
 
 from backend.audit import service
 from backend.audit.models import AuditEventPage, FromDate, ToDate, TrailObject
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.db import Db
 from backend.core.errors import FieldProblems, invalid_parameter
 from backend.core.pagination import PageRequest
@@ -35,7 +35,7 @@ class AuditController(Controller):
     )
     async def list_events(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         of: TrailObject,
         trail: service.TrailFilter,
@@ -64,7 +64,7 @@ class AuditController(Controller):
     )
     async def export_reads(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         actor_id: Annotated[UUID, QueryParameter(description="The user whose reads are exported")],
         from_: FromDate = None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from backend.checklists import service
 from backend.checklists.models import ChecklistList, ChecklistVersion
 from backend.core import audit
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.concurrency import conditional_response
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
@@ -43,7 +43,7 @@ class ChecklistController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def list_checklists(
-        self, request: Request[Principal, Any, Any], db: Db, if_none_match: IfNoneMatch = None
+        self, request: AuthRequest, db: Db, if_none_match: IfNoneMatch = None
     ) -> Response[ChecklistList]:
         """Any authenticated user. One entry per template of your regimes (its latest version, with its full content;
         no pagination: there is one row per template); phones usually get these through GET /api/v1/sync. Send the
@@ -59,7 +59,7 @@ class ChecklistController(Controller):
     )
     async def get_checklist_version(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         version_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -85,7 +85,7 @@ class ChecklistController(Controller):
     )
     async def publish_checklist(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         data: JSONBody[dict[str, Any]],
         idempotency_key: IdempotencyKey = None,

@@ -5,11 +5,10 @@ Complaints are never deleted: a complaint that is not ours is rejected (forwarde
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.params import FromPath, JSONBody
 
 from backend.complaints import intake, lifecycle, service
@@ -32,7 +31,7 @@ from backend.complaints.models import (
     WorklistFilters,
 )
 from backend.core import commands
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.commands import Command, Creation
 from backend.core.config import Settings
 from backend.core.db import Db, Tx
@@ -74,7 +73,7 @@ class ComplaintController(Controller):
         status_code=201,
     )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[ComplaintCreate], creation: Creation
+        self, request: AuthRequest, tx: Tx, data: JSONBody[ComplaintCreate], creation: Creation
     ) -> Response[Complaint]:
         """Complaints officers and admins (also as the account of an external intake system, with an
         Idempotency-Key). Registers a resident's complaint about an address, coordinates or an establishment; the
@@ -96,9 +95,7 @@ class ComplaintController(Controller):
         operation_id="ListComplaints",
         summary="Complaints you may see, newest first (keyset); never the reporter's details",
     )
-    async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, filters: ComplaintFilters, page: PageRequest
-    ) -> ComplaintPage:
+    async def list_(self, request: AuthRequest, db: Db, filters: ComplaintFilters, page: PageRequest) -> ComplaintPage:
         """Any authenticated user, for the complaints of their regimes (categories without a regime: complaints
         officers and admins only). Newest first, in pages (keyset `cursor`); never the reporter's identity or
         contact details."""
@@ -111,7 +108,7 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def deadlines(
-        self, request: Request[Principal, Any, Any], db: Db, due: DueQuery, filters: WorklistFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, due: DueQuery, filters: WorklistFilters, page: PageRequest
     ) -> ComplaintPage:
         """Any authenticated user, for the complaints they may see. Open complaints by their acknowledgement or
         resolution date, earliest first: overdue, upcoming or both, in pages (keyset `cursor`)."""
@@ -124,7 +121,7 @@ class ComplaintController(Controller):
         roles=HANDLERS,
     )
     async def reporters_to_inform(
-        self, request: Request[Principal, Any, Any], db: Db, filters: WorklistFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: WorklistFilters, page: PageRequest
     ) -> ReporterToInformPage:
         """Complaints officers and admins, for the complaints they may see. Complaints in any state whose
         acknowledgement or answer e-mail to the reporter failed for good (refused, or retries exhausted) after the
@@ -139,7 +136,7 @@ class ComplaintController(Controller):
         summary="Objects by their number of complaints in the last days (default 90), most first",
         roles=(*PLANNERS, *HANDLERS),
     )
-    async def hotspots(self, request: Request[Principal, Any, Any], db: Db, query: HotSpotQuery) -> HotSpotList:
+    async def hotspots(self, request: AuthRequest, db: Db, query: HotSpotQuery) -> HotSpotList:
         """Coordinators, complaints officers and admins. Establishments by their number of complaints in the last
         `days` (default TOEZICHT_COMPLAINT_HOTSPOT_DAYS), most first: where to plan inspections."""
         settings: Settings = request.app.state.settings
@@ -151,7 +148,7 @@ class ComplaintController(Controller):
         summary="Active objects you may see matching a name and/or address, to link a complaint to",
         roles=HANDLERS,
     )
-    async def suggestions(self, request: Request[Principal, Any, Any], db: Db, match: ObjectMatch) -> EstablishmentPage:
+    async def suggestions(self, request: AuthRequest, db: Db, match: ObjectMatch) -> EstablishmentPage:
         """Complaints officers and admins. Active establishments they may see that match a name and/or address, to
         link a new complaint to."""
         return await service.suggest_objects(db, request.user, match)
@@ -162,9 +159,7 @@ class ComplaintController(Controller):
         summary="One complaint with history, inspections and related complaints; handlers also see the reporter "
         "(audited)",
     )
-    async def get_one(
-        self, request: Request[Principal, Any, Any], tx: Tx, complaint_id: FromPath[UUID]
-    ) -> Response[Complaint]:
+    async def get_one(self, request: AuthRequest, tx: Tx, complaint_id: FromPath[UUID]) -> Response[Complaint]:
         """Any authenticated user who may see the complaint (404 otherwise). Its history, planned inspections and
         their outcome, and related complaints; complaints officers and admins also see the reporter's details, and
         that read is audited."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -42,6 +42,10 @@ class Principal(msgspec.Struct, frozen=True):
 
     def sees_any_regime(self, regimes: Iterable[str]) -> bool:
         return not self.regimes.isdisjoint(regimes)
+
+
+# The request every /api/ handler receives: its user is the authenticated caller.
+AuthRequest = Request[Principal, Any, Any]
 
 
 class Principals(Protocol):

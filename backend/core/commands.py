@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
-from litestar import Request, Response
+from litestar import Response
 from litestar.di import NamedDependency
 
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.concurrency import etag, required_version
 from backend.core.db import Tx
 from backend.core.idempotency import run_once
@@ -51,7 +51,7 @@ def with_etag(value: V, status: int = 200, location: str | None = None) -> Respo
 
 
 async def create(
-    request: Request[Principal, Any, Any],
+    request: AuthRequest,
     tx: asyncpg.Connection,
     idempotency_key: str | None,
     make: Callable[[], Awaitable[V]],
@@ -67,7 +67,7 @@ async def create(
 
 
 async def change(
-    request: Request[Principal, Any, Any],
+    request: AuthRequest,
     tx: asyncpg.Connection,
     if_match: str | None,
     idempotency_key: str | None,
@@ -88,7 +88,7 @@ async def change(
 class ChangeCommand:
     """A change as a route receives it: the caller's request, its transaction, If-Match and Idempotency-Key."""
 
-    request: Request[Principal, Any, Any]
+    request: AuthRequest
     tx: asyncpg.Connection
     if_match: str | None
     idempotency_key: str | None
@@ -123,7 +123,7 @@ class ChangeCommand:
 class CreateCommand:
     """A create as a route receives it: the caller's request, its transaction and Idempotency-Key."""
 
-    request: Request[Principal, Any, Any]
+    request: AuthRequest
     tx: asyncpg.Connection
     idempotency_key: str | None
 
@@ -156,16 +156,14 @@ Creation = NamedDependency[CreateCommand]
 
 
 async def provide_command(
-    request: Request[Principal, Any, Any], tx: Tx, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+    request: AuthRequest, tx: Tx, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> ChangeCommand:
     return ChangeCommand(request, tx, if_match, idempotency_key)
 
 
-async def provide_replacement(request: Request[Principal, Any, Any], tx: Tx, if_match: IfMatch = None) -> ChangeCommand:
+async def provide_replacement(request: AuthRequest, tx: Tx, if_match: IfMatch = None) -> ChangeCommand:
     return ChangeCommand(request, tx, if_match, None)
 
 
-async def provide_creation(
-    request: Request[Principal, Any, Any], tx: Tx, idempotency_key: IdempotencyKey = None
-) -> CreateCommand:
+async def provide_creation(request: AuthRequest, tx: Tx, idempotency_key: IdempotencyKey = None) -> CreateCommand:
     return CreateCommand(request, tx, idempotency_key)

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from litestar import Request, Response
+from litestar import Response
 
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest, Principal
 from backend.core.errors import BadRequest, Conflict, Unprocessable
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -52,7 +52,7 @@ def parse_key(raw: str | None) -> str | None:
 
 
 async def run_once(
-    request: Request[Principal, Any, Any], tx: asyncpg.Connection, command: Command, *, raw_key: str | None
+    request: AuthRequest, tx: asyncpg.Connection, command: Command, *, raw_key: str | None
 ) -> Response[Any]:
     """Run `command` at most once per (caller, Idempotency-Key); without a key, just run it. Keys are kept
     for the app's `idempotency_ttl`."""

@@ -7,14 +7,13 @@ its steps, so If-Match always carries the version last read of the case.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody
 
 from backend.core import commands
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.commands import Command, Creation
 from backend.core.db import Db
 from backend.core.logging import request_id_of
@@ -71,7 +70,7 @@ def _located(case: Case) -> Response[Case]:
     return commands.with_etag(case, 201, _case_url(case))
 
 
-def _letters(request: Request[Principal, Any, Any]) -> Letters:
+def _letters(request: AuthRequest) -> Letters:
     return letters_for(request.app.state.settings)
 
 
@@ -85,9 +84,7 @@ class EnforcementController(Controller):
         summary="Cases of your regimes, newest first (keyset)",
         roles=READERS,
     )
-    async def list_cases(
-        self, request: Request[Principal, Any, Any], db: Db, filters: CaseFilters, page: PageRequest
-    ) -> CaseListPage:
+    async def list_cases(self, request: AuthRequest, db: Db, filters: CaseFilters, page: PageRequest) -> CaseListPage:
         """Enforcement officers and admins, for the cases of their regimes (sex-work cases need the sexwork regime).
         Newest first, in pages (keyset `cursor`); filters by regime, status, open, establishment, location and wijk.
         Each case with its establishment's name and address (or the location's) and who opened it."""
@@ -114,7 +111,7 @@ class EnforcementController(Controller):
         summary="One case with its violations, steps, deadlines and status history; its ETag",
         roles=READERS,
     )
-    async def get_case(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Response[Case]:
+    async def get_case(self, request: AuthRequest, db: Db, case_id: FromPath[UUID]) -> Response[Case]:
         """Enforcement officers and admins who may see the case (404 otherwise). The case with its violations,
         steps, deadlines and status history; its ETag guards every change of the case and its steps."""
         return commands.with_etag(await reading.get_case(db, request.user, case_id, request_id=request_id_of(request)))
@@ -125,7 +122,7 @@ class EnforcementController(Controller):
         summary="The next step the sanction rules propose, and why",
         roles=READERS,
     )
-    async def proposal(self, request: Request[Principal, Any, Any], db: Db, case_id: FromPath[UUID]) -> Proposal:
+    async def proposal(self, request: AuthRequest, db: Db, case_id: FromPath[UUID]) -> Proposal:
         """Enforcement officers and admins. The next step the sanction rules (schemas/sanctions) propose for the
         case, such as a warning, a fine with its amount or a last onder dwangsom, and the reasons (recidive, three
         strikes); an officer may deviate with a written reason."""
@@ -281,7 +278,7 @@ class EnforcementController(Controller):
     )
     async def document(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         case_id: FromPath[UUID],
         step_id: FromPath[UUID],
@@ -311,7 +308,7 @@ class EnforcementController(Controller):
         summary="Deadlines expiring from today up to `until`, and those overdue",
         roles=READERS,
     )
-    async def deadlines(self, request: Request[Principal, Any, Any], db: Db, query: DeadlineQuery) -> DeadlineWorklist:
+    async def deadlines(self, request: AuthRequest, db: Db, query: DeadlineQuery) -> DeadlineWorklist:
         """Enforcement officers and admins. The legal deadlines of their regimes' cases that expire from today up to
         `until`, and those already overdue, earliest first; each with its case's wijk and the name and address of
         its establishment or location."""
@@ -325,7 +322,7 @@ class EnforcementController(Controller):
         roles=OFFICERS,
     )
     async def letters_to_post(
-        self, request: Request[Principal, Any, Any], db: Db, filters: LetterFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: LetterFilters, page: PageRequest
     ) -> LetterToPostPage:
         """Enforcement officers. The letters of their regimes' cases that were sent while marked for post (no e-mail
         address on record, no mail server, or sent on an earlier day), or whose e-mail failed for good, and that
@@ -340,9 +337,7 @@ class EnforcementController(Controller):
         summary="Drafted decisions awaiting your approval as the second officer (never your own drafts)",
         roles=OFFICERS,
     )
-    async def approvals(
-        self, request: Request[Principal, Any, Any], db: Db, filters: StepFilters, page: PageRequest
-    ) -> ApprovalPage:
+    async def approvals(self, request: AuthRequest, db: Db, filters: StepFilters, page: PageRequest) -> ApprovalPage:
         """Enforcement officers. The drafted besluiten and invorderingen of open cases of their regimes that they may
         approve (vier-ogenprincipe): never their own drafts, nor decisions resting on a violation they inspected.
         Longest waiting first, in pages (keyset `cursor`); each with its case's ETag value (`case_version`, the
@@ -356,7 +351,7 @@ class EnforcementController(Controller):
         roles=OFFICERS,
     )
     async def ready_to_send(
-        self, request: Request[Principal, Any, Any], db: Db, filters: StepFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: StepFilters, page: PageRequest
     ) -> ReadyToSendPage:
         """Enforcement officers. The steps of open cases of their regimes that may be sent now and were not: a
         drafted warning or voornemen (no approval needed), or a besluit or invordering a second officer approved.

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from backend.core import commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.commands import Command
 from backend.core.concurrency import conditional_response, etag
 from backend.core.db import Db, Tx
@@ -83,7 +83,7 @@ class InspectionController(Controller):
     )
     async def submit(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         inspection_id: FromPath[UUID],
         data: JSONBody[InspectionSubmission],
@@ -99,7 +99,7 @@ class InspectionController(Controller):
         summary="Inspections you may see, newest first (keyset)",
     )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, filters: InspectionFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: InspectionFilters, page: PageRequest
     ) -> InspectionPage:
         """Any authenticated user, for the inspections they may see: admins and enforcement officers all of their
         regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
@@ -115,7 +115,7 @@ class InspectionController(Controller):
     )
     async def get_one(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         inspection_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -131,9 +131,7 @@ class InspectionController(Controller):
         operation_id="ListInspectionRevisions",
         summary="Every revision of an inspection as the phone sent it",
     )
-    async def revisions(
-        self, request: Request[Principal, Any, Any], db: Db, inspection_id: FromPath[UUID]
-    ) -> RevisionList:
+    async def revisions(self, request: AuthRequest, db: Db, inspection_id: FromPath[UUID]) -> RevisionList:
         """Anyone who may see the inspection. Every revision as the phone sent it (the first submission and each
         correction), oldest first."""
         return await reads.list_revisions(db, request.user, inspection_id)
@@ -177,7 +175,5 @@ class ViolationController(Controller):
         description="Give at least one of object_id, location_id, inspection_id (422 otherwise). Withdrawn "
         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
     )
-    async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, filters: ViolationFilters, page: PageRequest
-    ) -> ViolationPage:
+    async def list_(self, request: AuthRequest, db: Db, filters: ViolationFilters, page: PageRequest) -> ViolationPage:
         return await reads.list_violations(db, request.user, filters, page)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete
+from litestar import Controller, Response, delete
 from litestar.params import FromPath, JSONBody
 
 from backend.core import audit, commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.db import Db, Tx
 from backend.core.idempotency import run_once
 from backend.core.logging import request_id_of
@@ -49,7 +48,7 @@ class SubscriptionController(Controller):
         status_code=201,
     )
     async def create(
-        self, request: Request[Principal, Any, Any], tx: Tx, data: JSONBody[SubscriptionCreate]
+        self, request: AuthRequest, tx: Tx, data: JSONBody[SubscriptionCreate]
     ) -> Response[SubscriptionWithSecret]:
         """Admins. Registers a webhook receiver: an https URL on a host in TOEZICHT_WEBHOOK_ALLOWED_HOSTS (every
         address it resolves to must be public unless the allowlist names it; 422 `url_not_allowed`), the event
@@ -94,7 +93,7 @@ class SubscriptionController(Controller):
     )
     async def delete_subscription(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         subscription_id: FromPath[UUID],
         if_match: IfMatch = None,
@@ -114,7 +113,7 @@ class SubscriptionController(Controller):
     )
     async def rotate_secret(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         subscription_id: FromPath[UUID],
         if_match: IfMatch = None,
@@ -163,7 +162,7 @@ class OutboxMessageController(Controller):
     )
     async def replay(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         message_id: FromPath[UUID],
         idempotency_key: IdempotencyKey = None,

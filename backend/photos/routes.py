@@ -25,7 +25,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import Stream
 
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.concurrency import not_modified
 from backend.core.errors import BadRequest
 from backend.core.logging import request_id_of
@@ -221,7 +221,7 @@ class PhotoController(Controller):
     )
     async def upload(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         inspection_id: FromPath[UUID],
         photo_id: FromPath[UUID],
         repr_digest: Digest = None,
@@ -267,7 +267,7 @@ class PhotoController(Controller):
     )
     async def display(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         inspection_id: FromPath[UUID],
         photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -284,7 +284,7 @@ class PhotoController(Controller):
     )
     async def thumbnail(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         inspection_id: FromPath[UUID],
         photo_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -302,7 +302,7 @@ class PhotoController(Controller):
     )
     async def original(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         inspection_id: FromPath[UUID],
         photo_id: FromPath[UUID],
     ) -> Stream:
@@ -328,7 +328,7 @@ class PhotoController(Controller):
 
 
 async def _derivative(
-    request: Request[Principal, Any, Any],
+    request: AuthRequest,
     inspection_id: UUID,
     photo_id: UUID,
     variant: Variant,
@@ -360,7 +360,7 @@ class PhotoUploadController(Controller):
         status_code=204,
         responses=problem_responses(*READ_ONE),
     )
-    async def offset(self, request: Request[Principal, Any, Any], upload_id: FromPath[UUID]) -> Response[None]:
+    async def offset(self, request: AuthRequest, upload_id: FromPath[UUID]) -> Response[None]:
         state = await resumable.state(_evidence(request), request.user, upload_id)
         return Response(None, status_code=204, headers=_state_headers(request, state))
 
@@ -381,7 +381,7 @@ class PhotoUploadController(Controller):
     )
     async def append(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         upload_id: FromPath[UUID],
         upload_offset: UploadOffset = None,
         upload_complete: UploadComplete = None,
@@ -413,7 +413,7 @@ class PhotoUploadController(Controller):
         status_code=204,
         responses=problem_responses(*READ_ONE),
     )
-    async def cancel(self, request: Request[Principal, Any, Any], upload_id: FromPath[UUID]) -> None:
+    async def cancel(self, request: AuthRequest, upload_id: FromPath[UUID]) -> None:
         """Only the upload's creator (404 for anyone else). Cancels an unfinished resumable upload and removes the
         bytes received so far; a completed upload has become its photo and is gone (404)."""
         await resumable.cancel(_evidence(request), request.user, upload_id)

@@ -5,14 +5,13 @@ Assignments are never deleted: a cancellation keeps its reason, and done is set 
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Response
 from litestar.params import FromPath, JSONBody
 
 from backend.core import commands
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.commands import Command, Creation
 from backend.core.db import Db
 from backend.core.openapi import (
@@ -55,7 +54,7 @@ class AssignmentController(Controller):
         summary="Assignments you may see, ordered by planned_from (keyset)",
     )
     async def list_(
-        self, request: Request[Principal, Any, Any], db: Db, filters: AssignmentFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: AssignmentFilters, page: PageRequest
     ) -> AssignmentPage:
         """Any authenticated user, for the assignments of their regimes: admins and enforcement officers see all,
         coordinators and inspectors their teams' (and inspectors those they are assigned to). Ordered by
@@ -70,7 +69,7 @@ class AssignmentController(Controller):
     )
     async def get_one(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         assignment_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,

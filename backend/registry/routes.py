@@ -17,7 +17,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.core import audit, commands
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.commands import Command, Creation, Replacement
 from backend.core.db import Db, Tx
 from backend.core.errors import PROBLEM_JSON, Problem, problem_response
@@ -115,7 +115,7 @@ class ObjectController(Controller):
         summary="Search establishments you may see, ordered by name",
     )
     async def search(
-        self, request: Request[Principal, Any, Any], db: Db, filters: ObjectFilters, page: PageRequest
+        self, request: AuthRequest, db: Db, filters: ObjectFilters, page: PageRequest
     ) -> EstablishmentPage:
         """Any authenticated user; only establishments of your regimes (sex businesses only with the sexwork
         regime). Filters by name, postcode, street, house number, wijk, kind, regime and status, ordered by name, in
@@ -130,7 +130,7 @@ class ObjectController(Controller):
     )
     async def get_one(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         object_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -160,9 +160,7 @@ class ObjectController(Controller):
         operation_id="GetObjectAddressee",
         summary="Who receives the establishment's letters, with the history",
     )
-    async def addressee(
-        self, request: Request[Principal, Any, Any], db: Db, object_id: FromPath[UUID]
-    ) -> ObjectAddressee:
+    async def addressee(self, request: AuthRequest, db: Db, object_id: FromPath[UUID]) -> ObjectAddressee:
         """Any authenticated user who may see the establishment. The operator (exploitant or permit holder) who
         receives its letters, with correspondence address and optional e-mail, and every earlier one, newest first."""
         return await service.get_addressee(db, request.user, object_id)
@@ -176,7 +174,7 @@ class ObjectController(Controller):
     )
     async def set_addressee(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         object_id: FromPath[UUID],
         data: JSONBody[Addressee],
@@ -192,7 +190,7 @@ class ObjectController(Controller):
     )
     async def permits(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         object_id: FromPath[UUID],
         on: OnDate = None,
@@ -233,7 +231,7 @@ class ObjectController(Controller):
     )
     async def import_csv(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         partial: Annotated[bool, QueryParameter(description="Store the good rows and report the bad ones")] = False,
         idempotency_key: IdempotencyKey = None,
@@ -267,7 +265,7 @@ class PermitController(Controller):
     )
     async def get_one(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         permit_id: FromPath[UUID],
         if_none_match: IfNoneMatch = None,
@@ -344,7 +342,7 @@ class LocationController(Controller):
     )
     async def create(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         tx: Tx,
         data: JSONBody[LocationCreate],
         idempotency_key: IdempotencyKey = None,
@@ -364,7 +362,7 @@ class LocationController(Controller):
         operation_id="GetLocation",
         summary="One location (reads of sex-work locations are audited)",
     )
-    async def get_one(self, request: Request[Principal, Any, Any], tx: Tx, location_id: FromPath[UUID]) -> Location:
+    async def get_one(self, request: AuthRequest, tx: Tx, location_id: FromPath[UUID]) -> Location:
         """Any authenticated user whose regimes include one of the location's; 404 otherwise. Reads of sex-work
         locations are audited."""
         return await service.get_location(tx, request.user, location_id, request_id=request_id_of(request))

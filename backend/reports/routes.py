@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
-from backend.core.auth import Principal, requires_role
+from backend.core.auth import AuthRequest, requires_role
 from backend.core.config import Settings
 from backend.core.db import Db
 from backend.core.query_groups import QueryGroup
@@ -180,7 +180,7 @@ class ReportController(Controller):
         summary="Performance indicators for a period, each with its numerator and denominator",
     )
     async def indicators(
-        self, request: Request[Principal, Any, Any], db: Db, period: PeriodQuery, filters: ReportFilters
+        self, request: AuthRequest, db: Db, period: PeriodQuery, filters: ReportFilters
     ) -> Response[IndicatorReport]:
         """Coordinators, admins, auditors and enforcement officers, over the inspections, complaints and sanctions
         of their regimes. The municipality's performance indicators for a period (default: this year so far), each
@@ -201,7 +201,7 @@ class ReportController(Controller):
     )
     async def trend(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         year: TrendYear,
         period: PeriodQuery,
@@ -224,7 +224,7 @@ class ReportController(Controller):
         media_type="image/png",
     )
     async def compliance_chart(
-        self, request: Request[Principal, Any, Any], db: Db, period: PeriodQuery, filters: ChartFilters
+        self, request: AuthRequest, db: Db, period: PeriodQuery, filters: ChartFilters
     ) -> Response[bytes]:
         """Coordinators, admins, auditors and enforcement officers. A PNG bar chart of the compliance per wijk for a
         period, with the same filters as GetIndicators (except wijk)."""
@@ -241,7 +241,7 @@ class ReportController(Controller):
     )
     async def trend_chart(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         year: TrendYear,
         period: PeriodQuery,

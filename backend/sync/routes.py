@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Response
 from litestar.params import QueryParameter
 
-from backend.core.auth import Principal
+from backend.core.auth import AuthRequest
 from backend.core.db import Db
 from backend.core.logging import request_id_of
 from backend.core.routes import list_route
@@ -61,7 +61,7 @@ class SyncController(Controller):
     )
     async def sync(
         self,
-        request: Request[Principal, Any, Any],
+        request: AuthRequest,
         db: Db,
         cursor: SyncCursor = None,
         limit: SyncLimit = service.DEFAULT_LIMIT,
