@@ -91,15 +91,20 @@ async def test_each_sent_letter_arrives_with_the_stored_pdf_as_its_attachment(cl
     messages = await letter_emails(db)
     sent = [s for s in current["steps"] if s["sent_on"] is not None]
     assert [str(m["step_id"]) for m in messages] == [s["id"] for s in sent]
-    for mail, message, step in zip(mailbox.received, messages, sent, strict=True):
+    # The outbox delivers its due messages concurrently, so the mails may arrive in any order: each is found by the
+    # Message-ID its outbox message gives it.
+    arrived = {mail["Message-ID"]: mail for mail in mailbox.received}
+    assert set(arrived) == {f"<{message['id']}@{DOMAIN}>" for message in messages}
+    by_step = {str(message["step_id"]): arrived[f"<{message['id']}@{DOMAIN}>"] for message in messages}
+    for step in sent:
+        mail = by_step[step["id"]]
         assert mail["To"] == OPERATOR["email"] and mail["From"] == SENDER
-        assert mail["Message-ID"] == f"<{message['id']}@{DOMAIN}>"
         kind, filename, pdf = attachment(mail)
         assert kind == "application/pdf" and filename.endswith(f"-{step['seq']}.pdf")
         etag, served = await document(client, world, current, step["id"])
         assert hashlib.sha256(pdf).hexdigest() == step["letter_sha256"] == etag
         assert pdf == served
-    besluit = mailbox.received[2]
+    besluit = by_step[sent[2]["id"]]
     assert besluit["Subject"].startswith("Besluit, ons kenmerk HH-")
     kenmerk = besluit["Subject"].rpartition(" ")[2]
     assert attachment(besluit)[1] == f"{kenmerk}-{sent[2]['seq']}.pdf"
