@@ -332,20 +332,21 @@ async def test_a_boete_above_340_euro_on_violations_no_voornemen_named_is_refuse
         problem = assert_problem(refused, 409, "voornemen_required")
         assert "5:53" in problem["detail"] and unheard[0] in problem["detail"]
     assert await table_counts(db) == before
-    # At most EUR 340 the Awb does not require the hearing on each violation (5:53 lid 1).
-    current = await drafted(
-        client,
-        world,
-        current,
-        {
-            "type": "besluit",
-            "decision": "boete",
-            "document_text": MOTIVERING,
-            "amount_cents": 34_000,
-            "violation_ids": heard + unheard,
-            "deviation_reason": "Lage boete",
-        },
+    # At most EUR 340 too: every besluit follows a voornemen (proposal.VOORNEMEN_REQUIRED), and rests only on the
+    # violations it named, on which the offender was heard (Awb 4:8).
+    low = {
+        "type": "besluit",
+        "decision": "boete",
+        "document_text": MOTIVERING,
+        "amount_cents": 34_000,
+        "deviation_reason": "Lage boete",
+    }
+    problem = assert_problem(
+        await step(client, world, current, {**low, "violation_ids": heard + unheard}), 409, "voornemen_required"
     )
+    assert "4:8" in problem["detail"] and unheard[0] in problem["detail"]
+    assert await table_counts(db) == before
+    current = await drafted(client, world, current, {**low, "violation_ids": heard})
     assert last_step(current)["amount_cents"] == 34_000
 
 

@@ -88,8 +88,9 @@ async def test_next_steps_follow_the_procedure_and_agree_with_drafting(client, w
     current = await drafted(client, world, current, {"type": "besluit", "document_text": MOTIVERING, **boete})
     assert offered(current) == []  # every violation is dealt with, and fined
     assert_problem(await step(client, world, current, {"type": "warning"}), 422, "validation_failed")
+    # The voornemen was used by its besluit: a second besluit needs a voornemen of its own (Awb 4:8).
     again = await step(client, world, current, {"type": "besluit", "document_text": MOTIVERING, **boete})
-    assert_problem(again, 409, "already_fined")
+    assert_problem(again, 409, "voornemen_required")
 
     besluit = last_step(current)
     current = await done(client, world, current, besluit["id"], "approve", who="officer_b")

@@ -554,6 +554,16 @@ async def test_an_inspector_of_the_violation_does_not_approve_the_decision(clien
 async def test_a_second_fine_for_the_same_violation_is_refused(client, db, world):
     current = await fined(client, world)
     boete = last_step(current)
+    # The first voornemen was used by its besluit: a second besluit would need a voornemen of its own first.
+    current = await voornemen_answered(
+        client,
+        world,
+        current,
+        "boete",
+        amount_cents=50_000,
+        violation_ids=boete["violation_ids"],
+        deviation_reason="Nogmaals",
+    )
     before = await table_counts(db)
     again = await step(
         client,

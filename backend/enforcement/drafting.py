@@ -1,15 +1,18 @@
 """Drafting a step (warning, voornemen, besluit, invordering) or registering a bezwaar.
 
 Which request fields apply to a kind and which it must state is steps.KINDS; the checks here are the law's:
-the violations it rests on (default: those no step has dealt with yet), a besluit after its voornemen and the
-zienswijze term (Awb 4:8), a boete above the Awb threshold only on violations the voornemen named (5:53), one
-boete per violation, the proposal followed or a written reason for another step (LHSO), an invordering of a
-forfeited sum within the collection limit (5:35). The drafted letter is rendered as a preview: what it lacks is
-a 422 and nothing is kept.
+the violations it rests on (default: those no step has dealt with yet), a besluit after a voornemen no besluit
+followed yet, on violations it named, and after its zienswijze term (Awb 4:8), no heavier than that voornemen
+announced, a boete above the Awb threshold only on violations the voornemen named (5:53), one boete per violation,
+no boete above the Alcoholwet's table (a lower one with a reason), the proposal followed or a written reason for
+another step (LHSO), an invordering of a forfeited sum within the collection limit (5:35). The drafted letter is
+rendered as a preview: what it lacks is a 422 and nothing is kept.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
@@ -124,10 +127,7 @@ async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, case_steps: l
         return None
     voornemen = next_steps.sent_voornemen(case_steps, data.decision, set(data.violation_ids))
     if voornemen is None:
-        raise Conflict(
-            f"A besluit {data.decision} needs a sent voornemen {data.decision} first (Awb 4:8).",
-            code="voornemen_required",
-        )
+        raise Conflict(_no_voornemen(data, case_steps), code="voornemen_required")
     running_until = await next_steps.zienswijze_running_until(tx, voornemen)
     if running_until is not None:
         raise Conflict(
@@ -136,6 +136,24 @@ async def _voornemen_for(tx: asyncpg.Connection, data: StepCreate, case_steps: l
             code="zienswijze_term_running",
         )
     return voornemen
+
+
+def _no_voornemen(data: StepCreate, case_steps: list[StepRecord]) -> str:
+    """Why a besluit has no voornemen to follow: none left that no besluit followed, or none naming its violations."""
+    law = "Awb 4:8"
+    if data.decision == "boete" and (data.amount_cents or 0) > awb()["boete_voornemen_above_cents"]:
+        law += " and 5:53"
+    pending = next_steps.sent_voornemen(case_steps, data.decision, set())
+    if pending is None:
+        return (
+            f"A besluit {data.decision} needs a sent voornemen {data.decision} that no besluit followed yet "
+            f"({law}): a voornemen is followed by one besluit only."
+        )
+    unheard = sorted(set(data.violation_ids) - set(pending.violation_ids))
+    return (
+        f"The offender was not heard on violation(s) {', '.join(map(str, unheard))}: no voornemen "
+        f"{data.decision} names them ({law}); send one first."
+    )
 
 
 def _heard_on_these(data: StepCreate, voornemen: StepRecord | None, chosen: list[UUID]) -> None:
@@ -151,6 +169,51 @@ def _heard_on_these(data: StepCreate, voornemen: StepRecord | None, chosen: list
             f"(Awb 5:53); not in it: {', '.join(map(str, unheard))}.",
             code="voornemen_required",
         )
+
+
+def _beyond_the_law(data: StepCreate, advice: Proposal, violation_ids: list[UUID], problems: FieldProblems) -> None:
+    """Alcoholwet art. 44a and the Alcoholbesluit fix a boete's amount (its table, +50% for recidive): the
+    authority may set a lower one with a reason (evenredigheid, _deviation asks for it), never a higher one."""
+    if data.decision != "boete" or data.amount_cents is None:
+        return
+    table = proposal.proposed_fine_cents(advice, violation_ids)
+    if table is not None and data.amount_cents > table:
+        problems.add(
+            "/amount_cents",
+            f"is above the {table} cents the rules give for these violations "
+            "(Alcoholwet: a fine may be lowered, not raised)",
+            code="above_fine_table",
+        )
+
+
+# A besluit's terms that may not be heavier than its voornemen's: field -> (heavier when besluit <op> voornemen,
+# what the voornemen announced). A shorter begunstigingstermijn is heavier: less time to comply.
+_HEAVIER: dict[str, tuple[Callable[[int, int], bool], str]] = {
+    "amount_cents": (operator.gt, "a fine of {} cents"),
+    "weeks": (operator.gt, "{} weeks"),
+    "months": (operator.gt, "{} months"),
+    "dwangsom_cents": (operator.gt, "a dwangsom of {} cents"),
+    "dwangsom_max_cents": (operator.gt, "a maximum of {} cents"),
+    "begunstiging_days": (operator.lt, "a begunstigingstermijn of {} days"),
+}
+
+
+def _beyond_the_voornemen(data: StepCreate, voornemen: StepRecord | None, problems: FieldProblems) -> None:
+    """A besluit goes no further than its voornemen announced: the offender was heard on that (Awb 4:8). What the
+    voornemen left open binds nothing; a dwangsom per another unit is bounded by the maximum only."""
+    if data.type != "besluit" or voornemen is None:
+        return
+    for name, (heavier, announced) in _HEAVIER.items():
+        value, before = getattr(data, name), getattr(voornemen, name)
+        if name == "dwangsom_cents" and data.dwangsom_unit != voornemen.dwangsom_unit:
+            continue
+        if value is not None and before is not None and heavier(value, before):
+            problems.add(
+                f"/{name}",
+                f"goes beyond the voornemen, which announced {announced.format(before)}: the offender was heard on "
+                "that (Awb 4:8); send a new voornemen for more",
+                code="beyond_voornemen",
+            )
 
 
 def _deviation(data: StepCreate, advice: Proposal, violation_ids: list[UUID]) -> str | None:
@@ -258,6 +321,10 @@ async def _prepare_sanction(
                 code="already_fined",
             )
     advice = await proposing.proposal_for(tx, principal, case, violations, case_steps)
+    problems = FieldProblems()
+    _beyond_the_law(data, advice, chosen, problems)
+    _beyond_the_voornemen(data, voornemen, problems)
+    problems.raise_if_any()
     deviation = _deviation(data, advice, chosen)
     if deviation is not None and data.deviation_reason is None and voornemen and voornemen.deviation_reason:
         # The besluit carries out the voornemen: the reason written for choosing it still holds.

@@ -2,7 +2,8 @@
 (`next_steps`), so a screen offers only those, and drafting refuses the rest with the same checks.
 
 A warning or a voornemen rests on violations no sent warning or besluit dealt with yet; a besluit follows a
-sent voornemen of the same decision whose zienswijze term ended or was answered (Awb 4:8), and a boete rests
+sent voornemen of the same decision that no besluit followed yet, naming the besluit's violations, whose
+zienswijze term ended or was answered (Awb 4:8), and a boete rests
 on no violation fined already; a boete is an Alcoholwet power only (steps.decision_fits); a bezwaar is lodged
 once against each sent decision; an invordering collects the sum of a forfeited hercontrole once, while the power
 to collect lasts (Awb 5:35). A reason for deviating from the proposal is asked when drafting, not here.
@@ -30,12 +31,10 @@ def open_violations(violations: list[ViolationRecord], case_steps: list[StepReco
 
 
 def sent_voornemen(case_steps: list[StepRecord], decision: str | None, wanted: set[UUID]) -> StepRecord | None:
-    """The sent voornemen a besluit `decision` follows: the latest on the `wanted` violations (any, when none is
-    named or none covers them all); None when no voornemen of this decision was sent."""
-    sent = [s for s in case_steps if s.type == "voornemen" and s.decision == decision and s.status == "sent"]
-    if not sent:
-        return None
-    return next((s for s in reversed(sent) if wanted <= set(s.violation_ids)), sent[-1])
+    """The sent voornemen a besluit `decision` follows: the latest that no besluit followed yet and that names all
+    the `wanted` violations (the offender was heard on those); None when there is none, so a besluit on other
+    violations, or a second besluit on the same voornemen, needs a voornemen first (Awb 4:8)."""
+    return proposal.pending_voornemen(case_steps, decision, wanted)
 
 
 async def zienswijze_running_until(conn: asyncpg.Connection, voornemen: StepRecord) -> date | None:

@@ -279,8 +279,8 @@ def _next(items: list[ProposalItem], steps: list[StepRecord]) -> NextAction:
             explanation=why,
         )
     amount = sum(item.fine.amount_cents for item in chosen if item.fine) if heaviest.step == "boete" else None
-    voornemen_sent = any(s.type == "voornemen" and s.decision == heaviest.step and s.status == "sent" for s in steps)
-    needs_voornemen = heaviest.step in VOORNEMEN_REQUIRED and not voornemen_sent
+    heard = pending_voornemen(steps, heaviest.step, set(violation_ids)) is not None
+    needs_voornemen = heaviest.step in VOORNEMEN_REQUIRED and not heard
     return NextAction(
         type="voornemen" if needs_voornemen else "besluit",
         decision=heaviest.step,
@@ -292,8 +292,44 @@ def _next(items: list[ProposalItem], steps: list[StepRecord]) -> NextAction:
     )
 
 
+def used_voornemens(steps: list[StepRecord]) -> set[UUID]:
+    """The voornemens a besluit followed already: each is heard once and carried out once (Awb 4:8). A besluit
+    records the voornemen it followed (related_step_id); one that records none used up every voornemen of its
+    decision drafted before it. A withdrawn besluit used its voornemen up too: the offender was heard on the
+    sanction then, and imposing it again on the same facts asks for a fresh voornemen and a fresh hearing."""
+    used: set[UUID] = set()
+    for index, step in enumerate(steps):  # in the case's order (seq)
+        if step.type != "besluit":
+            continue
+        if step.related_step_id is not None:
+            used.add(step.related_step_id)
+        else:
+            used |= {s.id for s in steps[:index] if s.type == "voornemen" and s.decision == step.decision}
+    return used
+
+
+def pending_voornemen(steps: list[StepRecord], decision: str | None, wanted: set[UUID]) -> StepRecord | None:
+    """The sent voornemen a besluit `decision` on the `wanted` violations follows: the latest one no besluit
+    followed yet that names all of them (any such when none is named); None when there is none."""
+    used = used_voornemens(steps)
+    return next(
+        (
+            s
+            for s in reversed(steps)
+            if s.type == "voornemen"
+            and s.decision == decision
+            and s.status == "sent"
+            and s.id not in used
+            and wanted <= set(s.violation_ids)
+        ),
+        None,
+    )
+
+
 def proposed_fine_cents(proposal: Proposal, violation_ids: list[UUID]) -> int | None:
-    """The amount the rules give for fining exactly these violations (None when a code has no fine)."""
+    """The amount the rules give for fining exactly these violations: the most the Alcoholwet allows (art. 44a,
+    the Alcoholbesluit's table with its recidive surcharge). None when a code has no fine, or a violation is in no
+    item (dealt with already), so the rules do not say."""
     chosen = set(violation_ids)
     total = 0
     for item in proposal.items:
@@ -302,4 +338,5 @@ def proposed_fine_cents(proposal: Proposal, violation_ids: list[UUID]) -> int | 
             if item.fine is None:
                 return None
             total += item.fine.amount_per_violation_cents * count
-    return total
+            chosen -= set(item.violation_ids)
+    return None if chosen else total

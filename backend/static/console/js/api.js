@@ -36,7 +36,7 @@ const CODES = {
   case_closed: "De zaak is gesloten en verandert niet meer.",
   stale_version: "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
   precondition_failed: "Iemand anders heeft de zaak intussen gewijzigd. Laad de pagina opnieuw.",
-  voornemen_required: "Voor deze boete moet eerst een voornemen zijn verzonden, met gelegenheid voor een zienswijze (Awb 5:53).",
+  voornemen_required: "Voor dit besluit moet eerst een voornemen zijn verzonden dat nog door geen besluit is gevolgd en dat deze overtredingen noemt, met gelegenheid voor een zienswijze (Awb 4:8).",
   zienswijze_term_running: "De termijn voor de zienswijze loopt nog.",
   zienswijze_recorded: "De zienswijze is al vastgelegd.",
   not_a_sent_voornemen: "Een zienswijze hoort bij een verzonden voornemen.",
@@ -71,7 +71,8 @@ const FIELDS = {
   "/type": "Soort stap", "/decision": "Besluit", "/amount_cents": "Bedrag", "/document_text": "Motivering",
   "/deviation_reason": "Reden van afwijking", "/sent_on": "Verzenddatum", "/received_on": "Ontvangen op",
   "/posted_on": "Op de post gedaan op", "/summary": "Samenvatting", "/observed_on": "Datum hercontrole",
-  "/result": "Uitkomst", "/violation_ids": "Overtredingen", "/addressee": "Geadresseerde", "/reason": "Reden",
+  "/result": "Uitkomst", "/weeks": "Weken", "/months": "Maanden", "/dwangsom_cents": "Dwangsom",
+  "/dwangsom_max_cents": "Maximum", "/begunstiging_days": "Begunstigingstermijn", "/answer": "Antwoord aan de melder", "/violation_ids": "Overtredingen", "/addressee": "Geadresseerde", "/reason": "Reden",
   from: "Vanaf", to: "Tot en met",
 };
 
