@@ -68,7 +68,9 @@ def test_the_table_and_the_api_name_the_same_kinds_statuses_and_letters():
     case_statuses = {kind.case_status for kind in steps.KINDS.values() if kind.case_status}
     assert case_statuses <= set(get_args(get_args(CaseStatus)[0]))
     assert (
-        {action for kind in steps.KINDS.values() for action in kind.transitions} == set(steps.REFUSALS) == set(ACTIONS)
+        {action for kind in steps.KINDS.values() for action in kind.transitions}
+        == set(steps.REFUSALS)
+        == set(ACTIONS) | steps.SYSTEM_ACTIONS
     )
     fields = set(StepCreate.__struct_fields__)
     for name, kind in steps.KINDS.items():

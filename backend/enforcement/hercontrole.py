@@ -2,6 +2,10 @@
 begunstigingstermijn; its outcome (compliance, or forfeiture of the sum the decision gives: dwangsom.py) set by
 the reviewed follow-up inspection or by an officer, who may correct the inspection's outcome with a reason. The
 payment term (Awb 5:33) and the collection limit (5:35) count from the day of forfeiture.
+
+Nothing is forfeited without a last in force: a last withdrawn by the authority or annulled on bezwaar (gegrond)
+calls off its planned hercontrole (`call_off`: the step `called_off`, the planning assignment cancelled, the
+begunstigingstermijn resolved), and an outcome is no longer recorded for it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from backend.planning import service as planning
 
 HERCONTROLE_WINDOW_DAYS = 14
 MAX_HERCONTROLE_INSPECTORS = 4  # an assignment takes 1-4 inspectors
+# How a last that no longer binds ended (queries.LAST_ENDED): in the API's refusal, and in Dutch in the planning
+# note that calls its hercontrole off.
+ENDED = {"withdrawn": "withdrawn", "annulled": "annulled on bezwaar (gegrond)"}
+ENDED_IN_DUTCH = {"withdrawn": "ingetrokken", "annulled": "herroepen na gegrond bezwaar"}
 
 
 def add_years(day: date, years: int) -> date:
@@ -82,14 +90,53 @@ async def plan(
     await tx.execute(queries.INSERT_DEADLINE, case.id, step_id, "begunstigingstermijn", end)
 
 
+async def last_ended(conn: asyncpg.Connection, hercontrole: StepRecord) -> str | None:
+    """How the last onder dwangsom of this hercontrole ended ('withdrawn', or 'annulled' on bezwaar); None while it
+    stands."""
+    assert hercontrole.related_step_id is not None  # a hercontrole follows its last onder dwangsom
+    ended: str | None = await conn.fetchval(queries.LAST_ENDED, hercontrole.related_step_id)
+    return ended
+
+
+async def call_off(
+    tx: asyncpg.Connection,
+    principal: Principal,
+    case: CaseRecord,
+    decision: StepRecord,
+    ended: str,
+    request_id: str | None,
+) -> list[UUID]:
+    """The decision no longer binds (`ended`: withdrawn, or annulled on bezwaar). When it is a last onder dwangsom,
+    what its sending set going stops: its planned hercontroles are not held (their planning assignments cancelled,
+    their begunstigingstermijn resolved) and the terms of a sum forfeited under it end. Returns the hercontroles
+    called off."""
+    if decision.type != "besluit" or decision.decision != "last_onder_dwangsom":
+        return []
+    planned = await tx.fetch(queries.PLANNED_UNDER, decision.id)
+    note = f"De last onder dwangsom (zaak {case.id}) is {ENDED_IN_DUTCH[ended]}; de hercontrole vervalt."
+    for hercontrole in planned:
+        if hercontrole["assignment_id"] is not None:
+            await planning.call_off_hercontrole(
+                tx, principal, hercontrole["assignment_id"], reason=note, request_id=request_id
+            )
+    called_off = [hercontrole["id"] for hercontrole in planned]
+    await tx.execute(queries.CALL_OFF, called_off)
+    await tx.execute(queries.END_TERMS_UNDER, decision.id)
+    return called_off
+
+
 async def inspected(tx: asyncpg.Connection, principal: Principal, inspection: Any, request_id: str | None) -> None:
     """The follow-up inspection after the begunstigingstermijn: a violation the decision rests on found again
     (same code) means it continues and the dwangsom is forfeited; none found, it ended. An officer may correct
-    the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides."""
+    the outcome with a reason (record_outcome). Inspected within the term: nothing follows, the officer decides.
+    Nothing follows either when the last no longer binds (withdrawn, annulled on bezwaar) or its case was closed:
+    the review itself stands."""
     row = await tx.fetchrow(queries.PLANNED_HERCONTROLE, inspection.assignment_id)
     if row is None:
         return
     step = records.step_record(row)
+    if await last_ended(tx, step) is not None or await _case_closed(tx, step):
+        return
     observed_on = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
     assert step.due_on is not None  # a hercontrole is planned for the end of the begunstigingstermijn
     if observed_on <= step.due_on:
@@ -129,6 +176,14 @@ async def record_outcome(tx: asyncpg.Connection, step: StepRecord, data: StepOut
         raise invalid("/forfeited_cents", "nothing is forfeited when the offender complied")
     if data.result == "complied" and data.violations_observed is not None:
         raise invalid("/violations_observed", "nothing is forfeited when the offender complied")
+    # Before the status: a hercontrole called off when its last ended says why it has no outcome.
+    ended = await last_ended(tx, step)
+    if ended is not None:
+        raise Conflict(
+            f"The last onder dwangsom was {ENDED[ended]}; without a last in force nothing is forfeited, so the "
+            "hercontrole has no outcome to record.",
+            code="last_not_in_force",
+        )
     steps.status_allows(step.type, step.status, "record_outcome")
     if step.status != "planned":
         if step.outcome_source != "inspection" or data.reason is None:
@@ -151,6 +206,11 @@ async def record_outcome(tx: asyncpg.Connection, step: StepRecord, data: StepOut
         source="officer",
         reason=data.reason,
     )
+
+
+async def _case_closed(conn: asyncpg.Connection, step: StepRecord) -> bool:
+    case = await conn.fetchrow(queries.CASE_OF_STEP, step.id)
+    return bool(case["status"] == "closed")
 
 
 async def _settle(

@@ -28,7 +28,9 @@ CaseResult = Literal["complied", "sanctioned", "no_action", "merged", "withdrawn
 StepType = Literal["warning", "voornemen", "besluit", "hercontrole", "invordering", "bezwaar"]
 Decision = Annotated[letters.Decision, Meta(description="What a voornemen or besluit is about")]
 Intervention = Literal["warning", letters.Decision]  # what a proposal can advise: a warning or a decision
-StepStatus = Literal["draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided"]
+StepStatus = Literal[
+    "draft", "approved", "sent", "planned", "complied", "forfeited", "registered", "decided", "called_off"
+]
 DwangsomUnit = Annotated[
     Literal["per_violation", "per_day", "per_week", "ineens"],
     Meta(description="per day or week after the begunstigingstermijn, per violation observed, or at once (ineens)"),

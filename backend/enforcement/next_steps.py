@@ -59,10 +59,18 @@ async def not_collectable(
     conn: asyncpg.Connection, hercontrole: StepRecord | None, case_steps: list[StepRecord]
 ) -> Conflict | None:
     """Why no invordering may collect at this step of the case (`case_steps`) now (None: it may): it must be a
-    forfeited hercontrole, not collected yet, whose power to collect has not lapsed."""
+    forfeited hercontrole, not collected yet, whose power to collect has not lapsed, under a last onder dwangsom that
+    still stands (not withdrawn, not annulled on bezwaar: without a last in force nothing is forfeited)."""
     if hercontrole is None or hercontrole.type != "hercontrole" or hercontrole.status != "forfeited":
         return Conflict(
             "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
+        )
+    ended = await conn.fetchval(queries.LAST_ENDED, hercontrole.related_step_id)
+    if ended is not None:
+        return Conflict(
+            f"The last onder dwangsom the sum was forfeited under was {ended}"
+            f"{' on bezwaar (gegrond)' if ended == 'annulled' else ''}; nothing is collected under it.",
+            code="last_not_in_force",
         )
     if any(s.type == "invordering" and s.related_step_id == hercontrole.id for s in case_steps):
         return Conflict("This forfeited sum has an invordering already.", code="already_collected")

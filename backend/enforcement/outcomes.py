@@ -1,5 +1,7 @@
 """What follows a step: the zienswijze on a sent voornemen, the outcome of a hercontrole or the decision on a
-bezwaar, the withdrawal of a sent decision. Each first checks the action against steps.KINDS."""
+bezwaar, the withdrawal of a sent decision. Each first checks the action against steps.KINDS. A last onder dwangsom
+withdrawn, or annulled on bezwaar (gegrond), calls off the hercontrole its sending planned (hercontrole.call_off).
+A withdrawal is announced as `step.withdrawn`."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.core import calendar
+from backend.core import calendar, events
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
 from backend.enforcement import bezwaar, hercontrole, queries, reading, records, steps
@@ -22,6 +24,11 @@ _OUTCOMES: dict[str, Callable[[asyncpg.Connection, StepRecord, StepOutcome], Awa
 }
 
 
+def _called_off(hercontroles: list[UUID]) -> dict[str, list[str]]:
+    """The audit's record of the hercontroles a decision's end called off (none: nothing to record)."""
+    return {"hercontroles_called_off": [str(step_id) for step_id in hercontroles]} if hercontroles else {}
+
+
 async def withdraw_step(
     tx: asyncpg.Connection,
     principal: Principal,
@@ -33,14 +40,15 @@ async def withdraw_step(
     request_id: str | None,
 ) -> Case:
     """The authority withdraws a sent decision: it stays on record, and a withdrawn boete no longer counts for
-    recidive."""
-    _, step = await reading.changing(tx, principal, case_id, step_id, version)
+    recidive; a withdrawn last onder dwangsom no longer has its hercontrole."""
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "withdraw")
     if step.withdrawn_on is not None:
         raise Conflict(f"The decision was withdrawn on {step.withdrawn_on}.", code="already_withdrawn")
     reason = data.reason.strip()
     await tx.execute(queries.WITHDRAW, step_id, calendar.today(), reason)
     await tx.execute(queries.RESOLVE_STEP_DEADLINES, step_id)
+    called_off = await hercontrole.call_off(tx, principal, case, step, "withdrawn", request_id)
     await records.audit(
         tx,
         principal,
@@ -48,8 +56,22 @@ async def withdraw_step(
         "step_withdrawn",
         request_id,
         reason=reason,
-        after={"step_id": str(step_id), "withdrawn_on": calendar.today().isoformat()},
+        after={
+            "step_id": str(step_id),
+            "withdrawn_on": calendar.today().isoformat(),
+            **_called_off(called_off),
+        },
     )
+    withdrawn = events.event(
+        "step.withdrawn",
+        actor=principal.user_id,
+        subject_type="step",
+        subject_id=step_id,
+        related={"case": case_id, "object": case.target_id},
+        regimes=[case.regime],
+        request_id=request_id,
+    )
+    await events.announce(tx, withdrawn, principal)
     return await reading.view(tx, principal, case_id)
 
 
@@ -98,10 +120,16 @@ async def record_outcome(
     request_id: str | None,
 ) -> Case:
     """A hercontrole's outcome or a bezwaar's decision: the request's fields are checked for the kind first,
-    then the step's status (steps.TRANSITIONS via steps.status_allows)."""
-    _, step = await reading.changing(tx, principal, case_id, step_id, version)
+    then the step's status (steps.TRANSITIONS via steps.status_allows). A bezwaar decided gegrond annuls the
+    decision: a last onder dwangsom annulled has its hercontrole called off."""
+    case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.kind_allows(step.type, "record_outcome")
     await _OUTCOMES[step.type](tx, step, data)
+    called_off: list[UUID] = []
+    if step.type == "bezwaar" and data.result == "gegrond":
+        assert step.related_step_id is not None  # a bezwaar names the decision objected to
+        decision = await records.step(tx, case_id, step.related_step_id)
+        called_off = await hercontrole.call_off(tx, principal, case, decision, "annulled", request_id)
     await records.audit(
         tx,
         principal,
@@ -109,6 +137,11 @@ async def record_outcome(
         "outcome_recorded",
         request_id,
         reason=data.reason,
-        after={"step_id": str(step_id), "result": data.result, "forfeited_cents": data.forfeited_cents},
+        after={
+            "step_id": str(step_id),
+            "result": data.result,
+            "forfeited_cents": data.forfeited_cents,
+            **_called_off(called_off),
+        },
     )
     return await reading.view(tx, principal, case_id)

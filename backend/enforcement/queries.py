@@ -227,6 +227,41 @@ PLANNED_HERCONTROLE = """
 SELECT * FROM enforcement_step WHERE assignment_id = $1 AND type = 'hercontrole' AND status = 'planned' FOR UPDATE
 """
 
+# Why the last onder dwangsom $1 no longer binds: 'withdrawn' by the authority, or 'annulled' on bezwaar (a bezwaar
+# against it decided gegrond); NULL while it stands. Nothing is forfeited under a last that does not stand.
+LAST_ENDED = """
+SELECT CASE WHEN s.withdrawn_on IS NOT NULL THEN 'withdrawn'
+            WHEN EXISTS (SELECT 1 FROM enforcement_step b
+                         WHERE b.related_step_id = s.id AND b.type = 'bezwaar' AND b.outcome = 'gegrond')
+            THEN 'annulled'
+       END
+FROM enforcement_step s WHERE s.id = $1
+"""
+
+# The hercontroles of the last onder dwangsom $1 still awaited (planned, their begunstigingstermijn open), locked: a
+# last that ended has them called off.
+PLANNED_UNDER = """
+SELECT h.id, h.assignment_id FROM enforcement_step h
+JOIN enforcement_deadline d ON d.step_id = h.id AND d.kind = 'begunstigingstermijn' AND d.resolved_at IS NULL
+WHERE h.related_step_id = $1 AND h.type = 'hercontrole' AND h.status = 'planned'
+ORDER BY h.seq FOR UPDATE OF h
+"""
+
+# The hercontroles $1 are not held: the last they would check ended (steps.KINDS: call_off).
+CALL_OFF = """
+UPDATE enforcement_step SET status = 'called_off', updated_at = now() WHERE id = ANY ($1::uuid[]) AND status = 'planned'
+"""
+
+# A last onder dwangsom $1 that ended leaves its hercontroles nothing to wait for: the begunstigingstermijn of a
+# planned one, the payment term and collection limit of a sum forfeited under it (unless an invordering was drafted
+# for that sum: the invordering is a decision of its own, withdrawn on its own).
+END_TERMS_UNDER = """
+UPDATE enforcement_deadline d SET resolved_at = now()
+FROM enforcement_step h
+WHERE d.step_id = h.id AND d.resolved_at IS NULL AND h.related_step_id = $1 AND h.type = 'hercontrole'
+  AND NOT EXISTS (SELECT 1 FROM enforcement_step i WHERE i.related_step_id = h.id AND i.type = 'invordering')
+"""
+
 SET_DEADLINE = """
 INSERT INTO enforcement_deadline (case_id, step_id, kind, due_on) VALUES ($1, $2, $3, $4)
 ON CONFLICT (step_id, kind) DO UPDATE SET due_on = EXCLUDED.due_on, resolved_at = NULL

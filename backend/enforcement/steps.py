@@ -121,6 +121,8 @@ KINDS: Mapping[str, Kind] = {
                 "complied": "complied|forfeited",
                 "forfeited": "complied|forfeited",
             },
+            # The last it would check was withdrawn or annulled on bezwaar: nothing to check (hercontrole.call_off).
+            "call_off": {"planned": "called_off"},
         },
     ),
 }
@@ -167,6 +169,12 @@ REFUSALS: Mapping[str, Refusal] = {
         "outcome_recorded",
         "The {type} was decided already.",
     ),
+    "call_off": Refusal(
+        "no_hercontrole",
+        "Only a hercontrole is called off.",
+        "outcome_recorded",
+        "The {type} was decided already.",
+    ),
     "change_bezwaar": Refusal(
         "not_a_pending_bezwaar",
         "Only a bezwaar not decided yet changes.",
@@ -174,6 +182,8 @@ REFUSALS: Mapping[str, Refusal] = {
         "Only a bezwaar not decided yet changes.",
     ),
 }
+# Actions the service takes itself, never at a request: no route leads to them.
+SYSTEM_ACTIONS = frozenset({"call_off"})
 # What a bezwaar is lodged against: a sent decision (the kinds a second officer approves).
 DECISIONS = frozenset(kind for kind, row in KINDS.items() if "approve" in row.transitions)
 

@@ -456,6 +456,31 @@ async def cancel(
     )
 
 
+async def call_off_hercontrole(
+    tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, *, reason: str, request_id: str | None
+) -> bool:
+    """A hercontrole the enforcement feature planned (plan_hercontrole) is not held: the last onder dwangsom it
+    would check no longer binds (in enforcement's transaction). The decision that ended the last orders it, as
+    sending the last planned it, so no planner's team check applies. An assignment done or cancelled already stays
+    as it is; returns whether it changed."""
+    current = await get_assignment(tx, principal, assignment_id)
+    if current.status != "planned":
+        return False
+    reason = reason.strip()
+    await _apply(
+        tx,
+        principal,
+        current,
+        "cancelled",
+        queries.CANCEL,
+        current.version,
+        reason,
+        reason=reason,
+        request_id=request_id,
+    )
+    return True
+
+
 async def mark_done(
     tx: asyncpg.Connection, principal: Principal, assignment_id: UUID, *, inspection_id: UUID, request_id: str | None
 ) -> bool:

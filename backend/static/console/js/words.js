@@ -22,7 +22,7 @@ export const DECISIONS = {
 };
 export const STEP_STATUSES = {
   draft: "Concept", approved: "Goedgekeurd", sent: "Verzonden", planned: "Gepland", complied: "Nageleefd",
-  forfeited: "Verbeurd", registered: "Geregistreerd", decided: "Beslist",
+  forfeited: "Verbeurd", registered: "Geregistreerd", decided: "Beslist", called_off: "Vervallen",
 };
 export const OUTCOMES = { complied: "Nageleefd", forfeited: "Verbeurd", gegrond: "Gegrond", ongegrond: "Ongegrond",
                           niet_ontvankelijk: "Niet-ontvankelijk" };
