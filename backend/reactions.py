@@ -31,6 +31,7 @@ def wire() -> None:
     for changed in ("corrected", "reviewed", "returned"):
         events.react(f"inspection.{changed}", reports.on_inspection_changed)
     events.react("step.sent", reports.on_step_sent)
+    events.react("step.withdrawn", reports.on_step_withdrawn)
     for changed in ("received", "answered", "reopened"):
         events.react(f"complaint.{changed}", reports.on_complaint_changed)
     # Every event that leaves the service goes to the outbox in the announcing transaction (after the reactions

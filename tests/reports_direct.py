@@ -75,7 +75,8 @@ WITH base AS MATERIALIZED (
   -- Per inspection through its own checklists (an index probe each), so a month never reads a year's answers.
   LEFT JOIN LATERAL (
     SELECT true AS checked FROM inspection_checklist c
-    WHERE c.inspection_id = i.id AND c.template_key = ANY ($5::text[]) AND c.answers ?| $6::text[]
+    JOIN unnest($5::text[], $6::text[]) AS p (template_key, question) ON p.template_key = c.template_key
+    WHERE c.inspection_id = i.id AND c.answers ->> p.question IS NOT NULL
     LIMIT 1) permit ON i.state = 'reviewed'
   WHERE {where}
 )
@@ -136,7 +137,7 @@ _CASE_FILTERS = {
 }
 # A warning or decision counts on the day it was sent; a hercontrole's outcome on the day it was observed.
 _STEP_DAY = "CASE WHEN s.type = 'hercontrole' THEN coalesce(s.observed_on, s.updated_at::date) ELSE s.sent_on END"
-_STEP_SCOPE = f"""((s.type IN ('warning', 'besluit') AND s.sent_on BETWEEN $1 AND $2)
+_STEP_SCOPE = f"""((s.type IN ('warning', 'besluit') AND s.sent_on BETWEEN $1 AND $2 AND s.withdrawn_on IS NULL)
     OR (s.type = 'hercontrole' AND s.status IN ('complied', 'forfeited') AND {_STEP_DAY} BETWEEN $1 AND $2))
 AND k.regime = ANY ($3::text[]) AND ($4::boolean OR NOT ('sexwork' = ANY (coalesce(e.regimes, l.regimes))))"""
 

@@ -21,13 +21,6 @@ def test_permit_questions_exist_and_cannot_be_answered_not_applicable():
             assert questions[key]["answer"] == {"type": "yes_no_na", "allow_na": False}
 
 
-def test_no_template_asks_another_templates_permit_question_as_an_ordinary_one():
-    """The SQL matches any permit key in any template with permit questions (definitions.permit_questions)."""
-    every_key = set(defs.permit_questions()[1])
-    for template, keys in defs.PERMIT_QUESTIONS.items():
-        assert set(_questions(template)) & every_key == set(keys), template
-
-
 def test_nix18_questions_the_compliance_rule_reads_exist():
     questions = _questions(defs.NIX18_TEMPLATE)
     for key in ("NX-01", "NX-03", "NX-04", "NX-05a", "NX-06"):

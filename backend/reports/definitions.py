@@ -6,28 +6,38 @@ The README section "Performance indicators" states each definition in one senten
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-# Permit questions per checklist template: a reviewed control whose checklists answer one of these (none of
-# them allows 'na', so an answer means the permit was checked) is a vergunningcontrole.
+# Permit questions per checklist template: a reviewed control is a vergunningcontrole when one of its checklists
+# answers a permit question of that checklist's own template (none of them allows 'na'). An explicit null is no
+# answer (the validator accepts it for a hidden question, and it is stored: an alcohol-shop's AW-01 at a
+# supermarket, which needs no permit). A key is matched only in its own template: KS-01 asks for the
+# aanwezigheidsvergunning in an arcade, but in horeca only whether there are machines at all. Not permit checks:
+# what a permit says (AW-02, KS-02a, SX-02a), and the Kansspelautoriteit's permits of the machines (KS-04).
 PERMIT_QUESTIONS: dict[str, tuple[str, ...]] = {
     "alcohol-horeca": ("AW-01", "AW-16"),  # alcoholvergunning; exploitatievergunning (Horecaverordening)
     "alcohol-paracommercie": ("AW-01",),
-    "alcohol-shop": ("AW-01",),
+    "alcohol-shop": ("AW-01",),  # shown only for a slijterij
     "coffeeshop": ("CS-01", "CS-01a"),  # exploitatievergunning; gedoogverklaring
     "gambling-arcade": ("KS-01", "KS-01b"),  # aanwezigheidsvergunning; exploitatievergunning hal
-    "gambling-machines": ("KS-01", "KS-01a"),
+    "gambling-machines": ("KS-01a",),  # aanwezigheidsvergunning (shown when KS-01 says there are machines)
     "sexwork-establishment": ("SX-01",),  # exploitatievergunning seksbedrijf
     "illegal-prostitution": ("SX-08a",),  # is there a permit for the sex work found
 }
 
 
 def permit_questions() -> tuple[list[str], list[str]]:
-    """The templates with permit questions, and every permit question key. SQL matches an answer to any of the
-    keys in any of the templates (one cheap jsonb `?|` per checklist): the same as matching per template as long
-    as no template has another template's permit key as an ordinary question, which
-    tests/test_reports_definitions.py checks against schemas/checklists."""
-    return sorted(PERMIT_QUESTIONS), sorted({q for questions in PERMIT_QUESTIONS.values() for q in questions})
+    """Every (template, permit question) pair as two parallel lists, for SQL's unnest: a checklist is matched
+    only against its own template's questions."""
+    pairs = sorted((template, key) for template, keys in PERMIT_QUESTIONS.items() for key in keys)
+    return [template for template, _ in pairs], [key for _, key in pairs]
+
+
+def permit_checked(template_key: str, answers: Mapping[str, Any]) -> bool:
+    """Whether a checklist's answers check a permit: a permit question of its template answered (not null)."""
+    return any(answers.get(key) is not None for key in PERMIT_QUESTIONS.get(template_key, ()))
 
 
 NIX18_TEMPLATE = "nix18-purchase-attempt"
@@ -83,7 +93,9 @@ def cycle_rule_arrays() -> tuple[list[int], list[str], list[int], list[str | Non
 
 
 # Sanctions: a sent besluit of each decision, and its Dutch label. Warnings are sent warning steps; forfeited
-# dwangsommen are hercontroles whose outcome was forfeiture.
+# dwangsommen are hercontroles whose outcome was forfeiture. A decision the authority withdrew later (withdrawn_on)
+# does not count, in any period (as a withdrawn fine no longer counts for recidive, DOMAIN.md): neither under its
+# kind (a withdrawn boete adds no fine and no euros) nor among the decisions sent.
 DECISIONS: dict[str, str] = {
     "boete": "fines",
     "last_onder_dwangsom": "lasten_onder_dwangsom",

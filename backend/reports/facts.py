@@ -157,8 +157,7 @@ def nix18_complied(answers: dict[str, Any]) -> bool:
 
 
 def _permit_checked(inspection: Inspection) -> bool:
-    templates, questions = defs.permit_questions()
-    return any(c.template_key in templates and any(q in c.answers for q in questions) for c in inspection.checklists)
+    return any(defs.permit_checked(c.template_key, c.answers) for c in inspection.checklists)
 
 
 def _dims(inspection: Inspection, kind: str) -> tuple[Any, ...]:
@@ -266,11 +265,15 @@ async def on_step_sent(tx: asyncpg.Connection, happened: Event, principal: Princ
     await replace_sanctions(tx, reader, case_id)
 
 
+# step.withdrawn: the same event shape, and the case's sanctions anew leave the withdrawn decision out.
+on_step_withdrawn = on_step_sent
+
+
 async def replace_sanctions(tx: asyncpg.Connection, reader: Principal, case_id: UUID) -> None:
     case = await _enforcement().get_case(tx, reader, case_id)
     rows = []
     for s in case.steps:
-        if s.type in SANCTION_TYPES and s.sent_on is not None:
+        if s.type in SANCTION_TYPES and s.sent_on is not None and s.withdrawn_on is None:
             rows.append((s.id, case_id, s.type, s.decision, s.amount_cents, s.sent_on, False, s.forfeited_cents))
         elif s.type == "hercontrole" and s.status in SETTLED:
             day = s.observed_on or s.updated_at.astimezone(UTC).date()
