@@ -215,7 +215,9 @@ async def _related(conn: asyncpg.Connection, case: CaseRecord, step: StepRecord)
 async def _collection(
     conn: asyncpg.Connection, case: CaseRecord, step: StepRecord
 ) -> tuple[EarlierDecision | None, Collection | None]:
-    """An invordering: the besluit whose dwangsom was forfeited, and the forfeiture (its day starts 5:33/5:35)."""
+    """An invordering: the besluit whose dwangsom was forfeited, the day of the hercontrole that found the last not
+    complied with, and the day of forfeiture (from which 5:33 and 5:35 count: for a dwangsom per day, per week or at
+    once the day after the begunstigingstermijn, days or weeks before that hercontrole)."""
     hercontrole = await _related(conn, case, step)
     besluit = await _related(conn, case, hercontrole) if hercontrole else None
     if hercontrole is None or besluit is None or besluit.sent_on is None:
@@ -223,10 +225,12 @@ async def _collection(
     earlier = EarlierDecision(
         kenmerk=kenmerk(case), sent_on=besluit.sent_on, title=_DECISION_TITLES.get(besluit.decision or "", "Besluit")
     )
-    forfeited_on = hercontrole.forfeited_on or hercontrole.observed_on
-    assert forfeited_on is not None and step.amount_cents is not None  # a forfeited sum, collected: both known
+    assert hercontrole.observed_on is not None and step.amount_cents is not None  # a forfeited sum, collected
     return earlier, Collection(
-        observed_on=forfeited_on, forfeited_cents=step.amount_cents, units=hercontrole.forfeited_units or None
+        observed_on=hercontrole.observed_on,
+        forfeited_on=hercontrole.forfeited_on,
+        forfeited_cents=step.amount_cents,
+        units=hercontrole.forfeited_units or None,
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from backend.core import calendar
 from backend.letters import dutch
@@ -133,16 +133,22 @@ def _one_year_after(day: date) -> date:
     return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else date(day.year + 1, 3, 1)
 
 
-def _payment_due(observed_on: date) -> date:
+def _forfeiture_day(collection: Any) -> date:
+    """The day the dwangsom was forfeited, from which payment (5:33) and the collection limit (5:35) count: not the
+    hercontrole's day, which may be weeks later, unless the data gives no other (a dwangsom per violation)."""
+    return cast(date, collection.forfeited_on or collection.observed_on)
+
+
+def _payment_due(forfeited_on: date) -> date:
     """The last day to pay a sum forfeited on that day: six weeks later (5:33), statutory, so the Atw applies."""
-    return calendar.term_end(observed_on, weeks=PAYMENT_WEEKS, atw=True)
+    return calendar.term_end(forfeited_on, weeks=PAYMENT_WEEKS, atw=True)
 
 
-def _payment_instruction(observed_on: date, sent_on: date) -> str:
+def _payment_instruction(collection: Any, sent_on: date) -> str:
     """What the addressee must do about the forfeited sum. It is due six weeks after forfeiture by law (5:33), not
     after this letter, and an authority usually sends the invorderingsbeschikking only once that term has passed:
     the letter then states the sum was due, instead of a last day to pay that already lies in the past."""
-    due = _payment_due(observed_on)
+    due = _payment_due(_forfeiture_day(collection))
     if due >= sent_on:
         return f"U moet het bedrag uiterlijk op {dutch.long_date(due)} betalen"
     return (
@@ -230,13 +236,17 @@ BY_DECISION: dict[str, dict[str, Field]] = {
 }
 BESLUIT_EXTRA: dict[str, Field] = {"sanction.zienswijze": _field("sanction.zienswijze")}
 COLLECTION: dict[str, Field] = {
+    # The day of the hercontrole that found the last not complied with.
     "collection.observed_on": _field("collection.observed_on", dutch.long_date),
+    "collection.forfeited_on": _field("collection", lambda found: dutch.long_date(_forfeiture_day(found))),
     "collection.amount": _field("collection.forfeited_cents", dutch.euro_figures),
     "collection.amount_words": _field("collection.forfeited_cents", dutch.euro_words),
     "collection.units": _field("collection.units"),
-    "collection.payment_due": _field("collection.observed_on", lambda day: dutch.long_date(_payment_due(day))),
-    "collection.payment": Field(("collection.observed_on", "terms.sent_on"), _payment_instruction),
-    "collection.limitation_day": _field("collection.observed_on", lambda day: dutch.long_date(_one_year_after(day))),
+    "collection.payment_due": _field("collection", lambda found: dutch.long_date(_payment_due(_forfeiture_day(found)))),
+    "collection.payment": Field(("collection", "terms.sent_on"), _payment_instruction),
+    "collection.limitation_day": _field(
+        "collection", lambda found: dutch.long_date(_one_year_after(_forfeiture_day(found)))
+    ),
 }
 BEZWAAR: dict[str, Field] = {
     "bezwaar.received_on": _field("bezwaar.received_on", dutch.long_date),

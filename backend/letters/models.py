@@ -143,11 +143,16 @@ class EarlierDecision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Collection(msgspec.Struct, frozen=True, kw_only=True):
-    """Invordering: the dwangsom forfeited after a hercontrole found the violation continuing (Awb 5:33, 5:37)."""
+    """Invordering: the dwangsom forfeited after a hercontrole found the violation continuing (Awb 5:31d, 5:37).
+
+    `observed_on` is the day of that hercontrole; `forfeited_on` the day of forfeiture, from which the payment term
+    (5:33) and the collection limit (5:35) count: for a dwangsom per day, per week or at once the day after the
+    begunstigingstermijn, for one per violation (or when not given) the hercontrole's day."""
 
     observed_on: date
     forfeited_cents: Cents
     units: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    forfeited_on: date | None = None
 
 
 class Bezwaar(msgspec.Struct, frozen=True, kw_only=True):
