@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -243,6 +244,25 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
 def mail_settings(database_url, data_dir, mailbox: Mailbox, **overrides: Any):
     values = dict(FAST, smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_starttls=False, smtp_from=SENDER)
     return make_settings(database_url, data_dir, **{**values, **overrides})
+
+
+# The fixtures of a module whose app sends e-mail to a real SMTP server: import both names into the module
+# (`from tests.outbox_helpers import running_mailbox, settings_with_mail`) and take `mailbox` where a test reads
+# what arrived.
+@pytest.fixture(name="mailbox")
+async def running_mailbox() -> AsyncIterator[Mailbox]:
+    async with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(name="settings")
+def settings_with_mail(database_url, data_dir, mailbox):
+    return mail_settings(database_url, data_dir, mailbox)
+
+
+async def email_messages(db) -> list[dict[str, Any]]:
+    rows = await db.fetch("SELECT * FROM outbox_message WHERE channel = 'email' ORDER BY created_at, id")
+    return [dict(row) for row in rows]
 
 
 async def until(condition, timeout_s: float = 30.0) -> None:

@@ -6,9 +6,7 @@ or left no address gets nothing, and without an SMTP server the e-mails wait."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -18,15 +16,17 @@ from backend.letters import dutch
 from tests.complaint_helpers import REPORTER, URL, complaint_world, create_complaint, moved
 from tests.conftest import app_client, make_settings
 from tests.inspection_helpers import World, if_match
-from tests.outbox_helpers import (
+from tests.outbox_helpers import (  # noqa: F401 (fixtures: mailbox, settings)
     FAST,
     MESSAGES,
     SENDER,
-    Mailbox,
     Receiver,
+    email_messages,
     mail_settings,
     receiving,
+    running_mailbox,
     self_signed_tls,
+    settings_with_mail,
     smtp_server,
     subscribe,
     text_of,
@@ -37,24 +37,8 @@ ANSWER = "Wij hebben het café gecontroleerd en een waarschuwing gegeven. Dank v
 
 
 @pytest.fixture
-async def mailbox() -> AsyncIterator[Mailbox]:
-    async with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
-def settings(database_url, data_dir, mailbox):
-    return mail_settings(database_url, data_dir, mailbox)
-
-
-@pytest.fixture
 async def world(client, auth) -> World:
     return await complaint_world(client, auth)
-
-
-async def email_messages(db) -> list[dict[str, Any]]:
-    rows = await db.fetch("SELECT * FROM outbox_message WHERE channel = 'email' ORDER BY created_at, id")
-    return [dict(row) for row in rows]
 
 
 async def test_the_reporter_gets_the_acknowledgement_and_then_the_answer(client, world, db, mailbox):

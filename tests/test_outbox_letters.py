@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -38,20 +37,17 @@ from tests.enforcement_helpers import (
     step_in,
 )
 from tests.helpers import assert_problem
-from tests.outbox_helpers import MESSAGES, SENDER, Mailbox, mail_settings, smtp_server, text_of, until
+from tests.outbox_helpers import (  # noqa: F401 (fixtures: mailbox, settings)
+    MESSAGES,
+    SENDER,
+    mail_settings,
+    running_mailbox,
+    settings_with_mail,
+    text_of,
+    until,
+)
 
 DOMAIN = SENDER.rpartition("@")[2]
-
-
-@pytest.fixture
-async def mailbox() -> AsyncIterator[Mailbox]:
-    async with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
-def settings(database_url, data_dir, mailbox):
-    return mail_settings(database_url, data_dir, mailbox)
 
 
 @pytest.fixture
