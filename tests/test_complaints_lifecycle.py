@@ -297,7 +297,12 @@ async def test_rejecting_forwards_to_a_named_partner_with_a_reason(client, db, w
         client,
         world,
         complaint,
-        {"to": "rejected", "forwarded_to": " Politie Midden-Nederland ", "reason": "Mishandeling: strafrechtelijk"},
+        {
+            "to": "rejected",
+            "forwarded_to": " Politie Midden-Nederland ",
+            "reason": "Mishandeling: strafrechtelijk",
+            "answer": "Wij hebben uw melding doorgestuurd naar de politie, die hierover beslist.",
+        },
     )
     assert rejected["state"] == "rejected" and rejected["forwarded_to"] == "Politie Midden-Nederland"
     assert rejected["closed_at"] and rejected["acknowledged_at"] and rejected["overdue"] is False

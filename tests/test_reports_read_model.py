@@ -187,7 +187,12 @@ class Mix:
         if target == "resolved":
             body = {"to": "resolved", "outcome": "no_violation_found", "answer": "Dank voor uw melding."}
         elif target == "rejected":
-            body = {"to": "rejected", "forwarded_to": "Politie", "reason": "Niet onze taak"}
+            body = {
+                "to": "rejected",
+                "forwarded_to": "Politie",
+                "reason": "Niet onze taak",
+                "answer": "Wij hebben uw melding doorgestuurd naar de politie.",
+            }
         self.complaints[index] = await moved(self.client, self.world, complaint, body)
 
     async def follow_up(self) -> None:

@@ -1,5 +1,6 @@
 """A complaint's changes: its state along TRANSITIONS (service.py), its handler, an inspection planned from it,
-and the record that the reporter was informed another way after an e-mail to them failed."""
+and the record that the reporter was informed another way (after an e-mail to them failed, or of the answer when
+they left no e-mail address)."""
 
 from __future__ import annotations
 
@@ -121,6 +122,19 @@ async def _move(
     return updated
 
 
+def _check_answer(row: asyncpg.Record, answer: str | None, required: str) -> None:
+    """An answer closing the complaint (resolved or rejected) is required when the reporter wants feedback, and
+    refused when they do not: it is addressed to them (422 on /answer, nothing stored)."""
+    problems = FieldProblems()
+    if answer is not None and not row["wants_feedback"]:
+        problems.add(
+            "/answer", "the reporter asked for no feedback; close the complaint without an answer", "no_feedback_wanted"
+        )
+    if answer is None and row["wants_feedback"]:
+        problems.add("/answer", required, "answer_required")
+    problems.raise_if_any()
+
+
 async def transition(
     tx: asyncpg.Connection,
     principal: Principal,
@@ -137,19 +151,17 @@ async def transition(
     reason = data.reason.strip() if data.reason else None
     changes: dict[str, Any] = {}
     if isinstance(data, Resolve):
-        problems = FieldProblems()
-        if data.answer is not None and not row["wants_feedback"]:
-            problems.add(
-                "/answer",
-                "the reporter asked for no feedback; record the outcome without an answer",
-                "no_feedback_wanted",
-            )
-        if data.answer is None and row["wants_feedback"]:
-            problems.add("/answer", "the reporter wants feedback: give the answer sent to them", "answer_required")
-        problems.raise_if_any()
+        _check_answer(row, data.answer, "the reporter wants feedback: give the answer sent to them")
         changes = {"outcome": data.outcome, "answer": data.answer}
     elif isinstance(data, Reject):
-        changes = {"forwarded_to": data.forwarded_to.strip()}
+        # The acknowledgement promised the reporter word once their complaint is dealt with; forwarding it is that.
+        _check_answer(
+            row,
+            data.answer,
+            "the reporter wants feedback: tell them what happened (forwarded to whom, or why the municipality "
+            "does not handle it)",
+        )
+        changes = {"forwarded_to": data.forwarded_to.strip(), "answer": data.answer}
     elif isinstance(data, Reopen):
         category = reference.categories().get(row["category"])
         if category is not None:  # a category dropped from the data keeps its last date
@@ -249,6 +261,9 @@ async def plan_inspection(
     window) are planning's own."""
     row = await _changeable(tx, principal, complaint_id, version)
     _check_transition(row["state"], "inspection_planned")
+    # The regimes are not tied to the complaint's: neighbours' complaints are a trigger of checks for illegal
+    # prostitution (research/domain.md 4.2), whatever category they were filed under. Planning checks that the
+    # planner is scoped for them; the complaint shows the result only to callers who may see them (service.py).
     regimes = list(data.regimes) if data.regimes else ([row["regime"]] if row["regime"] else [])
     if not regimes:
         raise invalid("/regimes", "the complaint's category has no regime: give the regimes to inspect")
@@ -287,13 +302,15 @@ async def inform_reporter(
     version: int,
     request_id: str | None,
 ) -> Complaint:
-    """Records that the handler informed the reporter another way after an e-mail to them failed for good (409
-    `no_failed_email` when none failed since the last record). The complaint leaves the worklist until another
-    e-mail to the reporter fails."""
+    """Records that the handler informed the reporter another way: after an e-mail to them failed for good, or, for a
+    reporter who wants feedback but left no e-mail address, after the complaint was answered (409 `no_failed_email`
+    when there is nothing of either since the last record). The complaint leaves the worklist until another e-mail
+    to the reporter fails or such a reporter's complaint is answered again."""
     row = await _changeable(tx, principal, complaint_id, version)
-    if not service.to_inform(await service.feedback_emails(tx, complaint_id), service.reporter_informed(row)):
+    if not await service.to_inform(tx, row, await service.feedback_emails(tx, complaint_id)):
         raise Conflict(
-            "No e-mail to the reporter failed since they were last informed; there is nothing to record.",
+            "The reporter has nothing to be told since they were last informed: no e-mail to them failed, and no "
+            "answer awaits a reporter without an e-mail address. There is nothing to record.",
             code="no_failed_email",
         )
     updated = await tx.fetchrow(queries.SET_REPORTER_INFORMED, complaint_id, version, data.how, principal.user_id)

@@ -275,11 +275,23 @@ class Reopen(msgspec.Struct, forbid_unknown_fields=True, tag_field="to", tag="re
     reason: Reason
 
 
+RejectionAnswer = Annotated[
+    Answer,
+    Meta(
+        description="What the reporter is told, sent by e-mail when they left an address (plain text): to whom the "
+        "complaint was forwarded, or why the municipality does not handle it. Required when the reporter wants "
+        "feedback, refused when they do not"
+    ),
+]
+
+
 class Reject(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_field="to", tag="rejected"):
-    """Not ours: forwarded to a named partner (e.g. politie, omgevingsdienst)."""
+    """Not ours: forwarded to a named partner (e.g. politie, omgevingsdienst), with the answer for the reporter:
+    required when they want feedback, refused when they do not (as on resolving)."""
 
     forwarded_to: Annotated[str, Meta(min_length=2, max_length=200, pattern=NOT_BLANK)]
     reason: Reason
+    answer: RejectionAnswer | None = None
 
 
 Transition = StartHandling | Resolve | Reopen | Reject
@@ -455,9 +467,10 @@ class Complaint(ComplaintSummary, frozen=True, kw_only=True):
     reporter_to_inform: Annotated[
         bool,
         Meta(
-            description="Complaint handlers and admins only: an e-mail to the reporter failed for good after they were "
-            "last informed another way; inform them (by phone when they left a number) and record it "
-            "(POST .../reporter-informed)"
+            description="Complaint handlers and admins only: the reporter did not hear from us since they were last "
+            "informed another way: an e-mail to them failed for good, or they want feedback, left no e-mail address "
+            "and the complaint was answered (resolved or rejected); inform them (by phone when they left a number) "
+            "and record it (POST .../reporter-informed)"
         ),
     ] = False
     inspections: list[InspectionFollowUp]
@@ -475,10 +488,35 @@ class ComplaintPage(Page[ComplaintSummary], frozen=True):
     pass
 
 
-class ReporterToInform(ComplaintSummary, frozen=True, kw_only=True):
-    """A complaint whose reporter did not hear from us: an e-mail to them failed for good."""
+ToInformBecause = Annotated[
+    Literal["email_failed", "no_email_address"],
+    Meta(
+        description="email_failed: an e-mail to the reporter (acknowledgement or answer) failed for good; "
+        "no_email_address: the reporter wants feedback but left no e-mail address, so the answer reaches them only "
+        "through the handler"
+    ),
+]
 
-    email_failed_at: Annotated[datetime, Meta(description="When the last e-mail to the reporter failed for good")]
+
+class ReporterToInform(ComplaintSummary, frozen=True, kw_only=True):
+    """A complaint whose reporter did not hear from us: an e-mail to them failed for good, or they want feedback,
+    left no e-mail address and the complaint was answered (resolved or rejected)."""
+
+    to_inform_since: Annotated[
+        datetime,
+        Meta(
+            description="When the reporter became someone to inform: the last e-mail failure, or the answer for a "
+            "reporter without an e-mail address; the list's order, oldest first"
+        ),
+    ]
+    to_inform_because: ToInformBecause
+    email_failed_at: Annotated[
+        datetime | None,
+        Meta(
+            description="When the last e-mail to the reporter failed for good; null when no e-mail failed (the "
+            "reporter left no e-mail address)"
+        ),
+    ]
 
 
 class ReporterToInformPage(Page[ReporterToInform], frozen=True):

@@ -1,7 +1,7 @@
 """SQL for complaints. Every value is a bind parameter; list statements are assembled from the fixed fragments
 below, one per filter the caller gives. No statement here but REPORTER and FEEDBACK_CONTACT (the e-mail to the
-reporter) reads details from complaint_reporter (WANTS_EMAIL only asks whether there is an address): lists and
-every other read cannot carry the reporter's identity or contact details."""
+reporter) reads details from complaint_reporter (WANTS_EMAIL and REPORTERS_TO_INFORM only ask whether there is an
+address): lists and every other read cannot carry the reporter's identity or contact details."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ ORDER BY c.received_at DESC, c.id DESC LIMIT 20
 """
 
 # A state change checks the version and the state it leaves in the UPDATE itself. Resolving sets the outcome
-# and answer, rejecting the partner, reopening clears them and moves the resolution date ($9).
+# and answer, rejecting the partner and answer, reopening clears them and moves the resolution date ($9).
 TRANSITION = f"""
 UPDATE complaint AS c SET state = $4, outcome = $5, answer = $6,
     answered_at = CASE WHEN $6::text IS NULL THEN NULL ELSE now() END, forwarded_to = $7,
@@ -113,16 +113,27 @@ COMPLAINT_LIST = KeysetQuery(
 )
 
 
-# Complaints with an e-mail to the reporter that failed for good after the reporter was last informed another way,
-# the oldest failure first. $3 and $4: the complaints with such an e-mail and when its last one failed (the outbox
-# knows them; this feature's SQL reads only its own tables).
+# The reporters a handler must inform, the oldest first by when they became so, unless the handler recorded informing
+# them since: those with an e-mail that failed for good ($3 and $4: the complaints with such an e-mail and when its
+# last one failed; the outbox knows them, this feature's SQL reads only its own tables), and those who want feedback
+# but left no e-mail address, once the complaint is answered (resolved or rejected): no e-mail can carry the answer.
+# The two never meet on one complaint: e-mails go only to reporters with an address. Of complaint_reporter only
+# whether there is an address is asked.
 REPORTERS_TO_INFORM = KeysetQuery(
-    select=f"""SELECT {SUMMARY_COLUMNS}, f.failed_at AS email_failed_at FROM complaint c
-JOIN unnest($3::uuid[], $4::timestamptz[]) AS f (complaint_id, failed_at) ON f.complaint_id = c.id""",
-    visible=f"{VISIBLE} AND (c.reporter_informed_at IS NULL OR c.reporter_informed_at < f.failed_at)",
+    select=f"""SELECT {SUMMARY_COLUMNS}, w.since AS to_inform_since, w.because AS to_inform_because,
+    w.failed_at AS email_failed_at
+FROM complaint c JOIN (
+    SELECT f.complaint_id, f.failed_at AS since, 'email_failed' AS because, f.failed_at
+    FROM unnest($3::uuid[], $4::timestamptz[]) AS f (complaint_id, failed_at)
+    UNION ALL
+    SELECT a.id, a.answered_at, 'no_email_address', NULL
+    FROM complaint a JOIN complaint_reporter r ON r.complaint_id = a.id
+    WHERE a.state IN ('resolved', 'rejected') AND a.wants_feedback AND a.answered_at IS NOT NULL AND r.email IS NULL
+) AS w ON w.complaint_id = c.id""",
+    visible=f"{VISIBLE} AND (c.reporter_informed_at IS NULL OR c.reporter_informed_at < w.since)",
     filter_sql=_FILTERS,
-    order_by=(("f.failed_at", "timestamptz"), ("c.id", "uuid")),
-    key_names=("email_failed_at", "id"),
+    order_by=(("w.since", "timestamptz"), ("c.id", "uuid")),
+    key_names=("to_inform_since", "id"),
 )
 
 
@@ -167,8 +178,8 @@ FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
 WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL
 """
 
-# Whether the reporter is to hear by e-mail, and when $2, whether there is an answer now (a rejection forwards
-# the complaint without one). Nothing personal leaves the query.
+# Whether the reporter is to hear by e-mail, and when $2, whether there is an answer now (resolved or rejected
+# while they want feedback). Nothing personal leaves the query.
 WANTS_EMAIL = """
 SELECT EXISTS (SELECT 1 FROM complaint c JOIN complaint_reporter r ON r.complaint_id = c.id
                WHERE c.id = $1 AND c.wants_feedback AND r.email IS NOT NULL AND (NOT $2 OR c.answer IS NOT NULL))

@@ -117,17 +117,20 @@ class ComplaintController(Controller):
     @list_route(
         "/reporters-to-inform",
         operation_id="ListComplaintReportersToInform",
-        summary="Complaints whose e-mail to the reporter failed for good: inform them another way, oldest first",
+        summary="Complaints whose reporter did not hear from us (e-mail failed, or answered without e-mail "
+        "address): inform them, oldest first",
         roles=HANDLERS,
     )
     async def reporters_to_inform(
         self, request: AuthRequest, db: Db, filters: WorklistFilters, page: PageRequest
     ) -> ReporterToInformPage:
-        """Complaints officers and admins, for the complaints they may see. Complaints in any state whose
-        acknowledgement or answer e-mail to the reporter failed for good (refused, or retries exhausted) after the
-        reporter was last informed another way: the reporter did not hear from us. The oldest failure first, in
-        pages (keyset `cursor`); never the reporter's details (open the complaint for their phone number). A complaint
-        leaves the list when POST .../reporter-informed records that they were informed."""
+        """Complaints officers and admins, for the complaints they may see. The reporters who did not hear from us
+        since they were last informed another way: complaints in any state whose acknowledgement or answer e-mail
+        to the reporter failed for good (refused, or retries exhausted; `to_inform_because` `email_failed`), and
+        answered complaints (resolved or rejected) whose reporter wants feedback but left no e-mail address, so only
+        the handler can tell them (`no_email_address`). The oldest first by `to_inform_since` (the failure, or the
+        answer), in pages (keyset `cursor`); never the reporter's details (open the complaint for their phone
+        number). A complaint leaves the list when POST .../reporter-informed records that they were informed."""
         return await service.reporters_to_inform(db, request.user, filters, page)
 
     @list_route(
@@ -177,8 +180,10 @@ class ComplaintController(Controller):
         self, complaint_id: FromPath[UUID], data: JSONBody[Transition], command: Command
     ) -> Response[Complaint]:
         """Complaints officers and admins. Moves the complaint through its lifecycle (in_progress, resolved,
-        reopened, rejected) with a reason; resolving needs an answer when the reporter wants feedback. If-Match is
-        required: 428 without it, 412 when stale; 409 `transition_not_allowed` names the states it can go to."""
+        reopened, rejected) with a reason; resolving and rejecting need an answer for the reporter when they want
+        feedback (422 `answer_required`) and refuse one when they do not (422 `no_feedback_wanted`); the answer goes
+        to them by e-mail when they left an address. If-Match is required: 428 without it, 412 when stale; 409
+        `transition_not_allowed` names the states it can go to."""
         return await command.run(lifecycle.transition, complaint_id, data)
 
     @command_route(
@@ -197,16 +202,17 @@ class ComplaintController(Controller):
     @command_route(
         "/{complaint_id:uuid}/reporter-informed",
         operation_id="RecordComplaintReporterInformed",
-        summary="Record that the reporter was informed another way after an e-mail failed; If-Match",
+        summary="Record that the reporter was informed another way (e-mail failed, or no e-mail address); If-Match",
         roles=HANDLERS,
     )
     async def reporter_informed(
         self, complaint_id: FromPath[UUID], data: JSONBody[InformReporter], command: Command
     ) -> Response[Complaint]:
-        """Complaints officers and admins. After an e-mail to the reporter failed for good (`reporter_to_inform`),
-        records that they were informed by phone, letter or a visit, and by whom (audited); the complaint leaves
-        the reporters-to-inform list. 409 `no_failed_email` when no e-mail failed since the last record. If-Match
-        is required: 428 without it, 412 when stale."""
+        """Complaints officers and admins. When the reporter is to be informed (`reporter_to_inform`: an e-mail to
+        them failed for good, or the complaint was answered and they left no e-mail address), records that they
+        were informed by phone, letter or a visit, and by whom (audited); the complaint leaves the
+        reporters-to-inform list. 409 `no_failed_email` when there is nothing of either since the last record.
+        If-Match is required: 428 without it, 412 when stale."""
         return await command.run(lifecycle.inform_reporter, complaint_id, data)
 
     @command_route(

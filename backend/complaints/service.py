@@ -13,6 +13,10 @@ users not scoped for sex work). A user sees a complaint of a regime they are sco
 a sex-work complaint therefore only users with the sexwork regime. Categories without a regime ('other',
 'ondermijning') are triaged by complaint handlers and admins only. A complaint the caller may not see answers
 404, like one that does not exist. A handler cannot register a complaint they could then not see (422).
+The inspections planned from a complaint may be of other regimes than the complaint's (a nuisance complaint can
+lead to a check for illegal prostitution), so a complaint shows only those whose regimes the caller may see, by
+the inspections' own rule on regimes (sex work only with the sexwork scope): their assignment, outcome and
+violation codes, and their assignment's id in the history.
 
 Privacy. The reporter's details live in their own table (complaint_reporter) that only `get_complaint` reads,
 and only for handlers and admins, and `feedback_contact`, for the e-mail to the reporter the outbox sends; each
@@ -22,7 +26,8 @@ responses of commands (which the Idempotency-Key store keeps), audit events, syn
 Lifecycle. TRANSITIONS below is the one table of allowed state changes; each change checks the version
 (If-Match) and the state it leaves in one UPDATE, is kept in the complaint's history (who, when, why) and
 audited. Leaving 'received' acknowledges the complaint. Reopening starts a new handling term from that day.
-An answer to the reporter is required on resolving when they want feedback, and refused when they do not.
+An answer to the reporter is required on resolving and on rejecting (what happened: forwarded to whom, or why
+the municipality does not handle it) when they want feedback, and refused when they do not.
 
 Deadlines. Acknowledgement and resolution dates are the category's working days (Mon-Fri without the Atw
 holidays, backend/core/calendar.py) after the day of receipt in Europe/Amsterdam.
@@ -34,7 +39,7 @@ handler's explicit override, else the object's, else the one of the address's fo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -150,11 +155,24 @@ def _listed(row: asyncpg.Record, item: type[Listed]) -> Listed:
     return msgspec.convert(fields, item)
 
 
-async def _follow_ups(conn: asyncpg.Connection, complaint_id: UUID) -> list[InspectionFollowUp]:
+def _sees_regimes(seen: Visibility, regimes: Collection[str]) -> bool:
+    """The inspections' (and planning's) rule on regimes alone: they share one with the caller's, and sex work
+    needs the sexwork scope."""
+    return not set(seen.regimes).isdisjoint(regimes) and (seen.sexwork or "sexwork" not in regimes)
+
+
+async def _follow_ups(
+    conn: asyncpg.Connection, principal: Principal, complaint_id: UUID
+) -> tuple[list[InspectionFollowUp], set[UUID]]:
+    """The inspections planned from the complaint that the caller may see by their regimes, and the ids of the
+    others. A complaint may lead to an inspection under another regime (a nuisance complaint to a check for
+    illegal prostitution), so seeing the complaint is not enough to see what was planned and found."""
+    seen = Visibility.of(principal)
     assignments = await planning.assignments_of_complaint(conn, complaint_id)
-    outcomes = await inspections.outcomes_of_assignments(conn, [a.id for a in assignments])
+    shown = [a for a in assignments if _sees_regimes(seen, a.regimes)]
+    outcomes = await inspections.outcomes_of_assignments(conn, principal, [a.id for a in shown])
     items = []
-    for assignment in assignments:
+    for assignment in shown:
         outcome = outcomes.get(assignment.id)
         reviewed = outcome is not None and outcome.state == "reviewed"
         items.append(
@@ -171,7 +189,7 @@ async def _follow_ups(conn: asyncpg.Connection, complaint_id: UUID) -> list[Insp
                 violation_codes=list(outcome.violation_codes) if reviewed and outcome else [],
             )
         )
-    return items
+    return items, {a.id for a in assignments} - {a.id for a in shown}
 
 
 async def with_reporter(
@@ -225,9 +243,21 @@ def reporter_informed(row: asyncpg.Record) -> ReporterInformed | None:
     )
 
 
-def to_inform(emails: list[FeedbackEmail], informed: ReporterInformed | None) -> bool:
-    """Whether an e-mail to the reporter failed for good after they were last informed another way."""
-    return any(e.failed_at is not None and (informed is None or e.failed_at > informed.at) for e in emails)
+async def to_inform(conn: asyncpg.Connection, row: asyncpg.Record, emails: list[FeedbackEmail]) -> bool:
+    """Whether the reporter did not hear from us since a handler last recorded informing them another way: an e-mail
+    to them failed for good, or they want feedback, left no e-mail address (a phone number only) and the complaint
+    was answered (resolved or rejected), so no e-mail carries the answer. queries.REPORTERS_TO_INFORM lists the
+    same complaints."""
+    moments = [e.failed_at for e in emails if e.failed_at is not None]
+    if (
+        row["state"] in CLOSED_STATES
+        and row["answered_at"] is not None
+        and row["wants_feedback"]
+        and not await wants_email(conn, row["id"])
+    ):
+        moments.append(row["answered_at"])
+    informed_at = row["reporter_informed_at"]
+    return any(informed_at is None or moment > informed_at for moment in moments)
 
 
 async def view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Record) -> Complaint:
@@ -238,18 +268,20 @@ async def view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Reco
     fields["reporter"] = None
     if not handler:
         fields["answer"] = None
+    fields["inspections"], hidden = await _follow_ups(conn, principal, row["id"])
     history = []
     for entry in await conn.fetch(queries.HISTORY, row["id"]):
         item = dict(entry)
         if not handler:
             item["answer"] = None
+        if item["assignment_id"] in hidden:
+            item["assignment_id"] = None  # an inspection planned under a regime the caller may not see
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history
     # Whether the reporter heard from us is the handler's business, like the reporter's details.
     emails = fields["feedback_emails"] = await feedback_emails(conn, row["id"]) if handler else []
-    informed = fields["reporter_informed"] = reporter_informed(row) if handler else None
-    fields["reporter_to_inform"] = to_inform(emails, informed)
-    fields["inspections"] = await _follow_ups(conn, row["id"])
+    fields["reporter_informed"] = reporter_informed(row) if handler else None
+    fields["reporter_to_inform"] = handler and await to_inform(conn, row, emails)
     related = await conn.fetch(
         queries.RELATED,
         *_scope(principal),
@@ -420,9 +452,11 @@ async def suggest_objects(conn: asyncpg.Connection, principal: Principal, match:
 async def reporters_to_inform(
     conn: asyncpg.Connection, principal: Principal, filters: WorklistFilters, page: PageRequest
 ) -> ReporterToInformPage:
-    """Complaints whose e-mail to the reporter (acknowledgement or answer) failed for good after the reporter was
-    last informed another way, the oldest failure first: in every state, because a closed complaint's answer that
-    never arrived is the worst case."""
+    """The complaints whose reporter did not hear from us since a handler last recorded informing them another way:
+    an e-mail to them (acknowledgement or answer) failed for good, in every state, because a closed complaint's
+    answer that never arrived is the worst case; or they want feedback, left no e-mail address and the complaint
+    was answered (resolved or rejected). The oldest first, by when the reporter became someone to inform (the
+    failure, or the answer)."""
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
     failed = await _failed_feedback_reader(conn)
     items, next_cursor = await queries.REPORTERS_TO_INFORM.page(

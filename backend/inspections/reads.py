@@ -188,11 +188,17 @@ async def list_violations(
 
 
 async def outcomes_of_assignments(
-    conn: asyncpg.Connection, assignment_ids: list[UUID]
+    conn: asyncpg.Connection, principal: Principal, assignment_ids: list[UUID]
 ) -> dict[UUID, AssignmentOutcome]:
-    """The latest inspection of each assignment, with its active violation codes (for the complaints feature,
-    which shows it as a follow-up summary to callers who may see the complaint). No visibility check here."""
+    """The latest inspection of each assignment, with its active violation codes, for the complaints feature (a
+    follow-up summary on the complaint). Only inspections the caller may see judged on their regimes alone (as
+    `visible_to(whole_regimes=True)`): whoever may see the complaint, whatever their team, but sex-work results
+    only with the sexwork scope, because a complaint of another regime can lead to a sex-work inspection."""
     if not assignment_ids:
         return {}
     rows = await conn.fetch(queries.OUTCOMES_OF_ASSIGNMENTS, assignment_ids)
-    return {row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome) for row in rows}
+    return {
+        row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome)
+        for row in rows
+        if await visible_to(conn, principal, row["inspection_id"], whole_regimes=True)
+    }

@@ -1,8 +1,8 @@
 """E-mail to the reporter of a complaint: the outbox's second channel, next to webhooks.
 
 A reaction to `complaint.received` writes an acknowledgement message, one to `complaint.answered` the answer
-message (when the handler recorded an answer: a rejection forwards without one), each only when the reporter
-left an e-mail address and wants feedback. The message holds the complaint
+message (the answer the handler recorded on resolving or on rejecting, which forwards the complaint), each only
+when the reporter left an e-mail address and wants feedback. The message holds the complaint
 id, never the address or the text: those are personal data, read through the complaints service when the
 dispatcher sends the message (and that read is audited there). Retries, dead letters and replay are the
 outbox's; every attempt carries the same Message-ID, `<outbox message id@sender's domain>`, so a retry is

@@ -33,18 +33,21 @@ function inDays(days) {
   return day.toISOString().slice(0, 10);
 }
 
-// The complaints whose e-mail to the reporter failed for good: the reporter did not hear from us.
-const UNINFORMED_HEADERS = [...HEADERS.slice(0, 5), "E-mail mislukt op"];
+// The complaints whose reporter did not hear from us: an e-mail that failed for good, or an answer for a reporter
+// who left no e-mail address.
+const UNINFORMED_BECAUSE = { email_failed: "E-mail mislukt", no_email_address: "Geen e-mailadres" };
+const UNINFORMED_HEADERS = [...HEADERS.slice(0, 5), "Te informeren sinds", "Waarom"];
 
 export async function complaintsScreen() {
   const categories = await api("/api/v1/complaints/categories");
   const row = rowNaming(Object.fromEntries(categories.items.map((category) => [category.key, category.name])));
-  const uninformedRow = (complaint) => [...row(complaint).slice(0, 5), formatDate(complaint.email_failed_at)];
+  const uninformedRow = (complaint) => [...row(complaint).slice(0, 5), formatDate(complaint.to_inform_since),
+    UNINFORMED_BECAUSE[complaint.to_inform_because] || complaint.to_inform_because];
   render("Klachten",
     h("section", { class: "console-section", "aria-labelledby": "kop-melder-informeren" },
       heading(2, "Melder niet bereikt", { id: "kop-melder-informeren" }),
-      paragraph("Een e-mail aan de melder is mislukt: informeer de melder op een andere manier en leg dat vast op de klacht."),
-      pagedTable("Klachten waarvan de melder onze e-mail niet ontving", UNINFORMED_HEADERS,
+      paragraph("Een e-mail aan de melder is mislukt, of de melder wil een reactie maar gaf geen e-mailadres: informeer de melder op een andere manier en leg dat vast op de klacht."),
+      pagedTable("Klachten waarvan de melder nog niets van ons hoorde", UNINFORMED_HEADERS,
         "/api/v1/complaints/reporters-to-inform", uninformedRow)),
     h("section", { class: "console-section", "aria-labelledby": "kop-te-laat" }, heading(2, "Te laat", { id: "kop-te-laat" }),
       pagedTable("Klachten over de afhandeltermijn", HEADERS, `/api/v1/complaints/deadlines${query({ overdue: true })}`, row)),
@@ -147,7 +150,11 @@ function detailFields(target, complaint) {
             complaint.wants_feedback ? field("Antwoord aan de melder", "textarea", { name: "answer", rows: 4, required: true }) : null,
             reason(false)].filter(Boolean);
   }
-  if (target === "rejected") return [field("Doorgestuurd naar", "input", { name: "forwarded_to", required: true }), reason(true)];
+  if (target === "rejected") {
+    return [field("Doorgestuurd naar", "input", { name: "forwarded_to", required: true }),
+            complaint.wants_feedback ? field("Antwoord aan de melder", "textarea", { name: "answer", rows: 4, required: true }) : null,
+            reason(true)].filter(Boolean);
+  }
   if (target === "reopened") return [reason(true)];
   return [reason(false)];
 }
