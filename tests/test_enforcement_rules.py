@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from backend.checklists import templates
+from backend.core import calendar
 from backend.enforcement import rules
-from backend.enforcement.hercontrole import add_years
 from backend.enforcement.proposal import months_before
 
 REGIMES = ("alcohol", "nix18", "coffeeshop", "sexwork", "gambling")
@@ -159,6 +159,6 @@ def test_months_before(day, months, expected):
     assert months_before(day, months) == expected
 
 
-def test_add_years_keeps_the_day_or_takes_the_28th_for_29_february():
-    assert add_years(date(2025, 6, 3), 1) == date(2026, 6, 3)
-    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+def test_years_after_keeps_the_day_or_takes_the_28th_for_29_february():
+    assert calendar.years_after(date(2025, 6, 3), 1) == date(2026, 6, 3)
+    assert calendar.years_after(date(2024, 2, 29), 1) == date(2025, 2, 28)

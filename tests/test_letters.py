@@ -21,7 +21,7 @@ from backend.core.config import PROJECT_ROOT
 from backend.core.errors import Unprocessable
 from backend.core.publishing import read_json
 from backend.letters import render, service, templates
-from backend.letters.models import LETTER_KINDS, Terms
+from backend.letters.models import LETTER_KINDS, Collection, Terms
 from tests.conftest import make_settings
 from tests.helpers import run_toezicht
 from tests.letter_helpers import (
@@ -304,6 +304,14 @@ async def test_an_invordering_sent_after_the_payment_term_says_the_sum_was_due_n
     assert "Het bedrag had uiterlijk op 10 maart 2026 betaald moeten zijn (artikel 5:33 Algemene wet" in late
     assert "Betaal het daarom direct, onder vermelding van het kenmerk HH-2026-0042." in late
     assert "U moet het bedrag uiterlijk op" not in late
+
+
+async def test_a_sum_forfeited_on_29_february_lapses_on_the_day_the_deadline_list_shows(db, letters, published):
+    """Awb 5:35: a year after 29 February 2028 ends on 28 February 2029, in the letter as in the case's
+    invordering_limit deadline (both calendar.years_after)."""
+    leap = Collection(observed_on=date(2028, 3, 2), forfeited_on=date(2028, 2, 29), forfeited_cents=500_000, units=1)
+    text = await letter_text(db, letters, "invorderingsbeschikking", collection=leap)
+    assert "verjaart op 28 februari 2029" in " ".join(text.split())
 
 
 @pytest.mark.parametrize("kind", LETTER_KINDS)

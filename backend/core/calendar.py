@@ -122,6 +122,16 @@ def working_days_between(start: date, end: date) -> int:
     return count
 
 
+def years_after(day: date, years: int) -> date:
+    """The same date `years` later: a term of years that starts the day after `day` ends on it (Awb 5:35: one year
+    after the day of forfeiture). From 29 February that date does not exist; the term ends on the 28th, the last
+    day of the year that began on 1 March."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 def term_end(start_event: date, *, weeks: int = 0, days: int = 0, atw: bool = True) -> date:
     """The last day of a term that starts the day after `start_event` (e.g. the sending of a decision).
 

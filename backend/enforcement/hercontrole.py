@@ -34,13 +34,6 @@ ENDED = {"withdrawn": "withdrawn", "annulled": "annulled on bezwaar (gegrond)"}
 ENDED_IN_DUTCH = {"withdrawn": "ingetrokken", "annulled": "herroepen na gegrond bezwaar"}
 
 
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 async def plan(
     tx: asyncpg.Connection,
     principal: Principal,
@@ -240,7 +233,7 @@ async def _settle(
         cents, units, forfeited_on = await _forfeited(tx, step, observed_on, violations_observed, cents, reason)
         payment_due = calendar.term_end(forfeited_on, weeks=awb()["payment_weeks"])
         await tx.execute(queries.SET_DEADLINE, step.case_id, step.id, "payment", payment_due)
-        collection_limit = add_years(forfeited_on, awb()["collection_limit_years"])
+        collection_limit = calendar.years_after(forfeited_on, awb()["collection_limit_years"])
         await tx.execute(queries.SET_DEADLINE, step.case_id, step.id, "invordering_limit", collection_limit)
     else:
         cents = None

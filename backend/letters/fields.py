@@ -128,11 +128,6 @@ def _begunstiging_last_day(sent_on: date, days: int, context: Context) -> str:
     return _term("begunstigingstermijn", days=days)(sent_on, context)
 
 
-def _one_year_after(day: date) -> date:
-    """The same date a year later (Awb 5:35); 29 February runs to 1 March."""
-    return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else date(day.year + 1, 3, 1)
-
-
 def _forfeiture_day(collection: Any) -> date:
     """The day the dwangsom was forfeited, from which payment (5:33) and the collection limit (5:35) count: not the
     hercontrole's day, which may be weeks later, unless the data gives no other (a dwangsom per violation)."""
@@ -245,7 +240,7 @@ COLLECTION: dict[str, Field] = {
     "collection.payment_due": _field("collection", lambda found: dutch.long_date(_payment_due(_forfeiture_day(found)))),
     "collection.payment": Field(("collection", "terms.sent_on"), _payment_instruction),
     "collection.limitation_day": _field(
-        "collection", lambda found: dutch.long_date(_one_year_after(_forfeiture_day(found)))
+        "collection", lambda found: dutch.long_date(calendar.years_after(_forfeiture_day(found), 1))
     ),
 }
 BEZWAAR: dict[str, Field] = {
