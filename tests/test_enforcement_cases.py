@@ -135,6 +135,12 @@ async def test_a_sex_work_case_is_visible_only_with_the_sexwork_regime(client, d
     opened = response.json()
     assert (await client.get(f"{CASES}/{opened['id']}", headers=world.h["officer_sw"])).status_code == 200
     assert await actions(db, opened["id"]) == ["enforcement_case.opened", "enforcement_case.read"]
+    # The read is among the officer's reads of sensitive data that an AVG request exports.
+    export = await client.get(
+        "/api/v1/audit-events/reads", params={"actor_id": world.ids["officer_sw"]}, headers=world.h["admin"]
+    )
+    assert export.status_code == 200, export.text
+    assert f"enforcement_case.read;enforcement_case;{opened['id']}" in export.text
     assert_problem(await client.get(f"{CASES}/{opened['id']}", headers=world.h["officer_a"]), 404, "not_found")
     assert (await client.get(CASES, headers=world.h["officer_a"])).json()["items"] == []
     # The same club's alcohol case is an alcohol case: visible to alcohol officers.

@@ -27,7 +27,14 @@ from backend.core.query_groups import QueryGroup
 from backend.users import service as users
 
 # Events that record a read of sensitive data rather than a change: the answer to "what did this person look at".
-READ_ACTIONS = ("complaint.reporter_read", "location.read", "photo.original_read")
+READ_ACTIONS = (
+    "complaint.reporter_read",
+    "enforcement_case.document_read",
+    "enforcement_case.read",
+    "inspection.read",
+    "location.read",
+    "photo.original_read",
+)
 # Far more than one person's reads over years; a larger export is refused (ask for a shorter period).
 MAX_EXPORT_ROWS = 100_000
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]

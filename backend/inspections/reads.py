@@ -4,6 +4,12 @@ Visibility (queries.visible, bound from core.visibility): the inspection's regim
 for the sexwork scope); within that admins and enforcement officers see all, coordinators their teams'
 inspections, inspectors their teams' planned inspections and the ones they submitted or were present at.
 Anything else is 404.
+
+Sex-work inspections record data about sex workers (counts, signals of coercion, minors present): who read one
+is logged, as registry logs reads of sex-work locations (DOMAIN.md, sensitive data: every read). The GET, the
+revisions, the list and the violations list write one `inspection.read` event per sex-work inspection they show
+(for violations: the inspection they belong to), in a transaction of their own before the answer goes out; a
+read without one writes nothing and opens no transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.core import calendar
+from backend.core import audit, calendar
 from backend.core.auth import Principal
 from backend.core.errors import FieldError, NotFound, Unprocessable
 from backend.core.pagination import PageRequest
@@ -26,6 +32,7 @@ from backend.inspections.models import (
     InspectionFilters,
     InspectionListItem,
     InspectionPage,
+    InspectionSummary,
     PhotoEvidence,
     ReturnedInspection,
     Revision,
@@ -55,10 +62,50 @@ async def stored_view(conn: asyncpg.Connection, inspection_id: UUID) -> Inspecti
 
 
 async def get_inspection(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> Inspection:
+    """The inspection as the caller may see it, for a feature acting on it (review, reactions): not audited as a
+    read; read_inspection is the user's GET."""
     row = await conn.fetchrow(queries.GET_VISIBLE, *queries.visible_args(Visibility.of(principal)), inspection_id)
     if row is None:
         raise NotFound("No such inspection.")
     return await with_evidence(conn, principal, inspection_of(row))
+
+
+async def read_inspection(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, request_id: str | None
+) -> Inspection:
+    """The user's read of one inspection (GET), audited when it is a sex-work inspection."""
+    found = await get_inspection(conn, principal, inspection_id)
+    await _record_reads(conn, principal, _sexwork_ids([found]), request_id=request_id)
+    return found
+
+
+# --- audited reads of sex-work inspections ---------------------------------------------------------------------
+
+# Which of the inspections $1 are of the sexwork regime (for _sexwork_among).
+_SEXWORK_AMONG = "SELECT id FROM inspection WHERE id = ANY ($1::uuid[]) AND 'sexwork' = ANY (regimes)"
+
+
+def _sexwork_ids(shown: Iterable[InspectionSummary]) -> list[UUID]:
+    return [item.id for item in shown if "sexwork" in item.regimes]
+
+
+async def _sexwork_among(conn: asyncpg.Connection, principal: Principal, inspection_ids: list[UUID]) -> list[UUID]:
+    """The sex-work inspections among these visible ones, in their order, for a read whose rows do not carry the
+    regimes. Only a caller with the sexwork scope sees one, so for everyone else this asks the database nothing."""
+    if not inspection_ids or not principal.sees_regime("sexwork"):
+        return []
+    sexwork = {row["id"] for row in await conn.fetch(_SEXWORK_AMONG, inspection_ids)}
+    return [inspection_id for inspection_id in inspection_ids if inspection_id in sexwork]
+
+
+async def _record_reads(
+    conn: asyncpg.Connection, principal: Principal, inspection_ids: list[UUID], *, request_id: str | None
+) -> None:
+    """One inspection.read event per sex-work inspection shown; no transaction at all when there is none."""
+    if not inspection_ids:
+        return
+    async with conn.transaction():
+        await audit.record_user_actions(conn, principal, "inspection", inspection_ids, "read", request_id=request_id)
 
 
 # --- the photos' evidence ------------------------------------------------------------------------------------
@@ -117,15 +164,24 @@ async def returned_to(
 # --- lists -------------------------------------------------------------------------------------------------------
 
 
-async def list_revisions(conn: asyncpg.Connection, principal: Principal, inspection_id: UUID) -> RevisionList:
+async def list_revisions(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, request_id: str | None
+) -> RevisionList:
+    """Every revision as the phone sent it (its answers): audited as a read of a sex-work inspection."""
     if not await visible_to(conn, principal, inspection_id):
         raise NotFound("No such inspection.")
     rows = await conn.fetch(queries.REVISIONS, inspection_id)
+    await _record_reads(conn, principal, await _sexwork_among(conn, principal, [inspection_id]), request_id=request_id)
     return RevisionList(items=[msgspec.convert(dict(row), Revision) for row in rows])
 
 
 async def list_inspections(
-    conn: asyncpg.Connection, principal: Principal, filters: InspectionFilters, page: PageRequest
+    conn: asyncpg.Connection,
+    principal: Principal,
+    filters: InspectionFilters,
+    page: PageRequest,
+    *,
+    request_id: str | None,
 ) -> InspectionPage:
     calendar.ensure_in_order(filters.from_, filters.to)
     await registry.ensure_known_wijk_filter(conn, filters.wijk)
@@ -134,7 +190,9 @@ async def list_inspections(
     items, next_cursor = await queries.INSPECTION_LIST.page(
         conn, prepared, page, scope_args=queries.visible_args(Visibility.of(principal)), item=lambda row: row
     )
-    return InspectionPage(items=await _list_items(conn, items), next_cursor=next_cursor)
+    shown = await _list_items(conn, items)
+    await _record_reads(conn, principal, _sexwork_ids(shown), request_id=request_id)
+    return InspectionPage(items=shown, next_cursor=next_cursor)
 
 
 async def _list_items(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[InspectionListItem]:
@@ -164,9 +222,15 @@ def _distinct(ids: Iterable[UUID | None]) -> list[UUID]:
 
 
 async def list_violations(
-    conn: asyncpg.Connection, principal: Principal, filters: ViolationFilters, page: PageRequest
+    conn: asyncpg.Connection,
+    principal: Principal,
+    filters: ViolationFilters,
+    page: PageRequest,
+    *,
+    request_id: str | None,
 ) -> ViolationPage:
-    """An object's, location's or inspection's violations, newest first (the history recidive counts from)."""
+    """An object's, location's or inspection's violations, newest first (the history recidive counts from). A
+    read of the violations of a sex-work inspection is a read of that inspection: audited once per inspection."""
     if filters.object_id is None and filters.location_id is None and filters.inspection_id is None:
         raise Unprocessable(
             "Name what the violations are of.",
@@ -184,6 +248,8 @@ async def list_violations(
         scope_args=queries.visible_args(Visibility.of(principal)),
         item=lambda row: msgspec.convert(dict(row), Violation),
     )
+    of_inspections = list(dict.fromkeys(violation.inspection_id for violation in items))
+    await _record_reads(conn, principal, await _sexwork_among(conn, principal, of_inspections), request_id=request_id)
     return ViolationPage(items=items, next_cursor=next_cursor)
 
 

@@ -105,7 +105,7 @@ class InspectionController(Controller):
         regimes, coordinators their teams', inspectors their teams' planned ones and those they submitted or were
         present at. Newest first, in pages (keyset `cursor`), filtered by target, assignment, state, team, regime,
         wijk and dates."""
-        return await reads.list_inspections(db, request.user, filters, page)
+        return await reads.list_inspections(db, request.user, filters, page, request_id=request_id_of(request))
 
     @read_route(
         "/{inspection_id:uuid}",
@@ -123,7 +123,7 @@ class InspectionController(Controller):
         """Anyone who may see the inspection (see ListInspections; 404 otherwise). The inspection with its
         checklists and answers, photos and violations; the ETag (its version) is what review and return need, and
         If-None-Match gives 304."""
-        found = await reads.get_inspection(db, request.user, inspection_id)
+        found = await reads.read_inspection(db, request.user, inspection_id, request_id=request_id_of(request))
         return conditional_response(found, etag(found.version), if_none_match, READ_CACHE)
 
     @read_route(
@@ -134,7 +134,7 @@ class InspectionController(Controller):
     async def revisions(self, request: AuthRequest, db: Db, inspection_id: FromPath[UUID]) -> RevisionList:
         """Anyone who may see the inspection. Every revision as the phone sent it (the first submission and each
         correction), oldest first."""
-        return await reads.list_revisions(db, request.user, inspection_id)
+        return await reads.list_revisions(db, request.user, inspection_id, request_id=request_id_of(request))
 
     @command_route(
         "/{inspection_id:uuid}/review",
@@ -176,4 +176,4 @@ class ViolationController(Controller):
         "violations (a correction no longer establishes them) only with include_withdrawn=true.",
     )
     async def list_(self, request: AuthRequest, db: Db, filters: ViolationFilters, page: PageRequest) -> ViolationPage:
-        return await reads.list_violations(db, request.user, filters, page)
+        return await reads.list_violations(db, request.user, filters, page, request_id=request_id_of(request))
