@@ -108,6 +108,13 @@ async def _record_reads(
         await audit.record_user_actions(conn, principal, "inspection", inspection_ids, "read", request_id=request_id)
 
 
+async def record_evidence_read(
+    conn: asyncpg.Connection, principal: Principal, inspection_id: UUID, *, request_id: str | None
+) -> None:
+    """A read of an inspection's evidence (a photo) is a read of the inspection: logged when it is a sex-work one."""
+    await _record_reads(conn, principal, await _sexwork_among(conn, principal, [inspection_id]), request_id=request_id)
+
+
 # --- the photos' evidence ------------------------------------------------------------------------------------
 
 EvidenceReader = Callable[[asyncpg.Connection, Principal, list[UUID]], Awaitable[dict[UUID, PhotoEvidence]]]

@@ -24,6 +24,7 @@ from backend.inspections.reads import (
     list_violations,
     outcomes_of_assignments,
     read_evidence_with,
+    record_evidence_read,
     returned_to,
     visible_to,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "photo_received",
     "photo_slot",
     "read_evidence_with",
+    "record_evidence_read",
     "return_",
     "returned_to",
     "review",

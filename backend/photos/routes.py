@@ -334,7 +334,9 @@ async def _derivative(
     variant: Variant,
     if_none_match: str | None,
 ) -> Response[Any]:
-    download = await service.derivative(_evidence(request), request.user, inspection_id, photo_id, variant)
+    download = await service.derivative(
+        _evidence(request), request.user, inspection_id, photo_id, variant, request_id=request_id_of(request)
+    )
     headers = {"ETag": f'"{download.sha256}"', "Cache-Control": DERIVATIVE_CACHE, "X-Content-Type-Options": "nosniff"}
     if not_modified(if_none_match, headers["ETag"]):
         return Response(content=b"", status_code=304, headers=headers)

@@ -509,11 +509,13 @@ async def evidence_of(
 
 
 async def derivative(
-    ev: Evidence, principal: Principal, inspection_id: UUID, photo_id: UUID, variant: Variant
+    ev: Evidence, principal: Principal, inspection_id: UUID, photo_id: UUID, variant: Variant, *, request_id: str | None
 ) -> Download:
-    """A display image or thumbnail, for whoever may see the inspection (404 otherwise)."""
+    """A display image or thumbnail, for whoever may see the inspection (404 otherwise); the read of a sex-work
+    inspection's photo is audited as a read of that inspection."""
     async with ev.connection() as conn:
         row = await _served(conn, principal, inspection_id, photo_id, whole_regimes=False)
+        await inspections.record_evidence_read(conn, principal, inspection_id, request_id=request_id)
     sha256 = row[f"{variant}_sha256"]
     return Download(sha256=sha256, media_type="image/jpeg", open=lambda: ev.store.open("derivative", sha256))
 
