@@ -84,8 +84,8 @@ def kind_of(step: StepRecord) -> LetterKind | None:
 
 
 def kenmerk(case: CaseRecord) -> str:
-    """The case's reference on its letters: HH, the year it was opened, the start of its id."""
-    return f"HH-{case.opened_at.year}-{str(case.id)[:8].upper()}"
+    """The case's reference on its letters, given by the database when the case was opened (migrations/0083)."""
+    return case.kenmerk
 
 
 def _missing(pointer: str, detail: str) -> Unprocessable:

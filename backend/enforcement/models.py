@@ -328,6 +328,14 @@ class StatusEntry(msgspec.Struct, frozen=True):
 
 class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
+    kenmerk: Annotated[
+        str,
+        Meta(
+            description="The case's reference (ons kenmerk, e.g. HH-2026-00042), unique and never changed: printed on "
+            "every letter of the case and in the subject of its e-mail, and what the offender quotes when paying a "
+            "fine or lodging a bezwaar"
+        ),
+    ]
     object_id: UUID | None
     location_id: UUID | None
     regime: Regime
@@ -612,6 +620,10 @@ class CaseFilters(QueryGroup, frozen=True):
     object_id: Annotated[UUID | None, QueryParameter(description="Cases of this establishment")] = None
     location_id: Annotated[UUID | None, QueryParameter(description="Cases of this location")] = None
     wijk: WijkFilter = None
+    kenmerk: Annotated[
+        str | None,
+        QueryParameter(min_length=1, max_length=64, description="The case with this kenmerk (exact)"),
+    ] = None
 
 
 class StepFilters(QueryGroup, frozen=True):

@@ -8,7 +8,7 @@ from backend.core.pagination import KeysetQuery
 VISIBLE = "c.regime = ANY ($1::text[])"
 
 CASE_COLUMNS = """c.id, c.establishment_id AS object_id, c.location_id, c.regime, c.wijk, c.team_id, c.status, c.result,
-c.merged_into, c.opened_by, c.opened_at, c.closed_at, c.version, c.updated_at,
+c.merged_into, c.opened_by, c.opened_at, c.closed_at, c.version, c.updated_at, c.kenmerk,
 (SELECT count(*) FROM enforcement_case_violation cv WHERE cv.case_id = c.id) AS violation_count"""
 
 GET_CASE = f"SELECT {CASE_COLUMNS} FROM enforcement_case c WHERE c.id = $2 AND {VISIBLE}"
@@ -381,6 +381,7 @@ _CASE_FILTERS = {
     "object_id": "c.establishment_id = {}",
     "location_id": "c.location_id = {}",
     "wijk": "c.wijk = {}",
+    "kenmerk": "c.kenmerk = {}",
 }
 # Cases newest first by (opened_at, id).
 CASE_LIST = KeysetQuery(

@@ -35,6 +35,7 @@ class CaseRecord(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     version: int
     opened_at: datetime
+    kenmerk: str  # the reference on its letters (migrations/0083)
 
     @property
     def target_id(self) -> UUID:

@@ -300,7 +300,7 @@ export async function caseScreen(id) {
   ]);
   const approvable = new Set(waiting.items.map((item) => item.step_id));
   render(`Zaak ${word(REGIMES, found.regime)}: ${place.name || place.address || "adres niet zichtbaar"}`,
-    facts([["Object", place.name], ["Adres", place.address], ["Wijk", word(WIJKEN, found.wijk)],
+    facts([["Kenmerk", found.kenmerk], ["Object", place.name], ["Adres", place.address], ["Wijk", word(WIJKEN, found.wijk)],
            ["Regime", word(REGIMES, found.regime)], ["Status", word(CASE_STATUSES, found.status)],
            ["Geopend", formatDate(found.opened_at)], ["Gesloten", formatDate(found.closed_at)], ["Resultaat", found.result]]),
     violations,

@@ -36,7 +36,7 @@ function letterRow(item) {
 }
 
 function caseRow(item) {
-  return [link(`#/zaken/${item.id}`, targetName(item)), item.address || "", word(REGIMES, item.regime),
+  return [link(`#/zaken/${item.id}`, targetName(item)), item.kenmerk, item.address || "", word(REGIMES, item.regime),
           word(WIJKEN, item.wijk), word(CASE_STATUSES, item.status), String(item.violation_count), formatDate(item.opened_at)];
 }
 
@@ -51,10 +51,11 @@ function openCases() {
   const form = h("form", { class: "console-form console-filters", novalidate: true },
     field("Regime", "select", { name: "regime" }, [["", "Alle regimes"], ...user.regimes.map((r) => [r, word(REGIMES, r)])]),
     field("Wijk", "select", { name: "wijk" }, [["", "Alle wijken"], ...Object.entries(WIJKEN)]),
+    field("Kenmerk", "input", { name: "kenmerk", autocomplete: "off" }),
     h("div", {}, button("Zaken tonen", null, { type: "submit" })));
   const show = () => {
     const values = Object.fromEntries(new FormData(form).entries());
-    results.replaceChildren(pagedTable("Open zaken", ["Zaak", "Adres", "Regime", "Wijk", "Status", "Overtredingen", "Geopend"],
+    results.replaceChildren(pagedTable("Open zaken", ["Zaak", "Kenmerk", "Adres", "Regime", "Wijk", "Status", "Overtredingen", "Geopend"],
       `/api/v1/enforcement/cases${query({ open: true, ...values })}`, caseRow));
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
