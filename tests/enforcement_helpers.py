@@ -4,8 +4,10 @@ with violations, and short steps through a case."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+from backend.core import calendar
 from backend.letters import service as letters
 from backend.letters import templates
 from tests.inspection_helpers import (
@@ -251,3 +253,14 @@ async def table_counts(db) -> dict[str, int]:
         counts[table] = await db.fetchval(f"SELECT count(*) FROM {table}")  # constant table names
     counts["audit"] = await db.fetchval("SELECT count(*) FROM audit_event WHERE object_type = 'enforcement_case'")
     return counts
+
+
+async def last_term_ended(client, db, world: World, days_ago: int = 2) -> tuple[dict, dict, dict]:
+    """A sent last onder dwangsom whose begunstigingstermijn ended `days_ago` days ago (arranged on the hercontrole,
+    which is not a sent step): the case, the besluit and the hercontrole its sending planned."""
+    current, besluit = await with_dwangsom(client, world)
+    current = await done(client, world, current, besluit["id"], "send")
+    hercontrole = last_step(current)
+    ended_on = calendar.today() - timedelta(days=days_ago)
+    await db.execute("UPDATE enforcement_step SET due_on = $2 WHERE id = $1::uuid", hercontrole["id"], ended_on)
+    return current, besluit, hercontrole

@@ -1,6 +1,8 @@
 """Approval of a decision by a second officer (vier-ogenprincipe): neither its drafter nor an inspector of the
-violations it rests on. The approval is of the letter as it reads that day: its SHA-256 is recorded, and a
-letter that changes since (the addressee, the template) is approved again before it is sent."""
+violations it rests on, nor, for an invorderingsbeschikking, an inspector of the hercontrole that found the sum
+forfeited (read through the inspections feature's service). The approval is of the letter as it reads that day: its
+SHA-256 is recorded, and a letter that changes since (the addressee, the template) is approved again before it is
+sent."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import asyncpg
 
 from backend.core import calendar
 from backend.core.auth import Principal
-from backend.core.errors import Conflict, Forbidden
+from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.enforcement import letter, queries, reading, records, steps
 from backend.enforcement.models import Case
+from backend.enforcement.records import StepRecord
+from backend.inspections import service as inspections
 from backend.letters.service import Letters
 
 
@@ -26,9 +30,9 @@ async def approve_step(
     letters: Letters,
     request_id: str | None,
 ) -> Case:
-    """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on, approves
-    the letter as it reads today; its SHA-256 is the approval. An approved step whose letter changed since (the
-    addressee, the template) is approved again."""
+    """Vier-ogen: a second officer, neither the drafter nor an inspector of the violations it rests on (nor, for an
+    invordering, of the hercontrole that found the sum forfeited), approves the letter as it reads today; its SHA-256
+    is the approval. An approved step whose letter changed since (the addressee, the template) is approved again."""
     case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "approve")
     today = calendar.today()
@@ -44,6 +48,11 @@ async def approve_step(
         raise Forbidden(
             "You inspected a violation this decision rests on; another officer approves it.", code="four_eyes"
         )
+    if step.type == "invordering" and principal.user_id in await _hercontrole_inspectors(tx, principal, step):
+        raise Forbidden(
+            "You inspected at the hercontrole that found the sum forfeited; another officer approves the invordering.",
+            code="four_eyes",
+        )
     await tx.execute(queries.APPROVE, step_id, principal.user_id, rendered.sha256, rendered.template_version_id, today)
     await records.audit(
         tx,
@@ -55,3 +64,24 @@ async def approve_step(
         after={"step_id": str(step_id), "status": "approved", "letter_sha256": rendered.sha256},
     )
     return await reading.view(tx, principal, case_id)
+
+
+async def _hercontrole_inspectors(conn: asyncpg.Connection, principal: Principal, invordering: StepRecord) -> set[UUID]:
+    """Who inspected at the hercontrole whose forfeited sum the invordering collects: the inspectors present at its
+    follow-up inspection and its submitter, as the inspections feature shows them to the approver. That inspection
+    is the one that set the outcome, and the latest of the hercontrole's assignment (an outcome an officer corrected
+    no longer names its inspection). Who recorded an outcome by hand the step does not keep."""
+    assert invordering.related_step_id is not None  # an invordering names the hercontrole whose sum it collects
+    hercontrole = await records.step(conn, invordering.case_id, invordering.related_step_id)
+    found = {hercontrole.outcome_inspection_id} if hercontrole.outcome_inspection_id else set()
+    if hercontrole.assignment_id is not None:
+        latest = await inspections.outcomes_of_assignments(conn, principal, [hercontrole.assignment_id])
+        found |= {outcome.inspection_id for outcome in latest.values()}
+    present: set[UUID] = set()
+    for inspection_id in sorted(found):
+        try:
+            inspection = await inspections.get_inspection(conn, principal, inspection_id)
+        except NotFound:  # outside the approver's regimes: the inspections feature does not show it to them
+            continue
+        present |= {*inspection.inspector_ids, inspection.submitted_by}
+    return present

@@ -40,8 +40,9 @@ async def _term_end(conn: asyncpg.Connection, decision: StepRecord) -> date:
 
 async def made_known_later(conn: asyncpg.Connection, decision: StepRecord, made_known_on: date) -> None:
     """A sent decision made known on a later day than its records said so far (posted after the day of sending, or
-    its e-mail taken by the mail server only on a later day): the listed bezwaar term counts from that day."""
-    if decision.type == "besluit" and made_known_on != decision.made_known_on():
+    its e-mail taken by the mail server only on a later day): the listed bezwaar term counts from that day. Any
+    decision: a besluit or an invorderingsbeschikking."""
+    if decision.type in steps.DECISIONS and made_known_on != decision.made_known_on():
         await conn.execute(queries.MOVE_DEADLINE, decision.id, "bezwaar_term", bezwaar_term_end(made_known_on))
 
 

@@ -129,6 +129,8 @@ async def record_outcome(
     if step.type == "bezwaar" and data.result == "gegrond":
         assert step.related_step_id is not None  # a bezwaar names the decision objected to
         decision = await records.step(tx, case_id, step.related_step_id)
+        # Annulled, the decision sets no term running any more (a begunstigingstermijn), as when withdrawn.
+        await tx.execute(queries.RESOLVE_STEP_DEADLINES, decision.id)
         called_off = await hercontrole.call_off(tx, principal, case, decision, "annulled", request_id)
     await records.audit(
         tx,

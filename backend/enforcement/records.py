@@ -66,7 +66,9 @@ class StepRecord(StepFields, frozen=True, kw_only=True):
     forfeited_cents: int | None
     forfeited_units: int | None
     forfeited_on: date | None
+    assignment_id: UUID | None  # a hercontrole: the follow-up inspection planned
     outcome_source: str | None
+    outcome_inspection_id: UUID | None  # a hercontrole: the follow-up inspection that set its outcome
     late: bool | None
     late_excused: bool | None
     addressee: dict[str, Any] | None

@@ -1,8 +1,9 @@
 """Sending a step (bekendmaking, Awb 3:41): on the day the officer records, a decision only once approved with
 its letter as approved. The letter dated that day is stored write-once; a sent step never changes (a database
 trigger holds this too). Every term the step starts counts from the day of sending: the zienswijze term of a
-voornemen, the bezwaar term of a besluit (6:7, 6:8), the begunstigingstermijn of a last onder dwangsom (whose
-hercontrole is planned then); an invordering is sent within the collection limit (5:35). Announced as
+voornemen, the bezwaar term of a decision (a besluit or an invorderingsbeschikking: 6:7, 6:8), the
+begunstigingstermijn of a last onder dwangsom (whose hercontrole is planned then) or bestuursdwang; an invordering
+is sent only under a last onder dwangsom that still stands and within the collection limit (5:35). Announced as
 `step.sent`. A letter marked for post is printed and posted by the back office, which records the day
 (`record_posted`).
 """
@@ -61,6 +62,8 @@ async def send_step(
     case, step = await reading.changing(tx, principal, case_id, step_id, version)
     steps.allows(step.type, step.status, "send")
     sent_on = _sending_day(data, step)
+    if step.type == "invordering":
+        await _still_collectable(tx, case, step, sent_on)
     dispatch = await _send_letter(tx, principal, letters, case, step, sent_on)
     await tx.execute(queries.SEND, step_id, principal.user_id, sent_on, step.status, dispatch)
     new_status = await _terms_start(tx, principal, case, step, sent_on, atw_terms, request_id)
@@ -99,28 +102,53 @@ async def _terms_start(
     """Start the terms the sent step sets running; the case's status that follows."""
     new_status = steps.KINDS[step.type].case_status
     assert new_status is not None  # every kind that is sent moves the case
+    if step.type in steps.DECISIONS:
+        # Bezwaar lies against every decision: a besluit and an invorderingsbeschikking (Awb 5:37, 6:7, 6:8).
+        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "bezwaar_term", bezwaar.bezwaar_term_end(sent_on))
     if step.type == "voornemen":
         assert step.zienswijze_weeks is not None  # set when drafted
         end = calendar.term_end(sent_on, weeks=step.zienswijze_weeks, atw="zienswijze" in atw_terms)
         await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "zienswijze", end)
     elif step.type == "besluit":
-        await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "bezwaar_term", bezwaar.bezwaar_term_end(sent_on))
         if step.related_step_id is not None:
             await tx.execute(queries.RESOLVE_DEADLINE, step.related_step_id, "zienswijze")
         if step.decision == "last_onder_dwangsom":
             await hercontrole.plan(tx, principal, case, step, sent_on, atw_terms, request_id)
             new_status = "hercontrole"
+        elif step.decision == "last_onder_bestuursdwang":
+            # Counted as a dwangsom's (hercontrole.plan), but no hercontrole is planned: after the term the
+            # authority itself ends the violation at the offender's cost, a separate decision to act, not a sum
+            # forfeited by law that a follow-up inspection establishes.
+            assert step.begunstiging_days is not None  # its letter states the term's last day (letters.fields)
+            end = calendar.term_end(sent_on, days=step.begunstiging_days, atw="begunstigingstermijn" in atw_terms)
+            await tx.execute(queries.INSERT_DEADLINE, case.id, step.id, "begunstigingstermijn", end)
     elif step.type == "invordering":
-        limit = await tx.fetchrow(queries.DEADLINE_OF, step.related_step_id, "invordering_limit")
-        if limit is not None and sent_on > limit["due_on"]:
-            raise Conflict(
-                f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
-                code="collection_time_barred",
-            )
         # The authority acted on the forfeited sum: neither its payment term nor the collection limit is open.
         for kind in ("payment", "invordering_limit"):
             await tx.execute(queries.RESOLVE_DEADLINE, step.related_step_id, kind)
     return new_status
+
+
+async def _still_collectable(tx: asyncpg.Connection, case: CaseRecord, invordering: StepRecord, sent_on: date) -> None:
+    """An invordering approved earlier goes out only while its sum may still be collected: under a last onder
+    dwangsom that stands (not withdrawn, not annulled on bezwaar: hercontrole.last_ended, the rule drafting applies
+    too) and within the collection limit on the day of sending (Awb 5:35). Checked before its letter is stored, so
+    a refusal leaves nothing behind."""
+    assert invordering.related_step_id is not None  # an invordering names the hercontrole whose sum it collects
+    forfeited_at = await records.step(tx, case.id, invordering.related_step_id)
+    ended = await hercontrole.last_ended(tx, forfeited_at)
+    if ended is not None:
+        raise Conflict(
+            f"The last onder dwangsom the sum was forfeited under was {hercontrole.ENDED[ended]}; nothing is "
+            "collected under it, so the invordering is not sent.",
+            code="last_not_in_force",
+        )
+    limit = await tx.fetchrow(queries.DEADLINE_OF, forfeited_at.id, "invordering_limit")
+    if limit is not None and sent_on > limit["due_on"]:
+        raise Conflict(
+            f"The power to collect lapsed on {limit['due_on']} (Awb 5:35); the invordering is not sent.",
+            code="collection_time_barred",
+        )
 
 
 async def _send_letter(
