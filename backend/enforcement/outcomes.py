@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.core import calendar, events
+from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict
 from backend.enforcement import bezwaar, hercontrole, queries, reading, records, steps
@@ -62,16 +62,7 @@ async def withdraw_step(
             **_called_off(called_off),
         },
     )
-    withdrawn = events.event(
-        "step.withdrawn",
-        actor=principal.user_id,
-        subject_type="step",
-        subject_id=step_id,
-        related={"case": case_id, "object": case.target_id},
-        regimes=[case.regime],
-        request_id=request_id,
-    )
-    await events.announce(tx, withdrawn, principal)
+    await records.announce_step(tx, principal, "withdrawn", case, step_id, request_id)
     return await reading.view(tx, principal, case_id)
 
 

@@ -3,7 +3,7 @@
 The reading functions turn a row into its record; the inserts take a record and bind its fields in the order
 the statement names them (queries.CASE_INSERT_FIELDS, queries.STEP_INSERT_FIELDS). Every change of a case goes
 through `bump` (the If-Match version check that also locks the case), writes its status history (`history`) and
-its audit event (`audit`) in the same transaction.
+its audit event (`audit`) in the same transaction; what happened to a step is announced with `announce_step`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from backend.core import audit as audit_trail
+from backend.core import events
 from backend.core.auth import Principal
 from backend.core.concurrency import stale
 from backend.core.errors import Conflict, NotFound
@@ -244,3 +245,20 @@ async def audit(
         before=before,
         after=after,
     )
+
+
+async def announce_step(
+    tx: asyncpg.Connection, principal: Principal, what: str, case: CaseRecord, step_id: UUID, request_id: str | None
+) -> None:
+    """Announce `step.<what>` (sent, withdrawn) in the transaction that did it: the step, with its case and the
+    case's target, in the case's regime."""
+    happened = events.event(
+        f"step.{what}",
+        actor=principal.user_id,
+        subject_type="step",
+        subject_id=step_id,
+        related={"case": case.id, "object": case.target_id},
+        regimes=[case.regime],
+        request_id=request_id,
+    )
+    await events.announce(tx, happened, principal)

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.core import calendar, events
+from backend.core import calendar
 from backend.core.auth import Principal
 from backend.core.errors import Conflict, invalid
 from backend.enforcement import bezwaar, hercontrole, letter, queries, reading, records, steps
@@ -77,16 +77,7 @@ async def send_step(
         request_id,
         after={"step_id": str(step_id), "type": step.type, "decision": step.decision, "sent_on": sent_on.isoformat()},
     )
-    sent = events.event(
-        "step.sent",
-        actor=principal.user_id,
-        subject_type="step",
-        subject_id=step_id,
-        related={"case": case_id, "object": case.target_id},
-        regimes=[case.regime],
-        request_id=request_id,
-    )
-    await events.announce(tx, sent, principal)
+    await records.announce_step(tx, principal, "sent", case, step_id, request_id)
     return await reading.view(tx, principal, case_id)
 
 
