@@ -29,7 +29,7 @@ from tests.helpers import assert_problem, register
 from tests.inspection_helpers import World
 
 APPROVALS = f"{BASE}/approvals"
-CAFE_ADDRESS = "Oudegracht 100, 3511AX Utrecht"
+CAFE_ADDRESS = "Oudegracht 100, 3511 AX Utrecht"
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ async def test_approvals_page_with_the_cursor_oldest_first(client, world):
     assert page_two["next_cursor"] is None
     assert (second["object_name"], second["address"], second["wijk"]) == (
         "Bar Zuid",
-        "Amsterdamsestraatweg 7A, 3513AA Utrecht",
+        "Amsterdamsestraatweg 7A, 3513 AA Utrecht",
         "noordwest",
     )
     assert_problem(
@@ -293,5 +293,5 @@ async def test_showing_a_sex_work_location_s_address_in_a_list_is_an_audited_rea
     before = await db.fetchval(reads, location_id)
 
     [item] = (await client.get(CASES, headers=world.h["officer_sw"])).json()["items"]
-    assert (item["object_name"], item["address"]) == (None, "Vleutenseweg 301, 3532HN Utrecht")
+    assert (item["object_name"], item["address"]) == (None, "Vleutenseweg 301, 3532 HN Utrecht")
     assert await db.fetchval(reads, location_id) == before + 1

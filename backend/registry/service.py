@@ -656,9 +656,11 @@ async def get_objects(conn: asyncpg.Connection, principal: Principal, object_ids
 
 
 def address_line(place: Establishment | Location) -> str:
-    """An establishment's or location's address on one line, as letters and worklists show it."""
+    """An establishment's or location's address on one line, as letters and worklists show it: the postcode as
+    the Dutch write it (1234 AB), though it is stored without the space."""
     number = f"{place.house_number}{place.house_number_addition or ''}"
-    return f"{place.street} {number}, {place.postcode} {place.city}"
+    postcode = f"{place.postcode[:4]} {place.postcode[4:]}" if len(place.postcode) == 6 else place.postcode
+    return f"{place.street} {number}, {postcode} {place.city}"
 
 
 async def get_locations(conn: asyncpg.Connection, principal: Principal, location_ids: list[UUID]) -> list[Location]:
