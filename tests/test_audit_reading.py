@@ -23,9 +23,10 @@ from backend.core.calendar import today
 from backend.core.config import PROJECT_ROOT
 from backend.core.migrations import migrate
 from tests.complaint_helpers import complaint_world, create_complaint
-from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
+from tests.conftest import app_client, make_settings
 from tests.helpers import assert_problem, register
 from tests.inspection_helpers import HORECA_OK, SEXWORK_OK, World, submitted
+from tests.migration_helpers import database_before
 from tests.registry_helpers import ALL_REGIMES, create_object
 
 EVENTS = "/api/v1/audit-events"
@@ -259,20 +260,8 @@ async def test_the_scope_of_an_event_cannot_be_changed_afterwards(db, world, sex
 @pytest.fixture
 async def database_before_the_scope(pg_server_url, tmp_path) -> AsyncIterator[tuple[str, Path]]:
     """A database migrated up to the migration before 0016_audit_scope.sql, and a directory holding those."""
-    directory = tmp_path / "migrations"
-    directory.mkdir()
-    for path in sorted((PROJECT_ROOT / "migrations").glob("*.sql")):
-        if path.name < SCOPE_MIGRATION:
-            shutil.copy(path, directory / path.name)
-    name = await create_database(pg_server_url, template=None)
-    url = with_database(pg_server_url, name)
-    conn = await core_db.connect(url)
-    try:
-        await migrate(conn, directory)
-    finally:
-        await conn.close()
-    yield url, directory
-    await drop_database(pg_server_url, name)
+    async with database_before(pg_server_url, tmp_path, SCOPE_MIGRATION) as found:
+        yield found
 
 
 async def test_events_written_before_the_scope_existed_get_it_from_the_migration(

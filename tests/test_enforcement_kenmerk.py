@@ -18,11 +18,12 @@ from backend.core import db as core_db
 from backend.core.calendar import AMSTERDAM
 from backend.core.config import PROJECT_ROOT
 from backend.core.migrations import migrate
-from tests.conftest import app_client, create_database, drop_database, make_settings, with_database
+from tests.conftest import app_client, make_settings
 from tests.enforcement_helpers import CASES, NO_MANAGER, case, done, drafted, enforcement_world, last_step, reviewed
 from tests.helpers import assert_problem
 from tests.inspection_helpers import SEXWORK_OK, USERS, World, add_users
 from tests.letter_helpers import pdf_text
+from tests.migration_helpers import database_before
 from tests.registry_helpers import ALL_REGIMES, create_object
 
 MIGRATION = "0083_case_kenmerk.sql"
@@ -115,20 +116,8 @@ async def test_a_case_s_kenmerk_cannot_be_changed(client, db, world):
 @pytest.fixture
 async def database_before_the_kenmerk(pg_server_url, tmp_path) -> AsyncIterator[tuple[str, Path]]:
     """A database migrated up to the migration before 0083_case_kenmerk.sql, and a directory holding those."""
-    directory = tmp_path / "migrations"
-    directory.mkdir()
-    for path in sorted((PROJECT_ROOT / "migrations").glob("*.sql")):
-        if path.name < MIGRATION:
-            shutil.copy(path, directory / path.name)
-    name = await create_database(pg_server_url, template=None)
-    url = with_database(pg_server_url, name)
-    conn = await core_db.connect(url)
-    try:
-        await migrate(conn, directory)
-    finally:
-        await conn.close()
-    yield url, directory
-    await drop_database(pg_server_url, name)
+    async with database_before(pg_server_url, tmp_path, MIGRATION) as found:
+        yield found
 
 
 # Cases of one establishment as the old code referred to them: "HH-" || year opened (UTC) || the first 8 hex digits

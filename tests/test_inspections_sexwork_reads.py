@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.inspection_helpers import HORECA_NO_MANAGER, SEXWORK_OK, URL, World, build_world, sha, submitted
+from tests.inspection_helpers import HORECA_NO_MANAGER, SEXWORK_OK, URL, World, build_world, submitted
 from tests.photo_helpers import entry, listed_jpeg, photo_url, upload
 
 READS = "/api/v1/audit-events/reads"
@@ -40,7 +40,7 @@ async def sexwork(client, world) -> dict:
             _no_manager_nor_age_notice(world),
             {"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
         ],
-        photos=[{"id": photo_id, "sha256": sha(photo_id), "size": 1_000, "checklist": 0, "question": "AW-06"}],
+        photos=[entry(photo_id, listed_jpeg(photo_id))],
     )
     inspection = await submitted(client, world, body, "insp_sw")
     assert inspection["regimes"] == ["alcohol", "sexwork"] and len(inspection["violations"]) == 2
@@ -134,21 +134,10 @@ async def test_reads_of_other_inspections_are_not_logged(client, world, db, sexw
     assert [row["object_id"] for row in logged] == [sexwork["id"]]
 
 
-async def test_a_photo_of_a_sex_work_inspection_is_a_logged_read_of_it(client, world):
+async def test_a_photo_of_a_sex_work_inspection_is_a_logged_read_of_it(client, world, sexwork):
     """The thumbnail or display image of a sex-work inspection's photo shows its evidence: a read of the inspection."""
-    photo_id = str(uuid.uuid4())
+    inspection, [photo_id] = sexwork, sexwork["expected_photos"]
     data = listed_jpeg(photo_id)
-    body = world.body(
-        "insp_sw",
-        object_id=world.ids["club"],
-        observations=None,
-        checklists=[
-            _no_manager_nor_age_notice(world),
-            {"checklist_version_id": world.ids["sexwork-establishment"], "answers": SEXWORK_OK},
-        ],
-        photos=[entry(photo_id, data)],
-    )
-    inspection = await submitted(client, world, body, "insp_sw")
     assert (await upload(client, world.h["insp_sw"], inspection["id"], photo_id, data)).status_code == 200
     before = await reads_of(client, world, "insp_sw")
     response = await client.get(photo_url(inspection["id"], photo_id, "/thumbnail"), headers=world.h["insp_sw"])
