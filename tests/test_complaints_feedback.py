@@ -59,8 +59,10 @@ async def record_informed(client, world: World, complaint: dict[str, Any], how: 
     )
 
 
-async def test_a_rejection_without_an_answer_for_a_reporter_who_wants_feedback_is_refused(client, world, db):
+async def test_a_rejection_without_an_answer_for_a_reporter_who_wants_feedback_is_refused(client, world, db, mailbox):
     complaint = await moved(client, world, await create_complaint(client, world), TAKE_UP)
+    # The acknowledgement goes out first: sending it reads the reporter's address, an audited read.
+    await until(lambda: len(mailbox.received) == 1)
     before = await stored(db)
     mails = [(m["id"], m["event_type"]) for m in await email_messages(db)]  # the acknowledgement
 
