@@ -39,7 +39,7 @@ handler's explicit override, else the object's, else the one of the address's fo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -155,21 +155,12 @@ def _listed(row: asyncpg.Record, item: type[Listed]) -> Listed:
     return msgspec.convert(fields, item)
 
 
-def _sees_regimes(seen: Visibility, regimes: Collection[str]) -> bool:
-    """The inspections' (and planning's) rule on regimes alone: they share one with the caller's, and sex work
-    needs the sexwork scope."""
-    return not set(seen.regimes).isdisjoint(regimes) and (seen.sexwork or "sexwork" not in regimes)
-
-
 async def _follow_ups(
     conn: asyncpg.Connection, principal: Principal, complaint_id: UUID
 ) -> tuple[list[InspectionFollowUp], set[UUID]]:
-    """The inspections planned from the complaint that the caller may see by their regimes, and the ids of the
-    others. A complaint may lead to an inspection under another regime (a nuisance complaint to a check for
-    illegal prostitution), so seeing the complaint is not enough to see what was planned and found."""
-    seen = Visibility.of(principal)
-    assignments = await planning.assignments_of_complaint(conn, complaint_id)
-    shown = [a for a in assignments if _sees_regimes(seen, a.regimes)]
+    """The inspections planned from the complaint that the caller may see by their regimes (planning and the
+    inspections feature decide), and the ids of those assignments."""
+    shown = await planning.assignments_of_complaint(conn, principal, complaint_id)
     outcomes = await inspections.outcomes_of_assignments(conn, principal, [a.id for a in shown])
     items = []
     for assignment in shown:
@@ -189,7 +180,7 @@ async def _follow_ups(
                 violation_codes=list(outcome.violation_codes) if reviewed and outcome else [],
             )
         )
-    return items, {a.id for a in assignments} - {a.id for a in shown}
+    return items, {a.id for a in shown}
 
 
 async def with_reporter(
@@ -268,13 +259,13 @@ async def view(conn: asyncpg.Connection, principal: Principal, row: asyncpg.Reco
     fields["reporter"] = None
     if not handler:
         fields["answer"] = None
-    fields["inspections"], hidden = await _follow_ups(conn, principal, row["id"])
+    fields["inspections"], shown = await _follow_ups(conn, principal, row["id"])
     history = []
     for entry in await conn.fetch(queries.HISTORY, row["id"]):
         item = dict(entry)
         if not handler:
             item["answer"] = None
-        if item["assignment_id"] in hidden:
+        if item["assignment_id"] is not None and item["assignment_id"] not in shown:
             item["assignment_id"] = None  # an inspection planned under a regime the caller may not see
         history.append(msgspec.convert(item, HistoryEntry))
     fields["history"] = history

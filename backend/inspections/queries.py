@@ -430,11 +430,11 @@ VIOLATION_LIST = KeysetQuery(
 
 
 # The latest inspection of each assignment in $1 with the codes of its violations that are not withdrawn.
-OUTCOMES_OF_ASSIGNMENTS = """
-SELECT DISTINCT ON (i.assignment_id) i.assignment_id, i.id AS inspection_id, i.state,
+OUTCOMES_OF_ASSIGNMENTS = f"""
+SELECT latest.assignment_id, latest.id AS inspection_id, latest.state,
        coalesce((SELECT array_agg(DISTINCT v.code ORDER BY v.code) FROM violation v
-                 WHERE v.inspection_id = i.id AND v.withdrawn_at IS NULL), '{}') AS violation_codes
-FROM inspection i
-WHERE i.assignment_id = ANY ($1::uuid[])
-ORDER BY i.assignment_id, i.inspected_at DESC, i.id DESC
+                 WHERE v.inspection_id = latest.id AND v.withdrawn_at IS NULL), '{{}}') AS violation_codes
+FROM (SELECT DISTINCT ON (i.assignment_id) i.* FROM inspection i WHERE i.assignment_id = ANY ($7::uuid[])
+      ORDER BY i.assignment_id, i.inspected_at DESC, i.id DESC) latest
+WHERE {visible("latest.")}
 """

@@ -269,9 +269,6 @@ async def outcomes_of_assignments(
     only with the sexwork scope, because a complaint of another regime can lead to a sex-work inspection."""
     if not assignment_ids:
         return {}
-    rows = await conn.fetch(queries.OUTCOMES_OF_ASSIGNMENTS, assignment_ids)
-    return {
-        row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome)
-        for row in rows
-        if await visible_to(conn, principal, row["inspection_id"], whole_regimes=True)
-    }
+    seen = Visibility.of(principal).by_regime_only()
+    rows = await conn.fetch(queries.OUTCOMES_OF_ASSIGNMENTS, *queries.visible_args(seen), assignment_ids)
+    return {row["assignment_id"]: msgspec.convert(dict(row), AssignmentOutcome) for row in rows}

@@ -352,10 +352,15 @@ async def plan_hercontrole(
     return created
 
 
-async def assignments_of_complaint(conn: asyncpg.Connection, complaint_id: UUID) -> list[Assignment]:
-    """Every assignment planned from a complaint, in planning order. No visibility check here: the complaints
-    feature shows them only to callers who may see the complaint, and only as a follow-up summary."""
-    return [_assignment(row) for row in await conn.fetch(queries.OF_COMPLAINT, complaint_id)]
+async def assignments_of_complaint(
+    conn: asyncpg.Connection, principal: Principal, complaint_id: UUID
+) -> list[Assignment]:
+    """The assignments planned from a complaint whose regimes the caller may see, whatever their team (the
+    complaints feature shows them as a follow-up summary to whoever may see the complaint), in planning order. A
+    complaint may lead to an inspection under another regime (a nuisance complaint to a check for illegal
+    prostitution), so seeing the complaint is not enough: sex work needs the sexwork scope."""
+    rows = await conn.fetch(queries.OF_COMPLAINT, complaint_id)
+    return [_assignment(row) for row in rows if _sees_regimes(row["regimes"], principal.regimes)]
 
 
 async def _changeable(tx: asyncpg.Connection, principal: Principal, assignment_id: UUID) -> Assignment:
