@@ -83,12 +83,19 @@ async def plan(
     await tx.execute(queries.INSERT_DEADLINE, case.id, step_id, "begunstigingstermijn", end)
 
 
-async def last_ended(conn: asyncpg.Connection, hercontrole: StepRecord) -> str | None:
-    """How the last onder dwangsom of this hercontrole ended ('withdrawn', or 'annulled' on bezwaar); None while it
-    stands."""
+async def last_not_in_force(conn: asyncpg.Connection, hercontrole: StepRecord) -> Conflict | None:
+    """Why nothing is forfeited or collected under this hercontrole's last onder dwangsom: it was withdrawn, or
+    annulled on bezwaar (409 last_not_in_force); None while it stands. Recording an outcome, drafting an invordering
+    and sending one all ask this."""
     assert hercontrole.related_step_id is not None  # a hercontrole follows its last onder dwangsom
     ended: str | None = await conn.fetchval(queries.LAST_ENDED, hercontrole.related_step_id)
-    return ended
+    if ended is None:
+        return None
+    return Conflict(
+        f"The last onder dwangsom was {ENDED[ended]}; without a last in force nothing is forfeited or collected "
+        "under it.",
+        code="last_not_in_force",
+    )
 
 
 async def call_off(
@@ -128,7 +135,7 @@ async def inspected(tx: asyncpg.Connection, principal: Principal, inspection: An
     if row is None:
         return
     step = records.step_record(row)
-    if await last_ended(tx, step) is not None or await _case_closed(tx, step):
+    if await last_not_in_force(tx, step) is not None or await _case_closed(tx, step):
         return
     observed_on = inspection.inspected_at.astimezone(calendar.AMSTERDAM).date()
     assert step.due_on is not None  # a hercontrole is planned for the end of the begunstigingstermijn
@@ -170,13 +177,8 @@ async def record_outcome(tx: asyncpg.Connection, step: StepRecord, data: StepOut
     if data.result == "complied" and data.violations_observed is not None:
         raise invalid("/violations_observed", "nothing is forfeited when the offender complied")
     # Before the status: a hercontrole called off when its last ended says why it has no outcome.
-    ended = await last_ended(tx, step)
-    if ended is not None:
-        raise Conflict(
-            f"The last onder dwangsom was {ENDED[ended]}; without a last in force nothing is forfeited, so the "
-            "hercontrole has no outcome to record.",
-            code="last_not_in_force",
-        )
+    if refused := await last_not_in_force(tx, step):
+        raise refused
     steps.status_allows(step.type, step.status, "record_outcome")
     if step.status != "planned":
         if step.outcome_source != "inspection" or data.reason is None:

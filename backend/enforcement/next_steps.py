@@ -20,6 +20,7 @@ import asyncpg
 from backend.core import calendar
 from backend.core.errors import Conflict
 from backend.enforcement import proposal, queries, steps
+from backend.enforcement.hercontrole import last_not_in_force
 from backend.enforcement.models import Decision, NextStep
 from backend.enforcement.records import CaseRecord, StepRecord, ViolationRecord
 
@@ -65,13 +66,8 @@ async def not_collectable(
         return Conflict(
             "An invordering collects a sum forfeited at a hercontrole of this case.", code="nothing_forfeited"
         )
-    ended = await conn.fetchval(queries.LAST_ENDED, hercontrole.related_step_id)
-    if ended is not None:
-        return Conflict(
-            f"The last onder dwangsom the sum was forfeited under was {ended}"
-            f"{' on bezwaar (gegrond)' if ended == 'annulled' else ''}; nothing is collected under it.",
-            code="last_not_in_force",
-        )
+    if refused := await last_not_in_force(conn, hercontrole):
+        return refused
     if any(s.type == "invordering" and s.related_step_id == hercontrole.id for s in case_steps):
         return Conflict("This forfeited sum has an invordering already.", code="already_collected")
     limit = await conn.fetchrow(queries.DEADLINE_OF, hercontrole.id, "invordering_limit")

@@ -122,18 +122,12 @@ async def _terms_start(
 
 async def _still_collectable(tx: asyncpg.Connection, case: CaseRecord, invordering: StepRecord, sent_on: date) -> None:
     """An invordering approved earlier goes out only while its sum may still be collected: under a last onder
-    dwangsom that stands (not withdrawn, not annulled on bezwaar: hercontrole.last_ended, the rule drafting applies
-    too) and within the collection limit on the day of sending (Awb 5:35). Checked before its letter is stored, so
-    a refusal leaves nothing behind."""
+    dwangsom that stands (hercontrole.last_not_in_force, the rule drafting applies too) and within the collection
+    limit on the day of sending (Awb 5:35). Checked before its letter is stored, so a refusal leaves nothing."""
     assert invordering.related_step_id is not None  # an invordering names the hercontrole whose sum it collects
     forfeited_at = await records.step(tx, case.id, invordering.related_step_id)
-    ended = await hercontrole.last_ended(tx, forfeited_at)
-    if ended is not None:
-        raise Conflict(
-            f"The last onder dwangsom the sum was forfeited under was {hercontrole.ENDED[ended]}; nothing is "
-            "collected under it, so the invordering is not sent.",
-            code="last_not_in_force",
-        )
+    if refused := await hercontrole.last_not_in_force(tx, forfeited_at):
+        raise refused
     limit = await tx.fetchrow(queries.DEADLINE_OF, forfeited_at.id, "invordering_limit")
     if limit is not None and sent_on > limit["due_on"]:
         raise Conflict(
