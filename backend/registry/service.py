@@ -692,10 +692,10 @@ async def object_kind(conn: asyncpg.Connection, object_id: UUID) -> str:
 async def record_location_reads(
     tx: asyncpg.Connection, principal: Principal, locations: list[Location], *, request_id: str | None
 ) -> None:
-    """The location.read audit events get_location writes, for locations read with get_locations."""
-    for location in locations:
-        if "sexwork" in location.regimes:
-            await audit.record_user_action(tx, principal, "location", location.id, "read", request_id=request_id)
+    """The location.read audit events get_location writes, for locations read with get_locations: one statement
+    for all of them."""
+    sexwork = [location.id for location in locations if "sexwork" in location.regimes]
+    await audit.record_user_actions(tx, principal, "location", sexwork, "read", request_id=request_id)
 
 
 # --- addressees -----------------------------------------------------------------------------------------------
